@@ -1,0 +1,67 @@
+/* wh: the command-line entry point.  Subcommands live one per file and are
+ * listed in the table below, with their one-line help. */
+#include "src/cli.h"
+
+#include "crypto/crypto.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static int cmd_help(int argc, char **argv);
+
+static const struct subcommand subcommands[] = {
+	{ "genkey", cmd_genkey, "[workbit N] [namespace NS] [threads N]",
+	  "print a new private key, searching for one with N workbits" },
+	{ "pubkey", cmd_pubkey, "< private-key",
+	  "print the public key (URL-safe base64) of the private key on stdin" },
+	{ "workbit", cmd_workbit, "[namespace NS] < public-key",
+	  "print the workbit of the public key on stdin" },
+	{ "orchid", cmd_orchid, "[namespace NS] < public-key",
+	  "print the ORCHIDv1 IPv6 address of the public key on stdin" },
+	{ "help", cmd_help, "", "show this help" },
+};
+
+static void usage(FILE *f)
+{
+	size_t i;
+
+	fprintf(f, "Usage: wh <command> [arguments]\n\nCommands:\n");
+	for (i = 0; i < sizeof(subcommands) / sizeof(subcommands[0]); ++i)
+		fprintf(f, "  %-8s %-40s %s\n", subcommands[i].name, subcommands[i].usage,
+			subcommands[i].help);
+	fprintf(f, "\n  --version                                         print the version\n"
+		   "\nExit status: 0 success, 1 failure, 2 usage error.\n");
+}
+
+static int cmd_help(int argc, char **argv)
+{
+	usage(stdout);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	size_t i;
+
+	if (crypto_layer_init() < 0) {
+		fprintf(stderr, "wh: cannot initialise libsodium\n");
+		return 1;
+	}
+	if (argc < 2) {
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+	if (!strcmp(argv[1], "--version") || !strcmp(argv[1], "version")) {
+		printf("wh %s\n", WH_VERSION);
+		return 0;
+	}
+	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
+		usage(stdout);
+		return 0;
+	}
+	for (i = 0; i < sizeof(subcommands) / sizeof(subcommands[0]); ++i)
+		if (!strcmp(argv[1], subcommands[i].name))
+			return subcommands[i].run(argc - 1, argv + 1);
+	fprintf(stderr, "wh: unknown command '%s' (see 'wh help')\n", argv[1]);
+	return EXIT_USAGE;
+}

@@ -1,0 +1,105 @@
+/* A minimal TAP producer for the unit and vector tests: meson reads the
+ * "ok N" / "not ok N" lines and the closing plan. */
+#ifndef WH_TEST_TAP_H
+#define WH_TEST_TAP_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static unsigned tap_count, tap_failed;
+
+__attribute__((format(printf, 2, 3), unused))
+static bool ok(bool cond, const char *fmt, ...)
+{
+	va_list ap;
+
+	++tap_count;
+	if (!cond)
+		++tap_failed;
+	printf("%sok %u - ", cond ? "" : "not ", tap_count);
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	putchar('\n');
+	fflush(stdout);
+	return cond;
+}
+
+__attribute__((format(printf, 1, 2), unused))
+static void diag(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("# ", stdout);
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	putchar('\n');
+}
+
+/* Decodes hex into out; returns the byte count or -1. */
+__attribute__((unused))
+static long tap_unhex(uint8_t *out, size_t max, const char *hex)
+{
+	size_t n = strlen(hex), i;
+
+	if (n % 2 || n / 2 > max)
+		return -1;
+	for (i = 0; i < n / 2; ++i) {
+		unsigned v;
+
+		if (sscanf(hex + 2 * i, "%2x", &v) != 1)
+			return -1;
+		out[i] = (uint8_t)v;
+	}
+	return (long)(n / 2);
+}
+
+/* Compares memory and prints both sides in hex when they differ. */
+__attribute__((unused))
+static bool ok_mem(const void *got, const void *want, size_t len, const char *name)
+{
+	bool same = memcmp(got, want, len) == 0;
+
+	ok(same, "%s", name);
+	if (!same) {
+		size_t i;
+
+		printf("#   got:  ");
+		for (i = 0; i < len; ++i)
+			printf("%02x", ((const uint8_t *)got)[i]);
+		printf("\n#   want: ");
+		for (i = 0; i < len; ++i)
+			printf("%02x", ((const uint8_t *)want)[i]);
+		printf("\n");
+	}
+	return same;
+}
+
+/* Compares got with the bytes the hex string spells. */
+__attribute__((unused))
+static bool ok_hex(const void *got, size_t len, const char *hex, const char *name)
+{
+	uint8_t want[4096];
+	long n = tap_unhex(want, sizeof(want), hex);
+
+	if (n != (long)len)
+		return ok(false, "%s (vector length %ld, got %zu)", name, n, len);
+	return ok_mem(got, want, len, name);
+}
+
+__attribute__((unused))
+static int tap_done(void)
+{
+	printf("1..%u\n", tap_count);
+	if (tap_failed)
+		printf("# %u of %u failed\n", tap_failed, tap_count);
+	return tap_failed ? 1 : 0;
+}
+
+#endif
