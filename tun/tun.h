@@ -1,0 +1,42 @@
+/* One interface over the systems' TUN devices: Linux /dev/net/tun,
+ * macOS utun, FreeBSD and OpenBSD tun.  Packets cross this interface as
+ * bare IPv4 or IPv6 packets; a backend that frames them (the 4-byte
+ * address family header of utun and the BSDs) adds and strips it.
+ *
+ * Errors: negative errno.  The descriptor is non-blocking so that the
+ * daemon's loop can poll it and read in bursts until -EAGAIN. */
+#ifndef WH_TUN_TUN_H
+#define WH_TUN_TUN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+struct tun_device;
+
+enum { TUN_NAME_MAX = 16 };	/* IFNAMSIZ */
+
+/* Creates (or on Linux, attaches to a free) interface named name; on
+ * macOS "utun" picks any free utun unit.  The real name is written to
+ * *out's name (see tun_name).  -EEXIST when the interface exists and is
+ * not a free TUN device, -ENOENT when the TUN driver is missing. */
+int tun_open(struct tun_device **out, const char *name);
+void tun_close(struct tun_device *tun);
+
+const char *tun_name(const struct tun_device *tun);
+int tun_fd(const struct tun_device *tun);
+
+/* One packet per call.  Returns its length, -EAGAIN when none is ready,
+ * or another negative errno (-EIO, -EBADFD: the interface went away). */
+ssize_t tun_read(struct tun_device *tun, void *buf, size_t len);
+/* Writes one IPv4 or IPv6 packet (the version nibble picks the family
+ * header where one is needed).  Returns len or a negative errno. */
+ssize_t tun_write(struct tun_device *tun, const void *pkt, size_t len);
+
+int tun_set_mtu(struct tun_device *tun, unsigned mtu);
+int tun_get_mtu(struct tun_device *tun, unsigned *mtu);
+int tun_set_up(struct tun_device *tun, bool up);
+/* true while the interface still exists in the system. */
+bool tun_exists(const struct tun_device *tun);
+
+#endif
