@@ -25,6 +25,7 @@ int cmd_genkey(int argc, char **argv);
 int cmd_pubkey(int argc, char **argv);
 int cmd_workbit(int argc, char **argv);
 int cmd_orchid(int argc, char **argv);
+int cmd_wireguard(int argc, char **argv);
 
 /* Reads one key from stdin (either base64 alphabet, optional trailing
  * newline).  On failure prints "wh WHAT: ..." naming what was wrong and

@@ -4,6 +4,7 @@
 
 #include "crypto/crypto.h"
 
+#include <libgen.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -18,6 +19,8 @@ static const struct subcommand subcommands[] = {
 	  "print the workbit of the public key on stdin" },
 	{ "orchid", cmd_orchid, "[namespace NS] < public-key",
 	  "print the ORCHIDv1 IPv6 address of the public key on stdin" },
+	{ "wireguard", cmd_wireguard, "[-f] IFNAME",
+	  "run as a plain userspace WireGuard (as wireguard-wh / wireguard-go)" },
 	{ "help", cmd_help, "", "show this help" },
 };
 
@@ -47,6 +50,10 @@ int main(int argc, char **argv)
 		fprintf(stderr, "wh: cannot initialise libsodium\n");
 		return 1;
 	}
+	/* Called as wireguard-wh, the binary is a drop-in userspace
+	 * WireGuard for wg-quick. */
+	if (!strcmp(basename(argv[0]), "wireguard-wh"))
+		return cmd_wireguard(argc, argv);
 	if (argc < 2) {
 		usage(stderr);
 		return EXIT_USAGE;

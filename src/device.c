@@ -1,0 +1,768 @@
+/* The device: sockets, TUN, the index table and the loop glue.  See
+ * device.h for the data flow. */
+#include "src/device.h"
+
+#include "crypto/encoding.h"
+#include "crypto/x25519.h"
+#include "proto/wg/ratelimiter.h"
+#include "src/peer.h"
+#include "src/receive.h"
+#include "src/send.h"
+#include "tun/tun.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <sodium.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+enum {
+	HANDSHAKES_PER_TURN = 32,	/* handshake budget of one loop turn */
+	UDP_BATCHES_PER_TURN = 4,
+	RATELIMITER_MAX_ENTRIES = 8192,
+	PKT_POOL_MAX = 4096,
+	LOG_DEBUG_BURST = 20,		/* debug lines per second */
+};
+
+uint64_t wg_now(const struct wg_device *dev)
+{
+	(void)dev;
+	/* Never zero, so that 0 can mean "never" in timestamps. */
+	return uv_hrtime() + 1;
+}
+
+void dev_log(struct wg_device *dev, unsigned level, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (level > dev->log_level)
+		return;
+	if (level == LOG_DBG) {
+		uint64_t now = wg_now(dev);
+
+		if (now - dev->log_tokens_at > 1000000000ULL) {
+			dev->log_tokens_at = now;
+			dev->log_tokens = LOG_DEBUG_BURST;
+		}
+		if (!dev->log_tokens)
+			return;
+		--dev->log_tokens;
+	}
+	fprintf(stderr, "%s: ", dev->ifname);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+/* ---- index table ---- */
+
+static size_t index_bucket(const struct wg_device *dev, uint32_t index)
+{
+	/* Indices are random, so their low bits spread evenly. */
+	return index & (dev->index_hash_size - 1);
+}
+
+static int index_grow(struct wg_device *dev)
+{
+	size_t nsize = dev->index_hash_size * 2, i;
+	struct index_entry **n = calloc(nsize, sizeof(*n));
+
+	if (!n)
+		return -ENOMEM;
+	for (i = 0; i < dev->index_hash_size; ++i) {
+		struct index_entry *e = dev->index_hash[i], *next;
+
+		for (; e; e = next) {
+			next = e->next;
+			e->next = n[e->index & (nsize - 1)];
+			n[e->index & (nsize - 1)] = e;
+		}
+	}
+	free(dev->index_hash);
+	dev->index_hash = n;
+	dev->index_hash_size = nsize;
+	return 0;
+}
+
+struct index_entry *device_index_find(struct wg_device *dev, uint32_t index)
+{
+	struct index_entry *e;
+
+	for (e = dev->index_hash[index_bucket(dev, index)]; e; e = e->next)
+		if (e->index == index)
+			return e;
+	return NULL;
+}
+
+uint32_t device_index_insert(struct wg_device *dev, enum index_kind kind,
+			     struct wg_peer *peer, struct noise_keypair *kp)
+{
+	struct index_entry *e;
+	uint32_t index;
+
+	if (dev->nindices >= dev->index_hash_size && index_grow(dev) < 0)
+		return 0;
+	e = calloc(1, sizeof(*e));
+	if (!e)
+		return 0;
+	do
+		index = randombytes_random();
+	while (!index || device_index_find(dev, index));
+	e->index = index;
+	e->kind = kind;
+	e->peer = peer;
+	e->keypair = kp;
+	e->next = dev->index_hash[index_bucket(dev, index)];
+	dev->index_hash[index_bucket(dev, index)] = e;
+	++dev->nindices;
+	return index;
+}
+
+void device_index_remove(struct wg_device *dev, uint32_t index)
+{
+	struct index_entry **pp = &dev->index_hash[index_bucket(dev, index)];
+
+	for (; *pp; pp = &(*pp)->next) {
+		if ((*pp)->index == index) {
+			struct index_entry *e = *pp;
+
+			*pp = e->next;
+			free(e);
+			--dev->nindices;
+			return;
+		}
+	}
+}
+
+void device_index_to_keypair(struct wg_device *dev, uint32_t index, struct noise_keypair *kp)
+{
+	struct index_entry *e = device_index_find(dev, index);
+
+	if (e) {
+		e->kind = INDEX_KEYPAIR;
+		e->keypair = kp;
+	}
+	kp->local_index = index;
+}
+
+/* ---- sockets ---- */
+
+static void close_socket(struct wg_device *dev, int family);
+static void on_poll_closed(uv_handle_t *h);
+static void on_udp_readable(uv_poll_t *h, int status, int events);
+
+static int open_socket(int family, uint16_t port, uint32_t fwmark, uint16_t *bound)
+{
+	union wg_sockaddr a;
+	socklen_t alen;
+	int fd, one = 1, ret;
+
+	fd = socket(family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	memset(&a, 0, sizeof(a));
+	if (family == AF_INET) {
+		a.in4.sin_family = AF_INET;
+		a.in4.sin_port = htons(port);
+		setsockopt(fd, IPPROTO_IP, IP_PKTINFO, &one, sizeof(one));
+	} else {
+		a.in6.sin6_family = AF_INET6;
+		a.in6.sin6_port = htons(port);
+		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+		setsockopt(fd, IPPROTO_IPV6, IPV6_RECVPKTINFO, &one, sizeof(one));
+	}
+	if (fwmark && setsockopt(fd, SOL_SOCKET, SO_MARK, &fwmark, sizeof(fwmark)) < 0) {
+		ret = -errno;
+		goto fail;
+	}
+	if (bind(fd, &a.sa, wg_sockaddr_len(&a)) < 0) {
+		ret = -errno;
+		goto fail;
+	}
+	alen = sizeof(a);
+	if (getsockname(fd, &a.sa, &alen) < 0) {
+		ret = -errno;
+		goto fail;
+	}
+	*bound = ntohs(family == AF_INET ? a.in4.sin_port : a.in6.sin6_port);
+	return fd;
+fail:
+	close(fd);
+	return ret;
+}
+
+static uv_poll_t *start_poll(struct wg_device *dev, int fd)
+{
+	uv_poll_t *h = malloc(sizeof(*h));
+
+	if (!h)
+		return NULL;
+	uv_poll_init(dev->loop, h, fd);
+	h->data = dev;
+	uv_poll_start(h, UV_READABLE, on_udp_readable);
+	return h;
+}
+
+static bool ipv6_available(void)
+{
+	int fd = socket(AF_INET6, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+
+	if (fd < 0)
+		return false;
+	close(fd);
+	return true;
+}
+
+int device_bind(struct wg_device *dev, uint16_t port)
+{
+	int fd4 = -1, fd6 = -1, attempt, ret = 0;
+	uv_poll_t *p4, *p6;
+	uint16_t b4 = 0, b6 = 0;
+	bool want6 = ipv6_available();
+
+	/* With port 0 the IPv4 socket picks a port and the IPv6 one must
+	 * get the same; retry a few times when it is taken for IPv6. */
+	for (attempt = 0; attempt < 32; ++attempt) {
+		fd4 = open_socket(AF_INET, port, dev->fwmark, &b4);
+		if (fd4 < 0) {
+			ret = fd4;
+			break;
+		}
+		if (!want6)
+			break;
+		fd6 = open_socket(AF_INET6, b4, dev->fwmark, &b6);
+		if (fd6 >= 0)
+			break;
+		ret = fd6;
+		close(fd4);
+		fd4 = -1;
+		if (port || ret != -EADDRINUSE)
+			break;
+	}
+	if (fd4 < 0 || (want6 && fd6 < 0)) {
+		if (fd4 >= 0)
+			close(fd4);
+		return ret ? ret : -EADDRINUSE;
+	}
+
+	p4 = start_poll(dev, fd4);
+	p6 = fd6 >= 0 ? start_poll(dev, fd6) : NULL;
+	if (!p4 || (fd6 >= 0 && !p6)) {
+		/* Nothing was started yet on the loop but the poll handles
+		 * themselves; close them the libuv way. */
+		if (p4) {
+			p4->data = (void *)(intptr_t)fd4;
+			uv_close((uv_handle_t *)p4, on_poll_closed);
+		} else {
+			close(fd4);
+		}
+		if (fd6 >= 0)
+			close(fd6);
+		return -ENOMEM;
+	}
+	close_socket(dev, AF_INET);
+	close_socket(dev, AF_INET6);
+	dev->sock4 = fd4;
+	dev->sock6 = fd6;
+	dev->poll4 = p4;
+	dev->poll6 = p6;
+	dev->listen_port = port;
+	dev->bound_port = b4;
+	return 0;
+}
+
+static void on_poll_closed(uv_handle_t *h)
+{
+	int fd = (int)(intptr_t)h->data;
+
+	if (fd >= 0)
+		close(fd);
+	free(h);
+}
+
+/* The poll handle owns its socket: both go in the close callback. */
+static void close_socket(struct wg_device *dev, int family)
+{
+	uv_poll_t **h = family == AF_INET ? &dev->poll4 : &dev->poll6;
+	int *fd = family == AF_INET ? &dev->sock4 : &dev->sock6;
+
+	if (*h) {
+		uv_poll_stop(*h);
+		(*h)->data = (void *)(intptr_t)*fd;
+		uv_close((uv_handle_t *)*h, on_poll_closed);
+		*h = NULL;
+	} else if (*fd >= 0) {
+		close(*fd);
+	}
+	*fd = -1;
+}
+
+/* ---- sending ---- */
+
+/* Fills msg with the destination and, when known, the local source. */
+static void prepare_msg(struct msghdr *m, struct iovec *iov, const union wg_sockaddr *to,
+			const void *local, bool has_local, char *cbuf, size_t cbuflen)
+{
+	struct cmsghdr *c;
+
+	memset(m, 0, sizeof(*m));
+	m->msg_name = (void *)&to->sa;
+	m->msg_namelen = wg_sockaddr_len(to);
+	m->msg_iov = iov;
+	m->msg_iovlen = 1;
+	if (!has_local)
+		return;
+	memset(cbuf, 0, cbuflen);
+	m->msg_control = cbuf;
+	if (to->sa.sa_family == AF_INET) {
+		struct in_pktinfo pi;
+
+		memcpy(&pi, local, sizeof(pi));
+		/* Leave from the address it arrived on; let routing pick
+		 * the interface. */
+		pi.ipi_spec_dst = pi.ipi_addr;
+		pi.ipi_ifindex = 0;
+		m->msg_controllen = CMSG_SPACE(sizeof(pi));
+		c = CMSG_FIRSTHDR(m);
+		c->cmsg_level = IPPROTO_IP;
+		c->cmsg_type = IP_PKTINFO;
+		c->cmsg_len = CMSG_LEN(sizeof(pi));
+		memcpy(CMSG_DATA(c), &pi, sizeof(pi));
+	} else {
+		struct in6_pktinfo pi;
+
+		memcpy(&pi, local, sizeof(pi));
+		m->msg_controllen = CMSG_SPACE(sizeof(pi));
+		c = CMSG_FIRSTHDR(m);
+		c->cmsg_level = IPPROTO_IPV6;
+		c->cmsg_type = IPV6_PKTINFO;
+		c->cmsg_len = CMSG_LEN(sizeof(pi));
+		memcpy(CMSG_DATA(c), &pi, sizeof(pi));
+	}
+}
+
+static int sock_for(const struct wg_device *dev, const union wg_sockaddr *to)
+{
+	if (to->sa.sa_family == AF_INET)
+		return dev->sock4;
+	if (to->sa.sa_family == AF_INET6)
+		return dev->sock6;
+	return -1;
+}
+
+static int send_one(struct wg_device *dev, const union wg_sockaddr *to, const void *local,
+		    bool *has_local, const void *buf, size_t len)
+{
+	char cbuf[CMSG_SPACE(sizeof(struct in6_pktinfo))];
+	struct iovec iov = { (void *)buf, len };
+	struct msghdr m;
+	int fd = sock_for(dev, to);
+	ssize_t n;
+
+	if (fd < 0)
+		return -EAFNOSUPPORT;
+	prepare_msg(&m, &iov, to, local, *has_local, cbuf, sizeof(cbuf));
+	do
+		n = sendmsg(fd, &m, 0);
+	while (n < 0 && errno == EINTR);
+	if (n < 0 && *has_local && (errno == EINVAL || errno == EADDRNOTAVAIL || errno == ENETUNREACH)) {
+		/* The cached source address is gone: forget it, retry. */
+		*has_local = false;
+		prepare_msg(&m, &iov, to, local, false, cbuf, sizeof(cbuf));
+		n = sendmsg(fd, &m, 0);
+	}
+	if (n < 0) {
+		++dev->drops.send_errors;
+		return -errno;
+	}
+	return 0;
+}
+
+int device_send(struct wg_device *dev, const union wg_sockaddr *addr, const void *buf, size_t len)
+{
+	bool no_local = false;
+
+	return send_one(dev, addr, NULL, &no_local, buf, len);
+}
+
+int device_send_peer(struct wg_device *dev, struct wg_peer *peer, const void *buf, size_t len)
+{
+	return send_one(dev, &peer->endpoint, &peer->src, &peer->src_valid, buf, len);
+}
+
+void device_send_batch(struct wg_device *dev, struct pkt_batch *b)
+{
+	struct mmsghdr mm[PKT_BATCH_MAX];
+	struct iovec iov[PKT_BATCH_MAX];
+	char cbuf[PKT_BATCH_MAX][CMSG_SPACE(sizeof(struct in6_pktinfo))];
+	unsigned i, start = 0;
+
+	/* sendmmsg takes one socket: send runs of the same family. */
+	while (start < b->n) {
+		int fam = b->p[start]->addr.sa.sa_family;
+		int fd = sock_for(dev, &b->p[start]->addr);
+		unsigned n = 0, done = 0;
+
+		for (i = start; i < b->n && b->p[i]->addr.sa.sa_family == fam; ++i, ++n) {
+			struct pkt *p = b->p[i];
+			bool has_local = p->peer ? p->peer->src_valid : false;
+
+			iov[n].iov_base = p->data;
+			iov[n].iov_len = p->len;
+			prepare_msg(&mm[n].msg_hdr, &iov[n], &p->addr,
+				    p->peer ? (const void *)&p->peer->src : NULL, has_local,
+				    cbuf[n], sizeof(cbuf[n]));
+		}
+		while (fd >= 0 && done < n) {
+			int r = sendmmsg(fd, mm + done, n - done, 0);
+
+			if (r < 0 && errno == EINTR)
+				continue;
+			if (r <= 0) {
+				/* Retry the failing one alone, which also drops a
+				 * stale source address; then go on. */
+				struct pkt *p = b->p[start + done];
+
+				if (p->peer)
+					device_send_peer(dev, p->peer, p->data, p->len);
+				else
+					device_send(dev, &p->addr, p->data, p->len);
+				++done;
+				continue;
+			}
+			done += (unsigned)r;
+		}
+		if (fd < 0)
+			dev->drops.send_errors += n;
+		for (i = start; i < start + n; ++i)
+			pkt_put(&dev->pool, b->p[i]);
+		start += n;
+	}
+	b->n = 0;
+}
+
+/* ---- receiving ---- */
+
+static void read_local(struct msghdr *m, struct pkt *p)
+{
+	struct cmsghdr *c;
+
+	p->has_local = false;
+	for (c = CMSG_FIRSTHDR(m); c; c = CMSG_NXTHDR(m, c)) {
+		if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_PKTINFO &&
+		    c->cmsg_len >= CMSG_LEN(sizeof(struct in_pktinfo))) {
+			memcpy(&p->local.v4, CMSG_DATA(c), sizeof(p->local.v4));
+			p->has_local = true;
+		} else if (c->cmsg_level == IPPROTO_IPV6 && c->cmsg_type == IPV6_PKTINFO &&
+			   c->cmsg_len >= CMSG_LEN(sizeof(struct in6_pktinfo))) {
+			memcpy(&p->local.v6, CMSG_DATA(c), sizeof(p->local.v6));
+			p->has_local = true;
+		}
+	}
+}
+
+static void on_udp_readable(uv_poll_t *h, int status, int events)
+{
+	struct wg_device *dev = h->data;
+	int fd = h == dev->poll4 ? dev->sock4 : dev->sock6;
+	struct mmsghdr mm[PKT_BATCH_MAX];
+	struct iovec iov[PKT_BATCH_MAX];
+	char cbuf[PKT_BATCH_MAX][CMSG_SPACE(sizeof(struct in6_pktinfo)) + CMSG_SPACE(sizeof(struct in_pktinfo))];
+	struct pkt_batch b;
+	unsigned i, turn;
+	int r;
+
+	if (status < 0)
+		return;
+	for (turn = 0; turn < UDP_BATCHES_PER_TURN; ++turn) {
+		for (b.n = 0; b.n < PKT_BATCH_MAX; ++b.n) {
+			struct pkt *p = pkt_get(&dev->pool);
+
+			if (!p)
+				break;
+			b.p[b.n] = p;
+			iov[b.n].iov_base = p->data;
+			iov[b.n].iov_len = PKT_BUF_SIZE - PKT_HEADROOM;
+			memset(&mm[b.n], 0, sizeof(mm[b.n]));
+			mm[b.n].msg_hdr.msg_name = &p->addr;
+			mm[b.n].msg_hdr.msg_namelen = sizeof(p->addr);
+			mm[b.n].msg_hdr.msg_iov = &iov[b.n];
+			mm[b.n].msg_hdr.msg_iovlen = 1;
+			mm[b.n].msg_hdr.msg_control = cbuf[b.n];
+			mm[b.n].msg_hdr.msg_controllen = sizeof(cbuf[b.n]);
+		}
+		if (!b.n) {
+			++dev->drops.pool_exhausted;
+			return;
+		}
+		do
+			r = recvmmsg(fd, mm, b.n, MSG_DONTWAIT, NULL);
+		while (r < 0 && errno == EINTR);
+		if (r <= 0) {
+			for (i = 0; i < b.n; ++i)
+				pkt_put(&dev->pool, b.p[i]);
+			return;
+		}
+		for (i = (unsigned)r; i < b.n; ++i)
+			pkt_put(&dev->pool, b.p[i]);
+		b.n = (unsigned)r;
+		for (i = 0; i < b.n; ++i) {
+			b.p[i]->len = mm[i].msg_len;
+			b.p[i]->peer = NULL;
+			read_local(&mm[i].msg_hdr, b.p[i]);
+		}
+		receive_batch(dev, &b);
+		if ((unsigned)r < PKT_BATCH_MAX)
+			return;
+	}
+}
+
+/* ---- TUN ---- */
+
+static void on_tun_readable(uv_poll_t *h, int status, int events)
+{
+	struct wg_device *dev = h->data;
+	struct pkt_batch b;
+	ssize_t n;
+
+	if (status < 0)
+		return;
+	b.n = 0;
+	for (;;) {
+		struct pkt *p = pkt_get(&dev->pool);
+
+		if (!p) {
+			++dev->drops.pool_exhausted;
+			break;
+		}
+		/* Room for padding and the tag behind the packet. */
+		n = tun_read(dev->tun, p->data, PKT_MAX_IP);
+		if (n <= 0) {
+			pkt_put(&dev->pool, p);
+			if (n < 0 && n != -EAGAIN && dev->on_fatal && !dev->closing)
+				dev->on_fatal(dev, "the TUN device failed");
+			break;
+		}
+		p->len = (size_t)n;
+		b.p[b.n++] = p;
+		if (b.n == PKT_BATCH_MAX) {
+			send_from_tun(dev, &b);
+			break;	/* let the sockets have a turn */
+		}
+	}
+	if (b.n)
+		send_from_tun(dev, &b);
+}
+
+int device_open_tun(struct wg_device *dev)
+{
+	int ret;
+
+	ret = tun_open(&dev->tun, dev->ifname);
+	if (ret < 0)
+		return ret;
+	snprintf(dev->ifname, sizeof(dev->ifname), "%s", tun_name(dev->tun));
+	tun_set_mtu(dev->tun, dev->mtu);
+	uv_poll_init(dev->loop, &dev->tun_poll, tun_fd(dev->tun));
+	dev->tun_poll.data = dev;
+	uv_poll_start(&dev->tun_poll, UV_READABLE, on_tun_readable);
+	dev->tun_poll_active = true;
+	return 0;
+}
+
+/* ---- handshakes, housekeeping ---- */
+
+bool device_under_load(struct wg_device *dev)
+{
+	return dev->hs_count >= MAX_QUEUED_INCOMING_HANDSHAKES / 8 ||
+	       wg_now(dev) < dev->under_load_until;
+}
+
+static void on_hs_idle(uv_idle_t *h)
+{
+	struct wg_device *dev = h->data;
+
+	if (!receive_handshakes(dev, HANDSHAKES_PER_TURN)) {
+		uv_idle_stop(h);
+		dev->hs_idle_active = false;
+	}
+}
+
+void device_kick_handshakes(struct wg_device *dev)
+{
+	if (!dev->hs_idle_active && !dev->closing) {
+		uv_idle_start(&dev->hs_idle, on_hs_idle);
+		dev->hs_idle_active = true;
+	}
+}
+
+static void on_housekeeping(uv_timer_t *t)
+{
+	struct wg_device *dev = t->data;
+
+	ratelimiter_gc(dev->ratelimiter, wg_now(dev));
+	/* The TUN interface was deleted under us: exit, as wireguard-go. */
+	if (dev->tun && !tun_exists(dev->tun) && dev->on_fatal)
+		dev->on_fatal(dev, "the interface was removed");
+}
+
+int device_init(struct wg_device *dev, uv_loop_t *loop, const char *ifname)
+{
+	static const uint8_t zero[NOISE_PUBLIC_KEY_LEN];
+
+	memset(dev, 0, sizeof(*dev));
+	dev->loop = loop;
+	snprintf(dev->ifname, sizeof(dev->ifname), "%s", ifname);
+	dev->sock4 = dev->sock6 = -1;
+	dev->mtu = WG_DEFAULT_MTU;
+	dev->log_level = LOG_INFO;
+
+	dev->identity = sodium_malloc(sizeof(*dev->identity));
+	if (!dev->identity)
+		goto enomem;
+	memset(dev->identity, 0, sizeof(*dev->identity));
+	cookie_checker_init(&dev->cookie_checker, zero);
+	dev->ratelimiter = ratelimiter_new(RATELIMITER_MAX_ENTRIES);
+	if (!dev->ratelimiter)
+		goto enomem;
+	dev->peer_hash_size = 64;
+	dev->peer_hash = calloc(dev->peer_hash_size, sizeof(*dev->peer_hash));
+	dev->index_hash_size = 64;
+	dev->index_hash = calloc(dev->index_hash_size, sizeof(*dev->index_hash));
+	dev->hs_queue = calloc(MAX_QUEUED_INCOMING_HANDSHAKES, sizeof(*dev->hs_queue));
+	if (!dev->peer_hash || !dev->index_hash || !dev->hs_queue)
+		goto enomem;
+	randombytes_buf(dev->peer_hash_key, sizeof(dev->peer_hash_key));
+	if (allowedips_init(&dev->allowedips) < 0)
+		goto enomem;
+	pkt_pool_init(&dev->pool, PKT_POOL_MAX);
+
+	uv_idle_init(loop, &dev->hs_idle);
+	dev->hs_idle.data = dev;
+	uv_timer_init(loop, &dev->housekeeping);
+	dev->housekeeping.data = dev;
+	uv_timer_start(&dev->housekeeping, on_housekeeping, 1000, 1000);
+	return 0;
+enomem:
+	free(dev->hs_queue);
+	free(dev->index_hash);
+	free(dev->peer_hash);
+	if (dev->ratelimiter)
+		ratelimiter_free(dev->ratelimiter);
+	if (dev->identity)
+		sodium_free(dev->identity);
+	return -ENOMEM;
+}
+
+int device_set_fwmark(struct wg_device *dev, uint32_t mark)
+{
+	int fds[2] = { dev->sock4, dev->sock6 }, i;
+
+	for (i = 0; i < 2; ++i)
+		if (fds[i] >= 0 && setsockopt(fds[i], SOL_SOCKET, SO_MARK, &mark, sizeof(mark)) < 0)
+			return -errno;
+	dev->fwmark = mark;
+	return 0;
+}
+
+int device_set_private_key(struct wg_device *dev, const uint8_t *key)
+{
+	struct noise_static_identity *id = dev->identity;
+	uint8_t pub[NOISE_PUBLIC_KEY_LEN];
+	struct wg_peer *peer, *next;
+
+	if (!key || ct_is_zero(key, NOISE_PUBLIC_KEY_LEN)) {
+		sodium_memzero(id, sizeof(*id));
+		memset(pub, 0, sizeof(pub));
+	} else {
+		uint8_t clamped[NOISE_PUBLIC_KEY_LEN];
+
+		memcpy(clamped, key, sizeof(clamped));
+		x25519_clamp(clamped);
+		if (id->has_identity && ct_equal(id->static_private, clamped, sizeof(clamped))) {
+			sodium_memzero(clamped, sizeof(clamped));
+			return 0;	/* unchanged: keep every session */
+		}
+		if (!x25519_public(pub, clamped)) {
+			sodium_memzero(clamped, sizeof(clamped));
+			return -EINVAL;
+		}
+		/* A peer with our own public key cannot exist. */
+		peer = peer_lookup(dev, pub);
+		if (peer)
+			peer_remove(peer);
+		memcpy(id->static_private, clamped, sizeof(clamped));
+		memcpy(id->static_public, pub, sizeof(pub));
+		id->has_identity = true;
+		sodium_memzero(clamped, sizeof(clamped));
+	}
+	cookie_checker_init(&dev->cookie_checker, pub);
+	for (peer = dev->peers_head; peer; peer = next) {
+		next = peer->list_next;
+		noise_handshake_precompute(&peer->handshake);
+		/* Sessions under the old key must not carry on. */
+		peer_clear_keys(peer);
+	}
+	return 0;
+}
+
+static void on_handle_closed_noop(uv_handle_t *h)
+{
+	(void)h;
+}
+
+void device_close(struct wg_device *dev)
+{
+	if (dev->closing)
+		return;
+	dev->closing = true;
+	peer_remove_all(dev);
+	close_socket(dev, AF_INET);
+	close_socket(dev, AF_INET6);
+	if (dev->tun_poll_active) {
+		uv_poll_stop(&dev->tun_poll);
+		uv_close((uv_handle_t *)&dev->tun_poll, on_handle_closed_noop);
+		dev->tun_poll_active = false;
+	}
+	uv_idle_stop(&dev->hs_idle);
+	uv_close((uv_handle_t *)&dev->hs_idle, on_handle_closed_noop);
+	uv_timer_stop(&dev->housekeeping);
+	uv_close((uv_handle_t *)&dev->housekeeping, on_handle_closed_noop);
+}
+
+/* After the loop has run out: frees what the handles no longer use. */
+void device_destroy(struct wg_device *dev)
+{
+	size_t i;
+
+	if (dev->tun)
+		tun_close(dev->tun);
+	dev->tun = NULL;
+	for (i = 0; i < dev->index_hash_size; ++i) {
+		struct index_entry *e = dev->index_hash[i], *next;
+
+		for (; e; e = next) {
+			next = e->next;
+			free(e);
+		}
+	}
+	free(dev->index_hash);
+	free(dev->peer_hash);
+	if (dev->hs_queue) {
+		sodium_memzero(dev->hs_queue, MAX_QUEUED_INCOMING_HANDSHAKES * sizeof(*dev->hs_queue));
+		free(dev->hs_queue);
+	}
+	allowedips_free(&dev->allowedips);
+	ratelimiter_free(dev->ratelimiter);
+	pkt_pool_destroy(&dev->pool);
+	sodium_memzero(&dev->cookie_checker, sizeof(dev->cookie_checker));
+	sodium_free(dev->identity);
+	dev->identity = NULL;
+}

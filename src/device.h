@@ -1,0 +1,172 @@
+/* The WireGuard device: one TUN interface, one UDP socket per address
+ * family, the peers, on one libuv loop.  The loop thread is the single
+ * owner of every field here; nothing else runs concurrently with it.
+ *
+ *   TUN --read--> allowed-IPs (by destination) --> peer --> stage
+ *       --> current keypair seals --> UDP send to the peer's endpoint
+ *   UDP --recv--> first byte: 1-3 handshake queue / 4 data / 0xff overlay
+ *       data: receiver index --> keypair opens --> replay window
+ *       --> endpoint roams --> allowed-IPs source check --> TUN write
+ *
+ * Errors from setup functions: negative errno. */
+#ifndef WH_SRC_DEVICE_H
+#define WH_SRC_DEVICE_H
+
+#include "proto/wg/cookie.h"
+#include "proto/wg/noise.h"
+#include "src/allowedips.h"
+#include "src/packet.h"
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <uv.h>
+
+struct ratelimiter;
+struct tun_device;
+struct uapi_server;
+struct wg_peer;
+
+/* One entry of the table of local indices: the handshake (while it is
+ * under way) or the keypair a message's receiver index names. */
+enum index_kind { INDEX_HANDSHAKE, INDEX_KEYPAIR };
+struct index_entry {
+	uint32_t index;
+	enum index_kind kind;
+	struct wg_peer *peer;
+	struct noise_keypair *keypair;	/* INDEX_KEYPAIR */
+	struct index_entry *next;	/* hash chain */
+};
+
+/* Counters of what the device dropped, by reason: anything a remote host
+ * can cause is counted here and logged only at debug level. */
+struct wg_drop_counters {
+	uint64_t unknown_type;		/* first byte not 1-4 or 0xff */
+	uint64_t bad_length;
+	uint64_t overlay;		/* 0xff before the overlay exists */
+	uint64_t handshake_invalid;	/* bad mac1, failed decryption, replay */
+	uint64_t handshake_ratelimited;
+	uint64_t handshake_queue_full;
+	uint64_t cookie_invalid;
+	uint64_t data_unknown_index;
+	uint64_t data_invalid;		/* bad tag, replay, expired keypair */
+	uint64_t data_source_mismatch;	/* inner source not the peer's */
+	uint64_t data_bad_inner;	/* not a well-formed IP packet */
+	uint64_t tun_no_route;		/* outgoing, no peer for destination */
+	uint64_t pool_exhausted;
+	uint64_t send_errors;
+};
+
+/* A handshake message waiting for the loop to process it.  Handshakes
+ * are queued, not processed inline with data, so that a flood of them
+ * costs the data path a bounded share of each loop turn and so that the
+ * queue's depth tells when the device is under load. */
+struct hs_item {
+	union wg_sockaddr src;
+	union {
+		struct in_pktinfo v4;
+		struct in6_pktinfo v6;
+	} local;
+	bool has_local;
+	uint16_t len;
+	uint8_t msg[sizeof(struct message_handshake_initiation)];
+};
+
+struct wg_device {
+	uv_loop_t *loop;
+	char ifname[16];
+
+	struct noise_static_identity *identity;	/* sodium_malloc */
+	struct cookie_checker cookie_checker;
+	struct ratelimiter *ratelimiter;
+
+	/* Peers: a list in insertion order (for get) and a hash by key. */
+	struct wg_peer *peers_head, *peers_tail;
+	struct wg_peer **peer_hash;
+	uint8_t peer_hash_key[16];	/* SipHash key: remote keys cannot aim collisions */
+	size_t peer_hash_size, npeers;
+
+	struct index_entry **index_hash;
+	size_t index_hash_size, nindices;
+
+	struct allowedips allowedips;
+
+	/* Outer sockets; -1 when closed. */
+	int sock4, sock6;
+	uv_poll_t *poll4, *poll6;	/* heap: a rebind closes the old */
+	uint16_t listen_port;		/* configured (0 = any) */
+	uint16_t bound_port;		/* actual */
+	uint32_t fwmark;
+
+	struct tun_device *tun;
+	uv_poll_t tun_poll;
+	bool tun_poll_active;
+	unsigned mtu;
+
+	struct pkt_pool pool;
+
+	/* The handshake queue (a ring) and its drain. */
+	struct hs_item *hs_queue;
+	unsigned hs_head, hs_count;
+	uv_idle_t hs_idle;
+	bool hs_idle_active;
+	uint64_t under_load_until;	/* ns; sticky for a second */
+
+	uv_timer_t housekeeping;	/* once a second: gc, interface checks */
+	struct uapi_server *uapi;
+
+	struct wg_drop_counters drops;
+	unsigned log_level;		/* 0 errors, 1 info, 2 debug */
+	uint64_t log_tokens_at;		/* debug log rate limit */
+	unsigned log_tokens;
+
+	void (*on_fatal)(struct wg_device *dev, const char *why);
+	void *data;			/* the owner's */
+	bool closing;
+};
+
+/* The monotonic clock, in nanoseconds. */
+uint64_t wg_now(const struct wg_device *dev);
+
+int device_init(struct wg_device *dev, uv_loop_t *loop, const char *ifname);
+/* Opens the TUN interface and starts reading it. */
+int device_open_tun(struct wg_device *dev);
+/* Binds the sockets to port (0 = any free one, the same for both
+ * families); rebinding keeps the old sockets when the new bind fails. */
+int device_bind(struct wg_device *dev, uint16_t port);
+int device_set_fwmark(struct wg_device *dev, uint32_t mark);
+/* key NULL or all zeros removes the identity (every peer's session is
+ * dropped, as the kernel does). */
+int device_set_private_key(struct wg_device *dev, const uint8_t *key);
+/* Stops everything and closes the handles; the loop then runs out, and
+ * device_destroy frees the rest. */
+void device_close(struct wg_device *dev);
+void device_destroy(struct wg_device *dev);
+
+/* Index table (local indices are random, unique, never zero). */
+uint32_t device_index_insert(struct wg_device *dev, enum index_kind kind,
+			     struct wg_peer *peer, struct noise_keypair *kp);
+void device_index_remove(struct wg_device *dev, uint32_t index);
+struct index_entry *device_index_find(struct wg_device *dev, uint32_t index);
+/* Repoints an index from a handshake to the keypair derived from it. */
+void device_index_to_keypair(struct wg_device *dev, uint32_t index, struct noise_keypair *kp);
+
+/* Sends one datagram to addr from the socket of its family. */
+int device_send(struct wg_device *dev, const union wg_sockaddr *addr, const void *buf, size_t len);
+/* Sends to the peer's endpoint from its cached source address.  0 or a
+ * negative errno (counted in drops.send_errors). */
+int device_send_peer(struct wg_device *dev, struct wg_peer *peer, const void *buf, size_t len);
+/* Sends a batch of prepared packets (each p->addr set), in as few
+ * syscalls as the socket allows. */
+void device_send_batch(struct wg_device *dev, struct pkt_batch *b);
+
+bool device_under_load(struct wg_device *dev);
+/* Schedules the draining of the handshake queue. */
+void device_kick_handshakes(struct wg_device *dev);
+
+/* Log at the edges: errors and info always; debug lines (anything a
+ * remote host can trigger) only when enabled and rate-limited. */
+void dev_log(struct wg_device *dev, unsigned level, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+enum { LOG_ERR = 0, LOG_INFO = 1, LOG_DBG = 2 };
+
+#endif

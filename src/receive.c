@@ -1,0 +1,326 @@
+/* The receiving half of the data plane.
+ *
+ * Datagrams arrive in batches.  Data messages (type 4) are opened at
+ * once; handshake messages (types 1-3) go to the device's handshake
+ * queue and are processed a bounded number per loop turn, so that a flood
+ * of them cannot starve established sessions, and the queue's depth is
+ * what "under load" means (as in the kernel: 1/8 of the queue, sticky for
+ * a second).  Under load an initiation or response needs a valid mac2
+ * (a cookie we gave its source) and must pass the per-source rate
+ * limiter; without one it gets a cookie reply instead of a DH. */
+#include "src/receive.h"
+
+#include "proto/wg/ratelimiter.h"
+#include "src/device.h"
+#include "src/peer.h"
+#include "src/send.h"
+#include "src/timers.h"
+#include "tun/tun.h"
+
+#include <sodium.h>
+#include <string.h>
+
+/* Roaming: the endpoint follows the outer source of every authenticated
+ * message, and replies leave from the local address it arrived on. */
+static void update_endpoint(struct wg_peer *peer, const union wg_sockaddr *src,
+			    const void *local, bool has_local)
+{
+	if (!wg_sockaddr_equal(&peer->endpoint, src))
+		peer->endpoint = *src;
+	if (has_local) {
+		memcpy(&peer->src, local, sizeof(peer->src));
+		peer->src_valid = true;
+	} else {
+		peer->src_valid = false;
+	}
+}
+
+static bool enqueue_handshake(struct wg_device *dev, struct pkt *p)
+{
+	struct hs_item *it;
+
+	if (dev->hs_count == MAX_QUEUED_INCOMING_HANDSHAKES) {
+		++dev->drops.handshake_queue_full;
+		return false;
+	}
+	it = &dev->hs_queue[(dev->hs_head + dev->hs_count) % MAX_QUEUED_INCOMING_HANDSHAKES];
+	it->src = p->addr;
+	memcpy(&it->local, &p->local, sizeof(it->local));
+	it->has_local = p->has_local;
+	it->len = (uint16_t)p->len;
+	memcpy(it->msg, p->data, p->len);
+	++dev->hs_count;
+	if (dev->hs_count >= MAX_QUEUED_INCOMING_HANDSHAKES / 8)
+		dev->under_load_until = wg_now(dev) + 1000000000ULL;
+	return true;
+}
+
+static void consume_cookie(struct wg_device *dev, const struct message_handshake_cookie *msg)
+{
+	struct index_entry *e = device_index_find(dev, le32_get(msg->receiver_index));
+
+	if (!e || !cookie_message_consume(msg, &e->peer->cookie_maker, wg_now(dev))) {
+		++dev->drops.cookie_invalid;
+		dev_log(dev, LOG_DBG, "dropped an invalid cookie reply");
+	}
+	/* A cookie reply never moves the endpoint: it is not authenticated
+	 * by the peer's static key. */
+}
+
+static void handle_initiation(struct wg_device *dev, const struct message_handshake_initiation *msg,
+			      const struct hs_item *it)
+{
+	struct noise_initiation_scratch scratch;
+	struct wg_peer *peer;
+	bool ok;
+
+	if (!noise_initiation_open(&scratch, msg, dev->identity)) {
+		sodium_memzero(&scratch, sizeof(scratch));
+		goto invalid;
+	}
+	peer = peer_lookup(dev, scratch.remote_static);
+	if (!peer || peer->is_dead) {
+		sodium_memzero(&scratch, sizeof(scratch));
+		goto invalid;
+	}
+	ok = noise_initiation_accept(&peer->handshake, &scratch, wg_now(dev));
+	if (!ok)
+		goto invalid;
+	update_endpoint(peer, &it->src, &it->local, it->has_local);
+	peer->rx_bytes += sizeof(*msg);
+	timers_any_authenticated_packet_received(peer);
+	timers_any_authenticated_packet_traversal(peer);
+	send_handshake_response(peer);
+	return;
+invalid:
+	++dev->drops.handshake_invalid;
+	dev_log(dev, LOG_DBG, "dropped an invalid handshake initiation");
+}
+
+static void handle_response(struct wg_device *dev, const struct message_handshake_response *msg,
+			    const struct hs_item *it)
+{
+	struct index_entry *e = device_index_find(dev, le32_get(msg->receiver_index));
+	struct noise_keypair *kp = NULL, *evicted[2];
+	struct wg_peer *peer;
+	uint32_t index;
+	int n, i;
+
+	if (!e || e->kind != INDEX_HANDSHAKE)
+		goto invalid;
+	peer = e->peer;
+	index = e->index;
+	if (!noise_handshake_consume_response(msg, &peer->handshake))
+		goto invalid;
+	update_endpoint(peer, &it->src, &it->local, it->has_local);
+	peer->rx_bytes += sizeof(*msg);
+	timers_any_authenticated_packet_received(peer);
+	timers_any_authenticated_packet_traversal(peer);
+
+	kp = keypair_alloc();
+	if (!kp || !noise_handshake_begin_session(&peer->handshake, kp, wg_now(dev))) {
+		keypair_free(kp);
+		return;
+	}
+	device_index_to_keypair(dev, index, kp);
+	peer->hs_index = 0;
+	n = noise_keypairs_install(&peer->keypairs, kp, evicted);
+	for (i = 0; i < n; ++i)
+		peer_keypair_release(peer, evicted[i]);
+	timers_session_derived(peer);
+	timers_handshake_complete(peer);
+	/* The initiator confirms the session at once: staged data if any,
+	 * a keepalive otherwise. */
+	if (peer->nstaged)
+		send_staged(peer);
+	else
+		send_keepalive(peer);
+	return;
+invalid:
+	++dev->drops.handshake_invalid;
+	dev_log(dev, LOG_DBG, "dropped an invalid handshake response");
+}
+
+static void process_handshake(struct wg_device *dev, struct hs_item *it)
+{
+	uint8_t srcb[18];
+	size_t srclen = wg_sockaddr_cookie_src(&it->src, srcb);
+	enum message_type type = wg_message_type(it->msg, it->len);
+	enum cookie_mac_state mac;
+	bool under_load;
+	uint64_t now = wg_now(dev);
+
+	if (type == MESSAGE_HANDSHAKE_COOKIE) {
+		consume_cookie(dev, (const struct message_handshake_cookie *)it->msg);
+		return;
+	}
+	if (!dev->identity->has_identity)
+		return;
+
+	under_load = device_under_load(dev);
+	mac = cookie_validate_packet(&dev->cookie_checker, it->msg, it->len, srcb, srclen,
+				     under_load, now);
+	if (mac == INVALID_MAC) {
+		++dev->drops.handshake_invalid;
+		dev_log(dev, LOG_DBG, "dropped a handshake message with an invalid mac1");
+		return;
+	}
+	if (under_load) {
+		if (mac != VALID_MAC_WITH_COOKIE) {
+			struct message_handshake_cookie reply;
+			uint32_t sender = le32_get(it->msg + 4);
+
+			cookie_message_create(&reply, it->msg, it->len, sender, &dev->cookie_checker,
+					      srcb, srclen, now);
+			device_send(dev, &it->src, &reply, sizeof(reply));
+			return;
+		}
+		if (!ratelimiter_allow(dev->ratelimiter, it->src.sa.sa_family,
+				       it->src.sa.sa_family == AF_INET ?
+					       (const uint8_t *)&it->src.in4.sin_addr :
+					       (const uint8_t *)&it->src.in6.sin6_addr, now)) {
+			++dev->drops.handshake_ratelimited;
+			return;
+		}
+	}
+	if (type == MESSAGE_HANDSHAKE_INITIATION)
+		handle_initiation(dev, (const struct message_handshake_initiation *)it->msg, it);
+	else
+		handle_response(dev, (const struct message_handshake_response *)it->msg, it);
+}
+
+unsigned receive_handshakes(struct wg_device *dev, unsigned budget)
+{
+	while (dev->hs_count && budget--) {
+		struct hs_item *it = &dev->hs_queue[dev->hs_head];
+
+		dev->hs_head = (dev->hs_head + 1) % MAX_QUEUED_INCOMING_HANDSHAKES;
+		--dev->hs_count;
+		process_handshake(dev, it);
+		sodium_memzero(it, sizeof(*it));
+	}
+	return dev->hs_count;
+}
+
+/* Decrypts one data message; on success the packet holds the inner IP
+ * packet (or nothing for a keepalive) and the peer is returned. */
+static struct wg_peer *open_data(struct wg_device *dev, struct pkt *p)
+{
+	struct index_entry *e = device_index_find(dev, le32_get(p->data + 4));
+	struct noise_keypair *kp, *evicted = NULL;
+	struct wg_peer *peer;
+	uint64_t now = wg_now(dev);
+	size_t msglen = p->len;
+	ssize_t n;
+
+	if (!e || e->kind != INDEX_KEYPAIR) {
+		++dev->drops.data_unknown_index;
+		return NULL;
+	}
+	peer = e->peer;
+	kp = e->keypair;
+	/* Decrypt in place: the plaintext lands where the ciphertext was. */
+	n = noise_transport_open(kp, p->data + sizeof(struct message_data), p->data, p->len, now);
+	if (n < 0) {
+		++dev->drops.data_invalid;
+		dev_log(dev, LOG_DBG, "dropped a data message that did not authenticate");
+		return NULL;
+	}
+	p->data += sizeof(struct message_data);
+	p->len = (size_t)n;
+
+	if (noise_keypairs_received_with(&peer->keypairs, kp, &evicted)) {
+		if (evicted)
+			peer_keypair_release(peer, evicted);
+		timers_handshake_complete(peer);
+		/* The responder's first confirmed session: send what waited. */
+		if (peer->nstaged)
+			send_staged(peer);
+	}
+	update_endpoint(peer, &p->addr, &p->local, p->has_local);
+	peer->rx_bytes += msglen;
+	timers_any_authenticated_packet_received(peer);
+	timers_any_authenticated_packet_traversal(peer);
+
+	/* The initiator renews a session that is about to expire on
+	 * receive, once, so that an idle sender still gets a fresh key. */
+	kp = peer->keypairs.current_keypair;
+	if (kp && kp->i_am_the_initiator && !peer->sent_lastminute_handshake &&
+	    now - kp->birthdate > (uint64_t)(REJECT_AFTER_TIME - KEEPALIVE_TIMEOUT - REKEY_TIMEOUT) * 1000000000ULL) {
+		peer->sent_lastminute_handshake = true;
+		send_handshake_initiation(peer, false);
+	}
+	return peer;
+}
+
+/* The inner source must be one of the peer's allowed IPs. */
+static bool source_allowed(struct wg_device *dev, struct wg_peer *peer, const uint8_t *ip, size_t len)
+{
+	if ((ip[0] >> 4) == 4 && len >= 20)
+		return allowedips_lookup(&dev->allowedips, AF_INET, ip + 12) == peer;
+	if ((ip[0] >> 4) == 6 && len >= 40)
+		return allowedips_lookup(&dev->allowedips, AF_INET6, ip + 8) == peer;
+	return false;
+}
+
+void receive_batch(struct wg_device *dev, struct pkt_batch *b)
+{
+	bool queued_handshakes = false;
+	unsigned i;
+
+	for (i = 0; i < b->n; ++i) {
+		struct pkt *p = b->p[i];
+		struct wg_peer *peer;
+		ssize_t iplen;
+
+		if (p->len == 0) {
+			++dev->drops.bad_length;
+			goto drop;
+		}
+		if (p->data[0] == OVERLAY_FIRST_BYTE) {
+			/* The overlay's messages; it arrives in a later issue. */
+			++dev->drops.overlay;
+			goto drop;
+		}
+		switch (wg_message_type(p->data, p->len)) {
+		case MESSAGE_HANDSHAKE_INITIATION:
+		case MESSAGE_HANDSHAKE_RESPONSE:
+		case MESSAGE_HANDSHAKE_COOKIE:
+			queued_handshakes |= enqueue_handshake(dev, p);
+			goto drop;
+		case MESSAGE_DATA:
+			break;
+		default:
+			if (p->data[0] >= 1 && p->data[0] <= 4)
+				++dev->drops.bad_length;
+			else
+				++dev->drops.unknown_type;
+			goto drop;
+		}
+
+		peer = open_data(dev, p);
+		if (!peer)
+			goto drop;
+		if (p->len == 0)
+			goto drop;	/* keepalive: never delivered */
+		timers_data_received(peer);
+		iplen = wg_ip_trim(p->data, p->len);
+		if (iplen <= 0) {
+			++dev->drops.data_bad_inner;
+			goto drop;
+		}
+		p->len = (size_t)iplen;
+		if (!source_allowed(dev, peer, p->data, p->len)) {
+			++dev->drops.data_source_mismatch;
+			dev_log(dev, LOG_DBG, "dropped a packet whose inner source is not the peer's");
+			goto drop;
+		}
+		if (dev->tun)
+			tun_write(dev->tun, p->data, p->len);
+drop:
+		pkt_put(&dev->pool, p);
+	}
+	b->n = 0;
+	if (queued_handshakes)
+		device_kick_handshakes(dev);
+}

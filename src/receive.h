@@ -1,0 +1,15 @@
+/* The receiving half: datagrams from the UDP sockets, demultiplexed on
+ * their first byte. */
+#ifndef WH_SRC_RECEIVE_H
+#define WH_SRC_RECEIVE_H
+
+struct wg_device;
+struct pkt_batch;
+
+/* Takes ownership of the packets (each p->addr is the outer source). */
+void receive_batch(struct wg_device *dev, struct pkt_batch *b);
+/* Processes up to budget queued handshake messages; returns how many
+ * remain. */
+unsigned receive_handshakes(struct wg_device *dev, unsigned budget);
+
+#endif

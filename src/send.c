@@ -1,0 +1,226 @@
+/* The sending half: handshake initiations and responses, keepalives, and
+ * the data path TUN -> allowed-IPs -> peer -> keypair -> UDP. */
+#include "src/send.h"
+
+#include "crypto/encoding.h"
+#include "src/device.h"
+#include "src/peer.h"
+#include "src/timers.h"
+
+#include <sodium.h>
+#include <string.h>
+#include <time.h>
+
+/* The handshake index is registered anew for each message we create;
+ * the previous one, if it still names this handshake, goes. */
+static uint32_t renew_handshake_index(struct wg_peer *peer)
+{
+	struct wg_device *dev = peer->dev;
+	struct index_entry *e;
+
+	if (peer->hs_index) {
+		e = device_index_find(dev, peer->hs_index);
+		if (e && e->kind == INDEX_HANDSHAKE && e->peer == peer)
+			device_index_remove(dev, peer->hs_index);
+	}
+	peer->hs_index = device_index_insert(dev, INDEX_HANDSHAKE, peer, NULL);
+	return peer->hs_index;
+}
+
+static void send_to_peer(struct wg_peer *peer, const void *buf, size_t len)
+{
+	if (!peer->endpoint.sa.sa_family)
+		return;
+	if (device_send_peer(peer->dev, peer, buf, len) == 0)
+		peer->tx_bytes += len;
+}
+
+void send_handshake_initiation(struct wg_peer *peer, bool is_retry)
+{
+	struct wg_device *dev = peer->dev;
+	struct message_handshake_initiation msg;
+	struct timespec ts;
+	uint64_t now = wg_now(dev);
+	uint32_t index;
+
+	if (!is_retry)
+		peer->timer_handshake_attempts = 0;
+	/* At most one initiation per REKEY_TIMEOUT. */
+	if (peer->last_sent_handshake &&
+	    now - peer->last_sent_handshake < (uint64_t)REKEY_TIMEOUT * 1000000000ULL)
+		return;
+	if (!dev->identity->has_identity || dev->closing)
+		return;
+	if (!peer->endpoint.sa.sa_family) {
+		dev_log(dev, LOG_DBG, "no endpoint for a peer, cannot send a handshake initiation");
+		return;
+	}
+	peer->last_sent_handshake = now;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	index = renew_handshake_index(peer);
+	if (!index || !noise_handshake_create_initiation(&msg, &peer->handshake, index, NULL,
+							(uint64_t)ts.tv_sec, (uint32_t)ts.tv_nsec))
+		return;
+	cookie_add_mac_to_packet((uint8_t *)&msg, sizeof(msg), &peer->cookie_maker, now);
+	timers_any_authenticated_packet_traversal(peer);
+	timers_any_authenticated_packet_sent(peer);
+	send_to_peer(peer, &msg, sizeof(msg));
+	timers_handshake_initiated(peer);
+	sodium_memzero(&msg, sizeof(msg));
+}
+
+void send_handshake_response(struct wg_peer *peer)
+{
+	struct wg_device *dev = peer->dev;
+	struct message_handshake_response msg;
+	struct noise_keypair *kp, *evicted[2];
+	uint64_t now = wg_now(dev);
+	uint32_t index;
+	int n, i;
+
+	index = renew_handshake_index(peer);
+	if (!index || !noise_handshake_create_response(&msg, &peer->handshake, index, NULL))
+		return;
+	cookie_add_mac_to_packet((uint8_t *)&msg, sizeof(msg), &peer->cookie_maker, now);
+
+	kp = keypair_alloc();
+	if (!kp || !noise_handshake_begin_session(&peer->handshake, kp, now)) {
+		keypair_free(kp);
+		return;
+	}
+	device_index_to_keypair(dev, index, kp);
+	peer->hs_index = 0;
+	n = noise_keypairs_install(&peer->keypairs, kp, evicted);
+	for (i = 0; i < n; ++i)
+		peer_keypair_release(peer, evicted[i]);
+	timers_session_derived(peer);
+
+	timers_any_authenticated_packet_traversal(peer);
+	timers_any_authenticated_packet_sent(peer);
+	send_to_peer(peer, &msg, sizeof(msg));
+}
+
+void send_keepalive(struct wg_peer *peer)
+{
+	struct pkt *p;
+
+	if (!peer->nstaged) {
+		p = pkt_get(&peer->dev->pool);
+		if (!p) {
+			++peer->dev->drops.pool_exhausted;
+			return;
+		}
+		peer_stage(peer, p);
+	}
+	send_staged(peer);
+}
+
+static bool keypair_usable(const struct noise_keypair *kp, uint64_t now)
+{
+	return kp && kp->sending_valid &&
+	       kp->sending_counter < REJECT_AFTER_MESSAGES &&
+	       now - kp->birthdate < (uint64_t)REJECT_AFTER_TIME * 1000000000ULL;
+}
+
+void send_staged(struct wg_peer *peer)
+{
+	struct wg_device *dev = peer->dev;
+	struct noise_keypair *kp = peer->keypairs.current_keypair;
+	uint64_t now = wg_now(dev);
+	struct pkt_batch b;
+	struct pkt *p;
+	bool sent_data = false, sent_any = false;
+
+	if (!keypair_usable(kp, now) || !peer->endpoint.sa.sa_family) {
+		send_handshake_initiation(peer, false);
+		return;
+	}
+
+	b.n = 0;
+	while ((p = peer->staged_head)) {
+		bool keepalive = p->len == 0;
+		ssize_t n;
+
+		/* Seal in place: the header goes in the headroom and the
+		 * ciphertext over the plaintext. */
+		n = noise_transport_seal(kp, p->buf, p->data, p->len, dev->mtu, now);
+		if (n < 0)
+			break;	/* exhausted or expired: a handshake follows */
+		peer->staged_head = p->next;
+		if (!peer->staged_head)
+			peer->staged_tail = NULL;
+		--peer->nstaged;
+		p->data = p->buf;
+		p->len = (size_t)n;
+		p->addr = peer->endpoint;
+		p->peer = peer;
+		peer->tx_bytes += p->len;
+		sent_any = true;
+		if (!keepalive)
+			sent_data = true;
+		b.p[b.n++] = p;
+		if (b.n == PKT_BATCH_MAX) {
+			device_send_batch(dev, &b);
+			b.n = 0;
+		}
+	}
+	if (b.n)
+		device_send_batch(dev, &b);
+
+	if (sent_any) {
+		timers_any_authenticated_packet_traversal(peer);
+		timers_any_authenticated_packet_sent(peer);
+		if (sent_data)
+			timers_data_sent(peer);
+	}
+	if (peer->staged_head ||
+	    kp->sending_counter > REKEY_AFTER_MESSAGES ||
+	    (kp->i_am_the_initiator &&
+	     now - kp->birthdate > (uint64_t)REKEY_AFTER_TIME * 1000000000ULL))
+		send_handshake_initiation(peer, false);
+}
+
+/* The destination address of an IP packet, or NULL when it is too short
+ * or not IPv4/IPv6. */
+static const uint8_t *ip_destination(const uint8_t *pkt, size_t len, int *family)
+{
+	if (len >= 20 && (pkt[0] >> 4) == 4) {
+		*family = AF_INET;
+		return pkt + 16;
+	}
+	if (len >= 40 && (pkt[0] >> 4) == 6) {
+		*family = AF_INET6;
+		return pkt + 24;
+	}
+	return NULL;
+}
+
+void send_from_tun(struct wg_device *dev, struct pkt_batch *b)
+{
+	struct wg_peer *touched[PKT_BATCH_MAX];
+	unsigned ntouched = 0, i, j;
+
+	for (i = 0; i < b->n; ++i) {
+		struct pkt *p = b->p[i];
+		const uint8_t *dst;
+		struct wg_peer *peer;
+		int family;
+
+		dst = ip_destination(p->data, p->len, &family);
+		peer = dst ? allowedips_lookup(&dev->allowedips, family, dst) : NULL;
+		if (!peer || peer->is_dead) {
+			++dev->drops.tun_no_route;
+			pkt_put(&dev->pool, p);
+			continue;
+		}
+		peer_stage(peer, p);
+		for (j = 0; j < ntouched && touched[j] != peer; ++j)
+			;
+		if (j == ntouched)
+			touched[ntouched++] = peer;
+	}
+	b->n = 0;
+	for (j = 0; j < ntouched; ++j)
+		send_staged(touched[j]);
+}
