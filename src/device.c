@@ -28,6 +28,7 @@ enum {
 	RATELIMITER_MAX_ENTRIES = 8192,
 	PKT_POOL_MAX = 4096,
 	LOG_DEBUG_BURST = 20,		/* debug lines per second */
+	SOCKET_BUFFER_SIZE = 7 << 20,
 };
 
 uint64_t wg_now(const struct wg_device *dev)
@@ -162,7 +163,7 @@ static int open_socket(int family, uint16_t port, uint32_t fwmark, uint16_t *bou
 {
 	union wg_sockaddr a;
 	socklen_t alen;
-	int fd, one = 1, ret;
+	int fd, one = 1, ret, bufsize = SOCKET_BUFFER_SIZE;
 
 	fd = socket(family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0)
@@ -178,6 +179,13 @@ static int open_socket(int family, uint16_t port, uint32_t fwmark, uint16_t *bou
 		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
 		setsockopt(fd, IPPROTO_IPV6, IPV6_RECVPKTINFO, &one, sizeof(one));
 	}
+	/* Large buffers absorb bursts while the loop is busy sealing or
+	 * opening a batch (the kernel caps the plain request at rmem_max;
+	 * the FORCE variants need CAP_NET_ADMIN, which we have). */
+	if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &bufsize, sizeof(bufsize)) < 0)
+		setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &bufsize, sizeof(bufsize));
+	if (setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &bufsize, sizeof(bufsize)) < 0)
+		setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &bufsize, sizeof(bufsize));
 	if (fwmark && setsockopt(fd, SOL_SOCKET, SO_MARK, &fwmark, sizeof(fwmark)) < 0) {
 		ret = -errno;
 		goto fail;
