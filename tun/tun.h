@@ -19,15 +19,27 @@ enum { TUN_NAME_MAX = 16 };	/* IFNAMSIZ */
 /* Creates (or on Linux, attaches to a free) interface named name; on
  * macOS "utun" picks any free utun unit.  The real name is written to
  * *out's name (see tun_name).  -EEXIST when the interface exists and is
- * not a free TUN device, -ENOENT when the TUN driver is missing. */
+ * not a free TUN device, -ENOENT when the TUN driver is missing.
+ *
+ * Names by system (NULL or "" everywhere: let the system choose):
+ *   Linux    any name; a "%d" in it lets the kernel pick the unit
+ *   macOS    "utun" (any unit) or "utunN"
+ *   FreeBSD  any name: the cloned tunN is renamed to it
+ *   OpenBSD  "tun" (first free unit) or "tunN"
+ * Other names are -EINVAL, names of TUN_NAME_MAX bytes or more
+ * -ENAMETOOLONG, and on Linux a missing CAP_NET_ADMIN is -EPERM. */
 int tun_open(struct tun_device **out, const char *name);
 void tun_close(struct tun_device *tun);
 
 const char *tun_name(const struct tun_device *tun);
 int tun_fd(const struct tun_device *tun);
+/* The interface index the system gave the device when it was opened
+ * (what src/netlink.h takes). */
+unsigned tun_ifindex(const struct tun_device *tun);
 
 /* One packet per call.  Returns its length, -EAGAIN when none is ready,
- * or another negative errno (-EIO, -EBADFD: the interface went away). */
+ * or another negative errno (-EIO, -EBADFD: the interface went away).
+ * buf should hold the MTU; a longer packet is truncated by the system. */
 ssize_t tun_read(struct tun_device *tun, void *buf, size_t len);
 /* Writes one IPv4 or IPv6 packet (the version nibble picks the family
  * header where one is needed).  Returns len or a negative errno. */
@@ -36,7 +48,8 @@ ssize_t tun_write(struct tun_device *tun, const void *pkt, size_t len);
 int tun_set_mtu(struct tun_device *tun, unsigned mtu);
 int tun_get_mtu(struct tun_device *tun, unsigned *mtu);
 int tun_set_up(struct tun_device *tun, bool up);
-/* true while the interface still exists in the system. */
+/* true while the interface still exists in the system under the name
+ * and index it had when it was opened. */
 bool tun_exists(const struct tun_device *tun);
 
 #endif

@@ -1,1 +1,0 @@
-#include "tun/tun.h"
