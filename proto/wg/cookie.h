@@ -16,7 +16,8 @@
 
 struct cookie_checker {
 	uint8_t secret[NOISE_HASH_LEN];
-	uint64_t secret_birthdate;	/* 0 = never generated */
+	uint64_t secret_birthdate;	/* ns; meaningful when has_secret */
+	bool has_secret;		/* false: generated on first use */
 	uint8_t message_mac1_key[NOISE_SYMMETRIC_KEY_LEN];
 	uint8_t message_cookie_key[NOISE_SYMMETRIC_KEY_LEN];
 };
@@ -53,8 +54,9 @@ enum cookie_mac_state cookie_validate_packet(struct cookie_checker *cc, const ui
  * COOKIE_SECRET_MAX_AGE - COOKIE_SECRET_LATENCY; remembers mac1. */
 void cookie_add_mac_to_packet(uint8_t *msg, size_t len, struct cookie_maker *cm, uint64_t now_ns);
 
-/* A cookie reply to msg (whose sender index is index) from src. */
-void cookie_message_create(struct message_handshake_cookie *dst, const uint8_t *msg, size_t len,
+/* A cookie reply to msg (whose sender index is index) from src; false
+ * (nothing written) when len is too short to hold the macs. */
+bool cookie_message_create(struct message_handshake_cookie *dst, const uint8_t *msg, size_t len,
 			   uint32_t index, struct cookie_checker *cc, const uint8_t *src,
 			   size_t srclen, uint64_t now_ns);
 

@@ -74,9 +74,10 @@ struct noise_keypairs {
 	struct noise_keypair *next_keypair;
 };
 
-/* Precomputes ss and sets the peer's keys.  Returns false when the remote
- * key is low-order (the peer then never completes a handshake, as in the
- * kernel). */
+/* Zeroes hs, precomputes ss and sets the peer's keys (psk NULL: all
+ * zeros).  Returns false when the remote key is low-order (it is still
+ * stored: the peer then never completes a handshake, as in the kernel).
+ * Without an identity, ss stays invalid until noise_handshake_precompute. */
 bool noise_handshake_init(struct noise_handshake *hs, const struct noise_static_identity *id,
 			  const uint8_t remote_static[NOISE_PUBLIC_KEY_LEN],
 			  const uint8_t preshared_key[NOISE_SYMMETRIC_KEY_LEN]);
@@ -84,7 +85,8 @@ bool noise_handshake_init(struct noise_handshake *hs, const struct noise_static_
 void noise_handshake_precompute(struct noise_handshake *hs);
 void noise_handshake_set_preshared_key(struct noise_handshake *hs,
 				       const uint8_t psk[NOISE_SYMMETRIC_KEY_LEN]);
-/* Wipes ephemeral state and returns to HANDSHAKE_ZEROED. */
+/* Wipes ephemeral state and returns to HANDSHAKE_ZEROED.  local_index is
+ * left as it was, for the caller to unindex. */
 void noise_handshake_clear(struct noise_handshake *hs);
 
 /* Initiator.  ephemeral_private may be NULL (a fresh one is generated) or
@@ -102,6 +104,7 @@ struct noise_initiation_scratch {
 	uint8_t chaining_key[NOISE_HASH_LEN];
 	uint8_t remote_ephemeral[NOISE_PUBLIC_KEY_LEN];
 	uint8_t remote_static[NOISE_PUBLIC_KEY_LEN];	/* output of step 1 */
+	uint8_t encrypted_timestamp[noise_encrypted_len(NOISE_TIMESTAMP_LEN)];	/* for step 2 */
 	uint32_t sender_index;
 };
 /* Step 1: e, es, s.  Fills scratch (including remote_static) or false. */
@@ -139,7 +142,8 @@ bool noise_keypairs_received_with(struct noise_keypairs *kps, struct noise_keypa
 				  struct noise_keypair **evicted);
 
 /* Transport data.  seal: pads plaintext (len bytes) to a multiple of 16
- * bounded by mtu, writes a type-4 message to dst (room for
+ * bounded by mtu (noise_padded_len; plain may already sit at dst + 16),
+ * writes a type-4 message to dst (room for
  * message_data_len(padded)) and returns its length, or -1 when the
  * keypair must not send (invalid, counter exhausted, older than
  * REJECT_AFTER_TIME).  A zero-length plaintext is a keepalive. */
@@ -159,12 +163,74 @@ ssize_t wg_ip_trim(const uint8_t *plain, size_t len);
 
 /* The generic IKpsk2 steps the WireGuard messages are built from,
  * parameterised over prologue, payloads and ephemerals so that the
- * published Noise vector drives the same code. */
+ * published Noise vector drives the same code.
+ *
+ *   -> e, es, s, ss, {payload}	message 1 = e || enc(s) || enc(payload)
+ *   <- e, ee, se, psk, {payload}	message 2 = e || enc(payload)
+ *
+ * Each step works on a noise_symmetric the caller owns (a copy, so that a
+ * failure leaves the handshake untouched) and fails only on an all-zero
+ * DH result or an AEAD that does not authenticate.  The ss input is the
+ * precomputed DH(s_i, s_r); an all-zero one is refused.  Ephemeral
+ * private keys are clamped by the X25519 layer. */
 struct noise_symmetric {
 	uint8_t chaining_key[NOISE_HASH_LEN];
 	uint8_t hash[NOISE_HASH_LEN];
 };
+
+enum noise_ik_offsets {
+	NOISE_IK_MSG1_STATIC = NOISE_PUBLIC_KEY_LEN,
+	NOISE_IK_MSG1_PAYLOAD = NOISE_PUBLIC_KEY_LEN + noise_encrypted_len(NOISE_PUBLIC_KEY_LEN),
+	NOISE_IK_MSG2_PAYLOAD = NOISE_PUBLIC_KEY_LEN,
+};
+#define noise_ik_msg1_len(payload_len) (NOISE_IK_MSG1_PAYLOAD + noise_encrypted_len(payload_len))
+#define noise_ik_msg2_len(payload_len) (NOISE_IK_MSG2_PAYLOAD + noise_encrypted_len(payload_len))
+
+/* ck = HASH(protocol name); h = HASH(ck || prologue); h = HASH(h || s_r).
+ * WireGuard's prologue is its identifier "WireGuard v1 zx2c4 Jason@zx2c4.com". */
 void noise_symmetric_init(struct noise_symmetric *ss, const void *prologue, size_t prologue_len,
 			  const uint8_t responder_static[NOISE_PUBLIC_KEY_LEN]);
+
+/* Initiator: writes noise_ik_msg1_len(payload_len) bytes to msg. */
+bool noise_ik_write_msg1(struct noise_symmetric *ss, uint8_t *msg,
+			 const uint8_t ephemeral_private[NOISE_PUBLIC_KEY_LEN],
+			 const uint8_t static_public[NOISE_PUBLIC_KEY_LEN],
+			 const uint8_t remote_static[NOISE_PUBLIC_KEY_LEN],
+			 const uint8_t static_static[NOISE_PUBLIC_KEY_LEN],
+			 const void *payload, size_t payload_len);
+/* Responder, step 1 (e, es, s) over the first NOISE_IK_MSG1_PAYLOAD bytes
+ * of msg: yields the initiator's ephemeral and static keys. */
+bool noise_ik_read_msg1_static(struct noise_symmetric *ss, uint8_t remote_ephemeral[NOISE_PUBLIC_KEY_LEN],
+			       uint8_t remote_static[NOISE_PUBLIC_KEY_LEN], const uint8_t *msg,
+			       const uint8_t static_private[NOISE_PUBLIC_KEY_LEN]);
+/* Responder, step 2 (ss, {payload}): encrypted holds the last
+ * noise_encrypted_len(payload_len) bytes of message 1 (from offset
+ * NOISE_IK_MSG1_PAYLOAD); the payload is decrypted into payload. */
+bool noise_ik_read_msg1_payload(struct noise_symmetric *ss, void *payload, const uint8_t *encrypted,
+				size_t payload_len, const uint8_t static_static[NOISE_PUBLIC_KEY_LEN]);
+/* Responder: writes noise_ik_msg2_len(payload_len) bytes to msg. */
+bool noise_ik_write_msg2(struct noise_symmetric *ss, uint8_t *msg,
+			 const uint8_t ephemeral_private[NOISE_PUBLIC_KEY_LEN],
+			 const uint8_t remote_ephemeral[NOISE_PUBLIC_KEY_LEN],
+			 const uint8_t remote_static[NOISE_PUBLIC_KEY_LEN],
+			 const uint8_t psk[NOISE_SYMMETRIC_KEY_LEN],
+			 const void *payload, size_t payload_len);
+/* Initiator: reads noise_ik_msg2_len(payload_len) bytes of msg; yields the
+ * responder's ephemeral key and the payload. */
+bool noise_ik_read_msg2(struct noise_symmetric *ss, uint8_t remote_ephemeral[NOISE_PUBLIC_KEY_LEN],
+			void *payload, const uint8_t *msg, size_t payload_len,
+			const uint8_t ephemeral_private[NOISE_PUBLIC_KEY_LEN],
+			const uint8_t static_private[NOISE_PUBLIC_KEY_LEN],
+			const uint8_t psk[NOISE_SYMMETRIC_KEY_LEN]);
+/* Split: (T1, T2) = KDF2(ck, ""); the initiator sends with T1.  Fills
+ * kp's keys, zeroes its counters and marks it valid, born at now_ns;
+ * the indices are left to the caller. */
+void noise_keypair_derive(struct noise_keypair *kp, const struct noise_symmetric *ss,
+			  bool i_am_the_initiator, uint64_t now_ns);
+
+/* The padded plaintext length noise_transport_seal uses for len bytes:
+ * len rounded up to a multiple of 16, but never past mtu (mtu 0: no
+ * bound), and never below len. */
+size_t noise_padded_len(size_t len, unsigned mtu);
 
 #endif
