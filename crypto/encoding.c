@@ -10,6 +10,21 @@ static int variant(bool urlsafe, bool padded)
 	return padded ? sodium_base64_VARIANT_ORIGINAL : sodium_base64_VARIANT_ORIGINAL_NO_PADDING;
 }
 
+/* libsodium 1.0.18 (Debian 12's) decodes every byte from 0x80 up as if
+ * it were '/' (or '_' in the URL-safe alphabet): its constant-time
+ * character tests assume 7-bit input.  Refuse non-ASCII input first; the
+ * scan does not stop early, so its timing does not depend on where such a
+ * byte is. */
+static bool is_ascii(const char *s, size_t len)
+{
+	unsigned char acc = 0;
+	size_t i;
+
+	for (i = 0; i < len; ++i)
+		acc |= (unsigned char)s[i];
+	return !(acc & 0x80);
+}
+
 size_t base64_encoded_len(size_t len, bool urlsafe)
 {
 	return sodium_base64_encoded_len(len, variant(urlsafe, !urlsafe));
@@ -26,6 +41,8 @@ long base64_decode(uint8_t *out, size_t outmax, const char *s, size_t len, bool 
 	const char *end = NULL;
 	bool padded = len % 4 == 0;
 
+	if (!is_ascii(s, len))
+		return -1;
 	if (sodium_base642bin(out, outmax, s, len, NULL, &binlen, &end,
 			      variant(urlsafe, padded)) != 0)
 		return -1;
@@ -65,6 +82,8 @@ bool key_from_base64(uint8_t key[KEY_LEN], const char *s, size_t len)
 	else if (len == KEY_B64URL_LEN)
 		padded = false;
 	else
+		return false;
+	if (!is_ascii(s, len))
 		return false;
 	urlsafe = memchr(s, '-', len) || memchr(s, '_', len);
 
