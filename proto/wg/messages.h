@@ -24,7 +24,7 @@ enum noise_lengths {
 /* Seconds and counts from the protocol (whitepaper section 6 and the
  * kernel's messages.h). */
 #define REKEY_AFTER_MESSAGES (UINT64_C(1) << 60)
-#define REJECT_AFTER_MESSAGES (UINT64_MAX - (UINT64_C(1) << 13) - 1)
+#define REJECT_AFTER_MESSAGES (UINT64_MAX - (UINT64_C(1) << 13))
 enum wg_limits {
 	REKEY_TIMEOUT = 5,
 	REKEY_TIMEOUT_JITTER_MAX_JIFFIES_MS = 334,	/* jitter up to HZ/3 */
