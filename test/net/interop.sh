@@ -24,8 +24,8 @@ LAB_TAG=io
 . "$(dirname "$0")/lib.sh"
 
 [ $# -eq 2 ] || { echo "usage: $0 IMPL_A IMPL_B" >&2; exit 2; }
-IMPL_A=$1
-IMPL_B=$2
+IMPL_A=$(lab_impl_abs "$1")
+IMPL_B=$(lab_impl_abs "$2")
 
 lab_require_root
 lab_require_cmd ip wg ping ss python3 timeout

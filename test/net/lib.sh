@@ -136,6 +136,15 @@ lab_require_impl() {
 	esac
 }
 
+# lab_impl_abs IMPL: "wireguard-go" unchanged, a path made absolute (the
+# implementations run from other directories, e.g. under meson test).
+lab_impl_abs() {
+	case $1 in
+	wireguard-go | /*) printf '%s' "$1" ;;
+	*) printf '%s/%s' "$(cd "$(dirname "$1")" 2>/dev/null && pwd)" "$(basename "$1")" ;;
+	esac
+}
+
 # Is PID a live instance of this test script?
 lab_pid_is_ours() {
 	local pid=$1

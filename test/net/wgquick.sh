@@ -30,7 +30,7 @@ IMPL=$1
 if [ "$IMPL" = wireguard-go ]; then
 	tap_skip_all "Debian's wireguard-go dies in daemon mode on this host, so it cannot be wg-quick's userspace implementation here; use test/net/wireguard-go-daemon or our binary"
 fi
-case $IMPL in /*) ;; *) IMPL=$(cd "$(dirname "$IMPL")" 2>/dev/null && pwd)/$(basename "$IMPL") ;; esac
+IMPL=$(lab_impl_abs "$IMPL")
 
 lab_require_root
 lab_require_cmd ip wg wg-quick ping timeout
@@ -186,12 +186,20 @@ else
 		"handshake $hs_before -> $(wg_field "$Q" "$IQ" "$PUBP" latest-handshakes)"
 fi
 
-if timeout 60 ip netns exec "$Q" wg-quick down "$CONF" >>"$LAB_DIR/wg-quick.log" 2>&1 </dev/null &&
-	wait_for "! ip -n '$Q' link show '$IQ'" 10 &&
-	[ ! -e "$LAB_RUN_DIR/$IQ.sock" ]; then
+# wg-quick down deletes the link (or, in newer wg-quick, the socket); the
+# implementation must notice and remove the other.
+why=
+if ! timeout 60 ip netns exec "$Q" wg-quick down "$CONF" >>"$LAB_DIR/wg-quick.log" 2>&1 </dev/null; then
+	why="wg-quick down failed"
+elif ! wait_for "! ip -n '$Q' link show '$IQ'" 10; then
+	why="interface still there after 10 s"
+elif ! wait_for "[ ! -e '$LAB_RUN_DIR/$IQ.sock' ]" 10; then
+	why="UAPI socket still there after 10 s"
+fi
+if [ -z "$why" ]; then
 	tap_ok "wg-quick down removes the interface and the UAPI socket"
 else
-	fail "wg-quick down removes the interface and the UAPI socket"
+	fail "wg-quick down removes the interface and the UAPI socket" "$why"
 fi
 
 if wait_for "[ -z \"\$(ip netns pids '$Q')\" ]" 10; then
