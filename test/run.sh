@@ -7,8 +7,8 @@
 #                   ASan errors are fatal (tests of suite 'reference', which
 #                   run only reference peers such as wireguard-go, are left
 #                   out: nothing of ours runs in them)
-#   3. build-fuzz/  with clang: CC=clang, -Dfuzz=true, coverage-instrumented
-#                   libraries; the seed-corpus replays (meson test --suite
+#   3. build-fuzz/  with clang: CC=clang, -Dfuzz=true, ASan and UBSan;
+#                   the seed-corpus replays (meson test --suite
 #                   fuzz), then test/fuzz/run.sh build-fuzz SECONDS, each
 #                   harness run counted as one test
 #
@@ -154,7 +154,9 @@ stage_fuzz() {
 		! grep -q '^C compiler for the host machine: .*clang' "$dir/meson-logs/meson-log.txt" 2>/dev/null; then
 		rm -rf "$dir" # configured with another compiler: CC counts only at first setup
 	fi
-	if ! CC=clang configure "$dir" -Dfuzz=true -Dc_args=-fsanitize=fuzzer-no-link \
+	# -Dfuzz=true makes meson.build instrument every library for coverage;
+	# the sanitizers catch what the fuzzers provoke.
+	if ! CC=clang configure "$dir" -Dfuzz=true \
 		-Db_sanitize=address,undefined -Db_lundef=false -Dwerror=false; then
 		stage_fail "meson setup $dir"
 		return
