@@ -45,6 +45,7 @@ struct wg_drop_counters {
 	uint64_t overlay;		/* 0xff before the overlay exists */
 	uint64_t handshake_invalid;	/* bad mac1, failed decryption, replay */
 	uint64_t handshake_ratelimited;
+	uint64_t handshake_cookie_sent;	/* under load, no valid mac2 */
 	uint64_t handshake_queue_full;
 	uint64_t cookie_invalid;
 	uint64_t data_unknown_index;
@@ -59,7 +60,10 @@ struct wg_drop_counters {
 /* A handshake message waiting for the loop to process it.  Handshakes
  * are queued, not processed inline with data, so that a flood of them
  * costs the data path a bounded share of each loop turn and so that the
- * queue's depth tells when the device is under load. */
+ * queue's depth tells when the device is under load.  Under load, the
+ * cheap checks (mac1, mac2, the per-source rate) run before a message
+ * is queued, so that only messages from sources that proved their
+ * address reach the queue and a flood cannot crowd them out. */
 struct hs_item {
 	union wg_sockaddr src;
 	union {
@@ -67,6 +71,7 @@ struct hs_item {
 		struct in6_pktinfo v6;
 	} local;
 	bool has_local;
+	bool macs_checked;	/* mac1 and mac2 already passed, under load */
 	uint16_t len;
 	uint8_t msg[sizeof(struct message_handshake_initiation)];
 };

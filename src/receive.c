@@ -35,23 +35,60 @@ static void update_endpoint(struct wg_peer *peer, const union wg_sockaddr *src,
 	}
 }
 
-static bool enqueue_handshake(struct wg_device *dev, struct pkt *p)
+static void enqueue_handshake(struct wg_device *dev, const struct pkt *p, bool macs_checked)
 {
 	struct hs_item *it;
 
 	if (dev->hs_count == MAX_QUEUED_INCOMING_HANDSHAKES) {
 		++dev->drops.handshake_queue_full;
-		return false;
+		return;
 	}
 	it = &dev->hs_queue[(dev->hs_head + dev->hs_count) % MAX_QUEUED_INCOMING_HANDSHAKES];
 	it->src = p->addr;
 	memcpy(&it->local, &p->local, sizeof(it->local));
 	it->has_local = p->has_local;
+	it->macs_checked = macs_checked;
 	it->len = (uint16_t)p->len;
 	memcpy(it->msg, p->data, p->len);
 	++dev->hs_count;
 	if (dev->hs_count >= MAX_QUEUED_INCOMING_HANDSHAKES / 8)
 		dev->under_load_until = wg_now(dev) + 1000000000ULL;
+}
+
+static const uint8_t *src_ip(const union wg_sockaddr *a)
+{
+	return a->sa.sa_family == AF_INET ? (const uint8_t *)&a->in4.sin_addr :
+					    (const uint8_t *)&a->in6.sin6_addr;
+}
+
+/* Under load: mac1 and mac2 are checked before anything is queued; a
+ * message without a fresh cookie is answered with one, and a source over
+ * its rate is dropped.  Returns true when the message may be queued. */
+static bool admit_under_load(struct wg_device *dev, const struct pkt *p)
+{
+	uint8_t srcb[18];
+	size_t srclen = wg_sockaddr_cookie_src(&p->addr, srcb);
+	uint64_t now = wg_now(dev);
+	enum cookie_mac_state mac;
+
+	mac = cookie_validate_packet(&dev->cookie_checker, p->data, p->len, srcb, srclen, true, now);
+	if (mac == INVALID_MAC) {
+		++dev->drops.handshake_invalid;
+		return false;
+	}
+	if (mac != VALID_MAC_WITH_COOKIE) {
+		struct message_handshake_cookie reply;
+
+		if (cookie_message_create(&reply, p->data, p->len, le32_get(p->data + 4),
+					  &dev->cookie_checker, srcb, srclen, now))
+			device_send(dev, &p->addr, &reply, sizeof(reply));
+		++dev->drops.handshake_cookie_sent;
+		return false;
+	}
+	if (!ratelimiter_allow(dev->ratelimiter, p->addr.sa.sa_family, src_ip(&p->addr), now)) {
+		++dev->drops.handshake_ratelimited;
+		return false;
+	}
 	return true;
 }
 
@@ -147,39 +184,18 @@ static void process_handshake(struct wg_device *dev, struct hs_item *it)
 	size_t srclen = wg_sockaddr_cookie_src(&it->src, srcb);
 	enum message_type type = wg_message_type(it->msg, it->len);
 	enum cookie_mac_state mac;
-	bool under_load;
 	uint64_t now = wg_now(dev);
 
-	if (type == MESSAGE_HANDSHAKE_COOKIE) {
-		consume_cookie(dev, (const struct message_handshake_cookie *)it->msg);
-		return;
-	}
 	if (!dev->identity->has_identity)
 		return;
-
-	under_load = device_under_load(dev);
-	mac = cookie_validate_packet(&dev->cookie_checker, it->msg, it->len, srcb, srclen,
-				     under_load, now);
-	if (mac == INVALID_MAC) {
-		++dev->drops.handshake_invalid;
-		dev_log(dev, LOG_DBG, "dropped a handshake message with an invalid mac1");
-		return;
-	}
-	if (under_load) {
-		if (mac != VALID_MAC_WITH_COOKIE) {
-			struct message_handshake_cookie reply;
-			uint32_t sender = le32_get(it->msg + 4);
-
-			cookie_message_create(&reply, it->msg, it->len, sender, &dev->cookie_checker,
-					      srcb, srclen, now);
-			device_send(dev, &it->src, &reply, sizeof(reply));
-			return;
-		}
-		if (!ratelimiter_allow(dev->ratelimiter, it->src.sa.sa_family,
-				       it->src.sa.sa_family == AF_INET ?
-					       (const uint8_t *)&it->src.in4.sin_addr :
-					       (const uint8_t *)&it->src.in6.sin6_addr, now)) {
-			++dev->drops.handshake_ratelimited;
+	if (!it->macs_checked) {
+		/* Queued while not under load: mac1 is enough (checked before
+		 * any Diffie-Hellman). */
+		mac = cookie_validate_packet(&dev->cookie_checker, it->msg, it->len, srcb, srclen,
+					     false, now);
+		if (mac == INVALID_MAC) {
+			++dev->drops.handshake_invalid;
+			dev_log(dev, LOG_DBG, "dropped a handshake message with an invalid mac1");
 			return;
 		}
 	}
@@ -283,10 +299,20 @@ void receive_batch(struct wg_device *dev, struct pkt_batch *b)
 			goto drop;
 		}
 		switch (wg_message_type(p->data, p->len)) {
+		case MESSAGE_HANDSHAKE_COOKIE:
+			/* Cheap (one XChaCha20-Poly1305 open): done at once. */
+			consume_cookie(dev, (const struct message_handshake_cookie *)p->data);
+			goto drop;
 		case MESSAGE_HANDSHAKE_INITIATION:
 		case MESSAGE_HANDSHAKE_RESPONSE:
-		case MESSAGE_HANDSHAKE_COOKIE:
-			queued_handshakes |= enqueue_handshake(dev, p);
+			if (device_under_load(dev)) {
+				if (!admit_under_load(dev, p))
+					goto drop;
+				enqueue_handshake(dev, p, true);
+			} else {
+				enqueue_handshake(dev, p, false);
+			}
+			queued_handshakes = true;
 			goto drop;
 		case MESSAGE_DATA:
 			break;
