@@ -1,0 +1,195 @@
+#!/usr/bin/env python3
+"""Helpers of bench/run.sh: parse iperf3 and ping output, and turn the raw
+per-round results into the table and the JSON report.
+
+  report.py tcp FILE            iperf3 -J (TCP) -> "bits_per_s bytes retransmits"
+  report.py udp FILE            iperf3 -J (UDP) -> "sent_pps delivered_pps loss_pct"
+  report.py ping FILE           ping output -> "avg_ms p50_ms max_ms count"
+  report.py table RAW META OUT  RAW: one "impl round key value" per line,
+                                META: "key value..." lines; prints the table
+                                and writes the JSON report to OUT
+"""
+import json
+import statistics
+import sys
+
+
+def iperf_json(path):
+    with open(path) as f:
+        d = json.load(f)
+    if "error" in d and not d.get("end"):
+        raise SystemExit("iperf3 error in %s: %s" % (path, d["error"]))
+    return d
+
+
+def cmd_tcp(path):
+    end = iperf_json(path)["end"]
+    r = end["sum_received"]
+    s = end["sum_sent"]
+    print("%.0f %d %d" % (r["bits_per_second"], r["bytes"], s.get("retransmits", 0)))
+
+
+def cmd_udp(path):
+    d = iperf_json(path)
+    end = d["end"]
+    s = end["sum"]
+    # The client's end.sum carries the receiver's counts (packets seen by the
+    # sender, lost_packets as counted by the server).
+    packets = s["packets"]
+    lost = s["lost_packets"]
+    secs = s["seconds"]
+    sent_pps = packets / secs if secs else 0.0
+    delivered = (packets - lost) / secs if secs else 0.0
+    loss = 100.0 * lost / packets if packets else 0.0
+    print("%.0f %.0f %.2f" % (sent_pps, delivered, loss))
+
+
+def cmd_ping(path):
+    times = []
+    with open(path) as f:
+        for line in f:
+            i = line.find("time=")
+            if i >= 0:
+                times.append(float(line[i + 5:].split()[0]))
+    if not times:
+        print("nan nan nan 0")
+        return
+    print("%.3f %.3f %.3f %d" % (statistics.mean(times), statistics.median(times),
+                                 max(times), len(times)))
+
+
+# (key, label, unit, scale, better, format)
+METRICS = [
+    ("tcp1_gbps", "TCP, 1 stream", "Gbit/s", 1, "higher", "%.2f"),
+    ("tcp1_retr", "TCP, 1 stream, retransmits", "count", 1, "lower", "%.0f"),
+    ("tcp4_gbps", "TCP, 4 streams", "Gbit/s", 1, "higher", "%.2f"),
+    ("tcp4_retr", "TCP, 4 streams, retransmits", "count", 1, "lower", "%.0f"),
+    ("udp_kpps", "UDP 64 B, delivered", "kpps", 1, "higher", "%.1f"),
+    ("udp_sent_kpps", "UDP 64 B, offered by iperf3", "kpps", 1, "info", "%.1f"),
+    ("udp_loss", "UDP 64 B, loss", "%", 1, "lower", "%.1f"),
+    ("ping_idle_ms", "ping RTT idle (avg)", "ms", 1, "lower", "%.3f"),
+    ("ping_load_ms", "ping RTT under TCP load (avg)", "ms", 1, "lower", "%.3f"),
+    ("ping_load_p50_ms", "ping RTT under TCP load (median)", "ms", 1, "lower", "%.3f"),
+    ("rss_idle_rx_mib", "RSS idle, receiver", "MiB", 1, "lower", "%.1f"),
+    ("rss_idle_tx_mib", "RSS idle, sender", "MiB", 1, "lower", "%.1f"),
+    ("rss_peak_rx_mib", "RSS peak under load, receiver", "MiB", 1, "lower", "%.1f"),
+    ("rss_peak_tx_mib", "RSS peak under load, sender", "MiB", 1, "lower", "%.1f"),
+    ("cpu_s_per_gb", "CPU per GB, both daemons (TCP 1)", "s/GB", 1, "lower", "%.2f"),
+    ("cpu_rx_s_per_gb", "CPU per GB, receiver", "s/GB", 1, "lower", "%.2f"),
+    ("cpu_tx_s_per_gb", "CPU per GB, sender", "s/GB", 1, "lower", "%.2f"),
+    ("bg_busy_pct", "other load on the machine during TCP 1", "% CPU", 1, "info", "%.1f"),
+]
+
+# The BRIEF's targets, checked against the medians.
+TARGETS = {
+    "tcp1_gbps": ("ratio >= 2", lambda o, g: o >= 2 * g),
+    "udp_kpps": ("ratio >= 3", lambda o, g: o >= 3 * g),
+    "ping_idle_ms": ("<= go", lambda o, g: o <= g),
+    "ping_load_ms": ("<= 1.5 ms", lambda o, g: o <= 1.5),
+    "rss_idle_rx_mib": ("<= 3 MB", lambda o, g: o * 1.048576 <= 3),
+    "rss_idle_tx_mib": ("<= 3 MB", lambda o, g: o * 1.048576 <= 3),
+    "rss_peak_rx_mib": ("<= 16 MB", lambda o, g: o * 1.048576 <= 16),
+    "rss_peak_tx_mib": ("<= 16 MB", lambda o, g: o * 1.048576 <= 16),
+}
+
+
+def cmd_table(raw_path, meta_path, out_path):
+    runs = {}  # impl -> key -> [values in round order]
+    with open(raw_path) as f:
+        for line in f:
+            p = line.split()
+            if len(p) != 4:
+                continue
+            impl, rnd, key, val = p
+            try:
+                v = float(val)
+            except ValueError:
+                continue
+            runs.setdefault(impl, {}).setdefault(key, []).append(v)
+    meta = {}
+    with open(meta_path) as f:
+        for line in f:
+            k, _, v = line.rstrip("\n").partition(" ")
+            meta[k] = v
+
+    def med(impl, key):
+        vals = [v for v in runs.get(impl, {}).get(key, []) if v == v]
+        return statistics.median(vals) if vals else None
+
+    rows = []
+    for key, label, unit, _scale, better, fmt in METRICS:
+        o, g = med("ours", key), med("go", key)
+        ratio = o / g if (o is not None and g) else None
+        tgt = TARGETS.get(key)
+        verdict = ""
+        if tgt and o is not None and g is not None:
+            verdict = ("pass" if tgt[1](o, g) else "FAIL") + " (" + tgt[0] + ")"
+        rows.append({
+            "metric": key, "label": label, "unit": unit, "better": better,
+            "ours_median": o, "go_median": g, "ratio_ours_go": ratio,
+            "ours_rounds": runs.get("ours", {}).get(key, []),
+            "go_rounds": runs.get("go", {}).get(key, []),
+            "target": verdict,
+        })
+
+    print("wh benchmark: %s" % meta.get("date", "?"))
+    print("command:   %s" % meta.get("command", "?"))
+    print("kernel:    %s" % meta.get("kernel", "?"))
+    print("cpu:       %s (%s cores)" % (meta.get("cpu", "?"), meta.get("cores", "?")))
+    print("ours:      wireguard-wh %s (%s)" % (meta.get("ours_version", "?"), meta.get("build", "?")))
+    print("reference: %s" % meta.get("go_version", "?"))
+    print("tools:     %s; %s" % (meta.get("iperf3_version", "?"), meta.get("wg_version", "?")))
+    print("rounds:    %s, %s s per transfer; load average at start: %s, at end: %s"
+          % (meta.get("rounds", "?"), meta.get("seconds", "?"), meta.get("loadavg", "?"),
+             meta.get("loadavg_end", "?")))
+    print()
+    hdr = "| %-38s | %-6s | %-6s | %10s | %10s | %7s | %-22s |" % (
+        "metric (median of rounds)", "unit", "better", "ours", "wg-go", "ours/go", "target (BRIEF)")
+    print(hdr)
+    print("|" + "|".join("-" * (len(c)) for c in hdr.split("|")[1:-1]) + "|")
+    for r, m in zip(rows, METRICS):
+        fmt = m[5]
+        o = fmt % r["ours_median"] if r["ours_median"] is not None else "-"
+        g = fmt % r["go_median"] if r["go_median"] is not None else "-"
+        ratio = "%.2f" % r["ratio_ours_go"] if r["ratio_ours_go"] is not None else "-"
+        print("| %-38s | %-6s | %-6s | %10s | %10s | %7s | %-22s |" % (
+            r["label"], r["unit"], r["better"], o, g, ratio, r["target"]))
+    raw_tcp = meta.get("raw_veth_tcp_gbps")
+    if raw_tcp:
+        print("\nraw veth TCP, 1 stream (no tunnel, once): %.2f Gbit/s" % float(raw_tcp))
+    busy = [v for impl in runs.values() for v in impl.get("bg_busy_pct", []) if v > 10]
+    if busy:
+        print("\nWARNING: %d round(s) shared the machine with other jobs (> 10%% CPU of"
+              " the two cores during TCP 1, up to %.0f%%): rerun on a quiet machine"
+              " before trusting small differences." % (len(busy), max(busy)))
+    print("\nper round (ours | wg-go):")
+    for r in rows:
+        def fmt_list(vals):
+            return " ".join("%.4g" % v for v in vals)
+        print("  %-18s %s | %s" % (r["metric"], fmt_list(r["ours_rounds"]), fmt_list(r["go_rounds"])))
+
+    report = {"meta": meta, "metrics": rows}
+    if raw_tcp:
+        report["raw_veth_tcp_gbps"] = float(raw_tcp)
+    with open(out_path, "w") as f:
+        json.dump(report, f, indent=2)
+        f.write("\n")
+
+
+def main(argv):
+    if len(argv) >= 3 and argv[1] == "tcp":
+        cmd_tcp(argv[2])
+    elif len(argv) >= 3 and argv[1] == "udp":
+        cmd_udp(argv[2])
+    elif len(argv) >= 3 and argv[1] == "ping":
+        cmd_ping(argv[2])
+    elif len(argv) >= 5 and argv[1] == "table":
+        cmd_table(argv[2], argv[3], argv[4])
+    else:
+        sys.stderr.write(__doc__)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))
