@@ -5,6 +5,7 @@
 #include "crypto/encoding.h"
 #include "src/device.h"
 #include "src/peer.h"
+#include "src/ipc.h"
 #include "src/uapi.h"
 
 #include <errno.h>
@@ -13,80 +14,19 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/un.h>
 #include <unistd.h>
-
-struct uapi_conn {
-	uv_pipe_t pipe;
-	struct uapi_server *srv;
-	struct uapi_conn *next;
-	struct uapi_parser parser;
-	bool closing;
-};
 
 struct uapi_server {
 	struct wg_device *dev;
-	uv_pipe_t listener;
-	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
-	dev_t st_dev;
-	ino_t st_ino;
-	struct uapi_conn *conns;
+	struct ipc_server *ipc;
 };
 
-struct write_req {
-	uv_write_t req;
-	struct uapi_buf buf;
-};
-
-static void on_write_done(uv_write_t *req, int status)
+/* Hands a formatted answer to the connection, which frees (and wipes:
+ * a get answer holds the private key) it. */
+static void conn_answer(struct ipc_conn *c, struct uapi_buf *out)
 {
-	struct write_req *w = (struct write_req *)req;
-
-	uapi_buf_free(&w->buf);
-	free(w);
-}
-
-static void conn_send(struct uapi_conn *c, struct uapi_buf *out)
-{
-	struct write_req *w;
-	uv_buf_t b;
-
-	if (c->closing)
-		return;
-	w = calloc(1, sizeof(*w));
-	if (!w)
-		return;
-	w->buf = *out;
+	ipc_conn_send(c, out->data, out->len, true);
 	memset(out, 0, sizeof(*out));
-	b = uv_buf_init(w->buf.data, (unsigned)w->buf.len);
-	if (uv_write(&w->req, (uv_stream_t *)&c->pipe, &b, 1, on_write_done) < 0) {
-		uapi_buf_free(&w->buf);
-		free(w);
-	}
-}
-
-static void on_conn_closed(uv_handle_t *h)
-{
-	struct uapi_conn *c = h->data;
-
-	uapi_parser_free(&c->parser);
-	free(c);
-}
-
-static void conn_close(struct uapi_conn *c)
-{
-	struct uapi_conn **pp;
-
-	if (c->closing)
-		return;
-	c->closing = true;
-	for (pp = &c->srv->conns; *pp; pp = &(*pp)->next) {
-		if (*pp == c) {
-			*pp = c->next;
-			break;
-		}
-	}
-	uv_close((uv_handle_t *)&c->pipe, on_conn_closed);
 }
 
 /* ---- get ---- */
@@ -243,34 +183,39 @@ int uapi_apply_set(struct wg_device *dev, const struct uapi_set *set)
 
 /* ---- connections ---- */
 
-static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
+static int on_open(struct ipc_conn *c)
 {
-	static char slab[65536];	/* the loop is single-threaded */
+	struct uapi_parser *p = malloc(sizeof(*p));
 
-	(void)h;
-	(void)suggested;
-	*buf = uv_buf_init(slab, sizeof(slab));
+	if (!p)
+		return -ENOMEM;
+	uapi_parser_init(p);
+	ipc_conn_set_data(c, p);
+	return 0;
 }
 
-static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
+static void on_close(struct ipc_conn *c)
 {
-	struct uapi_conn *c = s->data;
-	struct wg_device *dev = c->srv->dev;
-	const char *data = buf->base;
-	size_t left = nread > 0 ? (size_t)nread : 0;
+	struct uapi_parser *p = ipc_conn_data(c);
 
-	if (nread < 0) {
-		/* EOF or error: a request cut short is dropped unapplied. */
-		conn_close(c);
-		return;
-	}
-	while (left && !c->closing) {
+	/* A request cut short is dropped unapplied. */
+	uapi_parser_free(p);
+	free(p);
+}
+
+static void on_data(struct ipc_conn *c, const char *data, size_t left)
+{
+	struct uapi_server *srv = ipc_conn_owner(c);
+	struct uapi_parser *parser = ipc_conn_data(c);
+	struct wg_device *dev = srv->dev;
+
+	while (left) {
 		struct uapi_set *set = NULL;
 		struct uapi_buf out = { 0 };
 		size_t used = 0;
 		int r;
 
-		r = uapi_parser_feed(&c->parser, data, left, &used, &set);
+		r = uapi_parser_feed(parser, data, left, &used, &set);
 		data += used;
 		left -= used;
 		if (r == UAPI_REQUEST_NONE)
@@ -290,126 +235,47 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 		} else {
 			uapi_format_errno(&out, r);
 		}
-		conn_send(c, &out);
-		uapi_buf_free(&out);
-		if (r < 0 && uapi_parser_broken(&c->parser)) {
-			conn_close(c);
+		conn_answer(c, &out);
+		if (r < 0 && uapi_parser_broken(parser)) {
+			ipc_conn_close(c);
 			break;
 		}
 	}
-	sodium_memzero(buf->base, nread > 0 ? (size_t)nread : 0);
 }
 
-static void on_connection(uv_stream_t *server, int status)
-{
-	struct uapi_server *srv = server->data;
-	struct uapi_conn *c;
-
-	if (status < 0)
-		return;
-	c = calloc(1, sizeof(*c));
-	if (!c)
-		return;
-	uv_pipe_init(srv->dev->loop, &c->pipe, 0);
-	c->pipe.data = c;
-	c->srv = srv;
-	uapi_parser_init(&c->parser);
-	if (uv_accept(server, (uv_stream_t *)&c->pipe) < 0) {
-		uv_close((uv_handle_t *)&c->pipe, on_conn_closed);
-		return;
-	}
-	c->next = srv->conns;
-	srv->conns = c;
-	uv_read_start((uv_stream_t *)&c->pipe, on_alloc, on_read);
-}
-
-static void on_listener_closed(uv_handle_t *h)
-{
-	free(h->data);
-}
-
-/* true when something answers on path: a live daemon owns it. */
-static bool socket_in_use(const char *path)
-{
-	struct sockaddr_un sun;
-	int fd, ret;
-
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return false;
-	memset(&sun, 0, sizeof(sun));
-	sun.sun_family = AF_UNIX;
-	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", path);
-	ret = connect(fd, (struct sockaddr *)&sun, sizeof(sun));
-	close(fd);
-	return ret == 0;
-}
+static const struct ipc_ops uapi_ops = {
+	.on_open = on_open,
+	.on_data = on_data,
+	.on_close = on_close,
+};
 
 int uapi_server_start(struct wg_device *dev)
 {
 	struct uapi_server *srv;
-	struct stat st;
-	mode_t old;
+	char path[108];
 	int ret;
 
+	if ((size_t)snprintf(path, sizeof(path), "%s/%s.sock", UAPI_SOCKET_DIR, dev->ifname) >=
+	    sizeof(path))
+		return -ENAMETOOLONG;
+	if (mkdir(UAPI_SOCKET_DIR, 0755) < 0 && errno != EEXIST)
+		return -errno;
 	srv = calloc(1, sizeof(*srv));
 	if (!srv)
 		return -ENOMEM;
 	srv->dev = dev;
-	if ((size_t)snprintf(srv->path, sizeof(srv->path), "%s/%s.sock", UAPI_SOCKET_DIR,
-			     dev->ifname) >= sizeof(srv->path)) {
-		ret = -ENAMETOOLONG;
-		goto fail;
-	}
-	if (mkdir(UAPI_SOCKET_DIR, 0755) < 0 && errno != EEXIST) {
-		ret = -errno;
-		goto fail;
-	}
-	if (socket_in_use(srv->path)) {
-		ret = -EADDRINUSE;
-		goto fail;
-	}
-	unlink(srv->path);	/* stale */
-
-	uv_pipe_init(dev->loop, &srv->listener, 0);
-	srv->listener.data = srv;
-	old = umask(077);
-	ret = uv_pipe_bind(&srv->listener, srv->path);
-	umask(old);
-	if (ret < 0)
-		goto fail_close;
-	ret = uv_listen((uv_stream_t *)&srv->listener, 16, on_connection);
-	if (ret < 0)
-		goto fail_unlink;
-	if (stat(srv->path, &st) == 0) {
-		srv->st_dev = st.st_dev;
-		srv->st_ino = st.st_ino;
+	ret = ipc_server_start(&srv->ipc, dev->loop, path, &uapi_ops, srv);
+	if (ret < 0) {
+		free(srv);
+		return ret;
 	}
 	dev->uapi = srv;
 	return 0;
-fail_unlink:
-	unlink(srv->path);
-fail_close:
-	/* The handle is freed with the server in its close callback. */
-	uv_close((uv_handle_t *)&srv->listener, on_listener_closed);
-	return ret;
-fail:
-	free(srv);
-	return ret;
-}
-
-static bool path_is_ours(const struct uapi_server *srv)
-{
-	struct stat st;
-
-	if (stat(srv->path, &st) < 0)
-		return false;
-	return st.st_dev == srv->st_dev && st.st_ino == srv->st_ino;
 }
 
 bool uapi_server_socket_present(struct wg_device *dev)
 {
-	return !dev->uapi || path_is_ours(dev->uapi);
+	return !dev->uapi || ipc_server_present(dev->uapi->ipc);
 }
 
 void uapi_server_stop(struct wg_device *dev)
@@ -419,9 +285,6 @@ void uapi_server_stop(struct wg_device *dev)
 	if (!srv)
 		return;
 	dev->uapi = NULL;
-	while (srv->conns)
-		conn_close(srv->conns);
-	if (path_is_ours(srv))
-		unlink(srv->path);
-	uv_close((uv_handle_t *)&srv->listener, on_listener_closed);
+	ipc_server_stop(srv->ipc);
+	free(srv);
 }
