@@ -9,18 +9,16 @@
  * LOG_LEVEL=error|info|verbose|debug sets how much it logs (stderr). */
 #include "src/cli.h"
 
+#include "src/daemonize.h"
 #include "src/device.h"
 #include "src/uapi_server.h"
 #include "tun/tun.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 struct daemon_ctx {
 	struct wg_device dev;
@@ -144,8 +142,9 @@ fail:
 	return 1;
 }
 
-static int run(const char *ifname, int ready_fd)
+static int run(void *arg, int ready_fd)
 {
+	const char *ifname = arg;
 	struct daemon_ctx *d;
 	uv_loop_t loop;
 	int ret;
@@ -163,20 +162,7 @@ static int run(const char *ifname, int ready_fd)
 		return ret;
 	}
 	dev_log(&d->dev, LOG_INFO, "interface up, UDP port %u", d->dev.bound_port);
-	if (ready_fd >= 0) {
-		/* Tell the parent we are up, then leave the terminal. */
-		int null = open("/dev/null", O_RDWR | O_CLOEXEC);
-
-		(void)!write(ready_fd, "", 1);
-		close(ready_fd);
-		if (null >= 0) {
-			dup2(null, STDIN_FILENO);
-			dup2(null, STDOUT_FILENO);
-			if (d->dev.log_level < LOG_DBG)
-				dup2(null, STDERR_FILENO);
-			close(null);
-		}
-	}
+	daemonize_ready(ready_fd, d->dev.log_level >= LOG_DBG);
 	uv_run(&loop, UV_RUN_DEFAULT);
 	device_destroy(&d->dev);
 	uv_loop_close(&loop);
@@ -189,9 +175,7 @@ int cmd_wireguard(int argc, char **argv)
 {
 	bool foreground = false;
 	const char *ifname = NULL, *env;
-	int i, pipefd[2], status;
-	pid_t pid;
-	char c;
+	int i;
 
 	for (i = 1; i < argc; ++i) {
 		if (!strcmp(argv[i], "-f") || !strcmp(argv[i], "--foreground"))
@@ -217,30 +201,5 @@ int cmd_wireguard(int argc, char **argv)
 	if (env && !strcmp(env, "1"))
 		foreground = true;
 	signal(SIGPIPE, SIG_IGN);
-	if (foreground)
-		return run(ifname, -1);
-
-	/* The child does all the work and says when the interface and the
-	 * socket exist; the parent returns only then, with its status. */
-	if (pipe2(pipefd, O_CLOEXEC) < 0) {
-		perror("wireguard-wh: pipe");
-		return 1;
-	}
-	pid = fork();
-	if (pid < 0) {
-		perror("wireguard-wh: fork");
-		return 1;
-	}
-	if (pid == 0) {
-		close(pipefd[0]);
-		setsid();
-		_exit(run(ifname, pipefd[1]));
-	}
-	close(pipefd[1]);
-	if (read(pipefd[0], &c, 1) == 1)
-		return 0;
-	/* The child failed before it was ready: it printed why. */
-	if (waitpid(pid, &status, 0) == pid && WIFEXITED(status))
-		return WEXITSTATUS(status) ? WEXITSTATUS(status) : 1;
-	return 1;
+	return daemonize_run(foreground, run, (void *)ifname);
 }

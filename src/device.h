@@ -42,7 +42,7 @@ struct index_entry {
 struct wg_drop_counters {
 	uint64_t unknown_type;		/* first byte not 1-4 or 0xff */
 	uint64_t bad_length;
-	uint64_t overlay;		/* 0xff before the overlay exists */
+	uint64_t overlay;		/* 0xff without an overlay (wireguard-wh) */
 	uint64_t handshake_invalid;	/* bad mac1, failed decryption, replay */
 	uint64_t handshake_ratelimited;
 	uint64_t handshake_cookie_sent;	/* under load, no valid mac2 */
@@ -115,6 +115,11 @@ struct wg_device {
 	uv_idle_t hs_idle;
 	bool hs_idle_active;
 	uint64_t under_load_until;	/* ns; sticky for a second */
+
+	/* Datagrams whose first byte is 0xff go to the overlay, when there
+	 * is one (wh up); a plain wireguard-wh drops and counts them. */
+	void (*overlay_input)(void *ctx, struct pkt *p);
+	void *overlay_ctx;
 
 	uv_timer_t housekeeping;	/* once a second: gc, interface checks */
 	struct uapi_server *uapi;

@@ -294,8 +294,10 @@ void receive_batch(struct wg_device *dev, struct pkt_batch *b)
 			goto drop;
 		}
 		if (p->data[0] == OVERLAY_FIRST_BYTE) {
-			/* The overlay's messages; it arrives in a later issue. */
-			++dev->drops.overlay;
+			if (dev->overlay_input)
+				dev->overlay_input(dev->overlay_ctx, p);
+			else
+				++dev->drops.overlay;
 			goto drop;
 		}
 		switch (wg_message_type(p->data, p->len)) {
