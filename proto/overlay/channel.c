@@ -1,0 +1,600 @@
+/* The overlay's secure channel (doc/protocol.md, sections "Datagram" to
+ * "Workbit").
+ *
+ * Keys.  One X25519 per peer, cached:
+ *     ss       = X25519(our private key, their public key)   (zero: refused)
+ *     CK       = BLAKE2s-256("wh overlay v1 key")
+ *     k(S->R)  = HKDF1(CK, ss || pk_S || pk_R || namespace)
+ * where HKDF1 is WireGuard's KDF1 over HMAC-BLAKE2s.  The order of the two
+ * keys makes the directions differ, so no key and nonce pair is ever used
+ * by both sides; the namespace makes networks unable to read each other.
+ *
+ * Nonce.  ChaCha20-Poly1305 (RFC 8439) with the nonce 00 00 00 00 || the
+ * eight counter bytes exactly as they are on the wire (big-endian), and
+ * the 42-byte header as associated data, so no header bit can change.
+ *
+ * Counters.  A peer's send counter starts at max(wall clock in ns, floor)
+ * when its state is created and grows by one per datagram; the floor is
+ * one more than any counter this channel ever sent (and may be carried
+ * over a restart by the caller).  So a restarted or evicted-and-recreated
+ * sender is ahead of what any receiver saw, without the receiver ever
+ * comparing counters with its own clock.
+ *
+ * Receiving, cheapest checks first: length, magic, version, not our own
+ * key; a sender we have state for is looked up, else its workbit is
+ * computed before any DH; then the replay pre-check (a counter already
+ * seen or behind the window is dropped without decrypting); then the
+ * AEAD; only an authentic datagram creates or changes state.  The first
+ * authentic datagram from a sender without a window starts one; a window
+ * unused for rx_idle_reset_ns is forgotten, which is what lets a sender
+ * whose clock went back across a restart in again (doc/protocol.md,
+ * "Replay protection", explains the trade).
+ *
+ * Memory: the private key and the peer table (with every derived key) are
+ * in sodium_malloc memory (locked, guarded, wiped when freed); the channel
+ * itself and the hash index hold nothing secret.
+ *
+ * The peer table: an array in sodium_malloc memory, a hash index keyed
+ * with a random SipHash key (chains of indices), and an LRU list; a new
+ * peer takes a free slot or evicts the least recently used, whose keys
+ * are wiped. */
+#include "proto/overlay/channel.h"
+
+#include "crypto/aead.h"
+#include "crypto/hash.h"
+#include "crypto/workbit.h"
+#include "crypto/x25519.h"
+
+#include <errno.h>
+#include <sodium.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define NIL UINT32_MAX
+#define NSEC_PER_SEC UINT64_C(1000000000)
+
+static const char key_label[] = "wh overlay v1 key";
+
+enum { WINDOW_WORDS = OVL_REPLAY_WINDOW / 64 };
+_Static_assert(OVL_REPLAY_WINDOW % 64 == 0, "whole words");
+_Static_assert(AEAD_KEY_LEN == 32 && (int)AEAD_TAG_LEN == (int)OVL_TAG_LEN, "ChaCha20-Poly1305");
+_Static_assert((int)X25519_KEY_LEN == (int)OVL_KEY_LEN, "X25519 keys are node IDs");
+
+struct peer {
+	uint8_t pk[OVL_KEY_LEN];
+	uint8_t send_key[AEAD_KEY_LEN];		/* k(us -> peer) */
+	uint8_t recv_key[AEAD_KEY_LEN];		/* k(peer -> us) */
+	uint64_t send_counter;			/* the next one to send */
+	uint64_t last_rx_ns;			/* wall clock of the last accepted */
+	struct ovl_replay_window rx;
+	bool workbit_ok;			/* the sender's workbit is enough */
+	bool in_use;
+	uint32_t prev, next;			/* LRU list (head: most recent); free list */
+	uint32_t hnext;				/* hash chain */
+};
+
+/* Our static private key, alone in its sodium_malloc page. */
+struct identity {
+	uint8_t private_key[OVL_KEY_LEN];
+};
+
+/* Plain heap memory: no secret lives directly in it. */
+struct ovl_channel {
+	struct identity *id;			/* sodium_malloc */
+	uint8_t public_key[OVL_KEY_LEN];
+	uint8_t chaining_key[BLAKE2S_HASH_LEN];	/* CK */
+	uint8_t ns[OVL_NAMESPACE_MAX];
+	size_t ns_len;
+	unsigned workbit;
+	uint64_t counter_floor;
+	uint64_t max_ahead_ns;
+	uint64_t rx_idle_reset_ns;
+	uint8_t hash_key[crypto_shorthash_KEYBYTES];
+	struct peer *peers;			/* sodium_malloc, capacity slots */
+	uint32_t *buckets;			/* heads of the hash chains */
+	uint32_t capacity, nbuckets;
+	uint32_t lru_head, lru_tail, free_head;
+	struct ovl_channel_stats stats;
+};
+
+/* ---- replay window ---- */
+
+bool ovl_replay_window_check(const struct ovl_replay_window *w, uint64_t counter)
+{
+	uint64_t d;
+
+	if (!w->valid || counter > w->top)
+		return true;
+	d = w->top - counter;
+	if (d >= OVL_REPLAY_WINDOW)
+		return false;
+	return !((w->bits[d / 64] >> (d % 64)) & 1);
+}
+
+/* Bit i stands for top - i: raising top by n moves every bit n places up. */
+static void window_shift(struct ovl_replay_window *w, uint64_t n)
+{
+	unsigned ws, bs;
+	int i;
+
+	if (n >= OVL_REPLAY_WINDOW) {
+		memset(w->bits, 0, sizeof(w->bits));
+		return;
+	}
+	ws = (unsigned)(n / 64);
+	bs = (unsigned)(n % 64);
+	for (i = WINDOW_WORDS - 1; i >= 0; --i) {
+		uint64_t v = 0;
+
+		if ((unsigned)i >= ws) {
+			v = w->bits[(unsigned)i - ws] << bs;
+			if (bs && (unsigned)i > ws)
+				v |= w->bits[(unsigned)i - ws - 1] >> (64 - bs);
+		}
+		w->bits[i] = v;
+	}
+}
+
+void ovl_replay_window_commit(struct ovl_replay_window *w, uint64_t counter)
+{
+	uint64_t d;
+
+	if (!w->valid) {
+		memset(w->bits, 0, sizeof(w->bits));
+		w->valid = true;
+		w->top = counter;
+		w->bits[0] = 1;
+		return;
+	}
+	if (counter > w->top) {
+		window_shift(w, counter - w->top);
+		w->top = counter;
+		w->bits[0] |= 1;
+		return;
+	}
+	d = w->top - counter;
+	if (d < OVL_REPLAY_WINDOW)
+		w->bits[d / 64] |= UINT64_C(1) << (d % 64);
+}
+
+/* ---- the peer table ---- */
+
+static uint32_t bucket_of(const struct ovl_channel *ch, const uint8_t pk[OVL_KEY_LEN])
+{
+	uint8_t h[crypto_shorthash_BYTES];
+	uint64_t v = 0;
+	int i;
+
+	crypto_shorthash(h, pk, OVL_KEY_LEN, ch->hash_key);
+	for (i = 0; i < 8; ++i)
+		v = v << 8 | h[i];
+	return (uint32_t)(v & (ch->nbuckets - 1));
+}
+
+static struct peer *lookup(const struct ovl_channel *ch, const uint8_t pk[OVL_KEY_LEN])
+{
+	uint32_t i;
+
+	for (i = ch->buckets[bucket_of(ch, pk)]; i != NIL; i = ch->peers[i].hnext)
+		if (sodium_memcmp(ch->peers[i].pk, pk, OVL_KEY_LEN) == 0)
+			return &ch->peers[i];
+	return NULL;
+}
+
+static uint32_t index_of(const struct ovl_channel *ch, const struct peer *p)
+{
+	return (uint32_t)(p - ch->peers);
+}
+
+static void lru_unlink(struct ovl_channel *ch, struct peer *p)
+{
+	if (p->prev != NIL)
+		ch->peers[p->prev].next = p->next;
+	else
+		ch->lru_head = p->next;
+	if (p->next != NIL)
+		ch->peers[p->next].prev = p->prev;
+	else
+		ch->lru_tail = p->prev;
+	p->prev = p->next = NIL;
+}
+
+static void lru_push_front(struct ovl_channel *ch, struct peer *p)
+{
+	uint32_t i = index_of(ch, p);
+
+	p->prev = NIL;
+	p->next = ch->lru_head;
+	if (ch->lru_head != NIL)
+		ch->peers[ch->lru_head].prev = i;
+	ch->lru_head = i;
+	if (ch->lru_tail == NIL)
+		ch->lru_tail = i;
+}
+
+static void touch(struct ovl_channel *ch, struct peer *p)
+{
+	if (ch->lru_head == index_of(ch, p))
+		return;
+	lru_unlink(ch, p);
+	lru_push_front(ch, p);
+}
+
+static void hash_unlink(struct ovl_channel *ch, struct peer *p)
+{
+	uint32_t *link = &ch->buckets[bucket_of(ch, p->pk)];
+	uint32_t i = index_of(ch, p);
+
+	while (*link != NIL && *link != i)
+		link = &ch->peers[*link].hnext;
+	if (*link == i)
+		*link = p->hnext;
+	p->hnext = NIL;
+}
+
+/* Unlinks p from the index and the LRU list and wipes it; the slot is
+ * then the caller's to reuse or to free. */
+static void peer_remove(struct ovl_channel *ch, struct peer *p)
+{
+	hash_unlink(ch, p);
+	lru_unlink(ch, p);
+	sodium_memzero(p, sizeof(*p));
+	p->prev = p->next = p->hnext = NIL;
+}
+
+/* Fills p's key, keys and workbit verdict.  false for a low-order key
+ * (the DH gives zero); p then holds nothing to keep. */
+static bool peer_derive(struct ovl_channel *ch, struct peer *p, const uint8_t pk[OVL_KEY_LEN])
+{
+	uint8_t ss[X25519_KEY_LEN];
+	uint8_t in[3 * OVL_KEY_LEN + OVL_NAMESPACE_MAX];
+	size_t inlen = 3 * OVL_KEY_LEN + ch->ns_len;
+	bool ok = false;
+
+	memset(p, 0, sizeof(*p));
+	memcpy(p->pk, pk, OVL_KEY_LEN);
+	p->workbit_ok = ch->workbit == 0 ||
+			workbit_of(pk, (const char *)ch->ns, ch->ns_len) >= ch->workbit;
+
+	++ch->stats.dh;
+	if (!x25519_shared(ss, ch->id->private_key, pk))
+		goto out;
+	memcpy(in, ss, OVL_KEY_LEN);
+	memcpy(in + 3 * OVL_KEY_LEN, ch->ns, ch->ns_len);
+
+	/* k(us -> peer) = HKDF1(CK, ss || pk_us || pk_peer || ns) */
+	memcpy(in + OVL_KEY_LEN, ch->public_key, OVL_KEY_LEN);
+	memcpy(in + 2 * OVL_KEY_LEN, pk, OVL_KEY_LEN);
+	hkdf_blake2s(p->send_key, NULL, NULL, ch->chaining_key, in, inlen);
+	/* k(peer -> us) = HKDF1(CK, ss || pk_peer || pk_us || ns) */
+	memcpy(in + OVL_KEY_LEN, pk, OVL_KEY_LEN);
+	memcpy(in + 2 * OVL_KEY_LEN, ch->public_key, OVL_KEY_LEN);
+	hkdf_blake2s(p->recv_key, NULL, NULL, ch->chaining_key, in, inlen);
+	ok = true;
+out:
+	sodium_memzero(ss, sizeof(ss));
+	sodium_memzero(in, sizeof(in));
+	if (!ok)
+		sodium_memzero(p, sizeof(*p));
+	return ok;
+}
+
+/* Moves the derived tmp into a slot (a free one, or the least recently
+ * used one, evicted) and wipes tmp. */
+static struct peer *peer_insert(struct ovl_channel *ch, struct peer *tmp, uint64_t now_ns)
+{
+	struct peer *p;
+	uint32_t i, b;
+
+	if (ch->free_head != NIL) {
+		i = ch->free_head;
+		ch->free_head = ch->peers[i].next;
+		p = &ch->peers[i];
+	} else {
+		p = &ch->peers[ch->lru_tail];
+		peer_remove(ch, p);
+		++ch->stats.evictions;
+	}
+	memcpy(p, tmp, sizeof(*p));
+	sodium_memzero(tmp, sizeof(*tmp));
+	p->in_use = true;
+	p->send_counter = now_ns > ch->counter_floor ? now_ns : ch->counter_floor;
+	p->rx.valid = false;
+	p->last_rx_ns = 0;
+	b = bucket_of(ch, p->pk);
+	p->hnext = ch->buckets[b];
+	ch->buckets[b] = index_of(ch, p);
+	p->prev = p->next = NIL;
+	lru_push_front(ch, p);
+	return p;
+}
+
+/* Whether p's replay window still stands: established, and not idle for
+ * rx_idle_reset_ns.  A clock that went back counts as no time passing. */
+static bool rx_window_live(const struct ovl_channel *ch, const struct peer *p, uint64_t now_ns)
+{
+	if (!p->rx.valid)
+		return false;
+	return !(now_ns > p->last_rx_ns && now_ns - p->last_rx_ns >= ch->rx_idle_reset_ns);
+}
+
+/* 00 00 00 00 || the counter as on the wire. */
+static void make_nonce(uint8_t nonce[AEAD_NONCE_LEN], const uint8_t counter[8])
+{
+	memset(nonce, 0, 4);
+	memcpy(nonce + 4, counter, 8);
+}
+
+/* ---- the API ---- */
+
+int ovl_channel_new(struct ovl_channel **out, const struct ovl_channel_config *cfg)
+{
+	struct ovl_channel *ch;
+	size_t cap = cfg->capacity ? cfg->capacity : OVL_CHANNEL_DEFAULT_CAPACITY;
+	uint32_t i, nb;
+
+	*out = NULL;
+	if (!cfg->private_key || !cfg->ns || cfg->ns_len == 0 || cfg->ns_len > OVL_NAMESPACE_MAX ||
+	    cfg->workbit > 256 || cap > OVL_CHANNEL_MAX_CAPACITY)
+		return -EINVAL;
+	for (nb = 1; nb < 2 * cap; nb <<= 1)
+		;
+
+	ch = calloc(1, sizeof(*ch));
+	if (!ch)
+		return -ENOMEM;
+	ch->id = sodium_malloc(sizeof(*ch->id));
+	ch->peers = sodium_malloc(cap * sizeof(*ch->peers));
+	ch->buckets = calloc(nb, sizeof(*ch->buckets));
+	if (!ch->id || !ch->peers || !ch->buckets) {
+		ovl_channel_free(ch);
+		return -ENOMEM;
+	}
+
+	memcpy(ch->id->private_key, cfg->private_key, OVL_KEY_LEN);
+	if (!x25519_public(ch->public_key, ch->id->private_key)) {
+		ovl_channel_free(ch);
+		return -EINVAL;
+	}
+	blake2s_hash(ch->chaining_key, BLAKE2S_HASH_LEN, key_label, strlen(key_label), NULL, 0);
+	memcpy(ch->ns, cfg->ns, cfg->ns_len);
+	ch->ns_len = cfg->ns_len;
+	ch->workbit = cfg->workbit;
+	ch->counter_floor = cfg->counter_floor;
+	ch->max_ahead_ns = cfg->max_ahead_ns;
+	ch->rx_idle_reset_ns = cfg->rx_idle_reset_ns ? cfg->rx_idle_reset_ns :
+			       OVL_RX_IDLE_RESET_SEC * NSEC_PER_SEC;
+	randombytes_buf(ch->hash_key, sizeof(ch->hash_key));
+
+	ch->capacity = (uint32_t)cap;
+	ch->nbuckets = nb;
+	for (i = 0; i < nb; ++i)
+		ch->buckets[i] = NIL;
+	memset(ch->peers, 0, cap * sizeof(*ch->peers));
+	for (i = 0; i < cap; ++i) {
+		ch->peers[i].prev = ch->peers[i].hnext = NIL;
+		ch->peers[i].next = i + 1 < cap ? i + 1 : NIL;
+	}
+	ch->free_head = 0;
+	ch->lru_head = ch->lru_tail = NIL;
+	*out = ch;
+	return 0;
+}
+
+void ovl_channel_free(struct ovl_channel *ch)
+{
+	if (!ch)
+		return;
+	/* sodium_free wipes what it frees. */
+	if (ch->peers)
+		sodium_free(ch->peers);
+	if (ch->id)
+		sodium_free(ch->id);
+	free(ch->buckets);
+	free(ch);
+}
+
+long ovl_channel_seal(struct ovl_channel *ch, const uint8_t peer_pk[OVL_KEY_LEN],
+		      const uint8_t *plain, size_t plain_len, uint64_t now_wall_ns,
+		      uint8_t *out, size_t outmax)
+{
+	struct ovl_wire_header *h;
+	uint8_t nonce[AEAD_NONCE_LEN];
+	struct peer *p, tmp;
+	uint64_t counter;
+
+	if (plain_len == 0 || plain_len > OVL_MAX_PLAINTEXT || outmax < plain_len + OVL_OVERHEAD)
+		return -EMSGSIZE;
+	if (sodium_memcmp(peer_pk, ch->public_key, OVL_KEY_LEN) == 0)
+		return -EINVAL;
+
+	p = lookup(ch, peer_pk);
+	if (!p) {
+		if (!peer_derive(ch, &tmp, peer_pk))
+			return -EINVAL;
+		p = peer_insert(ch, &tmp, now_wall_ns);
+	} else {
+		touch(ch, p);
+	}
+	if (p->send_counter == UINT64_MAX)
+		return -EOVERFLOW;
+	counter = p->send_counter++;
+	if (ch->counter_floor < counter + 1)
+		ch->counter_floor = counter + 1;
+
+	h = (struct ovl_wire_header *)out;
+	h->magic = OVL_MAGIC;
+	h->version = OVL_VERSION;
+	memcpy(h->sender, ch->public_key, OVL_KEY_LEN);
+	be64_put(h->counter, counter);
+	make_nonce(nonce, h->counter);
+	aead_seal_nonce(out + OVL_HEADER_LEN, plain, plain_len, out, OVL_HEADER_LEN, nonce,
+			p->send_key);
+	++ch->stats.sealed;
+	return (long)(plain_len + OVL_OVERHEAD);
+}
+
+enum ovl_drop ovl_channel_open(struct ovl_channel *ch, const uint8_t *dgram, size_t len,
+			       uint64_t now_wall_ns, uint8_t sender_pk[OVL_KEY_LEN],
+			       uint8_t *plain, size_t plainmax, size_t *plain_len)
+{
+	const struct ovl_wire_header *h;
+	uint8_t nonce[AEAD_NONCE_LEN];
+	struct peer *p, tmp;
+	const uint8_t *key;
+	bool have_tmp = false;
+	uint64_t counter;
+	enum ovl_drop d;
+	size_t ptlen;
+
+	if (len < OVL_MIN_DATAGRAM) {
+		d = OVL_DROP_SHORT;
+		goto out;
+	}
+	if (len > OVL_MAX_DATAGRAM) {
+		d = OVL_DROP_LONG;
+		goto out;
+	}
+	h = (const struct ovl_wire_header *)dgram;
+	if (h->magic != OVL_MAGIC) {
+		d = OVL_DROP_NOT_OVERLAY;
+		goto out;
+	}
+	if (h->version != OVL_VERSION) {
+		d = OVL_DROP_VERSION;
+		goto out;
+	}
+	if (sodium_memcmp(h->sender, ch->public_key, OVL_KEY_LEN) == 0) {
+		d = OVL_DROP_SELF;
+		goto out;
+	}
+	ptlen = len - OVL_OVERHEAD;
+	if (plainmax < ptlen) {
+		d = OVL_DROP_BUFFER;
+		goto out;
+	}
+	counter = be64_get(h->counter);
+
+	p = lookup(ch, h->sender);
+	if (p) {
+		/* State made by a seal to a weak key: still no entry for it. */
+		if (!p->workbit_ok) {
+			d = OVL_DROP_WORKBIT;
+			goto out;
+		}
+		if (rx_window_live(ch, p, now_wall_ns) && !ovl_replay_window_check(&p->rx, counter)) {
+			d = OVL_DROP_REPLAY;
+			goto out;
+		}
+		key = p->recv_key;
+	} else {
+		/* The proof of work is checked before the DH it protects. */
+		if (ch->workbit && workbit_of(h->sender, (const char *)ch->ns, ch->ns_len) < ch->workbit) {
+			d = OVL_DROP_WORKBIT;
+			goto out;
+		}
+		if (!peer_derive(ch, &tmp, h->sender)) {
+			d = OVL_DROP_BAD_KEY;
+			goto out;
+		}
+		have_tmp = true;
+		key = tmp.recv_key;
+	}
+	if (ch->max_ahead_ns && counter > now_wall_ns && counter - now_wall_ns > ch->max_ahead_ns) {
+		d = OVL_DROP_SKEW;
+		goto out;
+	}
+
+	make_nonce(nonce, h->counter);
+	if (!aead_open_nonce(plain, dgram + OVL_HEADER_LEN, len - OVL_HEADER_LEN, dgram,
+			     OVL_HEADER_LEN, nonce, key)) {
+		d = OVL_DROP_AUTH;
+		goto out;
+	}
+
+	/* Authentic: only now may the datagram create or change state. */
+	if (have_tmp) {
+		p = peer_insert(ch, &tmp, now_wall_ns);
+		have_tmp = false;
+	} else {
+		touch(ch, p);
+	}
+	if (!rx_window_live(ch, p, now_wall_ns))
+		p->rx.valid = false;
+	ovl_replay_window_commit(&p->rx, counter);
+	p->last_rx_ns = now_wall_ns;
+	memcpy(sender_pk, p->pk, OVL_KEY_LEN);
+	*plain_len = ptlen;
+	d = OVL_ACCEPT;
+out:
+	if (have_tmp)
+		sodium_memzero(&tmp, sizeof(tmp));
+	++ch->stats.open_results[d];
+	return d;
+}
+
+bool ovl_channel_has_peer(const struct ovl_channel *ch, const uint8_t pk[OVL_KEY_LEN])
+{
+	return lookup(ch, pk) != NULL;
+}
+
+void ovl_channel_forget(struct ovl_channel *ch, const uint8_t pk[OVL_KEY_LEN])
+{
+	struct peer *p = lookup(ch, pk);
+	uint32_t i;
+
+	if (!p)
+		return;
+	i = index_of(ch, p);
+	peer_remove(ch, p);
+	p->next = ch->free_head;
+	ch->free_head = i;
+}
+
+void ovl_channel_public_key(const struct ovl_channel *ch, uint8_t pk[OVL_KEY_LEN])
+{
+	memcpy(pk, ch->public_key, OVL_KEY_LEN);
+}
+
+uint64_t ovl_channel_counter_floor(const struct ovl_channel *ch)
+{
+	return ch->counter_floor;
+}
+
+const struct ovl_channel_stats *ovl_channel_stats(const struct ovl_channel *ch)
+{
+	return &ch->stats;
+}
+
+const char *ovl_drop_name(enum ovl_drop d)
+{
+	switch (d) {
+	case OVL_ACCEPT:
+		return "accepted";
+	case OVL_DROP_SHORT:
+		return "short";
+	case OVL_DROP_LONG:
+		return "long";
+	case OVL_DROP_NOT_OVERLAY:
+		return "not overlay";
+	case OVL_DROP_VERSION:
+		return "unknown version";
+	case OVL_DROP_SELF:
+		return "from ourselves";
+	case OVL_DROP_WORKBIT:
+		return "workbit too low";
+	case OVL_DROP_BAD_KEY:
+		return "low-order key";
+	case OVL_DROP_REPLAY:
+		return "replay";
+	case OVL_DROP_SKEW:
+		return "counter too far ahead";
+	case OVL_DROP_AUTH:
+		return "authentication failed";
+	case OVL_DROP_BUFFER:
+		return "buffer too small";
+	case OVL_DROP_MAX:
+		break;
+	}
+	return "?";
+}

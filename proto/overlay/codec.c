@@ -1,0 +1,629 @@
+/* The overlay message codec (doc/protocol.md, "Messages").
+ *
+ * Every message is self-delimiting: its variable parts carry their own
+ * counts and lengths, so a decoder knows where a message must end and
+ * refuses both a shorter buffer and a longer one.
+ *
+ * Reading goes through a bounds-checked reader in the manner of OpenSSH's
+ * sshbuf and bgpd's ibuf: take(r, n) hands out the next n bytes or NULL,
+ * and only then is a wire struct of exactly that size looked at (every
+ * wire struct is made of byte arrays, so any address is aligned for it).
+ * Writing mirrors it with a bounds-checked writer.  Byte order is
+ * converted here and nowhere else. */
+#include "proto/overlay/codec.h"
+
+#include <errno.h>
+#include <netinet/in.h>
+#include <string.h>
+#include <sys/socket.h>
+
+struct reader {
+	const uint8_t *buf;
+	size_t len;
+	size_t off;
+};
+
+struct writer {
+	uint8_t *buf;
+	size_t max;
+	size_t off;
+};
+
+static const uint8_t v4mapped_prefix[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
+
+static const void *take(struct reader *r, size_t n)
+{
+	const uint8_t *p;
+
+	if (r->len - r->off < n)
+		return NULL;
+	p = r->buf + r->off;
+	r->off += n;
+	return p;
+}
+
+static size_t remaining(const struct reader *r)
+{
+	return r->len - r->off;
+}
+
+static void *put(struct writer *w, size_t n)
+{
+	uint8_t *p;
+
+	if (!w->buf || w->max - w->off < n)
+		return NULL;
+	p = w->buf + w->off;
+	w->off += n;
+	return p;
+}
+
+bool ovl_addr_valid(const struct ovl_addr *a)
+{
+	bool mapped = memcmp(a->ip, v4mapped_prefix, sizeof(v4mapped_prefix)) == 0;
+
+	if (a->port == 0)
+		return false;
+	switch (a->family) {
+	case OVL_AF_INET:
+		return mapped;
+	case OVL_AF_INET6:
+		return !mapped;
+	default:
+		return false;
+	}
+}
+
+void ovl_addr_set_v4(struct ovl_addr *a, const uint8_t ip[4], uint16_t port)
+{
+	a->family = OVL_AF_INET;
+	memcpy(a->ip, v4mapped_prefix, sizeof(v4mapped_prefix));
+	memcpy(a->ip + 12, ip, 4);
+	a->port = port;
+}
+
+void ovl_addr_set_v6(struct ovl_addr *a, const uint8_t ip[16], uint16_t port)
+{
+	/* An IPv4-mapped address is an IPv4 address: one form per address. */
+	if (memcmp(ip, v4mapped_prefix, sizeof(v4mapped_prefix)) == 0) {
+		ovl_addr_set_v4(a, ip + 12, port);
+		return;
+	}
+	a->family = OVL_AF_INET6;
+	memcpy(a->ip, ip, 16);
+	a->port = port;
+}
+
+bool ovl_addr_from_sockaddr(struct ovl_addr *a, const struct sockaddr *sa)
+{
+	if (sa->sa_family == AF_INET) {
+		const struct sockaddr_in *sin = (const struct sockaddr_in *)sa;
+
+		ovl_addr_set_v4(a, (const uint8_t *)&sin->sin_addr, ntohs(sin->sin_port));
+	} else if (sa->sa_family == AF_INET6) {
+		const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)sa;
+
+		ovl_addr_set_v6(a, sin6->sin6_addr.s6_addr, ntohs(sin6->sin6_port));
+	} else {
+		return false;
+	}
+	return a->port != 0;
+}
+
+unsigned ovl_addr_to_sockaddr(const struct ovl_addr *a, struct sockaddr_storage *ss)
+{
+	memset(ss, 0, sizeof(*ss));
+	if (!ovl_addr_valid(a))
+		return 0;
+	if (a->family == OVL_AF_INET) {
+		struct sockaddr_in *sin = (struct sockaddr_in *)ss;
+
+		sin->sin_family = AF_INET;
+		memcpy(&sin->sin_addr, a->ip + 12, 4);
+		sin->sin_port = htons(a->port);
+		return sizeof(*sin);
+	}
+	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)ss;
+
+	sin6->sin6_family = AF_INET6;
+	memcpy(sin6->sin6_addr.s6_addr, a->ip, 16);
+	sin6->sin6_port = htons(a->port);
+	return sizeof(*sin6);
+}
+
+bool ovl_addr_equal(const struct ovl_addr *a, const struct ovl_addr *b)
+{
+	return a->family == b->family && a->port == b->port && memcmp(a->ip, b->ip, 16) == 0;
+}
+
+/* ---- decoding ---- */
+
+static bool read_addr(struct ovl_addr *a, const struct ovl_wire_addr *w)
+{
+	a->family = w->family;
+	memcpy(a->ip, w->ip, sizeof(a->ip));
+	a->port = be16_get(w->port);
+	return ovl_addr_valid(a);
+}
+
+static bool read_frag(struct ovl_frag *f, const struct ovl_wire_frag *w)
+{
+	f->id = be16_get(w->id);
+	f->index = w->index;
+	f->count = w->count;
+	if (f->count == 0 || f->count > OVL_RELAY_MAX_FRAGMENTS || f->index >= f->count)
+		return false;
+	/* An unfragmented payload carries no id: one encoding per message. */
+	return f->count > 1 || f->id == 0;
+}
+
+/* pad_len zero bytes of padding. */
+static enum ovl_decode read_padding(struct reader *r, const uint8_t wire_len[2], uint16_t *pad_len)
+{
+	size_t n = be16_get(wire_len), i;
+	const uint8_t *p = take(r, n);
+	uint8_t acc = 0;
+
+	if (!p)
+		return OVL_DECODE_TRUNCATED;
+	for (i = 0; i < n; ++i)
+		acc |= p[i];
+	if (acc)
+		return OVL_DECODE_BAD_FIELD;
+	*pad_len = (uint16_t)n;
+	return OVL_DECODE_OK;
+}
+
+/* The payload of a relay message: payload_len bytes, 1..OVL_RELAY_MAX_CHUNK. */
+static enum ovl_decode read_payload(struct reader *r, const uint8_t wire_len[2],
+				    const uint8_t **payload, size_t *len)
+{
+	size_t n = be16_get(wire_len);
+
+	if (n == 0)
+		return OVL_DECODE_BAD_FIELD;
+	if (n > OVL_RELAY_MAX_CHUNK)
+		return OVL_DECODE_TOO_LONG;
+	*payload = take(r, n);
+	if (!*payload)
+		return OVL_DECODE_TRUNCATED;
+	*len = n;
+	return OVL_DECODE_OK;
+}
+
+static enum ovl_decode decode_ping(struct ovl_ping *m, struct reader *r)
+{
+	const struct ovl_wire_ping *w = take(r, sizeof(*w));
+
+	if (!w)
+		return OVL_DECODE_TRUNCATED;
+	m->nonce = be64_get(w->nonce);
+	m->flags = w->flags;
+	return read_padding(r, w->pad_len, &m->pad_len);
+}
+
+static enum ovl_decode decode_pong(struct ovl_pong *m, struct reader *r)
+{
+	const struct ovl_wire_pong *w = take(r, sizeof(*w));
+
+	if (!w)
+		return OVL_DECODE_TRUNCATED;
+	m->nonce = be64_get(w->nonce);
+	m->flags = w->flags;
+	if (!read_addr(&m->observed, &w->observed))
+		return OVL_DECODE_BAD_ADDR;
+	return OVL_DECODE_OK;
+}
+
+static enum ovl_decode decode_find_node(struct ovl_find_node *m, struct reader *r)
+{
+	const struct ovl_wire_find_node *w = take(r, sizeof(*w));
+
+	if (!w)
+		return OVL_DECODE_TRUNCATED;
+	m->txid = be64_get(w->txid);
+	memcpy(m->target, w->target, OVL_KEY_LEN);
+	return read_padding(r, w->pad_len, &m->pad_len);
+}
+
+static enum ovl_decode decode_nodes(struct ovl_nodes *m, struct reader *r)
+{
+	const struct ovl_wire_nodes *w = take(r, sizeof(*w));
+	unsigned i;
+
+	if (!w)
+		return OVL_DECODE_TRUNCATED;
+	m->txid = be64_get(w->txid);
+	m->count = w->count;
+	if (m->count > OVL_K)
+		return OVL_DECODE_BAD_COUNT;
+	for (i = 0; i < m->count; ++i) {
+		const struct ovl_wire_node *e = take(r, sizeof(*e));
+
+		if (!e)
+			return OVL_DECODE_TRUNCATED;
+		memcpy(m->nodes[i].key, e->key, OVL_KEY_LEN);
+		if (!read_addr(&m->nodes[i].addr, &e->addr))
+			return OVL_DECODE_BAD_ADDR;
+		m->nodes[i].flags = e->flags;
+	}
+	return OVL_DECODE_OK;
+}
+
+static enum ovl_decode decode_relay(struct ovl_relay *m, struct reader *r)
+{
+	const struct ovl_wire_relay *w = take(r, sizeof(*w));
+
+	if (!w)
+		return OVL_DECODE_TRUNCATED;
+	memcpy(m->dst, w->dst, OVL_KEY_LEN);
+	if (!read_frag(&m->frag, &w->frag))
+		return OVL_DECODE_BAD_FIELD;
+	return read_payload(r, w->payload_len, &m->payload, &m->payload_len);
+}
+
+static enum ovl_decode decode_relayed(struct ovl_relayed *m, struct reader *r)
+{
+	const struct ovl_wire_relayed *w = take(r, sizeof(*w));
+
+	if (!w)
+		return OVL_DECODE_TRUNCATED;
+	memcpy(m->src, w->src, OVL_KEY_LEN);
+	if (!read_addr(&m->src_addr, &w->src_addr))
+		return OVL_DECODE_BAD_ADDR;
+	if (!read_frag(&m->frag, &w->frag))
+		return OVL_DECODE_BAD_FIELD;
+	return read_payload(r, w->payload_len, &m->payload, &m->payload_len);
+}
+
+static enum ovl_decode decode_candidates(struct ovl_candidates *m, struct reader *r)
+{
+	const struct ovl_wire_candidates *w = take(r, sizeof(*w));
+	unsigned i;
+
+	if (!w)
+		return OVL_DECODE_TRUNCATED;
+	m->txid = be64_get(w->txid);
+	m->flags = w->flags;
+	m->count = w->count;
+	if (m->count > OVL_MAX_CANDIDATES)
+		return OVL_DECODE_BAD_COUNT;
+	for (i = 0; i < m->count; ++i) {
+		const struct ovl_wire_candidate *e = take(r, sizeof(*e));
+
+		if (!e)
+			return OVL_DECODE_TRUNCATED;
+		m->cands[i].type = e->type;
+		if (e->type == 0)
+			return OVL_DECODE_BAD_FIELD;
+		if (!read_addr(&m->cands[i].addr, &e->addr))
+			return OVL_DECODE_BAD_ADDR;
+	}
+	return OVL_DECODE_OK;
+}
+
+static enum ovl_decode decode_punch(struct ovl_punch *m, struct reader *r)
+{
+	const struct ovl_wire_punch *w = take(r, sizeof(*w));
+
+	if (!w)
+		return OVL_DECODE_TRUNCATED;
+	m->nonce = be64_get(w->nonce);
+	return OVL_DECODE_OK;
+}
+
+enum ovl_decode ovl_msg_decode(struct ovl_msg *m, const uint8_t *buf, size_t len)
+{
+	struct reader r = { .buf = buf, .len = len, .off = 0 };
+	const uint8_t *type;
+	enum ovl_decode res;
+
+	type = take(&r, 1);
+	if (!type)
+		return OVL_DECODE_EMPTY;
+	m->type = *type;
+	/* Nothing longer can come out of a datagram. */
+	if (len > OVL_MAX_PLAINTEXT)
+		return OVL_DECODE_TOO_LONG;
+
+	switch (m->type) {
+	case OVL_MSG_PING:
+		res = decode_ping(&m->u.ping, &r);
+		break;
+	case OVL_MSG_PONG:
+		res = decode_pong(&m->u.pong, &r);
+		break;
+	case OVL_MSG_FIND_NODE:
+		res = decode_find_node(&m->u.find_node, &r);
+		break;
+	case OVL_MSG_NODES:
+		res = decode_nodes(&m->u.nodes, &r);
+		break;
+	case OVL_MSG_RELAY:
+		res = decode_relay(&m->u.relay, &r);
+		break;
+	case OVL_MSG_RELAYED:
+		res = decode_relayed(&m->u.relayed, &r);
+		break;
+	case OVL_MSG_CANDIDATES:
+		res = decode_candidates(&m->u.candidates, &r);
+		break;
+	case OVL_MSG_PUNCH:
+		res = decode_punch(&m->u.punch, &r);
+		break;
+	default:
+		return OVL_DECODE_UNKNOWN_TYPE;
+	}
+	if (res != OVL_DECODE_OK)
+		return res;
+	if (remaining(&r))
+		return OVL_DECODE_TRAILING;
+	return OVL_DECODE_OK;
+}
+
+/* ---- encoding ---- */
+
+static bool write_addr(struct ovl_wire_addr *w, const struct ovl_addr *a)
+{
+	if (!ovl_addr_valid(a))
+		return false;
+	w->family = a->family;
+	memcpy(w->ip, a->ip, sizeof(w->ip));
+	be16_put(w->port, a->port);
+	return true;
+}
+
+static bool write_frag(struct ovl_wire_frag *w, const struct ovl_frag *f)
+{
+	if (f->count == 0 || f->count > OVL_RELAY_MAX_FRAGMENTS || f->index >= f->count ||
+	    (f->count == 1 && f->id != 0))
+		return false;
+	be16_put(w->id, f->id);
+	w->index = f->index;
+	w->count = f->count;
+	return true;
+}
+
+static int write_padding(struct writer *w, uint16_t pad_len)
+{
+	uint8_t *p = put(w, pad_len);
+
+	if (!p)
+		return -EMSGSIZE;
+	memset(p, 0, pad_len);
+	return 0;
+}
+
+static int write_payload(struct writer *w, const uint8_t *payload, size_t len)
+{
+	uint8_t *p;
+
+	if (len == 0 || !payload)
+		return -EINVAL;
+	if (len > OVL_RELAY_MAX_CHUNK)
+		return -EMSGSIZE;
+	p = put(w, len);
+	if (!p)
+		return -EMSGSIZE;
+	memcpy(p, payload, len);
+	return 0;
+}
+
+static int encode_ping(struct writer *w, const struct ovl_ping *m)
+{
+	struct ovl_wire_ping *o = put(w, sizeof(*o));
+
+	if (!o)
+		return -EMSGSIZE;
+	be64_put(o->nonce, m->nonce);
+	o->flags = m->flags;
+	be16_put(o->pad_len, m->pad_len);
+	return write_padding(w, m->pad_len);
+}
+
+static int encode_pong(struct writer *w, const struct ovl_pong *m)
+{
+	struct ovl_wire_pong *o = put(w, sizeof(*o));
+
+	if (!o)
+		return -EMSGSIZE;
+	be64_put(o->nonce, m->nonce);
+	o->flags = m->flags;
+	return write_addr(&o->observed, &m->observed) ? 0 : -EINVAL;
+}
+
+static int encode_find_node(struct writer *w, const struct ovl_find_node *m)
+{
+	struct ovl_wire_find_node *o = put(w, sizeof(*o));
+
+	if (!o)
+		return -EMSGSIZE;
+	be64_put(o->txid, m->txid);
+	memcpy(o->target, m->target, OVL_KEY_LEN);
+	be16_put(o->pad_len, m->pad_len);
+	return write_padding(w, m->pad_len);
+}
+
+static int encode_nodes(struct writer *w, const struct ovl_nodes *m)
+{
+	struct ovl_wire_nodes *o;
+	unsigned i;
+
+	if (m->count > OVL_K)
+		return -EINVAL;
+	o = put(w, sizeof(*o));
+	if (!o)
+		return -EMSGSIZE;
+	be64_put(o->txid, m->txid);
+	o->count = m->count;
+	for (i = 0; i < m->count; ++i) {
+		struct ovl_wire_node *e = put(w, sizeof(*e));
+
+		if (!e)
+			return -EMSGSIZE;
+		memcpy(e->key, m->nodes[i].key, OVL_KEY_LEN);
+		if (!write_addr(&e->addr, &m->nodes[i].addr))
+			return -EINVAL;
+		e->flags = m->nodes[i].flags;
+	}
+	return 0;
+}
+
+static int encode_relay(struct writer *w, const struct ovl_relay *m)
+{
+	struct ovl_wire_relay *o = put(w, sizeof(*o));
+
+	if (!o)
+		return -EMSGSIZE;
+	memcpy(o->dst, m->dst, OVL_KEY_LEN);
+	if (!write_frag(&o->frag, &m->frag))
+		return -EINVAL;
+	be16_put(o->payload_len, (uint16_t)(m->payload_len <= OVL_RELAY_MAX_CHUNK ? m->payload_len : 0));
+	return write_payload(w, m->payload, m->payload_len);
+}
+
+static int encode_relayed(struct writer *w, const struct ovl_relayed *m)
+{
+	struct ovl_wire_relayed *o = put(w, sizeof(*o));
+
+	if (!o)
+		return -EMSGSIZE;
+	memcpy(o->src, m->src, OVL_KEY_LEN);
+	if (!write_addr(&o->src_addr, &m->src_addr) || !write_frag(&o->frag, &m->frag))
+		return -EINVAL;
+	be16_put(o->payload_len, (uint16_t)(m->payload_len <= OVL_RELAY_MAX_CHUNK ? m->payload_len : 0));
+	return write_payload(w, m->payload, m->payload_len);
+}
+
+static int encode_candidates(struct writer *w, const struct ovl_candidates *m)
+{
+	struct ovl_wire_candidates *o;
+	unsigned i;
+
+	if (m->count > OVL_MAX_CANDIDATES)
+		return -EINVAL;
+	o = put(w, sizeof(*o));
+	if (!o)
+		return -EMSGSIZE;
+	be64_put(o->txid, m->txid);
+	o->flags = m->flags;
+	o->count = m->count;
+	for (i = 0; i < m->count; ++i) {
+		struct ovl_wire_candidate *e = put(w, sizeof(*e));
+
+		if (!e)
+			return -EMSGSIZE;
+		if (m->cands[i].type == 0)
+			return -EINVAL;
+		e->type = m->cands[i].type;
+		if (!write_addr(&e->addr, &m->cands[i].addr))
+			return -EINVAL;
+	}
+	return 0;
+}
+
+static int encode_punch(struct writer *w, const struct ovl_punch *m)
+{
+	struct ovl_wire_punch *o = put(w, sizeof(*o));
+
+	if (!o)
+		return -EMSGSIZE;
+	be64_put(o->nonce, m->nonce);
+	return 0;
+}
+
+long ovl_msg_encode(uint8_t *out, size_t outmax, const struct ovl_msg *m)
+{
+	/* Never more than one datagram's worth, whatever the buffer. */
+	struct writer w = { .buf = out, .max = outmax < OVL_MAX_PLAINTEXT ? outmax : OVL_MAX_PLAINTEXT };
+	uint8_t *type;
+	int ret;
+
+	type = put(&w, 1);
+	if (!type)
+		return -EMSGSIZE;
+	*type = m->type;
+	switch (m->type) {
+	case OVL_MSG_PING:
+		ret = encode_ping(&w, &m->u.ping);
+		break;
+	case OVL_MSG_PONG:
+		ret = encode_pong(&w, &m->u.pong);
+		break;
+	case OVL_MSG_FIND_NODE:
+		ret = encode_find_node(&w, &m->u.find_node);
+		break;
+	case OVL_MSG_NODES:
+		ret = encode_nodes(&w, &m->u.nodes);
+		break;
+	case OVL_MSG_RELAY:
+		ret = encode_relay(&w, &m->u.relay);
+		break;
+	case OVL_MSG_RELAYED:
+		ret = encode_relayed(&w, &m->u.relayed);
+		break;
+	case OVL_MSG_CANDIDATES:
+		ret = encode_candidates(&w, &m->u.candidates);
+		break;
+	case OVL_MSG_PUNCH:
+		ret = encode_punch(&w, &m->u.punch);
+		break;
+	default:
+		ret = -EINVAL;
+		break;
+	}
+	if (ret < 0)
+		return ret;
+	return (long)w.off;
+}
+
+const char *ovl_decode_name(enum ovl_decode r)
+{
+	switch (r) {
+	case OVL_DECODE_OK:
+		return "ok";
+	case OVL_DECODE_EMPTY:
+		return "empty";
+	case OVL_DECODE_UNKNOWN_TYPE:
+		return "unknown type";
+	case OVL_DECODE_TRUNCATED:
+		return "truncated";
+	case OVL_DECODE_TRAILING:
+		return "trailing bytes";
+	case OVL_DECODE_TOO_LONG:
+		return "too long";
+	case OVL_DECODE_BAD_COUNT:
+		return "count over its limit";
+	case OVL_DECODE_BAD_ADDR:
+		return "bad address";
+	case OVL_DECODE_BAD_FIELD:
+		return "bad field";
+	case OVL_DECODE_MAX:
+		break;
+	}
+	return "?";
+}
+
+const char *ovl_msg_type_name(uint8_t type)
+{
+	switch (type) {
+	case OVL_MSG_PING:
+		return "PING";
+	case OVL_MSG_PONG:
+		return "PONG";
+	case OVL_MSG_FIND_NODE:
+		return "FIND_NODE";
+	case OVL_MSG_NODES:
+		return "NODES";
+	case OVL_MSG_RELAY:
+		return "RELAY";
+	case OVL_MSG_RELAYED:
+		return "RELAYED";
+	case OVL_MSG_CANDIDATES:
+		return "CANDIDATES";
+	case OVL_MSG_PUNCH:
+		return "PUNCH";
+	default:
+		return "unknown";
+	}
+}

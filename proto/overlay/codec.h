@@ -1,0 +1,155 @@
+/* The overlay message codec: typed structs <-> the plaintext of an overlay
+ * datagram (type byte || body), as doc/protocol.md specifies them.  Pure:
+ * no keys, no time, no allocation.
+ *
+ * Decoding is strict: every length is checked before a field is read, a
+ * message must end exactly where its fields say (every variable part has
+ * an explicit count or length: truncations and trailing bytes are both
+ * refused), counts are bounded, padding is zero, addresses are in their
+ * one canonical form.  So a
+ * message that decodes encodes back to the same bytes.
+ *
+ * Errors: decoding returns an enum ovl_decode result (a remote peer's
+ * bytes, counted by the caller); encoding returns the length written or a
+ * negative errno (-EINVAL for a struct that breaks a rule, -EMSGSIZE when
+ * the message or the output buffer is too small or too large). */
+#ifndef WH_PROTO_OVERLAY_CODEC_H
+#define WH_PROTO_OVERLAY_CODEC_H
+
+#include "proto/overlay/overlay.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct sockaddr;
+struct sockaddr_storage;
+
+/* An endpoint in the wire's form: ip holds ::ffff:a.b.c.d for IPv4. */
+struct ovl_addr {
+	uint8_t family;			/* enum ovl_addr_family */
+	uint8_t ip[16];
+	uint16_t port;			/* host order */
+};
+
+struct ovl_ping {
+	uint64_t nonce;
+	uint8_t flags;
+	uint16_t pad_len;		/* zero bytes after the body */
+};
+
+struct ovl_pong {
+	uint64_t nonce;
+	uint8_t flags;
+	struct ovl_addr observed;
+};
+
+struct ovl_find_node {
+	uint64_t txid;
+	uint8_t target[OVL_KEY_LEN];
+	uint16_t pad_len;
+};
+
+struct ovl_node {
+	uint8_t key[OVL_KEY_LEN];
+	struct ovl_addr addr;
+	uint8_t flags;
+};
+
+struct ovl_nodes {
+	uint64_t txid;
+	uint8_t count;
+	struct ovl_node nodes[OVL_K];
+};
+
+struct ovl_frag {
+	uint16_t id;
+	uint8_t index;
+	uint8_t count;
+};
+
+/* payload points into the decoded buffer (or the caller's bytes when
+ * encoding): it lives as long as they do. */
+struct ovl_relay {
+	uint8_t dst[OVL_KEY_LEN];
+	struct ovl_frag frag;
+	const uint8_t *payload;
+	size_t payload_len;
+};
+
+struct ovl_relayed {
+	uint8_t src[OVL_KEY_LEN];
+	struct ovl_addr src_addr;
+	struct ovl_frag frag;
+	const uint8_t *payload;
+	size_t payload_len;
+};
+
+struct ovl_candidate {
+	uint8_t type;			/* enum ovl_candidate_type */
+	struct ovl_addr addr;
+};
+
+struct ovl_candidates {
+	uint64_t txid;
+	uint8_t flags;
+	uint8_t count;
+	struct ovl_candidate cands[OVL_MAX_CANDIDATES];
+};
+
+struct ovl_punch {
+	uint64_t nonce;
+};
+
+struct ovl_msg {
+	uint8_t type;			/* enum ovl_msg_type */
+	union {
+		struct ovl_ping ping;
+		struct ovl_pong pong;
+		struct ovl_find_node find_node;
+		struct ovl_nodes nodes;
+		struct ovl_relay relay;
+		struct ovl_relayed relayed;
+		struct ovl_candidates candidates;
+		struct ovl_punch punch;
+	} u;
+};
+
+enum ovl_decode {
+	OVL_DECODE_OK = 0,
+	OVL_DECODE_EMPTY,		/* no type byte */
+	OVL_DECODE_UNKNOWN_TYPE,	/* m->type is set; the body is not read */
+	OVL_DECODE_TRUNCATED,		/* shorter than its type or its count says */
+	OVL_DECODE_TRAILING,		/* bytes after the end of the message */
+	OVL_DECODE_TOO_LONG,		/* over OVL_MAX_PLAINTEXT, or a relay chunk over its limit */
+	OVL_DECODE_BAD_COUNT,		/* a count above its limit */
+	OVL_DECODE_BAD_ADDR,		/* unknown family, non-canonical, port 0 */
+	OVL_DECODE_BAD_FIELD,		/* nonzero padding, bad fragment, type 0 */
+	OVL_DECODE_MAX,
+};
+
+/* Decodes buf (the plaintext an ovl_channel_open produced).  On anything
+ * but OVL_DECODE_OK the contents of *m other than m->type are undefined. */
+enum ovl_decode ovl_msg_decode(struct ovl_msg *m, const uint8_t *buf, size_t len);
+
+/* Writes the plaintext of m into out; returns its length (at most
+ * OVL_MAX_PLAINTEXT) or a negative errno. */
+long ovl_msg_encode(uint8_t *out, size_t outmax, const struct ovl_msg *m);
+
+const char *ovl_decode_name(enum ovl_decode r);
+const char *ovl_msg_type_name(uint8_t type);
+
+/* Addresses.  ovl_addr_valid: a known family in canonical form, port
+ * nonzero (what the codec demands on both sides). */
+bool ovl_addr_valid(const struct ovl_addr *a);
+void ovl_addr_set_v4(struct ovl_addr *a, const uint8_t ip[4], uint16_t port);
+void ovl_addr_set_v6(struct ovl_addr *a, const uint8_t ip[16], uint16_t port);
+/* AF_INET, or AF_INET6 (an IPv4-mapped one becomes family 4); false for
+ * anything else or port 0. */
+bool ovl_addr_from_sockaddr(struct ovl_addr *a, const struct sockaddr *sa);
+/* Fills ss (AF_INET or AF_INET6) and returns its length, or 0 when a is
+ * not valid. */
+unsigned ovl_addr_to_sockaddr(const struct ovl_addr *a, struct sockaddr_storage *ss);
+bool ovl_addr_equal(const struct ovl_addr *a, const struct ovl_addr *b);
+
+#endif

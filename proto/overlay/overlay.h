@@ -1,0 +1,235 @@
+/* The overlay's wire formats and protocol constants (doc/protocol.md,
+ * "wh overlay protocol, version 1"): the one place they are written.
+ *
+ * Every overlay datagram is
+ *
+ *     header (42 bytes, cleartext, the AEAD's associated data)
+ *     ciphertext of (type byte || body) and a 16-byte Poly1305 tag
+ *
+ * Every message is self-delimiting (explicit counts and lengths), so a
+ * receiver refuses both truncated and over-long plaintexts.
+ *
+ * All multi-byte integers on the wire are big-endian (network order); the
+ * codec (codec.c) and the channel (channel.c) convert them through the
+ * be16/be64 helpers below, nothing else touches byte order.  Structs are
+ * byte layouts made only of byte arrays (alignment 1), never cast from a
+ * buffer before its length has been checked. */
+#ifndef WH_PROTO_OVERLAY_OVERLAY_H
+#define WH_PROTO_OVERLAY_OVERLAY_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+enum ovl_sizes {
+	OVL_MAGIC = 0xff,		/* byte 0: the shared socket's demultiplexer */
+	OVL_VERSION = 1,		/* byte 1 */
+	OVL_KEY_LEN = 32,		/* X25519 public keys = node IDs */
+	OVL_HEADER_LEN = 42,		/* magic, version, sender key, counter */
+	OVL_TAG_LEN = 16,
+	OVL_OVERHEAD = OVL_HEADER_LEN + OVL_TAG_LEN,
+	OVL_MAX_DATAGRAM = 1280,	/* IPv6 minimum link MTU: never fragmented */
+	OVL_MAX_PLAINTEXT = OVL_MAX_DATAGRAM - OVL_OVERHEAD,	/* type + body: 1222 */
+	OVL_MIN_DATAGRAM = OVL_OVERHEAD + 1,	/* the type byte at least */
+	OVL_ADDR_LEN = 19,
+	OVL_NAMESPACE_MAX = 255,
+};
+
+/* DHT and NAT-traversal limits (doc/protocol.md, "Limits"). */
+enum ovl_limits {
+	OVL_K = 20,			/* bucket size, entries in NODES */
+	OVL_ALPHA = 3,			/* parallel requests of a lookup */
+	OVL_MAX_CANDIDATES = 16,
+	OVL_RELAY_MAX_FRAGMENTS = 8,
+	/* A relay chunk must fit in a RELAYED datagram of 1280 bytes:
+	 * 1222 - type 1 - source 32 - source address 19 - fragment 4 -
+	 * length 2. */
+	OVL_RELAY_MAX_CHUNK = 1164,
+	OVL_REPLAY_WINDOW = 1024,	/* counters remembered behind the highest */
+	OVL_RX_IDLE_RESET_SEC = 180,	/* a silent sender's window is forgotten */
+};
+
+/* The first byte of the plaintext.  Ranges are assigned by purpose so
+ * that later features get numbers without renumbering (doc/protocol.md,
+ * "Message types"); unassigned numbers are dropped and counted. */
+enum ovl_msg_type {
+	OVL_MSG_INVALID = 0x00,
+	/* 0x01-0x0f: liveness and the DHT */
+	OVL_MSG_PING = 0x01,
+	OVL_MSG_PONG = 0x02,
+	OVL_MSG_FIND_NODE = 0x03,
+	OVL_MSG_NODES = 0x04,
+	/* 0x10-0x1f: relaying and NAT traversal */
+	OVL_MSG_RELAY = 0x10,
+	OVL_MSG_RELAYED = 0x11,
+	OVL_MSG_CANDIDATES = 0x12,
+	OVL_MSG_PUNCH = 0x13,
+	/* Reserved, not yet specified: */
+	OVL_MSG_INVITE_FIRST = 0x20,	/* 0x20-0x2f invitations: AUTH 0x20, AUTHED 0x21 */
+	OVL_MSG_INVITE_LAST = 0x2f,
+	OVL_MSG_STREAM_FIRST = 0x30,	/* 0x30-0x3f streams (netcat over the overlay) */
+	OVL_MSG_STREAM_LAST = 0x3f,
+	OVL_MSG_NAMES_FIRST = 0x40,	/* 0x40-0x4f names and DNS */
+	OVL_MSG_NAMES_LAST = 0x4f,
+	/* 0x50-0xef future versions of this protocol; 0xf0-0xfe experiments
+	 * that never leave a private network; 0xff never assigned. */
+	OVL_MSG_PRIVATE_FIRST = 0xf0,
+	OVL_MSG_PRIVATE_LAST = 0xfe,
+};
+
+/* What a node says about itself (PING, PONG) or about another (NODES).
+ * Hints only; unknown bits are kept by the codec and ignored. */
+enum ovl_node_flags {
+	OVL_NODE_PUBLIC = 0x01,		/* reachable at its address unsolicited */
+	OVL_NODE_RELAY = 0x02,		/* forwards RELAY for members */
+};
+
+enum ovl_candidates_flags {
+	OVL_CANDIDATES_REPLY = 0x01,	/* the answer: do not answer it */
+};
+
+/* Candidate types; 0 is invalid, unknown nonzero ones are kept by the
+ * codec and ignored by receivers. */
+enum ovl_candidate_type {
+	OVL_CAND_LAN = 1,		/* an address of one of the host's interfaces */
+	OVL_CAND_REFLEXIVE = 2,		/* as seen by another node (PONG, RELAYED) */
+	OVL_CAND_MAPPED = 3,		/* a UPnP IGD / NAT-PMP / PCP port mapping */
+};
+
+enum ovl_addr_family {
+	OVL_AF_INET = 4,		/* 16 address bytes: ::ffff:a.b.c.d */
+	OVL_AF_INET6 = 6,		/* 16 address bytes, never IPv4-mapped */
+};
+
+struct ovl_wire_header {
+	uint8_t magic;			/* OVL_MAGIC */
+	uint8_t version;		/* OVL_VERSION */
+	uint8_t sender[OVL_KEY_LEN];	/* the sender's static X25519 public key */
+	uint8_t counter[8];		/* big-endian; also the AEAD nonce */
+};
+
+struct ovl_wire_addr {
+	uint8_t family;			/* enum ovl_addr_family */
+	uint8_t ip[16];
+	uint8_t port[2];		/* big-endian, never 0 */
+};
+
+struct ovl_wire_ping {
+	uint8_t nonce[8];
+	uint8_t flags;			/* the sender's enum ovl_node_flags */
+	uint8_t pad_len[2];		/* big-endian; that many zero bytes follow */
+};
+
+struct ovl_wire_pong {
+	uint8_t nonce[8];		/* the PING's or the PUNCH's */
+	uint8_t flags;			/* the responder's enum ovl_node_flags */
+	struct ovl_wire_addr observed;	/* the pinger's address as the responder saw it */
+};
+
+struct ovl_wire_find_node {
+	uint8_t txid[8];
+	uint8_t target[OVL_KEY_LEN];
+	uint8_t pad_len[2];		/* big-endian; that many zero bytes follow */
+};
+
+struct ovl_wire_nodes {
+	uint8_t txid[8];
+	uint8_t count;			/* 0..OVL_K entries follow */
+};
+
+struct ovl_wire_node {
+	uint8_t key[OVL_KEY_LEN];
+	struct ovl_wire_addr addr;
+	uint8_t flags;			/* enum ovl_node_flags, as the responder knows it */
+};
+
+struct ovl_wire_frag {
+	uint8_t id[2];			/* big-endian, per sender, 0 when count is 1 */
+	uint8_t index;			/* 0..count-1 */
+	uint8_t count;			/* 1..OVL_RELAY_MAX_FRAGMENTS */
+};
+
+struct ovl_wire_relay {
+	uint8_t dst[OVL_KEY_LEN];
+	struct ovl_wire_frag frag;
+	uint8_t payload_len[2];		/* big-endian, 1..OVL_RELAY_MAX_CHUNK */
+	/* then payload_len bytes of opaque payload */
+};
+
+struct ovl_wire_relayed {
+	uint8_t src[OVL_KEY_LEN];
+	struct ovl_wire_addr src_addr;	/* the source as the relay saw it */
+	struct ovl_wire_frag frag;
+	uint8_t payload_len[2];		/* big-endian, 1..OVL_RELAY_MAX_CHUNK */
+	/* then payload_len bytes of opaque payload */
+};
+
+struct ovl_wire_candidates {
+	uint8_t txid[8];
+	uint8_t flags;			/* enum ovl_candidates_flags */
+	uint8_t count;			/* 0..OVL_MAX_CANDIDATES entries follow */
+};
+
+struct ovl_wire_candidate {
+	uint8_t type;			/* enum ovl_candidate_type */
+	struct ovl_wire_addr addr;
+};
+
+struct ovl_wire_punch {
+	uint8_t nonce[8];
+};
+
+_Static_assert(sizeof(struct ovl_wire_header) == OVL_HEADER_LEN, "wire size");
+_Static_assert(offsetof(struct ovl_wire_header, counter) == 34, "wire offset");
+_Static_assert(sizeof(struct ovl_wire_addr) == OVL_ADDR_LEN, "wire size");
+_Static_assert(sizeof(struct ovl_wire_ping) == 11, "wire size");
+_Static_assert(sizeof(struct ovl_wire_pong) == 28, "wire size");
+_Static_assert(sizeof(struct ovl_wire_find_node) == 42, "wire size");
+_Static_assert(sizeof(struct ovl_wire_nodes) == 9, "wire size");
+_Static_assert(sizeof(struct ovl_wire_node) == 52, "wire size");
+_Static_assert(sizeof(struct ovl_wire_frag) == 4, "wire size");
+_Static_assert(sizeof(struct ovl_wire_relay) == 38, "wire size");
+_Static_assert(sizeof(struct ovl_wire_relayed) == 57, "wire size");
+_Static_assert(sizeof(struct ovl_wire_candidates) == 10, "wire size");
+_Static_assert(sizeof(struct ovl_wire_candidate) == 20, "wire size");
+_Static_assert(sizeof(struct ovl_wire_punch) == 8, "wire size");
+/* The largest fixed-size answers fit in one datagram. */
+_Static_assert(1 + sizeof(struct ovl_wire_nodes) + OVL_K * sizeof(struct ovl_wire_node) <=
+	       OVL_MAX_PLAINTEXT, "a full NODES fits in 1280 bytes");
+_Static_assert(1 + sizeof(struct ovl_wire_candidates) +
+	       OVL_MAX_CANDIDATES * sizeof(struct ovl_wire_candidate) <= OVL_MAX_PLAINTEXT,
+	       "a full CANDIDATES fits in 1280 bytes");
+_Static_assert(1 + sizeof(struct ovl_wire_relayed) + OVL_RELAY_MAX_CHUNK == OVL_MAX_PLAINTEXT,
+	       "a full relay chunk fits a RELAYED exactly");
+
+static inline uint16_t be16_get(const uint8_t b[2])
+{
+	return (uint16_t)(b[0] << 8 | b[1]);
+}
+
+static inline void be16_put(uint8_t b[2], uint16_t v)
+{
+	b[0] = (uint8_t)(v >> 8);
+	b[1] = (uint8_t)v;
+}
+
+static inline uint64_t be64_get(const uint8_t b[8])
+{
+	uint64_t v = 0;
+	int i;
+
+	for (i = 0; i < 8; ++i)
+		v = v << 8 | b[i];
+	return v;
+}
+
+static inline void be64_put(uint8_t b[8], uint64_t v)
+{
+	int i;
+
+	for (i = 7; i >= 0; --i) {
+		b[i] = (uint8_t)v;
+		v >>= 8;
+	}
+}
+
+#endif
