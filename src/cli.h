@@ -26,6 +26,13 @@ int cmd_pubkey(int argc, char **argv);
 int cmd_workbit(int argc, char **argv);
 int cmd_orchid(int argc, char **argv);
 int cmd_wireguard(int argc, char **argv);
+int cmd_up(int argc, char **argv);
+int cmd_down(int argc, char **argv);
+int cmd_reload(int argc, char **argv);
+int cmd_show(int argc, char **argv);
+int cmd_inspect(int argc, char **argv);
+int cmd_lookup(int argc, char **argv);
+int cmd_ping(int argc, char **argv);
 
 /* Reads one key from stdin (either base64 alphabet, optional trailing
  * newline).  On failure prints "wh WHAT: ..." naming what was wrong and

@@ -72,19 +72,6 @@ static void on_watch(uv_timer_t *t)
 		d->dev.mtu = mtu;
 }
 
-static unsigned log_level_from_env(void)
-{
-	const char *l = getenv("LOG_LEVEL");
-
-	if (!l)
-		return LOG_INFO;
-	if (!strcmp(l, "error") || !strcmp(l, "silent"))
-		return LOG_ERR;
-	if (!strcmp(l, "verbose") || !strcmp(l, "debug"))
-		return LOG_DBG;
-	return LOG_INFO;
-}
-
 /* Everything up to the point where the interface and the socket exist.
  * Errors are printed and returned as an exit status. */
 static int daemon_setup(struct daemon_ctx *d, uv_loop_t *loop, const char *ifname)
@@ -96,7 +83,7 @@ static int daemon_setup(struct daemon_ctx *d, uv_loop_t *loop, const char *ifnam
 		fprintf(stderr, "wireguard-wh: cannot initialise the device: %s\n", strerror(-ret));
 		return 1;
 	}
-	d->dev.log_level = log_level_from_env();
+	d->dev.log_level = device_log_level_from_env();
 	d->dev.on_fatal = on_fatal;
 	d->dev.data = d;
 	ret = device_open_tun(&d->dev);

@@ -62,6 +62,19 @@ void dev_log(struct wg_device *dev, unsigned level, const char *fmt, ...)
 	fputc('\n', stderr);
 }
 
+unsigned device_log_level_from_env(void)
+{
+	const char *l = getenv("LOG_LEVEL");
+
+	if (!l)
+		return LOG_INFO;
+	if (!strcmp(l, "error") || !strcmp(l, "silent"))
+		return LOG_ERR;
+	if (!strcmp(l, "verbose") || !strcmp(l, "debug"))
+		return LOG_DBG;
+	return LOG_INFO;
+}
+
 /* ---- index table ---- */
 
 static size_t index_bucket(const struct wg_device *dev, uint32_t index)

@@ -178,5 +178,7 @@ void device_kick_handshakes(struct wg_device *dev);
 void dev_log(struct wg_device *dev, unsigned level, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 enum { LOG_ERR = 0, LOG_INFO = 1, LOG_DBG = 2 };
+/* LOG_LEVEL=error|silent|info|verbose|debug, as wireguard-go reads it. */
+unsigned device_log_level_from_env(void);
 
 #endif

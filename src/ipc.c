@@ -150,6 +150,12 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 {
 	struct ipc_conn *c = s->data;
 
+	if (nread == UV_EOF) {
+		uv_read_stop(s);
+		if (!c->srv->ops->on_eof || !c->srv->ops->on_eof(c))
+			ipc_conn_close(c);
+		return;
+	}
 	if (nread < 0) {
 		conn_close_now(c);
 		return;

@@ -17,6 +17,10 @@ struct ipc_ops {
 	/* 0 to accept the connection, or a negative errno to refuse it. */
 	int (*on_open)(struct ipc_conn *c);
 	void (*on_data)(struct ipc_conn *c, const char *data, size_t len);
+	/* The peer finished sending (it may still read).  true keeps the
+	 * connection until the owner closes it (an answer is on its way);
+	 * false or NULL closes it once what is queued is written. */
+	bool (*on_eof)(struct ipc_conn *c);
 	/* The peer closed, or ipc_conn_close was called: free the state. */
 	void (*on_close)(struct ipc_conn *c);
 };

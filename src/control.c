@@ -1,0 +1,522 @@
+/* The control socket of a node (/var/run/wh/IFNAME.sock): one request
+ * line per connection, "VERB [ARGUMENT]", answered with text (or JSON)
+ * and then the connection is closed.  An answer that starts with
+ * "error: " is a failure; the client prints it and exits 1.
+ *
+ *   show [json]    the members: path, endpoint, RTT, traffic, handshake
+ *   inspect        JSON of the whole state (DHT table, counters)
+ *   lookup KEY     a DHT lookup of KEY: found or not, address, hops
+ *   ping KEY       an overlay PING to KEY (looked up first if needed)
+ *   reload         re-reads the network file; a bad one is refused
+ *   down           stops the node */
+#include "src/node_priv.h"
+
+#include "crypto/encoding.h"
+#include "proto/overlay/channel.h"
+#include "src/ipc.h"
+#include "src/netconf.h"
+#include "src/overlay.h"
+#include "src/peer.h"
+#include "src/strbuf.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+enum {
+	REQUEST_MAX = 256,	/* one line */
+	PING_TIMEOUT_MS = 5000,
+};
+
+struct ctl_conn {
+	struct ipc_conn *c;
+	struct node *n;
+	char line[REQUEST_MAX];
+	size_t len;
+	bool answered;
+	/* A request that waits (lookup, ping). */
+	uv_timer_t timer;
+	bool timer_used;
+	uint8_t key[32];
+	uint64_t started_ns;
+};
+
+static void finish(struct ctl_conn *cc, struct strbuf *b)
+{
+	size_t len;
+	char *text = strbuf_take(b, &len);
+
+	cc->answered = true;
+	if (text)
+		ipc_conn_send(cc->c, text, len, false);
+	ipc_conn_close(cc->c);
+}
+
+static void fail(struct ctl_conn *cc, const char *msg)
+{
+	struct strbuf b = { 0 };
+
+	strbuf_printf(&b, "error: %s\n", msg);
+	finish(cc, &b);
+}
+
+/* ---- show ---- */
+
+static const char *path_of(const struct wg_peer *peer)
+{
+	const struct noise_keypair *kp = peer->keypairs.current_keypair;
+
+	if (kp && kp->sending_valid && wg_now(peer->dev) - kp->birthdate < REJECT_AFTER_TIME * 1000000000ULL)
+		return "direct";
+	return "none";
+}
+
+static void addr_text(int family, const uint8_t *a, char *out, size_t len)
+{
+	inet_ntop(family, a, out, (socklen_t)len);
+}
+
+static void show_member(struct node *n, struct strbuf *b, const struct member *m, bool json,
+			bool first)
+{
+	const struct netconf_peer *cp = netconf_find(n->conf, m->key);
+	const struct wg_peer *peer = m->peer;
+	char key[KEY_B64URL_LEN + 1], ep[80] = "", v4[INET_ADDRSTRLEN] = "", v6[INET6_ADDRSTRLEN] = "";
+	uint32_t rtt = overlay_rtt_us(n->ov, m->key);
+	const struct kad_entry *ke = kad_table_find(overlay_table(n->ov), m->key);
+
+	key_to_base64url(key, m->key);
+	if (peer->endpoint.sa.sa_family)
+		wg_sockaddr_str(&peer->endpoint, ep, sizeof(ep));
+	if (cp && cp->has_ipv4)
+		addr_text(AF_INET, cp->ipv4, v4, sizeof(v4));
+	if (cp && cp->has_ipv6)
+		addr_text(AF_INET6, cp->ipv6, v6, sizeof(v6));
+	if (json) {
+		strbuf_printf(b, "%s\n    {\"public_key\": ", first ? "" : ",");
+		strbuf_json_str(b, key);
+		strbuf_printf(b, ", \"hostname\": ");
+		strbuf_json_str(b, cp ? cp->hostname : "");
+		strbuf_printf(b, ", \"ipv4\": ");
+		strbuf_json_str(b, v4);
+		strbuf_printf(b, ", \"ipv6\": ");
+		strbuf_json_str(b, v6);
+		strbuf_printf(b, ", \"trusted\": true, \"kind\": ");
+		strbuf_json_str(b, cp ? netconf_kind_name(cp->kind) : "trust");
+		strbuf_printf(b, ", \"path\": \"%s\", \"endpoint\": ", path_of(peer));
+		if (ep[0])
+			strbuf_json_str(b, ep);
+		else
+			strbuf_printf(b, "null");
+		strbuf_printf(b, ", \"relay\": null, \"rtt_ms\": ");
+		if (rtt)
+			strbuf_printf(b, "%.3f", rtt / 1000.0);
+		else
+			strbuf_printf(b, "null");
+		strbuf_printf(b, ", \"rx_bytes\": %llu, \"tx_bytes\": %llu, \"last_handshake\": %lld",
+			      (unsigned long long)peer->rx_bytes, (unsigned long long)peer->tx_bytes,
+			      (long long)peer->last_handshake_sec);
+		if (ke)
+			strbuf_printf(b, ", \"bucket\": %u}",
+				      kad_table_bucket_index(overlay_table(n->ov), m->key));
+		else
+			strbuf_printf(b, ", \"bucket\": null}");
+		return;
+	}
+	strbuf_printf(b, "peer %s (%s%s%s)\n  key %s\n  path %s", cp && cp->hostname[0] ? cp->hostname : "-",
+		      v4, v4[0] && v6[0] ? ", " : "", v6, key, path_of(peer));
+	if (ep[0])
+		strbuf_printf(b, ", endpoint %s", ep);
+	if (rtt)
+		strbuf_printf(b, ", rtt %.2f ms", rtt / 1000.0);
+	strbuf_printf(b, "\n  rx %llu B, tx %llu B", (unsigned long long)peer->rx_bytes,
+		      (unsigned long long)peer->tx_bytes);
+	if (peer->last_handshake_sec)
+		strbuf_printf(b, ", handshake %lld s ago",
+			      (long long)(time(NULL) - peer->last_handshake_sec));
+	if (ke)
+		strbuf_printf(b, ", bucket %u", kad_table_bucket_index(overlay_table(n->ov), m->key));
+	strbuf_printf(b, "\n");
+}
+
+static void show_header(struct node *n, struct strbuf *b, bool json)
+{
+	char key[KEY_B64URL_LEN + 1], v4[INET_ADDRSTRLEN] = "", v6[INET6_ADDRSTRLEN] = "";
+	char refl[80] = "";
+	union wg_sockaddr ra;
+
+	key_to_base64url(key, n->public_key);
+	if (n->member) {
+		addr_text(AF_INET, n->ipv4, v4, sizeof(v4));
+		addr_text(AF_INET6, n->ipv6, v6, sizeof(v6));
+	}
+	if (overlay_reflexive(n->ov, &ra))
+		wg_sockaddr_str(&ra, refl, sizeof(refl));
+	if (json) {
+		strbuf_printf(b, "{\n  \"interface\": ");
+		strbuf_json_str(b, n->dev.ifname);
+		strbuf_printf(b, ",\n  \"network\": ");
+		strbuf_json_str(b, n->conf->name);
+		strbuf_printf(b, ",\n  \"public_key\": ");
+		strbuf_json_str(b, key);
+		strbuf_printf(b, ",\n  \"hostname\": ");
+		strbuf_json_str(b, n->hostname);
+		strbuf_printf(b, ",\n  \"member\": %s,\n  \"ipv4\": ", n->member ? "true" : "false");
+		strbuf_json_str(b, v4);
+		strbuf_printf(b, ",\n  \"ipv6\": ");
+		strbuf_json_str(b, v6);
+		strbuf_printf(b, ",\n  \"listen_port\": %u,\n  \"reflexive\": ", n->dev.bound_port);
+		if (refl[0])
+			strbuf_json_str(b, refl);
+		else
+			strbuf_printf(b, "null");
+		strbuf_printf(b, ",\n  \"dht_nodes\": %u", kad_table_size(overlay_table(n->ov)));
+		return;
+	}
+	strbuf_printf(b, "interface %s, network %s, %s\n  key %s, port %u\n",
+		      n->dev.ifname, n->conf->name[0] ? n->conf->name : "-",
+		      n->member ? "member" : "public node", key, n->dev.bound_port);
+	if (n->member)
+		strbuf_printf(b, "  overlay %s/%u %s/%u, hostname %s\n", v4, n->prefix4, v6, n->prefix6,
+			      n->hostname[0] ? n->hostname : "-");
+	strbuf_printf(b, "  dht %u nodes%s%s\n", kad_table_size(overlay_table(n->ov)),
+		      refl[0] ? ", seen as " : "", refl);
+}
+
+static void do_show(struct ctl_conn *cc, bool json)
+{
+	struct node *n = cc->n;
+	struct strbuf b = { 0 };
+	size_t i;
+
+	show_header(n, &b, json);
+	if (json)
+		strbuf_printf(&b, ",\n  \"peers\": [");
+	for (i = 0; i < n->n_members; ++i) {
+		if (!json)
+			strbuf_printf(&b, "\n");
+		show_member(n, &b, &n->members[i], json, i == 0);
+	}
+	if (json)
+		strbuf_printf(&b, "%s]\n}\n", n->n_members ? "\n  " : "");
+	finish(cc, &b);
+}
+
+/* ---- inspect ---- */
+
+struct walk_ctx {
+	struct strbuf *b;
+	bool first;
+	uint64_t now;
+};
+
+static void inspect_entry(void *ctx, unsigned bucket, const struct kad_entry *e)
+{
+	struct walk_ctx *w = ctx;
+	char key[KEY_B64URL_LEN + 1], addr[80];
+	union wg_sockaddr a;
+
+	key_to_base64url(key, e->key);
+	if (!kad_addr_to_wg_sockaddr(&e->addr, &a))
+		snprintf(addr, sizeof(addr), "?");
+	else
+		wg_sockaddr_str(&a, addr, sizeof(addr));
+	strbuf_printf(w->b, "%s\n      {\"key\": \"%s\", \"address\": \"%s\", \"bucket\": %u, "
+		      "\"srtt_us\": %u, \"fails\": %u, \"heard\": %s, \"nated\": %s, "
+		      "\"seen_s_ago\": %llu}",
+		      w->first ? "" : ",", key, addr, bucket, e->srtt_us, e->fails,
+		      (e->flags & KAD_F_HEARD) ? "true" : "false",
+		      (e->flags & KAD_F_NATED) ? "true" : "false",
+		      (unsigned long long)((w->now - e->last_seen_ns) / 1000000000ULL));
+	w->first = false;
+}
+
+static void do_inspect(struct ctl_conn *cc)
+{
+	struct node *n = cc->n;
+	const struct overlay_stats *os = overlay_stats(n->ov);
+	const struct ovl_channel_stats *cs = ovl_channel_stats(overlay_channel(n->ov));
+	const struct wg_drop_counters *d = &n->dev.drops;
+	struct walk_ctx w;
+	struct strbuf b = { 0 };
+	size_t i;
+	int r;
+
+	show_header(n, &b, true);
+	strbuf_printf(&b, ",\n  \"namespace\": ");
+	strbuf_json_str(&b, n->conf->ns);
+	strbuf_printf(&b, ",\n  \"workbit\": %u,\n  \"overlay\": {\"rx\": %llu, \"tx\": %llu, "
+		      "\"dropped_channel\": %llu, \"dropped_decode\": %llu, \"unhandled\": %llu, "
+		      "\"pings_answered\": %llu, \"finds_answered\": %llu, \"send_errors\": %llu},\n"
+		      "  \"channel\": {\"sealed\": %llu, \"dh\": %llu, \"evictions\": %llu, \"open\": {",
+		      n->conf->workbit, (unsigned long long)os->rx, (unsigned long long)os->tx,
+		      (unsigned long long)os->dropped_channel, (unsigned long long)os->dropped_decode,
+		      (unsigned long long)os->unhandled, (unsigned long long)os->pings_answered,
+		      (unsigned long long)os->finds_answered, (unsigned long long)os->send_errors,
+		      (unsigned long long)cs->sealed, (unsigned long long)cs->dh,
+		      (unsigned long long)cs->evictions);
+	for (r = 0; r < OVL_DROP_MAX; ++r)
+		strbuf_printf(&b, "%s\"%s\": %llu", r ? ", " : "", ovl_drop_name((enum ovl_drop)r),
+			      (unsigned long long)cs->open_results[r]);
+	strbuf_printf(&b, "}},\n  \"wireguard_drops\": {\"unknown_type\": %llu, \"bad_length\": %llu, "
+		      "\"handshake_invalid\": %llu, \"handshake_ratelimited\": %llu, "
+		      "\"handshake_cookie_sent\": %llu, \"handshake_queue_full\": %llu, "
+		      "\"cookie_invalid\": %llu, \"data_unknown_index\": %llu, \"data_invalid\": %llu, "
+		      "\"data_source_mismatch\": %llu, \"data_bad_inner\": %llu, \"tun_no_route\": %llu, "
+		      "\"pool_exhausted\": %llu, \"send_errors\": %llu}",
+		      (unsigned long long)d->unknown_type, (unsigned long long)d->bad_length,
+		      (unsigned long long)d->handshake_invalid, (unsigned long long)d->handshake_ratelimited,
+		      (unsigned long long)d->handshake_cookie_sent,
+		      (unsigned long long)d->handshake_queue_full, (unsigned long long)d->cookie_invalid,
+		      (unsigned long long)d->data_unknown_index, (unsigned long long)d->data_invalid,
+		      (unsigned long long)d->data_source_mismatch, (unsigned long long)d->data_bad_inner,
+		      (unsigned long long)d->tun_no_route, (unsigned long long)d->pool_exhausted,
+		      (unsigned long long)d->send_errors);
+	strbuf_printf(&b, ",\n  \"dht\": {\"entries\": [");
+	w.b = &b;
+	w.first = true;
+	w.now = wg_now(&n->dev);
+	kad_table_walk(overlay_table(n->ov), inspect_entry, &w);
+	strbuf_printf(&b, "%s]},\n  \"peers\": [", w.first ? "" : "\n    ");
+	for (i = 0; i < n->n_members; ++i)
+		show_member(n, &b, &n->members[i], true, i == 0);
+	strbuf_printf(&b, "%s]\n}\n", n->n_members ? "\n  " : "");
+	finish(cc, &b);
+}
+
+/* ---- lookup, ping ---- */
+
+static void on_wait_timeout(uv_timer_t *t);
+
+static void start_wait(struct ctl_conn *cc, uint64_t ms)
+{
+	uv_timer_init(&cc->n->loop, &cc->timer);
+	cc->timer.data = cc;
+	cc->timer_used = true;
+	uv_timer_start(&cc->timer, on_wait_timeout, ms, 0);
+}
+
+static void on_lookup_done(void *arg, const struct kad_lookup_result *r)
+{
+	struct ctl_conn *cc = arg;
+	struct strbuf b = { 0 };
+	char key[KEY_B64URL_LEN + 1], addr[80] = "";
+	union wg_sockaddr a;
+
+	key_to_base64url(key, r->target);
+	if (r->seen && kad_addr_to_wg_sockaddr(&r->target_contact.addr, &a))
+		wg_sockaddr_str(&a, addr, sizeof(addr));
+	strbuf_printf(&b, "{\"key\": \"%s\", \"found\": %s, \"address\": ", key,
+		      r->found ? "true" : "false");
+	if (addr[0])
+		strbuf_json_str(&b, addr);
+	else
+		strbuf_printf(&b, "null");
+	strbuf_printf(&b, ", \"hops\": %u, \"rounds\": %u, \"queries\": %u, \"replies\": %u, "
+		      "\"timeouts\": %u, \"elapsed_ms\": %.1f}\n", r->seen ? r->hops : 0, r->rounds,
+		      r->sent, r->replies, r->timeouts, (double)r->elapsed_ns / 1e6);
+	if (cc->timer_used)
+		uv_timer_stop(&cc->timer);
+	finish(cc, &b);
+}
+
+static void on_pong(void *arg, const uint8_t key[32], uint32_t rtt_us)
+{
+	struct ctl_conn *cc = arg;
+	struct strbuf b = { 0 };
+	char k[KEY_B64URL_LEN + 1];
+
+	key_to_base64url(k, key);
+	strbuf_printf(&b, "pong from %s: rtt %.3f ms\n", k, rtt_us / 1000.0);
+	uv_timer_stop(&cc->timer);
+	finish(cc, &b);
+}
+
+/* ping: an address from the table, a member's endpoint, or a lookup. */
+static bool ping_known(struct ctl_conn *cc)
+{
+	const struct kad_entry *e = kad_table_find(overlay_table(cc->n->ov), cc->key);
+	struct member *m = node_member(cc->n, cc->key);
+	union wg_sockaddr a;
+
+	if (e && kad_addr_to_wg_sockaddr(&e->addr, &a))
+		return overlay_ping(cc->n->ov, cc->key, &a, on_pong, cc) == 0;
+	if (m && m->peer->endpoint.sa.sa_family)
+		return overlay_ping(cc->n->ov, cc->key, &m->peer->endpoint, on_pong, cc) == 0;
+	return false;
+}
+
+static void on_ping_lookup_done(void *arg, const struct kad_lookup_result *r)
+{
+	struct ctl_conn *cc = arg;
+	union wg_sockaddr a;
+
+	if (!r->seen || !kad_addr_to_wg_sockaddr(&r->target_contact.addr, &a) ||
+	    overlay_ping(cc->n->ov, cc->key, &a, on_pong, cc) < 0) {
+		uv_timer_stop(&cc->timer);
+		fail(cc, "the key was not found in the DHT");
+	}
+}
+
+static void on_wait_timeout(uv_timer_t *t)
+{
+	struct ctl_conn *cc = t->data;
+
+	overlay_cancel(cc->n->ov, cc);
+	fail(cc, "no answer within 5 s");
+}
+
+static bool parse_key(struct ctl_conn *cc, const char *arg)
+{
+	if (!arg || !key_from_base64(cc->key, arg, strlen(arg))) {
+		fail(cc, "expected a public key (base64)");
+		return false;
+	}
+	return true;
+}
+
+/* ---- dispatch ---- */
+
+static void handle(struct ctl_conn *cc)
+{
+	struct node *n = cc->n;
+	char *verb = cc->line, *arg = strchr(cc->line, ' ');
+	char err[512];
+
+	if (arg)
+		*arg++ = '\0';
+	if (n->stopping) {
+		fail(cc, "the node is stopping");
+	} else if (!strcmp(verb, "show")) {
+		do_show(cc, arg && !strcmp(arg, "json"));
+	} else if (!strcmp(verb, "inspect")) {
+		do_inspect(cc);
+	} else if (!strcmp(verb, "lookup")) {
+		if (!parse_key(cc, arg))
+			return;
+		start_wait(cc, 35000);
+		if (overlay_lookup(n->ov, cc->key, on_lookup_done, cc) < 0) {
+			uv_timer_stop(&cc->timer);
+			fail(cc, "too many lookups under way; try again");
+		}
+	} else if (!strcmp(verb, "ping")) {
+		if (!parse_key(cc, arg))
+			return;
+		start_wait(cc, PING_TIMEOUT_MS);
+		if (!ping_known(cc) && overlay_lookup(n->ov, cc->key, on_ping_lookup_done, cc) < 0) {
+			uv_timer_stop(&cc->timer);
+			fail(cc, "too many lookups under way; try again");
+		}
+	} else if (!strcmp(verb, "reload")) {
+		struct strbuf b = { 0 };
+
+		if (node_reload(n, err, sizeof(err)) < 0) {
+			fail(cc, err);
+			return;
+		}
+		strbuf_printf(&b, "reloaded: %zu members\n", n->n_members);
+		finish(cc, &b);
+	} else if (!strcmp(verb, "down")) {
+		struct strbuf b = { 0 };
+
+		strbuf_printf(&b, "%s is going down\n", n->dev.ifname);
+		finish(cc, &b);
+		/* After this answer has been written. */
+		node_shutdown_soon(n, "wh down");
+	} else {
+		fail(cc, "unknown request");
+	}
+}
+
+static int on_open(struct ipc_conn *c)
+{
+	struct ctl_conn *cc = calloc(1, sizeof(*cc));
+
+	if (!cc)
+		return -ENOMEM;
+	cc->c = c;
+	cc->n = ipc_conn_owner(c);
+	ipc_conn_set_data(c, cc);
+	return 0;
+}
+
+static void on_data(struct ipc_conn *c, const char *data, size_t len)
+{
+	struct ctl_conn *cc = ipc_conn_data(c);
+	const char *nl;
+
+	if (cc->answered || cc->len == SIZE_MAX)
+		return;
+	nl = memchr(data, '\n', len);
+	if (nl)
+		len = (size_t)(nl - data);
+	if (cc->len + len >= sizeof(cc->line)) {
+		cc->len = SIZE_MAX;
+		fail(cc, "request too long");
+		return;
+	}
+	memcpy(cc->line + cc->len, data, len);
+	cc->len += len;
+	if (!nl)
+		return;
+	cc->line[cc->len] = '\0';
+	if (memchr(cc->line, '\0', cc->len)) {
+		fail(cc, "malformed request");
+		return;
+	}
+	handle(cc);
+}
+
+/* The client half-closes after its request: an answer still on its way
+ * (a lookup, a ping) keeps the connection. */
+static bool on_eof(struct ipc_conn *c)
+{
+	struct ctl_conn *cc = ipc_conn_data(c);
+
+	return !cc->answered && cc->timer_used;
+}
+
+static void on_timer_closed(uv_handle_t *h)
+{
+	free(h->data);
+}
+
+static void on_close(struct ipc_conn *c)
+{
+	struct ctl_conn *cc = ipc_conn_data(c);
+
+	if (cc->n->ov)
+		overlay_cancel(cc->n->ov, cc);
+	if (cc->timer_used) {
+		uv_timer_stop(&cc->timer);
+		uv_close((uv_handle_t *)&cc->timer, on_timer_closed);
+	} else {
+		free(cc);
+	}
+}
+
+static const struct ipc_ops control_ops = {
+	.on_open = on_open,
+	.on_data = on_data,
+	.on_eof = on_eof,
+	.on_close = on_close,
+};
+
+int control_start(struct node *n)
+{
+	char path[108];
+	int ret = node_control_path(path, sizeof(path), n->dev.ifname);
+
+	if (ret < 0)
+		return ret;
+	return ipc_server_start(&n->ctl, &n->loop, path, &control_ops, n);
+}
+
+void control_stop(struct node *n)
+{
+	if (n->ctl)
+		ipc_server_stop(n->ctl);
+	n->ctl = NULL;
+}

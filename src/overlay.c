@@ -1,0 +1,565 @@
+/* The overlay glued to the loop (see overlay.h).  Every datagram is
+ * opened by the channel (authenticated sender, workbit, replay), decoded
+ * strictly, and its sender offered to the routing table; DHT requests
+ * are answered from the table; the lookups and the table's periodic work
+ * run from one timer re-armed at the core's next deadline. */
+#include "src/overlay.h"
+
+#include "proto/overlay/channel.h"
+#include "proto/overlay/codec.h"
+#include "src/device.h"
+
+#include <errno.h>
+#include <sodium.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+enum {
+	PINGS_TRACKED = 64,	/* PINGs whose PONG we wait for */
+	WAITERS_MAX = 64,	/* lookups with a completion callback */
+};
+
+struct ping_slot {
+	uint64_t nonce;		/* 0: free */
+	uint8_t key[32];
+	uint64_t sent_ns;
+	overlay_pong_cb *done;
+	void *arg;
+};
+
+struct waiter {
+	uint64_t txid;
+	overlay_lookup_cb *done;	/* NULL: free */
+	void *arg;
+};
+
+struct overlay {
+	struct wg_device *dev;
+	struct ovl_channel *ch;
+	struct kad_table table;
+	struct kad_lookups lookups;
+	bool table_ready, lookups_ready;
+	uv_timer_t timer;
+	const struct overlay_ops *ops;
+	void *ctx;
+	bool public_node;
+	struct ping_slot pings[PINGS_TRACKED];
+	unsigned ping_next;
+	struct waiter waiters[WAITERS_MAX];
+	struct waiter *starting;	/* the waiter of the lookup being started */
+	union wg_sockaddr reflexive;
+	struct overlay_stats stats;
+};
+
+static uint64_t wall_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+static void rng(void *ctx, void *buf, size_t len)
+{
+	(void)ctx;
+	randombytes_buf(buf, len);
+}
+
+bool wg_sockaddr_to_kad(const union wg_sockaddr *a, struct kad_addr *k)
+{
+	memset(k, 0, sizeof(*k));
+	if (a->sa.sa_family == AF_INET) {
+		k->family = KAD_AF_INET;
+		k->port = ntohs(a->in4.sin_port);
+		memcpy(k->ip, &a->in4.sin_addr, 4);
+	} else if (a->sa.sa_family == AF_INET6) {
+		static const uint8_t mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
+
+		k->port = ntohs(a->in6.sin6_port);
+		if (!memcmp(&a->in6.sin6_addr, mapped, sizeof(mapped))) {
+			k->family = KAD_AF_INET;
+			memcpy(k->ip, (const uint8_t *)&a->in6.sin6_addr + 12, 4);
+		} else {
+			k->family = KAD_AF_INET6;
+			memcpy(k->ip, &a->in6.sin6_addr, 16);
+		}
+	} else {
+		return false;
+	}
+	return k->port != 0;
+}
+
+bool kad_addr_to_wg_sockaddr(const struct kad_addr *k, union wg_sockaddr *a)
+{
+	memset(a, 0, sizeof(*a));
+	if (k->family == KAD_AF_INET) {
+		a->in4.sin_family = AF_INET;
+		a->in4.sin_port = htons(k->port);
+		memcpy(&a->in4.sin_addr, k->ip, 4);
+	} else if (k->family == KAD_AF_INET6) {
+		a->in6.sin6_family = AF_INET6;
+		a->in6.sin6_port = htons(k->port);
+		memcpy(&a->in6.sin6_addr, k->ip, 16);
+	} else {
+		return false;
+	}
+	return k->port != 0;
+}
+
+static void kad_to_ovl(const struct kad_addr *k, struct ovl_addr *o)
+{
+	if (k->family == KAD_AF_INET)
+		ovl_addr_set_v4(o, k->ip, k->port);
+	else
+		ovl_addr_set_v6(o, k->ip, k->port);
+}
+
+static bool ovl_to_kad(const struct ovl_addr *o, struct kad_addr *k)
+{
+	struct sockaddr_storage ss;
+	union wg_sockaddr a;
+	unsigned n = ovl_addr_to_sockaddr(o, &ss);
+
+	if (!n || n > sizeof(a))
+		return false;
+	memset(&a, 0, sizeof(a));
+	memcpy(&a, &ss, n);
+	return wg_sockaddr_to_kad(&a, k);
+}
+
+static void on_timer(uv_timer_t *t);
+
+/* The core says when it wants to run next; the timer follows. */
+static void rearm(struct overlay *ov)
+{
+	uint64_t next = kad_lookups_deadline(&ov->lookups), now = wg_now(ov->dev), ms;
+
+	if (ov->dev->closing)
+		return;
+	ms = next > now ? (next - now + 999999) / 1000000 : 0;
+	if (ms > 60000)
+		ms = 60000;
+	uv_timer_start(&ov->timer, on_timer, ms, 0);
+}
+
+static void on_timer(uv_timer_t *t)
+{
+	struct overlay *ov = t->data;
+
+	kad_lookups_tick(&ov->lookups, wg_now(ov->dev));
+	rearm(ov);
+}
+
+/* Encodes, seals and sends m to key at addr. */
+static int send_msg(struct overlay *ov, const uint8_t key[32], const union wg_sockaddr *addr,
+		    const struct ovl_msg *m)
+{
+	uint8_t buf[OVL_MAX_DATAGRAM];
+	long plen, n;
+	int ret;
+
+	plen = ovl_msg_encode(buf + OVL_HEADER_LEN, OVL_MAX_PLAINTEXT, m);
+	if (plen < 0)
+		return (int)plen;
+	n = ovl_channel_seal(ov->ch, key, buf + OVL_HEADER_LEN, (size_t)plen, wall_ns(), buf,
+			     sizeof(buf));
+	if (n < 0)
+		return (int)n;
+	ret = device_send(ov->dev, addr, buf, (size_t)n);
+	if (ret < 0)
+		++ov->stats.send_errors;
+	else
+		++ov->stats.tx;
+	return ret;
+}
+
+static uint8_t our_flags(const struct overlay *ov)
+{
+	return ov->public_node ? OVL_NODE_PUBLIC : 0;
+}
+
+static int send_ping(struct overlay *ov, const uint8_t key[32], const union wg_sockaddr *addr,
+		     overlay_pong_cb *done, void *arg)
+{
+	struct ping_slot *slot = &ov->pings[ov->ping_next++ % PINGS_TRACKED];
+	struct ovl_msg m;
+
+	/* The oldest tracked ping is forgotten: its PONG, if it comes, is
+	 * still an authenticated message, just without an RTT sample. */
+	memset(slot, 0, sizeof(*slot));
+	do
+		randombytes_buf(&slot->nonce, sizeof(slot->nonce));
+	while (!slot->nonce);
+	memcpy(slot->key, key, 32);
+	slot->sent_ns = wg_now(ov->dev);
+	slot->done = done;
+	slot->arg = arg;
+	memset(&m, 0, sizeof(m));
+	m.type = OVL_MSG_PING;
+	m.u.ping.nonce = slot->nonce;
+	m.u.ping.flags = our_flags(ov);
+	return send_msg(ov, key, addr, &m);
+}
+
+/* ---- lookup callbacks ---- */
+
+static void lk_find_node(void *ctx, const struct kad_contact *to, uint64_t txid,
+			 const uint8_t target[KAD_KEY_LEN])
+{
+	struct overlay *ov = ctx;
+	union wg_sockaddr a;
+	struct ovl_msg m;
+
+	if (!kad_addr_to_wg_sockaddr(&to->addr, &a))
+		return;
+	memset(&m, 0, sizeof(m));
+	m.type = OVL_MSG_FIND_NODE;
+	m.u.find_node.txid = txid;
+	memcpy(m.u.find_node.target, target, 32);
+	send_msg(ov, to->key, &a, &m);
+}
+
+static void lk_ping(void *ctx, const struct kad_contact *to)
+{
+	struct overlay *ov = ctx;
+	union wg_sockaddr a;
+
+	if (kad_addr_to_wg_sockaddr(&to->addr, &a))
+		send_ping(ov, to->key, &a, NULL, NULL);
+}
+
+static void lk_done(void *ctx, const struct kad_lookup_result *r)
+{
+	struct overlay *ov = ctx;
+	unsigned i;
+
+	if (r->found && r->kind == KAD_KIND_USER) {
+		union wg_sockaddr a;
+
+		if (kad_addr_to_wg_sockaddr(&r->target_contact.addr, &a) && ov->ops->on_contact)
+			ov->ops->on_contact(ov->ctx, r->target, &a);
+	}
+	/* A lookup with nothing to ask ends inside kad_lookup_start, before
+	 * its waiter knows the txid. */
+	if (ov->starting && ov->starting->done && r->kind == KAD_KIND_USER) {
+		struct waiter *w = ov->starting;
+		overlay_lookup_cb *done = w->done;
+
+		ov->starting = NULL;
+		w->done = NULL;
+		done(w->arg, r);
+		return;
+	}
+	for (i = 0; i < WAITERS_MAX; ++i) {
+		struct waiter *w = &ov->waiters[i];
+
+		if (w->done && w->txid == r->txid) {
+			overlay_lookup_cb *done = w->done;
+
+			w->done = NULL;
+			done(w->arg, r);
+		}
+	}
+}
+
+static const struct kad_lookup_ops lookup_ops = {
+	.find_node = lk_find_node,
+	.ping = lk_ping,
+	.done = lk_done,
+};
+
+/* ---- input ---- */
+
+static void answer_find_node(struct overlay *ov, const uint8_t sender[32],
+			     const union wg_sockaddr *src, const struct ovl_find_node *q)
+{
+	struct kad_contact c[OVL_K];
+	struct ovl_msg m;
+	size_t n, i;
+
+	n = kad_table_closest(&ov->table, q->target, OVL_K, c, KAD_WANT_HEARD);
+	memset(&m, 0, sizeof(m));
+	m.type = OVL_MSG_NODES;
+	m.u.nodes.txid = q->txid;
+	for (i = 0; i < n; ++i) {
+		struct ovl_node *o = &m.u.nodes.nodes[m.u.nodes.count];
+
+		/* The requester knows where it is. */
+		if (!memcmp(c[i].key, sender, 32))
+			continue;
+		memcpy(o->key, c[i].key, 32);
+		kad_to_ovl(&c[i].addr, &o->addr);
+		o->flags = (c[i].flags & KAD_F_NATED) ? 0 : OVL_NODE_PUBLIC;
+		++m.u.nodes.count;
+	}
+	++ov->stats.finds_answered;
+	send_msg(ov, sender, src, &m);
+}
+
+static void take_nodes(struct overlay *ov, const uint8_t sender[32], const struct kad_addr *from,
+		       unsigned from_flags, const struct ovl_nodes *r, uint64_t now)
+{
+	struct kad_contact c[OVL_K];
+	size_t n = 0, i;
+
+	for (i = 0; i < r->count && n < OVL_K; ++i) {
+		if (!ovl_to_kad(&r->nodes[i].addr, &c[n].addr))
+			continue;
+		memcpy(c[n].key, r->nodes[i].key, 32);
+		c[n].flags = (r->nodes[i].flags & OVL_NODE_PUBLIC) ? 0 : KAD_F_NATED;
+		++n;
+	}
+	kad_lookups_on_nodes(&ov->lookups, r->txid, sender, from, from_flags, c, n, now);
+}
+
+void overlay_input(struct overlay *ov, struct pkt *p)
+{
+	uint8_t plain[OVL_MAX_PLAINTEXT], sender[32];
+	uint64_t now = wg_now(ov->dev);
+	struct kad_addr from;
+	struct ovl_msg m;
+	size_t plen = 0;
+	unsigned flags = 0;
+	uint32_t rtt_us = 0;
+	enum ovl_decode d;
+	unsigned i;
+
+	++ov->stats.rx;
+	if (ovl_channel_open(ov->ch, p->data, p->len, wall_ns(), sender, plain, sizeof(plain),
+			     &plen) != OVL_ACCEPT) {
+		++ov->stats.dropped_channel;
+		return;
+	}
+	if (!wg_sockaddr_to_kad(&p->addr, &from))
+		return;
+	d = ovl_msg_decode(&m, plain, plen);
+	if (d != OVL_DECODE_OK) {
+		if (d == OVL_DECODE_UNKNOWN_TYPE)
+			++ov->stats.unhandled;
+		else
+			++ov->stats.dropped_decode;
+		goto out;
+	}
+
+	/* What the sender says of itself, and the round trip of a PONG. */
+	if (m.type == OVL_MSG_PING && !(m.u.ping.flags & OVL_NODE_PUBLIC))
+		flags = KAD_F_NATED;
+	if (m.type == OVL_MSG_PONG) {
+		if (!(m.u.pong.flags & OVL_NODE_PUBLIC))
+			flags = KAD_F_NATED;
+		for (i = 0; i < PINGS_TRACKED; ++i) {
+			struct ping_slot *s = &ov->pings[i];
+
+			if (s->nonce && s->nonce == m.u.pong.nonce && !memcmp(s->key, sender, 32)) {
+				uint64_t d_ns = now - s->sent_ns;
+
+				rtt_us = d_ns / 1000 ? (uint32_t)(d_ns / 1000) : 1;
+				s->nonce = 0;
+				if (s->done)
+					s->done(s->arg, sender, rtt_us);
+				break;
+			}
+		}
+		/* Our address as this node sees it: the NAT traversal
+		 * issue compares several of these. */
+		struct kad_addr k;
+
+		if (ovl_to_kad(&m.u.pong.observed, &k))
+			kad_addr_to_wg_sockaddr(&k, &ov->reflexive);
+	}
+	kad_table_heard(&ov->table, sender, &from, flags, rtt_us, now);
+
+	switch (m.type) {
+	case OVL_MSG_PING: {
+		struct ovl_msg r;
+
+		memset(&r, 0, sizeof(r));
+		r.type = OVL_MSG_PONG;
+		r.u.pong.nonce = m.u.ping.nonce;
+		r.u.pong.flags = our_flags(ov);
+		ovl_addr_from_sockaddr(&r.u.pong.observed, &p->addr.sa);
+		++ov->stats.pings_answered;
+		send_msg(ov, sender, &p->addr, &r);
+		break;
+	}
+	case OVL_MSG_PONG:
+		break;
+	case OVL_MSG_FIND_NODE:
+		answer_find_node(ov, sender, &p->addr, &m.u.find_node);
+		break;
+	case OVL_MSG_NODES:
+		take_nodes(ov, sender, &from, flags, &m.u.nodes, now);
+		break;
+	default:
+		/* Relaying and NAT traversal arrive with the next issue. */
+		++ov->stats.unhandled;
+		break;
+	}
+out:
+	if (ov->ops->on_contact)
+		ov->ops->on_contact(ov->ctx, sender, &p->addr);
+	rearm(ov);
+}
+
+/* ---- the owner's calls ---- */
+
+int overlay_new(struct overlay **out, struct wg_device *dev, const struct overlay_config *cfg,
+		const struct overlay_ops *ops, void *ctx)
+{
+	struct ovl_channel_config cc;
+	struct kad_params kp;
+	struct overlay *ov;
+	uint8_t pub[32];
+	int ret;
+
+	ov = calloc(1, sizeof(*ov));
+	if (!ov)
+		return -ENOMEM;
+	ov->dev = dev;
+	ov->ops = ops;
+	ov->ctx = ctx;
+	ov->public_node = cfg->public_node;
+
+	memset(&cc, 0, sizeof(cc));
+	cc.private_key = cfg->private_key;
+	cc.ns = cfg->ns;
+	cc.ns_len = strlen(cfg->ns);
+	cc.workbit = cfg->workbit;
+	ret = ovl_channel_new(&ov->ch, &cc);
+	if (ret < 0)
+		goto fail;
+	ovl_channel_public_key(ov->ch, pub);
+	kad_params_default(&kp);
+	ret = kad_table_init(&ov->table, pub, &kp, rng, NULL, wg_now(dev));
+	if (ret < 0)
+		goto fail;
+	ov->table_ready = true;
+	ret = kad_lookups_init(&ov->lookups, &ov->table, NULL, &lookup_ops, ov);
+	if (ret < 0)
+		goto fail;
+	ov->lookups_ready = true;
+	uv_timer_init(dev->loop, &ov->timer);
+	ov->timer.data = ov;
+	uv_timer_start(&ov->timer, on_timer, 0, 0);
+	*out = ov;
+	return 0;
+fail:
+	if (ov->table_ready)
+		kad_table_free(&ov->table);
+	ovl_channel_free(ov->ch);
+	free(ov);
+	return ret;
+}
+
+static void on_timer_closed(uv_handle_t *h)
+{
+	struct overlay *ov = h->data;
+
+	kad_lookups_free(&ov->lookups);
+	kad_table_free(&ov->table);
+	ovl_channel_free(ov->ch);
+	free(ov);
+}
+
+void overlay_free(struct overlay *ov)
+{
+	if (!ov)
+		return;
+	uv_timer_stop(&ov->timer);
+	uv_close((uv_handle_t *)&ov->timer, on_timer_closed);
+}
+
+int overlay_add_bootstrap(struct overlay *ov, const uint8_t key[32], const union wg_sockaddr *addr)
+{
+	struct kad_contact c;
+	int ret;
+
+	memset(&c, 0, sizeof(c));
+	memcpy(c.key, key, 32);
+	if (!wg_sockaddr_to_kad(addr, &c.addr))
+		return -EINVAL;
+	ret = kad_table_add_bootstrap(&ov->table, &c, wg_now(ov->dev));
+	rearm(ov);
+	return ret;
+}
+
+int overlay_lookup(struct overlay *ov, const uint8_t key[32], overlay_lookup_cb *done, void *arg)
+{
+	struct waiter *w = NULL;
+	uint64_t txid;
+	unsigned i;
+	int ret;
+
+	if (done) {
+		for (i = 0; i < WAITERS_MAX && !w; ++i)
+			if (!ov->waiters[i].done)
+				w = &ov->waiters[i];
+		if (!w)
+			return -EBUSY;
+		/* Claimed before the start: done() may run inside it. */
+		w->done = done;
+		w->arg = arg;
+		w->txid = 0;
+	}
+	ov->starting = w;
+	ret = kad_lookup_start(&ov->lookups, key, KAD_LOOKUP_STOP_ON_FOUND, wg_now(ov->dev), &txid);
+	ov->starting = NULL;
+	if (ret < 0) {
+		if (w)
+			w->done = NULL;
+		return ret;
+	}
+	if (w && w->done)
+		w->txid = txid;
+	rearm(ov);
+	return 0;
+}
+
+int overlay_ping(struct overlay *ov, const uint8_t key[32], const union wg_sockaddr *addr,
+		 overlay_pong_cb *done, void *arg)
+{
+	return send_ping(ov, key, addr, done, arg);
+}
+
+void overlay_cancel(struct overlay *ov, void *arg)
+{
+	unsigned i;
+
+	for (i = 0; i < WAITERS_MAX; ++i)
+		if (ov->waiters[i].done && ov->waiters[i].arg == arg)
+			ov->waiters[i].done = NULL;
+	for (i = 0; i < PINGS_TRACKED; ++i)
+		if (ov->pings[i].done && ov->pings[i].arg == arg)
+			ov->pings[i].done = NULL;
+}
+
+const struct kad_table *overlay_table(const struct overlay *ov)
+{
+	return &ov->table;
+}
+
+const struct overlay_stats *overlay_stats(const struct overlay *ov)
+{
+	return &ov->stats;
+}
+
+const struct ovl_channel *overlay_channel(const struct overlay *ov)
+{
+	return ov->ch;
+}
+
+bool overlay_reflexive(const struct overlay *ov, union wg_sockaddr *out)
+{
+	if (!ov->reflexive.sa.sa_family)
+		return false;
+	*out = ov->reflexive;
+	return true;
+}
+
+uint32_t overlay_rtt_us(const struct overlay *ov, const uint8_t key[32])
+{
+	const struct kad_entry *e = kad_table_find(&ov->table, key);
+
+	return e ? e->srtt_us : 0;
+}

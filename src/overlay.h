@@ -1,0 +1,82 @@
+/* The overlay on the device's socket: the secure channel, the Kademlia
+ * table and its lookups, glued to the loop.  Datagrams whose first byte
+ * is 0xff come here from the device's receive path; replies leave from
+ * the same socket, so they share the WireGuard port's NAT mappings.
+ *
+ * The owner (the node) asks for peers by key (overlay_find) and hears
+ * back through on_found; it offers trusted peers' addresses as they are
+ * learned.  Errors: negative errno. */
+#ifndef WH_SRC_OVERLAY_H
+#define WH_SRC_OVERLAY_H
+
+#include "proto/overlay/kademlia.h"
+#include "proto/overlay/lookup.h"
+#include "src/packet.h"
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <uv.h>
+
+struct wg_device;
+struct ovl_channel;
+struct overlay;
+
+struct overlay_config {
+	const uint8_t *private_key;	/* 32 bytes */
+	const char *ns;			/* namespace */
+	unsigned workbit;		/* minimum workbit of every sender */
+	bool public_node;		/* we answer unsolicited: flag PUBLIC */
+};
+
+struct overlay_ops {
+	/* The node with this key answered us from addr (a lookup found it,
+	 * or it wrote to us): ctx is the owner's. */
+	void (*on_contact)(void *ctx, const uint8_t key[32], const union wg_sockaddr *addr);
+};
+
+/* What the overlay counts, for `wh show` and `wh inspect`. */
+struct overlay_stats {
+	uint64_t rx, tx;			/* datagrams */
+	uint64_t dropped_channel;		/* see the channel's own reasons */
+	uint64_t dropped_decode;
+	uint64_t unhandled;			/* types this build does not serve */
+	uint64_t pings_answered, finds_answered;
+	uint64_t send_errors;
+};
+
+int overlay_new(struct overlay **out, struct wg_device *dev, const struct overlay_config *cfg,
+		const struct overlay_ops *ops, void *ctx);
+/* Stops the timer and frees everything once the loop closed it. */
+void overlay_free(struct overlay *ov);
+
+/* Adds a bootstrap node (its address already resolved). */
+int overlay_add_bootstrap(struct overlay *ov, const uint8_t key[32], const union wg_sockaddr *addr);
+/* Starts a lookup of key; on_contact reports it when the node itself
+ * answers.  done, if not NULL, runs when the lookup ends (r is valid
+ * during the call); overlay_cancel(arg) forgets every callback with arg. */
+typedef void overlay_lookup_cb(void *arg, const struct kad_lookup_result *r);
+int overlay_lookup(struct overlay *ov, const uint8_t key[32], overlay_lookup_cb *done, void *arg);
+/* Sends a PING to key at addr; done, if not NULL, gets the round trip in
+ * microseconds when the PONG arrives (never, if none does: the caller
+ * times out and cancels). */
+typedef void overlay_pong_cb(void *arg, const uint8_t key[32], uint32_t rtt_us);
+int overlay_ping(struct overlay *ov, const uint8_t key[32], const union wg_sockaddr *addr,
+		 overlay_pong_cb *done, void *arg);
+void overlay_cancel(struct overlay *ov, void *arg);
+
+/* A datagram from the socket whose first byte is 0xff. */
+void overlay_input(struct overlay *ov, struct pkt *p);
+
+const struct kad_table *overlay_table(const struct overlay *ov);
+const struct overlay_stats *overlay_stats(const struct overlay *ov);
+const struct ovl_channel *overlay_channel(const struct overlay *ov);
+/* Our address as the last PONG reported it, if any. */
+bool overlay_reflexive(const struct overlay *ov, union wg_sockaddr *out);
+/* RTT of a node in the table, in microseconds; 0 when unknown. */
+uint32_t overlay_rtt_us(const struct overlay *ov, const uint8_t key[32]);
+
+/* Conversions between the daemon's addresses and the DHT's. */
+bool wg_sockaddr_to_kad(const union wg_sockaddr *a, struct kad_addr *k);
+bool kad_addr_to_wg_sockaddr(const struct kad_addr *k, union wg_sockaddr *a);
+
+#endif
