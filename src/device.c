@@ -520,7 +520,12 @@ static void on_udp_readable(uv_poll_t *h, int status, int events)
 			mm[b.n].msg_hdr.msg_controllen = sizeof(cbuf[b.n]);
 		}
 		if (!b.n) {
-			++dev->drops.pool_exhausted;
+			/* No buffer: the poll is level-triggered, so read and
+			 * drop one datagram rather than spin on it. */
+			char scratch[64];
+
+			if (recv(fd, scratch, sizeof(scratch), MSG_DONTWAIT | MSG_TRUNC) >= 0)
+				++dev->drops.pool_exhausted;
 			return;
 		}
 		do
@@ -560,7 +565,11 @@ static void on_tun_readable(uv_poll_t *h, int status, int events)
 		struct pkt *p = pkt_get(&dev->pool);
 
 		if (!p) {
-			++dev->drops.pool_exhausted;
+			/* As for the sockets: drop one packet, do not spin. */
+			char scratch[64];
+
+			if (tun_read(dev->tun, scratch, sizeof(scratch)) >= 0)
+				++dev->drops.pool_exhausted;
 			break;
 		}
 		/* Room for padding and the tag behind the packet. */
@@ -728,8 +737,11 @@ int device_set_private_key(struct wg_device *dev, const uint8_t *key)
 	for (peer = dev->peers_head; peer; peer = next) {
 		next = peer->list_next;
 		noise_handshake_precompute(&peer->handshake);
-		/* Sessions under the old key must not carry on. */
-		peer_clear_keys(peer);
+		/* Sessions under the old key stop sending; what waited for
+		 * a key (a keepalive staged before it) goes now. */
+		peer_expire_current_keypairs(peer);
+		if (id->has_identity && peer->nstaged)
+			send_staged(peer);
 	}
 	return 0;
 }

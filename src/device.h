@@ -53,6 +53,8 @@ struct wg_drop_counters {
 	uint64_t data_source_mismatch;	/* inner source not the peer's */
 	uint64_t data_bad_inner;	/* not a well-formed IP packet */
 	uint64_t tun_no_route;		/* outgoing, no peer for destination */
+	uint64_t no_endpoint;		/* outgoing, the peer has no endpoint */
+	uint64_t staged_full;		/* outgoing, the device's staging cap */
 	uint64_t pool_exhausted;
 	uint64_t send_errors;
 };
@@ -108,6 +110,7 @@ struct wg_device {
 	unsigned mtu;
 
 	struct pkt_pool pool;
+	unsigned nstaged;		/* all peers' staged packets, capped */
 
 	/* The handshake queue (a ring) and its drain. */
 	struct hs_item *hs_queue;

@@ -17,6 +17,8 @@ struct ipc_conn {
 	void *data;
 	bool closing;
 	bool close_after_write;
+	bool paused;			/* reading stopped: answers pile up */
+	bool eof;
 	unsigned pending_writes;
 };
 
@@ -31,6 +33,14 @@ struct ipc_server {
 	struct ipc_conn *conns;
 	char slab[65536];	/* read buffer: the loop is single-threaded */
 };
+
+/* A client that sends requests without reading the answers would make
+ * us queue them without bound: reading stops at this many queued answers
+ * and resumes when they are written. */
+enum { WRITES_MAX = 4 };
+
+static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf);
+static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf);
 
 struct write_req {
 	uv_write_t req;
@@ -81,6 +91,10 @@ static void on_write_done(uv_write_t *req, int status)
 	 * UV_ECANCELED before the close callback runs. */
 	if (--c->pending_writes == 0 && c->close_after_write)
 		conn_close_now(c);
+	else if (c->paused && c->pending_writes < WRITES_MAX && !c->closing && !c->eof) {
+		c->paused = false;
+		uv_read_start((uv_stream_t *)&c->pipe, on_alloc, on_read);
+	}
 	(void)status;
 }
 
@@ -151,6 +165,7 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 	struct ipc_conn *c = s->data;
 
 	if (nread == UV_EOF) {
+		c->eof = true;
 		uv_read_stop(s);
 		if (!c->srv->ops->on_eof || !c->srv->ops->on_eof(c))
 			ipc_conn_close(c);
@@ -165,6 +180,10 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 	/* What came in may have held keys. */
 	if (nread > 0)
 		sodium_memzero(buf->base, (size_t)nread);
+	if (!c->closing && c->pending_writes >= WRITES_MAX) {
+		c->paused = true;
+		uv_read_stop(s);
+	}
 }
 
 static void on_connection(uv_stream_t *server, int status)

@@ -179,8 +179,21 @@ static void on_contact(void *ctx, const uint8_t key[32], const union wg_sockaddr
 	plan_handshake(n, m);
 }
 
+/* A member wrote to us: if it has no session, ping it back there, and
+ * its PONG (on_contact) proves the address. */
+static void on_message(void *ctx, const uint8_t key[32], const union wg_sockaddr *addr)
+{
+	struct node *n = ctx;
+	struct member *m = node_member(n, key);
+
+	if (!m || has_session(m->peer) || wg_sockaddr_equal(&m->peer->endpoint, addr))
+		return;
+	overlay_ping(n->ov, key, addr, NULL, NULL);
+}
+
 static const struct overlay_ops overlay_ops = {
 	.on_contact = on_contact,
+	.on_message = on_message,
 };
 
 /* Once a second: members without a session are looked up, with a

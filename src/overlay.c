@@ -17,6 +17,8 @@
 
 enum {
 	PINGS_TRACKED = 64,	/* PINGs whose PONG we wait for */
+	FIND_NODE_PAD = 269,	/* pads FIND_NODE to 370 bytes: a full NODES back */
+	AMPLIFICATION = 3,	/* answer <= 3 x request to an unvalidated address */
 	WAITERS_MAX = 64,	/* lookups with a completion callback */
 };
 
@@ -217,6 +219,7 @@ static void lk_find_node(void *ctx, const struct kad_contact *to, uint64_t txid,
 	m.type = OVL_MSG_FIND_NODE;
 	m.u.find_node.txid = txid;
 	memcpy(m.u.find_node.target, target, 32);
+	m.u.find_node.pad_len = FIND_NODE_PAD;
 	send_msg(ov, to->key, &a, &m);
 }
 
@@ -271,13 +274,47 @@ static const struct kad_lookup_ops lookup_ops = {
 
 /* ---- input ---- */
 
+/* An address is validated when the key answered a request of ours from
+ * it (doc/protocol.md 8.1): the table marks such entries REPLIED. */
+static bool validated(const struct overlay *ov, const uint8_t key[32], const struct kad_addr *a)
+{
+	const struct kad_entry *e = kad_table_find(&ov->table, key);
+
+	return e && (e->flags & KAD_F_REPLIED) && e->addr.family == a->family &&
+	       e->addr.port == a->port && !memcmp(e->addr.ip, a->ip, 16);
+}
+
+/* Entries that fit in AMPLIFICATION x the request's size (8.2). */
+static size_t nodes_budget(size_t request_len)
+{
+	size_t max = request_len * AMPLIFICATION, n;
+	struct ovl_msg m;
+
+	memset(&m, 0, sizeof(m));
+	m.type = OVL_MSG_NODES;
+	for (n = 0; n < OVL_K; ++n) {
+		uint8_t buf[OVL_MAX_PLAINTEXT];
+		long len;
+
+		m.u.nodes.count = (uint8_t)(n + 1);
+		ovl_addr_set_v6(&m.u.nodes.nodes[n].addr, (const uint8_t[16]){ 0x20, 0x01, 0x0d, 0xb8 }, 1);
+		len = ovl_msg_encode(buf, sizeof(buf), &m);
+		if (len < 0 || (size_t)len + OVL_OVERHEAD > max)
+			break;
+	}
+	return n;
+}
+
 static void answer_find_node(struct overlay *ov, const uint8_t sender[32],
-			     const union wg_sockaddr *src, const struct ovl_find_node *q)
+			     const union wg_sockaddr *src, const struct kad_addr *from,
+			     const struct ovl_find_node *q, size_t request_len)
 {
 	struct kad_contact c[OVL_K];
 	struct ovl_msg m;
-	size_t n, i;
+	size_t n, i, budget = OVL_K;
 
+	if (!validated(ov, sender, from))
+		budget = nodes_budget(request_len);
 	n = kad_table_closest(&ov->table, q->target, OVL_K, c, KAD_WANT_HEARD);
 	memset(&m, 0, sizeof(m));
 	m.type = OVL_MSG_NODES;
@@ -288,6 +325,8 @@ static void answer_find_node(struct overlay *ov, const uint8_t sender[32],
 		/* The requester knows where it is. */
 		if (!memcmp(c[i].key, sender, 32))
 			continue;
+		if (m.u.nodes.count == budget)
+			break;
 		memcpy(o->key, c[i].key, 32);
 		kad_to_ovl(&c[i].addr, &o->addr);
 		o->flags = (c[i].flags & KAD_F_NATED) ? 0 : OVL_NODE_PUBLIC;
@@ -358,6 +397,8 @@ void overlay_input(struct overlay *ov, struct pkt *p)
 				s->nonce = 0;
 				if (s->done)
 					s->done(s->arg, sender, rtt_us);
+				if (ov->ops->on_contact)
+					ov->ops->on_contact(ov->ctx, sender, &p->addr);
 				break;
 			}
 		}
@@ -386,7 +427,7 @@ void overlay_input(struct overlay *ov, struct pkt *p)
 	case OVL_MSG_PONG:
 		break;
 	case OVL_MSG_FIND_NODE:
-		answer_find_node(ov, sender, &p->addr, &m.u.find_node);
+		answer_find_node(ov, sender, &p->addr, &from, &m.u.find_node, p->len);
 		break;
 	case OVL_MSG_NODES:
 		take_nodes(ov, sender, &from, flags, &m.u.nodes, now);
@@ -397,8 +438,8 @@ void overlay_input(struct overlay *ov, struct pkt *p)
 		break;
 	}
 out:
-	if (ov->ops->on_contact)
-		ov->ops->on_contact(ov->ctx, sender, &p->addr);
+	if (ov->ops->on_message)
+		ov->ops->on_message(ov->ctx, sender, &p->addr);
 	rearm(ov);
 }
 

@@ -29,9 +29,14 @@ struct overlay_config {
 };
 
 struct overlay_ops {
-	/* The node with this key answered us from addr (a lookup found it,
-	 * or it wrote to us): ctx is the owner's. */
+	/* The node with this key answered a request of ours from addr (a
+	 * PONG to our PING, the end of a lookup that found it): addr is
+	 * validated (doc/protocol.md 8.1), fit to become an endpoint. */
 	void (*on_contact)(void *ctx, const uint8_t key[32], const union wg_sockaddr *addr);
+	/* Any authenticated message from key at addr: not proof of the
+	 * address (a member can replay or spoof), so the owner pings back
+	 * before trusting it. */
+	void (*on_message)(void *ctx, const uint8_t key[32], const union wg_sockaddr *addr);
 };
 
 /* What the overlay counts, for `wh show` and `wh inspect`. */

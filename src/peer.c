@@ -93,6 +93,8 @@ int peer_create(struct wg_device *dev, const uint8_t key[NOISE_PUBLIC_KEY_LEN], 
 	return 0;
 }
 
+static void clear_handshake(struct wg_peer *peer);
+
 struct noise_keypair *keypair_alloc(void)
 {
 	return calloc(1, sizeof(struct noise_keypair));
@@ -121,7 +123,6 @@ void peer_keypair_release(struct wg_peer *peer, struct noise_keypair *kp)
 void peer_clear_keys(struct wg_peer *peer)
 {
 	struct noise_keypairs *k = &peer->keypairs;
-	struct index_entry *e;
 
 	peer_keypair_release(peer, k->current_keypair);
 	if (k->previous_keypair != k->current_keypair)
@@ -129,6 +130,13 @@ void peer_clear_keys(struct wg_peer *peer)
 	if (k->next_keypair != k->current_keypair && k->next_keypair != k->previous_keypair)
 		peer_keypair_release(peer, k->next_keypair);
 	k->current_keypair = k->previous_keypair = k->next_keypair = NULL;
+	clear_handshake(peer);
+}
+
+static void clear_handshake(struct wg_peer *peer)
+{
+	struct index_entry *e;
+
 	if (peer->hs_index) {
 		e = device_index_find(peer->dev, peer->hs_index);
 		if (e && e->kind == INDEX_HANDSHAKE && e->peer == peer)
@@ -138,20 +146,43 @@ void peer_clear_keys(struct wg_peer *peer)
 	noise_handshake_clear(&peer->handshake);
 }
 
+void peer_expire_current_keypairs(struct wg_peer *peer)
+{
+	clear_handshake(peer);
+	if (peer->keypairs.current_keypair)
+		peer->keypairs.current_keypair->sending_valid = false;
+	if (peer->keypairs.next_keypair)
+		peer->keypairs.next_keypair->sending_valid = false;
+	peer->last_sent_handshake = 0;
+}
+
 void peer_purge_staged(struct wg_peer *peer)
 {
 	struct pkt *p;
 
 	while ((p = peer->staged_head)) {
 		peer->staged_head = p->next;
+		--peer->dev->nstaged;
 		pkt_put(&peer->dev->pool, p);
 	}
 	peer->staged_tail = NULL;
 	peer->nstaged = 0;
 }
 
+/* Staged packets of all peers together hold at most this share of the
+ * pool, so that receiving always finds buffers. */
+#define STAGED_MAX(dev) ((dev)->pool.max / 2)
+
 void peer_stage(struct wg_peer *peer, struct pkt *p)
 {
+	struct wg_device *dev = peer->dev;
+
+	if (dev->nstaged >= STAGED_MAX(dev) && p->len) {
+		++dev->drops.staged_full;
+		pkt_put(&dev->pool, p);
+		return;
+	}
+	++dev->nstaged;
 	p->next = NULL;
 	if (peer->staged_tail)
 		peer->staged_tail->next = p;
@@ -163,6 +194,7 @@ void peer_stage(struct wg_peer *peer, struct pkt *p)
 
 		peer->staged_head = old->next;
 		--peer->nstaged;
+		--dev->nstaged;
 		pkt_put(&peer->dev->pool, old);
 	}
 }

@@ -21,7 +21,7 @@ struct wg_peer {
 	struct wg_peer *hash_next;		/* device key hash */
 
 	uint8_t public_key[NOISE_PUBLIC_KEY_LEN];
-	struct noise_handshake handshake;	/* sodium_malloc'd with the peer */
+	struct noise_handshake handshake;	/* wiped with the peer (calloc'd, as the kernel kzallocs) */
 	struct noise_keypairs keypairs;
 	uint32_t hs_index;			/* index of the handshake under way */
 	struct cookie_maker cookie_maker;
@@ -77,6 +77,11 @@ void peer_set_endpoint(struct wg_peer *peer, const union wg_sockaddr *ep);
 /* Turning it on sends a keepalive at once (when the device is up). */
 void peer_set_persistent_keepalive(struct wg_peer *peer, uint16_t interval);
 
+/* After our key changed: the handshake goes, the current and next
+ * keypairs may no longer send (they still receive, so the remote's
+ * traffic keeps arriving until the new handshake), and the next
+ * initiation may leave at once. */
+void peer_expire_current_keypairs(struct wg_peer *peer);
 /* Wipes the handshake and every keypair (zero_key_material, key change). */
 void peer_clear_keys(struct wg_peer *peer);
 /* Forgets the local address replies to this peer were sent from. */

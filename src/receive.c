@@ -220,7 +220,7 @@ unsigned receive_handshakes(struct wg_device *dev, unsigned budget)
 
 /* Decrypts one data message; on success the packet holds the inner IP
  * packet (or nothing for a keepalive) and the peer is returned. */
-static struct wg_peer *open_data(struct wg_device *dev, struct pkt *p)
+static struct wg_peer *open_data(struct wg_device *dev, struct pkt *p, size_t *wire_len)
 {
 	struct index_entry *e = device_index_find(dev, le32_get(p->data + 4));
 	struct noise_keypair *kp, *evicted = NULL;
@@ -254,14 +254,14 @@ static struct wg_peer *open_data(struct wg_device *dev, struct pkt *p)
 			send_staged(peer);
 	}
 	update_endpoint(peer, &p->addr, &p->local, p->has_local);
-	peer->rx_bytes += msglen;
+	*wire_len = msglen;
 	timers_any_authenticated_packet_received(peer);
 	timers_any_authenticated_packet_traversal(peer);
 
 	/* The initiator renews a session that is about to expire on
 	 * receive, once, so that an idle sender still gets a fresh key. */
 	kp = peer->keypairs.current_keypair;
-	if (kp && kp->i_am_the_initiator && !peer->sent_lastminute_handshake &&
+	if (kp && kp->sending_valid && kp->i_am_the_initiator && !peer->sent_lastminute_handshake &&
 	    now - kp->birthdate > (uint64_t)(REJECT_AFTER_TIME - KEEPALIVE_TIMEOUT - REKEY_TIMEOUT) * 1000000000ULL) {
 		peer->sent_lastminute_handshake = true;
 		send_handshake_initiation(peer, false);
@@ -287,6 +287,7 @@ void receive_batch(struct wg_device *dev, struct pkt_batch *b)
 	for (i = 0; i < b->n; ++i) {
 		struct pkt *p = b->p[i];
 		struct wg_peer *peer;
+		size_t wire_len = 0;
 		ssize_t iplen;
 
 		if (p->len == 0) {
@@ -326,11 +327,14 @@ void receive_batch(struct wg_device *dev, struct pkt_batch *b)
 			goto drop;
 		}
 
-		peer = open_data(dev, p);
+		peer = open_data(dev, p, &wire_len);
 		if (!peer)
 			goto drop;
-		if (p->len == 0)
-			goto drop;	/* keepalive: never delivered */
+		if (p->len == 0) {
+			/* A keepalive: counted, never delivered. */
+			peer->rx_bytes += wire_len;
+			goto drop;
+		}
 		timers_data_received(peer);
 		iplen = wg_ip_trim(p->data, p->len);
 		if (iplen <= 0) {
@@ -343,6 +347,8 @@ void receive_batch(struct wg_device *dev, struct pkt_batch *b)
 			dev_log(dev, LOG_DBG, "dropped a packet whose inner source is not the peer's");
 			goto drop;
 		}
+		/* Counted as the kernel does: what passed every check. */
+		peer->rx_bytes += wire_len;
 		if (dev->tun)
 			tun_write(dev->tun, p->data, p->len);
 drop:

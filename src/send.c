@@ -45,10 +45,17 @@ void send_handshake_initiation(struct wg_peer *peer, bool is_retry)
 
 	if (!is_retry)
 		peer->timer_handshake_attempts = 0;
-	/* At most one initiation per REKEY_TIMEOUT. */
+	/* At most one initiation per REKEY_TIMEOUT.  The retransmit timer
+	 * runs on the loop's cached clock and may fire a little before this
+	 * clock says 5 s have passed: then it is re-armed for the rest, so
+	 * that the chain of retries never stops. */
 	if (peer->last_sent_handshake &&
-	    now - peer->last_sent_handshake < (uint64_t)REKEY_TIMEOUT * 1000000000ULL)
+	    now - peer->last_sent_handshake < (uint64_t)REKEY_TIMEOUT * 1000000000ULL) {
+		if (is_retry)
+			timers_retransmit_in(peer, ((uint64_t)REKEY_TIMEOUT * 1000000000ULL -
+						    (now - peer->last_sent_handshake)) / 1000000 + 1);
 		return;
+	}
 	if (!dev->identity->has_identity || dev->closing)
 		return;
 	if (!peer->endpoint.sa.sa_family) {
@@ -79,6 +86,9 @@ void send_handshake_response(struct wg_peer *peer)
 	uint32_t index;
 	int n, i;
 
+	/* A response counts as a handshake sent: no crossing initiation
+	 * for REKEY_TIMEOUT (the kernel and wireguard-go do the same). */
+	peer->last_sent_handshake = now;
 	index = renew_handshake_index(peer);
 	if (!index || !noise_handshake_create_response(&msg, &peer->handshake, index, NULL))
 		return;
@@ -151,6 +161,7 @@ void send_staged(struct wg_peer *peer)
 		if (!peer->staged_head)
 			peer->staged_tail = NULL;
 		--peer->nstaged;
+		--dev->nstaged;
 		p->data = p->buf;
 		p->len = (size_t)n;
 		p->addr = peer->endpoint;
@@ -211,6 +222,13 @@ void send_from_tun(struct wg_device *dev, struct pkt_batch *b)
 		peer = dst ? allowedips_lookup(&dev->allowedips, family, dst) : NULL;
 		if (!peer || peer->is_dead) {
 			++dev->drops.tun_no_route;
+			pkt_put(&dev->pool, p);
+			continue;
+		}
+		/* No endpoint: nowhere to send it, and staging it would pin a
+		 * buffer until the peer gets one (the kernel drops too). */
+		if (!peer->endpoint.sa.sa_family) {
+			++dev->drops.no_endpoint;
 			pkt_put(&dev->pool, p);
 			continue;
 		}

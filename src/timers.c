@@ -188,6 +188,11 @@ void timers_handshake_initiated(struct wg_peer *peer)
 		       (uint64_t)REKEY_TIMEOUT * 1000 + jitter_ms(), 0);
 }
 
+void timers_retransmit_in(struct wg_peer *peer, uint64_t ms)
+{
+	uv_timer_start(&peer->timer_retransmit_handshake, expired_retransmit_handshake, ms, 0);
+}
+
 void timers_handshake_complete(struct wg_peer *peer)
 {
 	struct timespec ts;

@@ -3,6 +3,8 @@
 #ifndef WH_SRC_TIMERS_H
 #define WH_SRC_TIMERS_H
 
+#include <stdint.h>
+
 struct wg_peer;
 
 /* Initialises the handles; timers_stop before the peer is freed, and
@@ -17,6 +19,8 @@ void timers_data_received(struct wg_peer *peer);
 void timers_any_authenticated_packet_sent(struct wg_peer *peer);
 void timers_any_authenticated_packet_received(struct wg_peer *peer);
 void timers_handshake_initiated(struct wg_peer *peer);
+/* Re-arms the retransmission for ms from now (a retry that came early). */
+void timers_retransmit_in(struct wg_peer *peer, uint64_t ms);
 void timers_handshake_complete(struct wg_peer *peer);
 void timers_session_derived(struct wg_peer *peer);
 void timers_any_authenticated_packet_traversal(struct wg_peer *peer);
