@@ -102,7 +102,10 @@ static int sync_members(struct node *n)
 		struct wg_peer *peer;
 		union wg_sockaddr ep;
 
-		if (!netconf_kind_is_trusted(cp->kind) || ct_equal(cp->key, n->public_key, 32))
+		/* A public node serves the DHT only: members are not its
+		 * WireGuard peers. */
+		if (!n->member || !netconf_kind_is_trusted(cp->kind) ||
+		    ct_equal(cp->key, n->public_key, 32))
 			continue;
 		peer = peer_lookup(&n->dev, cp->key);
 		if (!peer) {
