@@ -173,15 +173,37 @@ void peer_purge_staged(struct wg_peer *peer)
  * pool, so that receiving always finds buffers. */
 #define STAGED_MAX(dev) ((dev)->pool.max / 2)
 
+/* The device's staging is full: the peer holding the most staged
+ * packets (among this one and the first peers of the list: a bounded
+ * scan) gives up its oldest, so that peers whose handshakes never
+ * complete cannot crowd out the ones that work. */
+static void stage_evict(struct wg_device *dev, struct wg_peer *peer)
+{
+	struct wg_peer *victim = peer, *q;
+	struct pkt *old;
+	unsigned scanned = 0;
+
+	for (q = dev->peers_head; q && scanned < 256; q = q->list_next, ++scanned)
+		if (q->nstaged > victim->nstaged)
+			victim = q;
+	old = victim->staged_head;
+	if (!old)
+		return;
+	victim->staged_head = old->next;
+	if (!victim->staged_head)
+		victim->staged_tail = NULL;
+	--victim->nstaged;
+	--dev->nstaged;
+	++dev->drops.staged_full;
+	pkt_put(&dev->pool, old);
+}
+
 void peer_stage(struct wg_peer *peer, struct pkt *p)
 {
 	struct wg_device *dev = peer->dev;
 
-	if (dev->nstaged >= STAGED_MAX(dev) && p->len) {
-		++dev->drops.staged_full;
-		pkt_put(&dev->pool, p);
-		return;
-	}
+	if (dev->nstaged >= STAGED_MAX(dev))
+		stage_evict(dev, peer);
 	++dev->nstaged;
 	p->next = NULL;
 	if (peer->staged_tail)
