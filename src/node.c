@@ -6,7 +6,9 @@
 #include "crypto/x25519.h"
 #include "src/daemonize.h"
 #include "src/netconf.h"
+#ifdef __linux__
 #include "src/netlink.h"
+#endif
 #include "src/overlay.h"
 #include "src/peer.h"
 #include "src/send.h"
@@ -302,17 +304,42 @@ static void add_bootstraps(struct node *n)
 
 /* ---- the interface ---- */
 
+/* The interface's addresses and link state: rtnetlink on Linux.  Other
+ * systems need their own ioctls here, which are not written yet. */
+#ifdef __linux__
+static int iface_addr(int ifindex, bool add, int family, const uint8_t *a, uint8_t prefix)
+{
+	return add ? netlink_addr_add(ifindex, family, a, prefix) :
+		     netlink_addr_del(ifindex, family, a, prefix);
+}
+
+static int iface_up(int ifindex)
+{
+	return netlink_link_set_up(ifindex, true);
+}
+#else
+static int iface_addr(int ifindex, bool add, int family, const uint8_t *a, uint8_t prefix)
+{
+	return -EOPNOTSUPP;
+}
+
+static int iface_up(int ifindex)
+{
+	return -EOPNOTSUPP;
+}
+#endif
+
 static int configure_interface(struct node *n, char *err, size_t errlen)
 {
 	int ifindex = (int)tun_ifindex(n->dev.tun), ret;
 
-	ret = netlink_addr_add(ifindex, AF_INET, n->ipv4, n->prefix4);
+	ret = iface_addr(ifindex, true, AF_INET, n->ipv4, n->prefix4);
 	if (ret < 0 && ret != -EEXIST)
 		goto fail;
-	ret = netlink_addr_add(ifindex, AF_INET6, n->ipv6, n->prefix6);
+	ret = iface_addr(ifindex, true, AF_INET6, n->ipv6, n->prefix6);
 	if (ret < 0 && ret != -EEXIST)
 		goto fail;
-	ret = netlink_link_set_up(ifindex, true);
+	ret = iface_up(ifindex);
 	if (ret < 0)
 		goto fail;
 	return 0;
@@ -325,8 +352,8 @@ static void deconfigure_addresses(struct node *n)
 {
 	int ifindex = (int)tun_ifindex(n->dev.tun);
 
-	netlink_addr_del(ifindex, AF_INET, n->ipv4, n->prefix4);
-	netlink_addr_del(ifindex, AF_INET6, n->ipv6, n->prefix6);
+	iface_addr(ifindex, false, AF_INET, n->ipv4, n->prefix4);
+	iface_addr(ifindex, false, AF_INET6, n->ipv6, n->prefix6);
 }
 
 /* Our own addresses and hostname, from our trust line. */
@@ -386,8 +413,8 @@ int node_reload(struct node *n, char *err, size_t errlen)
 			  oldp4 != n->prefix4 || oldp6 != n->prefix6)) {
 		int ifindex = (int)tun_ifindex(n->dev.tun);
 
-		netlink_addr_del(ifindex, AF_INET, old4, oldp4);
-		netlink_addr_del(ifindex, AF_INET6, old6, oldp6);
+		iface_addr(ifindex, false, AF_INET, old4, oldp4);
+		iface_addr(ifindex, false, AF_INET6, old6, oldp6);
 		configure_interface(n, err, errlen);
 	}
 	add_bootstraps(n);
