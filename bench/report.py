@@ -94,18 +94,25 @@ TARGETS = {
 
 
 def cmd_table(raw_path, meta_path, out_path):
-    runs = {}  # impl -> key -> [values in round order]
+    allruns = {}  # impl -> key -> [(round, value) in round order]
+    discard = set()  # (impl, round) left out of the medians
     with open(raw_path) as f:
         for line in f:
             p = line.split()
             if len(p) != 4:
                 continue
             impl, rnd, key, val = p
+            if key == "discard":
+                discard.add((impl, rnd))
+                continue
             try:
                 v = float(val)
             except ValueError:
                 continue
-            runs.setdefault(impl, {}).setdefault(key, []).append(v)
+            allruns.setdefault(impl, {}).setdefault(key, []).append((rnd, v))
+    runs = {impl: {k: [v for r, v in vals if (impl, r) not in discard]
+                   for k, vals in keys.items()}
+            for impl, keys in allruns.items()}
     meta = {}
     with open(meta_path) as f:
         for line in f:
@@ -129,6 +136,8 @@ def cmd_table(raw_path, meta_path, out_path):
             "ours_median": o, "go_median": g, "ratio_ours_go": ratio,
             "ours_rounds": runs.get("ours", {}).get(key, []),
             "go_rounds": runs.get("go", {}).get(key, []),
+            "discarded_rounds": {impl: [v for r, v in allruns.get(impl, {}).get(key, [])
+                                        if (impl, r) in discard] for impl in ("ours", "go")},
             "target": verdict,
         })
 
@@ -139,9 +148,9 @@ def cmd_table(raw_path, meta_path, out_path):
     print("ours:      wireguard-wh %s (%s)" % (meta.get("ours_version", "?"), meta.get("build", "?")))
     print("reference: %s" % meta.get("go_version", "?"))
     print("tools:     %s; %s" % (meta.get("iperf3_version", "?"), meta.get("wg_version", "?")))
-    print("rounds:    %s, %s s per transfer; load average at start: %s, at end: %s"
-          % (meta.get("rounds", "?"), meta.get("seconds", "?"), meta.get("loadavg", "?"),
-             meta.get("loadavg_end", "?")))
+    print("rounds:    %s (%s attempted), %s s per transfer; load average at start: %s, at end: %s"
+          % (meta.get("rounds", "?"), meta.get("attempts", "?"), meta.get("seconds", "?"),
+             meta.get("loadavg", "?"), meta.get("loadavg_end", "?")))
     print()
     hdr = "| %-38s | %-6s | %-6s | %10s | %10s | %7s | %-22s |" % (
         "metric (median of rounds)", "unit", "better", "ours", "wg-go", "ours/go", "target (BRIEF)")
@@ -162,11 +171,16 @@ def cmd_table(raw_path, meta_path, out_path):
         print("\nWARNING: %d round(s) shared the machine with other jobs (> 10%% CPU of"
               " the two cores during TCP 1, up to %.0f%%): rerun on a quiet machine"
               " before trusting small differences." % (len(busy), max(busy)))
-    print("\nper round (ours | wg-go):")
+    print("\nper round (ours | wg-go)%s:" % (
+        "; rounds repeated because of other load, left out of the medians, in []"
+        if discard else ""))
+
+    def fmt_list(impl, key):
+        return " ".join(("[%.4g]" if (impl, r) in discard else "%.4g") % v
+                        for r, v in allruns.get(impl, {}).get(key, []))
     for r in rows:
-        def fmt_list(vals):
-            return " ".join("%.4g" % v for v in vals)
-        print("  %-18s %s | %s" % (r["metric"], fmt_list(r["ours_rounds"]), fmt_list(r["go_rounds"])))
+        print("  %-18s %s | %s" % (r["metric"], fmt_list("ours", r["metric"]),
+                                   fmt_list("go", r["metric"])))
 
     report = {"meta": meta, "metrics": rows}
     if raw_tcp:
