@@ -120,6 +120,24 @@ void peer_keypair_release(struct wg_peer *peer, struct noise_keypair *kp)
 	keypair_free(kp);
 }
 
+bool peer_begin_session(struct wg_peer *peer, uint32_t index)
+{
+	struct noise_keypair *kp = keypair_alloc(), *evicted[2];
+	int n, i;
+
+	if (!kp || !noise_handshake_begin_session(&peer->handshake, kp, wg_now(peer->dev))) {
+		keypair_free(kp);
+		return false;
+	}
+	device_index_to_keypair(peer->dev, index, kp);
+	peer->hs_index = 0;
+	n = noise_keypairs_install(&peer->keypairs, kp, evicted);
+	for (i = 0; i < n; ++i)
+		peer_keypair_release(peer, evicted[i]);
+	timers_session_derived(peer);
+	return true;
+}
+
 void peer_clear_keys(struct wg_peer *peer)
 {
 	struct noise_keypairs *k = &peer->keypairs;

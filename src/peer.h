@@ -94,6 +94,12 @@ struct noise_keypair *keypair_alloc(void);
 void keypair_free(struct noise_keypair *kp);
 void peer_keypair_release(struct wg_peer *peer, struct noise_keypair *kp);
 
+/* Derives the session of a completed handshake whose local index is
+ * index, repoints the index to the new keypair, installs it (initiator:
+ * current; responder: next), releases what it evicts and arms the
+ * zero_key_material timer.  false when the handshake is not complete. */
+bool peer_begin_session(struct wg_peer *peer, uint32_t index);
+
 /* Stages a packet (taking ownership); the oldest is dropped when full. */
 void peer_stage(struct wg_peer *peer, struct pkt *p);
 

@@ -138,10 +138,8 @@ static void handle_response(struct wg_device *dev, const struct message_handshak
 			    const struct hs_item *it)
 {
 	struct index_entry *e = device_index_find(dev, le32_get(msg->receiver_index));
-	struct noise_keypair *kp = NULL, *evicted[2];
 	struct wg_peer *peer;
 	uint32_t index;
-	int n, i;
 
 	if (!e || e->kind != INDEX_HANDSHAKE)
 		goto invalid;
@@ -154,17 +152,8 @@ static void handle_response(struct wg_device *dev, const struct message_handshak
 	timers_any_authenticated_packet_received(peer);
 	timers_any_authenticated_packet_traversal(peer);
 
-	kp = keypair_alloc();
-	if (!kp || !noise_handshake_begin_session(&peer->handshake, kp, wg_now(dev))) {
-		keypair_free(kp);
+	if (!peer_begin_session(peer, index))
 		return;
-	}
-	device_index_to_keypair(dev, index, kp);
-	peer->hs_index = 0;
-	n = noise_keypairs_install(&peer->keypairs, kp, evicted);
-	for (i = 0; i < n; ++i)
-		peer_keypair_release(peer, evicted[i]);
-	timers_session_derived(peer);
 	timers_handshake_complete(peer);
 	/* The initiator confirms the session at once: staged data if any,
 	 * a keepalive otherwise. */

@@ -81,10 +81,8 @@ void send_handshake_response(struct wg_peer *peer)
 {
 	struct wg_device *dev = peer->dev;
 	struct message_handshake_response msg;
-	struct noise_keypair *kp, *evicted[2];
 	uint64_t now = wg_now(dev);
 	uint32_t index;
-	int n, i;
 
 	/* A response counts as a handshake sent: no crossing initiation
 	 * for REKEY_TIMEOUT (the kernel and wireguard-go do the same). */
@@ -94,17 +92,8 @@ void send_handshake_response(struct wg_peer *peer)
 		return;
 	cookie_add_mac_to_packet((uint8_t *)&msg, sizeof(msg), &peer->cookie_maker, now);
 
-	kp = keypair_alloc();
-	if (!kp || !noise_handshake_begin_session(&peer->handshake, kp, now)) {
-		keypair_free(kp);
+	if (!peer_begin_session(peer, index))
 		return;
-	}
-	device_index_to_keypair(dev, index, kp);
-	peer->hs_index = 0;
-	n = noise_keypairs_install(&peer->keypairs, kp, evicted);
-	for (i = 0; i < n; ++i)
-		peer_keypair_release(peer, evicted[i]);
-	timers_session_derived(peer);
 
 	timers_any_authenticated_packet_traversal(peer);
 	timers_any_authenticated_packet_sent(peer);
