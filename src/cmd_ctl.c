@@ -23,7 +23,7 @@
 
 /* Sends request to the node of ifname; the answer goes to stdout (or
  * stderr for an error).  Returns the exit status. */
-static int request(const char *what, const char *ifname, const char *req)
+static int request(const char *what, const char *ifname, const char *req, bool skip_stale)
 {
 	struct sockaddr_un sun;
 	char buf[4096];
@@ -41,6 +41,12 @@ static int request(const char *what, const char *ifname, const char *req)
 	}
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0 || connect(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0) {
+		/* `wh show all`: a socket left by a node that died is not a
+		 * node; say nothing of it. */
+		if (skip_stale && errno == ECONNREFUSED) {
+			close(fd);
+			return -1;
+		}
 		fprintf(stderr, "wh %s: no node runs on '%s' (%s: %s)\n", what, ifname, sun.sun_path,
 			strerror(errno));
 		if (fd >= 0)
@@ -74,7 +80,7 @@ int cmd_show(int argc, char **argv)
 	bool json = false;
 	struct dirent *de;
 	DIR *d;
-	int a, ret = 0, shown = 0;
+	int a, r, ret = 0, shown = 0;
 
 	for (a = 1; a < argc; ++a) {
 		if (!strcmp(argv[a], "json") || !strcmp(argv[a], "--json"))
@@ -87,7 +93,7 @@ int cmd_show(int argc, char **argv)
 		}
 	}
 	if (ifname && strcmp(ifname, "all"))
-		return request("show", ifname, json ? "show json" : "show");
+		return request("show", ifname, json ? "show json" : "show", false);
 	d = opendir(WH_CONTROL_DIR);
 	if (!d) {
 		fprintf(stderr, "wh show: no node runs here\n");
@@ -105,7 +111,14 @@ int cmd_show(int argc, char **argv)
 		if (json && shown)
 			printf(",\n");
 		fflush(stdout);
-		ret |= request("show", name, json ? "show json" : "show");
+		r = request("show", name, json ? "show json" : "show", true);
+		if (r < 0) {
+			/* Nothing was printed: undo the separator. */
+			if (json && shown)
+				printf("\n");
+			continue;
+		}
+		ret |= r;
 		++shown;
 		if (!json)
 			printf("\n");
@@ -135,7 +148,7 @@ static int iface_verb(int argc, char **argv, const char *verb, bool with_key)
 	} else {
 		snprintf(req, sizeof(req), "%s", verb);
 	}
-	return request(verb, argv[1], req);
+	return request(verb, argv[1], req, false);
 }
 
 int cmd_inspect(int argc, char **argv)
