@@ -146,6 +146,8 @@ static void show_header(struct node *n, struct strbuf *b, bool json)
 	char key[KEY_B64URL_LEN + 1], v4[INET_ADDRSTRLEN] = "", v6[INET6_ADDRSTRLEN] = "";
 	char refl[80] = "";
 	union wg_sockaddr ra;
+	unsigned observers = 0;
+	enum overlay_nat nat = overlay_nat_mapping(n->ov, &observers);
 
 	key_to_base64url(key, n->public_key);
 	if (n->member) {
@@ -173,6 +175,8 @@ static void show_header(struct node *n, struct strbuf *b, bool json)
 		else
 			strbuf_printf(b, "null");
 		strbuf_printf(b, ",\n  \"dht_nodes\": %u", kad_table_size(overlay_table(n->ov)));
+		strbuf_printf(b, ",\n  \"nat_mapping\": \"%s\", \"nat_observers\": %u",
+			      overlay_nat_name(nat), observers);
 		return;
 	}
 	strbuf_printf(b, "interface %s, network %s, %s\n  key %s, port %u\n",
@@ -181,8 +185,9 @@ static void show_header(struct node *n, struct strbuf *b, bool json)
 	if (n->member)
 		strbuf_printf(b, "  overlay %s/%u %s/%u, hostname %s\n", v4, n->prefix4, v6, n->prefix6,
 			      n->hostname[0] ? n->hostname : "-");
-	strbuf_printf(b, "  dht %u nodes%s%s\n", kad_table_size(overlay_table(n->ov)),
-		      refl[0] ? ", seen as " : "", refl);
+	strbuf_printf(b, "  dht %u nodes%s%s, NAT mapping %s (%u observers)\n",
+		      kad_table_size(overlay_table(n->ov)), refl[0] ? ", seen as " : "", refl,
+		      overlay_nat_name(nat), observers);
 }
 
 static void do_show(struct ctl_conn *cc, bool json)

@@ -209,6 +209,12 @@ static void on_discover(uv_timer_t *t)
 	uint64_t now = wg_now(&n->dev);
 	size_t i;
 
+	/* Our reflexive address and NAT mapping: asked of a few DHT nodes
+	 * soon after start (once the bootstrap answered) and every minute. */
+	++n->ticks;
+	if (n->ticks == 2 || n->ticks == 5 || n->ticks % 60 == 0)
+		overlay_probe_reflexive(n->ov);
+
 	for (i = 0; i < n->n_members; ++i) {
 		struct member *m = &n->members[i];
 

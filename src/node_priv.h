@@ -43,6 +43,7 @@ struct node {
 	uv_timer_t discover;
 	bool dev_ready;			/* device_init succeeded */
 	bool handles_ready;		/* signals and the discovery timer */
+	unsigned ticks;			/* discovery ticks since start */
 	bool stopping;
 	const char *stop_reason;	/* node_shutdown_soon */
 	int exit_code;

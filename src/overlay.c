@@ -10,6 +10,8 @@
 #include "src/device.h"
 
 #include <errno.h>
+#include <ifaddrs.h>
+#include <arpa/inet.h>
 #include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +21,7 @@ enum {
 	PINGS_TRACKED = 64,	/* PINGs whose PONG we wait for */
 	FIND_NODE_PAD = 269,	/* pads FIND_NODE to 370 bytes: a full NODES back */
 	AMPLIFICATION = 3,	/* answer <= 3 x request to an unvalidated address */
+	OBSERVATIONS = 8,	/* reflexive addresses remembered */
 	WAITERS_MAX = 64,	/* lookups with a completion callback */
 };
 
@@ -51,6 +54,12 @@ struct overlay {
 	struct waiter waiters[WAITERS_MAX];
 	struct waiter *starting;	/* the waiter of the lookup being started */
 	union wg_sockaddr reflexive;
+	struct observation {
+		struct kad_addr observer;	/* the node that saw us */
+		struct kad_addr seen;		/* as which address */
+		uint64_t at_ns;			/* 0: empty */
+	} obs[OBSERVATIONS];
+	unsigned obs_next;
 	struct overlay_stats stats;
 };
 
@@ -406,8 +415,14 @@ void overlay_input(struct overlay *ov, struct pkt *p)
 		 * issue compares several of these. */
 		struct kad_addr k;
 
-		if (ovl_to_kad(&m.u.pong.observed, &k))
+		if (ovl_to_kad(&m.u.pong.observed, &k)) {
+			struct observation *o = &ov->obs[ov->obs_next++ % OBSERVATIONS];
+
 			kad_addr_to_wg_sockaddr(&k, &ov->reflexive);
+			o->observer = from;
+			o->seen = k;
+			o->at_ns = now;
+		}
 	}
 	kad_table_heard(&ov->table, sender, &from, flags, rtt_us, now);
 
@@ -596,6 +611,116 @@ bool overlay_reflexive(const struct overlay *ov, union wg_sockaddr *out)
 		return false;
 	*out = ov->reflexive;
 	return true;
+}
+
+static bool same_ip(const struct kad_addr *a, const struct kad_addr *b)
+{
+	return a->family == b->family && !memcmp(a->ip, b->ip, 16);
+}
+
+/* Whether a is an address of this host, with our port. */
+static bool is_own_address(const struct overlay *ov, const struct kad_addr *a)
+{
+	struct ifaddrs *ifa, *i;
+	bool own = false;
+
+	if (a->port != ov->dev->bound_port || getifaddrs(&ifa) < 0)
+		return false;
+	for (i = ifa; i && !own; i = i->ifa_next) {
+		union wg_sockaddr s;
+		struct kad_addr k;
+
+		if (!i->ifa_addr || (i->ifa_addr->sa_family != AF_INET &&
+				     i->ifa_addr->sa_family != AF_INET6))
+			continue;
+		memset(&s, 0, sizeof(s));
+		memcpy(&s, i->ifa_addr, i->ifa_addr->sa_family == AF_INET ? sizeof(s.in4) : sizeof(s.in6));
+		if (s.sa.sa_family == AF_INET)
+			s.in4.sin_port = htons(a->port);
+		else
+			s.in6.sin6_port = htons(a->port);
+		own = wg_sockaddr_to_kad(&s, &k) && same_ip(&k, a);
+	}
+	freeifaddrs(ifa);
+	return own;
+}
+
+enum overlay_nat overlay_nat_mapping(const struct overlay *ov, unsigned *observers)
+{
+	const struct observation *seen[OBSERVATIONS];
+	uint64_t now = wg_now(ov->dev);
+	unsigned n = 0, i, j;
+	bool differ = false;
+
+	/* The freshest observation of each observer IP address. */
+	for (i = 0; i < OBSERVATIONS; ++i) {
+		const struct observation *o = &ov->obs[(ov->obs_next + OBSERVATIONS - 1 - i) % OBSERVATIONS];
+		bool dup = false;
+
+		if (!o->at_ns || now - o->at_ns > 600ULL * 1000000000ULL)
+			continue;
+		for (j = 0; j < n && !dup; ++j)
+			dup = same_ip(&seen[j]->observer, &o->observer);
+		if (!dup)
+			seen[n++] = o;
+	}
+	if (observers)
+		*observers = n;
+	if (n < 2)
+		return OVERLAY_NAT_UNKNOWN;
+	for (i = 1; i < n; ++i)
+		differ |= !same_ip(&seen[i]->seen, &seen[0]->seen) || seen[i]->seen.port != seen[0]->seen.port;
+	if (differ)
+		return OVERLAY_NAT_EDM;
+	return is_own_address(ov, &seen[0]->seen) ? OVERLAY_NAT_NONE : OVERLAY_NAT_EIM;
+}
+
+const char *overlay_nat_name(enum overlay_nat n)
+{
+	switch (n) {
+	case OVERLAY_NAT_NONE:
+		return "none";
+	case OVERLAY_NAT_EIM:
+		return "endpoint-independent";
+	case OVERLAY_NAT_EDM:
+		return "endpoint-dependent";
+	default:
+		return "unknown";
+	}
+}
+
+struct probe_ctx {
+	struct overlay *ov;
+	struct kad_addr picked[3];
+	unsigned n;
+};
+
+static void probe_entry(void *ctx, unsigned bucket, const struct kad_entry *e)
+{
+	struct probe_ctx *p = ctx;
+	union wg_sockaddr a;
+	unsigned i;
+
+	(void)bucket;
+	if (p->n == 3 || !(e->flags & KAD_F_HEARD) || (e->flags & KAD_F_NATED))
+		return;
+	for (i = 0; i < p->n; ++i)
+		if (same_ip(&p->picked[i], &e->addr))
+			return;
+	if (!kad_addr_to_wg_sockaddr(&e->addr, &a))
+		return;
+	p->picked[p->n++] = e->addr;
+	send_ping(p->ov, e->key, &a, NULL, NULL);
+}
+
+void overlay_probe_reflexive(struct overlay *ov)
+{
+	struct probe_ctx p;
+
+	memset(&p, 0, sizeof(p));
+	p.ov = ov;
+	kad_table_walk(&ov->table, probe_entry, &p);
+	rearm(ov);
 }
 
 uint32_t overlay_rtt_us(const struct overlay *ov, const uint8_t key[32])

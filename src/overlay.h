@@ -77,6 +77,23 @@ const struct overlay_stats *overlay_stats(const struct overlay *ov);
 const struct ovl_channel *overlay_channel(const struct overlay *ov);
 /* Our address as the last PONG reported it, if any. */
 bool overlay_reflexive(const struct overlay *ov, union wg_sockaddr *out);
+
+/* How our NAT maps our socket, from the addresses several nodes at
+ * different IP addresses saw us at (their PONGs, the last 10 minutes):
+ * one address for all of them is an endpoint-independent mapping (or no
+ * NAT at all, when it is one of our own addresses and our port); several
+ * is an endpoint-dependent ("symmetric") mapping. */
+enum overlay_nat {
+	OVERLAY_NAT_UNKNOWN,		/* fewer than two observers yet */
+	OVERLAY_NAT_NONE,		/* reachable at our own address */
+	OVERLAY_NAT_EIM,		/* endpoint-independent mapping */
+	OVERLAY_NAT_EDM,		/* endpoint-dependent mapping */
+};
+enum overlay_nat overlay_nat_mapping(const struct overlay *ov, unsigned *observers);
+const char *overlay_nat_name(enum overlay_nat n);
+/* Pings up to three nodes of the table at different IP addresses, so
+ * that their PONGs tell our reflexive address and mapping. */
+void overlay_probe_reflexive(struct overlay *ov);
 /* RTT of a node in the table, in microseconds; 0 when unknown. */
 uint32_t overlay_rtt_us(const struct overlay *ov, const uint8_t key[32]);
 
