@@ -361,6 +361,21 @@ static void take_nodes(struct overlay *ov, const uint8_t sender[32], const struc
 	kad_lookups_on_nodes(&ov->lookups, r->txid, sender, from, from_flags, c, n, now);
 }
 
+static void record_observation(struct overlay *ov, const struct kad_addr *observer,
+			       const struct ovl_addr *seen, uint64_t now)
+{
+	struct observation *o;
+	struct kad_addr k;
+
+	if (!ovl_to_kad(seen, &k))
+		return;
+	o = &ov->obs[ov->obs_next++ % OBSERVATIONS];
+	kad_addr_to_wg_sockaddr(&k, &ov->reflexive);
+	o->observer = *observer;
+	o->seen = k;
+	o->at_ns = now;
+}
+
 void overlay_input(struct overlay *ov, struct pkt *p)
 {
 	uint8_t plain[OVL_MAX_PLAINTEXT], sender[32];
@@ -408,20 +423,12 @@ void overlay_input(struct overlay *ov, struct pkt *p)
 					s->done(s->arg, sender, rtt_us);
 				if (ov->ops->on_contact)
 					ov->ops->on_contact(ov->ctx, sender, &p->addr);
+				/* Our address as this node saw it; only from the
+				 * answer to our own PING, so that a replayed PONG
+				 * cannot plant an address. */
+				record_observation(ov, &from, &m.u.pong.observed, now);
 				break;
 			}
-		}
-		/* Our address as this node sees it: the NAT traversal
-		 * issue compares several of these. */
-		struct kad_addr k;
-
-		if (ovl_to_kad(&m.u.pong.observed, &k)) {
-			struct observation *o = &ov->obs[ov->obs_next++ % OBSERVATIONS];
-
-			kad_addr_to_wg_sockaddr(&k, &ov->reflexive);
-			o->observer = from;
-			o->seen = k;
-			o->at_ns = now;
 		}
 	}
 	kad_table_heard(&ov->table, sender, &from, flags, rtt_us, now);
