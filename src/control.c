@@ -66,11 +66,7 @@ static void fail(struct ctl_conn *cc, const char *msg)
 
 static const char *path_of(const struct wg_peer *peer)
 {
-	const struct noise_keypair *kp = peer->keypairs.current_keypair;
-
-	if (kp && kp->sending_valid && wg_now(peer->dev) - kp->birthdate < REJECT_AFTER_TIME * 1000000000ULL)
-		return "direct";
-	return "none";
+	return peer_has_session(peer, wg_now(peer->dev)) ? "direct" : "none";
 }
 
 static void addr_text(int family, const uint8_t *a, char *out, size_t len)

@@ -53,12 +53,9 @@ struct member *node_member(struct node *n, const uint8_t key[32])
 	return NULL;
 }
 
-/* A session that carries traffic: a handshake within REJECT_AFTER_TIME. */
 static bool has_session(const struct wg_peer *peer)
 {
-	const struct noise_keypair *kp = peer->keypairs.current_keypair;
-
-	return kp && kp->sending_valid && wg_now(peer->dev) - kp->birthdate < REJECT_AFTER_TIME * NS;
+	return peer_has_session(peer, wg_now(peer->dev));
 }
 
 static void endpoint_from_conf(const struct netconf_peer *cp, union wg_sockaddr *a)

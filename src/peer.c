@@ -239,6 +239,14 @@ void peer_stage(struct wg_peer *peer, struct pkt *p)
 	}
 }
 
+bool peer_has_session(const struct wg_peer *peer, uint64_t now_ns)
+{
+	const struct noise_keypair *kp = peer->keypairs.current_keypair;
+
+	return kp && kp->sending_valid && kp->sending_counter < REJECT_AFTER_MESSAGES &&
+	       now_ns - kp->birthdate < (uint64_t)REJECT_AFTER_TIME * 1000000000ULL;
+}
+
 void peer_clear_source(struct wg_peer *peer)
 {
 	peer->src_valid = false;

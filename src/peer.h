@@ -84,6 +84,9 @@ void peer_set_persistent_keepalive(struct wg_peer *peer, uint16_t interval);
 void peer_expire_current_keypairs(struct wg_peer *peer);
 /* Wipes the handshake and every keypair (zero_key_material, key change). */
 void peer_clear_keys(struct wg_peer *peer);
+/* Whether the current keypair may still send (valid, within
+ * REJECT_AFTER_MESSAGES and REJECT_AFTER_TIME): the peer has a session. */
+bool peer_has_session(const struct wg_peer *peer, uint64_t now_ns);
 /* Forgets the local address replies to this peer were sent from. */
 void peer_clear_source(struct wg_peer *peer);
 /* Drops all staged packets. */

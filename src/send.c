@@ -115,13 +115,6 @@ void send_keepalive(struct wg_peer *peer)
 	send_staged(peer);
 }
 
-static bool keypair_usable(const struct noise_keypair *kp, uint64_t now)
-{
-	return kp && kp->sending_valid &&
-	       kp->sending_counter < REJECT_AFTER_MESSAGES &&
-	       now - kp->birthdate < (uint64_t)REJECT_AFTER_TIME * 1000000000ULL;
-}
-
 void send_staged(struct wg_peer *peer)
 {
 	struct wg_device *dev = peer->dev;
@@ -131,7 +124,7 @@ void send_staged(struct wg_peer *peer)
 	struct pkt *p;
 	bool sent_data = false, sent_any = false;
 
-	if (!keypair_usable(kp, now) || !peer->endpoint.sa.sa_family) {
+	if (!peer_has_session(peer, now) || !peer->endpoint.sa.sa_family) {
 		send_handshake_initiation(peer, false);
 		return;
 	}
