@@ -1,4 +1,5 @@
-/* wh up CONFIG [private-key FILE] [interface NAME] [listen-port N] [-f]
+/* wh up CONFIG [private-key FILE] [interface NAME] [listen-port N]
+ *              [relay on|off] [relay-limit PPS BYTES_PER_S] [-f]
  *
  * Starts a node of the network the file describes and returns once it is
  * up, printing the interface's name (with -f it stays in the
@@ -7,6 +8,7 @@
 
 #include "src/node.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -23,6 +25,28 @@ int cmd_up(int argc, char **argv)
 
 		if (!strcmp(w, "-f") || !strcmp(w, "--foreground")) {
 			opt.foreground = true;
+			continue;
+		}
+		if (!strcmp(w, "relay")) {
+			if (a + 1 >= argc || (strcmp(argv[a + 1], "on") && strcmp(argv[a + 1], "off"))) {
+				fprintf(stderr, "wh up: 'relay' needs 'on' or 'off'\n");
+				return EXIT_USAGE;
+			}
+			opt.relay = !strcmp(argv[++a], "on") ? NODE_RELAY_ON : NODE_RELAY_OFF;
+			continue;
+		}
+		if (!strcmp(w, "relay-limit")) {
+			unsigned long pps, bps;
+
+			if (a + 2 >= argc || cli_parse_uint(argv[a + 1], 1, 100000000, &pps) < 0 ||
+			    cli_parse_uint(argv[a + 2], 1, 100000000000UL, &bps) < 0) {
+				fprintf(stderr, "wh up: 'relay-limit' needs packets and bytes per second "
+					"(1..1e8, 1..1e11)\n");
+				return EXIT_USAGE;
+			}
+			opt.relay_pps = (uint32_t)pps;
+			opt.relay_bps = bps > UINT32_MAX ? UINT32_MAX : (uint32_t)bps;
+			a += 2;
 			continue;
 		}
 		if (!strcmp(w, "private-key") || !strcmp(w, "interface") ||
@@ -55,7 +79,8 @@ int cmd_up(int argc, char **argv)
 		opt.config_path = w;
 	}
 	if (!opt.config_path) {
-		fprintf(stderr, "Usage: wh up CONFIG [private-key FILE] [interface NAME] [listen-port N] [-f]\n");
+		fprintf(stderr, "Usage: wh up CONFIG [private-key FILE] [interface NAME] [listen-port N]\n"
+				"             [relay on|off] [relay-limit PPS BYTES_PER_S] [-f]\n");
 		return EXIT_USAGE;
 	}
 	return node_main(&opt);

@@ -16,6 +16,7 @@
 #include "src/ipc.h"
 #include "src/netconf.h"
 #include "src/overlay.h"
+#include "src/paths.h"
 #include "src/peer.h"
 #include "src/strbuf.h"
 
@@ -64,11 +65,6 @@ static void fail(struct ctl_conn *cc, const char *msg)
 
 /* ---- show ---- */
 
-static const char *path_of(const struct wg_peer *peer)
-{
-	return peer_has_session(peer, wg_now(peer->dev)) ? "direct" : "none";
-}
-
 static void addr_text(int family, const uint8_t *a, char *out, size_t len)
 {
 	inet_ntop(family, a, out, (socklen_t)len);
@@ -82,6 +78,8 @@ static void show_member(struct node *n, struct strbuf *b, const struct member *m
 	char key[KEY_B64URL_LEN + 1], ep[80] = "", v4[INET_ADDRSTRLEN] = "", v6[INET6_ADDRSTRLEN] = "";
 	uint32_t rtt = overlay_rtt_us(n->ov, m->key);
 	const struct kad_entry *ke = kad_table_find(overlay_table(n->ov), m->key);
+	char relay[KEY_B64URL_LEN + 1];
+	const char *path = paths_describe(n, m, relay, sizeof(relay));
 
 	key_to_base64url(key, m->key);
 	if (peer->endpoint.sa.sa_family)
@@ -101,12 +99,17 @@ static void show_member(struct node *n, struct strbuf *b, const struct member *m
 		strbuf_json_str(b, v6);
 		strbuf_printf(b, ", \"trusted\": true, \"kind\": ");
 		strbuf_json_str(b, cp ? netconf_kind_name(cp->kind) : "trust");
-		strbuf_printf(b, ", \"path\": \"%s\", \"endpoint\": ", path_of(peer));
+		strbuf_printf(b, ", \"path\": \"%s\", \"endpoint\": ", path);
 		if (ep[0])
 			strbuf_json_str(b, ep);
 		else
 			strbuf_printf(b, "null");
-		strbuf_printf(b, ", \"relay\": null, \"rtt_ms\": ");
+		strbuf_printf(b, ", \"relay\": ");
+		if (relay[0])
+			strbuf_json_str(b, relay);
+		else
+			strbuf_printf(b, "null");
+		strbuf_printf(b, ", \"rtt_ms\": ");
 		if (rtt)
 			strbuf_printf(b, "%.3f", rtt / 1000.0);
 		else
@@ -122,7 +125,9 @@ static void show_member(struct node *n, struct strbuf *b, const struct member *m
 		return;
 	}
 	strbuf_printf(b, "peer %s (%s%s%s)\n  key %s\n  path %s", cp && cp->hostname[0] ? cp->hostname : "-",
-		      v4, v4[0] && v6[0] ? ", " : "", v6, key, path_of(peer));
+		      v4, v4[0] && v6[0] ? ", " : "", v6, key, path);
+	if (relay[0])
+		strbuf_printf(b, " via %s", relay);
 	if (ep[0])
 		strbuf_printf(b, ", endpoint %s", ep);
 	if (rtt)
@@ -250,12 +255,22 @@ static void do_inspect(struct ctl_conn *cc)
 	strbuf_json_str(&b, n->conf->ns);
 	strbuf_printf(&b, ",\n  \"workbit\": %u,\n  \"overlay\": {\"rx\": %llu, \"tx\": %llu, "
 		      "\"dropped_channel\": %llu, \"dropped_decode\": %llu, \"unhandled\": %llu, "
-		      "\"pings_answered\": %llu, \"finds_answered\": %llu, \"send_errors\": %llu},\n"
+		      "\"pings_answered\": %llu, \"finds_answered\": %llu, \"send_errors\": %llu, "
+		      "\"punches_answered\": %llu, \"relay_tx\": %llu, \"relayed_rx\": %llu, "
+		      "\"relayed_dropped\": %llu},\n"
+		      "  \"relay\": {\"forwarded\": %llu, \"bytes\": %llu, \"dropped_off\": %llu, "
+		      "\"dropped_rate\": %llu, \"dropped_no_path\": %llu, \"dropped_bad\": %llu},\n"
 		      "  \"channel\": {\"sealed\": %llu, \"dh\": %llu, \"evictions\": %llu, \"open\": {",
 		      n->conf->workbit, (unsigned long long)os->rx, (unsigned long long)os->tx,
 		      (unsigned long long)os->dropped_channel, (unsigned long long)os->dropped_decode,
 		      (unsigned long long)os->unhandled, (unsigned long long)os->pings_answered,
 		      (unsigned long long)os->finds_answered, (unsigned long long)os->send_errors,
+		      (unsigned long long)os->punches_answered, (unsigned long long)os->relay_tx,
+		      (unsigned long long)os->relayed_rx, (unsigned long long)os->relayed_dropped,
+		      (unsigned long long)os->relay_forwarded, (unsigned long long)os->relay_bytes,
+		      (unsigned long long)os->relay_dropped_off, (unsigned long long)os->relay_dropped_rate,
+		      (unsigned long long)os->relay_dropped_no_path,
+		      (unsigned long long)os->relay_dropped_bad,
 		      (unsigned long long)cs->sealed, (unsigned long long)cs->dh,
 		      (unsigned long long)cs->evictions);
 	for (r = 0; r < OVL_DROP_MAX; ++r)

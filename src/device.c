@@ -406,6 +406,16 @@ static int send_one(struct wg_device *dev, const union wg_sockaddr *to, const vo
 	return 0;
 }
 
+/* A relayed peer's datagram goes to the owner's relay hook. */
+static int relay_out(struct wg_device *dev, struct wg_peer *peer, const void *buf, size_t len)
+{
+	int ret = dev->relay_output ? dev->relay_output(dev->relay_ctx, peer, buf, len) : -ENOTCONN;
+
+	if (ret < 0)
+		++dev->drops.send_errors;
+	return ret;
+}
+
 int device_send(struct wg_device *dev, const union wg_sockaddr *addr, const void *buf, size_t len)
 {
 	bool no_local = false;
@@ -415,6 +425,8 @@ int device_send(struct wg_device *dev, const union wg_sockaddr *addr, const void
 
 int device_send_peer(struct wg_device *dev, struct wg_peer *peer, const void *buf, size_t len)
 {
+	if (peer->relayed)
+		return relay_out(dev, peer, buf, len);
 	return send_one(dev, &peer->endpoint, &peer->src, &peer->src_valid, buf, len);
 }
 
@@ -423,7 +435,20 @@ void device_send_batch(struct wg_device *dev, struct pkt_batch *b)
 	struct mmsghdr mm[PKT_BATCH_MAX];
 	struct iovec iov[PKT_BATCH_MAX];
 	char cbuf[PKT_BATCH_MAX][CMSG_SPACE(sizeof(struct in6_pktinfo))];
-	unsigned i, start = 0;
+	unsigned i, start = 0, kept = 0;
+
+	/* Relayed peers' packets leave through the relay hook. */
+	for (i = 0; i < b->n; ++i) {
+		struct pkt *p = b->p[i];
+
+		if (p->peer && p->peer->relayed) {
+			relay_out(dev, p->peer, p->data, p->len);
+			pkt_put(&dev->pool, p);
+		} else {
+			b->p[kept++] = p;
+		}
+	}
+	b->n = kept;
 
 	/* sendmmsg takes one socket: send runs of the same family. */
 	while (start < b->n) {
@@ -542,12 +567,39 @@ static void on_udp_readable(uv_poll_t *h, int status, int events)
 		for (i = 0; i < b.n; ++i) {
 			b.p[i]->len = mm[i].msg_len;
 			b.p[i]->peer = NULL;
+			b.p[i]->relayed = false;
 			read_local(&mm[i].msg_hdr, b.p[i]);
 		}
 		receive_batch(dev, &b);
 		if ((unsigned)r < PKT_BATCH_MAX)
 			return;
 	}
+}
+
+void device_input_relayed(struct wg_device *dev, const union wg_sockaddr *relay_addr,
+			  const uint8_t *buf, size_t len)
+{
+	struct pkt_batch b;
+	struct pkt *p;
+
+	if (len > PKT_BUF_SIZE - PKT_HEADROOM) {
+		++dev->drops.bad_length;
+		return;
+	}
+	p = pkt_get(&dev->pool);
+	if (!p) {
+		++dev->drops.pool_exhausted;
+		return;
+	}
+	memcpy(p->data, buf, len);
+	p->len = len;
+	p->addr = *relay_addr;
+	p->peer = NULL;
+	p->has_local = false;
+	p->relayed = true;
+	b.p[0] = p;
+	b.n = 1;
+	receive_batch(dev, &b);
 }
 
 /* ---- TUN ---- */

@@ -74,6 +74,7 @@ struct hs_item {
 	} local;
 	bool has_local;
 	bool macs_checked;	/* mac1 and mac2 already passed, under load */
+	bool relayed;		/* arrived through a relay: no roaming */
 	uint16_t len;
 	uint8_t msg[sizeof(struct message_handshake_initiation)];
 };
@@ -123,6 +124,13 @@ struct wg_device {
 	 * is one (wh up); a plain wireguard-wh drops and counts them. */
 	void (*overlay_input)(void *ctx, struct pkt *p);
 	void *overlay_ctx;
+	/* Datagrams for a peer whose path is relayed (peer->relayed): the
+	 * owner wraps them for the relay.  0 or a negative errno. */
+	int (*relay_output)(void *ctx, struct wg_peer *peer, const uint8_t *buf, size_t len);
+	/* An authenticated datagram from peer came through the relay at
+	 * relay_addr (the endpoint did not move). */
+	void (*relayed_rx)(void *ctx, struct wg_peer *peer, const union wg_sockaddr *relay_addr);
+	void *relay_ctx;
 
 	uv_timer_t housekeeping;	/* once a second: gc, interface checks */
 	struct uapi_server *uapi;
@@ -171,6 +179,12 @@ int device_send_peer(struct wg_device *dev, struct wg_peer *peer, const void *bu
 /* Sends a batch of prepared packets (each p->addr set), in as few
  * syscalls as the socket allows. */
 void device_send_batch(struct wg_device *dev, struct pkt_batch *b);
+
+/* A WireGuard datagram that a relay at relay_addr forwarded: handled as
+ * if it arrived on the socket from there, except that it never moves an
+ * endpoint (the relay is not where the peer is). */
+void device_input_relayed(struct wg_device *dev, const union wg_sockaddr *relay_addr,
+			  const uint8_t *buf, size_t len);
 
 bool device_under_load(struct wg_device *dev);
 /* Schedules the draining of the handshake queue. */

@@ -10,6 +10,7 @@
 #include "src/netlink.h"
 #endif
 #include "src/overlay.h"
+#include "src/paths.h"
 #include "src/peer.h"
 #include "src/send.h"
 #include "src/uapi_server.h"
@@ -26,7 +27,8 @@
 #include <unistd.h>
 
 enum {
-	DISCOVER_TICK_MS = 1000,
+	DISCOVER_TICK_MS = 250,
+	TICKS_PER_S = 1000 / DISCOVER_TICK_MS,
 	LOOKUP_BACKOFF_MIN_S = 2,	/* a member with no session is looked */
 	LOOKUP_BACKOFF_MAX_S = 60,	/* up again after this, doubling */
 	TUNNEL_MTU = 1420,
@@ -119,7 +121,9 @@ static int sync_members(struct node *n)
 		if (ep.sa.sa_family && !has_session(peer))
 			peer_set_endpoint(peer, &ep);
 		memcpy(nm[count].key, cp->key, 32);
+		snprintf(nm[count].hostname, sizeof(nm[count].hostname), "%s", cp->hostname);
 		nm[count].peer = peer;
+		paths_member_init(&nm[count]);
 		++count;
 	}
 	/* WireGuard peers that are no longer members go. */
@@ -132,13 +136,16 @@ static int sync_members(struct node *n)
 		if (!kept)
 			peer_remove(n->members[i].peer);
 	}
-	/* Discovery state survives for members that stay. */
+	/* Discovery and path state survive for members that stay. */
 	for (i = 0; i < count; ++i) {
 		struct member *old = node_member(n, nm[i].key);
 
 		if (old) {
-			nm[i].next_lookup_ns = old->next_lookup_ns;
-			nm[i].lookup_backoff_ns = old->lookup_backoff_ns;
+			char host[sizeof(nm[i].hostname)];
+
+			memcpy(host, nm[i].hostname, sizeof(host));
+			nm[i] = *old;
+			memcpy(nm[i].hostname, host, sizeof(host));
 		}
 	}
 	free(n->members);
@@ -156,7 +163,7 @@ fail:
  * initiate, and crossed initiations leave both sides responders until the
  * retransmission 5 s later.  So the one with the lower key initiates at
  * once and the other a second later, only if still needed. */
-static void plan_handshake(struct node *n, struct member *m)
+void node_plan_handshake(struct node *n, struct member *m)
 {
 	uint64_t now = wg_now(&n->dev);
 
@@ -168,49 +175,26 @@ static void plan_handshake(struct node *n, struct member *m)
 	}
 }
 
-/* The overlay heard from key at addr: a member without a session gets
- * that endpoint and a handshake. */
-static void on_contact(void *ctx, const uint8_t key[32], const union wg_sockaddr *addr)
-{
-	struct node *n = ctx;
-	struct member *m = node_member(n, key);
-
-	if (!m || has_session(m->peer))
-		return;
-	peer_set_endpoint(m->peer, addr);
-	plan_handshake(n, m);
-}
-
-/* A member wrote to us: if it has no session, ping it back there, and
- * its PONG (on_contact) proves the address. */
-static void on_message(void *ctx, const uint8_t key[32], const union wg_sockaddr *addr)
-{
-	struct node *n = ctx;
-	struct member *m = node_member(n, key);
-
-	if (!m || has_session(m->peer) || wg_sockaddr_equal(&m->peer->endpoint, addr))
-		return;
-	overlay_ping(n->ov, key, addr, NULL, NULL);
-}
-
-static const struct overlay_ops overlay_ops = {
-	.on_contact = on_contact,
-	.on_message = on_message,
-};
-
 /* Once a second: members without a session are looked up, with a
  * doubling back-off, so that a node that is down costs little. */
 static void on_discover(uv_timer_t *t)
 {
 	struct node *n = t->data;
 	uint64_t now = wg_now(&n->dev);
+	bool joined;
 	size_t i;
 
 	/* Our reflexive address and NAT mapping: asked of a few DHT nodes
 	 * soon after start (once the bootstrap answered) and every minute. */
 	++n->ticks;
-	if (n->ticks == 2 || n->ticks == 5 || n->ticks % 60 == 0)
+	if (n->ticks == 2 * TICKS_PER_S || n->ticks == 5 * TICKS_PER_S ||
+	    n->ticks % (60 * TICKS_PER_S) == 0)
 		overlay_probe_reflexive(n->ov);
+	if (n->ticks % TICKS_PER_S == 0)
+		paths_tick(n, now);
+	/* Lookups wait until the table has joined the DHT (the bootstrap
+	 * answered): before that they would find nothing and back off. */
+	joined = overlay_table(n->ov)->joined || !overlay_table(n->ov)->n_boot;
 
 	for (i = 0; i < n->n_members; ++i) {
 		struct member *m = &n->members[i];
@@ -224,13 +208,13 @@ static void on_discover(uv_timer_t *t)
 			m->initiate_at_ns = 0;
 			send_handshake_initiation(m->peer, false);
 		}
-		if (now < m->next_lookup_ns)
+		if (now < m->next_lookup_ns || !joined)
 			continue;
 		if (overlay_lookup(n->ov, m->key, NULL, NULL) < 0)
 			continue;	/* busy: next tick */
 		/* A known endpoint is tried too (a static one, or the last). */
 		if (m->peer->endpoint.sa.sa_family)
-			plan_handshake(n, m);
+			node_plan_handshake(n, m);
 		m->lookup_backoff_ns = m->lookup_backoff_ns ? m->lookup_backoff_ns * 2 :
 							      LOOKUP_BACKOFF_MIN_S * NS;
 		if (m->lookup_backoff_ns > LOOKUP_BACKOFF_MAX_S * NS)
@@ -444,6 +428,8 @@ void node_shutdown(struct node *n, const char *why)
 	if (n->member && n->dev.tun)
 		deconfigure_addresses(n);
 	n->dev.overlay_input = NULL;
+	if (n->paths_ready)
+		paths_stop(n);
 	overlay_free(n->ov);
 	n->ov = NULL;
 	if (n->dev_ready)
@@ -574,13 +560,18 @@ static int node_setup(struct node *n, const struct node_options *opt, char *err,
 	oc.ns = n->conf->ns;
 	oc.workbit = n->conf->workbit;
 	oc.public_node = !n->member;
-	ret = overlay_new(&n->ov, &n->dev, &oc, &overlay_ops, n);
+	oc.relay = opt->relay != NODE_RELAY_OFF;
+	oc.relay_pps = opt->relay_pps;
+	oc.relay_bps = opt->relay_bps;
+	ret = overlay_new(&n->ov, &n->dev, &oc, &paths_overlay_ops, n);
 	if (ret < 0) {
 		snprintf(err, errlen, "cannot start the overlay: %s", strerror(-ret));
 		return ret;
 	}
 	n->dev.overlay_input = overlay_input_hook;
 	n->dev.overlay_ctx = n->ov;
+	paths_init(n);
+	n->paths_ready = true;
 
 	ret = sync_members(n);
 	if (ret < 0) {

@@ -24,6 +24,8 @@ struct node_options {
 	const char *ifname;		/* NULL: "wh-" + 8 characters of the key */
 	int listen_port;		/* -1: the default (62096) */
 	bool foreground;
+	enum { NODE_RELAY_DEFAULT, NODE_RELAY_ON, NODE_RELAY_OFF } relay;
+	uint32_t relay_pps, relay_bps;	/* per-source limits; 0: defaults */
 };
 
 /* Runs a node until `wh down`, SIGINT/SIGTERM or the interface's removal;

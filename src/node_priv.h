@@ -14,14 +14,40 @@ struct ipc_server;
 struct netconf;
 struct overlay;
 
+enum {
+	MEMBER_RELAYS = 4,		/* relay candidates per member */
+	MEMBER_CANDS = 24,		/* addresses to punch */
+};
+
+/* A node that has a live path to a member and may relay to it. */
+struct relay_cand {
+	uint8_t key[32];
+	union wg_sockaddr addr;
+	uint64_t named_ns;		/* last named (NODES, RELAYED, CANDIDATES) */
+	uint64_t pinged_ns;		/* last liveness ping while in use */
+	uint64_t since_ns;		/* in use since */
+};
+
 /* A member of the network other than us: a WireGuard peer whose
- * endpoint the overlay finds. */
+ * endpoint the overlay finds.  All times are monotonic ns, 0 = never. */
 struct member {
 	uint8_t key[32];
+	char hostname[64];
 	struct wg_peer *peer;
-	uint64_t next_lookup_ns;	/* monotonic */
+	uint64_t next_lookup_ns;
 	uint64_t lookup_backoff_ns;
 	uint64_t initiate_at_ns;		/* 0: no handshake planned */
+	/* paths.c */
+	struct relay_cand relays[MEMBER_RELAYS];
+	unsigned n_relays;
+	int relay;				/* in use (peer->relayed), or -1 */
+	uint64_t direct_ok_ns;			/* last PONG on the direct path */
+	union wg_sockaddr cands[MEMBER_CANDS];	/* its candidate addresses */
+	unsigned n_cands;
+	unsigned punch_rounds;			/* left */
+	uint64_t txid;				/* our last CANDIDATES */
+	uint64_t next_exchange_ns, exchange_backoff_ns;
+	uint64_t relayed_at_ns, direct_at_ns;	/* first relayed / direct path */
 };
 
 struct node {
@@ -41,6 +67,10 @@ struct node {
 	struct ipc_server *ctl;
 	uv_signal_t sigint, sigterm;
 	uv_timer_t discover;
+	uv_timer_t punch;		/* paths.c: 200 ms while punching */
+	bool paths_ready;
+	uint64_t anchors_next_ns;	/* paths.c: NAT keepalives to public nodes */
+	union wg_sockaddr mapped;	/* our port mapping on the router, if any */
 	bool dev_ready;			/* device_init succeeded */
 	bool handles_ready;		/* signals and the discovery timer */
 	unsigned ticks;			/* discovery ticks since start */
@@ -60,5 +90,8 @@ void node_shutdown(struct node *n, const char *why);
  * are written first. */
 void node_shutdown_soon(struct node *n, const char *why);
 struct member *node_member(struct node *n, const uint8_t key[32]);
+/* A handshake with m: at once when our key is the lower, else in a
+ * second if still needed (crossed initiations stall both sides). */
+void node_plan_handshake(struct node *n, struct member *m);
 
 #endif

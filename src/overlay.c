@@ -7,6 +7,7 @@
 
 #include "proto/overlay/channel.h"
 #include "proto/overlay/codec.h"
+#include "proto/overlay/reasm.h"
 #include "src/device.h"
 
 #include <errno.h>
@@ -23,6 +24,38 @@ enum {
 	AMPLIFICATION = 3,	/* answer <= 3 x request to an unvalidated address */
 	OBSERVATIONS = 8,	/* reflexive addresses remembered */
 	WAITERS_MAX = 64,	/* lookups with a completion callback */
+	LIMITER_SLOTS = 512,	/* relay senders with a rate state */
+	LIMITER_PROBE = 8,
+	CLIENT_SLOTS = 2048,	/* NATed nodes a public node has a path to */
+	CLIENT_PROBE = 8,
+	RELAY_PPS_DEFAULT = 20000,	/* per source: packets ... */
+	RELAY_BPS_DEFAULT = 25000000,	/* ... and bytes per second (200 Mbit/s) */
+};
+
+#define NS_PER_S 1000000000ULL
+#define LIVE_PATH_NS (60 * NS_PER_S)	/* a NATed node heard within this is reachable */
+#define VALIDATED_NS (600 * NS_PER_S)	/* an answer validates its address this long */
+#define LIMITER_BURST_NS (NS_PER_S / 5)	/* a sender may run 200 ms ahead of its rate */
+
+/* Per-source relay limits as GCRA: each sender has a theoretical arrival
+ * time per resource that every forwarded RELAY pushes forward by its
+ * cost; a RELAY that would push it more than the burst ahead of now is
+ * dropped. */
+struct limiter {
+	uint8_t key[32];
+	uint64_t used_ns;		/* 0: free */
+	uint64_t tat_pkts, tat_bytes;
+};
+
+/* A node behind a NAT that keeps a path to us open (a public node's
+ * "clients"): kept apart from the routing table, whose buckets keep old
+ * entries and would leave a newcomer in a replacement cache, so that a
+ * rendezvous and relay can name and reach every one of them. */
+struct client {
+	uint8_t key[32];
+	struct kad_addr addr;
+	uint64_t seen_ns;		/* 0: free */
+	uint64_t replied_ns;		/* its last answer from addr */
 };
 
 struct ping_slot {
@@ -60,6 +93,14 @@ struct overlay {
 		uint64_t at_ns;			/* 0: empty */
 	} obs[OBSERVATIONS];
 	unsigned obs_next;
+	bool relay;
+	uint64_t relay_pkt_cost_ns, relay_byte_cost_ps;	/* per packet; per byte, in ps */
+	struct limiter *limiters;		/* LIMITER_SLOTS */
+	struct client *clients;			/* CLIENT_SLOTS, public nodes only */
+	uint8_t limiter_hash_key[crypto_shorthash_KEYBYTES];
+	uint16_t frag_id;			/* our fragmented payloads */
+	struct ovl_reasm reasm;
+	bool reasm_ready;
 	struct overlay_stats stats;
 };
 
@@ -187,11 +228,20 @@ static int send_msg(struct overlay *ov, const uint8_t key[32], const union wg_so
 
 static uint8_t our_flags(const struct overlay *ov)
 {
-	return ov->public_node ? OVL_NODE_PUBLIC : 0;
+	if (!ov->public_node)
+		return 0;
+	return OVL_NODE_PUBLIC | (ov->relay ? OVL_NODE_RELAY : 0);
 }
 
-static int send_ping(struct overlay *ov, const uint8_t key[32], const union wg_sockaddr *addr,
-		     overlay_pong_cb *done, void *arg)
+/* The table's flags for a node's own flags. */
+static unsigned kad_flags_of(uint8_t node_flags)
+{
+	return ((node_flags & OVL_NODE_PUBLIC) ? 0 : KAD_F_NATED) |
+	       ((node_flags & OVL_NODE_RELAY) ? KAD_F_RELAY : 0);
+}
+
+static int send_probe(struct overlay *ov, uint8_t type, const uint8_t key[32],
+		      const union wg_sockaddr *addr, overlay_pong_cb *done, void *arg)
 {
 	struct ping_slot *slot = &ov->pings[ov->ping_next++ % PINGS_TRACKED];
 	struct ovl_msg m;
@@ -207,10 +257,20 @@ static int send_ping(struct overlay *ov, const uint8_t key[32], const union wg_s
 	slot->done = done;
 	slot->arg = arg;
 	memset(&m, 0, sizeof(m));
-	m.type = OVL_MSG_PING;
-	m.u.ping.nonce = slot->nonce;
-	m.u.ping.flags = our_flags(ov);
+	m.type = type;
+	if (type == OVL_MSG_PUNCH) {
+		m.u.punch.nonce = slot->nonce;
+	} else {
+		m.u.ping.nonce = slot->nonce;
+		m.u.ping.flags = our_flags(ov);
+	}
 	return send_msg(ov, key, addr, &m);
+}
+
+static int send_ping(struct overlay *ov, const uint8_t key[32], const union wg_sockaddr *addr,
+		     overlay_pong_cb *done, void *arg)
+{
+	return send_probe(ov, OVL_MSG_PING, key, addr, done, arg);
 }
 
 /* ---- lookup callbacks ---- */
@@ -285,12 +345,88 @@ static const struct kad_lookup_ops lookup_ops = {
 
 /* An address is validated when the key answered a request of ours from
  * it (doc/protocol.md 8.1): the table marks such entries REPLIED. */
+static bool entry_validated(const struct overlay *ov, const struct kad_entry *e)
+{
+	return (e->flags & KAD_F_REPLIED) && e->replied_ns &&
+	       wg_now(ov->dev) - e->replied_ns < VALIDATED_NS;
+}
+
 static bool validated(const struct overlay *ov, const uint8_t key[32], const struct kad_addr *a)
 {
 	const struct kad_entry *e = kad_table_find(&ov->table, key);
 
-	return e && (e->flags & KAD_F_REPLIED) && e->addr.family == a->family &&
+	return e && entry_validated(ov, e) && e->addr.family == a->family &&
 	       e->addr.port == a->port && !memcmp(e->addr.ip, a->ip, 16);
+}
+
+bool overlay_validated(const struct overlay *ov, const uint8_t key[32],
+		       const union wg_sockaddr *addr)
+{
+	struct kad_addr k;
+
+	return wg_sockaddr_to_kad(addr, &k) && validated(ov, key, &k);
+}
+
+static struct client *client_slot(struct overlay *ov, const uint8_t key[32], bool create)
+{
+	struct client *oldest = NULL;
+	uint64_t h;
+	unsigned i;
+
+	if (!ov->clients)
+		return NULL;
+	crypto_shorthash((uint8_t *)&h, key, 32, ov->limiter_hash_key);
+	h ^= 0x9e3779b97f4a7c15ULL;
+	for (i = 0; i < CLIENT_PROBE; ++i) {
+		struct client *c = &ov->clients[(h + i) % CLIENT_SLOTS];
+
+		if (c->seen_ns && !memcmp(c->key, key, 32))
+			return c;
+		if (!oldest || c->seen_ns < oldest->seen_ns)
+			oldest = c;
+	}
+	if (!create)
+		return NULL;
+	memset(oldest, 0, sizeof(*oldest));
+	memcpy(oldest->key, key, 32);
+	return oldest;
+}
+
+/* An authenticated message from a NATed node (replied: it answers a
+ * request of ours). */
+static void client_heard(struct overlay *ov, const uint8_t key[32], const struct kad_addr *a,
+			 bool replied, uint64_t now)
+{
+	struct client *c = client_slot(ov, key, true);
+
+	if (!c)
+		return;
+	if (memcmp(&c->addr, a, sizeof(*a)) && !replied)
+		c->replied_ns = 0;
+	c->addr = *a;
+	c->seen_ns = now;
+	if (replied)
+		c->replied_ns = now;
+}
+
+/* A live (heard within LIVE_PATH_NS), validated address of key. */
+static bool live_path(struct overlay *ov, const uint8_t key[32], uint64_t now, struct kad_addr *out)
+{
+	const struct client *c = client_slot(ov, key, false);
+	const struct kad_entry *e;
+
+	if (c && now - c->seen_ns < LIVE_PATH_NS && c->replied_ns &&
+	    now - c->replied_ns < VALIDATED_NS) {
+		*out = c->addr;
+		return true;
+	}
+	e = kad_table_find(&ov->table, key);
+	if (e && (e->flags & KAD_F_HEARD) && now - e->last_seen_ns < LIVE_PATH_NS &&
+	    entry_validated(ov, e)) {
+		*out = e->addr;
+		return true;
+	}
+	return false;
 }
 
 /* Entries that fit in AMPLIFICATION x the request's size (8.2). */
@@ -328,17 +464,44 @@ static void answer_find_node(struct overlay *ov, const uint8_t sender[32],
 	memset(&m, 0, sizeof(m));
 	m.type = OVL_MSG_NODES;
 	m.u.nodes.txid = q->txid;
+	/* The target itself first, when it is a client of ours: whoever
+	 * looks for it can meet it through us. */
+	if (memcmp(q->target, sender, 32) && budget) {
+		struct kad_addr ka;
+
+		if (client_slot(ov, q->target, false) &&
+		    live_path(ov, q->target, wg_now(ov->dev), &ka)) {
+			struct ovl_node *o = &m.u.nodes.nodes[m.u.nodes.count++];
+
+			memcpy(o->key, q->target, 32);
+			kad_to_ovl(&ka, &o->addr);
+			o->flags = 0;
+		}
+	}
 	for (i = 0; i < n; ++i) {
 		struct ovl_node *o = &m.u.nodes.nodes[m.u.nodes.count];
 
-		/* The requester knows where it is. */
-		if (!memcmp(c[i].key, sender, 32))
+		const struct kad_entry *e;
+
+		/* The requester knows where it is; the target may be listed. */
+		if (!memcmp(c[i].key, sender, 32) ||
+		    (m.u.nodes.count && !memcmp(c[i].key, m.u.nodes.nodes[0].key, 32)))
 			continue;
+		/* A node behind a NAT is named only while we have a live,
+		 * validated path to it: the requester will relay through us
+		 * (doc/protocol.md 8.3). */
+		if (c[i].flags & KAD_F_NATED) {
+			e = kad_table_find(&ov->table, c[i].key);
+			if (!e || wg_now(ov->dev) - e->last_seen_ns > LIVE_PATH_NS ||
+			    !entry_validated(ov, e))
+				continue;
+		}
 		if (m.u.nodes.count == budget)
 			break;
 		memcpy(o->key, c[i].key, 32);
 		kad_to_ovl(&c[i].addr, &o->addr);
-		o->flags = (c[i].flags & KAD_F_NATED) ? 0 : OVL_NODE_PUBLIC;
+		o->flags = (uint8_t)(((c[i].flags & KAD_F_NATED) ? 0 : OVL_NODE_PUBLIC) |
+				     ((c[i].flags & KAD_F_RELAY) ? OVL_NODE_RELAY : 0));
 		++m.u.nodes.count;
 	}
 	++ov->stats.finds_answered;
@@ -346,7 +509,8 @@ static void answer_find_node(struct overlay *ov, const uint8_t sender[32],
 }
 
 static void take_nodes(struct overlay *ov, const uint8_t sender[32], const struct kad_addr *from,
-		       unsigned from_flags, const struct ovl_nodes *r, uint64_t now)
+		       const union wg_sockaddr *src, unsigned from_flags, const struct ovl_nodes *r,
+		       uint64_t now)
 {
 	struct kad_contact c[OVL_K];
 	size_t n = 0, i;
@@ -355,7 +519,11 @@ static void take_nodes(struct overlay *ov, const uint8_t sender[32], const struc
 		if (!ovl_to_kad(&r->nodes[i].addr, &c[n].addr))
 			continue;
 		memcpy(c[n].key, r->nodes[i].key, 32);
-		c[n].flags = (r->nodes[i].flags & OVL_NODE_PUBLIC) ? 0 : KAD_F_NATED;
+		c[n].flags = (uint8_t)kad_flags_of(r->nodes[i].flags);
+		/* The responder has a live path to this NATed node: a
+		 * rendezvous (and relay) for it. */
+		if ((c[n].flags & KAD_F_NATED) && ov->ops->on_reach)
+			ov->ops->on_reach(ov->ctx, c[n].key, sender, src);
 		++n;
 	}
 	kad_lookups_on_nodes(&ov->lookups, r->txid, sender, from, from_flags, c, n, now);
@@ -374,6 +542,151 @@ static void record_observation(struct overlay *ov, const struct kad_addr *observ
 	o->observer = *observer;
 	o->seen = k;
 	o->at_ns = now;
+}
+
+/* ---- relaying ---- */
+
+static struct limiter *limiter_for(struct overlay *ov, const uint8_t key[32], uint64_t now)
+{
+	struct limiter *oldest = NULL;
+	uint64_t h;
+	unsigned i;
+
+	crypto_shorthash((uint8_t *)&h, key, 32, ov->limiter_hash_key);
+	for (i = 0; i < LIMITER_PROBE; ++i) {
+		struct limiter *l = &ov->limiters[(h + i) % LIMITER_SLOTS];
+
+		if (l->used_ns && !memcmp(l->key, key, 32))
+			return l;
+		if (!oldest || l->used_ns < oldest->used_ns)
+			oldest = l;
+	}
+	/* A new sender takes the least recently used slot of its probe
+	 * range: at worst an evicted sender starts again with a full
+	 * burst, which the rate still bounds. */
+	memset(oldest, 0, sizeof(*oldest));
+	memcpy(oldest->key, key, 32);
+	oldest->tat_pkts = oldest->tat_bytes = now;
+	return oldest;
+}
+
+static bool gcra(uint64_t *tat, uint64_t now, uint64_t cost_ns)
+{
+	uint64_t t = *tat > now ? *tat : now;
+
+	if (t + cost_ns > now + LIMITER_BURST_NS)
+		return false;
+	*tat = t + cost_ns;
+	return true;
+}
+
+static bool relay_admit(struct overlay *ov, const uint8_t key[32], size_t bytes, uint64_t now)
+{
+	struct limiter *l = limiter_for(ov, key, now);
+	uint64_t tp = l->tat_pkts, tb = l->tat_bytes;
+
+	l->used_ns = now;
+	if (!gcra(&tp, now, ov->relay_pkt_cost_ns) ||
+	    !gcra(&tb, now, bytes * ov->relay_byte_cost_ps / 1000))
+		return false;
+	l->tat_pkts = tp;
+	l->tat_bytes = tb;
+	return true;
+}
+
+/* A RELAY from sender: forwarded as RELAYED to dst's live, validated
+ * address, never anywhere the RELAY names (doc/protocol.md 9). */
+static void relay_forward(struct overlay *ov, const uint8_t sender[32], const union wg_sockaddr *src,
+			  const struct ovl_relay *r, uint64_t now)
+{
+	bool rendezvous = r->frag.count == 1 && r->payload[0] == OVL_MAGIC;
+	struct kad_addr ka;
+	union wg_sockaddr to;
+	struct ovl_msg m;
+
+	if (!memcmp(r->dst, sender, 32) || !memcmp(r->dst, ov->table.own, 32)) {
+		++ov->stats.relay_dropped_bad;
+		return;
+	}
+	/* Rendezvous messages are forwarded by every node; WireGuard
+	 * traffic only by relays. */
+	if (!rendezvous && !ov->relay) {
+		++ov->stats.relay_dropped_off;
+		return;
+	}
+	if (!live_path(ov, r->dst, now, &ka) || !kad_addr_to_wg_sockaddr(&ka, &to)) {
+		++ov->stats.relay_dropped_no_path;
+		return;
+	}
+	if (!relay_admit(ov, sender, r->payload_len, now)) {
+		++ov->stats.relay_dropped_rate;
+		return;
+	}
+	memset(&m, 0, sizeof(m));
+	m.type = OVL_MSG_RELAYED;
+	memcpy(m.u.relayed.src, sender, 32);
+	ovl_addr_from_sockaddr(&m.u.relayed.src_addr, &src->sa);
+	m.u.relayed.frag = r->frag;
+	m.u.relayed.payload = r->payload;
+	m.u.relayed.payload_len = r->payload_len;
+	if (send_msg(ov, r->dst, &to, &m) >= 0) {
+		++ov->stats.relay_forwarded;
+		ov->stats.relay_bytes += r->payload_len;
+	}
+}
+
+/* An overlay datagram that src sealed to us and a relay forwarded: only
+ * CANDIDATES travel this way. */
+static void take_relayed_overlay(struct overlay *ov, const uint8_t via[32],
+				 const union wg_sockaddr *via_addr, const struct ovl_relayed *r,
+				 const uint8_t *payload, size_t len)
+{
+	uint8_t plain[OVL_MAX_PLAINTEXT], inner[32];
+	union wg_sockaddr seen;
+	struct sockaddr_storage ss;
+	struct ovl_msg m;
+	size_t plen = 0;
+	unsigned sl;
+
+	if (ovl_channel_open(ov->ch, payload, len, wall_ns(), inner, plain, sizeof(plain), &plen) !=
+		    OVL_ACCEPT ||
+	    memcmp(inner, r->src, 32) || ovl_msg_decode(&m, plain, plen) != OVL_DECODE_OK ||
+	    m.type != OVL_MSG_CANDIDATES) {
+		++ov->stats.relayed_dropped;
+		return;
+	}
+	memset(&seen, 0, sizeof(seen));
+	sl = ovl_addr_to_sockaddr(&r->src_addr, &ss);
+	if (sl && sl <= sizeof(seen))
+		memcpy(&seen, &ss, sl);
+	if (ov->ops->on_candidates)
+		ov->ops->on_candidates(ov->ctx, r->src, &m.u.candidates, via, via_addr,
+				       seen.sa.sa_family ? &seen : NULL);
+}
+
+static void take_relayed(struct overlay *ov, const uint8_t via[32], const union wg_sockaddr *via_addr,
+			 const struct ovl_relayed *r, uint64_t now)
+{
+	const uint8_t *payload = r->payload;
+	size_t len = r->payload_len;
+
+	enum ovl_reasm_result res;
+
+	res = ovl_reasm_input(&ov->reasm, r->src, &r->frag, r->payload, r->payload_len, now,
+			      &payload, &len);
+	if (res == OVL_REASM_PENDING)
+		return;
+	if (res != OVL_REASM_COMPLETE) {
+		++ov->stats.relayed_dropped;
+		return;
+	}
+	++ov->stats.relayed_rx;
+	if (payload[0] == OVL_MAGIC && r->frag.count == 1)
+		take_relayed_overlay(ov, via, via_addr, r, payload, len);
+	else if (payload[0] >= 1 && payload[0] <= 4 && ov->ops->on_relayed)
+		ov->ops->on_relayed(ov->ctx, r->src, via, via_addr, payload, len);
+	else
+		++ov->stats.relayed_dropped;
 }
 
 void overlay_input(struct overlay *ov, struct pkt *p)
@@ -405,12 +718,20 @@ void overlay_input(struct overlay *ov, struct pkt *p)
 		goto out;
 	}
 
-	/* What the sender says of itself, and the round trip of a PONG. */
-	if (m.type == OVL_MSG_PING && !(m.u.ping.flags & OVL_NODE_PUBLIC))
-		flags = KAD_F_NATED;
+	/* What the sender says of itself (PING, PONG); other messages keep
+	 * what the table knows, and a stranger counts as behind a NAT until
+	 * it says otherwise. */
+	if (m.type == OVL_MSG_PING) {
+		flags = kad_flags_of(m.u.ping.flags);
+	} else if (m.type == OVL_MSG_PONG) {
+		flags = kad_flags_of(m.u.pong.flags);
+	} else {
+		const struct kad_entry *e = kad_table_find(&ov->table, sender);
+
+		flags = e ? (e->flags & (KAD_F_NATED | KAD_F_RELAY)) : KAD_F_NATED;
+	}
+	/* The round trip of a PONG. */
 	if (m.type == OVL_MSG_PONG) {
-		if (!(m.u.pong.flags & OVL_NODE_PUBLIC))
-			flags = KAD_F_NATED;
 		for (i = 0; i < PINGS_TRACKED; ++i) {
 			struct ping_slot *s = &ov->pings[i];
 
@@ -421,17 +742,20 @@ void overlay_input(struct overlay *ov, struct pkt *p)
 				s->nonce = 0;
 				if (s->done)
 					s->done(s->arg, sender, rtt_us);
-				if (ov->ops->on_contact)
-					ov->ops->on_contact(ov->ctx, sender, &p->addr);
 				/* Our address as this node saw it; only from the
 				 * answer to our own PING, so that a replayed PONG
 				 * cannot plant an address. */
 				record_observation(ov, &from, &m.u.pong.observed, now);
+				flags |= KAD_F_REPLIED;
 				break;
 			}
 		}
 	}
 	kad_table_heard(&ov->table, sender, &from, flags, rtt_us, now);
+	if (flags & KAD_F_NATED)
+		client_heard(ov, sender, &from, flags & KAD_F_REPLIED, now);
+	if ((flags & KAD_F_REPLIED) && ov->ops->on_contact)
+		ov->ops->on_contact(ov->ctx, sender, &p->addr);
 
 	switch (m.type) {
 	case OVL_MSG_PING: {
@@ -444,6 +768,29 @@ void overlay_input(struct overlay *ov, struct pkt *p)
 		ovl_addr_from_sockaddr(&r.u.pong.observed, &p->addr.sa);
 		++ov->stats.pings_answered;
 		send_msg(ov, sender, &p->addr, &r);
+		/* A node behind a NAT keeps its mapping to us open with PINGs;
+		 * ours back (no larger than its own) validate its address, so
+		 * that we may name it in NODES and relay to it. */
+		if (flags & KAD_F_NATED) {
+			struct kad_addr ka;
+
+			if (!live_path(ov, sender, now, &ka) || memcmp(&ka, &from, sizeof(ka)))
+				send_ping(ov, sender, &p->addr, NULL, NULL);
+		}
+		break;
+	}
+	case OVL_MSG_PUNCH: {
+		struct ovl_msg r;
+
+		memset(&r, 0, sizeof(r));
+		r.type = OVL_MSG_PONG;
+		r.u.pong.nonce = m.u.punch.nonce;
+		r.u.pong.flags = our_flags(ov);
+		ovl_addr_from_sockaddr(&r.u.pong.observed, &p->addr.sa);
+		++ov->stats.punches_answered;
+		send_msg(ov, sender, &p->addr, &r);
+		if (ov->ops->on_punch)
+			ov->ops->on_punch(ov->ctx, sender, &p->addr);
 		break;
 	}
 	case OVL_MSG_PONG:
@@ -452,10 +799,20 @@ void overlay_input(struct overlay *ov, struct pkt *p)
 		answer_find_node(ov, sender, &p->addr, &from, &m.u.find_node, p->len);
 		break;
 	case OVL_MSG_NODES:
-		take_nodes(ov, sender, &from, flags, &m.u.nodes, now);
+		take_nodes(ov, sender, &from, &p->addr, flags, &m.u.nodes, now);
+		break;
+	case OVL_MSG_RELAY:
+		relay_forward(ov, sender, &p->addr, &m.u.relay, now);
+		break;
+	case OVL_MSG_RELAYED:
+		take_relayed(ov, sender, &p->addr, &m.u.relayed, now);
+		break;
+	case OVL_MSG_CANDIDATES:
+		if (ov->ops->on_candidates)
+			ov->ops->on_candidates(ov->ctx, sender, &m.u.candidates, NULL, &p->addr,
+					       &p->addr);
 		break;
 	default:
-		/* Relaying and NAT traversal arrive with the next issue. */
 		++ov->stats.unhandled;
 		break;
 	}
@@ -483,6 +840,32 @@ int overlay_new(struct overlay **out, struct wg_device *dev, const struct overla
 	ov->ops = ops;
 	ov->ctx = ctx;
 	ov->public_node = cfg->public_node;
+	ov->relay = cfg->relay && cfg->public_node;
+	ov->dev = dev;
+	ov->relay_pkt_cost_ns = NS_PER_S / (cfg->relay_pps ? cfg->relay_pps : RELAY_PPS_DEFAULT);
+	ov->relay_byte_cost_ps = NS_PER_S * 1000 / (cfg->relay_bps ? cfg->relay_bps : RELAY_BPS_DEFAULT);
+	ov->limiters = calloc(LIMITER_SLOTS, sizeof(*ov->limiters));
+	if (!ov->limiters) {
+		free(ov);
+		return -ENOMEM;
+	}
+	randombytes_buf(ov->limiter_hash_key, sizeof(ov->limiter_hash_key));
+	if (cfg->public_node) {
+		ov->clients = calloc(CLIENT_SLOTS, sizeof(*ov->clients));
+		if (!ov->clients) {
+			free(ov->limiters);
+			free(ov);
+			return -ENOMEM;
+		}
+	}
+	ret = ovl_reasm_init(&ov->reasm, NULL);
+	if (ret < 0) {
+		free(ov->limiters);
+		free(ov->clients);
+		free(ov);
+		return ret;
+	}
+	ov->reasm_ready = true;
 
 	memset(&cc, 0, sizeof(cc));
 	cc.private_key = cfg->private_key;
@@ -511,6 +894,9 @@ fail:
 	if (ov->table_ready)
 		kad_table_free(&ov->table);
 	ovl_channel_free(ov->ch);
+	ovl_reasm_free(&ov->reasm);
+	free(ov->limiters);
+	free(ov->clients);
 	free(ov);
 	return ret;
 }
@@ -522,6 +908,9 @@ static void on_timer_closed(uv_handle_t *h)
 	kad_lookups_free(&ov->lookups);
 	kad_table_free(&ov->table);
 	ovl_channel_free(ov->ch);
+	ovl_reasm_free(&ov->reasm);
+	free(ov->limiters);
+	free(ov->clients);
 	free(ov);
 }
 
@@ -583,6 +972,67 @@ int overlay_ping(struct overlay *ov, const uint8_t key[32], const union wg_socka
 		 overlay_pong_cb *done, void *arg)
 {
 	return send_ping(ov, key, addr, done, arg);
+}
+
+int overlay_relay_send(struct overlay *ov, const uint8_t via[32], const union wg_sockaddr *via_addr,
+		       const uint8_t dst[32], const uint8_t *buf, size_t len)
+{
+	unsigned count = ovl_frag_count(len), i;
+	struct ovl_msg m;
+	int ret = 0;
+
+	if (!count)
+		return -EMSGSIZE;
+	memset(&m, 0, sizeof(m));
+	m.type = OVL_MSG_RELAY;
+	memcpy(m.u.relay.dst, dst, 32);
+	m.u.relay.frag.count = (uint8_t)count;
+	if (count > 1) {
+		if (!++ov->frag_id)
+			++ov->frag_id;
+		m.u.relay.frag.id = ov->frag_id;
+	}
+	for (i = 0; i < count && ret >= 0; ++i) {
+		size_t off = 0, clen = ovl_frag_chunk(len, i, &off);
+
+		m.u.relay.frag.index = (uint8_t)i;
+		m.u.relay.payload = buf + off;
+		m.u.relay.payload_len = clen;
+		ret = send_msg(ov, via, via_addr, &m);
+		if (ret >= 0)
+			++ov->stats.relay_tx;
+	}
+	return ret < 0 ? ret : 0;
+}
+
+int overlay_send_candidates(struct overlay *ov, const uint8_t dst[32], const uint8_t *via,
+			    const union wg_sockaddr *via_addr, const struct ovl_candidates *c)
+{
+	uint8_t inner[OVL_MAX_DATAGRAM];
+	struct ovl_msg m;
+	long plen, n;
+
+	memset(&m, 0, sizeof(m));
+	m.type = OVL_MSG_CANDIDATES;
+	m.u.candidates = *c;
+	if (!via)
+		return send_msg(ov, dst, via_addr, &m);
+	/* Sealed to dst, then carried by the relay. */
+	plen = ovl_msg_encode(inner + OVL_HEADER_LEN, OVL_MAX_PLAINTEXT, &m);
+	if (plen < 0)
+		return (int)plen;
+	n = ovl_channel_seal(ov->ch, dst, inner + OVL_HEADER_LEN, (size_t)plen, wall_ns(), inner,
+			     sizeof(inner));
+	if (n < 0)
+		return (int)n;
+	if ((size_t)n > OVL_RELAY_MAX_CHUNK)
+		return -EMSGSIZE;
+	return overlay_relay_send(ov, via, via_addr, dst, inner, (size_t)n);
+}
+
+int overlay_punch(struct overlay *ov, const uint8_t key[32], const union wg_sockaddr *addr)
+{
+	return send_probe(ov, OVL_MSG_PUNCH, key, addr, NULL, NULL);
 }
 
 void overlay_cancel(struct overlay *ov, void *arg)

@@ -9,6 +9,7 @@
 #ifndef WH_SRC_OVERLAY_H
 #define WH_SRC_OVERLAY_H
 
+#include "proto/overlay/codec.h"
 #include "proto/overlay/kademlia.h"
 #include "proto/overlay/lookup.h"
 #include "src/packet.h"
@@ -26,6 +27,11 @@ struct overlay_config {
 	const char *ns;			/* namespace */
 	unsigned workbit;		/* minimum workbit of every sender */
 	bool public_node;		/* we answer unsolicited: flag PUBLIC */
+	/* Forwarding of members' WireGuard datagrams (flag RELAY; only a
+	 * public node offers it), and its per-source limits: packets and
+	 * bytes per second (0: the defaults). */
+	bool relay;
+	uint32_t relay_pps, relay_bps;
 };
 
 struct overlay_ops {
@@ -37,6 +43,21 @@ struct overlay_ops {
 	 * address (a member can replay or spoof), so the owner pings back
 	 * before trusting it. */
 	void (*on_message)(void *ctx, const uint8_t key[32], const union wg_sockaddr *addr);
+	/* A NODES answer from via (at via_addr) named key as a node behind a
+	 * NAT: via has a live path to it and can relay to it. */
+	void (*on_reach)(void *ctx, const uint8_t key[32], const uint8_t via[32],
+			 const union wg_sockaddr *via_addr);
+	/* A WireGuard datagram from key, forwarded by the relay via at
+	 * via_addr (reassembled when it came in fragments). */
+	void (*on_relayed)(void *ctx, const uint8_t key[32], const uint8_t via[32],
+			   const union wg_sockaddr *via_addr, const uint8_t *buf, size_t len);
+	/* CANDIDATES from key, through the relay via (at via_addr) that saw
+	 * key at seen_as; via NULL when it came directly from seen_as. */
+	void (*on_candidates)(void *ctx, const uint8_t key[32], const struct ovl_candidates *c,
+			      const uint8_t *via, const union wg_sockaddr *via_addr,
+			      const union wg_sockaddr *seen_as);
+	/* A PUNCH from key arrived from addr (already answered). */
+	void (*on_punch)(void *ctx, const uint8_t key[32], const union wg_sockaddr *addr);
 };
 
 /* What the overlay counts, for `wh show` and `wh inspect`. */
@@ -47,6 +68,17 @@ struct overlay_stats {
 	uint64_t unhandled;			/* types this build does not serve */
 	uint64_t pings_answered, finds_answered;
 	uint64_t send_errors;
+	/* As a relay: RELAYs forwarded (and their bytes), dropped because
+	 * relaying is off, the sender is over its rate, there is no live
+	 * validated path to the destination, or the request was malformed
+	 * (to itself, to us). */
+	uint64_t relay_forwarded, relay_bytes;
+	uint64_t relay_dropped_off, relay_dropped_rate, relay_dropped_no_path, relay_dropped_bad;
+	/* As an end: RELAYED payloads received, and those dropped (an inner
+	 * datagram not from the named source, fragments that never joined). */
+	uint64_t relayed_rx, relayed_dropped;
+	uint64_t relay_tx;		/* RELAYs we sent */
+	uint64_t punches_answered;
 };
 
 int overlay_new(struct overlay **out, struct wg_device *dev, const struct overlay_config *cfg,
@@ -68,6 +100,21 @@ typedef void overlay_pong_cb(void *arg, const uint8_t key[32], uint32_t rtt_us);
 int overlay_ping(struct overlay *ov, const uint8_t key[32], const union wg_sockaddr *addr,
 		 overlay_pong_cb *done, void *arg);
 void overlay_cancel(struct overlay *ov, void *arg);
+
+/* Sends a WireGuard datagram to dst through the relay via at via_addr,
+ * in as many RELAY fragments as it needs. */
+int overlay_relay_send(struct overlay *ov, const uint8_t via[32], const union wg_sockaddr *via_addr,
+		       const uint8_t dst[32], const uint8_t *buf, size_t len);
+/* Sends CANDIDATES to dst: through the relay via at via_addr when via
+ * is not NULL, else directly to via_addr. */
+int overlay_send_candidates(struct overlay *ov, const uint8_t dst[32], const uint8_t *via,
+			    const union wg_sockaddr *via_addr, const struct ovl_candidates *c);
+/* Sends a PUNCH to key at addr; the PONG that answers it, if any,
+ * reports the address through on_contact (validated). */
+int overlay_punch(struct overlay *ov, const uint8_t key[32], const union wg_sockaddr *addr);
+/* Whether key answered a request of ours from addr within 10 minutes. */
+bool overlay_validated(const struct overlay *ov, const uint8_t key[32],
+		       const union wg_sockaddr *addr);
 
 /* A datagram from the socket whose first byte is 0xff. */
 void overlay_input(struct overlay *ov, struct pkt *p);

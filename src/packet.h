@@ -47,6 +47,7 @@ struct pkt {
 		struct in6_pktinfo v6;
 	} local;
 	bool has_local;
+	bool relayed;			/* arrived through a relay: no roaming */
 	uint8_t buf[PKT_BUF_SIZE];
 };
 

@@ -259,10 +259,17 @@ void peer_set_preshared_key(struct wg_peer *peer, const uint8_t psk[NOISE_SYMMET
 
 void peer_set_endpoint(struct wg_peer *peer, const union wg_sockaddr *ep)
 {
+	peer->relayed = false;
 	if (!wg_sockaddr_equal(&peer->endpoint, ep)) {
 		peer->endpoint = *ep;
 		peer->src_valid = false;
 	}
+}
+
+void peer_set_relayed(struct wg_peer *peer, const union wg_sockaddr *relay_addr)
+{
+	peer_set_endpoint(peer, relay_addr);
+	peer->relayed = true;
 }
 
 void peer_set_persistent_keepalive(struct wg_peer *peer, uint16_t interval)

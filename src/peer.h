@@ -27,6 +27,11 @@ struct wg_peer {
 	struct cookie_maker cookie_maker;
 
 	union wg_sockaddr endpoint;		/* sa_family 0: none */
+	/* The path is relayed (wh up): datagrams leave through the device's
+	 * relay_output instead of the socket, and endpoint holds the relay's
+	 * address, which is where they physically go (what `wg show` says).
+	 * Any authenticated datagram that arrives directly ends it (roaming). */
+	bool relayed;
 	/* The local address the peer last reached us on, so that replies
 	 * leave from it (a multihomed host must not answer from another
 	 * address); cleared when the peer stops answering. */
@@ -54,6 +59,11 @@ struct wg_peer {
 	uint64_t last_sent_handshake;		/* ns; rate of initiations */
 	uint16_t persistent_keepalive_interval;	/* s; 0 = off */
 
+	/* Monotonic ns (0: never) of the last authenticated datagram from
+	 * the peer, of the last one that came directly (not relayed), and of
+	 * the last data sent to it: path liveness. */
+	uint64_t last_rx_ns, last_direct_rx_ns, last_data_tx_ns;
+
 	/* Counters, whole WireGuard messages. */
 	uint64_t rx_bytes, tx_bytes;
 	int64_t last_handshake_sec;		/* wall clock */
@@ -74,6 +84,9 @@ void peer_remove_all(struct wg_device *dev);
 
 void peer_set_preshared_key(struct wg_peer *peer, const uint8_t psk[NOISE_SYMMETRIC_KEY_LEN]);
 void peer_set_endpoint(struct wg_peer *peer, const union wg_sockaddr *ep);
+/* The path through a relay at relay_addr (the owner's relay_output
+ * forwards); peer_set_endpoint makes it direct again. */
+void peer_set_relayed(struct wg_peer *peer, const union wg_sockaddr *relay_addr);
 /* Turning it on sends a keepalive at once (when the device is up). */
 void peer_set_persistent_keepalive(struct wg_peer *peer, uint16_t interval);
 

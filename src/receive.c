@@ -23,8 +23,21 @@
 /* Roaming: the endpoint follows the outer source of every authenticated
  * message, and replies leave from the local address it arrived on. */
 static void update_endpoint(struct wg_peer *peer, const union wg_sockaddr *src,
-			    const void *local, bool has_local)
+			    const void *local, bool has_local, bool relayed)
 {
+	struct wg_device *dev = peer->dev;
+
+	peer->last_rx_ns = wg_now(dev);
+	/* A relayed datagram says nothing of where the peer is (the owner
+	 * may follow it to its relay); a direct one ends a relayed path: the
+	 * peer reaches us, so we reach it. */
+	if (relayed) {
+		if (dev->relayed_rx)
+			dev->relayed_rx(dev->relay_ctx, peer, src);
+		return;
+	}
+	peer->last_direct_rx_ns = peer->last_rx_ns;
+	peer->relayed = false;
 	if (!wg_sockaddr_equal(&peer->endpoint, src))
 		peer->endpoint = *src;
 	if (has_local) {
@@ -48,6 +61,7 @@ static void enqueue_handshake(struct wg_device *dev, const struct pkt *p, bool m
 	memcpy(&it->local, &p->local, sizeof(it->local));
 	it->has_local = p->has_local;
 	it->macs_checked = macs_checked;
+	it->relayed = p->relayed;
 	it->len = (uint16_t)p->len;
 	memcpy(it->msg, p->data, p->len);
 	++dev->hs_count;
@@ -123,7 +137,7 @@ static void handle_initiation(struct wg_device *dev, const struct message_handsh
 	ok = noise_initiation_accept(&peer->handshake, &scratch, wg_now(dev));
 	if (!ok)
 		goto invalid;
-	update_endpoint(peer, &it->src, &it->local, it->has_local);
+	update_endpoint(peer, &it->src, &it->local, it->has_local, it->relayed);
 	peer->rx_bytes += sizeof(*msg);
 	timers_any_authenticated_packet_received(peer);
 	timers_any_authenticated_packet_traversal(peer);
@@ -147,7 +161,7 @@ static void handle_response(struct wg_device *dev, const struct message_handshak
 	index = e->index;
 	if (!noise_handshake_consume_response(msg, &peer->handshake))
 		goto invalid;
-	update_endpoint(peer, &it->src, &it->local, it->has_local);
+	update_endpoint(peer, &it->src, &it->local, it->has_local, it->relayed);
 	peer->rx_bytes += sizeof(*msg);
 	timers_any_authenticated_packet_received(peer);
 	timers_any_authenticated_packet_traversal(peer);
@@ -242,7 +256,7 @@ static struct wg_peer *open_data(struct wg_device *dev, struct pkt *p, size_t *w
 		if (peer->nstaged)
 			send_staged(peer);
 	}
-	update_endpoint(peer, &p->addr, &p->local, p->has_local);
+	update_endpoint(peer, &p->addr, &p->local, p->has_local, p->relayed);
 	*wire_len = msglen;
 	timers_any_authenticated_packet_received(peer);
 	timers_any_authenticated_packet_traversal(peer);

@@ -158,6 +158,7 @@ void timers_close(struct wg_peer *peer, void (*all_closed)(struct wg_peer *peer)
 
 void timers_data_sent(struct wg_peer *peer)
 {
+	peer->last_data_tx_ns = wg_now(peer->dev);
 	if (!pending(&peer->timer_new_handshake))
 		uv_timer_start(&peer->timer_new_handshake, expired_new_handshake,
 			       (uint64_t)(KEEPALIVE_TIMEOUT + REKEY_TIMEOUT) * 1000 + jitter_ms(), 0);

@@ -387,11 +387,20 @@ static void entry_heard(struct kad_entry *e, const struct kad_addr *addr, unsign
 			rtt_us = (uint32_t)min64((now_ns - e->check_sent_ns) / 1000, UINT32_MAX);
 		e->flags &= (uint8_t)~KAD_F_CHECKING;
 	}
+	/* An answer from another address than the one that answered
+	 * before: the old validation does not carry over. */
+	if (memcmp(&e->addr, addr, sizeof(*addr)) && !(flags & KAD_F_REPLIED)) {
+		e->flags &= (uint8_t)~KAD_F_REPLIED;
+		e->replied_ns = 0;
+	}
+	if (flags & KAD_F_REPLIED)
+		e->replied_ns = now_ns;
 	e->addr = *addr;
 	e->last_seen_ns = now_ns;
 	e->fails = 0;
-	e->flags = (uint8_t)((e->flags & ~KAD_F_NATED) | (flags & KAD_F_NATED) |
-			     (flags & KAD_F_REPLIED) | KAD_F_HEARD);
+	e->flags = (uint8_t)((e->flags & ~(KAD_F_NATED | KAD_F_RELAY)) |
+			     (flags & (KAD_F_NATED | KAD_F_RELAY)) | (flags & KAD_F_REPLIED) |
+			     KAD_F_HEARD);
 	if (rtt_us) {
 		if (!e->srtt_us)
 			e->srtt_us = rtt_us;
@@ -458,7 +467,7 @@ enum kad_insert kad_table_learned(struct kad_table *t, const struct kad_contact 
 	memcpy(e.key, c->key, KAD_KEY_LEN);
 	e.addr = c->addr;
 	e.last_seen_ns = now_ns;
-	e.flags = (uint8_t)(c->flags & KAD_F_NATED);
+	e.flags = (uint8_t)(c->flags & (KAD_F_NATED | KAD_F_RELAY));
 	r = insert_new(t, &e, now_ns);
 	if (r == KAD_INS_ADDED)
 		want_tick(t, max64(now_ns, t->check_next_ns));
@@ -566,7 +575,7 @@ static void offer(struct kad_contact *out, size_t *cnt, size_t n, const uint8_t 
 	memmove(out + pos + 1, out + pos, (last - pos) * sizeof(*out));
 	memcpy(out[pos].key, e->key, KAD_KEY_LEN);
 	out[pos].addr = e->addr;
-	out[pos].flags = (uint8_t)(e->flags & (KAD_F_NATED | KAD_F_HEARD));
+	out[pos].flags = (uint8_t)(e->flags & (KAD_F_NATED | KAD_F_HEARD | KAD_F_RELAY));
 	if (*cnt < n)
 		++*cnt;
 }
@@ -702,7 +711,7 @@ static void tick_checks(struct kad_table *t, uint64_t now_ns, struct kad_actions
 		pick[i]->check_sent_ns = now_ns;
 		memcpy(c->key, pick[i]->key, KAD_KEY_LEN);
 		c->addr = pick[i]->addr;
-		c->flags = (uint8_t)(pick[i]->flags & (KAD_F_NATED | KAD_F_HEARD));
+		c->flags = (uint8_t)(pick[i]->flags & (KAD_F_NATED | KAD_F_HEARD | KAD_F_RELAY));
 		++t->stats.checks;
 	}
 	if (n)

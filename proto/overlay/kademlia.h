@@ -90,6 +90,7 @@ enum kad_flags {
 	KAD_F_HEARD = 1 << 1,	 /* heard from directly, not only learned */
 	KAD_F_REPLIED = 1 << 2,	 /* answered a query of ours at least once */
 	KAD_F_CHECKING = 1 << 3, /* a liveness check is in flight */
+	KAD_F_RELAY = 1 << 4,	 /* offers relaying (the daemon says so) */
 };
 
 /* What leaves the table: a key, where to reach it, KAD_F_NATED|HEARD. */
@@ -104,6 +105,7 @@ struct kad_entry {
 	struct kad_addr addr;
 	uint64_t last_seen_ns;	/* heard: last message; learned: when learned */
 	uint64_t check_sent_ns;	/* valid while KAD_F_CHECKING */
+	uint64_t replied_ns;	/* last answer to a query of ours from addr */
 	uint32_t srtt_us;	/* smoothed round trip, 0 before the first sample */
 	uint8_t fails;		/* consecutive failed queries or checks */
 	uint8_t flags;		/* enum kad_flags */

@@ -393,13 +393,13 @@ void kad_lookups_on_nodes(struct kad_lookups *ls, uint64_t txid,
 	if (!c || c->state == CAND_ANSWERED || (c->state == CAND_NEW && !c->tries)) {
 		/* Not an answer we wait for; the sender is still alive. */
 		++ls->stats.ignored;
-		kad_table_heard(ls->table, from_key, from_addr, from_flags & KAD_F_NATED, 0,
+		kad_table_heard(ls->table, from_key, from_addr, from_flags & (KAD_F_NATED | KAD_F_RELAY), 0,
 				now_ns);
 		return;
 	}
 	rtt_us = now_ns > c->sent_ns ? (uint32_t)min64((now_ns - c->sent_ns) / 1000, UINT32_MAX) : 1;
 	kad_table_heard(ls->table, from_key, from_addr,
-			(from_flags & KAD_F_NATED) | KAD_F_REPLIED, rtt_us, now_ns);
+			(from_flags & (KAD_F_NATED | KAD_F_RELAY)) | KAD_F_REPLIED, rtt_us, now_ns);
 	cand_move(ls, l, c, CAND_ANSWERED, now_ns);
 	c->c.addr = *from_addr;
 	c->c.flags = (uint8_t)((from_flags & KAD_F_NATED) | KAD_F_HEARD);

@@ -308,6 +308,9 @@ EOF
 		type filter hook forward priority filter; policy drop;
 		ct state established,related accept
 		iifname "lan0" oifname "wan0" accept
+		# Hosts on one LAN talk through the bridge, which br_netfilter
+		# (when loaded) passes through this hook: a switch does not filter.
+		iifname "lan0" oifname "lan0" accept
 EOF
 	[ "$type" = upnp ] && echo '		iifname "wan0" jump miniupnpd'
 	[ -n "$filter" ] && echo "		iifname \"wan0\" oifname \"lan0\" ct status dnat meta l4proto udp $filter"

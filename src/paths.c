@@ -1,0 +1,633 @@
+/* How each member is reached: directly, or through a relay while no
+ * direct path works (doc/protocol.md 9).
+ *
+ *   lookup / NODES naming the member behind a NAT (on_reach)
+ *       -> relay candidates; the nearest by RTT carries the WireGuard
+ *          traffic at once (peer->relayed), and CANDIDATES go through it
+ *   CANDIDATES both ways -> PUNCH every 200 ms to every candidate, 20 rounds
+ *   PONG to a PUNCH or PING (on_contact, a validated address)
+ *       -> the endpoint becomes direct; the session carries on
+ *   direct path silent while we send -> probe, then back to the relay, and
+ *       a new exchange later; a silent relay -> the next one by RTT
+ *
+ * The WireGuard endpoint always names where datagrams go (the relay's
+ * address while relayed), so stock `wg show` tells the truth. */
+#include "src/paths.h"
+
+#include "crypto/encoding.h"
+#include "src/overlay.h"
+#include "src/peer.h"
+#include "src/send.h"
+
+#include <arpa/inet.h>
+#include <ifaddrs.h>
+#include <net/if.h>
+#include <sodium.h>
+#include <string.h>
+
+#define NS (1000000000ULL)
+
+enum {
+	PUNCH_INTERVAL_MS = 200,
+	PUNCH_ROUNDS = 20,
+	PUNCH_ROUNDS_ANSWER = 5,	/* punching back at an unexpected PUNCH */
+	EXCHANGE_MIN_S = 10,		/* CANDIDATES per member, at most this often */
+	EXCHANGE_MAX_S = 300,		/* retries back off to this while relayed */
+	RELAY_PING_S = 10,		/* a relay in use is pinged this often ... */
+	RELAY_DEAD_S = 25,		/* ... and replaced after this silence */
+	RELAY_NAMED_S = 600,		/* a relay candidate is forgotten after this */
+	DIRECT_SUSPECT_S = 5,		/* sending, nothing back: probe the path */
+	DIRECT_DEAD_S = 9,		/* ... and fall back to the relay */
+	NAT_KEEPALIVE_S = 25,		/* below the usual 30 s UDP NAT timeout */
+	ANCHORS = 3,			/* public nodes a NATed node keeps open */
+};
+
+static bool has_session(const struct wg_peer *peer)
+{
+	return peer_has_session(peer, wg_now(peer->dev));
+}
+
+static struct member *member_of_peer(struct node *n, const struct wg_peer *peer)
+{
+	return node_member(n, peer->public_key);
+}
+
+/* ---- relay candidates ---- */
+
+static uint64_t heard_ns(const struct node *n, const uint8_t key[32])
+{
+	const struct kad_entry *e = kad_table_find(overlay_table(n->ov), key);
+
+	return e ? e->last_seen_ns : 0;
+}
+
+static int find_relay(const struct member *m, const uint8_t key[32])
+{
+	unsigned i;
+
+	for (i = 0; i < m->n_relays; ++i)
+		if (!memcmp(m->relays[i].key, key, 32))
+			return (int)i;
+	return -1;
+}
+
+static int find_relay_addr(const struct member *m, const union wg_sockaddr *a)
+{
+	unsigned i;
+
+	for (i = 0; i < m->n_relays; ++i)
+		if (wg_sockaddr_equal(&m->relays[i].addr, a))
+			return (int)i;
+	return -1;
+}
+
+/* Remembers that via reaches m; the oldest candidate makes room. */
+static int add_relay(struct member *m, const uint8_t via[32], const union wg_sockaddr *addr,
+		     uint64_t now)
+{
+	int i = find_relay(m, via);
+
+	if (i < 0) {
+		if (m->n_relays < MEMBER_RELAYS) {
+			i = (int)m->n_relays++;
+		} else {
+			unsigned j;
+
+			for (i = 0, j = 1; j < m->n_relays; ++j)
+				if ((int)j != m->relay && (i == m->relay ||
+							   m->relays[j].named_ns < m->relays[i].named_ns))
+					i = (int)j;
+		}
+		memset(&m->relays[i], 0, sizeof(m->relays[i]));
+		memcpy(m->relays[i].key, via, 32);
+	}
+	m->relays[i].addr = *addr;
+	m->relays[i].named_ns = now;
+	return i;
+}
+
+static void drop_relay(struct member *m, int i)
+{
+	if (m->relay == i)
+		m->relay = -1;
+	else if (m->relay > i)
+		--m->relay;
+	memmove(&m->relays[i], &m->relays[i + 1], (m->n_relays - (unsigned)i - 1) * sizeof(m->relays[0]));
+	--m->n_relays;
+}
+
+/* The candidate with the lowest measured RTT (unmeasured ones last). */
+static int best_relay(struct node *n, const struct member *m, int except)
+{
+	uint64_t best_rtt = UINT64_MAX;
+	int best = -1;
+	unsigned i;
+
+	for (i = 0; i < m->n_relays; ++i) {
+		uint64_t rtt = overlay_rtt_us(n->ov, m->relays[i].key);
+
+		if ((int)i == except)
+			continue;
+		if (!rtt)
+			rtt = UINT32_MAX;
+		if (rtt < best_rtt) {
+			best_rtt = rtt;
+			best = (int)i;
+		}
+	}
+	return best;
+}
+
+static void use_relay(struct node *n, struct member *m, int i, uint64_t now)
+{
+	char b64[KEY_B64URL_LEN + 1];
+
+	if (m->relay != i || !m->peer->relayed) {
+		key_to_base64url(b64, m->relays[i].key);
+		dev_log(&n->dev, LOG_DBG, "member %.8s: relayed through %.8s", m->hostname, b64);
+	}
+	m->relay = i;
+	m->relays[i].pinged_ns = m->relays[i].pinged_ns ? m->relays[i].pinged_ns : now;
+	peer_set_relayed(m->peer, &m->relays[i].addr);
+	if (!m->relayed_at_ns)
+		m->relayed_at_ns = now;
+}
+
+/* ---- candidates and punching ---- */
+
+static bool addr_usable(const union wg_sockaddr *a)
+{
+	if (a->sa.sa_family == AF_INET) {
+		const uint8_t *ip = (const uint8_t *)&a->in4.sin_addr;
+
+		return ip[0] != 0 && ip[0] != 127 && !(ip[0] == 169 && ip[1] == 254) && ip[0] < 224;
+	}
+	if (a->sa.sa_family == AF_INET6) {
+		const struct in6_addr *ip = &a->in6.sin6_addr;
+
+		return !IN6_IS_ADDR_LOOPBACK(ip) && !IN6_IS_ADDR_LINKLOCAL(ip) &&
+		       !IN6_IS_ADDR_UNSPECIFIED(ip) && !IN6_IS_ADDR_MULTICAST(ip) &&
+		       !IN6_IS_ADDR_V4MAPPED(ip);
+	}
+	return false;
+}
+
+static void add_candidate(struct ovl_candidates *c, uint8_t type, const union wg_sockaddr *a)
+{
+	struct ovl_candidate *e;
+	unsigned i;
+
+	if (c->count == OVL_MAX_CANDIDATES || !addr_usable(a))
+		return;
+	e = &c->cands[c->count];
+	if (!ovl_addr_from_sockaddr(&e->addr, &a->sa))
+		return;
+	for (i = 0; i < c->count; ++i)
+		if (ovl_addr_equal(&c->cands[i].addr, &e->addr))
+			return;
+	e->type = type;
+	++c->count;
+}
+
+/* Our candidates: a port mapping, the reflexive address, then the
+ * addresses of our interfaces (not the tunnel's) with our port. */
+static void our_candidates(struct node *n, struct ovl_candidates *c)
+{
+	struct ifaddrs *ifa, *i;
+	union wg_sockaddr a;
+
+	memset(c, 0, sizeof(*c));
+	if (n->mapped.sa.sa_family)
+		add_candidate(c, OVL_CAND_MAPPED, &n->mapped);
+	if (overlay_reflexive(n->ov, &a))
+		add_candidate(c, OVL_CAND_REFLEXIVE, &a);
+	if (getifaddrs(&ifa) < 0)
+		return;
+	for (i = ifa; i; i = i->ifa_next) {
+		if (!i->ifa_addr || !(i->ifa_flags & IFF_UP) || !strcmp(i->ifa_name, n->dev.ifname))
+			continue;
+		memset(&a, 0, sizeof(a));
+		if (i->ifa_addr->sa_family == AF_INET) {
+			memcpy(&a.in4, i->ifa_addr, sizeof(a.in4));
+			a.in4.sin_port = htons(n->dev.bound_port);
+		} else if (i->ifa_addr->sa_family == AF_INET6 && n->dev.sock6 >= 0) {
+			memcpy(&a.in6, i->ifa_addr, sizeof(a.in6));
+			a.in6.sin6_port = htons(n->dev.bound_port);
+			a.in6.sin6_scope_id = 0;
+		} else {
+			continue;
+		}
+		add_candidate(c, OVL_CAND_LAN, &a);
+	}
+	freeifaddrs(ifa);
+}
+
+static void add_punch_target(struct member *m, const union wg_sockaddr *a)
+{
+	unsigned i;
+
+	if (!addr_usable(a))
+		return;
+	for (i = 0; i < m->n_cands; ++i)
+		if (wg_sockaddr_equal(&m->cands[i], a))
+			return;
+	if (m->n_cands == MEMBER_CANDS)
+		return;
+	m->cands[m->n_cands++] = *a;
+}
+
+static void start_punching(struct node *n, struct member *m, unsigned rounds)
+{
+	if (m->punch_rounds < rounds)
+		m->punch_rounds = rounds;
+	if (!uv_is_active((uv_handle_t *)&n->punch))
+		uv_timer_start(&n->punch, paths_punch_tick, 0, PUNCH_INTERVAL_MS);
+}
+
+static bool direct_alive(const struct member *m, uint64_t now)
+{
+	const struct wg_peer *p = m->peer;
+	uint64_t last = p->last_direct_rx_ns > m->direct_ok_ns ? p->last_direct_rx_ns : m->direct_ok_ns;
+
+	return !p->relayed && p->endpoint.sa.sa_family && has_session(p) && last &&
+	       now - last < (uint64_t)DIRECT_DEAD_S * NS;
+}
+
+/* Sends our candidates to m through its relay (a new exchange). */
+static void exchange(struct node *n, struct member *m, uint64_t now)
+{
+	struct ovl_candidates c;
+
+	if (m->relay < 0 || now < m->next_exchange_ns)
+		return;
+	our_candidates(n, &c);
+	randombytes_buf(&c.txid, sizeof(c.txid));
+	m->txid = c.txid;
+	m->exchange_backoff_ns = m->exchange_backoff_ns ? m->exchange_backoff_ns * 2 :
+							 (uint64_t)EXCHANGE_MIN_S * NS;
+	if (m->exchange_backoff_ns > (uint64_t)EXCHANGE_MAX_S * NS)
+		m->exchange_backoff_ns = (uint64_t)EXCHANGE_MAX_S * NS;
+	m->next_exchange_ns = now + m->exchange_backoff_ns;
+	overlay_send_candidates(n->ov, m->key, m->relays[m->relay].key, &m->relays[m->relay].addr, &c);
+}
+
+void paths_punch_tick(uv_timer_t *t)
+{
+	struct node *n = t->data;
+	bool any = false;
+	size_t i;
+	unsigned j;
+
+	for (i = 0; i < n->n_members; ++i) {
+		struct member *m = &n->members[i];
+
+		if (!m->punch_rounds)
+			continue;
+		if (direct_alive(m, wg_now(&n->dev))) {
+			m->punch_rounds = 0;
+			continue;
+		}
+		--m->punch_rounds;
+		for (j = 0; j < m->n_cands; ++j)
+			overlay_punch(n->ov, m->key, &m->cands[j]);
+		any |= m->punch_rounds > 0;
+	}
+	if (!any)
+		uv_timer_stop(t);
+}
+
+/* ---- overlay events ---- */
+
+static void on_contact(void *ctx, const uint8_t key[32], const union wg_sockaddr *addr)
+{
+	struct node *n = ctx;
+	struct member *m = node_member(n, key);
+	struct wg_peer *peer;
+	uint64_t now;
+
+	if (!m)
+		return;
+	peer = m->peer;
+	now = wg_now(&n->dev);
+	if (!peer->relayed && wg_sockaddr_equal(&peer->endpoint, addr)) {
+		m->direct_ok_ns = now;
+		if (!has_session(peer))
+			node_plan_handshake(n, m);
+		return;
+	}
+	/* A validated direct address: taken when there is no session or it
+	 * is relayed (the upgrade), or the direct one died. */
+	if (has_session(peer) && !peer->relayed && direct_alive(m, now))
+		return;
+	peer_set_endpoint(peer, addr);
+	m->direct_ok_ns = now;
+	m->punch_rounds = 0;
+	if (!m->direct_at_ns)
+		m->direct_at_ns = now;
+	m->exchange_backoff_ns = 0;
+	if (has_session(peer))
+		send_keepalive(peer);	/* the other side roams to us at once */
+	else
+		node_plan_handshake(n, m);
+}
+
+/* A member wrote to us: if it has no session, ping it back there, and
+ * its PONG (on_contact) proves the address. */
+static void on_message(void *ctx, const uint8_t key[32], const union wg_sockaddr *addr)
+{
+	struct node *n = ctx;
+	struct member *m = node_member(n, key);
+
+	if (!m || has_session(m->peer) || wg_sockaddr_equal(&m->peer->endpoint, addr))
+		return;
+	overlay_ping(n->ov, key, addr, NULL, NULL);
+}
+
+static void on_reach(void *ctx, const uint8_t key[32], const uint8_t via[32],
+		     const union wg_sockaddr *via_addr)
+{
+	struct node *n = ctx;
+	struct member *m = node_member(n, key);
+	uint64_t now = wg_now(&n->dev);
+	int i;
+
+	if (!m)
+		return;
+	add_relay(m, via, via_addr, now);
+	if (has_session(m->peer) || (m->relay >= 0 && m->peer->relayed))
+		return;
+	/* No path yet: start relayed, and exchange candidates. */
+	i = best_relay(n, m, -1);
+	if (i < 0)
+		return;
+	use_relay(n, m, i, now);
+	m->next_exchange_ns = 0;
+	exchange(n, m, now);
+	node_plan_handshake(n, m);
+}
+
+static void on_relayed(void *ctx, const uint8_t key[32], const uint8_t via[32],
+		       const union wg_sockaddr *via_addr, const uint8_t *buf, size_t len)
+{
+	struct node *n = ctx;
+	struct member *m = node_member(n, key);
+
+	if (!m)
+		return;
+	/* The relay is a candidate; the datagram itself decides (once it
+	 * authenticates, in relayed_rx) whether we follow it there. */
+	add_relay(m, via, via_addr, wg_now(&n->dev));
+	device_input_relayed(&n->dev, via_addr, buf, len);
+}
+
+static void on_candidates(void *ctx, const uint8_t key[32], const struct ovl_candidates *c,
+			  const uint8_t *via, const union wg_sockaddr *via_addr,
+			  const union wg_sockaddr *seen_as)
+{
+	struct node *n = ctx;
+	struct member *m = node_member(n, key);
+	uint64_t now = wg_now(&n->dev);
+	unsigned i;
+	int r = -1;
+
+	if (!m)
+		return;
+	if (via)
+		r = add_relay(m, via, via_addr, now);
+	for (i = 0; i < c->count; ++i) {
+		struct sockaddr_storage ss;
+		union wg_sockaddr a;
+		unsigned len = ovl_addr_to_sockaddr(&c->cands[i].addr, &ss);
+
+		if (!len || len > sizeof(a) || c->cands[i].type < OVL_CAND_LAN ||
+		    c->cands[i].type > OVL_CAND_MAPPED)
+			continue;
+		memset(&a, 0, sizeof(a));
+		memcpy(&a, &ss, len);
+		add_punch_target(m, &a);
+	}
+	if (seen_as)
+		add_punch_target(m, seen_as);
+	if (n->dev.log_level >= LOG_DBG) {
+		char list[256] = "", one[64];
+
+		for (i = 0; i < m->n_cands; ++i) {
+			wg_sockaddr_str(&m->cands[i], one, sizeof(one));
+			snprintf(list + strlen(list), sizeof(list) - strlen(list), " %s", one);
+		}
+		dev_log(&n->dev, LOG_DBG, "member %s: %u candidates%s, punching%s", m->hostname,
+			c->count, (c->flags & OVL_CANDIDATES_REPLY) ? " (reply)" : "", list);
+	}
+	if (!(c->flags & OVL_CANDIDATES_REPLY)) {
+		struct ovl_candidates mine;
+
+		our_candidates(n, &mine);
+		mine.txid = c->txid;
+		mine.flags = OVL_CANDIDATES_REPLY;
+		overlay_send_candidates(n->ov, key, via, via_addr, &mine);
+	} else if (c->txid != m->txid) {
+		return;		/* an answer to no exchange of ours */
+	}
+	if (!direct_alive(m, now))
+		start_punching(n, m, PUNCH_ROUNDS);
+	/* No session yet: the relay that brought this carries the handshake. */
+	if (r >= 0 && !has_session(m->peer) && !m->peer->relayed) {
+		use_relay(n, m, r, now);
+		node_plan_handshake(n, m);
+	}
+}
+
+static void on_punch(void *ctx, const uint8_t key[32], const union wg_sockaddr *addr)
+{
+	struct node *n = ctx;
+	struct member *m = node_member(n, key);
+
+	if (!m || direct_alive(m, wg_now(&n->dev)))
+		return;
+	/* A NAT that maps per destination shows its port only here. */
+	add_punch_target(m, addr);
+	start_punching(n, m, PUNCH_ROUNDS_ANSWER);
+}
+
+const struct overlay_ops paths_overlay_ops = {
+	.on_contact = on_contact,
+	.on_message = on_message,
+	.on_reach = on_reach,
+	.on_relayed = on_relayed,
+	.on_candidates = on_candidates,
+	.on_punch = on_punch,
+};
+
+/* ---- the data plane's hooks ---- */
+
+static int relay_output(void *ctx, struct wg_peer *peer, const uint8_t *buf, size_t len)
+{
+	struct node *n = ctx;
+	struct member *m = member_of_peer(n, peer);
+
+	if (!m || m->relay < 0 || !n->ov)
+		return -ENOTCONN;
+	return overlay_relay_send(n->ov, m->relays[m->relay].key, &m->relays[m->relay].addr, m->key,
+				  buf, len);
+}
+
+/* An authenticated datagram came through a relay: follow the peer there
+ * unless our direct path to it is alive. */
+static void relayed_rx(void *ctx, struct wg_peer *peer, const union wg_sockaddr *relay_addr)
+{
+	struct node *n = ctx;
+	struct member *m = member_of_peer(n, peer);
+	uint64_t now = wg_now(&n->dev);
+	int i;
+
+	if (!m)
+		return;
+	i = find_relay_addr(m, relay_addr);
+	if (i < 0 || (peer->relayed && m->relay == i))
+		return;
+	if (!peer->relayed && direct_alive(m, now))
+		return;
+	use_relay(n, m, i, now);
+}
+
+void paths_init(struct node *n)
+{
+	n->dev.relay_output = relay_output;
+	n->dev.relayed_rx = relayed_rx;
+	n->dev.relay_ctx = n;
+	uv_timer_init(&n->loop, &n->punch);
+	n->punch.data = n;
+}
+
+void paths_stop(struct node *n)
+{
+	n->dev.relay_output = NULL;
+	n->dev.relayed_rx = NULL;
+	uv_timer_stop(&n->punch);
+	uv_close((uv_handle_t *)&n->punch, NULL);
+}
+
+void paths_member_init(struct member *m)
+{
+	m->relay = -1;
+}
+
+/* ---- once a second ---- */
+
+static void tick_relayed(struct node *n, struct member *m, uint64_t now)
+{
+	struct relay_cand *r = &m->relays[m->relay];
+	uint64_t heard = heard_ns(n, r->key);
+	int next;
+
+	if (now - r->pinged_ns >= (uint64_t)RELAY_PING_S * NS) {
+		r->pinged_ns = now;
+		overlay_ping(n->ov, r->key, &r->addr, NULL, NULL);
+	}
+	if (!r->since_ns)
+		r->since_ns = now;
+	/* Silent since before our pings began, for long enough: dead. */
+	if (now - r->since_ns > (uint64_t)RELAY_DEAD_S * NS &&
+	    (!heard || now - heard > (uint64_t)RELAY_DEAD_S * NS)) {
+		char b64[KEY_B64URL_LEN + 1];
+
+		key_to_base64url(b64, r->key);
+		dev_log(&n->dev, LOG_INFO, "relay %.8s is silent: replacing it", b64);
+		drop_relay(m, m->relay);
+		next = best_relay(n, m, -1);
+		if (next >= 0) {
+			use_relay(n, m, next, now);
+			m->next_exchange_ns = 0;	/* tell the other side at once */
+		} else {
+			m->next_lookup_ns = now;	/* find a new one */
+		}
+		return;
+	}
+	exchange(n, m, now);
+}
+
+static void tick_direct(struct node *n, struct member *m, uint64_t now)
+{
+	struct wg_peer *p = m->peer;
+	uint64_t last = p->last_direct_rx_ns > m->direct_ok_ns ? p->last_direct_rx_ns : m->direct_ok_ns;
+	bool sending = (p->last_data_tx_ns && now - p->last_data_tx_ns < 3 * NS) ||
+		       p->timer_handshake_attempts > 0;
+	int i;
+
+	if (!sending || !last || now - last < (uint64_t)DIRECT_SUSPECT_S * NS)
+		return;
+	if (now - last < (uint64_t)DIRECT_DEAD_S * NS) {
+		/* Silent while we send: ask the path itself. */
+		overlay_ping(n->ov, m->key, &p->endpoint, NULL, NULL);
+		return;
+	}
+	i = m->relay >= 0 ? m->relay : best_relay(n, m, -1);
+	if (i < 0) {
+		m->next_lookup_ns = now;
+		return;
+	}
+	dev_log(&n->dev, LOG_INFO, "member %s: direct path silent, back to the relay", m->hostname);
+	use_relay(n, m, i, now);
+	m->direct_ok_ns = 0;
+	m->exchange_backoff_ns = 0;
+	m->next_exchange_ns = now + (uint64_t)EXCHANGE_MIN_S * NS;
+	send_keepalive(p);
+}
+
+void paths_tick(struct node *n, uint64_t now)
+{
+	enum overlay_nat nat = overlay_nat_mapping(n->ov, NULL);
+	bool natted = nat != OVERLAY_NAT_NONE;
+	size_t i;
+	unsigned j;
+
+	for (i = 0; i < n->n_members; ++i) {
+		struct member *m = &n->members[i];
+		uint16_t ka;
+
+		/* Relay candidates nobody named for a long time go. */
+		for (j = 0; j < m->n_relays; ++j)
+			if ((int)j != m->relay && now - m->relays[j].named_ns > (uint64_t)RELAY_NAMED_S * NS)
+				drop_relay(m, (int)j--);
+		if (m->peer->relayed && m->relay >= 0)
+			tick_relayed(n, m, now);
+		else if (has_session(m->peer))
+			tick_direct(n, m, now);
+		/* Keepalives only as NAT mappings need: a direct path from
+		 * behind a NAT; never between public nodes, never relayed (the
+		 * relay's pings keep that mapping). */
+		ka = natted && !m->peer->relayed && has_session(m->peer) ? NAT_KEEPALIVE_S : 0;
+		if (m->peer->persistent_keepalive_interval != ka)
+			peer_set_persistent_keepalive(m->peer, ka);
+	}
+	/* Behind a NAT, the public nodes nearest our key (where lookups of
+	 * us end) must be able to reach us: keep those mappings open. */
+	if (natted && n->member && now >= n->anchors_next_ns) {
+		struct kad_contact c[ANCHORS];
+		size_t k = kad_table_closest(overlay_table(n->ov), n->public_key, ANCHORS, c,
+					     KAD_WANT_HEARD | KAD_WANT_PUBLIC);
+
+		n->anchors_next_ns = now + (uint64_t)NAT_KEEPALIVE_S * NS;
+		for (j = 0; j < k; ++j) {
+			union wg_sockaddr a;
+
+			if (kad_addr_to_wg_sockaddr(&c[j].addr, &a))
+				overlay_ping(n->ov, c[j].key, &a, NULL, NULL);
+		}
+	}
+}
+
+const char *paths_describe(struct node *n, const struct member *m, char *relay_key, size_t len)
+{
+	(void)n;
+	if (relay_key && len)
+		relay_key[0] = 0;
+	if (m->peer->relayed && m->relay >= 0) {
+		if (relay_key && len > KEY_B64URL_LEN)
+			key_to_base64url(relay_key, m->relays[m->relay].key);
+		return "relayed";
+	}
+	if (has_session(m->peer) && m->peer->endpoint.sa.sa_family)
+		return "direct";
+	return "none";
+}
