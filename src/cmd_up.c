@@ -1,5 +1,5 @@
 /* wh up CONFIG [private-key FILE] [interface NAME] [listen-port N]
- *              [relay on|off] [relay-limit PPS BYTES_PER_S] [-f]
+ *              [relay on|off] [relay-limit PPS BYTES_PER_S] [portmap on|off] [-f]
  *
  * Starts a node of the network the file describes and returns once it is
  * up, printing the interface's name (with -f it stays in the
@@ -33,6 +33,14 @@ int cmd_up(int argc, char **argv)
 				return EXIT_USAGE;
 			}
 			opt.relay = !strcmp(argv[++a], "on") ? NODE_RELAY_ON : NODE_RELAY_OFF;
+			continue;
+		}
+		if (!strcmp(w, "portmap")) {
+			if (a + 1 >= argc || (strcmp(argv[a + 1], "on") && strcmp(argv[a + 1], "off"))) {
+				fprintf(stderr, "wh up: 'portmap' needs 'on' or 'off'\n");
+				return EXIT_USAGE;
+			}
+			opt.portmap = !strcmp(argv[++a], "on") ? NODE_PORTMAP_ON : NODE_PORTMAP_OFF;
 			continue;
 		}
 		if (!strcmp(w, "relay-limit")) {
@@ -80,7 +88,7 @@ int cmd_up(int argc, char **argv)
 	}
 	if (!opt.config_path) {
 		fprintf(stderr, "Usage: wh up CONFIG [private-key FILE] [interface NAME] [listen-port N]\n"
-				"             [relay on|off] [relay-limit PPS BYTES_PER_S] [-f]\n");
+				"             [relay on|off] [relay-limit PPS BYTES_PER_S] [portmap on|off] [-f]\n");
 		return EXIT_USAGE;
 	}
 	return node_main(&opt);

@@ -17,6 +17,7 @@
 #include "src/netconf.h"
 #include "src/overlay.h"
 #include "src/paths.h"
+#include "src/portmap.h"
 #include "src/peer.h"
 #include "src/strbuf.h"
 
@@ -145,8 +146,10 @@ static void show_member(struct node *n, struct strbuf *b, const struct member *m
 static void show_header(struct node *n, struct strbuf *b, bool json)
 {
 	char key[KEY_B64URL_LEN + 1], v4[INET_ADDRSTRLEN] = "", v6[INET6_ADDRSTRLEN] = "";
-	char refl[80] = "";
-	union wg_sockaddr ra;
+	char refl[80] = "", mapped[80] = "";
+	union wg_sockaddr ra, ma;
+	enum portmap_proto via = PORTMAP_NONE;
+	uint32_t left = 0;
 	unsigned observers = 0;
 	enum overlay_nat nat = overlay_nat_mapping(n->ov, &observers);
 
@@ -157,6 +160,8 @@ static void show_header(struct node *n, struct strbuf *b, bool json)
 	}
 	if (overlay_reflexive(n->ov, &ra))
 		wg_sockaddr_str(&ra, refl, sizeof(refl));
+	if (n->portmap && portmap_external(n->portmap, &ma, &via, &left))
+		wg_sockaddr_str(&ma, mapped, sizeof(mapped));
 	if (json) {
 		strbuf_printf(b, "{\n  \"interface\": ");
 		strbuf_json_str(b, n->dev.ifname);
@@ -178,6 +183,18 @@ static void show_header(struct node *n, struct strbuf *b, bool json)
 		strbuf_printf(b, ",\n  \"dht_nodes\": %u", kad_table_size(overlay_table(n->ov)));
 		strbuf_printf(b, ",\n  \"nat_mapping\": \"%s\", \"nat_observers\": %u",
 			      overlay_nat_name(nat), observers);
+		strbuf_printf(b, ",\n  \"port_mapping\": ");
+		if (mapped[0]) {
+			strbuf_printf(b, "{\"protocol\": \"%s\", \"external\": ", portmap_proto_name(via));
+			strbuf_json_str(b, mapped);
+			strbuf_printf(b, ", \"lease_left_s\": %lld}",
+				      left == UINT32_MAX ? -1LL : (long long)left);
+		} else {
+			strbuf_printf(b, "null");
+		}
+		strbuf_printf(b, ",\n  \"relaying\": %s, \"relay_forwarded\": %llu",
+			      overlay_relaying(n->ov) ? "true" : "false",
+			      (unsigned long long)overlay_stats(n->ov)->relay_forwarded);
 		return;
 	}
 	strbuf_printf(b, "interface %s, network %s, %s\n  key %s, port %u\n",
@@ -189,6 +206,11 @@ static void show_header(struct node *n, struct strbuf *b, bool json)
 	strbuf_printf(b, "  dht %u nodes%s%s, NAT mapping %s (%u observers)\n",
 		      kad_table_size(overlay_table(n->ov)), refl[0] ? ", seen as " : "", refl,
 		      overlay_nat_name(nat), observers);
+	if (mapped[0])
+		strbuf_printf(b, "  port mapping %s by %s\n", mapped, portmap_proto_name(via));
+	if (overlay_relaying(n->ov))
+		strbuf_printf(b, "  relay for members: %llu datagrams forwarded\n",
+			      (unsigned long long)overlay_stats(n->ov)->relay_forwarded);
 }
 
 static void do_show(struct ctl_conn *cc, bool json)

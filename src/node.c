@@ -11,6 +11,7 @@
 #endif
 #include "src/overlay.h"
 #include "src/paths.h"
+#include "src/portmap.h"
 #include "src/peer.h"
 #include "src/send.h"
 #include "src/uapi_server.h"
@@ -430,6 +431,12 @@ void node_shutdown(struct node *n, const char *why)
 	n->dev.overlay_input = NULL;
 	if (n->paths_ready)
 		paths_stop(n);
+	/* The router's mapping is removed on the thread pool; the loop runs
+	 * until that is done (bounded). */
+	if (n->portmap) {
+		portmap_stop(n->portmap, NULL, NULL);
+		n->portmap = NULL;
+	}
 	overlay_free(n->ov);
 	n->ov = NULL;
 	if (n->dev_ready)
@@ -467,6 +474,34 @@ static void on_fatal(struct wg_device *dev, const char *why)
 {
 	node_shutdown(dev->data, why);
 }
+
+static void on_portmap(void *ctx, const union wg_sockaddr *external, enum portmap_proto via)
+{
+	struct node *n = ctx;
+	char a[80];
+
+	if (external) {
+		n->mapped = *external;
+		dev_log(&n->dev, LOG_INFO, "port mapping by %s: %s", portmap_proto_name(via),
+			wg_sockaddr_str(external, a, sizeof(a)));
+	} else {
+		memset(&n->mapped, 0, sizeof(n->mapped));
+		dev_log(&n->dev, LOG_INFO, "port mapping lost");
+	}
+}
+
+static void on_portmap_log(void *ctx, int level, const char *msg)
+{
+	struct node *n = ctx;
+
+	dev_log(&n->dev, level <= 3 ? LOG_ERR : level <= 6 ? LOG_INFO : LOG_DBG, "port mapping: %s",
+		msg);
+}
+
+static const struct portmap_ops portmap_ops = {
+	.on_change = on_portmap,
+	.on_log = on_portmap_log,
+};
 
 static void overlay_input_hook(void *ctx, struct pkt *p)
 {
@@ -577,6 +612,18 @@ static int node_setup(struct node *n, const struct node_options *opt, char *err,
 	if (ret < 0) {
 		snprintf(err, errlen, "cannot create the members as peers: %s", strerror(-ret));
 		return ret;
+	}
+	/* A member asks its router to forward our port (UPnP IGD, NAT-PMP):
+	 * a mapped port is a candidate any peer can reach. */
+	if (n->member && opt->portmap != NODE_PORTMAP_OFF) {
+		struct portmap_config pc;
+
+		memset(&pc, 0, sizeof(pc));
+		pc.internal_port = n->dev.bound_port;
+		pc.description = "wh";
+		ret = portmap_start(&n->portmap, &n->loop, &pc, &portmap_ops, n);
+		if (ret < 0)
+			dev_log(&n->dev, LOG_INFO, "no port mapping: %s", strerror(-ret));
 	}
 	if (n->member) {
 		ret = configure_interface(n, err, errlen);

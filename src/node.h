@@ -26,6 +26,7 @@ struct node_options {
 	bool foreground;
 	enum { NODE_RELAY_DEFAULT, NODE_RELAY_ON, NODE_RELAY_OFF } relay;
 	uint32_t relay_pps, relay_bps;	/* per-source limits; 0: defaults */
+	enum { NODE_PORTMAP_ON, NODE_PORTMAP_OFF } portmap;
 };
 
 /* Runs a node until `wh down`, SIGINT/SIGTERM or the interface's removal;

@@ -13,6 +13,7 @@
 struct ipc_server;
 struct netconf;
 struct overlay;
+struct portmap;
 
 enum {
 	MEMBER_RELAYS = 4,		/* relay candidates per member */
@@ -71,6 +72,7 @@ struct node {
 	bool paths_ready;
 	uint64_t anchors_next_ns;	/* paths.c: NAT keepalives to public nodes */
 	union wg_sockaddr mapped;	/* our port mapping on the router, if any */
+	struct portmap *portmap;
 	bool dev_ready;			/* device_init succeeded */
 	bool handles_ready;		/* signals and the discovery timer */
 	unsigned ticks;			/* discovery ticks since start */

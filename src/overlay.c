@@ -1030,6 +1030,11 @@ int overlay_send_candidates(struct overlay *ov, const uint8_t dst[32], const uin
 	return overlay_relay_send(ov, via, via_addr, dst, inner, (size_t)n);
 }
 
+bool overlay_relaying(const struct overlay *ov)
+{
+	return ov->relay;
+}
+
 int overlay_punch(struct overlay *ov, const uint8_t key[32], const union wg_sockaddr *addr)
 {
 	return send_probe(ov, OVL_MSG_PUNCH, key, addr, NULL, NULL);

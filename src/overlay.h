@@ -112,6 +112,8 @@ int overlay_send_candidates(struct overlay *ov, const uint8_t dst[32], const uin
 /* Sends a PUNCH to key at addr; the PONG that answers it, if any,
  * reports the address through on_contact (validated). */
 int overlay_punch(struct overlay *ov, const uint8_t key[32], const union wg_sockaddr *addr);
+/* Whether we forward members' WireGuard datagrams (flag RELAY). */
+bool overlay_relaying(const struct overlay *ov);
 /* Whether key answered a request of ours from addr within 10 minutes. */
 bool overlay_validated(const struct overlay *ov, const uint8_t key[32],
 		       const union wg_sockaddr *addr);

@@ -151,6 +151,17 @@ for pair in "${PAIRS[@]}"; do
 	else
 		tap_fail "$label: wg show's endpoint follows the path" "endpoint '$ep', path $pa"
 	fi
+	# A member behind the UPnP gateway holds a port mapping.
+	if [ "$ta" = upnp ] || [ "$tb" = upnp ]; then
+		h=p${n}a
+		[ "$ta" = upnp ] || h=p${n}b
+		pm=$(show_json "$h" port_mapping)
+		if [ -n "$pm" ] && [ "$pm" != None ]; then
+			tap_ok "$label: the member behind upnp shows its port mapping ($pm)"
+		else
+			tap_fail "$label: the member behind upnp shows its port mapping" "port_mapping: '$pm'"
+		fi
+	fi
 	# Traffic keeps flowing on the settled path.
 	tap_check "$label: 20 pings on the settled path" \
 		nsx "${NATLAB_NS[p${n}a]}" ping -n -q -c 20 -i 0.05 -W 1 "$dst"
