@@ -200,7 +200,9 @@ static void on_discover(uv_timer_t *t)
 	for (i = 0; i < n->n_members; ++i) {
 		struct member *m = &n->members[i];
 
-		if (has_session(m->peer)) {
+		/* A session whose relay died with no other one known needs a
+		 * lookup as much as no session does. */
+		if (has_session(m->peer) && !(m->peer->relayed && m->relay < 0)) {
 			m->lookup_backoff_ns = 0;
 			m->initiate_at_ns = 0;
 			continue;

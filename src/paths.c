@@ -144,10 +144,12 @@ static void use_relay(struct node *n, struct member *m, int i, uint64_t now)
 
 	if (m->relay != i || !m->peer->relayed) {
 		key_to_base64url(b64, m->relays[i].key);
-		dev_log(&n->dev, LOG_DBG, "member %.8s: relayed through %.8s", m->hostname, b64);
+		dev_log(&n->dev, LOG_DBG, "member %s: relayed through %.8s", m->hostname, b64);
+		/* Its liveness is judged from now on: pinged at the next tick. */
+		m->relays[i].since_ns = now;
+		m->relays[i].pinged_ns = 0;
 	}
 	m->relay = i;
-	m->relays[i].pinged_ns = m->relays[i].pinged_ns ? m->relays[i].pinged_ns : now;
 	peer_set_relayed(m->peer, &m->relays[i].addr);
 	if (!m->relayed_at_ns)
 		m->relayed_at_ns = now;
@@ -520,12 +522,10 @@ static void tick_relayed(struct node *n, struct member *m, uint64_t now)
 	uint64_t heard = heard_ns(n, r->key);
 	int next;
 
-	if (now - r->pinged_ns >= (uint64_t)RELAY_PING_S * NS) {
+	if (!r->pinged_ns || now - r->pinged_ns >= (uint64_t)RELAY_PING_S * NS) {
 		r->pinged_ns = now;
 		overlay_ping(n->ov, r->key, &r->addr, NULL, NULL);
 	}
-	if (!r->since_ns)
-		r->since_ns = now;
 	/* Silent since before our pings began, for long enough: dead. */
 	if (now - r->since_ns > (uint64_t)RELAY_DEAD_S * NS &&
 	    (!heard || now - heard > (uint64_t)RELAY_DEAD_S * NS)) {
