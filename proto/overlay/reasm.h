@@ -29,7 +29,7 @@
  * payload and is handed back as it is, without a copy, whatever its id.
  *
  * Bounds.  All memory is allocated by ovl_reasm_init(), none per packet:
- *   - `total` payload slots (metadata only, about 100 bytes each), of
+ *   - `total` payload slots (metadata only, 88 bytes each), of
  *     which one source may hold at most `per_source`;
  *   - a pool of `chunks` chunk buffers of OVL_RELAY_MAX_CHUNK bytes
  *     shared by all payloads in progress;
@@ -38,8 +38,9 @@
  * The chunk that completes a payload is copied straight to the output
  * and never stored, so a payload in progress holds between 1 and 7
  * chunks, and a typical two-chunk one holds one.  The defaults (32
- * payloads, 4 per source, 64 chunks) take about 88 KB instead of the
- * 32 x 9312 = 298 KB of a full buffer per slot.  When a new payload
+ * payloads, 4 per source, 64 chunks) take 86,752 bytes instead of the
+ * 32 x 9312 = 298 KB of a full buffer per slot, and hold 32 payloads
+ * of two chunks or 9 of eight at once.  When a new payload
  * finds its source's quota or all the slots taken, or a chunk finds
  * the pool empty, the oldest payload in progress (by its first
  * fragment; of that source, for the per-source quota) is dropped and
