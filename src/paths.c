@@ -47,6 +47,17 @@ static bool has_session(const struct wg_peer *peer)
 	return peer_has_session(peer, wg_now(peer->dev));
 }
 
+/* The path changed before any session: the initiation that went the old
+ * way is likely lost, so the next one may leave at once instead of after
+ * WireGuard's 5 s retransmission (path changes are few and bounded). */
+static void handshake_on_new_path(struct node *n, struct member *m)
+{
+	if (has_session(m->peer))
+		return;
+	m->peer->last_sent_handshake = 0;
+	node_plan_handshake(n, m);
+}
+
 static struct member *member_of_peer(struct node *n, const struct wg_peer *peer)
 {
 	return node_member(n, peer->public_key);
@@ -330,7 +341,7 @@ static void on_contact(void *ctx, const uint8_t key[32], const union wg_sockaddr
 	if (has_session(peer))
 		send_keepalive(peer);	/* the other side roams to us at once */
 	else
-		node_plan_handshake(n, m);
+		handshake_on_new_path(n, m);
 }
 
 /* A member wrote to us: if it has no session, ping it back there, and
@@ -365,7 +376,7 @@ static void on_reach(void *ctx, const uint8_t key[32], const uint8_t via[32],
 	use_relay(n, m, i, now);
 	m->next_exchange_ns = 0;
 	exchange(n, m, now);
-	node_plan_handshake(n, m);
+	handshake_on_new_path(n, m);
 }
 
 static void on_relayed(void *ctx, const uint8_t key[32], const uint8_t via[32],
@@ -435,7 +446,7 @@ static void on_candidates(void *ctx, const uint8_t key[32], const struct ovl_can
 	/* No session yet: the relay that brought this carries the handshake. */
 	if (r >= 0 && !has_session(m->peer) && !m->peer->relayed) {
 		use_relay(n, m, r, now);
-		node_plan_handshake(n, m);
+		handshake_on_new_path(n, m);
 	}
 }
 

@@ -144,12 +144,17 @@ for pair in "${PAIRS[@]}"; do
 			"$(nsx "${NATLAB_NS[p${n}a]}" "$WH" show "nm$LAB_PID${n}a" 2>&1)"
 	fi
 	# Stock wg shows where datagrams go: the relay, or not the relay.
-	ep=$(nsx "${NATLAB_NS[p${n}a]}" wg show "nm$LAB_PID${n}a" endpoints | awk '{print $2}')
-	if { [ "$want" = relayed ] && [ "$ep" = "$BOOT_EP" ]; } ||
-		{ [ "$want" = direct ] && [ -n "$ep" ] && [ "$ep" != "$BOOT_EP" ]; }; then
-		tap_ok "$label: wg show's endpoint follows the path ($ep)"
+	wg_ep() { nsx "${NATLAB_NS[p${n}a]}" wg show "nm$LAB_PID${n}a" endpoints | awk '{print $2}'; }
+	if [ "$want" = relayed ]; then
+		ok_ep() { [ "$(wg_ep)" = "$BOOT_EP" ]; }
 	else
-		tap_fail "$label: wg show's endpoint follows the path" "endpoint '$ep', path $pa"
+		ok_ep() { ep=$(wg_ep); [ -n "$ep" ] && [ "$ep" != "(none)" ] && [ "$ep" != "$BOOT_EP" ]; }
+	fi
+	if wait_for ok_ep 3; then
+		tap_ok "$label: wg show's endpoint follows the path ($(wg_ep))"
+	else
+		tap_fail "$label: wg show's endpoint follows the path" "path $pa; wg show:" \
+			"$(nsx "${NATLAB_NS[p${n}a]}" wg show "nm$LAB_PID${n}a" 2>&1)"
 	fi
 	# A member behind the UPnP gateway holds a port mapping.
 	if [ "$ta" = upnp ] || [ "$tb" = upnp ]; then
