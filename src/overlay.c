@@ -1030,6 +1030,13 @@ int overlay_send_candidates(struct overlay *ov, const uint8_t dst[32], const uin
 	return overlay_relay_send(ov, via, via_addr, dst, inner, (size_t)n);
 }
 
+bool overlay_offers_relay(const struct overlay *ov, const uint8_t key[32])
+{
+	const struct kad_entry *e = kad_table_find(&ov->table, key);
+
+	return e && (e->flags & KAD_F_RELAY);
+}
+
 bool overlay_relaying(const struct overlay *ov)
 {
 	return ov->relay;

@@ -112,6 +112,9 @@ int overlay_send_candidates(struct overlay *ov, const uint8_t dst[32], const uin
 /* Sends a PUNCH to key at addr; the PONG that answers it, if any,
  * reports the address through on_contact (validated). */
 int overlay_punch(struct overlay *ov, const uint8_t key[32], const union wg_sockaddr *addr);
+/* Whether key said it forwards members' WireGuard datagrams (its flag
+ * RELAY, from its PING or PONG). */
+bool overlay_offers_relay(const struct overlay *ov, const uint8_t key[32]);
 /* Whether we forward members' WireGuard datagrams (flag RELAY). */
 bool overlay_relaying(const struct overlay *ov);
 /* Whether key answered a request of ours from addr within 10 minutes. */

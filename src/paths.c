@@ -364,7 +364,8 @@ static void on_reach(void *ctx, const uint8_t key[32], const uint8_t via[32],
 	uint64_t now = wg_now(&n->dev);
 	int i;
 
-	if (!m)
+	/* A node that does not relay may still name it: no use for data. */
+	if (!m || !overlay_offers_relay(n->ov, via))
 		return;
 	add_relay(m, via, via_addr, now);
 	if (has_session(m->peer) || (m->relay >= 0 && m->peer->relayed))
@@ -405,7 +406,7 @@ static void on_candidates(void *ctx, const uint8_t key[32], const struct ovl_can
 
 	if (!m)
 		return;
-	if (via)
+	if (via && overlay_offers_relay(n->ov, via))
 		r = add_relay(m, via, via_addr, now);
 	for (i = 0; i < c->count; ++i) {
 		struct sockaddr_storage ss;
