@@ -1,7 +1,7 @@
 #!/bin/bash
 # The demo of the main job: an overlay network in network namespaces, in
 # the NAT lab of the tests (test/net/natlab.sh).  A public bootstrap node
-# (the only relay), three members on the open "internet" (relay off) and
+# (the relay: members never relay), three members on the open "internet" and
 # five members behind NAT
 # gateways of every kind, all given the same network file (each with its
 # lines in a different order), find each other through the DHT and bring
@@ -153,13 +153,9 @@ sed 's/^/  /' "$LAB_DIR/foxtrot.conf"
 
 echo "== wh up on each node"
 T0=$(msnow)
-# The members on the internet are public too and would offer relaying;
-# "relay off" leaves the relaying to the public node, the demo's relay.
 for n in boot $MEMBERS; do
-	relay=()
-	[[ " $OPEN " != *" $n "* ]] || relay=(relay off)
 	natlab_spawn "$(ns "$n")" "$n" env LOG_LEVEL="${LOG_LEVEL:-info}" "$WH" up "$LAB_DIR/$n.conf" \
-		private-key "$LAB_DIR/$n.key" interface "${IFACE[$n]}" "${relay[@]}" -f
+		private-key "$LAB_DIR/$n.key" interface "${IFACE[$n]}" -f
 	DAEMON_PIDS+=("$NATLAB_PID")
 done
 show_json() { nsx "$(ns "$1")" "$WH" show "${IFACE[$1]}" json; }
