@@ -689,6 +689,21 @@ static void take_relayed(struct overlay *ov, const uint8_t via[32], const union 
 		++ov->stats.relayed_dropped;
 }
 
+/* The answer to a PING or PUNCH: the nonce, our flags, and the address
+ * the request came from (the requester's reflexive address). */
+static void send_pong(struct overlay *ov, const uint8_t key[32], const union wg_sockaddr *to,
+		      uint64_t nonce)
+{
+	struct ovl_msg r;
+
+	memset(&r, 0, sizeof(r));
+	r.type = OVL_MSG_PONG;
+	r.u.pong.nonce = nonce;
+	r.u.pong.flags = our_flags(ov);
+	ovl_addr_from_sockaddr(&r.u.pong.observed, &to->sa);
+	send_msg(ov, key, to, &r);
+}
+
 void overlay_input(struct overlay *ov, struct pkt *p)
 {
 	uint8_t plain[OVL_MAX_PLAINTEXT], sender[32];
@@ -759,15 +774,8 @@ void overlay_input(struct overlay *ov, struct pkt *p)
 
 	switch (m.type) {
 	case OVL_MSG_PING: {
-		struct ovl_msg r;
-
-		memset(&r, 0, sizeof(r));
-		r.type = OVL_MSG_PONG;
-		r.u.pong.nonce = m.u.ping.nonce;
-		r.u.pong.flags = our_flags(ov);
-		ovl_addr_from_sockaddr(&r.u.pong.observed, &p->addr.sa);
 		++ov->stats.pings_answered;
-		send_msg(ov, sender, &p->addr, &r);
+		send_pong(ov, sender, &p->addr, m.u.ping.nonce);
 		/* A node behind a NAT keeps its mapping to us open with PINGs;
 		 * ours back (no larger than its own) validate its address, so
 		 * that we may name it in NODES and relay to it. */
@@ -779,20 +787,12 @@ void overlay_input(struct overlay *ov, struct pkt *p)
 		}
 		break;
 	}
-	case OVL_MSG_PUNCH: {
-		struct ovl_msg r;
-
-		memset(&r, 0, sizeof(r));
-		r.type = OVL_MSG_PONG;
-		r.u.pong.nonce = m.u.punch.nonce;
-		r.u.pong.flags = our_flags(ov);
-		ovl_addr_from_sockaddr(&r.u.pong.observed, &p->addr.sa);
+	case OVL_MSG_PUNCH:
 		++ov->stats.punches_answered;
-		send_msg(ov, sender, &p->addr, &r);
+		send_pong(ov, sender, &p->addr, m.u.punch.nonce);
 		if (ov->ops->on_punch)
 			ov->ops->on_punch(ov->ctx, sender, &p->addr);
 		break;
-	}
 	case OVL_MSG_PONG:
 		break;
 	case OVL_MSG_FIND_NODE:
