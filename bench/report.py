@@ -8,6 +8,9 @@ per-round results into the table and the JSON report.
   report.py table RAW META OUT  RAW: one "impl round key value" per line,
                                 META: "key value..." lines; prints the table
                                 and writes the JSON report to OUT
+  report.py relay-table RAW META OUT
+                                the same for bench/relay.sh ("cfg round key
+                                value", cfg direct or relayed)
 """
 import json
 import statistics
@@ -190,6 +193,116 @@ def cmd_table(raw_path, meta_path, out_path):
         f.write("\n")
 
 
+# bench/relay.sh: (key, label, unit, better, format)
+RELAY_METRICS = [
+    ("tcp_gbps", "TCP a->b, 1 stream", "Gbit/s", "higher", "%.3f"),
+    ("tcp_retr", "TCP retransmits", "count", "lower", "%.0f"),
+    ("ping_idle_ms", "ping RTT idle (avg)", "ms", "lower", "%.3f"),
+    ("ping_idle_p50_ms", "ping RTT idle (median)", "ms", "lower", "%.3f"),
+    ("cpu_a_s_per_gb", "CPU per GB, a (sender)", "s/GB", "lower", "%.2f"),
+    ("cpu_b_s_per_gb", "CPU per GB, b (receiver)", "s/GB", "lower", "%.2f"),
+    ("cpu_relay_s_per_gb", "CPU per GB, relay", "s/GB", "lower", "%.2f"),
+    ("cpu_all_s_per_gb", "CPU per GB, all three daemons", "s/GB", "lower", "%.2f"),
+    ("cpu_relay_pct", "relay daemon busy during TCP", "% core", "info", "%.1f"),
+    ("relay_fwd_kpps", "fragments forwarded by the relay", "kpps", "info", "%.1f"),
+    ("relay_dropped_rate", "relay drops for the rate limit", "count", "lower", "%.0f"),
+    ("bg_busy_pct", "other load on the machine during TCP", "% CPU", "info", "%.1f"),
+]
+RELAY_TARGETS = {
+    "tcp_gbps": ("relayed >= 0.5 x direct", lambda r, d: r >= 0.5 * d),
+}
+
+
+def cmd_relay_table(raw_path, meta_path, out_path):
+    allruns = {}  # cfg -> key -> [(round, value)]
+    discard = set()
+    with open(raw_path) as f:
+        for line in f:
+            p = line.split()
+            if len(p) != 4:
+                continue
+            cfg, rnd, key, val = p
+            if key == "discard":
+                discard.add((cfg, rnd))
+                continue
+            try:
+                v = float(val)
+            except ValueError:
+                continue
+            allruns.setdefault(cfg, {}).setdefault(key, []).append((rnd, v))
+    runs = {cfg: {k: [v for r, v in vals if (cfg, r) not in discard]
+                  for k, vals in keys.items()}
+            for cfg, keys in allruns.items()}
+    meta = {}
+    with open(meta_path) as f:
+        for line in f:
+            k, _, v = line.rstrip("\n").partition(" ")
+            meta[k] = v
+
+    def med(cfg, key):
+        vals = [v for v in runs.get(cfg, {}).get(key, []) if v == v]
+        return statistics.median(vals) if vals else None
+
+    rows = []
+    for key, label, unit, better, fmt in RELAY_METRICS:
+        d, r = med("direct", key), med("relayed", key)
+        ratio = r / d if (r is not None and d) else None
+        tgt = RELAY_TARGETS.get(key)
+        verdict = ""
+        if tgt and d is not None and r is not None:
+            verdict = ("pass" if tgt[1](r, d) else "FAIL") + " (" + tgt[0] + ")"
+        rows.append({
+            "metric": key, "label": label, "unit": unit, "better": better,
+            "direct_median": d, "relayed_median": r, "ratio_relayed_direct": ratio,
+            "direct_rounds": runs.get("direct", {}).get(key, []),
+            "relayed_rounds": runs.get("relayed", {}).get(key, []),
+            "discarded_rounds": {cfg: [v for rn, v in allruns.get(cfg, {}).get(key, [])
+                                       if (cfg, rn) in discard] for cfg in ("direct", "relayed")},
+            "target": verdict,
+        })
+
+    print("wh relay benchmark: %s" % meta.get("date", "?"))
+    print("command:   %s" % meta.get("command", "?"))
+    print("kernel:    %s" % meta.get("kernel", "?"))
+    print("cpu:       %s (%s cores)" % (meta.get("cpu", "?"), meta.get("cores", "?")))
+    print("wh:        %s (%s)" % (meta.get("ours_version", "?"), meta.get("build", "?")))
+    print("tools:     %s" % meta.get("iperf3_version", "?"))
+    print("relay:     per-source limit %s" % meta.get("relay_limit", "?"))
+    print("rounds:    %s (%s attempted), %s s per transfer; load average at start: %s, at end: %s"
+          % (meta.get("rounds", "?"), meta.get("attempts", "?"), meta.get("seconds", "?"),
+             meta.get("loadavg", "?"), meta.get("loadavg_end", "?")))
+    print()
+    hdr = "| %-38s | %-6s | %-6s | %8s | %8s | %7s | %-30s |" % (
+        "metric (median of rounds)", "unit", "better", "direct", "relayed", "rel/dir", "target")
+    print(hdr)
+    print("|" + "|".join("-" * (len(c)) for c in hdr.split("|")[1:-1]) + "|")
+    for r, m in zip(rows, RELAY_METRICS):
+        fmt = m[4]
+        d = fmt % r["direct_median"] if r["direct_median"] is not None else "-"
+        rl = fmt % r["relayed_median"] if r["relayed_median"] is not None else "-"
+        ratio = "%.2f" % r["ratio_relayed_direct"] if r["ratio_relayed_direct"] is not None else "-"
+        print("| %-38s | %-6s | %-6s | %8s | %8s | %7s | %-30s |" % (
+            r["label"], r["unit"], r["better"], d, rl, ratio, r["target"]))
+    busy = [v for c in runs.values() for v in c.get("bg_busy_pct", []) if v > 10]
+    if busy:
+        print("\nWARNING: %d round(s) shared the machine with other jobs (> 10%% CPU of"
+              " the machine during TCP, up to %.0f%%): rerun on a quiet machine"
+              " before trusting small differences." % (len(busy), max(busy)))
+    print("\nper round (direct | relayed)%s:" % (
+        "; rounds repeated because of other load, left out of the medians, in []"
+        if discard else ""))
+
+    def fmt_list(cfg, key):
+        return " ".join(("[%.4g]" if (cfg, rn) in discard else "%.4g") % v
+                        for rn, v in allruns.get(cfg, {}).get(key, []))
+    for r in rows:
+        print("  %-20s %s | %s" % (r["metric"], fmt_list("direct", r["metric"]),
+                                   fmt_list("relayed", r["metric"])))
+    with open(out_path, "w") as f:
+        json.dump({"meta": meta, "metrics": rows}, f, indent=2)
+        f.write("\n")
+
+
 def main(argv):
     if len(argv) >= 3 and argv[1] == "tcp":
         cmd_tcp(argv[2])
@@ -199,6 +312,8 @@ def main(argv):
         cmd_ping(argv[2])
     elif len(argv) >= 5 and argv[1] == "table":
         cmd_table(argv[2], argv[3], argv[4])
+    elif len(argv) >= 5 and argv[1] == "relay-table":
+        cmd_relay_table(argv[2], argv[3], argv[4])
     else:
         sys.stderr.write(__doc__)
         return 2

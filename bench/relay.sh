@@ -1,0 +1,427 @@
+#!/bin/bash
+# Relayed paths against direct ones: `wh up` members a and b on one bridge,
+# with a public node that relays, measured first with a direct path between
+# the members, then with only the relay connecting them.
+#
+#   ns whrelay-PID-br: bridge br0 (the "internet", 198.18.0.0/24)
+#     |-- ns whrelay-PID-relay  198.18.0.10  wh up (public DHT node, relays;
+#     |                                       no trust line for itself)
+#     |-- ns whrelay-PID-a      198.18.0.11  wh up (member a: iperf3 -c, ping)
+#     '-- ns whrelay-PID-b      198.18.0.12  wh up (member b: iperf3 -s)
+#   overlay subnet 198.19.0.0/16, TUN MTU 1420 (1452-byte WireGuard datagrams)
+#
+# Two configurations, each round with fresh daemons on all three nodes:
+#   direct   a and b reach each other directly (`wh show json`:
+#            peers[0].path "direct" on both sides)
+#   relayed  an nftables table in a's namespace drops UDP between a's and b's
+#            underlay addresses, both ways, so only the relay connects them
+#            (path "relayed" on both sides, through the relay's key)
+# Rounds alternate direct, relayed, direct, ...  Each measures, after the
+# path has settled and the machine is quiet (at most 10 s of waiting):
+#   - ping RTT idle, a -> b overlay IPv4 (20 pings, 0.1 s apart)
+#   - iperf3 TCP, 1 stream, a -> b overlay IPv4 (10 s; --quick: 3 s)
+#   - CPU time (utime+stime, /proc/PID/stat) of each of the three daemons
+#     during the transfer, per GB delivered
+#   - the relay's counters (`wh inspect`: forwarded, dropped for its rate)
+# A pair of rounds during which other jobs used more than 10% of the machine
+# is repeated (at most --rounds extra pairs, one with --quick) and left out
+# of the medians.  The table shows the medians, the ratio relayed/direct and
+# the issue's target (relayed TCP >= 50% of direct); the JSON goes to
+# BUILD_DIR/bench-relay.json, the raw rounds to BUILD_DIR/bench-relay-raw.txt.
+#
+# The relay's per-source limits (`wh up ... relay-limit`, by default 20000
+# packets and 25 MB/s = 200 Mbit/s per sender) are lifted (1e8 packets/s,
+# 4e9 B/s) so that the data path is measured, not the policy; --stock-limit
+# keeps the defaults.
+#
+# --perf also records a cpu-clock profile (perf record -g) of the three
+# daemons during one more relayed TCP transfer and prints the top functions;
+# the profiles stay in BUILD_DIR/bench-relay-perf-{relay,a,b}.data.
+#
+# Usage: bash bench/relay.sh [BUILD_DIR] [--rounds N] [--quick] [--perf]
+#                            [--stock-limit]
+#        (as root; BUILD_DIR defaults to build; ninja brings BUILD_DIR/src/wh
+#        up to date first)
+set -euo pipefail
+
+here=$(cd "$(dirname "$0")" && pwd)
+build=build
+rounds=3
+secs=10
+do_perf=0
+quick=0
+stock_limit=0
+cmdline="bash bench/relay.sh $*"
+while [ $# -gt 0 ]; do
+	case $1 in
+	--rounds) rounds=${2:?--rounds needs a number}; shift 2 ;;
+	--rounds=*) rounds=${1#--rounds=}; shift ;;
+	--quick) secs=3; quick=1; shift ;;
+	--perf) do_perf=1; shift ;;
+	--stock-limit) stock_limit=1; shift ;;
+	-h|--help) sed -n '2,/^set -e/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
+	-*) echo "relay bench: unknown option '$1'" >&2; exit 2 ;;
+	*) build=$1; shift ;;
+	esac
+done
+case $rounds in ''|*[!0-9]*|0) echo "relay bench: --rounds wants a positive number, not '$rounds'" >&2; exit 2 ;; esac
+
+WH=$build/src/wh
+if [ -f "$build/build.ninja" ] && command -v ninja >/dev/null; then
+	ninja -C "$build" src/wh >/dev/null || { echo "relay bench: ninja -C $build src/wh failed" >&2; exit 1; }
+fi
+[ -x "$WH" ] || { echo "relay bench: $WH is missing; build first (meson setup $build --buildtype=release && ninja -C $build)" >&2; exit 1; }
+[ "$(id -u)" -eq 0 ] || { echo "relay bench: run as root (it creates network namespaces)" >&2; exit 1; }
+for t in iperf3 ping ip nft python3; do
+	command -v $t >/dev/null || { echo "relay bench: '$t' is not installed" >&2; exit 1; }
+done
+have_perf=1
+command -v perf >/dev/null || have_perf=0
+WH=$(cd "$(dirname "$WH")" && pwd)/wh
+
+PREFIX=whrelay-
+NS_BR=${PREFIX}$$-br NS_R=${PREFIX}$$-relay NS_A=${PREFIX}$$-a NS_B=${PREFIX}$$-b
+IF_R=wr$$r IF_A=wr$$a IF_B=wr$$b
+IP_R=198.18.0.10 IP_A=198.18.0.11 IP_B=198.18.0.12
+PORT=62096
+RUN=/var/run/wh
+CLK_TCK=$(getconf CLK_TCK)
+if [ $stock_limit = 1 ]; then
+	relay_opts=()
+else
+	relay_opts=(relay-limit 100000000 4000000000)
+fi
+
+pids=()
+tmp=
+cleanup() {
+	local p ns
+	for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+	for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
+	for ns in $NS_R $NS_A $NS_B $NS_BR; do ip netns del "$ns" 2>/dev/null || true; done
+	rm -f $RUN/$IF_R.sock $RUN/$IF_A.sock $RUN/$IF_B.sock
+	[ -z "$tmp" ] || rm -rf "$tmp"
+}
+# Remove what an earlier, killed run left behind (its PID no longer runs).
+for ns in $(ip netns list | awk '{print $1}' | grep "^$PREFIX" || true); do
+	p=${ns#"$PREFIX"}; p=${p%-*}
+	if ! kill -0 "$p" 2>/dev/null; then
+		ip netns del "$ns" 2>/dev/null || true
+		rm -f "$RUN/wr${p}r.sock" "$RUN/wr${p}a.sock" "$RUN/wr${p}b.sock"
+	fi
+done
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+tmp=$(mktemp -d)
+
+log() { printf '%s\n' "$*" >&2; }
+
+reap() { # wait for processes we started and forget them
+	local p q keep
+	for p in "$@"; do
+		wait "$p" 2>/dev/null || true
+		keep=()
+		for q in "${pids[@]}"; do [ "$q" = "$p" ] || keep+=("$q"); done
+		pids=("${keep[@]}")
+	done
+}
+
+wait_for() { # wait_for SECONDS CMD...: polls CMD every 100 ms
+	local end=$((SECONDS + $1)); shift
+	until "$@" >/dev/null 2>&1; do
+		[ $SECONDS -lt $end ] || return 1
+		sleep 0.1
+	done
+}
+
+# ------------------------------------------------------------------ topology
+ip netns add $NS_BR
+ip -n $NS_BR link add br0 type bridge
+ip -n $NS_BR link set br0 up
+ip -n $NS_BR link set lo up
+for n in r a b; do
+	case $n in r) ns=$NS_R ip=$IP_R ;; a) ns=$NS_A ip=$IP_A ;; b) ns=$NS_B ip=$IP_B ;; esac
+	ip netns add $ns
+	ip link add eth0 netns $ns type veth peer name "p-$n" netns $NS_BR
+	ip -n $NS_BR link set "p-$n" master br0
+	ip -n $NS_BR link set "p-$n" up
+	ip -n $ns addr add $ip/24 dev eth0
+	ip -n $ns link set lo up
+	ip -n $ns link set eth0 up
+done
+
+(umask 077
+ "$WH" genkey workbit 4 >"$tmp/r.key"
+ "$WH" genkey workbit 4 >"$tmp/a.key"
+ "$WH" genkey workbit 4 >"$tmp/b.key")
+pub_r=$("$WH" pubkey <"$tmp/r.key")
+pub_a=$("$WH" pubkey <"$tmp/a.key")
+pub_b=$("$WH" pubkey <"$tmp/b.key")
+printf 'workbit 4\nboot %s %s:%s\n' "$pub_r" $IP_R $PORT >"$tmp/relay.conf"
+cat >"$tmp/net.conf" <<EOF
+name relaybench
+subnet 198.19.0.0/16
+workbit 4
+boot $pub_r $IP_R:$PORT
+trust a $pub_a
+trust b $pub_b
+EOF
+
+# ------------------------------------------------------------------ probes
+cpu_ticks() { # utime + stime of the whole process
+	local s
+	s=$(cat /proc/$1/stat)
+	s=${s##*) }
+	awk '{print $12 + $13}' <<<"$s"
+}
+cpu_busy() { # busy and total jiffies of the whole machine
+	awk '$1 == "cpu" {print $2 + $3 + $4 + $7 + $8 + $9, $2 + $3 + $4 + $5 + $6 + $7 + $8 + $9}' /proc/stat
+}
+self_ticks() { # CPU time of this script and of every child it has reaped
+	local s
+	s=$(cat /proc/$$/stat)
+	s=${s##*) }
+	awk '{print $12 + $13 + $14 + $15}' <<<"$s"
+}
+wait_quiet() { # wait_quiet SECONDS: until a 1-s window was < 10% busy
+	local end=$((SECONDS + $1)) b0 t0 b1 t1
+	while :; do
+		read -r b0 t0 < <(cpu_busy)
+		sleep 1
+		read -r b1 t1 < <(cpu_busy)
+		quiet_pct=$(awk -v b=$((b1 - b0)) -v t=$((t1 - t0)) 'BEGIN {printf "%.1f", t ? 100 * b / t : 0}')
+		awk -v p="$quiet_pct" 'BEGIN {exit !(p < 10)}' && return 0
+		[ $SECONDS -lt $end ] || return 1
+	done
+}
+
+# show_json NS IFACE EXPR: a Python expression over the JSON of `wh show`
+# (d: the whole answer, p: peers[0] or {}).
+show_json() {
+	ip netns exec "$1" "$WH" show "$2" json 2>/dev/null | python3 -c '
+import json, sys
+d = json.load(sys.stdin)
+p = (d.get("peers") or [{}])[0]
+v = eval(sys.argv[1])
+print("" if v is None else v)' "$3" 2>/dev/null
+}
+member_up() { [ -n "$(show_json "$1" "$2" 'd.get("ipv4")')" ]; }
+relay_stat() { # relay_stat FIELD: a counter of the relay ("relay" object of wh inspect)
+	ip netns exec $NS_R "$WH" inspect $IF_R 2>/dev/null |
+		python3 -c 'import json,sys; print(json.load(sys.stdin)["relay"][sys.argv[1]])' "$1"
+}
+both_path() { # both_path WANT: a and b both see each other on that path
+	[ "$(show_json $NS_A $IF_A 'p.get("path")')" = "$1" ] &&
+		[ "$(show_json $NS_B $IF_B 'p.get("path")')" = "$1" ]
+}
+
+iperf_server_up() { ip netns exec $NS_B ss -Hltn 'sport = :5201' | grep -q .; }
+start_iperf_server() {
+	ip netns exec $NS_B iperf3 -s -1 >/dev/null 2>&1 &
+	srv_pid=$!
+	pids+=("$srv_pid")
+	wait_for 10 iperf_server_up || { log "relay bench: iperf3 server did not start"; exit 1; }
+}
+iperf_client() { # iperf_client OUT ARGS...: one transfer from a against a fresh server in b
+	local out=$1 rc=0; shift
+	start_iperf_server
+	timeout $((secs + 30)) ip netns exec $NS_A iperf3 -J "$@" >"$out" 2>&1 || rc=$?
+	kill $srv_pid 2>/dev/null || true
+	reap $srv_pid
+	return $rc
+}
+
+# ------------------------------------------------------------------ nodes
+block_udp() { # a's namespace drops UDP to and from b's underlay address
+	ip netns exec $NS_A nft -f - <<EOF
+table inet whrelay {
+	chain out { type filter hook output priority 0; policy accept; ip daddr $IP_B meta l4proto udp drop; }
+	chain in { type filter hook input priority 0; policy accept; ip saddr $IP_B meta l4proto udp drop; }
+}
+EOF
+}
+unblock_udp() { ip netns exec $NS_A nft delete table inet whrelay 2>/dev/null || true; }
+
+spawn() { # spawn NS LOG CMD... -> spawned_pid
+	local ns=$1 lg=$2; shift 2
+	ip netns exec "$ns" "$@" >"$tmp/$lg.log" 2>&1 </dev/null &
+	spawned_pid=$!
+	pids+=("$spawned_pid")
+}
+
+up_nodes() { # up_nodes CFG -> pid_r pid_a pid_b, dst (b's overlay IPv4)
+	local cfg=$1
+	unblock_udp
+	[ "$cfg" = direct ] || block_udp
+	spawn $NS_R relay "$WH" up "$tmp/relay.conf" private-key "$tmp/r.key" interface $IF_R \
+		listen-port $PORT portmap off "${relay_opts[@]}" -f
+	pid_r=$spawned_pid
+	wait_for 10 test -S $RUN/$IF_R.sock || { log "relay bench: the relay did not start"; cat "$tmp/relay.log" >&2; exit 1; }
+	spawn $NS_A a "$WH" up "$tmp/net.conf" private-key "$tmp/a.key" interface $IF_A portmap off -f
+	pid_a=$spawned_pid
+	spawn $NS_B b "$WH" up "$tmp/net.conf" private-key "$tmp/b.key" interface $IF_B portmap off -f
+	pid_b=$spawned_pid
+	wait_for 15 member_up $NS_A $IF_A || { log "relay bench: member a did not start"; cat "$tmp/a.log" >&2; exit 1; }
+	wait_for 15 member_up $NS_B $IF_B || { log "relay bench: member b did not start"; cat "$tmp/b.log" >&2; exit 1; }
+	dst=$(show_json $NS_A $IF_A 'p.get("ipv4")')
+	wait_for 30 ip netns exec $NS_A ping -n -c 1 -W 1 "$dst" ||
+		{ log "relay bench: no ping from a to b ($dst) with the $cfg configuration"; ip netns exec $NS_A "$WH" show $IF_A >&2; exit 1; }
+	if ! wait_for 30 both_path "$cfg"; then
+		log "relay bench: the path did not become $cfg on both sides"
+		ip netns exec $NS_A "$WH" show $IF_A >&2
+		ip netns exec $NS_B "$WH" show $IF_B >&2
+		exit 1
+	fi
+	if [ "$cfg" = relayed ]; then
+		via=$(show_json $NS_A $IF_A 'p.get("relay")')
+		[ "$via" = "$pub_r" ] || { log "relay bench: a relays through '$via', not the relay node"; exit 1; }
+	fi
+}
+
+down_nodes() {
+	local p
+	for p in $pid_a $pid_b $pid_r; do kill "$p" 2>/dev/null || true; done
+	reap $pid_a $pid_b $pid_r
+	unblock_udp
+	rm -f $RUN/$IF_R.sock $RUN/$IF_A.sock $RUN/$IF_B.sock
+}
+
+# ------------------------------------------------------------------ one round
+raw=$build/bench-relay-raw.txt
+: >"$raw"
+put() { echo "$1 $2 $3 $4" >>"$raw"; } # put CFG ROUND KEY VALUE
+
+round() { # round CFG N
+	local cfg=$1 n=$2 f=$tmp/$1-$2 c0r c0a c0b c1r c1a c1b s0 s1 b0 t0 b1 t1 bps bytes retr fw0 fw1 dr0 dr1 path
+	log "== round $n: $cfg"
+	up_nodes "$cfg"
+	wait_quiet 10 || log "   (machine still busy: ${quiet_pct}% CPU used by others)"
+
+	ip netns exec $NS_A ping -n -c 20 -i 0.1 -W 2 "$dst" >"$f.ping" || true
+	read -r avg p50 _ cnt < <(python3 "$here/report.py" ping "$f.ping")
+	put $cfg $n ping_idle_ms "$avg"
+	put $cfg $n ping_idle_p50_ms "$p50"
+	log "   ping idle: avg $avg ms, median $p50 ms ($cnt replies)"
+
+	fw0=$(relay_stat forwarded); dr0=$(relay_stat dropped_rate)
+	read -r b0 t0 < <(cpu_busy)
+	s0=$(self_ticks)
+	c0r=$(cpu_ticks $pid_r); c0a=$(cpu_ticks $pid_a); c0b=$(cpu_ticks $pid_b)
+	iperf_client "$f.tcp" -c "$dst" -t "$secs" || { log "relay bench: iperf3 TCP failed"; cat "$f.tcp" >&2; exit 1; }
+	c1r=$(cpu_ticks $pid_r); c1a=$(cpu_ticks $pid_a); c1b=$(cpu_ticks $pid_b)
+	s1=$(self_ticks)
+	read -r b1 t1 < <(cpu_busy)
+	fw1=$(relay_stat forwarded); dr1=$(relay_stat dropped_rate)
+	path=$(show_json $NS_A $IF_A 'p.get("path")')
+	[ "$path" = "$cfg" ] || log "   warning: the path changed to '$path' during the transfer"
+	put $cfg $n bg_busy_pct "$(awk -v b=$((b1 - b0)) -v t=$((t1 - t0)) -v o=$((c1r - c0r + c1a - c0a + c1b - c0b + s1 - s0)) 'BEGIN {p = t ? 100 * (b - o) / t : 0; printf "%.1f", p < 0 ? 0 : p}')"
+	read -r bps bytes retr < <(python3 "$here/report.py" tcp "$f.tcp")
+	put $cfg $n tcp_gbps "$(awk -v b="$bps" 'BEGIN {printf "%.4f", b / 1e9}')"
+	put $cfg $n tcp_retr "$retr"
+	per_gb() { awk -v c="$1" -v t="$CLK_TCK" -v n="$bytes" 'BEGIN {printf "%.4f", c / t / (n / 1e9)}'; }
+	put $cfg $n cpu_a_s_per_gb "$(per_gb $((c1a - c0a)))"
+	put $cfg $n cpu_b_s_per_gb "$(per_gb $((c1b - c0b)))"
+	put $cfg $n cpu_relay_s_per_gb "$(per_gb $((c1r - c0r)))"
+	put $cfg $n cpu_all_s_per_gb "$(per_gb $((c1a - c0a + c1b - c0b + c1r - c0r)))"
+	put $cfg $n cpu_relay_pct "$(awk -v c=$((c1r - c0r)) -v t="$CLK_TCK" -v s="$secs" 'BEGIN {printf "%.1f", 100 * c / t / s}')"
+	put $cfg $n relay_fwd_kpps "$(awk -v f=$((fw1 - fw0)) -v s="$secs" 'BEGIN {printf "%.2f", f / s / 1e3}')"
+	put $cfg $n relay_dropped_rate "$((dr1 - dr0))"
+	log "   TCP: $(awk -v b="$bps" 'BEGIN {printf "%.3f", b / 1e9}') Gbit/s, $retr retransmits;" \
+		"CPU s/GB a $(per_gb $((c1a - c0a))) b $(per_gb $((c1b - c0b))) relay $(per_gb $((c1r - c0r)));" \
+		"relay forwarded $((fw1 - fw0)), dropped for rate $((dr1 - dr0))"
+	down_nodes
+}
+
+# ------------------------------------------------------------------ the run
+meta=$build/bench-relay-meta.txt
+{
+	echo "date $(date -u '+%Y-%m-%d %H:%M:%S UTC')"
+	echo "command $cmdline"
+	echo "kernel $(uname -sr)"
+	echo "cpu $(awk -F': ' '/^model name/ {print $2; exit}' /proc/cpuinfo)"
+	echo "cores $(nproc)"
+	echo "build $build ($(meson introspect --buildoptions "$build" 2>/dev/null | python3 -c 'import json,sys; print(" ".join("%s=%s" % (o["name"], o["value"]) for o in json.load(sys.stdin) if o["name"] in ("buildtype", "optimization", "b_sanitize")))' 2>/dev/null || echo '?'))"
+	echo "ours_version $(git -C "$here/.." describe --always --dirty 2>/dev/null || echo unknown), binary built $(date -u -r "$WH" '+%Y-%m-%d %H:%M UTC')"
+	echo "iperf3_version $(iperf3 --version | head -1 | awk '{print $1, $2}')"
+	echo "relay_limit $([ $stock_limit = 1 ] && echo 'stock (20000 pkt/s, 25 MB/s per sender)' || echo 'lifted (1e8 pkt/s, 4e9 B/s per sender)')"
+	echo "rounds $rounds"
+	echo "seconds $secs"
+	echo "loadavg $(cut -d' ' -f1-3 /proc/loadavg)"
+} >"$meta"
+
+busy_round() { # busy_round N: was attempt N shared with other load?
+	awk -v n="$1" '$2 == n && $3 == "bg_busy_pct" && $4 > 10 {f = 1} END {exit !f}' "$raw"
+}
+done_rounds=0 attempt=0 retries=$rounds
+[ $quick = 0 ] || retries=1
+while [ $done_rounds -lt "$rounds" ]; do
+	attempt=$((attempt + 1))
+	round direct $attempt
+	round relayed $attempt
+	if [ $retries -gt 0 ] && busy_round $attempt; then
+		log "   round $attempt shared the machine with other jobs: repeating it"
+		put direct $attempt discard 1
+		put relayed $attempt discard 1
+		retries=$((retries - 1))
+	else
+		done_rounds=$((done_rounds + 1))
+	fi
+done
+echo "attempts $attempt" >>"$meta"
+
+perf_ok=0
+if [ $do_perf = 1 ]; then
+	if [ $have_perf = 0 ]; then
+		log "== perf: not installed (package linux-perf): no profile"
+	else
+		log "== perf: cpu-clock profile of the three daemons during $secs s of relayed TCP"
+		up_nodes relayed
+		wait_quiet 10 || true
+		start_iperf_server
+		ip netns exec $NS_A iperf3 -c "$dst" -t "$secs" >/dev/null 2>&1 &
+		client_pid=$!
+		pids+=("$client_pid")
+		prof=$((secs > 3 ? secs - 2 : secs))
+		sleep 0.5
+		pp=()
+		for who in relay a b; do
+			case $who in relay) p=$pid_r ;; a) p=$pid_a ;; b) p=$pid_b ;; esac
+			perf record -q -e cpu-clock -g -p "$p" -o "$build/bench-relay-perf-$who.data" -- sleep "$prof" >/dev/null 2>&1 &
+			pp+=($!)
+		done
+		pids+=("${pp[@]}")
+		reap "${pp[@]}" $client_pid $srv_pid
+		down_nodes
+		perf_ok=1
+	fi
+fi
+
+echo "loadavg_end $(cut -d' ' -f1-3 /proc/loadavg)" >>"$meta"
+echo "relay bench: done; $rounds rounds" >&2
+echo
+python3 "$here/report.py" relay-table "$raw" "$meta" "$build/bench-relay.json"
+echo
+echo "JSON: $build/bench-relay.json"
+if [ $do_perf = 1 ] && [ $perf_ok = 0 ]; then
+	echo
+	echo "perf: not installed, no profile (install linux-perf for --perf)"
+fi
+if [ $perf_ok = 1 ]; then
+	for who in relay a b; do
+		d=$build/bench-relay-perf-$who.data
+		echo
+		case $who in
+		relay) echo "perf, the relay daemon during relayed TCP (cpu-clock samples, $d)" ;;
+		a) echo "perf, member a (sender: reads TUN, seals, RELAY) during relayed TCP ($d)" ;;
+		b) echo "perf, member b (receiver: RELAYED, opens, writes TUN) during relayed TCP ($d)" ;;
+		esac
+		echo "-- samples: $(perf report -i "$d" --stdio 2>/dev/null | awk '/^# Samples:/ {print $3; exit}')"
+		echo "-- share by object (self):"
+		perf report -i "$d" --no-children --sort dso --stdio -g none 2>/dev/null | grep -E '^ +[0-9]' | head -8 || true
+		echo "-- top functions (self):"
+		perf report -i "$d" --no-children --sort dso,sym --stdio -g none 2>/dev/null | grep -E '^ +[0-9]' | head -20 || true
+		echo "-- with callees (children):"
+		perf report -i "$d" --children --sort sym --stdio -g none 2>/dev/null | grep -E '^ +[0-9]' |
+			grep -E '__x64_sys_|tun_get_user|tun_do_read|udp_sendmsg|udp_recvmsg|ip_output|veth_xmit|netif_receive_skb$|tcp_v4_rcv| (relay|overlay|ovl|device|chan|packet|recv|send)[a-z_]*$' | head -20 || true
+	done
+fi
