@@ -21,12 +21,16 @@
 #   - ping RTT idle, a -> b overlay IPv4 (20 pings, 0.1 s apart)
 #   - iperf3 TCP, 1 stream, a -> b overlay IPv4 (10 s; --quick: 3 s)
 #   - CPU time (utime+stime, /proc/PID/stat) of each of the three daemons
-#     during the transfer, per GB delivered
+#     during the transfer, per GB delivered, and iperf3's own (its JSON
+#     cpu_utilization_percent, client and server)
 #   - the relay's counters (`wh inspect`: forwarded, dropped for its rate)
 # A pair of rounds during which other jobs used more than 10% of the machine
 # is repeated (at most --rounds extra pairs, one with --quick) and left out
 # of the medians.  The table shows the medians, the ratio relayed/direct and
-# the issue's target (relayed TCP >= 50% of direct); the JSON goes to
+# the issue's target (relayed TCP >= 50% of direct), and a CPU-bound
+# estimate of that ratio (direct's CPU per GB, daemons + iperf3, over
+# relayed's: what the ratio is when the cores, not other jobs, are the
+# limit), which holds up on a shared machine; the JSON goes to
 # BUILD_DIR/bench-relay.json, the raw rounds to BUILD_DIR/bench-relay-raw.txt.
 #
 # The relay's per-source limits (`wh up ... relay-limit`, by default 20000
@@ -139,6 +143,14 @@ ip netns add $NS_BR
 ip -n $NS_BR link add br0 type bridge
 ip -n $NS_BR link set br0 up
 ip -n $NS_BR link set lo up
+# A plain L2 bridge: with br_netfilter loaded (it is on the lab machine),
+# every frame crossing it would also go through the IP hooks of the
+# bridge's namespace, a cost of the lab that a relayed packet pays twice
+# per fragment (to the relay, from the relay).  Off, if the knob exists.
+for k in iptables ip6tables arptables; do
+	[ ! -e /proc/sys/net/bridge/bridge-nf-call-$k ] ||
+		ip netns exec $NS_BR sh -c "echo 0 >/proc/sys/net/bridge/bridge-nf-call-$k"
+done
 for n in r a b; do
 	case $n in r) ns=$NS_R ip=$IP_R ;; a) ns=$NS_A ip=$IP_A ;; b) ns=$NS_B ip=$IP_B ;; esac
 	ip netns add $ns
@@ -292,7 +304,7 @@ raw=$build/bench-relay-raw.txt
 put() { echo "$1 $2 $3 $4" >>"$raw"; } # put CFG ROUND KEY VALUE
 
 round() { # round CFG N
-	local cfg=$1 n=$2 f=$tmp/$1-$2 c0r c0a c0b c1r c1a c1b s0 s1 b0 t0 b1 t1 bps bytes retr fw0 fw1 dr0 dr1 path
+	local cfg=$1 n=$2 f=$tmp/$1-$2 ipc ips ipt c0r c0a c0b c1r c1a c1b s0 s1 b0 t0 b1 t1 bps bytes retr fw0 fw1 dr0 dr1 path
 	log "== round $n: $cfg"
 	up_nodes "$cfg"
 	wait_quiet 10 || log "   (machine still busy: ${quiet_pct}% CPU used by others)"
@@ -323,6 +335,10 @@ round() { # round CFG N
 	put $cfg $n cpu_b_s_per_gb "$(per_gb $((c1b - c0b)))"
 	put $cfg $n cpu_relay_s_per_gb "$(per_gb $((c1r - c0r)))"
 	put $cfg $n cpu_all_s_per_gb "$(per_gb $((c1a - c0a + c1b - c0b + c1r - c0r)))"
+	read -r ipc ips < <(python3 "$here/report.py" tcpcpu "$f.tcp")
+	ipt=$(awk -v c="$ipc" -v s="$ips" -v t="$secs" -v k="$CLK_TCK" 'BEGIN {printf "%.0f", (c + s) / 100 * t * k}')
+	put $cfg $n cpu_iperf_s_per_gb "$(per_gb "$ipt")"
+	put $cfg $n cpu_total_s_per_gb "$(per_gb $((c1a - c0a + c1b - c0b + c1r - c0r + ipt)))"
 	put $cfg $n cpu_relay_pct "$(awk -v c=$((c1r - c0r)) -v t="$CLK_TCK" -v s="$secs" 'BEGIN {printf "%.1f", 100 * c / t / s}')"
 	put $cfg $n relay_fwd_kpps "$(awk -v f=$((fw1 - fw0)) -v s="$secs" 'BEGIN {printf "%.2f", f / s / 1e3}')"
 	put $cfg $n relay_dropped_rate "$((dr1 - dr0))"

@@ -3,6 +3,7 @@
 per-round results into the table and the JSON report.
 
   report.py tcp FILE            iperf3 -J (TCP) -> "bits_per_s bytes retransmits"
+  report.py tcpcpu FILE         iperf3 -J (TCP) -> "client_cpu_pct server_cpu_pct"
   report.py udp FILE            iperf3 -J (UDP) -> "sent_pps delivered_pps loss_pct"
   report.py ping FILE           ping output -> "avg_ms p50_ms max_ms count"
   report.py table RAW META OUT  RAW: one "impl round key value" per line,
@@ -30,6 +31,13 @@ def cmd_tcp(path):
     r = end["sum_received"]
     s = end["sum_sent"]
     print("%.0f %d %d" % (r["bits_per_second"], r["bytes"], s.get("retransmits", 0)))
+
+
+def cmd_tcpcpu(path):
+    # iperf3's own CPU use (user + system, percent of one core) on the
+    # client (host) and the server (remote) during the test.
+    c = iperf_json(path)["end"].get("cpu_utilization_percent", {})
+    print("%.2f %.2f" % (c.get("host_total", float("nan")), c.get("remote_total", float("nan"))))
 
 
 def cmd_udp(path):
@@ -203,6 +211,8 @@ RELAY_METRICS = [
     ("cpu_b_s_per_gb", "CPU per GB, b (receiver)", "s/GB", "lower", "%.2f"),
     ("cpu_relay_s_per_gb", "CPU per GB, relay", "s/GB", "lower", "%.2f"),
     ("cpu_all_s_per_gb", "CPU per GB, all three daemons", "s/GB", "lower", "%.2f"),
+    ("cpu_iperf_s_per_gb", "CPU per GB, iperf3 client + server", "s/GB", "lower", "%.2f"),
+    ("cpu_total_s_per_gb", "CPU per GB, daemons + iperf3", "s/GB", "lower", "%.2f"),
     ("cpu_relay_pct", "relay daemon busy during TCP", "% core", "info", "%.1f"),
     ("relay_fwd_kpps", "fragments forwarded by the relay", "kpps", "info", "%.1f"),
     ("relay_dropped_rate", "relay drops for the rate limit", "count", "lower", "%.0f"),
@@ -246,7 +256,8 @@ def cmd_relay_table(raw_path, meta_path, out_path):
     rows = []
     for key, label, unit, better, fmt in RELAY_METRICS:
         d, r = med("direct", key), med("relayed", key)
-        ratio = r / d if (r is not None and d) else None
+        # The relay's own figures are about zero on a direct path: no ratio.
+        ratio = r / d if (r is not None and d and not key.startswith(("cpu_relay", "relay_"))) else None
         tgt = RELAY_TARGETS.get(key)
         verdict = ""
         if tgt and d is not None and r is not None:
@@ -283,6 +294,11 @@ def cmd_relay_table(raw_path, meta_path, out_path):
         ratio = "%.2f" % r["ratio_relayed_direct"] if r["ratio_relayed_direct"] is not None else "-"
         print("| %-38s | %-6s | %-6s | %8s | %8s | %7s | %-30s |" % (
             r["label"], r["unit"], r["better"], d, rl, ratio, r["target"]))
+    dt, rt = med("direct", "cpu_total_s_per_gb"), med("relayed", "cpu_total_s_per_gb")
+    cpu_bound = dt / rt if (dt and rt) else None
+    if cpu_bound is not None:
+        print("\nCPU-bound estimate of relayed/direct TCP (direct's CPU per GB, daemons +"
+              " iperf3, over relayed's): %.2f" % cpu_bound)
     busy = [v for c in runs.values() for v in c.get("bg_busy_pct", []) if v > 10]
     if busy:
         print("\nWARNING: %d round(s) shared the machine with other jobs (> 10%% CPU of"
@@ -299,13 +315,15 @@ def cmd_relay_table(raw_path, meta_path, out_path):
         print("  %-20s %s | %s" % (r["metric"], fmt_list("direct", r["metric"]),
                                    fmt_list("relayed", r["metric"])))
     with open(out_path, "w") as f:
-        json.dump({"meta": meta, "metrics": rows}, f, indent=2)
+        json.dump({"meta": meta, "metrics": rows, "cpu_bound_ratio_estimate": cpu_bound}, f, indent=2)
         f.write("\n")
 
 
 def main(argv):
     if len(argv) >= 3 and argv[1] == "tcp":
         cmd_tcp(argv[2])
+    elif len(argv) >= 3 and argv[1] == "tcpcpu":
+        cmd_tcpcpu(argv[2])
     elif len(argv) >= 3 and argv[1] == "udp":
         cmd_udp(argv[2])
     elif len(argv) >= 3 and argv[1] == "ping":
