@@ -55,6 +55,11 @@ void dev_log(struct wg_device *dev, unsigned level, const char *fmt, ...)
 			return;
 		--dev->log_tokens;
 	}
+	/* At debug level, the monotonic clock in ms: the order and spacing
+	 * of events is what a debug log is read for. */
+	if (dev->log_level >= LOG_DBG)
+		fprintf(stderr, "[%llu.%03llu] ", (unsigned long long)(wg_now(dev) / 1000000000ULL),
+			(unsigned long long)(wg_now(dev) / 1000000ULL % 1000));
 	fprintf(stderr, "%s: ", dev->ifname);
 	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);

@@ -193,9 +193,11 @@ static void on_discover(uv_timer_t *t)
 		overlay_probe_reflexive(n->ov);
 	if (n->ticks % TICKS_PER_S == 0)
 		paths_tick(n, now);
-	/* Lookups wait until the table has joined the DHT (the bootstrap
-	 * answered): before that they would find nothing and back off. */
-	joined = overlay_table(n->ov)->joined || !overlay_table(n->ov)->n_boot;
+	/* Lookups wait until some node of the DHT answered us (the bootstrap
+	 * node, usually): before that they would find nothing and back off.
+	 * Not until the whole bootstrap lookup ends: nodes that left lately
+	 * can keep it waiting for seconds. */
+	joined = overlay_table(n->ov)->n_heard > 0 || !overlay_table(n->ov)->n_boot;
 
 	for (i = 0; i < n->n_members; ++i) {
 		struct member *m = &n->members[i];
@@ -215,6 +217,7 @@ static void on_discover(uv_timer_t *t)
 			continue;
 		if (overlay_lookup(n->ov, m->key, NULL, NULL) < 0)
 			continue;	/* busy: next tick */
+		dev_log(&n->dev, LOG_DBG, "looking up member %s", m->hostname);
 		/* A known endpoint is tried too (a static one, or the last). */
 		if (m->peer->endpoint.sa.sa_family)
 			node_plan_handshake(n, m);

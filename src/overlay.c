@@ -306,6 +306,13 @@ static void lk_done(void *ctx, const struct kad_lookup_result *r)
 	struct overlay *ov = ctx;
 	unsigned i;
 
+	if (r->kind == KAD_KIND_USER)
+		dev_log(ov->dev, LOG_DBG, "lookup %016llx: found %d seen %d, %u sent, %u replies, "
+			"%u timeouts", (unsigned long long)r->txid, r->found, r->seen, r->sent, r->replies,
+			r->timeouts);
+	else
+		dev_log(ov->dev, LOG_DBG, "table lookup (kind %u): %u sent, %u replies, %u timeouts",
+			r->kind, r->sent, r->replies, r->timeouts);
 	if (r->found && r->kind == KAD_KIND_USER) {
 		union wg_sockaddr a;
 
@@ -877,6 +884,10 @@ int overlay_new(struct overlay **out, struct wg_device *dev, const struct overla
 		goto fail;
 	ovl_channel_public_key(ov->ch, pub);
 	kad_params_default(&kp);
+	/* A lost first datagram to the bootstrap node (a NAT setting up its
+	 * mapping, ARP) should cost a second, not five: the lookup already
+	 * waited a second for its answer.  The backoff still doubles. */
+	kp.boot_min_ns = NS_PER_S;
 	ret = kad_table_init(&ov->table, pub, &kp, rng, NULL, wg_now(dev));
 	if (ret < 0)
 		goto fail;

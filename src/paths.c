@@ -52,9 +52,16 @@ static bool has_session(const struct wg_peer *peer)
  * WireGuard's 5 s retransmission (path changes are few and bounded). */
 static void handshake_on_new_path(struct node *n, struct member *m)
 {
-	if (has_session(m->peer))
+	struct wg_peer *p = m->peer;
+
+	if (has_session(p))
 		return;
-	m->peer->last_sent_handshake = 0;
+	/* Not more than once a second: several paths often prove themselves
+	 * within milliseconds, and each new initiation would replace the
+	 * handshake the other side is answering (and be dropped by its flood
+	 * check), so that no session comes up until a retransmission. */
+	if (p->last_sent_handshake && wg_now(&n->dev) - p->last_sent_handshake >= NS)
+		p->last_sent_handshake = 0;
 	node_plan_handshake(n, m);
 }
 
@@ -257,6 +264,14 @@ static void start_punching(struct node *n, struct member *m, unsigned rounds)
 		uv_timer_start(&n->punch, paths_punch_tick, 0, PUNCH_INTERVAL_MS);
 }
 
+/* A direct address validated in the last seconds, before any session:
+ * kept rather than traded for the next candidate that answers. */
+static bool direct_fresh(const struct member *m, uint64_t now)
+{
+	return !m->peer->relayed && m->peer->endpoint.sa.sa_family && m->direct_ok_ns &&
+	       now - m->direct_ok_ns < 5 * NS;
+}
+
 static bool direct_alive(const struct member *m, uint64_t now)
 {
 	const struct wg_peer *p = m->peer;
@@ -329,9 +344,16 @@ static void on_contact(void *ctx, const uint8_t key[32], const union wg_sockaddr
 		return;
 	}
 	/* A validated direct address: taken when there is no session or it
-	 * is relayed (the upgrade), or the direct one died. */
-	if (has_session(peer) && !peer->relayed && direct_alive(m, now))
+	 * is relayed (the upgrade), or the direct one died; the first one
+	 * that answers wins. */
+	if ((has_session(peer) && !peer->relayed && direct_alive(m, now)) || direct_fresh(m, now))
 		return;
+	if (n->dev.log_level >= LOG_DBG) {
+		char a[80];
+
+		dev_log(&n->dev, LOG_DBG, "member %s: direct path %s", m->hostname,
+			wg_sockaddr_str(addr, a, sizeof(a)));
+	}
 	peer_set_endpoint(peer, addr);
 	m->direct_ok_ns = now;
 	m->punch_rounds = 0;
@@ -368,7 +390,7 @@ static void on_reach(void *ctx, const uint8_t key[32], const uint8_t via[32],
 	if (!m || !overlay_offers_relay(n->ov, via))
 		return;
 	add_relay(m, via, via_addr, now);
-	if (has_session(m->peer) || (m->relay >= 0 && m->peer->relayed))
+	if (has_session(m->peer) || (m->relay >= 0 && m->peer->relayed) || direct_fresh(m, now))
 		return;
 	/* No path yet: start relayed, and exchange candidates. */
 	i = best_relay(n, m, -1);
@@ -445,7 +467,7 @@ static void on_candidates(void *ctx, const uint8_t key[32], const struct ovl_can
 	if (!direct_alive(m, now))
 		start_punching(n, m, PUNCH_ROUNDS);
 	/* No session yet: the relay that brought this carries the handshake. */
-	if (r >= 0 && !has_session(m->peer) && !m->peer->relayed) {
+	if (r >= 0 && !has_session(m->peer) && !m->peer->relayed && !direct_fresh(m, now)) {
 		use_relay(n, m, r, now);
 		handshake_on_new_path(n, m);
 	}
@@ -499,7 +521,7 @@ static void relayed_rx(void *ctx, struct wg_peer *peer, const union wg_sockaddr 
 	i = find_relay_addr(m, relay_addr);
 	if (i < 0 || (peer->relayed && m->relay == i))
 		return;
-	if (!peer->relayed && direct_alive(m, now))
+	if (!peer->relayed && (direct_alive(m, now) || direct_fresh(m, now)))
 		return;
 	use_relay(n, m, i, now);
 }

@@ -141,6 +141,8 @@ static void handle_initiation(struct wg_device *dev, const struct message_handsh
 	peer->rx_bytes += sizeof(*msg);
 	timers_any_authenticated_packet_received(peer);
 	timers_any_authenticated_packet_traversal(peer);
+	dev_log(dev, LOG_DBG, "handshake initiation received%s, responding",
+		it->relayed ? " (relayed)" : "");
 	send_handshake_response(peer);
 	return;
 invalid:
@@ -168,6 +170,8 @@ static void handle_response(struct wg_device *dev, const struct message_handshak
 
 	if (!peer_begin_session(peer, index))
 		return;
+	dev_log(dev, LOG_DBG, "handshake response received%s: session up",
+		it->relayed ? " (relayed)" : "");
 	timers_handshake_complete(peer);
 	/* The initiator confirms the session at once: staged data if any,
 	 * a keepalive otherwise. */

@@ -73,6 +73,12 @@ void send_handshake_initiation(struct wg_peer *peer, bool is_retry)
 	timers_any_authenticated_packet_traversal(peer);
 	timers_any_authenticated_packet_sent(peer);
 	send_to_peer(peer, &msg, sizeof(msg));
+	if (dev->log_level >= LOG_DBG) {
+		char ep[80];
+
+		dev_log(dev, LOG_DBG, "handshake initiation %s to %s%s", is_retry ? "retry" : "sent",
+			wg_sockaddr_str(&peer->endpoint, ep, sizeof(ep)), peer->relayed ? " (relayed)" : "");
+	}
 	timers_handshake_initiated(peer);
 	sodium_memzero(&msg, sizeof(msg));
 }

@@ -37,7 +37,8 @@ for ((i = 0; i < ${#TYPES[@]}; i++)); do
 	done
 done
 PAIRS+=("port-restricted same" "symmetric same")
-# NATMATRIX_PAIRS="symmetric symmetric,upnp same" runs only those pairs.
+# NATMATRIX_PAIRS="symmetric symmetric,upnp same" runs only those pairs;
+# NATMATRIX_KEEP=DIR keeps the logs.
 if [ -n "${NATMATRIX_PAIRS:-}" ]; then
 	IFS=, read -r -a PAIRS <<<"$NATMATRIX_PAIRS"
 fi
@@ -62,7 +63,7 @@ natlab_spawn "${NATLAB_NS[boot]}" boot "$WH" up "$LAB_DIR/boot.conf" \
 	private-key "$LAB_DIR/boot.key" interface "nm$LAB_PID" -f
 
 show_json() { # host field [peer field]
-	nsx "${NATLAB_NS[$1]}" "$WH" show "nm$LAB_PID${1#p}" json 2>/dev/null |
+	nsx "${NATLAB_NS[$1]}" "$WH" show "nm${LAB_PID}p${1#p}" json 2>/dev/null |
 		python3 -c 'import json,sys
 d = json.load(sys.stdin)
 print(d["peers"][0][sys.argv[2]] if len(sys.argv) > 2 else d[sys.argv[1]])' "$2" ${3:+"$3"}
@@ -105,7 +106,7 @@ for pair in "${PAIRS[@]}"; do
 	for m in a b; do
 		natlab_spawn "${NATLAB_NS[p$n$m]}" "p$n$m" env LOG_LEVEL="${LAB_LOG_LEVEL:-info}" \
 			"$WH" up "$LAB_DIR/pair$n.conf" \
-			private-key "$LAB_DIR/p$n$m.key" interface "nm$LAB_PID$n$m" -f
+			private-key "$LAB_DIR/p$n$m.key" interface "nm${LAB_PID}p$n$m" -f
 		PID[$m]=$NATLAB_PID
 	done
 	# Both nodes up: their control sockets answer.
@@ -119,7 +120,7 @@ for pair in "${PAIRS[@]}"; do
 	# The first ping answered, trying every 100 ms.
 	if ! nsx "${NATLAB_NS[p${n}a]}" ping -n -q -c 1 -i 0.1 -w 20 "$dst" >/dev/null 2>&1; then
 		tap_fail "$label: the members connect" \
-			"$(nsx "${NATLAB_NS[p${n}a]}" "$WH" show "nm$LAB_PID${n}a" 2>&1)"
+			"$(nsx "${NATLAB_NS[p${n}a]}" "$WH" show "nm${LAB_PID}p${n}a" 2>&1)"
 		ROWS+=("| $label | $want | no connection | | |")
 		tap_diag "$(cat "$LAB_DIR/p${n}a.log" "$LAB_DIR/p${n}b.log" "$LAB_DIR/boot.log")"
 		continue
@@ -141,10 +142,10 @@ for pair in "${PAIRS[@]}"; do
 		tap_ok "$label: the path is $want on both sides"
 	else
 		tap_fail "$label: the path is $want on both sides" "a says $pa, b says $pb" \
-			"$(nsx "${NATLAB_NS[p${n}a]}" "$WH" show "nm$LAB_PID${n}a" 2>&1)"
+			"$(nsx "${NATLAB_NS[p${n}a]}" "$WH" show "nm${LAB_PID}p${n}a" 2>&1)"
 	fi
 	# Stock wg shows where datagrams go: the relay, or not the relay.
-	wg_ep() { nsx "${NATLAB_NS[p${n}a]}" wg show "nm$LAB_PID${n}a" endpoints | awk '{print $2}'; }
+	wg_ep() { nsx "${NATLAB_NS[p${n}a]}" wg show "nm${LAB_PID}p${n}a" endpoints | awk '{print $2}'; }
 	if [ "$want" = relayed ]; then
 		ok_ep() { [ "$(wg_ep)" = "$BOOT_EP" ]; }
 	else
@@ -154,7 +155,7 @@ for pair in "${PAIRS[@]}"; do
 		tap_ok "$label: wg show's endpoint follows the path ($(wg_ep))"
 	else
 		tap_fail "$label: wg show's endpoint follows the path" "path $pa; wg show:" \
-			"$(nsx "${NATLAB_NS[p${n}a]}" wg show "nm$LAB_PID${n}a" 2>&1)"
+			"$(nsx "${NATLAB_NS[p${n}a]}" wg show "nm${LAB_PID}p${n}a" 2>&1)"
 	fi
 	# A member behind the UPnP gateway holds a port mapping.
 	if [ "$ta" = upnp ] || [ "$tb" = upnp ]; then
@@ -184,4 +185,7 @@ done
 } >"$LAB_DIR/table.md"
 tap_diag "$(cat "$LAB_DIR/table.md")"
 [ -n "$TABLE" ] && cp "$LAB_DIR/table.md" "$TABLE"
+# NATMATRIX_KEEP=DIR keeps the nodes' logs (with LAB_LOG_LEVEL=debug: why
+# a pair was slow).
+[ -n "${NATMATRIX_KEEP:-}" ] && mkdir -p "$NATMATRIX_KEEP" && cp "$LAB_DIR"/*.log "$NATMATRIX_KEEP"/
 tap_done
