@@ -45,6 +45,7 @@ struct member {
 	uint64_t direct_ok_ns;			/* last PONG on the direct path */
 	union wg_sockaddr cands[MEMBER_CANDS];	/* its candidate addresses */
 	unsigned n_cands;
+	uint64_t cands_txid;			/* the exchange they came with */
 	unsigned punch_rounds;			/* left */
 	uint64_t txid;				/* our last CANDIDATES */
 	uint64_t next_exchange_ns, exchange_backoff_ns;

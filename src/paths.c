@@ -426,10 +426,17 @@ static void on_candidates(void *ctx, const uint8_t key[32], const struct ovl_can
 	unsigned i;
 	int r = -1;
 
-	if (!m)
+	/* An answer to no exchange of ours is ignored. */
+	if (!m || ((c->flags & OVL_CANDIDATES_REPLY) && c->txid != m->txid))
 		return;
 	if (via && overlay_offers_relay(n->ov, via))
 		r = add_relay(m, via, via_addr, now);
+	/* A new exchange replaces the addresses of the last one (the peer
+	 * may have moved; a symmetric NAT shows a new port each time). */
+	if (c->txid != m->cands_txid) {
+		m->n_cands = 0;
+		m->cands_txid = c->txid;
+	}
 	for (i = 0; i < c->count; ++i) {
 		struct sockaddr_storage ss;
 		union wg_sockaddr a;
@@ -461,8 +468,6 @@ static void on_candidates(void *ctx, const uint8_t key[32], const struct ovl_can
 		mine.txid = c->txid;
 		mine.flags = OVL_CANDIDATES_REPLY;
 		overlay_send_candidates(n->ov, key, via, via_addr, &mine);
-	} else if (c->txid != m->txid) {
-		return;		/* an answer to no exchange of ours */
 	}
 	if (!direct_alive(m, now))
 		start_punching(n, m, PUNCH_ROUNDS);
