@@ -8,7 +8,8 @@
  *   PONG to a PUNCH or PING (on_contact, a validated address)
  *       -> the endpoint becomes direct; the session carries on
  *   direct path silent while we send -> probe, then back to the relay, and
- *       a new exchange later; a silent relay -> the next one by RTT
+ *       a new exchange later; a silent relay -> the next one by RTT; no
+ *       candidate left -> lookups of the member until one names a relay
  *
  * The WireGuard endpoint always names where datagrams go (the relay's
  * address while relayed), so stock `wg show` tells the truth. */
@@ -36,6 +37,7 @@ enum {
 	RELAY_PING_S = 10,		/* a relay in use is pinged this often ... */
 	RELAY_DEAD_S = 25,		/* ... and replaced after this silence */
 	RELAY_NAMED_S = 600,		/* a relay candidate is forgotten after this */
+	RELAY_LOOKUP_S = 5,		/* no candidate left: look the member up */
 	DIRECT_SUSPECT_S = 5,		/* sending, nothing back: probe the path */
 	DIRECT_DEAD_S = 9,		/* ... and fall back to the relay */
 	NAT_KEEPALIVE_S = 25,		/* below the usual 30 s UDP NAT timeout */
@@ -555,6 +557,33 @@ void paths_member_init(struct member *m)
 
 /* ---- once a second ---- */
 
+/* No relay candidate left: look the member up; the NODES answers name new
+ * ones (on_reach).  The node's own lookups (on_discover) wait until the
+ * session ends, minutes away, so ask here while it lives.  A lookup that
+ * reaches only dead nodes also evicts them, which sends the table back to
+ * the bootstrap nodes: the way to a relay the table had not heard of. */
+static void find_relays(struct node *n, struct member *m, uint64_t now)
+{
+	if (now < m->next_lookup_ns)
+		return;
+	if (overlay_lookup(n->ov, m->key, NULL, NULL) == 0)
+		m->next_lookup_ns = now + (uint64_t)RELAY_LOOKUP_S * NS;
+}
+
+/* Relayed, but the relay went silent with no other candidate: the first
+ * candidate a lookup brings carries the traffic. */
+static void tick_orphaned(struct node *n, struct member *m, uint64_t now)
+{
+	int i = best_relay(n, m, -1);
+
+	if (i < 0) {
+		find_relays(n, m, now);
+		return;
+	}
+	use_relay(n, m, i, now);
+	m->next_exchange_ns = 0;	/* tell the other side at once */
+}
+
 static void tick_relayed(struct node *n, struct member *m, uint64_t now)
 {
 	struct relay_cand *r = &m->relays[m->relay];
@@ -578,7 +607,8 @@ static void tick_relayed(struct node *n, struct member *m, uint64_t now)
 			use_relay(n, m, next, now);
 			m->next_exchange_ns = 0;	/* tell the other side at once */
 		} else {
-			m->next_lookup_ns = now;	/* find a new one */
+			m->next_lookup_ns = now;
+			find_relays(n, m, now);
 		}
 		return;
 	}
@@ -602,7 +632,7 @@ static void tick_direct(struct node *n, struct member *m, uint64_t now)
 	}
 	i = m->relay >= 0 ? m->relay : best_relay(n, m, -1);
 	if (i < 0) {
-		m->next_lookup_ns = now;
+		find_relays(n, m, now);
 		return;
 	}
 	dev_log(&n->dev, LOG_INFO, "member %s: direct path silent, back to the relay", m->hostname);
@@ -630,6 +660,8 @@ void paths_tick(struct node *n, uint64_t now)
 				drop_relay(m, (int)j--);
 		if (m->peer->relayed && m->relay >= 0)
 			tick_relayed(n, m, now);
+		else if (m->peer->relayed)
+			tick_orphaned(n, m, now);
 		else if (has_session(m->peer))
 			tick_direct(n, m, now);
 		/* Keepalives only as NAT mappings need: a direct path from
@@ -666,7 +698,8 @@ const char *paths_describe(struct node *n, const struct member *m, char *relay_k
 			key_to_base64url(relay_key, m->relays[m->relay].key);
 		return "relayed";
 	}
-	if (has_session(m->peer) && m->peer->endpoint.sa.sa_family)
+	/* Relayed with no relay left: the endpoint is a dead relay's. */
+	if (!m->peer->relayed && has_session(m->peer) && m->peer->endpoint.sa.sa_family)
 		return "direct";
 	return "none";
 }
