@@ -46,6 +46,11 @@ struct member {
 	union wg_sockaddr cands[MEMBER_CANDS];	/* its candidate addresses */
 	unsigned n_cands;
 	uint64_t cands_txid;			/* the exchange they came with */
+	/* The last node that named it (a live path to it: a rendezvous for
+	 * CANDIDATES even when that node does not relay). */
+	uint8_t rv_key[32];
+	union wg_sockaddr rv_addr;
+	uint64_t rv_ns;				/* 0: none */
 	unsigned punch_rounds;			/* left */
 	uint64_t txid;				/* our last CANDIDATES */
 	uint64_t next_exchange_ns, exchange_backoff_ns;

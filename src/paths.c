@@ -37,7 +37,8 @@ enum {
 	RELAY_PING_S = 10,		/* a relay in use is pinged this often ... */
 	RELAY_DEAD_S = 25,		/* ... and replaced after this silence */
 	RELAY_NAMED_S = 600,		/* a relay candidate is forgotten after this */
-	RELAY_LOOKUP_S = 5,		/* no candidate left: look the member up */
+	RELAY_LOOKUP_S = 5,
+	LIVE_RENDEZVOUS_S = 60,		/* a node named the member this recently */		/* no candidate left: look the member up */
 	DIRECT_SUSPECT_S = 5,		/* sending, nothing back: probe the path */
 	DIRECT_DEAD_S = 9,		/* ... and fall back to the relay */
 	NAT_KEEPALIVE_S = 25,		/* below the usual 30 s UDP NAT timeout */
@@ -286,9 +287,22 @@ static bool direct_alive(const struct member *m, uint64_t now)
 /* Sends our candidates to m through its relay (a new exchange). */
 static void exchange(struct node *n, struct member *m, uint64_t now)
 {
+	const uint8_t *via;
+	const union wg_sockaddr *via_addr;
 	struct ovl_candidates c;
 
-	if (m->relay < 0 || now < m->next_exchange_ns)
+	/* Through the relay in use, else through the last node that named
+	 * the member (doc/protocol.md 9: any node with a live path to it). */
+	if (m->relay >= 0) {
+		via = m->relays[m->relay].key;
+		via_addr = &m->relays[m->relay].addr;
+	} else if (m->rv_ns && now - m->rv_ns < LIVE_RENDEZVOUS_S * NS) {
+		via = m->rv_key;
+		via_addr = &m->rv_addr;
+	} else {
+		return;
+	}
+	if (now < m->next_exchange_ns)
 		return;
 	our_candidates(n, &c);
 	randombytes_buf(&c.txid, sizeof(c.txid));
@@ -298,7 +312,7 @@ static void exchange(struct node *n, struct member *m, uint64_t now)
 	if (m->exchange_backoff_ns > (uint64_t)EXCHANGE_MAX_S * NS)
 		m->exchange_backoff_ns = (uint64_t)EXCHANGE_MAX_S * NS;
 	m->next_exchange_ns = now + m->exchange_backoff_ns;
-	overlay_send_candidates(n->ov, m->key, m->relays[m->relay].key, &m->relays[m->relay].addr, &c);
+	overlay_send_candidates(n->ov, m->key, via, via_addr, &c);
 }
 
 void paths_punch_tick(uv_timer_t *t)
@@ -388,20 +402,25 @@ static void on_reach(void *ctx, const uint8_t key[32], const uint8_t via[32],
 	uint64_t now = wg_now(&n->dev);
 	int i;
 
-	/* A node that does not relay may still name it: no use for data. */
-	if (!m || !overlay_offers_relay(n->ov, via))
+	if (!m)
 		return;
-	add_relay(m, via, via_addr, now);
+	memcpy(m->rv_key, via, 32);
+	m->rv_addr = *via_addr;
+	m->rv_ns = now;
+	/* A node that does not relay is a rendezvous only. */
+	if (overlay_offers_relay(n->ov, via))
+		add_relay(m, via, via_addr, now);
 	if (has_session(m->peer) || (m->relay >= 0 && m->peer->relayed) || direct_fresh(m, now))
 		return;
-	/* No path yet: start relayed, and exchange candidates. */
+	/* No path yet: start relayed when a relay is known, and exchange
+	 * candidates (through it, or through the rendezvous). */
 	i = best_relay(n, m, -1);
-	if (i < 0)
-		return;
-	use_relay(n, m, i, now);
-	m->next_exchange_ns = 0;
+	if (i >= 0) {
+		use_relay(n, m, i, now);
+		m->next_exchange_ns = 0;
+		handshake_on_new_path(n, m);
+	}
 	exchange(n, m, now);
-	handshake_on_new_path(n, m);
 }
 
 static void on_relayed(void *ctx, const uint8_t key[32], const uint8_t via[32],
@@ -433,6 +452,11 @@ static void on_candidates(void *ctx, const uint8_t key[32], const struct ovl_can
 		return;
 	if (via && overlay_offers_relay(n->ov, via))
 		r = add_relay(m, via, via_addr, now);
+	if (via) {
+		memcpy(m->rv_key, via, 32);
+		m->rv_addr = *via_addr;
+		m->rv_ns = now;
+	}
 	/* A new exchange replaces the addresses of the last one (the peer
 	 * may have moved; a symmetric NAT shows a new port each time). */
 	if (c->txid != m->cands_txid) {
@@ -664,6 +688,8 @@ void paths_tick(struct node *n, uint64_t now)
 			tick_orphaned(n, m, now);
 		else if (has_session(m->peer))
 			tick_direct(n, m, now);
+		else if (m->relay < 0)
+			exchange(n, m, now);	/* no relay: punching is the only way */
 		/* Keepalives only as NAT mappings need: a direct path from
 		 * behind a NAT; never between public nodes, never relayed (the
 		 * relay's pings keep that mapping). */

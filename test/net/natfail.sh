@@ -23,8 +23,7 @@
 #   5 workbit:       g5x sym --- s5x (workbit < 8, claims 0)
 #                    g5c sym --- s5c, g5d sym --- s5d     s5: boot rw
 #   6 relay off:     g6a sym --- s6a    g6b sym --- s6b   s6: boot ro
-#                    (the rendezvous through ro is a TODO: CANDIDATES
-#                    go only through relay candidates since a2ed516)
+#                    (CANDIDATES still pass through ro: a rendezvous)
 #   (cone: full-cone, prc: port-restricted, sym: symmetric)
 #
 # The topology is built and every daemon started first; the scenarios then
@@ -614,15 +613,12 @@ scenario_relay_off() {
 			"latest handshakes '$hs_a' '$hs_b', dropped_off '$off'"
 	fi
 	# protocol.md 9, step 1: the rendezvous goes through any node with a
-	# live path to the peer, relay or not.  Since "only nodes that offer
-	# relaying become relay candidates", CANDIDATES go only through a relay
-	# candidate (exchange() needs m->relay), so a relay-off node is no
-	# rendezvous either.
+	# live path to the peer, relay or not (CANDIDATES through ro).
 	if [ -n "$fw" ] && [ "$fw" -gt 0 ] && [ "${rx_a:-0}" -gt 0 ] && [ "${rx_b:-0}" -gt 0 ]; then
 		tap_ok "relay off: the rendezvous still passes (ro forwarded $fw, relayed_rx $rx_a and $rx_b)"
 	else
-		tap_fail_todo "relay off: the rendezvous still passes (ro forwarded '$fw', relayed_rx '$rx_a' '$rx_b')" \
-			"exchange() sends CANDIDATES only through a relay candidate; a relay-off node is none"
+		tap_fail "relay off: the rendezvous still passes (ro forwarded '$fw', relayed_rx '$rx_a' '$rx_b')" \
+			"$(diag_nodes s6a s6b)"
 	fi
 }
 
