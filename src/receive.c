@@ -14,6 +14,7 @@
 #include "src/device.h"
 #include "src/peer.h"
 #include "src/send.h"
+#include "src/tcpmss.h"
 #include "src/timers.h"
 #include "tun/tun.h"
 
@@ -356,6 +357,10 @@ void receive_batch(struct wg_device *dev, struct pkt_batch *b)
 		}
 		/* Counted as the kernel does: what passed every check. */
 		peer->rx_bytes += wire_len;
+		/* Both ends of TCP over a relayed path send what fits one
+		 * RELAY, whichever side opened the connection. */
+		if (peer->relayed)
+			tcp_mss_clamp(p->data, p->len, TCPMSS_RELAY_V4, TCPMSS_RELAY_V6);
 		if (dev->tun)
 			tun_write(dev->tun, p->data, p->len);
 drop:

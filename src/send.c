@@ -5,6 +5,7 @@
 #include "crypto/encoding.h"
 #include "src/device.h"
 #include "src/peer.h"
+#include "src/tcpmss.h"
 #include "src/timers.h"
 
 #include <sodium.h>
@@ -140,6 +141,10 @@ void send_staged(struct wg_peer *peer)
 		bool keepalive = p->len == 0;
 		ssize_t n;
 
+		/* A relay carries one datagram of at most 1164 bytes
+		 * whole: TCP to a relayed peer is told to fit (tcpmss.h). */
+		if (peer->relayed && p->len)
+			tcp_mss_clamp(p->data, p->len, TCPMSS_RELAY_V4, TCPMSS_RELAY_V6);
 		/* Seal in place: the header goes in the headroom and the
 		 * ciphertext over the plaintext. */
 		n = noise_transport_seal(kp, p->buf, p->data, p->len, dev->mtu, now);
