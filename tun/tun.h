@@ -12,6 +12,7 @@
 #include <stddef.h>
 #include <sys/types.h>
 
+struct iovec;
 struct tun_device;
 
 enum { TUN_NAME_MAX = 16 };	/* IFNAMSIZ */
@@ -44,6 +45,23 @@ ssize_t tun_read(struct tun_device *tun, void *buf, size_t len);
 /* Writes one IPv4 or IPv6 packet (the version nibble picks the family
  * header where one is needed).  Returns len or a negative errno. */
 ssize_t tun_write(struct tun_device *tun, const void *pkt, size_t len);
+
+/* Offloads (Linux; elsewhere tun_open_offload is tun_open and the rest is
+ * never reached).  tun_open_offload opens the interface as tun_open does,
+ * with IFF_VNET_HDR and TUNSETOFFLOAD (checksum, TSO for IPv4 and IPv6,
+ * TSO with ECN): every packet on the descriptor is then preceded by a
+ * 10-byte struct virtio_net_hdr (src/tun_offload.h), and the kernel may
+ * hand over and accept TCP super-packets of up to 64 KiB.  When the kernel
+ * refuses the offloads it falls back to a plain interface:
+ * tun_has_vnet_hdr tells which one the caller got.  tun_read and tun_write
+ * keep working on such an interface (they strip and add a zero header),
+ * but the offload user reads and writes the header itself with tun_readv
+ * and tun_writev (one packet per call; return values as tun_read and
+ * tun_write, the header counted). */
+int tun_open_offload(struct tun_device **out, const char *name);
+bool tun_has_vnet_hdr(const struct tun_device *tun);
+ssize_t tun_readv(struct tun_device *tun, const struct iovec *iov, int iovcnt);
+ssize_t tun_writev(struct tun_device *tun, const struct iovec *iov, int iovcnt);
 
 int tun_set_mtu(struct tun_device *tun, unsigned mtu);
 int tun_get_mtu(struct tun_device *tun, unsigned *mtu);
