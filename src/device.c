@@ -8,6 +8,8 @@
 #include "src/peer.h"
 #include "src/receive.h"
 #include "src/send.h"
+#include "src/tun_offload.h"
+#include "src/udp_gso.h"
 #include "tun/tun.h"
 
 #include <errno.h>
@@ -19,12 +21,18 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
 
 enum {
 	HANDSHAKES_PER_TURN = 32,	/* handshake budget of one loop turn */
 	UDP_BATCHES_PER_TURN = 4,
+	/* With UDP GRO one datagram may hold 64 KiB of segments: fewer
+	 * buffers per recvmmsg keep the batch (and the pages touched)
+	 * about the same size. */
+	UDP_GRO_RECV_MAX = 8,
+	TUN_PACKETS_PER_TURN = PKT_BATCH_MAX,
 	RATELIMITER_MAX_ENTRIES = 8192,
 	PKT_POOL_MAX = 4096,
 	LOG_DEBUG_BURST = 20,		/* debug lines per second */
@@ -177,7 +185,7 @@ static void close_socket(struct wg_device *dev, int family);
 static void on_poll_closed(uv_handle_t *h);
 static void on_udp_readable(uv_poll_t *h, int status, int events);
 
-static int open_socket(int family, uint16_t port, uint32_t fwmark, uint16_t *bound)
+static int open_socket(int family, uint16_t port, uint32_t fwmark, bool *gro, uint16_t *bound)
 {
 	union wg_sockaddr a;
 	socklen_t alen;
@@ -204,6 +212,9 @@ static int open_socket(int family, uint16_t port, uint32_t fwmark, uint16_t *bou
 		setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &bufsize, sizeof(bufsize));
 	if (setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &bufsize, sizeof(bufsize)) < 0)
 		setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &bufsize, sizeof(bufsize));
+	/* Without it, datagrams arrive one by one, as before. */
+	if (*gro && udp_gro_enable(fd) < 0)
+		*gro = false;
 	if (fwmark && setsockopt(fd, SOL_SOCKET, SO_MARK, &fwmark, sizeof(fwmark)) < 0) {
 		ret = -errno;
 		goto fail;
@@ -256,14 +267,14 @@ int device_bind(struct wg_device *dev, uint16_t port)
 	/* With port 0 the IPv4 socket picks a port and the IPv6 one must
 	 * get the same; retry a few times when it is taken for IPv6. */
 	for (attempt = 0; attempt < 32; ++attempt) {
-		fd4 = open_socket(AF_INET, port, dev->fwmark, &b4);
+		fd4 = open_socket(AF_INET, port, dev->fwmark, &dev->udp_gro, &b4);
 		if (fd4 < 0) {
 			ret = fd4;
 			break;
 		}
 		if (!want6)
 			break;
-		fd6 = open_socket(AF_INET6, b4, dev->fwmark, &b6);
+		fd6 = open_socket(AF_INET6, b4, dev->fwmark, &dev->udp_gro, &b6);
 		if (fd6 >= 0)
 			break;
 		ret = fd6;
@@ -435,12 +446,27 @@ int device_send_peer(struct wg_device *dev, struct wg_peer *peer, const void *bu
 	return send_one(dev, &peer->endpoint, &peer->src, &peer->src_valid, buf, len);
 }
 
+/* A segmented send failed with err: was it the segmentation?  EIO is the
+ * kernel saying the route cannot checksum a segmented datagram; EINVAL a
+ * segment larger than the path allows (or a stale source address, which
+ * the retry of the first datagram alone has just told apart).  GSO stays
+ * off for the rest of the device's life. */
+static void gso_failed(struct wg_device *dev, int err, bool had_local, const struct pkt *p)
+{
+	if (err != EIO && !(err == EINVAL && (!had_local || (p->peer && p->peer->src_valid))))
+		return;
+	dev->udp_gso = false;
+	dev_log(dev, LOG_INFO, "UDP segmentation offload refused (%s): sending datagrams one by one",
+		strerror(err));
+}
+
 void device_send_batch(struct wg_device *dev, struct pkt_batch *b)
 {
 	struct mmsghdr mm[PKT_BATCH_MAX];
 	struct iovec iov[PKT_BATCH_MAX];
-	char cbuf[PKT_BATCH_MAX][CMSG_SPACE(sizeof(struct in6_pktinfo))];
-	unsigned i, start = 0, kept = 0;
+	char cbuf[PKT_BATCH_MAX][CMSG_SPACE(sizeof(struct in6_pktinfo)) + UDP_GSO_CMSG_SPACE];
+	unsigned first[PKT_BATCH_MAX], count[PKT_BATCH_MAX];
+	unsigned i, j, start = 0, kept = 0;
 
 	/* Relayed peers' packets leave through the relay hook. */
 	for (i = 0; i < b->n; ++i) {
@@ -455,46 +481,67 @@ void device_send_batch(struct wg_device *dev, struct pkt_batch *b)
 	}
 	b->n = kept;
 
-	/* sendmmsg takes one socket: send runs of the same family. */
+	/* sendmmsg takes one socket: send runs of the same family.  With
+	 * UDP GSO, one message carries a run of datagrams for one peer. */
 	while (start < b->n) {
 		int fam = b->p[start]->addr.sa.sa_family;
 		int fd = sock_for(dev, &b->p[start]->addr);
-		unsigned n = 0, done = 0;
+		unsigned n = 0, done = 0, end;
 
-		for (i = start; i < b->n && b->p[i]->addr.sa.sa_family == fam; ++i, ++n) {
+		for (i = start; i < b->n && b->p[i]->addr.sa.sa_family == fam; i += count[n++]) {
 			struct pkt *p = b->p[i];
 			bool has_local = p->peer ? p->peer->src_valid : false;
+			unsigned run = dev->udp_gso ? udp_gso_run(b->p + i, b->n - i) : 1;
 
-			iov[n].iov_base = p->data;
-			iov[n].iov_len = p->len;
-			prepare_msg(&mm[n].msg_hdr, &iov[n], &p->addr,
+			for (j = 0; j < run; ++j) {
+				iov[i + j].iov_base = b->p[i + j]->data;
+				iov[i + j].iov_len = b->p[i + j]->len;
+			}
+			prepare_msg(&mm[n].msg_hdr, &iov[i], &p->addr,
 				    p->peer ? (const void *)&p->peer->src : NULL, has_local,
 				    cbuf[n], sizeof(cbuf[n]));
+			mm[n].msg_hdr.msg_iovlen = run;
+			if (run > 1 && udp_gso_add_cmsg(&mm[n].msg_hdr, cbuf[n], sizeof(cbuf[n]),
+							(uint16_t)p->len) < 0) {
+				mm[n].msg_hdr.msg_iovlen = 1;
+				run = 1;
+			}
+			first[n] = i;
+			count[n] = run;
 		}
+		end = i;
 		while (fd >= 0 && done < n) {
 			int r = sendmmsg(fd, mm + done, n - done, 0);
 
 			if (r < 0 && errno == EINTR)
 				continue;
 			if (r <= 0) {
-				/* Retry the failing one alone, which also drops a
-				 * stale source address; then go on. */
-				struct pkt *p = b->p[start + done];
+				/* Retry the failing message's datagrams alone, which
+				 * also drops a stale source address; then go on. */
+				int err = r < 0 ? errno : EIO;
+				struct pkt *p0 = b->p[first[done]];
+				bool had_local = p0->peer && p0->peer->src_valid;
 
-				if (p->peer)
-					device_send_peer(dev, p->peer, p->data, p->len);
-				else
-					device_send(dev, &p->addr, p->data, p->len);
+				for (j = first[done]; j < first[done] + count[done]; ++j) {
+					struct pkt *p = b->p[j];
+
+					if (p->peer)
+						device_send_peer(dev, p->peer, p->data, p->len);
+					else
+						device_send(dev, &p->addr, p->data, p->len);
+				}
+				if (count[done] > 1 && dev->udp_gso)
+					gso_failed(dev, err, had_local, p0);
 				++done;
 				continue;
 			}
 			done += (unsigned)r;
 		}
 		if (fd < 0)
-			dev->drops.send_errors += n;
-		for (i = start; i < start + n; ++i)
+			dev->drops.send_errors += end - start;
+		for (i = start; i < end; ++i)
 			pkt_put(&dev->pool, b->p[i]);
-		start += n;
+		start = end;
 	}
 	b->n = 0;
 }
@@ -519,21 +566,63 @@ static void read_local(struct msghdr *m, struct pkt *p)
 	}
 }
 
+/* Adds p to the batch for receive_batch, passing a full batch on first. */
+static void rx_add(struct wg_device *dev, struct pkt_batch *out, struct pkt *p)
+{
+	if (out->n == PKT_BATCH_MAX)
+		receive_batch(dev, out);
+	out->p[out->n++] = p;
+}
+
+/* UDP GRO: a datagram that holds several (the cmsg's segment size, the
+ * last one maybe shorter) is cut into one packet each, in order.  The
+ * copies are made before any of them goes on, since the first stays in
+ * the original buffer. */
+static void rx_split(struct wg_device *dev, struct pkt_batch *out, struct pkt *p, size_t seg)
+{
+	struct pkt *q[UDP_GSO_MAX_SEGS * 2];
+	unsigned nq = 0, k;
+	size_t off;
+
+	for (off = seg; off < p->len && nq < sizeof(q) / sizeof(q[0]); off += seg) {
+		size_t len = p->len - off < seg ? p->len - off : seg;
+		struct pkt *c = pkt_get(&dev->pool);
+
+		if (!c) {
+			++dev->drops.pool_exhausted;
+			break;
+		}
+		memcpy(c->data, p->data + off, len);
+		c->len = len;
+		c->addr = p->addr;
+		c->peer = NULL;
+		c->local = p->local;
+		c->has_local = p->has_local;
+		c->relayed = p->relayed;
+		q[nq++] = c;
+	}
+	p->len = seg;
+	rx_add(dev, out, p);
+	for (k = 0; k < nq; ++k)
+		rx_add(dev, out, q[k]);
+}
+
 static void on_udp_readable(uv_poll_t *h, int status, int events)
 {
 	struct wg_device *dev = h->data;
 	int fd = h == dev->poll4 ? dev->sock4 : dev->sock6;
 	struct mmsghdr mm[PKT_BATCH_MAX];
 	struct iovec iov[PKT_BATCH_MAX];
-	char cbuf[PKT_BATCH_MAX][CMSG_SPACE(sizeof(struct in6_pktinfo)) + CMSG_SPACE(sizeof(struct in_pktinfo))];
-	struct pkt_batch b;
-	unsigned i, turn;
+	char cbuf[PKT_BATCH_MAX][CMSG_SPACE(sizeof(struct in6_pktinfo)) + CMSG_SPACE(sizeof(struct in_pktinfo)) +
+				 UDP_GRO_CMSG_SPACE];
+	struct pkt_batch b, out;
+	unsigned i, turn, want = dev->udp_gro ? UDP_GRO_RECV_MAX : PKT_BATCH_MAX;
 	int r;
 
 	if (status < 0)
 		return;
 	for (turn = 0; turn < UDP_BATCHES_PER_TURN; ++turn) {
-		for (b.n = 0; b.n < PKT_BATCH_MAX; ++b.n) {
+		for (b.n = 0; b.n < want; ++b.n) {
 			struct pkt *p = pkt_get(&dev->pool);
 
 			if (!p)
@@ -575,8 +664,22 @@ static void on_udp_readable(uv_poll_t *h, int status, int events)
 			b.p[i]->relayed = false;
 			read_local(&mm[i].msg_hdr, b.p[i]);
 		}
-		receive_batch(dev, &b);
-		if ((unsigned)r < PKT_BATCH_MAX)
+		if (!dev->udp_gro) {
+			receive_batch(dev, &b);
+		} else {
+			out.n = 0;
+			for (i = 0; i < b.n; ++i) {
+				size_t seg = udp_gro_segment_size(&mm[i].msg_hdr);
+
+				if (seg && b.p[i]->len > seg)
+					rx_split(dev, &out, b.p[i], seg);
+				else
+					rx_add(dev, &out, b.p[i]);
+			}
+			if (out.n)
+				receive_batch(dev, &out);
+		}
+		if ((unsigned)r < want)
 			return;
 	}
 }
@@ -609,6 +712,99 @@ void device_input_relayed(struct wg_device *dev, const union wg_sockaddr *relay_
 
 /* ---- TUN ---- */
 
+/* Adds p to the batch for send_from_tun, passing a full batch on first. */
+static void tx_add(struct wg_device *dev, struct pkt_batch *b, struct pkt *p)
+{
+	if (b->n == PKT_BATCH_MAX)
+		send_from_tun(dev, b);
+	b->p[b->n++] = p;
+}
+
+/* With TUN offloads: each read brings a virtio header and a packet, which
+ * may be a TCP super-packet (up to 64 KiB) to cut into segments, each of
+ * which then takes the ordinary path (allowed-IPs, peer, seal). */
+static void tun_read_offload(struct wg_device *dev)
+{
+	struct pkt_batch b;
+	unsigned total = 0;
+
+	b.n = 0;
+	while (total < TUN_PACKETS_PER_TURN) {
+		struct pkt *p = pkt_get(&dev->pool);
+		uint8_t vh[VNET_HDR_LEN];
+		struct iovec iov[2];
+		struct vnet_hdr hdr;
+		struct tso_split split;
+		size_t len;
+		ssize_t n;
+		int nsegs, i;
+
+		if (!p) {
+			/* As for the sockets: drop one packet, do not spin. */
+			char scratch[64];
+
+			if (tun_read(dev->tun, scratch, sizeof(scratch)) >= 0)
+				++dev->drops.pool_exhausted;
+			break;
+		}
+		iov[0].iov_base = vh;
+		iov[0].iov_len = sizeof(vh);
+		iov[1].iov_base = p->data;
+		iov[1].iov_len = PKT_BUF_SIZE - PKT_HEADROOM;
+		n = tun_readv(dev->tun, iov, 2);
+		if (n <= (ssize_t)sizeof(vh)) {
+			pkt_put(&dev->pool, p);
+			if (n < 0 && n != -EAGAIN && dev->on_fatal && !dev->closing)
+				dev->on_fatal(dev, "the TUN device failed");
+			if (n >= 0 && n <= (ssize_t)sizeof(vh))
+				continue;
+			break;
+		}
+		len = (size_t)n - sizeof(vh);
+		vnet_hdr_decode(&hdr, vh);
+		nsegs = tso_split_begin(&split, &hdr, p->data, &len);
+		if (nsegs < 0) {
+			++dev->drops.tun_bad_offload;
+			dev_log(dev, LOG_DBG, "dropped a TUN packet with a bad virtio header (gso type %u)",
+				hdr.gso_type);
+			pkt_put(&dev->pool, p);
+			continue;
+		}
+		if (nsegs == 0) {
+			/* A plain packet, its checksum completed if it asked. */
+			if (len > PKT_MAX_IP) {
+				pkt_put(&dev->pool, p);
+				continue;
+			}
+			p->len = len;
+			tx_add(dev, &b, p);
+			++total;
+			continue;
+		}
+		for (i = 0; i < nsegs; ++i) {
+			struct pkt *q = pkt_get(&dev->pool);
+			ssize_t sl;
+
+			if (!q) {
+				dev->drops.pool_exhausted += (unsigned)(nsegs - i);
+				break;
+			}
+			sl = tso_split_segment(&split, (unsigned)i, q->data, PKT_MAX_IP);
+			if (sl < 0) {
+				pkt_put(&dev->pool, q);
+				++dev->drops.tun_bad_offload;
+				break;
+			}
+			q->len = (size_t)sl;
+			tx_add(dev, &b, q);
+			++total;
+		}
+		pkt_put(&dev->pool, p);
+	}
+	if (b.n)
+		send_from_tun(dev, &b);
+}
+
 static void on_tun_readable(uv_poll_t *h, int status, int events)
 {
 	struct wg_device *dev = h->data;
@@ -617,6 +813,10 @@ static void on_tun_readable(uv_poll_t *h, int status, int events)
 
 	if (status < 0)
 		return;
+	if (dev->tun_vnet) {
+		tun_read_offload(dev);
+		return;
+	}
 	b.n = 0;
 	for (;;) {
 		struct pkt *p = pkt_get(&dev->pool);
@@ -648,13 +848,75 @@ static void on_tun_readable(uv_poll_t *h, int status, int events)
 		send_from_tun(dev, &b);
 }
 
+void device_tun_output(struct wg_device *dev, struct pkt *p)
+{
+	if (!dev->tun_vnet) {
+		tun_write(dev->tun, p->data, p->len);
+		pkt_put(&dev->pool, p);
+		return;
+	}
+	if (dev->tun_out.n == PKT_BATCH_MAX)
+		device_tun_flush(dev);
+	dev->tun_out.p[dev->tun_out.n++] = p;
+}
+
+/* Writes the queued packets, each run of one TCP flow's segments as one
+ * super-packet: its head's headers and the others' payloads, gathered by
+ * writev without a copy. */
+void device_tun_flush(struct wg_device *dev)
+{
+	struct gro_batch g;
+	struct iovec iov[PKT_BATCH_MAX + 1];
+	uint8_t vh[VNET_HDR_LEN];
+	unsigned i, k;
+
+	if (!dev->tun_out.n)
+		return;
+	gro_init(&g);
+	for (i = 0; i < dev->tun_out.n; ++i)
+		gro_add(&g, dev->tun_out.p[i]->data, dev->tun_out.p[i]->len);
+	for (k = 0; k < g.nitems; ++k) {
+		struct vnet_hdr hdr;
+		unsigned cnt = gro_finish(&g, k, &hdr), head = g.items[k].head;
+		int j, niov = 2;
+		ssize_t n;
+
+		vnet_hdr_encode(vh, &hdr);
+		iov[0].iov_base = vh;
+		iov[0].iov_len = sizeof(vh);
+		iov[1].iov_base = g.data[head];
+		iov[1].iov_len = g.len[head];
+		for (j = g.next[head]; j >= 0; j = g.next[j]) {
+			iov[niov].iov_base = g.data[j] + g.items[k].hlen;
+			iov[niov].iov_len = g.len[j] - g.items[k].hlen;
+			++niov;
+		}
+		n = tun_writev(dev->tun, iov, niov);
+		if (n < 0 && n != -EAGAIN && cnt > 1) {
+			dev->drops.tun_write_errors += cnt;
+			if (!dev->tun_write_error_logged) {
+				dev->tun_write_error_logged = true;
+				dev_log(dev, LOG_ERR, "the TUN refused a coalesced TCP packet: %s",
+					strerror((int)-n));
+			}
+		}
+	}
+	for (i = 0; i < dev->tun_out.n; ++i)
+		pkt_put(&dev->pool, dev->tun_out.p[i]);
+	dev->tun_out.n = 0;
+}
+
 int device_open_tun(struct wg_device *dev)
 {
 	int ret;
 
-	ret = tun_open(&dev->tun, dev->ifname);
+	ret = dev->want_tun_offload ? tun_open_offload(&dev->tun, dev->ifname) :
+				      tun_open(&dev->tun, dev->ifname);
 	if (ret < 0)
 		return ret;
+	dev->tun_vnet = tun_has_vnet_hdr(dev->tun);
+	if (dev->want_tun_offload && !dev->tun_vnet)
+		dev_log(dev, LOG_INFO, "TUN offloads not available: one packet per read and write");
 	snprintf(dev->ifname, sizeof(dev->ifname), "%s", tun_name(dev->tun));
 	tun_set_mtu(dev->tun, dev->mtu);
 	uv_poll_init(dev->loop, &dev->tun_poll, tun_fd(dev->tun));
@@ -700,6 +962,14 @@ static void on_housekeeping(uv_timer_t *t)
 		dev->on_fatal(dev, "the interface was removed");
 }
 
+/* An offload switch: set to anything but "" or "0" turns it off. */
+static bool env_off(const char *name)
+{
+	const char *v = getenv(name);
+
+	return v && *v && strcmp(v, "0");
+}
+
 int device_init(struct wg_device *dev, uv_loop_t *loop, const char *ifname)
 {
 	static const uint8_t zero[NOISE_PUBLIC_KEY_LEN];
@@ -710,6 +980,9 @@ int device_init(struct wg_device *dev, uv_loop_t *loop, const char *ifname)
 	dev->sock4 = dev->sock6 = -1;
 	dev->mtu = WG_DEFAULT_MTU;
 	dev->log_level = LOG_INFO;
+	dev->want_tun_offload = !env_off("WH_NO_TUN_OFFLOAD");
+	dev->udp_gso = !env_off("WH_NO_UDP_GSO");
+	dev->udp_gro = dev->udp_gso && !env_off("WH_NO_UDP_GRO");
 
 	dev->identity = sodium_malloc(sizeof(*dev->identity));
 	if (!dev->identity)

@@ -57,6 +57,8 @@ struct wg_drop_counters {
 	uint64_t staged_full;		/* outgoing, the device's staging cap */
 	uint64_t pool_exhausted;
 	uint64_t send_errors;
+	uint64_t tun_bad_offload;	/* a TUN packet whose virtio header we refused */
+	uint64_t tun_write_errors;	/* the TUN refused a (coalesced) packet */
 };
 
 /* A handshake message waiting for the loop to process it.  Handshakes
@@ -112,6 +114,21 @@ struct wg_device {
 
 	struct pkt_pool pool;
 	unsigned nstaged;		/* all peers' staged packets, capped */
+
+	/* Offloads (doc/benchmarks.md), each switched off by an environment
+	 * variable read at device_init: WH_NO_TUN_OFFLOAD (TSO from and
+	 * coalesced TCP to the TUN, src/tun_offload.c), WH_NO_UDP_GSO (UDP
+	 * segmentation on send, and GRO with it), WH_NO_UDP_GRO (coalesced
+	 * receive only).  Each flag is what is in use: tun_vnet once the
+	 * TUN took the offloads, udp_gso cleared for good when the kernel
+	 * refuses a segmented send, udp_gro when the socket option fails. */
+	bool want_tun_offload;
+	bool tun_vnet;
+	bool udp_gso, udp_gro;
+	bool tun_write_error_logged;
+	/* Decrypted packets for the TUN, written (coalesced where they are
+	 * one TCP flow) at the end of each receive batch. */
+	struct pkt_batch tun_out;
 
 	/* The handshake queue (a ring) and its drain. */
 	struct hs_item *hs_queue;
@@ -179,6 +196,11 @@ int device_send_peer(struct wg_device *dev, struct wg_peer *peer, const void *bu
 /* Sends a batch of prepared packets (each p->addr set), in as few
  * syscalls as the socket allows. */
 void device_send_batch(struct wg_device *dev, struct pkt_batch *b);
+/* Takes a decrypted packet for the TUN: written at once without TUN
+ * offloads, else queued for device_tun_flush, which the receive path
+ * calls at the end of each batch. */
+void device_tun_output(struct wg_device *dev, struct pkt *p);
+void device_tun_flush(struct wg_device *dev);
 
 /* A WireGuard datagram that a relay at relay_addr forwarded: handled as
  * if it arrived on the socket from there, except that it never moves an

@@ -361,12 +361,15 @@ void receive_batch(struct wg_device *dev, struct pkt_batch *b)
 		 * RELAY, whichever side opened the connection. */
 		if (peer->relayed)
 			tcp_mss_clamp(p->data, p->len, TCPMSS_RELAY_V4, TCPMSS_RELAY_V6);
-		if (dev->tun)
-			tun_write(dev->tun, p->data, p->len);
+		if (dev->tun) {
+			device_tun_output(dev, p);	/* takes the packet */
+			continue;
+		}
 drop:
 		pkt_put(&dev->pool, p);
 	}
 	b->n = 0;
+	device_tun_flush(dev);
 	if (queued_handshakes)
 		device_kick_handshakes(dev);
 }
