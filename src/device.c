@@ -32,6 +32,8 @@ enum {
 	 * buffers per recvmmsg keep the batch (and the pages touched)
 	 * about the same size. */
 	UDP_GRO_RECV_MAX = 8,
+	UDP_GRO_BUF_SIZE = 65536,
+	TUN_BUF_SIZE = 65536,
 	TUN_PACKETS_PER_TURN = PKT_BATCH_MAX,
 	RATELIMITER_MAX_ENTRIES = 8192,
 	PKT_POOL_MAX = 4096,
@@ -262,19 +264,19 @@ int device_bind(struct wg_device *dev, uint16_t port)
 	int fd4 = -1, fd6 = -1, attempt, ret = 0;
 	uv_poll_t *p4, *p6;
 	uint16_t b4 = 0, b6 = 0;
-	bool want6 = ipv6_available();
+	bool want6 = ipv6_available(), gro = dev->udp_gro;
 
 	/* With port 0 the IPv4 socket picks a port and the IPv6 one must
 	 * get the same; retry a few times when it is taken for IPv6. */
 	for (attempt = 0; attempt < 32; ++attempt) {
-		fd4 = open_socket(AF_INET, port, dev->fwmark, &dev->udp_gro, &b4);
+		fd4 = open_socket(AF_INET, port, dev->fwmark, &gro, &b4);
 		if (fd4 < 0) {
 			ret = fd4;
 			break;
 		}
 		if (!want6)
 			break;
-		fd6 = open_socket(AF_INET6, b4, dev->fwmark, &dev->udp_gro, &b6);
+		fd6 = open_socket(AF_INET6, b4, dev->fwmark, &gro, &b6);
 		if (fd6 >= 0)
 			break;
 		ret = fd6;
@@ -303,6 +305,13 @@ int device_bind(struct wg_device *dev, uint16_t port)
 		if (fd6 >= 0)
 			close(fd6);
 		return -ENOMEM;
+	}
+	/* Both sockets are read the same way: without GRO on one, none. */
+	if (dev->udp_gro && !gro) {
+		udp_gro_disable(fd4);
+		if (fd6 >= 0)
+			udp_gro_disable(fd6);
+		dev->udp_gro = false;
 	}
 	close_socket(dev, AF_INET);
 	close_socket(dev, AF_INET6);
@@ -574,37 +583,66 @@ static void rx_add(struct wg_device *dev, struct pkt_batch *out, struct pkt *p)
 	out->p[out->n++] = p;
 }
 
-/* UDP GRO: a datagram that holds several (the cmsg's segment size, the
- * last one maybe shorter) is cut into one packet each, in order.  The
- * copies are made before any of them goes on, since the first stays in
- * the original buffer. */
-static void rx_split(struct wg_device *dev, struct pkt_batch *out, struct pkt *p, size_t seg)
+/* UDP GRO: one recvmmsg into the device's own 64 KiB buffers (so that the
+ * pool's buffers, of which only the pages a packet touches are resident,
+ * stay small), then each datagram, which may hold several (the cmsg's
+ * segment size, the last one maybe shorter), cut into one packet each, in
+ * order.  Returns true when every buffer was filled (more may wait). */
+static bool udp_read_gro(struct wg_device *dev, int fd)
 {
-	struct pkt *q[UDP_GSO_MAX_SEGS * 2];
-	unsigned nq = 0, k;
-	size_t off;
+	struct mmsghdr mm[UDP_GRO_RECV_MAX];
+	struct iovec iov[UDP_GRO_RECV_MAX];
+	union wg_sockaddr from[UDP_GRO_RECV_MAX];
+	char cbuf[UDP_GRO_RECV_MAX][CMSG_SPACE(sizeof(struct in6_pktinfo)) + CMSG_SPACE(sizeof(struct in_pktinfo)) +
+				    UDP_GRO_CMSG_SPACE];
+	struct pkt_batch out;
+	unsigned i;
+	int r;
 
-	for (off = seg; off < p->len && nq < sizeof(q) / sizeof(q[0]); off += seg) {
-		size_t len = p->len - off < seg ? p->len - off : seg;
-		struct pkt *c = pkt_get(&dev->pool);
-
-		if (!c) {
-			++dev->drops.pool_exhausted;
-			break;
-		}
-		memcpy(c->data, p->data + off, len);
-		c->len = len;
-		c->addr = p->addr;
-		c->peer = NULL;
-		c->local = p->local;
-		c->has_local = p->has_local;
-		c->relayed = p->relayed;
-		q[nq++] = c;
+	for (i = 0; i < UDP_GRO_RECV_MAX; ++i) {
+		iov[i].iov_base = dev->gro_buf + (size_t)i * UDP_GRO_BUF_SIZE;
+		iov[i].iov_len = UDP_GRO_BUF_SIZE;
+		memset(&mm[i], 0, sizeof(mm[i]));
+		mm[i].msg_hdr.msg_name = &from[i];
+		mm[i].msg_hdr.msg_namelen = sizeof(from[i]);
+		mm[i].msg_hdr.msg_iov = &iov[i];
+		mm[i].msg_hdr.msg_iovlen = 1;
+		mm[i].msg_hdr.msg_control = cbuf[i];
+		mm[i].msg_hdr.msg_controllen = sizeof(cbuf[i]);
 	}
-	p->len = seg;
-	rx_add(dev, out, p);
-	for (k = 0; k < nq; ++k)
-		rx_add(dev, out, q[k]);
+	do
+		r = recvmmsg(fd, mm, UDP_GRO_RECV_MAX, MSG_DONTWAIT, NULL);
+	while (r < 0 && errno == EINTR);
+	if (r <= 0)
+		return false;
+	out.n = 0;
+	for (i = 0; i < (unsigned)r; ++i) {
+		const uint8_t *d = iov[i].iov_base;
+		size_t len = mm[i].msg_len, seg = udp_gro_segment_size(&mm[i].msg_hdr), off = 0;
+
+		if (!seg || seg > len)
+			seg = len;
+		do {
+			size_t n = len - off < seg ? len - off : seg;
+			struct pkt *p = pkt_get(&dev->pool);
+
+			if (!p) {
+				++dev->drops.pool_exhausted;
+				break;
+			}
+			memcpy(p->data, d + off, n);
+			p->len = n;
+			p->addr = from[i];
+			p->peer = NULL;
+			p->relayed = false;
+			read_local(&mm[i].msg_hdr, p);
+			rx_add(dev, &out, p);
+			off += n;
+		} while (off < len);
+	}
+	if (out.n)
+		receive_batch(dev, &out);
+	return (unsigned)r == UDP_GRO_RECV_MAX;
 }
 
 static void on_udp_readable(uv_poll_t *h, int status, int events)
@@ -613,16 +651,21 @@ static void on_udp_readable(uv_poll_t *h, int status, int events)
 	int fd = h == dev->poll4 ? dev->sock4 : dev->sock6;
 	struct mmsghdr mm[PKT_BATCH_MAX];
 	struct iovec iov[PKT_BATCH_MAX];
-	char cbuf[PKT_BATCH_MAX][CMSG_SPACE(sizeof(struct in6_pktinfo)) + CMSG_SPACE(sizeof(struct in_pktinfo)) +
-				 UDP_GRO_CMSG_SPACE];
-	struct pkt_batch b, out;
-	unsigned i, turn, want = dev->udp_gro ? UDP_GRO_RECV_MAX : PKT_BATCH_MAX;
+	char cbuf[PKT_BATCH_MAX][CMSG_SPACE(sizeof(struct in6_pktinfo)) + CMSG_SPACE(sizeof(struct in_pktinfo))];
+	struct pkt_batch b;
+	unsigned i, turn;
 	int r;
 
 	if (status < 0)
 		return;
+	if (dev->udp_gro) {
+		for (turn = 0; turn < UDP_BATCHES_PER_TURN; ++turn)
+			if (!udp_read_gro(dev, fd))
+				return;
+		return;
+	}
 	for (turn = 0; turn < UDP_BATCHES_PER_TURN; ++turn) {
-		for (b.n = 0; b.n < want; ++b.n) {
+		for (b.n = 0; b.n < PKT_BATCH_MAX; ++b.n) {
 			struct pkt *p = pkt_get(&dev->pool);
 
 			if (!p)
@@ -664,22 +707,8 @@ static void on_udp_readable(uv_poll_t *h, int status, int events)
 			b.p[i]->relayed = false;
 			read_local(&mm[i].msg_hdr, b.p[i]);
 		}
-		if (!dev->udp_gro) {
-			receive_batch(dev, &b);
-		} else {
-			out.n = 0;
-			for (i = 0; i < b.n; ++i) {
-				size_t seg = udp_gro_segment_size(&mm[i].msg_hdr);
-
-				if (seg && b.p[i]->len > seg)
-					rx_split(dev, &out, b.p[i], seg);
-				else
-					rx_add(dev, &out, b.p[i]);
-			}
-			if (out.n)
-				receive_batch(dev, &out);
-		}
-		if ((unsigned)r < want)
+		receive_batch(dev, &b);
+		if ((unsigned)r < PKT_BATCH_MAX)
 			return;
 	}
 }
@@ -730,76 +759,69 @@ static void tun_read_offload(struct wg_device *dev)
 
 	b.n = 0;
 	while (total < TUN_PACKETS_PER_TURN) {
-		struct pkt *p = pkt_get(&dev->pool);
-		uint8_t vh[VNET_HDR_LEN];
-		struct iovec iov[2];
+		uint8_t vh[VNET_HDR_LEN], *buf = dev->tun_buf;
+		struct iovec iov[2] = { { vh, sizeof(vh) }, { buf, TUN_BUF_SIZE } };
 		struct vnet_hdr hdr;
 		struct tso_split split;
+		struct pkt *p;
 		size_t len;
 		ssize_t n;
 		int nsegs, i;
 
-		if (!p) {
-			/* As for the sockets: drop one packet, do not spin. */
-			char scratch[64];
-
-			if (tun_read(dev->tun, scratch, sizeof(scratch)) >= 0)
-				++dev->drops.pool_exhausted;
-			break;
-		}
-		iov[0].iov_base = vh;
-		iov[0].iov_len = sizeof(vh);
-		iov[1].iov_base = p->data;
-		iov[1].iov_len = PKT_BUF_SIZE - PKT_HEADROOM;
+		/* Read into the device's buffer, then copy each packet or
+		 * segment into a pool buffer (the pool's stay small). */
 		n = tun_readv(dev->tun, iov, 2);
-		if (n <= (ssize_t)sizeof(vh)) {
-			pkt_put(&dev->pool, p);
-			if (n < 0 && n != -EAGAIN && dev->on_fatal && !dev->closing)
+		if (n < 0) {
+			if (n != -EAGAIN && dev->on_fatal && !dev->closing)
 				dev->on_fatal(dev, "the TUN device failed");
-			if (n >= 0 && n <= (ssize_t)sizeof(vh))
-				continue;
 			break;
 		}
-		len = (size_t)n - sizeof(vh);
+		++total;
+		len = (size_t)n - (n >= (ssize_t)sizeof(vh) ? sizeof(vh) : (size_t)n);
+		if ((size_t)n <= sizeof(vh) || len >= TUN_BUF_SIZE) {
+			++dev->drops.tun_bad_offload;
+			continue;
+		}
 		vnet_hdr_decode(&hdr, vh);
-		nsegs = tso_split_begin(&split, &hdr, p->data, &len);
+		nsegs = tso_split_begin(&split, &hdr, buf, &len);
 		if (nsegs < 0) {
 			++dev->drops.tun_bad_offload;
 			dev_log(dev, LOG_DBG, "dropped a TUN packet with a bad virtio header (gso type %u)",
 				hdr.gso_type);
-			pkt_put(&dev->pool, p);
 			continue;
 		}
 		if (nsegs == 0) {
 			/* A plain packet, its checksum completed if it asked. */
-			if (len > PKT_MAX_IP) {
-				pkt_put(&dev->pool, p);
+			if (len > PKT_MAX_IP)
 				continue;
+			p = pkt_get(&dev->pool);
+			if (!p) {
+				++dev->drops.pool_exhausted;
+				break;
 			}
+			memcpy(p->data, buf, len);
 			p->len = len;
 			tx_add(dev, &b, p);
-			++total;
 			continue;
 		}
 		for (i = 0; i < nsegs; ++i) {
-			struct pkt *q = pkt_get(&dev->pool);
 			ssize_t sl;
 
-			if (!q) {
+			p = pkt_get(&dev->pool);
+			if (!p) {
 				dev->drops.pool_exhausted += (unsigned)(nsegs - i);
 				break;
 			}
-			sl = tso_split_segment(&split, (unsigned)i, q->data, PKT_MAX_IP);
+			sl = tso_split_segment(&split, (unsigned)i, p->data, PKT_MAX_IP);
 			if (sl < 0) {
-				pkt_put(&dev->pool, q);
+				pkt_put(&dev->pool, p);
 				++dev->drops.tun_bad_offload;
 				break;
 			}
-			q->len = (size_t)sl;
-			tx_add(dev, &b, q);
-			++total;
+			p->len = (size_t)sl;
+			tx_add(dev, &b, p);
 		}
-		pkt_put(&dev->pool, p);
+		total += (unsigned)nsegs - 1;
 	}
 	if (b.n)
 		send_from_tun(dev, &b);
@@ -915,6 +937,14 @@ int device_open_tun(struct wg_device *dev)
 	if (ret < 0)
 		return ret;
 	dev->tun_vnet = tun_has_vnet_hdr(dev->tun);
+	if (dev->tun_vnet) {
+		dev->tun_buf = malloc(TUN_BUF_SIZE);
+		if (!dev->tun_buf) {
+			tun_close(dev->tun);
+			dev->tun = NULL;
+			return -ENOMEM;
+		}
+	}
 	if (dev->want_tun_offload && !dev->tun_vnet)
 		dev_log(dev, LOG_INFO, "TUN offloads not available: one packet per read and write");
 	snprintf(dev->ifname, sizeof(dev->ifname), "%s", tun_name(dev->tun));
@@ -983,6 +1013,12 @@ int device_init(struct wg_device *dev, uv_loop_t *loop, const char *ifname)
 	dev->want_tun_offload = !env_off("WH_NO_TUN_OFFLOAD");
 	dev->udp_gso = !env_off("WH_NO_UDP_GSO");
 	dev->udp_gro = dev->udp_gso && !env_off("WH_NO_UDP_GRO");
+	/* Touched only as datagrams arrive: idle, it costs no memory. */
+	if (dev->udp_gro) {
+		dev->gro_buf = malloc((size_t)UDP_GRO_RECV_MAX * UDP_GRO_BUF_SIZE);
+		if (!dev->gro_buf)
+			dev->udp_gro = false;
+	}
 
 	dev->identity = sodium_malloc(sizeof(*dev->identity));
 	if (!dev->identity)
@@ -1122,6 +1158,10 @@ void device_destroy(struct wg_device *dev)
 		sodium_memzero(dev->hs_queue, MAX_QUEUED_INCOMING_HANDSHAKES * sizeof(*dev->hs_queue));
 		free(dev->hs_queue);
 	}
+	free(dev->gro_buf);
+	dev->gro_buf = NULL;
+	free(dev->tun_buf);
+	dev->tun_buf = NULL;
 	allowedips_free(&dev->allowedips);
 	ratelimiter_free(dev->ratelimiter);
 	pkt_pool_destroy(&dev->pool);

@@ -126,6 +126,8 @@ struct wg_device {
 	bool tun_vnet;
 	bool udp_gso, udp_gro;
 	bool tun_write_error_logged;
+	uint8_t *tun_buf;		/* one TUN read (a super-packet), tun_vnet */
+	uint8_t *gro_buf;		/* one recvmmsg of coalesced datagrams, udp_gro */
 	/* Decrypted packets for the TUN, written (coalesced where they are
 	 * one TCP flow) at the end of each receive batch. */
 	struct pkt_batch tun_out;

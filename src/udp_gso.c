@@ -65,6 +65,13 @@ int udp_gro_enable(int fd)
 	return setsockopt(fd, SOL_UDP, UDP_GRO, &one, sizeof(one)) < 0 ? -errno : 0;
 }
 
+void udp_gro_disable(int fd)
+{
+	int zero = 0;
+
+	setsockopt(fd, SOL_UDP, UDP_GRO, &zero, sizeof(zero));
+}
+
 size_t udp_gro_segment_size(struct msghdr *m)
 {
 	struct cmsghdr *c;
@@ -91,6 +98,11 @@ int udp_gro_enable(int fd)
 {
 	(void)fd;
 	return -EOPNOTSUPP;
+}
+
+void udp_gro_disable(int fd)
+{
+	(void)fd;
 }
 
 size_t udp_gro_segment_size(struct msghdr *m)

@@ -42,8 +42,9 @@ unsigned udp_gso_run(struct pkt *const *p, unsigned n);
  * use, or none when m->msg_control is NULL).  -ENOSPC when it does not
  * fit. */
 int udp_gso_add_cmsg(struct msghdr *m, char *cbuf, size_t cbuflen, uint16_t size);
-/* Asks the socket for coalesced datagrams. */
+/* Asks the socket for coalesced datagrams, or no longer. */
 int udp_gro_enable(int fd);
+void udp_gro_disable(int fd);
 /* The segment size from a received message's UDP_GRO cmsg, 0 without. */
 size_t udp_gro_segment_size(struct msghdr *m);
 
