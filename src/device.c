@@ -28,10 +28,11 @@
 enum {
 	HANDSHAKES_PER_TURN = 32,	/* handshake budget of one loop turn */
 	UDP_BATCHES_PER_TURN = 4,
-	/* With UDP GRO one datagram may hold 64 KiB of segments: fewer
-	 * buffers per recvmmsg keep the batch (and the pages touched)
-	 * about the same size. */
-	UDP_GRO_RECV_MAX = 8,
+	/* With UDP GRO, as many datagrams per recvmmsg as without (a flood
+	 * of small ones must fill the handshake queue as fast as before),
+	 * each of which may hold 64 KiB of segments: the turn ends after
+	 * UDP_BATCHES_PER_TURN * PKT_BATCH_MAX segments instead. */
+	UDP_GRO_RECV_MAX = PKT_BATCH_MAX,
 	UDP_GRO_BUF_SIZE = 65536,
 	TUN_BUF_SIZE = 65536,
 	TUN_PACKETS_PER_TURN = PKT_BATCH_MAX,
@@ -587,8 +588,9 @@ static void rx_add(struct wg_device *dev, struct pkt_batch *out, struct pkt *p)
  * pool's buffers, of which only the pages a packet touches are resident,
  * stay small), then each datagram, which may hold several (the cmsg's
  * segment size, the last one maybe shorter), cut into one packet each, in
- * order.  Returns true when every buffer was filled (more may wait). */
-static bool udp_read_gro(struct wg_device *dev, int fd)
+ * order.  Adds the packets made to *segs; returns true when every buffer
+ * was filled (more may wait). */
+static bool udp_read_gro(struct wg_device *dev, int fd, unsigned *segs)
 {
 	struct mmsghdr mm[UDP_GRO_RECV_MAX];
 	struct iovec iov[UDP_GRO_RECV_MAX];
@@ -637,6 +639,7 @@ static bool udp_read_gro(struct wg_device *dev, int fd)
 			p->relayed = false;
 			read_local(&mm[i].msg_hdr, p);
 			rx_add(dev, &out, p);
+			++*segs;
 			off += n;
 		} while (off < len);
 	}
@@ -659,9 +662,10 @@ static void on_udp_readable(uv_poll_t *h, int status, int events)
 	if (status < 0)
 		return;
 	if (dev->udp_gro) {
-		for (turn = 0; turn < UDP_BATCHES_PER_TURN; ++turn)
-			if (!udp_read_gro(dev, fd))
-				return;
+		unsigned segs = 0;
+
+		while (segs < UDP_BATCHES_PER_TURN * PKT_BATCH_MAX && udp_read_gro(dev, fd, &segs))
+			;
 		return;
 	}
 	for (turn = 0; turn < UDP_BATCHES_PER_TURN; ++turn) {
