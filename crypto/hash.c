@@ -1,32 +1,30 @@
 #include "crypto/hash.h"
 
-#include <blake2.h>
+#include "crypto/blake2s.h"
+
 #include <sodium.h>
 #include <string.h>
 
 void blake2s_hash(uint8_t *out, size_t outlen, const void *in, size_t inlen,
 		  const uint8_t *key, size_t keylen)
 {
-	blake2s_state st;
+	struct b2s_state st;
 
-	if (keylen)
-		blake2s_init_key(&st, outlen, key, keylen);
-	else
-		blake2s_init(&st, outlen);
-	blake2s_update(&st, in, inlen);
-	blake2s_final(&st, out, outlen);
+	b2s_init(&st, outlen, keylen ? key : NULL, keylen);
+	b2s_update(&st, in, inlen);
+	b2s_final(&st, out);
 	sodium_memzero(&st, sizeof(st));
 }
 
 void blake2s_hash2(uint8_t out[BLAKE2S_HASH_LEN], const void *a, size_t alen,
 		   const void *b, size_t blen)
 {
-	blake2s_state st;
+	struct b2s_state st;
 
-	blake2s_init(&st, BLAKE2S_HASH_LEN);
-	blake2s_update(&st, a, alen);
-	blake2s_update(&st, b, blen);
-	blake2s_final(&st, out, BLAKE2S_HASH_LEN);
+	b2s_init(&st, BLAKE2S_HASH_LEN, NULL, 0);
+	b2s_update(&st, a, alen);
+	b2s_update(&st, b, blen);
+	b2s_final(&st, out);
 	sodium_memzero(&st, sizeof(st));
 }
 
@@ -41,7 +39,7 @@ void hmac_blake2s(uint8_t out[BLAKE2S_HASH_LEN], const uint8_t *key, size_t keyl
 {
 	uint8_t k[BLAKE2S_BLOCK_LEN] = { 0 };
 	uint8_t inner[BLAKE2S_HASH_LEN];
-	blake2s_state st;
+	struct b2s_state st;
 	size_t i;
 
 	/* A key longer than the block is hashed first (RFC 2104 section 2). */
@@ -52,17 +50,17 @@ void hmac_blake2s(uint8_t out[BLAKE2S_HASH_LEN], const uint8_t *key, size_t keyl
 
 	for (i = 0; i < sizeof(k); ++i)
 		k[i] ^= 0x36;
-	blake2s_init(&st, BLAKE2S_HASH_LEN);
-	blake2s_update(&st, k, sizeof(k));
-	blake2s_update(&st, in, inlen);
-	blake2s_final(&st, inner, sizeof(inner));
+	b2s_init(&st, BLAKE2S_HASH_LEN, NULL, 0);
+	b2s_update(&st, k, sizeof(k));
+	b2s_update(&st, in, inlen);
+	b2s_final(&st, inner);
 
 	for (i = 0; i < sizeof(k); ++i)
 		k[i] ^= 0x36 ^ 0x5c;
-	blake2s_init(&st, BLAKE2S_HASH_LEN);
-	blake2s_update(&st, k, sizeof(k));
-	blake2s_update(&st, inner, sizeof(inner));
-	blake2s_final(&st, out, BLAKE2S_HASH_LEN);
+	b2s_init(&st, BLAKE2S_HASH_LEN, NULL, 0);
+	b2s_update(&st, k, sizeof(k));
+	b2s_update(&st, inner, sizeof(inner));
+	b2s_final(&st, out);
 
 	sodium_memzero(k, sizeof(k));
 	sodium_memzero(inner, sizeof(inner));

@@ -11,7 +11,6 @@
 #include "crypto/workbit.h"
 #include "crypto/x25519.h"
 
-#include <math.h>
 #include <pthread.h>
 #include <sodium.h>
 #include <stdatomic.h>
@@ -151,9 +150,13 @@ int cmd_genkey(int argc, char **argv)
 			el = now_seconds() - t0;
 			if (tty && el > 1.0 && !atomic_load(&s.found)) {
 				unsigned long long t = atomic_load(&s.tries);
+				double expected = 1.0;	/* 2^want, exactly: no libm */
+				unsigned long k;
 
+				for (k = 0; k < want; ++k)
+					expected *= 2.0;
 				fprintf(stderr, "\rwh genkey: %llu keys tried (%.0f/s), %.3g expected for workbit %lu",
-					t, (double)t / el, ldexp(1.0, (int)want), want);
+					t, (double)t / el, expected, want);
 			}
 		}
 		for (i = 0; i < started; ++i)
