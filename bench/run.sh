@@ -26,8 +26,9 @@
 # the JSON report goes to BUILD_DIR/bench.json (raw rounds in bench-raw.txt).
 #
 # --perf also records a cpu-clock profile (perf record -g) of both of our
-# daemons during one more TCP transfer and prints the top functions;
-# the profiles are left in BUILD_DIR/bench-perf-{rx,tx}.data.
+# daemons during one more TCP transfer and one more 64-byte UDP transfer and
+# prints the top functions; the profiles are left in
+# BUILD_DIR/bench-perf-{rx,tx}.data (TCP) and bench-perf-udp-{rx,tx}.data.
 #
 # The binary is brought up to date first (ninja -C BUILD_DIR src/wireguard-wh).
 #
@@ -352,21 +353,30 @@ while [ $done_rounds -lt "$rounds" ]; do
 done
 echo "attempts $attempt" >>"$meta"
 
-if [ $do_perf = 1 ]; then
-	log "== perf: cpu-clock profile of wireguard-wh (both ends) during $secs s of TCP"
+# profile PREFIX WHAT IPERF_ARGS...: cpu-clock profiles of both of our
+# daemons during one transfer, into BUILD_DIR/bench-perf-PREFIX{rx,tx}.data.
+profile() {
+	local prefix=$1 what=$2 prof client_pid perf_a perf_b
+	shift 2
+	log "== perf: cpu-clock profile of wireguard-wh (both ends) during $secs s of $what"
 	up_tunnel ours
 	start_iperf_server
-	ip netns exec $B iperf3 -c $ADDR_A -t "$secs" >/dev/null 2>&1 &
+	ip netns exec $B iperf3 -c $ADDR_A -t "$secs" "$@" >/dev/null 2>&1 &
 	client_pid=$!
 	pids+=($client_pid)
 	prof=$((secs > 3 ? secs - 2 : secs))
-	perf record -q -e cpu-clock -g -p $pid_a -o "$build/bench-perf-rx.data" -- sleep "$prof" >/dev/null 2>&1 &
+	perf record -q -e cpu-clock -g -p $pid_a -o "$build/bench-perf-${prefix}rx.data" -- sleep "$prof" >/dev/null 2>&1 &
 	perf_a=$!
-	perf record -q -e cpu-clock -g -p $pid_b -o "$build/bench-perf-tx.data" -- sleep "$prof" >/dev/null 2>&1 &
+	perf record -q -e cpu-clock -g -p $pid_b -o "$build/bench-perf-${prefix}tx.data" -- sleep "$prof" >/dev/null 2>&1 &
 	perf_b=$!
 	pids+=($perf_a $perf_b)
 	reap $perf_a $perf_b $client_pid $srv_pid
 	down_tunnel
+}
+
+if [ $do_perf = 1 ]; then
+	profile "" TCP
+	profile udp- "UDP, 64-byte payloads" -u -l 64 -b 0
 fi
 
 echo "loadavg_end $(cut -d' ' -f1-3 /proc/loadavg)" >>"$meta"
@@ -376,16 +386,18 @@ python3 "$here/report.py" table "$raw" "$meta" "$build/bench.json"
 echo
 echo "JSON: $build/bench.json"
 if [ $do_perf = 1 ]; then
-	for side in rx tx; do
-		d=$build/bench-perf-$side.data
-		echo
-		echo "perf, wireguard-wh $([ $side = rx ] && echo receiver || echo sender) during TCP (cpu-clock samples, $d)"
-		echo "-- share by object (self):"
-		perf report -i "$d" --no-children --sort dso --stdio -g none 2>/dev/null | grep -E '^ +[0-9]' | head -8 || true
-		echo "-- top functions (self):"
-		perf report -i "$d" --no-children --sort dso,sym --stdio -g none 2>/dev/null | grep -E '^ +[0-9]' | head -20 || true
-		echo "-- system calls and kernel paths (children, i.e. including callees):"
-		perf report -i "$d" --children --sort sym --stdio -g none 2>/dev/null | grep -E '^ +[0-9]' |
-			grep -E '__x64_sys_|tun_get_user|tun_do_read|netif_receive_skb$|tcp_v4_rcv|udp_sendmsg|udp_recvmsg|ip_output' | head -14 || true
+	for prof in "TCP:" "UDP 64 B:udp-"; do
+		for side in rx tx; do
+			d=$build/bench-perf-${prof#*:}$side.data
+			echo
+			echo "perf, wireguard-wh $([ $side = rx ] && echo receiver || echo sender) during ${prof%%:*} (cpu-clock samples, $d)"
+			echo "-- share by object (self):"
+			perf report -i "$d" --no-children --sort dso --stdio -g none 2>/dev/null | grep -E '^ +[0-9]' | head -8 || true
+			echo "-- top functions (self):"
+			perf report -i "$d" --no-children --sort dso,sym --stdio -g none 2>/dev/null | grep -E '^ +[0-9]' | head -20 || true
+			echo "-- system calls and kernel paths (children, i.e. including callees):"
+			perf report -i "$d" --children --sort sym --stdio -g none 2>/dev/null | grep -E '^ +[0-9]' |
+				grep -E '__x64_sys_|tun_get_user|tun_do_read|netif_receive_skb$|tcp_v4_rcv|udp_sendmsg|udp_recvmsg|ip_output' | head -14 || true
+		done
 	done
 fi
