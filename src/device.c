@@ -68,9 +68,12 @@ void dev_log(struct wg_device *dev, unsigned level, const char *fmt, ...)
 	}
 	/* At debug level, the monotonic clock in ms: the order and spacing
 	 * of events is what a debug log is read for. */
-	if (dev->log_level >= LOG_DBG)
-		fprintf(stderr, "[%llu.%03llu] ", (unsigned long long)(wg_now(dev) / 1000000000ULL),
-			(unsigned long long)(wg_now(dev) / 1000000ULL % 1000));
+	if (dev->log_level >= LOG_DBG) {
+		uint64_t t = wg_now(dev);
+
+		fprintf(stderr, "[%llu.%03llu] ", (unsigned long long)(t / 1000000000ULL),
+			(unsigned long long)(t / 1000000ULL % 1000));
+	}
 	fprintf(stderr, "%s: ", dev->ifname);
 	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);

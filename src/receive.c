@@ -24,11 +24,11 @@
 /* Roaming: the endpoint follows the outer source of every authenticated
  * message, and replies leave from the local address it arrived on. */
 static void update_endpoint(struct wg_peer *peer, const union wg_sockaddr *src,
-			    const void *local, bool has_local, bool relayed)
+			    const void *local, bool has_local, bool relayed, uint64_t now)
 {
 	struct wg_device *dev = peer->dev;
 
-	peer->last_rx_ns = wg_now(dev);
+	peer->last_rx_ns = now;
 	/* A relayed datagram says nothing of where the peer is (the owner
 	 * may follow it to its relay); a direct one ends a relayed path: the
 	 * peer reaches us, so we reach it. */
@@ -138,7 +138,7 @@ static void handle_initiation(struct wg_device *dev, const struct message_handsh
 	ok = noise_initiation_accept(&peer->handshake, &scratch, wg_now(dev));
 	if (!ok)
 		goto invalid;
-	update_endpoint(peer, &it->src, &it->local, it->has_local, it->relayed);
+	update_endpoint(peer, &it->src, &it->local, it->has_local, it->relayed, wg_now(dev));
 	peer->rx_bytes += sizeof(*msg);
 	timers_any_authenticated_packet_received(peer);
 	timers_any_authenticated_packet_traversal(peer);
@@ -164,7 +164,7 @@ static void handle_response(struct wg_device *dev, const struct message_handshak
 	index = e->index;
 	if (!noise_handshake_consume_response(msg, &peer->handshake))
 		goto invalid;
-	update_endpoint(peer, &it->src, &it->local, it->has_local, it->relayed);
+	update_endpoint(peer, &it->src, &it->local, it->has_local, it->relayed, wg_now(dev));
 	peer->rx_bytes += sizeof(*msg);
 	timers_any_authenticated_packet_received(peer);
 	timers_any_authenticated_packet_traversal(peer);
@@ -261,7 +261,7 @@ static struct wg_peer *open_data(struct wg_device *dev, struct pkt *p, size_t *w
 		if (peer->nstaged)
 			send_staged(peer);
 	}
-	update_endpoint(peer, &p->addr, &p->local, p->has_local, p->relayed);
+	update_endpoint(peer, &p->addr, &p->local, p->has_local, p->relayed, now);
 	*wire_len = msglen;
 	timers_any_authenticated_packet_received(peer);
 	timers_any_authenticated_packet_traversal(peer);

@@ -179,7 +179,15 @@ lab_clean_stale() {
 		lab_ns_kill_all "$ns"
 		ip netns del "$ns" 2>/dev/null
 	done
-	for sock in "$LAB_RUN_DIR/$LAB_TAG"[0-9]*.sock; do
+	lab_clean_stale_sockets "$LAB_RUN_DIR"
+}
+
+# lab_clean_stale_sockets DIR: removes DIR/TAG<pid>*.sock of dead runs of
+# this test (interface names start with LAB_TAG and the run's PID, then a
+# letter).
+lab_clean_stale_sockets() {
+	local sock base pid
+	for sock in "$1/$LAB_TAG"[0-9]*.sock; do
 		[ -S "$sock" ] || continue
 		base=$(basename "$sock" .sock)
 		pid=${base#"$LAB_TAG"}

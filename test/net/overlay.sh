@@ -41,21 +41,8 @@ lab_require_cmd ip ping python3 timeout iperf3 ss
 lab_require_impl "$WH"
 
 # The control sockets /var/run/wh/IFACE.sock are shared by all namespaces:
-# remove those of dead runs of this test, as lab_clean_stale does for the
-# UAPI sockets, and ours on exit.
-ov_clean_stale() {
-	local sock base pid
-	for sock in "$WH_CTL_DIR/$LAB_TAG"[0-9]*.sock; do
-		[ -S "$sock" ] || continue
-		base=$(basename "$sock" .sock)
-		pid=${base#"$LAB_TAG"}
-		pid=${pid%%[a-z]*}
-		case $pid in '' | *[!0-9]*) continue ;; esac
-		lab_pid_is_ours "$pid" && continue
-		echo "# removing leftover control socket $sock of dead run $pid"
-		rm -f "$sock"
-	done
-}
+# remove those of dead runs of this test (lab_clean_stale_sockets, as for
+# the UAPI sockets), and ours on exit.
 
 ov_cleanup() {
 	local iface
@@ -65,7 +52,7 @@ ov_cleanup() {
 	done
 }
 
-ov_clean_stale
+lab_clean_stale_sockets "$WH_CTL_DIR"
 lab_init
 trap ov_cleanup EXIT
 
