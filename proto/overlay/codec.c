@@ -312,6 +312,33 @@ static enum ovl_decode decode_punch(struct ovl_punch *m, struct reader *r)
 	return OVL_DECODE_OK;
 }
 
+static enum ovl_decode decode_channel_bind(struct ovl_channel_bind *m, struct reader *r)
+{
+	const struct ovl_wire_channel_bind *w = take(r, sizeof(*w));
+
+	if (!w)
+		return OVL_DECODE_TRUNCATED;
+	memcpy(m->dst, w->dst, OVL_KEY_LEN);
+	return OVL_DECODE_OK;
+}
+
+static enum ovl_decode decode_channel_bound(struct ovl_channel_bound *m, struct reader *r)
+{
+	const struct ovl_wire_channel_bound *w = take(r, sizeof(*w));
+
+	if (!w)
+		return OVL_DECODE_TRUNCATED;
+	memcpy(m->dst, w->dst, OVL_KEY_LEN);
+	m->status = w->status;
+	m->channel = be32_get(w->channel);
+	m->lifetime_s = be16_get(w->lifetime);
+	/* A number and a lifetime come with OK and only with it. */
+	if ((m->status == OVL_CHANNEL_OK) != (m->channel != 0) ||
+	    (m->status == OVL_CHANNEL_OK) != (m->lifetime_s != 0))
+		return OVL_DECODE_BAD_FIELD;
+	return OVL_DECODE_OK;
+}
+
 enum ovl_decode ovl_msg_decode(struct ovl_msg *m, const uint8_t *buf, size_t len)
 {
 	struct reader r = { .buf = buf, .len = len, .off = 0 };
@@ -350,6 +377,12 @@ enum ovl_decode ovl_msg_decode(struct ovl_msg *m, const uint8_t *buf, size_t len
 		break;
 	case OVL_MSG_PUNCH:
 		res = decode_punch(&m->u.punch, &r);
+		break;
+	case OVL_MSG_CHANNEL_BIND:
+		res = decode_channel_bind(&m->u.channel_bind, &r);
+		break;
+	case OVL_MSG_CHANNEL_BOUND:
+		res = decode_channel_bound(&m->u.channel_bound, &r);
 		break;
 	default:
 		return OVL_DECODE_UNKNOWN_TYPE;
@@ -532,6 +565,33 @@ static int encode_punch(struct writer *w, const struct ovl_punch *m)
 	return 0;
 }
 
+static int encode_channel_bind(struct writer *w, const struct ovl_channel_bind *m)
+{
+	struct ovl_wire_channel_bind *o = put(w, sizeof(*o));
+
+	if (!o)
+		return -EMSGSIZE;
+	memcpy(o->dst, m->dst, OVL_KEY_LEN);
+	return 0;
+}
+
+static int encode_channel_bound(struct writer *w, const struct ovl_channel_bound *m)
+{
+	struct ovl_wire_channel_bound *o;
+
+	if ((m->status == OVL_CHANNEL_OK) != (m->channel != 0) ||
+	    (m->status == OVL_CHANNEL_OK) != (m->lifetime_s != 0))
+		return -EINVAL;
+	o = put(w, sizeof(*o));
+	if (!o)
+		return -EMSGSIZE;
+	memcpy(o->dst, m->dst, OVL_KEY_LEN);
+	o->status = m->status;
+	be32_put(o->channel, m->channel);
+	be16_put(o->lifetime, m->lifetime_s);
+	return 0;
+}
+
 long ovl_msg_encode(uint8_t *out, size_t outmax, const struct ovl_msg *m)
 {
 	/* Never more than one datagram's worth, whatever the buffer. */
@@ -568,6 +628,12 @@ long ovl_msg_encode(uint8_t *out, size_t outmax, const struct ovl_msg *m)
 	case OVL_MSG_PUNCH:
 		ret = encode_punch(&w, &m->u.punch);
 		break;
+	case OVL_MSG_CHANNEL_BIND:
+		ret = encode_channel_bind(&w, &m->u.channel_bind);
+		break;
+	case OVL_MSG_CHANNEL_BOUND:
+		ret = encode_channel_bound(&w, &m->u.channel_bound);
+		break;
 	default:
 		ret = -EINVAL;
 		break;
@@ -575,6 +641,39 @@ long ovl_msg_encode(uint8_t *out, size_t outmax, const struct ovl_msg *m)
 	if (ret < 0)
 		return ret;
 	return (long)w.off;
+}
+
+/* ---- relay channel data ---- */
+
+size_t ovl_chan_parse(const uint8_t *buf, size_t len, uint8_t *dir, uint32_t *channel)
+{
+	const struct ovl_wire_chan_header *h = (const void *)buf;
+	uint8_t inner;
+
+	/* The header and at least a WireGuard message's type word. */
+	if (len < OVL_CHAN_HEADER_LEN + 4 || h->magic != OVL_CHAN_MAGIC)
+		return 0;
+	if (h->dir != OVL_CHAN_TO_RELAY && h->dir != OVL_CHAN_FROM_RELAY)
+		return 0;
+	inner = buf[OVL_CHAN_HEADER_LEN];
+	if (inner < 1 || inner > 4)
+		return 0;
+	*dir = h->dir;
+	*channel = be32_get(h->channel);
+	/* A relay hands out nonzero numbers; a relay sends 0. */
+	if ((h->dir == OVL_CHAN_TO_RELAY) != (*channel != 0))
+		return 0;
+	return OVL_CHAN_HEADER_LEN;
+}
+
+void ovl_chan_write(uint8_t out[OVL_CHAN_HEADER_LEN], uint8_t dir, uint32_t channel)
+{
+	struct ovl_wire_chan_header *h = (void *)out;
+
+	h->magic = OVL_CHAN_MAGIC;
+	h->dir = dir;
+	h->zero[0] = h->zero[1] = 0;
+	be32_put(h->channel, channel);
 }
 
 const char *ovl_decode_name(enum ovl_decode r)
@@ -623,6 +722,10 @@ const char *ovl_msg_type_name(uint8_t type)
 		return "CANDIDATES";
 	case OVL_MSG_PUNCH:
 		return "PUNCH";
+	case OVL_MSG_CHANNEL_BIND:
+		return "CHANNEL_BIND";
+	case OVL_MSG_CHANNEL_BOUND:
+		return "CHANNEL_BOUND";
 	default:
 		return "unknown";
 	}

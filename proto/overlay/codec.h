@@ -101,6 +101,17 @@ struct ovl_punch {
 	uint64_t nonce;
 };
 
+struct ovl_channel_bind {
+	uint8_t dst[OVL_KEY_LEN];
+};
+
+struct ovl_channel_bound {
+	uint8_t dst[OVL_KEY_LEN];
+	uint8_t status;			/* enum ovl_channel_status */
+	uint32_t channel;		/* nonzero exactly when status is OK */
+	uint16_t lifetime_s;		/* 0 unless OK */
+};
+
 struct ovl_msg {
 	uint8_t type;			/* enum ovl_msg_type */
 	union {
@@ -112,6 +123,8 @@ struct ovl_msg {
 		struct ovl_relayed relayed;
 		struct ovl_candidates candidates;
 		struct ovl_punch punch;
+		struct ovl_channel_bind channel_bind;
+		struct ovl_channel_bound channel_bound;
 	} u;
 };
 
@@ -135,6 +148,14 @@ enum ovl_decode ovl_msg_decode(struct ovl_msg *m, const uint8_t *buf, size_t len
 /* Writes the plaintext of m into out; returns its length (at most
  * OVL_MAX_PLAINTEXT) or a negative errno. */
 long ovl_msg_encode(uint8_t *out, size_t outmax, const struct ovl_msg *m);
+
+/* Relay channel data (not an overlay message: see overlay.h).  parse
+ * checks the header of buf (byte 0 already OVL_CHAN_MAGIC or not) and
+ * that a WireGuard message type follows; it returns the header's length
+ * with *dir and *channel set, or 0 for anything malformed.  write puts a
+ * header into out[0 .. OVL_CHAN_HEADER_LEN). */
+size_t ovl_chan_parse(const uint8_t *buf, size_t len, uint8_t *dir, uint32_t *channel);
+void ovl_chan_write(uint8_t out[OVL_CHAN_HEADER_LEN], uint8_t dir, uint32_t channel);
 
 const char *ovl_decode_name(enum ovl_decode r);
 const char *ovl_msg_type_name(uint8_t type);

@@ -63,6 +63,8 @@ enum ovl_msg_type {
 	OVL_MSG_RELAYED = 0x11,
 	OVL_MSG_CANDIDATES = 0x12,
 	OVL_MSG_PUNCH = 0x13,
+	OVL_MSG_CHANNEL_BIND = 0x14,
+	OVL_MSG_CHANNEL_BOUND = 0x15,
 	/* Reserved, not yet specified: */
 	OVL_MSG_INVITE_FIRST = 0x20,	/* 0x20-0x2f invitations: AUTH 0x20, AUTHED 0x21 */
 	OVL_MSG_INVITE_LAST = 0x2f,
@@ -93,6 +95,37 @@ enum ovl_candidate_type {
 	OVL_CAND_LAN = 1,		/* an address of one of the host's interfaces */
 	OVL_CAND_REFLEXIVE = 2,		/* as seen by another node (PONG, RELAYED) */
 	OVL_CAND_MAPPED = 3,		/* a UPnP IGD / NAT-PMP / PCP port mapping */
+};
+
+/* A relay's answer to CHANNEL_BIND (doc/protocol.md 9.1). */
+enum ovl_channel_status {
+	OVL_CHANNEL_OK = 0,		/* bound: the channel number follows */
+	OVL_CHANNEL_OFF = 1,		/* this node does not relay WireGuard traffic */
+	OVL_CHANNEL_NO_PATH = 2,	/* no live, validated path to the destination */
+	OVL_CHANNEL_BAD = 3,		/* to the sender itself, or to the relay */
+	OVL_CHANNEL_FULL = 4,		/* no room for another channel now */
+};
+
+/* Relay channel data (doc/protocol.md 9.1): not an overlay message but a
+ * datagram of its own on the shared socket, told apart by byte 0, that
+ * carries one WireGuard datagram through a relay with 8 bytes of
+ * overhead and no cryptography of its own (WireGuard authenticates it end
+ * to end; the relay knows the sender by the channel number it handed out
+ * over the authenticated overlay and the address it was bound from). */
+enum ovl_chan_sizes {
+	OVL_CHAN_MAGIC = 0xfe,		/* byte 0 */
+	OVL_CHAN_TO_RELAY = 0x01,	/* byte 1: sender -> relay */
+	OVL_CHAN_FROM_RELAY = 0x02,	/* byte 1: relay -> destination */
+	OVL_CHAN_HEADER_LEN = 8,
+	OVL_CHAN_LIFETIME_S = 60,	/* a binding lives this long unless renewed */
+};
+
+struct ovl_wire_chan_header {
+	uint8_t magic;			/* OVL_CHAN_MAGIC */
+	uint8_t dir;			/* OVL_CHAN_TO_RELAY or OVL_CHAN_FROM_RELAY */
+	uint8_t zero[2];		/* sent as 0, ignored */
+	uint8_t channel[4];		/* big-endian; to a relay: the bound number;
+					 * from a relay: 0 */
 };
 
 enum ovl_addr_family {
@@ -178,7 +211,21 @@ struct ovl_wire_punch {
 	uint8_t nonce[8];
 };
 
+struct ovl_wire_channel_bind {
+	uint8_t dst[OVL_KEY_LEN];	/* where the channel's datagrams go */
+};
+
+struct ovl_wire_channel_bound {
+	uint8_t dst[OVL_KEY_LEN];	/* the CHANNEL_BIND's */
+	uint8_t status;			/* enum ovl_channel_status */
+	uint8_t channel[4];		/* big-endian; nonzero exactly when status is OK */
+	uint8_t lifetime[2];		/* big-endian seconds; 0 unless OK */
+};
+
 _Static_assert(sizeof(struct ovl_wire_header) == OVL_HEADER_LEN, "wire size");
+_Static_assert(sizeof(struct ovl_wire_chan_header) == OVL_CHAN_HEADER_LEN, "wire size");
+_Static_assert(sizeof(struct ovl_wire_channel_bind) == 32, "wire size");
+_Static_assert(sizeof(struct ovl_wire_channel_bound) == 39, "wire size");
 _Static_assert(offsetof(struct ovl_wire_header, counter) == 34, "wire offset");
 _Static_assert(sizeof(struct ovl_wire_addr) == OVL_ADDR_LEN, "wire size");
 _Static_assert(sizeof(struct ovl_wire_ping) == 11, "wire size");
@@ -210,6 +257,19 @@ static inline void be16_put(uint8_t b[2], uint16_t v)
 {
 	b[0] = (uint8_t)(v >> 8);
 	b[1] = (uint8_t)v;
+}
+
+static inline uint32_t be32_get(const uint8_t b[4])
+{
+	return (uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 | (uint32_t)b[2] << 8 | b[3];
+}
+
+static inline void be32_put(uint8_t b[4], uint32_t v)
+{
+	b[0] = (uint8_t)(v >> 24);
+	b[1] = (uint8_t)(v >> 16);
+	b[2] = (uint8_t)(v >> 8);
+	b[3] = (uint8_t)v;
 }
 
 static inline uint64_t be64_get(const uint8_t b[8])

@@ -88,6 +88,18 @@ static void sample(struct ovl_msg *m, uint8_t type, unsigned n)
 	case OVL_MSG_PUNCH:
 		m->u.punch.nonce = 77;
 		break;
+	case OVL_MSG_CHANNEL_BIND:
+		fill_key(m->u.channel_bind.dst, 5);
+		break;
+	case OVL_MSG_CHANNEL_BOUND:
+		fill_key(m->u.channel_bound.dst, 6);
+		if (n) {
+			m->u.channel_bound.status = (uint8_t)n;
+		} else {
+			m->u.channel_bound.channel = 0xdeadbeef;
+			m->u.channel_bound.lifetime_s = 60;
+		}
+		break;
 	}
 }
 
@@ -151,6 +163,13 @@ static bool same_msg(const struct ovl_msg *a, const struct ovl_msg *b)
 		return true;
 	case OVL_MSG_PUNCH:
 		return a->u.punch.nonce == b->u.punch.nonce;
+	case OVL_MSG_CHANNEL_BIND:
+		return !memcmp(a->u.channel_bind.dst, b->u.channel_bind.dst, OVL_KEY_LEN);
+	case OVL_MSG_CHANNEL_BOUND:
+		return !memcmp(a->u.channel_bound.dst, b->u.channel_bound.dst, OVL_KEY_LEN) &&
+		       a->u.channel_bound.status == b->u.channel_bound.status &&
+		       a->u.channel_bound.channel == b->u.channel_bound.channel &&
+		       a->u.channel_bound.lifetime_s == b->u.channel_bound.lifetime_s;
 	}
 	return false;
 }
@@ -174,7 +193,41 @@ static const struct {
 	{ OVL_MSG_CANDIDATES, 0, 1 + 10 },
 	{ OVL_MSG_CANDIDATES, 5, 1 + 10 + 5 * 20 },
 	{ OVL_MSG_PUNCH, 0, 1 + 8 },
+	{ OVL_MSG_CHANNEL_BIND, 0, 1 + 32 },
+	{ OVL_MSG_CHANNEL_BOUND, 0, 1 + 39 },
+	{ OVL_MSG_CHANNEL_BOUND, OVL_CHANNEL_NO_PATH, 1 + 39 },
 };
+
+/* CHANNEL_BOUND: a number and a lifetime with OK, and only with it. */
+static void test_channel_bound(void)
+{
+	struct ovl_msg m, d;
+	uint8_t buf[64];
+	long n;
+
+	sample(&m, OVL_MSG_CHANNEL_BOUND, 0);
+	n = ovl_msg_encode(buf, sizeof(buf), &m);
+	ok(n == 40 && buf[33] == 0 && buf[34] == 0xde && buf[37] == 0xef && buf[38] == 0 && buf[39] == 60,
+	   "CHANNEL_BOUND OK: status, channel and lifetime big-endian");
+	buf[37] = 0;
+	buf[36] = buf[35] = buf[34] = 0;
+	ok(ovl_msg_decode(&d, buf, (size_t)n) == OVL_DECODE_BAD_FIELD, "OK with channel 0 refused");
+	sample(&m, OVL_MSG_CHANNEL_BOUND, 0);
+	ovl_msg_encode(buf, sizeof(buf), &m);
+	buf[39] = 0;
+	ok(ovl_msg_decode(&d, buf, (size_t)n) == OVL_DECODE_BAD_FIELD, "OK with lifetime 0 refused");
+	sample(&m, OVL_MSG_CHANNEL_BOUND, OVL_CHANNEL_FULL);
+	ovl_msg_encode(buf, sizeof(buf), &m);
+	buf[37] = 1;
+	ok(ovl_msg_decode(&d, buf, (size_t)n) == OVL_DECODE_BAD_FIELD, "FULL with a channel number refused");
+	sample(&m, OVL_MSG_CHANNEL_BOUND, 0);
+	m.u.channel_bound.status = OVL_CHANNEL_OFF;
+	ok(ovl_msg_encode(buf, sizeof(buf), &m) == -EINVAL, "encoding OFF with a number refused");
+	sample(&m, OVL_MSG_CHANNEL_BOUND, 200);
+	n = ovl_msg_encode(buf, sizeof(buf), &m);
+	ok(n == 40 && ovl_msg_decode(&d, buf, (size_t)n) == OVL_DECODE_OK && d.u.channel_bound.status == 200,
+	   "an unknown status without number decodes (receivers treat it as a refusal)");
+}
 
 static void test_round_trips(void)
 {
@@ -364,7 +417,7 @@ static void test_types(void)
 		else if (r == OVL_DECODE_TRUNCATED)
 			++known;
 	}
-	ok(known == 8 && unknown == 248, "8 types known, 248 reported unknown (%u, %u)", known, unknown);
+	ok(known == 10 && unknown == 246, "10 types known, 246 reported unknown (%u, %u)", known, unknown);
 	b[0] = 0x21;
 	ok(ovl_msg_decode(&d, b, 40) == OVL_DECODE_UNKNOWN_TYPE && d.type == 0x21,
 	   "a reserved type (AUTHED) is unknown, its body unread");
@@ -476,6 +529,7 @@ int main(void)
 	for (size_t i = 0; i < sizeof(payload); ++i)
 		payload[i] = (uint8_t)(i * 7);
 	test_round_trips();
+	test_channel_bound();
 	test_padding();
 	test_limits();
 	test_types();

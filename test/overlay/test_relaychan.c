@@ -1,0 +1,245 @@
+/* A relay's channel table (proto/overlay/relaychan.c) and the relay
+ * channel header (codec.c, doc/protocol.md 9.1): numbers stable across
+ * renewals and distinct per pair and per table key; lookups only from
+ * the bound address and only while the binding lives; a renewal from a
+ * new address moves it; expiry and reuse; a full probe range refuses;
+ * 20,000 random bindings against a naive model of what must be live;
+ * the header's every malformed form refused. */
+#include "proto/overlay/codec.h"
+#include "proto/overlay/relaychan.h"
+#include "test/tap.h"
+
+#include <errno.h>
+#include <string.h>
+
+#define SEC UINT64_C(1000000000)
+#define T0 (UINT64_C(1700000000) * SEC)
+#define LIFE (60 * SEC)
+
+static uint64_t rng_state = UINT64_C(0x2545f4914f6cdd1d);
+
+static uint64_t rnd(void)
+{
+	rng_state ^= rng_state >> 12;
+	rng_state ^= rng_state << 25;
+	rng_state ^= rng_state >> 27;
+	return rng_state * UINT64_C(2685821657736338717);
+}
+
+/* Keys that differ in their last byte only. */
+static void fill_key(uint8_t key[OVL_KEY_LEN], unsigned seed)
+{
+	memset(key, 0x5a, OVL_KEY_LEN);
+	key[OVL_KEY_LEN - 2] = (uint8_t)(seed >> 8);
+	key[OVL_KEY_LEN - 1] = (uint8_t)seed;
+}
+
+static struct kad_addr addr4(uint8_t last, uint16_t port)
+{
+	struct kad_addr a;
+
+	memset(&a, 0, sizeof(a));
+	a.family = KAD_AF_INET;
+	a.port = port;
+	a.ip[0] = 198;
+	a.ip[1] = 51;
+	a.ip[2] = 100;
+	a.ip[3] = last;
+	return a;
+}
+
+static void test_basics(void)
+{
+	static const uint8_t hk[16] = { 1, 2, 3 }, hk2[16] = { 9 };
+	struct ovl_chantab t, t2;
+	uint8_t a[32], b[32], c[32];
+	struct kad_addr aa = addr4(1, 51820), moved = addr4(1, 40000), other = addr4(2, 51820);
+	enum ovl_chan_miss why = 0;
+	struct ovl_chan *e, *e2;
+	bool fresh = false;
+	uint32_t id;
+
+	ok(ovl_chantab_init(&t, 100, hk) == -EINVAL, "slots must be a power of two");
+	ok(ovl_chantab_init(&t, 4, hk) == -EINVAL, "slots below the probe range refused");
+	ok(ovl_chantab_init(&t, 64, hk) == 0, "init 64 slots");
+	ok(ovl_chantab_init(&t2, 64, hk2) == 0, "a second table, another key");
+	fill_key(a, 1);
+	fill_key(b, 2);
+	fill_key(c, 3);
+	id = ovl_chantab_number(&t, a, b);
+	ok(id != 0, "a number is never 0");
+	ok(ovl_chantab_number(&t, b, a) != id, "the pair is ordered: b->a has another number");
+	ok(ovl_chantab_number(&t, a, c) != id, "a->c has another number");
+	ok(ovl_chantab_number(&t2, a, b) != id, "another table key gives another number");
+
+	ok(!ovl_chantab_lookup(&t, id, &aa, T0, &why) && why == OVL_CHAN_UNKNOWN,
+	   "nothing bound yet: unknown");
+	e = ovl_chantab_bind(&t, a, b, &aa, T0, LIFE, &fresh);
+	ok(e && e->id == id && fresh, "bind a->b: the pair's number, fresh");
+	ok(e && !memcmp(e->src, a, 32) && !memcmp(e->dst, b, 32), "the entry names source and destination");
+	ok(ovl_chantab_lookup(&t, id, &aa, T0 + SEC, &why) == e, "found from the bound address");
+	ok(!ovl_chantab_lookup(&t, id, &other, T0 + SEC, &why) && why == OVL_CHAN_WRONG_SOURCE,
+	   "another IP: refused (wrong source)");
+	ok(!ovl_chantab_lookup(&t, id, &moved, T0 + SEC, &why) && why == OVL_CHAN_WRONG_SOURCE,
+	   "another port: refused (wrong source)");
+	ok(!ovl_chantab_lookup(&t, id ^ 1, &aa, T0 + SEC, &why) && why == OVL_CHAN_UNKNOWN,
+	   "another number: unknown");
+	ok(!ovl_chantab_lookup(&t, 0, &aa, T0 + SEC, &why) && why == OVL_CHAN_UNKNOWN, "number 0: unknown");
+
+	e->checked_ns = 77;
+	e2 = ovl_chantab_bind(&t, a, b, &moved, T0 + 30 * SEC, LIFE, &fresh);
+	ok(e2 == e && !fresh && e2->id == id, "renewal: same entry, same number, not fresh");
+	ok(e2 && e2->checked_ns == 77, "renewal keeps the owner's cache");
+	ok(!ovl_chantab_lookup(&t, id, &aa, T0 + 31 * SEC, &why) && why == OVL_CHAN_WRONG_SOURCE,
+	   "after a renewal from a new address the old one is refused");
+	ok(ovl_chantab_lookup(&t, id, &moved, T0 + 31 * SEC, &why) == e, "and the new one accepted");
+	ok(ovl_chantab_lookup(&t, id, &moved, T0 + 30 * SEC + LIFE - 1, &why) == e,
+	   "alive until its lifetime after the renewal");
+	ok(!ovl_chantab_lookup(&t, id, &moved, T0 + 30 * SEC + LIFE, &why) && why == OVL_CHAN_UNKNOWN,
+	   "expired at its lifetime: unknown");
+	ok(ovl_chantab_live(&t, T0 + 30 * SEC + LIFE) == 0, "nothing live after expiry");
+	e2 = ovl_chantab_bind(&t, a, b, &aa, T0 + 200 * SEC, LIFE, &fresh);
+	ok(e2 && fresh && e2->id == id && e2->checked_ns == 0, "bound again after expiry: fresh, cache cleared");
+	ovl_chantab_unbind(e2);
+	ok(!ovl_chantab_lookup(&t, id, &aa, T0 + 201 * SEC, &why), "unbind ends it at once");
+	ovl_chantab_free(&t);
+	ovl_chantab_free(&t2);
+}
+
+/* Every binding of a full probe range refused; room again on expiry. */
+static void test_full(void)
+{
+	static const uint8_t hk[16] = { 7 };
+	struct ovl_chantab t;
+	struct kad_addr aa = addr4(9, 1000);
+	uint8_t src[32], dst[32];
+	unsigned bound = 0, refused = 0, i;
+	bool fresh;
+
+	ok(ovl_chantab_init(&t, 8, hk) == 0, "a table of 8 slots");
+	fill_key(src, 100);
+	for (i = 0; i < 40; ++i) {
+		fill_key(dst, 200 + i);
+		if (ovl_chantab_bind(&t, src, dst, &aa, T0, LIFE, &fresh))
+			++bound;
+		else
+			++refused;
+	}
+	ok(bound == 8 && refused == 32, "8 slots: 8 bound, 32 refused (got %u, %u)", bound, refused);
+	ok(ovl_chantab_live(&t, T0) == 8, "8 live");
+	fill_key(dst, 999);
+	ok(ovl_chantab_bind(&t, src, dst, &aa, T0 + LIFE, LIFE, &fresh) != NULL,
+	   "once they expire, a new binding finds room");
+	ovl_chantab_free(&t);
+}
+
+/* Random bindings, renewals, lookups and time steps against a model that
+ * remembers every binding's address and expiry: a lookup succeeds
+ * exactly when the model says the pair is live from that address (the
+ * table may refuse a binding when full: the model then keeps nothing). */
+struct model {
+	bool used;
+	struct kad_addr addr;
+	uint64_t expires;
+	uint32_t id;
+};
+
+static void test_model(void)
+{
+	static const uint8_t hk[16] = { 0x42 };
+	enum { KEYS = 8, ROUNDS = 20000 };
+	static struct model m[KEYS][KEYS];
+	struct ovl_chantab t;
+	uint64_t now = T0;
+	unsigned r, bad = 0, lookups = 0, hits = 0, refused = 0;
+
+	/* 64 pairs in 32 slots: some bindings must be refused. */
+	ok(ovl_chantab_init(&t, 32, hk) == 0, "a table of 32 slots");
+	for (r = 0; r < ROUNDS; ++r) {
+		unsigned s = (unsigned)(rnd() % KEYS), d = (unsigned)(rnd() % KEYS), op = (unsigned)(rnd() % 10);
+		struct kad_addr a = addr4((uint8_t)(rnd() % 2), 1000);
+		uint8_t sk[32], dk[32];
+		enum ovl_chan_miss why;
+		struct ovl_chan *e;
+		bool fresh, want;
+
+		fill_key(sk, s);
+		fill_key(dk, 0x100 + d);
+		now += rnd() % (2 * SEC);
+		if (op < 3) {
+			e = ovl_chantab_bind(&t, sk, dk, &a, now, LIFE, &fresh);
+			if (!e) {
+				/* Only a pair that is not live may be refused
+				 * (a live one is found and renewed). */
+				++refused;
+				if (m[s][d].used && now < m[s][d].expires)
+					++bad;
+				continue;
+			}
+			if (e->id != ovl_chantab_number(&t, sk, dk) ||
+			    fresh != !(m[s][d].used && now < m[s][d].expires))
+				++bad;
+			m[s][d] = (struct model){ true, a, now + LIFE, e->id };
+		} else {
+			uint32_t id = ovl_chantab_number(&t, sk, dk);
+
+			want = m[s][d].used && now < m[s][d].expires &&
+			       !memcmp(&m[s][d].addr, &a, sizeof(a));
+			e = ovl_chantab_lookup(&t, id, &a, now, &why);
+			++lookups;
+			hits += e != NULL;
+			if ((e != NULL) != want || (e && (memcmp(e->src, sk, 32) || memcmp(e->dst, dk, 32))))
+				++bad;
+		}
+	}
+	ok(bad == 0, "%u rounds: %u lookups (%u hits), %u refusals, %u disagreements with the model",
+	   ROUNDS, lookups, hits, refused, bad);
+	ok(hits > 100 && lookups - hits > 100 && refused > 20, "every outcome exercised");
+	ovl_chantab_free(&t);
+}
+
+static void test_header(void)
+{
+	uint8_t buf[64], dir = 0;
+	uint32_t ch = 0;
+
+	memset(buf, 0, sizeof(buf));
+	ovl_chan_write(buf, OVL_CHAN_TO_RELAY, 0xa1b2c3d4);
+	ok(buf[0] == 0xfe && buf[1] == 1 && buf[2] == 0 && buf[3] == 0 && buf[4] == 0xa1 &&
+	   buf[5] == 0xb2 && buf[6] == 0xc3 && buf[7] == 0xd4, "header bytes: fe 01 00 00, channel big-endian");
+	buf[8] = 4;
+	ok(ovl_chan_parse(buf, 12, &dir, &ch) == 8 && dir == OVL_CHAN_TO_RELAY && ch == 0xa1b2c3d4,
+	   "parsed back");
+	ok(ovl_chan_parse(buf, 11, &dir, &ch) == 0, "shorter than header + 4: refused");
+	buf[8] = 0;
+	ok(ovl_chan_parse(buf, 40, &dir, &ch) == 0, "inner type 0 refused");
+	buf[8] = 5;
+	ok(ovl_chan_parse(buf, 40, &dir, &ch) == 0, "inner type 5 refused");
+	buf[8] = 0xff;
+	ok(ovl_chan_parse(buf, 40, &dir, &ch) == 0, "an overlay datagram inside refused");
+	buf[8] = 1;
+	buf[1] = 3;
+	ok(ovl_chan_parse(buf, 40, &dir, &ch) == 0, "unknown direction refused");
+	buf[1] = 0;
+	ok(ovl_chan_parse(buf, 40, &dir, &ch) == 0, "direction 0 refused");
+	ovl_chan_write(buf, OVL_CHAN_TO_RELAY, 0);
+	ok(ovl_chan_parse(buf, 40, &dir, &ch) == 0, "to a relay with channel 0 refused");
+	ovl_chan_write(buf, OVL_CHAN_FROM_RELAY, 5);
+	ok(ovl_chan_parse(buf, 40, &dir, &ch) == 0, "from a relay with a channel number refused");
+	ovl_chan_write(buf, OVL_CHAN_FROM_RELAY, 0);
+	ok(ovl_chan_parse(buf, 40, &dir, &ch) == 8 && dir == OVL_CHAN_FROM_RELAY && ch == 0,
+	   "from a relay, channel 0: accepted");
+	buf[2] = 7;
+	ok(ovl_chan_parse(buf, 40, &dir, &ch) == 8, "reserved bytes are ignored");
+	buf[0] = 0xff;
+	ok(ovl_chan_parse(buf, 40, &dir, &ch) == 0, "another first byte refused");
+}
+
+int main(void)
+{
+	test_basics();
+	test_full();
+	test_model();
+	test_header();
+	return tap_done();
+}
