@@ -4,6 +4,7 @@
 
 #include "crypto/encoding.h"
 #include "crypto/x25519.h"
+#include "proto/overlay/codec.h"
 #include "proto/wg/ratelimiter.h"
 #include "src/peer.h"
 #include "src/receive.h"
@@ -40,7 +41,12 @@ enum {
 	PKT_POOL_MAX = 4096,
 	LOG_DEBUG_BURST = 20,		/* debug lines per second */
 	SOCKET_BUFFER_SIZE = 7 << 20,
+	/* The path a relay channel datagram must fit (as WireGuard's own
+	 * 1420-byte default assumes): larger ones go wrapped, fragmented. */
+	RELAY_CHANNEL_PATH_MTU = 1500,
 };
+
+_Static_assert((int)PKT_RELAY_ROOM >= (int)OVL_CHAN_HEADER_LEN, "room for a relay channel header");
 
 uint64_t wg_now(const struct wg_device *dev)
 {
@@ -473,6 +479,27 @@ static void gso_failed(struct wg_device *dev, int err, bool had_local, const str
 		strerror(err));
 }
 
+/* A relayed peer's data packet goes in the relay's channel when one is
+ * bound and the datagram, with its 8-byte header, fits a 1500-byte path
+ * (doc/protocol.md 9.1): the header goes in the headroom in front of the
+ * sealed packet, which is sent to the relay (the endpoint) in the batch
+ * like any other.  false: the owner's relay hook wraps it instead. */
+static bool relay_channel_wrap(struct wg_device *dev, struct pkt *p)
+{
+	const struct wg_peer *peer = p->peer;
+	size_t outer = peer->endpoint.sa.sa_family == AF_INET6 ? 40 + 8 : 20 + 8;
+
+	if (!peer->relay_channel || (size_t)(p->data - p->buf) < OVL_CHAN_HEADER_LEN ||
+	    p->len + OVL_CHAN_HEADER_LEN + outer > RELAY_CHANNEL_PATH_MTU)
+		return false;
+	p->data -= OVL_CHAN_HEADER_LEN;
+	p->len += OVL_CHAN_HEADER_LEN;
+	ovl_chan_write(p->data, OVL_CHAN_TO_RELAY, peer->relay_channel);
+	p->addr = peer->endpoint;
+	++dev->relay_channel_tx;
+	return true;
+}
+
 void device_send_batch(struct wg_device *dev, struct pkt_batch *b)
 {
 	struct mmsghdr mm[PKT_BATCH_MAX];
@@ -481,11 +508,12 @@ void device_send_batch(struct wg_device *dev, struct pkt_batch *b)
 	unsigned first[PKT_BATCH_MAX], count[PKT_BATCH_MAX];
 	unsigned i, j, start = 0, kept = 0;
 
-	/* Relayed peers' packets leave through the relay hook. */
+	/* Relayed peers' packets go in the relay's channel, or through the
+	 * relay hook. */
 	for (i = 0; i < b->n; ++i) {
 		struct pkt *p = b->p[i];
 
-		if (p->peer && p->peer->relayed) {
+		if (p->peer && p->peer->relayed && !relay_channel_wrap(dev, p)) {
 			relay_out(dev, p->peer, p->data, p->len);
 			pkt_put(&dev->pool, p);
 		} else {
@@ -538,7 +566,9 @@ void device_send_batch(struct wg_device *dev, struct pkt_batch *b)
 				for (j = first[done]; j < first[done] + count[done]; ++j) {
 					struct pkt *p = b->p[j];
 
-					if (p->peer)
+					/* (A channel datagram is already wrapped
+					 * for its relay, at p->addr.) */
+					if (p->peer && !p->peer->relayed)
 						device_send_peer(dev, p->peer, p->data, p->len);
 					else
 						device_send(dev, &p->addr, p->data, p->len);

@@ -59,6 +59,8 @@ struct wg_drop_counters {
 	uint64_t send_errors;
 	uint64_t tun_bad_offload;	/* a TUN packet whose virtio header we refused */
 	uint64_t tun_write_errors;	/* the TUN refused a (coalesced) packet */
+	uint64_t relay_channel_bad;	/* a malformed relay channel header (0xfe) */
+	uint64_t relay_channel_refused;	/* channel data for a relay we are not */
 };
 
 /* A handshake message waiting for the loop to process it.  Handshakes
@@ -150,6 +152,15 @@ struct wg_device {
 	 * relay_addr (the endpoint did not move). */
 	void (*relayed_rx)(void *ctx, struct wg_peer *peer, const union wg_sockaddr *relay_addr);
 	void *relay_ctx;
+	/* Relay channel data (first byte 0xfe, doc/protocol.md 9.1) for us as
+	 * a relay: the overlay checks the channel and, when it forwards,
+	 * rewrites the header and sets p->addr to the destination and
+	 * returns true; the device sends it with the rest of the batch.
+	 * Without it (not a relay) such datagrams are dropped and counted. */
+	bool (*relay_channel_forward)(void *ctx, struct pkt *p, uint32_t channel);
+	/* Datagrams that went to relays in a channel, and came from relays
+	 * in one (the rest of relayed traffic goes wrapped by the overlay). */
+	uint64_t relay_channel_tx, relay_channel_rx;
 
 	uv_timer_t housekeeping;	/* once a second: gc, interface checks */
 	struct uapi_server *uapi;

@@ -434,6 +434,7 @@ void node_shutdown(struct node *n, const char *why)
 	if (n->member && n->dev.tun)
 		deconfigure_addresses(n);
 	n->dev.overlay_input = NULL;
+	n->dev.relay_channel_forward = NULL;
 	if (n->paths_ready)
 		paths_stop(n);
 	/* The router's mapping is removed on the thread pool; the loop runs
@@ -609,6 +610,7 @@ static int node_setup(struct node *n, const struct node_options *opt, char *err,
 		return ret;
 	}
 	n->dev.overlay_input = overlay_input_hook;
+	n->dev.relay_channel_forward = overlay_channel_forward;
 	n->dev.overlay_ctx = n->ov;
 	paths_init(n);
 	n->paths_ready = true;

@@ -27,6 +27,12 @@ struct relay_cand {
 	uint64_t named_ns;		/* last named (NODES, RELAYED, CANDIDATES) */
 	uint64_t pinged_ns;		/* last liveness ping while in use */
 	uint64_t since_ns;		/* in use since */
+	/* Its channel to the member (doc/protocol.md 9.1): the number (0:
+	 * none), when it was granted or renewed, when we last asked, and
+	 * whether the last answer was a refusal. */
+	uint32_t chan;
+	uint64_t chan_ns, chan_asked_ns;
+	bool chan_refused;
 };
 
 /* A member of the network other than us: a WireGuard peer whose

@@ -8,6 +8,7 @@
 #include "proto/overlay/channel.h"
 #include "proto/overlay/codec.h"
 #include "proto/overlay/reasm.h"
+#include "proto/overlay/relaychan.h"
 #include "src/device.h"
 
 #include <errno.h>
@@ -30,12 +31,16 @@ enum {
 	CLIENT_PROBE = 8,
 	RELAY_PPS_DEFAULT = 20000,	/* per source: packets ... */
 	RELAY_BPS_DEFAULT = 25000000,	/* ... and bytes per second (200 Mbit/s) */
+	CHANNEL_SLOTS = 4096,		/* relay channels bound at us */
 };
 
 #define NS_PER_S 1000000000ULL
 #define LIVE_PATH_NS (60 * NS_PER_S)	/* a NATed node heard within this is reachable */
 #define VALIDATED_NS (600 * NS_PER_S)	/* an answer validates its address this long */
 #define LIMITER_BURST_NS (NS_PER_S / 5)	/* a sender may run 200 ms ahead of its rate */
+#define CHANNEL_RECHECK_NS NS_PER_S	/* a channel's destination path is rechecked this often */
+
+_Static_assert(sizeof(union wg_sockaddr) <= OVL_CHAN_DST_CACHE, "a channel caches a socket address");
 
 /* Per-source relay limits as GCRA: each sender has a theoretical arrival
  * time per resource that every forwarded RELAY pushes forward by its
@@ -101,6 +106,7 @@ struct overlay {
 	uint16_t frag_id;			/* our fragmented payloads */
 	struct ovl_reasm reasm;
 	bool reasm_ready;
+	struct ovl_chantab chans;		/* relays only */
 	struct overlay_stats stats;
 };
 
@@ -642,6 +648,98 @@ static void relay_forward(struct overlay *ov, const uint8_t sender[32], const un
 	}
 }
 
+/* A CHANNEL_BIND from sender (doc/protocol.md 9.1): bound (or renewed)
+ * from the address it came from, to dst's live, validated path, under
+ * the same rules as a RELAY of WireGuard traffic; answered either way. */
+static void take_channel_bind(struct overlay *ov, const uint8_t sender[32], const union wg_sockaddr *src,
+			      const struct kad_addr *from, const struct ovl_channel_bind *q, uint64_t now)
+{
+	struct ovl_msg m;
+	struct kad_addr ka;
+	union wg_sockaddr to;
+	struct ovl_chan *c;
+	bool fresh;
+
+	memset(&m, 0, sizeof(m));
+	m.type = OVL_MSG_CHANNEL_BOUND;
+	memcpy(m.u.channel_bound.dst, q->dst, 32);
+	if (!ov->relay) {
+		m.u.channel_bound.status = OVL_CHANNEL_OFF;
+	} else if (!memcmp(q->dst, sender, 32) || !memcmp(q->dst, ov->table.own, 32)) {
+		m.u.channel_bound.status = OVL_CHANNEL_BAD;
+	} else if (!live_path(ov, q->dst, now, &ka) || !kad_addr_to_wg_sockaddr(&ka, &to)) {
+		m.u.channel_bound.status = OVL_CHANNEL_NO_PATH;
+	} else if (!(c = ovl_chantab_bind(&ov->chans, sender, q->dst, from, now,
+					  (uint64_t)OVL_CHAN_LIFETIME_S * NS_PER_S, &fresh))) {
+		m.u.channel_bound.status = OVL_CHANNEL_FULL;
+	} else {
+		memcpy(c->dst_cache, &to, sizeof(to));
+		c->checked_ns = now;
+		m.u.channel_bound.status = OVL_CHANNEL_OK;
+		m.u.channel_bound.channel = c->id;
+		m.u.channel_bound.lifetime_s = OVL_CHAN_LIFETIME_S;
+	}
+	++ov->stats.channel_binds;
+	send_msg(ov, sender, src, &m);
+}
+
+/* Channel data to us as a relay (the device's hook, per datagram): the
+ * channel must be live and bound from this address, its destination's
+ * path live and validated (rechecked every second), the sender within
+ * its limits; then the header says "from a relay" and the datagram goes
+ * to the destination, untouched otherwise. */
+bool overlay_channel_forward(void *ctx, struct pkt *p, uint32_t channel)
+{
+	struct overlay *ov = ctx;
+	uint64_t now = wg_now(ov->dev);
+	enum ovl_chan_miss why;
+	struct kad_addr from, ka;
+	union wg_sockaddr to;
+	struct ovl_chan *c;
+
+	if (!ov->relay) {
+		++ov->stats.relay_dropped_off;
+		return false;
+	}
+	if (!wg_sockaddr_to_kad(&p->addr, &from) ||
+	    !(c = ovl_chantab_lookup(&ov->chans, channel, &from, now, &why))) {
+		++ov->stats.channel_dropped;
+		return false;
+	}
+	if (now - c->checked_ns >= CHANNEL_RECHECK_NS) {
+		if (!live_path(ov, c->dst, now, &ka) || !kad_addr_to_wg_sockaddr(&ka, &to)) {
+			ovl_chantab_unbind(c);
+			++ov->stats.relay_dropped_no_path;
+			return false;
+		}
+		memcpy(c->dst_cache, &to, sizeof(to));
+		c->checked_ns = now;
+	}
+	if (!relay_admit(ov, c->src, p->len - OVL_CHAN_HEADER_LEN, now)) {
+		++ov->stats.relay_dropped_rate;
+		return false;
+	}
+	ovl_chan_write(p->data, OVL_CHAN_FROM_RELAY, 0);
+	memcpy(&p->addr, c->dst_cache, sizeof(p->addr));
+	p->peer = NULL;
+	p->has_local = false;
+	++ov->stats.relay_forwarded;
+	++ov->stats.channel_forwarded;
+	ov->stats.relay_bytes += p->len - OVL_CHAN_HEADER_LEN;
+	return true;
+}
+
+static void take_channel_bound(struct overlay *ov, const uint8_t sender[32],
+			       const struct ovl_channel_bound *r)
+{
+	if (r->status == OVL_CHANNEL_OK)
+		++ov->stats.channels_granted;
+	else
+		++ov->stats.channels_refused;
+	if (ov->ops->on_channel)
+		ov->ops->on_channel(ov->ctx, sender, r->dst, r->status, r->channel);
+}
+
 /* An overlay datagram that src sealed to us and a relay forwarded: only
  * CANDIDATES travel this way. */
 static void take_relayed_overlay(struct overlay *ov, const uint8_t via[32],
@@ -819,6 +917,12 @@ void overlay_input(struct overlay *ov, struct pkt *p)
 			ov->ops->on_candidates(ov->ctx, sender, &m.u.candidates, NULL, &p->addr,
 					       &p->addr);
 		break;
+	case OVL_MSG_CHANNEL_BIND:
+		take_channel_bind(ov, sender, &p->addr, &from, &m.u.channel_bind, now);
+		break;
+	case OVL_MSG_CHANNEL_BOUND:
+		take_channel_bound(ov, sender, &m.u.channel_bound);
+		break;
 	default:
 		++ov->stats.unhandled;
 		break;
@@ -858,15 +962,21 @@ int overlay_new(struct overlay **out, struct wg_device *dev, const struct overla
 	}
 	randombytes_buf(ov->limiter_hash_key, sizeof(ov->limiter_hash_key));
 	if (cfg->public_node) {
+		uint8_t hk[16];
+
 		ov->clients = calloc(CLIENT_SLOTS, sizeof(*ov->clients));
-		if (!ov->clients) {
+		randombytes_buf(hk, sizeof(hk));
+		if (!ov->clients || ovl_chantab_init(&ov->chans, CHANNEL_SLOTS, hk) < 0) {
+			free(ov->clients);
 			free(ov->limiters);
 			free(ov);
 			return -ENOMEM;
 		}
+		sodium_memzero(hk, sizeof(hk));
 	}
 	ret = ovl_reasm_init(&ov->reasm, NULL);
 	if (ret < 0) {
+		ovl_chantab_free(&ov->chans);
 		free(ov->limiters);
 		free(ov->clients);
 		free(ov);
@@ -906,6 +1016,7 @@ fail:
 		kad_table_free(&ov->table);
 	ovl_channel_free(ov->ch);
 	ovl_reasm_free(&ov->reasm);
+	ovl_chantab_free(&ov->chans);
 	free(ov->limiters);
 	free(ov->clients);
 	free(ov);
@@ -920,6 +1031,7 @@ static void on_timer_closed(uv_handle_t *h)
 	kad_table_free(&ov->table);
 	ovl_channel_free(ov->ch);
 	ovl_reasm_free(&ov->reasm);
+	ovl_chantab_free(&ov->chans);
 	free(ov->limiters);
 	free(ov->clients);
 	free(ov);
@@ -983,6 +1095,22 @@ int overlay_ping(struct overlay *ov, const uint8_t key[32], const union wg_socka
 		 overlay_pong_cb *done, void *arg)
 {
 	return send_ping(ov, key, addr, done, arg);
+}
+
+int overlay_channel_bind(struct overlay *ov, const uint8_t via[32], const union wg_sockaddr *via_addr,
+			 const uint8_t dst[32])
+{
+	struct ovl_msg m;
+
+	memset(&m, 0, sizeof(m));
+	m.type = OVL_MSG_CHANNEL_BIND;
+	memcpy(m.u.channel_bind.dst, dst, 32);
+	return send_msg(ov, via, via_addr, &m);
+}
+
+size_t overlay_channels_live(const struct overlay *ov)
+{
+	return ovl_chantab_live(&ov->chans, wg_now(ov->dev));
 }
 
 int overlay_relay_send(struct overlay *ov, const uint8_t via[32], const union wg_sockaddr *via_addr,

@@ -58,6 +58,10 @@ struct overlay_ops {
 			      const union wg_sockaddr *seen_as);
 	/* A PUNCH from key arrived from addr (already answered). */
 	void (*on_punch)(void *ctx, const uint8_t key[32], const union wg_sockaddr *addr);
+	/* The relay answered our CHANNEL_BIND for dst: status (enum
+	 * ovl_channel_status) and, when OK, the channel number. */
+	void (*on_channel)(void *ctx, const uint8_t relay[32], const uint8_t dst[32], uint8_t status,
+			   uint32_t channel);
 };
 
 /* What the overlay counts, for `wh show` and `wh inspect`. */
@@ -79,6 +83,14 @@ struct overlay_stats {
 	uint64_t relayed_rx, relayed_dropped;
 	uint64_t relay_tx;		/* RELAYs we sent */
 	uint64_t punches_answered;
+	/* Relay channels (doc/protocol.md 9.1).  As a relay: CHANNEL_BINDs
+	 * answered (bound or refused), channel datagrams forwarded (also in
+	 * relay_forwarded and relay_bytes) and dropped for an unknown
+	 * channel or one bound from another address (rate and path drops
+	 * are in the relay_dropped_ counters above).  As an end: bindings
+	 * granted and refused by our relays. */
+	uint64_t channel_binds, channel_forwarded, channel_dropped;
+	uint64_t channels_granted, channels_refused;
 };
 
 int overlay_new(struct overlay **out, struct wg_device *dev, const struct overlay_config *cfg,
@@ -105,6 +117,12 @@ void overlay_cancel(struct overlay *ov, void *arg);
  * in as many RELAY fragments as it needs. */
 int overlay_relay_send(struct overlay *ov, const uint8_t via[32], const union wg_sockaddr *via_addr,
 		       const uint8_t dst[32], const uint8_t *buf, size_t len);
+/* Asks the relay via at via_addr for a channel to dst (CHANNEL_BIND, also
+ * to renew one); the answer comes through on_channel. */
+int overlay_channel_bind(struct overlay *ov, const uint8_t via[32], const union wg_sockaddr *via_addr,
+			 const uint8_t dst[32]);
+/* Channels bound at us as a relay and alive now. */
+size_t overlay_channels_live(const struct overlay *ov);
 /* Sends CANDIDATES to dst: through the relay via at via_addr when via
  * is not NULL, else directly to via_addr. */
 int overlay_send_candidates(struct overlay *ov, const uint8_t dst[32], const uint8_t *via,
@@ -123,6 +141,9 @@ bool overlay_validated(const struct overlay *ov, const uint8_t key[32],
 
 /* A datagram from the socket whose first byte is 0xff. */
 void overlay_input(struct overlay *ov, struct pkt *p);
+/* Relay channel data to us (the device's relay_channel_forward, ctx the
+ * overlay): true when p was readdressed to the channel's destination. */
+bool overlay_channel_forward(void *ctx, struct pkt *p, uint32_t channel);
 
 const struct kad_table *overlay_table(const struct overlay *ov);
 const struct overlay_stats *overlay_stats(const struct overlay *ov);

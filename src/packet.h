@@ -6,8 +6,9 @@
  * on the packet path.
  *
  * A buffer leaves room in front of the packet (PKT_HEADROOM) for the
- * WireGuard data header, and behind it for padding and the tag, so that
- * a plaintext can be sealed without moving it. */
+ * WireGuard data header and, in front of that, a relay channel header
+ * (doc/protocol.md 9.1), and behind it for padding and the tag, so that
+ * a plaintext can be sealed and sent through a relay without moving it. */
 #ifndef WH_SRC_PACKET_H
 #define WH_SRC_PACKET_H
 
@@ -20,7 +21,8 @@
 struct wg_peer;
 
 enum {
-	PKT_HEADROOM = 16,		/* struct message_data */
+	PKT_RELAY_ROOM = 8,		/* a relay channel header */
+	PKT_HEADROOM = PKT_RELAY_ROOM + 16,	/* + struct message_data */
 	PKT_TAILROOM = 16 + 16,		/* padding up to 15 + AEAD tag */
 	PKT_MAX_IP = 65535,
 	PKT_BUF_SIZE = PKT_HEADROOM + PKT_MAX_IP + PKT_TAILROOM,

@@ -43,6 +43,9 @@ enum {
 	DIRECT_DEAD_S = 9,		/* ... and fall back to the relay */
 	NAT_KEEPALIVE_S = 25,		/* below the usual 30 s UDP NAT timeout */
 	ANCHORS = 3,			/* public nodes a NATed node keeps open */
+	CHANNEL_RENEW_S = 10,		/* a relay channel in use is renewed this often */
+	CHANNEL_RETRY_S = 2,		/* unanswered CHANNEL_BIND asked again after */
+	CHANNEL_REFUSED_S = 30,		/* a refused one after */
 };
 
 static bool has_session(const struct wg_peer *peer)
@@ -159,6 +162,58 @@ static int best_relay(struct node *n, const struct member *m, int except)
 	return best;
 }
 
+/* ---- relay channels ---- */
+
+static bool channel_valid(const struct relay_cand *r, uint64_t now)
+{
+	return r->chan && now - r->chan_ns < (uint64_t)OVL_CHAN_LIFETIME_S * NS;
+}
+
+/* The data plane sends in the channel of the relay in use, if bound. */
+static void channel_apply(struct member *m, uint64_t now)
+{
+	struct wg_peer *p = m->peer;
+
+	if (p->relayed && m->relay >= 0)
+		peer_set_relay_channel(p, channel_valid(&m->relays[m->relay], now) ?
+					      m->relays[m->relay].chan : 0);
+}
+
+/* Asks the relay in use for a channel to m, or to renew it, when due. */
+static void channel_tick(struct node *n, struct member *m, uint64_t now)
+{
+	struct relay_cand *r = &m->relays[m->relay];
+	uint64_t every = r->chan ? CHANNEL_RENEW_S : r->chan_refused ? CHANNEL_REFUSED_S : CHANNEL_RETRY_S;
+
+	if (r->chan && !channel_valid(r, now)) {
+		r->chan = 0;	/* renewals unanswered for a lifetime */
+		channel_apply(m, now);
+	}
+	if (r->chan_asked_ns && now - r->chan_asked_ns < every * NS)
+		return;
+	r->chan_asked_ns = now;
+	overlay_channel_bind(n->ov, r->key, &r->addr, m->key);
+}
+
+static void on_channel(void *ctx, const uint8_t relay[32], const uint8_t dst[32], uint8_t status,
+		       uint32_t channel)
+{
+	struct node *n = ctx;
+	struct member *m = node_member(n, dst);
+	uint64_t now = wg_now(&n->dev);
+	struct relay_cand *r;
+	int i;
+
+	if (!m || (i = find_relay(m, relay)) < 0)
+		return;
+	r = &m->relays[i];
+	r->chan_refused = status != OVL_CHANNEL_OK;
+	r->chan = r->chan_refused ? 0 : channel;
+	r->chan_ns = now;
+	if (m->relay == i)
+		channel_apply(m, now);
+}
+
 static void use_relay(struct node *n, struct member *m, int i, uint64_t now)
 {
 	char b64[KEY_B64URL_LEN + 1];
@@ -172,8 +227,11 @@ static void use_relay(struct node *n, struct member *m, int i, uint64_t now)
 	}
 	m->relay = i;
 	peer_set_relayed(m->peer, &m->relays[i].addr);
+	channel_apply(m, now);
 	if (!m->relayed_at_ns)
 		m->relayed_at_ns = now;
+	if (!channel_valid(&m->relays[i], now))
+		channel_tick(n, m, now);
 }
 
 /* ---- candidates and punching ---- */
@@ -523,6 +581,7 @@ const struct overlay_ops paths_overlay_ops = {
 	.on_relayed = on_relayed,
 	.on_candidates = on_candidates,
 	.on_punch = on_punch,
+	.on_channel = on_channel,
 };
 
 /* ---- the data plane's hooks ---- */
@@ -618,6 +677,7 @@ static void tick_relayed(struct node *n, struct member *m, uint64_t now)
 		r->pinged_ns = now;
 		overlay_ping(n->ov, r->key, &r->addr, NULL, NULL);
 	}
+	channel_tick(n, m, now);
 	/* Silent since before our pings began, for long enough: dead. */
 	if (now - r->since_ns > (uint64_t)RELAY_DEAD_S * NS &&
 	    (!heard || now - heard > (uint64_t)RELAY_DEAD_S * NS)) {

@@ -263,6 +263,7 @@ void peer_set_endpoint(struct wg_peer *peer, const union wg_sockaddr *ep)
 	if (!wg_sockaddr_equal(&peer->endpoint, ep)) {
 		peer->endpoint = *ep;
 		peer->src_valid = false;
+		peer->relay_channel = 0;
 	}
 }
 
@@ -270,6 +271,11 @@ void peer_set_relayed(struct wg_peer *peer, const union wg_sockaddr *relay_addr)
 {
 	peer_set_endpoint(peer, relay_addr);
 	peer->relayed = true;
+}
+
+void peer_set_relay_channel(struct wg_peer *peer, uint32_t channel)
+{
+	peer->relay_channel = channel;
 }
 
 void peer_set_persistent_keepalive(struct wg_peer *peer, uint16_t interval)

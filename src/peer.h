@@ -32,6 +32,11 @@ struct wg_peer {
 	 * address, which is where they physically go (what `wg show` says).
 	 * Any authenticated datagram that arrives directly ends it (roaming). */
 	bool relayed;
+	/* While relayed: the number of the channel the relay bound for us
+	 * to this peer (doc/protocol.md 9.1), 0 while there is none (the
+	 * owner's relay_output wraps datagrams then).  Cleared whenever the
+	 * endpoint moves. */
+	uint32_t relay_channel;
 	/* The local address the peer last reached us on, so that replies
 	 * leave from it (a multihomed host must not answer from another
 	 * address); cleared when the peer stops answering. */
@@ -87,6 +92,8 @@ void peer_set_endpoint(struct wg_peer *peer, const union wg_sockaddr *ep);
 /* The path through a relay at relay_addr (the owner's relay_output
  * forwards); peer_set_endpoint makes it direct again. */
 void peer_set_relayed(struct wg_peer *peer, const union wg_sockaddr *relay_addr);
+/* The relay at the endpoint bound channel (0: none) to this peer. */
+void peer_set_relay_channel(struct wg_peer *peer, uint32_t channel);
 /* Turning it on sends a keepalive at once (when the device is up). */
 void peer_set_persistent_keepalive(struct wg_peer *peer, uint16_t interval);
 

@@ -10,6 +10,7 @@
  * limiter; without one it gets a cookie reply instead of a DH. */
 #include "src/receive.h"
 
+#include "proto/overlay/codec.h"
 #include "proto/wg/ratelimiter.h"
 #include "src/device.h"
 #include "src/peer.h"
@@ -39,8 +40,10 @@ static void update_endpoint(struct wg_peer *peer, const union wg_sockaddr *src,
 	}
 	peer->last_direct_rx_ns = peer->last_rx_ns;
 	peer->relayed = false;
-	if (!wg_sockaddr_equal(&peer->endpoint, src))
+	if (!wg_sockaddr_equal(&peer->endpoint, src)) {
 		peer->endpoint = *src;
+		peer->relay_channel = 0;
+	}
 	if (has_local) {
 		memcpy(&peer->src, local, sizeof(peer->src));
 		peer->src_valid = true;
@@ -287,10 +290,48 @@ static bool source_allowed(struct wg_device *dev, struct wg_peer *peer, const ui
 	return false;
 }
 
+/* Relay channel data (doc/protocol.md 9.1).  To us as a relay: handed to
+ * the owner, which checks the channel and readdresses it; forwarded ones
+ * join fwd.  From a relay: the WireGuard datagram inside goes on as a
+ * relayed one.  Returns the packet's fate: 1 taken (forwarded), 0 go on
+ * with what follows the header, -1 drop. */
+static int relay_channel_input(struct wg_device *dev, struct pkt *p, struct pkt_batch *fwd)
+{
+	uint32_t channel;
+	uint8_t dir;
+	size_t hl = ovl_chan_parse(p->data, p->len, &dir, &channel);
+
+	if (!hl) {
+		++dev->drops.relay_channel_bad;
+		return -1;
+	}
+	if (dir == OVL_CHAN_FROM_RELAY) {
+		p->data += hl;
+		p->len -= hl;
+		p->relayed = true;
+		++dev->relay_channel_rx;
+		return 0;
+	}
+	if (!dev->relay_channel_forward) {
+		++dev->drops.relay_channel_refused;
+		return -1;
+	}
+	/* The owner counts what it refuses. */
+	if (!dev->relay_channel_forward(dev->overlay_ctx, p, channel))
+		return -1;
+	if (fwd->n == PKT_BATCH_MAX)
+		device_send_batch(dev, fwd);
+	fwd->p[fwd->n++] = p;
+	return 1;
+}
+
 void receive_batch(struct wg_device *dev, struct pkt_batch *b)
 {
 	bool queued_handshakes = false;
+	struct pkt_batch fwd;
 	unsigned i;
+
+	fwd.n = 0;
 
 	for (i = 0; i < b->n; ++i) {
 		struct pkt *p = b->p[i];
@@ -308,6 +349,14 @@ void receive_batch(struct wg_device *dev, struct pkt_batch *b)
 			else
 				++dev->drops.overlay;
 			goto drop;
+		}
+		if (p->data[0] == OVL_CHAN_MAGIC) {
+			int r = relay_channel_input(dev, p, &fwd);
+
+			if (r > 0)
+				continue;
+			if (r < 0)
+				goto drop;
 		}
 		switch (wg_message_type(p->data, p->len)) {
 		case MESSAGE_HANDSHAKE_COOKIE:
@@ -369,6 +418,8 @@ drop:
 		pkt_put(&dev->pool, p);
 	}
 	b->n = 0;
+	if (fwd.n)
+		device_send_batch(dev, &fwd);
 	device_tun_flush(dev);
 	if (queued_handshakes)
 		device_kick_handshakes(dev);

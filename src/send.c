@@ -141,13 +141,14 @@ void send_staged(struct wg_peer *peer)
 		bool keepalive = p->len == 0;
 		ssize_t n;
 
-		/* A relay carries one datagram of at most 1164 bytes
-		 * whole: TCP to a relayed peer is told to fit (tcpmss.h). */
+		/* A relay channel carries a datagram whole when it fits
+		 * a 1500-byte path: TCP to a relayed peer is told to fit
+		 * (tcpmss.h). */
 		if (peer->relayed && p->len)
 			tcp_mss_clamp(p->data, p->len, TCPMSS_RELAY_V4, TCPMSS_RELAY_V6);
 		/* Seal in place: the header goes in the headroom and the
 		 * ciphertext over the plaintext. */
-		n = noise_transport_seal(kp, p->buf, p->data, p->len, dev->mtu, now);
+		n = noise_transport_seal(kp, p->buf + PKT_RELAY_ROOM, p->data, p->len, dev->mtu, now);
 		if (n < 0)
 			break;	/* exhausted or expired: a handshake follows */
 		peer->staged_head = p->next;
@@ -155,7 +156,7 @@ void send_staged(struct wg_peer *peer)
 			peer->staged_tail = NULL;
 		--peer->nstaged;
 		--dev->nstaged;
-		p->data = p->buf;
+		p->data = p->buf + PKT_RELAY_ROOM;
 		p->len = (size_t)n;
 		p->addr = peer->endpoint;
 		p->peer = peer;
