@@ -298,7 +298,17 @@ static void do_inspect(struct ctl_conn *cc)
 	for (r = 0; r < OVL_DROP_MAX; ++r)
 		strbuf_printf(&b, "%s\"%s\": %llu", r ? ", " : "", ovl_drop_name((enum ovl_drop)r),
 			      (unsigned long long)cs->open_results[r]);
-	strbuf_printf(&b, "}},\n  \"wireguard_drops\": {\"unknown_type\": %llu, \"bad_length\": %llu, "
+	/* Relay channels (doc/protocol.md 9.1): as a relay, then as an end. */
+	strbuf_printf(&b, "}},\n  \"relay_channels\": {\"live\": %zu, \"binds_answered\": %llu, "
+		      "\"forwarded\": %llu, \"dropped\": %llu, \"granted\": %llu, \"refused\": %llu, "
+		      "\"tx\": %llu, \"rx\": %llu, \"bad\": %llu, \"not_a_relay\": %llu",
+		      overlay_channels_live(n->ov), (unsigned long long)os->channel_binds,
+		      (unsigned long long)os->channel_forwarded, (unsigned long long)os->channel_dropped,
+		      (unsigned long long)os->channels_granted, (unsigned long long)os->channels_refused,
+		      (unsigned long long)n->dev.relay_channel_tx, (unsigned long long)n->dev.relay_channel_rx,
+		      (unsigned long long)n->dev.drops.relay_channel_bad,
+		      (unsigned long long)n->dev.drops.relay_channel_refused);
+	strbuf_printf(&b, "},\n  \"wireguard_drops\": {\"unknown_type\": %llu, \"bad_length\": %llu, "
 		      "\"handshake_invalid\": %llu, \"handshake_ratelimited\": %llu, "
 		      "\"handshake_cookie_sent\": %llu, \"handshake_queue_full\": %llu, "
 		      "\"cookie_invalid\": %llu, \"data_unknown_index\": %llu, \"data_invalid\": %llu, "
