@@ -4,7 +4,9 @@
  *   0: the bytes are a plaintext: whatever decodes must encode back to
  *      exactly the same bytes (the codec admits one encoding per message);
  *   1: the bytes are a datagram from the network: opening it must never
- *      crash, and it cannot authenticate (no key of ours made it);
+ *      crash, and it cannot authenticate (no key of ours made it); parsed
+ *      as relay channel data (codec.c ovl_chan_parse), what is accepted
+ *      must be a well-formed header that writes back the same;
  *   2: the bytes are a plaintext sealed by a known sender: it must open to
  *      the same bytes, which then go through mode 0;
  *   3: as 2, then one byte of the datagram (chosen by the input) is
@@ -46,6 +48,24 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	return 0;
 }
 
+static void check_chan(const uint8_t *buf, size_t len)
+{
+	uint8_t hdr[OVL_CHAN_HEADER_LEN], dir = 0;
+	uint32_t ch = 0;
+	size_t hl = ovl_chan_parse(buf, len, &dir, &ch);
+
+	if (!hl)
+		return;
+	if (hl != OVL_CHAN_HEADER_LEN || len < hl + 4 || buf[hl] < 1 || buf[hl] > 4 ||
+	    (dir != OVL_CHAN_TO_RELAY && dir != OVL_CHAN_FROM_RELAY) ||
+	    (dir == OVL_CHAN_TO_RELAY) != (ch != 0))
+		abort();
+	ovl_chan_write(hdr, dir, ch);
+	/* The same bytes but the two ignored ones. */
+	if (hdr[0] != buf[0] || hdr[1] != buf[1] || memcmp(hdr + 4, buf + 4, 4))
+		abort();
+}
+
 static void check_codec(const uint8_t *buf, size_t len)
 {
 	static uint8_t out[OVL_MAX_PLAINTEXT];
@@ -77,6 +97,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (ovl_channel_open(rx, data + 1, size - 1, now, sender, plain, sizeof(plain),
 				     &plen) == OVL_ACCEPT)
 			abort();
+		check_chan(data + 1, size - 1);
 		break;
 	case 2:
 	case 3:
