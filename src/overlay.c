@@ -1274,13 +1274,18 @@ enum overlay_nat overlay_nat_mapping(const struct overlay *ov, unsigned *observe
 	}
 	if (observers)
 		*observers = n;
-	if (n < 2)
+	if (!n)
 		return OVERLAY_NAT_UNKNOWN;
 	for (i = 1; i < n; ++i)
 		differ |= !same_ip(&seen[i]->seen, &seen[0]->seen) || seen[i]->seen.port != seen[0]->seen.port;
 	if (differ)
 		return OVERLAY_NAT_EDM;
-	return is_own_address(ov, &seen[0]->seen) ? OVERLAY_NAT_NONE : OVERLAY_NAT_EIM;
+	/* Seen at our own address and port: nothing translates us, which
+	 * one observer proves (a network with one public node has no
+	 * second); telling the two kinds of mapping apart takes two. */
+	if (is_own_address(ov, &seen[0]->seen))
+		return OVERLAY_NAT_NONE;
+	return n < 2 ? OVERLAY_NAT_UNKNOWN : OVERLAY_NAT_EIM;
 }
 
 const char *overlay_nat_name(enum overlay_nat n)

@@ -154,10 +154,11 @@ bool overlay_reflexive(const struct overlay *ov, union wg_sockaddr *out);
 /* How our NAT maps our socket, from the addresses several nodes at
  * different IP addresses saw us at (their PONGs, the last 10 minutes):
  * one address for all of them is an endpoint-independent mapping (or no
- * NAT at all, when it is one of our own addresses and our port); several
- * is an endpoint-dependent ("symmetric") mapping. */
+ * NAT at all, when it is one of our own addresses and our port: one
+ * observer is enough for that); several is an endpoint-dependent
+ * ("symmetric") mapping. */
 enum overlay_nat {
-	OVERLAY_NAT_UNKNOWN,		/* fewer than two observers yet */
+	OVERLAY_NAT_UNKNOWN,		/* no observer yet; one that saw us translated */
 	OVERLAY_NAT_NONE,		/* reachable at our own address */
 	OVERLAY_NAT_EIM,		/* endpoint-independent mapping */
 	OVERLAY_NAT_EDM,		/* endpoint-dependent mapping */

@@ -334,6 +334,17 @@ else
 	tap_fail "wh ping: b gets a pong from d" "$out"
 fi
 
+# Every node sees a at its own address: not behind a NAT, so no
+# keepalives on its direct paths (issue 5: none on idle direct paths
+# between public nodes).
+out=$(show_json a 2>&1 | python3 -c 'import json,sys; j=json.load(sys.stdin); print(j["nat_mapping"], j["nat_observers"])' 2>&1)
+ka=$(nsx "${NSOF[a]}" wg show "${IFOF[a]}" persistent-keepalive 2>&1 | awk '{print $2}' | sort -u | tr '\n' ' ')
+if [ "${out%% *}" = none ] && [ "$ka" = "off " ]; then
+	tap_ok "a, seen at its own address: NAT mapping none (${out#* } observers), keepalives off"
+else
+	tap_fail "a: NAT mapping none, keepalives off" "mapping/observers: $out" "keepalives: $ka"
+fi
+
 # ---------------------------------------------------------------- reload adds e
 # A TCP transfer a -> b (IPv4) and a ping flood b -> a (IPv6, every 50 ms)
 # run while every node reloads a file with e in it and e starts. The
