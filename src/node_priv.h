@@ -27,6 +27,7 @@ struct relay_cand {
 	uint64_t named_ns;		/* last named (NODES, RELAYED, CANDIDATES) */
 	uint64_t pinged_ns;		/* last liveness ping while in use */
 	uint64_t since_ns;		/* in use since */
+	uint64_t probed_ns;		/* last PING because traffic went unanswered */
 	/* Its channel to the member (doc/protocol.md 9.1): the number (0:
 	 * none), when it was granted or renewed, when we last asked, and
 	 * whether the last answer was a refusal. */

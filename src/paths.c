@@ -36,6 +36,8 @@ enum {
 	EXCHANGE_MAX_S = 300,		/* retries back off to this while relayed */
 	RELAY_PING_S = 10,		/* a relay in use is pinged this often ... */
 	RELAY_DEAD_S = 25,		/* ... and replaced after this silence */
+	RELAY_SUSPECT_S = 4,		/* sending, nothing back this long: ask the relay */
+	RELAY_PROBE_S = 3,		/* ... and replace it if it does not answer in this */
 	RELAY_NAMED_S = 600,		/* a relay candidate is forgotten after this */
 	RELAY_LOOKUP_S = 5,
 	LIVE_RENDEZVOUS_S = 60,		/* a node named the member this recently */		/* no candidate left: look the member up */
@@ -667,6 +669,27 @@ static void tick_orphaned(struct node *n, struct member *m, uint64_t now)
 	m->next_exchange_ns = 0;	/* tell the other side at once */
 }
 
+/* While traffic goes through the relay and nothing comes back, the relay
+ * (or the peer) may be gone: a relay that does not answer a PING within
+ * RELAY_PROBE_S then is dead, without waiting for RELAY_DEAD_S. */
+static bool relay_failed_probe(struct node *n, struct member *m, struct relay_cand *r, uint64_t heard,
+			       uint64_t now)
+{
+	const struct wg_peer *p = m->peer;
+	bool sending = p->last_data_tx_ns && now - p->last_data_tx_ns < 3 * NS;
+	uint64_t back = p->last_rx_ns > r->since_ns ? p->last_rx_ns : r->since_ns;
+
+	if (!sending || now - back < (uint64_t)RELAY_SUSPECT_S * NS)
+		return false;
+	if (r->probed_ns < back) {
+		/* Suspect since now: one PING, answered or not. */
+		r->probed_ns = now;
+		overlay_ping(n->ov, r->key, &r->addr, NULL, NULL);
+		return false;
+	}
+	return now - r->probed_ns >= (uint64_t)RELAY_PROBE_S * NS && heard < r->probed_ns;
+}
+
 static void tick_relayed(struct node *n, struct member *m, uint64_t now)
 {
 	struct relay_cand *r = &m->relays[m->relay];
@@ -678,9 +701,11 @@ static void tick_relayed(struct node *n, struct member *m, uint64_t now)
 		overlay_ping(n->ov, r->key, &r->addr, NULL, NULL);
 	}
 	channel_tick(n, m, now);
-	/* Silent since before our pings began, for long enough: dead. */
-	if (now - r->since_ns > (uint64_t)RELAY_DEAD_S * NS &&
-	    (!heard || now - heard > (uint64_t)RELAY_DEAD_S * NS)) {
+	/* Silent since before our pings began, for long enough, or silent
+	 * to a probe while our traffic through it goes unanswered: dead. */
+	if ((now - r->since_ns > (uint64_t)RELAY_DEAD_S * NS &&
+	     (!heard || now - heard > (uint64_t)RELAY_DEAD_S * NS)) ||
+	    relay_failed_probe(n, m, r, heard, now)) {
 		char b64[KEY_B64URL_LEN + 1];
 
 		key_to_base64url(b64, r->key);
