@@ -1,7 +1,8 @@
 /* The control socket of a node (/var/run/wh/IFNAME.sock): one request
- * line per connection, "VERB [ARGUMENT]", answered with text (or JSON)
- * and then the connection is closed.  An answer that starts with
- * "error: " is a failure; the client prints it and exits 1.
+ * line per connection, "VERB [ARGUMENT]" (src/control_request.c reads and
+ * parses it), answered with text (or JSON) and then the connection is
+ * closed.  An answer that starts with "error: " is a failure; the client
+ * prints it and exits 1.
  *
  *   show [json]    the members: path, endpoint, RTT, traffic, handshake
  *   inspect        JSON of the whole state (DHT table, counters)
@@ -13,6 +14,7 @@
 
 #include "crypto/encoding.h"
 #include "proto/overlay/channel.h"
+#include "src/control_request.h"
 #include "src/ipc.h"
 #include "src/netconf.h"
 #include "src/overlay.h"
@@ -28,20 +30,18 @@
 #include <time.h>
 
 enum {
-	REQUEST_MAX = 256,	/* one line */
 	PING_TIMEOUT_MS = 5000,
 };
 
 struct ctl_conn {
 	struct ipc_conn *c;
 	struct node *n;
-	char line[REQUEST_MAX];
-	size_t len;
+	struct control_reader reader;
 	bool answered;
 	/* A request that waits (lookup, ping). */
 	uv_timer_t timer;
 	bool timer_used;
-	uint8_t key[32];
+	uint8_t key[CONTROL_KEY_LEN];
 	uint64_t started_ns;
 };
 
@@ -416,48 +416,40 @@ static void on_wait_timeout(uv_timer_t *t)
 	fail(cc, "no answer within 5 s");
 }
 
-static bool parse_key(struct ctl_conn *cc, const char *arg)
-{
-	if (!arg || !key_from_base64(cc->key, arg, strlen(arg))) {
-		fail(cc, "expected a public key (base64)");
-		return false;
-	}
-	return true;
-}
-
 /* ---- dispatch ---- */
 
 static void handle(struct ctl_conn *cc)
 {
 	struct node *n = cc->n;
-	char *verb = cc->line, *arg = strchr(cc->line, ' ');
+	struct control_request req;
+	enum control_error e = control_reader_request(&cc->reader, &req);
 	char err[512];
 
-	if (arg)
-		*arg++ = '\0';
+	if (e != CONTROL_OK) {
+		fail(cc, control_error_text(e));
+		return;
+	}
+	if (req.verb == CONTROL_LOOKUP || req.verb == CONTROL_PING)
+		memcpy(cc->key, req.key, sizeof(cc->key));
 	if (n->stopping) {
 		fail(cc, "the node is stopping");
-	} else if (!strcmp(verb, "show")) {
-		do_show(cc, arg && !strcmp(arg, "json"));
-	} else if (!strcmp(verb, "inspect")) {
+	} else if (req.verb == CONTROL_SHOW) {
+		do_show(cc, req.json);
+	} else if (req.verb == CONTROL_INSPECT) {
 		do_inspect(cc);
-	} else if (!strcmp(verb, "lookup")) {
-		if (!parse_key(cc, arg))
-			return;
+	} else if (req.verb == CONTROL_LOOKUP) {
 		start_wait(cc, 35000);
 		if (overlay_lookup(n->ov, cc->key, on_lookup_done, cc) < 0) {
 			uv_timer_stop(&cc->timer);
 			fail(cc, "too many lookups under way; try again");
 		}
-	} else if (!strcmp(verb, "ping")) {
-		if (!parse_key(cc, arg))
-			return;
+	} else if (req.verb == CONTROL_PING) {
 		start_wait(cc, PING_TIMEOUT_MS);
 		if (!ping_known(cc) && overlay_lookup(n->ov, cc->key, on_ping_lookup_done, cc) < 0) {
 			uv_timer_stop(&cc->timer);
 			fail(cc, "too many lookups under way; try again");
 		}
-	} else if (!strcmp(verb, "reload")) {
+	} else if (req.verb == CONTROL_RELOAD) {
 		struct strbuf b = { 0 };
 
 		if (node_reload(n, err, sizeof(err)) < 0) {
@@ -466,15 +458,13 @@ static void handle(struct ctl_conn *cc)
 		}
 		strbuf_printf(&b, "reloaded: %zu members\n", n->n_members);
 		finish(cc, &b);
-	} else if (!strcmp(verb, "down")) {
+	} else if (req.verb == CONTROL_DOWN) {
 		struct strbuf b = { 0 };
 
 		strbuf_printf(&b, "%s is going down\n", n->dev.ifname);
 		finish(cc, &b);
 		/* After this answer has been written. */
 		node_shutdown_soon(n, "wh down");
-	} else {
-		fail(cc, "unknown request");
 	}
 }
 
@@ -486,6 +476,7 @@ static int on_open(struct ipc_conn *c)
 		return -ENOMEM;
 	cc->c = c;
 	cc->n = ipc_conn_owner(c);
+	control_reader_init(&cc->reader);
 	ipc_conn_set_data(c, cc);
 	return 0;
 }
@@ -493,28 +484,12 @@ static int on_open(struct ipc_conn *c)
 static void on_data(struct ipc_conn *c, const char *data, size_t len)
 {
 	struct ctl_conn *cc = ipc_conn_data(c);
-	const char *nl;
 
-	if (cc->answered || cc->len == SIZE_MAX)
+	/* One request per connection: what follows its line is ignored. */
+	if (cc->answered || cc->reader.done)
 		return;
-	nl = memchr(data, '\n', len);
-	if (nl)
-		len = (size_t)(nl - data);
-	if (cc->len + len >= sizeof(cc->line)) {
-		cc->len = SIZE_MAX;
-		fail(cc, "request too long");
-		return;
-	}
-	memcpy(cc->line + cc->len, data, len);
-	cc->len += len;
-	if (!nl)
-		return;
-	cc->line[cc->len] = '\0';
-	if (memchr(cc->line, '\0', cc->len)) {
-		fail(cc, "malformed request");
-		return;
-	}
-	handle(cc);
+	if (control_reader_feed(&cc->reader, data, len))
+		handle(cc);
 }
 
 /* The client half-closes after its request: an answer still on its way

@@ -1,0 +1,319 @@
+/* The control socket's request line (src/control_request.c): a table of
+ * good lines and what they ask, a table of bad ones with the error each
+ * must get (overlong, embedded NUL and other bytes, spacing, bad keys,
+ * unknown verbs, extra arguments, empty), the reader's framing at its
+ * limits, and random lines fed in random pieces checked against a naive
+ * model of the grammar. */
+#include "src/control_request.h"
+
+#include "crypto/encoding.h"
+#include "test/control_model.h"
+#include "test/tap.h"
+
+#include <locale.h>
+
+/* One key in its four spellings: URL-safe unpadded (what `wh` prints),
+ * URL-safe padded, standard padded (WireGuard's) and standard unpadded. */
+#define KEY_URL "zW-1lBeQ7IkT6NW6hL_NsV4eOPOwJi_rt1vO-omOEmQ"
+#define KEY_URL_PAD KEY_URL "="
+#define KEY_STD "zW+1lBeQ7IkT6NW6hL/NsV4eOPOwJi/rt1vO+omOEmQ="
+#define KEY_STD_NOPAD "zW+1lBeQ7IkT6NW6hL/NsV4eOPOwJi/rt1vO+omOEmQ"
+#define KEY_HEX "cd6fb5941790ec8913e8d5ba84bfcdb15e1e38f3b0262febb75bcefa898e1264"
+/* The same key with non-zero bits after the last byte (not canonical). */
+#define KEY_TRAILING_BITS "zW-1lBeQ7IkT6NW6hL_NsV4eOPOwJi_rt1vO-omOEmR"
+
+/* Lines are given with their lengths, so that they may hold NUL. */
+#define L(s) s, sizeof(s) - 1
+
+static const struct {
+	const char *line;
+	size_t len;
+	enum control_verb verb;
+	bool json;
+	bool has_key;
+} good[] = {
+	{ L("show"), CONTROL_SHOW, false, false },
+	{ L("show json"), CONTROL_SHOW, true, false },
+	{ L("inspect"), CONTROL_INSPECT, false, false },
+	{ L("reload"), CONTROL_RELOAD, false, false },
+	{ L("down"), CONTROL_DOWN, false, false },
+	{ L("lookup " KEY_URL), CONTROL_LOOKUP, false, true },
+	{ L("lookup " KEY_URL_PAD), CONTROL_LOOKUP, false, true },
+	{ L("lookup " KEY_STD), CONTROL_LOOKUP, false, true },
+	{ L("lookup " KEY_STD_NOPAD), CONTROL_LOOKUP, false, true },
+	{ L("ping " KEY_URL), CONTROL_PING, false, true },
+	{ L("ping " KEY_STD), CONTROL_PING, false, true },
+};
+
+static const struct {
+	const char *line;
+	size_t len;
+	enum control_error want;
+	const char *why;
+} bad[] = {
+	{ L(""), CONTROL_ERR_EMPTY, "empty" },
+	{ L(" "), CONTROL_ERR_MALFORMED, "a lone space" },
+	{ L("show "), CONTROL_ERR_MALFORMED, "trailing space" },
+	{ L(" show"), CONTROL_ERR_MALFORMED, "leading space" },
+	{ L("show  json"), CONTROL_ERR_MALFORMED, "two spaces" },
+	{ L("show\tjson"), CONTROL_ERR_MALFORMED, "a tab" },
+	{ L("show\r"), CONTROL_ERR_MALFORMED, "a CR before the LF" },
+	{ L("show\njson"), CONTROL_ERR_MALFORMED, "a LF inside the line" },
+	{ L("show\0json"), CONTROL_ERR_MALFORMED, "embedded NUL" },
+	{ L("show\0"), CONTROL_ERR_MALFORMED, "trailing NUL" },
+	{ L("\0"), CONTROL_ERR_MALFORMED, "a lone NUL" },
+	{ L("show\x7f"), CONTROL_ERR_MALFORMED, "DEL" },
+	{ L("show \xc3\xa9"), CONTROL_ERR_MALFORMED, "UTF-8" },
+	{ L("\x1b[2Jshow"), CONTROL_ERR_MALFORMED, "an escape sequence" },
+	{ L("frobnicate"), CONTROL_ERR_UNKNOWN, "unknown verb" },
+	{ L("SHOW"), CONTROL_ERR_UNKNOWN, "verbs are lower case" },
+	{ L("sho"), CONTROL_ERR_UNKNOWN, "a prefix of a verb" },
+	{ L("showjson"), CONTROL_ERR_UNKNOWN, "a verb run on" },
+	{ L("shows"), CONTROL_ERR_UNKNOWN, "a verb with a letter more" },
+	{ L("get=1"), CONTROL_ERR_UNKNOWN, "a UAPI request" },
+	{ L("json show"), CONTROL_ERR_UNKNOWN, "words swapped" },
+	{ L("show JSON"), CONTROL_ERR_ARGUMENT, "show: JSON in capitals" },
+	{ L("show yaml"), CONTROL_ERR_ARGUMENT, "show: not json" },
+	{ L("show json json"), CONTROL_ERR_ARGUMENT, "show: two arguments" },
+	{ L("show " KEY_URL), CONTROL_ERR_ARGUMENT, "show: a key" },
+	{ L("inspect now"), CONTROL_ERR_ARGUMENT, "inspect: an argument" },
+	{ L("inspect json"), CONTROL_ERR_ARGUMENT, "inspect: json" },
+	{ L("reload -f"), CONTROL_ERR_ARGUMENT, "reload: an argument" },
+	{ L("down now please"), CONTROL_ERR_ARGUMENT, "down: two arguments" },
+	{ L("lookup"), CONTROL_ERR_KEY, "lookup: no key" },
+	{ L("ping"), CONTROL_ERR_KEY, "ping: no key" },
+	{ L("lookup notakey"), CONTROL_ERR_KEY, "lookup: a word" },
+	{ L("lookup " KEY_HEX), CONTROL_ERR_KEY, "lookup: a hex key" },
+	{ L("lookup " KEY_TRAILING_BITS), CONTROL_ERR_KEY, "lookup: bits after the key" },
+	{ L("lookup zW-1lBeQ7IkT6NW6hL_NsV4eOPOwJi_rt1vO-omOEm"), CONTROL_ERR_KEY,
+	  "lookup: a character short" },
+	{ L("lookup " KEY_URL "Q"), CONTROL_ERR_KEY, "lookup: a character more" },
+	{ L("lookup " KEY_STD "="), CONTROL_ERR_KEY, "lookup: padding doubled" },
+	{ L("lookup zW+1lBeQ7IkT6NW6hL_NsV4eOPOwJi/rt1vO+omOEmQ="), CONTROL_ERR_KEY,
+	  "lookup: both alphabets" },
+	{ L("lookup zW-1lBeQ7IkT6NW6hL_NsV4e=POwJi_rt1vO-omOEmQ"), CONTROL_ERR_KEY,
+	  "lookup: padding inside" },
+	{ L("lookup zW-1lBeQ7IkT6NW6hL_NsV4e.POwJi_rt1vO-omOEmQ"), CONTROL_ERR_KEY,
+	  "lookup: a character of neither alphabet" },
+	{ L("ping " KEY_URL " " KEY_URL), CONTROL_ERR_ARGUMENT, "ping: two keys" },
+	{ L("lookup " KEY_URL " json"), CONTROL_ERR_ARGUMENT, "lookup: a key and more" },
+	{ L("lookup " KEY_URL " "), CONTROL_ERR_MALFORMED, "lookup: a trailing space" },
+	{ L("lookup  " KEY_URL), CONTROL_ERR_MALFORMED, "lookup: two spaces" },
+	{ L("ping " KEY_URL "\0"), CONTROL_ERR_MALFORMED, "ping: NUL after the key" },
+};
+
+static void test_good(void)
+{
+	uint8_t want_key[KEY_LEN];
+	size_t i;
+
+	if (!key_from_base64(want_key, KEY_URL, strlen(KEY_URL)))
+		abort();
+	for (i = 0; i < sizeof(good) / sizeof(good[0]); ++i) {
+		struct control_request req;
+		enum control_error e;
+
+		memset(&req, 0xa5, sizeof(req));
+		e = control_request_parse(&req, good[i].line, good[i].len);
+		if (!ok(e == CONTROL_OK, "good: '%s'", good[i].line)) {
+			diag("got error %d (%s)", e, control_error_text(e));
+			continue;
+		}
+		ok(req.verb == good[i].verb && req.json == good[i].json,
+		   "good: '%s': verb %d, json %d", good[i].line, req.verb, req.json);
+		if (good[i].has_key)
+			ok_mem(req.key, want_key, KEY_LEN, "good: the key");
+	}
+}
+
+static void test_bad(void)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); ++i) {
+		struct control_request req;
+		enum control_error e = control_request_parse(&req, bad[i].line, bad[i].len);
+
+		ok(e == bad[i].want, "bad: %s: error %d (%s), want %d", bad[i].why, e,
+		   control_error_text(e), bad[i].want);
+	}
+}
+
+/* The longest line is CONTROL_LINE_MAX bytes, for the parser and the
+ * reader alike. */
+static void test_long(void)
+{
+	char line[CONTROL_LINE_MAX + 2];
+	struct control_request req;
+	struct control_reader r;
+
+	memset(line, 'x', sizeof(line));
+	ok(control_request_parse(&req, line, CONTROL_LINE_MAX) == CONTROL_ERR_UNKNOWN,
+	   "parse: %d bytes are read", CONTROL_LINE_MAX);
+	ok(control_request_parse(&req, line, CONTROL_LINE_MAX + 1) == CONTROL_ERR_TOO_LONG,
+	   "parse: %d bytes are too long", CONTROL_LINE_MAX + 1);
+
+	/* "show" padded with spaces to the limit: well framed, then refused
+	 * for its spacing, not its length. */
+	memset(line, ' ', sizeof(line));
+	memcpy(line, "show", 4);
+	line[CONTROL_LINE_MAX] = '\n';
+	control_reader_init(&r);
+	ok(control_reader_feed(&r, line, CONTROL_LINE_MAX + 1), "reader: %d bytes and LF",
+	   CONTROL_LINE_MAX);
+	ok(!r.too_long && r.len == CONTROL_LINE_MAX, "reader: the line is whole");
+	ok(control_reader_request(&r, &req) == CONTROL_ERR_MALFORMED,
+	   "reader: the longest line is parsed");
+
+	/* One byte more is refused at once, before its LF comes. */
+	control_reader_init(&r);
+	ok(!control_reader_feed(&r, line, CONTROL_LINE_MAX), "reader: the limit, no LF yet");
+	ok(control_reader_feed(&r, "x", 1), "reader: one byte over the limit completes");
+	ok(control_reader_request(&r, &req) == CONTROL_ERR_TOO_LONG, "reader: too long");
+	ok(control_reader_feed(&r, "\n", 1) && control_reader_request(&r, &req) ==
+	   CONTROL_ERR_TOO_LONG, "reader: a late LF changes nothing");
+
+	/* In one piece, with the LF in the same read. */
+	memset(line, 'y', sizeof(line));
+	line[CONTROL_LINE_MAX + 1] = '\n';
+	control_reader_init(&r);
+	ok(control_reader_feed(&r, line, sizeof(line)) && control_reader_request(&r, &req) ==
+	   CONTROL_ERR_TOO_LONG, "reader: %d bytes and LF in one read", CONTROL_LINE_MAX + 1);
+}
+
+static void test_reader(void)
+{
+	static const char text[] = "ping " KEY_STD "\nshow json\n";
+	struct control_request req;
+	struct control_reader r;
+	size_t i;
+
+	control_reader_init(&r);
+	ok(!control_reader_feed(&r, "", 0), "reader: nothing yet");
+	ok(!control_reader_feed(&r, "sh", 2) && !control_reader_feed(&r, "ow json", 7),
+	   "reader: no LF, not complete");
+	ok(control_reader_feed(&r, "\nreload\n", 8), "reader: LF completes");
+	ok(control_reader_request(&r, &req) == CONTROL_OK && req.verb == CONTROL_SHOW && req.json,
+	   "reader: pieces join to 'show json'");
+	ok(control_reader_feed(&r, "down\n", 5) && control_reader_request(&r, &req) == CONTROL_OK &&
+	   req.verb == CONTROL_SHOW, "reader: a second line is ignored");
+
+	/* One byte at a time. */
+	control_reader_init(&r);
+	for (i = 0; i < sizeof(text) - 1; ++i)
+		if (control_reader_feed(&r, text + i, 1))
+			break;
+	ok(i == strlen("ping " KEY_STD), "reader: byte by byte, complete at the first LF");
+	ok(control_reader_request(&r, &req) == CONTROL_OK && req.verb == CONTROL_PING,
+	   "reader: byte by byte, ping");
+
+	control_reader_init(&r);
+	ok(control_reader_feed(&r, "\n", 1) && control_reader_request(&r, &req) == CONTROL_ERR_EMPTY,
+	   "reader: a lone LF is empty");
+	control_reader_init(&r);
+	ok(control_reader_feed(&r, "show\0json\n", 10) &&
+	   control_reader_request(&r, &req) == CONTROL_ERR_MALFORMED,
+	   "reader: NUL before the LF is kept and refused");
+}
+
+static void test_error_texts(void)
+{
+	unsigned e, f;
+	bool distinct = true;
+
+	for (e = 1; e < CONTROL_ERR_MAX; ++e)
+		for (f = e + 1; f < CONTROL_ERR_MAX; ++f)
+			distinct &= strcmp(control_error_text(e), control_error_text(f)) != 0;
+	ok(distinct, "every error has its own text");
+	ok(!strcmp(control_error_text(CONTROL_ERR_MAX), "?") &&
+	   !strcmp(control_error_text((enum control_error)-1), "?"), "out of range: '?'");
+	/* What the daemon answered before the parser was its own file. */
+	ok(!strcmp(control_error_text(CONTROL_ERR_UNKNOWN), "unknown request") &&
+	   !strcmp(control_error_text(CONTROL_ERR_KEY), "expected a public key (base64)") &&
+	   !strcmp(control_error_text(CONTROL_ERR_TOO_LONG), "request too long") &&
+	   !strcmp(control_error_text(CONTROL_ERR_MALFORMED), "malformed request"),
+	   "the answers' texts are kept");
+}
+
+/* A small deterministic generator (xorshift64*), so that failures repeat. */
+static uint64_t rng_state = 0x9e3779b97f4a7c15ULL;
+
+static uint64_t rnd(void)
+{
+	rng_state ^= rng_state >> 12;
+	rng_state ^= rng_state << 25;
+	rng_state ^= rng_state >> 27;
+	return rng_state * 2685821657736338717ULL;
+}
+
+/* Lines built of pieces that come near the good ones, fed in random
+ * pieces: the result must not depend on the pieces, and must be the
+ * model's. */
+static void test_random(void)
+{
+	static const char *const parts[] = { "show", "json", "inspect", "lookup", "ping",
+		"reload", "down", " ", " ", " ", KEY_URL, KEY_STD, KEY_STD_NOPAD, KEY_TRAILING_BITS,
+		"=", "\n", "\r", "x", "\t" };
+	unsigned iter, mismatches = 0, oks = 0, pieces_differ = 0;
+
+	for (iter = 0; iter < 200000; ++iter) {
+		char text[400];
+		size_t len = 0, n_parts = 1 + rnd() % 4, i, lf, fed;
+		struct control_request req, want;
+		struct control_reader r;
+		enum control_error whole, chunked;
+		bool model;
+
+		for (i = 0; i < n_parts; ++i) {
+			const char *p = parts[rnd() % (sizeof(parts) / sizeof(parts[0]))];
+
+			memcpy(text + len, p, strlen(p));
+			len += strlen(p);
+		}
+		if (rnd() % 16 == 0)
+			text[rnd() % len] = (char)(rnd() % 256);
+		text[len++] = '\n';
+
+		/* The line, as the reader frames it: up to the first LF. */
+		lf = (size_t)((const char *)memchr(text, '\n', len) - text);
+		whole = control_request_parse(&req, text, lf);
+		model = control_model_parse(text, lf, &want);
+		if (model != (whole == CONTROL_OK) ||
+		    (model && (req.verb != want.verb || req.json != want.json ||
+			       memcmp(req.key, want.key, KEY_LEN)))) {
+			if (++mismatches <= 5)
+				diag("model: '%.*s': parser %d, model %d", (int)lf, text, whole, model);
+		}
+		oks += model;
+
+		control_reader_init(&r);
+		for (fed = 0; fed < len;) {
+			size_t piece = 1 + rnd() % (len - fed);
+
+			if (control_reader_feed(&r, text + fed, piece))
+				break;
+			fed += piece;
+		}
+		chunked = r.done ? control_reader_request(&r, &req) : CONTROL_ERR_MAX;
+		if (chunked != whole && ++pieces_differ <= 5)
+			diag("pieces: '%.*s': whole %d, in pieces %d", (int)lf, text, whole, chunked);
+	}
+	ok(mismatches == 0, "random: the parser agrees with the model (%u good lines)", oks);
+	ok(oks > 1000, "random: good lines were made");
+	ok(pieces_differ == 0, "random: pieces do not change the result");
+}
+
+int main(void)
+{
+	/* Nothing may depend on the locale. */
+	if (!setlocale(LC_ALL, "tr_TR.UTF-8"))
+		setlocale(LC_ALL, "C.UTF-8");
+
+	test_good();
+	test_bad();
+	test_long();
+	test_reader();
+	test_error_texts();
+	test_random();
+	return tap_done();
+}
