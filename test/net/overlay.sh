@@ -24,7 +24,8 @@
 # node and matches the interfaces; every ordered pair pings over IPv4 and
 # IPv6; `wh lookup`, `wh ping`; a reload that adds e during a transfer
 # between a and b; a bad reload refused (file:line) with the network still
-# up; `wh down`; the bootstrap node's `wh show`. Output is TAP.
+# up; `wh down`; the bootstrap node's `wh show`, and its control socket
+# refusing malformed requests from a raw client. Output is TAP.
 
 LAB_TAG=ov
 # shellcheck source=lib.sh
@@ -296,6 +297,44 @@ if [ $? -eq 0 ] && grep -q "public node" <<<"$out" &&
 else
 	tap_fail "bootstrap: wh show works, a public node without an interface" "$out" \
 		"$(ip -n "${NSOF[boot]}" -o link show)"
+fi
+
+# ctl_raw IFACE TEXT: the answer of IFACE's control socket to TEXT (with
+# Python's escapes: \n, \0, \xNN), sent by a client that is not `wh`.
+ctl_raw() {
+	timeout 10 python3 - "$WH_CTL_DIR/$1.sock" "$2" <<'PY'
+import codecs, socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+s.connect(sys.argv[1])
+s.sendall(codecs.decode(sys.argv[2], "unicode_escape").encode("latin-1"))
+s.shutdown(socket.SHUT_WR)
+answer = b""
+while True:
+    chunk = s.recv(4096)
+    if not chunk:
+        break
+    answer += chunk
+sys.stdout.write(answer.decode("latin-1"))
+PY
+}
+
+# Requests `wh` never sends get the parser's errors (src/control_request.c),
+# one answer per connection, and the node goes on answering.
+bad_out=
+long=$(printf 'x%.0s' {1..300})
+for req in 'show extra\n|unexpected argument' 'show\0json\n|malformed request' \
+	'lookup abc\n|expected a public key (base64)' 'frobnicate\n|unknown request' \
+	'\n|empty request' "$long|request too long" \
+	'show json extra\nshow\n|unexpected argument'; do
+	got=$(ctl_raw "${IFOF[boot]}" "${req%|*}" 2>&1)
+	[ "$got" = "error: ${req#*|}" ] || bad_out+="'${req%|*}' -> '$got' (want 'error: ${req#*|}'); "
+done
+got=$(ctl_raw "${IFOF[boot]}" 'show\n' 2>&1)
+if [ -z "$bad_out" ] && grep -q "public node" <<<"$got"; then
+	tap_ok "control socket: bad requests refused with the parser's errors, then show answers"
+else
+	tap_fail "control socket: bad requests refused with the parser's errors, then show answers" \
+		"$bad_out" "$got"
 fi
 
 if out=$(check_addresses $MEMBERS 2>&1); then
