@@ -49,39 +49,25 @@
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
-build=build
-rounds=3
-secs=10
-do_perf=0
-quick=0
+# shellcheck source=bench/lib.sh
+. "$here/lib.sh"
+BENCH_NAME="relay bench"
+WAIT_POLL=0.1
 stock_limit=0
-cmdline="bash bench/relay.sh $*"
-while [ $# -gt 0 ]; do
+bench_option() { # the relay benchmark's own option
 	case $1 in
-	--rounds) rounds=${2:?--rounds needs a number}; shift 2 ;;
-	--rounds=*) rounds=${1#--rounds=}; shift ;;
-	--quick) secs=3; quick=1; shift ;;
-	--perf) do_perf=1; shift ;;
-	--stock-limit) stock_limit=1; shift ;;
-	-h|--help) sed -n '2,/^set -e/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
-	-*) echo "relay bench: unknown option '$1'" >&2; exit 2 ;;
-	*) build=$1; shift ;;
+	--stock-limit) stock_limit=1 ;;
+	*) return 1 ;;
 	esac
-done
-case $rounds in ''|*[!0-9]*|0) echo "relay bench: --rounds wants a positive number, not '$rounds'" >&2; exit 2 ;; esac
+}
+cmdline="bash bench/relay.sh $*"
+bench_args "$@"
 
-WH=$build/src/wh
-if [ -f "$build/build.ninja" ] && command -v ninja >/dev/null; then
-	ninja -C "$build" src/wh >/dev/null || { echo "relay bench: ninja -C $build src/wh failed" >&2; exit 1; }
-fi
-[ -x "$WH" ] || { echo "relay bench: $WH is missing; build first (meson setup $build --buildtype=release && ninja -C $build)" >&2; exit 1; }
-[ "$(id -u)" -eq 0 ] || { echo "relay bench: run as root (it creates network namespaces)" >&2; exit 1; }
-for t in iperf3 ping ip nft python3; do
-	command -v $t >/dev/null || { echo "relay bench: '$t' is not installed" >&2; exit 1; }
-done
+bench_binary src/wh
+WH=$bench_bin
+need_root_and iperf3 ping ip nft python3
 have_perf=1
 command -v perf >/dev/null || have_perf=0
-WH=$(cd "$(dirname "$WH")" && pwd)/wh
 
 PREFIX=whrelay-
 NS_BR=${PREFIX}$$-br NS_R=${PREFIX}$$-relay NS_A=${PREFIX}$$-a NS_B=${PREFIX}$$-b
@@ -96,47 +82,13 @@ else
 	relay_opts=(relay-limit 100000000 4000000000)
 fi
 
-pids=()
-tmp=
-cleanup() {
-	local p ns
-	for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-	for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
-	for ns in $NS_R $NS_A $NS_B $NS_BR; do ip netns del "$ns" 2>/dev/null || true; done
-	rm -f $RUN/$IF_R.sock $RUN/$IF_A.sock $RUN/$IF_B.sock
-	[ -z "$tmp" ] || rm -rf "$tmp"
-}
+BENCH_NETNS=("$NS_R" "$NS_A" "$NS_B" "$NS_BR")
+BENCH_SOCKS=("$RUN/$IF_R.sock" "$RUN/$IF_A.sock" "$RUN/$IF_B.sock")
+IPERF_SERVER_NS=$NS_B IPERF_CLIENT_NS=$NS_A
+
 # Remove what an earlier, killed run left behind (its PID no longer runs).
-for ns in $(ip netns list | awk '{print $1}' | grep "^$PREFIX" || true); do
-	p=${ns#"$PREFIX"}; p=${p%-*}
-	if ! kill -0 "$p" 2>/dev/null; then
-		ip netns del "$ns" 2>/dev/null || true
-		rm -f "$RUN/wr${p}r.sock" "$RUN/wr${p}a.sock" "$RUN/wr${p}b.sock"
-	fi
-done
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-tmp=$(mktemp -d)
-
-log() { printf '%s\n' "$*" >&2; }
-
-reap() { # wait for processes we started and forget them
-	local p q keep
-	for p in "$@"; do
-		wait "$p" 2>/dev/null || true
-		keep=()
-		for q in "${pids[@]}"; do [ "$q" = "$p" ] || keep+=("$q"); done
-		pids=("${keep[@]}")
-	done
-}
-
-wait_for() { # wait_for SECONDS CMD...: polls CMD every 100 ms
-	local end=$((SECONDS + $1)); shift
-	until "$@" >/dev/null 2>&1; do
-		[ $SECONDS -lt $end ] || return 1
-		sleep 0.1
-	done
-}
+sweep_stale $PREFIX $RUN wr r a b
+bench_begin
 
 # ------------------------------------------------------------------ topology
 ip netns add $NS_BR
@@ -180,33 +132,6 @@ trust b $pub_b
 EOF
 
 # ------------------------------------------------------------------ probes
-cpu_ticks() { # utime + stime of the whole process
-	local s
-	s=$(cat /proc/$1/stat)
-	s=${s##*) }
-	awk '{print $12 + $13}' <<<"$s"
-}
-cpu_busy() { # busy and total jiffies of the whole machine
-	awk '$1 == "cpu" {print $2 + $3 + $4 + $7 + $8 + $9, $2 + $3 + $4 + $5 + $6 + $7 + $8 + $9}' /proc/stat
-}
-self_ticks() { # CPU time of this script and of every child it has reaped
-	local s
-	s=$(cat /proc/$$/stat)
-	s=${s##*) }
-	awk '{print $12 + $13 + $14 + $15}' <<<"$s"
-}
-wait_quiet() { # wait_quiet SECONDS: until a 1-s window was < 10% busy
-	local end=$((SECONDS + $1)) b0 t0 b1 t1
-	while :; do
-		read -r b0 t0 < <(cpu_busy)
-		sleep 1
-		read -r b1 t1 < <(cpu_busy)
-		quiet_pct=$(awk -v b=$((b1 - b0)) -v t=$((t1 - t0)) 'BEGIN {printf "%.1f", t ? 100 * b / t : 0}')
-		awk -v p="$quiet_pct" 'BEGIN {exit !(p < 10)}' && return 0
-		[ $SECONDS -lt $end ] || return 1
-	done
-}
-
 # show_json NS IFACE EXPR: a Python expression over the JSON of `wh show`
 # (d: the whole answer, p: peers[0] or {}).
 show_json() {
@@ -227,22 +152,6 @@ both_path() { # both_path WANT: a and b both see each other on that path
 		[ "$(show_json $NS_B $IF_B 'p.get("path")')" = "$1" ]
 }
 
-iperf_server_up() { ip netns exec $NS_B ss -Hltn 'sport = :5201' | grep -q .; }
-start_iperf_server() {
-	ip netns exec $NS_B iperf3 -s -1 >/dev/null 2>&1 &
-	srv_pid=$!
-	pids+=("$srv_pid")
-	wait_for 10 iperf_server_up || { log "relay bench: iperf3 server did not start"; exit 1; }
-}
-iperf_client() { # iperf_client OUT ARGS...: one transfer from a against a fresh server in b
-	local out=$1 rc=0; shift
-	start_iperf_server
-	timeout $((secs + 30)) ip netns exec $NS_A iperf3 -J "$@" >"$out" 2>&1 || rc=$?
-	kill $srv_pid 2>/dev/null || true
-	reap $srv_pid
-	return $rc
-}
-
 # ------------------------------------------------------------------ nodes
 block_udp() { # a's namespace drops UDP to and from b's underlay address
 	ip netns exec $NS_A nft -f - <<EOF
@@ -253,13 +162,6 @@ table inet whrelay {
 EOF
 }
 unblock_udp() { ip netns exec $NS_A nft delete table inet whrelay 2>/dev/null || true; }
-
-spawn() { # spawn NS LOG CMD... -> spawned_pid
-	local ns=$1 lg=$2; shift 2
-	ip netns exec "$ns" "$@" >"$tmp/$lg.log" 2>&1 </dev/null &
-	spawned_pid=$!
-	pids+=("$spawned_pid")
-}
 
 up_nodes() { # up_nodes CFG -> pid_r pid_a pid_b, dst (b's overlay IPv4)
 	local cfg=$1
@@ -301,7 +203,6 @@ down_nodes() {
 # ------------------------------------------------------------------ one round
 raw=$build/bench-relay-raw.txt
 : >"$raw"
-put() { echo "$1 $2 $3 $4" >>"$raw"; } # put CFG ROUND KEY VALUE
 
 round() { # round CFG N
 	local cfg=$1 n=$2 f=$tmp/$1-$2 ipc ips ipt c0r c0a c0b c1r c1a c1b s0 s1 b0 t0 b1 t1 bps bytes retr fw0 fw1 dr0 dr1 path
@@ -351,38 +252,15 @@ round() { # round CFG N
 # ------------------------------------------------------------------ the run
 meta=$build/bench-relay-meta.txt
 {
-	echo "date $(date -u '+%Y-%m-%d %H:%M:%S UTC')"
-	echo "command $cmdline"
-	echo "kernel $(uname -sr)"
-	echo "cpu $(awk -F': ' '/^model name/ {print $2; exit}' /proc/cpuinfo)"
-	echo "cores $(nproc)"
-	echo "build $build ($(meson introspect --buildoptions "$build" 2>/dev/null | python3 -c 'import json,sys; print(" ".join("%s=%s" % (o["name"], o["value"]) for o in json.load(sys.stdin) if o["name"] in ("buildtype", "optimization", "b_sanitize")))' 2>/dev/null || echo '?'))"
-	echo "ours_version $(git -C "$here/.." describe --always --dirty 2>/dev/null || echo unknown), binary built $(date -u -r "$WH" '+%Y-%m-%d %H:%M UTC')"
+	meta_head "$WH"
 	echo "iperf3_version $(iperf3 --version | head -1 | awk '{print $1, $2}')"
 	echo "relay_limit $([ $stock_limit = 1 ] && echo 'stock (20000 pkt/s, 25 MB/s per sender)' || echo 'lifted (1e8 pkt/s, 4e9 B/s per sender)')"
-	echo "rounds $rounds"
-	echo "seconds $secs"
-	echo "loadavg $(cut -d' ' -f1-3 /proc/loadavg)"
+	meta_tail
 } >"$meta"
 
-busy_round() { # busy_round N: was attempt N shared with other load?
-	awk -v n="$1" '$2 == n && $3 == "bg_busy_pct" && $4 > 10 {f = 1} END {exit !f}' "$raw"
-}
-done_rounds=0 attempt=0 retries=$rounds
-[ $quick = 0 ] || retries=1
-while [ $done_rounds -lt "$rounds" ]; do
-	attempt=$((attempt + 1))
-	round direct $attempt
-	round relayed $attempt
-	if [ $retries -gt 0 ] && busy_round $attempt; then
-		log "   round $attempt shared the machine with other jobs: repeating it"
-		put direct $attempt discard 1
-		put relayed $attempt discard 1
-		retries=$((retries - 1))
-	else
-		done_rounds=$((done_rounds + 1))
-	fi
-done
+# Round pairs, direct then relayed (bench/lib.sh: run_rounds repeats a
+# pair that shared the machine with other jobs).
+run_rounds direct relayed
 echo "attempts $attempt" >>"$meta"
 
 perf_ok=0

@@ -37,39 +37,18 @@
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
-build=build
-rounds=3
-secs=10
-do_perf=0
-quick=0
+# shellcheck source=bench/lib.sh
+. "$here/lib.sh"
+BENCH_NAME=bench
 cmdline="bash bench/run.sh $*"
-while [ $# -gt 0 ]; do
-	case $1 in
-	--rounds) rounds=${2:?--rounds needs a number}; shift 2 ;;
-	--rounds=*) rounds=${1#--rounds=}; shift ;;
-	--quick) secs=3; quick=1; shift ;;
-	--perf) do_perf=1; shift ;;
-	-h|--help) sed -n '2,/^set -e/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
-	-*) echo "bench: unknown option '$1'" >&2; exit 2 ;;
-	*) build=$1; shift ;;
-	esac
-done
-case $rounds in ''|*[!0-9]*|0) echo "bench: --rounds wants a positive number, not '$rounds'" >&2; exit 2 ;; esac
+bench_args "$@"
 
-WGWH=$build/src/wireguard-wh
-# Measure what the source tree says: bring the binary up to date first.
-if [ -f "$build/build.ninja" ] && command -v ninja >/dev/null; then
-	ninja -C "$build" src/wireguard-wh >/dev/null || { echo "bench: ninja -C $build src/wireguard-wh failed" >&2; exit 1; }
-fi
-[ -x "$WGWH" ] || { echo "bench: $WGWH is missing; build first (meson setup $build --buildtype=release && ninja -C $build)" >&2; exit 1; }
-[ "$(id -u)" -eq 0 ] || { echo "bench: run as root (it creates network namespaces)" >&2; exit 1; }
-for t in wireguard-go wg iperf3 ping ip python3; do
-	command -v $t >/dev/null || { echo "bench: '$t' is not installed" >&2; exit 1; }
-done
+bench_binary src/wireguard-wh
+WGWH=$bench_bin
+need_root_and wireguard-go wg iperf3 ping ip python3
 if [ $do_perf = 1 ] && ! command -v perf >/dev/null; then
 	echo "bench: --perf needs perf (package linux-perf)" >&2; exit 1
 fi
-WGWH=$(cd "$(dirname "$WGWH")" && pwd)/wireguard-wh
 
 PREFIX=whbench-
 A=${PREFIX}$$-a B=${PREFIX}$$-b
@@ -78,127 +57,31 @@ ADDR_A=192.0.2.1 ADDR_B=192.0.2.2
 PORT_A=51820 PORT_B=51821
 RUN=/var/run/wireguard
 CLK_TCK=$(getconf CLK_TCK)
+BENCH_NETNS=("$A" "$B")
+BENCH_SOCKS=("$RUN/$IFA.sock" "$RUN/$IFB.sock")
+IPERF_SERVER_NS=$A IPERF_CLIENT_NS=$B
 
-pids=()
-tmp=
-cleanup() {
-	local p
-	for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-	for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
-	ip netns del $A 2>/dev/null || true
-	ip netns del $B 2>/dev/null || true
-	rm -f $RUN/$IFA.sock $RUN/$IFB.sock
-	[ -z "$tmp" ] || rm -rf "$tmp"
-}
 # Remove what an earlier, killed run left behind (its PID no longer runs).
-for ns in $(ip netns list | awk '{print $1}' | grep "^$PREFIX" || true); do
-	p=${ns#"$PREFIX"}; p=${p%-*}
-	if ! kill -0 "$p" 2>/dev/null; then
-		ip netns del "$ns" 2>/dev/null || true
-		rm -f "$RUN/wb${p}a.sock" "$RUN/wb${p}b.sock"
-	fi
-done
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-tmp=$(mktemp -d)
-
-log() { printf '%s\n' "$*" >&2; }
-
-# reap PID...: wait for processes we started and forget them, so that the
-# EXIT trap never signals a PID that the system has since reused.
-reap() {
-	local p q keep
-	for p in "$@"; do
-		wait "$p" 2>/dev/null || true
-		keep=()
-		for q in "${pids[@]}"; do [ "$q" = "$p" ] || keep+=("$q"); done
-		pids=("${keep[@]}")
-	done
-}
-
-wait_for() { # wait_for SECONDS CMD...: polls CMD every 50 ms
-	local end=$((SECONDS + $1)); shift
-	until "$@" >/dev/null 2>&1; do
-		[ $SECONDS -lt $end ] || return 1
-		sleep 0.05
-	done
-}
+sweep_stale $PREFIX $RUN wb a b
+bench_begin
 
 # ------------------------------------------------------------------ topology
-ip netns add $A
-ip netns add $B
-ip link add veth-a netns $A type veth peer name veth-b netns $B
-ip -n $A addr add 198.18.0.1/24 dev veth-a
-ip -n $B addr add 198.18.0.2/24 dev veth-b
-for ns in $A $B; do ip -n $ns link set lo up; done
-ip -n $A link set veth-a up
-ip -n $B link set veth-b up
+veth_pair $A $B
 (umask 077; wg genkey >"$tmp/a.key"; wg genkey >"$tmp/b.key")
 pub_a=$(wg pubkey <"$tmp/a.key")
 pub_b=$(wg pubkey <"$tmp/b.key")
 
-# ------------------------------------------------------------------ probes
-rss_kb() { awk -v k="$2:" '$1 == k {print $2}' /proc/$1/status; }
-cpu_ticks() { # utime + stime of the whole process
-	local s
-	s=$(cat /proc/$1/stat)
-	s=${s##*) }
-	awk '{print $12 + $13}' <<<"$s"
-}
-cpu_busy() { # busy and total jiffies of the whole machine, from /proc/stat
-	awk '$1 == "cpu" {print $2 + $3 + $4 + $7 + $8 + $9, $2 + $3 + $4 + $5 + $6 + $7 + $8 + $9}' /proc/stat
-}
-self_ticks() { # CPU time of this script and of every child it has reaped
-	local s
-	s=$(cat /proc/$$/stat)
-	s=${s##*) }
-	awk '{print $12 + $13 + $14 + $15}' <<<"$s"
-}
-# wait_quiet SECONDS: sample 1-s windows until the machine was less than 10%
-# busy in one (daemons idle, so that is someone else's load); the last
-# window's figure is left in quiet_pct.
-wait_quiet() {
-	local end=$((SECONDS + $1)) b0 t0 b1 t1
-	while :; do
-		read -r b0 t0 < <(cpu_busy)
-		sleep 1
-		read -r b1 t1 < <(cpu_busy)
-		quiet_pct=$(awk -v b=$((b1 - b0)) -v t=$((t1 - t0)) 'BEGIN {printf "%.1f", t ? 100 * b / t : 0}')
-		awk -v p="$quiet_pct" 'BEGIN {exit !(p < 10)}' && return 0
-		[ $SECONDS -lt $end ] || return 1
-	done
-}
 mib() { awk -v k="$1" 'BEGIN {printf "%.3f", k / 1024}'; }
-
-iperf_server_up() { # the one-off server in ns A listens on 5201
-	ip netns exec $A ss -Hltn 'sport = :5201' | grep -q .
-}
-start_iperf_server() {
-	ip netns exec $A iperf3 -s -1 >/dev/null 2>&1 &
-	srv_pid=$!
-	pids+=($srv_pid)
-	wait_for 10 iperf_server_up || { log "bench: iperf3 server did not start"; exit 1; }
-}
-# iperf_client OUT ARGS...: one transfer from ns B against a fresh server.
-iperf_client() {
-	local out=$1 rc=0; shift
-	start_iperf_server
-	timeout $((secs + 30)) ip netns exec $B iperf3 -J "$@" >"$out" 2>&1 || rc=$?
-	kill $srv_pid 2>/dev/null || true
-	reap $srv_pid
-	return $rc
-}
 
 # ------------------------------------------------------------------ tunnels
 start_daemon() { # start_daemon NS IFACE IMPL -> sets daemon_pid
 	local ns=$1 ifc=$2 impl=$3
 	if [ "$impl" = go ]; then
-		ip netns exec $ns wireguard-go -f $ifc >"$tmp/$ifc.log" 2>&1 &
+		spawn $ns $ifc wireguard-go -f $ifc
 	else
-		ip netns exec $ns "$WGWH" -f $ifc >"$tmp/$ifc.log" 2>&1 &
+		spawn $ns $ifc "$WGWH" -f $ifc
 	fi
-	daemon_pid=$!
-	pids+=($daemon_pid)
+	daemon_pid=$spawned_pid
 	wait_for 10 test -S $RUN/$ifc.sock || { log "bench: $impl did not create $RUN/$ifc.sock"; cat "$tmp/$ifc.log" >&2; exit 1; }
 }
 
@@ -235,7 +118,6 @@ down_tunnel() {
 # ------------------------------------------------------------------ one round
 raw=$build/bench-raw.txt
 : >"$raw"
-put() { echo "$1 $2 $3 $4" >>"$raw"; } # put IMPL ROUND KEY VALUE
 
 round() { # round IMPL N
 	local impl=$1 n=$2 f=$tmp/$1-$2 ping_pid c0a c0b c1a c1b s0 s1 bps bytes retr b0 t0 b1 t1
@@ -261,7 +143,7 @@ round() { # round IMPL N
 	( sleep 1; exec ip netns exec $B ping -c $(((secs - 2) * 10)) -i 0.1 -W 2 $ADDR_A ) \
 		>"$f.ping-load" 2>&1 &
 	ping_pid=$!
-	pids+=($ping_pid)
+	pids+=("$ping_pid")
 	iperf_client "$f.tcp1" -c $ADDR_A -t "$secs" || { log "bench: iperf3 TCP failed"; cat "$f.tcp1" >&2; exit 1; }
 	c1a=$(cpu_ticks $pid_a); c1b=$(cpu_ticks $pid_b)
 	reap $ping_pid
@@ -307,19 +189,11 @@ round() { # round IMPL N
 # ------------------------------------------------------------------ the run
 meta=$build/bench-meta.txt
 {
-	echo "date $(date -u '+%Y-%m-%d %H:%M:%S UTC')"
-	echo "command $cmdline"
-	echo "kernel $(uname -sr)"
-	echo "cpu $(awk -F': ' '/^model name/ {print $2; exit}' /proc/cpuinfo)"
-	echo "cores $(nproc)"
-	echo "build $build ($(meson introspect --buildoptions "$build" 2>/dev/null | python3 -c 'import json,sys; print(" ".join("%s=%s" % (o["name"], o["value"]) for o in json.load(sys.stdin) if o["name"] in ("buildtype", "optimization", "b_sanitize")))' 2>/dev/null || echo '?'))"
-	echo "ours_version $(git -C "$here/.." describe --always --dirty 2>/dev/null || echo unknown), binary built $(date -u -r "$WGWH" '+%Y-%m-%d %H:%M UTC')"
+	meta_head "$WGWH"
 	echo "go_version $(wireguard-go --version 2>/dev/null | head -1) (Debian $(dpkg-query -W -f '${Version}' wireguard-go 2>/dev/null || echo '?'))"
 	echo "iperf3_version $(iperf3 --version | head -1 | awk '{print $1, $2}')"
 	echo "wg_version $(wg --version | awk '{print $1, $2}')"
-	echo "rounds $rounds"
-	echo "seconds $secs"
-	echo "loadavg $(cut -d' ' -f1-3 /proc/loadavg)"
+	meta_tail
 } >"$meta"
 
 log "== raw veth baseline: TCP, 1 stream, $secs s"
@@ -329,28 +203,9 @@ read -r bps _ _ < <(python3 "$here/report.py" tcp "$tmp/raw.tcp")
 echo "raw_veth_tcp_gbps $(awk -v b="$bps" 'BEGIN {printf "%.3f", b / 1e9}')" >>"$meta"
 log "   $(awk -v b="$bps" 'BEGIN {printf "%.2f", b / 1e9}') Gbit/s"
 
-# A round pair in which another job took more than 10% of the machine during
-# the TCP transfer of either implementation is repeated (at most --rounds
-# times in all); the repeated pair stays in the raw file, marked "discard",
-# and out of the medians.
-busy_round() { # busy_round N: was attempt N shared with other load?
-	awk -v n="$1" '$2 == n && $3 == "bg_busy_pct" && $4 > 10 {f = 1} END {exit !f}' "$raw"
-}
-done_rounds=0 attempt=0 retries=$rounds
-[ $quick = 0 ] || retries=1
-while [ $done_rounds -lt "$rounds" ]; do
-	attempt=$((attempt + 1))
-	round ours $attempt
-	round go $attempt
-	if [ $retries -gt 0 ] && busy_round $attempt; then
-		log "   round $attempt shared the machine with other jobs: repeating it"
-		put ours $attempt discard 1
-		put go $attempt discard 1
-		retries=$((retries - 1))
-	else
-		done_rounds=$((done_rounds + 1))
-	fi
-done
+# Round pairs, ours then wireguard-go (bench/lib.sh: run_rounds repeats a
+# pair that shared the machine with other jobs).
+run_rounds ours go
 echo "attempts $attempt" >>"$meta"
 
 # profile PREFIX WHAT IPERF_ARGS...: cpu-clock profiles of both of our
@@ -363,13 +218,13 @@ profile() {
 	start_iperf_server
 	ip netns exec $B iperf3 -c $ADDR_A -t "$secs" "$@" >/dev/null 2>&1 &
 	client_pid=$!
-	pids+=($client_pid)
+	pids+=("$client_pid")
 	prof=$((secs > 3 ? secs - 2 : secs))
 	perf record -q -e cpu-clock -g -p $pid_a -o "$build/bench-perf-${prefix}rx.data" -- sleep "$prof" >/dev/null 2>&1 &
 	perf_a=$!
 	perf record -q -e cpu-clock -g -p $pid_b -o "$build/bench-perf-${prefix}tx.data" -- sleep "$prof" >/dev/null 2>&1 &
 	perf_b=$!
-	pids+=($perf_a $perf_b)
+	pids+=("$perf_a" "$perf_b")
 	reap $perf_a $perf_b $client_pid $srv_pid
 	down_tunnel
 }

@@ -13,43 +13,25 @@
 # Usage: bash packaging/demo-wireguard.sh [BUILD_DIR]   (as root; default ./build)
 set -euo pipefail
 
+# shellcheck source=bench/lib.sh
+. "$(dirname "$0")/../bench/lib.sh"
+BENCH_NAME=demo
 build=${1:-build}
 WH=$build/src/wh
 WGWH=$build/src/wireguard-wh
 for f in "$WH" "$WGWH"; do
 	[ -x "$f" ] || { echo "demo: $f is missing; build first (meson setup $build && ninja -C $build)" >&2; exit 1; }
 done
-[ "$(id -u)" -eq 0 ] || { echo "demo: run as root (it creates network namespaces)" >&2; exit 1; }
+need_root_and
 
 A=whdemo-a B=whdemo-b
-pids=()
-tmp=
-cleanup() {
-	for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-	ip netns del $A 2>/dev/null || true
-	ip netns del $B 2>/dev/null || true
-	[ -z "$tmp" ] || rm -rf "$tmp"
-}
+BENCH_NETNS=("$A" "$B")
+BENCH_SOCKS=(/var/run/wireguard/wgdemoa.sock /var/run/wireguard/wgdemob.sock)
+# Fixed names: what a killed demo left goes first.
 cleanup
-trap cleanup EXIT
-tmp=$(mktemp -d)
+bench_begin
 
-wait_for() { # wait_for SECONDS CMD...: polls CMD every 50 ms
-	local end=$((SECONDS + $1)); shift
-	until "$@" >/dev/null 2>&1; do
-		[ $SECONDS -lt $end ] || return 1
-		sleep 0.05
-	done
-}
-
-ip netns add $A
-ip netns add $B
-ip link add veth-a netns $A type veth peer name veth-b netns $B
-ip -n $A addr add 198.18.0.1/24 dev veth-a
-ip -n $B addr add 198.18.0.2/24 dev veth-b
-for ns in $A $B; do ip -n $ns link set lo up; done
-ip -n $A link set veth-a up
-ip -n $B link set veth-b up
+veth_pair $A $B
 
 echo "== keys: wh genkey | wh pubkey (wg pubkey agrees on the bytes)"
 "$WH" genkey >"$tmp/a.key"
@@ -60,10 +42,8 @@ pa=$(wg pubkey <"$tmp/a.key")
 pb=$(wg pubkey <"$tmp/b.key")
 
 echo "== starting wireguard-wh in $A and wireguard-go in $B"
-ip netns exec $A "$WGWH" -f wgdemoa 2>"$tmp/wh.log" &
-pids+=($!)
-ip netns exec $B wireguard-go -f wgdemob >"$tmp/go.log" 2>&1 &
-pids+=($!)
+spawn $A wh "$WGWH" -f wgdemoa
+spawn $B go wireguard-go -f wgdemob
 wait_for 10 test -S /var/run/wireguard/wgdemoa.sock
 wait_for 10 test -S /var/run/wireguard/wgdemob.sock
 
