@@ -42,6 +42,19 @@ static void diag(const char *fmt, ...)
 	putchar('\n');
 }
 
+/* A small deterministic generator (xorshift64*), so that failures repeat;
+ * for tests that have none of their own. */
+__attribute__((unused)) static uint64_t tap_rng_state = 0x9e3779b97f4a7c15ULL;
+
+__attribute__((unused))
+static uint64_t tap_rand(void)
+{
+	tap_rng_state ^= tap_rng_state >> 12;
+	tap_rng_state ^= tap_rng_state << 25;
+	tap_rng_state ^= tap_rng_state >> 27;
+	return tap_rng_state * 2685821657736338717ULL;
+}
+
 /* Decodes hex into out; returns the byte count or -1. */
 __attribute__((unused))
 static long tap_unhex(uint8_t *out, size_t max, const char *hex)

@@ -235,17 +235,6 @@ static void test_error_texts(void)
 	   "the answers' texts are kept");
 }
 
-/* A small deterministic generator (xorshift64*), so that failures repeat. */
-static uint64_t rng_state = 0x9e3779b97f4a7c15ULL;
-
-static uint64_t rnd(void)
-{
-	rng_state ^= rng_state >> 12;
-	rng_state ^= rng_state << 25;
-	rng_state ^= rng_state >> 27;
-	return rng_state * 2685821657736338717ULL;
-}
-
 /* Lines built of pieces that come near the good ones, fed in random
  * pieces: the result must not depend on the pieces, and must be the
  * model's. */
@@ -258,20 +247,20 @@ static void test_random(void)
 
 	for (iter = 0; iter < 200000; ++iter) {
 		char text[400];
-		size_t len = 0, n_parts = 1 + rnd() % 4, i, lf, fed;
+		size_t len = 0, n_parts = 1 + tap_rand() % 4, i, lf, fed;
 		struct control_request req, want;
 		struct control_reader r;
 		enum control_error whole, chunked;
 		bool model;
 
 		for (i = 0; i < n_parts; ++i) {
-			const char *p = parts[rnd() % (sizeof(parts) / sizeof(parts[0]))];
+			const char *p = parts[tap_rand() % (sizeof(parts) / sizeof(parts[0]))];
 
 			memcpy(text + len, p, strlen(p));
 			len += strlen(p);
 		}
-		if (rnd() % 16 == 0)
-			text[rnd() % len] = (char)(rnd() % 256);
+		if (tap_rand() % 16 == 0)
+			text[tap_rand() % len] = (char)(tap_rand() % 256);
 		text[len++] = '\n';
 
 		/* The line, as the reader frames it: up to the first LF. */
@@ -288,7 +277,7 @@ static void test_random(void)
 
 		control_reader_init(&r);
 		for (fed = 0; fed < len;) {
-			size_t piece = 1 + rnd() % (len - fed);
+			size_t piece = 1 + tap_rand() % (len - fed);
 
 			if (control_reader_feed(&r, text + fed, piece))
 				break;
