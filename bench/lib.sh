@@ -244,3 +244,16 @@ run_rounds() {
 		fi
 	done
 }
+
+# perf_summary FILE LABEL PATTERN N: a perf profile as the benchmarks print
+# it: the share by object and the top functions (self), then, under LABEL,
+# at most N of the symbols matching PATTERN with their callees.
+perf_summary() {
+	echo "-- share by object (self):"
+	perf report -i "$1" --no-children --sort dso --stdio -g none 2>/dev/null | grep -E '^ +[0-9]' | head -8 || true
+	echo "-- top functions (self):"
+	perf report -i "$1" --no-children --sort dso,sym --stdio -g none 2>/dev/null | grep -E '^ +[0-9]' | head -20 || true
+	echo "-- $2:"
+	perf report -i "$1" --children --sort sym --stdio -g none 2>/dev/null | grep -E '^ +[0-9]' |
+		grep -E "$3" | head -"$4" || true
+}

@@ -310,12 +310,7 @@ if [ $perf_ok = 1 ]; then
 		b) echo "perf, member b (receiver: RELAYED, opens, writes TUN) during relayed TCP ($d)" ;;
 		esac
 		echo "-- samples: $(perf report -i "$d" --stdio 2>/dev/null | awk '/^# Samples:/ {print $3; exit}')"
-		echo "-- share by object (self):"
-		perf report -i "$d" --no-children --sort dso --stdio -g none 2>/dev/null | grep -E '^ +[0-9]' | head -8 || true
-		echo "-- top functions (self):"
-		perf report -i "$d" --no-children --sort dso,sym --stdio -g none 2>/dev/null | grep -E '^ +[0-9]' | head -20 || true
-		echo "-- with callees (children):"
-		perf report -i "$d" --children --sort sym --stdio -g none 2>/dev/null | grep -E '^ +[0-9]' |
-			grep -E '__x64_sys_|tun_get_user|tun_do_read|udp_sendmsg|udp_recvmsg|ip_output|veth_xmit|netif_receive_skb$|tcp_v4_rcv| (relay|overlay|ovl|device|chan|packet|recv|send)[a-z_]*$' | head -20 || true
+		perf_summary "$d" "with callees (children)" \
+			'__x64_sys_|tun_get_user|tun_do_read|udp_sendmsg|udp_recvmsg|ip_output|veth_xmit|netif_receive_skb$|tcp_v4_rcv| (relay|overlay|ovl|device|chan|packet|recv|send)[a-z_]*$' 20
 	done
 fi

@@ -246,13 +246,8 @@ if [ $do_perf = 1 ]; then
 			d=$build/bench-perf-${prof#*:}$side.data
 			echo
 			echo "perf, wireguard-wh $([ $side = rx ] && echo receiver || echo sender) during ${prof%%:*} (cpu-clock samples, $d)"
-			echo "-- share by object (self):"
-			perf report -i "$d" --no-children --sort dso --stdio -g none 2>/dev/null | grep -E '^ +[0-9]' | head -8 || true
-			echo "-- top functions (self):"
-			perf report -i "$d" --no-children --sort dso,sym --stdio -g none 2>/dev/null | grep -E '^ +[0-9]' | head -20 || true
-			echo "-- system calls and kernel paths (children, i.e. including callees):"
-			perf report -i "$d" --children --sort sym --stdio -g none 2>/dev/null | grep -E '^ +[0-9]' |
-				grep -E '__x64_sys_|tun_get_user|tun_do_read|netif_receive_skb$|tcp_v4_rcv|udp_sendmsg|udp_recvmsg|ip_output' | head -14 || true
+			perf_summary "$d" "system calls and kernel paths (children, i.e. including callees)" \
+				'__x64_sys_|tun_get_user|tun_do_read|netif_receive_skb$|tcp_v4_rcv|udp_sendmsg|udp_recvmsg|ip_output' 14
 		done
 	done
 fi
