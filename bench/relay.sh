@@ -98,7 +98,7 @@ ip -n $NS_BR link set lo up
 # A plain L2 bridge: with br_netfilter loaded (it is on the lab machine),
 # every frame crossing it would also go through the IP hooks of the
 # bridge's namespace, a cost of the lab that a relayed packet pays twice
-# per fragment (to the relay, from the relay).  Off, if the knob exists.
+# per datagram (to the relay, from the relay).  Off, if the knob exists.
 for k in iptables ip6tables arptables; do
 	[ ! -e /proc/sys/net/bridge/bridge-nf-call-$k ] ||
 		ip netns exec $NS_BR sh -c "echo 0 >/proc/sys/net/bridge/bridge-nf-call-$k"

@@ -75,6 +75,8 @@ METRICS = [
     ("tcp1_retr", "TCP, 1 stream, retransmits", "count", 1, "lower", "%.0f"),
     ("tcp4_gbps", "TCP, 4 streams", "Gbit/s", 1, "higher", "%.2f"),
     ("tcp4_retr", "TCP, 4 streams, retransmits", "count", 1, "lower", "%.0f"),
+    ("tcp_flood_gbps", "TCP, 1 stream, during a handshake flood", "Gbit/s", 1, "higher", "%.2f"),
+    ("flood_kpps", "handshake flood offered (initiations)", "kpps", 1, "info", "%.1f"),
     ("udp_kpps", "UDP 64 B, delivered", "kpps", 1, "higher", "%.1f"),
     ("udp_sent_kpps", "UDP 64 B, offered by iperf3", "kpps", 1, "info", "%.1f"),
     ("udp_loss", "UDP 64 B, loss", "%", 1, "lower", "%.1f"),
@@ -214,7 +216,7 @@ RELAY_METRICS = [
     ("cpu_iperf_s_per_gb", "CPU per GB, iperf3 client + server", "s/GB", "lower", "%.2f"),
     ("cpu_total_s_per_gb", "CPU per GB, daemons + iperf3", "s/GB", "lower", "%.2f"),
     ("cpu_relay_pct", "relay daemon busy during TCP", "% core", "info", "%.1f"),
-    ("relay_fwd_kpps", "fragments forwarded by the relay", "kpps", "info", "%.1f"),
+    ("relay_fwd_kpps", "datagrams forwarded by the relay", "kpps", "info", "%.1f"),
     ("relay_dropped_rate", "relay drops for the rate limit", "count", "lower", "%.0f"),
     ("bg_busy_pct", "other load on the machine during TCP", "% CPU", "info", "%.1f"),
 ]

@@ -18,10 +18,16 @@
 #   - iperf3 TCP, 1 stream, with ping every 0.1 s running alongside (RTT under
 #     load) and the daemons' CPU time (utime+stime) per GB delivered
 #   - iperf3 TCP, 4 streams (-P 4)
+#   - iperf3 TCP, 1 stream, while test/tools/hsflood floods the receiver
+#     from the sender's namespace with handshake initiations (valid mac1,
+#     keys that are no peer's) as fast as one core sends them: what an
+#     established session keeps of its throughput during a handshake flood
 #   - iperf3 UDP, 64-byte payloads, unlimited rate (-b 0): packets per second
 #     delivered at the receiver, and loss
 #   - VmHWM of both daemons (peak RSS under load)
 # The raw veth is measured once (TCP, 1 stream).  Nothing is pinned.
+# After the rounds, test/tools/hsbench prints what a handshake costs one
+# core in our build (handshakes per second per core).
 # The table shows the median of the rounds per metric and the ratio ours/go;
 # the JSON report goes to BUILD_DIR/bench.json (raw rounds in bench-raw.txt).
 #
@@ -45,6 +51,10 @@ bench_args "$@"
 
 bench_binary src/wireguard-wh
 WGWH=$bench_bin
+bench_binary test/tools/hsflood
+HSFLOOD=$bench_bin
+bench_binary test/tools/hsbench
+HSBENCH=$bench_bin
 need_root_and wireguard-go wg iperf3 ping ip python3
 if [ $do_perf = 1 ] && ! command -v perf >/dev/null; then
 	echo "bench: --perf needs perf (package linux-perf)" >&2; exit 1
@@ -121,6 +131,7 @@ raw=$build/bench-raw.txt
 
 round() { # round IMPL N
 	local impl=$1 n=$2 f=$tmp/$1-$2 ping_pid c0a c0b c1a c1b s0 s1 bps bytes retr b0 t0 b1 t1
+	local flood_pid fsent fcookies
 	log "== round $n: $impl"
 	up_tunnel "$impl"
 
@@ -168,6 +179,21 @@ round() { # round IMPL N
 	put $impl $n tcp4_gbps "$(awk -v b="$bps" 'BEGIN {printf "%.4f", b / 1e9}')"
 	put $impl $n tcp4_retr "$retr"
 	log "   TCP 4 streams: $(awk -v b="$bps" 'BEGIN {printf "%.2f", b / 1e9}') Gbit/s, $retr retransmits"
+
+	# TCP, 1 stream, during a handshake flood at the receiver (from the
+	# sender's address: the flood shares the peer's source, as an on-path
+	# attacker's would).
+	ip netns exec $B "$HSFLOOD" 198.18.0.1 $PORT_A "$pub_a" $((secs + 1)) >"$f.flood" 2>&1 &
+	flood_pid=$!
+	pids+=("$flood_pid")
+	sleep 0.5
+	iperf_client "$f.tcpf" -c $ADDR_A -t "$secs" || { log "bench: iperf3 TCP during the flood failed"; cat "$f.tcpf" >&2; exit 1; }
+	reap $flood_pid
+	read -r bps bytes retr < <(python3 "$here/report.py" tcp "$f.tcpf")
+	read -r _ fsent _ fcookies < "$f.flood" || fsent=0
+	put $impl $n tcp_flood_gbps "$(awk -v b="$bps" 'BEGIN {printf "%.4f", b / 1e9}')"
+	put $impl $n flood_kpps "$(awk -v s="${fsent:-0}" -v t=$((secs + 1)) 'BEGIN {printf "%.1f", s / t / 1e3}')"
+	log "   TCP 1 stream during a handshake flood: $(awk -v b="$bps" 'BEGIN {printf "%.2f", b / 1e9}') Gbit/s ($fsent initiations sent, ${fcookies:-0} cookie replies)"
 
 	# UDP, 64-byte payloads, as fast as iperf3 can send.
 	if iperf_client "$f.udp" -c $ADDR_A -t "$secs" -u -l 64 -b 0; then
@@ -240,6 +266,9 @@ echo
 python3 "$here/report.py" table "$raw" "$meta" "$build/bench.json"
 echo
 echo "JSON: $build/bench.json"
+echo
+echo "handshake cost on one core, wireguard-wh ($HSBENCH 2):"
+"$HSBENCH" 2 | sed 's/^/  /'
 if [ $do_perf = 1 ]; then
 	for prof in "TCP:" "UDP 64 B:udp-"; do
 		for side in rx tx; do
