@@ -60,7 +60,8 @@ struct wg_drop_counters {
 	uint64_t tun_bad_offload;	/* a TUN packet whose virtio header we refused */
 	uint64_t tun_write_errors;	/* the TUN refused a (coalesced) packet */
 	uint64_t relay_channel_bad;	/* a malformed relay channel header (0xfe) */
-	uint64_t relay_channel_refused;	/* channel data for a relay we are not */
+	uint64_t relay_channel_refused;	/* channel data without an overlay, or to a
+					 * relay we are not */
 };
 
 /* A handshake message waiting for the loop to process it.  Handshakes

@@ -305,6 +305,11 @@ static int relay_channel_input(struct wg_device *dev, struct pkt *p, struct pkt_
 		++dev->drops.relay_channel_bad;
 		return -1;
 	}
+	/* Relays are the overlay's: a plain wireguard-wh takes none of it. */
+	if (!dev->overlay_input) {
+		++dev->drops.relay_channel_refused;
+		return -1;
+	}
 	if (dir == OVL_CHAN_FROM_RELAY) {
 		p->data += hl;
 		p->len -= hl;
