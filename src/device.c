@@ -931,7 +931,7 @@ void device_tun_flush(struct wg_device *dev)
 
 	if (!dev->tun_out.n)
 		return;
-	gro_init(&g);
+	gro_init(&g, false);
 	for (i = 0; i < dev->tun_out.n; ++i)
 		gro_add(&g, dev->tun_out.p[i]->data, dev->tun_out.p[i]->len);
 	for (k = 0; k < g.nitems; ++k) {
