@@ -60,6 +60,14 @@ ssize_t tun_write(struct tun_device *tun, const void *pkt, size_t len);
  * tun_write, the header counted). */
 int tun_open_offload(struct tun_device **out, const char *name);
 bool tun_has_vnet_hdr(const struct tun_device *tun);
+/* Adds UDP segmentation (TUN_F_USO4 | TUN_F_USO6, Linux 6.2 and later) to
+ * the offloads of an interface that has the virtio header: the kernel may
+ * then hand over and accept UDP super-packets (gso_type UDP_L4).  0, or a
+ * negative errno with the offloads left as they were (-EINVAL: the kernel
+ * does not know USO; -EOPNOTSUPP: no virtio header).  tun_has_uso tells
+ * whether it is on. */
+int tun_enable_uso(struct tun_device *tun);
+bool tun_has_uso(const struct tun_device *tun);
 ssize_t tun_readv(struct tun_device *tun, const struct iovec *iov, int iovcnt);
 ssize_t tun_writev(struct tun_device *tun, const struct iovec *iov, int iovcnt);
 

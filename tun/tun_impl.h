@@ -23,6 +23,9 @@ enum {
 	 * MTU.  Set only by the offload code, which brings its own read and
 	 * write paths; the plain tun_read/tun_write never see the header. */
 	TUN_F_VNET_HDR = 1u << 1,
+	/* Linux TUN_F_USO4 | TUN_F_USO6 on top of the above: UDP
+	 * super-packets (gso_type UDP_L4) both ways. */
+	TUN_F_USO = 1u << 2,
 };
 
 struct tun_device {

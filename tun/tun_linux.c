@@ -7,9 +7,10 @@
  * EBUSY, which we report as -EEXIST so that the caller can say "that
  * name is taken" rather than "invalid argument".
  *
- * tun_open_offload asks for IFF_VNET_HDR and TUNSETOFFLOAD; what the
- * header means and how packets are split and coalesced is
- * src/tun_offload.c's business, this file only moves the bytes. */
+ * tun_open_offload asks for IFF_VNET_HDR and TUNSETOFFLOAD, tun_enable_uso
+ * adds UDP segmentation to the offloads; what the header means and how
+ * packets are split and coalesced is src/tun_offload.c's business, this
+ * file only moves the bytes. */
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/if_tun.h>
@@ -34,6 +35,19 @@ static int setiff_error(int err, const char *name)
 }
 
 enum { VNET_HDR_SIZE = 10 };	/* struct virtio_net_hdr */
+
+/* Linux 6.2's UDP segmentation offload bits, which older headers (Debian
+ * 12 ships 6.1's) do not name; an older kernel refuses them with EINVAL. */
+#ifndef TUN_F_USO4
+#define TUN_F_USO4 0x20
+#endif
+#ifndef TUN_F_USO6
+#define TUN_F_USO6 0x40
+#endif
+
+/* Checksums and TSO both ways; UDP stays one datagram per packet until
+ * tun_enable_uso. */
+static const unsigned base_offloads = TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6 | TUN_F_TSO_ECN;
 
 static int open_flags(struct tun_device **out, const char *name, int extra)
 {
@@ -80,9 +94,6 @@ static int open_flags(struct tun_device **out, const char *name, int extra)
 	tun->fd = fd;
 	tun->flags = 0;
 	if (extra & IFF_VNET_HDR) {
-		/* Checksums and TSO both ways; no UFO/USO: UDP stays one
-		 * datagram per packet. */
-		unsigned off = TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6 | TUN_F_TSO_ECN;
 		int sz = VNET_HDR_SIZE;
 
 #if __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
@@ -94,7 +105,7 @@ static int open_flags(struct tun_device **out, const char *name, int extra)
 			goto out;
 		}
 #endif
-		if (ioctl(fd, TUNSETVNETHDRSZ, &sz) < 0 || ioctl(fd, TUNSETOFFLOAD, off) < 0) {
+		if (ioctl(fd, TUNSETVNETHDRSZ, &sz) < 0 || ioctl(fd, TUNSETOFFLOAD, base_offloads) < 0) {
 			ret = -errno;
 			goto out;
 		}
@@ -130,6 +141,23 @@ int tun_open_offload(struct tun_device **out, const char *name)
 bool tun_has_vnet_hdr(const struct tun_device *tun)
 {
 	return tun->flags & TUN_F_VNET_HDR;
+}
+
+int tun_enable_uso(struct tun_device *tun)
+{
+	if (!(tun->flags & TUN_F_VNET_HDR))
+		return -EOPNOTSUPP;
+	/* The kernel checks every bit before it changes anything: a refusal
+	 * leaves the offloads as they were. */
+	if (ioctl(tun->fd, TUNSETOFFLOAD, base_offloads | TUN_F_USO4 | TUN_F_USO6) < 0)
+		return -errno;
+	tun->flags |= TUN_F_USO;
+	return 0;
+}
+
+bool tun_has_uso(const struct tun_device *tun)
+{
+	return tun->flags & TUN_F_USO;
 }
 
 ssize_t tun_readv(struct tun_device *tun, const struct iovec *iov, int iovcnt)

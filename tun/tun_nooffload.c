@@ -18,6 +18,18 @@ bool tun_has_vnet_hdr(const struct tun_device *tun)
 	return false;
 }
 
+int tun_enable_uso(struct tun_device *tun)
+{
+	(void)tun;
+	return -EOPNOTSUPP;
+}
+
+bool tun_has_uso(const struct tun_device *tun)
+{
+	(void)tun;
+	return false;
+}
+
 ssize_t tun_readv(struct tun_device *tun, const struct iovec *iov, int iovcnt)
 {
 	(void)tun, (void)iov, (void)iovcnt;
