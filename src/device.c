@@ -787,8 +787,9 @@ static void tx_add(struct wg_device *dev, struct pkt_batch *b, struct pkt *p)
 }
 
 /* With TUN offloads: each read brings a virtio header and a packet, which
- * may be a TCP super-packet (up to 64 KiB) to cut into segments, each of
- * which then takes the ordinary path (allowed-IPs, peer, seal). */
+ * may be a TCP or (with USO) UDP super-packet (up to 64 KiB) to cut into
+ * segments, each of which then takes the ordinary path (allowed-IPs,
+ * peer, seal). */
 static void tun_read_offload(struct wg_device *dev)
 {
 	struct pkt_batch b;
@@ -919,9 +920,9 @@ void device_tun_output(struct wg_device *dev, struct pkt *p)
 	dev->tun_out.p[dev->tun_out.n++] = p;
 }
 
-/* Writes the queued packets, each run of one TCP flow's segments as one
- * super-packet: its head's headers and the others' payloads, gathered by
- * writev without a copy. */
+/* Writes the queued packets, each run of one TCP flow's segments (or, with
+ * USO, of one UDP flow's datagrams) as one super-packet: its head's
+ * headers and the others' payloads, gathered by writev without a copy. */
 void device_tun_flush(struct wg_device *dev)
 {
 	struct gro_batch g;
@@ -931,7 +932,7 @@ void device_tun_flush(struct wg_device *dev)
 
 	if (!dev->tun_out.n)
 		return;
-	gro_init(&g, false);
+	gro_init(&g, dev->tun_uso);
 	for (i = 0; i < dev->tun_out.n; ++i)
 		gro_add(&g, dev->tun_out.p[i]->data, dev->tun_out.p[i]->len);
 	for (k = 0; k < g.nitems; ++k) {
@@ -955,7 +956,7 @@ void device_tun_flush(struct wg_device *dev)
 			dev->drops.tun_write_errors += cnt;
 			if (!dev->tun_write_error_logged) {
 				dev->tun_write_error_logged = true;
-				dev_log(dev, LOG_ERR, "the TUN refused a coalesced TCP packet: %s",
+				dev_log(dev, LOG_ERR, "the TUN refused a coalesced packet: %s",
 					strerror((int)-n));
 			}
 		}
@@ -974,6 +975,16 @@ int device_open_tun(struct wg_device *dev)
 	if (ret < 0)
 		return ret;
 	dev->tun_vnet = tun_has_vnet_hdr(dev->tun);
+	/* UDP super-packets both ways; without them UDP goes one datagram
+	 * per read and write as before. */
+	if (dev->tun_vnet && dev->want_tun_uso) {
+		int r = tun_enable_uso(dev->tun);
+
+		dev->tun_uso = r == 0;
+		if (r < 0)
+			dev_log(dev, LOG_INFO, "TUN UDP segmentation offload refused (%s): one UDP datagram per write",
+				strerror(-r));
+	}
 	if (dev->tun_vnet) {
 		dev->tun_buf = malloc(TUN_BUF_SIZE);
 		if (!dev->tun_buf) {
@@ -1048,6 +1059,7 @@ int device_init(struct wg_device *dev, uv_loop_t *loop, const char *ifname)
 	dev->mtu = WG_DEFAULT_MTU;
 	dev->log_level = LOG_INFO;
 	dev->want_tun_offload = !env_off("WH_NO_TUN_OFFLOAD");
+	dev->want_tun_uso = dev->want_tun_offload && !env_off("WH_NO_TUN_USO");
 	dev->udp_gso = !env_off("WH_NO_UDP_GSO");
 	dev->udp_gro = dev->udp_gso && !env_off("WH_NO_UDP_GRO");
 	/* Touched only as datagrams arrive: idle, it costs no memory. */

@@ -120,13 +120,15 @@ struct wg_device {
 
 	/* Offloads (doc/benchmarks.md), each switched off by an environment
 	 * variable read at device_init: WH_NO_TUN_OFFLOAD (TSO from and
-	 * coalesced TCP to the TUN, src/tun_offload.c), WH_NO_UDP_GSO (UDP
-	 * segmentation on send, and GRO with it), WH_NO_UDP_GRO (coalesced
-	 * receive only).  Each flag is what is in use: tun_vnet once the
-	 * TUN took the offloads, udp_gso cleared for good when the kernel
-	 * refuses a segmented send, udp_gro when the socket option fails. */
-	bool want_tun_offload;
-	bool tun_vnet;
+	 * coalesced TCP to the TUN, src/tun_offload.c, and USO with it),
+	 * WH_NO_TUN_USO (UDP super-packets from and coalesced UDP to the
+	 * TUN only), WH_NO_UDP_GSO (UDP segmentation on send, and GRO with
+	 * it), WH_NO_UDP_GRO (coalesced receive only).  Each flag is what is
+	 * in use: tun_vnet once the TUN took the offloads, tun_uso once it
+	 * took USO too, udp_gso cleared for good when the kernel refuses a
+	 * segmented send, udp_gro when the socket option fails. */
+	bool want_tun_offload, want_tun_uso;
+	bool tun_vnet, tun_uso;
 	bool udp_gso, udp_gro;
 	bool tun_write_error_logged;
 	uint8_t *tun_buf;		/* one TUN read (a super-packet), tun_vnet */
