@@ -22,6 +22,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <sys/utsname.h>
 #include <time.h>
 #include <unistd.h>
 #include <arpa/inet.h>
@@ -415,6 +416,40 @@ static void test_link_deleted(void)
 	tun_close(tun);
 }
 
+/* The offload flags: IFF_VNET_HDR with TSO, then UDP segmentation (USO),
+ * which Linux has taken since 6.2 and refuses with EINVAL before. */
+static void test_offload_flags(void)
+{
+	struct tun_device *tun = NULL;
+	struct utsname u;
+	unsigned major = 0, minor = 0;
+	bool want_uso;
+	int ret = tun_open_offload(&tun, "whtestoff");
+
+	if (!ok(ret == 0 && tun_has_vnet_hdr(tun), "tun_open_offload: the virtio header (got %d)", ret)) {
+		tun_close(tun);
+		return;
+	}
+	ok(!tun_has_uso(tun), "no USO before tun_enable_uso");
+	want_uso = uname(&u) == 0 && sscanf(u.release, "%u.%u", &major, &minor) == 2 &&
+		   (major > 6 || (major == 6 && minor >= 2));
+	ret = tun_enable_uso(tun);
+	if (want_uso)
+		ok(ret == 0 && tun_has_uso(tun), "Linux %s: tun_enable_uso (got %d)", u.release, ret);
+	else
+		ok((ret == 0 || ret == -EINVAL) && tun_has_uso(tun) == (ret == 0),
+		   "tun_enable_uso: on or refused with -EINVAL (got %d)", ret);
+	tun_close(tun);
+
+	ret = tun_open(&tun, "whtestoff");
+	if (ok(ret == 0, "tun_open without offloads")) {
+		ret = tun_enable_uso(tun);
+		ok(ret == -EOPNOTSUPP && !tun_has_uso(tun), "tun_enable_uso without the virtio header: -EOPNOTSUPP (got %d)",
+		   ret);
+		tun_close(tun);
+	}
+}
+
 int main(void)
 {
 	struct tun_device *tun = NULL;
@@ -525,5 +560,6 @@ int main(void)
 	ok(if_nametoindex(name) == 0, "the interface is gone after tun_close");
 
 	test_link_deleted();
+	test_offload_flags();
 	return tap_done();
 }
