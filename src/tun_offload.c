@@ -441,21 +441,38 @@ static bool may_join(const struct gro_item *it, const struct l4_info *t)
 	return it->count < GRO_UDP_MAX_SEGS;
 }
 
+/* IPv6 extension headers (RFC 8200 4, IANA's list): behind one of them
+ * the transport protocol is not in the fixed header. */
+static bool ip6_ext_header(uint8_t nh)
+{
+	return nh == 0 || nh == 43 || nh == 44 || nh == 50 || nh == 51 || nh == 60 ||
+	       nh == 135 || nh == 139 || nh == 140 || nh == 253 || nh == 254;
+}
+
 /* A packet that is no flow of ours (a fragment, IPv4 options, IPv6
- * extension headers) may still be part of one: no item of the same
- * addresses grows past it, so that it keeps its place. */
+ * extension headers) may still be part of one: no item of its addresses
+ * and protocol (of any protocol, behind IPv6 extension headers) grows
+ * past it, so that it keeps its place.  Other protocols (ICMP) are no
+ * part of a TCP or UDP flow and close nothing. */
 static void close_same_addresses(struct gro_batch *g, const uint8_t *p, size_t len)
 {
 	unsigned version = len ? p[0] >> 4 : 0, k;
 	size_t addr = version == 4 ? IP4_SRC : IP6_SRC, alen = version == 4 ? 8 : 32;
+	uint8_t proto;
+	bool any;
 
 	if ((version != 4 || len < IP4_HLEN_MIN) && (version != 6 || len < IP6_HLEN))
+		return;
+	proto = version == 4 ? p[IP4_PROTO] : p[IP6_NEXT];
+	any = version == 6 && ip6_ext_header(proto);
+	if (!any && proto != PROTO_TCP && proto != PROTO_UDP)
 		return;
 	for (k = 0; k < g->nitems; ++k) {
 		struct gro_item *it = &g->items[k];
 		const uint8_t *h = g->data[it->head];
 
-		if (it->flow && !it->closed && (h[0] >> 4) == version && !memcmp(h + addr, p + addr, alen))
+		if (it->flow && !it->closed && (any || it->proto == proto) && (h[0] >> 4) == version &&
+		    !memcmp(h + addr, p + addr, alen))
 			it->closed = true;
 	}
 }

@@ -959,6 +959,41 @@ static void test_udp_gro_rules(void)
 		ok(good && g.nitems == 3,
 		   "GRO: a TCP segment with IPv4 options stays alone and keeps its place (%u items)", g.nitems);
 	}
+	/* Another protocol between the same hosts is no part of the run. */
+	{
+		struct udpspec u = { 4, 0, 0, 500, 0, 0, 0, 0, false };
+		size_t len;
+
+		gro_init(&g, true);
+		for (i = 0; i < 3; ++i) {
+			len = build_udp(bufs[i], &u);
+			if (i == 1) {
+				bufs[i][9] = 1;	/* ICMP */
+				naive_ip4_csum(bufs[i]);
+			}
+			gro_add(&g, bufs[i], len);
+		}
+		ok(g.nitems == 2 && gro_finish(&g, 0, &h) == 2 && gro_finish(&g, 1, &h) == 1,
+		   "UDP GRO: an ICMP packet of the same hosts does not cut the run (%u items)", g.nitems);
+	}
+	/* Without USO a datagram between the segments of a TCP flow of the
+	 * same hosts does not cut the TCP run either. */
+	{
+		struct udpspec u = { 4, 0, 0, 500, 0, 0, 0, 0, false };
+		struct tcpspec t = { 4, 100, 9, ACK, 50, 0, 500, 0, 0 };
+		size_t len;
+
+		gro_init(&g, false);
+		len = build_tcp(bufs[0], &t);
+		gro_add(&g, bufs[0], len);
+		len = build_udp(bufs[1], &u);
+		gro_add(&g, bufs[1], len);
+		t.seq += 500;
+		len = build_tcp(bufs[2], &t);
+		gro_add(&g, bufs[2], len);
+		ok(g.nitems == 2 && gro_finish(&g, 0, &h) == 2 && h.gso_type == VNET_HDR_GSO_TCPV4,
+		   "GRO without USO: a UDP datagram does not cut a TCP run of the same hosts (%u items)", g.nitems);
+	}
 	/* 64 datagrams of 1000 bytes: one write (the kernel's limit is 64). */
 	gro_init(&g, true);
 	for (i = 0; i < GRO_MAX; ++i) {
