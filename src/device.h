@@ -21,6 +21,7 @@
 #include <stdint.h>
 #include <uv.h>
 
+struct crypt_pool;
 struct ratelimiter;
 struct tun_device;
 struct uapi_server;
@@ -131,6 +132,10 @@ struct wg_device {
 	bool tun_write_error_logged;
 	uint8_t *tun_buf;		/* one TUN read (a super-packet), tun_vnet */
 	uint8_t *gro_buf;		/* one recvmmsg of coalesced datagrams, udp_gro */
+	/* AEAD of big batches on worker threads (WH_CRYPTO_THREADS,
+	 * src/crypt_pool.h); NULL: all on the loop.  The loop waits for
+	 * every batch it hands out, so it still owns all state. */
+	struct crypt_pool *crypt;
 	/* Decrypted packets for the TUN, written (coalesced where they are
 	 * one TCP flow) at the end of each receive batch. */
 	struct pkt_batch tun_out;
