@@ -29,7 +29,7 @@ struct crypt_pool {
 	crypt_pool_fn *fn;		/* NULL: no job */
 	void *ctx;
 	unsigned n;
-	unsigned busy;			/* workers inside the current job */
+	atomic_uint busy;		/* workers inside the current job (changed under lock) */
 	bool stop;
 	/* Claimed by atomic increment, reset only while no job is out. */
 	atomic_uint next;
@@ -40,6 +40,19 @@ struct crypt_pool {
 	unsigned nworkers;		/* started */
 	pthread_t threads[CRYPT_POOL_MAX_WORKERS];
 };
+
+/* Spins of the caller waiting for the last items in the workers' hands
+ * before it sleeps: about 10 microseconds. */
+enum { CRYPT_POOL_SPIN = 512 };
+
+static inline void spin_pause(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+	__builtin_ia32_pause();
+#elif defined(__aarch64__)
+	__asm__ __volatile__("yield");
+#endif
+}
 
 static unsigned take_items(struct crypt_pool *pool, crypt_pool_fn *fn, void *ctx, unsigned n)
 {
@@ -71,7 +84,7 @@ static void *worker_main(void *arg)
 		fn = pool->fn;
 		ctx = pool->ctx;
 		n = pool->n;
-		++pool->busy;
+		atomic_fetch_add_explicit(&pool->busy, 1, memory_order_relaxed);
 		pthread_mutex_unlock(&pool->lock);
 
 		done = take_items(pool, fn, ctx, n);
@@ -79,7 +92,7 @@ static void *worker_main(void *arg)
 			atomic_fetch_add_explicit(&pool->items_by_workers, done, memory_order_relaxed);
 
 		pthread_mutex_lock(&pool->lock);
-		if (--pool->busy == 0)
+		if (atomic_fetch_sub_explicit(&pool->busy, 1, memory_order_release) == 1)
 			pthread_cond_signal(&pool->idle);
 	}
 	pthread_mutex_unlock(&pool->lock);
@@ -117,6 +130,7 @@ int crypt_pool_new(struct crypt_pool **out, unsigned nworkers, unsigned min_batc
 	pthread_cond_init(&pool->wake, NULL);
 	pthread_cond_init(&pool->idle, NULL);
 	atomic_init(&pool->next, 0);
+	atomic_init(&pool->busy, 0);
 	atomic_init(&pool->items_by_workers, 0);
 	pool->min_batch = min_batch ? min_batch : 1;
 
@@ -178,9 +192,14 @@ void crypt_pool_run(struct crypt_pool *pool, crypt_pool_fn *fn, void *ctx, unsig
 
 	take_items(pool, fn, ctx, n);
 
-	/* The barrier: every item claimed, now wait for those in hand. */
+	/* The barrier: every item claimed, now wait for those in hand.
+	 * Each worker has one item at most left, a microsecond or two of
+	 * work: a short spin spares a sleep and a wake-up (the lock then
+	 * confirms, as a worker may join late and find nothing). */
+	for (i = 0; i < CRYPT_POOL_SPIN && atomic_load_explicit(&pool->busy, memory_order_acquire); ++i)
+		spin_pause();
 	pthread_mutex_lock(&pool->lock);
-	while (pool->busy)
+	while (atomic_load_explicit(&pool->busy, memory_order_relaxed))
 		pthread_cond_wait(&pool->idle, &pool->lock);
 	pool->fn = NULL;
 	pool->ctx = NULL;
