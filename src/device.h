@@ -1,6 +1,9 @@
 /* The WireGuard device: one TUN interface, one UDP socket per address
  * family, the peers, on one libuv loop.  The loop thread is the single
- * owner of every field here; nothing else runs concurrently with it.
+ * owner of every field here; nothing else runs concurrently with it,
+ * except the crypto workers (src/crypt_pool.h), and only inside a call
+ * of the loop's that waits for them: they read a keypair's keys and
+ * write the bytes of the batch's packets, nothing else.
  *
  *   TUN --read--> allowed-IPs (by destination) --> peer --> stage
  *       --> current keypair seals --> UDP send to the peer's endpoint
