@@ -15,6 +15,7 @@
 #include "crypto/encoding.h"
 #include "proto/overlay/channel.h"
 #include "src/control_request.h"
+#include "src/crypt_pool.h"
 #include "src/ipc.h"
 #include "src/netconf.h"
 #include "src/overlay.h"
@@ -267,6 +268,7 @@ static void do_inspect(struct ctl_conn *cc)
 	const struct overlay_stats *os = overlay_stats(n->ov);
 	const struct ovl_channel_stats *cs = ovl_channel_stats(overlay_channel(n->ov));
 	const struct wg_drop_counters *d = &n->dev.drops;
+	struct crypt_pool_stats cps;
 	struct walk_ctx w;
 	struct strbuf b = { 0 };
 	size_t i;
@@ -308,6 +310,12 @@ static void do_inspect(struct ctl_conn *cc)
 		      (unsigned long long)n->dev.relay_channel_tx, (unsigned long long)n->dev.relay_channel_rx,
 		      (unsigned long long)n->dev.drops.relay_channel_bad,
 		      (unsigned long long)n->dev.drops.relay_channel_refused);
+	crypt_pool_stats(n->dev.crypt, &cps);
+	strbuf_printf(&b, "},\n  \"crypto_pool\": {\"workers\": %u, \"batches_parallel\": %llu, "
+		      "\"batches_inline\": %llu, \"items\": %llu, \"items_by_workers\": %llu",
+		      cps.workers, (unsigned long long)cps.batches_parallel,
+		      (unsigned long long)cps.batches_inline, (unsigned long long)cps.items_total,
+		      (unsigned long long)cps.items_by_workers);
 	strbuf_printf(&b, "},\n  \"wireguard_drops\": {\"unknown_type\": %llu, \"bad_length\": %llu, "
 		      "\"handshake_invalid\": %llu, \"handshake_ratelimited\": %llu, "
 		      "\"handshake_cookie_sent\": %llu, \"handshake_queue_full\": %llu, "

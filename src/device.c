@@ -6,6 +6,7 @@
 #include "crypto/x25519.h"
 #include "proto/overlay/codec.h"
 #include "proto/wg/ratelimiter.h"
+#include "src/crypt_pool.h"
 #include "src/peer.h"
 #include "src/receive.h"
 #include "src/send.h"
@@ -1051,6 +1052,8 @@ static bool env_off(const char *name)
 int device_init(struct wg_device *dev, uv_loop_t *loop, const char *ifname)
 {
 	static const uint8_t zero[NOISE_PUBLIC_KEY_LEN];
+	unsigned nworkers, min_batch;
+	int r;
 
 	memset(dev, 0, sizeof(*dev));
 	dev->loop = loop;
@@ -1067,6 +1070,14 @@ int device_init(struct wg_device *dev, uv_loop_t *loop, const char *ifname)
 		dev->gro_buf = malloc((size_t)UDP_GRO_RECV_MAX * UDP_GRO_BUF_SIZE);
 		if (!dev->gro_buf)
 			dev->udp_gro = false;
+	}
+
+	crypt_pool_env(&nworkers, &min_batch);
+	r = crypt_pool_new(&dev->crypt, nworkers, min_batch);
+	if (r < 0) {
+		/* Slower, not broken: everything stays on the loop. */
+		dev_log(dev, LOG_ERR, "cannot start %u crypto worker threads: %s", nworkers, strerror(-r));
+		dev->crypt = NULL;
 	}
 
 	dev->identity = sodium_malloc(sizeof(*dev->identity));
@@ -1096,6 +1107,8 @@ int device_init(struct wg_device *dev, uv_loop_t *loop, const char *ifname)
 	uv_timer_start(&dev->housekeeping, on_housekeeping, 1000, 1000);
 	return 0;
 enomem:
+	crypt_pool_free(dev->crypt);
+	dev->crypt = NULL;
 	free(dev->hs_queue);
 	free(dev->index_hash);
 	free(dev->peer_hash);
@@ -1213,6 +1226,8 @@ void device_destroy(struct wg_device *dev)
 	dev->tun_buf = NULL;
 	allowedips_free(&dev->allowedips);
 	ratelimiter_free(dev->ratelimiter);
+	crypt_pool_free(dev->crypt);
+	dev->crypt = NULL;
 	pkt_pool_destroy(&dev->pool);
 	sodium_memzero(&dev->cookie_checker, sizeof(dev->cookie_checker));
 	sodium_free(dev->identity);

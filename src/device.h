@@ -1,6 +1,9 @@
 /* The WireGuard device: one TUN interface, one UDP socket per address
  * family, the peers, on one libuv loop.  The loop thread is the single
- * owner of every field here; nothing else runs concurrently with it.
+ * owner of every field here; nothing else runs concurrently with it,
+ * except the crypto workers (src/crypt_pool.h), and only inside a call
+ * of the loop's that waits for them: they read a keypair's keys and
+ * write the bytes of the batch's packets, nothing else.
  *
  *   TUN --read--> allowed-IPs (by destination) --> peer --> stage
  *       --> current keypair seals --> UDP send to the peer's endpoint
@@ -21,6 +24,7 @@
 #include <stdint.h>
 #include <uv.h>
 
+struct crypt_pool;
 struct ratelimiter;
 struct tun_device;
 struct uapi_server;
@@ -133,6 +137,10 @@ struct wg_device {
 	bool tun_write_error_logged;
 	uint8_t *tun_buf;		/* one TUN read (a super-packet), tun_vnet */
 	uint8_t *gro_buf;		/* one recvmmsg of coalesced datagrams, udp_gro */
+	/* AEAD of big batches on worker threads (WH_CRYPTO_THREADS,
+	 * src/crypt_pool.h); NULL: all on the loop.  The loop waits for
+	 * every batch it hands out, so it still owns all state. */
+	struct crypt_pool *crypt;
 	/* Decrypted packets for the TUN, written (coalesced where they are
 	 * one TCP flow) at the end of each receive batch. */
 	struct pkt_batch tun_out;

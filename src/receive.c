@@ -12,6 +12,7 @@
 
 #include "proto/overlay/codec.h"
 #include "proto/wg/ratelimiter.h"
+#include "src/crypt_pool.h"
 #include "src/device.h"
 #include "src/peer.h"
 #include "src/send.h"
@@ -229,32 +230,97 @@ unsigned receive_handshakes(struct wg_device *dev, unsigned budget)
 	return dev->hs_count;
 }
 
-/* Decrypts one data message; on success the packet holds the inner IP
- * packet (or nothing for a keepalive) and the peer is returned. */
-static struct wg_peer *open_data(struct wg_device *dev, struct pkt *p, size_t *wire_len)
+/* A data message of a receive batch between its three passes: looked up
+ * and checked on the loop, opened (anywhere), then accepted on the loop. */
+enum rx_kind {
+	RX_DATA,		/* a data message, opened in pass 2 */
+	RX_OVERLAY,		/* 0xff: the overlay's */
+	RX_CHANNEL,		/* 0xfe to us as a relay: to forward */
+	RX_OTHER,		/* any other WireGuard message (or junk) */
+};
+
+struct rx_data {
+	enum rx_kind kind;
+	struct noise_keypair *kp;	/* RX_DATA */
+	uint32_t index;			/* the receiver index kp was found by */
+	uint64_t counter;
+	bool opened;			/* authenticated and decrypted */
+};
+
+struct open_job {
+	struct pkt_batch *b;
+	struct rx_data *d;
+	unsigned slot[PKT_BATCH_MAX];	/* the batch positions to open */
+};
+
+/* The pure step: tag check and decryption in place (the plaintext lands
+ * where the ciphertext was), reading only the keypair's receiving key. */
+static void open_one(void *ctx, unsigned i)
 {
-	struct index_entry *e = device_index_find(dev, le32_get(p->data + 4));
-	struct noise_keypair *kp, *evicted = NULL;
-	struct wg_peer *peer;
-	uint64_t now = wg_now(dev);
-	size_t msglen = p->len;
-	ssize_t n;
+	struct open_job *job = ctx;
+	unsigned k = job->slot[i];
+	struct pkt *p = job->b->p[k];
+	struct rx_data *d = &job->d[k];
+
+	d->opened = noise_transport_open_crypt(d->kp, p->data + sizeof(struct message_data), p->data,
+					       p->len, d->counter);
+}
+
+/* First pass for a data message: its keypair by receiver index, and the
+ * checks that need no key.  False when it is dropped (counted). */
+static bool lookup_data(struct wg_device *dev, struct pkt *p, struct rx_data *d, uint64_t now)
+{
+	uint32_t index = le32_get(p->data + 4);
+	struct index_entry *e = device_index_find(dev, index);
 
 	if (!e || e->kind != INDEX_KEYPAIR) {
 		++dev->drops.data_unknown_index;
-		return NULL;
+		return false;
 	}
-	peer = e->peer;
-	kp = e->keypair;
-	/* Decrypt in place: the plaintext lands where the ciphertext was. */
-	n = noise_transport_open(kp, p->data + sizeof(struct message_data), p->data, p->len, now);
-	if (n < 0) {
+	if (!noise_transport_open_check(e->keypair, p->data, p->len, now, &d->counter)) {
+		++dev->drops.data_invalid;
+		dev_log(dev, LOG_DBG, "dropped a data message that did not authenticate");
+		return false;
+	}
+	d->kp = e->keypair;
+	d->index = index;
+	return true;
+}
+
+/* Last pass for an opened data message, in batch order: the replay
+ * window, then what an authenticated message does to its peer.  On
+ * success the packet holds the inner IP packet (or nothing for a
+ * keepalive) and the peer is returned. */
+static struct wg_peer *accept_data(struct wg_device *dev, struct pkt *p, const struct rx_data *d,
+				   size_t *wire_len, uint64_t now)
+{
+	struct index_entry *e = device_index_find(dev, d->index);
+	struct noise_keypair *kp, *evicted = NULL;
+	struct wg_peer *peer;
+	size_t msglen = p->len, plain_len = p->len - MESSAGE_MINIMUM_LENGTH;
+
+	if (!d->opened) {
 		++dev->drops.data_invalid;
 		dev_log(dev, LOG_DBG, "dropped a data message that did not authenticate");
 		return NULL;
 	}
+	/* An earlier message of the batch may have retired the keypair
+	 * (a promotion evicts the previous one). */
+	if (!e || e->kind != INDEX_KEYPAIR || e->keypair != d->kp) {
+		sodium_memzero(p->data + sizeof(struct message_data), plain_len);
+		++dev->drops.data_unknown_index;
+		return NULL;
+	}
+	peer = e->peer;
+	kp = d->kp;
+	if (!noise_transport_open_finish(kp, p->data + sizeof(struct message_data), plain_len,
+					 d->counter)) {
+		++dev->drops.data_invalid;
+		dev_log(dev, LOG_DBG, "dropped a replayed data message");
+		return NULL;
+	}
 	p->data += sizeof(struct message_data);
-	p->len = (size_t)n;
+	p->len = plain_len;
 
 	if (noise_keypairs_received_with(&peer->keypairs, kp, &evicted)) {
 		if (evicted)
@@ -290,12 +356,10 @@ static bool source_allowed(struct wg_device *dev, struct wg_peer *peer, const ui
 	return false;
 }
 
-/* Relay channel data (doc/protocol.md 9.1).  To us as a relay: handed to
- * the owner, which checks the channel and readdresses it; forwarded ones
- * join fwd.  From a relay: the WireGuard datagram inside goes on as a
- * relayed one.  Returns the packet's fate: 1 taken (forwarded), 0 go on
- * with what follows the header, -1 drop. */
-static int relay_channel_input(struct wg_device *dev, struct pkt *p, struct pkt_batch *fwd)
+/* Relay channel data (doc/protocol.md 9.1), first pass.  From a relay:
+ * the WireGuard datagram inside goes on as a relayed one (0).  To us as
+ * a relay: left for relay_channel_forward in its turn (1).  -1: drop. */
+static int relay_channel_unwrap(struct wg_device *dev, struct pkt *p)
 {
 	uint32_t channel;
 	uint8_t dir;
@@ -310,117 +374,205 @@ static int relay_channel_input(struct wg_device *dev, struct pkt *p, struct pkt_
 		++dev->drops.relay_channel_refused;
 		return -1;
 	}
-	if (dir == OVL_CHAN_FROM_RELAY) {
-		p->data += hl;
-		p->len -= hl;
-		p->relayed = true;
-		++dev->relay_channel_rx;
-		return 0;
-	}
+	if (dir != OVL_CHAN_FROM_RELAY)
+		return 1;
+	p->data += hl;
+	p->len -= hl;
+	p->relayed = true;
+	++dev->relay_channel_rx;
+	return 0;
+}
+
+/* Channel data to us as a relay: handed to the owner, which checks the
+ * channel and readdresses it; forwarded ones join fwd.  Takes the
+ * packet. */
+static void relay_channel_forward(struct wg_device *dev, struct pkt *p, struct pkt_batch *fwd)
+{
+	uint32_t channel;
+	uint8_t dir;
+
+	ovl_chan_parse(p->data, p->len, &dir, &channel);	/* checked in pass 1 */
 	if (!dev->relay_channel_forward) {
 		++dev->drops.relay_channel_refused;
-		return -1;
+		goto drop;
 	}
 	/* The owner counts what it refuses. */
 	if (!dev->relay_channel_forward(dev->overlay_ctx, p, channel))
-		return -1;
+		goto drop;
 	if (fwd->n == PKT_BATCH_MAX)
 		device_send_batch(dev, fwd);
 	fwd->p[fwd->n++] = p;
-	return 1;
+	return;
+drop:
+	pkt_put(&dev->pool, p);
 }
 
+/* Delivers an accepted data message: keepalives counted, the inner
+ * packet checked against the peer's allowed IPs and given to the TUN.
+ * Takes the packet. */
+static void deliver_data(struct wg_device *dev, struct wg_peer *peer, struct pkt *p, size_t wire_len)
+{
+	ssize_t iplen;
+
+	if (p->len == 0) {
+		/* A keepalive: counted, never delivered. */
+		peer->rx_bytes += wire_len;
+		goto drop;
+	}
+	timers_data_received(peer);
+	iplen = wg_ip_trim(p->data, p->len);
+	if (iplen <= 0) {
+		++dev->drops.data_bad_inner;
+		goto drop;
+	}
+	p->len = (size_t)iplen;
+	if (!source_allowed(dev, peer, p->data, p->len)) {
+		++dev->drops.data_source_mismatch;
+		dev_log(dev, LOG_DBG, "dropped a packet whose inner source is not the peer's");
+		goto drop;
+	}
+	/* Counted as the kernel does: what passed every check. */
+	peer->rx_bytes += wire_len;
+	/* Both ends of TCP over a relayed path send what fits one
+	 * RELAY, whichever side opened the connection. */
+	if (peer->relayed)
+		tcp_mss_clamp(p->data, p->len, TCPMSS_RELAY_V4, TCPMSS_RELAY_V6);
+	if (dev->tun) {
+		device_tun_output(dev, p);	/* takes the packet */
+		return;
+	}
+drop:
+	pkt_put(&dev->pool, p);
+}
+
+/* Any message but data, in its turn of the batch.  Takes the packet;
+ * returns true when it queued a handshake. */
+static bool receive_other(struct wg_device *dev, struct pkt *p, enum rx_kind kind,
+			  struct pkt_batch *fwd)
+{
+	bool queued = false;
+
+	if (kind == RX_CHANNEL) {
+		relay_channel_forward(dev, p, fwd);
+		return false;
+	}
+	if (kind == RX_OVERLAY) {
+		if (dev->overlay_input)
+			dev->overlay_input(dev->overlay_ctx, p);
+		else
+			++dev->drops.overlay;
+		goto drop;
+	}
+	switch (wg_message_type(p->data, p->len)) {
+	case MESSAGE_HANDSHAKE_COOKIE:
+		/* Cheap (one XChaCha20-Poly1305 open): done at once. */
+		consume_cookie(dev, (const struct message_handshake_cookie *)p->data);
+		break;
+	case MESSAGE_HANDSHAKE_INITIATION:
+	case MESSAGE_HANDSHAKE_RESPONSE:
+		if (device_under_load(dev)) {
+			if (!admit_under_load(dev, p))
+				break;
+			enqueue_handshake(dev, p, true);
+		} else {
+			enqueue_handshake(dev, p, false);
+		}
+		queued = true;
+		break;
+	default:
+		if (p->data[0] >= 1 && p->data[0] <= 4)
+			++dev->drops.bad_length;
+		else
+			++dev->drops.unknown_type;
+		break;
+	}
+drop:
+	pkt_put(&dev->pool, p);
+	return queued;
+}
+
+/* Three passes over a batch, so that the AEAD of its data messages can run
+ * on the crypto workers (src/crypt_pool.h) while the loop alone moves
+ * state:
+ *   1. on the loop: relay channel headers taken off (channel data for us
+ *      as a relay forwarded), data messages looked up by receiver index
+ *      and checked (keypair valid, not expired);
+ *   2. anywhere: the data messages authenticated and decrypted in place;
+ *   3. on the loop, in batch order: everything else as it comes, and for
+ *      each data message the replay window (only after authentication),
+ *      keypair promotion, endpoint, timers, allowed IPs, the TUN.
+ * Pass 3 sees the messages in the order they arrived, so a peer's
+ * packets reach the TUN in the order they came, as when the batch was
+ * handled one message at a time. */
 void receive_batch(struct wg_device *dev, struct pkt_batch *b)
 {
+	struct rx_data d[PKT_BATCH_MAX];
+	struct open_job job;
 	bool queued_handshakes = false;
 	struct pkt_batch fwd;
-	unsigned i;
+	uint64_t now = wg_now(dev);
+	unsigned i, nopen = 0;
 
 	fwd.n = 0;
+	job.b = b;
+	job.d = d;
 
 	for (i = 0; i < b->n; ++i) {
 		struct pkt *p = b->p[i];
-		struct wg_peer *peer;
-		size_t wire_len = 0;
-		ssize_t iplen;
 
+		d[i].kind = RX_OTHER;
+		d[i].kp = NULL;
+		d[i].opened = false;
 		if (p->len == 0) {
 			++dev->drops.bad_length;
 			goto drop;
 		}
 		if (p->data[0] == OVERLAY_FIRST_BYTE) {
-			if (dev->overlay_input)
-				dev->overlay_input(dev->overlay_ctx, p);
-			else
-				++dev->drops.overlay;
-			goto drop;
-		}
-		if (p->data[0] == OVL_CHAN_MAGIC) {
-			int r = relay_channel_input(dev, p, &fwd);
-
-			if (r > 0)
-				continue;
-			if (r < 0)
-				goto drop;
-		}
-		switch (wg_message_type(p->data, p->len)) {
-		case MESSAGE_HANDSHAKE_COOKIE:
-			/* Cheap (one XChaCha20-Poly1305 open): done at once. */
-			consume_cookie(dev, (const struct message_handshake_cookie *)p->data);
-			goto drop;
-		case MESSAGE_HANDSHAKE_INITIATION:
-		case MESSAGE_HANDSHAKE_RESPONSE:
-			if (device_under_load(dev)) {
-				if (!admit_under_load(dev, p))
-					goto drop;
-				enqueue_handshake(dev, p, true);
-			} else {
-				enqueue_handshake(dev, p, false);
-			}
-			queued_handshakes = true;
-			goto drop;
-		case MESSAGE_DATA:
-			break;
-		default:
-			if (p->data[0] >= 1 && p->data[0] <= 4)
-				++dev->drops.bad_length;
-			else
-				++dev->drops.unknown_type;
-			goto drop;
-		}
-
-		peer = open_data(dev, p, &wire_len);
-		if (!peer)
-			goto drop;
-		if (p->len == 0) {
-			/* A keepalive: counted, never delivered. */
-			peer->rx_bytes += wire_len;
-			goto drop;
-		}
-		timers_data_received(peer);
-		iplen = wg_ip_trim(p->data, p->len);
-		if (iplen <= 0) {
-			++dev->drops.data_bad_inner;
-			goto drop;
-		}
-		p->len = (size_t)iplen;
-		if (!source_allowed(dev, peer, p->data, p->len)) {
-			++dev->drops.data_source_mismatch;
-			dev_log(dev, LOG_DBG, "dropped a packet whose inner source is not the peer's");
-			goto drop;
-		}
-		/* Counted as the kernel does: what passed every check. */
-		peer->rx_bytes += wire_len;
-		/* Both ends of TCP over a relayed path send what fits one
-		 * RELAY, whichever side opened the connection. */
-		if (peer->relayed)
-			tcp_mss_clamp(p->data, p->len, TCPMSS_RELAY_V4, TCPMSS_RELAY_V6);
-		if (dev->tun) {
-			device_tun_output(dev, p);	/* takes the packet */
+			d[i].kind = RX_OVERLAY;
 			continue;
 		}
+		if (p->data[0] == OVL_CHAN_MAGIC) {
+			int r = relay_channel_unwrap(dev, p);
+
+			if (r < 0)
+				goto drop;
+			if (r > 0) {
+				d[i].kind = RX_CHANNEL;
+				continue;
+			}
+		}
+		if (wg_message_type(p->data, p->len) != MESSAGE_DATA)
+			continue;	/* pass 3 */
+		if (!lookup_data(dev, p, &d[i], now))
+			goto drop;
+		d[i].kind = RX_DATA;
+		job.slot[nopen++] = i;
+		continue;
 drop:
 		pkt_put(&dev->pool, p);
+		b->p[i] = NULL;
+	}
+
+	crypt_pool_run(dev->crypt, open_one, &job, nopen);
+
+	for (i = 0; i < b->n; ++i) {
+		struct pkt *p = b->p[i];
+		struct wg_peer *peer;
+		size_t wire_len = 0;
+
+		if (!p)
+			continue;
+		if (d[i].kind != RX_DATA) {
+			if (receive_other(dev, p, d[i].kind, &fwd))
+				queued_handshakes = true;
+			continue;
+		}
+		peer = accept_data(dev, p, &d[i], &wire_len, now);
+		if (!peer) {
+			pkt_put(&dev->pool, p);
+			continue;
+		}
+		deliver_data(dev, peer, p, wire_len);
 	}
 	b->n = 0;
 	if (fwd.n)

@@ -3,6 +3,7 @@
 #include "src/send.h"
 
 #include "crypto/encoding.h"
+#include "src/crypt_pool.h"
 #include "src/device.h"
 #include "src/peer.h"
 #include "src/tcpmss.h"
@@ -122,6 +123,33 @@ void send_keepalive(struct wg_peer *peer)
 	send_staged(peer);
 }
 
+/* A batch of one peer's prepared messages, all of one keypair: only
+ * their encryption is left, which touches nothing but each packet's own
+ * bytes and reads the keypair's sending key. */
+struct seal_job {
+	const struct noise_keypair *kp;
+	struct pkt_batch *b;
+};
+
+static void seal_one(void *ctx, unsigned i)
+{
+	struct seal_job *job = ctx;
+	struct pkt *p = job->b->p[i];
+
+	noise_transport_seal_crypt(job->kp, p->data, p->len);
+}
+
+/* Encrypts a prepared batch (on the crypto workers when it is big enough)
+ * and sends it, in the order the nonces were taken. */
+static void seal_and_send(struct wg_device *dev, const struct noise_keypair *kp, struct pkt_batch *b)
+{
+	struct seal_job job = { kp, b };
+
+	crypt_pool_run(dev->crypt, seal_one, &job, b->n);
+	device_send_batch(dev, b);
+	b->n = 0;
+}
+
 void send_staged(struct wg_peer *peer)
 {
 	struct wg_device *dev = peer->dev;
@@ -146,9 +174,10 @@ void send_staged(struct wg_peer *peer)
 		 * (tcpmss.h). */
 		if (peer->relayed && p->len)
 			tcp_mss_clamp(p->data, p->len, TCPMSS_RELAY_V4, TCPMSS_RELAY_V6);
-		/* Seal in place: the header goes in the headroom and the
-		 * ciphertext over the plaintext. */
-		n = noise_transport_seal(kp, p->buf + PKT_RELAY_ROOM, p->data, p->len, dev->mtu, now);
+		/* In place: the header goes in the headroom and the
+		 * ciphertext over the plaintext.  The nonce is taken here, in
+		 * order; the encryption follows for the whole batch. */
+		n = noise_transport_seal_prepare(kp, p->buf + PKT_RELAY_ROOM, p->data, p->len, dev->mtu, now);
 		if (n < 0)
 			break;	/* exhausted or expired: a handshake follows */
 		peer->staged_head = p->next;
@@ -165,13 +194,11 @@ void send_staged(struct wg_peer *peer)
 		if (!keepalive)
 			sent_data = true;
 		b.p[b.n++] = p;
-		if (b.n == PKT_BATCH_MAX) {
-			device_send_batch(dev, &b);
-			b.n = 0;
-		}
+		if (b.n == PKT_BATCH_MAX)
+			seal_and_send(dev, kp, &b);
 	}
 	if (b.n)
-		device_send_batch(dev, &b);
+		seal_and_send(dev, kp, &b);
 
 	if (sent_any) {
 		timers_any_authenticated_packet_traversal(peer);

@@ -629,8 +629,8 @@ size_t noise_padded_len(size_t len, unsigned mtu)
 	return padded;
 }
 
-ssize_t noise_transport_seal(struct noise_keypair *kp, uint8_t *dst, const uint8_t *plain,
-			     size_t len, unsigned mtu, uint64_t now_ns)
+ssize_t noise_transport_seal_prepare(struct noise_keypair *kp, uint8_t *dst, const uint8_t *plain,
+				     size_t len, unsigned mtu, uint64_t now_ns)
 {
 	struct message_data *msg = (struct message_data *)dst;
 	size_t padded = noise_padded_len(len, mtu);
@@ -654,41 +654,80 @@ ssize_t noise_transport_seal(struct noise_keypair *kp, uint8_t *dst, const uint8
 	le32_put(msg->header.type, MESSAGE_DATA);
 	le32_put(msg->key_idx, kp->remote_index);
 	le64_put(msg->counter, nonce);
-	aead_seal(msg->encrypted_data, msg->encrypted_data, padded, NULL, 0, nonce, kp->sending_key);
 	return (ssize_t)message_data_len(padded);
+}
+
+void noise_transport_seal_crypt(const struct noise_keypair *kp, uint8_t *msg, size_t len)
+{
+	struct message_data *data = (struct message_data *)msg;
+	size_t padded = len - MESSAGE_MINIMUM_LENGTH;
+
+	aead_seal(data->encrypted_data, data->encrypted_data, padded, NULL, 0,
+		  le64_get(data->counter), kp->sending_key);
+}
+
+ssize_t noise_transport_seal(struct noise_keypair *kp, uint8_t *dst, const uint8_t *plain,
+			     size_t len, unsigned mtu, uint64_t now_ns)
+{
+	ssize_t n = noise_transport_seal_prepare(kp, dst, plain, len, mtu, now_ns);
+
+	if (n >= 0)
+		noise_transport_seal_crypt(kp, dst, (size_t)n);
+	return n;
+}
+
+bool noise_transport_open_check(struct noise_keypair *kp, const uint8_t *msg, size_t len,
+				uint64_t now_ns, uint64_t *counter)
+{
+	const struct message_data *data;
+
+	if (!kp || len < MESSAGE_MINIMUM_LENGTH || len > (size_t)SSIZE_MAX)
+		return false;
+	data = (const struct message_data *)msg;
+	if (le32_get(data->header.type) != MESSAGE_DATA || le32_get(data->key_idx) != kp->local_index)
+		return false;
+	if (!kp->receiving_valid)
+		return false;
+	if (has_expired(kp->birthdate, REJECT_AFTER_TIME, now_ns) ||
+	    kp->receiving_counter.counter >= REJECT_AFTER_MESSAGES) {
+		kp->receiving_valid = false;
+		return false;
+	}
+	*counter = le64_get(data->counter);
+	return true;
+}
+
+bool noise_transport_open_crypt(const struct noise_keypair *kp, uint8_t *dst, const uint8_t *msg,
+				size_t len, uint64_t counter)
+{
+	const struct message_data *data = (const struct message_data *)msg;
+	size_t plain_len = len - MESSAGE_MINIMUM_LENGTH;
+
+	return aead_open(dst, data->encrypted_data, noise_encrypted_len(plain_len), NULL, 0, counter,
+			 kp->receiving_key);
+}
+
+bool noise_transport_open_finish(struct noise_keypair *kp, uint8_t *dst, size_t plain_len,
+				 uint64_t counter)
+{
+	/* Only an authenticated counter may move the window. */
+	if (!replay_counter_validate(&kp->receiving_counter, counter)) {
+		sodium_memzero(dst, plain_len);
+		return false;
+	}
+	return true;
 }
 
 ssize_t noise_transport_open(struct noise_keypair *kp, uint8_t *dst, const uint8_t *msg,
 			     size_t len, uint64_t now_ns)
 {
-	const struct message_data *data;
 	uint64_t counter;
-	size_t plain_len;
 
-	if (!kp || len < MESSAGE_MINIMUM_LENGTH || len > (size_t)SSIZE_MAX)
+	if (!noise_transport_open_check(kp, msg, len, now_ns, &counter) ||
+	    !noise_transport_open_crypt(kp, dst, msg, len, counter) ||
+	    !noise_transport_open_finish(kp, dst, len - MESSAGE_MINIMUM_LENGTH, counter))
 		return -1;
-	data = (const struct message_data *)msg;
-	if (le32_get(data->header.type) != MESSAGE_DATA || le32_get(data->key_idx) != kp->local_index)
-		return -1;
-	if (!kp->receiving_valid)
-		return -1;
-	if (has_expired(kp->birthdate, REJECT_AFTER_TIME, now_ns) ||
-	    kp->receiving_counter.counter >= REJECT_AFTER_MESSAGES) {
-		kp->receiving_valid = false;
-		return -1;
-	}
-
-	plain_len = len - MESSAGE_MINIMUM_LENGTH;
-	counter = le64_get(data->counter);
-	if (!aead_open(dst, data->encrypted_data, noise_encrypted_len(plain_len), NULL, 0, counter,
-		       kp->receiving_key))
-		return -1;
-	/* Only an authenticated counter may move the window. */
-	if (!replay_counter_validate(&kp->receiving_counter, counter)) {
-		sodium_memzero(dst, plain_len);
-		return -1;
-	}
-	return (ssize_t)plain_len;
+	return (ssize_t)(len - MESSAGE_MINIMUM_LENGTH);
 }
 
 static size_t be16_get(const uint8_t b[2])

@@ -156,6 +156,31 @@ ssize_t noise_transport_seal(struct noise_keypair *kp, uint8_t *dst, const uint8
 ssize_t noise_transport_open(struct noise_keypair *kp, uint8_t *dst, const uint8_t *msg,
 			     size_t len, uint64_t now_ns);
 
+/* The same in steps, for a caller that runs the AEAD of many messages on
+ * other threads (src/crypt_pool.c) while it alone owns the keypairs.
+ * Steps that move a keypair's state (the sending counter, validity, the
+ * replay window) run on the owner's thread, in message order; the
+ * _crypt steps only read the keys and touch the message's own bytes, so
+ * that any number may run at once while the keypair stays put.
+ *
+ * seal_prepare: everything of seal but the encryption (the nonce taken,
+ * padding and header written); returns the message length or -1.
+ * seal_crypt: encrypts a prepared message of that length in place. */
+ssize_t noise_transport_seal_prepare(struct noise_keypair *kp, uint8_t *dst, const uint8_t *plain,
+				     size_t len, unsigned mtu, uint64_t now_ns);
+void noise_transport_seal_crypt(const struct noise_keypair *kp, uint8_t *msg, size_t len);
+/* open_check: the checks before authentication (length, index, keypair
+ * valid and not expired), *counter set from the header.
+ * open_crypt: authenticates and decrypts into dst (room for len - 32).
+ * open_finish: after open_crypt succeeded, the replay window (dst wiped
+ * when the counter is refused). */
+bool noise_transport_open_check(struct noise_keypair *kp, const uint8_t *msg, size_t len,
+				uint64_t now_ns, uint64_t *counter);
+bool noise_transport_open_crypt(const struct noise_keypair *kp, uint8_t *dst, const uint8_t *msg,
+				size_t len, uint64_t counter);
+bool noise_transport_open_finish(struct noise_keypair *kp, uint8_t *dst, size_t plain_len,
+				 uint64_t counter);
+
 /* Length of the IP packet at the head of a decrypted plaintext (from the
  * IPv4 total length or IPv6 payload length + 40), or -1 when it is not a
  * well-formed IPv4/IPv6 header that fits in len. */

@@ -230,6 +230,31 @@ EOF
 	fi
 }
 
+# crypto_threads_case SIDE IFACE IMPL: after the transfers, our daemon's
+# crypto worker threads (src/crypt_pool.h, named wh-crypt) exist as
+# WH_CRYPTO_THREADS asks and, when there are any, did some of the work
+# (CPU time of their own); none without it.  Nothing for wireguard-go.
+crypto_threads_case() {
+	local side=$1 iface=$2 impl=$3 pid=${LAB_IMPL_PID[$2]:-} want=${WH_CRYPTO_THREADS:-0}
+	local t n=0 ticks=0 st
+	[ "$impl" = wireguard-go ] && return 0
+	for t in /proc/"$pid"/task/*; do
+		[ "$(cat "$t/comm" 2>/dev/null)" = wh-crypt ] || continue
+		n=$((n + 1))
+		st=$(sed 's/.*) //' "$t/stat" 2>/dev/null) || continue
+		# utime and stime: fields 14 and 15 of stat, 12 and 13 after "(comm) ".
+		ticks=$((ticks + $(echo "$st" | awk '{print $12 + $13}')))
+	done
+	if [ "$want" -eq 0 ] && [ "$n" -eq 0 ]; then
+		tap_ok "$side: no crypto worker threads (WH_CRYPTO_THREADS=${WH_CRYPTO_THREADS:-unset})"
+	elif [ "$want" -gt 0 ] && [ "$n" -eq "$want" ] && [ "$ticks" -gt 0 ]; then
+		tap_ok "$side: $n crypto worker threads did work ($ticks ticks of CPU)"
+	else
+		fail_pair "$side: crypto worker threads" \
+			"WH_CRYPTO_THREADS=${WH_CRYPTO_THREADS:-unset}: $n wh-crypt threads, $ticks ticks"
+	fi
+}
+
 # ---------------------------------------------------------------- the lab
 
 new_ns A && new_ns B || { tap_fail "create namespaces"; tap_done; }
@@ -292,6 +317,8 @@ if start_case "pair 1: A and B start, UAPI sockets up, configured with wg set" 4
 	udp_case "A -> B" "$A" "$IA" "$IMPL_A" "$B" "$IB" 192.0.2.2 "$IMPL_B"
 	udp_case "B -> A" "$B" "$IB" "$IMPL_B" "$A" "$IA" 192.0.2.1 "$IMPL_A"
 	udp_case "A -> B over IPv6 inside" "$A" "$IA" "$IMPL_A" "$B" "$IB" fd00::2 "$IMPL_B"
+	crypto_threads_case A "$IA" "$IMPL_A"
+	crypto_threads_case B "$IB" "$IMPL_B"
 
 	counters_ok=1
 	why=
