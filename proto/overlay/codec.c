@@ -339,6 +339,28 @@ static enum ovl_decode decode_channel_bound(struct ovl_channel_bound *m, struct 
 	return OVL_DECODE_OK;
 }
 
+static enum ovl_decode decode_probe_req(struct ovl_probe_req *m, struct reader *r)
+{
+	const struct ovl_wire_probe_req *w = take(r, sizeof(*w));
+
+	if (!w)
+		return OVL_DECODE_TRUNCATED;
+	m->nonce = be64_get(w->nonce);
+	return read_padding(r, w->pad_len, &m->pad_len);
+}
+
+static enum ovl_decode decode_probe(struct ovl_probe *m, struct reader *r)
+{
+	const struct ovl_wire_probe *w = take(r, sizeof(*w));
+
+	if (!w)
+		return OVL_DECODE_TRUNCATED;
+	m->nonce = be64_get(w->nonce);
+	m->kind = w->kind;
+	m->sent = w->sent;
+	return m->kind ? OVL_DECODE_OK : OVL_DECODE_BAD_FIELD;
+}
+
 enum ovl_decode ovl_msg_decode(struct ovl_msg *m, const uint8_t *buf, size_t len)
 {
 	struct reader r = { .buf = buf, .len = len, .off = 0 };
@@ -383,6 +405,12 @@ enum ovl_decode ovl_msg_decode(struct ovl_msg *m, const uint8_t *buf, size_t len
 		break;
 	case OVL_MSG_CHANNEL_BOUND:
 		res = decode_channel_bound(&m->u.channel_bound, &r);
+		break;
+	case OVL_MSG_PROBE_REQ:
+		res = decode_probe_req(&m->u.probe_req, &r);
+		break;
+	case OVL_MSG_PROBE:
+		res = decode_probe(&m->u.probe, &r);
 		break;
 	default:
 		return OVL_DECODE_UNKNOWN_TYPE;
@@ -592,6 +620,32 @@ static int encode_channel_bound(struct writer *w, const struct ovl_channel_bound
 	return 0;
 }
 
+static int encode_probe_req(struct writer *w, const struct ovl_probe_req *m)
+{
+	struct ovl_wire_probe_req *o = put(w, sizeof(*o));
+
+	if (!o)
+		return -EMSGSIZE;
+	be64_put(o->nonce, m->nonce);
+	be16_put(o->pad_len, m->pad_len);
+	return write_padding(w, m->pad_len);
+}
+
+static int encode_probe(struct writer *w, const struct ovl_probe *m)
+{
+	struct ovl_wire_probe *o;
+
+	if (!m->kind)
+		return -EINVAL;
+	o = put(w, sizeof(*o));
+	if (!o)
+		return -EMSGSIZE;
+	be64_put(o->nonce, m->nonce);
+	o->kind = m->kind;
+	o->sent = m->sent;
+	return 0;
+}
+
 long ovl_msg_encode(uint8_t *out, size_t outmax, const struct ovl_msg *m)
 {
 	/* Never more than one datagram's worth, whatever the buffer. */
@@ -633,6 +687,12 @@ long ovl_msg_encode(uint8_t *out, size_t outmax, const struct ovl_msg *m)
 		break;
 	case OVL_MSG_CHANNEL_BOUND:
 		ret = encode_channel_bound(&w, &m->u.channel_bound);
+		break;
+	case OVL_MSG_PROBE_REQ:
+		ret = encode_probe_req(&w, &m->u.probe_req);
+		break;
+	case OVL_MSG_PROBE:
+		ret = encode_probe(&w, &m->u.probe);
 		break;
 	default:
 		ret = -EINVAL;
@@ -726,6 +786,10 @@ const char *ovl_msg_type_name(uint8_t type)
 		return "CHANNEL_BIND";
 	case OVL_MSG_CHANNEL_BOUND:
 		return "CHANNEL_BOUND";
+	case OVL_MSG_PROBE_REQ:
+		return "PROBE_REQ";
+	case OVL_MSG_PROBE:
+		return "PROBE";
 	default:
 		return "unknown";
 	}

@@ -112,6 +112,17 @@ struct ovl_channel_bound {
 	uint16_t lifetime_s;		/* 0 unless OK */
 };
 
+struct ovl_probe_req {
+	uint64_t nonce;
+	uint16_t pad_len;		/* zero bytes after the body */
+};
+
+struct ovl_probe {
+	uint64_t nonce;
+	uint8_t kind;			/* enum ovl_probe_kind; never 0 */
+	uint8_t sent;			/* enum ovl_probe_sent bits */
+};
+
 struct ovl_msg {
 	uint8_t type;			/* enum ovl_msg_type */
 	union {
@@ -125,6 +136,8 @@ struct ovl_msg {
 		struct ovl_punch punch;
 		struct ovl_channel_bind channel_bind;
 		struct ovl_channel_bound channel_bound;
+		struct ovl_probe_req probe_req;
+		struct ovl_probe probe;
 	} u;
 };
 
@@ -137,7 +150,7 @@ enum ovl_decode {
 	OVL_DECODE_TOO_LONG,		/* over OVL_MAX_PLAINTEXT, or a relay chunk over its limit */
 	OVL_DECODE_BAD_COUNT,		/* a count above its limit */
 	OVL_DECODE_BAD_ADDR,		/* unknown family, non-canonical, port 0 */
-	OVL_DECODE_BAD_FIELD,		/* nonzero padding, bad fragment, type 0 */
+	OVL_DECODE_BAD_FIELD,		/* nonzero padding, bad fragment, type or kind 0 */
 	OVL_DECODE_MAX,
 };
 

@@ -58,6 +58,8 @@ enum ovl_msg_type {
 	OVL_MSG_PONG = 0x02,
 	OVL_MSG_FIND_NODE = 0x03,
 	OVL_MSG_NODES = 0x04,
+	OVL_MSG_PROBE_REQ = 0x05,	/* NAT filtering: send me probes */
+	OVL_MSG_PROBE = 0x06,		/* NAT filtering: a probe, or the answer */
 	/* 0x10-0x1f: relaying and NAT traversal */
 	OVL_MSG_RELAY = 0x10,
 	OVL_MSG_RELAYED = 0x11,
@@ -126,6 +128,22 @@ struct ovl_wire_chan_header {
 	uint8_t zero[2];		/* sent as 0, ignored */
 	uint8_t channel[4];		/* big-endian; to a relay: the bound number;
 					 * from a relay: 0 */
+};
+
+/* What a PROBE is (doc/protocol.md 6.5, 9): the answer to PROBE_REQ
+ * from the answerer's main socket, or a probe from one of its auxiliary
+ * sockets.  0 is invalid; unknown nonzero kinds are kept by the codec
+ * and ignored by receivers. */
+enum ovl_probe_kind {
+	OVL_PROBE_ANSWER = 1,		/* from the main socket: says what was sent */
+	OVL_PROBE_OTHER_PORT = 2,	/* from the main IP address, another port */
+	OVL_PROBE_OTHER_IP = 3,		/* from another IP address of the answerer */
+};
+
+/* The "sent" bits of a PROBE: which probes the answerer sent. */
+enum ovl_probe_sent {
+	OVL_PROBE_SENT_OTHER_PORT = 0x01,
+	OVL_PROBE_SENT_OTHER_IP = 0x02,
 };
 
 enum ovl_addr_family {
@@ -222,6 +240,17 @@ struct ovl_wire_channel_bound {
 	uint8_t lifetime[2];		/* big-endian seconds; 0 unless OK */
 };
 
+struct ovl_wire_probe_req {
+	uint8_t nonce[8];
+	uint8_t pad_len[2];		/* big-endian; that many zero bytes follow */
+};
+
+struct ovl_wire_probe {
+	uint8_t nonce[8];		/* the PROBE_REQ's */
+	uint8_t kind;			/* enum ovl_probe_kind */
+	uint8_t sent;			/* enum ovl_probe_sent bits */
+};
+
 _Static_assert(sizeof(struct ovl_wire_header) == OVL_HEADER_LEN, "wire size");
 _Static_assert(sizeof(struct ovl_wire_chan_header) == OVL_CHAN_HEADER_LEN, "wire size");
 _Static_assert(sizeof(struct ovl_wire_channel_bind) == 32, "wire size");
@@ -239,6 +268,21 @@ _Static_assert(sizeof(struct ovl_wire_relayed) == 57, "wire size");
 _Static_assert(sizeof(struct ovl_wire_candidates) == 10, "wire size");
 _Static_assert(sizeof(struct ovl_wire_candidate) == 20, "wire size");
 _Static_assert(sizeof(struct ovl_wire_punch) == 8, "wire size");
+_Static_assert(sizeof(struct ovl_wire_probe_req) == 10, "wire size");
+_Static_assert(sizeof(struct ovl_wire_probe) == 10, "wire size");
+
+/* Anti-amplification of PROBE_REQ (doc/protocol.md 8.2): a request is
+ * answered by at most three PROBEs (the answer, OTHER_PORT, OTHER_IP), so
+ * it must be at least as long on the wire as those three together. */
+enum ovl_probe_sizes {
+	OVL_PROBE_DATAGRAM = OVL_OVERHEAD + 1 + 10,		/* 69 */
+	OVL_PROBE_REQ_MIN = 3 * OVL_PROBE_DATAGRAM,		/* 207 */
+	OVL_PROBE_REQ_PAD = OVL_PROBE_REQ_MIN - OVL_OVERHEAD - 1 - 10,	/* 138 */
+};
+_Static_assert(OVL_PROBE_DATAGRAM == OVL_OVERHEAD + 1 + sizeof(struct ovl_wire_probe),
+	       "a PROBE's datagram size");
+_Static_assert(OVL_OVERHEAD + 1 + sizeof(struct ovl_wire_probe_req) + OVL_PROBE_REQ_PAD ==
+	       OVL_PROBE_REQ_MIN, "a padded PROBE_REQ pays for three PROBEs");
 /* The largest fixed-size answers fit in one datagram. */
 _Static_assert(1 + sizeof(struct ovl_wire_nodes) + OVL_K * sizeof(struct ovl_wire_node) <=
 	       OVL_MAX_PLAINTEXT, "a full NODES fits in 1280 bytes");

@@ -100,6 +100,15 @@ static void sample(struct ovl_msg *m, uint8_t type, unsigned n)
 			m->u.channel_bound.lifetime_s = 60;
 		}
 		break;
+	case OVL_MSG_PROBE_REQ:
+		m->u.probe_req.nonce = UINT64_C(0x8000000000000001);
+		m->u.probe_req.pad_len = (uint16_t)n;
+		break;
+	case OVL_MSG_PROBE:
+		m->u.probe.nonce = UINT64_C(0x8000000000000001);
+		m->u.probe.kind = (uint8_t)(n ? n : OVL_PROBE_ANSWER);
+		m->u.probe.sent = OVL_PROBE_SENT_OTHER_PORT | OVL_PROBE_SENT_OTHER_IP;
+		break;
 	}
 }
 
@@ -170,6 +179,12 @@ static bool same_msg(const struct ovl_msg *a, const struct ovl_msg *b)
 		       a->u.channel_bound.status == b->u.channel_bound.status &&
 		       a->u.channel_bound.channel == b->u.channel_bound.channel &&
 		       a->u.channel_bound.lifetime_s == b->u.channel_bound.lifetime_s;
+	case OVL_MSG_PROBE_REQ:
+		return a->u.probe_req.nonce == b->u.probe_req.nonce &&
+		       a->u.probe_req.pad_len == b->u.probe_req.pad_len;
+	case OVL_MSG_PROBE:
+		return a->u.probe.nonce == b->u.probe.nonce && a->u.probe.kind == b->u.probe.kind &&
+		       a->u.probe.sent == b->u.probe.sent;
 	}
 	return false;
 }
@@ -196,6 +211,10 @@ static const struct {
 	{ OVL_MSG_CHANNEL_BIND, 0, 1 + 32 },
 	{ OVL_MSG_CHANNEL_BOUND, 0, 1 + 39 },
 	{ OVL_MSG_CHANNEL_BOUND, OVL_CHANNEL_NO_PATH, 1 + 39 },
+	{ OVL_MSG_PROBE_REQ, 0, 1 + 10 },
+	{ OVL_MSG_PROBE_REQ, OVL_PROBE_REQ_PAD, 1 + 10 + 138 },
+	{ OVL_MSG_PROBE, 0, 1 + 10 },
+	{ OVL_MSG_PROBE, OVL_PROBE_OTHER_IP, 1 + 10 },
 };
 
 /* CHANNEL_BOUND: a number and a lifetime with OK, and only with it. */
@@ -400,6 +419,39 @@ static void test_limits(void)
 	ok(ovl_msg_encode(buf, sizeof(buf), &m) == -EINVAL, "an unspecified type does not encode");
 }
 
+/* PROBE_REQ and PROBE (doc/protocol.md 6.5): kinds, and the padding that
+ * pays for the answer. */
+static void test_probe(void)
+{
+	struct ovl_msg m, d;
+	uint8_t buf[OVL_MAX_PLAINTEXT];
+	long n;
+
+	sample(&m, OVL_MSG_PROBE_REQ, OVL_PROBE_REQ_PAD);
+	n = ovl_msg_encode(buf, sizeof(buf), &m);
+	ok(n + OVL_OVERHEAD == 207 && n + OVL_OVERHEAD == 3 * (OVL_OVERHEAD + 11),
+	   "PROBE_REQ padded by 138: 207 bytes sealed, three sealed PROBEs (69 each)");
+	ok(buf[9] == 0 && buf[10] == 138, "pad_len big-endian after the nonce");
+	buf[n - 1] = 1;
+	ok(ovl_msg_decode(&d, buf, (size_t)n) == OVL_DECODE_BAD_FIELD, "PROBE_REQ: nonzero padding refused");
+
+	sample(&m, OVL_MSG_PROBE, OVL_PROBE_OTHER_PORT);
+	n = ovl_msg_encode(buf, sizeof(buf), &m);
+	ok(n == 11 && buf[0] == OVL_MSG_PROBE && buf[1] == 0x80 && buf[8] == 0x01 && buf[9] == 2 &&
+	   buf[10] == 3, "PROBE: type, nonce big-endian, kind, sent bits");
+	buf[9] = 0;
+	ok(ovl_msg_decode(&d, buf, (size_t)n) == OVL_DECODE_BAD_FIELD, "PROBE kind 0 does not decode");
+	m.u.probe.kind = 0;
+	ok(ovl_msg_encode(buf, sizeof(buf), &m) == -EINVAL, "PROBE kind 0 does not encode");
+	m.u.probe.kind = 77;
+	m.u.probe.sent = 0xfc;
+	n = ovl_msg_encode(buf, sizeof(buf), &m);
+	ok(n == 11 && ovl_msg_decode(&d, buf, (size_t)n) == OVL_DECODE_OK && d.u.probe.kind == 77 &&
+	   d.u.probe.sent == 0xfc, "an unknown kind and unknown sent bits are kept for the receiver to ignore");
+	ok(!strcmp(ovl_msg_type_name(OVL_MSG_PROBE_REQ), "PROBE_REQ") &&
+	   !strcmp(ovl_msg_type_name(OVL_MSG_PROBE), "PROBE"), "type names");
+}
+
 static void test_types(void)
 {
 	struct ovl_msg d;
@@ -417,7 +469,7 @@ static void test_types(void)
 		else if (r == OVL_DECODE_TRUNCATED)
 			++known;
 	}
-	ok(known == 10 && unknown == 246, "10 types known, 246 reported unknown (%u, %u)", known, unknown);
+	ok(known == 12 && unknown == 244, "12 types known, 244 reported unknown (%u, %u)", known, unknown);
 	b[0] = 0x21;
 	ok(ovl_msg_decode(&d, b, 40) == OVL_DECODE_UNKNOWN_TYPE && d.type == 0x21,
 	   "a reserved type (AUTHED) is unknown, its body unread");
@@ -533,6 +585,7 @@ int main(void)
 	test_padding();
 	test_limits();
 	test_types();
+	test_probe();
 	test_addresses();
 	test_random();
 	return tap_done();
