@@ -153,6 +153,7 @@ static void show_header(struct node *n, struct strbuf *b, bool json)
 	uint32_t left = 0;
 	unsigned observers = 0;
 	enum overlay_nat nat = overlay_nat_mapping(n->ov, &observers);
+	enum ovl_filtering filt = overlay_nat_filtering(n->ov, NULL);
 
 	key_to_base64url(key, n->public_key);
 	if (n->member) {
@@ -184,6 +185,7 @@ static void show_header(struct node *n, struct strbuf *b, bool json)
 		strbuf_printf(b, ",\n  \"dht_nodes\": %u", kad_table_size(overlay_table(n->ov)));
 		strbuf_printf(b, ",\n  \"nat_mapping\": \"%s\", \"nat_observers\": %u",
 			      overlay_nat_name(nat), observers);
+		strbuf_printf(b, ",\n  \"nat_filtering\": \"%s\"", ovl_filter_name(filt));
 		strbuf_printf(b, ",\n  \"port_mapping\": ");
 		if (mapped[0]) {
 			strbuf_printf(b, "{\"protocol\": \"%s\", \"external\": ", portmap_proto_name(via));
@@ -204,9 +206,10 @@ static void show_header(struct node *n, struct strbuf *b, bool json)
 	if (n->member)
 		strbuf_printf(b, "  overlay %s/%u %s/%u, hostname %s\n", v4, n->prefix4, v6, n->prefix6,
 			      n->hostname[0] ? n->hostname : "-");
-	strbuf_printf(b, "  dht %u nodes%s%s, NAT mapping %s (%u observers)\n",
+	strbuf_printf(b, "  dht %u nodes%s%s, NAT mapping %s (%u observers), filtering %s%s\n",
 		      kad_table_size(overlay_table(n->ov)), refl[0] ? ", seen as " : "", refl,
-		      overlay_nat_name(nat), observers);
+		      overlay_nat_name(nat), observers, ovl_filter_name(filt),
+		      filt == OVL_FILTER_NOT_PORT ? " (endpoint-independent or address-dependent)" : "");
 	if (mapped[0])
 		strbuf_printf(b, "  port mapping %s by %s\n", mapped, portmap_proto_name(via));
 	if (overlay_relaying(n->ov))
@@ -275,6 +278,9 @@ static void do_inspect(struct ctl_conn *cc)
 	int r;
 
 	show_header(n, &b, true);
+	strbuf_printf(&b, ",\n  \"nat_probes\": {\"answered\": %llu, \"dropped\": %llu, "
+		      "\"unexpected\": %llu}", (unsigned long long)os->probes_answered,
+		      (unsigned long long)os->probes_dropped, (unsigned long long)os->probes_unexpected);
 	strbuf_printf(&b, ",\n  \"namespace\": ");
 	strbuf_json_str(&b, n->conf->ns);
 	strbuf_printf(&b, ",\n  \"workbit\": %u,\n  \"overlay\": {\"rx\": %llu, \"tx\": %llu, "

@@ -7,6 +7,7 @@
 
 #include "proto/overlay/channel.h"
 #include "proto/overlay/codec.h"
+#include "proto/overlay/natfilter.h"
 #include "proto/overlay/reasm.h"
 #include "proto/overlay/relaychan.h"
 #include "src/device.h"
@@ -14,10 +15,12 @@
 #include <errno.h>
 #include <ifaddrs.h>
 #include <arpa/inet.h>
+#include <net/if.h>
 #include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 enum {
 	PINGS_TRACKED = 64,	/* PINGs whose PONG we wait for */
@@ -77,6 +80,39 @@ struct waiter {
 	void *arg;
 };
 
+/* NAT filtering (doc/protocol.md 9): the rounds of PROBE_REQ we send, and
+ * the rate states of the PROBE_REQs we answer.  Only the natfilt_ and
+ * probe_ functions below touch it. */
+enum {
+	NATFILT_ASKED = 3,		/* PUBLIC nodes asked per round */
+	PROBE_LIMIT_SLOTS = 256,	/* per-requester rate states, by key hash */
+};
+
+struct natfilt_slot {
+	uint64_t nonce;			/* 0: unused */
+	uint8_t key[32];
+	struct kad_addr addr;		/* where the PROBE_REQ went: its main socket */
+	bool answered;			/* its ANSWER came, from addr */
+	uint8_t sent;			/* enum ovl_probe_sent, as the ANSWER said */
+	bool port_rx, ip_rx;		/* the probes that came, from where they should */
+	bool ip_bad;			/* an OTHER_IP came from addr's IP: no OTHER_IP test */
+};
+
+struct natfilt {
+	enum ovl_filtering verdict;	/* what `wh show` says */
+	unsigned observers;		/* the mapping's observers when it was made */
+	struct ovl_filter_evidence ev;
+	struct natfilt_slot slot[NATFILT_ASKED];	/* the round in flight */
+	uint64_t round_end_ns;		/* 0: no round in flight */
+	uint64_t next_ns;		/* the next classification is due */
+	uint64_t look_ns;		/* the next look for a change */
+	enum overlay_nat mapping;	/* what the verdict was made for ... */
+	struct kad_addr base;		/* ... and from which reflexive IP */
+	uint8_t ip_capable[32];		/* an answerer that sent OTHER_IP: asked first */
+	/* Answering: per requester-key hash and in all, as GCRA. */
+	uint64_t tat_all, tat_key[PROBE_LIMIT_SLOTS];
+};
+
 struct overlay {
 	struct wg_device *dev;
 	struct ovl_channel *ch;
@@ -107,6 +143,7 @@ struct overlay {
 	struct ovl_reasm reasm;
 	bool reasm_ready;
 	struct ovl_chantab chans;		/* relays only */
+	struct natfilt filt;
 	struct overlay_stats stats;
 };
 
@@ -187,14 +224,18 @@ static bool ovl_to_kad(const struct ovl_addr *o, struct kad_addr *k)
 }
 
 static void on_timer(uv_timer_t *t);
+static void natfilt_tick(struct overlay *ov, uint64_t now);
 
-/* The core says when it wants to run next; the timer follows. */
+/* The core says when it wants to run next; the timer follows (and the
+ * NAT filtering classification's deadline). */
 static void rearm(struct overlay *ov)
 {
 	uint64_t next = kad_lookups_deadline(&ov->lookups), now = wg_now(ov->dev), ms;
 
 	if (ov->dev->closing)
 		return;
+	if (ov->filt.round_end_ns ? ov->filt.round_end_ns < next : ov->filt.look_ns < next)
+		next = ov->filt.round_end_ns ? ov->filt.round_end_ns : ov->filt.look_ns;
 	ms = next > now ? (next - now + 999999) / 1000000 : 0;
 	if (ms > 60000)
 		ms = 60000;
@@ -206,6 +247,7 @@ static void on_timer(uv_timer_t *t)
 	struct overlay *ov = t->data;
 
 	kad_lookups_tick(&ov->lookups, wg_now(ov->dev));
+	natfilt_tick(ov, wg_now(ov->dev));
 	rearm(ov);
 }
 
@@ -809,6 +851,410 @@ static void send_pong(struct overlay *ov, const uint8_t key[32], const union wg_
 	send_msg(ov, key, to, &r);
 }
 
+/* ---- NAT filtering: answering PROBE_REQ ---- */
+
+static bool same_ip(const struct kad_addr *a, const struct kad_addr *b);
+
+static bool probe_gcra(uint64_t *tat, uint64_t now, uint64_t cost_ns, uint64_t burst_ns)
+{
+	uint64_t t = *tat > now ? *tat : now;
+
+	if (t + cost_ns > now + burst_ns)
+		return false;
+	*tat = t + cost_ns;
+	return true;
+}
+
+/* A requester may ask about once a second (a burst of 4), all of them 100
+ * times a second: each answer opens two sockets. */
+static bool probe_admit(struct overlay *ov, const uint8_t key[32], uint64_t now)
+{
+	uint64_t h, all = ov->filt.tat_all;
+
+	crypto_shorthash((uint8_t *)&h, key, 32, ov->limiter_hash_key);
+	if (!probe_gcra(&all, now, NS_PER_S / 100, NS_PER_S) ||
+	    !probe_gcra(&ov->filt.tat_key[h % PROBE_LIMIT_SLOTS], now, NS_PER_S, 4 * NS_PER_S))
+		return false;
+	ov->filt.tat_all = all;
+	return true;
+}
+
+/* Whether ip (4 or 16 bytes of family af) may source an OTHER_IP probe to
+ * the internet: not loopback, link-local, multicast or unspecified. */
+static bool probe_usable_ip(int af, const uint8_t *ip)
+{
+	static const uint8_t zero[16];
+
+	if (af == AF_INET)
+		return ip[0] != 127 && ip[0] != 0 && (ip[0] & 0xf0) != 0xe0 &&
+		       !(ip[0] == 169 && ip[1] == 254);
+	return memcmp(ip, zero, 16) && !(ip[0] == 0xfe && (ip[1] & 0xc0) == 0x80) &&
+	       ip[0] != 0xff && !(memcmp(ip, zero, 15) == 0 && ip[15] == 1) &&
+	       !(memcmp(ip, zero, 10) == 0 && ip[10] == 0xff && ip[11] == 0xff);
+}
+
+/* Another address of the family of main on the interface the request
+ * came in on (ifindex): the source of an OTHER_IP probe.  Only that
+ * interface, so that the probe takes the path the request came by. */
+static bool probe_other_ip(const union wg_sockaddr *main_ip, unsigned ifindex, union wg_sockaddr *out)
+{
+	char name[IF_NAMESIZE];
+	struct ifaddrs *ifa, *i;
+	bool found = false;
+	int af = main_ip->sa.sa_family;
+
+	if (!ifindex || !if_indextoname(ifindex, name) || getifaddrs(&ifa) < 0)
+		return false;
+	for (i = ifa; i && !found; i = i->ifa_next) {
+		const uint8_t *ip, *mine;
+		size_t n = af == AF_INET ? 4 : 16;
+
+		if (!i->ifa_addr || i->ifa_addr->sa_family != af || (i->ifa_flags & IFF_LOOPBACK) ||
+		    strcmp(i->ifa_name, name))
+			continue;
+		if (af == AF_INET) {
+			ip = (const uint8_t *)&((const struct sockaddr_in *)(void *)i->ifa_addr)->sin_addr;
+			mine = (const uint8_t *)&main_ip->in4.sin_addr;
+		} else {
+			ip = ((const struct sockaddr_in6 *)(void *)i->ifa_addr)->sin6_addr.s6_addr;
+			mine = main_ip->in6.sin6_addr.s6_addr;
+		}
+		if (!memcmp(ip, mine, n) || !probe_usable_ip(af, ip))
+			continue;
+		memset(out, 0, sizeof(*out));
+		out->sa.sa_family = (sa_family_t)af;
+		if (af == AF_INET)
+			memcpy(&out->in4.sin_addr, ip, 4);
+		else
+			memcpy(&out->in6.sin6_addr, ip, 16);
+		found = true;
+	}
+	freeifaddrs(ifa);
+	return found;
+}
+
+/* Sends a sealed datagram from a fresh socket bound to from's IP address
+ * (port 0: the kernel picks one, never our main port, which is bound). */
+static bool probe_send_aux(struct overlay *ov, const union wg_sockaddr *from,
+			   const union wg_sockaddr *to, const uint8_t *buf, size_t len)
+{
+	union wg_sockaddr b = *from;
+	bool ok = false;
+	int fd;
+
+	fd = socket(from->sa.sa_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		goto out;
+	if (b.sa.sa_family == AF_INET)
+		b.in4.sin_port = 0;
+	else
+		b.in6.sin6_port = 0;
+	if (bind(fd, &b.sa, wg_sockaddr_len(&b)) < 0)
+		goto out;
+	ok = sendto(fd, buf, len, 0, &to->sa, wg_sockaddr_len(to)) == (ssize_t)len;
+out:
+	if (fd >= 0)
+		close(fd);
+	if (ok)
+		++ov->stats.tx;
+	else
+		++ov->stats.send_errors;
+	return ok;
+}
+
+static long probe_seal(struct overlay *ov, const uint8_t key[32], const struct ovl_msg *m,
+		       uint8_t buf[OVL_MAX_DATAGRAM])
+{
+	long plen = ovl_msg_encode(buf + OVL_HEADER_LEN, OVL_MAX_PLAINTEXT, m);
+
+	if (plen < 0)
+		return plen;
+	return ovl_channel_seal(ov->ch, key, buf + OVL_HEADER_LEN, (size_t)plen, wall_ns(), buf,
+				OVL_MAX_DATAGRAM);
+}
+
+/* A PROBE_REQ: a PUBLIC node sends OTHER_PORT from its IP address and
+ * another port, OTHER_IP from a second address of that family if it has
+ * one, both to the request's source address and never to any address the
+ * request names (it names none), then the ANSWER from its main socket.
+ * At most three PROBEs, no more bytes than the padded request. */
+static void probe_answer(struct overlay *ov, const uint8_t sender[32], const struct pkt *p,
+			 const struct ovl_probe_req *r, uint64_t now)
+{
+	uint8_t buf[OVL_MAX_DATAGRAM];
+	union wg_sockaddr main_ip, other;
+	unsigned ifindex = 0;
+	struct ovl_msg m;
+	uint8_t sent = 0;
+	long n;
+
+	if (!ov->public_node || p->len < OVL_PROBE_REQ_MIN || !probe_admit(ov, sender, now)) {
+		++ov->stats.probes_dropped;
+		return;
+	}
+	memset(&main_ip, 0, sizeof(main_ip));
+	if (p->has_local && p->addr.sa.sa_family == AF_INET) {
+		main_ip.in4.sin_family = AF_INET;
+		main_ip.in4.sin_addr = p->local.v4.ipi_addr;
+		ifindex = (unsigned)p->local.v4.ipi_ifindex;
+	} else if (p->has_local && p->addr.sa.sa_family == AF_INET6) {
+		main_ip.in6.sin6_family = AF_INET6;
+		main_ip.in6.sin6_addr = p->local.v6.ipi6_addr;
+		ifindex = p->local.v6.ipi6_ifindex;
+	}
+	memset(&m, 0, sizeof(m));
+	m.type = OVL_MSG_PROBE;
+	m.u.probe.nonce = r->nonce;
+	/* Which probes go is known before any is sealed: every PROBE says so. */
+	if (main_ip.sa.sa_family) {
+		sent |= OVL_PROBE_SENT_OTHER_PORT;
+		if (probe_other_ip(&main_ip, ifindex, &other))
+			sent |= OVL_PROBE_SENT_OTHER_IP;
+	}
+	m.u.probe.sent = sent;
+	if (sent & OVL_PROBE_SENT_OTHER_PORT) {
+		m.u.probe.kind = OVL_PROBE_OTHER_PORT;
+		n = probe_seal(ov, sender, &m, buf);
+		if (n < 0 || !probe_send_aux(ov, &main_ip, &p->addr, buf, (size_t)n))
+			m.u.probe.sent = sent &= (uint8_t)~OVL_PROBE_SENT_OTHER_PORT;
+	}
+	if (sent & OVL_PROBE_SENT_OTHER_IP) {
+		m.u.probe.kind = OVL_PROBE_OTHER_IP;
+		n = probe_seal(ov, sender, &m, buf);
+		if (n < 0 || !probe_send_aux(ov, &other, &p->addr, buf, (size_t)n))
+			sent &= (uint8_t)~OVL_PROBE_SENT_OTHER_IP;
+	}
+	m.u.probe.kind = OVL_PROBE_ANSWER;
+	m.u.probe.sent = sent;
+	if (send_msg(ov, sender, &p->addr, &m) >= 0)
+		++ov->stats.probes_answered;
+}
+
+/* ---- NAT filtering: classifying our own NAT ---- */
+
+#define NATFILT_WAIT_NS (2 * NS_PER_S)		/* a round's probes have arrived by then */
+#define NATFILT_REDO_NS (600 * NS_PER_S)	/* a verdict is redone this often */
+#define NATFILT_RETRY_NS (30 * NS_PER_S)	/* after no verdict */
+#define NATFILT_LOOK_NS (2 * NS_PER_S)		/* how often a change is looked for */
+
+static enum ovl_filter_mapping natfilt_mapping_of(enum overlay_nat n)
+{
+	if (n == OVERLAY_NAT_NONE)
+		return OVL_FILTER_MAPPING_NONE;
+	if (n == OVERLAY_NAT_EIM || n == OVERLAY_NAT_EDM)
+		return OVL_FILTER_MAPPING_NAT;
+	return OVL_FILTER_MAPPING_UNKNOWN;
+}
+
+struct natfilt_pick {
+	struct overlay *ov;
+	unsigned n;
+};
+
+static bool natfilt_ask(struct overlay *ov, const struct kad_entry *e)
+{
+	struct natfilt_slot *s = &ov->filt.slot[0];
+	union wg_sockaddr a;
+	struct ovl_msg m;
+	unsigned i, used = 0;
+
+	if (!(e->flags & KAD_F_HEARD) || (e->flags & KAD_F_NATED) ||
+	    !kad_addr_to_wg_sockaddr(&e->addr, &a))
+		return false;
+	for (i = 0; i < NATFILT_ASKED; ++i) {
+		if (!ov->filt.slot[i].nonce)
+			break;
+		/* One per IP address: two nodes on one host are one test. */
+		if (same_ip(&ov->filt.slot[i].addr, &e->addr))
+			return false;
+	}
+	used = i;
+	if (used == NATFILT_ASKED)
+		return false;
+	s = &ov->filt.slot[used];
+	memset(s, 0, sizeof(*s));
+	do
+		randombytes_buf(&s->nonce, sizeof(s->nonce));
+	while (!s->nonce);
+	memcpy(s->key, e->key, 32);
+	s->addr = e->addr;
+	memset(&m, 0, sizeof(m));
+	m.type = OVL_MSG_PROBE_REQ;
+	m.u.probe_req.nonce = s->nonce;
+	m.u.probe_req.pad_len = OVL_PROBE_REQ_PAD;
+	if (send_msg(ov, e->key, &a, &m) < 0) {
+		s->nonce = 0;
+		return false;
+	}
+	return true;
+}
+
+static void natfilt_pick_entry(void *ctx, unsigned bucket, const struct kad_entry *e)
+{
+	struct natfilt_pick *p = ctx;
+
+	(void)bucket;
+	if (p->n < NATFILT_ASKED && natfilt_ask(p->ov, e))
+		++p->n;
+}
+
+/* A round: PROBE_REQ to up to three PUBLIC nodes at different addresses,
+ * first the last one that could send OTHER_IP. */
+static bool natfilt_round(struct overlay *ov, uint64_t now)
+{
+	struct natfilt_pick p = { .ov = ov, .n = 0 };
+	const struct kad_entry *e;
+	static const uint8_t none[32];
+
+	memset(ov->filt.slot, 0, sizeof(ov->filt.slot));
+	if (memcmp(ov->filt.ip_capable, none, 32) &&
+	    (e = kad_table_find(&ov->table, ov->filt.ip_capable)) && natfilt_ask(ov, e))
+		++p.n;
+	kad_table_walk(&ov->table, natfilt_pick_entry, &p);
+	if (!p.n)
+		return false;
+	ov->filt.round_end_ns = now + NATFILT_WAIT_NS;
+	return true;
+}
+
+/* A PROBE from key, received at our main socket from `from`: counted for
+ * the round in flight when it comes from where its kind says. */
+static void natfilt_take(struct overlay *ov, const uint8_t key[32], const struct kad_addr *from,
+			 const struct ovl_probe *pr, uint64_t now)
+{
+	struct natfilt_slot *s = NULL;
+	unsigned i;
+
+	(void)now;
+	for (i = 0; i < NATFILT_ASKED && !s; ++i)
+		if (ov->filt.slot[i].nonce && ov->filt.slot[i].nonce == pr->nonce &&
+		    !memcmp(ov->filt.slot[i].key, key, 32))
+			s = &ov->filt.slot[i];
+	if (!s || !ov->filt.round_end_ns) {
+		++ov->stats.probes_unexpected;
+		return;
+	}
+	switch (pr->kind) {
+	case OVL_PROBE_ANSWER:
+		if (same_ip(from, &s->addr) && from->port == s->addr.port) {
+			s->answered = true;
+			s->sent = pr->sent;
+		}
+		break;
+	case OVL_PROBE_OTHER_PORT:
+		if (same_ip(from, &s->addr) && from->port != s->addr.port)
+			s->port_rx = true;
+		break;
+	case OVL_PROBE_OTHER_IP:
+		/* From the answerer's main address after all (a NAT of its
+		 * own): not a test of our filtering by address. */
+		if (from->family == s->addr.family && !same_ip(from, &s->addr))
+			s->ip_rx = true;
+		else
+			s->ip_bad = true;
+		break;
+	default:
+		++ov->stats.probes_unexpected;
+		break;
+	}
+}
+
+/* The round in flight is over: its evidence counted, the verdict made,
+ * another round or the next classification planned. */
+static void natfilt_round_end(struct overlay *ov, uint64_t now)
+{
+	struct natfilt *f = &ov->filt;
+	bool answered = false, port_sent = false, ip_sent = false, port_rx = false, ip_rx = false;
+	bool again;
+	enum ovl_filtering v;
+	unsigned i;
+
+	for (i = 0; i < NATFILT_ASKED; ++i) {
+		const struct natfilt_slot *s = &f->slot[i];
+
+		if (!s->nonce)
+			continue;
+		answered |= s->answered;
+		port_sent |= s->answered && (s->sent & OVL_PROBE_SENT_OTHER_PORT);
+		ip_sent |= s->answered && (s->sent & OVL_PROBE_SENT_OTHER_IP) && !s->ip_bad;
+		port_rx |= s->port_rx;
+		ip_rx |= s->ip_rx && !s->ip_bad;
+		if (s->answered && (s->sent & OVL_PROBE_SENT_OTHER_IP) && !s->ip_bad)
+			memcpy(f->ip_capable, s->key, 32);
+	}
+	f->ev.rounds++;
+	f->ev.answered += answered;
+	f->ev.port_sent += port_sent;
+	f->ev.ip_sent += ip_sent;
+	f->ev.port_rx += port_rx;
+	f->ev.ip_rx += ip_rx;
+	memset(f->slot, 0, sizeof(f->slot));
+	f->round_end_ns = 0;
+	v = ovl_filter_classify(natfilt_mapping_of(f->mapping), &f->ev, &again);
+	if (again && natfilt_round(ov, now))
+		return;
+	/* A periodic redo keeps the old verdict until it has a new one. */
+	if (v != OVL_FILTER_UNKNOWN || f->ev.rounds >= OVL_FILTER_ROUNDS_MAX)
+		f->verdict = v;
+	f->next_ns = now + (v == OVL_FILTER_UNKNOWN ? NATFILT_RETRY_NS : NATFILT_REDO_NS);
+}
+
+/* Starts a classification for the mapping and reflexive address we now
+ * have: at once when there is no NAT to test or nothing known. */
+static void natfilt_start(struct overlay *ov, enum overlay_nat mapping, unsigned observers,
+			  uint64_t now)
+{
+	struct natfilt *f = &ov->filt;
+	union wg_sockaddr r;
+	bool again;
+
+	f->mapping = mapping;
+	f->observers = observers;
+	memset(&f->base, 0, sizeof(f->base));
+	if (overlay_reflexive(ov, &r))
+		wg_sockaddr_to_kad(&r, &f->base);
+	memset(&f->ev, 0, sizeof(f->ev));
+	if (natfilt_mapping_of(mapping) != OVL_FILTER_MAPPING_NAT) {
+		f->verdict = ovl_filter_classify(natfilt_mapping_of(mapping), &f->ev, &again);
+		f->next_ns = now + NATFILT_REDO_NS;
+		return;
+	}
+	/* No PUBLIC node known yet: the next look tries again. */
+	f->next_ns = now;
+	natfilt_round(ov, now);
+}
+
+/* Runs from the overlay's timer: ends a round whose wait is over; every
+ * 2 seconds looks whether a classification is due, or the mapping or the
+ * reflexive IP address changed (roaming: the old verdict is dropped). */
+static void natfilt_tick(struct overlay *ov, uint64_t now)
+{
+	struct natfilt *f = &ov->filt;
+	enum overlay_nat mapping;
+	union wg_sockaddr r;
+	struct kad_addr k;
+	unsigned observers = 0;
+
+	if (f->round_end_ns) {
+		if (now >= f->round_end_ns)
+			natfilt_round_end(ov, now);
+		return;
+	}
+	if (now < f->look_ns)
+		return;
+	f->look_ns = now + NATFILT_LOOK_NS;
+	mapping = overlay_nat_mapping(ov, &observers);
+	memset(&k, 0, sizeof(k));
+	if (overlay_reflexive(ov, &r))
+		wg_sockaddr_to_kad(&r, &k);
+	if (mapping != f->mapping || (k.family && f->base.family && !same_ip(&k, &f->base))) {
+		f->verdict = OVL_FILTER_UNKNOWN;
+		natfilt_start(ov, mapping, observers, now);
+	} else if (now >= f->next_ns) {
+		natfilt_start(ov, mapping, observers, now);
+	}
+}
+
 void overlay_input(struct overlay *ov, struct pkt *p)
 {
 	uint8_t plain[OVL_MAX_PLAINTEXT], sender[32];
@@ -836,6 +1282,16 @@ void overlay_input(struct overlay *ov, struct pkt *p)
 		else
 			++ov->stats.dropped_decode;
 		goto out;
+	}
+	/* NAT filtering probes come from auxiliary sockets: they never touch
+	 * the table, validation or endpoints (doc/protocol.md 9). */
+	if (m.type == OVL_MSG_PROBE_REQ || m.type == OVL_MSG_PROBE) {
+		if (m.type == OVL_MSG_PROBE_REQ)
+			probe_answer(ov, sender, p, &m.u.probe_req, now);
+		else
+			natfilt_take(ov, sender, &from, &m.u.probe, now);
+		rearm(ov);
+		return;
 	}
 
 	/* What the sender says of itself (PING, PONG); other messages keep
@@ -1334,6 +1790,13 @@ void overlay_probe_reflexive(struct overlay *ov)
 	p.ov = ov;
 	kad_table_walk(&ov->table, probe_entry, &p);
 	rearm(ov);
+}
+
+enum ovl_filtering overlay_nat_filtering(const struct overlay *ov, unsigned *observers)
+{
+	if (observers)
+		*observers = ov->filt.observers;
+	return ov->filt.verdict;
 }
 
 uint32_t overlay_rtt_us(const struct overlay *ov, const uint8_t key[32])

@@ -12,6 +12,7 @@
 #include "proto/overlay/codec.h"
 #include "proto/overlay/kademlia.h"
 #include "proto/overlay/lookup.h"
+#include "proto/overlay/natfilter.h"
 #include "src/packet.h"
 
 #include <stdbool.h>
@@ -91,6 +92,10 @@ struct overlay_stats {
 	 * granted and refused by our relays. */
 	uint64_t channel_binds, channel_forwarded, channel_dropped;
 	uint64_t channels_granted, channels_refused;
+	/* NAT filtering: PROBE_REQs answered, and dropped (we are not
+	 * PUBLIC, too short to pay for the answer, over the rate); PROBEs
+	 * that answer no request of ours in flight. */
+	uint64_t probes_answered, probes_dropped, probes_unexpected;
 };
 
 int overlay_new(struct overlay **out, struct wg_device *dev, const struct overlay_config *cfg,
@@ -165,6 +170,12 @@ enum overlay_nat {
 };
 enum overlay_nat overlay_nat_mapping(const struct overlay *ov, unsigned *observers);
 const char *overlay_nat_name(enum overlay_nat n);
+/* How our NAT filters what comes in (doc/protocol.md 9, "NAT
+ * filtering"): from the probes a few PUBLIC nodes sent us from other
+ * ports and addresses, redone every 10 minutes and when the mapping or
+ * the reflexive address changes.  observers: the mapping's when the
+ * verdict was made. */
+enum ovl_filtering overlay_nat_filtering(const struct overlay *ov, unsigned *observers);
 /* Pings up to three nodes of the table at different IP addresses, so
  * that their PONGs tell our reflexive address and mapping. */
 void overlay_probe_reflexive(struct overlay *ov);
