@@ -80,7 +80,7 @@ struct waiter {
 	void *arg;
 };
 
-/* NAT filtering (doc/protocol.md 9): the rounds of PROBE_REQ we send, and
+/* NAT filtering (doc/protocol.md 9.2): the rounds of PROBE_REQ we send, and
  * the rate states of the PROBE_REQs we answer.  Only the natfilt_ and
  * probe_ functions below touch it. */
 enum {
@@ -1053,10 +1053,10 @@ struct natfilt_pick {
 
 static bool natfilt_ask(struct overlay *ov, const struct kad_entry *e)
 {
-	struct natfilt_slot *s = &ov->filt.slot[0];
+	struct natfilt_slot *s;
 	union wg_sockaddr a;
 	struct ovl_msg m;
-	unsigned i, used = 0;
+	unsigned i;
 
 	if (!(e->flags & KAD_F_HEARD) || (e->flags & KAD_F_NATED) ||
 	    !kad_addr_to_wg_sockaddr(&e->addr, &a))
@@ -1068,10 +1068,9 @@ static bool natfilt_ask(struct overlay *ov, const struct kad_entry *e)
 		if (same_ip(&ov->filt.slot[i].addr, &e->addr))
 			return false;
 	}
-	used = i;
-	if (used == NATFILT_ASKED)
+	if (i == NATFILT_ASKED)
 		return false;
-	s = &ov->filt.slot[used];
+	s = &ov->filt.slot[i];
 	memset(s, 0, sizeof(*s));
 	do
 		randombytes_buf(&s->nonce, sizeof(s->nonce));
@@ -1120,12 +1119,11 @@ static bool natfilt_round(struct overlay *ov, uint64_t now)
 /* A PROBE from key, received at our main socket from `from`: counted for
  * the round in flight when it comes from where its kind says. */
 static void natfilt_take(struct overlay *ov, const uint8_t key[32], const struct kad_addr *from,
-			 const struct ovl_probe *pr, uint64_t now)
+			 const struct ovl_probe *pr)
 {
 	struct natfilt_slot *s = NULL;
 	unsigned i;
 
-	(void)now;
 	for (i = 0; i < NATFILT_ASKED && !s; ++i)
 		if (ov->filt.slot[i].nonce && ov->filt.slot[i].nonce == pr->nonce &&
 		    !memcmp(ov->filt.slot[i].key, key, 32))
@@ -1284,12 +1282,12 @@ void overlay_input(struct overlay *ov, struct pkt *p)
 		goto out;
 	}
 	/* NAT filtering probes come from auxiliary sockets: they never touch
-	 * the table, validation or endpoints (doc/protocol.md 9). */
+	 * the table, validation or endpoints (doc/protocol.md 9.2). */
 	if (m.type == OVL_MSG_PROBE_REQ || m.type == OVL_MSG_PROBE) {
 		if (m.type == OVL_MSG_PROBE_REQ)
 			probe_answer(ov, sender, p, &m.u.probe_req, now);
 		else
-			natfilt_take(ov, sender, &from, &m.u.probe, now);
+			natfilt_take(ov, sender, &from, &m.u.probe);
 		rearm(ov);
 		return;
 	}

@@ -170,8 +170,7 @@ enum overlay_nat {
 };
 enum overlay_nat overlay_nat_mapping(const struct overlay *ov, unsigned *observers);
 const char *overlay_nat_name(enum overlay_nat n);
-/* How our NAT filters what comes in (doc/protocol.md 9, "NAT
- * filtering"): from the probes a few PUBLIC nodes sent us from other
+/* How our NAT filters what comes in (doc/protocol.md 9.2): from the probes a few PUBLIC nodes sent us from other
  * ports and addresses, redone every 10 minutes and when the mapping or
  * the reflexive address changes.  observers: the mapping's when the
  * verdict was made. */

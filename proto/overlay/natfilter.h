@@ -1,6 +1,6 @@
 /* NAT filtering classification (RFC 4787 section 5, RFC 5780 section 4.4),
  * sans-I/O: what came back from a few rounds of PROBE_REQ in, a verdict
- * out (doc/protocol.md 9, "NAT filtering").
+ * out (doc/protocol.md 9.2).
  *
  * A round asks a few PUBLIC nodes for probes.  Each answers on its main
  * socket (ANSWER: which probes it sent) and sends OTHER_PORT (its main

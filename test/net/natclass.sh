@@ -79,7 +79,7 @@ mapping_of() { # mapping_of NODE: "MAPPING OBSERVERS"
 	nsx "${NATLAB_NS[$1]}" "$WH" show "nc$LAB_PID$1" json 2>/dev/null |
 		python3 -c 'import json,sys; j=json.load(sys.stdin); print(j["nat_mapping"], j["nat_observers"])'
 }
-for pair in a:endpoint-independent b:endpoint-dependent c:endpoint-independent d:none; do
+for pair in a:endpoint-independent b:endpoint-dependent c:endpoint-independent g:endpoint-independent d:none; do
 	n=${pair%%:*} want=${pair#*:} kind=public
 	gw=${NATLAB_GW[$n]:-}
 	[ -z "$gw" ] || kind=${NATLAB_TYPE[$gw]}
