@@ -170,9 +170,9 @@ enum overlay_nat {
 };
 enum overlay_nat overlay_nat_mapping(const struct overlay *ov, unsigned *observers);
 const char *overlay_nat_name(enum overlay_nat n);
-/* How our NAT filters what comes in (doc/protocol.md 9.2): from the probes a few PUBLIC nodes sent us from other
- * ports and addresses, redone every 10 minutes and when the mapping or
- * the reflexive address changes.  observers: the mapping's when the
+/* How our NAT filters what comes in (doc/protocol.md 9.2): from the
+ * probes a few PUBLIC nodes sent us from other ports and addresses, redone
+ * every 10 minutes and when the mapping or the reflexive address changes.  observers: the mapping's when the
  * verdict was made. */
 enum ovl_filtering overlay_nat_filtering(const struct overlay *ov, unsigned *observers);
 /* Pings up to three nodes of the table at different IP addresses, so
