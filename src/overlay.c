@@ -1016,7 +1016,7 @@ static void probe_answer(struct overlay *ov, const uint8_t sender[32], const str
 		m.u.probe.kind = OVL_PROBE_OTHER_PORT;
 		n = probe_seal(ov, sender, &m, buf);
 		if (n < 0 || !probe_send_aux(ov, &main_ip, &p->addr, buf, (size_t)n))
-			m.u.probe.sent = sent &= (uint8_t)~OVL_PROBE_SENT_OTHER_PORT;
+			sent &= (uint8_t)~OVL_PROBE_SENT_OTHER_PORT;
 	}
 	if (sent & OVL_PROBE_SENT_OTHER_IP) {
 		m.u.probe.kind = OVL_PROBE_OTHER_IP;
