@@ -109,6 +109,20 @@ for pair in a:endpoint-independent g:address-dependent c:address-and-port-depend
 			"$(nsx "${NATLAB_NS[$n]}" "$WH" show "nc$LAB_PID$n" 2>&1)"
 	fi
 done
+# `wh show` (text) says it next to the mapping, and what "not-port-dependent"
+# leaves open.
+line=$(nsx "${NATLAB_NS[g]}" "$WH" show "nc${LAB_PID}g" 2>/dev/null | grep 'NAT mapping')
+if [[ $line == *"NAT mapping endpoint-independent ("*"), filtering address-dependent" ]]; then
+	tap_ok "wh show on g:${line#*,}"
+else
+	tap_fail "wh show on g: NAT mapping and filtering" "got: $line"
+fi
+line=$(nsx "${NATLAB_NS[e]}" "$WH" show "nc${LAB_PID}e" 2>/dev/null | grep 'NAT mapping')
+if [[ $line == *"filtering not-port-dependent (endpoint-independent or address-dependent)" ]]; then
+	tap_ok "wh show on e:${line#*,}"
+else
+	tap_fail "wh show on e: filtering not-port-dependent, explained" "got: $line"
+fi
 # The probes from boot1's other port and address moved no one's idea of
 # where boot1 is; boot1 answered PROBE_REQs, nobody had to drop any.
 boot1_key=$(cat "$LAB_DIR/boot1.pub")
