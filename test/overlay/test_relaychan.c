@@ -16,15 +16,8 @@
 #define T0 (UINT64_C(1700000000) * SEC)
 #define LIFE (60 * SEC)
 
-static uint64_t rng_state = UINT64_C(0x2545f4914f6cdd1d);
-
-static uint64_t rnd(void)
-{
-	rng_state ^= rng_state >> 12;
-	rng_state ^= rng_state << 25;
-	rng_state ^= rng_state >> 27;
-	return rng_state * UINT64_C(2685821657736338717);
-}
+/* test/tap.h's xorshift64*, a fixed seed: every run the same sequence. */
+#define rnd tap_rand
 
 /* Keys that differ in their last byte only. */
 static void fill_key(uint8_t key[OVL_KEY_LEN], unsigned seed)
