@@ -324,13 +324,15 @@ static void do_inspect(struct ctl_conn *cc)
 		      (unsigned long long)cps.items_by_workers);
 	strbuf_printf(&b, "},\n  \"wireguard_drops\": {\"unknown_type\": %llu, \"bad_length\": %llu, "
 		      "\"handshake_invalid\": %llu, \"handshake_ratelimited\": %llu, "
-		      "\"handshake_cookie_sent\": %llu, \"handshake_queue_full\": %llu, "
+		      "\"handshake_cookie_sent\": %llu, \"handshake_shed\": %llu, "
+		      "\"handshake_queue_full\": %llu, "
 		      "\"cookie_invalid\": %llu, \"data_unknown_index\": %llu, \"data_invalid\": %llu, "
 		      "\"data_source_mismatch\": %llu, \"data_bad_inner\": %llu, \"tun_no_route\": %llu, "
 		      "\"pool_exhausted\": %llu, \"send_errors\": %llu}",
 		      (unsigned long long)d->unknown_type, (unsigned long long)d->bad_length,
 		      (unsigned long long)d->handshake_invalid, (unsigned long long)d->handshake_ratelimited,
 		      (unsigned long long)d->handshake_cookie_sent,
+		      (unsigned long long)d->handshake_shed,
 		      (unsigned long long)d->handshake_queue_full, (unsigned long long)d->cookie_invalid,
 		      (unsigned long long)d->data_unknown_index, (unsigned long long)d->data_invalid,
 		      (unsigned long long)d->data_source_mismatch, (unsigned long long)d->data_bad_inner,

@@ -29,6 +29,21 @@
 
 enum {
 	HANDSHAKES_PER_TURN = 32,	/* handshake budget of one loop turn */
+	/* At most this share (1/n) of the loop's time goes to handshake
+	 * messages over any stretch longer than HS_CREDIT_MAX_NS * n: the
+	 * rest stays for established sessions during a flood.  A turn of
+	 * the drain ends once it has used HS_TURN_MAX_NS. */
+	HS_TIME_SHARE_DIV = 4,
+	HS_CREDIT_MAX_NS = 20000000,
+	HS_TURN_MAX_NS = 500000,
+	/* Under load, handshake messages checked (mac1, mac2: two or three
+	 * BLAKE2s, and a cookie reply or the queue) as they arrive: so many
+	 * a second per source address (/64 in IPv6), so many over all; the
+	 * rest are dropped unchecked.  A few percent of a core at most. */
+	HS_CHECKS_PER_SOURCE = 64,
+	HS_CHECKS_BURST_PER_SOURCE = 16,
+	HS_CHECKS_PER_SECOND = 32768,
+	HS_CHECKS_BURST = 2048,
 	UDP_BATCHES_PER_TURN = 4,
 	/* With UDP GRO, as many datagrams per recvmmsg as without (a flood
 	 * of small ones must fill the handshake queue as fast as before),
@@ -1013,11 +1028,74 @@ bool device_under_load(struct wg_device *dev)
 	       wg_now(dev) < dev->under_load_until;
 }
 
+/* The drain's credit: loop time it may still spend on handshakes.  It
+ * grows by 1/HS_TIME_SHARE_DIV of the time passed, up to
+ * HS_CREDIT_MAX_NS, and the drain spends it; the first message after a
+ * quiet spell finds a full credit, so only a sustained stream waits. */
+static void hs_credit_refill(struct wg_device *dev, uint64_t now)
+{
+	if (now > dev->hs_credit_at) {
+		uint64_t grown = (now - dev->hs_credit_at) / HS_TIME_SHARE_DIV;
+
+		dev->hs_credit_ns = grown >= HS_CREDIT_MAX_NS ? HS_CREDIT_MAX_NS :
+				    dev->hs_credit_ns + (int64_t)grown;
+		if (dev->hs_credit_ns > HS_CREDIT_MAX_NS)
+			dev->hs_credit_ns = HS_CREDIT_MAX_NS;
+	}
+	dev->hs_credit_at = now;
+}
+
+bool device_handshake_check_allowed(struct wg_device *dev, int family, const uint8_t *addr,
+				    uint64_t now)
+{
+	const uint64_t cost = 1000000000ULL / HS_CHECKS_PER_SECOND;
+	uint64_t tokens = dev->check_tokens_ns;
+
+	/* The source's budget first, so that one flooding address spends
+	 * only its own, not everyone's. */
+	if (!ratelimiter_allow(dev->check_limiter, family, addr, now))
+		goto shed;
+	if (now > dev->check_tokens_at)
+		tokens += now - dev->check_tokens_at;
+	if (tokens > cost * HS_CHECKS_BURST)
+		tokens = cost * HS_CHECKS_BURST;
+	dev->check_tokens_at = now;
+	dev->check_tokens_ns = tokens;
+	if (tokens < cost)
+		goto shed;
+	dev->check_tokens_ns = tokens - cost;
+	return true;
+shed:
+	dev->under_load_until = now + 1000000000ULL;
+	return false;
+}
+
+static void on_hs_timer(uv_timer_t *t)
+{
+	device_kick_handshakes(t->data);
+}
+
 static void on_hs_idle(uv_idle_t *h)
 {
 	struct wg_device *dev = h->data;
+	uint64_t now = wg_now(dev), spent;
+	unsigned left;
 
-	if (!receive_handshakes(dev, HANDSHAKES_PER_TURN)) {
+	hs_credit_refill(dev, now);
+	if (dev->hs_credit_ns <= 0) {
+		/* Out of credit: sleep until it has grown back (the idle
+		 * handle would spin the loop meanwhile). */
+		uint64_t wait_ms = ((uint64_t)-dev->hs_credit_ns * HS_TIME_SHARE_DIV) / 1000000 + 1;
+
+		uv_idle_stop(h);
+		dev->hs_idle_active = false;
+		uv_timer_start(&dev->hs_timer, on_hs_timer, wait_ms, 0);
+		return;
+	}
+	left = receive_handshakes(dev, HANDSHAKES_PER_TURN, now + HS_TURN_MAX_NS);
+	spent = wg_now(dev) - now;
+	dev->hs_credit_ns -= (int64_t)spent;
+	if (!left) {
 		uv_idle_stop(h);
 		dev->hs_idle_active = false;
 	}
@@ -1025,7 +1103,7 @@ static void on_hs_idle(uv_idle_t *h)
 
 void device_kick_handshakes(struct wg_device *dev)
 {
-	if (!dev->hs_idle_active && !dev->closing) {
+	if (!dev->hs_idle_active && !dev->closing && !uv_is_active((uv_handle_t *)&dev->hs_timer)) {
 		uv_idle_start(&dev->hs_idle, on_hs_idle);
 		dev->hs_idle_active = true;
 	}
@@ -1036,6 +1114,7 @@ static void on_housekeeping(uv_timer_t *t)
 	struct wg_device *dev = t->data;
 
 	ratelimiter_gc(dev->ratelimiter, wg_now(dev));
+	ratelimiter_gc(dev->check_limiter, wg_now(dev));
 	/* The TUN interface was deleted under us: exit, as wireguard-go. */
 	if (dev->tun && !tun_exists(dev->tun) && dev->on_fatal)
 		dev->on_fatal(dev, "the interface was removed");
@@ -1086,7 +1165,9 @@ int device_init(struct wg_device *dev, uv_loop_t *loop, const char *ifname)
 	memset(dev->identity, 0, sizeof(*dev->identity));
 	cookie_checker_init(&dev->cookie_checker, zero);
 	dev->ratelimiter = ratelimiter_new(RATELIMITER_MAX_ENTRIES);
-	if (!dev->ratelimiter)
+	dev->check_limiter = ratelimiter_new_rate(RATELIMITER_MAX_ENTRIES, HS_CHECKS_PER_SOURCE,
+						  HS_CHECKS_BURST_PER_SOURCE);
+	if (!dev->ratelimiter || !dev->check_limiter)
 		goto enomem;
 	dev->peer_hash_size = 64;
 	dev->peer_hash = calloc(dev->peer_hash_size, sizeof(*dev->peer_hash));
@@ -1102,6 +1183,10 @@ int device_init(struct wg_device *dev, uv_loop_t *loop, const char *ifname)
 
 	uv_idle_init(loop, &dev->hs_idle);
 	dev->hs_idle.data = dev;
+	uv_timer_init(loop, &dev->hs_timer);
+	dev->hs_timer.data = dev;
+	dev->hs_credit_ns = HS_CREDIT_MAX_NS;
+	dev->hs_credit_at = wg_now(dev);
 	uv_timer_init(loop, &dev->housekeeping);
 	dev->housekeeping.data = dev;
 	uv_timer_start(&dev->housekeeping, on_housekeeping, 1000, 1000);
@@ -1112,8 +1197,8 @@ enomem:
 	free(dev->hs_queue);
 	free(dev->index_hash);
 	free(dev->peer_hash);
-	if (dev->ratelimiter)
-		ratelimiter_free(dev->ratelimiter);
+	ratelimiter_free(dev->ratelimiter);
+	ratelimiter_free(dev->check_limiter);
 	if (dev->identity)
 		sodium_free(dev->identity);
 	return -ENOMEM;
@@ -1194,6 +1279,8 @@ void device_close(struct wg_device *dev)
 	}
 	uv_idle_stop(&dev->hs_idle);
 	uv_close((uv_handle_t *)&dev->hs_idle, on_handle_closed_noop);
+	uv_timer_stop(&dev->hs_timer);
+	uv_close((uv_handle_t *)&dev->hs_timer, on_handle_closed_noop);
 	uv_timer_stop(&dev->housekeeping);
 	uv_close((uv_handle_t *)&dev->housekeeping, on_handle_closed_noop);
 }
@@ -1226,6 +1313,7 @@ void device_destroy(struct wg_device *dev)
 	dev->tun_buf = NULL;
 	allowedips_free(&dev->allowedips);
 	ratelimiter_free(dev->ratelimiter);
+	ratelimiter_free(dev->check_limiter);
 	crypt_pool_free(dev->crypt);
 	dev->crypt = NULL;
 	pkt_pool_destroy(&dev->pool);

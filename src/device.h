@@ -50,6 +50,7 @@ struct wg_drop_counters {
 	uint64_t handshake_invalid;	/* bad mac1, failed decryption, replay */
 	uint64_t handshake_ratelimited;
 	uint64_t handshake_cookie_sent;	/* under load, no valid mac2 */
+	uint64_t handshake_shed;	/* under load, over the checks' budget: unchecked */
 	uint64_t handshake_queue_full;
 	uint64_t cookie_invalid;
 	uint64_t data_unknown_index;
@@ -145,12 +146,22 @@ struct wg_device {
 	 * one TCP flow) at the end of each receive batch. */
 	struct pkt_batch tun_out;
 
-	/* The handshake queue (a ring) and its drain. */
+	/* The handshake queue (a ring) and its drain: on an idle handle, a
+	 * few messages a loop turn, within a credit of loop time that grows
+	 * at a fixed share of the wall clock (src/device.c); when it runs
+	 * out the drain pauses on hs_timer until it has grown back. */
 	struct hs_item *hs_queue;
 	unsigned hs_head, hs_count;
 	uv_idle_t hs_idle;
+	uv_timer_t hs_timer;
 	bool hs_idle_active;
+	int64_t hs_credit_ns;
+	uint64_t hs_credit_at;
 	uint64_t under_load_until;	/* ns; sticky for a second */
+	/* Under load, the budget of handshake messages checked as they
+	 * arrive: per source, and over all sources (a token bucket). */
+	struct ratelimiter *check_limiter;
+	uint64_t check_tokens_ns, check_tokens_at;
 
 	/* Datagrams whose first byte is 0xff go to the overlay, when there
 	 * is one (wh up); a plain wireguard-wh drops and counts them. */
@@ -233,6 +244,11 @@ void device_input_relayed(struct wg_device *dev, const union wg_sockaddr *relay_
 			  const uint8_t *buf, size_t len);
 
 bool device_under_load(struct wg_device *dev);
+/* Under load: whether a handshake message from this source may be
+ * checked now (and if so, counts it against the budgets); when not, the
+ * device stays under load for another second. */
+bool device_handshake_check_allowed(struct wg_device *dev, int family, const uint8_t *addr,
+				    uint64_t now);
 /* Schedules the draining of the handshake queue. */
 void device_kick_handshakes(struct wg_device *dev);
 

@@ -2,12 +2,18 @@
  *
  * Datagrams arrive in batches.  Data messages (type 4) are opened at
  * once; handshake messages (types 1-3) go to the device's handshake
- * queue and are processed a bounded number per loop turn, so that a flood
- * of them cannot starve established sessions, and the queue's depth is
- * what "under load" means (as in the kernel: 1/8 of the queue, sticky for
- * a second).  Under load an initiation or response needs a valid mac2
- * (a cookie we gave its source) and must pass the per-source rate
- * limiter; without one it gets a cookie reply instead of a DH. */
+ * queue, drained on the loop within a budget (src/device.c: a few a
+ * turn, and at most a fixed share of the loop's time), so that a flood
+ * of them cannot starve established sessions.  The queue's depth is what
+ * "under load" means (as in the kernel: 1/8 of the queue, sticky for a
+ * second).  Under load a message is checked as it arrives, within a
+ * per-source and a global budget of checks (the rest are dropped
+ * unchecked, counted): mac1 and mac2 (no Diffie-Hellman); an initiation
+ * or response without a valid mac2 (a cookie we gave its source) gets a
+ * cookie reply instead, one with it must pass the per-source rate limiter
+ * to be queued.  So under a flood the queue holds only messages whose
+ * senders proved their address, and the flood costs little more than
+ * its reception. */
 #include "src/receive.h"
 
 #include "proto/overlay/codec.h"
@@ -80,28 +86,65 @@ static const uint8_t *src_ip(const union wg_sockaddr *a)
 					    (const uint8_t *)&a->in6.sin6_addr;
 }
 
-/* Under load: mac1 and mac2 are checked before anything is queued; a
- * message without a fresh cookie is answered with one, and a source over
- * its rate is dropped.  Returns true when the message may be queued. */
-static bool admit_under_load(struct wg_device *dev, const struct pkt *p)
+/* A cookie reply to p, into the batch of datagrams the receive batch
+ * sends at its end. */
+static void cookie_reply(struct wg_device *dev, const struct pkt *p, const uint8_t *srcb,
+			 size_t srclen, uint64_t now, struct pkt_batch *out)
+{
+	struct message_handshake_cookie *reply;
+	struct pkt *r = pkt_get(&dev->pool);
+
+	if (!r) {
+		++dev->drops.pool_exhausted;
+		return;
+	}
+	reply = (struct message_handshake_cookie *)r->data;
+	if (!cookie_message_create(reply, p->data, p->len, le32_get(p->data + 4), &dev->cookie_checker,
+				   srcb, srclen, now)) {
+		pkt_put(&dev->pool, r);
+		return;
+	}
+	r->len = sizeof(*reply);
+	r->addr = p->addr;
+	r->peer = NULL;
+	r->has_local = false;
+	r->relayed = false;
+	if (out->n == PKT_BATCH_MAX)
+		device_send_batch(dev, out);
+	out->p[out->n++] = r;
+	++dev->drops.handshake_cookie_sent;
+}
+
+/* Under load: within the checks' budget (per source, then global: past
+ * it a message is dropped unchecked, so that a flood costs no more than
+ * its reception), mac1 and mac2 are checked before anything is queued;
+ * a message without a fresh cookie is answered with one, and a source
+ * over its rate is dropped.  A message that came through a relay needs
+ * no mac2: its source is the relay's address, where a cookie reply would
+ * not reach the sender (the relay forwards only for authenticated
+ * overlay members, within per-sender limits); the budgets and the rate
+ * limiter apply to the relay's address.  Returns true when the message
+ * may be queued. */
+static bool admit_under_load(struct wg_device *dev, const struct pkt *p, struct pkt_batch *out)
 {
 	uint8_t srcb[18];
-	size_t srclen = wg_sockaddr_cookie_src(&p->addr, srcb);
+	size_t srclen;
 	uint64_t now = wg_now(dev);
 	enum cookie_mac_state mac;
 
-	mac = cookie_validate_packet(&dev->cookie_checker, p->data, p->len, srcb, srclen, true, now);
+	if (!device_handshake_check_allowed(dev, p->addr.sa.sa_family, src_ip(&p->addr), now)) {
+		++dev->drops.handshake_shed;
+		return false;
+	}
+	srclen = wg_sockaddr_cookie_src(&p->addr, srcb);
+	mac = cookie_validate_packet(&dev->cookie_checker, p->data, p->len, srcb, srclen, !p->relayed,
+				     now);
 	if (mac == INVALID_MAC) {
 		++dev->drops.handshake_invalid;
 		return false;
 	}
-	if (mac != VALID_MAC_WITH_COOKIE) {
-		struct message_handshake_cookie reply;
-
-		if (cookie_message_create(&reply, p->data, p->len, le32_get(p->data + 4),
-					  &dev->cookie_checker, srcb, srclen, now))
-			device_send(dev, &p->addr, &reply, sizeof(reply));
-		++dev->drops.handshake_cookie_sent;
+	if (!p->relayed && mac != VALID_MAC_WITH_COOKIE) {
+		cookie_reply(dev, p, srcb, srclen, now, out);
 		return false;
 	}
 	if (!ratelimiter_allow(dev->ratelimiter, p->addr.sa.sa_family, src_ip(&p->addr), now)) {
@@ -217,7 +260,7 @@ static void process_handshake(struct wg_device *dev, struct hs_item *it)
 		handle_response(dev, (const struct message_handshake_response *)it->msg, it);
 }
 
-unsigned receive_handshakes(struct wg_device *dev, unsigned budget)
+unsigned receive_handshakes(struct wg_device *dev, unsigned budget, uint64_t deadline_ns)
 {
 	while (dev->hs_count && budget--) {
 		struct hs_item *it = &dev->hs_queue[dev->hs_head];
@@ -226,6 +269,8 @@ unsigned receive_handshakes(struct wg_device *dev, unsigned budget)
 		--dev->hs_count;
 		process_handshake(dev, it);
 		sodium_memzero(it, sizeof(*it));
+		if (wg_now(dev) >= deadline_ns)
+			break;
 	}
 	return dev->hs_count;
 }
@@ -446,14 +491,15 @@ drop:
 }
 
 /* Any message but data, in its turn of the batch.  Takes the packet;
- * returns true when it queued a handshake. */
+ * what it sends (forwarded channel data, cookie replies) joins out, sent
+ * at the end of the batch.  Returns true when it queued a handshake. */
 static bool receive_other(struct wg_device *dev, struct pkt *p, enum rx_kind kind,
-			  struct pkt_batch *fwd)
+			  struct pkt_batch *out)
 {
 	bool queued = false;
 
 	if (kind == RX_CHANNEL) {
-		relay_channel_forward(dev, p, fwd);
+		relay_channel_forward(dev, p, out);
 		return false;
 	}
 	if (kind == RX_OVERLAY) {
@@ -471,7 +517,7 @@ static bool receive_other(struct wg_device *dev, struct pkt *p, enum rx_kind kin
 	case MESSAGE_HANDSHAKE_INITIATION:
 	case MESSAGE_HANDSHAKE_RESPONSE:
 		if (device_under_load(dev)) {
-			if (!admit_under_load(dev, p))
+			if (!admit_under_load(dev, p, out))
 				break;
 			enqueue_handshake(dev, p, true);
 		} else {
@@ -509,11 +555,11 @@ void receive_batch(struct wg_device *dev, struct pkt_batch *b)
 	struct rx_data d[PKT_BATCH_MAX];
 	struct open_job job;
 	bool queued_handshakes = false;
-	struct pkt_batch fwd;
+	struct pkt_batch out;
 	uint64_t now = wg_now(dev);
 	unsigned i, nopen = 0;
 
-	fwd.n = 0;
+	out.n = 0;
 	job.b = b;
 	job.d = d;
 
@@ -563,7 +609,7 @@ drop:
 		if (!p)
 			continue;
 		if (d[i].kind != RX_DATA) {
-			if (receive_other(dev, p, d[i].kind, &fwd))
+			if (receive_other(dev, p, d[i].kind, &out))
 				queued_handshakes = true;
 			continue;
 		}
@@ -575,8 +621,8 @@ drop:
 		deliver_data(dev, peer, p, wire_len);
 	}
 	b->n = 0;
-	if (fwd.n)
-		device_send_batch(dev, &fwd);
+	if (out.n)
+		device_send_batch(dev, &out);
 	device_tun_flush(dev);
 	if (queued_handshakes)
 		device_kick_handshakes(dev);

@@ -1,10 +1,10 @@
 /* Handshake rate limiting under load: one token bucket per source.
  *
- * A bucket holds up to PACKETS_BURSTABLE packets' worth of nanoseconds;
- * it refills at one nanosecond per nanosecond and each packet costs
- * 1 s / PACKETS_PER_SECOND.  A source seen for the first time is allowed
- * and starts with a full bucket less one packet, so a burst of
- * PACKETS_BURSTABLE passes and the next one waits for a refill.
+ * A bucket holds up to a burst of packets' worth of nanoseconds; it
+ * refills at one nanosecond per nanosecond and each packet costs 1 s /
+ * the rate (20 and 5 by default, the kernel's).  A source seen for the
+ * first time is allowed and starts with a full bucket less one packet,
+ * so a burst passes and the next one waits for a refill.
  *
  * Sources are an IPv4 address or the /64 of an IPv6 address (a host
  * usually owns a whole /64, so counting its addresses apart would let it
@@ -24,8 +24,6 @@
 
 enum {
 	NSEC_PER_SEC = 1000000000,
-	PACKET_COST = NSEC_PER_SEC / RATELIMITER_PACKETS_PER_SECOND,
-	TOKEN_MAX = PACKET_COST * RATELIMITER_PACKETS_BURSTABLE,
 	IDLE_NS = NSEC_PER_SEC,
 	SOURCE_LEN = 9,		/* family tag, then up to 8 address bytes */
 	MIN_BUCKETS = 16,
@@ -37,13 +35,15 @@ _Static_assert(NSEC_PER_SEC % RATELIMITER_PACKETS_PER_SECOND == 0, "exact packet
 
 struct entry {
 	uint64_t last_ns;
-	uint64_t tokens;		/* nanoseconds of credit, <= TOKEN_MAX */
+	uint64_t tokens;		/* nanoseconds of credit, <= token_max */
 	uint8_t source[SOURCE_LEN];	/* zero-padded, compared whole */
 	uint32_t next;			/* chain or free list; NONE ends it */
 };
 
 struct ratelimiter {
 	uint8_t key[crypto_shorthash_KEYBYTES];
+	uint64_t packet_cost;		/* ns of credit a packet takes */
+	uint64_t token_max;		/* the burst, in ns of credit */
 	uint32_t *buckets;		/* heads of the chains */
 	size_t bucket_mask;
 	struct entry *entries;		/* max_entries slots */
@@ -64,11 +64,18 @@ static size_t round_up_pow2(size_t n)
 
 struct ratelimiter *ratelimiter_new(size_t max_entries)
 {
+	return ratelimiter_new_rate(max_entries, RATELIMITER_PACKETS_PER_SECOND,
+				    RATELIMITER_PACKETS_BURSTABLE);
+}
+
+struct ratelimiter *ratelimiter_new_rate(size_t max_entries, unsigned per_second, unsigned burst)
+{
 	struct ratelimiter *rl;
 	size_t nbuckets, i;
 
 	/* Indices are 32 bits with one value reserved for "none". */
-	if (max_entries == 0 || max_entries >= NONE) {
+	if (max_entries == 0 || max_entries >= NONE || per_second == 0 ||
+	    per_second > NSEC_PER_SEC || NSEC_PER_SEC % per_second != 0 || burst == 0) {
 		errno = EINVAL;
 		return NULL;
 	}
@@ -90,6 +97,8 @@ struct ratelimiter *ratelimiter_new(size_t max_entries)
 	rl->bucket_mask = nbuckets - 1;
 	rl->max_entries = max_entries;
 	rl->free_list = NONE;
+	rl->packet_cost = NSEC_PER_SEC / per_second;
+	rl->token_max = rl->packet_cost * burst;
 	crypto_shorthash_keygen(rl->key);
 	return rl;
 
@@ -163,14 +172,14 @@ bool ratelimiter_allow(struct ratelimiter *rl, int family, const uint8_t *addr, 
 		tokens = e->tokens;
 		if (now_ns > e->last_ns)
 			tokens += now_ns - e->last_ns;
-		if (tokens > TOKEN_MAX)
-			tokens = TOKEN_MAX;
+		if (tokens > rl->token_max)
+			tokens = rl->token_max;
 		e->last_ns = now_ns;
-		if (tokens < PACKET_COST) {
+		if (tokens < rl->packet_cost) {
 			e->tokens = tokens;
 			return false;
 		}
-		e->tokens = tokens - PACKET_COST;
+		e->tokens = tokens - rl->packet_cost;
 		return true;
 	}
 
@@ -188,7 +197,7 @@ bool ratelimiter_allow(struct ratelimiter *rl, int family, const uint8_t *addr, 
 	e = &rl->entries[i];
 	memcpy(e->source, source, SOURCE_LEN);
 	e->last_ns = now_ns;
-	e->tokens = TOKEN_MAX - PACKET_COST;
+	e->tokens = rl->token_max - rl->packet_cost;
 	e->next = rl->buckets[b];
 	rl->buckets[b] = i;
 	++rl->count;

@@ -84,4 +84,28 @@ else
 	tap_fail "the tunnel works after the flood" "$(impl_log "$IR")"
 fi
 tap_diag "after the flood the first ping came back in $((($(date +%s%N) - t0) / 1000000)) ms"
+
+# A flood from the peer's own address (as an on-path attacker's would
+# be): the established session shares the source with the flood, so the
+# responder cannot tell them apart by address; its data must still flow.
+nsx "$I" "$HSFLOOD" 198.18.1.1 51820 "$PUBR" 15 >"$LAB_DIR/flood2.out" 2>&1 &
+FLOOD_PID=$!
+LAB_PIDS+=("$FLOOD_PID")
+sleep 2
+answered=$(nsx "$I" ping -n -q -c 200 -i 0.02 -W 1 192.0.2.1 2>/dev/null |
+	sed -n 's/.* \([0-9]*\) received.*/\1/p')
+wait "$FLOOD_PID"
+read -r _ sent _ cookies <"$LAB_DIR/flood2.out"
+tap_diag "flood from the peer's address: sent $sent initiations, got $cookies cookie replies; $answered of 200 pings answered during it"
+if [ "${sent:-0}" -gt 100000 ] && [ "${answered:-0}" -ge 180 ]; then
+	tap_ok "the session keeps flowing during a flood from the peer's own address (>= 180 of 200 pings)"
+else
+	tap_fail "the session keeps flowing during a flood from the peer's own address (>= 180 of 200 pings)" \
+		"$(cat "$LAB_DIR/flood2.out")" "$(impl_log "$IR")"
+fi
+if kill -0 "${LAB_IMPL_PID[$IR]}" 2>/dev/null; then
+	tap_ok "responder still running after the second flood"
+else
+	tap_fail "responder still running after the second flood" "$(impl_log "$IR")"
+fi
 tap_done

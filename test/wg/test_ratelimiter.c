@@ -119,6 +119,29 @@ static void capacity_test(size_t max)
 	ratelimiter_free(rl);
 }
 
+/* Another rate: 64 a second, bursts of 16. */
+static void other_rate_test(void)
+{
+	struct ratelimiter *rl = ratelimiter_new_rate(16, 64, 16);
+	const uint64_t cost = NS_PER_SEC / 64;
+	uint64_t now = 7 * NS_PER_SEC;
+	uint8_t a[4] = { 198, 51, 100, 7 };
+	int i, n;
+
+	if (!ok(rl != NULL, "64/s, burst 16: created"))
+		return;
+	for (n = 0, i = 0; i < 40; ++i)
+		n += ratelimiter_allow(rl, AF_INET, a, now);
+	ok(n == 16, "64/s: a burst of 16 passes, no more (%d)", n);
+	ok(!ratelimiter_allow(rl, AF_INET, a, now + cost - 1), "64/s: not before 1/64 s");
+	ok(ratelimiter_allow(rl, AF_INET, a, now + cost), "64/s: one more after 1/64 s");
+	now += cost;
+	for (n = 0, i = 0; i < 640; ++i, now += cost)
+		n += ratelimiter_allow(rl, AF_INET, a, now + cost);
+	ok(n == 640, "64/s sustained: all 640 pass (%d)", n);
+	ratelimiter_free(rl);
+}
+
 int main(void)
 {
 	struct ratelimiter *rl;
@@ -191,6 +214,10 @@ int main(void)
 	ratelimiter_free(rl);
 
 	ok(ratelimiter_new(0) == NULL, "zero capacity rejected");
+	ok(ratelimiter_new_rate(16, 0, 5) == NULL, "zero rate rejected");
+	ok(ratelimiter_new_rate(16, 3, 5) == NULL, "a rate that does not divide 10^9 rejected");
+	ok(ratelimiter_new_rate(16, 64, 0) == NULL, "zero burst rejected");
+	other_rate_test();
 	capacity_test(1);
 	capacity_test(100);
 	capacity_test(20000);
