@@ -76,6 +76,7 @@ METRICS = [
     ("tcp4_gbps", "TCP, 4 streams", "Gbit/s", 1, "higher", "%.2f"),
     ("tcp4_retr", "TCP, 4 streams, retransmits", "count", 1, "lower", "%.0f"),
     ("tcp_flood_gbps", "TCP, 1 stream, during a handshake flood", "Gbit/s", 1, "higher", "%.2f"),
+    ("tcp_sinkflood_gbps", "TCP, 1 stream, same flood at an unread socket", "Gbit/s", 1, "higher", "%.2f"),
     ("flood_kpps", "handshake flood offered (initiations)", "kpps", 1, "info", "%.1f"),
     ("udp_kpps", "UDP 64 B, delivered", "kpps", 1, "higher", "%.1f"),
     ("udp_sent_kpps", "UDP 64 B, offered by iperf3", "kpps", 1, "info", "%.1f"),

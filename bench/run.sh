@@ -22,6 +22,8 @@
 #     from the sender's namespace with handshake initiations (valid mac1,
 #     keys that are no peer's) as fast as one core sends them: what an
 #     established session keeps of its throughput during a handshake flood
+#   - the same with the flood aimed at a socket nobody reads: what the
+#     flood alone costs the machine (hsflood's core, the kernel's work)
 #   - iperf3 UDP, 64-byte payloads, unlimited rate (-b 0): packets per second
 #     delivered at the receiver, and loss
 #   - VmHWM of both daemons (peak RSS under load)
@@ -64,7 +66,7 @@ PREFIX=whbench-
 A=${PREFIX}$$-a B=${PREFIX}$$-b
 IFA=wb$$a IFB=wb$$b
 ADDR_A=192.0.2.1 ADDR_B=192.0.2.2
-PORT_A=51820 PORT_B=51821
+PORT_A=51820 PORT_B=51821 SINK_PORT=51899
 RUN=/var/run/wireguard
 CLK_TCK=$(getconf CLK_TCK)
 BENCH_NETNS=("$A" "$B")
@@ -131,7 +133,7 @@ raw=$build/bench-raw.txt
 
 round() { # round IMPL N
 	local impl=$1 n=$2 f=$tmp/$1-$2 ping_pid c0a c0b c1a c1b s0 s1 bps bytes retr b0 t0 b1 t1
-	local flood_pid fsent fcookies
+	local flood_pid fsent fcookies sink_pid
 	log "== round $n: $impl"
 	up_tunnel "$impl"
 
@@ -194,6 +196,29 @@ round() { # round IMPL N
 	put $impl $n tcp_flood_gbps "$(awk -v b="$bps" 'BEGIN {printf "%.4f", b / 1e9}')"
 	put $impl $n flood_kpps "$(awk -v s="${fsent:-0}" -v t=$((secs + 1)) 'BEGIN {printf "%.1f", s / t / 1e3}')"
 	log "   TCP 1 stream during a handshake flood: $(awk -v b="$bps" 'BEGIN {printf "%.2f", b / 1e9}') Gbit/s ($fsent initiations sent, ${fcookies:-0} cookie replies)"
+
+	# The same with the flood aimed at a UDP socket nobody reads (the
+	# receiver's namespace, another port): what the flood costs the
+	# machine by itself (hsflood's core, the kernel's delivery), which no
+	# implementation can win back; the run above minus this one is what
+	# the daemon's handling of the flood costs.
+	spawn $A $impl-sink-$n python3 -c 'import socket, sys, time
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind(("198.18.0.1", int(sys.argv[1])))
+time.sleep(float(sys.argv[2]))' $SINK_PORT $((secs + 3))
+	sink_pid=$spawned_pid
+	ip netns exec $B "$HSFLOOD" 198.18.0.1 $SINK_PORT "$pub_a" $((secs + 1)) >"$f.sflood" 2>&1 &
+	flood_pid=$!
+	pids+=("$flood_pid")
+	sleep 0.5
+	iperf_client "$f.tcps" -c $ADDR_A -t "$secs" || { log "bench: iperf3 TCP during the flood at a sink failed"; cat "$f.tcps" >&2; exit 1; }
+	reap $flood_pid
+	kill "$sink_pid" 2>/dev/null || true
+	reap "$sink_pid"
+	read -r bps _ _ < <(python3 "$here/report.py" tcp "$f.tcps")
+	read -r _ fsent _ _ < "$f.sflood" || fsent=0
+	put $impl $n tcp_sinkflood_gbps "$(awk -v b="$bps" 'BEGIN {printf "%.4f", b / 1e9}')"
+	log "   TCP 1 stream during the same flood at an unread socket: $(awk -v b="$bps" 'BEGIN {printf "%.2f", b / 1e9}') Gbit/s ($fsent initiations sent)"
 
 	# UDP, 64-byte payloads, as fast as iperf3 can send.
 	if iperf_client "$f.udp" -c $ADDR_A -t "$secs" -u -l 64 -b 0; then

@@ -1022,10 +1022,9 @@ int device_open_tun(struct wg_device *dev)
 
 /* ---- handshakes, housekeeping ---- */
 
-bool device_under_load(struct wg_device *dev)
+bool device_under_load(const struct wg_device *dev, uint64_t now)
 {
-	return dev->hs_count >= MAX_QUEUED_INCOMING_HANDSHAKES / 8 ||
-	       wg_now(dev) < dev->under_load_until;
+	return dev->hs_count >= MAX_QUEUED_INCOMING_HANDSHAKES / 8 || now < dev->under_load_until;
 }
 
 /* The drain's credit: loop time it may still spend on handshakes.  It

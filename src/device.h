@@ -243,7 +243,7 @@ void device_tun_flush(struct wg_device *dev);
 void device_input_relayed(struct wg_device *dev, const union wg_sockaddr *relay_addr,
 			  const uint8_t *buf, size_t len);
 
-bool device_under_load(struct wg_device *dev);
+bool device_under_load(const struct wg_device *dev, uint64_t now);
 /* Under load: whether a handshake message from this source may be
  * checked now (and if so, counts it against the budgets); when not, the
  * device stays under load for another second. */

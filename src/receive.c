@@ -125,11 +125,11 @@ static void cookie_reply(struct wg_device *dev, const struct pkt *p, const uint8
  * overlay members, within per-sender limits); the budgets and the rate
  * limiter apply to the relay's address.  Returns true when the message
  * may be queued. */
-static bool admit_under_load(struct wg_device *dev, const struct pkt *p, struct pkt_batch *out)
+static bool admit_under_load(struct wg_device *dev, const struct pkt *p, uint64_t now,
+			     struct pkt_batch *out)
 {
 	uint8_t srcb[18];
 	size_t srclen;
-	uint64_t now = wg_now(dev);
 	enum cookie_mac_state mac;
 
 	if (!device_handshake_check_allowed(dev, p->addr.sa.sa_family, src_ip(&p->addr), now)) {
@@ -493,7 +493,7 @@ drop:
 /* Any message but data, in its turn of the batch.  Takes the packet;
  * what it sends (forwarded channel data, cookie replies) joins out, sent
  * at the end of the batch.  Returns true when it queued a handshake. */
-static bool receive_other(struct wg_device *dev, struct pkt *p, enum rx_kind kind,
+static bool receive_other(struct wg_device *dev, struct pkt *p, enum rx_kind kind, uint64_t now,
 			  struct pkt_batch *out)
 {
 	bool queued = false;
@@ -516,8 +516,8 @@ static bool receive_other(struct wg_device *dev, struct pkt *p, enum rx_kind kin
 		break;
 	case MESSAGE_HANDSHAKE_INITIATION:
 	case MESSAGE_HANDSHAKE_RESPONSE:
-		if (device_under_load(dev)) {
-			if (!admit_under_load(dev, p, out))
+		if (device_under_load(dev, now)) {
+			if (!admit_under_load(dev, p, now, out))
 				break;
 			enqueue_handshake(dev, p, true);
 		} else {
@@ -609,7 +609,7 @@ drop:
 		if (!p)
 			continue;
 		if (d[i].kind != RX_DATA) {
-			if (receive_other(dev, p, d[i].kind, &out))
+			if (receive_other(dev, p, d[i].kind, now, &out))
 				queued_handshakes = true;
 			continue;
 		}
