@@ -324,7 +324,8 @@ static bool lookup_data(struct wg_device *dev, struct pkt *p, struct rx_data *d,
 	}
 	if (!noise_transport_open_check(e->keypair, p->data, p->len, now, &d->counter)) {
 		++dev->drops.data_invalid;
-		dev_log(dev, LOG_DBG, "dropped a data message that did not authenticate");
+		dev_log(dev, LOG_DBG,
+			"dropped a data message before authentication (length, keypair not valid or expired)");
 		return false;
 	}
 	d->kp = e->keypair;
