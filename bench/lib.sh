@@ -197,6 +197,20 @@ iperf_client() {
 	return $rc
 }
 
+# ------------------------------------------------------------------ UDP
+# udp_stat NS FIELD: a counter of the Udp: lines of NS's /proc/net/snmp.
+udp_stat() {
+	ip netns exec "$1" awk -v f="$2" '$1 == "Udp:" { if (!n++) { for (i = 2; i <= NF; i++) if ($i == f) c = i } else print $c }' /proc/net/snmp
+}
+# sock_drops NS PORT: the drops of NS's UDP sockets bound to PORT.
+sock_drops() {
+	ip netns exec "$1" ss -Huanm "sport = :$2" | grep -o ',d[0-9]*' | tr -d ,d | awk '{s += $1} END {print s + 0}'
+}
+# if_stat NS IFACE COUNTER: one of IFACE's statistics ("-" for no IFACE: 0).
+if_stat() {
+	if [ "$2" = - ]; then echo 0; else ip netns exec "$1" cat "/sys/class/net/$2/statistics/$3"; fi
+}
+
 # ------------------------------------------------------------------ rounds
 # meta_head BINARY: the first lines of a run's metadata file.
 meta_head() {

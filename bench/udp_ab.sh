@@ -30,50 +30,20 @@ switch=${2:?usage: udp_ab.sh BUILD_DIR SWITCH [SIZE] [PAIRS]}
 size=${3:-64}
 pairs=${4:-3}
 secs=3
+# shellcheck source=bench/lib.sh
+. "$(dirname "$0")/lib.sh"
+BENCH_NAME=udp_ab
 case $switch in WH_NO_*) ;; *) echo "udp_ab: SWITCH must be a WH_NO_* variable, not '$switch'" >&2; exit 2 ;; esac
 WGWH=$(cd "$build/src" && pwd)/wireguard-wh
 [ -x "$WGWH" ] || { echo "udp_ab: $WGWH is missing" >&2; exit 1; }
-[ "$(id -u)" -eq 0 ] || { echo "udp_ab: run as root" >&2; exit 1; }
+need_root_and wg iperf3 ip python3
 
 A=ub$$-a B=ub$$-b IFA=u$$a IFB=u$$b RUN=/var/run/wireguard
-tmp=$(mktemp -d)
-pids=()
-cleanup() {
-	local p
-	for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-	for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
-	ip netns del $A 2>/dev/null || true
-	ip netns del $B 2>/dev/null || true
-	rm -f $RUN/$IFA.sock $RUN/$IFB.sock
-	rm -rf "$tmp"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-wait_for() { # wait_for SECONDS CMD...
-	local end=$((SECONDS + $1)); shift
-	until "$@" >/dev/null 2>&1; do
-		[ $SECONDS -lt $end ] || return 1
-		sleep 0.05
-	done
-}
-udp_stat() { # udp_stat NS FIELD: a counter of the Udp: lines of /proc/net/snmp
-	ip netns exec "$1" awk -v f="$2" '$1 == "Udp:" { if (!n++) { for (i = 2; i <= NF; i++) if ($i == f) c = i } else print $c }' /proc/net/snmp
-}
-sock_drops() { # sock_drops NS PORT: the drops of the UDP sockets bound to PORT
-	ip netns exec "$1" ss -Huanm "sport = :$2" | grep -o ',d[0-9]*' | tr -d ,d | awk '{s += $1} END {print s + 0}'
-}
-ifstat() { ip netns exec "$1" cat "/sys/class/net/$2/statistics/$3"; }
-ticks() { local s; s=$(cat /proc/$1/stat); s=${s##*) }; awk '{print $12 + $13}' <<<"$s"; }
-
-ip netns add $A
-ip netns add $B
-ip link add veth-a netns $A type veth peer name veth-b netns $B
-ip -n $A addr add 198.18.0.1/24 dev veth-a
-ip -n $B addr add 198.18.0.2/24 dev veth-b
-for ns in $A $B; do ip -n $ns link set lo up; done
-ip -n $A link set veth-a up
-ip -n $B link set veth-b up
+BENCH_NETNS=("$A" "$B")
+BENCH_SOCKS=("$RUN/$IFA.sock" "$RUN/$IFB.sock")
+IPERF_SERVER_NS=$A IPERF_CLIENT_NS=$B
+bench_begin
+veth_pair $A $B
 (umask 077; wg genkey >"$tmp/a.key"; wg genkey >"$tmp/b.key")
 pub_a=$(wg pubkey <"$tmp/a.key")
 pub_b=$(wg pubkey <"$tmp/b.key")
@@ -87,11 +57,10 @@ for round in $(seq $((2 * pairs))); do
 		envs=("$switch=1")
 		label="$switch=1"
 	fi
-	env "${envs[@]}" ip netns exec $A "$WGWH" -f $IFA >"$tmp/a.log" 2>&1 &
-	pa=$!
-	env "${envs[@]}" ip netns exec $B "$WGWH" -f $IFB >"$tmp/b.log" 2>&1 &
-	pb=$!
-	pids=("$pa" "$pb")
+	spawn $A a env "${envs[@]}" "$WGWH" -f $IFA
+	pa=$spawned_pid
+	spawn $B b env "${envs[@]}" "$WGWH" -f $IFB
+	pb=$spawned_pid
 	wait_for 10 test -S $RUN/$IFA.sock
 	wait_for 10 test -S $RUN/$IFB.sock
 	ip netns exec $A wg set $IFA private-key "$tmp/a.key" listen-port 51820 \
@@ -103,18 +72,15 @@ for round in $(seq $((2 * pairs))); do
 	ip -n $A link set $IFA mtu 1420 up
 	ip -n $B link set $IFB mtu 1420 up
 	wait_for 15 ip netns exec $B ping -c 1 -W 1 192.0.2.1
-	ip netns exec $A iperf3 -s -1 >/dev/null 2>&1 &
-	srv=$!
-	pids+=("$srv")
-	wait_for 10 sh -c "ip netns exec $A ss -Hltn 'sport = :5201' | grep -q ."
+	start_iperf_server
 	od0=$(sock_drops $A 51820)
-	rb0=$(udp_stat $A RcvbufErrors) dr0=$(ifstat $B $IFB tx_dropped) rx0=$(ifstat $A $IFA rx_packets)
-	ca0=$(ticks $pa) cb0=$(ticks $pb)
+	rb0=$(udp_stat $A RcvbufErrors) dr0=$(if_stat $B $IFB tx_dropped) rx0=$(if_stat $A $IFA rx_packets)
+	ca0=$(cpu_ticks $pa) cb0=$(cpu_ticks $pb)
 	timeout $((secs + 30)) ip netns exec $B iperf3 -J -c 192.0.2.1 -u -b 0 -l "$size" -t $secs >"$tmp/u.json" 2>&1 || true
 	od1=$(sock_drops $A 51820)
-	rb1=$(udp_stat $A RcvbufErrors) dr1=$(ifstat $B $IFB tx_dropped) rx1=$(ifstat $A $IFA rx_packets)
-	ca1=$(ticks $pa) cb1=$(ticks $pb)
-	wait "$srv" 2>/dev/null || true
+	rb1=$(udp_stat $A RcvbufErrors) dr1=$(if_stat $B $IFB tx_dropped) rx1=$(if_stat $A $IFA rx_packets)
+	ca1=$(cpu_ticks $pa) cb1=$(cpu_ticks $pb)
+	reap "$srv_pid"
 	python3 - "$tmp/u.json" "$label" $((rb1 - rb0 - (od1 - od0))) $((dr1 - dr0)) $((rx1 - rx0)) \
 		$((ca1 - ca0)) $((cb1 - cb0)) "$(getconf CLK_TCK)" <<'EOF'
 import json, sys
@@ -131,8 +97,7 @@ print("%-24s %9.1f %9.1f %9.1f %9.1f %12.1f %12d %4.2f/%4.2f" % (
     dr / t / 1e3, rx, ca / hz, cb / hz))
 EOF
 	kill "$pa" "$pb" 2>/dev/null || true
-	wait "$pa" "$pb" 2>/dev/null || true
-	pids=()
+	reap "$pa" "$pb"
 	ip -n $A link del $IFA 2>/dev/null || true
 	ip -n $B link del $IFB 2>/dev/null || true
 	rm -f $RUN/$IFA.sock $RUN/$IFB.sock
