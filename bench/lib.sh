@@ -152,6 +152,9 @@ cpu_ticks() { # utime + stime of the whole process
 	s=${s##*) }
 	awk '{print $12 + $13}' <<<"$s"
 }
+run_delay() { # nanoseconds the threads of a process waited, runnable, for a CPU
+	cat /proc/"$1"/task/*/schedstat 2>/dev/null | awk '{s += $2} END {printf "%.0f\n", s}'
+}
 cpu_busy() { # busy and total jiffies of the whole machine, from /proc/stat
 	awk '$1 == "cpu" {print $2 + $3 + $4 + $7 + $8 + $9, $2 + $3 + $4 + $5 + $6 + $7 + $8 + $9}' /proc/stat
 }
@@ -209,6 +212,80 @@ sock_drops() {
 # if_stat NS IFACE COUNTER: one of IFACE's statistics ("-" for no IFACE: 0).
 if_stat() {
 	if [ "$2" = - ]; then echo 0; else ip netns exec "$1" cat "/sys/class/net/$2/statistics/$3"; fi
+}
+
+# iperf_udp_start OUT ARGS...: a UDP transfer from IPERF_CLIENT_NS against
+# a fresh server (srv_pid), in the background, its output (-J) to OUT;
+# returns half a second in, when the datagrams flow, with the PIDs of
+# `timeout` and of the client in udp_tpid and udp_cli_pid.
+iperf_udp_start() {
+	local out=$1
+	shift
+	start_iperf_server
+	timeout $((secs + 30)) ip netns exec "$IPERF_CLIENT_NS" iperf3 -J "$@" >"$out" 2>&1 &
+	udp_tpid=$!
+	pids+=("$udp_tpid")
+	# timeout's one child is the client (ip netns exec execs it).
+	wait_for 5 pgrep -P "$udp_tpid" || true
+	udp_cli_pid=$(pgrep -P "$udp_tpid" | head -1)
+	sleep 0.5
+}
+# iperf_udp_finish: waits for the transfer of iperf_udp_start; its status.
+iperf_udp_finish() {
+	local rc=0
+	wait "$udp_tpid" || rc=$?
+	reap "$udp_tpid"
+	kill "$srv_pid" 2>/dev/null || true
+	reap "$srv_pid"
+	return $rc
+}
+
+# iperf_udp_watch OUT TUN_NS TUN_IF NAME=PID... -- ARGS...: a UDP transfer
+# (ARGS, -t secs among them) as iperf_client does it, watching its middle,
+# from 0.5 s in to 0.5 s before its end: the share of one core that
+# iperf3's client and server and each named process used (utime + stime
+# from /proc/PID/stat, every thread) and the share of the time its
+# threads were ready to run but waited for a CPU (run_delay of
+# /proc/PID/task/*/schedstat), the share of the whole machine in
+# use, and the datagrams per second dropped by iperf3's socket (its receive
+# buffer was full) and by the sending TUN TUN_IF in TUN_NS (its ring was
+# full: the client sent faster than the daemon read; "-" when there is no
+# tunnel).  The figures go to OUT.watch as "KEY VALUE" lines: cpu_client,
+# cpu_server, cpu_NAME (percent of one core), wait_client, wait_server,
+# wait_NAME (percent of the time), machine (percent of all cores),
+# drop_sock_kpps, drop_tun_kpps, window_s.
+iperf_udp_watch() {
+	local out=$1 tns=$2 tif=$3 i t0 t1 b0 t0m b1 t1m d0 d1 q0 q1
+	local -a names=(client server) wpids=() c0=() w0=()
+	shift 3
+	while [ $# -gt 0 ] && [ "$1" != -- ]; do names+=("${1%%=*}"); wpids+=("${1#*=}"); shift; done
+	shift
+	iperf_udp_start "$out" "$@"
+	wpids=("${udp_cli_pid:-0}" "$srv_pid" "${wpids[@]}")
+	for i in "${!wpids[@]}"; do
+		c0[$i]=$(cpu_ticks "${wpids[$i]}" 2>/dev/null || echo 0)
+		w0[$i]=$(run_delay "${wpids[$i]}")
+	done
+	read -r b0 t0m < <(cpu_busy)
+	d0=$(sock_drops "$IPERF_SERVER_NS" 5201) q0=$(if_stat "$tns" "$tif" tx_dropped)
+	t0=$EPOCHREALTIME
+	sleep "$(awk -v s="$secs" 'BEGIN {print s - 1}')"
+	t1=$EPOCHREALTIME
+	d1=$(sock_drops "$IPERF_SERVER_NS" 5201) q1=$(if_stat "$tns" "$tif" tx_dropped)
+	read -r b1 t1m < <(cpu_busy)
+	{
+		for i in "${!wpids[@]}"; do
+			awk -v n="${names[$i]}" -v a="${c0[$i]}" -v b="$(cpu_ticks "${wpids[$i]}" 2>/dev/null || echo 0)" \
+				-v wa="${w0[$i]}" -v wb="$(run_delay "${wpids[$i]}")" \
+				-v t0="$t0" -v t1="$t1" -v hz="$(getconf CLK_TCK)" \
+				'BEGIN {printf "cpu_%s %.1f\nwait_%s %.1f\n", n, (b >= a ? b - a : 0) / hz / (t1 - t0) * 100,
+					n, (wb >= wa ? wb - wa : 0) / 1e9 / (t1 - t0) * 100}'
+		done
+		awk -v b=$((b1 - b0)) -v t=$((t1m - t0m)) 'BEGIN {printf "machine %.1f\n", t ? 100 * b / t : 0}'
+		awk -v d=$((d1 - d0)) -v q=$((q1 - q0)) -v t0="$t0" -v t1="$t1" \
+			'BEGIN {printf "drop_sock_kpps %.1f\ndrop_tun_kpps %.1f\nwindow_s %.2f\n", d / (t1 - t0) / 1e3, q / (t1 - t0) / 1e3, t1 - t0}'
+	} >"$out.watch"
+	iperf_udp_finish
 }
 
 # ------------------------------------------------------------------ rounds
@@ -270,4 +347,28 @@ perf_summary() {
 	echo "-- $2:"
 	perf report -i "$1" --children --sort sym --stdio -g none 2>/dev/null | grep -E '^ +[0-9]' |
 		grep -E "$3" | head -"$4" || true
+}
+
+# perf_by_process FILE ROLE=PID...: a system-wide profile: the share of
+# all samples of each process (every thread; ROLE names the ones given),
+# then for each ROLE its top functions (self) and its system calls and
+# kernel paths (with callees), all in percent of all samples.
+perf_by_process() {
+	local f=$1 kv map=
+	shift
+	for kv; do map="$map ${kv#*=}=${kv%%=*}"; done
+	echo "-- share of all samples by process (pid 0: idle):"
+	perf script -i "$f" -F pid,comm 2>/dev/null |
+		awk -v map="$map" 'BEGIN {n = split(map, m, " "); for (i = 1; i <= n; i++) {split(m[i], kv, "="); r[kv[1]] = kv[2]}}
+			{c[$NF] += 1; name[$NF] = $1; t += 1}
+			END {for (p in c) printf "%8.2f%%  %7s %-16s %s\n", 100 * c[p] / t, p, name[p], (p in r ? "<- " r[p] : "")}' |
+		sort -rn | head -8
+	for kv; do
+		echo "-- ${kv%%=*} (pid ${kv#*=}), top functions (self):"
+		perf report -i "$f" --pid "${kv#*=}" --no-children --sort dso,sym --stdio -g none 2>/dev/null |
+			grep -E '^ +[0-9]' | head -12 || true
+		echo "-- ${kv%%=*}, system calls and kernel paths (with callees):"
+		perf report -i "$f" --pid "${kv#*=}" --children --sort sym --stdio -g none 2>/dev/null |
+			grep -E '^ +[0-9]' | grep -E '__x64_sys_|tun_get_user|tun_do_read|tun_net_xmit|netif_receive_skb$|udp_sendmsg|udp_recvmsg|__udp4_lib_rcv|handle_softirqs|crypto_aead' | head -10 || true
+	done
 }

@@ -107,6 +107,58 @@ TARGETS = {
 }
 
 
+# The 64-byte UDP transfer in detail, with the raw veth (no tunnel) as the
+# ceiling: (key, label, unit, format).
+UDP_DETAIL = [
+    ("udp_kpps", "delivered to iperf3's server", "kpps", "%.1f"),
+    ("udp_sent_kpps", "offered by iperf3's client", "kpps", "%.1f"),
+    ("udp_loss", "loss (iperf3)", "%", "%.1f"),
+    ("udp_drop_tun_kpps", "dropped by the sending TUN (ring full)", "kpps", "%.1f"),
+    ("udp_drop_sock_kpps", "dropped by iperf3's socket (buffer full)", "kpps", "%.1f"),
+    ("udp_cpu_client", "CPU, iperf3 client", "% core", "%.0f"),
+    ("udp_cpu_server", "CPU, iperf3 server", "% core", "%.0f"),
+    ("udp_cpu_sender", "CPU, sending daemon", "% core", "%.0f"),
+    ("udp_cpu_receiver", "CPU, receiving daemon", "% core", "%.0f"),
+    ("udp_wait_client", "waiting for a CPU, iperf3 client", "% time", "%.0f"),
+    ("udp_wait_server", "waiting for a CPU, iperf3 server", "% time", "%.0f"),
+    ("udp_wait_sender", "waiting for a CPU, sending daemon", "% time", "%.0f"),
+    ("udp_wait_receiver", "waiting for a CPU, receiving daemon", "% time", "%.0f"),
+    ("udp_machine", "machine busy (all cores)", "%", "%.0f"),
+]
+
+
+def udp_detail(med):
+    """Prints the UDP 64 B table; returns its rows for the JSON report."""
+    rows = []
+    detail = UDP_DETAIL[:3] + [("udpw" + k[3:], l + ", iperf3 -w 4M", u, f)
+                               for k, l, u, f in UDP_DETAIL[:3]] + UDP_DETAIL[3:]
+    for key, label, unit, fmt in detail:
+        rows.append({"metric": key, "label": label, "unit": unit,
+                     "raw_veth": med("raw", key), "ours_median": med("ours", key),
+                     "go_median": med("go", key)})
+    if all(r["raw_veth"] is None and r["ours_median"] is None for r in rows):
+        return rows
+    print("\nUDP 64 B (iperf3 -u -l 64 -b 0), where the datagrams go and who uses the CPU"
+          " (median of rounds; raw veth: no tunnel, measured with each pair; CPU over the middle of the"
+          " transfer: CPU in % of one core, waiting in % of the time that the process's"
+          " threads were ready to run but had no CPU):\n")
+    hdr = "| %-44s | %-6s | %8s | %8s | %8s |" % ("", "unit", "raw veth", "ours", "wg-go")
+    print(hdr)
+    print("|" + "|".join("-" * len(c) for c in hdr.split("|")[1:-1]) + "|")
+    for r, (_k, label, unit, fmt) in zip(rows, detail):
+        cells = [fmt % v if v is not None else "-"
+                 for v in (r["raw_veth"], r["ours_median"], r["go_median"])]
+        print("| %-44s | %-6s | %8s | %8s | %8s |" % (label, unit, *cells))
+    for i, what in ((0, ""), (3, " with iperf3 -w 4M")):
+        raw, o, g = rows[i]["raw_veth"], rows[i]["ours_median"], rows[i]["go_median"]
+        if raw and o and g:
+            print("%sdelivered%s: ceiling (raw veth) / wg-go %.2fx; ours / wg-go %.2fx;"
+                  " ours / ceiling %.2f; 3x wg-go is %.1f kpps, %s the ceiling"
+                  % ("\n" if i == 0 else "", what, raw / g, o / g, o / raw, 3 * g,
+                     "below" if 3 * g < raw else "above"))
+    return rows
+
+
 def cmd_table(raw_path, meta_path, out_path):
     allruns = {}  # impl -> key -> [(round, value) in round order]
     discard = set()  # (impl, round) left out of the medians
@@ -124,6 +176,8 @@ def cmd_table(raw_path, meta_path, out_path):
             except ValueError:
                 continue
             allruns.setdefault(impl, {}).setdefault(key, []).append((rnd, v))
+    # The raw veth's figures measured with a pair go with it.
+    discard |= {("raw", r) for _impl, r in discard}
     runs = {impl: {k: [v for r, v in vals if (impl, r) not in discard]
                    for k, vals in keys.items()}
             for impl, keys in allruns.items()}
@@ -180,7 +234,8 @@ def cmd_table(raw_path, meta_path, out_path):
     raw_tcp = meta.get("raw_veth_tcp_gbps")
     if raw_tcp:
         print("\nraw veth TCP, 1 stream (no tunnel, once): %.2f Gbit/s" % float(raw_tcp))
-    busy = [v for impl in runs.values() for v in impl.get("bg_busy_pct", []) if v > 10]
+    udp_rows = udp_detail(med)
+    busy = [v for impl in ("ours", "go") for v in runs.get(impl, {}).get("bg_busy_pct", []) if v > 10]
     if busy:
         print("\nWARNING: %d round(s) shared the machine with other jobs (> 10%% CPU of"
               " the two cores during TCP 1, up to %.0f%%): rerun on a quiet machine"
@@ -192,11 +247,14 @@ def cmd_table(raw_path, meta_path, out_path):
     def fmt_list(impl, key):
         return " ".join(("[%.4g]" if (impl, r) in discard else "%.4g") % v
                         for r, v in allruns.get(impl, {}).get(key, []))
-    for r in rows:
+    for r in rows + [u for u in udp_rows if u["metric"].startswith(("udp_cpu", "udp_wait", "udp_drop", "udp_machine", "udpw"))]:
         print("  %-18s %s | %s" % (r["metric"], fmt_list("ours", r["metric"]),
                                    fmt_list("go", r["metric"])))
+    print("  raw veth (no tunnel): " + "; ".join(
+        "%s %s" % (u["metric"], fmt_list("raw", u["metric"])) for u in udp_rows
+        if not u["metric"].startswith(("udp_wait", "udpw_wait")) and allruns.get("raw", {}).get(u["metric"])))
 
-    report = {"meta": meta, "metrics": rows}
+    report = {"meta": meta, "metrics": rows, "udp64": udp_rows}
     if raw_tcp:
         report["raw_veth_tcp_gbps"] = float(raw_tcp)
     with open(out_path, "w") as f:

@@ -25,18 +25,28 @@
 #   - the same with the flood aimed at a socket nobody reads: what the
 #     flood alone costs the machine (hsflood's core, the kernel's work)
 #   - iperf3 UDP, 64-byte payloads, unlimited rate (-b 0): packets per second
-#     delivered at the receiver, and loss
+#     delivered at the receiver, and loss; over the middle of the transfer,
+#     the CPU of each process (iperf3 client and server, both daemons, in %
+#     of one core, from /proc/PID/stat), how long each waited for a CPU
+#     (/proc/PID/schedstat) and where datagrams were dropped (the sending
+#     TUN's full ring, iperf3's full socket); then the same with 4 MB
+#     socket buffers for iperf3 (-w 4M)
+#   - with each pair, in our round: both UDP transfers over the raw veth,
+#     no tunnel (the ceiling of the small-packet figure)
 #   - VmHWM of both daemons (peak RSS under load)
-# The raw veth is measured once (TCP, 1 stream).  Nothing is pinned.
+# The raw veth's TCP (1 stream) is measured once.  Nothing is pinned.
 # After the rounds, test/tools/hsbench prints what a handshake costs one
 # core in our build (handshakes per second per core).
 # The table shows the median of the rounds per metric and the ratio ours/go;
 # the JSON report goes to BUILD_DIR/bench.json (raw rounds in bench-raw.txt).
 #
 # --perf also records a cpu-clock profile (perf record -g) of both of our
-# daemons during one more TCP transfer and one more 64-byte UDP transfer and
-# prints the top functions; the profiles are left in
-# BUILD_DIR/bench-perf-{rx,tx}.data (TCP) and bench-perf-udp-{rx,tx}.data.
+# daemons during one more TCP transfer, and one of the whole machine
+# (perf record -a -g) during one more 64-byte UDP transfer each through our
+# tunnel, through wireguard-go's and over the raw veth, and prints the top
+# functions (for UDP, each process's share and its top functions); the
+# profiles are left in BUILD_DIR/bench-perf-{rx,tx}.data (TCP) and
+# bench-perf-udp-{ours,go,raw}.data (with .pids: which process is which).
 #
 # The binary is brought up to date first (ninja -C BUILD_DIR src/wireguard-wh).
 #
@@ -128,6 +138,29 @@ down_tunnel() {
 }
 
 # ------------------------------------------------------------------ one round
+# udp_test CONFIG ROUND FILE DEST TUN_NS TUN_IF NAME=PID... [-- IPERF_ARGS]:
+# one transfer of 64-byte UDP datagrams to DEST at iperf3's unlimited rate
+# (and IPERF_ARGS), watched by iperf_udp_watch (TUN_IF the sending TUN, "-"
+# for none; each NAME's CPU), its figures into the raw rounds as CONFIG's:
+# udp_* keys, or udpw_* with IPERF_ARGS.
+udp_test() {
+	local cfg=$1 n=$2 f=$3 dest=$4 tns=$5 tif=$6 sent deliv loss k v key=udp
+	local -a watch=()
+	shift 6
+	while [ $# -gt 0 ] && [ "$1" != -- ]; do watch+=("$1"); shift; done
+	[ $# -eq 0 ] || { shift; key=udpw; }
+	if iperf_udp_watch "$f" "$tns" "$tif" "${watch[@]}" -- -c "$dest" -t "$secs" -u -l 64 -b 0 "$@"; then
+		read -r sent deliv loss < <(python3 "$here/report.py" udp "$f")
+		put $cfg $n ${key}_sent_kpps "$(awk -v p="$sent" 'BEGIN {printf "%.3f", p / 1e3}')"
+		put $cfg $n ${key}_kpps "$(awk -v p="$deliv" 'BEGIN {printf "%.3f", p / 1e3}')"
+		put $cfg $n ${key}_loss "$loss"
+		while read -r k v; do put $cfg $n "${key}_$k" "$v"; done <"$f.watch"
+		log "   UDP 64 B${*:+ ($*)}: $deliv pps delivered of $sent offered ($loss% lost); $(awk '$1 != "window_s" {printf "%s %s ", $1, $2}' "$f.watch")"
+	else
+		log "   UDP 64 B: iperf3 failed: $(head -c 300 "$f")"
+	fi
+}
+
 raw=$build/bench-raw.txt
 : >"$raw"
 
@@ -220,15 +253,16 @@ time.sleep(float(sys.argv[2]))' $SINK_PORT $((secs + 3))
 	put $impl $n tcp_sinkflood_gbps "$(awk -v b="$bps" 'BEGIN {printf "%.4f", b / 1e9}')"
 	log "   TCP 1 stream during the same flood at an unread socket: $(awk -v b="$bps" 'BEGIN {printf "%.2f", b / 1e9}') Gbit/s ($fsent initiations sent)"
 
-	# UDP, 64-byte payloads, as fast as iperf3 can send.
-	if iperf_client "$f.udp" -c $ADDR_A -t "$secs" -u -l 64 -b 0; then
-		read -r sent deliv loss < <(python3 "$here/report.py" udp "$f.udp")
-		put $impl $n udp_sent_kpps "$(awk -v p="$sent" 'BEGIN {printf "%.3f", p / 1e3}')"
-		put $impl $n udp_kpps "$(awk -v p="$deliv" 'BEGIN {printf "%.3f", p / 1e3}')"
-		put $impl $n udp_loss "$loss"
-		log "   UDP 64 B: $deliv pps delivered of $sent offered ($loss% lost)"
-	else
-		log "   UDP 64 B: iperf3 failed: $(head -c 300 "$f.udp")"
+	# UDP, 64-byte payloads, as fast as iperf3 can send; then the same
+	# with 4 MB socket buffers for iperf3 (-w), which absorb the bursts
+	# that the default 208 KiB cannot while iperf3's server waits for a
+	# CPU: what the tunnel carries when the application keeps up.  The
+	# raw veth's figures (no tunnel) with each pair, as the ceiling.
+	udp_test $impl $n "$f.udp" $ADDR_A $B $IFB sender=$pid_b receiver=$pid_a
+	udp_test $impl $n "$f.udpw" $ADDR_A $B $IFB sender=$pid_b receiver=$pid_a -- -w 4M
+	if [ "$impl" = ours ]; then
+		udp_test raw $n "$f.raw-udp" 198.18.0.1 $B -
+		udp_test raw $n "$f.raw-udpw" 198.18.0.1 $B - -- -w 4M
 	fi
 
 	put $impl $n rss_peak_rx_mib "$(mib "$(rss_kb $pid_a VmHWM)")"
@@ -259,30 +293,48 @@ log "   $(awk -v b="$bps" 'BEGIN {printf "%.2f", b / 1e9}') Gbit/s"
 run_rounds ours go
 echo "attempts $attempt" >>"$meta"
 
-# profile PREFIX WHAT IPERF_ARGS...: cpu-clock profiles of both of our
-# daemons during one transfer, into BUILD_DIR/bench-perf-PREFIX{rx,tx}.data.
+# profile WHAT: cpu-clock profiles of both of our daemons during one TCP
+# transfer, into BUILD_DIR/bench-perf-{rx,tx}.data.
 profile() {
-	local prefix=$1 what=$2 prof client_pid perf_a perf_b
-	shift 2
-	log "== perf: cpu-clock profile of wireguard-wh (both ends) during $secs s of $what"
+	local prof client_pid perf_a perf_b
+	log "== perf: cpu-clock profile of wireguard-wh (both ends) during $secs s of TCP"
 	up_tunnel ours
 	start_iperf_server
-	ip netns exec $B iperf3 -c $ADDR_A -t "$secs" "$@" >/dev/null 2>&1 &
+	ip netns exec $B iperf3 -c $ADDR_A -t "$secs" >/dev/null 2>&1 &
 	client_pid=$!
 	pids+=("$client_pid")
 	prof=$((secs > 3 ? secs - 2 : secs))
-	perf record -q -e cpu-clock -g -p $pid_a -o "$build/bench-perf-${prefix}rx.data" -- sleep "$prof" >/dev/null 2>&1 &
+	perf record -q -e cpu-clock -g -p $pid_a -o "$build/bench-perf-rx.data" -- sleep "$prof" >/dev/null 2>&1 &
 	perf_a=$!
-	perf record -q -e cpu-clock -g -p $pid_b -o "$build/bench-perf-${prefix}tx.data" -- sleep "$prof" >/dev/null 2>&1 &
+	perf record -q -e cpu-clock -g -p $pid_b -o "$build/bench-perf-tx.data" -- sleep "$prof" >/dev/null 2>&1 &
 	perf_b=$!
 	pids+=("$perf_a" "$perf_b")
 	reap $perf_a $perf_b $client_pid $srv_pid
 	down_tunnel
 }
 
+# profile_udp CONFIG: a system-wide cpu-clock profile (every process, the
+# kernel's softirq work with them) during one more 64-byte UDP transfer at
+# the unlimited rate, CONFIG ours, go or raw (no tunnel), into
+# BUILD_DIR/bench-perf-udp-CONFIG.data; "ROLE=PID" of its processes into
+# BUILD_DIR/bench-perf-udp-CONFIG.pids.
+profile_udp() {
+	local cfg=$1 dest=$ADDR_A out=$build/bench-perf-udp-$1
+	log "== perf: system-wide cpu-clock profile during $secs s of UDP, 64-byte payloads ($cfg)"
+	if [ "$cfg" = raw ]; then dest=198.18.0.1; else up_tunnel "$cfg"; fi
+	iperf_udp_start "$tmp/perf-udp.json" -c $dest -t "$secs" -u -l 64 -b 0
+	perf record -q -a -e cpu-clock -g -o "$out.data" -- sleep $((secs - 1)) >/dev/null 2>&1 || true
+	iperf_udp_finish || log "   iperf3 failed: $(head -c 300 "$tmp/perf-udp.json")"
+	{
+		echo "client=$udp_cli_pid server=$srv_pid"
+		[ "$cfg" = raw ] || echo "sender=$pid_b receiver=$pid_a"
+	} >"$out.pids"
+	[ "$cfg" = raw ] || down_tunnel
+}
+
 if [ $do_perf = 1 ]; then
-	profile "" TCP
-	profile udp- "UDP, 64-byte payloads" -u -l 64 -b 0
+	profile
+	for c in ours go raw; do profile_udp $c; done
 fi
 
 echo "loadavg_end $(cut -d' ' -f1-3 /proc/loadavg)" >>"$meta"
@@ -295,13 +347,18 @@ echo
 echo "handshake cost on one core, wireguard-wh ($HSBENCH 2):"
 "$HSBENCH" 2 | sed 's/^/  /'
 if [ $do_perf = 1 ]; then
-	for prof in "TCP:" "UDP 64 B:udp-"; do
-		for side in rx tx; do
-			d=$build/bench-perf-${prof#*:}$side.data
-			echo
-			echo "perf, wireguard-wh $([ $side = rx ] && echo receiver || echo sender) during ${prof%%:*} (cpu-clock samples, $d)"
-			perf_summary "$d" "system calls and kernel paths (children, i.e. including callees)" \
-				'__x64_sys_|tun_get_user|tun_do_read|netif_receive_skb$|tcp_v4_rcv|udp_sendmsg|udp_recvmsg|ip_output' 14
-		done
+	for side in rx tx; do
+		d=$build/bench-perf-$side.data
+		echo
+		echo "perf, wireguard-wh $([ $side = rx ] && echo receiver || echo sender) during TCP (cpu-clock samples, $d)"
+		perf_summary "$d" "system calls and kernel paths (children, i.e. including callees)" \
+			'__x64_sys_|tun_get_user|tun_do_read|netif_receive_skb$|tcp_v4_rcv|udp_sendmsg|udp_recvmsg|ip_output' 14
+	done
+	for c in ours go raw; do
+		d=$build/bench-perf-udp-$c
+		echo
+		echo "perf, the whole machine during UDP 64 B, $c (cpu-clock samples, $d.data)"
+		# shellcheck disable=SC2046 # ROLE=PID words
+		perf_by_process "$d.data" $(cat "$d.pids")
 	done
 fi
