@@ -217,7 +217,10 @@ static void on_discover(uv_timer_t *t)
 			continue;
 		if (overlay_lookup(n->ov, m->key, NULL, NULL) < 0)
 			continue;	/* busy: next tick */
-		dev_log(&n->dev, LOG_DBG, "looking up member %s", m->hostname);
+		/* The public nodes we know are asked at once too: the lookup
+		 * may spend its first seconds on nodes that left. */
+		dev_log(&n->dev, LOG_DBG, "looking up member %s (%u public nodes asked)", m->hostname,
+			overlay_ask_public(n->ov, m->key));
 		/* A known endpoint is tried too (a static one, or the last). */
 		if (m->peer->endpoint.sa.sa_family)
 			node_plan_handshake(n, m);

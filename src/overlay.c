@@ -1545,6 +1545,29 @@ int overlay_lookup(struct overlay *ov, const uint8_t key[32], overlay_lookup_cb 
 	return 0;
 }
 
+/* A lookup asks the alpha nodes nearest the key first and waits a second
+ * for each that does not answer.  Nodes that left lately (a public node
+ * names a NATed one for a minute after it last heard it) are often nearer
+ * the key than the public node the member keeps a path to, so a lookup of
+ * a member that just came up could spend seconds on them before it asked
+ * that node (doc/nat-lab.md, the NAT matrix).  The public nodes we heard
+ * are asked at once instead; the answer, under a txid no lookup owns,
+ * only names the member to on_reach and refreshes the table. */
+unsigned overlay_ask_public(struct overlay *ov, const uint8_t key[32])
+{
+	struct kad_contact c[3];
+	size_t n = kad_table_closest(&ov->table, key, 3, c, KAD_WANT_HEARD | KAD_WANT_PUBLIC), i;
+	uint64_t txid;
+
+	for (i = 0; i < n; ++i) {
+		do
+			randombytes_buf(&txid, sizeof(txid));
+		while (!txid);
+		lk_find_node(ov, &c[i], txid, key);
+	}
+	return (unsigned)n;
+}
+
 int overlay_ping(struct overlay *ov, const uint8_t key[32], const union wg_sockaddr *addr,
 		 overlay_pong_cb *done, void *arg)
 {

@@ -110,6 +110,11 @@ int overlay_add_bootstrap(struct overlay *ov, const uint8_t key[32], const union
  * during the call); overlay_cancel(arg) forgets every callback with arg. */
 typedef void overlay_lookup_cb(void *arg, const struct kad_lookup_result *r);
 int overlay_lookup(struct overlay *ov, const uint8_t key[32], overlay_lookup_cb *done, void *arg);
+/* Asks the (up to three) PUBLIC nodes of our table nearest key, that we
+ * heard from, for key at once, outside any lookup: where a lookup of a
+ * NATed node ends, and their NODES name it (on_reach) when they have a
+ * path to it.  Returns how many were asked. */
+unsigned overlay_ask_public(struct overlay *ov, const uint8_t key[32]);
 /* Sends a PING to key at addr; done, if not NULL, gets the round trip in
  * microseconds when the PONG arrives (never, if none does: the caller
  * times out and cancels). */

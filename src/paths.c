@@ -651,8 +651,10 @@ static void find_relays(struct node *n, struct member *m, uint64_t now)
 {
 	if (now < m->next_lookup_ns)
 		return;
-	if (overlay_lookup(n->ov, m->key, NULL, NULL) == 0)
+	if (overlay_lookup(n->ov, m->key, NULL, NULL) == 0) {
+		overlay_ask_public(n->ov, m->key);	/* where the lookup ends */
 		m->next_lookup_ns = now + (uint64_t)RELAY_LOOKUP_S * NS;
+	}
 }
 
 /* Relayed, but the relay went silent with no other candidate: the first

@@ -59,7 +59,7 @@ natlab_public_host boot || exit 1
 BOOT=$("$WH" pubkey <"$LAB_DIR/boot.key")
 BOOT_EP="${NATLAB_IP[boot]}:62096"
 printf 'workbit 4\nboot %s %s\n' "$BOOT" "$BOOT_EP" >"$LAB_DIR/boot.conf"
-natlab_spawn "${NATLAB_NS[boot]}" boot "$WH" up "$LAB_DIR/boot.conf" \
+natlab_spawn "${NATLAB_NS[boot]}" boot env LOG_LEVEL="${LAB_LOG_LEVEL:-info}" "$WH" up "$LAB_DIR/boot.conf" \
 	private-key "$LAB_DIR/boot.key" interface "nm$LAB_PID" -f
 
 show_json() { # host field [peer field]
