@@ -1335,6 +1335,8 @@ void overlay_input(struct overlay *ov, struct pkt *p)
 	case OVL_MSG_PING: {
 		++ov->stats.pings_answered;
 		send_pong(ov, sender, &p->addr, m.u.ping.nonce);
+		if (ov->ops->on_ping)
+			ov->ops->on_ping(ov->ctx, sender, &p->addr);
 		/* A node behind a NAT keeps its mapping to us open with PINGs;
 		 * ours back (no larger than its own) validate its address, so
 		 * that we may name it in NODES and relay to it. */

@@ -59,6 +59,10 @@ struct overlay_ops {
 			      const union wg_sockaddr *seen_as);
 	/* A PUNCH from key arrived from addr (already answered). */
 	void (*on_punch)(void *ctx, const uint8_t key[32], const union wg_sockaddr *addr);
+	/* A PING from key arrived from addr (already answered).  From a
+	 * public node it means that node has no live path to us (it pings
+	 * back only then): it restarted, or our NAT mapping moved. */
+	void (*on_ping)(void *ctx, const uint8_t key[32], const union wg_sockaddr *addr);
 	/* The relay answered our CHANNEL_BIND for dst: status (enum
 	 * ovl_channel_status) and, when OK, the channel number. */
 	void (*on_channel)(void *ctx, const uint8_t relay[32], const uint8_t dst[32], uint8_t status,

@@ -34,7 +34,8 @@ enum {
 	PUNCH_ROUNDS_ANSWER = 5,	/* punching back at an unexpected PUNCH */
 	EXCHANGE_MIN_S = 10,		/* CANDIDATES per member, at most this often */
 	EXCHANGE_MAX_S = 300,		/* retries back off to this while relayed */
-	RELAY_PING_S = 10,		/* a relay in use is pinged this often ... */
+	RELAY_PING_S = 5,		/* a relay in use is pinged this often (a relay that
+					 * restarted learns our path again at the next one) ... */
 	RELAY_DEAD_S = 25,		/* ... and replaced after this silence */
 	RELAY_SUSPECT_S = 4,		/* sending, nothing back this long: ask the relay */
 	RELAY_PROBE_S = 3,		/* ... and replace it if it does not answer in this */
@@ -48,6 +49,7 @@ enum {
 	CHANNEL_RENEW_S = 10,		/* a relay channel in use is renewed this often */
 	CHANNEL_RETRY_S = 2,		/* unanswered CHANNEL_BIND asked again after */
 	CHANNEL_REFUSED_S = 30,		/* a refused one after */
+	CHANNEL_SILENT_S = 2,		/* sending, nothing back this long: ask again */
 };
 
 static bool has_session(const struct wg_peer *peer)
@@ -181,6 +183,26 @@ static void channel_apply(struct member *m, uint64_t now)
 					      m->relays[m->relay].chan : 0);
 }
 
+/* A relay that restarted lost its channels and answers nothing for an
+ * unknown one (doc/protocol.md 9.1): our channel data vanishes until the
+ * next renewal, 10 s away.  What we see is traffic going out with nothing
+ * coming back, and no word from the relay about the channel meanwhile. */
+static bool channel_silent(const struct member *m, const struct relay_cand *r, uint64_t now)
+{
+	const struct wg_peer *p = m->peer;
+	uint64_t back = p->last_rx_ns > r->chan_ns ? p->last_rx_ns : r->chan_ns;
+
+	return (r->chan || r->chan_refused) && p->last_data_tx_ns &&
+	       now - p->last_data_tx_ns < (uint64_t)CHANNEL_SILENT_S * NS &&
+	       now - back >= (uint64_t)CHANNEL_SILENT_S * NS;
+}
+
+static void channel_ask(struct node *n, struct member *m, struct relay_cand *r, uint64_t now)
+{
+	r->chan_asked_ns = now;
+	overlay_channel_bind(n->ov, r->key, &r->addr, m->key);
+}
+
 /* Asks the relay in use for a channel to m, or to renew it, when due. */
 static void channel_tick(struct node *n, struct member *m, uint64_t now)
 {
@@ -191,10 +213,20 @@ static void channel_tick(struct node *n, struct member *m, uint64_t now)
 		r->chan = 0;	/* renewals unanswered for a lifetime */
 		channel_apply(m, now);
 	}
+	/* Silent: ask at once (then every 2 s while it lasts).  A relay that
+	 * restarted answers with a new number, or refuses while it has no
+	 * path to the member yet, which sends our traffic wrapped in RELAY
+	 * until it binds; one that is fine confirms the number.  The PING
+	 * makes a relay that forgot us validate our address (it pings back),
+	 * which the other side's CHANNEL_BIND to us needs. */
+	if (channel_silent(m, r, now)) {
+		every = CHANNEL_RETRY_S;
+		if (!r->chan_asked_ns || now - r->chan_asked_ns >= every * NS)
+			overlay_ping(n->ov, r->key, &r->addr, NULL, NULL);
+	}
 	if (r->chan_asked_ns && now - r->chan_asked_ns < every * NS)
 		return;
-	r->chan_asked_ns = now;
-	overlay_channel_bind(n->ov, r->key, &r->addr, m->key);
+	channel_ask(n, m, r, now);
 }
 
 static void on_channel(void *ctx, const uint8_t relay[32], const uint8_t dst[32], uint8_t status,
@@ -209,8 +241,11 @@ static void on_channel(void *ctx, const uint8_t relay[32], const uint8_t dst[32]
 	if (!m || (i = find_relay(m, relay)) < 0)
 		return;
 	r = &m->relays[i];
-	r->chan_refused = status != OVL_CHANNEL_OK;
-	r->chan = r->chan_refused ? 0 : channel;
+	/* No path is a passing state (the relay has not heard the member
+	 * since it started, or lately): asked again like an unanswered
+	 * request.  The other refusals last. */
+	r->chan_refused = status != OVL_CHANNEL_OK && status != OVL_CHANNEL_NO_PATH;
+	r->chan = status == OVL_CHANNEL_OK ? channel : 0;
 	r->chan_ns = now;
 	if (m->relay == i)
 		channel_apply(m, now);
@@ -576,6 +611,30 @@ static void on_punch(void *ctx, const uint8_t key[32], const union wg_sockaddr *
 	start_punching(n, m, PUNCH_ROUNDS_ANSWER);
 }
 
+/* A public node pings a member back only when it has no live path to it:
+ * a relay of ours that does so restarted (or our mapping moved), and the
+ * channels we bound there are gone or bound to an old address.  Asked
+ * again at once, not at the next renewal (at most every 2 s). */
+static void on_ping(void *ctx, const uint8_t key[32], const union wg_sockaddr *addr)
+{
+	struct node *n = ctx;
+	uint64_t now = wg_now(&n->dev);
+	size_t i;
+
+	for (i = 0; i < n->n_members; ++i) {
+		struct member *m = &n->members[i];
+		struct relay_cand *r;
+
+		if (!m->peer->relayed || m->relay < 0)
+			continue;
+		r = &m->relays[m->relay];
+		if (memcmp(r->key, key, 32) || !wg_sockaddr_equal(&r->addr, addr) ||
+		    (r->chan_asked_ns && now - r->chan_asked_ns < (uint64_t)CHANNEL_RETRY_S * NS))
+			continue;
+		channel_ask(n, m, r, now);
+	}
+}
+
 const struct overlay_ops paths_overlay_ops = {
 	.on_contact = on_contact,
 	.on_message = on_message,
@@ -583,6 +642,7 @@ const struct overlay_ops paths_overlay_ops = {
 	.on_relayed = on_relayed,
 	.on_candidates = on_candidates,
 	.on_punch = on_punch,
+	.on_ping = on_ping,
 	.on_channel = on_channel,
 };
 

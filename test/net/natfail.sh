@@ -2,8 +2,8 @@
 # NAT traversal when things break, and the relay's limits (issue 5): a
 # relay that dies under a relayed path, a direct path cut and restored, a
 # member whose NAT mapping changes (roaming), a relay's per-source rate
-# limits, and a relay that refuses keys below its workbit and one that
-# does not relay at all.  Every measured figure (outages, losses) is in
+# limits, a relay that refuses keys below its workbit, one that does not
+# relay at all, and a relay that restarts under a relayed path.  Every measured figure (outages, losses) is in
 # the TAP descriptions; the bounds are functional limits, not benchmarks.
 # Usage: natfail.sh WH
 #
@@ -13,6 +13,7 @@
 #   rl .13           relay-limit 50 200000, scenario 4
 #   rw .14           workbit 8, scenario 5
 #   ro .15           relay off, scenario 6
+#   rr .16           boot and relay of scenario 7 (killed and started again)
 #
 #   scenario (gateways, one LAN host each)          network
 #   1 relay killed:  g1a sym --- s1a    g1b sym --- s1b   s1: boot b1, b2
@@ -24,6 +25,7 @@
 #                    g5c sym --- s5c, g5d sym --- s5d     s5: boot rw
 #   6 relay off:     g6a sym --- s6a    g6b sym --- s6b   s6: boot ro
 #                    (CANDIDATES still pass through ro: a rendezvous)
+#   7 relay restart: g7a sym --- s7a    g7b sym --- s7b   s7: boot rr
 #   (cone: full-cone, prc: port-restricted, sym: symmetric)
 #
 # The topology is built and every daemon started first; the scenarios then
@@ -219,17 +221,17 @@ cut_quiet() {
 # ---------------------------------------------------------------- topology
 
 natlab_internet || exit 1
-for n in b1 b2 bd rl rw ro; do
+for n in b1 b2 bd rl rw ro rr; do
 	natlab_public_host "$n" || exit 1
 done
-for n in b1 b2 bd rl ro; do
+for n in b1 b2 bd rl ro rr; do
 	wh_key "$n" workbit 4 || exit 1
 done
 wh_key rw workbit 8 || exit 1
 ep() { echo "${NATLAB_IP[$1]}:$PORT"; }
 printf 'workbit 4\nboot %s %s\nboot %s %s\n' "${KEYURL[b1]}" "$(ep b1)" \
 	"${KEYURL[b2]}" "$(ep b2)" >"$LAB_DIR/b12.conf"
-for n in bd rl ro; do
+for n in bd rl ro rr; do
 	printf 'workbit 4\nboot %s %s\n' "${KEYURL[$n]}" "$(ep "$n")" >"$LAB_DIR/$n.conf"
 done
 printf 'workbit 8\nboot %s %s\n' "${KEYURL[rw]}" "$(ep rw)" >"$LAB_DIR/rw.conf"
@@ -260,8 +262,9 @@ member s1a symmetric && member s1b symmetric &&
 	member s4a symmetric && member s4b symmetric &&
 	member s4c symmetric && member s4d symmetric &&
 	member s5x symmetric && member s5c symmetric && member s5d symmetric &&
-	member s6a symmetric && member s6b symmetric || exit 1
-for n in s1a s1b s2a s2b s3a s3b s4a s4b s4c s4d s6a s6b; do
+	member s6a symmetric && member s6b symmetric &&
+	member s7a symmetric && member s7b symmetric || exit 1
+for n in s1a s1b s2a s2b s3a s3b s4a s4b s4c s4d s6a s6b s7a s7b; do
 	wh_key "$n" workbit 4 || exit 1
 done
 wh_key s5c workbit 8 && wh_key s5d workbit 8 || exit 1
@@ -280,6 +283,7 @@ netfile s4q.conf 4 rl s4c s4d
 # Every member of s5 claims workbit 0: only the relay enforces its 8.
 netfile s5.conf 0 rw s5c s5x s5d
 netfile s6.conf 4 ro s6a s6b
+netfile s7.conf 4 rr s7a s7b
 
 # Scenario 1 kills one of these two with SIGKILL: out of the job table, so
 # that bash does not report it.
@@ -289,8 +293,10 @@ wh_start bd bd.conf
 wh_start rl rl.conf relay-limit 50 200000
 wh_start rw rw.conf
 wh_start ro ro.conf relay off
-STARTED=(b1 b2 bd rl rw ro)
-for n in s1a s1b s2a s2b s3a s3b s4a s4b s4c s4d s5c s6a s6b; do
+# Scenario 7 kills rr with SIGKILL and starts it again.
+wh_start rr rr.conf && disown "$NATLAB_PID"
+STARTED=(b1 b2 bd rl rw ro rr)
+for n in s1a s1b s2a s2b s3a s3b s4a s4b s4c s4d s5c s6a s6b s7a s7b; do
 	case $n in s4a | s4b) c=s4p ;; s4c | s4d) c=s4q ;; *) c=${n:0:2} ;; esac
 	wh_start "$n" "$c.conf"
 	STARTED+=("$n")
@@ -307,9 +313,9 @@ for n in "${STARTED[@]}"; do
 	fi
 done
 [ "$up" = 1 ] || tap_done
-tap_ok "${#STARTED[@]} nodes up (6 public, $((${#STARTED[@]} - 6)) members behind NATs)"
+tap_ok "${#STARTED[@]} nodes up (7 public, $((${#STARTED[@]} - 7)) members behind NATs)"
 declare -A V4=()
-for n in "${STARTED[@]:6}"; do
+for n in "${STARTED[@]:7}"; do
 	V4[$n]=$(jget "$n" show ipv4)
 done
 
@@ -638,9 +644,74 @@ scenario_relay_off() {
 	fi
 }
 
+# ---------------------------------------------------------------- 7. relay restarted
+
+# A relay that restarts (same key, same address) has lost its channels,
+# its paths to the members and its routing table.  Channel data to an
+# unknown channel is dropped without an answer (doc/protocol.md 9.1), so
+# the sender must notice the silence: it asks for its channel again at
+# once (src/paths.c channel_tick), the relay refuses until the other
+# member pings it (no path yet), its traffic goes wrapped in RELAY
+# meanwhile, and the other member binds again when the relay pings it
+# back.  s7b only answers s7a's pings: it sends nothing of its own.
+scenario_relay_restarted() {
+	local t_kill t_up out g0 f1 pid
+	if ! connected s7a "${V4[s7b]}" 30 ||
+		! wait_for "path_is s7a s7b relayed rr && path_is s7b s7a relayed rr" 15; then
+		tap_fail "relay restart: s7a and s7b connect through rr" "$(diag_nodes s7a s7b)"
+		return
+	fi
+	ping_log s7a "${V4[s7b]}" s7.ping
+	local ping=$PING_PID
+	# Both ends send in channels before the restart.
+	if wait_for "[ \"\$(jget rr inspect relay_channels.live)\" = 2 ]" 10 && fresh_reply s7.ping 10; then
+		tap_ok "relay restart: s7a and s7b ping through rr's channels"
+	else
+		tap_fail "relay restart: s7a and s7b ping through rr's channels" \
+			"live channels at rr: '$(jget rr inspect relay_channels.live)'" "$(diag_nodes s7a s7b)"
+	fi
+	g0=$(jget s7a inspect relay_channels.granted)
+	t_kill=$(now_s)
+	kill -KILL "${PIDOF[rr]}"
+	wait_for "! kill -0 ${PIDOF[rr]}" 5
+	wh_start rr rr.conf
+	pid=$NATLAB_PID
+	wait_for "[ -n \"\$(jget rr show interface)\" ]" 10
+	t_up=$(now_s)
+	if wait_for "replied_since s7.ping $t_up" 40 && fresh_reply s7.ping 5; then
+		out=$(outage s7.ping "$t_kill")
+		# The restart itself takes a fraction of a second; then the
+		# sender's silence (2-3 s) and s7b's next PING to its relay
+		# (every 5 s) bound the outage at about 8 s; the bound leaves
+		# room for a loaded machine.
+		if awk -v o="$out" 'BEGIN { exit !(o < 12) }'; then
+			tap_ok "relay restart: pings resume through rr after an outage of $out s (bound 12 s; rr down for $(awk -v a="$t_up" -v b="$t_kill" 'BEGIN { printf "%.1f", a - b }') s)"
+		else
+			tap_fail "relay restart: pings resume through rr within 12 s" "outage $out s" \
+				"$(diag_nodes s7a s7b)"
+		fi
+	else
+		tap_fail "relay restart: pings resume through rr" "$(diag_nodes s7a s7b)" \
+			"$(tail -n 5 "$LAB_DIR/s7.ping")"
+	fi
+	# And in channels again, both ways: the new rr bound two and
+	# forwards channel datagrams.
+	if wait_for "[ \"\$(jget rr inspect relay_channels.live)\" = 2 ] && \
+		[ \"\$(jget rr inspect relay_channels.forwarded)\" -gt 0 ]" 15; then
+		f1=$(jget rr inspect relay_channels.forwarded)
+		tap_ok "relay restart: both channels bound again (s7a granted $g0 -> $(jget s7a inspect relay_channels.granted), rr forwarded $f1)"
+	else
+		tap_fail "relay restart: both channels bound again" \
+			"live '$(jget rr inspect relay_channels.live)', forwarded '$(jget rr inspect relay_channels.forwarded)'" \
+			"$(diag_nodes s7a s7b)"
+	fi
+	kill "$ping" 2>/dev/null
+	natlab_stop "$pid"
+}
+
 # ---------------------------------------------------------------- run
 
-SCEN=(relay_killed direct_cut roaming relay_limits workbit relay_off)
+SCEN=(relay_killed direct_cut roaming relay_limits workbit relay_off relay_restarted)
 # NATFAIL_SCENARIOS="direct_cut roaming" runs only those.
 [ -z "${NATFAIL_SCENARIOS:-}" ] || read -r -a SCEN <<<"$NATFAIL_SCENARIOS"
 declare -A SPID=()
