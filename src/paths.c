@@ -221,8 +221,11 @@ static void channel_tick(struct node *n, struct member *m, uint64_t now)
 	 * which the other side's CHANNEL_BIND to us needs. */
 	if (channel_silent(m, r, now)) {
 		every = CHANNEL_RETRY_S;
-		if (!r->chan_asked_ns || now - r->chan_asked_ns >= every * NS)
+		if (!r->chan_asked_ns || now - r->chan_asked_ns >= every * NS) {
+			dev_log(&n->dev, LOG_DBG, "member %s: nothing back through the relay channel, "
+				"binding again", m->hostname);
 			overlay_ping(n->ov, r->key, &r->addr, NULL, NULL);
+		}
 	}
 	if (r->chan_asked_ns && now - r->chan_asked_ns < every * NS)
 		return;
@@ -245,6 +248,9 @@ static void on_channel(void *ctx, const uint8_t relay[32], const uint8_t dst[32]
 	 * since it started, or lately): asked again like an unanswered
 	 * request.  The other refusals last. */
 	r->chan_refused = status != OVL_CHANNEL_OK && status != OVL_CHANNEL_NO_PATH;
+	if (n->dev.log_level >= LOG_DBG && (status != OVL_CHANNEL_OK || r->chan != channel))
+		dev_log(&n->dev, LOG_DBG, "member %s: relay channel %s (status %u, number %08x)",
+			m->hostname, status == OVL_CHANNEL_OK ? "bound" : "refused", status, channel);
 	r->chan = status == OVL_CHANNEL_OK ? channel : 0;
 	r->chan_ns = now;
 	if (m->relay == i)
@@ -631,6 +637,8 @@ static void on_ping(void *ctx, const uint8_t key[32], const union wg_sockaddr *a
 		if (memcmp(r->key, key, 32) || !wg_sockaddr_equal(&r->addr, addr) ||
 		    (r->chan_asked_ns && now - r->chan_asked_ns < (uint64_t)CHANNEL_RETRY_S * NS))
 			continue;
+		dev_log(&n->dev, LOG_DBG, "member %s: the relay pinged us (it lost our path), "
+			"binding again", m->hostname);
 		channel_ask(n, m, r, now);
 	}
 }

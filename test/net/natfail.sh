@@ -742,4 +742,7 @@ for s in "${SCEN[@]}"; do
 	done <"$LAB_DIR/$s.tap"
 	[ ! -s "$LAB_DIR/$s.err" ] || tap_diag "$s (stderr):" "$(tail -n 10 "$LAB_DIR/$s.err")"
 done
+# NATFAIL_KEEP=DIR keeps the nodes' logs and the ping logs (with
+# LAB_LOG_LEVEL=debug: what each node did when).
+[ -z "${NATFAIL_KEEP:-}" ] || { mkdir -p "$NATFAIL_KEEP" && cp "$LAB_DIR"/*.log "$LAB_DIR"/*.ping "$NATFAIL_KEEP"/; }
 tap_done
