@@ -186,13 +186,15 @@ static void channel_apply(struct member *m, uint64_t now)
 /* A relay that restarted lost its channels and answers nothing for an
  * unknown one (doc/protocol.md 9.1): our channel data vanishes until the
  * next renewal, 10 s away.  What we see is traffic going out with nothing
- * coming back, and no word from the relay about the channel meanwhile. */
+ * coming back, and no word from the relay about the channel meanwhile.
+ * (Without a channel, an unanswered or NO_PATH request is repeated every
+ * 2 s anyway, and a lasting refusal is not worth asking again sooner.) */
 static bool channel_silent(const struct member *m, const struct relay_cand *r, uint64_t now)
 {
 	const struct wg_peer *p = m->peer;
 	uint64_t back = p->last_rx_ns > r->chan_ns ? p->last_rx_ns : r->chan_ns;
 
-	return (r->chan || r->chan_refused) && p->last_data_tx_ns &&
+	return r->chan && p->last_data_tx_ns &&
 	       now - p->last_data_tx_ns < (uint64_t)CHANNEL_SILENT_S * NS &&
 	       now - back >= (uint64_t)CHANNEL_SILENT_S * NS;
 }
