@@ -164,9 +164,21 @@ udp_test() {
 raw=$build/bench-raw.txt
 : >"$raw"
 
+# iperf3 TCP, 1 stream, while test/tools/hsflood floods the receiver's
+# address at PORT from the sender's namespace.
+tcp_during_flood() { # tcp_during_flood PORT IPERF_OUT FLOOD_OUT
+	local flood_pid
+	ip netns exec $B "$HSFLOOD" 198.18.0.1 "$1" "$pub_a" $((secs + 1)) >"$3" 2>&1 &
+	flood_pid=$!
+	pids+=("$flood_pid")
+	sleep 0.5
+	iperf_client "$2" -c $ADDR_A -t "$secs" || { log "bench: iperf3 TCP during the flood at port $1 failed"; cat "$2" >&2; exit 1; }
+	reap $flood_pid
+}
+
 round() { # round IMPL N
 	local impl=$1 n=$2 f=$tmp/$1-$2 ping_pid c0a c0b c1a c1b s0 s1 bps bytes retr b0 t0 b1 t1
-	local flood_pid fsent fcookies sink_pid
+	local fsent fcookies sink_pid
 	log "== round $n: $impl"
 	up_tunnel "$impl"
 
@@ -218,12 +230,7 @@ round() { # round IMPL N
 	# TCP, 1 stream, during a handshake flood at the receiver (from the
 	# sender's address: the flood shares the peer's source, as an on-path
 	# attacker's would).
-	ip netns exec $B "$HSFLOOD" 198.18.0.1 $PORT_A "$pub_a" $((secs + 1)) >"$f.flood" 2>&1 &
-	flood_pid=$!
-	pids+=("$flood_pid")
-	sleep 0.5
-	iperf_client "$f.tcpf" -c $ADDR_A -t "$secs" || { log "bench: iperf3 TCP during the flood failed"; cat "$f.tcpf" >&2; exit 1; }
-	reap $flood_pid
+	tcp_during_flood $PORT_A "$f.tcpf" "$f.flood"
 	read -r bps bytes retr < <(python3 "$here/report.py" tcp "$f.tcpf")
 	read -r _ fsent _ fcookies < "$f.flood" || fsent=0
 	put $impl $n tcp_flood_gbps "$(awk -v b="$bps" 'BEGIN {printf "%.4f", b / 1e9}')"
@@ -240,12 +247,7 @@ s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
 s.bind(("198.18.0.1", int(sys.argv[1])))
 time.sleep(float(sys.argv[2]))' $SINK_PORT $((secs + 3))
 	sink_pid=$spawned_pid
-	ip netns exec $B "$HSFLOOD" 198.18.0.1 $SINK_PORT "$pub_a" $((secs + 1)) >"$f.sflood" 2>&1 &
-	flood_pid=$!
-	pids+=("$flood_pid")
-	sleep 0.5
-	iperf_client "$f.tcps" -c $ADDR_A -t "$secs" || { log "bench: iperf3 TCP during the flood at a sink failed"; cat "$f.tcps" >&2; exit 1; }
-	reap $flood_pid
+	tcp_during_flood $SINK_PORT "$f.tcps" "$f.sflood"
 	kill "$sink_pid" 2>/dev/null || true
 	reap "$sink_pid"
 	read -r bps _ _ < <(python3 "$here/report.py" tcp "$f.tcps")
