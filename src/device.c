@@ -1036,8 +1036,11 @@ static void hs_credit_refill(struct wg_device *dev, uint64_t now)
 	if (now > dev->hs_credit_at) {
 		uint64_t grown = (now - dev->hs_credit_at) / HS_TIME_SHARE_DIV;
 
-		dev->hs_credit_ns = grown >= HS_CREDIT_MAX_NS ? HS_CREDIT_MAX_NS :
-				    dev->hs_credit_ns + (int64_t)grown;
+		/* The credit is never far below zero (one turn's overrun), so
+		 * twice the cap fills it from anywhere without overflow. */
+		if (grown > 2 * (uint64_t)HS_CREDIT_MAX_NS)
+			grown = 2 * (uint64_t)HS_CREDIT_MAX_NS;
+		dev->hs_credit_ns += (int64_t)grown;
 		if (dev->hs_credit_ns > HS_CREDIT_MAX_NS)
 			dev->hs_credit_ns = HS_CREDIT_MAX_NS;
 	}
@@ -1048,23 +1051,12 @@ bool device_handshake_check_allowed(struct wg_device *dev, int family, const uin
 				    uint64_t now)
 {
 	const uint64_t cost = 1000000000ULL / HS_CHECKS_PER_SECOND;
-	uint64_t tokens = dev->check_tokens_ns;
 
 	/* The source's budget first, so that one flooding address spends
 	 * only its own, not everyone's. */
-	if (!ratelimiter_allow(dev->check_limiter, family, addr, now))
-		goto shed;
-	if (now > dev->check_tokens_at)
-		tokens += now - dev->check_tokens_at;
-	if (tokens > cost * HS_CHECKS_BURST)
-		tokens = cost * HS_CHECKS_BURST;
-	dev->check_tokens_at = now;
-	dev->check_tokens_ns = tokens;
-	if (tokens < cost)
-		goto shed;
-	dev->check_tokens_ns = tokens - cost;
-	return true;
-shed:
+	if (ratelimiter_allow(dev->check_limiter, family, addr, now) &&
+	    gcra_allow(&dev->check_tat, now, cost, cost * HS_CHECKS_BURST))
+		return true;
 	dev->under_load_until = now + 1000000000ULL;
 	return false;
 }

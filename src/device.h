@@ -159,9 +159,9 @@ struct wg_device {
 	uint64_t hs_credit_at;
 	uint64_t under_load_until;	/* ns; sticky for a second */
 	/* Under load, the budget of handshake messages checked as they
-	 * arrive: per source, and over all sources (a token bucket). */
+	 * arrive: per source, and over all sources (a GCRA bucket). */
 	struct ratelimiter *check_limiter;
-	uint64_t check_tokens_ns, check_tokens_at;
+	uint64_t check_tat;
 
 	/* Datagrams whose first byte is 0xff go to the overlay, when there
 	 * is one (wh up); a plain wireguard-wh drops and counts them. */

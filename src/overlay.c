@@ -10,6 +10,7 @@
 #include "proto/overlay/natfilter.h"
 #include "proto/overlay/reasm.h"
 #include "proto/overlay/relaychan.h"
+#include "proto/wg/ratelimiter.h"
 #include "src/device.h"
 
 #include <errno.h>
@@ -625,24 +626,14 @@ static struct limiter *limiter_for(struct overlay *ov, const uint8_t key[32], ui
 	return oldest;
 }
 
-static bool gcra(uint64_t *tat, uint64_t now, uint64_t cost_ns)
-{
-	uint64_t t = *tat > now ? *tat : now;
-
-	if (t + cost_ns > now + LIMITER_BURST_NS)
-		return false;
-	*tat = t + cost_ns;
-	return true;
-}
-
 static bool relay_admit(struct overlay *ov, const uint8_t key[32], size_t bytes, uint64_t now)
 {
 	struct limiter *l = limiter_for(ov, key, now);
 	uint64_t tp = l->tat_pkts, tb = l->tat_bytes;
 
 	l->used_ns = now;
-	if (!gcra(&tp, now, ov->relay_pkt_cost_ns) ||
-	    !gcra(&tb, now, bytes * ov->relay_byte_cost_ps / 1000))
+	if (!gcra_allow(&tp, now, ov->relay_pkt_cost_ns, LIMITER_BURST_NS) ||
+	    !gcra_allow(&tb, now, bytes * ov->relay_byte_cost_ps / 1000, LIMITER_BURST_NS))
 		return false;
 	l->tat_pkts = tp;
 	l->tat_bytes = tb;
@@ -855,16 +846,6 @@ static void send_pong(struct overlay *ov, const uint8_t key[32], const union wg_
 
 static bool same_ip(const struct kad_addr *a, const struct kad_addr *b);
 
-static bool probe_gcra(uint64_t *tat, uint64_t now, uint64_t cost_ns, uint64_t burst_ns)
-{
-	uint64_t t = *tat > now ? *tat : now;
-
-	if (t + cost_ns > now + burst_ns)
-		return false;
-	*tat = t + cost_ns;
-	return true;
-}
-
 /* A requester may ask about once a second (a burst of 4), all of them 100
  * times a second: each answer opens two sockets. */
 static bool probe_admit(struct overlay *ov, const uint8_t key[32], uint64_t now)
@@ -872,8 +853,8 @@ static bool probe_admit(struct overlay *ov, const uint8_t key[32], uint64_t now)
 	uint64_t h, all = ov->filt.tat_all;
 
 	crypto_shorthash((uint8_t *)&h, key, 32, ov->limiter_hash_key);
-	if (!probe_gcra(&all, now, NS_PER_S / 100, NS_PER_S) ||
-	    !probe_gcra(&ov->filt.tat_key[h % PROBE_LIMIT_SLOTS], now, NS_PER_S, 4 * NS_PER_S))
+	if (!gcra_allow(&all, now, NS_PER_S / 100, NS_PER_S) ||
+	    !gcra_allow(&ov->filt.tat_key[h % PROBE_LIMIT_SLOTS], now, NS_PER_S, 4 * NS_PER_S))
 		return false;
 	ov->filt.tat_all = all;
 	return true;

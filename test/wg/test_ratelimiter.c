@@ -142,6 +142,32 @@ static void other_rate_test(void)
 	ratelimiter_free(rl);
 }
 
+/* The single bucket: 10 ms a message, 50 ms deep (a burst of 5). */
+static void gcra_test(void)
+{
+	const uint64_t cost = 10 * 1000000, burst = 5 * cost;
+	uint64_t tat = 0, now = 3 * NS_PER_SEC;
+	int i, n;
+
+	for (n = 0, i = 0; i < 12; ++i)
+		n += gcra_allow(&tat, now, cost, burst);
+	ok(n == 5, "gcra: a burst of 5 passes from a full bucket (%d)", n);
+	ok(!gcra_allow(&tat, now + cost - 1, cost, burst), "gcra: not before one cost has passed");
+	ok(gcra_allow(&tat, now + cost, cost, burst), "gcra: one more after one cost");
+	now += cost;
+	for (n = 0, i = 0; i < 300; ++i)
+		n += gcra_allow(&tat, now += cost, cost, burst);
+	ok(n == 300, "gcra: one per cost passes indefinitely (%d)", n);
+	for (n = 0, i = 0; i < 300; ++i)
+		n += gcra_allow(&tat, now += cost / 2, cost, burst);
+	ok(n == 150, "gcra: at twice the rate half pass (%d)", n);
+	now += 3600 * NS_PER_SEC;
+	for (n = 0, i = 0; i < 12; ++i)
+		n += gcra_allow(&tat, now, cost, burst);
+	ok(n == 5, "gcra: an hour idle still bursts only 5 (%d)", n);
+	ok(!gcra_allow(&tat, now - NS_PER_SEC, cost, burst), "gcra: a clock stepping back grants nothing");
+}
+
 int main(void)
 {
 	struct ratelimiter *rl;
@@ -218,6 +244,7 @@ int main(void)
 	ok(ratelimiter_new_rate(16, 3, 5) == NULL, "a rate that does not divide 10^9 rejected");
 	ok(ratelimiter_new_rate(16, 64, 0) == NULL, "zero burst rejected");
 	other_rate_test();
+	gcra_test();
 	capacity_test(1);
 	capacity_test(100);
 	capacity_test(20000);
