@@ -1,5 +1,5 @@
 /* A deliberately plain model of the control request grammar
- * (src/control_request.h), for test_control_request.c and
+ * (src/node/control_request.h), for test_control_request.c and
  * fuzz/fuzz_control.c to check the parser against: a line is good when it
  * is one of the five fixed requests, or "lookup " or "ping " and then
  * exactly the text of a key. */
@@ -7,7 +7,7 @@
 #define WH_TEST_CONTROL_MODEL_H
 
 #include "crypto/encoding.h"
-#include "src/control_request.h"
+#include "src/node/control_request.h"
 
 #include <stdbool.h>
 #include <string.h>

@@ -15,7 +15,7 @@
  *    runs another.
  * 4. The large-config case of the kernel's netns.sh: 131,073 prefixes on
  *    one peer, inserted, listed and removed well under a second. */
-#include "src/allowedips.h"
+#include "src/wg/allowedips.h"
 #include "test/tap.h"
 
 #include <errno.h>

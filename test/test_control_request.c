@@ -1,10 +1,10 @@
-/* The control socket's request line (src/control_request.c): a table of
+/* The control socket's request line (src/node/control_request.c): a table of
  * good lines and what they ask, a table of bad ones with the error each
  * must get (overlong, embedded NUL and other bytes, spacing, bad keys,
  * unknown verbs, extra arguments, empty), the reader's framing at its
  * limits, and random lines fed in random pieces checked against a naive
  * model of the grammar. */
-#include "src/control_request.h"
+#include "src/node/control_request.h"
 
 #include "crypto/encoding.h"
 #include "test/control_model.h"

@@ -1,4 +1,4 @@
-/* The crypto worker pool (src/crypt_pool.c) and the split transport steps
+/* The crypto worker pool (src/wg/crypt_pool.c) and the split transport steps
  * it runs (proto/wg/noise.c):
  *   - every item of a run is done exactly once, whatever the number of
  *     workers, the batch size and the inline threshold, and all are done
@@ -11,7 +11,7 @@
  *     forged message and a replayed counter refused;
  *   - the environment switches. */
 #include "proto/wg/noise.h"
-#include "src/crypt_pool.h"
+#include "src/wg/crypt_pool.h"
 #include "test/tap.h"
 
 #include <dirent.h>

@@ -1,9 +1,9 @@
-/* The network file parser (src/netconf.c): WireHub's own examples, a table
+/* The network file parser (src/node/netconf.c): WireHub's own examples, a table
  * of errors with their exact messages, addresses that do not depend on the
  * order of the lines (checked over many shuffles), collisions, IPv6
  * derivation, line ends, limits, lookups against a naive scan, and the
  * reload diff against a naive model. */
-#include "src/netconf.h"
+#include "src/node/netconf.h"
 
 #include "crypto/encoding.h"
 #include "test/tap.h"

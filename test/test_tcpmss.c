@@ -1,9 +1,9 @@
-/* TCP MSS clamping (src/tcpmss.c) against a naive full checksum: SYNs of
+/* TCP MSS clamping (src/wg/tcpmss.c) against a naive full checksum: SYNs of
  * both families with the MSS option at even and odd offsets, values above
  * and below the limit, non-SYNs, fragments, malformed options, a wrong
  * checksum that must stay wrong, and random packets that must come out
  * untouched or valid. */
-#include "src/tcpmss.h"
+#include "src/wg/tcpmss.h"
 #include "test/tap.h"
 
 /* The Internet checksum of the pseudo-header and the segment, computed

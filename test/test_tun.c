@@ -27,7 +27,7 @@
 #include <unistd.h>
 #include <arpa/inet.h>
 
-#include "src/netlink.h"
+#include "tun/netlink.h"
 #include "test/tap.h"
 #include "tun/tun.h"
 

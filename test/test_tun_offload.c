@@ -1,11 +1,11 @@
-/* TUN offloads (src/tun_offload.c) against hand-built packets: the TSO
+/* TUN offloads (tun/tun_offload.c) against hand-built packets: the TSO
  * and USO splitter, the completion of a pending checksum, the GRO
  * coalescer for TCP and UDP, and the checksum code itself, every checksum
  * checked by the naive RFC 1071 sum below (16-bit big-endian words, one at
  * a time), which shares no code with the module.  The UDP coalescer is
  * also checked against a naive model of the kernel's side: its output,
  * cut back into datagrams the slow way, must be the input. */
-#include "src/tun_offload.h"
+#include "tun/tun_offload.h"
 #include "test/tap.h"
 
 #include <errno.h>

@@ -1,4 +1,4 @@
-/* The UAPI parser and formatter (src/uapi.c).
+/* The UAPI parser and formatter (src/wg/uapi.c).
  *
  * Every request is parsed into a transcript (one line per answer, with a
  * canonical dump of each set request, addresses written by inet_ntop, not
@@ -7,7 +7,7 @@
  * The get formatter is compared with text written out by hand from
  * wireguard-go's IpcGetOperation, and its IPv6 text with glibc's inet_ntop
  * on random addresses. */
-#include "src/uapi.h"
+#include "src/wg/uapi.h"
 
 #include "crypto/encoding.h"
 #include "test/tap.h"

@@ -35,7 +35,7 @@ void tun_close(struct tun_device *tun);
 const char *tun_name(const struct tun_device *tun);
 int tun_fd(const struct tun_device *tun);
 /* The interface index the system gave the device when it was opened
- * (what src/netlink.h takes). */
+ * (what tun/netlink.h takes). */
 unsigned tun_ifindex(const struct tun_device *tun);
 
 /* One packet per call.  Returns its length, -EAGAIN when none is ready,
@@ -50,7 +50,7 @@ ssize_t tun_write(struct tun_device *tun, const void *pkt, size_t len);
  * never reached).  tun_open_offload opens the interface as tun_open does,
  * with IFF_VNET_HDR and TUNSETOFFLOAD (checksum, TSO for IPv4 and IPv6,
  * TSO with ECN): every packet on the descriptor is then preceded by a
- * 10-byte struct virtio_net_hdr (src/tun_offload.h), and the kernel may
+ * 10-byte struct virtio_net_hdr (tun/tun_offload.h), and the kernel may
  * hand over and accept TCP super-packets of up to 64 KiB.  When the kernel
  * refuses the offloads it falls back to a plain interface:
  * tun_has_vnet_hdr tells which one the caller got.  tun_read and tun_write

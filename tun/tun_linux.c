@@ -9,7 +9,7 @@
  *
  * tun_open_offload asks for IFF_VNET_HDR and TUNSETOFFLOAD, tun_enable_uso
  * adds UDP segmentation to the offloads; what the header means and how
- * packets are split and coalesced is src/tun_offload.c's business, this
+ * packets are split and coalesced is tun/tun_offload.c's business, this
  * file only moves the bytes. */
 #include <errno.h>
 #include <fcntl.h>
@@ -99,7 +99,7 @@ static int open_flags(struct tun_device **out, const char *name, int extra)
 #if __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
 		int le = 1;
 
-		/* src/tun_offload.c reads the header as little-endian. */
+		/* tun/tun_offload.c reads the header as little-endian. */
 		if (ioctl(fd, TUNSETVNETLE, &le) < 0) {
 			ret = -errno;
 			goto out;

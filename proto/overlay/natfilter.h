@@ -25,7 +25,7 @@ enum ovl_filtering {
 	OVL_FILTER_APDF,		/* address-and-port-dependent */
 };
 
-/* What the mapping classification said (src/overlay.c). */
+/* What the mapping classification said (src/node/overlay.c). */
 enum ovl_filter_mapping {
 	OVL_FILTER_MAPPING_UNKNOWN,
 	OVL_FILTER_MAPPING_NONE,	/* reachable at our own address */

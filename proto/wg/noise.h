@@ -157,7 +157,7 @@ ssize_t noise_transport_open(struct noise_keypair *kp, uint8_t *dst, const uint8
 			     size_t len, uint64_t now_ns);
 
 /* The same in steps, for a caller that runs the AEAD of many messages on
- * other threads (src/crypt_pool.c) while it alone owns the keypairs.
+ * other threads (src/wg/crypt_pool.c) while it alone owns the keypairs.
  * Steps that move a keypair's state (the sending counter, validity, the
  * replay window) run on the owner's thread, in message order; the
  * _crypt steps only read the keys and touch the message's own bytes, so

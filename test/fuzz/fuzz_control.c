@@ -1,5 +1,5 @@
 /* libFuzzer harness for the control socket's request line
- * (src/control_request.c).
+ * (src/node/control_request.c).
  *
  * The first byte of the input chooses how the rest is cut into reads; the
  * rest is what a client wrote to the socket.  The reader must frame it the
@@ -8,7 +8,7 @@
  * plain model in test/control_model.h takes, with the same request, and
  * every error must have its text.  The parser also gets the whole input as
  * one line, from an exact-size heap copy so that ASan sees any overread. */
-#include "src/control_request.h"
+#include "src/node/control_request.h"
 
 #include "test/control_model.h"
 

@@ -1,4 +1,4 @@
-/* libFuzzer harness for the network file parser (src/netconf.c).
+/* libFuzzer harness for the network file parser (src/node/netconf.c).
  *
  * The input is the file.  Whatever it holds, the parser must return 0 with
  * a consistent network or -EINVAL with a one-line printable message that
@@ -7,7 +7,7 @@
  * network with itself empty.  Then the same lines in reverse order must
  * give the same verdict and, when accepted, the same addresses: the order
  * of the lines must not matter. */
-#include "src/netconf.h"
+#include "src/node/netconf.h"
 
 #include <errno.h>
 #include <stdlib.h>

@@ -1,8 +1,8 @@
-/* libFuzzer harness for the MSS clamp (src/tcpmss.c): any bytes as an IP
+/* libFuzzer harness for the MSS clamp (src/wg/tcpmss.c): any bytes as an IP
  * packet; the clamp must not read or write outside them, must leave the
  * length alone, and may change at most the two bytes of an MSS value
  * (then no larger than the limit) and the two of the TCP checksum. */
-#include "src/tcpmss.h"
+#include "src/wg/tcpmss.h"
 
 #include <stdlib.h>
 #include <string.h>

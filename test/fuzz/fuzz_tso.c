@@ -1,4 +1,4 @@
-/* libFuzzer harness for the TUN offload core (src/tun_offload.c): what the
+/* libFuzzer harness for the TUN offload core (tun/tun_offload.c): what the
  * local kernel hands us through the TUN (a virtio header and a packet) and
  * what the coalescer parses (decrypted packets from a peer).  Neither may
  * crash or write out of bounds whatever the bytes; beyond that:
@@ -14,7 +14,7 @@
  * Input: one byte picks the mode (bit 0: splitter; bit 1: the coalescer
  * takes UDP too); splitter: 10-byte virtio header, then the packet;
  * coalescer: packets, each preceded by a 2-byte length. */
-#include "src/tun_offload.h"
+#include "tun/tun_offload.h"
 
 #include <stdbool.h>
 #include <stdlib.h>

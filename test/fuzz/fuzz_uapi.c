@@ -1,4 +1,4 @@
-/* libFuzzer harness for the UAPI parser and get formatter (src/uapi.c).
+/* libFuzzer harness for the UAPI parser and get formatter (src/wg/uapi.c).
  *
  * The first bytes of the input choose how the rest is cut into reads and
  * the request size limit; the rest goes to the parser.  Every set request
@@ -7,7 +7,7 @@
  * preshared_key, endpoint, persistent_keepalive_interval, allowed_ip,
  * device keys) are fed back as a set request, which must parse to the same
  * values. */
-#include "src/uapi.h"
+#include "src/wg/uapi.h"
 
 #include "crypto/encoding.h"
 

@@ -231,7 +231,7 @@ EOF
 }
 
 # crypto_threads_case SIDE IFACE IMPL: after the transfers, our daemon's
-# crypto worker threads (src/crypt_pool.h, named wh-crypt) exist as
+# crypto worker threads (src/wg/crypt_pool.h, named wh-crypt) exist as
 # WH_CRYPTO_THREADS asks and, when there are any, did some of the work
 # (CPU time of their own); none without it.  Nothing for wireguard-go.
 crypto_threads_case() {

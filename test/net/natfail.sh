@@ -350,7 +350,7 @@ scenario_relay_killed() {
 		replied_since s1.ping $t_kill" 75 && fresh_reply s1.ping 5; then
 		out=$(outage s1.ping "$t_kill")
 		# Traffic unanswered 4 s, the relay silent to a PING 3 s more
-		# (src/paths.c): about 8 s; the bound leaves room for a loaded
+		# (src/node/paths.c): about 8 s; the bound leaves room for a loaded
 		# machine.
 		if awk -v o="$out" 'BEGIN { exit !(o <= 20) }'; then
 			tap_ok "relay killed: pings resume through $other after an outage of $out s (bound 20 s)"
@@ -650,7 +650,7 @@ scenario_relay_off() {
 # its paths to the members and its routing table.  Channel data to an
 # unknown channel is dropped without an answer (doc/protocol.md 9.1), so
 # the sender must notice the silence: it asks for its channel again at
-# once (src/paths.c channel_tick), the relay refuses until the other
+# once (src/node/paths.c channel_tick), the relay refuses until the other
 # member pings it (no path yet), its traffic goes wrapped in RELAY
 # meanwhile, and the other member binds again when the relay pings it
 # back.  s7b only answers s7a's pings: it sends nothing of its own.

@@ -318,7 +318,7 @@ sys.stdout.write(answer.decode("latin-1"))
 PY
 }
 
-# Requests `wh` never sends get the parser's errors (src/control_request.c),
+# Requests `wh` never sends get the parser's errors (src/node/control_request.c),
 # one answer per connection, and the node goes on answering.
 bad_out=
 long=$(printf 'x%.0s' {1..300})
@@ -534,7 +534,7 @@ fi
 
 # A public node serves the DHT only: the members are not its WireGuard
 # peers, and it sends them no handshakes (they do not know its key, so
-# every one would be dropped as invalid). src/node.c sync_members() makes
+# every one would be dropped as invalid). src/node/node.c sync_members() makes
 # them peers whatever n->member says.
 peers=$(python3 -c 'import json, sys; print(len(json.loads(sys.argv[1])["peers"]))' "$out" 2>/dev/null)
 invalid=$(whx "${NSOF[a]}" inspect "${IFOF[a]}" 2>/dev/null |

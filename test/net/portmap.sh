@@ -1,5 +1,5 @@
 #!/bin/bash
-# src/portmap.c against a real router: miniupnpd (UPnP IGD and NAT-PMP) on
+# src/node/portmap.c against a real router: miniupnpd (UPnP IGD and NAT-PMP) on
 # a NAT lab gateway, and a gateway that speaks neither.  Usage:
 # portmap.sh PORTMAP_PROBE UDPPROBE (test/tools/portmap_probe.c, udpprobe.c).
 #

@@ -6,7 +6,7 @@
  * cost shows as well as its gain.  The suite runs it briefly and checks
  * only that it ran.  Usage: cryptbench [SECONDS_PER_CELL] [MAX_WORKERS] */
 #include "proto/wg/noise.h"
-#include "src/crypt_pool.h"
+#include "src/wg/crypt_pool.h"
 
 #include <sodium.h>
 #include <stdio.h>

@@ -1,4 +1,4 @@
-/* portmap_probe: src/portmap.c on a libuv loop, for test/net/portmap.sh.
+/* portmap_probe: src/node/portmap.c on a libuv loop, for test/net/portmap.sh.
  *
  *   portmap_probe [--proto any|natpmp|upnp] [--lease S] [--stop-after S]
  *                 [--timeout S] PORT [DESCRIPTION]
@@ -22,7 +22,7 @@
  * SIGTERM or SIGINT, after --stop-after S (from start), or after the
  * --timeout report (then the exit status is 3).  on_log lines go to
  * stderr. */
-#include "src/portmap.h"
+#include "src/node/portmap.h"
 
 #include <arpa/inet.h>
 #include <errno.h>

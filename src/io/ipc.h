@@ -1,0 +1,48 @@
+/* Unix stream sockets on the loop: the UAPI socket that `wg` talks to and
+ * the control socket of `wh` share this listener and connection code.
+ * A connection receives bytes through on_data and answers with
+ * ipc_conn_send; the owner's per-connection state hangs off ipc_conn_data.
+ * Errors: negative errno. */
+#ifndef WH_SRC_IO_IPC_H
+#define WH_SRC_IO_IPC_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <uv.h>
+
+struct ipc_server;
+struct ipc_conn;
+
+struct ipc_ops {
+	/* 0 to accept the connection, or a negative errno to refuse it. */
+	int (*on_open)(struct ipc_conn *c);
+	void (*on_data)(struct ipc_conn *c, const char *data, size_t len);
+	/* The peer finished sending (it may still read).  true keeps the
+	 * connection until the owner closes it (an answer is on its way);
+	 * false or NULL closes it once what is queued is written. */
+	bool (*on_eof)(struct ipc_conn *c);
+	/* The peer closed, or ipc_conn_close was called: free the state. */
+	void (*on_close)(struct ipc_conn *c);
+};
+
+/* Creates the socket at path (its directory must exist) under umask 077,
+ * replacing a stale one; -EADDRINUSE when a live process answers there. */
+int ipc_server_start(struct ipc_server **out, uv_loop_t *loop, const char *path,
+		     const struct ipc_ops *ops, void *owner);
+/* Closes every connection and the listener, and removes the socket file
+ * if it is still the one we created. */
+void ipc_server_stop(struct ipc_server *srv);
+/* false once the socket file was deleted or replaced. */
+bool ipc_server_present(const struct ipc_server *srv);
+void *ipc_server_owner(const struct ipc_server *srv);
+
+void *ipc_conn_owner(const struct ipc_conn *c);
+void *ipc_conn_data(const struct ipc_conn *c);
+void ipc_conn_set_data(struct ipc_conn *c, void *data);
+/* Queues len bytes of a malloc'd buffer, taking ownership; the buffer is
+ * wiped before it is freed when wipe is set (it may hold keys). */
+void ipc_conn_send(struct ipc_conn *c, char *data, size_t len, bool wipe);
+/* Closes once everything queued has been written. */
+void ipc_conn_close(struct ipc_conn *c);
+
+#endif

@@ -1,0 +1,561 @@
+/* The control socket of a node (/var/run/wh/IFNAME.sock): one request
+ * line per connection, "VERB [ARGUMENT]" (src/node/control_request.c reads and
+ * parses it), answered with text (or JSON) and then the connection is
+ * closed.  An answer that starts with "error: " is a failure; the client
+ * prints it and exits 1.
+ *
+ *   show [json]    the members: path, endpoint, RTT, traffic, handshake
+ *   inspect        JSON of the whole state (DHT table, counters)
+ *   lookup KEY     a DHT lookup of KEY: found or not, address, hops
+ *   ping KEY       an overlay PING to KEY (looked up first if needed)
+ *   reload         re-reads the network file; a bad one is refused
+ *   down           stops the node */
+#include "src/node/node_priv.h"
+
+#include "crypto/encoding.h"
+#include "proto/overlay/channel.h"
+#include "src/node/control_request.h"
+#include "src/wg/crypt_pool.h"
+#include "src/io/ipc.h"
+#include "src/node/netconf.h"
+#include "src/node/overlay.h"
+#include "src/node/paths.h"
+#include "src/node/portmap.h"
+#include "src/wg/peer.h"
+#include "src/node/strbuf.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+enum {
+	PING_TIMEOUT_MS = 5000,
+};
+
+struct ctl_conn {
+	struct ipc_conn *c;
+	struct node *n;
+	struct control_reader reader;
+	bool answered;
+	/* A request that waits (lookup, ping). */
+	uv_timer_t timer;
+	bool timer_used;
+	uint8_t key[CONTROL_KEY_LEN];
+	uint64_t started_ns;
+};
+
+static void finish(struct ctl_conn *cc, struct strbuf *b)
+{
+	size_t len;
+	char *text = strbuf_take(b, &len);
+
+	cc->answered = true;
+	if (text)
+		ipc_conn_send(cc->c, text, len, false);
+	ipc_conn_close(cc->c);
+}
+
+static void fail(struct ctl_conn *cc, const char *msg)
+{
+	struct strbuf b = { 0 };
+
+	strbuf_printf(&b, "error: %s\n", msg);
+	finish(cc, &b);
+}
+
+/* ---- show ---- */
+
+static void addr_text(int family, const uint8_t *a, char *out, size_t len)
+{
+	inet_ntop(family, a, out, (socklen_t)len);
+}
+
+static void show_member(struct node *n, struct strbuf *b, const struct member *m, bool json,
+			bool first)
+{
+	const struct netconf_peer *cp = netconf_find(n->conf, m->key);
+	const struct wg_peer *peer = m->peer;
+	char key[KEY_B64URL_LEN + 1], ep[80] = "", v4[INET_ADDRSTRLEN] = "", v6[INET6_ADDRSTRLEN] = "";
+	uint32_t rtt = overlay_rtt_us(n->ov, m->key);
+	const struct kad_entry *ke = kad_table_find(overlay_table(n->ov), m->key);
+	char relay[KEY_B64URL_LEN + 1];
+	const char *path = paths_describe(n, m, relay, sizeof(relay));
+
+	key_to_base64url(key, m->key);
+	if (peer->endpoint.sa.sa_family)
+		wg_sockaddr_str(&peer->endpoint, ep, sizeof(ep));
+	if (cp && cp->has_ipv4)
+		addr_text(AF_INET, cp->ipv4, v4, sizeof(v4));
+	if (cp && cp->has_ipv6)
+		addr_text(AF_INET6, cp->ipv6, v6, sizeof(v6));
+	if (json) {
+		strbuf_printf(b, "%s\n    {\"public_key\": ", first ? "" : ",");
+		strbuf_json_str(b, key);
+		strbuf_printf(b, ", \"hostname\": ");
+		strbuf_json_str(b, cp ? cp->hostname : "");
+		strbuf_printf(b, ", \"ipv4\": ");
+		strbuf_json_str(b, v4);
+		strbuf_printf(b, ", \"ipv6\": ");
+		strbuf_json_str(b, v6);
+		strbuf_printf(b, ", \"trusted\": true, \"kind\": ");
+		strbuf_json_str(b, cp ? netconf_kind_name(cp->kind) : "trust");
+		strbuf_printf(b, ", \"path\": \"%s\", \"endpoint\": ", path);
+		if (ep[0])
+			strbuf_json_str(b, ep);
+		else
+			strbuf_printf(b, "null");
+		strbuf_printf(b, ", \"relay\": ");
+		if (relay[0])
+			strbuf_json_str(b, relay);
+		else
+			strbuf_printf(b, "null");
+		strbuf_printf(b, ", \"rtt_ms\": ");
+		if (rtt)
+			strbuf_printf(b, "%.3f", rtt / 1000.0);
+		else
+			strbuf_printf(b, "null");
+		strbuf_printf(b, ", \"rx_bytes\": %llu, \"tx_bytes\": %llu, \"last_handshake\": %lld",
+			      (unsigned long long)peer->rx_bytes, (unsigned long long)peer->tx_bytes,
+			      (long long)peer->last_handshake_sec);
+		if (ke)
+			strbuf_printf(b, ", \"bucket\": %u}",
+				      kad_table_bucket_index(overlay_table(n->ov), m->key));
+		else
+			strbuf_printf(b, ", \"bucket\": null}");
+		return;
+	}
+	strbuf_printf(b, "peer %s (%s%s%s)\n  key %s\n  path %s", cp && cp->hostname[0] ? cp->hostname : "-",
+		      v4, v4[0] && v6[0] ? ", " : "", v6, key, path);
+	if (relay[0])
+		strbuf_printf(b, " via %s", relay);
+	if (ep[0])
+		strbuf_printf(b, ", endpoint %s", ep);
+	if (rtt)
+		strbuf_printf(b, ", rtt %.2f ms", rtt / 1000.0);
+	strbuf_printf(b, "\n  rx %llu B, tx %llu B", (unsigned long long)peer->rx_bytes,
+		      (unsigned long long)peer->tx_bytes);
+	if (peer->last_handshake_sec)
+		strbuf_printf(b, ", handshake %lld s ago",
+			      (long long)(time(NULL) - peer->last_handshake_sec));
+	if (ke)
+		strbuf_printf(b, ", bucket %u", kad_table_bucket_index(overlay_table(n->ov), m->key));
+	strbuf_printf(b, "\n");
+}
+
+static void show_header(struct node *n, struct strbuf *b, bool json)
+{
+	char key[KEY_B64URL_LEN + 1], v4[INET_ADDRSTRLEN] = "", v6[INET6_ADDRSTRLEN] = "";
+	char refl[80] = "", mapped[80] = "";
+	union wg_sockaddr ra, ma;
+	enum portmap_proto via = PORTMAP_NONE;
+	uint32_t left = 0;
+	unsigned observers = 0;
+	enum overlay_nat nat = overlay_nat_mapping(n->ov, &observers);
+	enum ovl_filtering filt = overlay_nat_filtering(n->ov, NULL);
+
+	key_to_base64url(key, n->public_key);
+	if (n->member) {
+		addr_text(AF_INET, n->ipv4, v4, sizeof(v4));
+		addr_text(AF_INET6, n->ipv6, v6, sizeof(v6));
+	}
+	if (overlay_reflexive(n->ov, &ra))
+		wg_sockaddr_str(&ra, refl, sizeof(refl));
+	if (n->portmap && portmap_external(n->portmap, &ma, &via, &left))
+		wg_sockaddr_str(&ma, mapped, sizeof(mapped));
+	if (json) {
+		strbuf_printf(b, "{\n  \"interface\": ");
+		strbuf_json_str(b, n->dev.ifname);
+		strbuf_printf(b, ",\n  \"network\": ");
+		strbuf_json_str(b, n->conf->name);
+		strbuf_printf(b, ",\n  \"public_key\": ");
+		strbuf_json_str(b, key);
+		strbuf_printf(b, ",\n  \"hostname\": ");
+		strbuf_json_str(b, n->hostname);
+		strbuf_printf(b, ",\n  \"member\": %s,\n  \"ipv4\": ", n->member ? "true" : "false");
+		strbuf_json_str(b, v4);
+		strbuf_printf(b, ",\n  \"ipv6\": ");
+		strbuf_json_str(b, v6);
+		strbuf_printf(b, ",\n  \"listen_port\": %u,\n  \"reflexive\": ", n->dev.bound_port);
+		if (refl[0])
+			strbuf_json_str(b, refl);
+		else
+			strbuf_printf(b, "null");
+		strbuf_printf(b, ",\n  \"dht_nodes\": %u", kad_table_size(overlay_table(n->ov)));
+		strbuf_printf(b, ",\n  \"nat_mapping\": \"%s\", \"nat_observers\": %u",
+			      overlay_nat_name(nat), observers);
+		strbuf_printf(b, ",\n  \"nat_filtering\": \"%s\"", ovl_filter_name(filt));
+		strbuf_printf(b, ",\n  \"port_mapping\": ");
+		if (mapped[0]) {
+			strbuf_printf(b, "{\"protocol\": \"%s\", \"external\": ", portmap_proto_name(via));
+			strbuf_json_str(b, mapped);
+			strbuf_printf(b, ", \"lease_left_s\": %lld}",
+				      left == UINT32_MAX ? -1LL : (long long)left);
+		} else {
+			strbuf_printf(b, "null");
+		}
+		strbuf_printf(b, ",\n  \"relaying\": %s, \"relay_forwarded\": %llu",
+			      overlay_relaying(n->ov) ? "true" : "false",
+			      (unsigned long long)overlay_stats(n->ov)->relay_forwarded);
+		return;
+	}
+	strbuf_printf(b, "interface %s, network %s, %s\n  key %s, port %u\n",
+		      n->dev.ifname, n->conf->name[0] ? n->conf->name : "-",
+		      n->member ? "member" : "public node", key, n->dev.bound_port);
+	if (n->member)
+		strbuf_printf(b, "  overlay %s/%u %s/%u, hostname %s\n", v4, n->prefix4, v6, n->prefix6,
+			      n->hostname[0] ? n->hostname : "-");
+	strbuf_printf(b, "  dht %u nodes%s%s, NAT mapping %s (%u observers), filtering %s%s\n",
+		      kad_table_size(overlay_table(n->ov)), refl[0] ? ", seen as " : "", refl,
+		      overlay_nat_name(nat), observers, ovl_filter_name(filt),
+		      filt == OVL_FILTER_NOT_PORT ? " (endpoint-independent or address-dependent)" : "");
+	if (mapped[0])
+		strbuf_printf(b, "  port mapping %s by %s\n", mapped, portmap_proto_name(via));
+	if (overlay_relaying(n->ov))
+		strbuf_printf(b, "  relay for members: %llu datagrams forwarded\n",
+			      (unsigned long long)overlay_stats(n->ov)->relay_forwarded);
+}
+
+static void do_show(struct ctl_conn *cc, bool json)
+{
+	struct node *n = cc->n;
+	struct strbuf b = { 0 };
+	size_t i;
+
+	show_header(n, &b, json);
+	if (json)
+		strbuf_printf(&b, ",\n  \"peers\": [");
+	for (i = 0; i < n->n_members; ++i) {
+		if (!json)
+			strbuf_printf(&b, "\n");
+		show_member(n, &b, &n->members[i], json, i == 0);
+	}
+	if (json)
+		strbuf_printf(&b, "%s]\n}\n", n->n_members ? "\n  " : "");
+	finish(cc, &b);
+}
+
+/* ---- inspect ---- */
+
+struct walk_ctx {
+	struct strbuf *b;
+	bool first;
+	uint64_t now;
+};
+
+static void inspect_entry(void *ctx, unsigned bucket, const struct kad_entry *e)
+{
+	struct walk_ctx *w = ctx;
+	char key[KEY_B64URL_LEN + 1], addr[80];
+	union wg_sockaddr a;
+
+	key_to_base64url(key, e->key);
+	if (!kad_addr_to_wg_sockaddr(&e->addr, &a))
+		snprintf(addr, sizeof(addr), "?");
+	else
+		wg_sockaddr_str(&a, addr, sizeof(addr));
+	strbuf_printf(w->b, "%s\n      {\"key\": \"%s\", \"address\": \"%s\", \"bucket\": %u, "
+		      "\"srtt_us\": %u, \"fails\": %u, \"heard\": %s, \"nated\": %s, "
+		      "\"seen_s_ago\": %llu}",
+		      w->first ? "" : ",", key, addr, bucket, e->srtt_us, e->fails,
+		      (e->flags & KAD_F_HEARD) ? "true" : "false",
+		      (e->flags & KAD_F_NATED) ? "true" : "false",
+		      (unsigned long long)((w->now - e->last_seen_ns) / 1000000000ULL));
+	w->first = false;
+}
+
+static void do_inspect(struct ctl_conn *cc)
+{
+	struct node *n = cc->n;
+	const struct overlay_stats *os = overlay_stats(n->ov);
+	const struct ovl_channel_stats *cs = ovl_channel_stats(overlay_channel(n->ov));
+	const struct wg_drop_counters *d = &n->dev.drops;
+	struct crypt_pool_stats cps;
+	struct walk_ctx w;
+	struct strbuf b = { 0 };
+	size_t i;
+	int r;
+
+	show_header(n, &b, true);
+	strbuf_printf(&b, ",\n  \"nat_probes\": {\"answered\": %llu, \"dropped\": %llu, "
+		      "\"unexpected\": %llu}", (unsigned long long)os->probes_answered,
+		      (unsigned long long)os->probes_dropped, (unsigned long long)os->probes_unexpected);
+	strbuf_printf(&b, ",\n  \"namespace\": ");
+	strbuf_json_str(&b, n->conf->ns);
+	strbuf_printf(&b, ",\n  \"workbit\": %u,\n  \"overlay\": {\"rx\": %llu, \"tx\": %llu, "
+		      "\"dropped_channel\": %llu, \"dropped_decode\": %llu, \"unhandled\": %llu, "
+		      "\"pings_answered\": %llu, \"finds_answered\": %llu, \"send_errors\": %llu, "
+		      "\"punches_answered\": %llu, \"relay_tx\": %llu, \"relayed_rx\": %llu, "
+		      "\"relayed_dropped\": %llu},\n"
+		      "  \"relay\": {\"forwarded\": %llu, \"bytes\": %llu, \"dropped_off\": %llu, "
+		      "\"dropped_rate\": %llu, \"dropped_no_path\": %llu, \"dropped_bad\": %llu},\n"
+		      "  \"channel\": {\"sealed\": %llu, \"dh\": %llu, \"evictions\": %llu, \"open\": {",
+		      n->conf->workbit, (unsigned long long)os->rx, (unsigned long long)os->tx,
+		      (unsigned long long)os->dropped_channel, (unsigned long long)os->dropped_decode,
+		      (unsigned long long)os->unhandled, (unsigned long long)os->pings_answered,
+		      (unsigned long long)os->finds_answered, (unsigned long long)os->send_errors,
+		      (unsigned long long)os->punches_answered, (unsigned long long)os->relay_tx,
+		      (unsigned long long)os->relayed_rx, (unsigned long long)os->relayed_dropped,
+		      (unsigned long long)os->relay_forwarded, (unsigned long long)os->relay_bytes,
+		      (unsigned long long)os->relay_dropped_off, (unsigned long long)os->relay_dropped_rate,
+		      (unsigned long long)os->relay_dropped_no_path,
+		      (unsigned long long)os->relay_dropped_bad,
+		      (unsigned long long)cs->sealed, (unsigned long long)cs->dh,
+		      (unsigned long long)cs->evictions);
+	for (r = 0; r < OVL_DROP_MAX; ++r)
+		strbuf_printf(&b, "%s\"%s\": %llu", r ? ", " : "", ovl_drop_name((enum ovl_drop)r),
+			      (unsigned long long)cs->open_results[r]);
+	/* Relay channels (doc/protocol.md 9.1): as a relay, then as an end. */
+	strbuf_printf(&b, "}},\n  \"relay_channels\": {\"live\": %zu, \"binds_answered\": %llu, "
+		      "\"forwarded\": %llu, \"dropped\": %llu, \"granted\": %llu, \"refused\": %llu, "
+		      "\"tx\": %llu, \"rx\": %llu, \"bad\": %llu, \"not_a_relay\": %llu",
+		      overlay_channels_live(n->ov), (unsigned long long)os->channel_binds,
+		      (unsigned long long)os->channel_forwarded, (unsigned long long)os->channel_dropped,
+		      (unsigned long long)os->channels_granted, (unsigned long long)os->channels_refused,
+		      (unsigned long long)n->dev.relay_channel_tx, (unsigned long long)n->dev.relay_channel_rx,
+		      (unsigned long long)n->dev.drops.relay_channel_bad,
+		      (unsigned long long)n->dev.drops.relay_channel_refused);
+	crypt_pool_stats(n->dev.crypt, &cps);
+	strbuf_printf(&b, "},\n  \"crypto_pool\": {\"workers\": %u, \"batches_parallel\": %llu, "
+		      "\"batches_inline\": %llu, \"items\": %llu, \"items_by_workers\": %llu",
+		      cps.workers, (unsigned long long)cps.batches_parallel,
+		      (unsigned long long)cps.batches_inline, (unsigned long long)cps.items_total,
+		      (unsigned long long)cps.items_by_workers);
+	strbuf_printf(&b, "},\n  \"wireguard_drops\": {\"unknown_type\": %llu, \"bad_length\": %llu, "
+		      "\"handshake_invalid\": %llu, \"handshake_ratelimited\": %llu, "
+		      "\"handshake_cookie_sent\": %llu, \"handshake_shed\": %llu, "
+		      "\"handshake_queue_full\": %llu, "
+		      "\"cookie_invalid\": %llu, \"data_unknown_index\": %llu, \"data_invalid\": %llu, "
+		      "\"data_source_mismatch\": %llu, \"data_bad_inner\": %llu, \"tun_no_route\": %llu, "
+		      "\"pool_exhausted\": %llu, \"send_errors\": %llu}",
+		      (unsigned long long)d->unknown_type, (unsigned long long)d->bad_length,
+		      (unsigned long long)d->handshake_invalid, (unsigned long long)d->handshake_ratelimited,
+		      (unsigned long long)d->handshake_cookie_sent,
+		      (unsigned long long)d->handshake_shed,
+		      (unsigned long long)d->handshake_queue_full, (unsigned long long)d->cookie_invalid,
+		      (unsigned long long)d->data_unknown_index, (unsigned long long)d->data_invalid,
+		      (unsigned long long)d->data_source_mismatch, (unsigned long long)d->data_bad_inner,
+		      (unsigned long long)d->tun_no_route, (unsigned long long)d->pool_exhausted,
+		      (unsigned long long)d->send_errors);
+	strbuf_printf(&b, ",\n  \"dht\": {\"entries\": [");
+	w.b = &b;
+	w.first = true;
+	w.now = wg_now(&n->dev);
+	kad_table_walk(overlay_table(n->ov), inspect_entry, &w);
+	strbuf_printf(&b, "%s]},\n  \"peers\": [", w.first ? "" : "\n    ");
+	for (i = 0; i < n->n_members; ++i)
+		show_member(n, &b, &n->members[i], true, i == 0);
+	strbuf_printf(&b, "%s]\n}\n", n->n_members ? "\n  " : "");
+	finish(cc, &b);
+}
+
+/* ---- lookup, ping ---- */
+
+static void on_wait_timeout(uv_timer_t *t);
+
+static void start_wait(struct ctl_conn *cc, uint64_t ms)
+{
+	uv_timer_init(&cc->n->loop, &cc->timer);
+	cc->timer.data = cc;
+	cc->timer_used = true;
+	uv_timer_start(&cc->timer, on_wait_timeout, ms, 0);
+}
+
+static void on_lookup_done(void *arg, const struct kad_lookup_result *r)
+{
+	struct ctl_conn *cc = arg;
+	struct strbuf b = { 0 };
+	char key[KEY_B64URL_LEN + 1], addr[80] = "";
+	union wg_sockaddr a;
+
+	key_to_base64url(key, r->target);
+	if (r->seen && kad_addr_to_wg_sockaddr(&r->target_contact.addr, &a))
+		wg_sockaddr_str(&a, addr, sizeof(addr));
+	strbuf_printf(&b, "{\"key\": \"%s\", \"found\": %s, \"address\": ", key,
+		      r->found ? "true" : "false");
+	if (addr[0])
+		strbuf_json_str(&b, addr);
+	else
+		strbuf_printf(&b, "null");
+	strbuf_printf(&b, ", \"hops\": %u, \"rounds\": %u, \"queries\": %u, \"replies\": %u, "
+		      "\"timeouts\": %u, \"elapsed_ms\": %.1f}\n", r->seen ? r->hops : 0, r->rounds,
+		      r->sent, r->replies, r->timeouts, (double)r->elapsed_ns / 1e6);
+	if (cc->timer_used)
+		uv_timer_stop(&cc->timer);
+	finish(cc, &b);
+}
+
+static void on_pong(void *arg, const uint8_t key[32], uint32_t rtt_us)
+{
+	struct ctl_conn *cc = arg;
+	struct strbuf b = { 0 };
+	char k[KEY_B64URL_LEN + 1];
+
+	key_to_base64url(k, key);
+	strbuf_printf(&b, "pong from %s: rtt %.3f ms\n", k, rtt_us / 1000.0);
+	uv_timer_stop(&cc->timer);
+	finish(cc, &b);
+}
+
+/* ping: an address from the table, a member's endpoint, or a lookup. */
+static bool ping_known(struct ctl_conn *cc)
+{
+	const struct kad_entry *e = kad_table_find(overlay_table(cc->n->ov), cc->key);
+	struct member *m = node_member(cc->n, cc->key);
+	union wg_sockaddr a;
+
+	if (e && kad_addr_to_wg_sockaddr(&e->addr, &a))
+		return overlay_ping(cc->n->ov, cc->key, &a, on_pong, cc) == 0;
+	if (m && m->peer->endpoint.sa.sa_family)
+		return overlay_ping(cc->n->ov, cc->key, &m->peer->endpoint, on_pong, cc) == 0;
+	return false;
+}
+
+static void on_ping_lookup_done(void *arg, const struct kad_lookup_result *r)
+{
+	struct ctl_conn *cc = arg;
+	union wg_sockaddr a;
+
+	if (!r->seen || !kad_addr_to_wg_sockaddr(&r->target_contact.addr, &a) ||
+	    overlay_ping(cc->n->ov, cc->key, &a, on_pong, cc) < 0) {
+		uv_timer_stop(&cc->timer);
+		fail(cc, "the key was not found in the DHT");
+	}
+}
+
+static void on_wait_timeout(uv_timer_t *t)
+{
+	struct ctl_conn *cc = t->data;
+
+	overlay_cancel(cc->n->ov, cc);
+	fail(cc, "no answer within 5 s");
+}
+
+/* ---- dispatch ---- */
+
+static void handle(struct ctl_conn *cc)
+{
+	struct node *n = cc->n;
+	struct control_request req;
+	enum control_error e = control_reader_request(&cc->reader, &req);
+	char err[512];
+
+	if (e != CONTROL_OK) {
+		fail(cc, control_error_text(e));
+		return;
+	}
+	if (req.verb == CONTROL_LOOKUP || req.verb == CONTROL_PING)
+		memcpy(cc->key, req.key, sizeof(cc->key));
+	if (n->stopping) {
+		fail(cc, "the node is stopping");
+	} else if (req.verb == CONTROL_SHOW) {
+		do_show(cc, req.json);
+	} else if (req.verb == CONTROL_INSPECT) {
+		do_inspect(cc);
+	} else if (req.verb == CONTROL_LOOKUP) {
+		start_wait(cc, 35000);
+		if (overlay_lookup(n->ov, cc->key, on_lookup_done, cc) < 0) {
+			uv_timer_stop(&cc->timer);
+			fail(cc, "too many lookups under way; try again");
+		}
+	} else if (req.verb == CONTROL_PING) {
+		start_wait(cc, PING_TIMEOUT_MS);
+		if (!ping_known(cc) && overlay_lookup(n->ov, cc->key, on_ping_lookup_done, cc) < 0) {
+			uv_timer_stop(&cc->timer);
+			fail(cc, "too many lookups under way; try again");
+		}
+	} else if (req.verb == CONTROL_RELOAD) {
+		struct strbuf b = { 0 };
+
+		if (node_reload(n, err, sizeof(err)) < 0) {
+			fail(cc, err);
+			return;
+		}
+		strbuf_printf(&b, "reloaded: %zu members\n", n->n_members);
+		finish(cc, &b);
+	} else if (req.verb == CONTROL_DOWN) {
+		struct strbuf b = { 0 };
+
+		strbuf_printf(&b, "%s is going down\n", n->dev.ifname);
+		finish(cc, &b);
+		/* After this answer has been written. */
+		node_shutdown_soon(n, "wh down");
+	}
+}
+
+static int on_open(struct ipc_conn *c)
+{
+	struct ctl_conn *cc = calloc(1, sizeof(*cc));
+
+	if (!cc)
+		return -ENOMEM;
+	cc->c = c;
+	cc->n = ipc_conn_owner(c);
+	control_reader_init(&cc->reader);
+	ipc_conn_set_data(c, cc);
+	return 0;
+}
+
+static void on_data(struct ipc_conn *c, const char *data, size_t len)
+{
+	struct ctl_conn *cc = ipc_conn_data(c);
+
+	/* One request per connection: what follows its line is ignored. */
+	if (cc->answered || cc->reader.done)
+		return;
+	if (control_reader_feed(&cc->reader, data, len))
+		handle(cc);
+}
+
+/* The client half-closes after its request: an answer still on its way
+ * (a lookup, a ping) keeps the connection. */
+static bool on_eof(struct ipc_conn *c)
+{
+	struct ctl_conn *cc = ipc_conn_data(c);
+
+	return !cc->answered && cc->timer_used;
+}
+
+static void on_timer_closed(uv_handle_t *h)
+{
+	free(h->data);
+}
+
+static void on_close(struct ipc_conn *c)
+{
+	struct ctl_conn *cc = ipc_conn_data(c);
+
+	if (cc->n->ov)
+		overlay_cancel(cc->n->ov, cc);
+	if (cc->timer_used) {
+		uv_timer_stop(&cc->timer);
+		uv_close((uv_handle_t *)&cc->timer, on_timer_closed);
+	} else {
+		free(cc);
+	}
+}
+
+static const struct ipc_ops control_ops = {
+	.on_open = on_open,
+	.on_data = on_data,
+	.on_eof = on_eof,
+	.on_close = on_close,
+};
+
+int control_start(struct node *n)
+{
+	char path[108];
+	int ret = node_control_path(path, sizeof(path), n->dev.ifname);
+
+	if (ret < 0)
+		return ret;
+	return ipc_server_start(&n->ctl, &n->loop, path, &control_ops, n);
+}
+
+void control_stop(struct node *n)
+{
+	if (n->ctl)
+		ipc_server_stop(n->ctl);
+	n->ctl = NULL;
+}

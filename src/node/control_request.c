@@ -1,0 +1,153 @@
+/* The control socket's request line: see control_request.h. */
+#include "src/node/control_request.h"
+
+#include "crypto/encoding.h"
+
+#include <string.h>
+
+_Static_assert((int)CONTROL_KEY_LEN == (int)KEY_LEN, "a control key is a public key");
+
+/* What each verb takes after it. */
+enum takes {
+	TAKES_NOTHING,
+	TAKES_JSON,	/* an optional "json" */
+	TAKES_KEY,	/* exactly one key */
+};
+
+static const struct {
+	const char *name;
+	enum control_verb verb;
+	enum takes takes;
+} verbs[] = {
+	{ "show", CONTROL_SHOW, TAKES_JSON },
+	{ "inspect", CONTROL_INSPECT, TAKES_NOTHING },
+	{ "lookup", CONTROL_LOOKUP, TAKES_KEY },
+	{ "ping", CONTROL_PING, TAKES_KEY },
+	{ "reload", CONTROL_RELOAD, TAKES_NOTHING },
+	{ "down", CONTROL_DOWN, TAKES_NOTHING },
+};
+
+static const char *const error_texts[CONTROL_ERR_MAX] = {
+	[CONTROL_OK] = "ok",
+	[CONTROL_ERR_TOO_LONG] = "request too long",
+	[CONTROL_ERR_MALFORMED] = "malformed request",
+	[CONTROL_ERR_EMPTY] = "empty request",
+	[CONTROL_ERR_UNKNOWN] = "unknown request",
+	[CONTROL_ERR_KEY] = "expected a public key (base64)",
+	[CONTROL_ERR_ARGUMENT] = "unexpected argument",
+};
+
+const char *control_error_text(enum control_error e)
+{
+	if ((unsigned)e >= CONTROL_ERR_MAX)
+		return "?";
+	return error_texts[e];
+}
+
+void control_reader_init(struct control_reader *r)
+{
+	memset(r, 0, sizeof(*r));
+}
+
+bool control_reader_feed(struct control_reader *r, const char *data, size_t len)
+{
+	const char *nl;
+
+	if (r->done)
+		return true;
+	nl = memchr(data, '\n', len);
+	if (nl)
+		len = (size_t)(nl - data);
+	/* Too long is told at once, not at the '\n' that may never come. */
+	if (len > sizeof(r->line) - r->len) {
+		r->too_long = true;
+		r->done = true;
+		return true;
+	}
+	memcpy(r->line + r->len, data, len);
+	r->len += len;
+	r->done = nl != NULL;
+	return r->done;
+}
+
+enum control_error control_reader_request(const struct control_reader *r,
+					  struct control_request *req)
+{
+	if (r->too_long)
+		return CONTROL_ERR_TOO_LONG;
+	return control_request_parse(req, r->line, r->len);
+}
+
+/* The word that starts at *pos, up to the next space or the end; *pos is
+ * moved past the space.  Returns its length. */
+static size_t next_word(const char *line, size_t len, size_t *pos, const char **word)
+{
+	const char *sp;
+	size_t n;
+
+	*word = line + *pos;
+	sp = memchr(*word, ' ', len - *pos);
+	n = sp ? (size_t)(sp - *word) : len - *pos;
+	*pos += n + (sp != NULL);
+	return n;
+}
+
+static bool word_is(const char *word, size_t n, const char *name)
+{
+	return n == strlen(name) && !memcmp(word, name, n);
+}
+
+enum control_error control_request_parse(struct control_request *req, const char *line,
+					 size_t len)
+{
+	const char *words[3];
+	size_t lens[3], n_words = 0, pos = 0, i, v;
+
+	if (len == 0)
+		return CONTROL_ERR_EMPTY;
+	if (len > CONTROL_LINE_MAX)
+		return CONTROL_ERR_TOO_LONG;
+	/* Printable ASCII only: no NUL, no '\r', no tab, nothing a
+	 * terminal would act on if the line were ever shown. */
+	for (i = 0; i < len; ++i)
+		if ((unsigned char)line[i] < ' ' || (unsigned char)line[i] > '~')
+			return CONTROL_ERR_MALFORMED;
+	/* Single spaces between words: a leading, trailing or doubled space
+	 * leaves an empty word.  A third word is always one too many, so
+	 * reading stops there. */
+	while (pos < len && n_words < 3) {
+		lens[n_words] = next_word(line, len, &pos, &words[n_words]);
+		if (lens[n_words] == 0)
+			return CONTROL_ERR_MALFORMED;
+		++n_words;
+	}
+	if (line[len - 1] == ' ')
+		return CONTROL_ERR_MALFORMED;
+
+	for (v = 0; v < sizeof(verbs) / sizeof(verbs[0]); ++v)
+		if (word_is(words[0], lens[0], verbs[v].name))
+			break;
+	if (v == sizeof(verbs) / sizeof(verbs[0]))
+		return CONTROL_ERR_UNKNOWN;
+
+	memset(req, 0, sizeof(*req));
+	req->verb = verbs[v].verb;
+	switch (verbs[v].takes) {
+	case TAKES_NOTHING:
+		if (n_words > 1)
+			return CONTROL_ERR_ARGUMENT;
+		break;
+	case TAKES_JSON:
+		if (n_words > 2 || (n_words == 2 && !word_is(words[1], lens[1], "json")))
+			return CONTROL_ERR_ARGUMENT;
+		req->json = n_words == 2;
+		break;
+	case TAKES_KEY:
+		if (n_words < 2 || !key_from_base64(req->key, words[1], lens[1]))
+			return CONTROL_ERR_KEY;
+		if (n_words > 2)
+			return CONTROL_ERR_ARGUMENT;
+		break;
+	}
+	return CONTROL_OK;
+}

@@ -1,0 +1,196 @@
+/* The network file: WireHub's one-directive-per-line grammar, parsed into a
+ * struct netconf, with the overlay addresses every node derives the same
+ * way.  doc/network-file.md is the user's reference; this is the C view.
+ *
+ *   name tutorial                 # network name (a DNS label)
+ *   subnet 10.0.42.0/24           # IPv4 overlay subnet
+ *   subnet6 fd12:3456:789a::/48   # optional; derived from the name if absent
+ *   workbit 8                     # default 8
+ *   namespace public              # default "public"
+ *   boot P17zMwXJFbBdJEn05RFIMADw9TX5_m2xgf31OgNKX3w bootstrap.wirehub.io
+ *   trust node_a zW-1lBeQ7IkT6NW6hL_NsV4eOPOwJi_rt1vO-omOEmQ
+ *   trust node_b 10.0.42.7 g878Bf9ZDc4IzFSUhWFTO1VYFVmHD5XfvEsVn83Dsho
+ *
+ * Peer lines are `KIND [HOSTNAME] [STATIC-IP...] KEY [ENDPOINT]`.  Unlike
+ * WireHub, addresses do not depend on the order of the lines: a trusted
+ * peer (trust, router, alias) without a static IPv4 gets one derived from
+ * BLAKE2b-256 of its key, and every trusted peer gets an IPv6 address in
+ * the subnet6 prefix the same way (formulas in doc/network-file.md).  Two
+ * peers that derive the same address are an error naming both, so the
+ * same set of lines gives the same addresses on every node, in any order.
+ *
+ * Errors (negative errno; a message in err when errlen > 0):
+ *   -EINVAL  the text is wrong: "FILE:LINE: ..." names the file, the line
+ *            and the offending value in quotes (control bytes escaped,
+ *            long values cut, values that may be keys shortened);
+ *   -ENOMEM  memory ran out;
+ *   -errno   the file could not be opened or read: "FILE: strerror".
+ * The parser reads line by line (at most NETCONF_MAX_LINE bytes a line,
+ * NETCONF_MAX_PEERS peer lines), uses no locale-dependent function, and
+ * accepts LF or CRLF line ends and a last line without one.  A NUL byte is
+ * an error. */
+#ifndef WH_SRC_NODE_NETCONF_H
+#define WH_SRC_NODE_NETCONF_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+enum {
+	NETCONF_KEY_LEN = 32,
+	NETCONF_MAX_LINE = 4096,	/* bytes, without the line end */
+	NETCONF_MAX_PEERS = 65536,
+	NETCONF_MAX_LABEL = 63,		/* network name, hostnames */
+	NETCONF_MAX_NAMESPACE = 255,
+	NETCONF_MAX_HOST = 253,		/* a DNS name in an endpoint */
+	NETCONF_DEFAULT_PORT = 62096,
+	NETCONF_DEFAULT_WORKBIT = 8,
+	NETCONF_MAX_WORKBIT = 256,
+};
+
+/* What a peer line says about the peer.  trust, router and alias lines are
+ * the "trusted" kinds: members of the network with overlay addresses. */
+enum netconf_kind {
+	NETCONF_BOOT = 0,	/* DHT bootstrap node; has an endpoint */
+	NETCONF_PEER,		/* a DHT node we know of; not a member */
+	NETCONF_TRUST,		/* a member of the network */
+	NETCONF_ROUTER,		/* a member that routes beyond the subnet */
+	NETCONF_ALIAS,		/* a one-time invitation key standing for a member */
+};
+
+enum netconf_endpoint_type {
+	NETCONF_ENDPOINT_NONE = 0,
+	NETCONF_ENDPOINT_IPV4,
+	NETCONF_ENDPOINT_IPV6,
+	NETCONF_ENDPOINT_NAME,	/* a DNS name, left for the daemon to resolve */
+};
+
+struct netconf_endpoint {
+	enum netconf_endpoint_type type;
+	uint16_t port;			/* host byte order; NETCONF_DEFAULT_PORT if unwritten */
+	uint8_t addr[16];		/* numeric types: network order, IPv4 in addr[0..3] */
+	char host[NETCONF_MAX_HOST + 1];	/* the name, or the address as text (no brackets) */
+};
+
+struct netconf_peer {
+	enum netconf_kind kind;
+	uint8_t key[NETCONF_KEY_LEN];	/* public key (for alias: the alias key) */
+	char hostname[NETCONF_MAX_LABEL + 1];	/* "" when the line has none */
+	/* Overlay addresses, network byte order.  has_ipv4 and has_ipv6 are
+	 * true exactly for the trusted kinds; static4/static6 tell whether
+	 * the line wrote the address or it was derived from the key. */
+	bool has_ipv4, has_ipv6;
+	bool static4, static6;
+	uint8_t ipv4[4];
+	uint8_t ipv6[16];
+	struct netconf_endpoint endpoint;
+	unsigned line;			/* 1-based line of the peer's line */
+	uint8_t key_form;		/* private: how the key was written, for messages */
+};
+
+struct netconf {
+	char name[NETCONF_MAX_LABEL + 1];	/* "" when the file has no name line */
+	char ns[NETCONF_MAX_NAMESPACE + 1];	/* namespace; default "public" */
+	unsigned workbit;			/* default NETCONF_DEFAULT_WORKBIT */
+	bool has_subnet;
+	uint8_t subnet[4];			/* network address (host bits cleared) */
+	uint8_t prefix;				/* 1..32 */
+	/* Present when the file has a subnet6 line, or else derived from the
+	 * name when there is one (subnet6_derived). */
+	bool has_subnet6, subnet6_derived;
+	uint8_t subnet6[16];
+	uint8_t prefix6;			/* 1..120 */
+	struct netconf_peer *peers;		/* in file order */
+	size_t n_peers;
+	/* Private to netconf.c: sorted indexes for the lookups. */
+	struct netconf_peer **by_key;
+	struct netconf_peer **by_hostname;
+	size_t n_hostnames;
+};
+
+/* path is opened read-only and named in messages as given.  On success
+ * *out holds the network (free it with netconf_free) and 0 is returned; on
+ * error *out is NULL. */
+int netconf_parse_file(const char *path, struct netconf **out, char *err, size_t errlen);
+/* The same, from an open stream read to its end; name is used in messages. */
+int netconf_parse_stream(FILE *f, const char *name, struct netconf **out,
+			 char *err, size_t errlen);
+/* The same, from len bytes of memory (no terminating NUL needed). */
+int netconf_parse_buffer(const char *name, const char *buf, size_t len,
+			 struct netconf **out, char *err, size_t errlen);
+void netconf_free(struct netconf *conf);
+
+/* "boot", "peer", "trust", "router" or "alias". */
+const char *netconf_kind_name(enum netconf_kind kind);
+/* trust, router and alias. */
+bool netconf_kind_is_trusted(enum netconf_kind kind);
+
+/* The peer with this key, or NULL.  O(log n). */
+const struct netconf_peer *netconf_find(const struct netconf *conf,
+					const uint8_t key[NETCONF_KEY_LEN]);
+/* The peer with this hostname (exact, lowercase), or NULL.  O(log n). */
+const struct netconf_peer *netconf_find_hostname(const struct netconf *conf,
+						 const char *hostname);
+/* Our own entry, given our public key: a node learns its overlay addresses
+ * and hostname from its own trust (router, alias) line.  NULL when the
+ * file does not list us, or lists us only as boot or peer (then we are a
+ * DHT node with no overlay address). */
+const struct netconf_peer *netconf_find_self(const struct netconf *conf,
+					     const uint8_t public_key[NETCONF_KEY_LEN]);
+
+/* What differs between two parses of the network file, for `wh reload`.
+ * Network-wide changes are bits in what; peers are matched by key. */
+enum {
+	NETCONF_DIFF_NAME = 1 << 0,
+	NETCONF_DIFF_SUBNET = 1 << 1,
+	NETCONF_DIFF_SUBNET6 = 1 << 2,
+	NETCONF_DIFF_WORKBIT = 1 << 3,
+	NETCONF_DIFF_NAMESPACE = 1 << 4,
+};
+
+/* What changed in a peer whose key is in both files (its line number
+ * moving is not a change). */
+enum {
+	NETCONF_PEER_KIND = 1 << 0,
+	NETCONF_PEER_HOSTNAME = 1 << 1,
+	NETCONF_PEER_IPV4 = 1 << 2,	/* address, or whether it has one */
+	NETCONF_PEER_IPV6 = 1 << 3,
+	NETCONF_PEER_ENDPOINT = 1 << 4,
+	NETCONF_PEER_STATIC = 1 << 5,	/* static4/static6 flipped */
+};
+
+struct netconf_change {
+	const struct netconf_peer *old_peer;
+	const struct netconf_peer *new_peer;
+	unsigned what;			/* NETCONF_PEER_* bits, never 0 */
+};
+
+/* Pointers borrow from the two networks: keep both alive while it is used. */
+struct netconf_diff {
+	unsigned what;				/* NETCONF_DIFF_* bits */
+	const struct netconf_peer **added;	/* in new, in its file order */
+	size_t n_added;
+	const struct netconf_peer **removed;	/* in old, in its file order */
+	size_t n_removed;
+	struct netconf_change *changed;		/* in the new file's order */
+	size_t n_changed;
+};
+
+/* Fills *diff (0) or returns -ENOMEM with *diff empty.  Either network may
+ * be NULL, standing for an empty file. */
+int netconf_diff(const struct netconf *old_conf, const struct netconf *new_conf,
+		 struct netconf_diff *diff);
+/* true when the diff holds no change at all. */
+bool netconf_diff_empty(const struct netconf_diff *diff);
+void netconf_diff_free(struct netconf_diff *diff);
+
+/* The derivations, exposed for `wh show` and the tests.  Each returns
+ * false when it has no answer (no room in the subnet, no name). */
+bool netconf_derive_subnet6(const char *ns, const char *name, uint8_t out[16]);
+bool netconf_derive_ipv4(const struct netconf *conf, const uint8_t key[NETCONF_KEY_LEN],
+			 uint8_t out[4]);
+bool netconf_derive_ipv6(const struct netconf *conf, const uint8_t key[NETCONF_KEY_LEN],
+			 uint8_t out[16]);
+
+#endif

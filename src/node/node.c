@@ -1,0 +1,716 @@
+/* A node of an overlay network (see node.h): start-up, the members as
+ * WireGuard peers, their discovery through the DHT, reload, shutdown. */
+#include "src/node/node_priv.h"
+
+#include "crypto/encoding.h"
+#include "crypto/x25519.h"
+#include "src/io/daemonize.h"
+#include "src/node/netconf.h"
+#ifdef __linux__
+#include "tun/netlink.h"
+#endif
+#include "src/node/overlay.h"
+#include "src/node/paths.h"
+#include "src/node/portmap.h"
+#include "src/wg/peer.h"
+#include "src/wg/send.h"
+#include "src/wg/uapi_server.h"
+#include "tun/tun.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <signal.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+enum {
+	DISCOVER_TICK_MS = 250,
+	TICKS_PER_S = 1000 / DISCOVER_TICK_MS,
+	LOOKUP_BACKOFF_MIN_S = 2,	/* a member with no session is looked */
+	LOOKUP_BACKOFF_MAX_S = 60,	/* up again after this, doubling */
+	TUNNEL_MTU = 1420,
+};
+
+#define NS (1000000000ULL)
+
+int node_control_path(char *out, size_t len, const char *ifname)
+{
+	if ((size_t)snprintf(out, len, "%s/%s.sock", WH_CONTROL_DIR, ifname) >= len)
+		return -ENAMETOOLONG;
+	return 0;
+}
+
+/* ---- members ---- */
+
+struct member *node_member(struct node *n, const uint8_t key[32])
+{
+	size_t i;
+
+	for (i = 0; i < n->n_members; ++i)
+		if (ct_equal(n->members[i].key, key, 32))
+			return &n->members[i];
+	return NULL;
+}
+
+static bool has_session(const struct wg_peer *peer)
+{
+	return peer_has_session(peer, wg_now(peer->dev));
+}
+
+static void endpoint_from_conf(const struct netconf_peer *cp, union wg_sockaddr *a)
+{
+	memset(a, 0, sizeof(*a));
+	if (cp->endpoint.type == NETCONF_ENDPOINT_IPV4) {
+		a->in4.sin_family = AF_INET;
+		a->in4.sin_port = htons(cp->endpoint.port);
+		memcpy(&a->in4.sin_addr, cp->endpoint.addr, 4);
+	} else if (cp->endpoint.type == NETCONF_ENDPOINT_IPV6) {
+		a->in6.sin6_family = AF_INET6;
+		a->in6.sin6_port = htons(cp->endpoint.port);
+		memcpy(&a->in6.sin6_addr, cp->endpoint.addr, 16);
+	}
+}
+
+/* The allowed IPs of a member are its overlay addresses. */
+static int member_routes(struct node *n, struct wg_peer *peer, const struct netconf_peer *cp)
+{
+	int ret = 0;
+
+	allowedips_remove_by_peer(&n->dev.allowedips, peer);
+	if (cp->has_ipv4)
+		ret = allowedips_insert(&n->dev.allowedips, AF_INET, cp->ipv4, 32, peer);
+	if (!ret && cp->has_ipv6)
+		ret = allowedips_insert(&n->dev.allowedips, AF_INET6, cp->ipv6, 128, peer);
+	return ret;
+}
+
+/* Rebuilds the member list from the file: existing WireGuard peers (and
+ * their sessions) are kept, new ones created, missing ones removed. */
+static int sync_members(struct node *n)
+{
+	struct member *nm;
+	size_t i, count = 0;
+	int ret;
+
+	nm = calloc(n->conf->n_peers ? n->conf->n_peers : 1, sizeof(*nm));
+	if (!nm)
+		return -ENOMEM;
+	for (i = 0; i < n->conf->n_peers; ++i) {
+		const struct netconf_peer *cp = &n->conf->peers[i];
+		struct wg_peer *peer;
+		union wg_sockaddr ep;
+
+		/* A public node serves the DHT only: members are not its
+		 * WireGuard peers. */
+		if (!n->member || !netconf_kind_is_trusted(cp->kind) ||
+		    ct_equal(cp->key, n->public_key, 32))
+			continue;
+		peer = peer_lookup(&n->dev, cp->key);
+		if (!peer) {
+			ret = peer_create(&n->dev, cp->key, &peer);
+			if (ret < 0)
+				goto fail;
+		}
+		ret = member_routes(n, peer, cp);
+		if (ret < 0)
+			goto fail;
+		endpoint_from_conf(cp, &ep);
+		if (ep.sa.sa_family && !has_session(peer))
+			peer_set_endpoint(peer, &ep);
+		memcpy(nm[count].key, cp->key, 32);
+		snprintf(nm[count].hostname, sizeof(nm[count].hostname), "%s", cp->hostname);
+		nm[count].peer = peer;
+		paths_member_init(&nm[count]);
+		++count;
+	}
+	/* WireGuard peers that are no longer members go. */
+	for (i = 0; i < n->n_members; ++i) {
+		size_t j;
+		bool kept = false;
+
+		for (j = 0; j < count && !kept; ++j)
+			kept = nm[j].peer == n->members[i].peer;
+		if (!kept)
+			peer_remove(n->members[i].peer);
+	}
+	/* Discovery and path state survive for members that stay. */
+	for (i = 0; i < count; ++i) {
+		struct member *old = node_member(n, nm[i].key);
+
+		if (old) {
+			char host[sizeof(nm[i].hostname)];
+
+			memcpy(host, nm[i].hostname, sizeof(host));
+			nm[i] = *old;
+			memcpy(nm[i].hostname, host, sizeof(host));
+		}
+	}
+	free(n->members);
+	n->members = nm;
+	n->n_members = count;
+	return 0;
+fail:
+	free(nm);
+	return ret;
+}
+
+/* ---- discovery ---- */
+
+/* Two members that find each other at the same moment would both
+ * initiate, and crossed initiations leave both sides responders until the
+ * retransmission 5 s later.  So the one with the lower key initiates at
+ * once and the other a second later, only if still needed. */
+void node_plan_handshake(struct node *n, struct member *m)
+{
+	uint64_t now = wg_now(&n->dev);
+
+	if (memcmp(n->public_key, m->key, 32) < 0) {
+		m->initiate_at_ns = 0;
+		send_handshake_initiation(m->peer, false);
+	} else if (!m->initiate_at_ns) {
+		m->initiate_at_ns = now + NS;
+	}
+}
+
+/* Once a second: members without a session are looked up, with a
+ * doubling back-off, so that a node that is down costs little. */
+static void on_discover(uv_timer_t *t)
+{
+	struct node *n = t->data;
+	uint64_t now = wg_now(&n->dev);
+	bool joined;
+	size_t i;
+
+	/* Our reflexive address and NAT mapping: asked of a few DHT nodes
+	 * soon after start (once the bootstrap answered) and every minute. */
+	++n->ticks;
+	if (n->ticks == 2 * TICKS_PER_S || n->ticks == 5 * TICKS_PER_S ||
+	    n->ticks % (60 * TICKS_PER_S) == 0)
+		overlay_probe_reflexive(n->ov);
+	if (n->ticks % TICKS_PER_S == 0)
+		paths_tick(n, now);
+	/* Lookups wait until some node of the DHT answered us (the bootstrap
+	 * node, usually): before that they would find nothing and back off.
+	 * Not until the whole bootstrap lookup ends: nodes that left lately
+	 * can keep it waiting for seconds. */
+	joined = overlay_table(n->ov)->n_heard > 0 || !overlay_table(n->ov)->n_boot;
+
+	for (i = 0; i < n->n_members; ++i) {
+		struct member *m = &n->members[i];
+
+		/* A session whose relay died with no other one known needs a
+		 * lookup as much as no session does. */
+		if (has_session(m->peer) && !(m->peer->relayed && m->relay < 0)) {
+			m->lookup_backoff_ns = 0;
+			m->initiate_at_ns = 0;
+			continue;
+		}
+		if (m->initiate_at_ns && now >= m->initiate_at_ns && m->peer->endpoint.sa.sa_family) {
+			m->initiate_at_ns = 0;
+			send_handshake_initiation(m->peer, false);
+		}
+		if (now < m->next_lookup_ns || !joined)
+			continue;
+		if (overlay_lookup(n->ov, m->key, NULL, NULL) < 0)
+			continue;	/* busy: next tick */
+		/* The public nodes we know are asked at once too: the lookup
+		 * may spend its first seconds on nodes that left. */
+		dev_log(&n->dev, LOG_DBG, "looking up member %s (%u public nodes asked)", m->hostname,
+			overlay_ask_public(n->ov, m->key));
+		/* A known endpoint is tried too (a static one, or the last). */
+		if (m->peer->endpoint.sa.sa_family)
+			node_plan_handshake(n, m);
+		m->lookup_backoff_ns = m->lookup_backoff_ns ? m->lookup_backoff_ns * 2 :
+							      LOOKUP_BACKOFF_MIN_S * NS;
+		if (m->lookup_backoff_ns > LOOKUP_BACKOFF_MAX_S * NS)
+			m->lookup_backoff_ns = LOOKUP_BACKOFF_MAX_S * NS;
+		m->next_lookup_ns = now + m->lookup_backoff_ns;
+	}
+}
+
+/* Bootstrap nodes with a numeric endpoint go straight to the table;
+ * named ones are resolved on the thread pool first. */
+struct resolve_req {
+	uv_getaddrinfo_t req;
+	struct node *node;
+	uint8_t key[32];
+	uint16_t port;
+};
+
+static void on_resolved(uv_getaddrinfo_t *req, int status, struct addrinfo *res)
+{
+	struct resolve_req *r = req->data;
+	struct addrinfo *ai;
+
+	if (status == 0 && !r->node->stopping) {
+		for (ai = res; ai; ai = ai->ai_next) {
+			union wg_sockaddr a;
+
+			if (ai->ai_addrlen > sizeof(a))
+				continue;
+			memset(&a, 0, sizeof(a));
+			memcpy(&a, ai->ai_addr, ai->ai_addrlen);
+			overlay_add_bootstrap(r->node->ov, r->key, &a);
+			break;
+		}
+	} else if (status != 0) {
+		dev_log(&r->node->dev, LOG_INFO, "cannot resolve a bootstrap node: %s",
+			uv_strerror(status));
+	}
+	uv_freeaddrinfo(res);
+	free(r);
+}
+
+static void add_bootstraps(struct node *n)
+{
+	size_t i;
+
+	for (i = 0; i < n->conf->n_peers; ++i) {
+		const struct netconf_peer *cp = &n->conf->peers[i];
+		union wg_sockaddr a;
+
+		if (cp->kind != NETCONF_BOOT || ct_equal(cp->key, n->public_key, 32))
+			continue;
+		endpoint_from_conf(cp, &a);
+		if (a.sa.sa_family) {
+			overlay_add_bootstrap(n->ov, cp->key, &a);
+		} else if (cp->endpoint.type == NETCONF_ENDPOINT_NAME) {
+			struct resolve_req *r = calloc(1, sizeof(*r));
+			struct addrinfo hints;
+			char port[8];
+
+			if (!r)
+				continue;
+			r->node = n;
+			memcpy(r->key, cp->key, 32);
+			r->req.data = r;
+			memset(&hints, 0, sizeof(hints));
+			hints.ai_socktype = SOCK_DGRAM;
+			snprintf(port, sizeof(port), "%u", cp->endpoint.port);
+			if (uv_getaddrinfo(&n->loop, &r->req, on_resolved, cp->endpoint.host, port,
+					   &hints) < 0)
+				free(r);
+		}
+	}
+}
+
+/* ---- the interface ---- */
+
+/* The interface's addresses and link state: rtnetlink on Linux.  Other
+ * systems need their own ioctls here, which are not written yet. */
+#ifdef __linux__
+static int iface_addr(int ifindex, bool add, int family, const uint8_t *a, uint8_t prefix)
+{
+	return add ? netlink_addr_add(ifindex, family, a, prefix) :
+		     netlink_addr_del(ifindex, family, a, prefix);
+}
+
+static int iface_up(int ifindex)
+{
+	return netlink_link_set_up(ifindex, true);
+}
+#else
+static int iface_addr(int ifindex, bool add, int family, const uint8_t *a, uint8_t prefix)
+{
+	return -EOPNOTSUPP;
+}
+
+static int iface_up(int ifindex)
+{
+	return -EOPNOTSUPP;
+}
+#endif
+
+static int configure_interface(struct node *n, char *err, size_t errlen)
+{
+	int ifindex = (int)tun_ifindex(n->dev.tun), ret;
+
+	ret = iface_addr(ifindex, true, AF_INET, n->ipv4, n->prefix4);
+	if (ret < 0 && ret != -EEXIST)
+		goto fail;
+	ret = iface_addr(ifindex, true, AF_INET6, n->ipv6, n->prefix6);
+	if (ret < 0 && ret != -EEXIST)
+		goto fail;
+	ret = iface_up(ifindex);
+	if (ret < 0)
+		goto fail;
+	return 0;
+fail:
+	snprintf(err, errlen, "cannot configure interface %s: %s", n->dev.ifname, strerror(-ret));
+	return ret;
+}
+
+static void deconfigure_addresses(struct node *n)
+{
+	int ifindex = (int)tun_ifindex(n->dev.tun);
+
+	iface_addr(ifindex, false, AF_INET, n->ipv4, n->prefix4);
+	iface_addr(ifindex, false, AF_INET6, n->ipv6, n->prefix6);
+}
+
+/* Our own addresses and hostname, from our trust line. */
+static void take_self(struct node *n)
+{
+	const struct netconf_peer *self = netconf_find_self(n->conf, n->public_key);
+
+	n->member = self != NULL;
+	if (!self)
+		return;
+	memcpy(n->ipv4, self->ipv4, 4);
+	memcpy(n->ipv6, self->ipv6, 16);
+	n->prefix4 = n->conf->prefix;
+	n->prefix6 = n->conf->prefix6;
+	snprintf(n->hostname, sizeof(n->hostname), "%s", self->hostname);
+}
+
+/* ---- reload ---- */
+
+int node_reload(struct node *n, char *err, size_t errlen)
+{
+	struct netconf *nc = NULL, *old = n->conf;
+	uint8_t old4[4], old6[16];
+	uint8_t oldp4 = n->prefix4, oldp6 = n->prefix6;
+	bool was_member = n->member;
+	int ret;
+
+	ret = netconf_parse_file(n->conf_path, &nc, err, errlen);
+	if (ret < 0)
+		return ret;
+	if (strcmp(nc->ns, old->ns) || nc->workbit != old->workbit) {
+		snprintf(err, errlen, "%s: a reload cannot change the namespace or the workbit "
+			 "(restart the node)", n->conf_path);
+		netconf_free(nc);
+		return -EINVAL;
+	}
+	if (!!netconf_find_self(nc, n->public_key) != was_member) {
+		snprintf(err, errlen, "%s: a reload cannot make this node %s a member "
+			 "(restart the node)", n->conf_path, was_member ? "stop being" : "become");
+		netconf_free(nc);
+		return -EINVAL;
+	}
+	memcpy(old4, n->ipv4, 4);
+	memcpy(old6, n->ipv6, 16);
+	n->conf = nc;
+	take_self(n);
+	ret = sync_members(n);
+	if (ret < 0) {
+		/* Keep the old file: the members that were synced stay. */
+		n->conf = old;
+		take_self(n);
+		netconf_free(nc);
+		snprintf(err, errlen, "%s: cannot apply: %s", n->conf_path, strerror(-ret));
+		return ret;
+	}
+	if (n->member && (memcmp(old4, n->ipv4, 4) || memcmp(old6, n->ipv6, 16) ||
+			  oldp4 != n->prefix4 || oldp6 != n->prefix6)) {
+		int ifindex = (int)tun_ifindex(n->dev.tun);
+
+		iface_addr(ifindex, false, AF_INET, old4, oldp4);
+		iface_addr(ifindex, false, AF_INET6, old6, oldp6);
+		configure_interface(n, err, errlen);
+	}
+	add_bootstraps(n);
+	netconf_free(old);
+	dev_log(&n->dev, LOG_INFO, "reloaded %s: %zu members", n->conf_path, n->n_members);
+	return 0;
+}
+
+/* ---- life cycle ---- */
+
+static void on_closed_noop(uv_handle_t *h)
+{
+	(void)h;
+}
+
+void node_shutdown(struct node *n, const char *why)
+{
+	if (n->stopping)
+		return;
+	n->stopping = true;
+	dev_log(&n->dev, LOG_INFO, "shutting down: %s", why);
+	control_stop(n);
+	uapi_server_stop(&n->dev);
+	if (n->member && n->dev.tun)
+		deconfigure_addresses(n);
+	n->dev.overlay_input = NULL;
+	n->dev.relay_channel_forward = NULL;
+	if (n->paths_ready)
+		paths_stop(n);
+	/* The router's mapping is removed on the thread pool; the loop runs
+	 * until that is done (bounded). */
+	if (n->portmap) {
+		portmap_stop(n->portmap, NULL, NULL);
+		n->portmap = NULL;
+	}
+	overlay_free(n->ov);
+	n->ov = NULL;
+	if (n->dev_ready)
+		device_close(&n->dev);
+	if (!n->handles_ready)
+		return;
+	uv_signal_stop(&n->sigint);
+	uv_signal_stop(&n->sigterm);
+	uv_close((uv_handle_t *)&n->sigint, on_closed_noop);
+	uv_close((uv_handle_t *)&n->sigterm, on_closed_noop);
+	uv_timer_stop(&n->discover);
+	uv_close((uv_handle_t *)&n->discover, on_closed_noop);
+}
+
+static void on_shutdown_timer(uv_timer_t *t)
+{
+	struct node *n = t->data;
+
+	node_shutdown(n, n->stop_reason);
+}
+
+void node_shutdown_soon(struct node *n, const char *why)
+{
+	n->stop_reason = why;
+	uv_timer_stop(&n->discover);
+	uv_timer_start(&n->discover, on_shutdown_timer, 100, 0);
+}
+
+static void on_signal(uv_signal_t *h, int signum)
+{
+	node_shutdown(h->data, signum == SIGINT ? "SIGINT" : "SIGTERM");
+}
+
+static void on_fatal(struct wg_device *dev, const char *why)
+{
+	node_shutdown(dev->data, why);
+}
+
+static void on_portmap(void *ctx, const union wg_sockaddr *external, enum portmap_proto via)
+{
+	struct node *n = ctx;
+	char a[80];
+
+	if (external) {
+		n->mapped = *external;
+		dev_log(&n->dev, LOG_INFO, "port mapping by %s: %s", portmap_proto_name(via),
+			wg_sockaddr_str(external, a, sizeof(a)));
+	} else {
+		memset(&n->mapped, 0, sizeof(n->mapped));
+		dev_log(&n->dev, LOG_INFO, "port mapping lost");
+	}
+}
+
+static void on_portmap_log(void *ctx, int level, const char *msg)
+{
+	struct node *n = ctx;
+
+	dev_log(&n->dev, level <= 3 ? LOG_ERR : level <= 6 ? LOG_INFO : LOG_DBG, "port mapping: %s",
+		msg);
+}
+
+static const struct portmap_ops portmap_ops = {
+	.on_change = on_portmap,
+	.on_log = on_portmap_log,
+};
+
+static void overlay_input_hook(void *ctx, struct pkt *p)
+{
+	overlay_input(ctx, p);
+}
+
+static int read_private_key(const char *path, uint8_t key[32], char *err, size_t errlen)
+{
+	char buf[128];
+	size_t len;
+	FILE *f;
+	int ret = -EINVAL;
+
+	f = fopen(path, "re");
+	if (!f) {
+		ret = -errno;
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return ret;
+	}
+	len = fread(buf, 1, sizeof(buf), f);
+	fclose(f);
+	while (len && (buf[len - 1] == '\n' || buf[len - 1] == '\r' || buf[len - 1] == ' '))
+		--len;
+	if (len == sizeof(buf) || !key_from_base64(key, buf, len))
+		snprintf(err, errlen, "%s: not a private key (44 base64 characters)", path);
+	else
+		ret = 0;
+	sodium_memzero(buf, sizeof(buf));
+	return ret;
+}
+
+static int node_setup(struct node *n, const struct node_options *opt, char *err, size_t errlen)
+{
+	struct overlay_config oc;
+	char b64[KEY_B64URL_LEN + 1];
+	int ret, port;
+
+	if (!realpath(opt->config_path, n->conf_path)) {
+		snprintf(err, errlen, "%s: %s", opt->config_path, strerror(errno));
+		return -errno;
+	}
+	ret = netconf_parse_file(n->conf_path, &n->conf, err, errlen);
+	if (ret < 0)
+		return ret;
+	n->private_key = sodium_malloc(32);
+	if (!n->private_key)
+		return -ENOMEM;
+	if (!opt->private_key_path) {
+		snprintf(err, errlen, "no private key: use 'private-key FILE'");
+		return -EINVAL;
+	}
+	ret = read_private_key(opt->private_key_path, n->private_key, err, errlen);
+	if (ret < 0)
+		return ret;
+	x25519_clamp(n->private_key);
+	x25519_public(n->public_key, n->private_key);
+	take_self(n);
+
+	key_to_base64url(b64, n->public_key);
+	ret = device_init(&n->dev, &n->loop, opt->ifname ? opt->ifname : "");
+	if (ret < 0)
+		return ret;
+	n->dev_ready = true;
+	n->dev.log_level = device_log_level_from_env();
+	if (!opt->ifname)
+		snprintf(n->dev.ifname, sizeof(n->dev.ifname), "wh-%.8s", b64);
+	n->dev.data = n;
+	n->dev.on_fatal = on_fatal;
+	n->dev.mtu = TUNNEL_MTU;
+	ret = device_set_private_key(&n->dev, n->private_key);
+	if (ret < 0)
+		return ret;
+
+	if (n->member) {
+		ret = device_open_tun(&n->dev);
+		if (ret < 0) {
+			snprintf(err, errlen, "cannot create interface %s: %s", n->dev.ifname,
+				 ret == -EEXIST ? "it exists and is not a free TUN device" : strerror(-ret));
+			return ret;
+		}
+	}
+	port = opt->listen_port >= 0 ? opt->listen_port : NETCONF_DEFAULT_PORT;
+	ret = device_bind(&n->dev, (uint16_t)port);
+	if (ret < 0) {
+		snprintf(err, errlen, "cannot listen on UDP port %d: %s", port, strerror(-ret));
+		return ret;
+	}
+
+	memset(&oc, 0, sizeof(oc));
+	oc.private_key = n->private_key;
+	oc.ns = n->conf->ns;
+	oc.workbit = n->conf->workbit;
+	oc.public_node = !n->member;
+	oc.relay = opt->relay != NODE_RELAY_OFF;
+	oc.relay_pps = opt->relay_pps;
+	oc.relay_bps = opt->relay_bps;
+	ret = overlay_new(&n->ov, &n->dev, &oc, &paths_overlay_ops, n);
+	if (ret < 0) {
+		snprintf(err, errlen, "cannot start the overlay: %s", strerror(-ret));
+		return ret;
+	}
+	n->dev.overlay_input = overlay_input_hook;
+	n->dev.relay_channel_forward = overlay_channel_forward;
+	n->dev.overlay_ctx = n->ov;
+	paths_init(n);
+	n->paths_ready = true;
+
+	ret = sync_members(n);
+	if (ret < 0) {
+		snprintf(err, errlen, "cannot create the members as peers: %s", strerror(-ret));
+		return ret;
+	}
+	/* A member asks its router to forward our port (UPnP IGD, NAT-PMP):
+	 * a mapped port is a candidate any peer can reach. */
+	if (n->member && opt->portmap != NODE_PORTMAP_OFF) {
+		struct portmap_config pc;
+
+		memset(&pc, 0, sizeof(pc));
+		pc.internal_port = n->dev.bound_port;
+		pc.description = "wh";
+		ret = portmap_start(&n->portmap, &n->loop, &pc, &portmap_ops, n);
+		if (ret < 0)
+			dev_log(&n->dev, LOG_INFO, "no port mapping: %s", strerror(-ret));
+	}
+	if (n->member) {
+		ret = configure_interface(n, err, errlen);
+		if (ret < 0)
+			return ret;
+		/* `wg show` works on an overlay interface too. */
+		ret = uapi_server_start(&n->dev);
+		if (ret < 0)
+			dev_log(&n->dev, LOG_INFO, "no UAPI socket: %s", strerror(-ret));
+	}
+	if (mkdir(WH_CONTROL_DIR, 0755) < 0 && errno != EEXIST) {
+		snprintf(err, errlen, "%s: %s", WH_CONTROL_DIR, strerror(errno));
+		return -errno;
+	}
+	ret = control_start(n);
+	if (ret < 0) {
+		snprintf(err, errlen, "cannot create the control socket of %s: %s", n->dev.ifname,
+			 ret == -EADDRINUSE ? "another node runs on it" : strerror(-ret));
+		return ret;
+	}
+	add_bootstraps(n);
+
+	uv_signal_init(&n->loop, &n->sigint);
+	uv_signal_init(&n->loop, &n->sigterm);
+	n->sigint.data = n->sigterm.data = n;
+	uv_signal_start(&n->sigint, on_signal, SIGINT);
+	uv_signal_start(&n->sigterm, on_signal, SIGTERM);
+	uv_timer_init(&n->loop, &n->discover);
+	n->discover.data = n;
+	uv_timer_start(&n->discover, on_discover, 0, DISCOVER_TICK_MS);
+	n->handles_ready = true;
+	return 0;
+}
+
+static int node_run(void *arg, int ready_fd)
+{
+	const struct node_options *opt = arg;
+	struct node *n;
+	char err[512] = "";
+	int ret;
+
+	n = calloc(1, sizeof(*n));
+	if (!n)
+		return 1;
+	uv_loop_init(&n->loop);
+	ret = node_setup(n, opt, err, sizeof(err));
+	if (ret < 0) {
+		fprintf(stderr, "wh up: %s\n", err[0] ? err : strerror(-ret));
+		n->exit_code = 1;
+		node_shutdown(n, "start-up failed");
+	} else {
+		char b64[KEY_B64URL_LEN + 1];
+
+		key_to_base64url(b64, n->public_key);
+		dev_log(&n->dev, LOG_INFO, "up: %s %s, key %s, UDP port %u, %zu members",
+			n->member ? "member" : "public node", n->hostname, b64, n->dev.bound_port,
+			n->n_members);
+		if (!opt->foreground)
+			printf("%s\n", n->dev.ifname);
+		fflush(stdout);
+		daemonize_ready(ready_fd, n->dev.log_level >= LOG_DBG);
+	}
+	uv_run(&n->loop, UV_RUN_DEFAULT);
+	if (n->dev_ready)
+		device_destroy(&n->dev);
+	uv_loop_close(&n->loop);
+	free(n->members);
+	netconf_free(n->conf);
+	if (n->private_key)
+		sodium_free(n->private_key);
+	ret = n->exit_code;
+	free(n);
+	return ret;
+}
+
+int node_main(const struct node_options *opt)
+{
+	signal(SIGPIPE, SIG_IGN);
+	return daemonize_run(opt->foreground, node_run, (void *)opt);
+}

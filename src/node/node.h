@@ -1,0 +1,39 @@
+/* A node of an overlay network (`wh up`): the WireGuard device, the
+ * overlay on its socket, the network file's members as WireGuard peers,
+ * the interface's addresses, and the control socket that `wh show`,
+ * `wh reload`, `wh down`, `wh lookup`, `wh ping` and `wh inspect` talk to.
+ *
+ * A member of the network (its key has a trust line) gets a TUN
+ * interface with its overlay addresses; a node whose key has no trust
+ * line is a public node: it serves the DHT and needs no interface.
+ * Errors: negative errno, with a message for the user in err. */
+#ifndef WH_SRC_NODE_NODE_H
+#define WH_SRC_NODE_NODE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define WH_CONTROL_DIR "/var/run/wh"
+
+struct node;
+
+struct node_options {
+	const char *config_path;
+	const char *private_key_path;	/* NULL: the key comes with the config */
+	const char *ifname;		/* NULL: "wh-" + 8 characters of the key */
+	int listen_port;		/* -1: the default (62096) */
+	bool foreground;
+	enum { NODE_RELAY_DEFAULT, NODE_RELAY_ON, NODE_RELAY_OFF } relay;
+	uint32_t relay_pps, relay_bps;	/* per-source limits; 0: defaults */
+	enum { NODE_PORTMAP_ON, NODE_PORTMAP_OFF } portmap;
+};
+
+/* Runs a node until `wh down`, SIGINT/SIGTERM or the interface's removal;
+ * returns the process exit status.  Prints errors itself. */
+int node_main(const struct node_options *opt);
+
+/* The control socket's path for an interface. */
+int node_control_path(char *out, size_t len, const char *ifname);
+
+#endif

@@ -1,0 +1,112 @@
+/* The node's state, shared by node.c (life cycle, members, discovery,
+ * reload) and control.c (the control socket).  Only these two files see
+ * it; node.c owns every field. */
+#ifndef WH_SRC_NODE_NODE_PRIV_H
+#define WH_SRC_NODE_NODE_PRIV_H
+
+#include "src/wg/device.h"
+#include "src/node/node.h"
+
+#include <limits.h>
+#include <uv.h>
+
+struct ipc_server;
+struct netconf;
+struct overlay;
+struct portmap;
+
+enum {
+	MEMBER_RELAYS = 4,		/* relay candidates per member */
+	MEMBER_CANDS = 24,		/* addresses to punch */
+};
+
+/* A node that has a live path to a member and may relay to it. */
+struct relay_cand {
+	uint8_t key[32];
+	union wg_sockaddr addr;
+	uint64_t named_ns;		/* last named (NODES, RELAYED, CANDIDATES) */
+	uint64_t pinged_ns;		/* last liveness ping while in use */
+	uint64_t since_ns;		/* in use since */
+	uint64_t probed_ns;		/* last PING because traffic went unanswered */
+	/* Its channel to the member (doc/protocol.md 9.1): the number (0:
+	 * none), when it was granted or renewed, when we last asked, and
+	 * whether the last answer was a refusal. */
+	uint32_t chan;
+	uint64_t chan_ns, chan_asked_ns;
+	bool chan_refused;
+};
+
+/* A member of the network other than us: a WireGuard peer whose
+ * endpoint the overlay finds.  All times are monotonic ns, 0 = never. */
+struct member {
+	uint8_t key[32];
+	char hostname[64];
+	struct wg_peer *peer;
+	uint64_t next_lookup_ns;
+	uint64_t lookup_backoff_ns;
+	uint64_t initiate_at_ns;		/* 0: no handshake planned */
+	/* paths.c */
+	struct relay_cand relays[MEMBER_RELAYS];
+	unsigned n_relays;
+	int relay;				/* in use (peer->relayed), or -1 */
+	uint64_t direct_ok_ns;			/* last PONG on the direct path */
+	union wg_sockaddr cands[MEMBER_CANDS];	/* its candidate addresses */
+	unsigned n_cands;
+	uint64_t cands_txid;			/* the exchange they came with */
+	/* The last node that named it (a live path to it: a rendezvous for
+	 * CANDIDATES even when that node does not relay). */
+	uint8_t rv_key[32];
+	union wg_sockaddr rv_addr;
+	uint64_t rv_ns;				/* 0: none */
+	unsigned punch_rounds;			/* left */
+	uint64_t txid;				/* our last CANDIDATES */
+	uint64_t next_exchange_ns, exchange_backoff_ns;
+	uint64_t relayed_at_ns, direct_at_ns;	/* first relayed / direct path */
+};
+
+struct node {
+	uv_loop_t loop;
+	struct wg_device dev;
+	struct overlay *ov;
+	struct netconf *conf;
+	char conf_path[PATH_MAX];
+	uint8_t *private_key;		/* sodium_malloc, 32 bytes */
+	uint8_t public_key[32];
+	bool member;			/* we have a trust line: a TUN device */
+	uint8_t ipv4[4], ipv6[16];	/* our overlay addresses, if member */
+	uint8_t prefix4, prefix6;
+	char hostname[64];
+	struct member *members;
+	size_t n_members;
+	struct ipc_server *ctl;
+	uv_signal_t sigint, sigterm;
+	uv_timer_t discover;
+	uv_timer_t punch;		/* paths.c: 200 ms while punching */
+	bool paths_ready;
+	uint64_t anchors_next_ns;	/* paths.c: NAT keepalives to public nodes */
+	union wg_sockaddr mapped;	/* our port mapping on the router, if any */
+	struct portmap *portmap;
+	bool dev_ready;			/* device_init succeeded */
+	bool handles_ready;		/* signals and the discovery timer */
+	unsigned ticks;			/* discovery ticks since start */
+	bool stopping;
+	const char *stop_reason;	/* node_shutdown_soon */
+	int exit_code;
+};
+
+/* control.c */
+int control_start(struct node *n);
+void control_stop(struct node *n);
+
+/* node.c, for control.c */
+int node_reload(struct node *n, char *err, size_t errlen);
+void node_shutdown(struct node *n, const char *why);
+/* The same from the next loop turns on, so that answers already queued
+ * are written first. */
+void node_shutdown_soon(struct node *n, const char *why);
+struct member *node_member(struct node *n, const uint8_t key[32]);
+/* A handshake with m: at once when our key is the lower, else in a
+ * second if still needed (crossed initiations stall both sides). */
+void node_plan_handshake(struct node *n, struct member *m);
+
+#endif

@@ -1,0 +1,197 @@
+/* The overlay on the device's socket: the secure channel, the Kademlia
+ * table and its lookups, glued to the loop.  Datagrams whose first byte
+ * is 0xff come here from the device's receive path; replies leave from
+ * the same socket, so they share the WireGuard port's NAT mappings.
+ *
+ * The owner (the node) asks for peers by key (overlay_find) and hears
+ * back through on_found; it offers trusted peers' addresses as they are
+ * learned.  Errors: negative errno. */
+#ifndef WH_SRC_NODE_OVERLAY_H
+#define WH_SRC_NODE_OVERLAY_H
+
+#include "proto/overlay/codec.h"
+#include "proto/overlay/kademlia.h"
+#include "proto/overlay/lookup.h"
+#include "proto/overlay/natfilter.h"
+#include "src/io/packet.h"
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <uv.h>
+
+struct wg_device;
+struct ovl_channel;
+struct overlay;
+
+struct overlay_config {
+	const uint8_t *private_key;	/* 32 bytes */
+	const char *ns;			/* namespace */
+	unsigned workbit;		/* minimum workbit of every sender */
+	bool public_node;		/* we answer unsolicited: flag PUBLIC */
+	/* Forwarding of members' WireGuard datagrams (flag RELAY; only a
+	 * public node offers it), and its per-source limits: packets and
+	 * bytes per second (0: the defaults). */
+	bool relay;
+	uint32_t relay_pps, relay_bps;
+};
+
+struct overlay_ops {
+	/* The node with this key answered a request of ours from addr (a
+	 * PONG to our PING, the end of a lookup that found it): addr is
+	 * validated (doc/protocol.md 8.1), fit to become an endpoint. */
+	void (*on_contact)(void *ctx, const uint8_t key[32], const union wg_sockaddr *addr);
+	/* Any authenticated message from key at addr: not proof of the
+	 * address (a member can replay or spoof), so the owner pings back
+	 * before trusting it. */
+	void (*on_message)(void *ctx, const uint8_t key[32], const union wg_sockaddr *addr);
+	/* A NODES answer from via (at via_addr) named key as a node behind a
+	 * NAT: via has a live path to it and can relay to it. */
+	void (*on_reach)(void *ctx, const uint8_t key[32], const uint8_t via[32],
+			 const union wg_sockaddr *via_addr);
+	/* A WireGuard datagram from key, forwarded by the relay via at
+	 * via_addr (reassembled when it came in fragments). */
+	void (*on_relayed)(void *ctx, const uint8_t key[32], const uint8_t via[32],
+			   const union wg_sockaddr *via_addr, const uint8_t *buf, size_t len);
+	/* CANDIDATES from key, through the relay via (at via_addr) that saw
+	 * key at seen_as; via NULL when it came directly from seen_as. */
+	void (*on_candidates)(void *ctx, const uint8_t key[32], const struct ovl_candidates *c,
+			      const uint8_t *via, const union wg_sockaddr *via_addr,
+			      const union wg_sockaddr *seen_as);
+	/* A PUNCH from key arrived from addr (already answered). */
+	void (*on_punch)(void *ctx, const uint8_t key[32], const union wg_sockaddr *addr);
+	/* A PING from key arrived from addr (already answered).  From a
+	 * public node it means that node has no live path to us (it pings
+	 * back only then): it restarted, or our NAT mapping moved. */
+	void (*on_ping)(void *ctx, const uint8_t key[32], const union wg_sockaddr *addr);
+	/* The relay answered our CHANNEL_BIND for dst: status (enum
+	 * ovl_channel_status) and, when OK, the channel number. */
+	void (*on_channel)(void *ctx, const uint8_t relay[32], const uint8_t dst[32], uint8_t status,
+			   uint32_t channel);
+};
+
+/* What the overlay counts, for `wh show` and `wh inspect`. */
+struct overlay_stats {
+	uint64_t rx, tx;			/* datagrams */
+	uint64_t dropped_channel;		/* see the channel's own reasons */
+	uint64_t dropped_decode;
+	uint64_t unhandled;			/* types this build does not serve */
+	uint64_t pings_answered, finds_answered;
+	uint64_t send_errors;
+	/* As a relay: RELAYs forwarded (and their bytes), dropped because
+	 * relaying is off, the sender is over its rate, there is no live
+	 * validated path to the destination, or the request was malformed
+	 * (to itself, to us). */
+	uint64_t relay_forwarded, relay_bytes;
+	uint64_t relay_dropped_off, relay_dropped_rate, relay_dropped_no_path, relay_dropped_bad;
+	/* As an end: RELAYED payloads received, and those dropped (an inner
+	 * datagram not from the named source, fragments that never joined). */
+	uint64_t relayed_rx, relayed_dropped;
+	uint64_t relay_tx;		/* RELAYs we sent */
+	uint64_t punches_answered;
+	/* Relay channels (doc/protocol.md 9.1).  As a relay: CHANNEL_BINDs
+	 * answered (bound or refused), channel datagrams forwarded (also in
+	 * relay_forwarded and relay_bytes) and dropped for an unknown
+	 * channel or one bound from another address (rate and path drops
+	 * are in the relay_dropped_ counters above).  As an end: bindings
+	 * granted and refused by our relays. */
+	uint64_t channel_binds, channel_forwarded, channel_dropped;
+	uint64_t channels_granted, channels_refused;
+	/* NAT filtering: PROBE_REQs answered, and dropped (we are not
+	 * PUBLIC, too short to pay for the answer, over the rate); PROBEs
+	 * that answer no request of ours in flight. */
+	uint64_t probes_answered, probes_dropped, probes_unexpected;
+};
+
+int overlay_new(struct overlay **out, struct wg_device *dev, const struct overlay_config *cfg,
+		const struct overlay_ops *ops, void *ctx);
+/* Stops the timer and frees everything once the loop closed it. */
+void overlay_free(struct overlay *ov);
+
+/* Adds a bootstrap node (its address already resolved). */
+int overlay_add_bootstrap(struct overlay *ov, const uint8_t key[32], const union wg_sockaddr *addr);
+/* Starts a lookup of key; on_contact reports it when the node itself
+ * answers.  done, if not NULL, runs when the lookup ends (r is valid
+ * during the call); overlay_cancel(arg) forgets every callback with arg. */
+typedef void overlay_lookup_cb(void *arg, const struct kad_lookup_result *r);
+int overlay_lookup(struct overlay *ov, const uint8_t key[32], overlay_lookup_cb *done, void *arg);
+/* Asks the (up to three) PUBLIC nodes of our table nearest key, that we
+ * heard from, for key at once, outside any lookup: where a lookup of a
+ * NATed node ends, and their NODES name it (on_reach) when they have a
+ * path to it.  Returns how many were asked. */
+unsigned overlay_ask_public(struct overlay *ov, const uint8_t key[32]);
+/* Sends a PING to key at addr; done, if not NULL, gets the round trip in
+ * microseconds when the PONG arrives (never, if none does: the caller
+ * times out and cancels). */
+typedef void overlay_pong_cb(void *arg, const uint8_t key[32], uint32_t rtt_us);
+int overlay_ping(struct overlay *ov, const uint8_t key[32], const union wg_sockaddr *addr,
+		 overlay_pong_cb *done, void *arg);
+void overlay_cancel(struct overlay *ov, void *arg);
+
+/* Sends a WireGuard datagram to dst through the relay via at via_addr,
+ * in as many RELAY fragments as it needs. */
+int overlay_relay_send(struct overlay *ov, const uint8_t via[32], const union wg_sockaddr *via_addr,
+		       const uint8_t dst[32], const uint8_t *buf, size_t len);
+/* Asks the relay via at via_addr for a channel to dst (CHANNEL_BIND, also
+ * to renew one); the answer comes through on_channel. */
+int overlay_channel_bind(struct overlay *ov, const uint8_t via[32], const union wg_sockaddr *via_addr,
+			 const uint8_t dst[32]);
+/* Channels bound at us as a relay and alive now. */
+size_t overlay_channels_live(const struct overlay *ov);
+/* Sends CANDIDATES to dst: through the relay via at via_addr when via
+ * is not NULL, else directly to via_addr. */
+int overlay_send_candidates(struct overlay *ov, const uint8_t dst[32], const uint8_t *via,
+			    const union wg_sockaddr *via_addr, const struct ovl_candidates *c);
+/* Sends a PUNCH to key at addr; the PONG that answers it, if any,
+ * reports the address through on_contact (validated). */
+int overlay_punch(struct overlay *ov, const uint8_t key[32], const union wg_sockaddr *addr);
+/* Whether key said it forwards members' WireGuard datagrams (its flag
+ * RELAY, from its PING or PONG). */
+bool overlay_offers_relay(const struct overlay *ov, const uint8_t key[32]);
+/* Whether we forward members' WireGuard datagrams (flag RELAY). */
+bool overlay_relaying(const struct overlay *ov);
+/* Whether key answered a request of ours from addr within 10 minutes. */
+bool overlay_validated(const struct overlay *ov, const uint8_t key[32],
+		       const union wg_sockaddr *addr);
+
+/* A datagram from the socket whose first byte is 0xff. */
+void overlay_input(struct overlay *ov, struct pkt *p);
+/* Relay channel data to us (the device's relay_channel_forward, ctx the
+ * overlay): true when p was readdressed to the channel's destination. */
+bool overlay_channel_forward(void *ctx, struct pkt *p, uint32_t channel);
+
+const struct kad_table *overlay_table(const struct overlay *ov);
+const struct overlay_stats *overlay_stats(const struct overlay *ov);
+const struct ovl_channel *overlay_channel(const struct overlay *ov);
+/* Our address as the last PONG reported it, if any. */
+bool overlay_reflexive(const struct overlay *ov, union wg_sockaddr *out);
+
+/* How our NAT maps our socket, from the addresses several nodes at
+ * different IP addresses saw us at (their PONGs, the last 10 minutes):
+ * one address for all of them is an endpoint-independent mapping (or no
+ * NAT at all, when it is one of our own addresses and our port: one
+ * observer is enough for that); several is an endpoint-dependent
+ * ("symmetric") mapping. */
+enum overlay_nat {
+	OVERLAY_NAT_UNKNOWN,		/* no observer yet; one that saw us translated */
+	OVERLAY_NAT_NONE,		/* reachable at our own address */
+	OVERLAY_NAT_EIM,		/* endpoint-independent mapping */
+	OVERLAY_NAT_EDM,		/* endpoint-dependent mapping */
+};
+enum overlay_nat overlay_nat_mapping(const struct overlay *ov, unsigned *observers);
+const char *overlay_nat_name(enum overlay_nat n);
+/* How our NAT filters what comes in (doc/protocol.md 9.2): from the
+ * probes a few PUBLIC nodes sent us from other ports and addresses, redone
+ * every 10 minutes and when the mapping or the reflexive address changes.  observers: the mapping's when the
+ * verdict was made. */
+enum ovl_filtering overlay_nat_filtering(const struct overlay *ov, unsigned *observers);
+/* Pings up to three nodes of the table at different IP addresses, so
+ * that their PONGs tell our reflexive address and mapping. */
+void overlay_probe_reflexive(struct overlay *ov);
+/* RTT of a node in the table, in microseconds; 0 when unknown. */
+uint32_t overlay_rtt_us(const struct overlay *ov, const uint8_t key[32]);
+
+/* Conversions between the daemon's addresses and the DHT's. */
+bool wg_sockaddr_to_kad(const union wg_sockaddr *a, struct kad_addr *k);
+bool kad_addr_to_wg_sockaddr(const struct kad_addr *k, union wg_sockaddr *a);
+
+#endif

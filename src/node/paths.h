@@ -1,0 +1,28 @@
+/* How each member of the network is reached: directly or through a
+ * relay, with candidate exchange and hole punching between them (see
+ * paths.c).  Part of the node: it works on struct node and struct member
+ * (node_priv.h) on the node's loop. */
+#ifndef WH_SRC_NODE_PATHS_H
+#define WH_SRC_NODE_PATHS_H
+
+#include "src/node/node_priv.h"
+
+struct overlay_ops;
+
+/* The overlay's events go to paths.c. */
+extern const struct overlay_ops paths_overlay_ops;
+
+/* Hooks the device's relay output and its punch timer; paths_stop
+ * undoes it (the timer closes with the loop). */
+void paths_init(struct node *n);
+void paths_stop(struct node *n);
+/* A new member's path state. */
+void paths_member_init(struct member *m);
+/* Once a second: relay and direct-path liveness, exchanges, keepalives. */
+void paths_tick(struct node *n, uint64_t now);
+void paths_punch_tick(uv_timer_t *t);
+/* "direct", "relayed" (relay_key gets the relay's key in base64url) or
+ * "none". */
+const char *paths_describe(struct node *n, const struct member *m, char *relay_key, size_t len);
+
+#endif

@@ -1,0 +1,263 @@
+/* The WireGuard device: one TUN interface, one UDP socket per address
+ * family, the peers, on one libuv loop.  The loop thread is the single
+ * owner of every field here; nothing else runs concurrently with it,
+ * except the crypto workers (src/wg/crypt_pool.h), and only inside a call
+ * of the loop's that waits for them: they read a keypair's keys and
+ * write the bytes of the batch's packets, nothing else.
+ *
+ *   TUN --read--> allowed-IPs (by destination) --> peer --> stage
+ *       --> current keypair seals --> UDP send to the peer's endpoint
+ *   UDP --recv--> first byte: 1-3 handshake queue / 4 data / 0xff overlay
+ *       data: receiver index --> keypair opens --> replay window
+ *       --> endpoint roams --> allowed-IPs source check --> TUN write
+ *
+ * Errors from setup functions: negative errno. */
+#ifndef WH_SRC_WG_DEVICE_H
+#define WH_SRC_WG_DEVICE_H
+
+#include "proto/wg/cookie.h"
+#include "proto/wg/noise.h"
+#include "src/wg/allowedips.h"
+#include "src/io/packet.h"
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <uv.h>
+
+struct crypt_pool;
+struct ratelimiter;
+struct tun_device;
+struct uapi_server;
+struct wg_peer;
+
+/* One entry of the table of local indices: the handshake (while it is
+ * under way) or the keypair a message's receiver index names. */
+enum index_kind { INDEX_HANDSHAKE, INDEX_KEYPAIR };
+struct index_entry {
+	uint32_t index;
+	enum index_kind kind;
+	struct wg_peer *peer;
+	struct noise_keypair *keypair;	/* INDEX_KEYPAIR */
+	struct index_entry *next;	/* hash chain */
+};
+
+/* Counters of what the device dropped, by reason: anything a remote host
+ * can cause is counted here and logged only at debug level. */
+struct wg_drop_counters {
+	uint64_t unknown_type;		/* first byte not 1-4 or 0xff */
+	uint64_t bad_length;
+	uint64_t overlay;		/* 0xff without an overlay (wireguard-wh) */
+	uint64_t handshake_invalid;	/* bad mac1, failed decryption, replay */
+	uint64_t handshake_ratelimited;
+	uint64_t handshake_cookie_sent;	/* under load, no valid mac2 */
+	uint64_t handshake_shed;	/* under load, over the checks' budget: unchecked */
+	uint64_t handshake_queue_full;
+	uint64_t cookie_invalid;
+	uint64_t data_unknown_index;
+	uint64_t data_invalid;		/* bad tag, replay, expired keypair */
+	uint64_t data_source_mismatch;	/* inner source not the peer's */
+	uint64_t data_bad_inner;	/* not a well-formed IP packet */
+	uint64_t tun_no_route;		/* outgoing, no peer for destination */
+	uint64_t no_endpoint;		/* outgoing, the peer has no endpoint */
+	uint64_t staged_full;		/* outgoing, the device's staging cap */
+	uint64_t pool_exhausted;
+	uint64_t send_errors;
+	uint64_t tun_bad_offload;	/* a TUN packet whose virtio header we refused */
+	uint64_t tun_write_errors;	/* the TUN refused a (coalesced) packet */
+	uint64_t relay_channel_bad;	/* a malformed relay channel header (0xfe) */
+	uint64_t relay_channel_refused;	/* channel data without an overlay, or to a
+					 * relay we are not */
+};
+
+/* A handshake message waiting for the loop to process it.  Handshakes
+ * are queued, not processed inline with data, so that a flood of them
+ * costs the data path a bounded share of each loop turn and so that the
+ * queue's depth tells when the device is under load.  Under load, the
+ * cheap checks (mac1, mac2, the per-source rate) run before a message
+ * is queued, so that only messages from sources that proved their
+ * address reach the queue and a flood cannot crowd them out. */
+struct hs_item {
+	union wg_sockaddr src;
+	union {
+		struct in_pktinfo v4;
+		struct in6_pktinfo v6;
+	} local;
+	bool has_local;
+	bool macs_checked;	/* mac1 and mac2 already passed, under load */
+	bool relayed;		/* arrived through a relay: no roaming */
+	uint16_t len;
+	uint8_t msg[sizeof(struct message_handshake_initiation)];
+};
+
+struct wg_device {
+	uv_loop_t *loop;
+	char ifname[16];
+
+	struct noise_static_identity *identity;	/* sodium_malloc */
+	struct cookie_checker cookie_checker;
+	struct ratelimiter *ratelimiter;
+
+	/* Peers: a list in insertion order (for get) and a hash by key. */
+	struct wg_peer *peers_head, *peers_tail;
+	struct wg_peer **peer_hash;
+	uint8_t peer_hash_key[16];	/* SipHash key: remote keys cannot aim collisions */
+	size_t peer_hash_size, npeers;
+
+	struct index_entry **index_hash;
+	size_t index_hash_size, nindices;
+
+	struct allowedips allowedips;
+
+	/* Outer sockets; -1 when closed. */
+	int sock4, sock6;
+	uv_poll_t *poll4, *poll6;	/* heap: a rebind closes the old */
+	uint16_t listen_port;		/* configured (0 = any) */
+	uint16_t bound_port;		/* actual */
+	uint32_t fwmark;
+
+	struct tun_device *tun;
+	uv_poll_t tun_poll;
+	bool tun_poll_active;
+	unsigned mtu;
+
+	struct pkt_pool pool;
+	unsigned nstaged;		/* all peers' staged packets, capped */
+
+	/* Offloads (doc/benchmarks.md), each switched off by an environment
+	 * variable read at device_init: WH_NO_TUN_OFFLOAD (TSO from and
+	 * coalesced TCP to the TUN, tun/tun_offload.c, and USO with it),
+	 * WH_NO_TUN_USO (UDP super-packets from and coalesced UDP to the
+	 * TUN only), WH_NO_UDP_GSO (UDP segmentation on send, and GRO with
+	 * it), WH_NO_UDP_GRO (coalesced receive only).  Each flag is what is
+	 * in use: tun_vnet once the TUN took the offloads, tun_uso once it
+	 * took USO too, udp_gso cleared for good when the kernel refuses a
+	 * segmented send, udp_gro when the socket option fails. */
+	bool want_tun_offload, want_tun_uso;
+	bool tun_vnet, tun_uso;
+	bool udp_gso, udp_gro;
+	bool tun_write_error_logged;
+	uint8_t *tun_buf;		/* one TUN read (a super-packet), tun_vnet */
+	uint8_t *gro_buf;		/* one recvmmsg of coalesced datagrams, udp_gro */
+	/* AEAD of big batches on worker threads (WH_CRYPTO_THREADS,
+	 * src/wg/crypt_pool.h); NULL: all on the loop.  The loop waits for
+	 * every batch it hands out, so it still owns all state. */
+	struct crypt_pool *crypt;
+	/* Decrypted packets for the TUN, written (coalesced where they are
+	 * one TCP flow) at the end of each receive batch. */
+	struct pkt_batch tun_out;
+
+	/* The handshake queue (a ring) and its drain: on an idle handle, a
+	 * few messages a loop turn, within a credit of loop time that grows
+	 * at a fixed share of the wall clock (src/wg/device.c); when it runs
+	 * out the drain pauses on hs_timer until it has grown back. */
+	struct hs_item *hs_queue;
+	unsigned hs_head, hs_count;
+	uv_idle_t hs_idle;
+	uv_timer_t hs_timer;
+	bool hs_idle_active;
+	int64_t hs_credit_ns;
+	uint64_t hs_credit_at;
+	uint64_t under_load_until;	/* ns; sticky for a second */
+	/* Under load, the budget of handshake messages checked as they
+	 * arrive: per source, and over all sources (a GCRA bucket). */
+	struct ratelimiter *check_limiter;
+	uint64_t check_tat;
+
+	/* Datagrams whose first byte is 0xff go to the overlay, when there
+	 * is one (wh up); a plain wireguard-wh drops and counts them. */
+	void (*overlay_input)(void *ctx, struct pkt *p);
+	void *overlay_ctx;
+	/* Datagrams for a peer whose path is relayed (peer->relayed): the
+	 * owner wraps them for the relay.  0 or a negative errno. */
+	int (*relay_output)(void *ctx, struct wg_peer *peer, const uint8_t *buf, size_t len);
+	/* An authenticated datagram from peer came through the relay at
+	 * relay_addr (the endpoint did not move). */
+	void (*relayed_rx)(void *ctx, struct wg_peer *peer, const union wg_sockaddr *relay_addr);
+	void *relay_ctx;
+	/* Relay channel data (first byte 0xfe, doc/protocol.md 9.1) for us as
+	 * a relay: the overlay checks the channel and, when it forwards,
+	 * rewrites the header and sets p->addr to the destination and
+	 * returns true; the device sends it with the rest of the batch.
+	 * Without it (not a relay) such datagrams are dropped and counted. */
+	bool (*relay_channel_forward)(void *ctx, struct pkt *p, uint32_t channel);
+	/* Datagrams that went to relays in a channel, and came from relays
+	 * in one (the rest of relayed traffic goes wrapped by the overlay). */
+	uint64_t relay_channel_tx, relay_channel_rx;
+
+	uv_timer_t housekeeping;	/* once a second: gc, interface checks */
+	struct uapi_server *uapi;
+
+	struct wg_drop_counters drops;
+	unsigned log_level;		/* 0 errors, 1 info, 2 debug */
+	uint64_t log_tokens_at;		/* debug log rate limit */
+	unsigned log_tokens;
+
+	void (*on_fatal)(struct wg_device *dev, const char *why);
+	void *data;			/* the owner's */
+	bool closing;
+};
+
+/* The monotonic clock, in nanoseconds. */
+uint64_t wg_now(const struct wg_device *dev);
+
+int device_init(struct wg_device *dev, uv_loop_t *loop, const char *ifname);
+/* Opens the TUN interface and starts reading it. */
+int device_open_tun(struct wg_device *dev);
+/* Binds the sockets to port (0 = any free one, the same for both
+ * families); rebinding keeps the old sockets when the new bind fails. */
+int device_bind(struct wg_device *dev, uint16_t port);
+int device_set_fwmark(struct wg_device *dev, uint32_t mark);
+/* key NULL or all zeros removes the identity (every peer's session is
+ * dropped, as the kernel does). */
+int device_set_private_key(struct wg_device *dev, const uint8_t *key);
+/* Stops everything and closes the handles; the loop then runs out, and
+ * device_destroy frees the rest. */
+void device_close(struct wg_device *dev);
+void device_destroy(struct wg_device *dev);
+
+/* Index table (local indices are random, unique, never zero). */
+uint32_t device_index_insert(struct wg_device *dev, enum index_kind kind,
+			     struct wg_peer *peer, struct noise_keypair *kp);
+void device_index_remove(struct wg_device *dev, uint32_t index);
+struct index_entry *device_index_find(struct wg_device *dev, uint32_t index);
+/* Repoints an index from a handshake to the keypair derived from it. */
+void device_index_to_keypair(struct wg_device *dev, uint32_t index, struct noise_keypair *kp);
+
+/* Sends one datagram to addr from the socket of its family. */
+int device_send(struct wg_device *dev, const union wg_sockaddr *addr, const void *buf, size_t len);
+/* Sends to the peer's endpoint from its cached source address.  0 or a
+ * negative errno (counted in drops.send_errors). */
+int device_send_peer(struct wg_device *dev, struct wg_peer *peer, const void *buf, size_t len);
+/* Sends a batch of prepared packets (each p->addr set), in as few
+ * syscalls as the socket allows. */
+void device_send_batch(struct wg_device *dev, struct pkt_batch *b);
+/* Takes a decrypted packet for the TUN: written at once without TUN
+ * offloads, else queued for device_tun_flush, which the receive path
+ * calls at the end of each batch. */
+void device_tun_output(struct wg_device *dev, struct pkt *p);
+void device_tun_flush(struct wg_device *dev);
+
+/* A WireGuard datagram that a relay at relay_addr forwarded: handled as
+ * if it arrived on the socket from there, except that it never moves an
+ * endpoint (the relay is not where the peer is). */
+void device_input_relayed(struct wg_device *dev, const union wg_sockaddr *relay_addr,
+			  const uint8_t *buf, size_t len);
+
+bool device_under_load(const struct wg_device *dev, uint64_t now);
+/* Under load: whether a handshake message from this source may be
+ * checked now (and if so, counts it against the budgets); when not, the
+ * device stays under load for another second. */
+bool device_handshake_check_allowed(struct wg_device *dev, int family, const uint8_t *addr,
+				    uint64_t now);
+/* Schedules the draining of the handshake queue. */
+void device_kick_handshakes(struct wg_device *dev);
+
+/* Log at the edges: errors and info always; debug lines (anything a
+ * remote host can trigger) only when enabled and rate-limited. */
+void dev_log(struct wg_device *dev, unsigned level, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+enum { LOG_ERR = 0, LOG_INFO = 1, LOG_DBG = 2 };
+/* LOG_LEVEL=error|silent|info|verbose|debug, as wireguard-go reads it. */
+unsigned device_log_level_from_env(void);
+
+#endif

@@ -1,0 +1,129 @@
+/* A WireGuard peer: its keys, handshake, keypairs, endpoint, timers,
+ * staged packets and counters.  Created and destroyed only through these
+ * functions; the handshake and keypairs are assigned only by noise.c, the
+ * timers only by timers.c. */
+#ifndef WH_SRC_WG_PEER_H
+#define WH_SRC_WG_PEER_H
+
+#include "proto/wg/cookie.h"
+#include "proto/wg/noise.h"
+#include "src/io/packet.h"
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <uv.h>
+
+struct wg_device;
+
+struct wg_peer {
+	struct wg_device *dev;
+	struct wg_peer *list_next, *list_prev;	/* device list */
+	struct wg_peer *hash_next;		/* device key hash */
+
+	uint8_t public_key[NOISE_PUBLIC_KEY_LEN];
+	struct noise_handshake handshake;	/* wiped with the peer (calloc'd, as the kernel kzallocs) */
+	struct noise_keypairs keypairs;
+	uint32_t hs_index;			/* index of the handshake under way */
+	struct cookie_maker cookie_maker;
+
+	union wg_sockaddr endpoint;		/* sa_family 0: none */
+	/* The path is relayed (wh up): datagrams leave through the device's
+	 * relay_output instead of the socket, and endpoint holds the relay's
+	 * address, which is where they physically go (what `wg show` says).
+	 * Any authenticated datagram that arrives directly ends it (roaming). */
+	bool relayed;
+	/* While relayed: the number of the channel the relay bound for us
+	 * to this peer (doc/protocol.md 9.1), 0 while there is none (the
+	 * owner's relay_output wraps datagrams then).  Cleared whenever the
+	 * endpoint moves. */
+	uint32_t relay_channel;
+	/* The local address the peer last reached us on, so that replies
+	 * leave from it (a multihomed host must not answer from another
+	 * address); cleared when the peer stops answering. */
+	union {
+		struct in_pktinfo v4;
+		struct in6_pktinfo v6;
+	} src;
+	bool src_valid;
+
+	/* Packets waiting for a session (bounded by MAX_STAGED_PACKETS). */
+	struct pkt *staged_head, *staged_tail;
+	unsigned nstaged;
+
+	/* Timers (timers.c owns these). */
+	uv_timer_t timer_retransmit_handshake;
+	uv_timer_t timer_send_keepalive;
+	uv_timer_t timer_new_handshake;
+	uv_timer_t timer_zero_key_material;
+	uv_timer_t timer_persistent_keepalive;
+	unsigned timer_handshake_attempts;
+	bool timer_need_another_keepalive;
+	bool sent_lastminute_handshake;
+	unsigned open_timer_handles;		/* closes pending before free */
+	void (*timers_closed)(struct wg_peer *peer);
+	uint64_t last_sent_handshake;		/* ns; rate of initiations */
+	uint16_t persistent_keepalive_interval;	/* s; 0 = off */
+
+	/* Monotonic ns (0: never) of the last authenticated datagram from
+	 * the peer, of the last one that came directly (not relayed), and of
+	 * the last data sent to it: path liveness. */
+	uint64_t last_rx_ns, last_direct_rx_ns, last_data_tx_ns;
+
+	/* Counters, whole WireGuard messages. */
+	uint64_t rx_bytes, tx_bytes;
+	int64_t last_handshake_sec;		/* wall clock */
+	long last_handshake_nsec;
+
+	bool is_dead;
+};
+
+/* Creates a peer for key; -EINVAL for a low-order key is NOT an error:
+ * the peer exists but never completes a handshake, as in the kernel.
+ * -EEXIST when the key is ours or already a peer; -ENOMEM. */
+int peer_create(struct wg_device *dev, const uint8_t key[NOISE_PUBLIC_KEY_LEN],
+		struct wg_peer **out);
+struct wg_peer *peer_lookup(struct wg_device *dev, const uint8_t key[NOISE_PUBLIC_KEY_LEN]);
+/* Unlinks, wipes and frees (after its timer handles close). */
+void peer_remove(struct wg_peer *peer);
+void peer_remove_all(struct wg_device *dev);
+
+void peer_set_preshared_key(struct wg_peer *peer, const uint8_t psk[NOISE_SYMMETRIC_KEY_LEN]);
+void peer_set_endpoint(struct wg_peer *peer, const union wg_sockaddr *ep);
+/* The path through a relay at relay_addr (the owner's relay_output
+ * forwards); peer_set_endpoint makes it direct again. */
+void peer_set_relayed(struct wg_peer *peer, const union wg_sockaddr *relay_addr);
+/* The relay at the endpoint bound channel (0: none) to this peer. */
+void peer_set_relay_channel(struct wg_peer *peer, uint32_t channel);
+/* Turning it on sends a keepalive at once (when the device is up). */
+void peer_set_persistent_keepalive(struct wg_peer *peer, uint16_t interval);
+
+/* After our key changed: the handshake goes, the current and next
+ * keypairs may no longer send (they still receive, so the remote's
+ * traffic keeps arriving until the new handshake), and the next
+ * initiation may leave at once. */
+void peer_expire_current_keypairs(struct wg_peer *peer);
+/* Wipes the handshake and every keypair (zero_key_material, key change). */
+void peer_clear_keys(struct wg_peer *peer);
+/* Whether the current keypair may still send (valid, within
+ * REJECT_AFTER_MESSAGES and REJECT_AFTER_TIME): the peer has a session. */
+bool peer_has_session(const struct wg_peer *peer, uint64_t now_ns);
+/* Forgets the local address replies to this peer were sent from. */
+void peer_clear_source(struct wg_peer *peer);
+/* Drops all staged packets. */
+void peer_purge_staged(struct wg_peer *peer);
+/* Keypairs are allocated per session and wiped when released; release
+ * also removes the keypair's index. */
+struct noise_keypair *keypair_alloc(void);
+void keypair_free(struct noise_keypair *kp);
+void peer_keypair_release(struct wg_peer *peer, struct noise_keypair *kp);
+
+/* Derives the session of a completed handshake whose local index is
+ * index, repoints the index to the new keypair, installs it (initiator:
+ * current; responder: next), releases what it evicts and arms the
+ * zero_key_material timer.  false when the handshake is not complete. */
+bool peer_begin_session(struct wg_peer *peer, uint32_t index);
+
+/* Stages a packet (taking ownership); the oldest is dropped when full. */
+void peer_stage(struct wg_peer *peer, struct pkt *p);
+
+#endif
