@@ -6,7 +6,9 @@
  *   wh reload IFACE                wh down IFACE
  *
  * Each sends one request line and prints the answer; an answer that
- * starts with "error: " goes to stderr and the exit status is 1. */
+ * starts with "error: " goes to stderr and the exit status is 1.  `wh down`
+ * then waits until the node's process has exited (its UDP port and
+ * interface are free when it returns), DOWN_WAIT_S at most. */
 #include "src/cli/cli.h"
 
 #include "src/node/node.h"
@@ -17,14 +19,91 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
+#include <signal.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
-/* Sends request to the node of ifname; the answer goes to stdout (or
- * stderr for an error).  Returns the exit status. */
-static int request(const char *what, const char *ifname, const char *req, bool skip_stale)
+enum { DOWN_WAIT_S = 15 };
+
+/* The process on the other end of a connected Unix socket, as a pidfd
+ * where the system has them (Linux 5.3 and later; it cannot name another
+ * process if the PID is reused), else by its PID alone (*pidfd -1).
+ * false when the peer cannot be known. */
+static bool peer_process(int fd, pid_t *pid, int *pidfd)
 {
+#ifdef SO_PEERCRED
+	struct ucred cred;
+	socklen_t len = sizeof(cred);
+
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0 || cred.pid <= 0)
+		return false;
+	*pid = cred.pid;
+#ifdef SYS_pidfd_open
+	*pidfd = (int)syscall(SYS_pidfd_open, cred.pid, 0);
+#else
+	*pidfd = -1;
+#endif
+	return true;
+#else
+	(void)fd;
+	(void)pid;
+	*pidfd = -1;
+	return false;
+#endif
+}
+
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* Waits until the process has exited: true when it did within wait_ms.
+ * A pidfd becomes readable when the process exits; without one, the PID
+ * is polled every 20 ms (kill with signal 0 fails with ESRCH once it is
+ * gone). */
+static bool wait_exit(pid_t pid, int pidfd, unsigned wait_ms)
+{
+	uint64_t end = now_ms() + wait_ms;
+
+	for (;;) {
+		uint64_t now = now_ms();
+		int left = now >= end ? 0 : (int)(end - now);
+
+		if (pidfd >= 0) {
+			struct pollfd p = { .fd = pidfd, .events = POLLIN };
+			int r = poll(&p, 1, left);
+
+			if (r > 0)
+				return true;
+			if (r < 0 && errno == EINTR)
+				continue;
+			return false;
+		}
+		if (kill(pid, 0) < 0 && errno == ESRCH)
+			return true;
+		if (!left)
+			return false;
+		poll(NULL, 0, left < 20 ? left : 20);
+	}
+}
+
+/* Sends request to the node of ifname; the answer goes to stdout (or
+ * stderr for an error).  Returns the exit status.  With wait_exit_ms, a
+ * request that succeeded returns only once the node's process has exited
+ * (or fails after that long, saying so). */
+static int request(const char *what, const char *ifname, const char *req, bool skip_stale,
+		   unsigned wait_exit_ms)
+{
+	pid_t pid = 0;
+	int pidfd = -1;
+	bool known = false;
 	struct sockaddr_un sun;
 	char buf[4096];
 	bool first = true, error = false;
@@ -53,9 +132,15 @@ static int request(const char *what, const char *ifname, const char *req, bool s
 			close(fd);
 		return 1;
 	}
+	/* Before the request: the process is pinned while it cannot have
+	 * exited yet. */
+	if (wait_exit_ms)
+		known = peer_process(fd, &pid, &pidfd);
 	if (write(fd, req, len) != (ssize_t)len || write(fd, "\n", 1) != 1) {
 		fprintf(stderr, "wh %s: cannot send the request: %s\n", what, strerror(errno));
 		close(fd);
+		if (pidfd >= 0)
+			close(pidfd);
 		return 1;
 	}
 	shutdown(fd, SHUT_WR);
@@ -66,11 +151,31 @@ static int request(const char *what, const char *ifname, const char *req, bool s
 		fwrite(buf, 1, (size_t)n, error ? stderr : stdout);
 	}
 	close(fd);
-	if (first) {
-		fprintf(stderr, "wh %s: the node on '%s' closed without answering\n", what, ifname);
+	if (first || error) {
+		if (first)
+			fprintf(stderr, "wh %s: the node on '%s' closed without answering\n", what,
+				ifname);
+		if (pidfd >= 0)
+			close(pidfd);
 		return 1;
 	}
-	return error ? 1 : 0;
+	if (wait_exit_ms) {
+		bool gone = known && wait_exit(pid, pidfd, wait_exit_ms);
+
+		if (pidfd >= 0)
+			close(pidfd);
+		if (!known) {
+			fprintf(stderr, "wh %s: cannot tell which process runs the node on '%s'; "
+				"not waiting for it to exit\n", what, ifname);
+			return 1;
+		}
+		if (!gone) {
+			fprintf(stderr, "wh %s: the node on '%s' (pid %ld) has not exited after %u s\n",
+				what, ifname, (long)pid, wait_exit_ms / 1000);
+			return 1;
+		}
+	}
+	return 0;
 }
 
 /* wh show [IFACE|all] [json] */
@@ -93,7 +198,7 @@ int cmd_show(int argc, char **argv)
 		}
 	}
 	if (ifname && strcmp(ifname, "all"))
-		return request("show", ifname, json ? "show json" : "show", false);
+		return request("show", ifname, json ? "show json" : "show", false, 0);
 	d = opendir(WH_CONTROL_DIR);
 	if (!d) {
 		fprintf(stderr, "wh show: no node runs here\n");
@@ -111,7 +216,7 @@ int cmd_show(int argc, char **argv)
 		if (json && shown)
 			printf(",\n");
 		fflush(stdout);
-		r = request("show", name, json ? "show json" : "show", true);
+		r = request("show", name, json ? "show json" : "show", true, 0);
 		if (r < 0) {
 			/* Nothing was printed: undo the separator. */
 			if (json && shown)
@@ -131,7 +236,8 @@ int cmd_show(int argc, char **argv)
 	return ret ? 1 : 0;
 }
 
-static int iface_verb(int argc, char **argv, const char *verb, bool with_key)
+static int iface_verb(int argc, char **argv, const char *verb, bool with_key,
+		      unsigned wait_exit_ms)
 {
 	char req[256];
 
@@ -148,30 +254,30 @@ static int iface_verb(int argc, char **argv, const char *verb, bool with_key)
 	} else {
 		snprintf(req, sizeof(req), "%s", verb);
 	}
-	return request(verb, argv[1], req, false);
+	return request(verb, argv[1], req, false, wait_exit_ms);
 }
 
 int cmd_inspect(int argc, char **argv)
 {
-	return iface_verb(argc, argv, "inspect", false);
+	return iface_verb(argc, argv, "inspect", false, 0);
 }
 
 int cmd_reload(int argc, char **argv)
 {
-	return iface_verb(argc, argv, "reload", false);
+	return iface_verb(argc, argv, "reload", false, 0);
 }
 
 int cmd_down(int argc, char **argv)
 {
-	return iface_verb(argc, argv, "down", false);
+	return iface_verb(argc, argv, "down", false, DOWN_WAIT_S * 1000);
 }
 
 int cmd_lookup(int argc, char **argv)
 {
-	return iface_verb(argc, argv, "lookup", true);
+	return iface_verb(argc, argv, "lookup", true, 0);
 }
 
 int cmd_ping(int argc, char **argv)
 {
-	return iface_verb(argc, argv, "ping", true);
+	return iface_verb(argc, argv, "ping", true, 0);
 }

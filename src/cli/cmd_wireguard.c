@@ -103,7 +103,7 @@ static int daemon_setup(struct daemon_ctx *d, uv_loop_t *loop, const char *ifnam
 		fprintf(stderr, "wireguard-wh: cannot open the UDP sockets: %s\n", strerror(-ret));
 		goto fail;
 	}
-	ret = uapi_server_start(&d->dev);
+	ret = uapi_server_start(&d->dev, NULL);
 	if (ret < 0) {
 		if (ret == -EADDRINUSE)
 			fprintf(stderr, "wireguard-wh: %s/%s.sock is in use by another process\n",

@@ -14,6 +14,7 @@
 #include "src/node/portmap.h"
 #include "src/wg/peer.h"
 #include "src/wg/send.h"
+#include "src/wg/uapi.h"
 #include "src/wg/uapi_server.h"
 #include "tun/tun.h"
 
@@ -75,86 +76,128 @@ static void endpoint_from_conf(const struct netconf_peer *cp, union wg_sockaddr 
 	}
 }
 
-/* The allowed IPs of a member are its overlay addresses. */
-static int member_routes(struct node *n, struct wg_peer *peer, const struct netconf_peer *cp)
+/* Whether the file's entry is a member we hold as a WireGuard peer: a
+ * public node serves the DHT only, and we are not our own peer. */
+static bool is_member_entry(const struct node *n, const struct netconf_peer *cp)
 {
-	int ret = 0;
+	return n->member && netconf_kind_is_trusted(cp->kind) && !ct_equal(cp->key, n->public_key, 32);
+}
 
-	allowedips_remove_by_peer(&n->dev.allowedips, peer);
-	if (cp->has_ipv4)
-		ret = allowedips_insert(&n->dev.allowedips, AF_INET, cp->ipv4, 32, peer);
-	if (!ret && cp->has_ipv6)
-		ret = allowedips_insert(&n->dev.allowedips, AF_INET6, cp->ipv6, 128, peer);
-	return ret;
+static bool still_member(const struct node *n, const uint8_t key[32])
+{
+	size_t i;
+
+	for (i = 0; i < n->conf->n_peers; ++i)
+		if (is_member_entry(n, &n->conf->peers[i]) && ct_equal(n->conf->peers[i].key, key, 32))
+			return true;
+	return false;
+}
+
+/* The file's members as a set request, applied through the UAPI's own
+ * applier (src/wg/uapi_server.h): members that left are removed, the
+ * others created or kept (with their sessions), their allowed IPs
+ * replaced by their overlay addresses, and a static endpoint from the
+ * file given to those without a session. */
+static int members_request(struct node *n, struct uapi_set *set)
+{
+	size_t i;
+
+	for (i = 0; i < n->n_members; ++i) {
+		struct uapi_peer_set *ps;
+
+		if (still_member(n, n->members[i].key))
+			continue;
+		ps = uapi_set_add_peer(set, n->members[i].key);
+		if (!ps)
+			return -ENOMEM;
+		ps->remove = true;
+	}
+	for (i = 0; i < n->conf->n_peers; ++i) {
+		const struct netconf_peer *cp = &n->conf->peers[i];
+		const struct wg_peer *peer;
+		struct uapi_allowed_ip a;
+		struct uapi_peer_set *ps;
+		union wg_sockaddr ep;
+
+		if (!is_member_entry(n, cp))
+			continue;
+		ps = uapi_set_add_peer(set, cp->key);
+		if (!ps)
+			return -ENOMEM;
+		ps->replace_allowed_ips = true;
+		memset(&a, 0, sizeof(a));
+		if (cp->has_ipv4) {
+			a.family = AF_INET;
+			a.cidr = 32;
+			memcpy(a.addr, cp->ipv4, 4);
+			if (uapi_peer_add_allowed_ip(ps, &a) < 0)
+				return -ENOMEM;
+		}
+		if (cp->has_ipv6) {
+			a.family = AF_INET6;
+			a.cidr = 128;
+			memcpy(a.addr, cp->ipv6, 16);
+			if (uapi_peer_add_allowed_ip(ps, &a) < 0)
+				return -ENOMEM;
+		}
+		endpoint_from_conf(cp, &ep);
+		peer = peer_lookup(&n->dev, cp->key);
+		if (ep.sa.sa_family && !(peer && has_session(peer))) {
+			ps->has_endpoint = true;
+			memcpy(&ps->endpoint, &ep, wg_sockaddr_len(&ep));
+		}
+	}
+	return 0;
 }
 
 /* Rebuilds the member list from the file: existing WireGuard peers (and
- * their sessions) are kept, new ones created, missing ones removed. */
+ * their sessions) are kept, new ones created, missing ones removed.  The
+ * node is the only creator and remover of its members' peers: stock wg
+ * may not touch them (src/node/uapi_policy.c). */
 static int sync_members(struct node *n)
 {
-	struct member *nm;
+	struct uapi_set *set = calloc(1, sizeof(*set));
+	struct member *nm = calloc(n->conf->n_peers ? n->conf->n_peers : 1, sizeof(*nm));
 	size_t i, count = 0;
-	int ret;
+	int ret = -ENOMEM;
 
-	nm = calloc(n->conf->n_peers ? n->conf->n_peers : 1, sizeof(*nm));
-	if (!nm)
-		return -ENOMEM;
+	if (!set || !nm)
+		goto out;
+	ret = members_request(n, set);
+	if (ret < 0)
+		goto out;
+	ret = uapi_apply_set(&n->dev, set, NULL);
+	if (ret < 0)
+		goto out;
 	for (i = 0; i < n->conf->n_peers; ++i) {
 		const struct netconf_peer *cp = &n->conf->peers[i];
-		struct wg_peer *peer;
-		union wg_sockaddr ep;
+		struct member *m = &nm[count], *old;
 
-		/* A public node serves the DHT only: members are not its
-		 * WireGuard peers. */
-		if (!n->member || !netconf_kind_is_trusted(cp->kind) ||
-		    ct_equal(cp->key, n->public_key, 32))
+		if (!is_member_entry(n, cp))
 			continue;
-		peer = peer_lookup(&n->dev, cp->key);
-		if (!peer) {
-			ret = peer_create(&n->dev, cp->key, &peer);
-			if (ret < 0)
-				goto fail;
-		}
-		ret = member_routes(n, peer, cp);
-		if (ret < 0)
-			goto fail;
-		endpoint_from_conf(cp, &ep);
-		if (ep.sa.sa_family && !has_session(peer))
-			peer_set_endpoint(peer, &ep);
-		memcpy(nm[count].key, cp->key, 32);
-		snprintf(nm[count].hostname, sizeof(nm[count].hostname), "%s", cp->hostname);
-		nm[count].peer = peer;
-		paths_member_init(&nm[count]);
-		++count;
-	}
-	/* WireGuard peers that are no longer members go. */
-	for (i = 0; i < n->n_members; ++i) {
-		size_t j;
-		bool kept = false;
-
-		for (j = 0; j < count && !kept; ++j)
-			kept = nm[j].peer == n->members[i].peer;
-		if (!kept)
-			peer_remove(n->members[i].peer);
-	}
-	/* Discovery and path state survive for members that stay. */
-	for (i = 0; i < count; ++i) {
-		struct member *old = node_member(n, nm[i].key);
-
+		/* Discovery and path state survive for members that stay. */
+		old = node_member(n, cp->key);
 		if (old) {
-			char host[sizeof(nm[i].hostname)];
-
-			memcpy(host, nm[i].hostname, sizeof(host));
-			nm[i] = *old;
-			memcpy(nm[i].hostname, host, sizeof(host));
+			*m = *old;
+		} else {
+			memcpy(m->key, cp->key, 32);
+			paths_member_init(m);
 		}
+		snprintf(m->hostname, sizeof(m->hostname), "%s", cp->hostname);
+		m->peer = peer_lookup(&n->dev, cp->key);
+		if (!m->peer) {
+			ret = -ENOENT;	/* applied above: cannot happen */
+			goto out;
+		}
+		++count;
 	}
 	free(n->members);
 	n->members = nm;
 	n->n_members = count;
-	return 0;
-fail:
+	nm = NULL;
+out:
 	free(nm);
+	uapi_set_free(set);
 	return ret;
 }
 
@@ -640,7 +683,8 @@ static int node_setup(struct node *n, const struct node_options *opt, char *err,
 		if (ret < 0)
 			return ret;
 		/* `wg show` works on an overlay interface too. */
-		ret = uapi_server_start(&n->dev);
+		node_uapi_policy_init(n);
+		ret = uapi_server_start(&n->dev, &n->uapi_policy);
 		if (ret < 0)
 			dev_log(&n->dev, LOG_INFO, "no UAPI socket: %s", strerror(-ret));
 	}

@@ -4,8 +4,9 @@
 #ifndef WH_SRC_NODE_NODE_PRIV_H
 #define WH_SRC_NODE_NODE_PRIV_H
 
-#include "src/wg/device.h"
 #include "src/node/node.h"
+#include "src/wg/device.h"
+#include "src/wg/uapi_server.h"
 
 #include <limits.h>
 #include <uv.h>
@@ -79,6 +80,7 @@ struct node {
 	struct member *members;
 	size_t n_members;
 	struct ipc_server *ctl;
+	struct uapi_policy uapi_policy;	/* what stock wg may change (uapi_policy.c) */
 	uv_signal_t sigint, sigterm;
 	uv_timer_t discover;
 	uv_timer_t punch;		/* paths.c: 200 ms while punching */
@@ -97,6 +99,9 @@ struct node {
 /* control.c */
 int control_start(struct node *n);
 void control_stop(struct node *n);
+
+/* uapi_policy.c: fills n->uapi_policy. */
+void node_uapi_policy_init(struct node *n);
 
 /* node.c, for control.c */
 int node_reload(struct node *n, char *err, size_t errlen);

@@ -274,9 +274,9 @@ static bool parse_prefix(struct uapi_allowed_ip *aip, const char *s, size_t len)
 
 /* ---- the set request ---- */
 
-static int add_peer(struct uapi_parser *p, const uint8_t public_key[UAPI_KEY_LEN])
+struct uapi_peer_set *uapi_set_add_peer(struct uapi_set *set,
+					const uint8_t public_key[UAPI_KEY_LEN])
 {
-	struct uapi_set *set = p->set;
 	struct uapi_peer_set *peer;
 
 	if (set->n_peers == set->cap_peers) {
@@ -285,10 +285,10 @@ static int add_peer(struct uapi_parser *p, const uint8_t public_key[UAPI_KEY_LEN
 
 		/* Not realloc: the old array holds preshared keys to wipe. */
 		if (cap > SIZE_MAX / sizeof(*peers))
-			return -ENOMEM;
+			return NULL;
 		peers = calloc(cap, sizeof(*peers));
 		if (!peers)
-			return -ENOMEM;
+			return NULL;
 		if (set->peers) {
 			memcpy(peers, set->peers, set->n_peers * sizeof(*peers));
 			sodium_memzero(set->peers, set->cap_peers * sizeof(*peers));
@@ -300,11 +300,16 @@ static int add_peer(struct uapi_parser *p, const uint8_t public_key[UAPI_KEY_LEN
 	peer = &set->peers[set->n_peers++];
 	memset(peer, 0, sizeof(*peer));
 	memcpy(peer->public_key, public_key, UAPI_KEY_LEN);
-	p->peer = peer;
-	return 0;
+	return peer;
 }
 
-static int add_allowed_ip(struct uapi_peer_set *peer, const struct uapi_allowed_ip *aip)
+static int add_peer(struct uapi_parser *p, const uint8_t public_key[UAPI_KEY_LEN])
+{
+	p->peer = uapi_set_add_peer(p->set, public_key);
+	return p->peer ? 0 : -ENOMEM;
+}
+
+int uapi_peer_add_allowed_ip(struct uapi_peer_set *peer, const struct uapi_allowed_ip *aip)
 {
 	if (peer->n_allowed_ips == peer->cap_allowed_ips) {
 		size_t cap = peer->cap_allowed_ips ? 2 * peer->cap_allowed_ips : 8;
@@ -398,7 +403,7 @@ static int peer_line(struct uapi_peer_set *peer, const char *key, size_t klen,
 		}
 		if (!parse_prefix(&aip, value, vlen))
 			return -EINVAL;
-		return add_allowed_ip(peer, &aip);
+		return uapi_peer_add_allowed_ip(peer, &aip);
 	} else if (value_is(key, klen, "protocol_version")) {
 		/* wireguard-go answers EINVAL here (the kernel's netlink
 		 * answers EPROTONOSUPPORT). */

@@ -121,6 +121,14 @@ struct uapi_set {
 
 /* Wipes the secrets and frees set and everything it holds; NULL is fine. */
 void uapi_set_free(struct uapi_set *set);
+/* Building a set request in code (the node applies its network file
+ * through the same function as the UAPI, uapi_apply_set): a calloc'd
+ * struct uapi_set, then these.  A new zeroed section for public_key, or
+ * NULL when out of memory; an allowed IP appended to a section, 0 or
+ * -ENOMEM. */
+struct uapi_peer_set *uapi_set_add_peer(struct uapi_set *set,
+					const uint8_t public_key[UAPI_KEY_LEN]);
+int uapi_peer_add_allowed_ip(struct uapi_peer_set *peer, const struct uapi_allowed_ip *aip);
 
 /* Parser state.  Embed it in the connection; every field is private to
  * uapi.c except max_request, which the owner may lower after init. */

@@ -19,6 +19,7 @@
 struct uapi_server {
 	struct wg_device *dev;
 	struct ipc_server *ipc;
+	const struct uapi_policy *policy;	/* NULL: none */
 };
 
 /* Hands a formatted answer to the connection, which frees (and wipes:
@@ -99,7 +100,8 @@ static int format_get(struct wg_device *dev, struct uapi_buf *out)
 
 /* ---- set ---- */
 
-static int apply_peer(struct wg_device *dev, const struct uapi_peer_set *ps)
+static int apply_peer(struct wg_device *dev, const struct uapi_peer_set *ps,
+		      const struct uapi_policy *policy)
 {
 	struct wg_peer *peer;
 	size_t i;
@@ -108,6 +110,10 @@ static int apply_peer(struct wg_device *dev, const struct uapi_peer_set *ps)
 	/* A section naming our own key is ignored, as wireguard-go does. */
 	if (dev->identity->has_identity &&
 	    ct_equal(ps->public_key, dev->identity->static_public, UAPI_KEY_LEN))
+		return 0;
+	/* The owner's peers are its own to change; its check let through
+	 * only sections that restate them. */
+	if (policy && policy->manages(policy->ctx, ps->public_key))
 		return 0;
 	peer = peer_lookup(dev, ps->public_key);
 	if (ps->remove) {
@@ -150,7 +156,24 @@ static int apply_peer(struct wg_device *dev, const struct uapi_peer_set *ps)
 	return 0;
 }
 
-int uapi_apply_set(struct wg_device *dev, const struct uapi_set *set)
+/* replace_peers: every peer goes but those the owner manages. */
+static void remove_peers(struct wg_device *dev, const struct uapi_policy *policy)
+{
+	struct wg_peer *peer, *next;
+
+	if (!policy) {
+		peer_remove_all(dev);
+		return;
+	}
+	for (peer = dev->peers_head; peer; peer = next) {
+		next = peer->list_next;
+		if (!policy->manages(policy->ctx, peer->public_key))
+			peer_remove(peer);
+	}
+}
+
+int uapi_apply_set(struct wg_device *dev, const struct uapi_set *set,
+		   const struct uapi_policy *policy)
 {
 	size_t i;
 	int ret;
@@ -172,9 +195,9 @@ int uapi_apply_set(struct wg_device *dev, const struct uapi_set *set)
 			return ret;
 	}
 	if (set->replace_peers)
-		peer_remove_all(dev);
+		remove_peers(dev, policy);
 	for (i = 0; i < set->n_peers; ++i) {
-		ret = apply_peer(dev, &set->peers[i]);
+		ret = apply_peer(dev, &set->peers[i], policy);
 		if (ret < 0)
 			return ret;
 	}
@@ -226,9 +249,15 @@ static void on_data(struct ipc_conn *c, const char *data, size_t left)
 				uapi_format_errno(&out, -ENOMEM);
 			}
 		} else if (r == UAPI_REQUEST_SET) {
-			int err = uapi_apply_set(dev, set);
+			const struct uapi_policy *pol = srv->policy;
+			char why[256] = "";
+			int err = pol ? pol->check(pol->ctx, set, why, sizeof(why)) : 0;
 
 			if (err < 0)
+				dev_log(dev, LOG_INFO, "UAPI set refused: %s", why[0] ? why : strerror(-err));
+			else
+				err = uapi_apply_set(dev, set, pol);
+			if (err < 0 && !why[0])
 				dev_log(dev, LOG_INFO, "UAPI set failed: %s", strerror(-err));
 			uapi_set_free(set);
 			uapi_format_errno(&out, err);
@@ -249,7 +278,7 @@ static const struct ipc_ops uapi_ops = {
 	.on_close = on_close,
 };
 
-int uapi_server_start(struct wg_device *dev)
+int uapi_server_start(struct wg_device *dev, const struct uapi_policy *policy)
 {
 	struct uapi_server *srv;
 	char path[108];
@@ -264,6 +293,7 @@ int uapi_server_start(struct wg_device *dev)
 	if (!srv)
 		return -ENOMEM;
 	srv->dev = dev;
+	srv->policy = policy;
 	ret = ipc_server_start(&srv->ipc, dev->loop, path, &uapi_ops, srv);
 	if (ret < 0) {
 		free(srv);
