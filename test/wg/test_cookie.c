@@ -67,7 +67,7 @@ int main(void)
 		blake2s_state st;
 
 		blake2s_init(&st, 32);
-		blake2s_update(&st, "mac1----", 8);
+		blake2s_update(&st, (const uint8_t *)"mac1----", 8);
 		blake2s_update(&st, r_pub, 32);
 		blake2s_final(&st, key, 32);
 		blake2s(want, msg, key, 16, 116, 32);
