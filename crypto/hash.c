@@ -1,30 +1,44 @@
 #include "crypto/hash.h"
 
-#include "crypto/blake2s.h"
-
+#include <blake2.h>
 #include <sodium.h>
+#include <stdlib.h>
 #include <string.h>
+
+/* libb2's blake2s_init_key() refuses an empty key, so the unkeyed hash
+ * goes through blake2s_init().  A length outside hash.h's contract (output
+ * 1..32, key 0..32) is a caller's bug: libb2 refuses it and leaves the
+ * state unset, and stopping is better than handing back an unhashed
+ * buffer as a digest or a MAC. */
+static void init(blake2s_state *st, size_t outlen, const uint8_t *key, size_t keylen)
+{
+	int r = keylen ? blake2s_init_key(st, outlen, key, keylen) : blake2s_init(st, outlen);
+
+	if (r < 0)
+		abort();
+}
 
 void blake2s_hash(uint8_t *out, size_t outlen, const void *in, size_t inlen,
 		  const uint8_t *key, size_t keylen)
 {
-	struct b2s_state st;
+	blake2s_state st;
 
-	b2s_init(&st, outlen, keylen ? key : NULL, keylen);
-	b2s_update(&st, in, inlen);
-	b2s_final(&st, out);
+	/* A keyed state holds the key block until the first compression. */
+	init(&st, outlen, key, keylen);
+	blake2s_update(&st, in, inlen);
+	blake2s_final(&st, out, outlen);
 	sodium_memzero(&st, sizeof(st));
 }
 
 void blake2s_hash2(uint8_t out[BLAKE2S_HASH_LEN], const void *a, size_t alen,
 		   const void *b, size_t blen)
 {
-	struct b2s_state st;
+	blake2s_state st;
 
-	b2s_init(&st, BLAKE2S_HASH_LEN, NULL, 0);
-	b2s_update(&st, a, alen);
-	b2s_update(&st, b, blen);
-	b2s_final(&st, out);
+	init(&st, BLAKE2S_HASH_LEN, NULL, 0);
+	blake2s_update(&st, a, alen);
+	blake2s_update(&st, b, blen);
+	blake2s_final(&st, out, BLAKE2S_HASH_LEN);
 	sodium_memzero(&st, sizeof(st));
 }
 
@@ -39,7 +53,7 @@ void hmac_blake2s(uint8_t out[BLAKE2S_HASH_LEN], const uint8_t *key, size_t keyl
 {
 	uint8_t k[BLAKE2S_BLOCK_LEN] = { 0 };
 	uint8_t inner[BLAKE2S_HASH_LEN];
-	struct b2s_state st;
+	blake2s_state st;
 	size_t i;
 
 	/* A key longer than the block is hashed first (RFC 2104 section 2). */
@@ -50,17 +64,19 @@ void hmac_blake2s(uint8_t out[BLAKE2S_HASH_LEN], const uint8_t *key, size_t keyl
 
 	for (i = 0; i < sizeof(k); ++i)
 		k[i] ^= 0x36;
-	b2s_init(&st, BLAKE2S_HASH_LEN, NULL, 0);
-	b2s_update(&st, k, sizeof(k));
-	b2s_update(&st, in, inlen);
-	b2s_final(&st, inner);
+	init(&st, BLAKE2S_HASH_LEN, NULL, 0);
+	blake2s_update(&st, k, sizeof(k));
+	blake2s_update(&st, in, inlen);
+	blake2s_final(&st, inner, sizeof(inner));
 
+	/* in may alias out (hkdf_blake2s passes the same buffer): it has been
+	 * read in full before out is written. */
 	for (i = 0; i < sizeof(k); ++i)
 		k[i] ^= 0x36 ^ 0x5c;
-	b2s_init(&st, BLAKE2S_HASH_LEN, NULL, 0);
-	b2s_update(&st, k, sizeof(k));
-	b2s_update(&st, inner, sizeof(inner));
-	b2s_final(&st, out);
+	init(&st, BLAKE2S_HASH_LEN, NULL, 0);
+	blake2s_update(&st, k, sizeof(k));
+	blake2s_update(&st, inner, sizeof(inner));
+	blake2s_final(&st, out, BLAKE2S_HASH_LEN);
 
 	sodium_memzero(k, sizeof(k));
 	sodium_memzero(inner, sizeof(inner));

@@ -1,13 +1,12 @@
-/* Vector tests of crypto/hash.h: BLAKE2s (keyed, unkeyed, every output
- * length), BLAKE2b-256, HMAC-BLAKE2s and WireGuard's HKDF. */
+/* Vector tests of crypto/hash.h, our wrappers over libb2 and libsodium:
+ * BLAKE2s (keyed, unkeyed, every output length, inputs split in two),
+ * BLAKE2b-256, HMAC-BLAKE2s and WireGuard's HKDF. */
 #include "crypto/crypto.h"
-#include "crypto/blake2s.h"
 #include "crypto/hash.h"
 
 #include "test/crypto/blake2s_kat.h"
 #include "test/tap.h"
 
-#include <blake2.h>
 #include <sodium.h>
 
 /* true when the 32 bytes at got are the ones hex spells. */
@@ -251,46 +250,167 @@ static void test_hkdf(void)
 	}
 }
 
-/* crypto/blake2s.c fed in random pieces against libb2 (an independent
- * implementation) in one piece: every digest length, keyed and not,
- * lengths across several blocks. */
-static void test_blake2s_incremental(void)
+/* Every output length blake2s_hash allows, unkeyed and keyed, from
+ * Python's hashlib.blake2s (CPython's own BLAKE2, not libb2):
+ *   n = 1..32, inp = bytes(range(4 * n)), key = bytes(range(33 - n))
+ *   hashlib.blake2s(inp, digest_size=n).hexdigest()
+ *   hashlib.blake2s(inp, digest_size=n, key=key).hexdigest()
+ * so that every key length 1..32 is used once and the inputs end inside,
+ * at and past the 64- and 128-byte block boundaries. */
+static void test_blake2s_lengths(void)
 {
-	uint8_t in[700], key[32], a[32], b[32];
-	unsigned trial, bad = 0;
+	static const struct {
+		size_t outlen;
+		const char *unkeyed, *keyed;
+	} v[] = {
+		{ 1, "80",
+		  "d0" },
+		{ 2, "09fc",
+		  "c27f" },
+		{ 3, "32afe0",
+		  "81f2e2" },
+		{ 4, "08da525d",
+		  "f4777613" },
+		{ 5, "3515cae34e",
+		  "790e8ed0de" },
+		{ 6, "3528d6b6463a",
+		  "6e9cda0a38af" },
+		{ 7, "05a6b4ec62d621",
+		  "5c257697ea174f" },
+		{ 8, "4d6c66dd900ae2ef",
+		  "61fba5fb2c2268f3" },
+		{ 9, "1d3164a7bdf81ae708",
+		  "e975f8d6098dbe18bd" },
+		{ 10, "7f4e7ae33064cbf35381",
+		  "1ddc6169f28127f52e0e" },
+		{ 11, "1181493a8bc6470bccb7b6",
+		  "545036d22913fa7c0977b3" },
+		{ 12, "60c5439e5e2727060da9c3cf",
+		  "7d567186be79a08c072f37fa" },
+		{ 13, "96917c76098ac3883951db3db3",
+		  "be0366a502c264b2bcca767850" },
+		{ 14, "8d5232bbeeffbedb9147323a4b7f",
+		  "5ba14fdd7b0c312b682ee74ec02e" },
+		{ 15, "08f1b644f40de44d5224d57620d0b7",
+		  "292da0e60d13a9226e099f5a536bb0" },
+		{ 16, "dc66ca8f03865801b0ffe06ed8a1a90e",
+		  "f48079c434e1fee72e3fb41a89d444d1" },
+		{ 17, "605bbf7179719c31fe875f0aeeb5ea8fea",
+		  "cc16509e24d3563dd8552b4caed617d3d8" },
+		{ 18, "e78738ea456a2ca4b30d5af3efa4f9bdef90",
+		  "1db2ba1d49e4164d8980dd7ffebfbbf0f21e" },
+		{ 19, "34731c6df0ba6c79ec66846c50cba81819f407",
+		  "e9ddcf32d35b684e151c198c2bf11f99b8989b" },
+		{ 20, "2e33e68b08d61675372cf6da84ab69f2ec707b00",
+		  "73a6cad132abf48c79aee377e6eaf2d3dbb77735" },
+		{ 21, "515d1b383491e0fad442828f41479bba0c07ef4bb8",
+		  "d20373e2cbd9091fbddfb84567d1f048a53d730a37" },
+		{ 22, "178db99d9cd09a33ae587525353e2557056fd6fdbb5e",
+		  "710e8412d8c60f9857f4ea56c5a3139a7e3b82e236a1" },
+		{ 23, "b0fd5515e33a44bd9230fb4cb218b88fe54d26238a50a5",
+		  "ad38a4586797a01bd3dd6cbc787f6e56e259074a0eb297" },
+		{ 24, "8cb8b09961b406dac45c2749e426eaae058ce3574530aa61",
+		  "cdb52c5150d774c2308299a08eda647764226859eedf5732" },
+		{ 25, "375f1d78d21b554ec6f3c6ae134282a0ff2442a0e489212a42",
+		  "f8a1b486218b686a0572719c7bb7e7be51060fce1cdc822b05" },
+		{ 26, "558d8cedf5a81910027178bd7678002ec58f5589cada347238aa",
+		  "13244183c42154b877bcd410377e60a79a53a3395045af98608e" },
+		{ 27, "26dda5e759565e923561bfe217fcf91ca1cd9a22c4c75532b1dfe0",
+		  "bc71eb34070acbf9d0462669b98927c6129e53fc479b4558a6c597" },
+		{ 28, "589286ce5d448b9b6a727ae3e24deb9e8141fedb1e8e853556a63a03",
+		  "f7702acab1083a4f37ad69507a41d6ea3ffb75a7f46c22c6e7e25fb4" },
+		{ 29, "bbb2b10b13495891dea4a818868accc04c390af3cb11fba59665b07f6d",
+		  "30692bee3c113749040dc68a2130b38e1ff1640ec90ef75652af9d454e" },
+		{ 30, "b9881b05b26c9b8bc9d915aba3d108c3fa2c21fc26b44ba71cb444248542",
+		  "214c1409eb9c9617d761cabfae244f16303b941cbcc4dc46f151d882d0fa" },
+		{ 31, "1433164f0fffc3b1907d88319f36d01b0382389692d1113dc9d4c7b30585b0",
+		  "bdf0170be70bfc02a8969fbf66fbb022bc93c611ce218a5e8b6e2b5d2e5923" },
+		{ 32, "1fa877de67259d19863a2a34bcc6962a2b25fcbf5cbecd7ede8f1fa36688a796",
+		  "1b3f705bac4e4646c49ba9416708cd47b0ad22cb05224bc4a7265b431db16394" },
+	};
+	uint8_t in[128], key[32], out[BLAKE2S_HASH_LEN + 8];
+	size_t i, j;
+
+	for (i = 0; i < sizeof(in); ++i)
+		in[i] = (uint8_t)i;
+	for (i = 0; i < sizeof(key); ++i)
+		key[i] = (uint8_t)i;
+
+	for (i = 0; i < sizeof(v) / sizeof(v[0]); ++i) {
+		size_t outlen = v[i].outlen, inlen = 4 * outlen, keylen = 33 - outlen;
+		bool spill = false;
+		char name[96];
+
+		/* The bytes past outlen must stay as they were: callers pass
+		 * buffers of exactly the digest length (mac1 and mac2 sit in
+		 * the middle of a message). */
+		memset(out, 0xa5, sizeof(out));
+		blake2s_hash(out, outlen, in, inlen, NULL, 0);
+		for (j = outlen; j < sizeof(out); ++j)
+			spill |= out[j] != 0xa5;
+		snprintf(name, sizeof(name), "BLAKE2s-%zu unkeyed, %zu-byte input", 8 * outlen, inlen);
+		ok_hex(out, outlen, v[i].unkeyed, name);
+
+		memset(out, 0xa5, sizeof(out));
+		blake2s_hash(out, outlen, in, inlen, key, keylen);
+		for (j = outlen; j < sizeof(out); ++j)
+			spill |= out[j] != 0xa5;
+		snprintf(name, sizeof(name), "BLAKE2s-%zu, %zu-byte key, %zu-byte input",
+			 8 * outlen, keylen, inlen);
+		ok_hex(out, outlen, v[i].keyed, name);
+		ok(!spill, "BLAKE2s-%zu writes nothing past its %zu-byte digest", 8 * outlen, outlen);
+	}
+
+	/* blake2s_mac16 as WireGuard's mac1 uses it: a 32-byte key over the
+	 * 116 bytes before mac1 (the same generator with digest_size=16,
+	 * key bytes(range(32)) and input bytes(range(116))). */
+	blake2s_mac16(out, key, sizeof(key), in, 116);
+	ok_hex(out, BLAKE2S_MAC_LEN, "072e94ffbfc684bd8ab2a1b9dade2fd5",
+	       "blake2s_mac16, 32-byte key, 116-byte input");
+}
+
+/* blake2s_hash2 hashes its two buffers in turn; the digest must be that
+ * of their concatenation wherever the split falls: every split of every
+ * unkeyed KAT input, then random lengths across several blocks against
+ * blake2s_hash in one piece. */
+static void test_blake2s_split(void)
+{
+	uint8_t in[700], a[32], b[32];
+	unsigned trial, bad = 0, splits = 0;
+	size_t i, cut;
+
+	for (i = 0; i < 256; ++i)
+		in[i] = (uint8_t)i;
+	for (i = 0; i < sizeof(blake2s_kat) / sizeof(blake2s_kat[0]); ++i) {
+		const struct blake2s_kat *v = &blake2s_kat[i];
+		uint8_t want[32];
+
+		if (v->keyed)
+			continue;
+		tap_unhex(want, sizeof(want), v->out);
+		for (cut = 0; cut <= v->inlen; ++cut, ++splits) {
+			blake2s_hash2(a, in, cut, in + cut, v->inlen - cut);
+			bad += memcmp(a, want, sizeof(a)) != 0;
+		}
+	}
+	ok(splits == 256 * 257 / 2 && !bad,
+	   "blake2s_hash2 at every split of the 256 unkeyed KAT inputs (%u splits, %u differ)",
+	   splits, bad);
 
 	srand(11);
+	bad = 0;
 	for (trial = 0; trial < 3000; ++trial) {
-		size_t len = (size_t)rand() % sizeof(in), keylen = (size_t)rand() % 33;
-		size_t outlen = 1 + (size_t)rand() % 32, off = 0, i;
-		struct b2s_state st;
-		blake2s_state ref;
+		size_t len = (size_t)rand() % (sizeof(in) + 1);
 
+		cut = (size_t)rand() % (len + 1);
 		for (i = 0; i < len; ++i)
 			in[i] = (uint8_t)rand();
-		for (i = 0; i < keylen; ++i)
-			key[i] = (uint8_t)rand();
-		b2s_init(&st, outlen, keylen ? key : NULL, keylen);
-		while (off < len) {
-			size_t n = 1 + (size_t)rand() % (len - off < 130 ? len - off : 130);
-
-			b2s_update(&st, in + off, n);
-			off += n;
-		}
-		b2s_final(&st, a);
-		if (keylen)
-			blake2s_init_key(&ref, outlen, key, keylen);
-		else
-			blake2s_init(&ref, outlen);
-		blake2s_update(&ref, in, len);
-		blake2s_final(&ref, b, outlen);
-		bad += memcmp(a, b, outlen) != 0;
+		blake2s_hash2(a, in, cut, in + cut, len - cut);
+		blake2s_hash(b, sizeof(b), in, len, NULL, 0);
+		bad += memcmp(a, b, sizeof(a)) != 0;
 	}
-	ok(!bad, "BLAKE2s in random pieces equals libb2 in one (3000 inputs up to 700 B, "
-	   "keys 0-32 B, digests 1-32 B; %u differ)", bad);
-	ok(b2s_init(&(struct b2s_state){ 0 }, 0, NULL, 0) < 0 &&
-	   b2s_init(&(struct b2s_state){ 0 }, 33, NULL, 0) < 0 &&
-	   b2s_init(&(struct b2s_state){ 0 }, 32, key, 33) < 0, "BLAKE2s: bad lengths refused");
+	ok(!bad, "blake2s_hash2(a, b) == blake2s_hash(a || b) for 3000 random inputs up to "
+	   "700 B split anywhere (%u differ)", bad);
 }
 
 int main(void)
@@ -303,7 +423,8 @@ int main(void)
 	test_blake2s_abc();
 	test_blake2s_selftest();
 	test_blake2s_shapes();
-	test_blake2s_incremental();
+	test_blake2s_lengths();
+	test_blake2s_split();
 	test_blake2b();
 	test_hmac();
 	test_hkdf();
