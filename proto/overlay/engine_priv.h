@@ -80,8 +80,9 @@ struct ovl_engine {
 	void *rng_ctx;
 	bool public_node, relay;
 	struct ovl_channel *ch;
-	/* The time of the call in progress (engine.c and dht.c set it): the
-	 * lookups' callbacks, which send, run inside one. */
+	/* The time of the call in progress (every entry point that may send
+	 * from a callback sets it): the lookups' callbacks and the table walks
+	 * send with it. */
 	struct ovl_time now;
 	/* dht.c, through kademlia.c and lookup.c: */
 	struct kad_table table;
