@@ -1,42 +1,30 @@
-/* A relay's channel table: see relaychan.h. */
+/* A relay's channel table: see relaychan.h.  The slots are a probe table
+ * (probetab.h) whose hash is the channel number itself. */
 #include "proto/overlay/relaychan.h"
 
 #include <errno.h>
-#include <sodium.h>
-#include <stdlib.h>
+#include <stdint.h>
 #include <string.h>
-
-_Static_assert(crypto_shorthash_KEYBYTES == 16, "SipHash-2-4 key");
 
 int ovl_chantab_init(struct ovl_chantab *t, uint32_t slots, const uint8_t hash_key[16])
 {
-	memset(t, 0, sizeof(*t));
-	if (slots < OVL_CHANTAB_PROBE || (slots & (slots - 1)))
-		return -EINVAL;
-	t->e = calloc(slots, sizeof(*t->e));
-	if (!t->e)
-		return -ENOMEM;
-	t->mask = slots - 1;
-	memcpy(t->hash_key, hash_key, sizeof(t->hash_key));
-	return 0;
+	return ovl_probetab_init(&t->tab, slots, sizeof(struct ovl_chan), hash_key);
 }
 
 void ovl_chantab_free(struct ovl_chantab *t)
 {
-	free(t->e);
-	t->e = NULL;
+	ovl_probetab_free(&t->tab);
 }
 
 uint32_t ovl_chantab_number(const struct ovl_chantab *t, const uint8_t src[OVL_KEY_LEN],
 			    const uint8_t dst[OVL_KEY_LEN])
 {
-	uint8_t pair[2 * OVL_KEY_LEN], h[crypto_shorthash_BYTES];
+	uint8_t pair[2 * OVL_KEY_LEN];
 	uint32_t id;
 
 	memcpy(pair, src, OVL_KEY_LEN);
 	memcpy(pair + OVL_KEY_LEN, dst, OVL_KEY_LEN);
-	crypto_shorthash(h, pair, sizeof(pair), t->hash_key);
-	memcpy(&id, h, sizeof(id));
+	id = (uint32_t)ovl_probetab_hash(&t->tab, pair, sizeof(pair));
 	/* 0 is "no channel" on the wire: fold it onto another number. */
 	return id ? id : 1;
 }
@@ -51,31 +39,50 @@ static bool same_addr(const struct kad_addr *a, const struct kad_addr *b)
 	return a->family == b->family && a->port == b->port && !memcmp(a->ip, b->ip, sizeof(a->ip));
 }
 
+struct want {
+	uint32_t id;
+	uint64_t now;
+};
+
+/* The live channel with the number looked for. */
+static bool chan_match(const void *e, const void *arg)
+{
+	const struct ovl_chan *c = e;
+	const struct want *w = arg;
+
+	return c->id == w->id && live(c, w->now);
+}
+
+/* Any slot whose binding expired is free; a live one is never taken. */
+static uint64_t chan_age(const void *e, const void *arg)
+{
+	const struct want *w = arg;
+
+	return live(e, w->now) ? UINT64_MAX : 0;
+}
+
 struct ovl_chan *ovl_chantab_bind(struct ovl_chantab *t, const uint8_t src[OVL_KEY_LEN],
 				  const uint8_t dst[OVL_KEY_LEN], const struct kad_addr *src_addr,
 				  uint64_t now, uint64_t lifetime_ns, bool *fresh)
 {
-	uint32_t id = ovl_chantab_number(t, src, dst), i;
-	struct ovl_chan *slot = NULL;
+	struct want w = { .id = ovl_chantab_number(t, src, dst), .now = now };
+	struct ovl_chan *c, *slot;
+	void *victim;
 
-	for (i = 0; i < OVL_CHANTAB_PROBE; ++i) {
-		struct ovl_chan *c = &t->e[(id + i) & t->mask];
-
-		if (live(c, now) && c->id == id) {
-			if (memcmp(c->src, src, OVL_KEY_LEN) || memcmp(c->dst, dst, OVL_KEY_LEN))
-				return NULL;	/* another pair has this number */
-			c->src_addr = *src_addr;
-			c->expires_ns = now + lifetime_ns;
-			*fresh = false;
-			return c;
-		}
-		if (!slot && !live(c, now))
-			slot = c;
+	c = ovl_probetab_find(&t->tab, w.id, chan_match, chan_age, &w, &victim);
+	if (c) {
+		if (memcmp(c->src, src, OVL_KEY_LEN) || memcmp(c->dst, dst, OVL_KEY_LEN))
+			return NULL;	/* another pair has this number */
+		c->src_addr = *src_addr;
+		c->expires_ns = now + lifetime_ns;
+		*fresh = false;
+		return c;
 	}
-	if (!slot)
+	slot = victim;
+	if (!slot || live(slot, now))
 		return NULL;
 	memset(slot, 0, sizeof(*slot));
-	slot->id = id;
+	slot->id = w.id;
 	memcpy(slot->src, src, OVL_KEY_LEN);
 	memcpy(slot->dst, dst, OVL_KEY_LEN);
 	slot->src_addr = *src_addr;
@@ -87,21 +94,20 @@ struct ovl_chan *ovl_chantab_bind(struct ovl_chantab *t, const uint8_t src[OVL_K
 struct ovl_chan *ovl_chantab_lookup(struct ovl_chantab *t, uint32_t id, const struct kad_addr *from,
 				    uint64_t now, enum ovl_chan_miss *why)
 {
-	uint32_t i;
+	struct want w = { .id = id, .now = now };
+	struct ovl_chan *c = NULL;
 
-	for (i = 0; id && i < OVL_CHANTAB_PROBE; ++i) {
-		struct ovl_chan *c = &t->e[(id + i) & t->mask];
-
-		if (c->id != id || !live(c, now))
-			continue;
-		if (!same_addr(&c->src_addr, from)) {
-			*why = OVL_CHAN_WRONG_SOURCE;
-			return NULL;
-		}
-		return c;
+	if (id)
+		c = ovl_probetab_find(&t->tab, id, chan_match, chan_age, &w, NULL);
+	if (!c) {
+		*why = OVL_CHAN_UNKNOWN;
+		return NULL;
 	}
-	*why = OVL_CHAN_UNKNOWN;
-	return NULL;
+	if (!same_addr(&c->src_addr, from)) {
+		*why = OVL_CHAN_WRONG_SOURCE;
+		return NULL;
+	}
+	return c;
 }
 
 void ovl_chantab_unbind(struct ovl_chan *c)
@@ -111,10 +117,10 @@ void ovl_chantab_unbind(struct ovl_chan *c)
 
 size_t ovl_chantab_live(const struct ovl_chantab *t, uint64_t now)
 {
-	size_t n = 0;
-	uint32_t i;
+	uint32_t i, n = ovl_probetab_slots(&t->tab);
+	size_t live_n = 0;
 
-	for (i = 0; t->e && i <= t->mask; ++i)
-		n += live(&t->e[i], now);
-	return n;
+	for (i = 0; i < n; ++i)
+		live_n += live(ovl_probetab_at(&t->tab, i), now);
+	return live_n;
 }

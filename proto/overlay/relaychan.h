@@ -25,13 +25,14 @@
 
 #include "proto/overlay/kademlia.h"
 #include "proto/overlay/overlay.h"
+#include "proto/overlay/probetab.h"
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 enum {
-	OVL_CHANTAB_PROBE = 8,
+	OVL_CHANTAB_PROBE = OVL_PROBETAB_PROBE,
 	/* Room for the owner's cached socket address of the destination. */
 	OVL_CHAN_DST_CACHE = 28,
 };
@@ -47,10 +48,10 @@ struct ovl_chan {
 	uint64_t checked_ns;
 };
 
+/* The channels live in the overlay's one probe table, placed by their
+ * number (itself a keyed hash). */
 struct ovl_chantab {
-	struct ovl_chan *e;
-	uint32_t mask;			/* slots - 1 */
-	uint8_t hash_key[16];
+	struct ovl_probetab tab;
 };
 
 enum ovl_chan_miss {

@@ -268,7 +268,7 @@ static void inspect_entry(void *ctx, unsigned bucket, const struct kad_entry *e)
 static void do_inspect(struct ctl_conn *cc)
 {
 	struct node *n = cc->n;
-	const struct overlay_stats *os = overlay_stats(n->ov);
+	const struct ovl_engine_stats *os = overlay_stats(n->ov);
 	const struct ovl_channel_stats *cs = ovl_channel_stats(overlay_channel(n->ov));
 	const struct wg_drop_counters *d = &n->dev.drops;
 	struct crypt_pool_stats cps;

@@ -1,7 +1,9 @@
-/* The overlay on the device's socket: the secure channel, the Kademlia
- * table and its lookups, glued to the loop.  Datagrams whose first byte
- * is 0xff come here from the device's receive path; replies leave from
- * the same socket, so they share the WireGuard port's NAT mappings.
+/* The overlay on the device's socket: the protocol engine of
+ * proto/overlay (engine.h: the secure channel, the Kademlia table and its
+ * lookups, relaying, NAT classification) glued to the loop.  Datagrams
+ * whose first byte is 0xff come here from the device's receive path;
+ * replies leave from the same socket, so they share the WireGuard port's
+ * NAT mappings.
  *
  * The owner (the node) asks for peers by key (overlay_find) and hears
  * back through on_found; it offers trusted peers' addresses as they are
@@ -10,6 +12,7 @@
 #define WH_SRC_NODE_OVERLAY_H
 
 #include "proto/overlay/codec.h"
+#include "proto/overlay/engine.h"
 #include "proto/overlay/kademlia.h"
 #include "proto/overlay/lookup.h"
 #include "proto/overlay/natfilter.h"
@@ -69,39 +72,6 @@ struct overlay_ops {
 			   uint32_t channel);
 };
 
-/* What the overlay counts, for `wh show` and `wh inspect`. */
-struct overlay_stats {
-	uint64_t rx, tx;			/* datagrams */
-	uint64_t dropped_channel;		/* see the channel's own reasons */
-	uint64_t dropped_decode;
-	uint64_t unhandled;			/* types this build does not serve */
-	uint64_t pings_answered, finds_answered;
-	uint64_t send_errors;
-	/* As a relay: RELAYs forwarded (and their bytes), dropped because
-	 * relaying is off, the sender is over its rate, there is no live
-	 * validated path to the destination, or the request was malformed
-	 * (to itself, to us). */
-	uint64_t relay_forwarded, relay_bytes;
-	uint64_t relay_dropped_off, relay_dropped_rate, relay_dropped_no_path, relay_dropped_bad;
-	/* As an end: RELAYED payloads received, and those dropped (an inner
-	 * datagram not from the named source, fragments that never joined). */
-	uint64_t relayed_rx, relayed_dropped;
-	uint64_t relay_tx;		/* RELAYs we sent */
-	uint64_t punches_answered;
-	/* Relay channels (doc/protocol.md 9.1).  As a relay: CHANNEL_BINDs
-	 * answered (bound or refused), channel datagrams forwarded (also in
-	 * relay_forwarded and relay_bytes) and dropped for an unknown
-	 * channel or one bound from another address (rate and path drops
-	 * are in the relay_dropped_ counters above).  As an end: bindings
-	 * granted and refused by our relays. */
-	uint64_t channel_binds, channel_forwarded, channel_dropped;
-	uint64_t channels_granted, channels_refused;
-	/* NAT filtering: PROBE_REQs answered, and dropped (we are not
-	 * PUBLIC, too short to pay for the answer, over the rate); PROBEs
-	 * that answer no request of ours in flight. */
-	uint64_t probes_answered, probes_dropped, probes_unexpected;
-};
-
 int overlay_new(struct overlay **out, struct wg_device *dev, const struct overlay_config *cfg,
 		const struct overlay_ops *ops, void *ctx);
 /* Stops the timer and frees everything once the loop closed it. */
@@ -149,9 +119,6 @@ int overlay_punch(struct overlay *ov, const uint8_t key[32], const union wg_sock
 bool overlay_offers_relay(const struct overlay *ov, const uint8_t key[32]);
 /* Whether we forward members' WireGuard datagrams (flag RELAY). */
 bool overlay_relaying(const struct overlay *ov);
-/* Whether key answered a request of ours from addr within 10 minutes. */
-bool overlay_validated(const struct overlay *ov, const uint8_t key[32],
-		       const union wg_sockaddr *addr);
 
 /* A datagram from the socket whose first byte is 0xff. */
 void overlay_input(struct overlay *ov, struct pkt *p);
@@ -160,17 +127,14 @@ void overlay_input(struct overlay *ov, struct pkt *p);
 bool overlay_channel_forward(void *ctx, struct pkt *p, uint32_t channel);
 
 const struct kad_table *overlay_table(const struct overlay *ov);
-const struct overlay_stats *overlay_stats(const struct overlay *ov);
+/* What the overlay counts, for `wh show` and `wh inspect` (engine.h). */
+const struct ovl_engine_stats *overlay_stats(const struct overlay *ov);
 const struct ovl_channel *overlay_channel(const struct overlay *ov);
 /* Our address as the last PONG reported it, if any. */
 bool overlay_reflexive(const struct overlay *ov, union wg_sockaddr *out);
 
-/* How our NAT maps our socket, from the addresses several nodes at
- * different IP addresses saw us at (their PONGs, the last 10 minutes):
- * one address for all of them is an endpoint-independent mapping (or no
- * NAT at all, when it is one of our own addresses and our port: one
- * observer is enough for that); several is an endpoint-dependent
- * ("symmetric") mapping. */
+/* How our NAT maps our socket: the engine's enum ovl_nat_mapping (see
+ * engine.h), under the names the node has always used. */
 enum overlay_nat {
 	OVERLAY_NAT_UNKNOWN,		/* no observer yet; one that saw us translated */
 	OVERLAY_NAT_NONE,		/* reachable at our own address */

@@ -16,6 +16,7 @@
 #include "src/node/paths.h"
 
 #include "crypto/encoding.h"
+#include "proto/overlay/addr.h"
 #include "src/node/overlay.h"
 #include "src/wg/peer.h"
 #include "src/wg/send.h"
@@ -283,18 +284,10 @@ static void use_relay(struct node *n, struct member *m, int i, uint64_t now)
 
 static bool addr_usable(const union wg_sockaddr *a)
 {
-	if (a->sa.sa_family == AF_INET) {
-		const uint8_t *ip = (const uint8_t *)&a->in4.sin_addr;
-
-		return ip[0] != 0 && ip[0] != 127 && !(ip[0] == 169 && ip[1] == 254) && ip[0] < 224;
-	}
-	if (a->sa.sa_family == AF_INET6) {
-		const struct in6_addr *ip = &a->in6.sin6_addr;
-
-		return !IN6_IS_ADDR_LOOPBACK(ip) && !IN6_IS_ADDR_LINKLOCAL(ip) &&
-		       !IN6_IS_ADDR_UNSPECIFIED(ip) && !IN6_IS_ADDR_MULTICAST(ip) &&
-		       !IN6_IS_ADDR_V4MAPPED(ip);
-	}
+	if (a->sa.sa_family == AF_INET)
+		return ovl_ip_usable(KAD_AF_INET, (const uint8_t *)&a->in4.sin_addr);
+	if (a->sa.sa_family == AF_INET6)
+		return ovl_ip_usable(KAD_AF_INET6, a->in6.sin6_addr.s6_addr);
 	return false;
 }
 

@@ -8,14 +8,20 @@
  *      as relay channel data (codec.c ovl_chan_parse), what is accepted
  *      must be a well-formed header that writes back the same;
  *   2: the bytes are a plaintext sealed by a known sender: it must open to
- *      the same bytes, which then go through mode 0;
+ *      the same bytes, which then go through mode 0; sealed again, the
+ *      datagram goes to a protocol engine (proto/overlay/engine.h, a
+ *      public relay under the receiver's key) from a source address the
+ *      second byte picks, and the engine's timers run: whatever the
+ *      message says, nothing may crash and every datagram is counted;
  *   3: as 2, then one byte of the datagram (chosen by the input) is
  *      changed: it must no longer open.
  *
  * The receiver keeps only four peers, so eviction paths run too. */
 #include "proto/overlay/channel.h"
 #include "proto/overlay/codec.h"
+#include "proto/overlay/engine.h"
 #include "crypto/crypto.h"
+#include <sodium.h>
 
 #include <stdlib.h>
 #include <string.h>
@@ -28,6 +34,69 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 static struct ovl_channel *rx, *tx;
 static uint8_t rx_pk[OVL_KEY_LEN];
 static uint64_t now = T0;
+static struct ovl_engine *eng;
+static uint64_t eng_sent;
+
+/* The engine's output goes nowhere; it is only counted. */
+static int eng_send(void *ctx, const struct kad_addr *to, const struct kad_addr *from_ip,
+		    const uint8_t *buf, size_t len)
+{
+	(void)ctx;
+	(void)to;
+	(void)from_ip;
+	if (len < OVL_MIN_DATAGRAM || len > OVL_MAX_DATAGRAM || buf[0] != OVL_MAGIC)
+		abort();
+	++eng_sent;
+	return 0;
+}
+
+static bool eng_other_ip(void *ctx, const struct kad_addr *main_ip, unsigned ifindex,
+			 struct kad_addr *out)
+{
+	(void)ctx;
+	(void)ifindex;
+	*out = *main_ip;
+	out->ip[3] ^= 1;
+	return true;
+}
+
+static void eng_rng(void *ctx, void *buf, size_t len)
+{
+	(void)ctx;
+	randombytes_buf(buf, len);
+}
+
+static const struct ovl_engine_ops eng_ops = { .send = eng_send, .other_ip = eng_other_ip };
+
+/* The datagram dg from tx, from one of 256 addresses (by pick). */
+static void drive_engine(const uint8_t *dg, size_t len, uint8_t pick)
+{
+	struct ovl_time t = { .now_ns = now - T0, .wall_ns = now };
+	uint64_t rx_before = ovl_engine_stats(eng)->rx;
+	struct ovl_rx in;
+
+	memset(&in, 0, sizeof(in));
+	in.data = dg;
+	in.len = len;
+	in.src.family = KAD_AF_INET;
+	in.src.ip[0] = 192;
+	in.src.ip[1] = 0;
+	in.src.ip[2] = 2;
+	in.src.ip[3] = pick;
+	in.src.port = (uint16_t)(51820 + (pick & 3));
+	in.has_local = true;
+	in.local.family = KAD_AF_INET;
+	in.local.ip[0] = 198;
+	in.local.ip[1] = 51;
+	in.local.ip[2] = 100;
+	in.local.ip[3] = 1;
+	in.ifindex = 2;
+	ovl_engine_input(eng, &in, t);
+	if (ovl_engine_stats(eng)->rx != rx_before + 1)
+		abort();
+	if (ovl_engine_deadline(eng) <= t.now_ns)
+		ovl_engine_tick(eng, t);
+}
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
@@ -45,6 +114,14 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	if (ovl_channel_new(&tx, &cfg) < 0)
 		abort();
 	ovl_channel_public_key(rx, rx_pk);
+	{
+		struct ovl_engine_config ec = { .private_key = sk, .ns = "public", .public_node = true,
+						.relay = true, .client_slots = 64, .rng = eng_rng };
+
+		memset(sk, 0x11, sizeof(sk));
+		if (ovl_engine_new(&eng, &ec, &eng_ops, NULL, 0) < 0)
+			abort();
+	}
 	return 0;
 }
 
@@ -120,6 +197,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		    OVL_ACCEPT || plen != size - 2 || memcmp(plain, data + 2, plen) != 0)
 			abort();
 		check_codec(plain, plen);
+		n = ovl_channel_seal(tx, rx_pk, data + 2, size - 2, now + 1, dg, sizeof(dg));
+		if (n > 0)
+			drive_engine(dg, (size_t)n, data[1]);
 		break;
 	}
 	return 0;

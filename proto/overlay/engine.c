@@ -1,0 +1,448 @@
+/* The overlay engine (see engine.h): setup, the dispatch of every
+ * datagram, PING/PUNCH and the round trips of their PONGs, the owner's
+ * plain requests and the periodic work.  Every datagram is opened by the
+ * channel (authenticated sender, workbit, replay), decoded strictly, and
+ * its sender offered to the routing table before its type is served. */
+#include "proto/overlay/engine_priv.h"
+
+#include "proto/overlay/addr.h"
+#include "proto/overlay/channel.h"
+
+#include <errno.h>
+#include <sodium.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- sending ---- */
+
+long engine_seal(struct ovl_engine *e, const uint8_t key[32], const struct ovl_msg *m,
+		 uint64_t wall_ns, uint8_t buf[OVL_MAX_DATAGRAM])
+{
+	long plen = ovl_msg_encode(buf + OVL_HEADER_LEN, OVL_MAX_PLAINTEXT, m);
+
+	if (plen < 0)
+		return plen;
+	return ovl_channel_seal(e->ch, key, buf + OVL_HEADER_LEN, (size_t)plen, wall_ns, buf,
+				OVL_MAX_DATAGRAM);
+}
+
+/* Encodes, seals and sends m to key at `to`, from the main socket. */
+int engine_send(struct ovl_engine *e, const uint8_t key[32], const struct kad_addr *to,
+		const struct ovl_msg *m, uint64_t wall_ns)
+{
+	uint8_t buf[OVL_MAX_DATAGRAM];
+	long n = engine_seal(e, key, m, wall_ns, buf);
+	int ret;
+
+	if (n < 0)
+		return (int)n;
+	ret = e->ops->send(e->ctx, to, NULL, buf, (size_t)n);
+	if (ret < 0)
+		++e->stats.send_errors;
+	else
+		++e->stats.tx;
+	return ret;
+}
+
+/* A random nonzero 64-bit number (nonces, txids). */
+uint64_t engine_nonce(struct ovl_engine *e)
+{
+	uint64_t v;
+
+	do
+		e->rng(e->rng_ctx, &v, sizeof(v));
+	while (!v);
+	return v;
+}
+
+static uint8_t our_flags(const struct ovl_engine *e)
+{
+	if (!e->public_node)
+		return 0;
+	return OVL_NODE_PUBLIC | (e->relay ? OVL_NODE_RELAY : 0);
+}
+
+/* The table's flags for a node's own flags. */
+unsigned engine_kad_flags(uint8_t node_flags)
+{
+	return ((node_flags & OVL_NODE_PUBLIC) ? 0 : KAD_F_NATED) |
+	       ((node_flags & OVL_NODE_RELAY) ? KAD_F_RELAY : 0);
+}
+
+static int send_probe(struct ovl_engine *e, uint8_t type, const uint8_t key[32],
+		      const struct kad_addr *to, ovl_engine_pong_cb *done, void *arg,
+		      struct ovl_time t)
+{
+	struct ovl_ping_slot *slot = &e->pings[e->ping_next++ % PINGS_TRACKED];
+	struct ovl_msg m;
+
+	/* The oldest tracked ping is forgotten: its PONG, if it comes, is
+	 * still an authenticated message, just without an RTT sample. */
+	memset(slot, 0, sizeof(*slot));
+	slot->nonce = engine_nonce(e);
+	memcpy(slot->key, key, 32);
+	slot->sent_ns = t.now_ns;
+	slot->done = done;
+	slot->arg = arg;
+	memset(&m, 0, sizeof(m));
+	m.type = type;
+	if (type == OVL_MSG_PUNCH) {
+		m.u.punch.nonce = slot->nonce;
+	} else {
+		m.u.ping.nonce = slot->nonce;
+		m.u.ping.flags = our_flags(e);
+	}
+	return engine_send(e, key, to, &m, t.wall_ns);
+}
+
+int engine_send_ping(struct ovl_engine *e, const uint8_t key[32], const struct kad_addr *to,
+		     ovl_engine_pong_cb *done, void *arg, struct ovl_time t)
+{
+	return send_probe(e, OVL_MSG_PING, key, to, done, arg, t);
+}
+
+/* The answer to a PING or PUNCH: the nonce, our flags, and the address
+ * the request came from (the requester's reflexive address). */
+static void send_pong(struct ovl_engine *e, const uint8_t key[32], const struct kad_addr *to,
+		      uint64_t nonce, struct ovl_time t)
+{
+	struct ovl_msg r;
+
+	memset(&r, 0, sizeof(r));
+	r.type = OVL_MSG_PONG;
+	r.u.pong.nonce = nonce;
+	r.u.pong.flags = our_flags(e);
+	ovl_kad_to_wire(to, &r.u.pong.observed);
+	engine_send(e, key, to, &r, t.wall_ns);
+}
+
+/* A PONG from sender: the round trip of our PING or PUNCH it answers, if
+ * any (0 otherwise); the slot is freed so that a replay matches nothing. */
+static uint32_t take_pong(struct ovl_engine *e, const uint8_t sender[32], const struct kad_addr *from,
+			  const struct ovl_pong *pong, uint64_t now)
+{
+	unsigned i;
+
+	for (i = 0; i < PINGS_TRACKED; ++i) {
+		struct ovl_ping_slot *s = &e->pings[i];
+		uint64_t d_ns;
+		uint32_t rtt_us;
+
+		if (!s->nonce || s->nonce != pong->nonce || memcmp(s->key, sender, 32))
+			continue;
+		d_ns = now - s->sent_ns;
+		rtt_us = d_ns / 1000 ? (uint32_t)(d_ns / 1000) : 1;
+		s->nonce = 0;
+		if (s->done)
+			s->done(s->arg, sender, rtt_us);
+		/* Our address as this node saw it; only from the answer to
+		 * our own PING, so that a replayed PONG cannot plant an
+		 * address. */
+		natobs_record(e, from, &pong->observed, now);
+		return rtt_us;
+	}
+	return 0;
+}
+
+/* ---- input ---- */
+
+/* What the sender says of itself (PING, PONG); other messages keep what
+ * the table knows, and a stranger counts as behind a NAT until it says
+ * otherwise. */
+static unsigned sender_flags(const struct ovl_engine *e, const uint8_t sender[32],
+			     const struct ovl_msg *m)
+{
+	const struct kad_entry *ke;
+
+	if (m->type == OVL_MSG_PING)
+		return engine_kad_flags(m->u.ping.flags);
+	if (m->type == OVL_MSG_PONG)
+		return engine_kad_flags(m->u.pong.flags);
+	ke = kad_table_find(&e->table, sender);
+	return ke ? (ke->flags & (KAD_F_NATED | KAD_F_RELAY)) : KAD_F_NATED;
+}
+
+static void take_ping(struct ovl_engine *e, const uint8_t sender[32], const struct kad_addr *from,
+		      unsigned flags, const struct ovl_ping *q, struct ovl_time t)
+{
+	++e->stats.pings_answered;
+	send_pong(e, sender, from, q->nonce, t);
+	if (e->ops->on_ping)
+		e->ops->on_ping(e->ctx, sender, from);
+	/* A node behind a NAT keeps its mapping to us open with PINGs; ours
+	 * back (no larger than its own) validate its address, so that we may
+	 * name it in NODES and relay to it. */
+	if (flags & KAD_F_NATED) {
+		struct kad_addr ka;
+
+		if (!relay_live_path(e, sender, t.now_ns, &ka) || memcmp(&ka, from, sizeof(ka)))
+			engine_send_ping(e, sender, from, NULL, NULL, t);
+	}
+}
+
+static void dispatch(struct ovl_engine *e, const uint8_t sender[32], const struct ovl_rx *rx,
+		     const struct ovl_msg *m, unsigned flags, struct ovl_time t)
+{
+	const struct kad_addr *from = &rx->src;
+
+	switch (m->type) {
+	case OVL_MSG_PING:
+		take_ping(e, sender, from, flags, &m->u.ping, t);
+		break;
+	case OVL_MSG_PUNCH:
+		++e->stats.punches_answered;
+		send_pong(e, sender, from, m->u.punch.nonce, t);
+		if (e->ops->on_punch)
+			e->ops->on_punch(e->ctx, sender, from);
+		break;
+	case OVL_MSG_PONG:
+		break;
+	case OVL_MSG_FIND_NODE:
+		dht_answer_find_node(e, sender, from, &m->u.find_node, rx->len, t);
+		break;
+	case OVL_MSG_NODES:
+		dht_take_nodes(e, sender, from, flags, &m->u.nodes, t.now_ns);
+		break;
+	case OVL_MSG_RELAY:
+		relay_forward(e, sender, from, &m->u.relay, t);
+		break;
+	case OVL_MSG_RELAYED:
+		relay_take_relayed(e, sender, from, &m->u.relayed, t);
+		break;
+	case OVL_MSG_CANDIDATES:
+		if (e->ops->on_candidates)
+			e->ops->on_candidates(e->ctx, sender, &m->u.candidates, NULL, from, from);
+		break;
+	case OVL_MSG_CHANNEL_BIND:
+		relay_take_channel_bind(e, sender, from, &m->u.channel_bind, t);
+		break;
+	case OVL_MSG_CHANNEL_BOUND:
+		relay_take_channel_bound(e, sender, &m->u.channel_bound);
+		break;
+	default:
+		++e->stats.unhandled;
+		break;
+	}
+}
+
+void ovl_engine_input(struct ovl_engine *e, const struct ovl_rx *rx, struct ovl_time t)
+{
+	uint8_t plain[OVL_MAX_PLAINTEXT], sender[32];
+	const struct kad_addr *from = &rx->src;
+	struct ovl_msg m;
+	size_t plen = 0;
+	unsigned flags;
+	uint32_t rtt_us = 0;
+	enum ovl_decode d;
+
+	e->now = t;
+	++e->stats.rx;
+	if (ovl_channel_open(e->ch, rx->data, rx->len, t.wall_ns, sender, plain, sizeof(plain),
+			     &plen) != OVL_ACCEPT) {
+		++e->stats.dropped_channel;
+		return;
+	}
+	if (!ovl_kad_valid(from))
+		return;
+	d = ovl_msg_decode(&m, plain, plen);
+	if (d != OVL_DECODE_OK) {
+		if (d == OVL_DECODE_UNKNOWN_TYPE)
+			++e->stats.unhandled;
+		else
+			++e->stats.dropped_decode;
+		goto out;
+	}
+	/* NAT filtering probes come from auxiliary sockets: they never touch
+	 * the table, validation or endpoints (doc/protocol.md 9.2). */
+	if (m.type == OVL_MSG_PROBE_REQ) {
+		natround_answer(e, sender, rx, &m.u.probe_req, t);
+		return;
+	}
+	if (m.type == OVL_MSG_PROBE) {
+		natround_take(e, sender, from, &m.u.probe);
+		return;
+	}
+	flags = sender_flags(e, sender, &m);
+	if (m.type == OVL_MSG_PONG && (rtt_us = take_pong(e, sender, from, &m.u.pong, t.now_ns)))
+		flags |= KAD_F_REPLIED;
+	kad_table_heard(&e->table, sender, from, flags, rtt_us, t.now_ns);
+	if (flags & KAD_F_NATED)
+		relay_client_heard(e, sender, from, flags & KAD_F_REPLIED, t.now_ns);
+	if ((flags & KAD_F_REPLIED) && e->ops->on_contact)
+		e->ops->on_contact(e->ctx, sender, from);
+	dispatch(e, sender, rx, &m, flags, t);
+out:
+	if (e->ops->on_message)
+		e->ops->on_message(e->ctx, sender, from);
+}
+
+/* ---- setup ---- */
+
+static void table_rng(void *ctx, void *buf, size_t len)
+{
+	struct ovl_engine *e = ctx;
+
+	e->rng(e->rng_ctx, buf, len);
+}
+
+int ovl_engine_new(struct ovl_engine **out, const struct ovl_engine_config *cfg,
+		   const struct ovl_engine_ops *ops, void *ctx, uint64_t now_ns)
+{
+	struct ovl_channel_config cc;
+	struct kad_params kp;
+	struct ovl_engine *e;
+	uint8_t pub[32];
+	int ret;
+
+	if (!cfg->rng || !ops->send)
+		return -EINVAL;
+	e = calloc(1, sizeof(*e));
+	if (!e)
+		return -ENOMEM;
+	e->ops = ops;
+	e->ctx = ctx;
+	e->rng = cfg->rng;
+	e->rng_ctx = cfg->rng_ctx;
+	e->public_node = cfg->public_node;
+	e->relay = cfg->relay && cfg->public_node;
+	e->rng(e->rng_ctx, e->filt.hash_key, sizeof(e->filt.hash_key));
+	ret = relay_init(e, cfg);
+	if (ret < 0)
+		goto fail;
+	ret = ovl_reasm_init(&e->reasm, NULL);
+	if (ret < 0)
+		goto fail;
+	e->reasm_ready = true;
+	memset(&cc, 0, sizeof(cc));
+	cc.private_key = cfg->private_key;
+	cc.ns = cfg->ns;
+	cc.ns_len = strlen(cfg->ns);
+	cc.workbit = cfg->workbit;
+	ret = ovl_channel_new(&e->ch, &cc);
+	if (ret < 0)
+		goto fail;
+	ovl_channel_public_key(e->ch, pub);
+	kad_params_default(&kp);
+	/* A lost first datagram to the bootstrap node (a NAT setting up its
+	 * mapping, ARP) should cost a second, not five: the lookup already
+	 * waited a second for its answer.  The backoff still doubles. */
+	kp.boot_min_ns = NS_PER_S;
+	ret = kad_table_init(&e->table, pub, &kp, table_rng, e, now_ns);
+	if (ret < 0)
+		goto fail;
+	e->table_ready = true;
+	ret = kad_lookups_init(&e->lookups, &e->table, NULL, &engine_lookup_ops, e);
+	if (ret < 0)
+		goto fail;
+	e->lookups_ready = true;
+	*out = e;
+	return 0;
+fail:
+	ovl_engine_free(e);
+	return ret;
+}
+
+void ovl_engine_free(struct ovl_engine *e)
+{
+	if (!e)
+		return;
+	if (e->lookups_ready)
+		kad_lookups_free(&e->lookups);
+	if (e->table_ready)
+		kad_table_free(&e->table);
+	ovl_channel_free(e->ch);
+	if (e->reasm_ready)
+		ovl_reasm_free(&e->reasm);
+	relay_free(e);
+	sodium_memzero(e->filt.hash_key, sizeof(e->filt.hash_key));
+	free(e);
+}
+
+/* ---- time ---- */
+
+void ovl_engine_tick(struct ovl_engine *e, struct ovl_time t)
+{
+	e->now = t;
+	kad_lookups_tick(&e->lookups, t.now_ns);
+	natround_tick(e, t);
+}
+
+uint64_t ovl_engine_deadline(const struct ovl_engine *e)
+{
+	uint64_t next = kad_lookups_deadline(&e->lookups), f = natround_deadline(e);
+
+	return f < next ? f : next;
+}
+
+/* ---- the owner's requests ---- */
+
+int ovl_engine_add_bootstrap(struct ovl_engine *e, const uint8_t key[32],
+			     const struct kad_addr *addr, uint64_t now_ns)
+{
+	struct kad_contact c;
+
+	memset(&c, 0, sizeof(c));
+	memcpy(c.key, key, 32);
+	if (!ovl_kad_valid(addr))
+		return -EINVAL;
+	c.addr = *addr;
+	return kad_table_add_bootstrap(&e->table, &c, now_ns);
+}
+
+int ovl_engine_ping(struct ovl_engine *e, const uint8_t key[32], const struct kad_addr *to,
+		    ovl_engine_pong_cb *done, void *arg, struct ovl_time t)
+{
+	return engine_send_ping(e, key, to, done, arg, t);
+}
+
+int ovl_engine_punch(struct ovl_engine *e, const uint8_t key[32], const struct kad_addr *to,
+		     struct ovl_time t)
+{
+	return send_probe(e, OVL_MSG_PUNCH, key, to, NULL, NULL, t);
+}
+
+void ovl_engine_cancel(struct ovl_engine *e, void *arg)
+{
+	unsigned i;
+
+	for (i = 0; i < WAITERS_MAX; ++i)
+		if (e->waiters[i].done && e->waiters[i].arg == arg)
+			e->waiters[i].done = NULL;
+	for (i = 0; i < PINGS_TRACKED; ++i)
+		if (e->pings[i].done && e->pings[i].arg == arg)
+			e->pings[i].done = NULL;
+}
+
+bool ovl_engine_offers_relay(const struct ovl_engine *e, const uint8_t key[32])
+{
+	const struct kad_entry *ke = kad_table_find(&e->table, key);
+
+	return ke && (ke->flags & KAD_F_RELAY);
+}
+
+bool ovl_engine_relaying(const struct ovl_engine *e)
+{
+	return e->relay;
+}
+
+uint32_t ovl_engine_rtt_us(const struct ovl_engine *e, const uint8_t key[32])
+{
+	const struct kad_entry *ke = kad_table_find(&e->table, key);
+
+	return ke ? ke->srtt_us : 0;
+}
+
+const struct kad_table *ovl_engine_table(const struct ovl_engine *e)
+{
+	return &e->table;
+}
+
+const struct ovl_engine_stats *ovl_engine_stats(const struct ovl_engine *e)
+{
+	return &e->stats;
+}
+
+const struct ovl_channel *ovl_engine_channel(const struct ovl_engine *e)
+{
+	return e->ch;
+}

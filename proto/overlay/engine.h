@@ -1,0 +1,207 @@
+/* The overlay's protocol engine, sans-I/O (doc/protocol.md): what a node
+ * does with the overlay datagrams it receives and what it sends for the
+ * owner's requests.  Above the secure channel (channel.h), the codec
+ * (codec.h) and the Kademlia table and lookups (kademlia.h, lookup.h),
+ * it holds:
+ *   engine.c   dispatch of every datagram, PING/PUNCH/PONG and RTTs;
+ *   dht.c      FIND_NODE answers within the amplification budget,
+ *              NODES, the lookups and their waiters;
+ *   natobs.c   our reflexive address as observers saw it, and the NAT
+ *              mapping classification;
+ *   relay.c    the table of NATed clients, relay admission and the
+ *              per-sender limits, RELAY/RELAYED and relay channels;
+ *   natround.c the NAT filtering rounds (PROBE_REQ/PROBE), both sides.
+ *
+ * In: datagrams (bytes, the source address, and where they arrived: the
+ * local IP and interface), the time (monotonic for timers, wall clock for
+ * the channel's counters) and randomness (the rng of the config).  Out:
+ * datagrams through ops->send (from the main socket, or from a fresh
+ * socket bound to a given local IP for the NAT filtering probes), events
+ * through the other ops, and the next deadline (ovl_engine_deadline).
+ * What only the host knows (another local IP address, whether an address
+ * is our own) is asked through ops as well.  Nothing here reads a clock,
+ * opens a socket or logs.
+ *
+ * Callbacks may call back into the engine only to send (ping, relay,
+ * candidates...), never to free it.  Errors: negative errno from setup and
+ * sends; a remote peer's bad input is counted in the stats, never more. */
+#ifndef WH_PROTO_OVERLAY_ENGINE_H
+#define WH_PROTO_OVERLAY_ENGINE_H
+
+#include "proto/overlay/codec.h"
+#include "proto/overlay/kademlia.h"
+#include "proto/overlay/lookup.h"
+#include "proto/overlay/natfilter.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct ovl_channel;
+struct ovl_engine;
+
+/* Now: the monotonic clock (timers, rates, RTTs) and the wall clock (the
+ * secure channel's counters), both in nanoseconds. */
+struct ovl_time {
+	uint64_t now_ns;
+	uint64_t wall_ns;
+};
+
+/* A datagram in: its bytes, where it came from, and where it arrived
+ * (when the socket told: the local IP, family of src, port 0, and the
+ * interface), which a PROBE_REQ's answer needs. */
+struct ovl_rx {
+	const uint8_t *data;
+	size_t len;
+	struct kad_addr src;		/* family 0 or port 0: unusable */
+	bool has_local;
+	struct kad_addr local;
+	unsigned ifindex;
+};
+
+struct ovl_engine_ops {
+	/* Sends buf to `to`: from the main socket when from_ip is NULL, else
+	 * from a fresh socket bound to from_ip (its port 0: any but ours).
+	 * Returns >= 0 when it left, a negative errno otherwise. */
+	int (*send)(void *ctx, const struct kad_addr *to, const struct kad_addr *from_ip,
+		    const uint8_t *buf, size_t len);
+	/* Another IP address than main_ip (port 0) on interface ifindex, of
+	 * its family, usable (ovl_ip_usable): the source of an OTHER_IP
+	 * probe.  NULL or false: none. */
+	bool (*other_ip)(void *ctx, const struct kad_addr *main_ip, unsigned ifindex,
+			 struct kad_addr *out);
+	/* Whether a is an address of this host with our port. */
+	bool (*own_address)(void *ctx, const struct kad_addr *a);
+
+	/* Events; any may be NULL.  The meaning of each is in
+	 * src/node/overlay.h (struct overlay_ops), whose owner they reach. */
+	void (*on_contact)(void *ctx, const uint8_t key[32], const struct kad_addr *addr);
+	void (*on_message)(void *ctx, const uint8_t key[32], const struct kad_addr *addr);
+	void (*on_reach)(void *ctx, const uint8_t key[32], const uint8_t via[32],
+			 const struct kad_addr *via_addr);
+	void (*on_relayed)(void *ctx, const uint8_t key[32], const uint8_t via[32],
+			   const struct kad_addr *via_addr, const uint8_t *buf, size_t len);
+	void (*on_candidates)(void *ctx, const uint8_t key[32], const struct ovl_candidates *c,
+			      const uint8_t *via, const struct kad_addr *via_addr,
+			      const struct kad_addr *seen_as);
+	void (*on_punch)(void *ctx, const uint8_t key[32], const struct kad_addr *addr);
+	void (*on_ping)(void *ctx, const uint8_t key[32], const struct kad_addr *addr);
+	void (*on_channel)(void *ctx, const uint8_t relay[32], const uint8_t dst[32],
+			   uint8_t status, uint32_t channel);
+	/* Every lookup's end (for the owner's log), before its waiter. */
+	void (*on_lookup_done)(void *ctx, const struct kad_lookup_result *r);
+};
+
+struct ovl_engine_config {
+	const uint8_t *private_key;	/* 32 bytes */
+	const char *ns;			/* namespace */
+	unsigned workbit;		/* minimum workbit of every sender */
+	bool public_node;		/* we answer unsolicited: flag PUBLIC */
+	bool relay;			/* flag RELAY (a public node only) */
+	uint32_t relay_pps, relay_bps;	/* per-sender relay limits; 0: defaults */
+	uint32_t client_slots;		/* NATed clients kept (a power of two); 0: 2048 */
+	/* Fills buf with len random bytes (nonces, txids, hash keys). */
+	void (*rng)(void *ctx, void *buf, size_t len);
+	void *rng_ctx;
+};
+
+/* What the engine counts, for `wh show` and `wh inspect`. */
+struct ovl_engine_stats {
+	uint64_t rx, tx;			/* datagrams */
+	uint64_t dropped_channel;		/* see the channel's own reasons */
+	uint64_t dropped_decode;
+	uint64_t unhandled;			/* types this build does not serve */
+	uint64_t pings_answered, finds_answered;
+	uint64_t send_errors;
+	/* As a relay: RELAYs forwarded (and their bytes), dropped because
+	 * relaying is off, the sender is over its rate, there is no live
+	 * validated path to the destination, or the request was malformed
+	 * (to itself, to us). */
+	uint64_t relay_forwarded, relay_bytes;
+	uint64_t relay_dropped_off, relay_dropped_rate, relay_dropped_no_path, relay_dropped_bad;
+	/* As an end: RELAYED payloads received, and those dropped (an inner
+	 * datagram not from the named source, fragments that never joined). */
+	uint64_t relayed_rx, relayed_dropped;
+	uint64_t relay_tx;		/* RELAYs we sent */
+	uint64_t punches_answered;
+	/* Relay channels (doc/protocol.md 9.1).  As a relay: CHANNEL_BINDs
+	 * answered (bound or refused), channel datagrams forwarded (also in
+	 * relay_forwarded and relay_bytes) and dropped for an unknown
+	 * channel or one bound from another address (rate and path drops
+	 * are in the relay_dropped_ counters above).  As an end: bindings
+	 * granted and refused by our relays. */
+	uint64_t channel_binds, channel_forwarded, channel_dropped;
+	uint64_t channels_granted, channels_refused;
+	/* NAT filtering: PROBE_REQs answered, and dropped (we are not
+	 * PUBLIC, too short to pay for the answer, over the rate); PROBEs
+	 * that answer no request of ours in flight. */
+	uint64_t probes_answered, probes_dropped, probes_unexpected;
+};
+
+/* How our NAT maps our socket, from the addresses several nodes at
+ * different IP addresses saw us at (their PONGs, the last 10 minutes):
+ * one address for all of them is an endpoint-independent mapping (or no
+ * NAT at all, when it is one of our own addresses and our port: one
+ * observer is enough for that); several is an endpoint-dependent
+ * ("symmetric") mapping. */
+enum ovl_nat_mapping {
+	OVL_NAT_UNKNOWN,		/* no observer yet; one that saw us translated */
+	OVL_NAT_NONE,			/* reachable at our own address */
+	OVL_NAT_EIM,			/* endpoint-independent mapping */
+	OVL_NAT_EDM,			/* endpoint-dependent mapping */
+};
+
+int ovl_engine_new(struct ovl_engine **out, const struct ovl_engine_config *cfg,
+		   const struct ovl_engine_ops *ops, void *ctx, uint64_t now_ns);
+void ovl_engine_free(struct ovl_engine *e);
+
+/* A datagram whose first byte is OVL_MAGIC. */
+void ovl_engine_input(struct ovl_engine *e, const struct ovl_rx *rx, struct ovl_time t);
+/* The periodic work (lookups, the table, NAT filtering rounds); due at
+ * ovl_engine_deadline(), which may move earlier after any call. */
+void ovl_engine_tick(struct ovl_engine *e, struct ovl_time t);
+uint64_t ovl_engine_deadline(const struct ovl_engine *e);
+
+/* The owner's requests: see src/node/overlay.h for each. */
+int ovl_engine_add_bootstrap(struct ovl_engine *e, const uint8_t key[32],
+			     const struct kad_addr *addr, uint64_t now_ns);
+typedef void ovl_engine_lookup_cb(void *arg, const struct kad_lookup_result *r);
+int ovl_engine_lookup(struct ovl_engine *e, const uint8_t key[32], ovl_engine_lookup_cb *done,
+		      void *arg, struct ovl_time t);
+unsigned ovl_engine_ask_public(struct ovl_engine *e, const uint8_t key[32], struct ovl_time t);
+typedef void ovl_engine_pong_cb(void *arg, const uint8_t key[32], uint32_t rtt_us);
+int ovl_engine_ping(struct ovl_engine *e, const uint8_t key[32], const struct kad_addr *to,
+		    ovl_engine_pong_cb *done, void *arg, struct ovl_time t);
+int ovl_engine_punch(struct ovl_engine *e, const uint8_t key[32], const struct kad_addr *to,
+		     struct ovl_time t);
+void ovl_engine_cancel(struct ovl_engine *e, void *arg);
+int ovl_engine_relay_send(struct ovl_engine *e, const uint8_t via[32], const struct kad_addr *via_addr,
+			  const uint8_t dst[32], const uint8_t *buf, size_t len, struct ovl_time t);
+int ovl_engine_channel_bind(struct ovl_engine *e, const uint8_t via[32],
+			    const struct kad_addr *via_addr, const uint8_t dst[32], struct ovl_time t);
+int ovl_engine_send_candidates(struct ovl_engine *e, const uint8_t dst[32], const uint8_t *via,
+			       const struct kad_addr *via_addr, const struct ovl_candidates *c,
+			       struct ovl_time t);
+void ovl_engine_probe_reflexive(struct ovl_engine *e, struct ovl_time t);
+
+/* Relay channel data to us as a relay (payload_len: the WireGuard
+ * datagram after the channel header), from `from` (family 0: unknown):
+ * true and *to set when it goes on to the channel's destination. */
+bool ovl_engine_channel_forward(struct ovl_engine *e, uint32_t channel, const struct kad_addr *from,
+				size_t payload_len, uint64_t now_ns, struct kad_addr *to);
+
+/* Read-only views. */
+size_t ovl_engine_channels_live(const struct ovl_engine *e, uint64_t now_ns);
+size_t ovl_engine_clients_live(const struct ovl_engine *e, uint64_t now_ns);
+bool ovl_engine_offers_relay(const struct ovl_engine *e, const uint8_t key[32]);
+bool ovl_engine_relaying(const struct ovl_engine *e);
+bool ovl_engine_reflexive(const struct ovl_engine *e, struct kad_addr *out);
+enum ovl_nat_mapping ovl_engine_nat_mapping(const struct ovl_engine *e, uint64_t now_ns,
+					    unsigned *observers);
+enum ovl_filtering ovl_engine_nat_filtering(const struct ovl_engine *e, unsigned *observers);
+uint32_t ovl_engine_rtt_us(const struct ovl_engine *e, const uint8_t key[32]);
+const struct kad_table *ovl_engine_table(const struct ovl_engine *e);
+const struct ovl_engine_stats *ovl_engine_stats(const struct ovl_engine *e);
+const struct ovl_channel *ovl_engine_channel(const struct ovl_engine *e);
+
+#endif

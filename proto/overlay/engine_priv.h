@@ -1,0 +1,165 @@
+/* The overlay engine's state, shared by its files (engine.h lists them).
+ * Each part has one owner, the file named on it: only that file writes
+ * its fields; the others call the functions declared below. */
+#ifndef WH_PROTO_OVERLAY_ENGINE_PRIV_H
+#define WH_PROTO_OVERLAY_ENGINE_PRIV_H
+
+#include "proto/overlay/engine.h"
+#include "proto/overlay/probetab.h"
+#include "proto/overlay/reasm.h"
+#include "proto/overlay/relaychan.h"
+
+#define NS_PER_S 1000000000ULL
+#define LIVE_PATH_NS (60 * NS_PER_S)	/* a NATed node heard within this is reachable */
+#define VALIDATED_NS (600 * NS_PER_S)	/* an answer validates its address this long */
+
+enum {
+	PINGS_TRACKED = 64,	/* PINGs whose PONG we wait for */
+	WAITERS_MAX = 64,	/* lookups with a completion callback */
+	OBSERVATIONS = 8,	/* reflexive addresses remembered */
+	NATFILT_ASKED = 3,	/* PUBLIC nodes asked per filtering round */
+	PROBE_LIMIT_SLOTS = 256,	/* per-requester PROBE_REQ rate states, by key hash */
+};
+
+/* engine.c: a PING or PUNCH of ours waiting for its PONG. */
+struct ovl_ping_slot {
+	uint64_t nonce;		/* 0: free */
+	uint8_t key[32];
+	uint64_t sent_ns;
+	ovl_engine_pong_cb *done;
+	void *arg;
+};
+
+/* dht.c: a lookup the owner waits for. */
+struct ovl_waiter {
+	uint64_t txid;
+	ovl_engine_lookup_cb *done;	/* NULL: free */
+	void *arg;
+};
+
+/* natobs.c: our address as a node saw it in its PONG to our PING. */
+struct ovl_observation {
+	struct kad_addr observer;	/* the node that saw us */
+	struct kad_addr seen;		/* as which address */
+	uint64_t at_ns;			/* 0: empty */
+};
+
+/* natround.c: one PUBLIC node asked in the filtering round in flight. */
+struct ovl_natfilt_slot {
+	uint64_t nonce;			/* 0: unused */
+	uint8_t key[32];
+	struct kad_addr addr;		/* where the PROBE_REQ went: its main socket */
+	bool answered;			/* its ANSWER came, from addr */
+	uint8_t sent;			/* enum ovl_probe_sent, as the ANSWER said */
+	bool port_rx, ip_rx;		/* the probes that came, from where they should */
+	bool ip_bad;			/* an OTHER_IP came from addr's IP: no OTHER_IP test */
+};
+
+/* natround.c: NAT filtering (doc/protocol.md 9.2), the rounds we send and
+ * the rate states of the PROBE_REQs we answer. */
+struct ovl_natfilt {
+	enum ovl_filtering verdict;	/* what `wh show` says */
+	unsigned observers;		/* the mapping's observers when it was made */
+	struct ovl_filter_evidence ev;
+	struct ovl_natfilt_slot slot[NATFILT_ASKED];	/* the round in flight */
+	uint64_t round_end_ns;		/* 0: no round in flight */
+	uint64_t next_ns;		/* the next classification is due */
+	uint64_t look_ns;		/* the next look for a change */
+	enum ovl_nat_mapping mapping;	/* what the verdict was made for ... */
+	struct kad_addr base;		/* ... and from which reflexive IP */
+	uint8_t ip_capable[32];		/* an answerer that sent OTHER_IP: asked first */
+	/* Answering: per requester-key hash and in all, as GCRA. */
+	uint8_t hash_key[OVL_PROBETAB_KEYBYTES];
+	uint64_t tat_all, tat_key[PROBE_LIMIT_SLOTS];
+};
+
+struct ovl_engine {
+	const struct ovl_engine_ops *ops;
+	void *ctx;
+	void (*rng)(void *ctx, void *buf, size_t len);
+	void *rng_ctx;
+	bool public_node, relay;
+	struct ovl_channel *ch;
+	/* The time of the call in progress (every entry point that may send
+	 * from a callback sets it): the lookups' callbacks and the table walks
+	 * send with it. */
+	struct ovl_time now;
+	/* dht.c, through kademlia.c and lookup.c: */
+	struct kad_table table;
+	struct kad_lookups lookups;
+	bool table_ready, lookups_ready;
+	struct ovl_waiter waiters[WAITERS_MAX];
+	struct ovl_waiter *starting;	/* the waiter of the lookup being started */
+	/* engine.c: */
+	struct ovl_ping_slot pings[PINGS_TRACKED];
+	unsigned ping_next;
+	/* natobs.c: */
+	struct kad_addr reflexive;	/* family 0: none yet */
+	struct ovl_observation obs[OBSERVATIONS];
+	unsigned obs_next;
+	/* relay.c: */
+	uint64_t relay_pkt_cost_ns, relay_byte_cost_ps;	/* per packet; per byte, in ps */
+	struct ovl_probetab limiters;
+	struct ovl_probetab clients;	/* public nodes only */
+	struct ovl_chantab chans;	/* public nodes only */
+	uint16_t frag_id;		/* our fragmented payloads */
+	struct ovl_reasm reasm;
+	bool reasm_ready;
+	/* natround.c: */
+	struct ovl_natfilt filt;
+	/* Everyone's counters. */
+	struct ovl_engine_stats stats;
+};
+
+/* engine.c */
+int engine_send(struct ovl_engine *e, const uint8_t key[32], const struct kad_addr *to,
+		const struct ovl_msg *m, uint64_t wall_ns);
+long engine_seal(struct ovl_engine *e, const uint8_t key[32], const struct ovl_msg *m,
+		 uint64_t wall_ns, uint8_t buf[OVL_MAX_DATAGRAM]);
+int engine_send_ping(struct ovl_engine *e, const uint8_t key[32], const struct kad_addr *to,
+		     ovl_engine_pong_cb *done, void *arg, struct ovl_time t);
+uint64_t engine_nonce(struct ovl_engine *e);
+unsigned engine_kad_flags(uint8_t node_flags);
+
+/* dht.c */
+extern const struct kad_lookup_ops engine_lookup_ops;
+bool dht_validated(const struct ovl_engine *e, const uint8_t key[32], const struct kad_addr *a,
+		   uint64_t now);
+bool dht_entry_validated(const struct kad_entry *ke, uint64_t now);
+void dht_answer_find_node(struct ovl_engine *e, const uint8_t sender[32], const struct kad_addr *from,
+			  const struct ovl_find_node *q, size_t request_len, struct ovl_time t);
+void dht_take_nodes(struct ovl_engine *e, const uint8_t sender[32], const struct kad_addr *from,
+		    unsigned from_flags, const struct ovl_nodes *r, uint64_t now);
+size_t dht_nodes_budget(size_t request_len);
+
+/* natobs.c */
+void natobs_record(struct ovl_engine *e, const struct kad_addr *observer,
+		   const struct ovl_addr *seen, uint64_t now);
+
+/* relay.c */
+int relay_init(struct ovl_engine *e, const struct ovl_engine_config *cfg);
+void relay_free(struct ovl_engine *e);
+void relay_client_heard(struct ovl_engine *e, const uint8_t key[32], const struct kad_addr *a,
+			bool replied, uint64_t now);
+bool relay_is_client(const struct ovl_engine *e, const uint8_t key[32]);
+bool relay_live_path(const struct ovl_engine *e, const uint8_t key[32], uint64_t now,
+		     struct kad_addr *out);
+void relay_forward(struct ovl_engine *e, const uint8_t sender[32], const struct kad_addr *from,
+		   const struct ovl_relay *r, struct ovl_time t);
+void relay_take_relayed(struct ovl_engine *e, const uint8_t via[32], const struct kad_addr *via_addr,
+			const struct ovl_relayed *r, struct ovl_time t);
+void relay_take_channel_bind(struct ovl_engine *e, const uint8_t sender[32],
+			     const struct kad_addr *from, const struct ovl_channel_bind *q,
+			     struct ovl_time t);
+void relay_take_channel_bound(struct ovl_engine *e, const uint8_t sender[32],
+			      const struct ovl_channel_bound *r);
+
+/* natround.c */
+void natround_answer(struct ovl_engine *e, const uint8_t sender[32], const struct ovl_rx *rx,
+		     const struct ovl_probe_req *r, struct ovl_time t);
+void natround_take(struct ovl_engine *e, const uint8_t key[32], const struct kad_addr *from,
+		   const struct ovl_probe *pr);
+void natround_tick(struct ovl_engine *e, struct ovl_time t);
+uint64_t natround_deadline(const struct ovl_engine *e);
+
+#endif

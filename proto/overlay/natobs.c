@@ -1,0 +1,102 @@
+/* Our reflexive address and the NAT mapping classification (engine.h):
+ * the addresses observers saw us at, from their PONGs to our PINGs. */
+#include "proto/overlay/engine_priv.h"
+
+#include "proto/overlay/addr.h"
+
+#include <string.h>
+
+#define OBSERVATION_NS (600 * NS_PER_S)	/* an observation counts this long */
+
+void natobs_record(struct ovl_engine *e, const struct kad_addr *observer,
+		   const struct ovl_addr *seen, uint64_t now)
+{
+	struct ovl_observation *o;
+	struct kad_addr k;
+
+	if (!ovl_kad_from_wire(seen, &k))
+		return;
+	o = &e->obs[e->obs_next++ % OBSERVATIONS];
+	e->reflexive = k;
+	o->observer = *observer;
+	o->seen = k;
+	o->at_ns = now;
+}
+
+bool ovl_engine_reflexive(const struct ovl_engine *e, struct kad_addr *out)
+{
+	if (!e->reflexive.family)
+		return false;
+	*out = e->reflexive;
+	return true;
+}
+
+enum ovl_nat_mapping ovl_engine_nat_mapping(const struct ovl_engine *e, uint64_t now,
+					    unsigned *observers)
+{
+	const struct ovl_observation *seen[OBSERVATIONS];
+	unsigned n = 0, i, j;
+	bool differ = false;
+
+	/* The freshest observation of each observer IP address. */
+	for (i = 0; i < OBSERVATIONS; ++i) {
+		const struct ovl_observation *o = &e->obs[(e->obs_next + OBSERVATIONS - 1 - i) % OBSERVATIONS];
+		bool dup = false;
+
+		if (!o->at_ns || now - o->at_ns > OBSERVATION_NS)
+			continue;
+		for (j = 0; j < n && !dup; ++j)
+			dup = ovl_kad_same_ip(&seen[j]->observer, &o->observer);
+		if (!dup)
+			seen[n++] = o;
+	}
+	if (observers)
+		*observers = n;
+	if (!n)
+		return OVL_NAT_UNKNOWN;
+	for (i = 1; i < n; ++i)
+		differ |= !ovl_kad_equal(&seen[i]->seen, &seen[0]->seen);
+	if (differ)
+		return OVL_NAT_EDM;
+	/* Seen at our own address and port: nothing translates us, which
+	 * one observer proves (a network with one public node has no
+	 * second); telling the two kinds of mapping apart takes two. */
+	if (e->ops->own_address && e->ops->own_address(e->ctx, &seen[0]->seen))
+		return OVL_NAT_NONE;
+	return n < 2 ? OVL_NAT_UNKNOWN : OVL_NAT_EIM;
+}
+
+struct probe_ctx {
+	struct ovl_engine *e;
+	struct kad_addr picked[3];
+	unsigned n;
+};
+
+static void probe_entry(void *ctx, unsigned bucket, const struct kad_entry *ke)
+{
+	struct probe_ctx *p = ctx;
+	unsigned i;
+
+	(void)bucket;
+	if (p->n == 3 || !(ke->flags & KAD_F_HEARD) || (ke->flags & KAD_F_NATED))
+		return;
+	for (i = 0; i < p->n; ++i)
+		if (ovl_kad_same_ip(&p->picked[i], &ke->addr))
+			return;
+	if (!ovl_kad_valid(&ke->addr))
+		return;
+	p->picked[p->n++] = ke->addr;
+	engine_send_ping(p->e, ke->key, &ke->addr, NULL, NULL, p->e->now);
+}
+
+/* Pings up to three PUBLIC nodes of the table at different IP addresses,
+ * so that their PONGs tell our reflexive address and mapping. */
+void ovl_engine_probe_reflexive(struct ovl_engine *e, struct ovl_time t)
+{
+	struct probe_ctx p;
+
+	memset(&p, 0, sizeof(p));
+	p.e = e;
+	e->now = t;
+	kad_table_walk(&e->table, probe_entry, &p);
+}

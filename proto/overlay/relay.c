@@ -1,0 +1,451 @@
+/* Relaying in the overlay engine (engine.h; doc/protocol.md 9 and 9.1):
+ * the table of NATed clients a public node keeps a path to, relay
+ * admission under per-sender limits, RELAY forwarded as RELAYED, relay
+ * channels bound and their data forwarded, and, as an end, RELAYED
+ * payloads taken in and our own RELAYs sent. */
+#include "proto/overlay/engine_priv.h"
+
+#include "proto/overlay/addr.h"
+#include "proto/overlay/channel.h"
+#include "proto/wg/ratelimiter.h"
+
+#include <errno.h>
+#include <sodium.h>
+#include <string.h>
+
+enum {
+	LIMITER_SLOTS = 512,		/* relay senders with a rate state */
+	CLIENT_SLOTS = 2048,		/* NATed nodes a public node has a path to */
+	CHANNEL_SLOTS = 4096,		/* relay channels bound at us */
+	RELAY_PPS_DEFAULT = 20000,	/* per source: packets ... */
+	RELAY_BPS_DEFAULT = 25000000,	/* ... and bytes per second (200 Mbit/s) */
+};
+
+#define LIMITER_BURST_NS (NS_PER_S / 5)	/* a sender may run 200 ms ahead of its rate */
+#define CHANNEL_RECHECK_NS NS_PER_S	/* a channel's destination path is rechecked this often */
+
+_Static_assert(sizeof(struct kad_addr) <= OVL_CHAN_DST_CACHE, "a channel caches its destination");
+
+/* Per-source relay limits as GCRA: each sender has a theoretical arrival
+ * time per resource that every forwarded RELAY pushes forward by its
+ * cost; a RELAY that would push it more than the burst ahead of now is
+ * dropped. */
+struct limiter {
+	uint8_t key[32];
+	uint64_t used_ns;		/* 0: free */
+	uint64_t tat_pkts, tat_bytes;
+};
+
+/* A node behind a NAT that keeps a path to us open (a public node's
+ * "clients"): kept apart from the routing table, whose buckets keep old
+ * entries and would leave a newcomer in a replacement cache, so that a
+ * rendezvous and relay can name and reach every one of them. */
+struct client {
+	uint8_t key[32];
+	struct kad_addr addr;
+	uint64_t seen_ns;		/* 0: free */
+	uint64_t replied_ns;		/* its last answer from addr */
+};
+
+int relay_init(struct ovl_engine *e, const struct ovl_engine_config *cfg)
+{
+	uint8_t hk[OVL_PROBETAB_KEYBYTES];
+	int ret;
+
+	e->relay_pkt_cost_ns = NS_PER_S / (cfg->relay_pps ? cfg->relay_pps : RELAY_PPS_DEFAULT);
+	e->relay_byte_cost_ps = NS_PER_S * 1000 / (cfg->relay_bps ? cfg->relay_bps : RELAY_BPS_DEFAULT);
+	e->rng(e->rng_ctx, hk, sizeof(hk));
+	ret = ovl_probetab_init(&e->limiters, LIMITER_SLOTS, sizeof(struct limiter), hk);
+	if (ret < 0 || !cfg->public_node)
+		goto out;
+	e->rng(e->rng_ctx, hk, sizeof(hk));
+	ret = ovl_probetab_init(&e->clients, cfg->client_slots ? cfg->client_slots : CLIENT_SLOTS,
+				sizeof(struct client), hk);
+	if (ret < 0)
+		goto out;
+	e->rng(e->rng_ctx, hk, sizeof(hk));
+	ret = ovl_chantab_init(&e->chans, CHANNEL_SLOTS, hk);
+out:
+	sodium_memzero(hk, sizeof(hk));
+	return ret;
+}
+
+void relay_free(struct ovl_engine *e)
+{
+	ovl_chantab_free(&e->chans);
+	ovl_probetab_free(&e->clients);
+	ovl_probetab_free(&e->limiters);
+}
+
+/* ---- the client table ---- */
+
+static bool client_match(const void *entry, const void *key)
+{
+	const struct client *c = entry;
+
+	return c->seen_ns && !memcmp(c->key, key, 32);
+}
+
+static uint64_t client_age(const void *entry, const void *key)
+{
+	(void)key;
+	return ((const struct client *)entry)->seen_ns;
+}
+
+static struct client *client_find(const struct ovl_engine *e, const uint8_t key[32], void **victim)
+{
+	return ovl_probetab_find(&e->clients, ovl_probetab_hash(&e->clients, key, 32), client_match,
+				 client_age, key, victim);
+}
+
+bool relay_is_client(const struct ovl_engine *e, const uint8_t key[32])
+{
+	return client_find(e, key, NULL) != NULL;
+}
+
+/* An authenticated message from a NATed node (replied: it answers a
+ * request of ours).  A newcomer takes the slot of the client heard least
+ * lately in its probe range. */
+void relay_client_heard(struct ovl_engine *e, const uint8_t key[32], const struct kad_addr *a,
+			bool replied, uint64_t now)
+{
+	void *victim = NULL;
+	struct client *c = client_find(e, key, &victim);
+
+	if (!c) {
+		if (!victim)
+			return;
+		c = victim;
+		memset(c, 0, sizeof(*c));
+		memcpy(c->key, key, 32);
+	}
+	if (memcmp(&c->addr, a, sizeof(*a)) && !replied)
+		c->replied_ns = 0;
+	c->addr = *a;
+	c->seen_ns = now;
+	if (replied)
+		c->replied_ns = now;
+}
+
+size_t ovl_engine_clients_live(const struct ovl_engine *e, uint64_t now)
+{
+	uint32_t i, n = ovl_probetab_slots(&e->clients);
+	size_t live = 0;
+
+	for (i = 0; i < n; ++i) {
+		const struct client *c = ovl_probetab_at(&e->clients, i);
+
+		live += c->seen_ns && now - c->seen_ns < LIVE_PATH_NS;
+	}
+	return live;
+}
+
+/* A live (heard within LIVE_PATH_NS), validated address of key. */
+bool relay_live_path(const struct ovl_engine *e, const uint8_t key[32], uint64_t now,
+		     struct kad_addr *out)
+{
+	const struct client *c = client_find(e, key, NULL);
+	const struct kad_entry *ke;
+
+	if (c && now - c->seen_ns < LIVE_PATH_NS && c->replied_ns &&
+	    now - c->replied_ns < VALIDATED_NS) {
+		*out = c->addr;
+		return ovl_kad_valid(out);
+	}
+	ke = kad_table_find(&e->table, key);
+	if (ke && (ke->flags & KAD_F_HEARD) && now - ke->last_seen_ns < LIVE_PATH_NS &&
+	    dht_entry_validated(ke, now)) {
+		*out = ke->addr;
+		return ovl_kad_valid(out);
+	}
+	return false;
+}
+
+/* ---- admission ---- */
+
+static bool limiter_match(const void *entry, const void *key)
+{
+	const struct limiter *l = entry;
+
+	return l->used_ns && !memcmp(l->key, key, 32);
+}
+
+static uint64_t limiter_age(const void *entry, const void *key)
+{
+	(void)key;
+	return ((const struct limiter *)entry)->used_ns;
+}
+
+static bool relay_admit(struct ovl_engine *e, const uint8_t key[32], size_t bytes, uint64_t now)
+{
+	void *victim = NULL;
+	struct limiter *l = ovl_probetab_find(&e->limiters, ovl_probetab_hash(&e->limiters, key, 32),
+					      limiter_match, limiter_age, key, &victim);
+	uint64_t tp, tb;
+
+	/* A new sender takes the least recently used slot of its probe
+	 * range: at worst an evicted sender starts again with a full
+	 * burst, which the rate still bounds. */
+	if (!l) {
+		l = victim;
+		memset(l, 0, sizeof(*l));
+		memcpy(l->key, key, 32);
+		l->tat_pkts = l->tat_bytes = now;
+	}
+	tp = l->tat_pkts;
+	tb = l->tat_bytes;
+	l->used_ns = now;
+	if (!gcra_allow(&tp, now, e->relay_pkt_cost_ns, LIMITER_BURST_NS) ||
+	    !gcra_allow(&tb, now, bytes * e->relay_byte_cost_ps / 1000, LIMITER_BURST_NS))
+		return false;
+	l->tat_pkts = tp;
+	l->tat_bytes = tb;
+	return true;
+}
+
+/* ---- RELAY ---- */
+
+/* A RELAY from sender: forwarded as RELAYED to dst's live, validated
+ * address, never anywhere the RELAY names (doc/protocol.md 9). */
+void relay_forward(struct ovl_engine *e, const uint8_t sender[32], const struct kad_addr *from,
+		   const struct ovl_relay *r, struct ovl_time t)
+{
+	bool rendezvous = r->frag.count == 1 && r->payload[0] == OVL_MAGIC;
+	struct kad_addr to;
+	struct ovl_msg m;
+
+	if (!memcmp(r->dst, sender, 32) || !memcmp(r->dst, e->table.own, 32)) {
+		++e->stats.relay_dropped_bad;
+		return;
+	}
+	/* Rendezvous messages are forwarded by every node; WireGuard
+	 * traffic only by relays. */
+	if (!rendezvous && !e->relay) {
+		++e->stats.relay_dropped_off;
+		return;
+	}
+	if (!relay_live_path(e, r->dst, t.now_ns, &to)) {
+		++e->stats.relay_dropped_no_path;
+		return;
+	}
+	if (!relay_admit(e, sender, r->payload_len, t.now_ns)) {
+		++e->stats.relay_dropped_rate;
+		return;
+	}
+	memset(&m, 0, sizeof(m));
+	m.type = OVL_MSG_RELAYED;
+	memcpy(m.u.relayed.src, sender, 32);
+	ovl_kad_to_wire(from, &m.u.relayed.src_addr);
+	m.u.relayed.frag = r->frag;
+	m.u.relayed.payload = r->payload;
+	m.u.relayed.payload_len = r->payload_len;
+	if (engine_send(e, r->dst, &to, &m, t.wall_ns) >= 0) {
+		++e->stats.relay_forwarded;
+		e->stats.relay_bytes += r->payload_len;
+	}
+}
+
+/* ---- relay channels ---- */
+
+/* A CHANNEL_BIND from sender (doc/protocol.md 9.1): bound (or renewed)
+ * from the address it came from, to dst's live, validated path, under
+ * the same rules as a RELAY of WireGuard traffic; answered either way. */
+void relay_take_channel_bind(struct ovl_engine *e, const uint8_t sender[32],
+			     const struct kad_addr *from, const struct ovl_channel_bind *q,
+			     struct ovl_time t)
+{
+	struct kad_addr to;
+	struct ovl_msg m;
+	struct ovl_chan *c;
+	bool fresh;
+
+	memset(&m, 0, sizeof(m));
+	m.type = OVL_MSG_CHANNEL_BOUND;
+	memcpy(m.u.channel_bound.dst, q->dst, 32);
+	if (!e->relay) {
+		m.u.channel_bound.status = OVL_CHANNEL_OFF;
+	} else if (!memcmp(q->dst, sender, 32) || !memcmp(q->dst, e->table.own, 32)) {
+		m.u.channel_bound.status = OVL_CHANNEL_BAD;
+	} else if (!relay_live_path(e, q->dst, t.now_ns, &to)) {
+		m.u.channel_bound.status = OVL_CHANNEL_NO_PATH;
+	} else if (!(c = ovl_chantab_bind(&e->chans, sender, q->dst, from, t.now_ns,
+					  (uint64_t)OVL_CHAN_LIFETIME_S * NS_PER_S, &fresh))) {
+		m.u.channel_bound.status = OVL_CHANNEL_FULL;
+	} else {
+		memcpy(c->dst_cache, &to, sizeof(to));
+		c->checked_ns = t.now_ns;
+		m.u.channel_bound.status = OVL_CHANNEL_OK;
+		m.u.channel_bound.channel = c->id;
+		m.u.channel_bound.lifetime_s = OVL_CHAN_LIFETIME_S;
+	}
+	++e->stats.channel_binds;
+	engine_send(e, sender, from, &m, t.wall_ns);
+}
+
+/* Channel data to us as a relay (per datagram): the channel must be live
+ * and bound from this address, its destination's path live and validated
+ * (rechecked every second), the sender within its limits. */
+bool ovl_engine_channel_forward(struct ovl_engine *e, uint32_t channel, const struct kad_addr *from,
+				size_t payload_len, uint64_t now, struct kad_addr *to)
+{
+	enum ovl_chan_miss why;
+	struct ovl_chan *c;
+
+	if (!e->relay) {
+		++e->stats.relay_dropped_off;
+		return false;
+	}
+	if (!(c = ovl_chantab_lookup(&e->chans, channel, from, now, &why))) {
+		++e->stats.channel_dropped;
+		return false;
+	}
+	if (now - c->checked_ns >= CHANNEL_RECHECK_NS) {
+		if (!relay_live_path(e, c->dst, now, to)) {
+			ovl_chantab_unbind(c);
+			++e->stats.relay_dropped_no_path;
+			return false;
+		}
+		memcpy(c->dst_cache, to, sizeof(*to));
+		c->checked_ns = now;
+	}
+	if (!relay_admit(e, c->src, payload_len, now)) {
+		++e->stats.relay_dropped_rate;
+		return false;
+	}
+	memcpy(to, c->dst_cache, sizeof(*to));
+	++e->stats.relay_forwarded;
+	++e->stats.channel_forwarded;
+	e->stats.relay_bytes += payload_len;
+	return true;
+}
+
+size_t ovl_engine_channels_live(const struct ovl_engine *e, uint64_t now)
+{
+	return ovl_chantab_live(&e->chans, now);
+}
+
+void relay_take_channel_bound(struct ovl_engine *e, const uint8_t sender[32],
+			      const struct ovl_channel_bound *r)
+{
+	if (r->status == OVL_CHANNEL_OK)
+		++e->stats.channels_granted;
+	else
+		++e->stats.channels_refused;
+	if (e->ops->on_channel)
+		e->ops->on_channel(e->ctx, sender, r->dst, r->status, r->channel);
+}
+
+int ovl_engine_channel_bind(struct ovl_engine *e, const uint8_t via[32],
+			    const struct kad_addr *via_addr, const uint8_t dst[32], struct ovl_time t)
+{
+	struct ovl_msg m;
+
+	memset(&m, 0, sizeof(m));
+	m.type = OVL_MSG_CHANNEL_BIND;
+	memcpy(m.u.channel_bind.dst, dst, 32);
+	return engine_send(e, via, via_addr, &m, t.wall_ns);
+}
+
+/* ---- as an end ---- */
+
+/* An overlay datagram that src sealed to us and a relay forwarded: only
+ * CANDIDATES travel this way. */
+static void take_relayed_overlay(struct ovl_engine *e, const uint8_t via[32],
+				 const struct kad_addr *via_addr, const struct ovl_relayed *r,
+				 const uint8_t *payload, size_t len, struct ovl_time t)
+{
+	uint8_t plain[OVL_MAX_PLAINTEXT], inner[32];
+	struct kad_addr seen;
+	struct ovl_msg m;
+	size_t plen = 0;
+	bool seen_ok;
+
+	if (ovl_channel_open(e->ch, payload, len, t.wall_ns, inner, plain, sizeof(plain), &plen) !=
+		    OVL_ACCEPT ||
+	    memcmp(inner, r->src, 32) || ovl_msg_decode(&m, plain, plen) != OVL_DECODE_OK ||
+	    m.type != OVL_MSG_CANDIDATES) {
+		++e->stats.relayed_dropped;
+		return;
+	}
+	seen_ok = ovl_kad_from_wire(&r->src_addr, &seen);
+	if (e->ops->on_candidates)
+		e->ops->on_candidates(e->ctx, r->src, &m.u.candidates, via, via_addr,
+				      seen_ok ? &seen : NULL);
+}
+
+void relay_take_relayed(struct ovl_engine *e, const uint8_t via[32], const struct kad_addr *via_addr,
+			const struct ovl_relayed *r, struct ovl_time t)
+{
+	const uint8_t *payload = r->payload;
+	size_t len = r->payload_len;
+	enum ovl_reasm_result res;
+
+	res = ovl_reasm_input(&e->reasm, r->src, &r->frag, r->payload, r->payload_len, t.now_ns,
+			      &payload, &len);
+	if (res == OVL_REASM_PENDING)
+		return;
+	if (res != OVL_REASM_COMPLETE) {
+		++e->stats.relayed_dropped;
+		return;
+	}
+	++e->stats.relayed_rx;
+	if (payload[0] == OVL_MAGIC && r->frag.count == 1)
+		take_relayed_overlay(e, via, via_addr, r, payload, len, t);
+	else if (payload[0] >= 1 && payload[0] <= 4 && e->ops->on_relayed)
+		e->ops->on_relayed(e->ctx, r->src, via, via_addr, payload, len);
+	else
+		++e->stats.relayed_dropped;
+}
+
+int ovl_engine_relay_send(struct ovl_engine *e, const uint8_t via[32], const struct kad_addr *via_addr,
+			  const uint8_t dst[32], const uint8_t *buf, size_t len, struct ovl_time t)
+{
+	unsigned count = ovl_frag_count(len), i;
+	struct ovl_msg m;
+	int ret = 0;
+
+	if (!count)
+		return -EMSGSIZE;
+	memset(&m, 0, sizeof(m));
+	m.type = OVL_MSG_RELAY;
+	memcpy(m.u.relay.dst, dst, 32);
+	m.u.relay.frag.count = (uint8_t)count;
+	if (count > 1) {
+		if (!++e->frag_id)
+			++e->frag_id;
+		m.u.relay.frag.id = e->frag_id;
+	}
+	for (i = 0; i < count && ret >= 0; ++i) {
+		size_t off = 0, clen = ovl_frag_chunk(len, i, &off);
+
+		m.u.relay.frag.index = (uint8_t)i;
+		m.u.relay.payload = buf + off;
+		m.u.relay.payload_len = clen;
+		ret = engine_send(e, via, via_addr, &m, t.wall_ns);
+		if (ret >= 0)
+			++e->stats.relay_tx;
+	}
+	return ret < 0 ? ret : 0;
+}
+
+int ovl_engine_send_candidates(struct ovl_engine *e, const uint8_t dst[32], const uint8_t *via,
+			       const struct kad_addr *via_addr, const struct ovl_candidates *c,
+			       struct ovl_time t)
+{
+	uint8_t inner[OVL_MAX_DATAGRAM];
+	struct ovl_msg m;
+	long n;
+
+	memset(&m, 0, sizeof(m));
+	m.type = OVL_MSG_CANDIDATES;
+	m.u.candidates = *c;
+	if (!via)
+		return engine_send(e, dst, via_addr, &m, t.wall_ns);
+	/* Sealed to dst, then carried by the relay. */
+	n = engine_seal(e, dst, &m, t.wall_ns, inner);
+	if (n < 0)
+		return (int)n;
+	if ((size_t)n > OVL_RELAY_MAX_CHUNK)
+		return -EMSGSIZE;
+	return ovl_engine_relay_send(e, via, via_addr, dst, inner, (size_t)n, t);
+}

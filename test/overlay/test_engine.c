@@ -1,0 +1,883 @@
+/* The overlay engine (proto/overlay/engine.h) without root or sockets:
+ * engines under real keys talk through a simulated network (a queue of
+ * sealed datagrams, with NAT-like source rewriting where a test needs
+ * it), and bare channel endpoints forge or open messages as on the wire.
+ * Covered: PING/PONG and replays, RTTs, PONGs nobody asked for, NAT
+ * mapping classification from observations, the FIND_NODE amplification
+ * budget, relay forwarding and its per-sender limit, relay channels, the
+ * bounded client table, NAT filtering rounds, the one address rule and
+ * the probe table against a naive model.
+ *
+ * Topology (addresses in the engines' form):
+ *
+ *   A 10.0.0.1:51820 (NATed; seen as 203.0.113.5:<mapped port>)
+ *   B 192.0.2.1:51820 (public)      C 198.51.100.1:51820 (public)
+ *   R 192.0.2.9:51820 (public relay) M 10.0.0.2:51820 (NATed member)
+ *   bare peers (forged senders) at 100.64.x.y */
+#include <errno.h>
+#include <sodium.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "proto/overlay/addr.h"
+#include "proto/overlay/channel.h"
+#include "proto/overlay/codec.h"
+#include "proto/overlay/engine.h"
+#include "proto/overlay/probetab.h"
+#include "test/tap.h"
+
+#define MS 1000000ull
+#define SEC (1000 * MS)
+
+static const char NS[] = "test-engine";
+
+/* ---- the simulated network ---- */
+
+enum { QMAX = 512, NODES_MAX = 8, ALIASES = 4 };
+
+struct dgram {
+	struct kad_addr src, to;
+	bool aux;			/* sent from a probe socket */
+	uint8_t buf[OVL_MAX_DATAGRAM];
+	size_t len;
+};
+
+struct node {
+	struct ovl_engine *e;
+	uint8_t pub[32];
+	struct kad_addr addr;		/* its main socket */
+	struct kad_addr alias[ALIASES];	/* addresses a NAT maps to it */
+	bool has_other;
+	struct kad_addr other;		/* a second IP address (OTHER_IP) */
+	/* events */
+	unsigned contacts, pings, relayed, channels;
+	uint8_t last_status;
+	uint32_t last_channel;
+	uint8_t relayed_buf[64];
+	size_t relayed_len;
+};
+
+static struct dgram q[QMAX];
+static unsigned qn;
+static struct node *nodes[NODES_MAX];
+static unsigned n_nodes;
+static uint64_t now = 1000 * SEC;
+static const uint64_t wall0 = 1700000000ull * SEC;
+
+static struct ovl_time tnow(void)
+{
+	struct ovl_time t = { .now_ns = now, .wall_ns = wall0 + now };
+
+	return t;
+}
+
+static struct kad_addr v4(uint8_t a, uint8_t b, uint8_t c, uint8_t d, uint16_t port)
+{
+	struct kad_addr k;
+
+	memset(&k, 0, sizeof(k));
+	k.family = KAD_AF_INET;
+	k.ip[0] = a;
+	k.ip[1] = b;
+	k.ip[2] = c;
+	k.ip[3] = d;
+	k.port = port;
+	return k;
+}
+
+static void test_rng(void *ctx, void *buf, size_t len)
+{
+	(void)ctx;
+	randombytes_buf(buf, len);
+}
+
+static void enqueue(const struct kad_addr *src, const struct kad_addr *to, bool aux,
+		    const uint8_t *buf, size_t len)
+{
+	if (qn == QMAX || len > OVL_MAX_DATAGRAM)
+		return;
+	q[qn].src = *src;
+	q[qn].to = *to;
+	q[qn].aux = aux;
+	memcpy(q[qn].buf, buf, len);
+	q[qn].len = len;
+	++qn;
+}
+
+static int net_send(void *ctx, const struct kad_addr *to, const struct kad_addr *from_ip,
+		    const uint8_t *buf, size_t len)
+{
+	struct node *n = ctx;
+	struct kad_addr src = n->addr;
+
+	if (from_ip) {
+		src = *from_ip;
+		src.port = 40001;	/* what a fresh socket got */
+	}
+	enqueue(&src, to, from_ip != NULL, buf, len);
+	return 0;
+}
+
+static bool net_other_ip(void *ctx, const struct kad_addr *main_ip, unsigned ifindex,
+			 struct kad_addr *out)
+{
+	struct node *n = ctx;
+
+	(void)main_ip;
+	(void)ifindex;
+	if (!n->has_other)
+		return false;
+	*out = n->other;
+	return true;
+}
+
+static bool net_own_address(void *ctx, const struct kad_addr *a)
+{
+	return ovl_kad_equal(a, &((struct node *)ctx)->addr);
+}
+
+static void ev_contact(void *ctx, const uint8_t key[32], const struct kad_addr *addr)
+{
+	(void)key;
+	(void)addr;
+	++((struct node *)ctx)->contacts;
+}
+
+static void ev_ping(void *ctx, const uint8_t key[32], const struct kad_addr *addr)
+{
+	(void)key;
+	(void)addr;
+	++((struct node *)ctx)->pings;
+}
+
+static void ev_relayed(void *ctx, const uint8_t key[32], const uint8_t via[32],
+		       const struct kad_addr *via_addr, const uint8_t *buf, size_t len)
+{
+	struct node *n = ctx;
+
+	(void)key;
+	(void)via;
+	(void)via_addr;
+	++n->relayed;
+	n->relayed_len = len < sizeof(n->relayed_buf) ? len : sizeof(n->relayed_buf);
+	memcpy(n->relayed_buf, buf, n->relayed_len);
+}
+
+static void ev_channel(void *ctx, const uint8_t relay[32], const uint8_t dst[32], uint8_t status,
+		       uint32_t channel)
+{
+	struct node *n = ctx;
+
+	(void)relay;
+	(void)dst;
+	++n->channels;
+	n->last_status = status;
+	n->last_channel = channel;
+}
+
+static const struct ovl_engine_ops net_ops = {
+	.send = net_send,
+	.other_ip = net_other_ip,
+	.own_address = net_own_address,
+	.on_contact = ev_contact,
+	.on_ping = ev_ping,
+	.on_relayed = ev_relayed,
+	.on_channel = ev_channel,
+};
+
+static struct node *node_new(struct kad_addr addr, bool public_node, bool relay, uint32_t pps,
+			     uint32_t client_slots)
+{
+	struct node *n = calloc(1, sizeof(*n));
+	struct ovl_engine_config cfg;
+	uint8_t priv[32];
+
+	randombytes_buf(priv, sizeof(priv));
+	crypto_scalarmult_base(n->pub, priv);
+	n->addr = addr;
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.private_key = priv;
+	cfg.ns = NS;
+	cfg.public_node = public_node;
+	cfg.relay = relay;
+	cfg.relay_pps = pps;
+	cfg.client_slots = client_slots;
+	cfg.rng = test_rng;
+	if (ovl_engine_new(&n->e, &cfg, &net_ops, n, now) < 0)
+		abort();
+	sodium_memzero(priv, sizeof(priv));
+	nodes[n_nodes++] = n;
+	return n;
+}
+
+static void net_reset(void)
+{
+	unsigned i;
+
+	for (i = 0; i < n_nodes; ++i) {
+		ovl_engine_free(nodes[i]->e);
+		free(nodes[i]);
+	}
+	n_nodes = 0;
+	qn = 0;
+}
+
+static struct node *route(const struct kad_addr *to)
+{
+	unsigned i, j;
+
+	for (i = 0; i < n_nodes; ++i) {
+		if (ovl_kad_equal(&nodes[i]->addr, to))
+			return nodes[i];
+		for (j = 0; j < ALIASES; ++j)
+			if (ovl_kad_equal(&nodes[i]->alias[j], to))
+				return nodes[i];
+	}
+	return NULL;
+}
+
+static void input(struct node *n, const struct kad_addr *src, const uint8_t *buf, size_t len)
+{
+	struct ovl_rx rx;
+
+	memset(&rx, 0, sizeof(rx));
+	rx.data = buf;
+	rx.len = len;
+	rx.src = *src;
+	rx.has_local = true;
+	rx.local = n->addr;
+	rx.local.port = 0;
+	rx.ifindex = 2;
+	ovl_engine_input(n->e, &rx, tnow());
+}
+
+/* A NAT in front of some nodes: the source address a datagram from src
+ * to `to` shows (NULL: untranslated). */
+typedef bool nat_fn(const struct kad_addr *src, const struct kad_addr *to, struct kad_addr *out);
+
+/* Delivers everything queued (and what the answers queue), through nat;
+ * drop_aux: a filter that drops the probes from probe sockets.  Returns
+ * how many datagrams were delivered to an engine. */
+static unsigned run(nat_fn *nat, bool drop_aux)
+{
+	unsigned delivered = 0, i = 0;
+
+	while (i < qn) {
+		struct dgram d = q[i++];
+		struct node *n = route(&d.to);
+		struct kad_addr src = d.src;
+
+		if (!n || (drop_aux && d.aux))
+			continue;
+		if (nat)
+			nat(&d.src, &d.to, &src);
+		input(n, &src, d.buf, d.len);
+		++delivered;
+	}
+	qn = 0;
+	return delivered;
+}
+
+/* ---- bare endpoints: a key and a channel, to forge or open messages ---- */
+
+struct bare {
+	struct ovl_channel *ch;
+	uint8_t pub[32];
+	struct kad_addr addr;
+};
+
+static void bare_new(struct bare *b, struct kad_addr addr)
+{
+	struct ovl_channel_config cc;
+	uint8_t priv[32];
+
+	randombytes_buf(priv, sizeof(priv));
+	memset(&cc, 0, sizeof(cc));
+	cc.private_key = priv;
+	cc.ns = NS;
+	cc.ns_len = strlen(NS);
+	if (ovl_channel_new(&b->ch, &cc) < 0)
+		abort();
+	ovl_channel_public_key(b->ch, b->pub);
+	b->addr = addr;
+	sodium_memzero(priv, sizeof(priv));
+}
+
+static size_t bare_seal(struct bare *b, const uint8_t to[32], const struct ovl_msg *m, uint8_t *out)
+{
+	uint8_t plain[OVL_MAX_PLAINTEXT];
+	long plen = ovl_msg_encode(plain, sizeof(plain), m), n;
+
+	if (plen < 0)
+		return 0;
+	n = ovl_channel_seal(b->ch, to, plain, (size_t)plen, wall0 + now, out, OVL_MAX_DATAGRAM);
+	return n < 0 ? 0 : (size_t)n;
+}
+
+/* Sends m from b to node n at once. */
+static size_t bare_send(struct bare *b, struct node *n, const struct ovl_msg *m)
+{
+	uint8_t buf[OVL_MAX_DATAGRAM];
+	size_t len = bare_seal(b, n->pub, m, buf);
+
+	if (len)
+		input(n, &b->addr, buf, len);
+	return len;
+}
+
+/* Opens the queued datagram i as b: its message, if it is for b. */
+static bool bare_open(struct bare *b, unsigned i, struct ovl_msg *m, uint8_t plain[OVL_MAX_PLAINTEXT])
+{
+	uint8_t sender[32];
+	size_t plen = 0;
+
+	return ovl_kad_equal(&q[i].to, &b->addr) &&
+	       ovl_channel_open(b->ch, q[i].buf, q[i].len, wall0 + now, sender, plain,
+				OVL_MAX_PLAINTEXT, &plen) == OVL_ACCEPT &&
+	       ovl_msg_decode(m, plain, plen) == OVL_DECODE_OK;
+}
+
+/* ---- PING, PONG, RTT ---- */
+
+static uint32_t pong_rtt;
+static unsigned pong_calls;
+
+static void on_pong(void *arg, const uint8_t key[32], uint32_t rtt_us)
+{
+	(void)arg;
+	(void)key;
+	pong_rtt = rtt_us;
+	++pong_calls;
+}
+
+static void test_ping_pong(void)
+{
+	struct node *a = node_new(v4(10, 0, 0, 1, 51820), false, false, 0, 0);
+	struct node *b = node_new(v4(192, 0, 2, 1, 51820), true, false, 0, 0);
+	struct dgram ping;
+	const struct kad_entry *ke;
+	uint64_t tx;
+
+	pong_calls = 0;
+	ok(ovl_engine_ping(a->e, b->pub, &b->addr, on_pong, NULL, tnow()) >= 0 && qn == 1,
+	   "A sends one PING to B");
+	ping = q[0];
+	qn = 0;
+	input(b, &ping.src, ping.buf, ping.len);
+	ok(ovl_engine_stats(b->e)->pings_answered == 1 && b->pings == 1, "B answers the PING");
+	ok(qn == 2 && ovl_kad_equal(&q[0].to, &a->addr),
+	   "a PONG, and a PING back to the NATed sender to validate it");
+	tx = ovl_engine_stats(b->e)->tx;
+	input(b, &ping.src, ping.buf, ping.len);
+	ok(ovl_engine_stats(b->e)->pings_answered == 1 && ovl_engine_stats(b->e)->tx == tx &&
+	   ovl_engine_stats(b->e)->dropped_channel == 1, "a replayed PING is dropped, not answered");
+	now += 7 * MS;
+	run(NULL, false);
+	ok(pong_calls == 1 && pong_rtt == 7000, "the PONG gives the round trip: %u us", pong_rtt);
+	ke = kad_table_find(ovl_engine_table(a->e), b->pub);
+	ok(ke && (ke->flags & KAD_F_REPLIED) && ovl_engine_rtt_us(a->e, b->pub) == 7000,
+	   "B is validated in A's table with its RTT");
+	ok(a->contacts == 1, "B's answer is a contact");
+	ke = kad_table_find(ovl_engine_table(b->e), a->pub);
+	ok(ke && (ke->flags & KAD_F_REPLIED) && (ke->flags & KAD_F_NATED),
+	   "A answered B's PING back: validated, and NATed");
+	net_reset();
+}
+
+static void test_unsolicited_pong(void)
+{
+	struct node *a = node_new(v4(10, 0, 0, 1, 51820), false, false, 0, 0);
+	struct bare x;
+	struct ovl_msg m;
+	struct kad_addr refl;
+	const struct kad_entry *ke;
+
+	bare_new(&x, v4(100, 64, 0, 1, 51820));
+	pong_calls = 0;
+	ovl_engine_ping(a->e, x.pub, &x.addr, on_pong, NULL, tnow());
+	qn = 0;
+	memset(&m, 0, sizeof(m));
+	m.type = OVL_MSG_PONG;
+	m.u.pong.nonce = 0x1234567890ull;
+	m.u.pong.flags = OVL_NODE_PUBLIC;
+	ovl_kad_to_wire(&a->addr, &m.u.pong.observed);
+	m.u.pong.observed.port = 999;
+	bare_send(&x, a, &m);
+	ke = kad_table_find(ovl_engine_table(a->e), x.pub);
+	ok(pong_calls == 0 && a->contacts == 0, "a PONG to no PING of ours has no RTT, no contact");
+	ok(!ovl_engine_reflexive(a->e, &refl), "... and plants no reflexive address");
+	ok(ke && !(ke->flags & KAD_F_REPLIED), "... and does not validate its sender");
+	ovl_channel_free(x.ch);
+	net_reset();
+}
+
+/* ---- NAT mapping ---- */
+
+static uint16_t map_port_b, map_port_c;
+
+/* A's NAT: 10.0.0.1 shows as 203.0.113.5, on a port per destination. */
+static bool nat_a(const struct kad_addr *src, const struct kad_addr *to, struct kad_addr *out)
+{
+	if (src->ip[0] != 10)
+		return false;
+	*out = v4(203, 0, 113, 5, to->ip[0] == 192 ? map_port_b : map_port_c);
+	return true;
+}
+
+static enum ovl_nat_mapping mapping_with(uint16_t pb, uint16_t pc, unsigned *observers)
+{
+	struct node *a = node_new(v4(10, 0, 0, 1, 51820), false, false, 0, 0);
+	struct node *b = node_new(v4(192, 0, 2, 1, 51820), true, false, 0, 0);
+	struct node *c = node_new(v4(198, 51, 100, 1, 51820), true, false, 0, 0);
+	enum ovl_nat_mapping r;
+
+	map_port_b = pb;
+	map_port_c = pc;
+	a->alias[0] = v4(203, 0, 113, 5, pb);
+	a->alias[1] = v4(203, 0, 113, 5, pc);
+	ovl_engine_ping(a->e, b->pub, &b->addr, NULL, NULL, tnow());
+	ovl_engine_ping(a->e, c->pub, &c->addr, NULL, NULL, tnow());
+	run(nat_a, false);
+	r = ovl_engine_nat_mapping(a->e, now, observers);
+	net_reset();
+	return r;
+}
+
+static void test_mapping(void)
+{
+	unsigned obs = 0;
+	enum ovl_nat_mapping m;
+
+	m = mapping_with(1000, 2000, &obs);
+	ok(m == OVL_NAT_EDM && obs == 2, "two observers, two ports: endpoint-dependent (%d, %u)", m, obs);
+	m = mapping_with(1000, 1000, &obs);
+	ok(m == OVL_NAT_EIM && obs == 2, "two observers, one address: endpoint-independent (%d, %u)", m,
+	   obs);
+	{
+		struct node *a = node_new(v4(192, 0, 2, 7, 51820), false, false, 0, 0);
+		struct node *b = node_new(v4(192, 0, 2, 1, 51820), true, false, 0, 0);
+
+		ovl_engine_ping(a->e, b->pub, &b->addr, NULL, NULL, tnow());
+		run(NULL, false);
+		m = ovl_engine_nat_mapping(a->e, now, &obs);
+		ok(m == OVL_NAT_NONE && obs == 1, "seen at our own address and port: no NAT");
+		now += 601 * SEC;
+		m = ovl_engine_nat_mapping(a->e, now, &obs);
+		ok(m == OVL_NAT_UNKNOWN && obs == 0, "observations expire after 10 minutes");
+		net_reset();
+	}
+}
+
+/* ---- FIND_NODE and the amplification budget ---- */
+
+static void test_find_node_budget(void)
+{
+	struct node *b = node_new(v4(192, 0, 2, 1, 51820), true, false, 0, 0);
+	struct bare peers[20], x;
+	struct ovl_msg m, ans;
+	uint8_t plain[OVL_MAX_PLAINTEXT];
+	size_t req_len;
+	unsigned i;
+
+	for (i = 0; i < 20; ++i) {
+		bare_new(&peers[i], v4(100, 64, 1, (uint8_t)(i + 1), 51820));
+		memset(&m, 0, sizeof(m));
+		m.type = OVL_MSG_PING;
+		m.u.ping.nonce = i + 1;
+		m.u.ping.flags = OVL_NODE_PUBLIC;
+		bare_send(&peers[i], b, &m);
+	}
+	qn = 0;
+	ok(kad_table_size(ovl_engine_table(b->e)) == 20, "B heard 20 public nodes");
+	bare_new(&x, v4(100, 64, 2, 1, 51820));
+	memset(&m, 0, sizeof(m));
+	m.type = OVL_MSG_FIND_NODE;
+	m.u.find_node.txid = 77;
+	randombytes_buf(m.u.find_node.target, 32);
+	req_len = bare_send(&x, b, &m);
+	memset(&ans, 0, sizeof(ans));
+	ok(qn == 1 && bare_open(&x, 0, &ans, plain) && ans.type == OVL_MSG_NODES &&
+	   ans.u.nodes.txid == 77, "a short FIND_NODE from a stranger is answered");
+	ok(q[0].len <= 3 * req_len && q[0].len + sizeof(struct ovl_wire_node) > 3 * req_len &&
+	   ans.u.nodes.count < 20,
+	   "... with as many nodes as fit in 3x its %zu bytes: %zu bytes, %u nodes", req_len, q[0].len,
+	   ans.u.nodes.count);
+	qn = 0;
+	m.u.find_node.pad_len = 269;
+	req_len = bare_send(&x, b, &m);
+	memset(&ans, 0, sizeof(ans));
+	if (qn != 1 || !bare_open(&x, 0, &ans, plain))
+		ans.u.nodes.count = 0;
+	/* The 20 closest heard entries, less the requester if it is one. */
+	ok(ans.u.nodes.count >= 19 && q[0].len <= 3 * req_len,
+	   "a padded FIND_NODE is not cut by the budget: %u nodes in 3x its size", ans.u.nodes.count);
+	qn = 0;
+	for (i = 0; i < 20; ++i)
+		ovl_channel_free(peers[i].ch);
+	ovl_channel_free(x.ch);
+	net_reset();
+}
+
+/* ---- relaying ---- */
+
+/* R relays; M (NATed) keeps a validated path to R; returns R. */
+static struct node *relay_setup(struct node **m_out, uint32_t pps, uint32_t client_slots)
+{
+	struct node *r = node_new(v4(192, 0, 2, 9, 51820), true, true, pps, client_slots);
+	struct node *m = node_new(v4(10, 0, 0, 2, 51820), false, false, 0, 0);
+
+	ovl_engine_ping(m->e, r->pub, &r->addr, NULL, NULL, tnow());
+	run(NULL, false);	/* PING, PONG + PING back, PONG */
+	*m_out = m;
+	return r;
+}
+
+static void test_relay(void)
+{
+	struct node *m, *r = relay_setup(&m, 10, 0);
+	const struct ovl_engine_stats *st = ovl_engine_stats(r->e);
+	static const uint8_t wg[] = { 4, 0, 0, 0, 1, 2, 3, 4, 5, 6, 7, 8 };
+	struct bare s;
+	struct ovl_msg msg;
+	unsigned i, sent = 12;
+
+	bare_new(&s, v4(100, 64, 3, 1, 51820));
+	memset(&msg, 0, sizeof(msg));
+	msg.type = OVL_MSG_RELAY;
+	memcpy(msg.u.relay.dst, m->pub, 32);
+	msg.u.relay.frag.count = 1;
+	msg.u.relay.payload = wg;
+	msg.u.relay.payload_len = sizeof(wg);
+	bare_send(&s, r, &msg);
+	ok(st->relay_forwarded == 1 && st->relay_bytes == sizeof(wg) && qn == 1 &&
+	   ovl_kad_equal(&q[0].to, &m->addr), "a RELAY goes on as RELAYED to the member's validated path");
+	run(NULL, false);
+	ok(m->relayed == 1 && m->relayed_len == sizeof(wg) && !memcmp(m->relayed_buf, wg, sizeof(wg)),
+	   "the member gets the WireGuard datagram, untouched");
+	/* 10 packets a second with a 200 ms burst: a flood at one instant
+	 * passes only the burst. */
+	for (i = 0; i < sent; ++i)
+		bare_send(&s, r, &msg);
+	ok(st->relay_dropped_rate > 0 && st->relay_forwarded + st->relay_dropped_rate == 1 + sent &&
+	   st->relay_forwarded <= 4, "over its rate a sender is dropped and counted: %llu forwarded, "
+	   "%llu dropped", (unsigned long long)st->relay_forwarded,
+	   (unsigned long long)st->relay_dropped_rate);
+	now += 2 * SEC;
+	qn = 0;
+	bare_send(&s, r, &msg);
+	ok(qn == 1, "the rate recovers with time");
+	memcpy(msg.u.relay.dst, s.pub, 32);
+	bare_send(&s, r, &msg);
+	ok(st->relay_dropped_bad == 1, "a RELAY to its own sender is dropped");
+	randombytes_buf(msg.u.relay.dst, 32);
+	bare_send(&s, r, &msg);
+	ok(st->relay_dropped_no_path == 1, "a RELAY to a node we have no path to is dropped");
+	now += 61 * SEC;
+	memcpy(msg.u.relay.dst, m->pub, 32);
+	bare_send(&s, r, &msg);
+	ok(st->relay_dropped_no_path == 2, "a path unheard for a minute is not live");
+	ovl_channel_free(s.ch);
+	net_reset();
+}
+
+static void test_relay_off(void)
+{
+	struct node *b = node_new(v4(192, 0, 2, 1, 51820), true, false, 0, 0);
+	static const uint8_t wg[] = { 4, 0, 0, 0 };
+	struct bare s;
+	struct ovl_msg msg;
+
+	bare_new(&s, v4(100, 64, 3, 1, 51820));
+	memset(&msg, 0, sizeof(msg));
+	msg.type = OVL_MSG_RELAY;
+	randombytes_buf(msg.u.relay.dst, 32);
+	msg.u.relay.frag.count = 1;
+	msg.u.relay.payload = wg;
+	msg.u.relay.payload_len = sizeof(wg);
+	bare_send(&s, b, &msg);
+	ok(ovl_engine_stats(b->e)->relay_dropped_off == 1 && !ovl_engine_relaying(b->e),
+	   "a node that does not relay drops WireGuard traffic to relay");
+	ovl_channel_free(s.ch);
+	net_reset();
+}
+
+static void test_channel(void)
+{
+	struct node *m, *r = relay_setup(&m, 0, 0);
+	const struct ovl_engine_stats *st = ovl_engine_stats(r->e);
+	uint8_t plain[OVL_MAX_PLAINTEXT];
+	struct kad_addr to, elsewhere = v4(100, 64, 3, 2, 51820);
+	struct ovl_msg msg, ans;
+	struct bare s;
+	uint32_t id;
+
+	bare_new(&s, v4(100, 64, 3, 1, 51820));
+	qn = 0;
+	memset(&msg, 0, sizeof(msg));
+	msg.type = OVL_MSG_CHANNEL_BIND;
+	memcpy(msg.u.channel_bind.dst, m->pub, 32);
+	bare_send(&s, r, &msg);
+	ok(qn == 1 && bare_open(&s, 0, &ans, plain) && ans.type == OVL_MSG_CHANNEL_BOUND &&
+	   ans.u.channel_bound.status == OVL_CHANNEL_OK && ans.u.channel_bound.channel,
+	   "CHANNEL_BIND to a member with a live path: bound");
+	id = ans.u.channel_bound.channel;
+	ok(ovl_engine_channels_live(r->e, now) == 1, "one channel live");
+	ok(ovl_engine_channel_forward(r->e, id, &s.addr, 100, now, &to) && ovl_kad_equal(&to, &m->addr),
+	   "channel data from the bound address goes to the member");
+	ok(!ovl_engine_channel_forward(r->e, id, &elsewhere, 100, now, &to) && st->channel_dropped == 1,
+	   "channel data from another address is dropped and counted");
+	ok(!ovl_engine_channel_forward(r->e, id ^ 1, &s.addr, 100, now, &to) && st->channel_dropped == 2,
+	   "an unknown channel is dropped");
+	ok(st->channel_forwarded == 1 && st->channel_binds == 1, "counted: 1 bind, 1 forwarded");
+	qn = 0;
+	randombytes_buf(msg.u.channel_bind.dst, 32);
+	bare_send(&s, r, &msg);
+	ok(qn == 1 && bare_open(&s, 0, &ans, plain) &&
+	   ans.u.channel_bound.status == OVL_CHANNEL_NO_PATH, "a bind to a node without a path: NO_PATH");
+	now += 61 * SEC;
+	ok(!ovl_engine_channel_forward(r->e, id, &s.addr, 100, now, &to),
+	   "a channel not renewed expires with the path");
+	ovl_channel_free(s.ch);
+	net_reset();
+}
+
+static void test_channel_bound_event(void)
+{
+	struct node *m, *r = relay_setup(&m, 0, 0);
+	struct node *a = node_new(v4(10, 0, 0, 3, 51820), false, false, 0, 0);
+
+	ovl_engine_ping(a->e, r->pub, &r->addr, NULL, NULL, tnow());
+	run(NULL, false);
+	ovl_engine_channel_bind(a->e, r->pub, &r->addr, m->pub, tnow());
+	run(NULL, false);
+	ok(a->channels == 1 && a->last_status == OVL_CHANNEL_OK && a->last_channel &&
+	   ovl_engine_stats(a->e)->channels_granted == 1, "the member hears its binding granted");
+	net_reset();
+}
+
+static void test_clients_bounded(void)
+{
+	struct node *m, *r = relay_setup(&m, 0, 64);
+	struct bare x;
+	struct ovl_msg msg;
+	unsigned i;
+	size_t live;
+
+	for (i = 0; i < 300; ++i) {
+		bare_new(&x, v4(100, 64, (uint8_t)(10 + i / 250), (uint8_t)(i % 250 + 1), 51820));
+		memset(&msg, 0, sizeof(msg));
+		msg.type = OVL_MSG_PING;
+		msg.u.ping.nonce = i + 1;
+		bare_send(&x, r, &msg);
+		ovl_channel_free(x.ch);
+		qn = 0;
+	}
+	live = ovl_engine_clients_live(r->e, now);
+	ok(live <= 64 && live >= 32, "300 NATed senders, a table of 64 clients: %zu kept", live);
+	net_reset();
+}
+
+/* ---- NAT filtering rounds ---- */
+
+static bool nat_eim(const struct kad_addr *src, const struct kad_addr *to, struct kad_addr *out)
+{
+	(void)to;
+	if (src->ip[0] != 10)
+		return false;
+	*out = v4(203, 0, 113, 5, 1000);
+	return true;
+}
+
+static enum ovl_filtering filtering_with(bool drop_aux, unsigned *rounds_run)
+{
+	struct node *a = node_new(v4(10, 0, 0, 1, 51820), false, false, 0, 0);
+	struct node *b = node_new(v4(192, 0, 2, 1, 51820), true, false, 0, 0);
+	struct node *c = node_new(v4(198, 51, 100, 1, 51820), true, false, 0, 0);
+	enum ovl_filtering v = OVL_FILTER_UNKNOWN;
+	unsigned i;
+
+	b->has_other = true;
+	b->other = v4(192, 0, 2, 2, 0);
+	a->alias[0] = v4(203, 0, 113, 5, 1000);
+	ovl_engine_ping(a->e, b->pub, &b->addr, NULL, NULL, tnow());
+	ovl_engine_ping(a->e, c->pub, &c->addr, NULL, NULL, tnow());
+	run(nat_eim, false);
+	*rounds_run = 0;
+	/* Ticks every second for a minute, the network in between. */
+	for (i = 0; i < 60 && v == OVL_FILTER_UNKNOWN; ++i) {
+		ovl_engine_tick(a->e, tnow());
+		*rounds_run += run(nat_eim, drop_aux) ? 1 : 0;
+		now += SEC;
+		v = ovl_engine_nat_filtering(a->e, NULL);
+	}
+	net_reset();
+	return v;
+}
+
+static void test_filtering(void)
+{
+	unsigned rounds;
+	enum ovl_filtering v;
+
+	v = filtering_with(false, &rounds);
+	ok(v == OVL_FILTER_EIF, "probes from another address arrive: endpoint-independent (%s)",
+	   ovl_filter_name(v));
+	v = filtering_with(true, &rounds);
+	ok(v == OVL_FILTER_APDF && rounds >= 2,
+	   "no probe arrives in two rounds: address-and-port-dependent (%s, %u rounds)",
+	   ovl_filter_name(v), rounds);
+}
+
+static void test_probe_answer(void)
+{
+	struct node *b = node_new(v4(192, 0, 2, 1, 51820), true, false, 0, 0);
+	struct node *a = node_new(v4(10, 0, 0, 1, 51820), false, false, 0, 0);
+	const struct ovl_engine_stats *st = ovl_engine_stats(b->e);
+	struct bare x;
+	struct ovl_msg msg;
+	unsigned i, aux = 0;
+
+	b->has_other = true;
+	b->other = v4(192, 0, 2, 2, 0);
+	bare_new(&x, v4(100, 64, 4, 1, 51820));
+	memset(&msg, 0, sizeof(msg));
+	msg.type = OVL_MSG_PROBE_REQ;
+	msg.u.probe_req.nonce = 5;
+	bare_send(&x, b, &msg);
+	ok(st->probes_dropped == 1 && qn == 0, "an unpadded PROBE_REQ is not worth three PROBEs");
+	msg.u.probe_req.pad_len = OVL_PROBE_REQ_PAD;
+	bare_send(&x, b, &msg);
+	for (i = 0; i < qn; ++i)
+		aux += q[i].aux;
+	ok(st->probes_answered == 1 && qn == 3 && aux == 2 && ovl_kad_same_ip(&q[1].src, &b->other),
+	   "a padded one: OTHER_PORT and OTHER_IP from probe sockets, then the ANSWER");
+	qn = 0;
+	bare_send(&x, a, &msg);
+	ok(ovl_engine_stats(a->e)->probes_dropped == 1 && qn == 0, "a NATed node answers no PROBE_REQ");
+	ovl_channel_free(x.ch);
+	net_reset();
+}
+
+/* ---- the address rule, the probe table ---- */
+
+static void test_ip_usable(void)
+{
+	static const struct {
+		uint8_t ip[4];
+		bool usable;
+	} v4s[] = {
+		{ { 192, 0, 2, 1 }, true },	{ { 10, 1, 2, 3 }, true },
+		{ { 223, 255, 255, 254 }, true }, { { 0, 0, 0, 0 }, false },
+		{ { 127, 0, 0, 1 }, false },	{ { 169, 254, 1, 1 }, false },
+		{ { 224, 0, 0, 1 }, false },	{ { 239, 1, 1, 1 }, false },
+		{ { 240, 0, 0, 1 }, false },	{ { 255, 255, 255, 255 }, false },
+	};
+	static const uint8_t v6_global[16] = { 0x20, 0x01, 0x0d, 0xb8, [15] = 1 };
+	static const uint8_t v6_ll[16] = { 0xfe, 0x80, [15] = 1 }, v6_lo[16] = { [15] = 1 };
+	static const uint8_t v6_mc[16] = { 0xff, 0x02, [15] = 1 }, v6_any[16] = { 0 };
+	static const uint8_t v6_mapped[16] = { [10] = 0xff, [11] = 0xff, 192, 0, 2, 1 };
+	unsigned i;
+	bool all = true;
+
+	for (i = 0; i < sizeof(v4s) / sizeof(v4s[0]); ++i)
+		if (ovl_ip_usable(KAD_AF_INET, v4s[i].ip) != v4s[i].usable) {
+			diag("%u.%u.%u.%u", v4s[i].ip[0], v4s[i].ip[1], v4s[i].ip[2], v4s[i].ip[3]);
+			all = false;
+		}
+	ok(all, "IPv4: unicast usable; 0/8, loopback, link-local, 224/4 and 240/4 not");
+	ok(ovl_ip_usable(KAD_AF_INET6, v6_global) && !ovl_ip_usable(KAD_AF_INET6, v6_ll) &&
+	   !ovl_ip_usable(KAD_AF_INET6, v6_lo) && !ovl_ip_usable(KAD_AF_INET6, v6_mc) &&
+	   !ovl_ip_usable(KAD_AF_INET6, v6_any) && !ovl_ip_usable(KAD_AF_INET6, v6_mapped),
+	   "IPv6: global usable; link-local, loopback, multicast, ::, v4-mapped not");
+	ok(!ovl_ip_usable(0, v6_global), "no family: not usable");
+}
+
+struct pt_entry {
+	uint32_t key;
+	uint64_t used;			/* 0: free */
+};
+
+static bool pt_match(const void *e, const void *arg)
+{
+	const struct pt_entry *p = e;
+
+	return p->used && p->key == *(const uint32_t *)arg;
+}
+
+static uint64_t pt_age(const void *e, const void *arg)
+{
+	(void)arg;
+	return ((const struct pt_entry *)e)->used;
+}
+
+/* The probe table as an LRU cache of keys against a naive model: a list
+ * of (key, last use, slot) that scans its slot's range the slow way. */
+static void test_probetab_model(void)
+{
+	enum { SLOTS = 64, KEYS = 200, OPS = 20000 };
+	static const uint8_t hk[16] = { 7 };
+	struct ovl_probetab t;
+	struct pt_entry model[SLOTS];
+	unsigned i, j, bad = 0;
+	uint64_t clock = 0;
+
+	ok(ovl_probetab_init(&t, 48, sizeof(struct pt_entry), hk) == -EINVAL, "slots: a power of two");
+	ok(ovl_probetab_init(&t, SLOTS, sizeof(struct pt_entry), hk) == 0, "init");
+	memset(model, 0, sizeof(model));
+	for (i = 0; i < OPS; ++i) {
+		uint32_t key = (uint32_t)(tap_rand() % KEYS);
+		uint64_t h = ovl_probetab_hash(&t, &key, sizeof(key));
+		void *victim = NULL;
+		struct pt_entry *e = ovl_probetab_find(&t, h, pt_match, pt_age, &key, &victim);
+		int found = -1, oldest = -1;
+
+		for (j = 0; j < OVL_PROBETAB_PROBE && found < 0; ++j) {
+			unsigned s = (unsigned)((h + j) % SLOTS);
+
+			if (model[s].used && model[s].key == key)
+				found = (int)s;
+			else if (oldest < 0 || model[s].used < model[oldest].used)
+				oldest = (int)s;
+		}
+		++clock;
+		if (found >= 0) {
+			bad += !e || e != ovl_probetab_at(&t, (uint32_t)found);
+			model[found].used = clock;
+			if (e)
+				e->used = clock;
+			continue;
+		}
+		/* The naive scan stopped early only on a find: here it saw all. */
+		bad += e != NULL || victim != ovl_probetab_at(&t, (uint32_t)oldest);
+		model[oldest].key = key;
+		model[oldest].used = clock;
+		if (victim) {
+			((struct pt_entry *)victim)->key = key;
+			((struct pt_entry *)victim)->used = clock;
+		}
+	}
+	ok(bad == 0, "%u operations agree with the naive model (%u disagreements)", OPS, bad);
+	ovl_probetab_free(&t);
+	ok(ovl_probetab_find(&t, 1, pt_match, pt_age, &bad, NULL) == NULL, "a freed table finds nothing");
+}
+
+int main(void)
+{
+	if (sodium_init() < 0)
+		return 1;
+	test_ping_pong();
+	test_unsolicited_pong();
+	test_mapping();
+	test_find_node_budget();
+	test_relay();
+	test_relay_off();
+	test_channel();
+	test_channel_bound_event();
+	test_clients_bounded();
+	test_filtering();
+	test_probe_answer();
+	test_ip_usable();
+	test_probetab_model();
+	printf("1..%u\n", tap_count);
+	return tap_failed ? 1 : 0;
+}
