@@ -34,7 +34,7 @@ enum {
 
 /* ---- messages ---- */
 
-int netconf_fail(struct parser *p, unsigned line, const char *fmt, ...)
+int netconf_fail(struct netconf_parser *p, unsigned line, const char *fmt, ...)
 {
 	va_list ap;
 	int n;
@@ -56,7 +56,7 @@ int netconf_fail(struct parser *p, unsigned line, const char *fmt, ...)
 	return p->rc;
 }
 
-int netconf_fail_errno(struct parser *p, int e)
+int netconf_fail_errno(struct netconf_parser *p, int e)
 {
 	if (p->rc)
 		return p->rc;
@@ -301,7 +301,7 @@ bool netconf_kind_is_trusted(enum netconf_kind kind)
 }
 
 /* A directive with exactly one value. */
-static int one_value(struct parser *p, char **tok, size_t ntok)
+static int one_value(struct netconf_parser *p, char **tok, size_t ntok)
 {
 	char q[QBUF];
 
@@ -313,7 +313,7 @@ static int one_value(struct parser *p, char **tok, size_t ntok)
 	return 0;
 }
 
-static int set_once(struct parser *p, unsigned *line, const char *what)
+static int set_once(struct netconf_parser *p, unsigned *line, const char *what)
 {
 	if (*line)
 		return netconf_fail(p, p->lineno, "\"%s\" is already set on line %u", what, *line);
@@ -323,7 +323,7 @@ static int set_once(struct parser *p, unsigned *line, const char *what)
 
 /* "A.B.C.D/N" or "X:Y::/N" split at the slash; the prefix length checked
  * against 1..max. */
-static int parse_prefix(struct parser *p, const char *tok, bool v6, uint8_t *addr,
+static int parse_prefix(struct netconf_parser *p, const char *tok, bool v6, uint8_t *addr,
 			uint8_t *prefix)
 {
 	const char *slash = strchr(tok, '/');
@@ -347,7 +347,7 @@ static int parse_prefix(struct parser *p, const char *tok, bool v6, uint8_t *add
 	return 0;
 }
 
-static int do_name(struct parser *p, char **tok, size_t ntok)
+static int do_name(struct netconf_parser *p, char **tok, size_t ntok)
 {
 	char q[QBUF];
 
@@ -361,7 +361,7 @@ static int do_name(struct parser *p, char **tok, size_t ntok)
 	return 0;
 }
 
-static int do_subnet(struct parser *p, char **tok, size_t ntok)
+static int do_subnet(struct netconf_parser *p, char **tok, size_t ntok)
 {
 	struct netconf *c = p->conf;
 	uint8_t a[4];
@@ -375,7 +375,7 @@ static int do_subnet(struct parser *p, char **tok, size_t ntok)
 	return 0;
 }
 
-static int do_subnet6(struct parser *p, char **tok, size_t ntok)
+static int do_subnet6(struct netconf_parser *p, char **tok, size_t ntok)
 {
 	struct netconf *c = p->conf;
 	uint8_t a[16], m[16];
@@ -391,7 +391,7 @@ static int do_subnet6(struct parser *p, char **tok, size_t ntok)
 	return 0;
 }
 
-static int do_workbit(struct parser *p, char **tok, size_t ntok)
+static int do_workbit(struct netconf_parser *p, char **tok, size_t ntok)
 {
 	unsigned long v;
 	char q[QBUF];
@@ -405,7 +405,7 @@ static int do_workbit(struct parser *p, char **tok, size_t ntok)
 	return 0;
 }
 
-static int do_namespace(struct parser *p, char **tok, size_t ntok)
+static int do_namespace(struct netconf_parser *p, char **tok, size_t ntok)
 {
 	size_t n, i;
 	char q[QBUF];
@@ -426,7 +426,7 @@ static int do_namespace(struct parser *p, char **tok, size_t ntok)
 
 /* An endpoint: "host", "host:port", "A.B.C.D[:port]", "[v6][:port]", or a
  * bare IPv6 address (two colons or more, no port). */
-static int parse_endpoint(struct parser *p, const char *tok, struct netconf_endpoint *ep)
+static int parse_endpoint(struct netconf_parser *p, const char *tok, struct netconf_endpoint *ep)
 {
 	size_t n = strlen(tok), hlen;
 	const char *host = tok, *port = NULL, *colon;
@@ -530,7 +530,7 @@ static const char *quote_key(char *out, size_t outlen, const char *tok)
 	return quote_n(out, outlen, tok, KEY_SHOWN);
 }
 
-static struct netconf_peer *new_peer(struct parser *p)
+static struct netconf_peer *new_peer(struct netconf_parser *p)
 {
 	struct netconf *c = p->conf;
 
@@ -552,7 +552,7 @@ static struct netconf_peer *new_peer(struct parser *p)
 	return memset(&c->peers[c->n_peers], 0, sizeof(c->peers[0]));
 }
 
-static int do_peer(struct parser *p, enum netconf_kind kind, char **tok, size_t ntok)
+static int do_peer(struct netconf_parser *p, enum netconf_kind kind, char **tok, size_t ntok)
 {
 	struct netconf_peer *peer = new_peer(p);
 	bool has_key = false, has_endpoint = false, trusted = netconf_kind_is_trusted(kind);
@@ -628,7 +628,7 @@ static_on_untrusted:
 	return 0;
 }
 
-static int process_line(struct parser *p, char *line, size_t len)
+static int process_line(struct netconf_parser *p, char *line, size_t len)
 {
 	char *tok[MAX_TOKENS];
 	size_t ntok = 0, i = 0;
@@ -668,7 +668,7 @@ static int process_line(struct parser *p, char *line, size_t len)
 
 /* ---- the line reader ---- */
 
-static int end_line(struct parser *p)
+static int end_line(struct netconf_parser *p)
 {
 	size_t len = p->len;
 	size_t i;
@@ -696,7 +696,7 @@ static int end_line(struct parser *p)
 }
 
 /* Feeds bytes to the line reader; returns p->rc. */
-static int feed(struct parser *p, const char *data, size_t n)
+static int feed(struct netconf_parser *p, const char *data, size_t n)
 {
 	size_t i;
 
@@ -719,9 +719,9 @@ static int feed(struct parser *p, const char *data, size_t n)
 
 /* ---- entry points ---- */
 
-static int begin(struct parser *p, const char *name, char *err, size_t errlen)
+static int begin(struct netconf_parser *p, const char *name, char *err, size_t errlen)
 {
-	memset(p, 0, offsetof(struct parser, line));
+	memset(p, 0, offsetof(struct netconf_parser, line));
 	p->src = name ? name : "(network file)";
 	p->err = err;
 	p->errlen = err ? errlen : 0;
@@ -735,7 +735,7 @@ static int begin(struct parser *p, const char *name, char *err, size_t errlen)
 	return 0;
 }
 
-static int end(struct parser *p, struct netconf **out)
+static int end(struct netconf_parser *p, struct netconf **out)
 {
 	/* A last line without its line end. */
 	if (!p->rc && p->len)
@@ -754,7 +754,7 @@ static int end(struct parser *p, struct netconf **out)
 int netconf_parse_buffer(const char *name, const char *buf, size_t len,
 			 struct netconf **out, char *err, size_t errlen)
 {
-	struct parser p;
+	struct netconf_parser p;
 
 	if (!begin(&p, name, err, errlen))
 		feed(&p, buf, len);
@@ -764,7 +764,7 @@ int netconf_parse_buffer(const char *name, const char *buf, size_t len,
 int netconf_parse_stream(FILE *f, const char *name, struct netconf **out,
 			 char *err, size_t errlen)
 {
-	struct parser p;
+	struct netconf_parser p;
 	char buf[READ_CHUNK];
 
 	if (!begin(&p, name, err, errlen)) {

@@ -295,7 +295,7 @@ static bool any_peer(const struct netconf_peer *peer)
 }
 
 /* Static addresses must lie in their subnet, and be host addresses. */
-static int check_statics(struct parser *p)
+static int check_statics(struct netconf_parser *p)
 {
 	struct netconf *c = p->conf;
 	char a[46], s[46];
@@ -335,7 +335,7 @@ static int check_statics(struct parser *p)
 
 /* Keys, hostnames and static addresses are each used once; a repeat names
  * both lines. */
-static int check_repeats(struct parser *p, struct netconf_peer **v)
+static int check_repeats(struct netconf_parser *p, struct netconf_peer **v)
 {
 	struct netconf *c = p->conf;
 	const struct netconf_peer *a = NULL, *b = NULL;
@@ -367,7 +367,7 @@ static int check_repeats(struct parser *p, struct netconf_peer **v)
 	return 0;
 }
 
-static int derive_addresses(struct parser *p)
+static int derive_addresses(struct netconf_parser *p)
 {
 	struct netconf *c = p->conf;
 	char lb[160], s[16];
@@ -399,7 +399,7 @@ static int derive_addresses(struct parser *p)
 /* Two peers with one address: at least one derived it (static repeats are
  * caught before).  The peers are sorted by address then key, so the first
  * colliding pair, and so the message, is the same in any line order. */
-static int check_collisions(struct parser *p, struct netconf_peer **v, bool v6)
+static int check_collisions(struct netconf_parser *p, struct netconf_peer **v, bool v6)
 {
 	struct netconf *c = p->conf;
 	const struct netconf_peer *x = NULL, *y = NULL;
@@ -438,7 +438,7 @@ static int check_collisions(struct parser *p, struct netconf_peer **v, bool v6)
 		    netconf_peer_label(l2, sizeof(l2), y), y->line, a);
 }
 
-int netconf_finish(struct parser *p)
+int netconf_finish(struct netconf_parser *p)
 {
 	struct netconf *c = p->conf;
 	struct netconf_peer **v = NULL;

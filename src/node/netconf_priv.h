@@ -19,7 +19,8 @@ enum key_form {
 	KEY_FORM_STD,		/* 43 characters, standard, unpadded */
 };
 
-struct parser {
+/* The state of one parse, on the caller's stack. */
+struct netconf_parser {
 	const char *src;		/* the file's name in messages */
 	char *err;
 	size_t errlen;
@@ -33,13 +34,12 @@ struct parser {
 	char line[NETCONF_MAX_LINE + 2];	/* + a CR before the LF, + NUL */
 };
 
-
 /* Records the first error, "FILE:LINE: message" (no LINE when line is
  * 0), and returns it (-EINVAL); later errors are ignored. */
-int netconf_fail(struct parser *p, unsigned line, const char *fmt, ...)
+int netconf_fail(struct netconf_parser *p, unsigned line, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 /* The same for errno e (ENOMEM or a read error): "FILE: strerror". */
-int netconf_fail_errno(struct parser *p, int e);
+int netconf_fail_errno(struct netconf_parser *p, int e);
 
 /* Addresses and keys as messages show them. */
 void netconf_format_ipv4(char out[16], const uint8_t a[4]);
@@ -54,6 +54,6 @@ uint32_t netconf_mask4(unsigned prefix);
 void netconf_mask6(uint8_t mask[16], unsigned prefix);
 
 /* The second pass, once every line was read without error. */
-int netconf_finish(struct parser *p);
+int netconf_finish(struct netconf_parser *p);
 
 #endif
