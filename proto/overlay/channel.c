@@ -44,6 +44,7 @@
 #include "crypto/hash.h"
 #include "crypto/workbit.h"
 #include "crypto/x25519.h"
+#include "proto/common/replay.h"
 
 #include <errno.h>
 #include <sodium.h>
@@ -55,8 +56,6 @@
 
 static const char key_label[] = "wh overlay v1 key";
 
-enum { WINDOW_WORDS = OVL_REPLAY_WINDOW / 64 };
-_Static_assert(OVL_REPLAY_WINDOW % 64 == 0, "whole words");
 _Static_assert(AEAD_KEY_LEN == 32 && (int)AEAD_TAG_LEN == (int)OVL_TAG_LEN, "ChaCha20-Poly1305");
 _Static_assert((int)X25519_KEY_LEN == (int)OVL_KEY_LEN, "X25519 keys are node IDs");
 
@@ -66,7 +65,8 @@ struct peer {
 	uint8_t recv_key[AEAD_KEY_LEN];		/* k(peer -> us) */
 	uint64_t send_counter;			/* the next one to send */
 	uint64_t last_rx_ns;			/* wall clock of the last accepted */
-	struct ovl_replay_window rx;
+	struct replay_window rx;		/* of the counters received */
+	uint64_t rx_ring[REPLAY_RING_WORDS(OVL_REPLAY_WINDOW)];
 	bool workbit_ok;			/* the sender's workbit is enough */
 	bool in_use;
 	uint32_t prev, next;			/* LRU list (head: most recent); free list */
@@ -99,62 +99,16 @@ struct ovl_channel {
 
 /* ---- replay window ---- */
 
-bool ovl_replay_window_check(const struct ovl_replay_window *w, uint64_t counter)
+/* The common window (proto/common/replay.h) at the protocol's size:
+ * counters top - 1023 .. top, doc/protocol.md section 5.2. */
+static bool rx_check(const struct peer *p, uint64_t counter)
 {
-	uint64_t d;
-
-	if (!w->valid || counter > w->top)
-		return true;
-	d = w->top - counter;
-	if (d >= OVL_REPLAY_WINDOW)
-		return false;
-	return !((w->bits[d / 64] >> (d % 64)) & 1);
+	return replay_window_check(&p->rx, p->rx_ring, OVL_REPLAY_WINDOW, counter);
 }
 
-/* Bit i stands for top - i: raising top by n moves every bit n places up. */
-static void window_shift(struct ovl_replay_window *w, uint64_t n)
+static void rx_commit(struct peer *p, uint64_t counter)
 {
-	unsigned ws, bs;
-	int i;
-
-	if (n >= OVL_REPLAY_WINDOW) {
-		memset(w->bits, 0, sizeof(w->bits));
-		return;
-	}
-	ws = (unsigned)(n / 64);
-	bs = (unsigned)(n % 64);
-	for (i = WINDOW_WORDS - 1; i >= 0; --i) {
-		uint64_t v = 0;
-
-		if ((unsigned)i >= ws) {
-			v = w->bits[(unsigned)i - ws] << bs;
-			if (bs && (unsigned)i > ws)
-				v |= w->bits[(unsigned)i - ws - 1] >> (64 - bs);
-		}
-		w->bits[i] = v;
-	}
-}
-
-void ovl_replay_window_commit(struct ovl_replay_window *w, uint64_t counter)
-{
-	uint64_t d;
-
-	if (!w->valid) {
-		memset(w->bits, 0, sizeof(w->bits));
-		w->valid = true;
-		w->top = counter;
-		w->bits[0] = 1;
-		return;
-	}
-	if (counter > w->top) {
-		window_shift(w, counter - w->top);
-		w->top = counter;
-		w->bits[0] |= 1;
-		return;
-	}
-	d = w->top - counter;
-	if (d < OVL_REPLAY_WINDOW)
-		w->bits[d / 64] |= UINT64_C(1) << (d % 64);
+	replay_window_commit(&p->rx, p->rx_ring, OVL_REPLAY_WINDOW, counter);
 }
 
 /* ---- the peer table ---- */
@@ -299,7 +253,7 @@ static struct peer *peer_insert(struct ovl_channel *ch, struct peer *tmp, uint64
 	sodium_memzero(tmp, sizeof(*tmp));
 	p->in_use = true;
 	p->send_counter = now_ns > ch->counter_floor ? now_ns : ch->counter_floor;
-	p->rx.valid = false;
+	replay_window_reset(&p->rx);
 	p->last_rx_ns = 0;
 	b = bucket_of(ch, p->pk);
 	p->hnext = ch->buckets[b];
@@ -482,7 +436,7 @@ enum ovl_drop ovl_channel_open(struct ovl_channel *ch, const uint8_t *dgram, siz
 			d = OVL_DROP_WORKBIT;
 			goto out;
 		}
-		if (rx_window_live(ch, p, now_wall_ns) && !ovl_replay_window_check(&p->rx, counter)) {
+		if (rx_window_live(ch, p, now_wall_ns) && !rx_check(p, counter)) {
 			d = OVL_DROP_REPLAY;
 			goto out;
 		}
@@ -520,8 +474,8 @@ enum ovl_drop ovl_channel_open(struct ovl_channel *ch, const uint8_t *dgram, siz
 		touch(ch, p);
 	}
 	if (!rx_window_live(ch, p, now_wall_ns))
-		p->rx.valid = false;
-	ovl_replay_window_commit(&p->rx, counter);
+		replay_window_reset(&p->rx);
+	rx_commit(p, counter);
 	p->last_rx_ns = now_wall_ns;
 	memcpy(sender_pk, p->pk, OVL_KEY_LEN);
 	*plain_len = ptlen;

@@ -111,17 +111,4 @@ uint64_t ovl_channel_counter_floor(const struct ovl_channel *ch);
 const struct ovl_channel_stats *ovl_channel_stats(const struct ovl_channel *ch);
 const char *ovl_drop_name(enum ovl_drop d);
 
-/* The replay window of one sender: the highest counter accepted and a
- * bitmap of the OVL_REPLAY_WINDOW counters at and below it.  Exposed for
- * the tests, which check it against a naive model. */
-struct ovl_replay_window {
-	uint64_t top;			/* highest counter accepted */
-	uint64_t bits[OVL_REPLAY_WINDOW / 64];	/* bit i: top - i was accepted */
-	bool valid;			/* false: nothing accepted yet */
-};
-/* Whether counter would be accepted; changes nothing. */
-bool ovl_replay_window_check(const struct ovl_replay_window *w, uint64_t counter);
-/* Records counter, which ovl_replay_window_check accepted. */
-void ovl_replay_window_commit(struct ovl_replay_window *w, uint64_t counter);
-
 #endif

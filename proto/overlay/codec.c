@@ -736,33 +736,6 @@ void ovl_chan_write(uint8_t out[OVL_CHAN_HEADER_LEN], uint8_t dir, uint32_t chan
 	be32_put(h->channel, channel);
 }
 
-const char *ovl_decode_name(enum ovl_decode r)
-{
-	switch (r) {
-	case OVL_DECODE_OK:
-		return "ok";
-	case OVL_DECODE_EMPTY:
-		return "empty";
-	case OVL_DECODE_UNKNOWN_TYPE:
-		return "unknown type";
-	case OVL_DECODE_TRUNCATED:
-		return "truncated";
-	case OVL_DECODE_TRAILING:
-		return "trailing bytes";
-	case OVL_DECODE_TOO_LONG:
-		return "too long";
-	case OVL_DECODE_BAD_COUNT:
-		return "count over its limit";
-	case OVL_DECODE_BAD_ADDR:
-		return "bad address";
-	case OVL_DECODE_BAD_FIELD:
-		return "bad field";
-	case OVL_DECODE_MAX:
-		break;
-	}
-	return "?";
-}
-
 const char *ovl_msg_type_name(uint8_t type)
 {
 	switch (type) {

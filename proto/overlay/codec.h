@@ -170,7 +170,6 @@ long ovl_msg_encode(uint8_t *out, size_t outmax, const struct ovl_msg *m);
 size_t ovl_chan_parse(const uint8_t *buf, size_t len, uint8_t *dir, uint32_t *channel);
 void ovl_chan_write(uint8_t out[OVL_CHAN_HEADER_LEN], uint8_t dir, uint32_t channel);
 
-const char *ovl_decode_name(enum ovl_decode r);
 const char *ovl_msg_type_name(uint8_t type);
 
 /* Addresses.  ovl_addr_valid: a known family in canonical form, port

@@ -363,16 +363,6 @@ int kad_lookup_start(struct kad_lookups *ls, const uint8_t target[KAD_KEY_LEN],
 	return lookup_start(ls, target, flags, KAD_KIND_USER, now_ns, txid);
 }
 
-bool kad_lookup_cancel(struct kad_lookups *ls, uint64_t txid)
-{
-	unsigned idx;
-
-	if (!lookup_by_txid(ls, txid, &idx))
-		return false;
-	lookup_release(ls, idx);
-	return true;
-}
-
 void kad_lookups_on_nodes(struct kad_lookups *ls, uint64_t txid,
 			  const uint8_t from_key[KAD_KEY_LEN],
 			  const struct kad_addr *from_addr, unsigned from_flags,

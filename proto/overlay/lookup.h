@@ -139,9 +139,6 @@ void kad_lookups_free(struct kad_lookups *ls);
  * this returns (nothing to ask).  0 or -EBUSY (no free slot), -ENOMEM. */
 int kad_lookup_start(struct kad_lookups *ls, const uint8_t target[KAD_KEY_LEN],
 		     unsigned flags, uint64_t now_ns, uint64_t *txid);
-/* Drops a running lookup without calling done(); false if unknown. */
-bool kad_lookup_cancel(struct kad_lookups *ls, uint64_t txid);
-
 /* A NODES answer (authenticated) from from_key at from_addr; from_flags:
  * KAD_F_NATED if the daemon knows the sender is NATed.  The sender is
  * offered to the table in any case, as heard. */

@@ -5,7 +5,7 @@
 #include "proto/overlay/engine_priv.h"
 
 #include "proto/overlay/addr.h"
-#include "proto/wg/ratelimiter.h"
+#include "proto/common/gcra.h"
 
 #include <sodium.h>
 #include <string.h>

@@ -11,11 +11,14 @@
  *
  * All multi-byte integers on the wire are big-endian (network order); the
  * codec (codec.c) and the channel (channel.c) convert them through the
- * be16/be64 helpers below, nothing else touches byte order.  Structs are
+ * be16/be32/be64 helpers of proto/common/byteorder.h, nothing else touches
+ * byte order.  Structs are
  * byte layouts made only of byte arrays (alignment 1), never cast from a
  * buffer before its length has been checked. */
 #ifndef WH_PROTO_OVERLAY_OVERLAY_H
 #define WH_PROTO_OVERLAY_OVERLAY_H
+
+#include "proto/common/byteorder.h"
 
 #include <stddef.h>
 #include <stdint.h>
@@ -291,49 +294,5 @@ _Static_assert(1 + sizeof(struct ovl_wire_candidates) +
 	       "a full CANDIDATES fits in 1280 bytes");
 _Static_assert(1 + sizeof(struct ovl_wire_relayed) + OVL_RELAY_MAX_CHUNK == OVL_MAX_PLAINTEXT,
 	       "a full relay chunk fits a RELAYED exactly");
-
-static inline uint16_t be16_get(const uint8_t b[2])
-{
-	return (uint16_t)(b[0] << 8 | b[1]);
-}
-
-static inline void be16_put(uint8_t b[2], uint16_t v)
-{
-	b[0] = (uint8_t)(v >> 8);
-	b[1] = (uint8_t)v;
-}
-
-static inline uint32_t be32_get(const uint8_t b[4])
-{
-	return (uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 | (uint32_t)b[2] << 8 | b[3];
-}
-
-static inline void be32_put(uint8_t b[4], uint32_t v)
-{
-	b[0] = (uint8_t)(v >> 24);
-	b[1] = (uint8_t)(v >> 16);
-	b[2] = (uint8_t)(v >> 8);
-	b[3] = (uint8_t)v;
-}
-
-static inline uint64_t be64_get(const uint8_t b[8])
-{
-	uint64_t v = 0;
-	int i;
-
-	for (i = 0; i < 8; ++i)
-		v = v << 8 | b[i];
-	return v;
-}
-
-static inline void be64_put(uint8_t b[8], uint64_t v)
-{
-	int i;
-
-	for (i = 7; i >= 0; --i) {
-		b[i] = (uint8_t)v;
-		v >>= 8;
-	}
-}
 
 #endif

@@ -7,7 +7,7 @@
 
 #include "proto/overlay/addr.h"
 #include "proto/overlay/channel.h"
-#include "proto/wg/ratelimiter.h"
+#include "proto/common/gcra.h"
 
 #include <errno.h>
 #include <sodium.h>

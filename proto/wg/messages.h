@@ -1,10 +1,12 @@
 /* WireGuard's wire formats and protocol constants: the one place they
  * are written.  All integers on the wire are little-endian; the codec
- * converts them (le32/le64 helpers below), nothing else touches byte
- * order.  A message's length is checked against its type before any of
- * its fields is read (wg_message_type). */
+ * converts them (le32/le64 of proto/common/byteorder.h), nothing else
+ * touches byte order.  A message's length is checked against its type
+ * before any of its fields is read (wg_message_type). */
 #ifndef WH_PROTO_WG_MESSAGES_H
 #define WH_PROTO_WG_MESSAGES_H
+
+#include "proto/common/byteorder.h"
 
 #include <stddef.h>
 #include <stdint.h>
@@ -116,31 +118,6 @@ enum message_alignments {
  * WireGuard's, OVERLAY_FIRST_BYTE is the overlay's (a later protocol),
  * anything else is dropped and counted. */
 enum { OVERLAY_FIRST_BYTE = 0xff };
-
-static inline uint32_t le32_get(const uint8_t b[4])
-{
-	return (uint32_t)b[0] | (uint32_t)b[1] << 8 | (uint32_t)b[2] << 16 |
-	       (uint32_t)b[3] << 24;
-}
-
-static inline void le32_put(uint8_t b[4], uint32_t v)
-{
-	b[0] = (uint8_t)v;
-	b[1] = (uint8_t)(v >> 8);
-	b[2] = (uint8_t)(v >> 16);
-	b[3] = (uint8_t)(v >> 24);
-}
-
-static inline uint64_t le64_get(const uint8_t b[8])
-{
-	return (uint64_t)le32_get(b) | (uint64_t)le32_get(b + 4) << 32;
-}
-
-static inline void le64_put(uint8_t b[8], uint64_t v)
-{
-	le32_put(b, (uint32_t)v);
-	le32_put(b + 4, (uint32_t)(v >> 32));
-}
 
 /* The message type of a datagram whose length fits that type exactly
  * (types 1-3) or at least (type 4); MESSAGE_INVALID otherwise. */

@@ -22,6 +22,7 @@
 #include "crypto/hash.h"
 #include "crypto/tai64n.h"
 #include "crypto/x25519.h"
+#include "proto/common/byteorder.h"
 
 #include <limits.h>
 #include <sodium.h>
@@ -689,7 +690,7 @@ bool noise_transport_open_check(struct noise_keypair *kp, const uint8_t *msg, si
 	if (!kp->receiving_valid)
 		return false;
 	if (has_expired(kp->birthdate, REJECT_AFTER_TIME, now_ns) ||
-	    kp->receiving_counter.counter >= REJECT_AFTER_MESSAGES) {
+	    replay_counter_exhausted(&kp->receiving_counter)) {
 		kp->receiving_valid = false;
 		return false;
 	}
@@ -728,11 +729,6 @@ ssize_t noise_transport_open(struct noise_keypair *kp, uint8_t *dst, const uint8
 	    !noise_transport_open_finish(kp, dst, len - MESSAGE_MINIMUM_LENGTH, counter))
 		return -1;
 	return (ssize_t)(len - MESSAGE_MINIMUM_LENGTH);
-}
-
-static size_t be16_get(const uint8_t b[2])
-{
-	return (size_t)b[0] << 8 | b[1];
 }
 
 ssize_t wg_ip_trim(const uint8_t *plain, size_t len)

@@ -26,11 +26,6 @@ struct ratelimiter *ratelimiter_new(size_t max_entries);
 struct ratelimiter *ratelimiter_new_rate(size_t max_entries, unsigned per_second, unsigned burst);
 void ratelimiter_free(struct ratelimiter *rl);
 
-/* One token bucket as GCRA, for a single budget with no table: *tat is
- * the theoretical arrival time (0 for a full bucket).  A message costing
- * cost_ns passes when the bucket, burst_ns deep, has room for it, which
- * moves *tat on; otherwise *tat stays. */
-bool gcra_allow(uint64_t *tat, uint64_t now_ns, uint64_t cost_ns, uint64_t burst_ns);
 
 /* family is AF_INET (addr = 4 bytes) or AF_INET6 (16 bytes). */
 bool ratelimiter_allow(struct ratelimiter *rl, int family, const uint8_t *addr, uint64_t now_ns);

@@ -147,11 +147,6 @@ void ipc_conn_set_data(struct ipc_conn *c, void *data)
 	c->data = data;
 }
 
-void *ipc_server_owner(const struct ipc_server *srv)
-{
-	return srv->owner;
-}
-
 static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 {
 	struct ipc_conn *c = h->data;

@@ -34,7 +34,6 @@ int ipc_server_start(struct ipc_server **out, uv_loop_t *loop, const char *path,
 void ipc_server_stop(struct ipc_server *srv);
 /* false once the socket file was deleted or replaced. */
 bool ipc_server_present(const struct ipc_server *srv);
-void *ipc_server_owner(const struct ipc_server *srv);
 
 void *ipc_conn_owner(const struct ipc_conn *c);
 void *ipc_conn_data(const struct ipc_conn *c);

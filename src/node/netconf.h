@@ -103,7 +103,8 @@ struct netconf {
 	uint8_t prefix6;			/* 1..120 */
 	struct netconf_peer *peers;		/* in file order */
 	size_t n_peers;
-	/* Private to netconf.c: sorted indexes for the lookups. */
+	/* Private to the parser: sorted indexes for the lookups (built by
+	 * netconf_addr.c, searched by netconf_diff.c). */
 	struct netconf_peer **by_key;
 	struct netconf_peer **by_hostname;
 	size_t n_hostnames;

@@ -60,11 +60,6 @@ void strbuf_json_str(struct strbuf *b, const char *s)
 	strbuf_printf(b, "\"");
 }
 
-bool strbuf_failed(const struct strbuf *b)
-{
-	return b->failed;
-}
-
 char *strbuf_take(struct strbuf *b, size_t *len)
 {
 	char *d = b->failed ? NULL : b->data;
@@ -79,10 +74,4 @@ char *strbuf_take(struct strbuf *b, size_t *len)
 		free(b->data);
 	memset(b, 0, sizeof(*b));
 	return d;
-}
-
-void strbuf_free(struct strbuf *b)
-{
-	free(b->data);
-	memset(b, 0, sizeof(*b));
 }

@@ -1,7 +1,7 @@
 /* A growable text buffer with printf-style appends and JSON string
  * escaping, for `wh show` and `wh inspect`.  An allocation failure makes
- * the buffer sticky-failed (strbuf_failed) instead of losing text
- * silently. */
+ * the buffer sticky-failed, and strbuf_take then gives NULL, instead of
+ * losing text silently. */
 #ifndef WH_SRC_NODE_STRBUF_H
 #define WH_SRC_NODE_STRBUF_H
 
@@ -18,10 +18,8 @@ void strbuf_printf(struct strbuf *b, const char *fmt, ...) __attribute__((format
 /* A JSON string literal, quotes included; control bytes and non-ASCII
  * bytes are escaped (\u00XX), so any input gives valid JSON. */
 void strbuf_json_str(struct strbuf *b, const char *s);
-bool strbuf_failed(const struct strbuf *b);
 /* Hands the text over (NUL-terminated; *len without the NUL) and resets
  * the buffer; NULL after a failure. */
 char *strbuf_take(struct strbuf *b, size_t *len);
-void strbuf_free(struct strbuf *b);
 
 #endif

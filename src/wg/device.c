@@ -5,6 +5,7 @@
 #include "crypto/encoding.h"
 #include "crypto/x25519.h"
 #include "proto/overlay/codec.h"
+#include "proto/common/gcra.h"
 #include "proto/wg/ratelimiter.h"
 #include "src/wg/crypt_pool.h"
 #include "src/wg/peer.h"

@@ -331,6 +331,12 @@ static void test_roundtrip(void)
 	ka.sending_counter = REJECT_AFTER_MESSAGES - 1;
 	r = noise_transport_seal(&ka, frame, NULL, 0, 1420, now);
 	ok(r == 32 && le64_get(frame + 8) == REJECT_AFTER_MESSAGES - 1, "wg: last counter used");
+	/* The receiver takes that last counter, and then its keypair is
+	 * spent: the next message is refused before any decryption. */
+	kb.receiving_valid = true;
+	ok(noise_transport_open(&kb, plain, frame, 32, now) == 0, "wg: the last counter received");
+	ok(noise_transport_open(&kb, plain, frame, 32, now) == -1 && !kb.receiving_valid,
+	   "wg: then the receiving side is spent");
 	ok(noise_transport_seal(&ka, frame, NULL, 0, 1420, now) == -1, "wg: counter exhausted refuses");
 
 	sodium_memzero(&ka, sizeof(ka));

@@ -10,6 +10,7 @@
  * oversleeps; a virtual clock makes the run exact.  The capacity test is
  * also the kernel's: with the table emptied, max_entries fresh sources
  * pass and the next one is refused. */
+#include "proto/common/gcra.h"
 #include "proto/wg/ratelimiter.h"
 #include "test/tap.h"
 

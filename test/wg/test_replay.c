@@ -131,10 +131,20 @@ int main(void)
 	expect(&r, 1000000, true, "jump");
 	expect(&r, 1000000 - 8192, false, "jump: below the window");
 	expect(&r, 1000000 - w, true, "jump: bottom of the window");
-	/* 999428 is recorded at bit 999429 = 128 * 64 * 122 + 5, the very
-	 * bit that counter 4 set before the jump. */
+	/* 999428 = 4 + 122 turns of the 8192-bit ring: the very bit that
+	 * counter 4 set before the jump. */
 	expect(&r, 999428, true, "jump: same ring bit as old counter 4");
 	expect(&r, 1000000, false, "jump: replay of the top");
+
+	/* The message limit: the keypair is spent once the last counter it
+	 * allows was received, and not before (noise.c then stops it). */
+	replay_counter_init(&r);
+	ok(!replay_counter_exhausted(&r), "limit: a fresh window is not spent");
+	expect(&r, RAM - 2, true, "limit");
+	ok(!replay_counter_exhausted(&r), "limit: REJECT_AFTER_MESSAGES - 2 received, not spent");
+	expect(&r, RAM - 1, true, "limit");
+	ok(replay_counter_exhausted(&r), "limit: REJECT_AFTER_MESSAGES - 1 received, spent");
+	expect(&r, RAM - 3, true, "limit: still a window below it");
 
 	return tap_done();
 }

@@ -1,0 +1,59 @@
+/* What the two passes of the network file parser share (netconf.c reads
+ * the lines, netconf_addr.c derives and checks the addresses): the
+ * parser's state, its messages, and the address arithmetic.  Private to
+ * the parser; nothing outside src/node/netconf*.c includes it. */
+#ifndef WH_SRC_NODE_NETCONF_PRIV_H
+#define WH_SRC_NODE_NETCONF_PRIV_H
+
+#include "crypto/encoding.h"
+#include "src/node/netconf.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* How a key was written, to show it the same way in messages. */
+enum key_form {
+	KEY_FORM_URL = 0,	/* 43 characters, URL-safe (WireHub's) */
+	KEY_FORM_STD_PADDED,	/* 44 characters, standard (WireGuard's) */
+	KEY_FORM_STD,		/* 43 characters, standard, unpadded */
+};
+
+/* The state of one parse, on the caller's stack. */
+struct netconf_parser {
+	const char *src;		/* the file's name in messages */
+	char *err;
+	size_t errlen;
+	int rc;				/* first error, 0 while none */
+	struct netconf *conf;
+	size_t cap_peers;
+	unsigned lineno;		/* lines completed so far */
+	/* The lines that set each network-wide directive, 0 when unset. */
+	unsigned line_name, line_subnet, line_subnet6, line_workbit, line_ns;
+	size_t len;
+	char line[NETCONF_MAX_LINE + 2];	/* + a CR before the LF, + NUL */
+};
+
+/* Records the first error, "FILE:LINE: message" (no LINE when line is
+ * 0), and returns it (-EINVAL); later errors are ignored. */
+int netconf_fail(struct netconf_parser *p, unsigned line, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+/* The same for errno e (ENOMEM or a read error): "FILE: strerror". */
+int netconf_fail_errno(struct netconf_parser *p, int e);
+
+/* Addresses and keys as messages show them. */
+void netconf_format_ipv4(char out[16], const uint8_t a[4]);
+void netconf_format_ipv6(char out[46], const uint8_t a[16]);
+void netconf_key_text(char out[KEY_B64_LEN + 1], const struct netconf_peer *peer);
+/* A peer as messages name it: "hostname" (KEY), or the key alone. */
+const char *netconf_peer_label(char *out, size_t outlen, const struct netconf_peer *peer);
+
+/* The netmask of an IPv4 prefix length, in host order. */
+uint32_t netconf_mask4(unsigned prefix);
+/* mask[i] has the first prefix bits of the 128 set. */
+void netconf_mask6(uint8_t mask[16], unsigned prefix);
+
+/* The second pass, once every line was read without error. */
+int netconf_finish(struct netconf_parser *p);
+
+#endif
