@@ -58,91 +58,22 @@ static void *put(struct writer *w, size_t n)
 	return p;
 }
 
-bool ovl_addr_valid(const struct ovl_addr *a)
-{
-	bool mapped = memcmp(a->ip, v4mapped_prefix, sizeof(v4mapped_prefix)) == 0;
-
-	if (a->port == 0)
-		return false;
-	switch (a->family) {
-	case OVL_AF_INET:
-		return mapped;
-	case OVL_AF_INET6:
-		return !mapped;
-	default:
-		return false;
-	}
-}
-
-void ovl_addr_set_v4(struct ovl_addr *a, const uint8_t ip[4], uint16_t port)
-{
-	a->family = OVL_AF_INET;
-	memcpy(a->ip, v4mapped_prefix, sizeof(v4mapped_prefix));
-	memcpy(a->ip + 12, ip, 4);
-	a->port = port;
-}
-
-void ovl_addr_set_v6(struct ovl_addr *a, const uint8_t ip[16], uint16_t port)
-{
-	/* An IPv4-mapped address is an IPv4 address: one form per address. */
-	if (memcmp(ip, v4mapped_prefix, sizeof(v4mapped_prefix)) == 0) {
-		ovl_addr_set_v4(a, ip + 12, port);
-		return;
-	}
-	a->family = OVL_AF_INET6;
-	memcpy(a->ip, ip, 16);
-	a->port = port;
-}
-
-bool ovl_addr_from_sockaddr(struct ovl_addr *a, const struct sockaddr *sa)
-{
-	if (sa->sa_family == AF_INET) {
-		const struct sockaddr_in *sin = (const struct sockaddr_in *)sa;
-
-		ovl_addr_set_v4(a, (const uint8_t *)&sin->sin_addr, ntohs(sin->sin_port));
-	} else if (sa->sa_family == AF_INET6) {
-		const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)sa;
-
-		ovl_addr_set_v6(a, sin6->sin6_addr.s6_addr, ntohs(sin6->sin6_port));
-	} else {
-		return false;
-	}
-	return a->port != 0;
-}
-
-unsigned ovl_addr_to_sockaddr(const struct ovl_addr *a, struct sockaddr_storage *ss)
-{
-	memset(ss, 0, sizeof(*ss));
-	if (!ovl_addr_valid(a))
-		return 0;
-	if (a->family == OVL_AF_INET) {
-		struct sockaddr_in *sin = (struct sockaddr_in *)ss;
-
-		sin->sin_family = AF_INET;
-		memcpy(&sin->sin_addr, a->ip + 12, 4);
-		sin->sin_port = htons(a->port);
-		return sizeof(*sin);
-	}
-	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)ss;
-
-	sin6->sin6_family = AF_INET6;
-	memcpy(sin6->sin6_addr.s6_addr, a->ip, 16);
-	sin6->sin6_port = htons(a->port);
-	return sizeof(*sin6);
-}
-
-bool ovl_addr_equal(const struct ovl_addr *a, const struct ovl_addr *b)
-{
-	return a->family == b->family && a->port == b->port && memcmp(a->ip, b->ip, 16) == 0;
-}
-
 /* ---- decoding ---- */
 
+/* The wire's form (IPv4 as ::ffff:a.b.c.d) to struct ovl_addr; false
+ * for anything but the one form of a known family, or port 0. */
 static bool read_addr(struct ovl_addr *a, const struct ovl_wire_addr *w)
 {
-	a->family = w->family;
-	memcpy(a->ip, w->ip, sizeof(a->ip));
-	a->port = be16_get(w->port);
+	bool mapped = memcmp(w->ip, v4mapped_prefix, sizeof(v4mapped_prefix)) == 0;
+	uint16_t port = be16_get(w->port);
+
+	memset(a, 0, sizeof(*a));
+	if (w->family == OVL_AF_INET && mapped)
+		ovl_addr_set_v4(a, w->ip + 12, port);
+	else if (w->family == OVL_AF_INET6 && !mapped)
+		ovl_addr_set_v6(a, w->ip, port);
+	else
+		return false;
 	return ovl_addr_valid(a);
 }
 
@@ -429,7 +360,12 @@ static bool write_addr(struct ovl_wire_addr *w, const struct ovl_addr *a)
 	if (!ovl_addr_valid(a))
 		return false;
 	w->family = a->family;
-	memcpy(w->ip, a->ip, sizeof(w->ip));
+	if (a->family == OVL_AF_INET) {
+		memcpy(w->ip, v4mapped_prefix, sizeof(v4mapped_prefix));
+		memcpy(w->ip + 12, a->ip, 4);
+	} else {
+		memcpy(w->ip, a->ip, sizeof(w->ip));
+	}
 	be16_put(w->port, a->port);
 	return true;
 }

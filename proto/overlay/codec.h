@@ -16,6 +16,7 @@
 #ifndef WH_PROTO_OVERLAY_CODEC_H
 #define WH_PROTO_OVERLAY_CODEC_H
 
+#include "proto/overlay/addr.h"
 #include "proto/overlay/overlay.h"
 
 #include <stdbool.h>
@@ -24,13 +25,6 @@
 
 struct sockaddr;
 struct sockaddr_storage;
-
-/* An endpoint in the wire's form: ip holds ::ffff:a.b.c.d for IPv4. */
-struct ovl_addr {
-	uint8_t family;			/* enum ovl_addr_family */
-	uint8_t ip[16];
-	uint16_t port;			/* host order */
-};
 
 struct ovl_ping {
 	uint64_t nonce;
@@ -171,18 +165,5 @@ size_t ovl_chan_parse(const uint8_t *buf, size_t len, uint8_t *dir, uint32_t *ch
 void ovl_chan_write(uint8_t out[OVL_CHAN_HEADER_LEN], uint8_t dir, uint32_t channel);
 
 const char *ovl_msg_type_name(uint8_t type);
-
-/* Addresses.  ovl_addr_valid: a known family in canonical form, port
- * nonzero (what the codec demands on both sides). */
-bool ovl_addr_valid(const struct ovl_addr *a);
-void ovl_addr_set_v4(struct ovl_addr *a, const uint8_t ip[4], uint16_t port);
-void ovl_addr_set_v6(struct ovl_addr *a, const uint8_t ip[16], uint16_t port);
-/* AF_INET, or AF_INET6 (an IPv4-mapped one becomes family 4); false for
- * anything else or port 0. */
-bool ovl_addr_from_sockaddr(struct ovl_addr *a, const struct sockaddr *sa);
-/* Fills ss (AF_INET or AF_INET6) and returns its length, or 0 when a is
- * not valid. */
-unsigned ovl_addr_to_sockaddr(const struct ovl_addr *a, struct sockaddr_storage *ss);
-bool ovl_addr_equal(const struct ovl_addr *a, const struct ovl_addr *b);
 
 #endif

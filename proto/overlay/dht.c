@@ -20,7 +20,7 @@ bool dht_entry_validated(const struct kad_entry *ke, uint64_t now)
 	return (ke->flags & KAD_F_REPLIED) && ke->replied_ns && now - ke->replied_ns < VALIDATED_NS;
 }
 
-bool dht_validated(const struct ovl_engine *e, const uint8_t key[32], const struct kad_addr *a,
+bool dht_validated(const struct ovl_engine *e, const uint8_t key[32], const struct ovl_addr *a,
 		   uint64_t now)
 {
 	const struct kad_entry *ke = kad_table_find(&e->table, key);
@@ -50,7 +50,7 @@ size_t dht_nodes_budget(size_t request_len)
 	return n;
 }
 
-void dht_answer_find_node(struct ovl_engine *e, const uint8_t sender[32], const struct kad_addr *from,
+void dht_answer_find_node(struct ovl_engine *e, const uint8_t sender[32], const struct ovl_addr *from,
 			  const struct ovl_find_node *q, size_t request_len, struct ovl_time t)
 {
 	struct kad_contact c[OVL_K];
@@ -66,13 +66,13 @@ void dht_answer_find_node(struct ovl_engine *e, const uint8_t sender[32], const 
 	/* The target itself first, when it is a client of ours: whoever
 	 * looks for it can meet it through us. */
 	if (memcmp(q->target, sender, 32) && budget) {
-		struct kad_addr ka;
+		struct ovl_addr ka;
 
 		if (relay_is_client(e, q->target) && relay_live_path(e, q->target, t.now_ns, &ka)) {
 			struct ovl_node *o = &m.u.nodes.nodes[m.u.nodes.count++];
 
 			memcpy(o->key, q->target, 32);
-			ovl_kad_to_wire(&ka, &o->addr);
+			o->addr = ka;
 			o->flags = 0;
 		}
 	}
@@ -96,7 +96,7 @@ void dht_answer_find_node(struct ovl_engine *e, const uint8_t sender[32], const 
 		if (m.u.nodes.count == budget)
 			break;
 		memcpy(o->key, c[i].key, 32);
-		ovl_kad_to_wire(&c[i].addr, &o->addr);
+		o->addr = c[i].addr;
 		o->flags = (uint8_t)(((c[i].flags & KAD_F_NATED) ? 0 : OVL_NODE_PUBLIC) |
 				     ((c[i].flags & KAD_F_RELAY) ? OVL_NODE_RELAY : 0));
 		++m.u.nodes.count;
@@ -105,15 +105,16 @@ void dht_answer_find_node(struct ovl_engine *e, const uint8_t sender[32], const 
 	engine_send(e, sender, from, &m, t.wall_ns);
 }
 
-void dht_take_nodes(struct ovl_engine *e, const uint8_t sender[32], const struct kad_addr *from,
+void dht_take_nodes(struct ovl_engine *e, const uint8_t sender[32], const struct ovl_addr *from,
 		    unsigned from_flags, const struct ovl_nodes *r, uint64_t now)
 {
 	struct kad_contact c[OVL_K];
 	size_t n = 0, i;
 
 	for (i = 0; i < r->count && n < OVL_K; ++i) {
-		if (!ovl_kad_from_wire(&r->nodes[i].addr, &c[n].addr))
+		if (!ovl_addr_valid(&r->nodes[i].addr))
 			continue;
+		c[n].addr = r->nodes[i].addr;
 		memcpy(c[n].key, r->nodes[i].key, 32);
 		c[n].flags = (uint8_t)engine_kad_flags(r->nodes[i].flags);
 		/* The responder has a live path to this NATed node: a
@@ -133,7 +134,7 @@ static void lk_find_node(void *ctx, const struct kad_contact *to, uint64_t txid,
 	struct ovl_engine *e = ctx;
 	struct ovl_msg m;
 
-	if (!ovl_kad_valid(&to->addr))
+	if (!ovl_addr_valid(&to->addr))
 		return;
 	memset(&m, 0, sizeof(m));
 	m.type = OVL_MSG_FIND_NODE;
@@ -147,7 +148,7 @@ static void lk_ping(void *ctx, const struct kad_contact *to)
 {
 	struct ovl_engine *e = ctx;
 
-	if (ovl_kad_valid(&to->addr))
+	if (ovl_addr_valid(&to->addr))
 		engine_send_ping(e, to->key, &to->addr, NULL, NULL, e->now);
 }
 
@@ -158,7 +159,7 @@ static void lk_done(void *ctx, const struct kad_lookup_result *r)
 
 	if (e->ops->on_lookup_done)
 		e->ops->on_lookup_done(e->ctx, r);
-	if (r->found && r->kind == KAD_KIND_USER && ovl_kad_valid(&r->target_contact.addr) &&
+	if (r->found && r->kind == KAD_KIND_USER && ovl_addr_valid(&r->target_contact.addr) &&
 	    e->ops->on_contact)
 		e->ops->on_contact(e->ctx, r->target, &r->target_contact.addr);
 	/* A lookup with nothing to ask ends inside kad_lookup_start, before

@@ -27,7 +27,7 @@ long engine_seal(struct ovl_engine *e, const uint8_t key[32], const struct ovl_m
 }
 
 /* Encodes, seals and sends m to key at `to`, from the main socket. */
-int engine_send(struct ovl_engine *e, const uint8_t key[32], const struct kad_addr *to,
+int engine_send(struct ovl_engine *e, const uint8_t key[32], const struct ovl_addr *to,
 		const struct ovl_msg *m, uint64_t wall_ns)
 {
 	uint8_t buf[OVL_MAX_DATAGRAM];
@@ -70,7 +70,7 @@ unsigned engine_kad_flags(uint8_t node_flags)
 }
 
 static int send_probe(struct ovl_engine *e, uint8_t type, const uint8_t key[32],
-		      const struct kad_addr *to, ovl_engine_pong_cb *done, void *arg,
+		      const struct ovl_addr *to, ovl_engine_pong_cb *done, void *arg,
 		      struct ovl_time t)
 {
 	struct ovl_ping_slot *slot = &e->pings[e->ping_next++ % PINGS_TRACKED];
@@ -95,7 +95,7 @@ static int send_probe(struct ovl_engine *e, uint8_t type, const uint8_t key[32],
 	return engine_send(e, key, to, &m, t.wall_ns);
 }
 
-int engine_send_ping(struct ovl_engine *e, const uint8_t key[32], const struct kad_addr *to,
+int engine_send_ping(struct ovl_engine *e, const uint8_t key[32], const struct ovl_addr *to,
 		     ovl_engine_pong_cb *done, void *arg, struct ovl_time t)
 {
 	return send_probe(e, OVL_MSG_PING, key, to, done, arg, t);
@@ -103,7 +103,7 @@ int engine_send_ping(struct ovl_engine *e, const uint8_t key[32], const struct k
 
 /* The answer to a PING or PUNCH: the nonce, our flags, and the address
  * the request came from (the requester's reflexive address). */
-static void send_pong(struct ovl_engine *e, const uint8_t key[32], const struct kad_addr *to,
+static void send_pong(struct ovl_engine *e, const uint8_t key[32], const struct ovl_addr *to,
 		      uint64_t nonce, struct ovl_time t)
 {
 	struct ovl_msg r;
@@ -112,13 +112,13 @@ static void send_pong(struct ovl_engine *e, const uint8_t key[32], const struct 
 	r.type = OVL_MSG_PONG;
 	r.u.pong.nonce = nonce;
 	r.u.pong.flags = our_flags(e);
-	ovl_kad_to_wire(to, &r.u.pong.observed);
+	r.u.pong.observed = *to;
 	engine_send(e, key, to, &r, t.wall_ns);
 }
 
 /* A PONG from sender: the round trip of our PING or PUNCH it answers, if
  * any (0 otherwise); the slot is freed so that a replay matches nothing. */
-static uint32_t take_pong(struct ovl_engine *e, const uint8_t sender[32], const struct kad_addr *from,
+static uint32_t take_pong(struct ovl_engine *e, const uint8_t sender[32], const struct ovl_addr *from,
 			  const struct ovl_pong *pong, uint64_t now)
 {
 	unsigned i;
@@ -162,7 +162,7 @@ static unsigned sender_flags(const struct ovl_engine *e, const uint8_t sender[32
 	return ke ? (ke->flags & (KAD_F_NATED | KAD_F_RELAY)) : KAD_F_NATED;
 }
 
-static void take_ping(struct ovl_engine *e, const uint8_t sender[32], const struct kad_addr *from,
+static void take_ping(struct ovl_engine *e, const uint8_t sender[32], const struct ovl_addr *from,
 		      unsigned flags, const struct ovl_ping *q, struct ovl_time t)
 {
 	++e->stats.pings_answered;
@@ -173,7 +173,7 @@ static void take_ping(struct ovl_engine *e, const uint8_t sender[32], const stru
 	 * back (no larger than its own) validate its address, so that we may
 	 * name it in NODES and relay to it. */
 	if (flags & KAD_F_NATED) {
-		struct kad_addr ka;
+		struct ovl_addr ka;
 
 		if (!relay_live_path(e, sender, t.now_ns, &ka) || memcmp(&ka, from, sizeof(ka)))
 			engine_send_ping(e, sender, from, NULL, NULL, t);
@@ -183,7 +183,7 @@ static void take_ping(struct ovl_engine *e, const uint8_t sender[32], const stru
 static void dispatch(struct ovl_engine *e, const uint8_t sender[32], const struct ovl_rx *rx,
 		     const struct ovl_msg *m, unsigned flags, struct ovl_time t)
 {
-	const struct kad_addr *from = &rx->src;
+	const struct ovl_addr *from = &rx->src;
 
 	switch (m->type) {
 	case OVL_MSG_PING:
@@ -228,7 +228,7 @@ static void dispatch(struct ovl_engine *e, const uint8_t sender[32], const struc
 void ovl_engine_input(struct ovl_engine *e, const struct ovl_rx *rx, struct ovl_time t)
 {
 	uint8_t plain[OVL_MAX_PLAINTEXT], sender[32];
-	const struct kad_addr *from = &rx->src;
+	const struct ovl_addr *from = &rx->src;
 	struct ovl_msg m;
 	size_t plen = 0;
 	unsigned flags;
@@ -242,7 +242,7 @@ void ovl_engine_input(struct ovl_engine *e, const struct ovl_rx *rx, struct ovl_
 		++e->stats.dropped_channel;
 		return;
 	}
-	if (!ovl_kad_valid(from))
+	if (!ovl_addr_valid(from))
 		return;
 	d = ovl_msg_decode(&m, plain, plen);
 	if (d != OVL_DECODE_OK) {
@@ -377,25 +377,25 @@ uint64_t ovl_engine_deadline(const struct ovl_engine *e)
 /* ---- the owner's requests ---- */
 
 int ovl_engine_add_bootstrap(struct ovl_engine *e, const uint8_t key[32],
-			     const struct kad_addr *addr, uint64_t now_ns)
+			     const struct ovl_addr *addr, uint64_t now_ns)
 {
 	struct kad_contact c;
 
 	memset(&c, 0, sizeof(c));
 	memcpy(c.key, key, 32);
-	if (!ovl_kad_valid(addr))
+	if (!ovl_addr_valid(addr))
 		return -EINVAL;
 	c.addr = *addr;
 	return kad_table_add_bootstrap(&e->table, &c, now_ns);
 }
 
-int ovl_engine_ping(struct ovl_engine *e, const uint8_t key[32], const struct kad_addr *to,
+int ovl_engine_ping(struct ovl_engine *e, const uint8_t key[32], const struct ovl_addr *to,
 		    ovl_engine_pong_cb *done, void *arg, struct ovl_time t)
 {
 	return engine_send_ping(e, key, to, done, arg, t);
 }
 
-int ovl_engine_punch(struct ovl_engine *e, const uint8_t key[32], const struct kad_addr *to,
+int ovl_engine_punch(struct ovl_engine *e, const uint8_t key[32], const struct ovl_addr *to,
 		     struct ovl_time t)
 {
 	return send_probe(e, OVL_MSG_PUNCH, key, to, NULL, NULL, t);

@@ -53,9 +53,9 @@ struct ovl_time {
 struct ovl_rx {
 	const uint8_t *data;
 	size_t len;
-	struct kad_addr src;		/* family 0 or port 0: unusable */
+	struct ovl_addr src;		/* family 0 or port 0: unusable */
 	bool has_local;
-	struct kad_addr local;
+	struct ovl_addr local;
 	unsigned ifindex;
 };
 
@@ -63,29 +63,29 @@ struct ovl_engine_ops {
 	/* Sends buf to `to`: from the main socket when from_ip is NULL, else
 	 * from a fresh socket bound to from_ip (its port 0: any but ours).
 	 * Returns >= 0 when it left, a negative errno otherwise. */
-	int (*send)(void *ctx, const struct kad_addr *to, const struct kad_addr *from_ip,
+	int (*send)(void *ctx, const struct ovl_addr *to, const struct ovl_addr *from_ip,
 		    const uint8_t *buf, size_t len);
 	/* Another IP address than main_ip (port 0) on interface ifindex, of
 	 * its family, usable (ovl_ip_usable): the source of an OTHER_IP
 	 * probe.  NULL or false: none. */
-	bool (*other_ip)(void *ctx, const struct kad_addr *main_ip, unsigned ifindex,
-			 struct kad_addr *out);
+	bool (*other_ip)(void *ctx, const struct ovl_addr *main_ip, unsigned ifindex,
+			 struct ovl_addr *out);
 	/* Whether a is an address of this host with our port. */
-	bool (*own_address)(void *ctx, const struct kad_addr *a);
+	bool (*own_address)(void *ctx, const struct ovl_addr *a);
 
 	/* Events; any may be NULL.  The meaning of each is in
 	 * src/node/overlay.h (struct overlay_ops), whose owner they reach. */
-	void (*on_contact)(void *ctx, const uint8_t key[32], const struct kad_addr *addr);
-	void (*on_message)(void *ctx, const uint8_t key[32], const struct kad_addr *addr);
+	void (*on_contact)(void *ctx, const uint8_t key[32], const struct ovl_addr *addr);
+	void (*on_message)(void *ctx, const uint8_t key[32], const struct ovl_addr *addr);
 	void (*on_reach)(void *ctx, const uint8_t key[32], const uint8_t via[32],
-			 const struct kad_addr *via_addr);
+			 const struct ovl_addr *via_addr);
 	void (*on_relayed)(void *ctx, const uint8_t key[32], const uint8_t via[32],
-			   const struct kad_addr *via_addr, const uint8_t *buf, size_t len);
+			   const struct ovl_addr *via_addr, const uint8_t *buf, size_t len);
 	void (*on_candidates)(void *ctx, const uint8_t key[32], const struct ovl_candidates *c,
-			      const uint8_t *via, const struct kad_addr *via_addr,
-			      const struct kad_addr *seen_as);
-	void (*on_punch)(void *ctx, const uint8_t key[32], const struct kad_addr *addr);
-	void (*on_ping)(void *ctx, const uint8_t key[32], const struct kad_addr *addr);
+			      const uint8_t *via, const struct ovl_addr *via_addr,
+			      const struct ovl_addr *seen_as);
+	void (*on_punch)(void *ctx, const uint8_t key[32], const struct ovl_addr *addr);
+	void (*on_ping)(void *ctx, const uint8_t key[32], const struct ovl_addr *addr);
 	void (*on_channel)(void *ctx, const uint8_t relay[32], const uint8_t dst[32],
 			   uint8_t status, uint32_t channel);
 	/* Every lookup's end (for the owner's log), before its waiter. */
@@ -164,38 +164,38 @@ uint64_t ovl_engine_deadline(const struct ovl_engine *e);
 
 /* The owner's requests: see src/node/overlay.h for each. */
 int ovl_engine_add_bootstrap(struct ovl_engine *e, const uint8_t key[32],
-			     const struct kad_addr *addr, uint64_t now_ns);
+			     const struct ovl_addr *addr, uint64_t now_ns);
 typedef void ovl_engine_lookup_cb(void *arg, const struct kad_lookup_result *r);
 int ovl_engine_lookup(struct ovl_engine *e, const uint8_t key[32], ovl_engine_lookup_cb *done,
 		      void *arg, struct ovl_time t);
 unsigned ovl_engine_ask_public(struct ovl_engine *e, const uint8_t key[32], struct ovl_time t);
 typedef void ovl_engine_pong_cb(void *arg, const uint8_t key[32], uint32_t rtt_us);
-int ovl_engine_ping(struct ovl_engine *e, const uint8_t key[32], const struct kad_addr *to,
+int ovl_engine_ping(struct ovl_engine *e, const uint8_t key[32], const struct ovl_addr *to,
 		    ovl_engine_pong_cb *done, void *arg, struct ovl_time t);
-int ovl_engine_punch(struct ovl_engine *e, const uint8_t key[32], const struct kad_addr *to,
+int ovl_engine_punch(struct ovl_engine *e, const uint8_t key[32], const struct ovl_addr *to,
 		     struct ovl_time t);
 void ovl_engine_cancel(struct ovl_engine *e, void *arg);
-int ovl_engine_relay_send(struct ovl_engine *e, const uint8_t via[32], const struct kad_addr *via_addr,
+int ovl_engine_relay_send(struct ovl_engine *e, const uint8_t via[32], const struct ovl_addr *via_addr,
 			  const uint8_t dst[32], const uint8_t *buf, size_t len, struct ovl_time t);
 int ovl_engine_channel_bind(struct ovl_engine *e, const uint8_t via[32],
-			    const struct kad_addr *via_addr, const uint8_t dst[32], struct ovl_time t);
+			    const struct ovl_addr *via_addr, const uint8_t dst[32], struct ovl_time t);
 int ovl_engine_send_candidates(struct ovl_engine *e, const uint8_t dst[32], const uint8_t *via,
-			       const struct kad_addr *via_addr, const struct ovl_candidates *c,
+			       const struct ovl_addr *via_addr, const struct ovl_candidates *c,
 			       struct ovl_time t);
 void ovl_engine_probe_reflexive(struct ovl_engine *e, struct ovl_time t);
 
 /* Relay channel data to us as a relay (payload_len: the WireGuard
  * datagram after the channel header), from `from` (family 0: unknown):
  * true and *to set when it goes on to the channel's destination. */
-bool ovl_engine_channel_forward(struct ovl_engine *e, uint32_t channel, const struct kad_addr *from,
-				size_t payload_len, uint64_t now_ns, struct kad_addr *to);
+bool ovl_engine_channel_forward(struct ovl_engine *e, uint32_t channel, const struct ovl_addr *from,
+				size_t payload_len, uint64_t now_ns, struct ovl_addr *to);
 
 /* Read-only views. */
 size_t ovl_engine_channels_live(const struct ovl_engine *e, uint64_t now_ns);
 size_t ovl_engine_clients_live(const struct ovl_engine *e, uint64_t now_ns);
 bool ovl_engine_offers_relay(const struct ovl_engine *e, const uint8_t key[32]);
 bool ovl_engine_relaying(const struct ovl_engine *e);
-bool ovl_engine_reflexive(const struct ovl_engine *e, struct kad_addr *out);
+bool ovl_engine_reflexive(const struct ovl_engine *e, struct ovl_addr *out);
 enum ovl_nat_mapping ovl_engine_nat_mapping(const struct ovl_engine *e, uint64_t now_ns,
 					    unsigned *observers);
 enum ovl_filtering ovl_engine_nat_filtering(const struct ovl_engine *e, unsigned *observers);

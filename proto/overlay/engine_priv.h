@@ -39,8 +39,8 @@ struct ovl_waiter {
 
 /* natobs.c: our address as a node saw it in its PONG to our PING. */
 struct ovl_observation {
-	struct kad_addr observer;	/* the node that saw us */
-	struct kad_addr seen;		/* as which address */
+	struct ovl_addr observer;	/* the node that saw us */
+	struct ovl_addr seen;		/* as which address */
 	uint64_t at_ns;			/* 0: empty */
 };
 
@@ -48,7 +48,7 @@ struct ovl_observation {
 struct ovl_natfilt_slot {
 	uint64_t nonce;			/* 0: unused */
 	uint8_t key[32];
-	struct kad_addr addr;		/* where the PROBE_REQ went: its main socket */
+	struct ovl_addr addr;		/* where the PROBE_REQ went: its main socket */
 	bool answered;			/* its ANSWER came, from addr */
 	uint8_t sent;			/* enum ovl_probe_sent, as the ANSWER said */
 	bool port_rx, ip_rx;		/* the probes that came, from where they should */
@@ -66,7 +66,7 @@ struct ovl_natfilt {
 	uint64_t next_ns;		/* the next classification is due */
 	uint64_t look_ns;		/* the next look for a change */
 	enum ovl_nat_mapping mapping;	/* what the verdict was made for ... */
-	struct kad_addr base;		/* ... and from which reflexive IP */
+	struct ovl_addr base;		/* ... and from which reflexive IP */
 	uint8_t ip_capable[32];		/* an answerer that sent OTHER_IP: asked first */
 	/* Answering: per requester-key hash and in all, as GCRA. */
 	uint8_t hash_key[OVL_PROBETAB_KEYBYTES];
@@ -94,7 +94,7 @@ struct ovl_engine {
 	struct ovl_ping_slot pings[PINGS_TRACKED];
 	unsigned ping_next;
 	/* natobs.c: */
-	struct kad_addr reflexive;	/* family 0: none yet */
+	struct ovl_addr reflexive;	/* family 0: none yet */
 	struct ovl_observation obs[OBSERVATIONS];
 	unsigned obs_next;
 	/* relay.c: */
@@ -112,44 +112,44 @@ struct ovl_engine {
 };
 
 /* engine.c */
-int engine_send(struct ovl_engine *e, const uint8_t key[32], const struct kad_addr *to,
+int engine_send(struct ovl_engine *e, const uint8_t key[32], const struct ovl_addr *to,
 		const struct ovl_msg *m, uint64_t wall_ns);
 long engine_seal(struct ovl_engine *e, const uint8_t key[32], const struct ovl_msg *m,
 		 uint64_t wall_ns, uint8_t buf[OVL_MAX_DATAGRAM]);
-int engine_send_ping(struct ovl_engine *e, const uint8_t key[32], const struct kad_addr *to,
+int engine_send_ping(struct ovl_engine *e, const uint8_t key[32], const struct ovl_addr *to,
 		     ovl_engine_pong_cb *done, void *arg, struct ovl_time t);
 uint64_t engine_nonce(struct ovl_engine *e);
 unsigned engine_kad_flags(uint8_t node_flags);
 
 /* dht.c */
 extern const struct kad_lookup_ops engine_lookup_ops;
-bool dht_validated(const struct ovl_engine *e, const uint8_t key[32], const struct kad_addr *a,
+bool dht_validated(const struct ovl_engine *e, const uint8_t key[32], const struct ovl_addr *a,
 		   uint64_t now);
 bool dht_entry_validated(const struct kad_entry *ke, uint64_t now);
-void dht_answer_find_node(struct ovl_engine *e, const uint8_t sender[32], const struct kad_addr *from,
+void dht_answer_find_node(struct ovl_engine *e, const uint8_t sender[32], const struct ovl_addr *from,
 			  const struct ovl_find_node *q, size_t request_len, struct ovl_time t);
-void dht_take_nodes(struct ovl_engine *e, const uint8_t sender[32], const struct kad_addr *from,
+void dht_take_nodes(struct ovl_engine *e, const uint8_t sender[32], const struct ovl_addr *from,
 		    unsigned from_flags, const struct ovl_nodes *r, uint64_t now);
 size_t dht_nodes_budget(size_t request_len);
 
 /* natobs.c */
-void natobs_record(struct ovl_engine *e, const struct kad_addr *observer,
+void natobs_record(struct ovl_engine *e, const struct ovl_addr *observer,
 		   const struct ovl_addr *seen, uint64_t now);
 
 /* relay.c */
 int relay_init(struct ovl_engine *e, const struct ovl_engine_config *cfg);
 void relay_free(struct ovl_engine *e);
-void relay_client_heard(struct ovl_engine *e, const uint8_t key[32], const struct kad_addr *a,
+void relay_client_heard(struct ovl_engine *e, const uint8_t key[32], const struct ovl_addr *a,
 			bool replied, uint64_t now);
 bool relay_is_client(const struct ovl_engine *e, const uint8_t key[32]);
 bool relay_live_path(const struct ovl_engine *e, const uint8_t key[32], uint64_t now,
-		     struct kad_addr *out);
-void relay_forward(struct ovl_engine *e, const uint8_t sender[32], const struct kad_addr *from,
+		     struct ovl_addr *out);
+void relay_forward(struct ovl_engine *e, const uint8_t sender[32], const struct ovl_addr *from,
 		   const struct ovl_relay *r, struct ovl_time t);
-void relay_take_relayed(struct ovl_engine *e, const uint8_t via[32], const struct kad_addr *via_addr,
+void relay_take_relayed(struct ovl_engine *e, const uint8_t via[32], const struct ovl_addr *via_addr,
 			const struct ovl_relayed *r, struct ovl_time t);
 void relay_take_channel_bind(struct ovl_engine *e, const uint8_t sender[32],
-			     const struct kad_addr *from, const struct ovl_channel_bind *q,
+			     const struct ovl_addr *from, const struct ovl_channel_bind *q,
 			     struct ovl_time t);
 void relay_take_channel_bound(struct ovl_engine *e, const uint8_t sender[32],
 			      const struct ovl_channel_bound *r);
@@ -157,7 +157,7 @@ void relay_take_channel_bound(struct ovl_engine *e, const uint8_t sender[32],
 /* natround.c */
 void natround_answer(struct ovl_engine *e, const uint8_t sender[32], const struct ovl_rx *rx,
 		     const struct ovl_probe_req *r, struct ovl_time t);
-void natround_take(struct ovl_engine *e, const uint8_t key[32], const struct kad_addr *from,
+void natround_take(struct ovl_engine *e, const uint8_t key[32], const struct ovl_addr *from,
 		   const struct ovl_probe *pr);
 void natround_tick(struct ovl_engine *e, struct ovl_time t);
 uint64_t natround_deadline(const struct ovl_engine *e);

@@ -374,12 +374,12 @@ static enum kad_insert insert_new(struct kad_table *t, const struct kad_entry *e
 	return cache_put(t, b, e);
 }
 
-static bool addr_ok(const struct kad_addr *a)
+static bool addr_ok(const struct ovl_addr *a)
 {
-	return a && (a->family == KAD_AF_INET || a->family == KAD_AF_INET6);
+	return a && (a->family == OVL_AF_INET || a->family == OVL_AF_INET6);
 }
 
-static void entry_heard(struct kad_entry *e, const struct kad_addr *addr, unsigned flags,
+static void entry_heard(struct kad_entry *e, const struct ovl_addr *addr, unsigned flags,
 			uint32_t rtt_us, uint64_t now_ns)
 {
 	if (e->flags & KAD_F_CHECKING) {
@@ -412,7 +412,7 @@ static void entry_heard(struct kad_entry *e, const struct kad_addr *addr, unsign
 }
 
 enum kad_insert kad_table_heard(struct kad_table *t, const uint8_t key[KAD_KEY_LEN],
-				const struct kad_addr *addr, unsigned flags,
+				const struct ovl_addr *addr, unsigned flags,
 				uint32_t rtt_us, uint64_t now_ns)
 {
 	struct kad_bucket *b;

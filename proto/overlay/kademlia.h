@@ -55,6 +55,8 @@
 #ifndef WH_PROTO_OVERLAY_KADEMLIA_H
 #define WH_PROTO_OVERLAY_KADEMLIA_H
 
+#include "proto/overlay/addr.h"
+
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -67,21 +69,6 @@
 #define KAD_CHECKS_MAX 16
 #define KAD_REFRESH_MAX 8
 #define KAD_BOOT_MAX 16
-
-enum kad_family {
-	KAD_AF_NONE = 0,
-	KAD_AF_INET = 4,
-	KAD_AF_INET6 = 6,
-};
-
-/* A transport address, opaque to the table: it is stored and handed back,
- * compared only for equality. */
-struct kad_addr {
-	uint8_t family;		/* enum kad_family */
-	uint8_t reserved;	/* zero */
-	uint16_t port;		/* host byte order */
-	uint8_t ip[16];		/* IPv4 in the first 4 bytes, the rest zero */
-};
 
 /* Flags of an entry; KAD_F_NATED and KAD_F_HEARD are also the flags of a
  * contact handed out. */
@@ -96,13 +83,13 @@ enum kad_flags {
 /* What leaves the table: a key, where to reach it, KAD_F_NATED|HEARD. */
 struct kad_contact {
 	uint8_t key[KAD_KEY_LEN];
-	struct kad_addr addr;
+	struct ovl_addr addr;
 	uint8_t flags;
 };
 
 struct kad_entry {
 	uint8_t key[KAD_KEY_LEN];
-	struct kad_addr addr;
+	struct ovl_addr addr;
 	uint64_t last_seen_ns;	/* heard: last message; learned: when learned */
 	uint64_t check_sent_ns;	/* valid while KAD_F_CHECKING */
 	uint64_t replied_ns;	/* last answer to a query of ours from addr */
@@ -219,7 +206,7 @@ int kad_table_add_bootstrap(struct kad_table *t, const struct kad_contact *c,
  * then measures it against its own liveness check, if one is in flight).
  * The address is updated: the message proved the key. */
 enum kad_insert kad_table_heard(struct kad_table *t, const uint8_t key[KAD_KEY_LEN],
-				const struct kad_addr *addr, unsigned flags,
+				const struct ovl_addr *addr, unsigned flags,
 				uint32_t rtt_us, uint64_t now_ns);
 
 /* A NODES answer named this contact.  A contact already known keeps its

@@ -365,7 +365,7 @@ int kad_lookup_start(struct kad_lookups *ls, const uint8_t target[KAD_KEY_LEN],
 
 void kad_lookups_on_nodes(struct kad_lookups *ls, uint64_t txid,
 			  const uint8_t from_key[KAD_KEY_LEN],
-			  const struct kad_addr *from_addr, unsigned from_flags,
+			  const struct ovl_addr *from_addr, unsigned from_flags,
 			  const struct kad_contact *nodes, size_t n, uint64_t now_ns)
 {
 	struct kad_lookup *l;
@@ -413,7 +413,7 @@ void kad_lookups_on_nodes(struct kad_lookups *ls, uint64_t txid,
 
 		if (key_eq(nc->key, ls->table->own) || key_eq(nc->key, from_key))
 			continue;
-		if (nc->addr.family != KAD_AF_INET && nc->addr.family != KAD_AF_INET6)
+		if (nc->addr.family != OVL_AF_INET && nc->addr.family != OVL_AF_INET6)
 			continue;
 		kad_table_learned(ls->table, nc, now_ns);
 		if (key_eq(nc->key, l->target) && !l->seen) {

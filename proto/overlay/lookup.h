@@ -144,7 +144,7 @@ int kad_lookup_start(struct kad_lookups *ls, const uint8_t target[KAD_KEY_LEN],
  * offered to the table in any case, as heard. */
 void kad_lookups_on_nodes(struct kad_lookups *ls, uint64_t txid,
 			  const uint8_t from_key[KAD_KEY_LEN],
-			  const struct kad_addr *from_addr, unsigned from_flags,
+			  const struct ovl_addr *from_addr, unsigned from_flags,
 			  const struct kad_contact *nodes, size_t n, uint64_t now_ns);
 
 /* Runs the table's tick and the lookups' timeouts; returns the next

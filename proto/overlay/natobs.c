@@ -8,22 +8,21 @@
 
 #define OBSERVATION_NS (600 * NS_PER_S)	/* an observation counts this long */
 
-void natobs_record(struct ovl_engine *e, const struct kad_addr *observer,
+void natobs_record(struct ovl_engine *e, const struct ovl_addr *observer,
 		   const struct ovl_addr *seen, uint64_t now)
 {
 	struct ovl_observation *o;
-	struct kad_addr k;
 
-	if (!ovl_kad_from_wire(seen, &k))
+	if (!ovl_addr_valid(seen))
 		return;
 	o = &e->obs[e->obs_next++ % OBSERVATIONS];
-	e->reflexive = k;
+	e->reflexive = *seen;
 	o->observer = *observer;
-	o->seen = k;
+	o->seen = *seen;
 	o->at_ns = now;
 }
 
-bool ovl_engine_reflexive(const struct ovl_engine *e, struct kad_addr *out)
+bool ovl_engine_reflexive(const struct ovl_engine *e, struct ovl_addr *out)
 {
 	if (!e->reflexive.family)
 		return false;
@@ -46,7 +45,7 @@ enum ovl_nat_mapping ovl_engine_nat_mapping(const struct ovl_engine *e, uint64_t
 		if (!o->at_ns || now - o->at_ns > OBSERVATION_NS)
 			continue;
 		for (j = 0; j < n && !dup; ++j)
-			dup = ovl_kad_same_ip(&seen[j]->observer, &o->observer);
+			dup = ovl_addr_same_ip(&seen[j]->observer, &o->observer);
 		if (!dup)
 			seen[n++] = o;
 	}
@@ -55,7 +54,7 @@ enum ovl_nat_mapping ovl_engine_nat_mapping(const struct ovl_engine *e, uint64_t
 	if (!n)
 		return OVL_NAT_UNKNOWN;
 	for (i = 1; i < n; ++i)
-		differ |= !ovl_kad_equal(&seen[i]->seen, &seen[0]->seen);
+		differ |= !ovl_addr_equal(&seen[i]->seen, &seen[0]->seen);
 	if (differ)
 		return OVL_NAT_EDM;
 	/* Seen at our own address and port: nothing translates us, which
@@ -68,7 +67,7 @@ enum ovl_nat_mapping ovl_engine_nat_mapping(const struct ovl_engine *e, uint64_t
 
 struct probe_ctx {
 	struct ovl_engine *e;
-	struct kad_addr picked[3];
+	struct ovl_addr picked[3];
 	unsigned n;
 };
 
@@ -81,9 +80,9 @@ static void probe_entry(void *ctx, unsigned bucket, const struct kad_entry *ke)
 	if (p->n == 3 || !(ke->flags & KAD_F_HEARD) || (ke->flags & KAD_F_NATED))
 		return;
 	for (i = 0; i < p->n; ++i)
-		if (ovl_kad_same_ip(&p->picked[i], &ke->addr))
+		if (ovl_addr_same_ip(&p->picked[i], &ke->addr))
 			return;
-	if (!ovl_kad_valid(&ke->addr))
+	if (!ovl_addr_valid(&ke->addr))
 		return;
 	p->picked[p->n++] = ke->addr;
 	engine_send_ping(p->e, ke->key, &ke->addr, NULL, NULL, p->e->now);

@@ -32,8 +32,8 @@ static bool probe_admit(struct ovl_engine *e, const uint8_t key[32], uint64_t no
 }
 
 /* Seals m and sends it from a fresh socket bound to from_ip. */
-static bool probe_send_aux(struct ovl_engine *e, const uint8_t key[32], const struct kad_addr *from_ip,
-			   const struct kad_addr *to, const struct ovl_msg *m, uint64_t wall_ns)
+static bool probe_send_aux(struct ovl_engine *e, const uint8_t key[32], const struct ovl_addr *from_ip,
+			   const struct ovl_addr *to, const struct ovl_msg *m, uint64_t wall_ns)
 {
 	uint8_t buf[OVL_MAX_DATAGRAM];
 	long n = engine_seal(e, key, m, wall_ns, buf);
@@ -56,7 +56,7 @@ static bool probe_send_aux(struct ovl_engine *e, const uint8_t key[32], const st
 void natround_answer(struct ovl_engine *e, const uint8_t sender[32], const struct ovl_rx *rx,
 		     const struct ovl_probe_req *r, struct ovl_time t)
 {
-	struct kad_addr main_ip, other;
+	struct ovl_addr main_ip, other;
 	struct ovl_msg m;
 	uint8_t sent = 0;
 
@@ -77,7 +77,7 @@ void natround_answer(struct ovl_engine *e, const uint8_t sender[32], const struc
 	if (main_ip.family) {
 		sent |= OVL_PROBE_SENT_OTHER_PORT;
 		if (e->ops->other_ip && e->ops->other_ip(e->ctx, &main_ip, rx->ifindex, &other) &&
-		    other.family == main_ip.family && !ovl_kad_same_ip(&other, &main_ip) &&
+		    other.family == main_ip.family && !ovl_addr_same_ip(&other, &main_ip) &&
 		    ovl_ip_usable(other.family, other.ip)) {
 			other.port = 0;
 			sent |= OVL_PROBE_SENT_OTHER_IP;
@@ -122,13 +122,13 @@ static bool ask(struct ovl_engine *e, const struct kad_entry *ke)
 	struct ovl_msg m;
 	unsigned i;
 
-	if (!(ke->flags & KAD_F_HEARD) || (ke->flags & KAD_F_NATED) || !ovl_kad_valid(&ke->addr))
+	if (!(ke->flags & KAD_F_HEARD) || (ke->flags & KAD_F_NATED) || !ovl_addr_valid(&ke->addr))
 		return false;
 	for (i = 0; i < NATFILT_ASKED; ++i) {
 		if (!e->filt.slot[i].nonce)
 			break;
 		/* One per IP address: two nodes on one host are one test. */
-		if (ovl_kad_same_ip(&e->filt.slot[i].addr, &ke->addr))
+		if (ovl_addr_same_ip(&e->filt.slot[i].addr, &ke->addr))
 			return false;
 	}
 	if (i == NATFILT_ASKED)
@@ -179,7 +179,7 @@ static bool round_start(struct ovl_engine *e, uint64_t now)
 
 /* A PROBE from key, received at our main socket from `from`: counted for
  * the round in flight when it comes from where its kind says. */
-void natround_take(struct ovl_engine *e, const uint8_t key[32], const struct kad_addr *from,
+void natround_take(struct ovl_engine *e, const uint8_t key[32], const struct ovl_addr *from,
 		   const struct ovl_probe *pr)
 {
 	struct ovl_natfilt_slot *s = NULL;
@@ -195,19 +195,19 @@ void natround_take(struct ovl_engine *e, const uint8_t key[32], const struct kad
 	}
 	switch (pr->kind) {
 	case OVL_PROBE_ANSWER:
-		if (ovl_kad_equal(from, &s->addr)) {
+		if (ovl_addr_equal(from, &s->addr)) {
 			s->answered = true;
 			s->sent = pr->sent;
 		}
 		break;
 	case OVL_PROBE_OTHER_PORT:
-		if (ovl_kad_same_ip(from, &s->addr) && from->port != s->addr.port)
+		if (ovl_addr_same_ip(from, &s->addr) && from->port != s->addr.port)
 			s->port_rx = true;
 		break;
 	case OVL_PROBE_OTHER_IP:
 		/* From the answerer's main address after all (a NAT of its
 		 * own): not a test of our filtering by address. */
-		if (from->family == s->addr.family && !ovl_kad_same_ip(from, &s->addr))
+		if (from->family == s->addr.family && !ovl_addr_same_ip(from, &s->addr))
 			s->ip_rx = true;
 		else
 			s->ip_bad = true;
@@ -288,7 +288,7 @@ void natround_tick(struct ovl_engine *e, struct ovl_time t)
 {
 	struct ovl_natfilt *f = &e->filt;
 	enum ovl_nat_mapping mapping;
-	struct kad_addr k;
+	struct ovl_addr k;
 	unsigned observers = 0;
 
 	e->now = t;
@@ -303,7 +303,7 @@ void natround_tick(struct ovl_engine *e, struct ovl_time t)
 	mapping = ovl_engine_nat_mapping(e, t.now_ns, &observers);
 	memset(&k, 0, sizeof(k));
 	ovl_engine_reflexive(e, &k);
-	if (mapping != f->mapping || (k.family && f->base.family && !ovl_kad_same_ip(&k, &f->base))) {
+	if (mapping != f->mapping || (k.family && f->base.family && !ovl_addr_same_ip(&k, &f->base))) {
 		f->verdict = OVL_FILTER_UNKNOWN;
 		classify_start(e, mapping, observers, t.now_ns);
 	} else if (t.now_ns >= f->next_ns) {

@@ -149,8 +149,11 @@ enum ovl_probe_sent {
 	OVL_PROBE_SENT_OTHER_IP = 0x02,
 };
 
+/* The family byte of an address, on the wire and in struct ovl_addr
+ * (proto/overlay/addr.h); OVL_AF_NONE (no address) never goes on the wire. */
 enum ovl_addr_family {
-	OVL_AF_INET = 4,		/* 16 address bytes: ::ffff:a.b.c.d */
+	OVL_AF_NONE = 0,
+	OVL_AF_INET = 4,		/* on the wire 16 address bytes: ::ffff:a.b.c.d */
 	OVL_AF_INET6 = 6,		/* 16 address bytes, never IPv4-mapped */
 };
 

@@ -24,7 +24,7 @@ enum {
 #define LIMITER_BURST_NS (NS_PER_S / 5)	/* a sender may run 200 ms ahead of its rate */
 #define CHANNEL_RECHECK_NS NS_PER_S	/* a channel's destination path is rechecked this often */
 
-_Static_assert(sizeof(struct kad_addr) <= OVL_CHAN_DST_CACHE, "a channel caches its destination");
+_Static_assert(sizeof(struct ovl_addr) <= OVL_CHAN_DST_CACHE, "a channel caches its destination");
 
 /* Per-source relay limits as GCRA: each sender has a theoretical arrival
  * time per resource that every forwarded RELAY pushes forward by its
@@ -42,7 +42,7 @@ struct limiter {
  * rendezvous and relay can name and reach every one of them. */
 struct client {
 	uint8_t key[32];
-	struct kad_addr addr;
+	struct ovl_addr addr;
 	uint64_t seen_ns;		/* 0: free */
 	uint64_t replied_ns;		/* its last answer from addr */
 };
@@ -106,7 +106,7 @@ bool relay_is_client(const struct ovl_engine *e, const uint8_t key[32])
 /* An authenticated message from a NATed node (replied: it answers a
  * request of ours).  A newcomer takes the slot of the client heard least
  * lately in its probe range. */
-void relay_client_heard(struct ovl_engine *e, const uint8_t key[32], const struct kad_addr *a,
+void relay_client_heard(struct ovl_engine *e, const uint8_t key[32], const struct ovl_addr *a,
 			bool replied, uint64_t now)
 {
 	void *victim = NULL;
@@ -142,7 +142,7 @@ size_t ovl_engine_clients_live(const struct ovl_engine *e, uint64_t now)
 
 /* A live (heard within LIVE_PATH_NS), validated address of key. */
 bool relay_live_path(const struct ovl_engine *e, const uint8_t key[32], uint64_t now,
-		     struct kad_addr *out)
+		     struct ovl_addr *out)
 {
 	const struct client *c = client_find(e, key, NULL);
 	const struct kad_entry *ke;
@@ -150,13 +150,13 @@ bool relay_live_path(const struct ovl_engine *e, const uint8_t key[32], uint64_t
 	if (c && now - c->seen_ns < LIVE_PATH_NS && c->replied_ns &&
 	    now - c->replied_ns < VALIDATED_NS) {
 		*out = c->addr;
-		return ovl_kad_valid(out);
+		return ovl_addr_valid(out);
 	}
 	ke = kad_table_find(&e->table, key);
 	if (ke && (ke->flags & KAD_F_HEARD) && now - ke->last_seen_ns < LIVE_PATH_NS &&
 	    dht_entry_validated(ke, now)) {
 		*out = ke->addr;
-		return ovl_kad_valid(out);
+		return ovl_addr_valid(out);
 	}
 	return false;
 }
@@ -207,11 +207,11 @@ static bool relay_admit(struct ovl_engine *e, const uint8_t key[32], size_t byte
 
 /* A RELAY from sender: forwarded as RELAYED to dst's live, validated
  * address, never anywhere the RELAY names (doc/protocol.md 9). */
-void relay_forward(struct ovl_engine *e, const uint8_t sender[32], const struct kad_addr *from,
+void relay_forward(struct ovl_engine *e, const uint8_t sender[32], const struct ovl_addr *from,
 		   const struct ovl_relay *r, struct ovl_time t)
 {
 	bool rendezvous = r->frag.count == 1 && r->payload[0] == OVL_MAGIC;
-	struct kad_addr to;
+	struct ovl_addr to;
 	struct ovl_msg m;
 
 	if (!memcmp(r->dst, sender, 32) || !memcmp(r->dst, e->table.own, 32)) {
@@ -235,7 +235,7 @@ void relay_forward(struct ovl_engine *e, const uint8_t sender[32], const struct 
 	memset(&m, 0, sizeof(m));
 	m.type = OVL_MSG_RELAYED;
 	memcpy(m.u.relayed.src, sender, 32);
-	ovl_kad_to_wire(from, &m.u.relayed.src_addr);
+	m.u.relayed.src_addr = *from;
 	m.u.relayed.frag = r->frag;
 	m.u.relayed.payload = r->payload;
 	m.u.relayed.payload_len = r->payload_len;
@@ -251,10 +251,10 @@ void relay_forward(struct ovl_engine *e, const uint8_t sender[32], const struct 
  * from the address it came from, to dst's live, validated path, under
  * the same rules as a RELAY of WireGuard traffic; answered either way. */
 void relay_take_channel_bind(struct ovl_engine *e, const uint8_t sender[32],
-			     const struct kad_addr *from, const struct ovl_channel_bind *q,
+			     const struct ovl_addr *from, const struct ovl_channel_bind *q,
 			     struct ovl_time t)
 {
-	struct kad_addr to;
+	struct ovl_addr to;
 	struct ovl_msg m;
 	struct ovl_chan *c;
 	bool fresh;
@@ -285,8 +285,8 @@ void relay_take_channel_bind(struct ovl_engine *e, const uint8_t sender[32],
 /* Channel data to us as a relay (per datagram): the channel must be live
  * and bound from this address, its destination's path live and validated
  * (rechecked every second), the sender within its limits. */
-bool ovl_engine_channel_forward(struct ovl_engine *e, uint32_t channel, const struct kad_addr *from,
-				size_t payload_len, uint64_t now, struct kad_addr *to)
+bool ovl_engine_channel_forward(struct ovl_engine *e, uint32_t channel, const struct ovl_addr *from,
+				size_t payload_len, uint64_t now, struct ovl_addr *to)
 {
 	enum ovl_chan_miss why;
 	struct ovl_chan *c;
@@ -336,7 +336,7 @@ void relay_take_channel_bound(struct ovl_engine *e, const uint8_t sender[32],
 }
 
 int ovl_engine_channel_bind(struct ovl_engine *e, const uint8_t via[32],
-			    const struct kad_addr *via_addr, const uint8_t dst[32], struct ovl_time t)
+			    const struct ovl_addr *via_addr, const uint8_t dst[32], struct ovl_time t)
 {
 	struct ovl_msg m;
 
@@ -351,11 +351,11 @@ int ovl_engine_channel_bind(struct ovl_engine *e, const uint8_t via[32],
 /* An overlay datagram that src sealed to us and a relay forwarded: only
  * CANDIDATES travel this way. */
 static void take_relayed_overlay(struct ovl_engine *e, const uint8_t via[32],
-				 const struct kad_addr *via_addr, const struct ovl_relayed *r,
+				 const struct ovl_addr *via_addr, const struct ovl_relayed *r,
 				 const uint8_t *payload, size_t len, struct ovl_time t)
 {
 	uint8_t plain[OVL_MAX_PLAINTEXT], inner[32];
-	struct kad_addr seen;
+	struct ovl_addr seen;
 	struct ovl_msg m;
 	size_t plen = 0;
 	bool seen_ok;
@@ -367,13 +367,14 @@ static void take_relayed_overlay(struct ovl_engine *e, const uint8_t via[32],
 		++e->stats.relayed_dropped;
 		return;
 	}
-	seen_ok = ovl_kad_from_wire(&r->src_addr, &seen);
+	seen = r->src_addr;
+	seen_ok = ovl_addr_valid(&seen);
 	if (e->ops->on_candidates)
 		e->ops->on_candidates(e->ctx, r->src, &m.u.candidates, via, via_addr,
 				      seen_ok ? &seen : NULL);
 }
 
-void relay_take_relayed(struct ovl_engine *e, const uint8_t via[32], const struct kad_addr *via_addr,
+void relay_take_relayed(struct ovl_engine *e, const uint8_t via[32], const struct ovl_addr *via_addr,
 			const struct ovl_relayed *r, struct ovl_time t)
 {
 	const uint8_t *payload = r->payload;
@@ -397,7 +398,7 @@ void relay_take_relayed(struct ovl_engine *e, const uint8_t via[32], const struc
 		++e->stats.relayed_dropped;
 }
 
-int ovl_engine_relay_send(struct ovl_engine *e, const uint8_t via[32], const struct kad_addr *via_addr,
+int ovl_engine_relay_send(struct ovl_engine *e, const uint8_t via[32], const struct ovl_addr *via_addr,
 			  const uint8_t dst[32], const uint8_t *buf, size_t len, struct ovl_time t)
 {
 	unsigned count = ovl_frag_count(len), i;
@@ -429,7 +430,7 @@ int ovl_engine_relay_send(struct ovl_engine *e, const uint8_t via[32], const str
 }
 
 int ovl_engine_send_candidates(struct ovl_engine *e, const uint8_t dst[32], const uint8_t *via,
-			       const struct kad_addr *via_addr, const struct ovl_candidates *c,
+			       const struct ovl_addr *via_addr, const struct ovl_candidates *c,
 			       struct ovl_time t)
 {
 	uint8_t inner[OVL_MAX_DATAGRAM];

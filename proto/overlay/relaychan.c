@@ -34,7 +34,7 @@ static bool live(const struct ovl_chan *c, uint64_t now)
 	return c->id && now < c->expires_ns;
 }
 
-static bool same_addr(const struct kad_addr *a, const struct kad_addr *b)
+static bool same_addr(const struct ovl_addr *a, const struct ovl_addr *b)
 {
 	return a->family == b->family && a->port == b->port && !memcmp(a->ip, b->ip, sizeof(a->ip));
 }
@@ -62,7 +62,7 @@ static uint64_t chan_age(const void *e, const void *arg)
 }
 
 struct ovl_chan *ovl_chantab_bind(struct ovl_chantab *t, const uint8_t src[OVL_KEY_LEN],
-				  const uint8_t dst[OVL_KEY_LEN], const struct kad_addr *src_addr,
+				  const uint8_t dst[OVL_KEY_LEN], const struct ovl_addr *src_addr,
 				  uint64_t now, uint64_t lifetime_ns, bool *fresh)
 {
 	struct want w = { .id = ovl_chantab_number(t, src, dst), .now = now };
@@ -91,7 +91,7 @@ struct ovl_chan *ovl_chantab_bind(struct ovl_chantab *t, const uint8_t src[OVL_K
 	return slot;
 }
 
-struct ovl_chan *ovl_chantab_lookup(struct ovl_chantab *t, uint32_t id, const struct kad_addr *from,
+struct ovl_chan *ovl_chantab_lookup(struct ovl_chantab *t, uint32_t id, const struct ovl_addr *from,
 				    uint64_t now, enum ovl_chan_miss *why)
 {
 	struct want w = { .id = id, .now = now };

@@ -40,7 +40,7 @@ enum {
 struct ovl_chan {
 	uint32_t id;			/* 0: never used */
 	uint8_t src[OVL_KEY_LEN], dst[OVL_KEY_LEN];
-	struct kad_addr src_addr;	/* where the binding came from */
+	struct ovl_addr src_addr;	/* where the binding came from */
 	uint64_t expires_ns;
 	/* The owner's: the destination's address as last checked, and when
 	 * (the relay rechecks its path now and then, not per datagram). */
@@ -73,13 +73,13 @@ uint32_t ovl_chantab_number(const struct ovl_chantab *t, const uint8_t src[OVL_K
  * authenticated).  *fresh tells whether the entry is new (its cache
  * fields are zero).  NULL when the table has no room (FULL). */
 struct ovl_chan *ovl_chantab_bind(struct ovl_chantab *t, const uint8_t src[OVL_KEY_LEN],
-				  const uint8_t dst[OVL_KEY_LEN], const struct kad_addr *src_addr,
+				  const uint8_t dst[OVL_KEY_LEN], const struct ovl_addr *src_addr,
 				  uint64_t now, uint64_t lifetime_ns, bool *fresh);
 
 /* The live channel numbered id whose binding came from addr; NULL (and
  * *why) otherwise.  Called per datagram: no allocation, at most
  * OVL_CHANTAB_PROBE slots looked at. */
-struct ovl_chan *ovl_chantab_lookup(struct ovl_chantab *t, uint32_t id, const struct kad_addr *from,
+struct ovl_chan *ovl_chantab_lookup(struct ovl_chantab *t, uint32_t id, const struct ovl_addr *from,
 				    uint64_t now, enum ovl_chan_miss *why);
 
 /* Ends a binding at once (its destination became unreachable). */

@@ -251,7 +251,7 @@ static void inspect_entry(void *ctx, unsigned bucket, const struct kad_entry *e)
 	union wg_sockaddr a;
 
 	key_to_base64url(key, e->key);
-	if (!kad_addr_to_wg_sockaddr(&e->addr, &a))
+	if (!overlay_addr_to_wg(&e->addr, &a))
 		snprintf(addr, sizeof(addr), "?");
 	else
 		wg_sockaddr_str(&a, addr, sizeof(addr));
@@ -370,7 +370,7 @@ static void on_lookup_done(void *arg, const struct kad_lookup_result *r)
 	union wg_sockaddr a;
 
 	key_to_base64url(key, r->target);
-	if (r->seen && kad_addr_to_wg_sockaddr(&r->target_contact.addr, &a))
+	if (r->seen && overlay_addr_to_wg(&r->target_contact.addr, &a))
 		wg_sockaddr_str(&a, addr, sizeof(addr));
 	strbuf_printf(&b, "{\"key\": \"%s\", \"found\": %s, \"address\": ", key,
 		      r->found ? "true" : "false");
@@ -405,7 +405,7 @@ static bool ping_known(struct ctl_conn *cc)
 	struct member *m = node_member(cc->n, cc->key);
 	union wg_sockaddr a;
 
-	if (e && kad_addr_to_wg_sockaddr(&e->addr, &a))
+	if (e && overlay_addr_to_wg(&e->addr, &a))
 		return overlay_ping(cc->n->ov, cc->key, &a, on_pong, cc) == 0;
 	if (m && m->peer->endpoint.sa.sa_family)
 		return overlay_ping(cc->n->ov, cc->key, &m->peer->endpoint, on_pong, cc) == 0;
@@ -417,7 +417,7 @@ static void on_ping_lookup_done(void *arg, const struct kad_lookup_result *r)
 	struct ctl_conn *cc = arg;
 	union wg_sockaddr a;
 
-	if (!r->seen || !kad_addr_to_wg_sockaddr(&r->target_contact.addr, &a) ||
+	if (!r->seen || !overlay_addr_to_wg(&r->target_contact.addr, &a) ||
 	    overlay_ping(cc->n->ov, cc->key, &a, on_pong, cc) < 0) {
 		uv_timer_stop(&cc->timer);
 		fail(cc, "the key was not found in the DHT");

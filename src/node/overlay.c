@@ -34,7 +34,7 @@ struct overlay {
 	 * source goes back to the owner exactly as the socket reported it
 	 * (an IPv6 scope id included). */
 	const union wg_sockaddr *rx_addr;
-	struct kad_addr rx_kad;
+	struct ovl_addr rx_kad;
 };
 
 static uint64_t wall_ns(void)
@@ -58,55 +58,25 @@ static void rng(void *ctx, void *buf, size_t len)
 	randombytes_buf(buf, len);
 }
 
-bool wg_sockaddr_to_kad(const union wg_sockaddr *a, struct kad_addr *k)
+bool overlay_addr_from_wg(const union wg_sockaddr *a, struct ovl_addr *k)
 {
-	memset(k, 0, sizeof(*k));
-	if (a->sa.sa_family == AF_INET) {
-		k->family = KAD_AF_INET;
-		k->port = ntohs(a->in4.sin_port);
-		memcpy(k->ip, &a->in4.sin_addr, 4);
-	} else if (a->sa.sa_family == AF_INET6) {
-		static const uint8_t mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
-
-		k->port = ntohs(a->in6.sin6_port);
-		if (!memcmp(&a->in6.sin6_addr, mapped, sizeof(mapped))) {
-			k->family = KAD_AF_INET;
-			memcpy(k->ip, (const uint8_t *)&a->in6.sin6_addr + 12, 4);
-		} else {
-			k->family = KAD_AF_INET6;
-			memcpy(k->ip, &a->in6.sin6_addr, 16);
-		}
-	} else {
-		return false;
-	}
-	return k->port != 0;
+	return ovl_addr_from_sockaddr(k, &a->sa);
 }
 
-bool kad_addr_to_wg_sockaddr(const struct kad_addr *k, union wg_sockaddr *a)
+bool overlay_addr_to_wg(const struct ovl_addr *k, union wg_sockaddr *a)
 {
 	memset(a, 0, sizeof(*a));
-	if (k->family == KAD_AF_INET) {
-		a->in4.sin_family = AF_INET;
-		a->in4.sin_port = htons(k->port);
-		memcpy(&a->in4.sin_addr, k->ip, 4);
-	} else if (k->family == KAD_AF_INET6) {
-		a->in6.sin6_family = AF_INET6;
-		a->in6.sin6_port = htons(k->port);
-		memcpy(&a->in6.sin6_addr, k->ip, 16);
-	} else {
-		return false;
-	}
-	return k->port != 0;
+	return ovl_addr_to_sockaddr(k, &a->sa, sizeof(*a)) != 0;
 }
 
 /* The engine's address as a socket address (see rx_addr). */
-static bool to_sockaddr(const struct overlay *ov, const struct kad_addr *k, union wg_sockaddr *a)
+static bool to_sockaddr(const struct overlay *ov, const struct ovl_addr *k, union wg_sockaddr *a)
 {
-	if (ov->rx_addr && ovl_kad_equal(k, &ov->rx_kad)) {
+	if (ov->rx_addr && ovl_addr_equal(k, &ov->rx_kad)) {
 		*a = *ov->rx_addr;
 		return true;
 	}
-	return kad_addr_to_wg_sockaddr(k, a);
+	return overlay_addr_to_wg(k, a);
 }
 
 static void on_timer(uv_timer_t *t);
@@ -152,31 +122,38 @@ static int send_aux(const union wg_sockaddr *from, const union wg_sockaddr *to, 
 	return ret;
 }
 
-static int eng_send(void *ctx, const struct kad_addr *to, const struct kad_addr *from_ip,
+static int eng_send(void *ctx, const struct ovl_addr *to, const struct ovl_addr *from_ip,
 		    const uint8_t *buf, size_t len)
 {
 	struct overlay *ov = ctx;
 	union wg_sockaddr a, b;
+	struct ovl_addr ip;
 
 	if (!to_sockaddr(ov, to, &a))
 		return -EAFNOSUPPORT;
 	if (!from_ip)
 		return device_send(ov->dev, &a, buf, len);
-	/* An IP address with port 0: filled, though "not usable" as an
-	 * endpoint, which is what a bind to any port wants. */
-	kad_addr_to_wg_sockaddr(from_ip, &b);
-	if (!b.sa.sa_family)
+	/* An IP address with port 0, which is what a bind to any port
+	 * wants; the conversion takes only addresses with a port, so it is
+	 * given one and the port cleared after. */
+	ip = *from_ip;
+	ip.port = 1;
+	if (!overlay_addr_to_wg(&ip, &b))
 		return -EAFNOSUPPORT;
+	if (b.sa.sa_family == AF_INET)
+		b.in4.sin_port = 0;
+	else
+		b.in6.sin6_port = 0;
 	return send_aux(&b, &a, buf, len);
 }
 
 /* Another usable address of the family of main_ip on the interface the
  * request came in on (ifindex): the source of an OTHER_IP probe.  Only
  * that interface, so that the probe takes the path the request came by. */
-static bool eng_other_ip(void *ctx, const struct kad_addr *main_ip, unsigned ifindex,
-			 struct kad_addr *out)
+static bool eng_other_ip(void *ctx, const struct ovl_addr *main_ip, unsigned ifindex,
+			 struct ovl_addr *out)
 {
-	int af = main_ip->family == KAD_AF_INET ? AF_INET : AF_INET6;
+	int af = main_ip->family == OVL_AF_INET ? AF_INET : AF_INET6;
 	char name[IF_NAMESIZE];
 	struct ifaddrs *ifa, *i;
 	bool found = false;
@@ -207,7 +184,7 @@ static bool eng_other_ip(void *ctx, const struct kad_addr *main_ip, unsigned ifi
 }
 
 /* Whether a is an address of this host, with our port. */
-static bool eng_own_address(void *ctx, const struct kad_addr *a)
+static bool eng_own_address(void *ctx, const struct ovl_addr *a)
 {
 	struct overlay *ov = ctx;
 	struct ifaddrs *ifa, *i;
@@ -217,7 +194,7 @@ static bool eng_own_address(void *ctx, const struct kad_addr *a)
 		return false;
 	for (i = ifa; i && !own; i = i->ifa_next) {
 		union wg_sockaddr s;
-		struct kad_addr k;
+		struct ovl_addr k;
 
 		if (!i->ifa_addr || (i->ifa_addr->sa_family != AF_INET &&
 				     i->ifa_addr->sa_family != AF_INET6))
@@ -228,7 +205,7 @@ static bool eng_own_address(void *ctx, const struct kad_addr *a)
 			s.in4.sin_port = htons(a->port);
 		else
 			s.in6.sin6_port = htons(a->port);
-		own = wg_sockaddr_to_kad(&s, &k) && ovl_kad_same_ip(&k, a);
+		own = overlay_addr_from_wg(&s, &k) && ovl_addr_same_ip(&k, a);
 	}
 	freeifaddrs(ifa);
 	return own;
@@ -236,7 +213,7 @@ static bool eng_own_address(void *ctx, const struct kad_addr *a)
 
 /* ---- the engine's events, for the owner ---- */
 
-static void ev_contact(void *ctx, const uint8_t key[32], const struct kad_addr *addr)
+static void ev_contact(void *ctx, const uint8_t key[32], const struct ovl_addr *addr)
 {
 	struct overlay *ov = ctx;
 	union wg_sockaddr a;
@@ -245,7 +222,7 @@ static void ev_contact(void *ctx, const uint8_t key[32], const struct kad_addr *
 		ov->ops->on_contact(ov->ctx, key, &a);
 }
 
-static void ev_message(void *ctx, const uint8_t key[32], const struct kad_addr *addr)
+static void ev_message(void *ctx, const uint8_t key[32], const struct ovl_addr *addr)
 {
 	struct overlay *ov = ctx;
 	union wg_sockaddr a;
@@ -255,7 +232,7 @@ static void ev_message(void *ctx, const uint8_t key[32], const struct kad_addr *
 }
 
 static void ev_reach(void *ctx, const uint8_t key[32], const uint8_t via[32],
-		     const struct kad_addr *via_addr)
+		     const struct ovl_addr *via_addr)
 {
 	struct overlay *ov = ctx;
 	union wg_sockaddr a;
@@ -265,7 +242,7 @@ static void ev_reach(void *ctx, const uint8_t key[32], const uint8_t via[32],
 }
 
 static void ev_relayed(void *ctx, const uint8_t key[32], const uint8_t via[32],
-		       const struct kad_addr *via_addr, const uint8_t *buf, size_t len)
+		       const struct ovl_addr *via_addr, const uint8_t *buf, size_t len)
 {
 	struct overlay *ov = ctx;
 	union wg_sockaddr a;
@@ -275,8 +252,8 @@ static void ev_relayed(void *ctx, const uint8_t key[32], const uint8_t via[32],
 }
 
 static void ev_candidates(void *ctx, const uint8_t key[32], const struct ovl_candidates *c,
-			  const uint8_t *via, const struct kad_addr *via_addr,
-			  const struct kad_addr *seen_as)
+			  const uint8_t *via, const struct ovl_addr *via_addr,
+			  const struct ovl_addr *seen_as)
 {
 	struct overlay *ov = ctx;
 	union wg_sockaddr a, s;
@@ -288,7 +265,7 @@ static void ev_candidates(void *ctx, const uint8_t key[32], const struct ovl_can
 	ov->ops->on_candidates(ov->ctx, key, c, via, &a, seen_as ? &s : NULL);
 }
 
-static void ev_punch(void *ctx, const uint8_t key[32], const struct kad_addr *addr)
+static void ev_punch(void *ctx, const uint8_t key[32], const struct ovl_addr *addr)
 {
 	struct overlay *ov = ctx;
 	union wg_sockaddr a;
@@ -297,7 +274,7 @@ static void ev_punch(void *ctx, const uint8_t key[32], const struct kad_addr *ad
 		ov->ops->on_punch(ov->ctx, key, &a);
 }
 
-static void ev_ping(void *ctx, const uint8_t key[32], const struct kad_addr *addr)
+static void ev_ping(void *ctx, const uint8_t key[32], const struct ovl_addr *addr)
 {
 	struct overlay *ov = ctx;
 	union wg_sockaddr a;
@@ -352,15 +329,15 @@ void overlay_input(struct overlay *ov, struct pkt *p)
 	memset(&rx, 0, sizeof(rx));
 	rx.data = p->data;
 	rx.len = p->len;
-	wg_sockaddr_to_kad(&p->addr, &rx.src);
+	overlay_addr_from_wg(&p->addr, &rx.src);
 	if (p->has_local && p->addr.sa.sa_family == AF_INET) {
 		rx.has_local = true;
-		rx.local.family = KAD_AF_INET;
+		rx.local.family = OVL_AF_INET;
 		memcpy(rx.local.ip, &p->local.v4.ipi_addr, 4);
 		rx.ifindex = (unsigned)p->local.v4.ipi_ifindex;
 	} else if (p->has_local && p->addr.sa.sa_family == AF_INET6) {
 		rx.has_local = true;
-		rx.local.family = KAD_AF_INET6;
+		rx.local.family = OVL_AF_INET6;
 		memcpy(rx.local.ip, &p->local.v6.ipi6_addr, 16);
 		rx.ifindex = p->local.v6.ipi6_ifindex;
 	}
@@ -377,12 +354,12 @@ void overlay_input(struct overlay *ov, struct pkt *p)
 bool overlay_channel_forward(void *ctx, struct pkt *p, uint32_t channel)
 {
 	struct overlay *ov = ctx;
-	struct kad_addr from, to;
+	struct ovl_addr from, to;
 
-	wg_sockaddr_to_kad(&p->addr, &from);
+	overlay_addr_from_wg(&p->addr, &from);
 	if (!ovl_engine_channel_forward(ov->eng, channel, &from, p->len - OVL_CHAN_HEADER_LEN,
 					wg_now(ov->dev), &to) ||
-	    !kad_addr_to_wg_sockaddr(&to, &p->addr))
+	    !overlay_addr_to_wg(&to, &p->addr))
 		return false;
 	ovl_chan_write(p->data, OVL_CHAN_FROM_RELAY, 0);
 	p->peer = NULL;
@@ -444,10 +421,10 @@ void overlay_free(struct overlay *ov)
 
 int overlay_add_bootstrap(struct overlay *ov, const uint8_t key[32], const union wg_sockaddr *addr)
 {
-	struct kad_addr k;
+	struct ovl_addr k;
 	int ret;
 
-	if (!wg_sockaddr_to_kad(addr, &k))
+	if (!overlay_addr_from_wg(addr, &k))
 		return -EINVAL;
 	ret = ovl_engine_add_bootstrap(ov->eng, key, &k, wg_now(ov->dev));
 	rearm(ov);
@@ -474,18 +451,18 @@ unsigned overlay_ask_public(struct overlay *ov, const uint8_t key[32])
 int overlay_ping(struct overlay *ov, const uint8_t key[32], const union wg_sockaddr *addr,
 		 overlay_pong_cb *done, void *arg)
 {
-	struct kad_addr k;
+	struct ovl_addr k;
 
-	wg_sockaddr_to_kad(addr, &k);
+	overlay_addr_from_wg(addr, &k);
 	return ovl_engine_ping(ov->eng, key, &k, done, arg, now_of(ov));
 }
 
 int overlay_channel_bind(struct overlay *ov, const uint8_t via[32], const union wg_sockaddr *via_addr,
 			 const uint8_t dst[32])
 {
-	struct kad_addr k;
+	struct ovl_addr k;
 
-	wg_sockaddr_to_kad(via_addr, &k);
+	overlay_addr_from_wg(via_addr, &k);
 	return ovl_engine_channel_bind(ov->eng, via, &k, dst, now_of(ov));
 }
 
@@ -497,26 +474,26 @@ size_t overlay_channels_live(const struct overlay *ov)
 int overlay_relay_send(struct overlay *ov, const uint8_t via[32], const union wg_sockaddr *via_addr,
 		       const uint8_t dst[32], const uint8_t *buf, size_t len)
 {
-	struct kad_addr k;
+	struct ovl_addr k;
 
-	wg_sockaddr_to_kad(via_addr, &k);
+	overlay_addr_from_wg(via_addr, &k);
 	return ovl_engine_relay_send(ov->eng, via, &k, dst, buf, len, now_of(ov));
 }
 
 int overlay_send_candidates(struct overlay *ov, const uint8_t dst[32], const uint8_t *via,
 			    const union wg_sockaddr *via_addr, const struct ovl_candidates *c)
 {
-	struct kad_addr k;
+	struct ovl_addr k;
 
-	wg_sockaddr_to_kad(via_addr, &k);
+	overlay_addr_from_wg(via_addr, &k);
 	return ovl_engine_send_candidates(ov->eng, dst, via, &k, c, now_of(ov));
 }
 
 int overlay_punch(struct overlay *ov, const uint8_t key[32], const union wg_sockaddr *addr)
 {
-	struct kad_addr k;
+	struct ovl_addr k;
 
-	wg_sockaddr_to_kad(addr, &k);
+	overlay_addr_from_wg(addr, &k);
 	return ovl_engine_punch(ov->eng, key, &k, now_of(ov));
 }
 
@@ -552,9 +529,9 @@ const struct ovl_channel *overlay_channel(const struct overlay *ov)
 
 bool overlay_reflexive(const struct overlay *ov, union wg_sockaddr *out)
 {
-	struct kad_addr k;
+	struct ovl_addr k;
 
-	return ovl_engine_reflexive(ov->eng, &k) && kad_addr_to_wg_sockaddr(&k, out);
+	return ovl_engine_reflexive(ov->eng, &k) && overlay_addr_to_wg(&k, out);
 }
 
 enum overlay_nat overlay_nat_mapping(const struct overlay *ov, unsigned *observers)

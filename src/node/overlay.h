@@ -154,8 +154,9 @@ void overlay_probe_reflexive(struct overlay *ov);
 /* RTT of a node in the table, in microseconds; 0 when unknown. */
 uint32_t overlay_rtt_us(const struct overlay *ov, const uint8_t key[32]);
 
-/* Conversions between the daemon's addresses and the DHT's. */
-bool wg_sockaddr_to_kad(const union wg_sockaddr *a, struct kad_addr *k);
-bool kad_addr_to_wg_sockaddr(const struct kad_addr *k, union wg_sockaddr *a);
+/* The one conversion between the daemon's socket addresses and the
+ * overlay core's (struct ovl_addr): false for another family or port 0. */
+bool overlay_addr_from_wg(const union wg_sockaddr *a, struct ovl_addr *k);
+bool overlay_addr_to_wg(const struct ovl_addr *k, union wg_sockaddr *a);
 
 #endif

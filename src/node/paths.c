@@ -285,9 +285,9 @@ static void use_relay(struct node *n, struct member *m, int i, uint64_t now)
 static bool addr_usable(const union wg_sockaddr *a)
 {
 	if (a->sa.sa_family == AF_INET)
-		return ovl_ip_usable(KAD_AF_INET, (const uint8_t *)&a->in4.sin_addr);
+		return ovl_ip_usable(OVL_AF_INET, (const uint8_t *)&a->in4.sin_addr);
 	if (a->sa.sa_family == AF_INET6)
-		return ovl_ip_usable(KAD_AF_INET6, a->in6.sin6_addr.s6_addr);
+		return ovl_ip_usable(OVL_AF_INET6, a->in6.sin6_addr.s6_addr);
 	return false;
 }
 
@@ -560,15 +560,11 @@ static void on_candidates(void *ctx, const uint8_t key[32], const struct ovl_can
 		m->cands_txid = c->txid;
 	}
 	for (i = 0; i < c->count; ++i) {
-		struct sockaddr_storage ss;
 		union wg_sockaddr a;
-		unsigned len = ovl_addr_to_sockaddr(&c->cands[i].addr, &ss);
 
-		if (!len || len > sizeof(a) || c->cands[i].type < OVL_CAND_LAN ||
+		if (!overlay_addr_to_wg(&c->cands[i].addr, &a) || c->cands[i].type < OVL_CAND_LAN ||
 		    c->cands[i].type > OVL_CAND_MAPPED)
 			continue;
-		memset(&a, 0, sizeof(a));
-		memcpy(&a, &ss, len);
 		add_punch_target(m, &a);
 	}
 	if (seen_as)
@@ -858,7 +854,7 @@ void paths_tick(struct node *n, uint64_t now)
 		for (j = 0; j < k; ++j) {
 			union wg_sockaddr a;
 
-			if (kad_addr_to_wg_sockaddr(&c[j].addr, &a))
+			if (overlay_addr_to_wg(&c[j].addr, &a))
 				overlay_ping(n->ov, c[j].key, &a, NULL, NULL);
 		}
 	}

@@ -38,7 +38,7 @@ static struct ovl_engine *eng;
 static uint64_t eng_sent;
 
 /* The engine's output goes nowhere; it is only counted. */
-static int eng_send(void *ctx, const struct kad_addr *to, const struct kad_addr *from_ip,
+static int eng_send(void *ctx, const struct ovl_addr *to, const struct ovl_addr *from_ip,
 		    const uint8_t *buf, size_t len)
 {
 	(void)ctx;
@@ -50,8 +50,8 @@ static int eng_send(void *ctx, const struct kad_addr *to, const struct kad_addr 
 	return 0;
 }
 
-static bool eng_other_ip(void *ctx, const struct kad_addr *main_ip, unsigned ifindex,
-			 struct kad_addr *out)
+static bool eng_other_ip(void *ctx, const struct ovl_addr *main_ip, unsigned ifindex,
+			 struct ovl_addr *out)
 {
 	(void)ctx;
 	(void)ifindex;
@@ -78,14 +78,14 @@ static void drive_engine(const uint8_t *dg, size_t len, uint8_t pick)
 	memset(&in, 0, sizeof(in));
 	in.data = dg;
 	in.len = len;
-	in.src.family = KAD_AF_INET;
+	in.src.family = OVL_AF_INET;
 	in.src.ip[0] = 192;
 	in.src.ip[1] = 0;
 	in.src.ip[2] = 2;
 	in.src.ip[3] = pick;
 	in.src.port = (uint16_t)(51820 + (pick & 3));
 	in.has_local = true;
-	in.local.family = KAD_AF_INET;
+	in.local.family = OVL_AF_INET;
 	in.local.ip[0] = 198;
 	in.local.ip[1] = 51;
 	in.local.ip[2] = 100;

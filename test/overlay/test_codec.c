@@ -481,6 +481,7 @@ static void test_addresses(void)
 	struct ovl_wire_pong *w;
 	struct ovl_addr a;
 	struct sockaddr_storage ss;
+	struct sockaddr *sa = (struct sockaddr *)&ss;
 	struct sockaddr_in6 sin6 = { .sin6_family = AF_INET6, .sin6_port = htons(9) };
 	struct sockaddr_in sin = { .sin_family = AF_INET, .sin_port = htons(62096) };
 	uint8_t buf[64];
@@ -508,21 +509,34 @@ static void test_addresses(void)
 	m.u.pong.observed.port = 0;
 	ok(ovl_msg_encode(buf, sizeof(buf), &m) == -EINVAL, "port 0 does not encode");
 	m.u.pong.observed.port = 1;
+	m.u.pong.observed.ip[5] = 1;
+	ok(ovl_msg_encode(buf, sizeof(buf), &m) == -EINVAL,
+	   "non-canonical IPv4 address (bytes after the fourth) does not encode");
+	m.u.pong.observed.ip[5] = 0;
 	m.u.pong.observed.family = 6;
-	ok(ovl_msg_encode(buf, sizeof(buf), &m) == -EINVAL, "non-canonical address does not encode");
+	memset(m.u.pong.observed.ip, 0, 16);
+	m.u.pong.observed.ip[10] = m.u.pong.observed.ip[11] = 0xff;
+	ok(ovl_msg_encode(buf, sizeof(buf), &m) == -EINVAL,
+	   "an IPv4-mapped address as family 6 does not encode");
+	m.u.pong.observed.family = 7;
+	ok(ovl_msg_encode(buf, sizeof(buf), &m) == -EINVAL, "family 7 does not encode");
 
 	memcpy(&sin.sin_addr, ip4, 4);
 	ok(ovl_addr_from_sockaddr(&a, (struct sockaddr *)&sin) && a.family == 4 && a.port == 62096 &&
-	   ovl_addr_to_sockaddr(&a, &ss) == sizeof(sin) && !memcmp(&ss, &sin, sizeof(sin)),
+	   ovl_addr_to_sockaddr(&a, sa, sizeof(ss)) == sizeof(sin) && !memcmp(&ss, &sin, sizeof(sin)),
 	   "sockaddr_in round trip");
 	memcpy(&sin6.sin6_addr, ip6, 16);
 	ok(ovl_addr_from_sockaddr(&a, (struct sockaddr *)&sin6) && a.family == 6 &&
-	   ovl_addr_to_sockaddr(&a, &ss) == sizeof(sin6) &&
+	   ovl_addr_to_sockaddr(&a, sa, sizeof(ss)) == sizeof(sin6) &&
 	   !memcmp(&((struct sockaddr_in6 *)&ss)->sin6_addr, ip6, 16), "sockaddr_in6 round trip");
 	inet_pton(AF_INET6, "::ffff:198.51.100.1", &sin6.sin6_addr);
 	ok(ovl_addr_from_sockaddr(&a, (struct sockaddr *)&sin6) && a.family == 4 &&
-	   ovl_addr_to_sockaddr(&a, &ss) == sizeof(sin) && ss.ss_family == AF_INET,
+	   ovl_addr_to_sockaddr(&a, sa, sizeof(ss)) == sizeof(sin) && ss.ss_family == AF_INET,
 	   "an IPv4-mapped sockaddr_in6 becomes family 4");
+	ok(ovl_addr_to_sockaddr(&a, sa, sizeof(struct sockaddr_in) - 1) == 0,
+	   "no sockaddr into too small a buffer");
+	ok(a.family == 4 && !memcmp(a.ip + 4, (uint8_t[12]){ 0 }, 12),
+	   "IPv4 in struct ovl_addr: its 4 bytes first, the rest zero");
 	sin.sin_port = 0;
 	ok(!ovl_addr_from_sockaddr(&a, (struct sockaddr *)&sin), "port 0 sockaddr refused");
 }

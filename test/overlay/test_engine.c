@@ -36,7 +36,7 @@ static const char NS[] = "test-engine";
 enum { QMAX = 512, NODES_MAX = 8, ALIASES = 4 };
 
 struct dgram {
-	struct kad_addr src, to;
+	struct ovl_addr src, to;
 	bool aux;			/* sent from a probe socket */
 	uint8_t buf[OVL_MAX_DATAGRAM];
 	size_t len;
@@ -45,10 +45,10 @@ struct dgram {
 struct node {
 	struct ovl_engine *e;
 	uint8_t pub[32];
-	struct kad_addr addr;		/* its main socket */
-	struct kad_addr alias[ALIASES];	/* addresses a NAT maps to it */
+	struct ovl_addr addr;		/* its main socket */
+	struct ovl_addr alias[ALIASES];	/* addresses a NAT maps to it */
 	bool has_other;
-	struct kad_addr other;		/* a second IP address (OTHER_IP) */
+	struct ovl_addr other;		/* a second IP address (OTHER_IP) */
 	/* events */
 	unsigned contacts, pings, relayed, channels;
 	uint8_t last_status;
@@ -71,12 +71,12 @@ static struct ovl_time tnow(void)
 	return t;
 }
 
-static struct kad_addr v4(uint8_t a, uint8_t b, uint8_t c, uint8_t d, uint16_t port)
+static struct ovl_addr v4(uint8_t a, uint8_t b, uint8_t c, uint8_t d, uint16_t port)
 {
-	struct kad_addr k;
+	struct ovl_addr k;
 
 	memset(&k, 0, sizeof(k));
-	k.family = KAD_AF_INET;
+	k.family = OVL_AF_INET;
 	k.ip[0] = a;
 	k.ip[1] = b;
 	k.ip[2] = c;
@@ -91,7 +91,7 @@ static void test_rng(void *ctx, void *buf, size_t len)
 	randombytes_buf(buf, len);
 }
 
-static void enqueue(const struct kad_addr *src, const struct kad_addr *to, bool aux,
+static void enqueue(const struct ovl_addr *src, const struct ovl_addr *to, bool aux,
 		    const uint8_t *buf, size_t len)
 {
 	if (qn == QMAX || len > OVL_MAX_DATAGRAM)
@@ -104,11 +104,11 @@ static void enqueue(const struct kad_addr *src, const struct kad_addr *to, bool 
 	++qn;
 }
 
-static int net_send(void *ctx, const struct kad_addr *to, const struct kad_addr *from_ip,
+static int net_send(void *ctx, const struct ovl_addr *to, const struct ovl_addr *from_ip,
 		    const uint8_t *buf, size_t len)
 {
 	struct node *n = ctx;
-	struct kad_addr src = n->addr;
+	struct ovl_addr src = n->addr;
 
 	if (from_ip) {
 		src = *from_ip;
@@ -118,8 +118,8 @@ static int net_send(void *ctx, const struct kad_addr *to, const struct kad_addr 
 	return 0;
 }
 
-static bool net_other_ip(void *ctx, const struct kad_addr *main_ip, unsigned ifindex,
-			 struct kad_addr *out)
+static bool net_other_ip(void *ctx, const struct ovl_addr *main_ip, unsigned ifindex,
+			 struct ovl_addr *out)
 {
 	struct node *n = ctx;
 
@@ -131,19 +131,19 @@ static bool net_other_ip(void *ctx, const struct kad_addr *main_ip, unsigned ifi
 	return true;
 }
 
-static bool net_own_address(void *ctx, const struct kad_addr *a)
+static bool net_own_address(void *ctx, const struct ovl_addr *a)
 {
-	return ovl_kad_equal(a, &((struct node *)ctx)->addr);
+	return ovl_addr_equal(a, &((struct node *)ctx)->addr);
 }
 
-static void ev_contact(void *ctx, const uint8_t key[32], const struct kad_addr *addr)
+static void ev_contact(void *ctx, const uint8_t key[32], const struct ovl_addr *addr)
 {
 	(void)key;
 	(void)addr;
 	++((struct node *)ctx)->contacts;
 }
 
-static void ev_ping(void *ctx, const uint8_t key[32], const struct kad_addr *addr)
+static void ev_ping(void *ctx, const uint8_t key[32], const struct ovl_addr *addr)
 {
 	(void)key;
 	(void)addr;
@@ -151,7 +151,7 @@ static void ev_ping(void *ctx, const uint8_t key[32], const struct kad_addr *add
 }
 
 static void ev_relayed(void *ctx, const uint8_t key[32], const uint8_t via[32],
-		       const struct kad_addr *via_addr, const uint8_t *buf, size_t len)
+		       const struct ovl_addr *via_addr, const uint8_t *buf, size_t len)
 {
 	struct node *n = ctx;
 
@@ -185,7 +185,7 @@ static const struct ovl_engine_ops net_ops = {
 	.on_channel = ev_channel,
 };
 
-static struct node *node_new(struct kad_addr addr, bool public_node, bool relay, uint32_t pps,
+static struct node *node_new(struct ovl_addr addr, bool public_node, bool relay, uint32_t pps,
 			     uint32_t client_slots)
 {
 	struct node *n = calloc(1, sizeof(*n));
@@ -222,21 +222,21 @@ static void net_reset(void)
 	qn = 0;
 }
 
-static struct node *route(const struct kad_addr *to)
+static struct node *route(const struct ovl_addr *to)
 {
 	unsigned i, j;
 
 	for (i = 0; i < n_nodes; ++i) {
-		if (ovl_kad_equal(&nodes[i]->addr, to))
+		if (ovl_addr_equal(&nodes[i]->addr, to))
 			return nodes[i];
 		for (j = 0; j < ALIASES; ++j)
-			if (ovl_kad_equal(&nodes[i]->alias[j], to))
+			if (ovl_addr_equal(&nodes[i]->alias[j], to))
 				return nodes[i];
 	}
 	return NULL;
 }
 
-static void input(struct node *n, const struct kad_addr *src, const uint8_t *buf, size_t len)
+static void input(struct node *n, const struct ovl_addr *src, const uint8_t *buf, size_t len)
 {
 	struct ovl_rx rx;
 
@@ -253,7 +253,7 @@ static void input(struct node *n, const struct kad_addr *src, const uint8_t *buf
 
 /* A NAT in front of some nodes: the source address a datagram from src
  * to `to` shows (NULL: untranslated). */
-typedef bool nat_fn(const struct kad_addr *src, const struct kad_addr *to, struct kad_addr *out);
+typedef bool nat_fn(const struct ovl_addr *src, const struct ovl_addr *to, struct ovl_addr *out);
 
 /* Delivers everything queued (and what the answers queue), through nat;
  * drop_aux: a filter that drops the probes from probe sockets.  Returns
@@ -265,7 +265,7 @@ static unsigned run(nat_fn *nat, bool drop_aux)
 	while (i < qn) {
 		struct dgram d = q[i++];
 		struct node *n = route(&d.to);
-		struct kad_addr src = d.src;
+		struct ovl_addr src = d.src;
 
 		if (!n || (drop_aux && d.aux))
 			continue;
@@ -283,10 +283,10 @@ static unsigned run(nat_fn *nat, bool drop_aux)
 struct bare {
 	struct ovl_channel *ch;
 	uint8_t pub[32];
-	struct kad_addr addr;
+	struct ovl_addr addr;
 };
 
-static void bare_new(struct bare *b, struct kad_addr addr)
+static void bare_new(struct bare *b, struct ovl_addr addr)
 {
 	struct ovl_channel_config cc;
 	uint8_t priv[32];
@@ -331,7 +331,7 @@ static bool bare_open(struct bare *b, unsigned i, struct ovl_msg *m, uint8_t pla
 	uint8_t sender[32];
 	size_t plen = 0;
 
-	return ovl_kad_equal(&q[i].to, &b->addr) &&
+	return ovl_addr_equal(&q[i].to, &b->addr) &&
 	       ovl_channel_open(b->ch, q[i].buf, q[i].len, wall0 + now, sender, plain,
 				OVL_MAX_PLAINTEXT, &plen) == OVL_ACCEPT &&
 	       ovl_msg_decode(m, plain, plen) == OVL_DECODE_OK;
@@ -365,7 +365,7 @@ static void test_ping_pong(void)
 	qn = 0;
 	input(b, &ping.src, ping.buf, ping.len);
 	ok(ovl_engine_stats(b->e)->pings_answered == 1 && b->pings == 1, "B answers the PING");
-	ok(qn == 2 && ovl_kad_equal(&q[0].to, &a->addr),
+	ok(qn == 2 && ovl_addr_equal(&q[0].to, &a->addr),
 	   "a PONG, and a PING back to the NATed sender to validate it");
 	tx = ovl_engine_stats(b->e)->tx;
 	input(b, &ping.src, ping.buf, ping.len);
@@ -389,7 +389,7 @@ static void test_unsolicited_pong(void)
 	struct node *a = node_new(v4(10, 0, 0, 1, 51820), false, false, 0, 0);
 	struct bare x;
 	struct ovl_msg m;
-	struct kad_addr refl;
+	struct ovl_addr refl;
 	const struct kad_entry *ke;
 
 	bare_new(&x, v4(100, 64, 0, 1, 51820));
@@ -400,7 +400,7 @@ static void test_unsolicited_pong(void)
 	m.type = OVL_MSG_PONG;
 	m.u.pong.nonce = 0x1234567890ull;
 	m.u.pong.flags = OVL_NODE_PUBLIC;
-	ovl_kad_to_wire(&a->addr, &m.u.pong.observed);
+	m.u.pong.observed = a->addr;
 	m.u.pong.observed.port = 999;
 	bare_send(&x, a, &m);
 	ke = kad_table_find(ovl_engine_table(a->e), x.pub);
@@ -416,7 +416,7 @@ static void test_unsolicited_pong(void)
 static uint16_t map_port_b, map_port_c;
 
 /* A's NAT: 10.0.0.1 shows as 203.0.113.5, on a port per destination. */
-static bool nat_a(const struct kad_addr *src, const struct kad_addr *to, struct kad_addr *out)
+static bool nat_a(const struct ovl_addr *src, const struct ovl_addr *to, struct ovl_addr *out)
 {
 	if (src->ip[0] != 10)
 		return false;
@@ -550,7 +550,7 @@ static void test_relay(void)
 	msg.u.relay.payload_len = sizeof(wg);
 	bare_send(&s, r, &msg);
 	ok(st->relay_forwarded == 1 && st->relay_bytes == sizeof(wg) && qn == 1 &&
-	   ovl_kad_equal(&q[0].to, &m->addr), "a RELAY goes on as RELAYED to the member's validated path");
+	   ovl_addr_equal(&q[0].to, &m->addr), "a RELAY goes on as RELAYED to the member's validated path");
 	run(NULL, false);
 	ok(m->relayed == 1 && m->relayed_len == sizeof(wg) && !memcmp(m->relayed_buf, wg, sizeof(wg)),
 	   "the member gets the WireGuard datagram, untouched");
@@ -606,7 +606,7 @@ static void test_channel(void)
 	struct node *m, *r = relay_setup(&m, 0, 0);
 	const struct ovl_engine_stats *st = ovl_engine_stats(r->e);
 	uint8_t plain[OVL_MAX_PLAINTEXT];
-	struct kad_addr to, elsewhere = v4(100, 64, 3, 2, 51820);
+	struct ovl_addr to, elsewhere = v4(100, 64, 3, 2, 51820);
 	struct ovl_msg msg, ans;
 	struct bare s;
 	uint32_t id;
@@ -622,7 +622,7 @@ static void test_channel(void)
 	   "CHANNEL_BIND to a member with a live path: bound");
 	id = ans.u.channel_bound.channel;
 	ok(ovl_engine_channels_live(r->e, now) == 1, "one channel live");
-	ok(ovl_engine_channel_forward(r->e, id, &s.addr, 100, now, &to) && ovl_kad_equal(&to, &m->addr),
+	ok(ovl_engine_channel_forward(r->e, id, &s.addr, 100, now, &to) && ovl_addr_equal(&to, &m->addr),
 	   "channel data from the bound address goes to the member");
 	ok(!ovl_engine_channel_forward(r->e, id, &elsewhere, 100, now, &to) && st->channel_dropped == 1,
 	   "channel data from another address is dropped and counted");
@@ -679,7 +679,7 @@ static void test_clients_bounded(void)
 
 /* ---- NAT filtering rounds ---- */
 
-static bool nat_eim(const struct kad_addr *src, const struct kad_addr *to, struct kad_addr *out)
+static bool nat_eim(const struct ovl_addr *src, const struct ovl_addr *to, struct ovl_addr *out)
 {
 	(void)to;
 	if (src->ip[0] != 10)
@@ -749,7 +749,7 @@ static void test_probe_answer(void)
 	bare_send(&x, b, &msg);
 	for (i = 0; i < qn; ++i)
 		aux += q[i].aux;
-	ok(st->probes_answered == 1 && qn == 3 && aux == 2 && ovl_kad_same_ip(&q[1].src, &b->other),
+	ok(st->probes_answered == 1 && qn == 3 && aux == 2 && ovl_addr_same_ip(&q[1].src, &b->other),
 	   "a padded one: OTHER_PORT and OTHER_IP from probe sockets, then the ANSWER");
 	qn = 0;
 	bare_send(&x, a, &msg);
@@ -780,14 +780,14 @@ static void test_ip_usable(void)
 	bool all = true;
 
 	for (i = 0; i < sizeof(v4s) / sizeof(v4s[0]); ++i)
-		if (ovl_ip_usable(KAD_AF_INET, v4s[i].ip) != v4s[i].usable) {
+		if (ovl_ip_usable(OVL_AF_INET, v4s[i].ip) != v4s[i].usable) {
 			diag("%u.%u.%u.%u", v4s[i].ip[0], v4s[i].ip[1], v4s[i].ip[2], v4s[i].ip[3]);
 			all = false;
 		}
 	ok(all, "IPv4: unicast usable; 0/8, loopback, link-local, 224/4 and 240/4 not");
-	ok(ovl_ip_usable(KAD_AF_INET6, v6_global) && !ovl_ip_usable(KAD_AF_INET6, v6_ll) &&
-	   !ovl_ip_usable(KAD_AF_INET6, v6_lo) && !ovl_ip_usable(KAD_AF_INET6, v6_mc) &&
-	   !ovl_ip_usable(KAD_AF_INET6, v6_any) && !ovl_ip_usable(KAD_AF_INET6, v6_mapped),
+	ok(ovl_ip_usable(OVL_AF_INET6, v6_global) && !ovl_ip_usable(OVL_AF_INET6, v6_ll) &&
+	   !ovl_ip_usable(OVL_AF_INET6, v6_lo) && !ovl_ip_usable(OVL_AF_INET6, v6_mc) &&
+	   !ovl_ip_usable(OVL_AF_INET6, v6_any) && !ovl_ip_usable(OVL_AF_INET6, v6_mapped),
 	   "IPv6: global usable; link-local, loopback, multicast, ::, v4-mapped not");
 	ok(!ovl_ip_usable(0, v6_global), "no family: not usable");
 }

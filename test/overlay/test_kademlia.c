@@ -60,12 +60,12 @@ static void key_with_cpl(uint8_t k[KAD_KEY_LEN], const uint8_t base[KAD_KEY_LEN]
 			       (~base[cpl / 8] & (0x80 >> (cpl % 8))));
 }
 
-static struct kad_addr addr_of(unsigned i)
+static struct ovl_addr addr_of(unsigned i)
 {
-	struct kad_addr a;
+	struct ovl_addr a;
 
 	memset(&a, 0, sizeof(a));
-	a.family = KAD_AF_INET;
+	a.family = OVL_AF_INET;
 	a.port = 51820;
 	a.ip[0] = 10;
 	a.ip[1] = (uint8_t)(i >> 16);
@@ -126,7 +126,7 @@ static void test_buckets(void)
 {
 	struct kad_table t;
 	uint8_t own[KAD_KEY_LEN], k[40][KAD_KEY_LEN], deep[KAD_KEY_LEN];
-	struct kad_addr a = addr_of(1);
+	struct ovl_addr a = addr_of(1);
 	enum kad_insert r;
 	bool all = true;
 
@@ -194,7 +194,7 @@ static void test_learned(void)
 	struct kad_table t;
 	uint8_t own[KAD_KEY_LEN], k[25][KAD_KEY_LEN];
 	struct kad_contact c, out[32];
-	struct kad_addr a = addr_of(7);
+	struct ovl_addr a = addr_of(7);
 	size_t n;
 
 	random_key(own);
@@ -298,7 +298,7 @@ static void test_closest(void)
 	static struct naive nv;
 	struct kad_table t;
 	uint8_t own[KAD_KEY_LEN], k[KAD_KEY_LEN], target[KAD_KEY_LEN];
-	struct kad_addr a = addr_of(3);
+	struct ovl_addr a = addr_of(3);
 	bool all = true, all_heard = true, all_small = true;
 	unsigned checked = 0;
 
@@ -367,7 +367,7 @@ static void test_liveness(void)
 	struct kad_table t;
 	struct kad_actions act;
 	uint8_t own[KAD_KEY_LEN], k[KAD_KEY_LEN];
-	struct kad_addr a = addr_of(5);
+	struct ovl_addr a = addr_of(5);
 	bool all = true, order = true;
 	uint64_t now;
 	unsigned total = 0;
@@ -545,7 +545,7 @@ static void net_send(struct net *net, const struct msg *m)
 		net->q[net->tail++ % QUEUE_MAX] = *m;
 }
 
-static unsigned node_of_addr(const struct kad_addr *a)
+static unsigned node_of_addr(const struct ovl_addr *a)
 {
 	return (unsigned)a->ip[1] << 16 | (unsigned)a->ip[2] << 8 | a->ip[3];
 }
@@ -585,7 +585,7 @@ static const struct kad_lookup_ops test_ops = {op_find, op_ping, op_done};
 static void deliver(struct net *net, const struct msg *m, uint64_t now)
 {
 	struct node *to = &net->node[m->to], *from = &net->node[m->from];
-	struct kad_addr fa = addr_of(m->from);
+	struct ovl_addr fa = addr_of(m->from);
 
 	if (m->to >= net->n || !to->alive)
 		return;
@@ -652,7 +652,7 @@ static void net_free(struct net *net)
 
 static void know(struct net *net, unsigned a, unsigned b)
 {
-	struct kad_addr ab = addr_of(b);
+	struct ovl_addr ab = addr_of(b);
 
 	kad_table_heard(&net->node[a].t, net->node[b].key, &ab, 0, 0, 0);
 }
@@ -798,7 +798,7 @@ static void test_lookup_timeouts(void)
 	/* A stray answer: right sender, wrong txid.  Ignored. */
 	{
 		struct kad_contact c;
-		struct kad_addr fa = addr_of(late_from);
+		struct ovl_addr fa = addr_of(late_from);
 
 		memcpy(c.key, target, KAD_KEY_LEN);
 		c.addr = addr_of(7);
@@ -811,7 +811,7 @@ static void test_lookup_timeouts(void)
 		   "but its sender counts as heard");
 		/* Right txid from a node never asked: ignored too. */
 		{
-			struct kad_addr f7 = addr_of(7);
+			struct ovl_addr f7 = addr_of(7);
 
 			kad_lookups_on_nodes(&a->ls, tx, net->node[7].key, &f7, 0, &c, 1,
 					     11 * SEC + 20 * MSEC);
@@ -892,7 +892,7 @@ static void test_flood(void)
 {
 	struct kad_table t;
 	uint8_t own[KAD_KEY_LEN], k[KAD_KEY_LEN];
-	struct kad_addr a = addr_of(1);
+	struct ovl_addr a = addr_of(1);
 	size_t bound;
 
 	random_key(own);
@@ -926,7 +926,7 @@ static void test_flood_nodes(void)
 	struct net *net = net_new(3, NULL);
 	struct node *a = &net->node[0];
 	struct kad_contact junk[200];
-	struct kad_addr f1 = addr_of(1);
+	struct ovl_addr f1 = addr_of(1);
 	uint64_t tx;
 
 	know(net, 0, 1);

@@ -27,12 +27,12 @@ static void fill_key(uint8_t key[OVL_KEY_LEN], unsigned seed)
 	key[OVL_KEY_LEN - 1] = (uint8_t)seed;
 }
 
-static struct kad_addr addr4(uint8_t last, uint16_t port)
+static struct ovl_addr addr4(uint8_t last, uint16_t port)
 {
-	struct kad_addr a;
+	struct ovl_addr a;
 
 	memset(&a, 0, sizeof(a));
-	a.family = KAD_AF_INET;
+	a.family = OVL_AF_INET;
 	a.port = port;
 	a.ip[0] = 198;
 	a.ip[1] = 51;
@@ -46,7 +46,7 @@ static void test_basics(void)
 	static const uint8_t hk[16] = { 1, 2, 3 }, hk2[16] = { 9 };
 	struct ovl_chantab t, t2;
 	uint8_t a[32], b[32], c[32];
-	struct kad_addr aa = addr4(1, 51820), moved = addr4(1, 40000), other = addr4(2, 51820);
+	struct ovl_addr aa = addr4(1, 51820), moved = addr4(1, 40000), other = addr4(2, 51820);
 	enum ovl_chan_miss why = 0;
 	struct ovl_chan *e, *e2;
 	bool fresh = false;
@@ -104,7 +104,7 @@ static void test_full(void)
 {
 	static const uint8_t hk[16] = { 7 };
 	struct ovl_chantab t;
-	struct kad_addr aa = addr4(9, 1000);
+	struct ovl_addr aa = addr4(9, 1000);
 	uint8_t src[32], dst[32];
 	unsigned bound = 0, refused = 0, i;
 	bool fresh;
@@ -132,7 +132,7 @@ static void test_full(void)
  * table may refuse a binding when full: the model then keeps nothing). */
 struct model {
 	bool used;
-	struct kad_addr addr;
+	struct ovl_addr addr;
 	uint64_t expires;
 	uint32_t id;
 };
@@ -150,7 +150,7 @@ static void test_model(void)
 	ok(ovl_chantab_init(&t, 32, hk) == 0, "a table of 32 slots");
 	for (r = 0; r < ROUNDS; ++r) {
 		unsigned s = (unsigned)(rnd() % KEYS), d = (unsigned)(rnd() % KEYS), op = (unsigned)(rnd() % 10);
-		struct kad_addr a = addr4((uint8_t)(rnd() % 2), 1000);
+		struct ovl_addr a = addr4((uint8_t)(rnd() % 2), 1000);
 		uint8_t sk[32], dk[32];
 		enum ovl_chan_miss why;
 		struct ovl_chan *e;

@@ -247,12 +247,12 @@ static struct ev ev_pop(struct sim *s)
 
 /* ---- the network ---- */
 
-static struct kad_addr addr_of(uint32_t i)
+static struct ovl_addr addr_of(uint32_t i)
 {
-	struct kad_addr a;
+	struct ovl_addr a;
 
 	memset(&a, 0, sizeof(a));
-	a.family = KAD_AF_INET;
+	a.family = OVL_AF_INET;
 	a.port = 51820;
 	a.ip[0] = 10;
 	a.ip[1] = (uint8_t)(i >> 16);
@@ -261,7 +261,7 @@ static struct kad_addr addr_of(uint32_t i)
 	return a;
 }
 
-static uint32_t id_of(const struct kad_addr *a)
+static uint32_t id_of(const struct ovl_addr *a)
 {
 	return (uint32_t)a->ip[1] << 16 | (uint32_t)a->ip[2] << 8 | a->ip[3];
 }
@@ -437,7 +437,7 @@ static void deliver(struct sim *s, uint32_t slot)
 {
 	struct msg m = s->msg[slot];
 	struct node *to = &s->node[m.to], *from = &s->node[m.from];
-	struct kad_addr fa = addr_of(m.from);
+	struct ovl_addr fa = addr_of(m.from);
 
 	msg_free(s, slot);
 	if (m.to >= s->n_nodes || to->state != NODE_UP) {
