@@ -63,7 +63,7 @@ bench_option() { # the relay benchmark's own option
 cmdline="bash bench/relay.sh $*"
 bench_args "$@"
 
-bench_binary src/wh
+bench_binary src/cli/wh
 WH=$bench_bin
 need_root_and iperf3 ping ip nft python3
 have_perf=1

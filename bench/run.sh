@@ -48,7 +48,7 @@
 # profiles are left in BUILD_DIR/bench-perf-{rx,tx}.data (TCP) and
 # bench-perf-udp-{ours,go,raw}.data (with .pids: which process is which).
 #
-# The binary is brought up to date first (ninja -C BUILD_DIR src/wireguard-wh).
+# The binary is brought up to date first (ninja -C BUILD_DIR src/cli/wireguard-wh).
 #
 # Usage: bash bench/run.sh [BUILD_DIR] [--rounds N] [--quick] [--perf]
 #        (as root; BUILD_DIR defaults to build; --quick: 3 s transfers)
@@ -61,7 +61,7 @@ BENCH_NAME=bench
 cmdline="bash bench/run.sh $*"
 bench_args "$@"
 
-bench_binary src/wireguard-wh
+bench_binary src/cli/wireguard-wh
 WGWH=$bench_bin
 bench_binary test/tools/hsflood
 HSFLOOD=$bench_bin
