@@ -6,6 +6,9 @@
 #include "src/wg/tcpmss.h"
 #include "test/tap.h"
 
+/* The limits wh up asks for on a relayed path (src/node/datapath.h). */
+enum { TCPMSS_RELAY_V4 = 1368, TCPMSS_RELAY_V6 = 1348 };
+
 /* The Internet checksum of the pseudo-header and the segment, computed
  * from scratch: 0 when the checksum in the segment is right. */
 static uint16_t fold(uint32_t s)
@@ -162,6 +165,13 @@ int main(void)
 		memcpy(copy, pkt, len);
 		ok(!tcp_mss_clamp(pkt, len, TCPMSS_RELAY_V4, TCPMSS_RELAY_V6) && !memcmp(pkt, copy, len),
 		   "IPv%d SYN with MSS after end-of-options: untouched", fam);
+		/* A limit of 0 leaves the family alone: a SYN above the
+		 * other family's limit passes untouched. */
+		len = build(pkt, fam, 0x02, opt_even, sizeof(opt_even), 0);
+		memcpy(copy, pkt, len);
+		ok(!tcp_mss_clamp(pkt, len, fam == 4 ? 0 : TCPMSS_RELAY_V4, fam == 4 ? TCPMSS_RELAY_V6 : 0) &&
+			   !memcmp(pkt, copy, len),
+		   "IPv%d SYN, MSS 1460, limit 0 for IPv%d: untouched", fam, fam);
 		/* A wrong checksum stays wrong by the same amount. */
 		len = build(pkt, fam, 0x02, opt_even, sizeof(opt_even), 0);
 		pkt[(fam == 4 ? 20 : 40) + 17] ^= 0x40;

@@ -6,9 +6,11 @@
  * on the packet path.
  *
  * A buffer leaves room in front of the packet (PKT_HEADROOM) for the
- * WireGuard data header and, in front of that, a relay channel header
- * (doc/protocol.md 9.1), and behind it for padding and the tag, so that
- * a plaintext can be sealed and sent through a relay without moving it. */
+ * WireGuard data header and, in front of that, PKT_ROUTE_ROOM bytes for a
+ * header of the device owner's path (wh up: a relay channel header,
+ * doc/protocol.md 9.1), and behind it for padding and the tag, so that a
+ * plaintext can be sealed and sent on the owner's path without moving
+ * it. */
 #ifndef WH_SRC_IO_PACKET_H
 #define WH_SRC_IO_PACKET_H
 
@@ -21,8 +23,8 @@
 struct wg_peer;
 
 enum {
-	PKT_RELAY_ROOM = 8,		/* a relay channel header */
-	PKT_HEADROOM = PKT_RELAY_ROOM + 16,	/* + struct message_data */
+	PKT_ROUTE_ROOM = 8,		/* the owner's path header */
+	PKT_HEADROOM = PKT_ROUTE_ROOM + 16,	/* + struct message_data */
 	PKT_TAILROOM = 16 + 16,		/* padding up to 15 + AEAD tag */
 	PKT_MAX_IP = 65535,
 	PKT_BUF_SIZE = PKT_HEADROOM + PKT_MAX_IP + PKT_TAILROOM,
@@ -49,7 +51,7 @@ struct pkt {
 		struct in6_pktinfo v6;
 	} local;
 	bool has_local;
-	bool relayed;			/* arrived through a relay: no roaming */
+	bool routed;			/* came on the owner's path: no roaming */
 	uint8_t buf[PKT_BUF_SIZE];
 };
 

@@ -313,9 +313,9 @@ static void do_inspect(struct ctl_conn *cc)
 		      overlay_channels_live(n->ov), (unsigned long long)os->channel_binds,
 		      (unsigned long long)os->channel_forwarded, (unsigned long long)os->channel_dropped,
 		      (unsigned long long)os->channels_granted, (unsigned long long)os->channels_refused,
-		      (unsigned long long)n->dev.relay_channel_tx, (unsigned long long)n->dev.relay_channel_rx,
-		      (unsigned long long)n->dev.drops.relay_channel_bad,
-		      (unsigned long long)n->dev.drops.relay_channel_refused);
+		      (unsigned long long)n->dev.ext_tx, (unsigned long long)n->dev.ext_rx,
+		      (unsigned long long)n->dev.drops.ext_bad,
+		      (unsigned long long)n->dev.drops.ext_refused);
 	crypt_pool_stats(n->dev.crypt, &cps);
 	strbuf_printf(&b, "},\n  \"crypto_pool\": {\"workers\": %u, \"batches_parallel\": %llu, "
 		      "\"batches_inline\": %llu, \"items\": %llu, \"items_by_workers\": %llu",

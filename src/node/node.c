@@ -247,7 +247,7 @@ static void on_discover(uv_timer_t *t)
 
 		/* A session whose relay died with no other one known needs a
 		 * lookup as much as no session does. */
-		if (has_session(m->peer) && !(m->peer->relayed && m->relay < 0)) {
+		if (has_session(m->peer) && !(m->peer->routed && m->relay < 0)) {
 			m->lookup_backoff_ns = 0;
 			m->initiate_at_ns = 0;
 			continue;
@@ -479,8 +479,6 @@ void node_shutdown(struct node *n, const char *why)
 	uapi_server_stop(&n->dev);
 	if (n->member && n->dev.tun)
 		deconfigure_addresses(n);
-	n->dev.overlay_input = NULL;
-	n->dev.relay_channel_forward = NULL;
 	if (n->paths_ready)
 		paths_stop(n);
 	/* The router's mapping is removed on the thread pool; the loop runs
@@ -554,11 +552,6 @@ static const struct portmap_ops portmap_ops = {
 	.on_change = on_portmap,
 	.on_log = on_portmap_log,
 };
-
-static void overlay_input_hook(void *ctx, struct pkt *p)
-{
-	overlay_input(ctx, p);
-}
 
 static int read_private_key(const char *path, uint8_t key[32], char *err, size_t errlen)
 {
@@ -655,9 +648,6 @@ static int node_setup(struct node *n, const struct node_options *opt, char *err,
 		snprintf(err, errlen, "cannot start the overlay: %s", strerror(-ret));
 		return ret;
 	}
-	n->dev.overlay_input = overlay_input_hook;
-	n->dev.relay_channel_forward = overlay_channel_forward;
-	n->dev.overlay_ctx = n->ov;
 	paths_init(n);
 	n->paths_ready = true;
 

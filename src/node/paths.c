@@ -3,7 +3,8 @@
  *
  *   lookup / NODES naming the member behind a NAT (on_reach)
  *       -> relay candidates; the nearest by RTT carries the WireGuard
- *          traffic at once (peer->relayed), and CANDIDATES go through it
+ *          traffic at once (peer_set_routed: datapath.c sends), and
+ *          CANDIDATES go through it
  *   CANDIDATES both ways -> PUNCH every 200 ms to every candidate, 20 rounds
  *   PONG to a PUNCH or PING (on_contact, a validated address)
  *       -> the endpoint becomes direct; the session carries on
@@ -17,6 +18,7 @@
 
 #include "crypto/encoding.h"
 #include "proto/overlay/addr.h"
+#include "src/node/datapath.h"
 #include "src/node/overlay.h"
 #include "src/wg/peer.h"
 #include "src/wg/send.h"
@@ -174,14 +176,18 @@ static bool channel_valid(const struct relay_cand *r, uint64_t now)
 	return r->chan && now - r->chan_ns < (uint64_t)OVL_CHAN_LIFETIME_S * NS;
 }
 
-/* The data plane sends in the channel of the relay in use, if bound. */
+/* The data plane (datapath.c) sends in the channel of the relay in use
+ * whenever that relay has a number: it keeps one only while it is
+ * valid, so that the data path need not read the clock. */
 static void channel_apply(struct member *m, uint64_t now)
 {
-	struct wg_peer *p = m->peer;
+	struct relay_cand *r;
 
-	if (p->relayed && m->relay >= 0)
-		peer_set_relay_channel(p, channel_valid(&m->relays[m->relay], now) ?
-					      m->relays[m->relay].chan : 0);
+	if (m->relay < 0)
+		return;
+	r = &m->relays[m->relay];
+	if (r->chan && !channel_valid(r, now))
+		r->chan = 0;
 }
 
 /* A relay that restarted lost its channels and answers nothing for an
@@ -264,7 +270,7 @@ static void use_relay(struct node *n, struct member *m, int i, uint64_t now)
 {
 	char b64[KEY_B64URL_LEN + 1];
 
-	if (m->relay != i || !m->peer->relayed) {
+	if (m->relay != i || !m->peer->routed) {
 		key_to_base64url(b64, m->relays[i].key);
 		dev_log(&n->dev, LOG_DBG, "member %s: relayed through %.8s", m->hostname, b64);
 		/* Its liveness is judged from now on: pinged at the next tick. */
@@ -272,7 +278,7 @@ static void use_relay(struct node *n, struct member *m, int i, uint64_t now)
 		m->relays[i].pinged_ns = 0;
 	}
 	m->relay = i;
-	peer_set_relayed(m->peer, &m->relays[i].addr);
+	peer_set_routed(m->peer, &m->relays[i].addr, DATAPATH_RELAY_MSS4, DATAPATH_RELAY_MSS6);
 	channel_apply(m, now);
 	if (!m->relayed_at_ns)
 		m->relayed_at_ns = now;
@@ -367,7 +373,7 @@ static void start_punching(struct node *n, struct member *m, unsigned rounds)
  * kept rather than traded for the next candidate that answers. */
 static bool direct_fresh(const struct member *m, uint64_t now)
 {
-	return !m->peer->relayed && m->peer->endpoint.sa.sa_family && m->direct_ok_ns &&
+	return !m->peer->routed && m->peer->endpoint.sa.sa_family && m->direct_ok_ns &&
 	       now - m->direct_ok_ns < 5 * NS;
 }
 
@@ -376,7 +382,7 @@ static bool direct_alive(const struct member *m, uint64_t now)
 	const struct wg_peer *p = m->peer;
 	uint64_t last = p->last_direct_rx_ns > m->direct_ok_ns ? p->last_direct_rx_ns : m->direct_ok_ns;
 
-	return !p->relayed && p->endpoint.sa.sa_family && has_session(p) && last &&
+	return !p->routed && p->endpoint.sa.sa_family && has_session(p) && last &&
 	       now - last < (uint64_t)DIRECT_DEAD_S * NS;
 }
 
@@ -449,7 +455,7 @@ static void on_contact(void *ctx, const uint8_t key[32], const union wg_sockaddr
 		return;
 	peer = m->peer;
 	now = wg_now(&n->dev);
-	if (!peer->relayed && wg_sockaddr_equal(&peer->endpoint, addr)) {
+	if (!peer->routed && wg_sockaddr_equal(&peer->endpoint, addr)) {
 		m->direct_ok_ns = now;
 		if (!has_session(peer))
 			node_plan_handshake(n, m);
@@ -458,7 +464,7 @@ static void on_contact(void *ctx, const uint8_t key[32], const union wg_sockaddr
 	/* A validated direct address: taken when there is no session or it
 	 * is relayed (the upgrade), or the direct one died; the first one
 	 * that answers wins. */
-	if ((has_session(peer) && !peer->relayed && direct_alive(m, now)) || direct_fresh(m, now))
+	if ((has_session(peer) && !peer->routed && direct_alive(m, now)) || direct_fresh(m, now))
 		return;
 	if (n->dev.log_level >= LOG_DBG) {
 		char a[80];
@@ -506,7 +512,7 @@ static void on_reach(void *ctx, const uint8_t key[32], const uint8_t via[32],
 	/* A node that does not relay is a rendezvous only. */
 	if (overlay_offers_relay(n->ov, via))
 		add_relay(m, via, via_addr, now);
-	if (has_session(m->peer) || (m->relay >= 0 && m->peer->relayed) || direct_fresh(m, now))
+	if (has_session(m->peer) || (m->relay >= 0 && m->peer->routed) || direct_fresh(m, now))
 		return;
 	/* No path yet: start relayed when a relay is known, and exchange
 	 * candidates (through it, or through the rendezvous). */
@@ -528,9 +534,9 @@ static void on_relayed(void *ctx, const uint8_t key[32], const uint8_t via[32],
 	if (!m)
 		return;
 	/* The relay is a candidate; the datagram itself decides (once it
-	 * authenticates, in relayed_rx) whether we follow it there. */
+	 * authenticates, in paths_relayed_rx) whether we follow it there. */
 	add_relay(m, via, via_addr, wg_now(&n->dev));
-	device_input_relayed(&n->dev, via_addr, buf, len);
+	device_input_routed(&n->dev, via_addr, buf, len);
 }
 
 static void on_candidates(void *ctx, const uint8_t key[32], const struct ovl_candidates *c,
@@ -590,7 +596,7 @@ static void on_candidates(void *ctx, const uint8_t key[32], const struct ovl_can
 	if (!direct_alive(m, now))
 		start_punching(n, m, PUNCH_ROUNDS);
 	/* No session yet: the relay that brought this carries the handshake. */
-	if (r >= 0 && !has_session(m->peer) && !m->peer->relayed && !direct_fresh(m, now)) {
+	if (r >= 0 && !has_session(m->peer) && !m->peer->routed && !direct_fresh(m, now)) {
 		use_relay(n, m, r, now);
 		handshake_on_new_path(n, m);
 	}
@@ -622,7 +628,7 @@ static void on_ping(void *ctx, const uint8_t key[32], const union wg_sockaddr *a
 		struct member *m = &n->members[i];
 		struct relay_cand *r;
 
-		if (!m->peer->relayed || m->relay < 0)
+		if (!m->peer->routed || m->relay < 0)
 			continue;
 		r = &m->relays[m->relay];
 		if (memcmp(r->key, key, 32) || !wg_sockaddr_equal(&r->addr, addr) ||
@@ -645,24 +651,12 @@ const struct overlay_ops paths_overlay_ops = {
 	.on_channel = on_channel,
 };
 
-/* ---- the data plane's hooks ---- */
-
-static int relay_output(void *ctx, struct wg_peer *peer, const uint8_t *buf, size_t len)
-{
-	struct node *n = ctx;
-	struct member *m = member_of_peer(n, peer);
-
-	if (!m || m->relay < 0 || !n->ov)
-		return -ENOTCONN;
-	return overlay_relay_send(n->ov, m->relays[m->relay].key, &m->relays[m->relay].addr, m->key,
-				  buf, len);
-}
+/* ---- the data plane's events ---- */
 
 /* An authenticated datagram came through a relay: follow the peer there
  * unless our direct path to it is alive. */
-static void relayed_rx(void *ctx, struct wg_peer *peer, const union wg_sockaddr *relay_addr)
+void paths_relayed_rx(struct node *n, struct wg_peer *peer, const union wg_sockaddr *relay_addr)
 {
-	struct node *n = ctx;
 	struct member *m = member_of_peer(n, peer);
 	uint64_t now = wg_now(&n->dev);
 	int i;
@@ -670,26 +664,23 @@ static void relayed_rx(void *ctx, struct wg_peer *peer, const union wg_sockaddr 
 	if (!m)
 		return;
 	i = find_relay_addr(m, relay_addr);
-	if (i < 0 || (peer->relayed && m->relay == i))
+	if (i < 0 || (peer->routed && m->relay == i))
 		return;
-	if (!peer->relayed && (direct_alive(m, now) || direct_fresh(m, now)))
+	if (!peer->routed && (direct_alive(m, now) || direct_fresh(m, now)))
 		return;
 	use_relay(n, m, i, now);
 }
 
 void paths_init(struct node *n)
 {
-	n->dev.relay_output = relay_output;
-	n->dev.relayed_rx = relayed_rx;
-	n->dev.relay_ctx = n;
+	datapath_start(n);
 	uv_timer_init(&n->loop, &n->punch);
 	n->punch.data = n;
 }
 
 void paths_stop(struct node *n)
 {
-	n->dev.relay_output = NULL;
-	n->dev.relayed_rx = NULL;
+	datapath_stop(n);
 	uv_timer_stop(&n->punch);
 	uv_close((uv_handle_t *)&n->punch, NULL);
 }
@@ -828,9 +819,9 @@ void paths_tick(struct node *n, uint64_t now)
 		for (j = 0; j < m->n_relays; ++j)
 			if ((int)j != m->relay && now - m->relays[j].named_ns > (uint64_t)RELAY_NAMED_S * NS)
 				drop_relay(m, (int)j--);
-		if (m->peer->relayed && m->relay >= 0)
+		if (m->peer->routed && m->relay >= 0)
 			tick_relayed(n, m, now);
-		else if (m->peer->relayed)
+		else if (m->peer->routed)
 			tick_orphaned(n, m, now);
 		else if (has_session(m->peer))
 			tick_direct(n, m, now);
@@ -839,7 +830,7 @@ void paths_tick(struct node *n, uint64_t now)
 		/* Keepalives only as NAT mappings need: a direct path from
 		 * behind a NAT; never between public nodes, never relayed (the
 		 * relay's pings keep that mapping). */
-		ka = natted && !m->peer->relayed && has_session(m->peer) ? NAT_KEEPALIVE_S : 0;
+		ka = natted && !m->peer->routed && has_session(m->peer) ? NAT_KEEPALIVE_S : 0;
 		if (m->peer->persistent_keepalive_interval != ka)
 			peer_set_persistent_keepalive(m->peer, ka);
 	}
@@ -865,13 +856,13 @@ const char *paths_describe(struct node *n, const struct member *m, char *relay_k
 	(void)n;
 	if (relay_key && len)
 		relay_key[0] = 0;
-	if (m->peer->relayed && m->relay >= 0) {
+	if (m->peer->routed && m->relay >= 0) {
 		if (relay_key && len > KEY_B64URL_LEN)
 			key_to_base64url(relay_key, m->relays[m->relay].key);
 		return "relayed";
 	}
 	/* Relayed with no relay left: the endpoint is a dead relay's. */
-	if (!m->peer->relayed && has_session(m->peer) && m->peer->endpoint.sa.sa_family)
+	if (!m->peer->routed && has_session(m->peer) && m->peer->endpoint.sa.sa_family)
 		return "direct";
 	return "none";
 }

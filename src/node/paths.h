@@ -12,10 +12,14 @@ struct overlay_ops;
 /* The overlay's events go to paths.c. */
 extern const struct overlay_ops paths_overlay_ops;
 
-/* Hooks the device's relay output and its punch timer; paths_stop
- * undoes it (the timer closes with the loop). */
+/* Installs the node's data path on the device (datapath.c) and starts
+ * the punch timer; paths_stop undoes it (the timer closes with the
+ * loop). */
 void paths_init(struct node *n);
 void paths_stop(struct node *n);
+/* An authenticated datagram from peer came through the relay at
+ * relay_addr (the device's routed_rx, by way of datapath.c). */
+void paths_relayed_rx(struct node *n, struct wg_peer *peer, const union wg_sockaddr *relay_addr);
 /* A new member's path state. */
 void paths_member_init(struct member *m);
 /* Once a second: relay and direct-path liveness, exchanges, keepalives. */

@@ -7,9 +7,14 @@
  *
  *   TUN --read--> allowed-IPs (by destination) --> peer --> stage
  *       --> current keypair seals --> UDP send to the peer's endpoint
- *   UDP --recv--> first byte: 1-3 handshake queue / 4 data / 0xff overlay
+ *   UDP --recv--> first byte: 1-3 handshake queue / 4 data / else the owner's
  *       data: receiver index --> keypair opens --> replay window
  *       --> endpoint roams --> allowed-IPs source check --> TUN write
+ *
+ * The device knows WireGuard only.  Its owner may install a path of its
+ * own (struct wg_device_ext_ops; wh up: the overlay on the same socket,
+ * and relays): it gets the datagrams whose first byte is no WireGuard
+ * type, and routes the datagrams of the peers it marks (peer_set_routed).
  *
  * Errors from setup functions: negative errno. */
 #ifndef WH_SRC_WG_DEVICE_H
@@ -44,9 +49,8 @@ struct index_entry {
 /* Counters of what the device dropped, by reason: anything a remote host
  * can cause is counted here and logged only at debug level. */
 struct wg_drop_counters {
-	uint64_t unknown_type;		/* first byte not 1-4 or 0xff */
+	uint64_t unknown_type;		/* first byte not 1-4, and not the owner's */
 	uint64_t bad_length;
-	uint64_t overlay;		/* 0xff without an overlay (wireguard-wh) */
 	uint64_t handshake_invalid;	/* bad mac1, failed decryption, replay */
 	uint64_t handshake_ratelimited;
 	uint64_t handshake_cookie_sent;	/* under load, no valid mac2 */
@@ -64,9 +68,8 @@ struct wg_drop_counters {
 	uint64_t send_errors;
 	uint64_t tun_bad_offload;	/* a TUN packet whose virtio header we refused */
 	uint64_t tun_write_errors;	/* the TUN refused a (coalesced) packet */
-	uint64_t relay_channel_bad;	/* a malformed relay channel header (0xfe) */
-	uint64_t relay_channel_refused;	/* channel data without an overlay, or to a
-					 * relay we are not */
+	uint64_t ext_bad;		/* the owner's, but malformed (WG_EXT_BAD) */
+	uint64_t ext_refused;		/* the owner's, but refused (WG_EXT_REFUSED) */
 };
 
 /* A handshake message waiting for the loop to process it.  Handshakes
@@ -84,9 +87,48 @@ struct hs_item {
 	} local;
 	bool has_local;
 	bool macs_checked;	/* mac1 and mac2 already passed, under load */
-	bool relayed;		/* arrived through a relay: no roaming */
+	bool routed;		/* came on the owner's path: no roaming */
 	uint16_t len;
 	uint8_t msg[sizeof(struct message_handshake_initiation)];
+};
+
+/* What the owner's path does with a datagram the device hands it. */
+enum wg_ext_verdict {
+	WG_EXT_NOT_MINE,	/* not the owner's: dropped, drops.unknown_type */
+	WG_EXT_BAD,		/* the owner's but malformed: dropped, drops.ext_bad */
+	WG_EXT_REFUSED,		/* the owner's but refused: dropped, drops.ext_refused */
+	WG_EXT_TAKEN,		/* done with (used, or counted by the owner): recycled */
+	WG_EXT_INNER,		/* its header taken off (p->data, p->len): a WireGuard
+				 * datagram that came on the owner's path */
+	WG_EXT_LATER,		/* the owner's: handed to input in batch order */
+	WG_EXT_SEND,		/* readdressed (p->addr, p->data, p->len): the device
+				 * sends it with its batch */
+};
+
+/* A path of the device's owner, sharing the device's socket.  Every op
+ * runs on the loop; ctx is device_set_ext's.  The device never learns
+ * what the owner's datagrams mean, nor how it routes a peer. */
+struct wg_device_ext_ops {
+	/* A received datagram whose first byte is no WireGuard type, in the
+	 * first pass over its batch: before any message of the batch is
+	 * authenticated, so it must not touch WireGuard state (peers,
+	 * sessions, endpoints).  WG_EXT_INNER, _LATER, _NOT_MINE, _BAD or
+	 * _REFUSED. */
+	enum wg_ext_verdict (*classify)(void *ctx, struct pkt *p);
+	/* A datagram classify kept for later, in batch order with the
+	 * WireGuard messages (where a handshake is processed: it may call
+	 * into the device).  WG_EXT_TAKEN or _SEND. */
+	enum wg_ext_verdict (*input)(void *ctx, struct pkt *p);
+	/* A sealed datagram for a peer the owner routes (peer->routed),
+	 * instead of the socket.  The PKT_ROUTE_ROOM bytes in front of
+	 * p->data are the owner's, for a header of its path, so that the
+	 * data path stays batched and copies nothing.  WG_EXT_SEND,
+	 * _TAKEN (sent its own way) or _REFUSED (counted as a send error). */
+	enum wg_ext_verdict (*output)(void *ctx, struct wg_peer *peer, struct pkt *p);
+	/* An authenticated datagram from peer came on the owner's path from
+	 * via (the endpoint did not move: the owner may follow the peer
+	 * there). */
+	void (*routed_rx)(void *ctx, struct wg_peer *peer, const union wg_sockaddr *via);
 };
 
 struct wg_device {
@@ -163,26 +205,15 @@ struct wg_device {
 	struct ratelimiter *check_limiter;
 	uint64_t check_tat;
 
-	/* Datagrams whose first byte is 0xff go to the overlay, when there
-	 * is one (wh up); a plain wireguard-wh drops and counts them. */
-	void (*overlay_input)(void *ctx, struct pkt *p);
-	void *overlay_ctx;
-	/* Datagrams for a peer whose path is relayed (peer->relayed): the
-	 * owner wraps them for the relay.  0 or a negative errno. */
-	int (*relay_output)(void *ctx, struct wg_peer *peer, const uint8_t *buf, size_t len);
-	/* An authenticated datagram from peer came through the relay at
-	 * relay_addr (the endpoint did not move). */
-	void (*relayed_rx)(void *ctx, struct wg_peer *peer, const union wg_sockaddr *relay_addr);
-	void *relay_ctx;
-	/* Relay channel data (first byte 0xfe, doc/protocol.md 9.1) for us as
-	 * a relay: the overlay checks the channel and, when it forwards,
-	 * rewrites the header and sets p->addr to the destination and
-	 * returns true; the device sends it with the rest of the batch.
-	 * Without it (not a relay) such datagrams are dropped and counted. */
-	bool (*relay_channel_forward)(void *ctx, struct pkt *p, uint32_t channel);
-	/* Datagrams that went to relays in a channel, and came from relays
-	 * in one (the rest of relayed traffic goes wrapped by the overlay). */
-	uint64_t relay_channel_tx, relay_channel_rx;
+	/* The owner's path, when it installed one (device_set_ext; wh up:
+	 * the overlay and its relays); NULL in a plain wireguard-wh. */
+	const struct wg_device_ext_ops *ext;
+	void *ext_ctx;
+	/* Routed peers' datagrams the owner readdressed for the device to
+	 * send (WG_EXT_SEND from output), and WireGuard datagrams it took its
+	 * header off (WG_EXT_INNER from classify); wh up: relay channel
+	 * datagrams as an end. */
+	uint64_t ext_tx, ext_rx;
 
 	uv_timer_t housekeeping;	/* once a second: gc, interface checks */
 	struct uapi_server *uapi;
@@ -237,11 +268,15 @@ void device_send_batch(struct wg_device *dev, struct pkt_batch *b);
 void device_tun_output(struct wg_device *dev, struct pkt *p);
 void device_tun_flush(struct wg_device *dev);
 
-/* A WireGuard datagram that a relay at relay_addr forwarded: handled as
- * if it arrived on the socket from there, except that it never moves an
- * endpoint (the relay is not where the peer is). */
-void device_input_relayed(struct wg_device *dev, const union wg_sockaddr *relay_addr,
-			  const uint8_t *buf, size_t len);
+/* Installs the owner's path (ops NULL: none).  ops must outlive the
+ * device or the next call. */
+void device_set_ext(struct wg_device *dev, const struct wg_device_ext_ops *ops, void *ctx);
+/* A WireGuard datagram that came on the owner's path from via, outside
+ * the device's batches (copied): handled as if it arrived on the socket
+ * from there, except that it never moves an endpoint (via is not where
+ * the peer is). */
+void device_input_routed(struct wg_device *dev, const union wg_sockaddr *via,
+			 const uint8_t *buf, size_t len);
 
 bool device_under_load(const struct wg_device *dev, uint64_t now);
 /* Under load: whether a handshake message from this source may be

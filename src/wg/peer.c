@@ -259,23 +259,20 @@ void peer_set_preshared_key(struct wg_peer *peer, const uint8_t psk[NOISE_SYMMET
 
 void peer_set_endpoint(struct wg_peer *peer, const union wg_sockaddr *ep)
 {
-	peer->relayed = false;
+	peer->routed = false;
 	if (!wg_sockaddr_equal(&peer->endpoint, ep)) {
 		peer->endpoint = *ep;
 		peer->src_valid = false;
-		peer->relay_channel = 0;
 	}
 }
 
-void peer_set_relayed(struct wg_peer *peer, const union wg_sockaddr *relay_addr)
+void peer_set_routed(struct wg_peer *peer, const union wg_sockaddr *via, uint16_t mss4,
+		     uint16_t mss6)
 {
-	peer_set_endpoint(peer, relay_addr);
-	peer->relayed = true;
-}
-
-void peer_set_relay_channel(struct wg_peer *peer, uint32_t channel)
-{
-	peer->relay_channel = channel;
+	peer_set_endpoint(peer, via);
+	peer->routed = true;
+	peer->route_mss4 = mss4;
+	peer->route_mss6 = mss6;
 }
 
 void peer_set_persistent_keepalive(struct wg_peer *peer, uint16_t interval)

@@ -27,16 +27,18 @@ struct wg_peer {
 	struct cookie_maker cookie_maker;
 
 	union wg_sockaddr endpoint;		/* sa_family 0: none */
-	/* The path is relayed (wh up): datagrams leave through the device's
-	 * relay_output instead of the socket, and endpoint holds the relay's
-	 * address, which is where they physically go (what `wg show` says).
-	 * Any authenticated datagram that arrives directly ends it (roaming). */
-	bool relayed;
-	/* While relayed: the number of the channel the relay bound for us
-	 * to this peer (doc/protocol.md 9.1), 0 while there is none (the
-	 * owner's relay_output wraps datagrams then).  Cleared whenever the
-	 * endpoint moves. */
-	uint32_t relay_channel;
+	/* The owner routes this peer (wh up: through a relay): its datagrams
+	 * leave through the owner's output op instead of the socket, and
+	 * endpoint holds the address they physically go to (what `wg show`
+	 * says).  Any authenticated datagram that arrives directly ends it
+	 * (roaming).  A flag here rather than a question to the owner: the
+	 * batched send path tests it for every packet, and roaming clears it
+	 * where the endpoint moves.  Everything else about the route is the
+	 * owner's. */
+	bool routed;
+	/* While routed: the TCP MSS (0: none) the owner's path carries whole,
+	 * to which SYNs to and from the peer are clamped (tcpmss.h). */
+	uint16_t route_mss4, route_mss6;
 	/* The local address the peer last reached us on, so that replies
 	 * leave from it (a multihomed host must not answer from another
 	 * address); cleared when the peer stops answering. */
@@ -89,11 +91,11 @@ void peer_remove_all(struct wg_device *dev);
 
 void peer_set_preshared_key(struct wg_peer *peer, const uint8_t psk[NOISE_SYMMETRIC_KEY_LEN]);
 void peer_set_endpoint(struct wg_peer *peer, const union wg_sockaddr *ep);
-/* The path through a relay at relay_addr (the owner's relay_output
- * forwards); peer_set_endpoint makes it direct again. */
-void peer_set_relayed(struct wg_peer *peer, const union wg_sockaddr *relay_addr);
-/* The relay at the endpoint bound channel (0: none) to this peer. */
-void peer_set_relay_channel(struct wg_peer *peer, uint32_t channel);
+/* The owner routes the peer (its output op sends), through via (the
+ * endpoint), with SYNs clamped to mss4/mss6 (0: not clamped);
+ * peer_set_endpoint makes it direct again. */
+void peer_set_routed(struct wg_peer *peer, const union wg_sockaddr *via, uint16_t mss4,
+		     uint16_t mss6);
 /* Turning it on sends a keepalive at once (when the device is up). */
 void peer_set_persistent_keepalive(struct wg_peer *peer, uint16_t interval);
 

@@ -16,7 +16,6 @@
  * its reception. */
 #include "src/wg/receive.h"
 
-#include "proto/overlay/codec.h"
 #include "proto/wg/ratelimiter.h"
 #include "src/wg/crypt_pool.h"
 #include "src/wg/device.h"
@@ -32,25 +31,23 @@
 /* Roaming: the endpoint follows the outer source of every authenticated
  * message, and replies leave from the local address it arrived on. */
 static void update_endpoint(struct wg_peer *peer, const union wg_sockaddr *src,
-			    const void *local, bool has_local, bool relayed, uint64_t now)
+			    const void *local, bool has_local, bool routed, uint64_t now)
 {
 	struct wg_device *dev = peer->dev;
 
 	peer->last_rx_ns = now;
-	/* A relayed datagram says nothing of where the peer is (the owner
-	 * may follow it to its relay); a direct one ends a relayed path: the
-	 * peer reaches us, so we reach it. */
-	if (relayed) {
-		if (dev->relayed_rx)
-			dev->relayed_rx(dev->relay_ctx, peer, src);
+	/* A datagram on the owner's path says nothing of where the peer is
+	 * (the owner may follow it there); a direct one ends a routed path:
+	 * the peer reaches us, so we reach it. */
+	if (routed) {
+		if (dev->ext)
+			dev->ext->routed_rx(dev->ext_ctx, peer, src);
 		return;
 	}
 	peer->last_direct_rx_ns = peer->last_rx_ns;
-	peer->relayed = false;
-	if (!wg_sockaddr_equal(&peer->endpoint, src)) {
+	peer->routed = false;
+	if (!wg_sockaddr_equal(&peer->endpoint, src))
 		peer->endpoint = *src;
-		peer->relay_channel = 0;
-	}
 	if (has_local) {
 		memcpy(&peer->src, local, sizeof(peer->src));
 		peer->src_valid = true;
@@ -72,7 +69,7 @@ static void enqueue_handshake(struct wg_device *dev, const struct pkt *p, bool m
 	memcpy(&it->local, &p->local, sizeof(it->local));
 	it->has_local = p->has_local;
 	it->macs_checked = macs_checked;
-	it->relayed = p->relayed;
+	it->routed = p->routed;
 	it->len = (uint16_t)p->len;
 	memcpy(it->msg, p->data, p->len);
 	++dev->hs_count;
@@ -108,7 +105,7 @@ static void cookie_reply(struct wg_device *dev, const struct pkt *p, const uint8
 	r->addr = p->addr;
 	r->peer = NULL;
 	r->has_local = false;
-	r->relayed = false;
+	r->routed = false;
 	if (out->n == PKT_BATCH_MAX)
 		device_send_batch(dev, out);
 	out->p[out->n++] = r;
@@ -119,11 +116,12 @@ static void cookie_reply(struct wg_device *dev, const struct pkt *p, const uint8
  * it a message is dropped unchecked, so that a flood costs no more than
  * its reception), mac1 and mac2 are checked before anything is queued;
  * a message without a fresh cookie is answered with one, and a source
- * over its rate is dropped.  A message that came through a relay needs
- * no mac2: its source is the relay's address, where a cookie reply would
- * not reach the sender (the relay forwards only for authenticated
- * overlay members, within per-sender limits); the budgets and the rate
- * limiter apply to the relay's address.  Returns true when the message
+ * over its rate is dropped.  A message that came on the owner's path
+ * needs no mac2: its source is where that path reached us (wh up: a
+ * relay's address), where a cookie reply would not reach the sender (a
+ * relay forwards only for authenticated overlay members, within
+ * per-sender limits); the budgets and the rate limiter apply to that
+ * address.  Returns true when the message
  * may be queued. */
 static bool admit_under_load(struct wg_device *dev, const struct pkt *p, uint64_t now,
 			     struct pkt_batch *out)
@@ -137,13 +135,13 @@ static bool admit_under_load(struct wg_device *dev, const struct pkt *p, uint64_
 		return false;
 	}
 	srclen = wg_sockaddr_cookie_src(&p->addr, srcb);
-	mac = cookie_validate_packet(&dev->cookie_checker, p->data, p->len, srcb, srclen, !p->relayed,
+	mac = cookie_validate_packet(&dev->cookie_checker, p->data, p->len, srcb, srclen, !p->routed,
 				     now);
 	if (mac == INVALID_MAC) {
 		++dev->drops.handshake_invalid;
 		return false;
 	}
-	if (!p->relayed && mac != VALID_MAC_WITH_COOKIE) {
+	if (!p->routed && mac != VALID_MAC_WITH_COOKIE) {
 		cookie_reply(dev, p, srcb, srclen, now, out);
 		return false;
 	}
@@ -185,12 +183,12 @@ static void handle_initiation(struct wg_device *dev, const struct message_handsh
 	ok = noise_initiation_accept(&peer->handshake, &scratch, wg_now(dev));
 	if (!ok)
 		goto invalid;
-	update_endpoint(peer, &it->src, &it->local, it->has_local, it->relayed, wg_now(dev));
+	update_endpoint(peer, &it->src, &it->local, it->has_local, it->routed, wg_now(dev));
 	peer->rx_bytes += sizeof(*msg);
 	timers_any_authenticated_packet_received(peer);
 	timers_any_authenticated_packet_traversal(peer);
 	dev_log(dev, LOG_DBG, "handshake initiation received%s, responding",
-		it->relayed ? " (relayed)" : "");
+		it->routed ? " (routed)" : "");
 	send_handshake_response(peer);
 	return;
 invalid:
@@ -211,7 +209,7 @@ static void handle_response(struct wg_device *dev, const struct message_handshak
 	index = e->index;
 	if (!noise_handshake_consume_response(msg, &peer->handshake))
 		goto invalid;
-	update_endpoint(peer, &it->src, &it->local, it->has_local, it->relayed, wg_now(dev));
+	update_endpoint(peer, &it->src, &it->local, it->has_local, it->routed, wg_now(dev));
 	peer->rx_bytes += sizeof(*msg);
 	timers_any_authenticated_packet_received(peer);
 	timers_any_authenticated_packet_traversal(peer);
@@ -219,7 +217,7 @@ static void handle_response(struct wg_device *dev, const struct message_handshak
 	if (!peer_begin_session(peer, index))
 		return;
 	dev_log(dev, LOG_DBG, "handshake response received%s: session up",
-		it->relayed ? " (relayed)" : "");
+		it->routed ? " (routed)" : "");
 	timers_handshake_complete(peer);
 	/* The initiator confirms the session at once: staged data if any,
 	 * a keepalive otherwise. */
@@ -279,8 +277,7 @@ unsigned receive_handshakes(struct wg_device *dev, unsigned budget, uint64_t dea
  * and checked on the loop, opened (anywhere), then accepted on the loop. */
 enum rx_kind {
 	RX_DATA,		/* a data message, opened in pass 2 */
-	RX_OVERLAY,		/* 0xff: the overlay's */
-	RX_CHANNEL,		/* 0xfe to us as a relay: to forward */
+	RX_EXT,			/* the owner's, for its input op in its turn */
 	RX_OTHER,		/* any other WireGuard message (or junk) */
 };
 
@@ -376,7 +373,7 @@ static struct wg_peer *accept_data(struct wg_device *dev, struct pkt *p, const s
 		if (peer->nstaged)
 			send_staged(peer);
 	}
-	update_endpoint(peer, &p->addr, &p->local, p->has_local, p->relayed, now);
+	update_endpoint(peer, &p->addr, &p->local, p->has_local, p->routed, now);
 	*wire_len = msglen;
 	timers_any_authenticated_packet_received(peer);
 	timers_any_authenticated_packet_traversal(peer);
@@ -402,55 +399,43 @@ static bool source_allowed(struct wg_device *dev, struct wg_peer *peer, const ui
 	return false;
 }
 
-/* Relay channel data (doc/protocol.md 9.1), first pass.  From a relay:
- * the WireGuard datagram inside goes on as a relayed one (0).  To us as
- * a relay: left for relay_channel_forward in its turn (1).  -1: drop. */
-static int relay_channel_unwrap(struct wg_device *dev, struct pkt *p)
+/* First pass for a datagram whose first byte is no WireGuard type: the
+ * owner's classify op says whether it is its own, and may take its
+ * header off one that came on its path (0: go on with it as a WireGuard
+ * datagram).  1: the owner's, for input in pass 3.  -1: drop. */
+static int ext_classify(struct wg_device *dev, struct pkt *p)
 {
-	uint32_t channel;
-	uint8_t dir;
-	size_t hl = ovl_chan_parse(p->data, p->len, &dir, &channel);
-
-	if (!hl) {
-		++dev->drops.relay_channel_bad;
-		return -1;
-	}
-	/* Relays are the overlay's: a plain wireguard-wh takes none of it. */
-	if (!dev->overlay_input) {
-		++dev->drops.relay_channel_refused;
-		return -1;
-	}
-	if (dir != OVL_CHAN_FROM_RELAY)
+	switch (dev->ext ? dev->ext->classify(dev->ext_ctx, p) : WG_EXT_NOT_MINE) {
+	case WG_EXT_INNER:
+		p->routed = true;
+		++dev->ext_rx;
+		return 0;
+	case WG_EXT_LATER:
 		return 1;
-	p->data += hl;
-	p->len -= hl;
-	p->relayed = true;
-	++dev->relay_channel_rx;
-	return 0;
+	case WG_EXT_BAD:
+		++dev->drops.ext_bad;
+		return -1;
+	case WG_EXT_REFUSED:
+		++dev->drops.ext_refused;
+		return -1;
+	default:
+		++dev->drops.unknown_type;
+		return -1;
+	}
 }
 
-/* Channel data to us as a relay: handed to the owner, which checks the
- * channel and readdresses it; forwarded ones join fwd.  Takes the
+/* The owner's datagram in its turn of the batch: it uses it, or
+ * readdresses it to be sent with the batch's replies (out).  Takes the
  * packet. */
-static void relay_channel_forward(struct wg_device *dev, struct pkt *p, struct pkt_batch *fwd)
+static void ext_input(struct wg_device *dev, struct pkt *p, struct pkt_batch *out)
 {
-	uint32_t channel;
-	uint8_t dir;
-
-	ovl_chan_parse(p->data, p->len, &dir, &channel);	/* checked in pass 1 */
-	if (!dev->relay_channel_forward) {
-		++dev->drops.relay_channel_refused;
-		goto drop;
+	if (dev->ext->input(dev->ext_ctx, p) != WG_EXT_SEND) {
+		pkt_put(&dev->pool, p);
+		return;
 	}
-	/* The owner counts what it refuses. */
-	if (!dev->relay_channel_forward(dev->overlay_ctx, p, channel))
-		goto drop;
-	if (fwd->n == PKT_BATCH_MAX)
-		device_send_batch(dev, fwd);
-	fwd->p[fwd->n++] = p;
-	return;
-drop:
-	pkt_put(&dev->pool, p);
+	if (out->n == PKT_BATCH_MAX)
+		device_send_batch(dev, out);
+	out->p[out->n++] = p;
 }
 
 /* Delivers an accepted data message: keepalives counted, the inner
@@ -479,10 +464,10 @@ static void deliver_data(struct wg_device *dev, struct wg_peer *peer, struct pkt
 	}
 	/* Counted as the kernel does: what passed every check. */
 	peer->rx_bytes += wire_len;
-	/* Both ends of TCP over a relayed path send what fits one
-	 * RELAY, whichever side opened the connection. */
-	if (peer->relayed)
-		tcp_mss_clamp(p->data, p->len, TCPMSS_RELAY_V4, TCPMSS_RELAY_V6);
+	/* Both ends of TCP over a routed path send what fits it, whichever
+	 * side opened the connection (the owner set the limits). */
+	if (peer->routed)
+		tcp_mss_clamp(p->data, p->len, peer->route_mss4, peer->route_mss6);
 	if (dev->tun) {
 		device_tun_output(dev, p);	/* takes the packet */
 		return;
@@ -492,23 +477,17 @@ drop:
 }
 
 /* Any message but data, in its turn of the batch.  Takes the packet;
- * what it sends (forwarded channel data, cookie replies) joins out, sent
- * at the end of the batch.  Returns true when it queued a handshake. */
+ * what it sends (the owner's readdressed datagrams, cookie replies) joins
+ * out, sent at the end of the batch.  Returns true when it queued a
+ * handshake. */
 static bool receive_other(struct wg_device *dev, struct pkt *p, enum rx_kind kind, uint64_t now,
 			  struct pkt_batch *out)
 {
 	bool queued = false;
 
-	if (kind == RX_CHANNEL) {
-		relay_channel_forward(dev, p, out);
+	if (kind == RX_EXT) {
+		ext_input(dev, p, out);
 		return false;
-	}
-	if (kind == RX_OVERLAY) {
-		if (dev->overlay_input)
-			dev->overlay_input(dev->overlay_ctx, p);
-		else
-			++dev->drops.overlay;
-		goto drop;
 	}
 	switch (wg_message_type(p->data, p->len)) {
 	case MESSAGE_HANDSHAKE_COOKIE:
@@ -533,7 +512,6 @@ static bool receive_other(struct wg_device *dev, struct pkt *p, enum rx_kind kin
 			++dev->drops.unknown_type;
 		break;
 	}
-drop:
 	pkt_put(&dev->pool, p);
 	return queued;
 }
@@ -541,11 +519,12 @@ drop:
 /* Three passes over a batch, so that the AEAD of its data messages can run
  * on the crypto workers (src/wg/crypt_pool.h) while the loop alone moves
  * state:
- *   1. on the loop: relay channel headers taken off (channel data for us
- *      as a relay forwarded), data messages looked up by receiver index
- *      and checked (keypair valid, not expired);
+ *   1. on the loop: the owner's datagrams told apart (the headers of its
+ *      path taken off), data messages looked up by receiver index and
+ *      checked (keypair valid, not expired);
  *   2. anywhere: the data messages authenticated and decrypted in place;
- *   3. on the loop, in batch order: everything else as it comes, and for
+ *   3. on the loop, in batch order: everything else as it comes (the
+ *      owner's datagrams to its input op), and for
  *      each data message the replay window (only after authentication),
  *      keypair promotion, endpoint, timers, allowed IPs, the TUN.
  * Pass 3 sees the messages in the order they arrived, so a peer's
@@ -574,17 +553,13 @@ void receive_batch(struct wg_device *dev, struct pkt_batch *b)
 			++dev->drops.bad_length;
 			goto drop;
 		}
-		if (p->data[0] == OVERLAY_FIRST_BYTE) {
-			d[i].kind = RX_OVERLAY;
-			continue;
-		}
-		if (p->data[0] == OVL_CHAN_MAGIC) {
-			int r = relay_channel_unwrap(dev, p);
+		if (p->data[0] < MESSAGE_HANDSHAKE_INITIATION || p->data[0] > MESSAGE_DATA) {
+			int r = ext_classify(dev, p);
 
 			if (r < 0)
 				goto drop;
 			if (r > 0) {
-				d[i].kind = RX_CHANNEL;
+				d[i].kind = RX_EXT;
 				continue;
 			}
 		}

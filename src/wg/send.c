@@ -79,7 +79,7 @@ void send_handshake_initiation(struct wg_peer *peer, bool is_retry)
 		char ep[80];
 
 		dev_log(dev, LOG_DBG, "handshake initiation %s to %s%s", is_retry ? "retry" : "sent",
-			wg_sockaddr_str(&peer->endpoint, ep, sizeof(ep)), peer->relayed ? " (relayed)" : "");
+			wg_sockaddr_str(&peer->endpoint, ep, sizeof(ep)), peer->routed ? " (routed)" : "");
 	}
 	timers_handshake_initiated(peer);
 	sodium_memzero(&msg, sizeof(msg));
@@ -169,15 +169,14 @@ void send_staged(struct wg_peer *peer)
 		bool keepalive = p->len == 0;
 		ssize_t n;
 
-		/* A relay channel carries a datagram whole when it fits
-		 * a 1500-byte path: TCP to a relayed peer is told to fit
-		 * (tcpmss.h). */
-		if (peer->relayed && p->len)
-			tcp_mss_clamp(p->data, p->len, TCPMSS_RELAY_V4, TCPMSS_RELAY_V6);
+		/* The owner's path may carry less than the tunnel: TCP to
+		 * a routed peer is told to fit it (tcpmss.h). */
+		if (peer->routed && p->len)
+			tcp_mss_clamp(p->data, p->len, peer->route_mss4, peer->route_mss6);
 		/* In place: the header goes in the headroom and the
 		 * ciphertext over the plaintext.  The nonce is taken here, in
 		 * order; the encryption follows for the whole batch. */
-		n = noise_transport_seal_prepare(kp, p->buf + PKT_RELAY_ROOM, p->data, p->len, dev->mtu, now);
+		n = noise_transport_seal_prepare(kp, p->buf + PKT_ROUTE_ROOM, p->data, p->len, dev->mtu, now);
 		if (n < 0)
 			break;	/* exhausted or expired: a handshake follows */
 		peer->staged_head = p->next;
@@ -185,7 +184,7 @@ void send_staged(struct wg_peer *peer)
 			peer->staged_tail = NULL;
 		--peer->nstaged;
 		--dev->nstaged;
-		p->data = p->buf + PKT_RELAY_ROOM;
+		p->data = p->buf + PKT_ROUTE_ROOM;
 		p->len = (size_t)n;
 		p->addr = peer->endpoint;
 		p->peer = peer;

@@ -31,7 +31,7 @@ static bool clamp_segment(uint8_t *tcp, size_t len, uint16_t mss)
 {
 	size_t hlen, off;
 
-	if (len < 20 || !(tcp[13] & TCP_FLAG_SYN))
+	if (!mss || len < 20 || !(tcp[13] & TCP_FLAG_SYN))
 		return false;
 	hlen = (size_t)(tcp[12] >> 4) * 4;
 	if (hlen < 20 || hlen > len)

@@ -1,0 +1,126 @@
+/* The node's path beside the WireGuard device (see datapath.h).
+ *
+ *   socket --> device: first byte 1-4 WireGuard, else classify:
+ *       0xff                    --> the overlay, in batch order (input)
+ *       0xfe from a relay       --> header off: a WireGuard datagram that
+ *                                   came relayed (no roaming; paths.c may
+ *                                   follow the peer to that relay)
+ *       0xfe to us as a relay   --> the overlay readdresses it (input),
+ *                                   the device sends it with its batch
+ *   device --> relayed peer (output): data that fits a 1500-byte path goes
+ *       in the relay's channel, its header written in the packet's
+ *       headroom, sent in the device's batch; anything else goes wrapped
+ *       in RELAY by the overlay. */
+#include "src/node/datapath.h"
+
+#include "proto/overlay/codec.h"
+#include "proto/wg/messages.h"
+#include "src/node/node_priv.h"
+#include "src/node/overlay.h"
+#include "src/node/paths.h"
+#include "src/wg/peer.h"
+
+_Static_assert((int)PKT_ROUTE_ROOM >= (int)OVL_CHAN_HEADER_LEN, "room for a relay channel header");
+
+/* The member whose peer this is: pointers compared, not keys, since this
+ * runs for every relayed datagram. */
+static struct member *member_of(struct node *n, const struct wg_peer *peer)
+{
+	size_t i;
+
+	for (i = 0; i < n->n_members; ++i)
+		if (n->members[i].peer == peer)
+			return &n->members[i];
+	return NULL;
+}
+
+/* Runs before any message of the batch is authenticated: it reads the
+ * header and nothing else. */
+static enum wg_ext_verdict classify(void *ctx, struct pkt *p)
+{
+	struct node *n = ctx;
+	uint32_t channel;
+	uint8_t dir;
+	size_t hl;
+
+	if (p->data[0] != OVL_MAGIC && p->data[0] != OVL_CHAN_MAGIC)
+		return WG_EXT_NOT_MINE;
+	if (!n->ov)
+		return WG_EXT_REFUSED;
+	if (p->data[0] == OVL_MAGIC)
+		return WG_EXT_LATER;
+	hl = ovl_chan_parse(p->data, p->len, &dir, &channel);
+	if (!hl)
+		return WG_EXT_BAD;
+	if (dir != OVL_CHAN_FROM_RELAY)
+		return WG_EXT_LATER;	/* to us as a relay */
+	p->data += hl;
+	p->len -= hl;
+	return WG_EXT_INNER;
+}
+
+static enum wg_ext_verdict input(void *ctx, struct pkt *p)
+{
+	struct node *n = ctx;
+	uint32_t channel;
+	uint8_t dir;
+
+	if (p->data[0] == OVL_MAGIC) {
+		overlay_input(n->ov, p);
+		return WG_EXT_TAKEN;
+	}
+	/* Channel data to us as a relay (classify checked the header): the
+	 * overlay checks the channel and its limits, counts what it refuses,
+	 * and rewrites the header for the destination. */
+	ovl_chan_parse(p->data, p->len, &dir, &channel);
+	return overlay_channel_forward(n->ov, p, channel) ? WG_EXT_SEND : WG_EXT_TAKEN;
+}
+
+/* A relayed peer's datagram: in the relay's channel when one is bound
+ * (paths.c keeps a relay's number only while it is valid), the datagram
+ * is a data message, and it fits a 1500-byte path with its 8-byte header
+ * (doc/protocol.md 9.1); handshakes and what does not fit go wrapped. */
+static enum wg_ext_verdict output(void *ctx, struct wg_peer *peer, struct pkt *p)
+{
+	struct node *n = ctx;
+	struct member *m = member_of(n, peer);
+	const struct relay_cand *r;
+	size_t outer = peer->endpoint.sa.sa_family == AF_INET6 ? 40 + 8 : 20 + 8;
+
+	if (!m || m->relay < 0 || !n->ov)
+		return WG_EXT_REFUSED;
+	r = &m->relays[m->relay];
+	if (r->chan && p->data[0] == MESSAGE_DATA && (size_t)(p->data - p->buf) >= OVL_CHAN_HEADER_LEN &&
+	    p->len + OVL_CHAN_HEADER_LEN + outer <= DATAPATH_PATH_MTU) {
+		p->data -= OVL_CHAN_HEADER_LEN;
+		p->len += OVL_CHAN_HEADER_LEN;
+		ovl_chan_write(p->data, OVL_CHAN_TO_RELAY, r->chan);
+		p->addr = peer->endpoint;
+		return WG_EXT_SEND;
+	}
+	if (overlay_relay_send(n->ov, r->key, &r->addr, m->key, p->data, p->len) < 0)
+		return WG_EXT_REFUSED;
+	return WG_EXT_TAKEN;
+}
+
+static void routed_rx(void *ctx, struct wg_peer *peer, const union wg_sockaddr *via)
+{
+	paths_relayed_rx(ctx, peer, via);
+}
+
+static const struct wg_device_ext_ops datapath_ops = {
+	.classify = classify,
+	.input = input,
+	.output = output,
+	.routed_rx = routed_rx,
+};
+
+void datapath_start(struct node *n)
+{
+	device_set_ext(&n->dev, &datapath_ops, n);
+}
+
+void datapath_stop(struct node *n)
+{
+	device_set_ext(&n->dev, NULL, NULL);
+}
