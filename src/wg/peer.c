@@ -257,11 +257,30 @@ void peer_set_preshared_key(struct wg_peer *peer, const uint8_t psk[NOISE_SYMMET
 	noise_handshake_set_preshared_key(&peer->handshake, psk);
 }
 
+/* The one place the endpoint moves, for the UAPI, the node's paths and
+ * roaming alike.  As in the kernel's wg_socket_set_peer_endpoint, the
+ * cached local source is forgotten only when the address changes: the
+ * reply path to an unchanged address is still good.  Setting it makes
+ * the peer direct again. */
 void peer_set_endpoint(struct wg_peer *peer, const union wg_sockaddr *ep)
 {
 	peer->routed = false;
 	if (!wg_sockaddr_equal(&peer->endpoint, ep)) {
 		peer->endpoint = *ep;
+		peer->src_valid = false;
+	}
+}
+
+void peer_roam(struct wg_peer *peer, const union wg_sockaddr *ep, const void *local)
+{
+	peer_set_endpoint(peer, ep);
+	/* Replies leave from where the peer reached us; when that is unknown
+	 * the kernel picks, rather than us keeping an address the peer may
+	 * no longer reach. */
+	if (local) {
+		memcpy(&peer->src, local, sizeof(peer->src));
+		peer->src_valid = true;
+	} else {
 		peer->src_valid = false;
 	}
 }

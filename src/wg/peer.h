@@ -90,7 +90,13 @@ void peer_remove(struct wg_peer *peer);
 void peer_remove_all(struct wg_device *dev);
 
 void peer_set_preshared_key(struct wg_peer *peer, const uint8_t psk[NOISE_SYMMETRIC_KEY_LEN]);
+/* Sets the endpoint (configuration: UAPI, the node's paths) and makes the
+ * peer direct; the cached local source stays while the address does. */
 void peer_set_endpoint(struct wg_peer *peer, const union wg_sockaddr *ep);
+/* Roaming: an authenticated datagram arrived directly from ep on the local
+ * address local (an in_pktinfo or in6_pktinfo; NULL: unknown).  Moves the
+ * endpoint through peer_set_endpoint, then replies leave from local. */
+void peer_roam(struct wg_peer *peer, const union wg_sockaddr *ep, const void *local);
 /* The owner routes the peer (its output op sends), through via (the
  * endpoint), with SYNs clamped to mss4/mss6 (0: not clamped);
  * peer_set_endpoint makes it direct again. */

@@ -45,15 +45,7 @@ static void update_endpoint(struct wg_peer *peer, const union wg_sockaddr *src,
 		return;
 	}
 	peer->last_direct_rx_ns = peer->last_rx_ns;
-	peer->routed = false;
-	if (!wg_sockaddr_equal(&peer->endpoint, src))
-		peer->endpoint = *src;
-	if (has_local) {
-		memcpy(&peer->src, local, sizeof(peer->src));
-		peer->src_valid = true;
-	} else {
-		peer->src_valid = false;
-	}
+	peer_roam(peer, src, has_local ? local : NULL);
 }
 
 static void enqueue_handshake(struct wg_device *dev, const struct pkt *p, bool macs_checked)
