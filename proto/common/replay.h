@@ -1,7 +1,7 @@
 /* The one anti-replay window of the protocol cores (RFC 6479, "IPsec
  * Anti-Replay Algorithm without Bit Shifting"): WireGuard's receive
- * counter of a keypair (proto/wg/replay.h) and the overlay channel's
- * per-sender window (proto/overlay/channel.c) are both this, with their
+ * counter of a keypair (proto/wg/replay.h) and the overlay secure
+ * layer's per-sender window (proto/overlay/secure.c) are both this, with their
  * own sizes.
  *
  * A window remembers the highest counter accepted (top) and which of the

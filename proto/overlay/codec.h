@@ -148,7 +148,7 @@ enum ovl_decode {
 	OVL_DECODE_MAX,
 };
 
-/* Decodes buf (the plaintext an ovl_channel_open produced).  On anything
+/* Decodes buf (the plaintext an ovl_secure_open produced).  On anything
  * but OVL_DECODE_OK the contents of *m other than m->type are undefined. */
 enum ovl_decode ovl_msg_decode(struct ovl_msg *m, const uint8_t *buf, size_t len);
 

@@ -1,12 +1,12 @@
 /* The overlay engine (see engine.h): setup, the dispatch of every
  * datagram, PING/PUNCH and the round trips of their PONGs, the owner's
  * plain requests and the periodic work.  Every datagram is opened by the
- * channel (authenticated sender, workbit, replay), decoded strictly, and
+ * secure layer (authenticated sender, workbit, replay), decoded strictly, and
  * its sender offered to the routing table before its type is served. */
 #include "proto/overlay/engine_priv.h"
 
 #include "proto/overlay/addr.h"
-#include "proto/overlay/channel.h"
+#include "proto/overlay/secure.h"
 
 #include <errno.h>
 #include <sodium.h>
@@ -22,7 +22,7 @@ long engine_seal(struct ovl_engine *e, const uint8_t key[32], const struct ovl_m
 
 	if (plen < 0)
 		return plen;
-	return ovl_channel_seal(e->ch, key, buf + OVL_HEADER_LEN, (size_t)plen, wall_ns, buf,
+	return ovl_secure_seal(e->sec, key, buf + OVL_HEADER_LEN, (size_t)plen, wall_ns, buf,
 				OVL_MAX_DATAGRAM);
 }
 
@@ -237,9 +237,9 @@ void ovl_engine_input(struct ovl_engine *e, const struct ovl_rx *rx, struct ovl_
 
 	e->now = t;
 	++e->stats.rx;
-	if (ovl_channel_open(e->ch, rx->data, rx->len, t.wall_ns, sender, plain, sizeof(plain),
+	if (ovl_secure_open(e->sec, rx->data, rx->len, t.wall_ns, sender, plain, sizeof(plain),
 			     &plen) != OVL_ACCEPT) {
-		++e->stats.dropped_channel;
+		++e->stats.dropped_secure;
 		return;
 	}
 	if (!ovl_addr_valid(from))
@@ -288,7 +288,7 @@ static void table_rng(void *ctx, void *buf, size_t len)
 int ovl_engine_new(struct ovl_engine **out, const struct ovl_engine_config *cfg,
 		   const struct ovl_engine_ops *ops, void *ctx, uint64_t now_ns)
 {
-	struct ovl_channel_config cc;
+	struct ovl_secure_config cc;
 	struct kad_params kp;
 	struct ovl_engine *e;
 	uint8_t pub[32];
@@ -318,10 +318,10 @@ int ovl_engine_new(struct ovl_engine **out, const struct ovl_engine_config *cfg,
 	cc.ns = cfg->ns;
 	cc.ns_len = strlen(cfg->ns);
 	cc.workbit = cfg->workbit;
-	ret = ovl_channel_new(&e->ch, &cc);
+	ret = ovl_secure_new(&e->sec, &cc);
 	if (ret < 0)
 		goto fail;
-	ovl_channel_public_key(e->ch, pub);
+	ovl_secure_public_key(e->sec, pub);
 	kad_params_default(&kp);
 	/* A lost first datagram to the bootstrap node (a NAT setting up its
 	 * mapping, ARP) should cost a second, not five: the lookup already
@@ -350,7 +350,7 @@ void ovl_engine_free(struct ovl_engine *e)
 		kad_lookups_free(&e->lookups);
 	if (e->table_ready)
 		kad_table_free(&e->table);
-	ovl_channel_free(e->ch);
+	ovl_secure_free(e->sec);
 	if (e->reasm_ready)
 		ovl_reasm_free(&e->reasm);
 	relay_free(e);
@@ -442,7 +442,7 @@ const struct ovl_engine_stats *ovl_engine_stats(const struct ovl_engine *e)
 	return &e->stats;
 }
 
-const struct ovl_channel *ovl_engine_channel(const struct ovl_engine *e)
+const struct ovl_secure *ovl_engine_secure(const struct ovl_engine *e)
 {
-	return e->ch;
+	return e->sec;
 }

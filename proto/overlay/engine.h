@@ -1,6 +1,6 @@
 /* The overlay's protocol engine, sans-I/O (doc/protocol.md): what a node
  * does with the overlay datagrams it receives and what it sends for the
- * owner's requests.  Above the secure channel (channel.h), the codec
+ * owner's requests.  Above the secure layer (secure.h), the codec
  * (codec.h) and the Kademlia table and lookups (kademlia.h, lookup.h),
  * it holds:
  *   engine.c   dispatch of every datagram, PING/PUNCH/PONG and RTTs;
@@ -14,7 +14,7 @@
  *
  * In: datagrams (bytes, the source address, and where they arrived: the
  * local IP and interface), the time (monotonic for timers, wall clock for
- * the channel's counters) and randomness (the rng of the config).  Out:
+ * the secure layer's counters) and randomness (the rng of the config).  Out:
  * datagrams through ops->send (from the main socket, or from a fresh
  * socket bound to a given local IP for the NAT filtering probes), events
  * through the other ops, and the next deadline (ovl_engine_deadline).
@@ -37,11 +37,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
-struct ovl_channel;
+struct ovl_secure;
 struct ovl_engine;
 
 /* Now: the monotonic clock (timers, rates, RTTs) and the wall clock (the
- * secure channel's counters), both in nanoseconds. */
+ * secure layer's counters), both in nanoseconds. */
 struct ovl_time {
 	uint64_t now_ns;
 	uint64_t wall_ns;
@@ -108,7 +108,7 @@ struct ovl_engine_config {
 /* What the engine counts, for `wh show` and `wh inspect`. */
 struct ovl_engine_stats {
 	uint64_t rx, tx;			/* datagrams */
-	uint64_t dropped_channel;		/* see the channel's own reasons */
+	uint64_t dropped_secure;		/* see the secure layer's own reasons */
 	uint64_t dropped_decode;
 	uint64_t unhandled;			/* types this build does not serve */
 	uint64_t pings_answered, finds_answered;
@@ -202,6 +202,6 @@ enum ovl_filtering ovl_engine_nat_filtering(const struct ovl_engine *e, unsigned
 uint32_t ovl_engine_rtt_us(const struct ovl_engine *e, const uint8_t key[32]);
 const struct kad_table *ovl_engine_table(const struct ovl_engine *e);
 const struct ovl_engine_stats *ovl_engine_stats(const struct ovl_engine *e);
-const struct ovl_channel *ovl_engine_channel(const struct ovl_engine *e);
+const struct ovl_secure *ovl_engine_secure(const struct ovl_engine *e);
 
 #endif

@@ -79,7 +79,7 @@ struct ovl_engine {
 	void (*rng)(void *ctx, void *buf, size_t len);
 	void *rng_ctx;
 	bool public_node, relay;
-	struct ovl_channel *ch;
+	struct ovl_secure *sec;
 	/* The time of the call in progress (every entry point that may send
 	 * from a callback sets it): the lookups' callbacks and the table walks
 	 * send with it. */

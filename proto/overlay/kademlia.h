@@ -20,7 +20,7 @@
  *
  * Contacts come in two kinds:
  *   - heard: we received an authenticated message from it (any message:
- *     the secure channel proved the key); kad_table_heard().
+ *     the secure layer proved the key); kad_table_heard().
  *   - learned: named in a NODES answer by someone else; it is used for
  *     our own lookups but never handed out to others until it has been
  *     heard (a query answered, a liveness check answered);

@@ -10,7 +10,7 @@
  * receiver refuses both truncated and over-long plaintexts.
  *
  * All multi-byte integers on the wire are big-endian (network order); the
- * codec (codec.c) and the channel (channel.c) convert them through the
+ * codec (codec.c) and the secure layer (secure.c) convert them through the
  * be16/be32/be64 helpers of proto/common/byteorder.h, nothing else touches
  * byte order.  Structs are
  * byte layouts made only of byte arrays (alignment 1), never cast from a

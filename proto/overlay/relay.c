@@ -6,7 +6,7 @@
 #include "proto/overlay/engine_priv.h"
 
 #include "proto/overlay/addr.h"
-#include "proto/overlay/channel.h"
+#include "proto/overlay/secure.h"
 #include "proto/common/gcra.h"
 
 #include <errno.h>
@@ -360,7 +360,7 @@ static void take_relayed_overlay(struct ovl_engine *e, const uint8_t via[32],
 	size_t plen = 0;
 	bool seen_ok;
 
-	if (ovl_channel_open(e->ch, payload, len, t.wall_ns, inner, plain, sizeof(plain), &plen) !=
+	if (ovl_secure_open(e->sec, payload, len, t.wall_ns, inner, plain, sizeof(plain), &plen) !=
 		    OVL_ACCEPT ||
 	    memcmp(inner, r->src, 32) || ovl_msg_decode(&m, plain, plen) != OVL_DECODE_OK ||
 	    m.type != OVL_MSG_CANDIDATES) {

@@ -13,7 +13,7 @@
 #include "src/node/node_priv.h"
 
 #include "crypto/encoding.h"
-#include "proto/overlay/channel.h"
+#include "proto/overlay/secure.h"
 #include "src/node/control_request.h"
 #include "src/wg/crypt_pool.h"
 #include "src/io/ipc.h"
@@ -269,7 +269,7 @@ static void do_inspect(struct ctl_conn *cc)
 {
 	struct node *n = cc->n;
 	const struct ovl_engine_stats *os = overlay_stats(n->ov);
-	const struct ovl_channel_stats *cs = ovl_channel_stats(overlay_channel(n->ov));
+	const struct ovl_secure_stats *cs = ovl_secure_stats(overlay_secure(n->ov));
 	const struct wg_drop_counters *d = &n->dev.drops;
 	struct crypt_pool_stats cps;
 	struct walk_ctx w;
@@ -284,15 +284,15 @@ static void do_inspect(struct ctl_conn *cc)
 	strbuf_printf(&b, ",\n  \"namespace\": ");
 	strbuf_json_str(&b, n->conf->ns);
 	strbuf_printf(&b, ",\n  \"workbit\": %u,\n  \"overlay\": {\"rx\": %llu, \"tx\": %llu, "
-		      "\"dropped_channel\": %llu, \"dropped_decode\": %llu, \"unhandled\": %llu, "
+		      "\"dropped_secure\": %llu, \"dropped_decode\": %llu, \"unhandled\": %llu, "
 		      "\"pings_answered\": %llu, \"finds_answered\": %llu, \"send_errors\": %llu, "
 		      "\"punches_answered\": %llu, \"relay_tx\": %llu, \"relayed_rx\": %llu, "
 		      "\"relayed_dropped\": %llu},\n"
 		      "  \"relay\": {\"forwarded\": %llu, \"bytes\": %llu, \"dropped_off\": %llu, "
 		      "\"dropped_rate\": %llu, \"dropped_no_path\": %llu, \"dropped_bad\": %llu},\n"
-		      "  \"channel\": {\"sealed\": %llu, \"dh\": %llu, \"evictions\": %llu, \"open\": {",
+		      "  \"secure\": {\"sealed\": %llu, \"dh\": %llu, \"evictions\": %llu, \"open\": {",
 		      n->conf->workbit, (unsigned long long)os->rx, (unsigned long long)os->tx,
-		      (unsigned long long)os->dropped_channel, (unsigned long long)os->dropped_decode,
+		      (unsigned long long)os->dropped_secure, (unsigned long long)os->dropped_decode,
 		      (unsigned long long)os->unhandled, (unsigned long long)os->pings_answered,
 		      (unsigned long long)os->finds_answered, (unsigned long long)os->send_errors,
 		      (unsigned long long)os->punches_answered, (unsigned long long)os->relay_tx,

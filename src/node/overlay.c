@@ -522,9 +522,9 @@ const struct ovl_engine_stats *overlay_stats(const struct overlay *ov)
 	return ovl_engine_stats(ov->eng);
 }
 
-const struct ovl_channel *overlay_channel(const struct overlay *ov)
+const struct ovl_secure *overlay_secure(const struct overlay *ov)
 {
-	return ovl_engine_channel(ov->eng);
+	return ovl_engine_secure(ov->eng);
 }
 
 bool overlay_reflexive(const struct overlay *ov, union wg_sockaddr *out)

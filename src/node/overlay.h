@@ -1,5 +1,5 @@
 /* The overlay on the device's socket: the protocol engine of
- * proto/overlay (engine.h: the secure channel, the Kademlia table and its
+ * proto/overlay (engine.h: the secure layer, the Kademlia table and its
  * lookups, relaying, NAT classification) glued to the loop.  Datagrams
  * whose first byte is 0xff come here from the device's receive path;
  * replies leave from the same socket, so they share the WireGuard port's
@@ -23,7 +23,7 @@
 #include <uv.h>
 
 struct wg_device;
-struct ovl_channel;
+struct ovl_secure;
 struct overlay;
 
 struct overlay_config {
@@ -129,7 +129,7 @@ bool overlay_channel_forward(void *ctx, struct pkt *p, uint32_t channel);
 const struct kad_table *overlay_table(const struct overlay *ov);
 /* What the overlay counts, for `wh show` and `wh inspect` (engine.h). */
 const struct ovl_engine_stats *overlay_stats(const struct overlay *ov);
-const struct ovl_channel *overlay_channel(const struct overlay *ov);
+const struct ovl_secure *overlay_secure(const struct overlay *ov);
 /* Our address as the last PONG reported it, if any. */
 bool overlay_reflexive(const struct overlay *ov, union wg_sockaddr *out);
 

@@ -1,5 +1,5 @@
-/* libFuzzer harness for the overlay codec and secure channel
- * (proto/overlay/codec.c, channel.c).  The first input byte picks a mode:
+/* libFuzzer harness for the overlay codec and secure layer
+ * (proto/overlay/codec.c, secure.c).  The first input byte picks a mode:
  *
  *   0: the bytes are a plaintext: whatever decodes must encode back to
  *      exactly the same bytes (the codec admits one encoding per message);
@@ -17,7 +17,7 @@
  *      changed: it must no longer open.
  *
  * The receiver keeps only four peers, so eviction paths run too. */
-#include "proto/overlay/channel.h"
+#include "proto/overlay/secure.h"
 #include "proto/overlay/codec.h"
 #include "proto/overlay/engine.h"
 #include "crypto/crypto.h"
@@ -31,7 +31,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 #define T0 UINT64_C(1700000000000000000)
 
-static struct ovl_channel *rx, *tx;
+static struct ovl_secure *rx, *tx;
 static uint8_t rx_pk[OVL_KEY_LEN];
 static uint64_t now = T0;
 static struct ovl_engine *eng;
@@ -101,19 +101,19 @@ static void drive_engine(const uint8_t *dg, size_t len, uint8_t pick)
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	uint8_t sk[32];
-	struct ovl_channel_config cfg = { .private_key = sk, .ns = "public", .ns_len = 6,
+	struct ovl_secure_config cfg = { .private_key = sk, .ns = "public", .ns_len = 6,
 					  .capacity = 4 };
 
 	if (crypto_layer_init() < 0)
 		abort();
 	memset(sk, 0x11, sizeof(sk));
-	if (ovl_channel_new(&rx, &cfg) < 0)
+	if (ovl_secure_new(&rx, &cfg) < 0)
 		abort();
 	memset(sk, 0x22, sizeof(sk));
 	cfg.capacity = 0;
-	if (ovl_channel_new(&tx, &cfg) < 0)
+	if (ovl_secure_new(&tx, &cfg) < 0)
 		abort();
-	ovl_channel_public_key(rx, rx_pk);
+	ovl_secure_public_key(rx, rx_pk);
 	{
 		struct ovl_engine_config ec = { .private_key = sk, .ns = "public", .public_node = true,
 						.relay = true, .client_slots = 64, .rng = eng_rng };
@@ -171,7 +171,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		check_codec(data + 1, size - 1);
 		break;
 	case 1:
-		if (ovl_channel_open(rx, data + 1, size - 1, now, sender, plain, sizeof(plain),
+		if (ovl_secure_open(rx, data + 1, size - 1, now, sender, plain, sizeof(plain),
 				     &plen) == OVL_ACCEPT)
 			abort();
 		check_chan(data + 1, size - 1);
@@ -180,7 +180,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	case 3:
 		if (size < 3)
 			break;
-		n = ovl_channel_seal(tx, rx_pk, data + 2, size - 2, now, dg, sizeof(dg));
+		n = ovl_secure_seal(tx, rx_pk, data + 2, size - 2, now, dg, sizeof(dg));
 		if (n < 0) {
 			if (size - 2 <= OVL_MAX_PLAINTEXT)
 				abort();
@@ -188,16 +188,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		}
 		if (data[0] % 4 == 3) {
 			dg[data[1] % n] ^= 0x5a;
-			if (ovl_channel_open(rx, dg, (size_t)n, now, sender, plain, sizeof(plain),
+			if (ovl_secure_open(rx, dg, (size_t)n, now, sender, plain, sizeof(plain),
 					     &plen) == OVL_ACCEPT)
 				abort();
 			break;
 		}
-		if (ovl_channel_open(rx, dg, (size_t)n, now, sender, plain, sizeof(plain), &plen) !=
+		if (ovl_secure_open(rx, dg, (size_t)n, now, sender, plain, sizeof(plain), &plen) !=
 		    OVL_ACCEPT || plen != size - 2 || memcmp(plain, data + 2, plen) != 0)
 			abort();
 		check_codec(plain, plen);
-		n = ovl_channel_seal(tx, rx_pk, data + 2, size - 2, now + 1, dg, sizeof(dg));
+		n = ovl_secure_seal(tx, rx_pk, data + 2, size - 2, now + 1, dg, sizeof(dg));
 		if (n > 0)
 			drive_engine(dg, (size_t)n, data[1]);
 		break;

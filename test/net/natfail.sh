@@ -558,7 +558,7 @@ scenario_relay_limits() {
 scenario_workbit() {
 	local low0 low1 fw0 fw1 px pc sx rx sc rc xpid v4x
 	wait_for "[ -n \"\$(jget rw inspect relay.forwarded)\" ]" 5
-	low0=$(jget rw inspect "channel.open.workbit too low")
+	low0=$(jget rw inspect "secure.open.workbit too low")
 	fw0=$(jget rw inspect relay.forwarded)
 	# s5x (workbit $XWB) starts, and it and s5c try each other for 20 s.
 	wh_start s5x s5.conf
@@ -573,14 +573,14 @@ scenario_workbit() {
 	nsx "${NATLAB_NS[s5c]}" ping -n -q -i 0.5 -w 20 "$v4x" >"$LAB_DIR/s5c.ping" 2>&1 &
 	pc=$!
 	wait "$px" "$pc"
-	low1=$(jget rw inspect "channel.open.workbit too low")
+	low1=$(jget rw inspect "secure.open.workbit too low")
 	fw1=$(jget rw inspect relay.forwarded)
 	read -r sx rx _ <<<"$(ping_summary "$LAB_DIR/s5x.ping")"
 	read -r sc rc _ <<<"$(ping_summary "$LAB_DIR/s5c.ping")"
 	if [ -n "$low1" ] && [ "$low1" -gt "${low0:-0}" ]; then
-		tap_ok "workbit: rw's channel drops s5x (workbit $XWB < 8): 'workbit too low' $low0 -> $low1"
+		tap_ok "workbit: rw's secure layer drops s5x (workbit $XWB < 8): 'workbit too low' $low0 -> $low1"
 	else
-		tap_fail "workbit: rw's channel drops s5x (workbit $XWB < 8)" \
+		tap_fail "workbit: rw's secure layer drops s5x (workbit $XWB < 8)" \
 			"'workbit too low' '$low0' -> '$low1'" "$(tail -n 10 "$LAB_DIR/s5x.log")"
 	fi
 	if [ -n "$fw1" ] && [ "$fw1" = "$fw0" ]; then

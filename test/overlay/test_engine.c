@@ -1,7 +1,7 @@
 /* The overlay engine (proto/overlay/engine.h) without root or sockets:
  * engines under real keys talk through a simulated network (a queue of
  * sealed datagrams, with NAT-like source rewriting where a test needs
- * it), and bare channel endpoints forge or open messages as on the wire.
+ * it), and bare secure-layer endpoints forge or open messages as on the wire.
  * Covered: PING/PONG and replays, RTTs, PONGs nobody asked for, NAT
  * mapping classification from observations, the FIND_NODE amplification
  * budget, relay forwarding and its per-sender limit, relay channels, the
@@ -20,7 +20,7 @@
 #include <string.h>
 
 #include "proto/overlay/addr.h"
-#include "proto/overlay/channel.h"
+#include "proto/overlay/secure.h"
 #include "proto/overlay/codec.h"
 #include "proto/overlay/engine.h"
 #include "proto/overlay/probetab.h"
@@ -278,17 +278,17 @@ static unsigned run(nat_fn *nat, bool drop_aux)
 	return delivered;
 }
 
-/* ---- bare endpoints: a key and a channel, to forge or open messages ---- */
+/* ---- bare endpoints: a key and a secure layer, to forge or open messages ---- */
 
 struct bare {
-	struct ovl_channel *ch;
+	struct ovl_secure *sec;
 	uint8_t pub[32];
 	struct ovl_addr addr;
 };
 
 static void bare_new(struct bare *b, struct ovl_addr addr)
 {
-	struct ovl_channel_config cc;
+	struct ovl_secure_config cc;
 	uint8_t priv[32];
 
 	randombytes_buf(priv, sizeof(priv));
@@ -296,9 +296,9 @@ static void bare_new(struct bare *b, struct ovl_addr addr)
 	cc.private_key = priv;
 	cc.ns = NS;
 	cc.ns_len = strlen(NS);
-	if (ovl_channel_new(&b->ch, &cc) < 0)
+	if (ovl_secure_new(&b->sec, &cc) < 0)
 		abort();
-	ovl_channel_public_key(b->ch, b->pub);
+	ovl_secure_public_key(b->sec, b->pub);
 	b->addr = addr;
 	sodium_memzero(priv, sizeof(priv));
 }
@@ -310,7 +310,7 @@ static size_t bare_seal(struct bare *b, const uint8_t to[32], const struct ovl_m
 
 	if (plen < 0)
 		return 0;
-	n = ovl_channel_seal(b->ch, to, plain, (size_t)plen, wall0 + now, out, OVL_MAX_DATAGRAM);
+	n = ovl_secure_seal(b->sec, to, plain, (size_t)plen, wall0 + now, out, OVL_MAX_DATAGRAM);
 	return n < 0 ? 0 : (size_t)n;
 }
 
@@ -332,7 +332,7 @@ static bool bare_open(struct bare *b, unsigned i, struct ovl_msg *m, uint8_t pla
 	size_t plen = 0;
 
 	return ovl_addr_equal(&q[i].to, &b->addr) &&
-	       ovl_channel_open(b->ch, q[i].buf, q[i].len, wall0 + now, sender, plain,
+	       ovl_secure_open(b->sec, q[i].buf, q[i].len, wall0 + now, sender, plain,
 				OVL_MAX_PLAINTEXT, &plen) == OVL_ACCEPT &&
 	       ovl_msg_decode(m, plain, plen) == OVL_DECODE_OK;
 }
@@ -370,7 +370,7 @@ static void test_ping_pong(void)
 	tx = ovl_engine_stats(b->e)->tx;
 	input(b, &ping.src, ping.buf, ping.len);
 	ok(ovl_engine_stats(b->e)->pings_answered == 1 && ovl_engine_stats(b->e)->tx == tx &&
-	   ovl_engine_stats(b->e)->dropped_channel == 1, "a replayed PING is dropped, not answered");
+	   ovl_engine_stats(b->e)->dropped_secure == 1, "a replayed PING is dropped, not answered");
 	now += 7 * MS;
 	run(NULL, false);
 	ok(pong_calls == 1 && pong_rtt == 7000, "the PONG gives the round trip: %u us", pong_rtt);
@@ -407,7 +407,7 @@ static void test_unsolicited_pong(void)
 	ok(pong_calls == 0 && a->contacts == 0, "a PONG to no PING of ours has no RTT, no contact");
 	ok(!ovl_engine_reflexive(a->e, &refl), "... and plants no reflexive address");
 	ok(ke && !(ke->flags & KAD_F_REPLIED), "... and does not validate its sender");
-	ovl_channel_free(x.ch);
+	ovl_secure_free(x.sec);
 	net_reset();
 }
 
@@ -513,8 +513,8 @@ static void test_find_node_budget(void)
 	   "a padded FIND_NODE is not cut by the budget: %u nodes in 3x its size", ans.u.nodes.count);
 	qn = 0;
 	for (i = 0; i < 20; ++i)
-		ovl_channel_free(peers[i].ch);
-	ovl_channel_free(x.ch);
+		ovl_secure_free(peers[i].sec);
+	ovl_secure_free(x.sec);
 	net_reset();
 }
 
@@ -576,7 +576,7 @@ static void test_relay(void)
 	memcpy(msg.u.relay.dst, m->pub, 32);
 	bare_send(&s, r, &msg);
 	ok(st->relay_dropped_no_path == 2, "a path unheard for a minute is not live");
-	ovl_channel_free(s.ch);
+	ovl_secure_free(s.sec);
 	net_reset();
 }
 
@@ -597,7 +597,7 @@ static void test_relay_off(void)
 	bare_send(&s, b, &msg);
 	ok(ovl_engine_stats(b->e)->relay_dropped_off == 1 && !ovl_engine_relaying(b->e),
 	   "a node that does not relay drops WireGuard traffic to relay");
-	ovl_channel_free(s.ch);
+	ovl_secure_free(s.sec);
 	net_reset();
 }
 
@@ -637,7 +637,7 @@ static void test_channel(void)
 	now += 61 * SEC;
 	ok(!ovl_engine_channel_forward(r->e, id, &s.addr, 100, now, &to),
 	   "a channel not renewed expires with the path");
-	ovl_channel_free(s.ch);
+	ovl_secure_free(s.sec);
 	net_reset();
 }
 
@@ -669,7 +669,7 @@ static void test_clients_bounded(void)
 		msg.type = OVL_MSG_PING;
 		msg.u.ping.nonce = i + 1;
 		bare_send(&x, r, &msg);
-		ovl_channel_free(x.ch);
+		ovl_secure_free(x.sec);
 		qn = 0;
 	}
 	live = ovl_engine_clients_live(r->e, now);
@@ -754,7 +754,7 @@ static void test_probe_answer(void)
 	qn = 0;
 	bare_send(&x, a, &msg);
 	ok(ovl_engine_stats(a->e)->probes_dropped == 1 && qn == 0, "a NATed node answers no PROBE_REQ");
-	ovl_channel_free(x.ch);
+	ovl_secure_free(x.sec);
 	net_reset();
 }
 

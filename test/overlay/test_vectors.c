@@ -2,13 +2,13 @@
  * to B and B's PONG, with every intermediate value.
  *
  * Each value is computed twice: once by the implementation (codec and
- * channel) and once step by step here, straight from libsodium (X25519,
+ * secure layer) and once step by step here, straight from libsodium (X25519,
  * ChaCha20-Poly1305) and the project's HKDF, and both are compared with
  * the hex below.  test/overlay/vectors.py recomputes the same values
  * independently in Python.  With the document's path as argument, the
  * test also checks that the document carries every one of these hex
  * strings (whitespace ignored), so the two cannot drift apart. */
-#include "proto/overlay/channel.h"
+#include "proto/overlay/secure.h"
 #include "proto/overlay/codec.h"
 #include "crypto/crypto.h"
 #include "crypto/hash.h"
@@ -135,7 +135,7 @@ int main(int argc, char **argv)
 	uint8_t ck[32], k_ab[32], k_ba[32], nonce[12];
 	uint8_t plain[OVL_MAX_PLAINTEXT], h[42], sealed[OVL_MAX_DATAGRAM], dg[OVL_MAX_DATAGRAM];
 	uint8_t got_pk[32], opened[OVL_MAX_PLAINTEXT];
-	struct ovl_channel *ca, *cb;
+	struct ovl_secure *ca, *cb;
 	struct ovl_msg m;
 	size_t opened_len;
 	long plen, n;
@@ -185,18 +185,18 @@ int main(int argc, char **argv)
 	check("PING datagram", sealed, 42 + (size_t)plen + 16, hex_ping_sealed);
 
 	{
-		struct ovl_channel_config cfg = { .ns = NS, .ns_len = 6 };
+		struct ovl_secure_config cfg = { .ns = NS, .ns_len = 6 };
 
 		cfg.private_key = sk_a;
-		if (ovl_channel_new(&ca, &cfg) < 0)
+		if (ovl_secure_new(&ca, &cfg) < 0)
 			abort();
 		cfg.private_key = sk_b;
-		if (ovl_channel_new(&cb, &cfg) < 0)
+		if (ovl_secure_new(&cb, &cfg) < 0)
 			abort();
 	}
-	n = ovl_channel_seal(ca, pk_b, plain, (size_t)plen, T_A, dg, sizeof(dg));
-	ok(n == 42 + plen + 16 && !memcmp(dg, sealed, (size_t)n), "the channel seals the same PING datagram");
-	ok(ovl_channel_open(cb, dg, (size_t)n, T_B, got_pk, opened, sizeof(opened), &opened_len) == OVL_ACCEPT &&
+	n = ovl_secure_seal(ca, pk_b, plain, (size_t)plen, T_A, dg, sizeof(dg));
+	ok(n == 42 + plen + 16 && !memcmp(dg, sealed, (size_t)n), "the secure layer seals the same PING datagram");
+	ok(ovl_secure_open(cb, dg, (size_t)n, T_B, got_pk, opened, sizeof(opened), &opened_len) == OVL_ACCEPT &&
 	   opened_len == (size_t)plen && !memcmp(opened, plain, opened_len) && !memcmp(got_pk, pk_a, 32),
 	   "B opens it: from pk_A, the PING plaintext");
 
@@ -215,17 +215,17 @@ int main(int argc, char **argv)
 	crypto_aead_chacha20poly1305_ietf_encrypt(sealed + 42, NULL, plain, (size_t)plen, h, 42,
 						  NULL, nonce, k_ba);
 	check("PONG datagram", sealed, 42 + (size_t)plen + 16, hex_pong_sealed);
-	n = ovl_channel_seal(cb, pk_a, plain, (size_t)plen, T_B, dg, sizeof(dg));
+	n = ovl_secure_seal(cb, pk_a, plain, (size_t)plen, T_B, dg, sizeof(dg));
 	ok(n == 42 + plen + 16 && !memcmp(dg, sealed, (size_t)n),
-	   "the channel seals the same PONG datagram (B's counter starts at B's clock)");
-	ok(ovl_channel_open(ca, dg, (size_t)n, T_A, got_pk, opened, sizeof(opened), &opened_len) == OVL_ACCEPT &&
+	   "the secure layer seals the same PONG datagram (B's counter starts at B's clock)");
+	ok(ovl_secure_open(ca, dg, (size_t)n, T_A, got_pk, opened, sizeof(opened), &opened_len) == OVL_ACCEPT &&
 	   ovl_msg_decode(&m, opened, opened_len) == OVL_DECODE_OK && m.type == OVL_MSG_PONG &&
 	   m.u.pong.nonce == UINT64_C(0x0123456789abcdef) && m.u.pong.observed.port == 51820,
 	   "A opens and decodes it");
 
 	if (argc > 1 && !print_mode)
 		check_doc(argv[1]);
-	ovl_channel_free(ca);
-	ovl_channel_free(cb);
+	ovl_secure_free(ca);
+	ovl_secure_free(cb);
 	return tap_done();
 }

@@ -1,10 +1,10 @@
-/* The overlay's secure channel (proto/overlay/channel.c): sealing and
+/* The overlay's secure layer (proto/overlay/secure.c): sealing and
  * opening both ways, tampering, replays and reordering, restarted
  * senders (a later clock, an earlier one, a carried-over floor), the
  * workbit checked before any DH, namespaces, malformed headers, the
  * optional skew bound, LRU eviction (checked against a naive model), and
  * the replay window against a naive model. */
-#include "proto/overlay/channel.h"
+#include "proto/overlay/secure.h"
 #include "proto/overlay/codec.h"
 #include "crypto/crypto.h"
 #include "crypto/workbit.h"
@@ -48,30 +48,30 @@ static void node_with_workbit(struct node *n, const char *ns, unsigned bits, boo
 	}
 }
 
-static struct ovl_channel *chan(const struct node *n, const char *ns, unsigned workbit,
+static struct ovl_secure *secure(const struct node *n, const char *ns, unsigned workbit,
 				size_t capacity)
 {
-	struct ovl_channel_config cfg = {
+	struct ovl_secure_config cfg = {
 		.private_key = n->sk, .ns = ns, .ns_len = strlen(ns),
 		.workbit = workbit, .capacity = capacity,
 	};
-	struct ovl_channel *ch = NULL;
+	struct ovl_secure *ch = NULL;
 
-	if (ovl_channel_new(&ch, &cfg) < 0)
+	if (ovl_secure_new(&ch, &cfg) < 0)
 		abort();
 	return ch;
 }
 
-static struct ovl_channel *chan_cfg(const struct node *n, struct ovl_channel_config cfg)
+static struct ovl_secure *secure_cfg(const struct node *n, struct ovl_secure_config cfg)
 {
-	struct ovl_channel *ch = NULL;
+	struct ovl_secure *ch = NULL;
 
 	cfg.private_key = n->sk;
 	if (!cfg.ns) {
 		cfg.ns = "public";
 		cfg.ns_len = 6;
 	}
-	if (ovl_channel_new(&ch, &cfg) < 0)
+	if (ovl_secure_new(&ch, &cfg) < 0)
 		abort();
 	return ch;
 }
@@ -83,10 +83,10 @@ struct dgram {
 
 static const uint8_t ping_plain[] = { OVL_MSG_PING, 1, 2, 3, 4, 5, 6, 7, 8, 0 };
 
-static struct dgram seal(struct ovl_channel *ch, const struct node *to, uint64_t now)
+static struct dgram seal(struct ovl_secure *ch, const struct node *to, uint64_t now)
 {
 	struct dgram d;
-	long n = ovl_channel_seal(ch, to->pk, ping_plain, sizeof(ping_plain), now, d.b, sizeof(d.b));
+	long n = ovl_secure_seal(ch, to->pk, ping_plain, sizeof(ping_plain), now, d.b, sizeof(d.b));
 
 	if (n < 0)
 		abort();
@@ -94,18 +94,18 @@ static struct dgram seal(struct ovl_channel *ch, const struct node *to, uint64_t
 	return d;
 }
 
-static enum ovl_drop open_(struct ovl_channel *ch, const struct dgram *d, uint64_t now)
+static enum ovl_drop open_(struct ovl_secure *ch, const struct dgram *d, uint64_t now)
 {
 	uint8_t sender[32], plain[OVL_MAX_PLAINTEXT];
 	size_t len;
 
-	return ovl_channel_open(ch, d->b, d->len, now, sender, plain, sizeof(plain), &len);
+	return ovl_secure_open(ch, d->b, d->len, now, sender, plain, sizeof(plain), &len);
 }
 
 static void test_both_ways(void)
 {
 	struct node a, b;
-	struct ovl_channel *ca, *cb;
+	struct ovl_secure *ca, *cb;
 	uint8_t plain[OVL_MAX_PLAINTEXT], sender[32], msg[OVL_MAX_PLAINTEXT];
 	struct dgram d;
 	size_t len = 0;
@@ -113,15 +113,15 @@ static void test_both_ways(void)
 
 	node_new(&a);
 	node_new(&b);
-	ca = chan(&a, "public", 0, 0);
-	cb = chan(&b, "public", 0, 0);
+	ca = secure(&a, "public", 0, 0);
+	cb = secure(&b, "public", 0, 0);
 
 	d = seal(ca, &b, T0);
 	ok(d.len == sizeof(ping_plain) + OVL_OVERHEAD, "datagram = plaintext + 58 bytes");
 	ok(d.b[0] == 0xff && d.b[1] == 1 && !memcmp(d.b + 2, a.pk, 32),
 	   "header: ff, version 1, the sender's public key");
 	ok(be64_get(d.b + 34) == T0, "first counter = the sender's clock at creation");
-	ok(ovl_channel_open(cb, d.b, d.len, T0, sender, plain, sizeof(plain), &len) == OVL_ACCEPT &&
+	ok(ovl_secure_open(cb, d.b, d.len, T0, sender, plain, sizeof(plain), &len) == OVL_ACCEPT &&
 	   len == sizeof(ping_plain) && !memcmp(plain, ping_plain, len) && !memcmp(sender, a.pk, 32),
 	   "A -> B opens to the plaintext, sender A");
 	d = seal(ca, &b, T0 + 5);
@@ -130,46 +130,46 @@ static void test_both_ways(void)
 	/* B answers with the largest plaintext there is. */
 	for (size_t i = 0; i < sizeof(msg); ++i)
 		msg[i] = (uint8_t)i;
-	n = ovl_channel_seal(cb, a.pk, msg, OVL_MAX_PLAINTEXT, T0 + 7 * SEC, d.b, sizeof(d.b));
+	n = ovl_secure_seal(cb, a.pk, msg, OVL_MAX_PLAINTEXT, T0 + 7 * SEC, d.b, sizeof(d.b));
 	ok(n == OVL_MAX_DATAGRAM, "a 1222-byte plaintext seals to exactly 1280 bytes");
 	d.len = (size_t)n;
-	ok(ovl_channel_open(ca, d.b, d.len, T0, sender, plain, sizeof(plain), &len) == OVL_ACCEPT &&
+	ok(ovl_secure_open(ca, d.b, d.len, T0, sender, plain, sizeof(plain), &len) == OVL_ACCEPT &&
 	   len == OVL_MAX_PLAINTEXT && !memcmp(plain, msg, len) && !memcmp(sender, b.pk, 32),
 	   "B -> A opens (a receiver an hour behind does not care)");
-	ok(ovl_channel_stats(cb)->dh == 1 && ovl_channel_stats(ca)->dh == 1,
+	ok(ovl_secure_stats(cb)->dh == 1 && ovl_secure_stats(ca)->dh == 1,
 	   "one DH per side for the pair");
 
 	/* In place, both ways. */
 	memcpy(d.b + OVL_HEADER_LEN, ping_plain, sizeof(ping_plain));
-	n = ovl_channel_seal(ca, b.pk, d.b + OVL_HEADER_LEN, sizeof(ping_plain), T0, d.b, sizeof(d.b));
+	n = ovl_secure_seal(ca, b.pk, d.b + OVL_HEADER_LEN, sizeof(ping_plain), T0, d.b, sizeof(d.b));
 	ok(n == (long)(sizeof(ping_plain) + OVL_OVERHEAD), "sealed in place");
-	ok(ovl_channel_open(cb, d.b, (size_t)n, T0, sender, d.b + OVL_HEADER_LEN,
+	ok(ovl_secure_open(cb, d.b, (size_t)n, T0, sender, d.b + OVL_HEADER_LEN,
 			    sizeof(d.b) - OVL_HEADER_LEN, &len) == OVL_ACCEPT &&
 	   !memcmp(d.b + OVL_HEADER_LEN, ping_plain, sizeof(ping_plain)), "opened in place");
 
 	/* Sealing errors. */
-	ok(ovl_channel_seal(ca, a.pk, ping_plain, 10, T0, d.b, sizeof(d.b)) == -EINVAL, "no seal to ourselves");
+	ok(ovl_secure_seal(ca, a.pk, ping_plain, 10, T0, d.b, sizeof(d.b)) == -EINVAL, "no seal to ourselves");
 	memset(msg, 0, 32);
-	ok(ovl_channel_seal(ca, msg, ping_plain, 10, T0, d.b, sizeof(d.b)) == -EINVAL,
+	ok(ovl_secure_seal(ca, msg, ping_plain, 10, T0, d.b, sizeof(d.b)) == -EINVAL,
 	   "no seal to a low-order key");
-	ok(ovl_channel_seal(ca, b.pk, ping_plain, 0, T0, d.b, sizeof(d.b)) == -EMSGSIZE, "no empty plaintext");
-	ok(ovl_channel_seal(ca, b.pk, plain, OVL_MAX_PLAINTEXT + 1, T0, d.b, sizeof(d.b)) == -EMSGSIZE,
+	ok(ovl_secure_seal(ca, b.pk, ping_plain, 0, T0, d.b, sizeof(d.b)) == -EMSGSIZE, "no empty plaintext");
+	ok(ovl_secure_seal(ca, b.pk, plain, OVL_MAX_PLAINTEXT + 1, T0, d.b, sizeof(d.b)) == -EMSGSIZE,
 	   "no plaintext over 1222 bytes");
-	ok(ovl_channel_seal(ca, b.pk, ping_plain, 10, T0, d.b, 10 + OVL_OVERHEAD - 1) == -EMSGSIZE,
+	ok(ovl_secure_seal(ca, b.pk, ping_plain, 10, T0, d.b, 10 + OVL_OVERHEAD - 1) == -EMSGSIZE,
 	   "no output buffer too small");
 	d = seal(ca, &b, T0);
-	ok(ovl_channel_open(cb, d.b, d.len, T0, sender, plain, d.len - OVL_OVERHEAD - 1, &len) ==
+	ok(ovl_secure_open(cb, d.b, d.len, T0, sender, plain, d.len - OVL_OVERHEAD - 1, &len) ==
 	   OVL_DROP_BUFFER, "a plaintext buffer too small is a drop, not an overflow");
 	ok(open_(cb, &d, T0) == OVL_ACCEPT, "and the datagram still opens after it");
 
-	ovl_channel_free(ca);
-	ovl_channel_free(cb);
+	ovl_secure_free(ca);
+	ovl_secure_free(cb);
 }
 
 static void test_tamper(void)
 {
 	struct node a, b;
-	struct ovl_channel *ca, *cb;
+	struct ovl_secure *ca, *cb;
 	struct dgram d, t;
 	size_t i;
 	unsigned bit, accepted = 0;
@@ -177,8 +177,8 @@ static void test_tamper(void)
 
 	node_new(&a);
 	node_new(&b);
-	ca = chan(&a, "public", 0, 0);
-	cb = chan(&b, "public", 0, 0);
+	ca = secure(&a, "public", 0, 0);
+	cb = secure(&b, "public", 0, 0);
 	d = seal(ca, &b, T0);
 	for (i = 0; i < d.len; ++i)
 		for (bit = 0; bit < 8; ++bit) {
@@ -188,9 +188,9 @@ static void test_tamper(void)
 				++accepted;
 		}
 	ok(accepted == 0, "none of the %zu one-bit changes of a datagram opens", d.len * 8);
-	auth_before = ovl_channel_stats(cb)->open_results[OVL_DROP_AUTH];
+	auth_before = ovl_secure_stats(cb)->open_results[OVL_DROP_AUTH];
 	ok(auth_before == 8 * (d.len - 2), "tampered key, counter or ciphertext: authentication failure");
-	ok(!ovl_channel_has_peer(cb, a.pk), "forgeries create no state");
+	ok(!ovl_secure_has_peer(cb, a.pk), "forgeries create no state");
 	ok(open_(cb, &d, T0) == OVL_ACCEPT, "the genuine datagram opens after them");
 	t = seal(ca, &b, T0);
 	t.len -= 1;
@@ -213,21 +213,21 @@ static void test_tamper(void)
 	t = d;
 	memset(t.b + 2, 0, 32);
 	ok(open_(cb, &t, T0) == OVL_DROP_BAD_KEY, "an all-zero (low-order) sender key");
-	ovl_channel_free(ca);
-	ovl_channel_free(cb);
+	ovl_secure_free(ca);
+	ovl_secure_free(cb);
 }
 
 static void test_replay_and_order(void)
 {
 	struct node a, b;
-	struct ovl_channel *ca, *cb;
+	struct ovl_secure *ca, *cb;
 	static struct dgram d[1300];
 	unsigned i, bad = 0;
 
 	node_new(&a);
 	node_new(&b);
-	ca = chan(&a, "public", 0, 0);
-	cb = chan(&b, "public", 0, 0);
+	ca = secure(&a, "public", 0, 0);
+	cb = secure(&b, "public", 0, 0);
 	for (i = 0; i < 1300; ++i)
 		d[i] = seal(ca, &b, T0);
 
@@ -247,39 +247,39 @@ static void test_replay_and_order(void)
 	ok(open_(cb, &d[275], T0) == OVL_DROP_REPLAY, "1024 behind the top: outside the window");
 	ok(open_(cb, &d[276], T0) == OVL_ACCEPT, "1023 behind the top: inside, unseen, accepted");
 	ok(open_(cb, &d[276], T0) == OVL_DROP_REPLAY, "and not twice");
-	ok(ovl_channel_stats(cb)->open_results[OVL_DROP_REPLAY] == 1 + 99 + 2,
+	ok(ovl_secure_stats(cb)->open_results[OVL_DROP_REPLAY] == 1 + 99 + 2,
 	   "every replay counted");
-	ovl_channel_free(ca);
-	ovl_channel_free(cb);
+	ovl_secure_free(ca);
+	ovl_secure_free(cb);
 }
 
 static void test_restart(void)
 {
 	struct node a, b;
-	struct ovl_channel *ca, *ca2, *cb;
+	struct ovl_secure *ca, *ca2, *cb;
 	struct dgram d;
 	uint64_t floor;
 
 	node_new(&a);
 	node_new(&b);
-	ca = chan(&a, "public", 0, 0);
-	cb = chan(&b, "public", 0, 0);
+	ca = secure(&a, "public", 0, 0);
+	cb = secure(&b, "public", 0, 0);
 	for (int i = 0; i < 5; ++i) {
 		d = seal(ca, &b, T0);
 		open_(cb, &d, T0);
 	}
-	floor = ovl_channel_counter_floor(ca);
+	floor = ovl_secure_counter_floor(ca);
 	ok(floor == T0 + 5, "the floor is one past the last counter sent");
-	ovl_channel_free(ca);
+	ovl_secure_free(ca);
 
 	/* A restarts a second later: its counters start ahead. */
-	ca2 = chan(&a, "public", 0, 0);
+	ca2 = secure(&a, "public", 0, 0);
 	d = seal(ca2, &b, T0 + SEC);
 	ok(open_(cb, &d, T0 + SEC) == OVL_ACCEPT, "a restarted sender with a later clock is accepted");
-	ovl_channel_free(ca2);
+	ovl_secure_free(ca2);
 
 	/* A restarts with its clock stepped back 10 s. */
-	ca2 = chan(&a, "public", 0, 0);
+	ca2 = secure(&a, "public", 0, 0);
 	d = seal(ca2, &b, T0 - 10 * SEC);
 	ok(open_(cb, &d, T0 + 2 * SEC) == OVL_DROP_REPLAY,
 	   "a restarted sender whose clock went back is behind the window");
@@ -289,36 +289,36 @@ static void test_restart(void)
 	   "after 180 s without an accepted datagram the window starts again");
 	ok(open_(cb, &d, T0 + SEC + OVL_RX_IDLE_RESET_SEC * SEC) == OVL_DROP_REPLAY,
 	   "from that datagram on");
-	ovl_channel_free(ca2);
+	ovl_secure_free(ca2);
 
 	/* ... unless it carries its floor over the restart. */
-	ca2 = chan_cfg(&a, (struct ovl_channel_config){ .counter_floor = T0 + 10 * SEC });
+	ca2 = secure_cfg(&a, (struct ovl_secure_config){ .counter_floor = T0 + 10 * SEC });
 	d = seal(ca2, &b, T0 - 3600 * SEC);
 	ok(be64_get(d.b + 34) == T0 + 10 * SEC, "a saved floor beats a clock an hour behind");
 	ok(open_(cb, &d, T0 + 200 * SEC) == OVL_ACCEPT, "and is accepted at once");
-	ovl_channel_free(ca2);
-	ovl_channel_free(cb);
+	ovl_secure_free(ca2);
+	ovl_secure_free(cb);
 }
 
 static void test_workbit_and_namespace(void)
 {
 	struct node strong, weak, b, c;
-	struct ovl_channel *cs, *cw, *cb, *cc;
+	struct ovl_secure *cs, *cw, *cb, *cc;
 	struct dgram d;
 	uint64_t dh;
 
 	node_with_workbit(&strong, "public", 6, true);
 	node_with_workbit(&weak, "public", 6, false);
 	node_new(&b);
-	cs = chan(&strong, "public", 0, 0);
-	cw = chan(&weak, "public", 0, 0);
-	cb = chan(&b, "public", 6, 0);
+	cs = secure(&strong, "public", 0, 0);
+	cw = secure(&weak, "public", 0, 0);
+	cb = secure(&b, "public", 6, 0);
 
 	d = seal(cw, &b, T0);
-	dh = ovl_channel_stats(cb)->dh;
+	dh = ovl_secure_stats(cb)->dh;
 	ok(open_(cb, &d, T0) == OVL_DROP_WORKBIT, "a sender below workbit 6 is dropped");
-	ok(ovl_channel_stats(cb)->dh == dh, "before any DH");
-	ok(ovl_channel_stats(cb)->open_results[OVL_DROP_WORKBIT] == 1 && !ovl_channel_has_peer(cb, weak.pk),
+	ok(ovl_secure_stats(cb)->dh == dh, "before any DH");
+	ok(ovl_secure_stats(cb)->open_results[OVL_DROP_WORKBIT] == 1 && !ovl_secure_has_peer(cb, weak.pk),
 	   "counted, and no state kept");
 	/* Even when we sealed to it first (state exists), it is not heard. */
 	seal(cb, &weak, T0);
@@ -329,55 +329,55 @@ static void test_workbit_and_namespace(void)
 
 	/* Another namespace: other keys, so nothing authenticates. */
 	node_new(&c);
-	cc = chan(&c, "other", 0, 0);
+	cc = secure(&c, "other", 0, 0);
 	d = seal(cs, &c, T0);
 	ok(open_(cc, &d, T0) == OVL_DROP_AUTH, "a datagram from namespace 'public' fails in 'other'");
-	ovl_channel_free(cc);
-	cc = chan(&c, "publi", 0, 0);
+	ovl_secure_free(cc);
+	cc = secure(&c, "publi", 0, 0);
 	ok(open_(cc, &d, T0) == OVL_DROP_AUTH, "and in 'publi' (a prefix)");
-	ovl_channel_free(cc);
-	cc = chan(&c, "public", 0, 0);
+	ovl_secure_free(cc);
+	cc = secure(&c, "public", 0, 0);
 	ok(open_(cc, &d, T0) == OVL_ACCEPT, "and opens in 'public'");
-	ovl_channel_free(cc);
+	ovl_secure_free(cc);
 
-	ovl_channel_free(cs);
-	ovl_channel_free(cw);
-	ovl_channel_free(cb);
+	ovl_secure_free(cs);
+	ovl_secure_free(cw);
+	ovl_secure_free(cb);
 }
 
 static void test_skew(void)
 {
 	struct node a, b;
-	struct ovl_channel *ca, *cb;
+	struct ovl_secure *ca, *cb;
 	struct dgram d;
 
 	node_new(&a);
 	node_new(&b);
-	cb = chan_cfg(&b, (struct ovl_channel_config){ .max_ahead_ns = 60 * SEC });
-	ca = chan(&a, "public", 0, 0);
+	cb = secure_cfg(&b, (struct ovl_secure_config){ .max_ahead_ns = 60 * SEC });
+	ca = secure(&a, "public", 0, 0);
 	d = seal(ca, &b, T0 + 61 * SEC);
 	ok(open_(cb, &d, T0) == OVL_DROP_SKEW, "with the bound on: 61 s ahead dropped");
 	ok(open_(cb, &d, T0 + SEC) == OVL_ACCEPT, "60 s ahead accepted");
-	ovl_channel_free(ca);
-	ovl_channel_free(cb);
+	ovl_secure_free(ca);
+	ovl_secure_free(cb);
 
-	ca = chan_cfg(&a, (struct ovl_channel_config){ 0 });
-	cb = chan_cfg(&b, (struct ovl_channel_config){ 0 });
+	ca = secure_cfg(&a, (struct ovl_secure_config){ 0 });
+	cb = secure_cfg(&b, (struct ovl_secure_config){ 0 });
 	d = seal(ca, &b, T0 + 3650 * 86400 * SEC);
 	ok(open_(cb, &d, T0) == OVL_ACCEPT, "bound off (default): a clock ten years ahead works");
-	ovl_channel_free(ca);
-	ovl_channel_free(cb);
+	ovl_secure_free(ca);
+	ovl_secure_free(cb);
 
-	ca = chan_cfg(&a, (struct ovl_channel_config){ 0 });
+	ca = secure_cfg(&a, (struct ovl_secure_config){ 0 });
 	{
 		uint8_t out[128];
 
-		ok(ovl_channel_seal(ca, b.pk, ping_plain, 10, UINT64_MAX - 1, out, sizeof(out)) > 0,
+		ok(ovl_secure_seal(ca, b.pk, ping_plain, 10, UINT64_MAX - 1, out, sizeof(out)) > 0,
 		   "counter 2^64 - 2 sent");
-		ok(ovl_channel_seal(ca, b.pk, ping_plain, 10, UINT64_MAX - 1, out, sizeof(out)) == -EOVERFLOW,
+		ok(ovl_secure_seal(ca, b.pk, ping_plain, 10, UINT64_MAX - 1, out, sizeof(out)) == -EOVERFLOW,
 		   "then the counter is exhausted: 2^64 - 1 is never sent");
 	}
-	ovl_channel_free(ca);
+	ovl_secure_free(ca);
 }
 
 /* LRU eviction against a naive model: an array in recency order. */
@@ -386,21 +386,21 @@ static void test_eviction(void)
 	enum { CAP = 8, N = 24 };
 	static struct node peers[N];
 	struct node b;
-	struct ovl_channel *cb, *cp[N];
+	struct ovl_secure *cb, *cp[N];
 	int model[CAP], used = 0, i, step, mism = 0;
 	uint64_t evictions = 0;
 	struct dgram d;
 
 	node_new(&b);
-	cb = chan(&b, "public", 0, CAP);
+	cb = secure(&b, "public", 0, CAP);
 	for (i = 0; i < N; ++i) {
 		node_new(&peers[i]);
-		cp[i] = chan(&peers[i], "public", 0, 0);
+		cp[i] = secure(&peers[i], "public", 0, 0);
 	}
 
 	/* Three peers, capacity 2: the first is evicted, wiped, re-derived. */
 	{
-		struct ovl_channel *small = chan(&b, "public", 0, 2);
+		struct ovl_secure *small = secure(&b, "public", 0, 2);
 		struct dgram first = seal(cp[0], &b, T0);
 
 		ok(open_(small, &first, T0) == OVL_ACCEPT, "peer 0 in");
@@ -408,23 +408,23 @@ static void test_eviction(void)
 		open_(small, &d, T0);
 		d = seal(cp[2], &b, T0);
 		open_(small, &d, T0);
-		ok(ovl_channel_stats(small)->evictions == 1 && !ovl_channel_has_peer(small, peers[0].pk) &&
-		   ovl_channel_has_peer(small, peers[1].pk) && ovl_channel_has_peer(small, peers[2].pk),
+		ok(ovl_secure_stats(small)->evictions == 1 && !ovl_secure_has_peer(small, peers[0].pk) &&
+		   ovl_secure_has_peer(small, peers[1].pk) && ovl_secure_has_peer(small, peers[2].pk),
 		   "peer 2 evicts peer 0, the least recently used");
 		d = seal(cp[0], &b, T0);
-		ok(open_(small, &d, T0) == OVL_ACCEPT && ovl_channel_stats(small)->dh == 4,
+		ok(open_(small, &d, T0) == OVL_ACCEPT && ovl_secure_stats(small)->dh == 4,
 		   "peer 0 comes back: keys derived again");
-		ovl_channel_forget(small, peers[0].pk);
-		ok(!ovl_channel_has_peer(small, peers[0].pk), "forget drops a peer");
+		ovl_secure_forget(small, peers[0].pk);
+		ok(!ovl_secure_has_peer(small, peers[0].pk), "forget drops a peer");
 		ok(open_(small, &first, T0) == OVL_ACCEPT,
 		   "the documented residual: after its state is gone, an old datagram opens once");
-		ovl_channel_free(small);
+		ovl_secure_free(small);
 	}
 
 	/* A sender that evicted its receiver's state keeps counting up. */
 	{
-		struct ovl_channel *small = chan(&b, "public", 0, 1);
-		struct ovl_channel *rx = chan(&peers[1], "public", 0, 0);
+		struct ovl_secure *small = secure(&b, "public", 0, 1);
+		struct ovl_secure *rx = secure(&peers[1], "public", 0, 0);
 		struct dgram x = seal(small, &peers[1], T0), y;
 
 		open_(rx, &x, T0);
@@ -432,8 +432,8 @@ static void test_eviction(void)
 		y = seal(small, &peers[1], T0);
 		ok(be64_get(y.b + 34) > be64_get(x.b + 34) && open_(rx, &y, T0) == OVL_ACCEPT,
 		   "re-created send state starts above the floor, same clock");
-		ovl_channel_free(small);
-		ovl_channel_free(rx);
+		ovl_secure_free(small);
+		ovl_secure_free(rx);
 	}
 
 	for (step = 0; step < 3000; ++step) {
@@ -460,19 +460,19 @@ static void test_eviction(void)
 
 			for (int k = 0; k < used; ++k)
 				in |= model[k] == j;
-			if (in != ovl_channel_has_peer(cb, peers[j].pk))
+			if (in != ovl_secure_has_peer(cb, peers[j].pk))
 				++mism;
 		}
 	}
-	ok(mism == 0 && ovl_channel_stats(cb)->evictions == evictions,
+	ok(mism == 0 && ovl_secure_stats(cb)->evictions == evictions,
 	   "3000 random senders into 8 slots: the table is the naive LRU model (%" PRIu64 " evictions)",
 	   evictions);
 	for (i = 0; i < N; ++i)
-		ovl_channel_free(cp[i]);
-	ovl_channel_free(cb);
+		ovl_secure_free(cp[i]);
+	ovl_secure_free(cb);
 }
 
-/* The channel's replay protection against a naive model, the set of
+/* The secure layer's replay protection against a naive model, the set of
  * accepted counters (doc/protocol.md 5.2): one sender's consecutive
  * datagrams delivered in a random order with duplicates, losses, jumps
  * and stragglers at the window's edge; each must be accepted exactly when
@@ -486,14 +486,14 @@ static void test_window_model(void)
 	static bool seen[M];
 	struct dgram one;
 	struct node a, b;
-	struct ovl_channel *ca, *cb;
+	struct ovl_secure *ca, *cb;
 	unsigned i, top = 0, mism = 0, acc = 0, step;
 	bool any = false;
 
 	node_new(&a);
 	node_new(&b);
-	ca = chan(&a, "public", 0, 0);
-	cb = chan(&b, "public", 0, 0);
+	ca = secure(&a, "public", 0, 0);
+	cb = secure(&b, "public", 0, 0);
 	for (i = 0; i < M; ++i) {
 		one = seal(ca, &b, T0);
 		if (one.len != PING_LEN)
@@ -543,10 +543,10 @@ static void test_window_model(void)
 		}
 	}
 	ok(mism == 0 && acc > 1000,
-	   "%u datagrams in a random order: the channel agrees with the naive set (%u accepted)",
+	   "%u datagrams in a random order: the secure layer agrees with the naive set (%u accepted)",
 	   step, acc);
-	ovl_channel_free(ca);
-	ovl_channel_free(cb);
+	ovl_secure_free(ca);
+	ovl_secure_free(cb);
 }
 
 int main(void)

@@ -1,4 +1,4 @@
-/* The overlay's secure channel (doc/protocol.md, sections "Datagram" to
+/* The overlay's secure layer (doc/protocol.md, sections "Datagram" to
  * "Workbit").
  *
  * Keys.  One X25519 per peer, cached:
@@ -15,7 +15,7 @@
  *
  * Counters.  A peer's send counter starts at max(wall clock in ns, floor)
  * when its state is created and grows by one per datagram; the floor is
- * one more than any counter this channel ever sent (and may be carried
+ * one more than any counter this secure layer ever sent (and may be carried
  * over a restart by the caller).  So a restarted or evicted-and-recreated
  * sender is ahead of what any receiver saw, without the receiver ever
  * comparing counters with its own clock.
@@ -31,14 +31,14 @@
  * "Replay protection", explains the trade).
  *
  * Memory: the private key and the peer table (with every derived key) are
- * in sodium_malloc memory (locked, guarded, wiped when freed); the channel
+ * in sodium_malloc memory (locked, guarded, wiped when freed); the struct
  * itself and the hash index hold nothing secret.
  *
  * The peer table: an array in sodium_malloc memory, a hash index keyed
  * with a random SipHash key (chains of indices), and an LRU list; a new
  * peer takes a free slot or evicts the least recently used, whose keys
  * are wiped. */
-#include "proto/overlay/channel.h"
+#include "proto/overlay/secure.h"
 
 #include "crypto/aead.h"
 #include "crypto/hash.h"
@@ -79,7 +79,7 @@ struct identity {
 };
 
 /* Plain heap memory: no secret lives directly in it. */
-struct ovl_channel {
+struct ovl_secure {
 	struct identity *id;			/* sodium_malloc */
 	uint8_t public_key[OVL_KEY_LEN];
 	uint8_t chaining_key[BLAKE2S_HASH_LEN];	/* CK */
@@ -94,7 +94,7 @@ struct ovl_channel {
 	uint32_t *buckets;			/* heads of the hash chains */
 	uint32_t capacity, nbuckets;
 	uint32_t lru_head, lru_tail, free_head;
-	struct ovl_channel_stats stats;
+	struct ovl_secure_stats stats;
 };
 
 /* ---- replay window ---- */
@@ -113,74 +113,74 @@ static void rx_commit(struct peer *p, uint64_t counter)
 
 /* ---- the peer table ---- */
 
-static uint32_t bucket_of(const struct ovl_channel *ch, const uint8_t pk[OVL_KEY_LEN])
+static uint32_t bucket_of(const struct ovl_secure *sec, const uint8_t pk[OVL_KEY_LEN])
 {
 	uint8_t h[crypto_shorthash_BYTES];
 	uint64_t v = 0;
 	int i;
 
-	crypto_shorthash(h, pk, OVL_KEY_LEN, ch->hash_key);
+	crypto_shorthash(h, pk, OVL_KEY_LEN, sec->hash_key);
 	for (i = 0; i < 8; ++i)
 		v = v << 8 | h[i];
-	return (uint32_t)(v & (ch->nbuckets - 1));
+	return (uint32_t)(v & (sec->nbuckets - 1));
 }
 
-static struct peer *lookup(const struct ovl_channel *ch, const uint8_t pk[OVL_KEY_LEN])
+static struct peer *lookup(const struct ovl_secure *sec, const uint8_t pk[OVL_KEY_LEN])
 {
 	uint32_t i;
 
-	for (i = ch->buckets[bucket_of(ch, pk)]; i != NIL; i = ch->peers[i].hnext)
-		if (sodium_memcmp(ch->peers[i].pk, pk, OVL_KEY_LEN) == 0)
-			return &ch->peers[i];
+	for (i = sec->buckets[bucket_of(sec, pk)]; i != NIL; i = sec->peers[i].hnext)
+		if (sodium_memcmp(sec->peers[i].pk, pk, OVL_KEY_LEN) == 0)
+			return &sec->peers[i];
 	return NULL;
 }
 
-static uint32_t index_of(const struct ovl_channel *ch, const struct peer *p)
+static uint32_t index_of(const struct ovl_secure *sec, const struct peer *p)
 {
-	return (uint32_t)(p - ch->peers);
+	return (uint32_t)(p - sec->peers);
 }
 
-static void lru_unlink(struct ovl_channel *ch, struct peer *p)
+static void lru_unlink(struct ovl_secure *sec, struct peer *p)
 {
 	if (p->prev != NIL)
-		ch->peers[p->prev].next = p->next;
+		sec->peers[p->prev].next = p->next;
 	else
-		ch->lru_head = p->next;
+		sec->lru_head = p->next;
 	if (p->next != NIL)
-		ch->peers[p->next].prev = p->prev;
+		sec->peers[p->next].prev = p->prev;
 	else
-		ch->lru_tail = p->prev;
+		sec->lru_tail = p->prev;
 	p->prev = p->next = NIL;
 }
 
-static void lru_push_front(struct ovl_channel *ch, struct peer *p)
+static void lru_push_front(struct ovl_secure *sec, struct peer *p)
 {
-	uint32_t i = index_of(ch, p);
+	uint32_t i = index_of(sec, p);
 
 	p->prev = NIL;
-	p->next = ch->lru_head;
-	if (ch->lru_head != NIL)
-		ch->peers[ch->lru_head].prev = i;
-	ch->lru_head = i;
-	if (ch->lru_tail == NIL)
-		ch->lru_tail = i;
+	p->next = sec->lru_head;
+	if (sec->lru_head != NIL)
+		sec->peers[sec->lru_head].prev = i;
+	sec->lru_head = i;
+	if (sec->lru_tail == NIL)
+		sec->lru_tail = i;
 }
 
-static void touch(struct ovl_channel *ch, struct peer *p)
+static void touch(struct ovl_secure *sec, struct peer *p)
 {
-	if (ch->lru_head == index_of(ch, p))
+	if (sec->lru_head == index_of(sec, p))
 		return;
-	lru_unlink(ch, p);
-	lru_push_front(ch, p);
+	lru_unlink(sec, p);
+	lru_push_front(sec, p);
 }
 
-static void hash_unlink(struct ovl_channel *ch, struct peer *p)
+static void hash_unlink(struct ovl_secure *sec, struct peer *p)
 {
-	uint32_t *link = &ch->buckets[bucket_of(ch, p->pk)];
-	uint32_t i = index_of(ch, p);
+	uint32_t *link = &sec->buckets[bucket_of(sec, p->pk)];
+	uint32_t i = index_of(sec, p);
 
 	while (*link != NIL && *link != i)
-		link = &ch->peers[*link].hnext;
+		link = &sec->peers[*link].hnext;
 	if (*link == i)
 		*link = p->hnext;
 	p->hnext = NIL;
@@ -188,42 +188,42 @@ static void hash_unlink(struct ovl_channel *ch, struct peer *p)
 
 /* Unlinks p from the index and the LRU list and wipes it; the slot is
  * then the caller's to reuse or to free. */
-static void peer_remove(struct ovl_channel *ch, struct peer *p)
+static void peer_remove(struct ovl_secure *sec, struct peer *p)
 {
-	hash_unlink(ch, p);
-	lru_unlink(ch, p);
+	hash_unlink(sec, p);
+	lru_unlink(sec, p);
 	sodium_memzero(p, sizeof(*p));
 	p->prev = p->next = p->hnext = NIL;
 }
 
 /* Fills p's key, keys and workbit verdict.  false for a low-order key
  * (the DH gives zero); p then holds nothing to keep. */
-static bool peer_derive(struct ovl_channel *ch, struct peer *p, const uint8_t pk[OVL_KEY_LEN])
+static bool peer_derive(struct ovl_secure *sec, struct peer *p, const uint8_t pk[OVL_KEY_LEN])
 {
 	uint8_t ss[X25519_KEY_LEN];
 	uint8_t in[3 * OVL_KEY_LEN + OVL_NAMESPACE_MAX];
-	size_t inlen = 3 * OVL_KEY_LEN + ch->ns_len;
+	size_t inlen = 3 * OVL_KEY_LEN + sec->ns_len;
 	bool ok = false;
 
 	memset(p, 0, sizeof(*p));
 	memcpy(p->pk, pk, OVL_KEY_LEN);
-	p->workbit_ok = ch->workbit == 0 ||
-			workbit_of(pk, (const char *)ch->ns, ch->ns_len) >= ch->workbit;
+	p->workbit_ok = sec->workbit == 0 ||
+			workbit_of(pk, (const char *)sec->ns, sec->ns_len) >= sec->workbit;
 
-	++ch->stats.dh;
-	if (!x25519_shared(ss, ch->id->private_key, pk))
+	++sec->stats.dh;
+	if (!x25519_shared(ss, sec->id->private_key, pk))
 		goto out;
 	memcpy(in, ss, OVL_KEY_LEN);
-	memcpy(in + 3 * OVL_KEY_LEN, ch->ns, ch->ns_len);
+	memcpy(in + 3 * OVL_KEY_LEN, sec->ns, sec->ns_len);
 
 	/* k(us -> peer) = HKDF1(CK, ss || pk_us || pk_peer || ns) */
-	memcpy(in + OVL_KEY_LEN, ch->public_key, OVL_KEY_LEN);
+	memcpy(in + OVL_KEY_LEN, sec->public_key, OVL_KEY_LEN);
 	memcpy(in + 2 * OVL_KEY_LEN, pk, OVL_KEY_LEN);
-	hkdf_blake2s(p->send_key, NULL, NULL, ch->chaining_key, in, inlen);
+	hkdf_blake2s(p->send_key, NULL, NULL, sec->chaining_key, in, inlen);
 	/* k(peer -> us) = HKDF1(CK, ss || pk_peer || pk_us || ns) */
 	memcpy(in + OVL_KEY_LEN, pk, OVL_KEY_LEN);
-	memcpy(in + 2 * OVL_KEY_LEN, ch->public_key, OVL_KEY_LEN);
-	hkdf_blake2s(p->recv_key, NULL, NULL, ch->chaining_key, in, inlen);
+	memcpy(in + 2 * OVL_KEY_LEN, sec->public_key, OVL_KEY_LEN);
+	hkdf_blake2s(p->recv_key, NULL, NULL, sec->chaining_key, in, inlen);
 	ok = true;
 out:
 	sodium_memzero(ss, sizeof(ss));
@@ -235,41 +235,41 @@ out:
 
 /* Moves the derived tmp into a slot (a free one, or the least recently
  * used one, evicted) and wipes tmp. */
-static struct peer *peer_insert(struct ovl_channel *ch, struct peer *tmp, uint64_t now_ns)
+static struct peer *peer_insert(struct ovl_secure *sec, struct peer *tmp, uint64_t now_ns)
 {
 	struct peer *p;
 	uint32_t i, b;
 
-	if (ch->free_head != NIL) {
-		i = ch->free_head;
-		ch->free_head = ch->peers[i].next;
-		p = &ch->peers[i];
+	if (sec->free_head != NIL) {
+		i = sec->free_head;
+		sec->free_head = sec->peers[i].next;
+		p = &sec->peers[i];
 	} else {
-		p = &ch->peers[ch->lru_tail];
-		peer_remove(ch, p);
-		++ch->stats.evictions;
+		p = &sec->peers[sec->lru_tail];
+		peer_remove(sec, p);
+		++sec->stats.evictions;
 	}
 	memcpy(p, tmp, sizeof(*p));
 	sodium_memzero(tmp, sizeof(*tmp));
 	p->in_use = true;
-	p->send_counter = now_ns > ch->counter_floor ? now_ns : ch->counter_floor;
+	p->send_counter = now_ns > sec->counter_floor ? now_ns : sec->counter_floor;
 	replay_window_reset(&p->rx);
 	p->last_rx_ns = 0;
-	b = bucket_of(ch, p->pk);
-	p->hnext = ch->buckets[b];
-	ch->buckets[b] = index_of(ch, p);
+	b = bucket_of(sec, p->pk);
+	p->hnext = sec->buckets[b];
+	sec->buckets[b] = index_of(sec, p);
 	p->prev = p->next = NIL;
-	lru_push_front(ch, p);
+	lru_push_front(sec, p);
 	return p;
 }
 
 /* Whether p's replay window still stands: established, and not idle for
  * rx_idle_reset_ns.  A clock that went back counts as no time passing. */
-static bool rx_window_live(const struct ovl_channel *ch, const struct peer *p, uint64_t now_ns)
+static bool rx_window_live(const struct ovl_secure *sec, const struct peer *p, uint64_t now_ns)
 {
 	if (!p->rx.valid)
 		return false;
-	return !(now_ns > p->last_rx_ns && now_ns - p->last_rx_ns >= ch->rx_idle_reset_ns);
+	return !(now_ns > p->last_rx_ns && now_ns - p->last_rx_ns >= sec->rx_idle_reset_ns);
 }
 
 /* 00 00 00 00 || the counter as on the wire. */
@@ -281,74 +281,74 @@ static void make_nonce(uint8_t nonce[AEAD_NONCE_LEN], const uint8_t counter[8])
 
 /* ---- the API ---- */
 
-int ovl_channel_new(struct ovl_channel **out, const struct ovl_channel_config *cfg)
+int ovl_secure_new(struct ovl_secure **out, const struct ovl_secure_config *cfg)
 {
-	struct ovl_channel *ch;
-	size_t cap = cfg->capacity ? cfg->capacity : OVL_CHANNEL_DEFAULT_CAPACITY;
+	struct ovl_secure *sec;
+	size_t cap = cfg->capacity ? cfg->capacity : OVL_SECURE_DEFAULT_CAPACITY;
 	uint32_t i, nb;
 
 	*out = NULL;
 	if (!cfg->private_key || !cfg->ns || cfg->ns_len == 0 || cfg->ns_len > OVL_NAMESPACE_MAX ||
-	    cfg->workbit > 256 || cap > OVL_CHANNEL_MAX_CAPACITY)
+	    cfg->workbit > 256 || cap > OVL_SECURE_MAX_CAPACITY)
 		return -EINVAL;
 	for (nb = 1; nb < 2 * cap; nb <<= 1)
 		;
 
-	ch = calloc(1, sizeof(*ch));
-	if (!ch)
+	sec = calloc(1, sizeof(*sec));
+	if (!sec)
 		return -ENOMEM;
-	ch->id = sodium_malloc(sizeof(*ch->id));
-	ch->peers = sodium_malloc(cap * sizeof(*ch->peers));
-	ch->buckets = calloc(nb, sizeof(*ch->buckets));
-	if (!ch->id || !ch->peers || !ch->buckets) {
-		ovl_channel_free(ch);
+	sec->id = sodium_malloc(sizeof(*sec->id));
+	sec->peers = sodium_malloc(cap * sizeof(*sec->peers));
+	sec->buckets = calloc(nb, sizeof(*sec->buckets));
+	if (!sec->id || !sec->peers || !sec->buckets) {
+		ovl_secure_free(sec);
 		return -ENOMEM;
 	}
 
-	memcpy(ch->id->private_key, cfg->private_key, OVL_KEY_LEN);
-	if (!x25519_public(ch->public_key, ch->id->private_key)) {
-		ovl_channel_free(ch);
+	memcpy(sec->id->private_key, cfg->private_key, OVL_KEY_LEN);
+	if (!x25519_public(sec->public_key, sec->id->private_key)) {
+		ovl_secure_free(sec);
 		return -EINVAL;
 	}
-	blake2s_hash(ch->chaining_key, BLAKE2S_HASH_LEN, key_label, strlen(key_label), NULL, 0);
-	memcpy(ch->ns, cfg->ns, cfg->ns_len);
-	ch->ns_len = cfg->ns_len;
-	ch->workbit = cfg->workbit;
-	ch->counter_floor = cfg->counter_floor;
-	ch->max_ahead_ns = cfg->max_ahead_ns;
-	ch->rx_idle_reset_ns = cfg->rx_idle_reset_ns ? cfg->rx_idle_reset_ns :
+	blake2s_hash(sec->chaining_key, BLAKE2S_HASH_LEN, key_label, strlen(key_label), NULL, 0);
+	memcpy(sec->ns, cfg->ns, cfg->ns_len);
+	sec->ns_len = cfg->ns_len;
+	sec->workbit = cfg->workbit;
+	sec->counter_floor = cfg->counter_floor;
+	sec->max_ahead_ns = cfg->max_ahead_ns;
+	sec->rx_idle_reset_ns = cfg->rx_idle_reset_ns ? cfg->rx_idle_reset_ns :
 			       OVL_RX_IDLE_RESET_SEC * NSEC_PER_SEC;
-	randombytes_buf(ch->hash_key, sizeof(ch->hash_key));
+	randombytes_buf(sec->hash_key, sizeof(sec->hash_key));
 
-	ch->capacity = (uint32_t)cap;
-	ch->nbuckets = nb;
+	sec->capacity = (uint32_t)cap;
+	sec->nbuckets = nb;
 	for (i = 0; i < nb; ++i)
-		ch->buckets[i] = NIL;
-	memset(ch->peers, 0, cap * sizeof(*ch->peers));
+		sec->buckets[i] = NIL;
+	memset(sec->peers, 0, cap * sizeof(*sec->peers));
 	for (i = 0; i < cap; ++i) {
-		ch->peers[i].prev = ch->peers[i].hnext = NIL;
-		ch->peers[i].next = i + 1 < cap ? i + 1 : NIL;
+		sec->peers[i].prev = sec->peers[i].hnext = NIL;
+		sec->peers[i].next = i + 1 < cap ? i + 1 : NIL;
 	}
-	ch->free_head = 0;
-	ch->lru_head = ch->lru_tail = NIL;
-	*out = ch;
+	sec->free_head = 0;
+	sec->lru_head = sec->lru_tail = NIL;
+	*out = sec;
 	return 0;
 }
 
-void ovl_channel_free(struct ovl_channel *ch)
+void ovl_secure_free(struct ovl_secure *sec)
 {
-	if (!ch)
+	if (!sec)
 		return;
 	/* sodium_free wipes what it frees. */
-	if (ch->peers)
-		sodium_free(ch->peers);
-	if (ch->id)
-		sodium_free(ch->id);
-	free(ch->buckets);
-	free(ch);
+	if (sec->peers)
+		sodium_free(sec->peers);
+	if (sec->id)
+		sodium_free(sec->id);
+	free(sec->buckets);
+	free(sec);
 }
 
-long ovl_channel_seal(struct ovl_channel *ch, const uint8_t peer_pk[OVL_KEY_LEN],
+long ovl_secure_seal(struct ovl_secure *sec, const uint8_t peer_pk[OVL_KEY_LEN],
 		      const uint8_t *plain, size_t plain_len, uint64_t now_wall_ns,
 		      uint8_t *out, size_t outmax)
 {
@@ -359,36 +359,36 @@ long ovl_channel_seal(struct ovl_channel *ch, const uint8_t peer_pk[OVL_KEY_LEN]
 
 	if (plain_len == 0 || plain_len > OVL_MAX_PLAINTEXT || outmax < plain_len + OVL_OVERHEAD)
 		return -EMSGSIZE;
-	if (sodium_memcmp(peer_pk, ch->public_key, OVL_KEY_LEN) == 0)
+	if (sodium_memcmp(peer_pk, sec->public_key, OVL_KEY_LEN) == 0)
 		return -EINVAL;
 
-	p = lookup(ch, peer_pk);
+	p = lookup(sec, peer_pk);
 	if (!p) {
-		if (!peer_derive(ch, &tmp, peer_pk))
+		if (!peer_derive(sec, &tmp, peer_pk))
 			return -EINVAL;
-		p = peer_insert(ch, &tmp, now_wall_ns);
+		p = peer_insert(sec, &tmp, now_wall_ns);
 	} else {
-		touch(ch, p);
+		touch(sec, p);
 	}
 	if (p->send_counter == UINT64_MAX)
 		return -EOVERFLOW;
 	counter = p->send_counter++;
-	if (ch->counter_floor < counter + 1)
-		ch->counter_floor = counter + 1;
+	if (sec->counter_floor < counter + 1)
+		sec->counter_floor = counter + 1;
 
 	h = (struct ovl_wire_header *)out;
 	h->magic = OVL_MAGIC;
 	h->version = OVL_VERSION;
-	memcpy(h->sender, ch->public_key, OVL_KEY_LEN);
+	memcpy(h->sender, sec->public_key, OVL_KEY_LEN);
 	be64_put(h->counter, counter);
 	make_nonce(nonce, h->counter);
 	aead_seal_nonce(out + OVL_HEADER_LEN, plain, plain_len, out, OVL_HEADER_LEN, nonce,
 			p->send_key);
-	++ch->stats.sealed;
+	++sec->stats.sealed;
 	return (long)(plain_len + OVL_OVERHEAD);
 }
 
-enum ovl_drop ovl_channel_open(struct ovl_channel *ch, const uint8_t *dgram, size_t len,
+enum ovl_drop ovl_secure_open(struct ovl_secure *sec, const uint8_t *dgram, size_t len,
 			       uint64_t now_wall_ns, uint8_t sender_pk[OVL_KEY_LEN],
 			       uint8_t *plain, size_t plainmax, size_t *plain_len)
 {
@@ -418,7 +418,7 @@ enum ovl_drop ovl_channel_open(struct ovl_channel *ch, const uint8_t *dgram, siz
 		d = OVL_DROP_VERSION;
 		goto out;
 	}
-	if (sodium_memcmp(h->sender, ch->public_key, OVL_KEY_LEN) == 0) {
+	if (sodium_memcmp(h->sender, sec->public_key, OVL_KEY_LEN) == 0) {
 		d = OVL_DROP_SELF;
 		goto out;
 	}
@@ -429,32 +429,33 @@ enum ovl_drop ovl_channel_open(struct ovl_channel *ch, const uint8_t *dgram, siz
 	}
 	counter = be64_get(h->counter);
 
-	p = lookup(ch, h->sender);
+	p = lookup(sec, h->sender);
 	if (p) {
 		/* State made by a seal to a weak key: still no entry for it. */
 		if (!p->workbit_ok) {
 			d = OVL_DROP_WORKBIT;
 			goto out;
 		}
-		if (rx_window_live(ch, p, now_wall_ns) && !rx_check(p, counter)) {
+		if (rx_window_live(sec, p, now_wall_ns) && !rx_check(p, counter)) {
 			d = OVL_DROP_REPLAY;
 			goto out;
 		}
 		key = p->recv_key;
 	} else {
 		/* The proof of work is checked before the DH it protects. */
-		if (ch->workbit && workbit_of(h->sender, (const char *)ch->ns, ch->ns_len) < ch->workbit) {
+		if (sec->workbit &&
+		    workbit_of(h->sender, (const char *)sec->ns, sec->ns_len) < sec->workbit) {
 			d = OVL_DROP_WORKBIT;
 			goto out;
 		}
-		if (!peer_derive(ch, &tmp, h->sender)) {
+		if (!peer_derive(sec, &tmp, h->sender)) {
 			d = OVL_DROP_BAD_KEY;
 			goto out;
 		}
 		have_tmp = true;
 		key = tmp.recv_key;
 	}
-	if (ch->max_ahead_ns && counter > now_wall_ns && counter - now_wall_ns > ch->max_ahead_ns) {
+	if (sec->max_ahead_ns && counter > now_wall_ns && counter - now_wall_ns > sec->max_ahead_ns) {
 		d = OVL_DROP_SKEW;
 		goto out;
 	}
@@ -468,12 +469,12 @@ enum ovl_drop ovl_channel_open(struct ovl_channel *ch, const uint8_t *dgram, siz
 
 	/* Authentic: only now may the datagram create or change state. */
 	if (have_tmp) {
-		p = peer_insert(ch, &tmp, now_wall_ns);
+		p = peer_insert(sec, &tmp, now_wall_ns);
 		have_tmp = false;
 	} else {
-		touch(ch, p);
+		touch(sec, p);
 	}
-	if (!rx_window_live(ch, p, now_wall_ns))
+	if (!rx_window_live(sec, p, now_wall_ns))
 		replay_window_reset(&p->rx);
 	rx_commit(p, counter);
 	p->last_rx_ns = now_wall_ns;
@@ -483,41 +484,41 @@ enum ovl_drop ovl_channel_open(struct ovl_channel *ch, const uint8_t *dgram, siz
 out:
 	if (have_tmp)
 		sodium_memzero(&tmp, sizeof(tmp));
-	++ch->stats.open_results[d];
+	++sec->stats.open_results[d];
 	return d;
 }
 
-bool ovl_channel_has_peer(const struct ovl_channel *ch, const uint8_t pk[OVL_KEY_LEN])
+bool ovl_secure_has_peer(const struct ovl_secure *sec, const uint8_t pk[OVL_KEY_LEN])
 {
-	return lookup(ch, pk) != NULL;
+	return lookup(sec, pk) != NULL;
 }
 
-void ovl_channel_forget(struct ovl_channel *ch, const uint8_t pk[OVL_KEY_LEN])
+void ovl_secure_forget(struct ovl_secure *sec, const uint8_t pk[OVL_KEY_LEN])
 {
-	struct peer *p = lookup(ch, pk);
+	struct peer *p = lookup(sec, pk);
 	uint32_t i;
 
 	if (!p)
 		return;
-	i = index_of(ch, p);
-	peer_remove(ch, p);
-	p->next = ch->free_head;
-	ch->free_head = i;
+	i = index_of(sec, p);
+	peer_remove(sec, p);
+	p->next = sec->free_head;
+	sec->free_head = i;
 }
 
-void ovl_channel_public_key(const struct ovl_channel *ch, uint8_t pk[OVL_KEY_LEN])
+void ovl_secure_public_key(const struct ovl_secure *sec, uint8_t pk[OVL_KEY_LEN])
 {
-	memcpy(pk, ch->public_key, OVL_KEY_LEN);
+	memcpy(pk, sec->public_key, OVL_KEY_LEN);
 }
 
-uint64_t ovl_channel_counter_floor(const struct ovl_channel *ch)
+uint64_t ovl_secure_counter_floor(const struct ovl_secure *sec)
 {
-	return ch->counter_floor;
+	return sec->counter_floor;
 }
 
-const struct ovl_channel_stats *ovl_channel_stats(const struct ovl_channel *ch)
+const struct ovl_secure_stats *ovl_secure_stats(const struct ovl_secure *sec)
 {
-	return &ch->stats;
+	return &sec->stats;
 }
 
 const char *ovl_drop_name(enum ovl_drop d)

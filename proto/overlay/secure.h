@@ -1,4 +1,4 @@
-/* The overlay's secure channel (doc/protocol.md, "Datagram", "Keys",
+/* The overlay's secure layer (doc/protocol.md, "Datagram", "Keys",
  * "Replay protection", "Workbit"): seals a plaintext (type || body) to a
  * peer's static key and opens datagrams from anyone in the network.
  *
@@ -7,7 +7,7 @@
  * draw is the key of the peer table's hash (SipHash, so that chosen keys
  * cannot collide on purpose); it changes no output.
  *
- * Ownership: only channel.c reads or writes a struct ovl_channel.  It
+ * Ownership: only secure.c reads or writes a struct ovl_secure.  It
  * holds our static identity, the namespace, the workbit threshold and a
  * bounded table of peers (directional keys, send counter, replay window),
  * evicting the least recently used; keys live in sodium_malloc memory and
@@ -17,8 +17,8 @@
  * Errors: setup and sealing return negative errno; opening returns an
  * enum ovl_drop (OVL_ACCEPT or the reason a datagram was dropped, for
  * the caller to count; every reason is also counted in the stats). */
-#ifndef WH_PROTO_OVERLAY_CHANNEL_H
-#define WH_PROTO_OVERLAY_CHANNEL_H
+#ifndef WH_PROTO_OVERLAY_SECURE_H
+#define WH_PROTO_OVERLAY_SECURE_H
 
 #include "proto/overlay/overlay.h"
 
@@ -26,16 +26,16 @@
 #include <stddef.h>
 #include <stdint.h>
 
-struct ovl_channel;
+struct ovl_secure;
 
-struct ovl_channel_config {
+struct ovl_secure_config {
 	const uint8_t *private_key;	/* 32 bytes, copied (clamped by X25519) */
 	const char *ns;			/* the namespace, 1..OVL_NAMESPACE_MAX bytes */
 	size_t ns_len;
 	unsigned workbit;		/* minimum workbit of senders, 0..256 */
-	size_t capacity;		/* peers kept, 1..OVL_CHANNEL_MAX_CAPACITY; 0: default */
+	size_t capacity;		/* peers kept, 1..OVL_SECURE_MAX_CAPACITY; 0: default */
 	/* Counters below this are never sent: a value saved from a previous
-	 * run (ovl_channel_counter_floor) survives a clock stepped back
+	 * run (ovl_secure_counter_floor) survives a clock stepped back
 	 * across a restart.  0 when there is none. */
 	uint64_t counter_floor;
 	/* Optional bound: drop counters more than this ahead of our clock
@@ -48,8 +48,8 @@ struct ovl_channel_config {
 };
 
 enum {
-	OVL_CHANNEL_DEFAULT_CAPACITY = 1024,
-	OVL_CHANNEL_MAX_CAPACITY = 1 << 16,
+	OVL_SECURE_DEFAULT_CAPACITY = 1024,
+	OVL_SECURE_MAX_CAPACITY = 1 << 16,
 };
 
 enum ovl_drop {
@@ -68,7 +68,7 @@ enum ovl_drop {
 	OVL_DROP_MAX,
 };
 
-struct ovl_channel_stats {
+struct ovl_secure_stats {
 	uint64_t sealed;
 	uint64_t open_results[OVL_DROP_MAX];	/* by result, OVL_ACCEPT included */
 	uint64_t dh;			/* X25519 computations (new peers) */
@@ -76,9 +76,9 @@ struct ovl_channel_stats {
 };
 
 /* 0, -EINVAL (bad config), -ENOMEM. */
-int ovl_channel_new(struct ovl_channel **out, const struct ovl_channel_config *cfg);
+int ovl_secure_new(struct ovl_secure **out, const struct ovl_secure_config *cfg);
 /* Wipes every key and frees; NULL is allowed. */
-void ovl_channel_free(struct ovl_channel *ch);
+void ovl_secure_free(struct ovl_secure *sec);
 
 /* Seals plain (type || body, 1..OVL_MAX_PLAINTEXT bytes) to peer_pk into
  * out (plain may be out + OVL_HEADER_LEN, sealing in place; no other
@@ -86,7 +86,7 @@ void ovl_channel_free(struct ovl_channel *ch);
  * -EINVAL (peer is us, or of low order), -EMSGSIZE (plain too long or
  * empty, out too small), -EOVERFLOW (counter exhausted).  A peer's first
  * seal computes the DH and starts its counter at max(now, floor). */
-long ovl_channel_seal(struct ovl_channel *ch, const uint8_t peer_pk[OVL_KEY_LEN],
+long ovl_secure_seal(struct ovl_secure *sec, const uint8_t peer_pk[OVL_KEY_LEN],
 		      const uint8_t *plain, size_t plain_len, uint64_t now_wall_ns,
 		      uint8_t *out, size_t outmax);
 
@@ -95,20 +95,20 @@ long ovl_channel_seal(struct ovl_channel *ch, const uint8_t peer_pk[OVL_KEY_LEN]
  * must hold len - OVL_OVERHEAD bytes (OVL_MAX_PLAINTEXT always does) and
  * may be dgram + OVL_HEADER_LEN (opening in place; no other overlap).
  * On a drop nothing is committed and plain holds nothing usable. */
-enum ovl_drop ovl_channel_open(struct ovl_channel *ch, const uint8_t *dgram, size_t len,
+enum ovl_drop ovl_secure_open(struct ovl_secure *sec, const uint8_t *dgram, size_t len,
 			       uint64_t now_wall_ns, uint8_t sender_pk[OVL_KEY_LEN],
 			       uint8_t *plain, size_t plainmax, size_t *plain_len);
 
 /* Whether state (keys) for pk is cached: the daemon may rate-limit
  * datagrams from unknown senders, which cost a DH, before opening them. */
-bool ovl_channel_has_peer(const struct ovl_channel *ch, const uint8_t pk[OVL_KEY_LEN]);
+bool ovl_secure_has_peer(const struct ovl_secure *sec, const uint8_t pk[OVL_KEY_LEN]);
 /* Wipes and drops pk's state (a peer removed from the network). */
-void ovl_channel_forget(struct ovl_channel *ch, const uint8_t pk[OVL_KEY_LEN]);
-void ovl_channel_public_key(const struct ovl_channel *ch, uint8_t pk[OVL_KEY_LEN]);
+void ovl_secure_forget(struct ovl_secure *sec, const uint8_t pk[OVL_KEY_LEN]);
+void ovl_secure_public_key(const struct ovl_secure *sec, uint8_t pk[OVL_KEY_LEN]);
 /* One more than the highest counter ever sent: save it and pass it back
  * as counter_floor after a restart (optional; see the config). */
-uint64_t ovl_channel_counter_floor(const struct ovl_channel *ch);
-const struct ovl_channel_stats *ovl_channel_stats(const struct ovl_channel *ch);
+uint64_t ovl_secure_counter_floor(const struct ovl_secure *sec);
+const struct ovl_secure_stats *ovl_secure_stats(const struct ovl_secure *sec);
 const char *ovl_drop_name(enum ovl_drop d);
 
 #endif
