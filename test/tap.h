@@ -42,6 +42,20 @@ static void diag(const char *fmt, ...)
 	putchar('\n');
 }
 
+/* Memory a test cannot run without: when there is none, the run stops
+ * with TAP's "Bail out!" rather than writing through a null pointer. */
+__attribute__((unused, malloc))
+static void *tap_malloc(size_t n)
+{
+	void *p = malloc(n);
+
+	if (!p) {
+		printf("Bail out! out of memory (%zu bytes)\n", n);
+		exit(1);
+	}
+	return p;
+}
+
 /* A small deterministic generator (xorshift64*), so that failures repeat;
  * for tests that have none of their own. */
 __attribute__((unused)) static uint64_t tap_rng_state = 0x9e3779b97f4a7c15ULL;

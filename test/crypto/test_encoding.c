@@ -209,7 +209,7 @@ static void test_hex_rejections(void)
 static void test_base64_generic(void)
 {
 	/* RFC 4648 section 10. */
-	static const struct {
+	static const struct b64_vector {
 		const char *in, *b64;
 	} v[] = {
 		{ "", "" },
@@ -222,21 +222,21 @@ static void test_base64_generic(void)
 	};
 	uint8_t buf[64], bin[300], back[300];
 	char enc[512];
+	const struct b64_vector *t;
 	size_t i;
 	bool all = true;
 
-	for (i = 0; i < sizeof(v) / sizeof(v[0]); ++i) {
-		size_t n = strlen(v[i].in);
+	for (t = v; t < v + sizeof(v) / sizeof(v[0]); ++t) {
+		size_t n = strlen(t->in);
 		long got;
 
-		ok(base64_encoded_len(n, false) == strlen(v[i].b64) + 1,
-		   "RFC 4648 10: encoded length of \"%s\"", v[i].in);
-		base64_encode(enc, sizeof(enc), (const uint8_t *)v[i].in, n, false);
-		ok(!strcmp(enc, v[i].b64), "RFC 4648 10: \"%s\" -> \"%s\" (got \"%s\")", v[i].in,
-		   v[i].b64, enc);
-		got = base64_decode(buf, sizeof(buf), v[i].b64, strlen(v[i].b64), false);
-		ok(got == (long)n && !memcmp(buf, v[i].in, n), "RFC 4648 10: \"%s\" decodes",
-		   v[i].b64);
+		ok(base64_encoded_len(n, false) == strlen(t->b64) + 1,
+		   "RFC 4648 10: encoded length of \"%s\"", t->in);
+		base64_encode(enc, sizeof(enc), (const uint8_t *)t->in, n, false);
+		ok(!strcmp(enc, t->b64), "RFC 4648 10: \"%s\" -> \"%s\" (got \"%s\")", t->in,
+		   t->b64, enc);
+		got = base64_decode(buf, sizeof(buf), t->b64, strlen(t->b64), false);
+		ok(got == (long)n && !memcmp(buf, t->in, n), "RFC 4648 10: \"%s\" decodes", t->b64);
 	}
 
 	/* The URL-safe form carries no padding. */
