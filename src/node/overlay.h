@@ -5,9 +5,12 @@
  * replies leave from the same socket, so they share the WireGuard port's
  * NAT mappings.
  *
- * The owner (the node) asks for peers by key (overlay_find) and hears
- * back through on_found; it offers trusted peers' addresses as they are
- * learned.  Errors: negative errno. */
+ * The owner (the node) seeds the table with the network file's bootstrap
+ * nodes (overlay_add_bootstrap), looks members up by key (overlay_lookup,
+ * and overlay_ask_public for one behind a NAT) and hears back through its
+ * ops: on_contact when the member itself answers from a validated
+ * address, on_reach when a public node can relay to it.  Errors: negative
+ * errno. */
 #ifndef WH_SRC_NODE_OVERLAY_H
 #define WH_SRC_NODE_OVERLAY_H
 
