@@ -26,13 +26,13 @@ static union wg_sockaddr v4(const char *ip, uint16_t port)
 	return a;
 }
 
-static struct in_pktinfo local4(const char *ip)
+static union wg_pktinfo local4(const char *ip)
 {
-	struct in_pktinfo l;
+	union wg_pktinfo l;
 
 	memset(&l, 0, sizeof(l));
-	l.ipi_ifindex = 1;
-	inet_pton(AF_INET, ip, &l.ipi_spec_dst);
+	l.v4.ipi_ifindex = 1;
+	inet_pton(AF_INET, ip, &l.v4.ipi_spec_dst);
 	return l;
 }
 
@@ -43,16 +43,16 @@ static bool at(const struct wg_peer *p, const union wg_sockaddr *ep)
 	       p->endpoint.in4.sin_addr.s_addr == ep->in4.sin_addr.s_addr;
 }
 
-static bool src_is(const struct wg_peer *p, const struct in_pktinfo *l)
+static bool src_is(const struct wg_peer *p, const union wg_pktinfo *l)
 {
-	return p->src_valid && p->src.v4.ipi_spec_dst.s_addr == l->ipi_spec_dst.s_addr;
+	return p->src_valid && p->src.v4.ipi_spec_dst.s_addr == l->v4.ipi_spec_dst.s_addr;
 }
 
 static void test_updates(struct wg_peer *p)
 {
 	union wg_sockaddr a = v4("192.0.2.1", 51820), b = v4("192.0.2.2", 51820);
 	union wg_sockaddr a2 = v4("192.0.2.1", 51821), relay = v4("198.51.100.7", 4000);
-	struct in_pktinfo l1 = local4("10.0.0.1"), l2 = local4("10.0.0.2");
+	union wg_pktinfo l1 = local4("10.0.0.1"), l2 = local4("10.0.0.2");
 
 	peer_set_endpoint(p, &a);
 	ok(at(p, &a) && !p->routed && !p->src_valid, "a configured endpoint on a new peer");

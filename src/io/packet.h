@@ -38,6 +38,13 @@ union wg_sockaddr {
 	struct sockaddr_in6 in6;
 };
 
+/* A local address and interface, as IP_PKTINFO and IPV6_PKTINFO carry
+ * them: where a datagram arrived, or where one must leave from. */
+union wg_pktinfo {
+	struct in_pktinfo v4;
+	struct in6_pktinfo v6;
+};
+
 struct pkt {
 	struct pkt *next;		/* pool free list, peer staging queue */
 	uint8_t *data;			/* start of the current contents */
@@ -46,10 +53,7 @@ struct pkt {
 	struct wg_peer *peer;		/* the peer it is sent to, if any */
 	/* The local address a datagram arrived on (IP_PKTINFO), or the one
 	 * it must leave from. */
-	union {
-		struct in_pktinfo v4;
-		struct in6_pktinfo v6;
-	} local;
+	union wg_pktinfo local;
 	bool has_local;
 	bool routed;			/* came on the owner's path: no roaming */
 	uint8_t buf[PKT_BUF_SIZE];

@@ -81,10 +81,7 @@ struct wg_drop_counters {
  * address reach the queue and a flood cannot crowd them out. */
 struct hs_item {
 	union wg_sockaddr src;
-	union {
-		struct in_pktinfo v4;
-		struct in6_pktinfo v6;
-	} local;
+	union wg_pktinfo local;
 	bool has_local;
 	bool macs_checked;	/* mac1 and mac2 already passed, under load */
 	bool routed;		/* came on the owner's path: no roaming */

@@ -271,14 +271,14 @@ void peer_set_endpoint(struct wg_peer *peer, const union wg_sockaddr *ep)
 	}
 }
 
-void peer_roam(struct wg_peer *peer, const union wg_sockaddr *ep, const void *local)
+void peer_roam(struct wg_peer *peer, const union wg_sockaddr *ep, const union wg_pktinfo *local)
 {
 	peer_set_endpoint(peer, ep);
 	/* Replies leave from where the peer reached us; when that is unknown
 	 * the kernel picks, rather than us keeping an address the peer may
 	 * no longer reach. */
 	if (local) {
-		memcpy(&peer->src, local, sizeof(peer->src));
+		peer->src = *local;
 		peer->src_valid = true;
 	} else {
 		peer->src_valid = false;

@@ -42,10 +42,7 @@ struct wg_peer {
 	/* The local address the peer last reached us on, so that replies
 	 * leave from it (a multihomed host must not answer from another
 	 * address); cleared when the peer stops answering. */
-	union {
-		struct in_pktinfo v4;
-		struct in6_pktinfo v6;
-	} src;
+	union wg_pktinfo src;
 	bool src_valid;
 
 	/* Packets waiting for a session (bounded by MAX_STAGED_PACKETS). */
@@ -94,9 +91,9 @@ void peer_set_preshared_key(struct wg_peer *peer, const uint8_t psk[NOISE_SYMMET
  * peer direct; the cached local source stays while the address does. */
 void peer_set_endpoint(struct wg_peer *peer, const union wg_sockaddr *ep);
 /* Roaming: an authenticated datagram arrived directly from ep on the local
- * address local (an in_pktinfo or in6_pktinfo; NULL: unknown).  Moves the
- * endpoint through peer_set_endpoint, then replies leave from local. */
-void peer_roam(struct wg_peer *peer, const union wg_sockaddr *ep, const void *local);
+ * address local (NULL: unknown).  Moves the endpoint through
+ * peer_set_endpoint, then replies leave from local. */
+void peer_roam(struct wg_peer *peer, const union wg_sockaddr *ep, const union wg_pktinfo *local);
 /* The owner routes the peer (its output op sends), through via (the
  * endpoint), with SYNs clamped to mss4/mss6 (0: not clamped);
  * peer_set_endpoint makes it direct again. */

@@ -31,7 +31,8 @@
 /* Roaming: the endpoint follows the outer source of every authenticated
  * message, and replies leave from the local address it arrived on. */
 static void update_endpoint(struct wg_peer *peer, const union wg_sockaddr *src,
-			    const void *local, bool has_local, bool routed, uint64_t now)
+			    const union wg_pktinfo *local, bool has_local, bool routed,
+			    uint64_t now)
 {
 	struct wg_device *dev = peer->dev;
 
