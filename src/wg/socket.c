@@ -195,7 +195,7 @@ void socket_close(struct wg_device *dev, int family)
 
 /* Fills msg with the destination and, when known, the local source. */
 static void prepare_msg(struct msghdr *m, struct iovec *iov, const union wg_sockaddr *to,
-			const void *local, bool has_local, char *cbuf, size_t cbuflen)
+			const union wg_pktinfo *local, bool has_local, char *cbuf, size_t cbuflen)
 {
 	struct cmsghdr *c;
 
@@ -209,9 +209,8 @@ static void prepare_msg(struct msghdr *m, struct iovec *iov, const union wg_sock
 	memset(cbuf, 0, cbuflen);
 	m->msg_control = cbuf;
 	if (to->sa.sa_family == AF_INET) {
-		struct in_pktinfo pi;
+		struct in_pktinfo pi = local->v4;
 
-		memcpy(&pi, local, sizeof(pi));
 		/* Leave from the address it arrived on; let routing pick
 		 * the interface. */
 		pi.ipi_spec_dst = pi.ipi_addr;
@@ -223,9 +222,8 @@ static void prepare_msg(struct msghdr *m, struct iovec *iov, const union wg_sock
 		c->cmsg_len = CMSG_LEN(sizeof(pi));
 		memcpy(CMSG_DATA(c), &pi, sizeof(pi));
 	} else {
-		struct in6_pktinfo pi;
+		struct in6_pktinfo pi = local->v6;
 
-		memcpy(&pi, local, sizeof(pi));
 		m->msg_controllen = CMSG_SPACE(sizeof(pi));
 		c = CMSG_FIRSTHDR(m);
 		c->cmsg_level = IPPROTO_IPV6;
@@ -244,8 +242,8 @@ static int sock_for(const struct wg_device *dev, const union wg_sockaddr *to)
 	return -1;
 }
 
-static int send_one(struct wg_device *dev, const union wg_sockaddr *to, const void *local,
-		    bool *has_local, const void *buf, size_t len)
+static int send_one(struct wg_device *dev, const union wg_sockaddr *to,
+		    const union wg_pktinfo *local, bool *has_local, const void *buf, size_t len)
 {
 	char cbuf[CMSG_SPACE(sizeof(struct in6_pktinfo))];
 	struct iovec iov = { (void *)buf, len };
@@ -398,7 +396,7 @@ void device_send_batch(struct wg_device *dev, struct pkt_batch *b)
 				iov[i + j].iov_len = b->p[i + j]->len;
 			}
 			prepare_msg(&mm[n].msg_hdr, &iov[i], &p->addr,
-				    p->peer ? (const void *)&p->peer->src : NULL, has_local,
+				    p->peer ? &p->peer->src : NULL, has_local,
 				    cbuf[n], sizeof(cbuf[n]));
 			mm[n].msg_hdr.msg_iovlen = run;
 			if (run > 1 && udp_gso_add_cmsg(&mm[n].msg_hdr, cbuf[n], sizeof(cbuf[n]),
