@@ -22,18 +22,6 @@
 
 _Static_assert((int)PKT_ROUTE_ROOM >= (int)OVL_CHAN_HEADER_LEN, "room for a relay channel header");
 
-/* The member whose peer this is: pointers compared, not keys, since this
- * runs for every relayed datagram. */
-static struct member *member_of(struct node *n, const struct wg_peer *peer)
-{
-	size_t i;
-
-	for (i = 0; i < n->n_members; ++i)
-		if (n->members[i].peer == peer)
-			return &n->members[i];
-	return NULL;
-}
-
 /* Runs before any message of the batch is authenticated: it reads the
  * header and nothing else. */
 static enum wg_ext_verdict classify(void *ctx, struct pkt *p)
@@ -83,7 +71,7 @@ static enum wg_ext_verdict input(void *ctx, struct pkt *p)
 static enum wg_ext_verdict output(void *ctx, struct wg_peer *peer, struct pkt *p)
 {
 	struct node *n = ctx;
-	struct member *m = member_of(n, peer);
+	struct member *m = node_member(n, peer->public_key);
 	const struct relay_cand *r;
 	size_t outer = peer->endpoint.sa.sa_family == AF_INET6 ? 40 + 8 : 20 + 8;
 

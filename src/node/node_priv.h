@@ -1,6 +1,11 @@
-/* The node's state, shared by node.c (life cycle, members, discovery,
- * reload) and control.c (the control socket).  Only these two files see
- * it; node.c owns every field. */
+/* The node's state, shared by the files of src/node.  Who writes what:
+ * node.c owns the node's life cycle, the member list (created at reload,
+ * matched to the configuration's members) and the discovery fields of a
+ * member (next_lookup_ns, lookup_backoff_ns, initiate_at_ns); paths.c
+ * owns a member's path fields (marked below) and the node's punch timer
+ * and anchors; control.c and datapath.c only read.  A member names its
+ * WireGuard peer by key (member_peer), never by pointer: the device owns
+ * the peers. */
 #ifndef WH_SRC_NODE_NODE_PRIV_H
 #define WH_SRC_NODE_NODE_PRIV_H
 
@@ -42,11 +47,10 @@ struct relay_cand {
 struct member {
 	uint8_t key[32];
 	char hostname[64];
-	struct wg_peer *peer;
 	uint64_t next_lookup_ns;
 	uint64_t lookup_backoff_ns;
 	uint64_t initiate_at_ns;		/* 0: no handshake planned */
-	/* paths.c */
+	/* paths.c owns the rest */
 	struct relay_cand relays[MEMBER_RELAYS];
 	unsigned n_relays;
 	int relay;				/* in use (peer->relayed), or -1 */
@@ -110,6 +114,11 @@ void node_shutdown(struct node *n, const char *why);
  * are written first. */
 void node_shutdown_soon(struct node *n, const char *why);
 struct member *node_member(struct node *n, const uint8_t key[32]);
+/* The member's peer in the device's table (an O(1) lookup by key), or
+ * NULL when the device has none: the caller skips the member then. */
+struct wg_peer *member_peer(struct node *n, const struct member *m);
+/* Whether peer has a usable session now: the one test of it in src/node. */
+bool node_peer_has_session(const struct wg_peer *peer);
 /* A handshake with m: at once when our key is the lower, else in a
  * second if still needed (crossed initiations stall both sides). */
 void node_plan_handshake(struct node *n, struct member *m);

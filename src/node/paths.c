@@ -55,19 +55,12 @@ enum {
 	CHANNEL_SILENT_S = 2,		/* sending, nothing back this long: ask again */
 };
 
-static bool has_session(const struct wg_peer *peer)
-{
-	return peer_has_session(peer, wg_now(peer->dev));
-}
-
 /* The path changed before any session: the initiation that went the old
  * way is likely lost, so the next one may leave at once instead of after
  * WireGuard's 5 s retransmission (path changes are few and bounded). */
-static void handshake_on_new_path(struct node *n, struct member *m)
+static void handshake_on_new_path(struct node *n, struct member *m, struct wg_peer *p)
 {
-	struct wg_peer *p = m->peer;
-
-	if (has_session(p))
+	if (node_peer_has_session(p))
 		return;
 	/* Not more than once a second: several paths often prove themselves
 	 * within milliseconds, and each new initiation would replace the
@@ -76,11 +69,6 @@ static void handshake_on_new_path(struct node *n, struct member *m)
 	if (p->last_sent_handshake && wg_now(&n->dev) - p->last_sent_handshake >= NS)
 		p->last_sent_handshake = 0;
 	node_plan_handshake(n, m);
-}
-
-static struct member *member_of_peer(struct node *n, const struct wg_peer *peer)
-{
-	return node_member(n, peer->public_key);
 }
 
 /* ---- relay candidates ---- */
@@ -196,10 +184,8 @@ static void channel_apply(struct member *m, uint64_t now)
  * coming back, and no word from the relay about the channel meanwhile.
  * (Without a channel, an unanswered or NO_PATH request is repeated every
  * 2 s anyway, and a lasting refusal is not worth asking again sooner.) */
-static bool channel_silent(const struct member *m, const struct relay_cand *r, uint64_t now)
-{
-	const struct wg_peer *p = m->peer;
-	uint64_t back = p->last_rx_ns > r->chan_ns ? p->last_rx_ns : r->chan_ns;
+static bool channel_silent(const struct wg_peer *p, const struct relay_cand *r, uint64_t now)
+{	uint64_t back = p->last_rx_ns > r->chan_ns ? p->last_rx_ns : r->chan_ns;
 
 	return r->chan && p->last_data_tx_ns &&
 	       now - p->last_data_tx_ns < (uint64_t)CHANNEL_SILENT_S * NS &&
@@ -213,7 +199,7 @@ static void channel_ask(struct node *n, struct member *m, struct relay_cand *r, 
 }
 
 /* Asks the relay in use for a channel to m, or to renew it, when due. */
-static void channel_tick(struct node *n, struct member *m, uint64_t now)
+static void channel_tick(struct node *n, struct member *m, const struct wg_peer *p, uint64_t now)
 {
 	struct relay_cand *r = &m->relays[m->relay];
 	uint64_t every = r->chan ? CHANNEL_RENEW_S : r->chan_refused ? CHANNEL_REFUSED_S : CHANNEL_RETRY_S;
@@ -228,7 +214,7 @@ static void channel_tick(struct node *n, struct member *m, uint64_t now)
 	 * until it binds; one that is fine confirms the number.  The PING
 	 * makes a relay that forgot us validate our address (it pings back),
 	 * which the other side's CHANNEL_BIND to us needs. */
-	if (channel_silent(m, r, now)) {
+	if (channel_silent(p, r, now)) {
 		every = CHANNEL_RETRY_S;
 		if (!r->chan_asked_ns || now - r->chan_asked_ns >= every * NS) {
 			dev_log(&n->dev, LOG_DBG, "member %s: nothing back through the relay channel, "
@@ -266,11 +252,11 @@ static void on_channel(void *ctx, const uint8_t relay[32], const uint8_t dst[32]
 		channel_apply(m, now);
 }
 
-static void use_relay(struct node *n, struct member *m, int i, uint64_t now)
+static void use_relay(struct node *n, struct member *m, struct wg_peer *p, int i, uint64_t now)
 {
 	char b64[KEY_B64URL_LEN + 1];
 
-	if (m->relay != i || !m->peer->routed) {
+	if (m->relay != i || !p->routed) {
 		key_to_base64url(b64, m->relays[i].key);
 		dev_log(&n->dev, LOG_DBG, "member %s: relayed through %.8s", m->hostname, b64);
 		/* Its liveness is judged from now on: pinged at the next tick. */
@@ -278,12 +264,12 @@ static void use_relay(struct node *n, struct member *m, int i, uint64_t now)
 		m->relays[i].pinged_ns = 0;
 	}
 	m->relay = i;
-	peer_set_routed(m->peer, &m->relays[i].addr, DATAPATH_RELAY_MSS4, DATAPATH_RELAY_MSS6);
+	peer_set_routed(p, &m->relays[i].addr, DATAPATH_RELAY_MSS4, DATAPATH_RELAY_MSS6);
 	channel_apply(m, now);
 	if (!m->relayed_at_ns)
 		m->relayed_at_ns = now;
 	if (!channel_valid(&m->relays[i], now))
-		channel_tick(n, m, now);
+		channel_tick(n, m, p, now);
 }
 
 /* ---- candidates and punching ---- */
@@ -371,18 +357,16 @@ static void start_punching(struct node *n, struct member *m, unsigned rounds)
 
 /* A direct address validated in the last seconds, before any session:
  * kept rather than traded for the next candidate that answers. */
-static bool direct_fresh(const struct member *m, uint64_t now)
+static bool direct_fresh(const struct member *m, const struct wg_peer *p, uint64_t now)
 {
-	return !m->peer->routed && m->peer->endpoint.sa.sa_family && m->direct_ok_ns &&
+	return !p->routed && p->endpoint.sa.sa_family && m->direct_ok_ns &&
 	       now - m->direct_ok_ns < 5 * NS;
 }
 
-static bool direct_alive(const struct member *m, uint64_t now)
-{
-	const struct wg_peer *p = m->peer;
-	uint64_t last = p->last_direct_rx_ns > m->direct_ok_ns ? p->last_direct_rx_ns : m->direct_ok_ns;
+static bool direct_alive(const struct member *m, const struct wg_peer *p, uint64_t now)
+{	uint64_t last = p->last_direct_rx_ns > m->direct_ok_ns ? p->last_direct_rx_ns : m->direct_ok_ns;
 
-	return !p->routed && p->endpoint.sa.sa_family && has_session(p) && last &&
+	return !p->routed && p->endpoint.sa.sa_family && node_peer_has_session(p) && last &&
 	       now - last < (uint64_t)DIRECT_DEAD_S * NS;
 }
 
@@ -427,9 +411,11 @@ void paths_punch_tick(uv_timer_t *t)
 	for (i = 0; i < n->n_members; ++i) {
 		struct member *m = &n->members[i];
 
-		if (!m->punch_rounds)
+		struct wg_peer *p = member_peer(n, m);
+
+		if (!m->punch_rounds || !p)
 			continue;
-		if (direct_alive(m, wg_now(&n->dev))) {
+		if (direct_alive(m, p, wg_now(&n->dev))) {
 			m->punch_rounds = 0;
 			continue;
 		}
@@ -448,23 +434,22 @@ static void on_contact(void *ctx, const uint8_t key[32], const union wg_sockaddr
 {
 	struct node *n = ctx;
 	struct member *m = node_member(n, key);
-	struct wg_peer *peer;
+	struct wg_peer *p = m ? member_peer(n, m) : NULL;
 	uint64_t now;
 
-	if (!m)
+	if (!p)
 		return;
-	peer = m->peer;
 	now = wg_now(&n->dev);
-	if (!peer->routed && wg_sockaddr_equal(&peer->endpoint, addr)) {
+	if (!p->routed && wg_sockaddr_equal(&p->endpoint, addr)) {
 		m->direct_ok_ns = now;
-		if (!has_session(peer))
+		if (!node_peer_has_session(p))
 			node_plan_handshake(n, m);
 		return;
 	}
 	/* A validated direct address: taken when there is no session or it
 	 * is relayed (the upgrade), or the direct one died; the first one
 	 * that answers wins. */
-	if ((has_session(peer) && !peer->routed && direct_alive(m, now)) || direct_fresh(m, now))
+	if ((node_peer_has_session(p) && !p->routed && direct_alive(m, p, now)) || direct_fresh(m, p, now))
 		return;
 	if (n->dev.log_level >= LOG_DBG) {
 		char a[80];
@@ -472,16 +457,16 @@ static void on_contact(void *ctx, const uint8_t key[32], const union wg_sockaddr
 		dev_log(&n->dev, LOG_DBG, "member %s: direct path %s", m->hostname,
 			wg_sockaddr_str(addr, a, sizeof(a)));
 	}
-	peer_set_endpoint(peer, addr);
+	peer_set_endpoint(p, addr);
 	m->direct_ok_ns = now;
 	m->punch_rounds = 0;
 	if (!m->direct_at_ns)
 		m->direct_at_ns = now;
 	m->exchange_backoff_ns = 0;
-	if (has_session(peer))
-		send_keepalive(peer);	/* the other side roams to us at once */
+	if (node_peer_has_session(p))
+		send_keepalive(p);	/* the other side roams to us at once */
 	else
-		handshake_on_new_path(n, m);
+		handshake_on_new_path(n, m, p);
 }
 
 /* A member wrote to us: if it has no session, ping it back there, and
@@ -490,8 +475,9 @@ static void on_message(void *ctx, const uint8_t key[32], const union wg_sockaddr
 {
 	struct node *n = ctx;
 	struct member *m = node_member(n, key);
+	const struct wg_peer *p = m ? member_peer(n, m) : NULL;
 
-	if (!m || has_session(m->peer) || wg_sockaddr_equal(&m->peer->endpoint, addr))
+	if (!p || node_peer_has_session(p) || wg_sockaddr_equal(&p->endpoint, addr))
 		return;
 	overlay_ping(n->ov, key, addr, NULL, NULL);
 }
@@ -502,9 +488,10 @@ static void on_reach(void *ctx, const uint8_t key[32], const uint8_t via[32],
 	struct node *n = ctx;
 	struct member *m = node_member(n, key);
 	uint64_t now = wg_now(&n->dev);
+	struct wg_peer *p = m ? member_peer(n, m) : NULL;
 	int i;
 
-	if (!m)
+	if (!p)
 		return;
 	memcpy(m->rv_key, via, 32);
 	m->rv_addr = *via_addr;
@@ -512,15 +499,15 @@ static void on_reach(void *ctx, const uint8_t key[32], const uint8_t via[32],
 	/* A node that does not relay is a rendezvous only. */
 	if (overlay_offers_relay(n->ov, via))
 		add_relay(m, via, via_addr, now);
-	if (has_session(m->peer) || (m->relay >= 0 && m->peer->routed) || direct_fresh(m, now))
+	if (node_peer_has_session(p) || (m->relay >= 0 && p->routed) || direct_fresh(m, p, now))
 		return;
 	/* No path yet: start relayed when a relay is known, and exchange
 	 * candidates (through it, or through the rendezvous). */
 	i = best_relay(n, m, -1);
 	if (i >= 0) {
-		use_relay(n, m, i, now);
+		use_relay(n, m, p, i, now);
 		m->next_exchange_ns = 0;
-		handshake_on_new_path(n, m);
+		handshake_on_new_path(n, m, p);
 	}
 	exchange(n, m, now);
 }
@@ -546,11 +533,12 @@ static void on_candidates(void *ctx, const uint8_t key[32], const struct ovl_can
 	struct node *n = ctx;
 	struct member *m = node_member(n, key);
 	uint64_t now = wg_now(&n->dev);
+	struct wg_peer *p = m ? member_peer(n, m) : NULL;
 	unsigned i;
 	int r = -1;
 
 	/* An answer to no exchange of ours is ignored. */
-	if (!m || ((c->flags & OVL_CANDIDATES_REPLY) && c->txid != m->txid))
+	if (!p || ((c->flags & OVL_CANDIDATES_REPLY) && c->txid != m->txid))
 		return;
 	if (via && overlay_offers_relay(n->ov, via))
 		r = add_relay(m, via, via_addr, now);
@@ -593,12 +581,12 @@ static void on_candidates(void *ctx, const uint8_t key[32], const struct ovl_can
 		mine.flags = OVL_CANDIDATES_REPLY;
 		overlay_send_candidates(n->ov, key, via, via_addr, &mine);
 	}
-	if (!direct_alive(m, now))
+	if (!direct_alive(m, p, now))
 		start_punching(n, m, PUNCH_ROUNDS);
 	/* No session yet: the relay that brought this carries the handshake. */
-	if (r >= 0 && !has_session(m->peer) && !m->peer->routed && !direct_fresh(m, now)) {
-		use_relay(n, m, r, now);
-		handshake_on_new_path(n, m);
+	if (r >= 0 && !node_peer_has_session(p) && !p->routed && !direct_fresh(m, p, now)) {
+		use_relay(n, m, p, r, now);
+		handshake_on_new_path(n, m, p);
 	}
 }
 
@@ -606,8 +594,9 @@ static void on_punch(void *ctx, const uint8_t key[32], const union wg_sockaddr *
 {
 	struct node *n = ctx;
 	struct member *m = node_member(n, key);
+	const struct wg_peer *p = m ? member_peer(n, m) : NULL;
 
-	if (!m || direct_alive(m, wg_now(&n->dev)))
+	if (!p || direct_alive(m, p, wg_now(&n->dev)))
 		return;
 	/* A NAT that maps per destination shows its port only here. */
 	add_punch_target(m, addr);
@@ -626,9 +615,10 @@ static void on_ping(void *ctx, const uint8_t key[32], const union wg_sockaddr *a
 
 	for (i = 0; i < n->n_members; ++i) {
 		struct member *m = &n->members[i];
+		const struct wg_peer *p = member_peer(n, m);
 		struct relay_cand *r;
 
-		if (!m->peer->routed || m->relay < 0)
+		if (!p || !p->routed || m->relay < 0)
 			continue;
 		r = &m->relays[m->relay];
 		if (memcmp(r->key, key, 32) || !wg_sockaddr_equal(&r->addr, addr) ||
@@ -655,20 +645,20 @@ const struct overlay_ops paths_overlay_ops = {
 
 /* An authenticated datagram came through a relay: follow the peer there
  * unless our direct path to it is alive. */
-void paths_relayed_rx(struct node *n, struct wg_peer *peer, const union wg_sockaddr *relay_addr)
+void paths_relayed_rx(struct node *n, struct wg_peer *p, const union wg_sockaddr *relay_addr)
 {
-	struct member *m = member_of_peer(n, peer);
+	struct member *m = node_member(n, p->public_key);
 	uint64_t now = wg_now(&n->dev);
 	int i;
 
 	if (!m)
 		return;
 	i = find_relay_addr(m, relay_addr);
-	if (i < 0 || (peer->routed && m->relay == i))
+	if (i < 0 || (p->routed && m->relay == i))
 		return;
-	if (!peer->routed && (direct_alive(m, now) || direct_fresh(m, now)))
+	if (!p->routed && (direct_alive(m, p, now) || direct_fresh(m, p, now)))
 		return;
-	use_relay(n, m, i, now);
+	use_relay(n, m, p, i, now);
 }
 
 void paths_init(struct node *n)
@@ -709,7 +699,7 @@ static void find_relays(struct node *n, struct member *m, uint64_t now)
 
 /* Relayed, but the relay went silent with no other candidate: the first
  * candidate a lookup brings carries the traffic. */
-static void tick_orphaned(struct node *n, struct member *m, uint64_t now)
+static void tick_orphaned(struct node *n, struct member *m, struct wg_peer *p, uint64_t now)
 {
 	int i = best_relay(n, m, -1);
 
@@ -717,17 +707,16 @@ static void tick_orphaned(struct node *n, struct member *m, uint64_t now)
 		find_relays(n, m, now);
 		return;
 	}
-	use_relay(n, m, i, now);
+	use_relay(n, m, p, i, now);
 	m->next_exchange_ns = 0;	/* tell the other side at once */
 }
 
 /* While traffic goes through the relay and nothing comes back, the relay
  * (or the peer) may be gone: a relay that does not answer a PING within
  * RELAY_PROBE_S then is dead, without waiting for RELAY_DEAD_S. */
-static bool relay_failed_probe(struct node *n, struct member *m, struct relay_cand *r, uint64_t heard,
-			       uint64_t now)
+static bool relay_failed_probe(struct node *n, const struct wg_peer *p, struct relay_cand *r,
+			       uint64_t heard, uint64_t now)
 {
-	const struct wg_peer *p = m->peer;
 	bool sending = p->last_data_tx_ns && now - p->last_data_tx_ns < 3 * NS;
 	uint64_t back = p->last_rx_ns > r->since_ns ? p->last_rx_ns : r->since_ns;
 
@@ -742,7 +731,7 @@ static bool relay_failed_probe(struct node *n, struct member *m, struct relay_ca
 	return now - r->probed_ns >= (uint64_t)RELAY_PROBE_S * NS && heard < r->probed_ns;
 }
 
-static void tick_relayed(struct node *n, struct member *m, uint64_t now)
+static void tick_relayed(struct node *n, struct member *m, struct wg_peer *p, uint64_t now)
 {
 	struct relay_cand *r = &m->relays[m->relay];
 	uint64_t heard = heard_ns(n, r->key);
@@ -752,12 +741,12 @@ static void tick_relayed(struct node *n, struct member *m, uint64_t now)
 		r->pinged_ns = now;
 		overlay_ping(n->ov, r->key, &r->addr, NULL, NULL);
 	}
-	channel_tick(n, m, now);
+	channel_tick(n, m, p, now);
 	/* Silent since before our pings began, for long enough, or silent
 	 * to a probe while our traffic through it goes unanswered: dead. */
 	if ((now - r->since_ns > (uint64_t)RELAY_DEAD_S * NS &&
 	     (!heard || now - heard > (uint64_t)RELAY_DEAD_S * NS)) ||
-	    relay_failed_probe(n, m, r, heard, now)) {
+	    relay_failed_probe(n, p, r, heard, now)) {
 		char b64[KEY_B64URL_LEN + 1];
 
 		key_to_base64url(b64, r->key);
@@ -765,7 +754,7 @@ static void tick_relayed(struct node *n, struct member *m, uint64_t now)
 		drop_relay(m, m->relay);
 		next = best_relay(n, m, -1);
 		if (next >= 0) {
-			use_relay(n, m, next, now);
+			use_relay(n, m, p, next, now);
 			m->next_exchange_ns = 0;	/* tell the other side at once */
 		} else {
 			m->next_lookup_ns = now;
@@ -776,9 +765,8 @@ static void tick_relayed(struct node *n, struct member *m, uint64_t now)
 	exchange(n, m, now);
 }
 
-static void tick_direct(struct node *n, struct member *m, uint64_t now)
+static void tick_direct(struct node *n, struct member *m, struct wg_peer *p, uint64_t now)
 {
-	struct wg_peer *p = m->peer;
 	uint64_t last = p->last_direct_rx_ns > m->direct_ok_ns ? p->last_direct_rx_ns : m->direct_ok_ns;
 	bool sending = (p->last_data_tx_ns && now - p->last_data_tx_ns < 3 * NS) ||
 		       p->timer_handshake_attempts > 0;
@@ -797,7 +785,7 @@ static void tick_direct(struct node *n, struct member *m, uint64_t now)
 		return;
 	}
 	dev_log(&n->dev, LOG_INFO, "member %s: direct path silent, back to the relay", m->hostname);
-	use_relay(n, m, i, now);
+	use_relay(n, m, p, i, now);
 	m->direct_ok_ns = 0;
 	m->exchange_backoff_ns = 0;
 	m->next_exchange_ns = now + (uint64_t)EXCHANGE_MIN_S * NS;
@@ -813,26 +801,29 @@ void paths_tick(struct node *n, uint64_t now)
 
 	for (i = 0; i < n->n_members; ++i) {
 		struct member *m = &n->members[i];
+		struct wg_peer *p = member_peer(n, m);
 		uint16_t ka;
 
+		if (!p)
+			continue;
 		/* Relay candidates nobody named for a long time go. */
 		for (j = 0; j < m->n_relays; ++j)
 			if ((int)j != m->relay && now - m->relays[j].named_ns > (uint64_t)RELAY_NAMED_S * NS)
 				drop_relay(m, (int)j--);
-		if (m->peer->routed && m->relay >= 0)
-			tick_relayed(n, m, now);
-		else if (m->peer->routed)
-			tick_orphaned(n, m, now);
-		else if (has_session(m->peer))
-			tick_direct(n, m, now);
+		if (p->routed && m->relay >= 0)
+			tick_relayed(n, m, p, now);
+		else if (p->routed)
+			tick_orphaned(n, m, p, now);
+		else if (node_peer_has_session(p))
+			tick_direct(n, m, p, now);
 		else if (m->relay < 0)
 			exchange(n, m, now);	/* no relay: punching is the only way */
 		/* Keepalives only as NAT mappings need: a direct path from
 		 * behind a NAT; never between public nodes, never relayed (the
 		 * relay's pings keep that mapping). */
-		ka = natted && !m->peer->routed && has_session(m->peer) ? NAT_KEEPALIVE_S : 0;
-		if (m->peer->persistent_keepalive_interval != ka)
-			peer_set_persistent_keepalive(m->peer, ka);
+		ka = natted && !p->routed && node_peer_has_session(p) ? NAT_KEEPALIVE_S : 0;
+		if (p->persistent_keepalive_interval != ka)
+			peer_set_persistent_keepalive(p, ka);
 	}
 	/* Behind a NAT, the public nodes nearest our key (where lookups of
 	 * us end) must be able to reach us: keep those mappings open. */
@@ -853,16 +844,19 @@ void paths_tick(struct node *n, uint64_t now)
 
 const char *paths_describe(struct node *n, const struct member *m, char *relay_key, size_t len)
 {
-	(void)n;
+	const struct wg_peer *p = member_peer(n, m);
+
 	if (relay_key && len)
 		relay_key[0] = 0;
-	if (m->peer->routed && m->relay >= 0) {
+	if (!p)
+		return "none";
+	if (p->routed && m->relay >= 0) {
 		if (relay_key && len > KEY_B64URL_LEN)
 			key_to_base64url(relay_key, m->relays[m->relay].key);
 		return "relayed";
 	}
 	/* Relayed with no relay left: the endpoint is a dead relay's. */
-	if (!m->peer->routed && has_session(m->peer) && m->peer->endpoint.sa.sa_family)
+	if (!p->routed && node_peer_has_session(p) && p->endpoint.sa.sa_family)
 		return "direct";
 	return "none";
 }
