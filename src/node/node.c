@@ -260,7 +260,7 @@ static void on_discover(uv_timer_t *t)
 			continue;	/* not (yet) in the device */
 		/* A session whose relay died with no other one known needs a
 		 * lookup as much as no session does. */
-		if (node_peer_has_session(p) && !(p->routed && m->relay < 0)) {
+		if (node_peer_has_session(p) && !(p->routed && !ovl_path_relay_in_use(&m->path))) {
 			m->lookup_backoff_ns = 0;
 			m->initiate_at_ns = 0;
 			continue;
