@@ -76,7 +76,7 @@ static void show_member(struct node *n, struct strbuf *b, const struct member *m
 			bool first)
 {
 	const struct netconf_peer *cp = netconf_find(n->conf, m->key);
-	const struct wg_peer *peer = m->peer;
+	const struct wg_peer *peer = member_peer(n, m);	/* not NULL: the callers check */
 	char key[KEY_B64URL_LEN + 1], ep[80] = "", v4[INET_ADDRSTRLEN] = "", v6[INET6_ADDRSTRLEN] = "";
 	uint32_t rtt = overlay_rtt_us(n->ov, m->key);
 	const struct kad_entry *ke = kad_table_find(overlay_table(n->ov), m->key);
@@ -221,18 +221,20 @@ static void do_show(struct ctl_conn *cc, bool json)
 {
 	struct node *n = cc->n;
 	struct strbuf b = { 0 };
-	size_t i;
+	size_t i, shown = 0;
 
 	show_header(n, &b, json);
 	if (json)
 		strbuf_printf(&b, ",\n  \"peers\": [");
 	for (i = 0; i < n->n_members; ++i) {
+		if (!member_peer(n, &n->members[i]))
+			continue;	/* not in the device: nothing to show */
 		if (!json)
 			strbuf_printf(&b, "\n");
-		show_member(n, &b, &n->members[i], json, i == 0);
+		show_member(n, &b, &n->members[i], json, shown++ == 0);
 	}
 	if (json)
-		strbuf_printf(&b, "%s]\n}\n", n->n_members ? "\n  " : "");
+		strbuf_printf(&b, "%s]\n}\n", shown ? "\n  " : "");
 	finish(cc, &b);
 }
 
@@ -274,7 +276,7 @@ static void do_inspect(struct ctl_conn *cc)
 	struct crypt_pool_stats cps;
 	struct walk_ctx w;
 	struct strbuf b = { 0 };
-	size_t i;
+	size_t i, shown = 0;
 	int r;
 
 	show_header(n, &b, true);
@@ -345,8 +347,9 @@ static void do_inspect(struct ctl_conn *cc)
 	kad_table_walk(overlay_table(n->ov), inspect_entry, &w);
 	strbuf_printf(&b, "%s]},\n  \"peers\": [", w.first ? "" : "\n    ");
 	for (i = 0; i < n->n_members; ++i)
-		show_member(n, &b, &n->members[i], true, i == 0);
-	strbuf_printf(&b, "%s]\n}\n", n->n_members ? "\n  " : "");
+		if (member_peer(n, &n->members[i]))
+			show_member(n, &b, &n->members[i], true, shown++ == 0);
+	strbuf_printf(&b, "%s]\n}\n", shown ? "\n  " : "");
 	finish(cc, &b);
 }
 
@@ -403,12 +406,13 @@ static bool ping_known(struct ctl_conn *cc)
 {
 	const struct kad_entry *e = kad_table_find(overlay_table(cc->n->ov), cc->key);
 	struct member *m = node_member(cc->n, cc->key);
+	const struct wg_peer *p = m ? member_peer(cc->n, m) : NULL;
 	union wg_sockaddr a;
 
 	if (e && overlay_addr_to_wg(&e->addr, &a))
 		return overlay_ping(cc->n->ov, cc->key, &a, on_pong, cc) == 0;
-	if (m && m->peer->endpoint.sa.sa_family)
-		return overlay_ping(cc->n->ov, cc->key, &m->peer->endpoint, on_pong, cc) == 0;
+	if (p && p->endpoint.sa.sa_family)
+		return overlay_ping(cc->n->ov, cc->key, &p->endpoint, on_pong, cc) == 0;
 	return false;
 }
 

@@ -3,7 +3,7 @@
  *   socket --> device: first byte 1-4 WireGuard, else classify:
  *       0xff                    --> the overlay, in batch order (input)
  *       0xfe from a relay       --> header off: a WireGuard datagram that
- *                                   came relayed (no roaming; paths.c may
+ *                                   came relayed (no roaming; the path core may
  *                                   follow the peer to that relay)
  *       0xfe to us as a relay   --> the overlay readdresses it (input),
  *                                   the device sends it with its batch
@@ -21,18 +21,6 @@
 #include "src/wg/peer.h"
 
 _Static_assert((int)PKT_ROUTE_ROOM >= (int)OVL_CHAN_HEADER_LEN, "room for a relay channel header");
-
-/* The member whose peer this is: pointers compared, not keys, since this
- * runs for every relayed datagram. */
-static struct member *member_of(struct node *n, const struct wg_peer *peer)
-{
-	size_t i;
-
-	for (i = 0; i < n->n_members; ++i)
-		if (n->members[i].peer == peer)
-			return &n->members[i];
-	return NULL;
-}
 
 /* Runs before any message of the batch is authenticated: it reads the
  * header and nothing else. */
@@ -77,19 +65,19 @@ static enum wg_ext_verdict input(void *ctx, struct pkt *p)
 }
 
 /* A relayed peer's datagram: in the relay's channel when one is bound
- * (paths.c keeps a relay's number only while it is valid), the datagram
+ * (the path core keeps a relay's number only while it is valid), the datagram
  * is a data message, and it fits a 1500-byte path with its 8-byte header
  * (doc/protocol.md 9.1); handshakes and what does not fit go wrapped. */
 static enum wg_ext_verdict output(void *ctx, struct wg_peer *peer, struct pkt *p)
 {
 	struct node *n = ctx;
-	struct member *m = member_of(n, peer);
-	const struct relay_cand *r;
+	struct member *m = node_member(n, peer->public_key);
+	const struct ovl_path_relay *r = m ? ovl_path_relay_in_use(&m->path) : NULL;
+	union wg_sockaddr relay_addr;
 	size_t outer = peer->endpoint.sa.sa_family == AF_INET6 ? 40 + 8 : 20 + 8;
 
-	if (!m || m->relay < 0 || !n->ov)
+	if (!r || !n->ov)
 		return WG_EXT_REFUSED;
-	r = &m->relays[m->relay];
 	if (r->chan && p->data[0] == MESSAGE_DATA && (size_t)(p->data - p->buf) >= OVL_CHAN_HEADER_LEN &&
 	    p->len + OVL_CHAN_HEADER_LEN + outer <= DATAPATH_PATH_MTU) {
 		p->data -= OVL_CHAN_HEADER_LEN;
@@ -98,7 +86,8 @@ static enum wg_ext_verdict output(void *ctx, struct wg_peer *peer, struct pkt *p
 		p->addr = peer->endpoint;
 		return WG_EXT_SEND;
 	}
-	if (overlay_relay_send(n->ov, r->key, &r->addr, m->key, p->data, p->len) < 0)
+	if (!overlay_addr_to_wg(&r->addr, &relay_addr) ||
+	    overlay_relay_send(n->ov, r->key, &relay_addr, m->key, p->data, p->len) < 0)
 		return WG_EXT_REFUSED;
 	return WG_EXT_TAKEN;
 }

@@ -1,8 +1,8 @@
 /* The node's path beside the WireGuard device's (struct
  * wg_device_ext_ops): the overlay's datagrams on the shared socket (first
  * byte 0xff), relay channels (0xfe, doc/protocol.md 9.1) both as an end
- * and as a relay, and the output of peers whose path is relayed (paths.c
- * decides which, peer_set_routed).  Part of the node, on its loop. */
+ * and as a relay, and the output of peers whose path is relayed (the path
+ * core decides which, through paths.c and peer_set_routed).  Part of the node, on its loop. */
 #ifndef WH_SRC_NODE_DATAPATH_H
 #define WH_SRC_NODE_DATAPATH_H
 

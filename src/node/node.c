@@ -57,7 +57,15 @@ struct member *node_member(struct node *n, const uint8_t key[32])
 	return NULL;
 }
 
-static bool has_session(const struct wg_peer *peer)
+/* The member's WireGuard peer, looked up by key in the device's table
+ * each time: the device owns and frees its peers, so a member never keeps
+ * a pointer that a reload or a stock wg "remove" could leave dangling. */
+struct wg_peer *member_peer(struct node *n, const struct member *m)
+{
+	return peer_lookup(&n->dev, m->key);
+}
+
+bool node_peer_has_session(const struct wg_peer *peer)
 {
 	return peer_has_session(peer, wg_now(peer->dev));
 }
@@ -142,7 +150,7 @@ static int members_request(struct node *n, struct uapi_set *set)
 		}
 		endpoint_from_conf(cp, &ep);
 		peer = peer_lookup(&n->dev, cp->key);
-		if (ep.sa.sa_family && !(peer && has_session(peer))) {
+		if (ep.sa.sa_family && !(peer && node_peer_has_session(peer))) {
 			ps->has_endpoint = true;
 			memcpy(&ps->endpoint, &ep, wg_sockaddr_len(&ep));
 		}
@@ -184,8 +192,7 @@ static int sync_members(struct node *n)
 			paths_member_init(m);
 		}
 		snprintf(m->hostname, sizeof(m->hostname), "%s", cp->hostname);
-		m->peer = peer_lookup(&n->dev, cp->key);
-		if (!m->peer) {
+		if (!member_peer(n, m)) {
 			ret = -ENOENT;	/* applied above: cannot happen */
 			goto out;
 		}
@@ -212,8 +219,11 @@ void node_plan_handshake(struct node *n, struct member *m)
 	uint64_t now = wg_now(&n->dev);
 
 	if (memcmp(n->public_key, m->key, 32) < 0) {
+		struct wg_peer *p = member_peer(n, m);
+
 		m->initiate_at_ns = 0;
-		send_handshake_initiation(m->peer, false);
+		if (p)
+			send_handshake_initiation(p, false);
 	} else if (!m->initiate_at_ns) {
 		m->initiate_at_ns = now + NS;
 	}
@@ -244,17 +254,20 @@ static void on_discover(uv_timer_t *t)
 
 	for (i = 0; i < n->n_members; ++i) {
 		struct member *m = &n->members[i];
+		struct wg_peer *p = member_peer(n, m);
 
+		if (!p)
+			continue;	/* not (yet) in the device */
 		/* A session whose relay died with no other one known needs a
 		 * lookup as much as no session does. */
-		if (has_session(m->peer) && !(m->peer->routed && m->relay < 0)) {
+		if (node_peer_has_session(p) && !(p->routed && !ovl_path_relay_in_use(&m->path))) {
 			m->lookup_backoff_ns = 0;
 			m->initiate_at_ns = 0;
 			continue;
 		}
-		if (m->initiate_at_ns && now >= m->initiate_at_ns && m->peer->endpoint.sa.sa_family) {
+		if (m->initiate_at_ns && now >= m->initiate_at_ns && p->endpoint.sa.sa_family) {
 			m->initiate_at_ns = 0;
-			send_handshake_initiation(m->peer, false);
+			send_handshake_initiation(p, false);
 		}
 		if (now < m->next_lookup_ns || !joined)
 			continue;
@@ -265,7 +278,7 @@ static void on_discover(uv_timer_t *t)
 		dev_log(&n->dev, LOG_DBG, "looking up member %s (%u public nodes asked)", m->hostname,
 			overlay_ask_public(n->ov, m->key));
 		/* A known endpoint is tried too (a static one, or the last). */
-		if (m->peer->endpoint.sa.sa_family)
+		if (p->endpoint.sa.sa_family)
 			node_plan_handshake(n, m);
 		m->lookup_backoff_ns = m->lookup_backoff_ns ? m->lookup_backoff_ns * 2 :
 							      LOOKUP_BACKOFF_MIN_S * NS;

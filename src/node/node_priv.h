@@ -1,9 +1,16 @@
-/* The node's state, shared by node.c (life cycle, members, discovery,
- * reload) and control.c (the control socket).  Only these two files see
- * it; node.c owns every field. */
+/* The node's state, shared by the files of src/node.  Who writes what:
+ * node.c owns the node's life cycle, the member list (created at reload,
+ * matched to the configuration's members) and the discovery fields of a
+ * member (next_lookup_ns, lookup_backoff_ns, initiate_at_ns); paths.c
+ * drives a member's path (struct ovl_path, written by the path core
+ * proto/overlay/path.c alone) and owns the node's punch timer and
+ * anchors; control.c and datapath.c only read.  A member names its
+ * WireGuard peer by key (member_peer), never by pointer: the device owns
+ * the peers. */
 #ifndef WH_SRC_NODE_NODE_PRIV_H
 #define WH_SRC_NODE_NODE_PRIV_H
 
+#include "proto/overlay/path.h"
 #include "src/node/node.h"
 #include "src/wg/device.h"
 #include "src/wg/uapi_server.h"
@@ -16,53 +23,17 @@ struct netconf;
 struct overlay;
 struct portmap;
 
-enum {
-	MEMBER_RELAYS = 4,		/* relay candidates per member */
-	MEMBER_CANDS = 24,		/* addresses to punch */
-};
-
-/* A node that has a live path to a member and may relay to it. */
-struct relay_cand {
-	uint8_t key[32];
-	union wg_sockaddr addr;
-	uint64_t named_ns;		/* last named (NODES, RELAYED, CANDIDATES) */
-	uint64_t pinged_ns;		/* last liveness ping while in use */
-	uint64_t since_ns;		/* in use since */
-	uint64_t probed_ns;		/* last PING because traffic went unanswered */
-	/* Its channel to the member (doc/protocol.md 9.1): the number (0:
-	 * none), when it was granted or renewed, when we last asked, and
-	 * whether the last answer was a refusal. */
-	uint32_t chan;
-	uint64_t chan_ns, chan_asked_ns;
-	bool chan_refused;
-};
-
 /* A member of the network other than us: a WireGuard peer whose
  * endpoint the overlay finds.  All times are monotonic ns, 0 = never. */
 struct member {
 	uint8_t key[32];
 	char hostname[64];
-	struct wg_peer *peer;
 	uint64_t next_lookup_ns;
 	uint64_t lookup_backoff_ns;
 	uint64_t initiate_at_ns;		/* 0: no handshake planned */
-	/* paths.c */
-	struct relay_cand relays[MEMBER_RELAYS];
-	unsigned n_relays;
-	int relay;				/* in use (peer->relayed), or -1 */
-	uint64_t direct_ok_ns;			/* last PONG on the direct path */
-	union wg_sockaddr cands[MEMBER_CANDS];	/* its candidate addresses */
-	unsigned n_cands;
-	uint64_t cands_txid;			/* the exchange they came with */
-	/* The last node that named it (a live path to it: a rendezvous for
-	 * CANDIDATES even when that node does not relay). */
-	uint8_t rv_key[32];
-	union wg_sockaddr rv_addr;
-	uint64_t rv_ns;				/* 0: none */
-	unsigned punch_rounds;			/* left */
-	uint64_t txid;				/* our last CANDIDATES */
-	uint64_t next_exchange_ns, exchange_backoff_ns;
-	uint64_t relayed_at_ns, direct_at_ns;	/* first relayed / direct path */
+	/* How it is reached: the path core's (proto/overlay/path.h), which
+	 * paths.c drives; datapath.c and control.c read it. */
+	struct ovl_path path;
 };
 
 struct node {
@@ -110,6 +81,11 @@ void node_shutdown(struct node *n, const char *why);
  * are written first. */
 void node_shutdown_soon(struct node *n, const char *why);
 struct member *node_member(struct node *n, const uint8_t key[32]);
+/* The member's peer in the device's table (an O(1) lookup by key), or
+ * NULL when the device has none: the caller skips the member then. */
+struct wg_peer *member_peer(struct node *n, const struct member *m);
+/* Whether peer has a usable session now: the one test of it in src/node. */
+bool node_peer_has_session(const struct wg_peer *peer);
 /* A handshake with m: at once when our key is the lower, else in a
  * second if still needed (crossed initiations stall both sides). */
 void node_plan_handshake(struct node *n, struct member *m);

@@ -1,7 +1,8 @@
 /* How each member of the network is reached: directly or through a
- * relay, with candidate exchange and hole punching between them (see
- * paths.c).  Part of the node: it works on struct node and struct member
- * (node_priv.h) on the node's loop. */
+ * relay, with candidate exchange and hole punching between them.  The
+ * decisions and the state are the path core's (proto/overlay/path.h,
+ * struct ovl_path in each struct member); this is its glue to the
+ * overlay, the device and the loop (paths.c), on the node's loop. */
 #ifndef WH_SRC_NODE_PATHS_H
 #define WH_SRC_NODE_PATHS_H
 

@@ -10,8 +10,9 @@
  * none may take a member's overlay address.
  *
  * Only the node creates and removes members' peers (node.c, through
- * uapi_apply_set with no policy), so its member state cannot be left
- * naming a peer that someone else freed. */
+ * uapi_apply_set with no policy); its member state names them by key
+ * anyway (member_peer), so that nothing can leave it naming a freed
+ * peer. */
 #include "src/node/node_priv.h"
 
 #include "crypto/encoding.h"
@@ -91,14 +92,18 @@ static bool is_members_address(const struct netconf_peer *cp, const struct uapi_
 
 /* Whether a section only restates member m: the values it sets are the
  * ones the peer has. */
-static bool restates(const struct node *n, const struct member *m,
+static bool restates(struct node *n, const struct member *m,
 		     const struct uapi_peer_set *ps, const char **what)
 {
 	const struct netconf_peer *cp = member_conf(n, m->key);
-	const struct wg_peer *peer = m->peer;
+	const struct wg_peer *peer = member_peer(n, m);
 	bool has4 = false, has6 = false;
 	size_t i;
 
+	if (!peer) {
+		*what = "create it";	/* the node does, at the next reload */
+		return false;
+	}
 	if (ps->remove) {
 		*what = "remove it";
 		return false;
