@@ -27,23 +27,23 @@
 #define PRIV_CLAMPED "f8ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f"
 #define ZERO "0000000000000000000000000000000000000000000000000000000000000000"
 
-static void dump_endpoint(FILE *f, const struct sockaddr_storage *ss)
+static void dump_endpoint(FILE *f, const union wg_sockaddr *ss)
 {
 	char ip[INET6_ADDRSTRLEN];
 
-	if (ss->ss_family == AF_INET) {
+	if (ss->sa.sa_family == AF_INET) {
 		const struct sockaddr_in *sin = (const struct sockaddr_in *)ss;
 
 		inet_ntop(AF_INET, &sin->sin_addr, ip, sizeof(ip));
 		fprintf(f, " endpoint=%s:%u\n", ip, ntohs(sin->sin_port));
-	} else if (ss->ss_family == AF_INET6) {
+	} else if (ss->sa.sa_family == AF_INET6) {
 		const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)ss;
 
 		inet_ntop(AF_INET6, &sin6->sin6_addr, ip, sizeof(ip));
 		fprintf(f, " endpoint=[%s]%%%u:%u\n", ip, (unsigned)sin6->sin6_scope_id,
 			ntohs(sin6->sin6_port));
 	} else {
-		fprintf(f, " endpoint=family %d\n", ss->ss_family);
+		fprintf(f, " endpoint=family %d\n", ss->sa.sa_family);
 	}
 }
 
@@ -800,7 +800,7 @@ static void test_format(void)
 	sin6->sin6_scope_id = 3;
 
 	fill_key(peers[2].public_key, 0x50);
-	peers[2].endpoint.ss_family = AF_UNSPEC;
+	peers[2].endpoint.sa.sa_family = AF_UNSPEC;
 	((struct sockaddr_in6 *)&peers[2].endpoint)->sin6_family = AF_INET6;
 	((struct sockaddr_in6 *)&peers[2].endpoint)->sin6_addr.s6_addr[0] = 0x20;
 	((struct sockaddr_in6 *)&peers[2].endpoint)->sin6_port = htons(65535);
@@ -863,7 +863,7 @@ static void test_format(void)
 	/* No endpoint; no private key; fwmark; an all-zero private key is
 	 * not printed. */
 	uapi_buf_reset(&out);
-	peers[2].endpoint.ss_family = AF_UNSPEC;
+	peers[2].endpoint.sa.sa_family = AF_UNSPEC;
 	dev.peers = &peers[2];
 	dev.n_peers = 1;
 	dev.has_private_key = false;

@@ -23,8 +23,6 @@
 #include <stddef.h>
 #include <stdint.h>
 
-struct sockaddr;
-struct sockaddr_storage;
 
 struct ovl_ping {
 	uint64_t nonce;

@@ -152,7 +152,7 @@ static int members_request(struct node *n, struct uapi_set *set)
 		peer = peer_lookup(&n->dev, cp->key);
 		if (ep.sa.sa_family && !(peer && node_peer_has_session(peer))) {
 			ps->has_endpoint = true;
-			memcpy(&ps->endpoint, &ep, wg_sockaddr_len(&ep));
+			ps->endpoint = ep;
 		}
 	}
 	return 0;

@@ -68,20 +68,6 @@ static const struct netconf_peer *member_prefix(const struct node *n,
 	return NULL;
 }
 
-static bool endpoint_equal(const struct sockaddr_storage *ss, const union wg_sockaddr *ep)
-{
-	union wg_sockaddr a;
-
-	memset(&a, 0, sizeof(a));
-	if (ss->ss_family == AF_INET)
-		memcpy(&a.in4, ss, sizeof(a.in4));
-	else if (ss->ss_family == AF_INET6)
-		memcpy(&a.in6, ss, sizeof(a.in6));
-	else
-		return false;
-	return ep->sa.sa_family && wg_sockaddr_equal(&a, ep);
-}
-
 /* An allowed IP given for a member is one of its two addresses. */
 static bool is_members_address(const struct netconf_peer *cp, const struct uapi_allowed_ip *a)
 {
@@ -113,7 +99,7 @@ static bool restates(struct node *n, const struct member *m,
 		*what = "set its preshared key";
 		return false;
 	}
-	if (ps->has_endpoint && !endpoint_equal(&ps->endpoint, &peer->endpoint)) {
+	if (ps->has_endpoint && !(peer->endpoint.sa.sa_family && wg_sockaddr_equal(&ps->endpoint, &peer->endpoint))) {
 		*what = "move its endpoint (the overlay chooses its path)";
 		return false;
 	}

@@ -199,7 +199,7 @@ static bool parse_addr(uint8_t addr[16], sa_family_t *family, uint32_t *zone,
 
 /* Go's netip.ParseAddrPort: "a.b.c.d:port" or "[ipv6]:port", the port
  * 0..65535; IPv6 needs the brackets and IPv4 must not have them. */
-static bool parse_endpoint(struct sockaddr_storage *ss, const char *s, size_t len)
+static bool parse_endpoint(union wg_sockaddr *ss, const char *s, size_t len)
 {
 	const char *colon = memrchr(s, ':', len);
 	const char *ip = s, *port;
@@ -232,18 +232,14 @@ static bool parse_endpoint(struct sockaddr_storage *ss, const char *s, size_t le
 		return false;
 	memset(ss, 0, sizeof(*ss));
 	if (family == AF_INET) {
-		struct sockaddr_in *sin = (struct sockaddr_in *)ss;
-
-		sin->sin_family = AF_INET;
-		sin->sin_port = htons((uint16_t)portnum);
-		memcpy(&sin->sin_addr, addr, 4);
+		ss->in4.sin_family = AF_INET;
+		ss->in4.sin_port = htons((uint16_t)portnum);
+		memcpy(&ss->in4.sin_addr, addr, 4);
 	} else {
-		struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)ss;
-
-		sin6->sin6_family = AF_INET6;
-		sin6->sin6_port = htons((uint16_t)portnum);
-		memcpy(&sin6->sin6_addr, addr, 16);
-		sin6->sin6_scope_id = zone;
+		ss->in6.sin6_family = AF_INET6;
+		ss->in6.sin6_port = htons((uint16_t)portnum);
+		memcpy(&ss->in6.sin6_addr, addr, 16);
+		ss->in6.sin6_scope_id = zone;
 	}
 	return true;
 }
@@ -723,18 +719,18 @@ int uapi_format_allowed_ip(struct uapi_buf *out, const struct uapi_allowed_ip *a
 	return buf_printf(out, "allowed_ip=%s/%u\n", addr, (unsigned)aip->cidr);
 }
 
-static int format_endpoint(struct uapi_buf *out, const struct sockaddr_storage *ss)
+static int format_endpoint(struct uapi_buf *out, const union wg_sockaddr *ss)
 {
 	char addr[INET6_ADDRSTRLEN];
 
-	if (ss->ss_family == AF_INET) {
-		const struct sockaddr_in *sin = (const struct sockaddr_in *)ss;
+	if (ss->sa.sa_family == AF_INET) {
+		const struct sockaddr_in *sin = &ss->in4;
 
 		format_addr(addr, AF_INET, (const uint8_t *)&sin->sin_addr);
 		return buf_printf(out, "endpoint=%s:%u\n", addr, (unsigned)ntohs(sin->sin_port));
 	}
-	if (ss->ss_family == AF_INET6) {
-		const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)ss;
+	if (ss->sa.sa_family == AF_INET6) {
+		const struct sockaddr_in6 *sin6 = &ss->in6;
 
 		format_ip6(addr, (const uint8_t *)&sin6->sin6_addr);
 		if (sin6->sin6_scope_id)

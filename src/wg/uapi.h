@@ -43,6 +43,8 @@
 #ifndef WH_SRC_WG_UAPI_H
 #define WH_SRC_WG_UAPI_H
 
+#include "src/io/packet.h"
+
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -92,7 +94,7 @@ struct uapi_peer_set {
 	bool has_endpoint;
 	/* AF_INET or AF_INET6 (port in network order; IPv4-mapped IPv6 and
 	 * link-local scope ids are kept as written). */
-	struct sockaddr_storage endpoint;
+	union wg_sockaddr endpoint;
 	bool has_persistent_keepalive;
 	uint16_t persistent_keepalive_interval;	/* seconds, 0 = off */
 	/* When replace_allowed_ips follows allowed_ip lines, those lines are
@@ -189,7 +191,7 @@ void uapi_buf_reset(struct uapi_buf *b);
 struct uapi_peer_info {
 	uint8_t public_key[UAPI_KEY_LEN];
 	uint8_t preshared_key[UAPI_KEY_LEN];	/* all zero = none (still printed) */
-	struct sockaddr_storage endpoint;	/* ss_family AF_UNSPEC = none */
+	union wg_sockaddr endpoint;	/* sa_family AF_UNSPEC = none */
 	int64_t last_handshake_sec;		/* wall clock; 0 = never */
 	int64_t last_handshake_nsec;
 	uint64_t tx_bytes;

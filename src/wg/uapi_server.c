@@ -32,13 +32,6 @@ static void conn_answer(struct ipc_conn *c, struct uapi_buf *out)
 
 /* ---- get ---- */
 
-static void to_storage(struct sockaddr_storage *ss, const union wg_sockaddr *a)
-{
-	memset(ss, 0, sizeof(*ss));
-	if (a->sa.sa_family)
-		memcpy(ss, a, wg_sockaddr_len(a));
-}
-
 struct aip_ctx {
 	struct uapi_buf *out;
 	int err;
@@ -81,7 +74,7 @@ static int format_get(struct wg_device *dev, struct uapi_buf *out)
 		memset(&pi, 0, sizeof(pi));
 		memcpy(pi.public_key, peer->public_key, UAPI_KEY_LEN);
 		memcpy(pi.preshared_key, peer->handshake.preshared_key, UAPI_KEY_LEN);
-		to_storage(&pi.endpoint, &peer->endpoint);
+		pi.endpoint = peer->endpoint;
 		pi.last_handshake_sec = peer->last_handshake_sec;
 		pi.last_handshake_nsec = peer->last_handshake_nsec;
 		pi.tx_bytes = peer->tx_bytes;
@@ -130,14 +123,8 @@ static int apply_peer(struct wg_device *dev, const struct uapi_peer_set *ps,
 	}
 	if (ps->has_preshared_key)
 		peer_set_preshared_key(peer, ps->preshared_key);
-	if (ps->has_endpoint) {
-		union wg_sockaddr ep;
-
-		memset(&ep, 0, sizeof(ep));
-		memcpy(&ep, &ps->endpoint,
-		       ps->endpoint.ss_family == AF_INET ? sizeof(ep.in4) : sizeof(ep.in6));
-		peer_set_endpoint(peer, &ep);
-	}
+	if (ps->has_endpoint)
+		peer_set_endpoint(peer, &ps->endpoint);
 	if (ps->replace_allowed_ips)
 		allowedips_remove_by_peer(&dev->allowedips, peer);
 	for (i = 0; i < ps->n_allowed_ips; ++i) {

@@ -29,8 +29,8 @@ static void check_set(const struct uapi_set *set)
 
 		if (p->n_allowed_ips > p->cap_allowed_ips)
 			abort();
-		if (p->has_endpoint && p->endpoint.ss_family != AF_INET &&
-		    p->endpoint.ss_family != AF_INET6)
+		if (p->has_endpoint && p->endpoint.sa.sa_family != AF_INET &&
+		    p->endpoint.sa.sa_family != AF_INET6)
 			abort();
 		for (j = 0; j < p->n_allowed_ips; ++j) {
 			const struct uapi_allowed_ip *a = &p->allowed_ips[j];
@@ -42,16 +42,16 @@ static void check_set(const struct uapi_set *set)
 	}
 }
 
-static bool same_endpoint(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
+static bool same_endpoint(const union wg_sockaddr *a, const union wg_sockaddr *b)
 {
-	if (a->ss_family != b->ss_family)
+	if (a->sa.sa_family != b->sa.sa_family)
 		return false;
-	if (a->ss_family == AF_INET) {
+	if (a->sa.sa_family == AF_INET) {
 		const struct sockaddr_in *x = (const void *)a, *y = (const void *)b;
 
 		return x->sin_port == y->sin_port && x->sin_addr.s_addr == y->sin_addr.s_addr;
 	}
-	if (a->ss_family == AF_INET6) {
+	if (a->sa.sa_family == AF_INET6) {
 		const struct sockaddr_in6 *x = (const void *)a, *y = (const void *)b;
 
 		return x->sin6_port == y->sin6_port && x->sin6_scope_id == y->sin6_scope_id &&
