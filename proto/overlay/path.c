@@ -6,7 +6,6 @@
 
 #include "proto/overlay/overlay.h"
 
-#include <sodium.h>
 #include <string.h>
 
 #define NS (1000000000ULL)
@@ -296,7 +295,7 @@ static void exchange(const struct ovl_path_ctx *c, struct ovl_path *p)
 	}
 	if (now < p->next_exchange_ns)
 		return;
-	randombytes_buf(&p->txid, sizeof(p->txid));
+	c->ops->rng(c->ctx, &p->txid, sizeof(p->txid));
 	p->exchange_backoff_ns = p->exchange_backoff_ns ? p->exchange_backoff_ns * 2 :
 							 S(OVL_PATH_EXCHANGE_MIN_S);
 	if (p->exchange_backoff_ns > S(OVL_PATH_EXCHANGE_MAX_S))

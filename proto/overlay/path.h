@@ -142,6 +142,9 @@ struct ovl_path_ops {
 	uint64_t (*heard_ns)(void *ctx, const uint8_t key[32]);
 	/* A line about the member (info: else debug). */
 	void (*log)(void *ctx, const uint8_t member[32], bool info, const char *msg);
+	/* len random bytes (the exchange ids): randomness comes in, as the
+	 * time does, so that tests and simulators choose it. */
+	void (*rng)(void *ctx, void *buf, size_t len);
 };
 
 struct ovl_path_ctx {

@@ -17,6 +17,7 @@
 #include <arpa/inet.h>
 #include <ifaddrs.h>
 #include <net/if.h>
+#include <sodium.h>
 #include <string.h>
 
 #define NS (1000000000ULL)
@@ -283,6 +284,12 @@ static uint64_t act_heard_ns(void *ctx, const uint8_t key[32])
 	return e ? e->last_seen_ns : 0;
 }
 
+static void act_rng(void *ctx, void *buf, size_t len)
+{
+	(void)ctx;
+	randombytes_buf(buf, len);
+}
+
 static void act_log(void *ctx, const uint8_t member[32], bool info, const char *msg)
 {
 	struct node *n = ctx;
@@ -311,6 +318,7 @@ static const struct ovl_path_ops path_ops = {
 	.lookup = act_lookup,
 	.rtt_us = act_rtt_us,
 	.heard_ns = act_heard_ns,
+	.rng = act_rng,
 	.log = act_log,
 };
 

@@ -122,11 +122,25 @@ static uint64_t a_heard(void *ctx, const uint8_t key[32])
 	return key[0] == 1 ? heard1 : key[0] == 2 ? heard2 : 0;
 }
 
+/* Exchange ids from a counter: each exchange's id is known. */
+static uint64_t next_txid = 0x1000;
+
+static void a_rng(void *ctx, void *buf, size_t len)
+{
+	uint8_t b[8];
+
+	(void)ctx;
+	memcpy(b, &next_txid, sizeof(b));
+	++next_txid;
+	memset(buf, 0, len);
+	memcpy(buf, b, len < sizeof(b) ? len : sizeof(b));
+}
+
 static const struct ovl_path_ops ops = {
 	.ping = a_ping, .punch = a_punch, .punch_start = a_punch_start,
 	.send_candidates = a_send_candidates, .channel_bind = a_bind, .make_direct = a_direct,
 	.route = a_route, .plan_handshake = a_handshake, .keepalive = a_keepalive,
-	.set_keepalive = a_set_keepalive, .lookup = a_lookup, .rtt_us = a_rtt, .heard_ns = a_heard,
+	.set_keepalive = a_set_keepalive, .lookup = a_lookup, .rtt_us = a_rtt, .heard_ns = a_heard, .rng = a_rng,
 };
 
 static struct ovl_path_ctx c = { .ops = &ops, .now = 1000 * SEC };
@@ -182,6 +196,8 @@ static void test_named_relayed(void)
 	ovl_path_on_reach(&c, &p, &f, R1, &a1, false);
 	ok(p.state == OVL_PATH_NONE && !f.routed && p.n_relays == 0 && act.cands_sent == 1,
 	   "a node that does not relay is a rendezvous for CANDIDATES only");
+	ok(act.cands_txid == p.txid && p.txid == next_txid - 1,
+	   "our exchange's id is the one the rng op gave");
 	/* Two relays known before the path starts: the lower RTT wins. */
 	reset(&p, &f);
 	ovl_path_on_relayed(&c, &p, R1, &a1);
