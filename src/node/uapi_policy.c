@@ -99,7 +99,8 @@ static bool restates(struct node *n, const struct member *m,
 		*what = "set its preshared key";
 		return false;
 	}
-	if (ps->has_endpoint && !(peer->endpoint.sa.sa_family && wg_sockaddr_equal(&ps->endpoint, &peer->endpoint))) {
+	if (ps->has_endpoint &&
+	    !(peer->endpoint.sa.sa_family && wg_sockaddr_equal(&ps->endpoint, &peer->endpoint))) {
 		*what = "move its endpoint (the overlay chooses its path)";
 		return false;
 	}
