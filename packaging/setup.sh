@@ -8,6 +8,8 @@ set -euo pipefail
 PACKAGES=(
 	# build
 	meson ninja-build pkg-config gcc libc6-dev
+	# nm and readelf: test/wireguard_wh_symbols.sh
+	binutils
 	libsodium-dev libb2-dev libuv1-dev libminiupnpc-dev libnatpmp-dev
 	# fuzzing: clang-14 and its libFuzzer runtime (libclang_rt.fuzzer-x86_64.a)
 	clang libclang-rt-14-dev
