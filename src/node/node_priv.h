@@ -42,6 +42,7 @@ struct node {
 	struct overlay *ov;
 	struct netconf *conf;
 	char conf_path[PATH_MAX];
+	bool conf_once;			/* read from a pipe: no reload */
 	uint8_t *private_key;		/* sodium_malloc, 32 bytes */
 	uint8_t public_key[32];
 	bool member;			/* we have a trust line: a TUN device */
