@@ -5,6 +5,7 @@
 #include "crypto/encoding.h"
 #include "crypto/x25519.h"
 #include "src/io/daemonize.h"
+#include "src/io/logsink.h"
 #include "src/node/netconf.h"
 #ifdef __linux__
 #include "tun/netlink.h"
@@ -512,6 +513,10 @@ void node_shutdown(struct node *n, const char *why)
 	n->ov = NULL;
 	if (n->dev_ready)
 		device_close(&n->dev);
+	/* fd 2 back to the stderr we started with (or /dev/null): the pipe's
+	 * handle must close for the loop to end. */
+	logpipe_stop(n->logpipe, n->log_stream ? fileno(n->log_stream) : -1);
+	n->logpipe = NULL;
 	if (!n->handles_ready)
 		return;
 	uv_signal_stop(&n->sigint);
@@ -681,6 +686,8 @@ static int node_setup(struct node *n, const struct node_options *opt, char *err,
 		return ret;
 	n->dev_ready = true;
 	n->dev.log_level = device_log_level_from_env();
+	n->dev.log_stream = n->log_stream;
+	n->dev.log_syslog = !opt->foreground;
 	if (!opt->ifname)
 		snprintf(n->dev.ifname, sizeof(n->dev.ifname), "wh-%.8s", b64);
 	n->dev.data = n;
@@ -777,6 +784,52 @@ static int node_setup(struct node *n, const struct node_options *opt, char *err,
 	return 0;
 }
 
+/* A line a library printed on our fd 2 (miniupnpc's perror, for one). */
+static void on_stderr_line(void *ctx, const char *line)
+{
+	struct node *n = ctx;
+
+	if (n->dev_ready)
+		dev_log(&n->dev, LOG_INFO, "stderr: %s", line);
+}
+
+/* Logs: to stderr, and to syslog (facility daemon, ident "wh") once the
+ * node runs as a daemon, whose stderr is gone after start-up.  What
+ * libraries print on fd 2 comes back through dev_log, prefixed; at debug
+ * level fd 2 is left alone, so that sanitizer and crash reports, which
+ * a pipe read by the loop would lose, reach it. */
+static void log_start(struct node *n, const struct node_options *opt)
+{
+	int saved = -1;
+
+	if (!opt->foreground)
+		logsink_syslog_open("wh");
+	if (device_log_level_from_env() < LOG_DBG &&
+	    logpipe_start(&n->logpipe, &n->loop, on_stderr_line, n, &saved) == 0) {
+		n->log_stream = fdopen(saved, "w");
+		if (n->log_stream) {
+			setvbuf(n->log_stream, NULL, _IOLBF, 0);
+		} else {
+			/* Our log would go into the pipe and come back: none. */
+			logpipe_stop(n->logpipe, saved);
+			n->logpipe = NULL;
+			close(saved);
+		}
+	}
+}
+
+/* The daemon detached: its stderr stays only at debug level. */
+static void log_detach(struct node *n)
+{
+	if (n->dev.log_level >= LOG_DBG && !n->logpipe)
+		return;
+	n->dev.log_stream_off = true;
+	n->dev.log_stream = NULL;
+	if (n->log_stream)
+		fclose(n->log_stream);
+	n->log_stream = NULL;
+}
+
 static int node_run(void *arg, int ready_fd)
 {
 	const struct node_options *opt = arg;
@@ -788,31 +841,46 @@ static int node_run(void *arg, int ready_fd)
 	if (!n)
 		return 1;
 	uv_loop_init(&n->loop);
+	log_start(n, opt);
 	ret = node_setup(n, opt, err, sizeof(err));
 	if (ret < 0) {
-		fprintf(stderr, "wh up: %s\n", err[0] ? err : strerror(-ret));
+		fprintf(n->log_stream ? n->log_stream : stderr, "wh up: %s\n",
+			err[0] ? err : strerror(-ret));
+		if (!opt->foreground) {
+			char line[600];
+
+			snprintf(line, sizeof(line), "wh up: %s", err[0] ? err : strerror(-ret));
+			logsink_syslog(LOG_ERR, line);
+		}
 		n->exit_code = 1;
 		node_shutdown(n, "start-up failed");
 	} else {
 		char b64[KEY_B64URL_LEN + 1];
 
 		key_to_base64url(b64, n->public_key);
-		dev_log(&n->dev, LOG_INFO, "up: %s %s, key %s, UDP port %u, %zu members",
-			n->member ? "member" : "public node", n->hostname, b64, n->dev.bound_port,
-			n->n_members);
+		dev_log(&n->dev, LOG_INFO, "up: %s%s%s, key %s, UDP port %u, %zu members",
+			n->member ? "member" : "public node", n->hostname[0] ? " " : "", n->hostname,
+			b64, n->dev.bound_port, n->n_members);
 		if (!opt->foreground)
 			printf("%s\n", n->dev.ifname);
 		fflush(stdout);
-		daemonize_ready(ready_fd, n->dev.log_level >= LOG_DBG);
+		if (ready_fd >= 0)
+			log_detach(n);
+		/* fd 2 is our pipe (or, at debug level, the caller's stderr). */
+		daemonize_ready(ready_fd, n->logpipe || n->dev.log_level >= LOG_DBG);
 	}
 	uv_run(&n->loop, UV_RUN_DEFAULT);
-	if (n->dev_ready)
+	if (n->dev_ready) {
+		dev_log(&n->dev, n->exit_code ? LOG_ERR : LOG_INFO, "exit %d", n->exit_code);
 		device_destroy(&n->dev);
+	}
 	uv_loop_close(&n->loop);
 	free(n->members);
 	netconf_free(n->conf);
 	if (n->private_key)
 		sodium_free(n->private_key);
+	if (n->log_stream)
+		fclose(n->log_stream);
 	ret = n->exit_code;
 	free(n);
 	return ret;

@@ -66,6 +66,10 @@ struct node {
 	bool stopping;
 	const char *stop_reason;	/* node_shutdown_soon */
 	int exit_code;
+	/* fd 2 read back into the log (src/io/logsink.h), and the stderr we
+	 * started with, while we keep it (NULL once a daemon detached). */
+	struct logpipe *logpipe;
+	FILE *log_stream;
 };
 
 /* control.c */
