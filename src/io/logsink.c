@@ -113,7 +113,10 @@ int logpipe_start(struct logpipe **out, uv_loop_t *loop,
 		uv_close((uv_handle_t *)&lp->pipe, on_closed);
 		return ret;
 	}
-	/* dup2 clears close-on-exec: fd 2 stays fd 2 in a child. */
+	/* A writer never waits for the loop (which may be the writer): a
+	 * full pipe drops the line.  dup2 clears close-on-exec: fd 2 stays
+	 * fd 2 in a child. */
+	fcntl(p[1], F_SETFL, O_NONBLOCK);
 	if (dup2(p[1], STDERR_FILENO) < 0) {
 		ret = -errno;
 		close(p[1]);

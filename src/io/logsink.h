@@ -20,7 +20,8 @@ struct logpipe;
 
 /* Replaces fd 2 with a pipe read on loop; each line written to it is
  * given to on_line (without its newline, cut at 511 bytes, control
- * characters replaced by '?').  *saved_stderr receives a close-on-exec
+ * characters replaced by '?'; a writer that finds the pipe full loses
+ * its line rather than wait).  *saved_stderr receives a close-on-exec
  * duplicate of the previous fd 2 (for the owner to keep logging to it, or
  * to close).  0 or a negative errno; on error fd 2 is untouched. */
 int logpipe_start(struct logpipe **out, uv_loop_t *loop,
