@@ -6,7 +6,9 @@
 #include "test/tap.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <locale.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 static void test_tutorial(void)
@@ -506,6 +508,62 @@ static void test_files(void)
 	free(text);
 }
 
+/* What is not a regular file: refused by netconf_parse_file (what a
+ * reload reads on the node's loop) without blocking, read once by
+ * netconf_parse_once (wh up <(cat net.conf)); and the size limit. */
+static void test_file_kinds(void)
+{
+	char dir[] = "/tmp/test_netconf_kinds.XXXXXX", path[64], err[512], fdpath[64];
+	struct netconf *c = NULL;
+	bool regular = true;
+	int p[2], fd, rc;
+
+	if (!ok(mkdtemp(dir) != NULL, "a temporary directory"))
+		return;
+	/* A FIFO nobody writes: fopen would wait for a writer forever. */
+	snprintf(path, sizeof(path), "%s/fifo", dir);
+	if (ok(mkfifo(path, 0600) == 0, "a FIFO")) {
+		rc = netconf_parse_file(path, &c, err, sizeof(err));
+		ok(rc == -EINVAL && !c && strstr(err, "not a regular file"), "a FIFO is refused: %s",
+		   err);
+		unlink(path);
+	}
+	/* A pipe with the file in it, as bash's <(...) gives it. */
+	if (ok(pipe(p) == 0, "a pipe")) {
+		ok(write(p[1], tutorial, strlen(tutorial)) == (ssize_t)strlen(tutorial), "written");
+		close(p[1]);
+		snprintf(fdpath, sizeof(fdpath), "/proc/self/fd/%d", p[0]);
+		rc = netconf_parse_once(fdpath, &regular, &c, err, sizeof(err));
+		ok(rc == 0 && c && c->n_peers == 3 && !regular, "parse_once reads a pipe: %s",
+		   rc ? err : "ok");
+		netconf_free(c);
+		c = NULL;
+		close(p[0]);
+	}
+	if (ok(pipe(p) == 0, "another pipe")) {
+		close(p[1]);
+		snprintf(fdpath, sizeof(fdpath), "/proc/self/fd/%d", p[0]);
+		rc = netconf_parse_file(fdpath, &c, err, sizeof(err));
+		ok(rc == -EINVAL && !c && strstr(err, "not a regular file"),
+		   "parse_file refuses a pipe: %s", err);
+		close(p[0]);
+	}
+	/* One byte over the limit (sparse: nothing is written). */
+	snprintf(path, sizeof(path), "%s/big", dir);
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	if (ok(fd >= 0 && ftruncate(fd, (off_t)NETCONF_FILE_MAX + 1) == 0, "a big file")) {
+		rc = netconf_parse_file(path, &c, err, sizeof(err));
+		ok(rc == -EFBIG && !c && strstr(err, "larger than"), "a file over %u bytes: %s",
+		   NETCONF_FILE_MAX, err);
+		rc = netconf_parse_once(path, &regular, &c, err, sizeof(err));
+		ok(rc == -EFBIG && !c && regular, "parse_once: the same: %s", err);
+	}
+	if (fd >= 0)
+		close(fd);
+	unlink(path);
+	rmdir(dir);
+}
+
 int main(void)
 {
 	/* Nothing may depend on the locale: run under one with other rules
@@ -522,5 +580,6 @@ int main(void)
 	test_long_lines();
 	test_limits();
 	test_files();
+	test_file_kinds();
 	return tap_done();
 }

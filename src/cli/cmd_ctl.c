@@ -94,10 +94,16 @@ static bool wait_exit(pid_t pid, int pidfd, unsigned wait_ms)
 	}
 }
 
+/* request()'s answer in `wh show all` when the socket is root's. */
+enum { REQUEST_DENIED = -2 };
+
 /* Sends request to the node of ifname; the answer goes to stdout (or
  * stderr for an error).  Returns the exit status.  With wait_exit_ms, a
  * request that succeeded returns only once the node's process has exited
- * (or fails after that long, saying so). */
+ * (or fails after that long, saying so).  With skip_stale (`wh show
+ * all`), -1 for a socket no node listens on, REQUEST_DENIED for one we
+ * may not connect to. */
+
 static int request(const char *what, const char *ifname, const char *req, bool skip_stale,
 		   unsigned wait_exit_ms)
 {
@@ -125,6 +131,14 @@ static int request(const char *what, const char *ifname, const char *req, bool s
 		if (skip_stale && errno == ECONNREFUSED) {
 			close(fd);
 			return -1;
+		}
+		/* The socket is root's (0700): that is no absent node. */
+		if (errno == EACCES || errno == EPERM) {
+			fprintf(stderr, "wh %s: permission denied: run as root (%s: %s)\n", what,
+				sun.sun_path, strerror(errno));
+			if (fd >= 0)
+				close(fd);
+			return skip_stale ? REQUEST_DENIED : 1;
 		}
 		fprintf(stderr, "wh %s: no node runs on '%s' (%s: %s)\n", what, ifname, sun.sun_path,
 			strerror(errno));
@@ -186,6 +200,7 @@ int cmd_show(int argc, char **argv)
 	struct dirent *de;
 	DIR *d;
 	int a, r, ret = 0, shown = 0;
+	bool denied = false;
 
 	for (a = 1; a < argc; ++a) {
 		if (!strcmp(argv[a], "json") || !strcmp(argv[a], "--json"))
@@ -217,6 +232,14 @@ int cmd_show(int argc, char **argv)
 			printf(",\n");
 		fflush(stdout);
 		r = request("show", name, json ? "show json" : "show", true, 0);
+		if (r == REQUEST_DENIED) {
+			/* Every other socket is root's too: said once. */
+			if (json && shown)
+				printf("\n");
+			ret = 1;
+			denied = true;
+			break;
+		}
 		if (r < 0) {
 			/* Nothing was printed: undo the separator. */
 			if (json && shown)
@@ -231,7 +254,7 @@ int cmd_show(int argc, char **argv)
 	closedir(d);
 	if (json)
 		printf("]\n");
-	if (!shown && !json)
+	if (!shown && !json && !denied)
 		fprintf(stderr, "wh show: no node runs here\n");
 	return ret ? 1 : 0;
 }

@@ -20,9 +20,12 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 enum {
 	MAX_TOKENS = 8,		/* the longest valid line has 6 */
@@ -783,21 +786,87 @@ int netconf_parse_stream(FILE *f, const char *name, struct netconf **out,
 	return end(&p, out);
 }
 
+/* Reads fd to its end into the parser, at most NETCONF_FILE_MAX bytes. */
+static int parse_fd(int fd, const char *name, struct netconf **out, char *err, size_t errlen)
+{
+	struct netconf_parser p;
+	char buf[READ_CHUNK];
+	size_t total = 0;
+
+	if (!begin(&p, name, err, errlen)) {
+		for (;;) {
+			ssize_t n = read(fd, buf, sizeof(buf));
+
+			if (n < 0 && errno == EINTR)
+				continue;
+			if (n < 0) {
+				netconf_fail_errno(&p, errno);
+				break;
+			}
+			if (n == 0)
+				break;
+			total += (size_t)n;
+			if (total > NETCONF_FILE_MAX) {
+				netconf_fail(&p, 0, "larger than %u bytes", NETCONF_FILE_MAX);
+				break;
+			}
+			if (feed(&p, buf, (size_t)n))
+				break;
+		}
+	}
+	return end(&p, out);
+}
+
+/* Opening never blocks (O_NONBLOCK: a FIFO without a writer would hold
+ * the caller, which on reload is the node's loop); what is not a regular
+ * file is refused unless streams are allowed, and then read blocking. */
+static int parse_path(const char *path, bool streams, bool *regular, struct netconf **out,
+		      char *err, size_t errlen)
+{
+	struct stat st;
+	int fd, rc, fl;
+
+	*out = NULL;
+	fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+	if (fd < 0 || fstat(fd, &st) < 0) {
+		rc = -errno;
+		if (err && errlen)
+			snprintf(err, errlen, "%s: %s", path, strerror(-rc));
+		if (fd >= 0)
+			close(fd);
+		return rc;
+	}
+	if (regular)
+		*regular = S_ISREG(st.st_mode);
+	if (S_ISDIR(st.st_mode) || (!S_ISREG(st.st_mode) && !streams)) {
+		if (err && errlen)
+			snprintf(err, errlen, "%s: not a regular file", path);
+		close(fd);
+		return S_ISDIR(st.st_mode) ? -EISDIR : -EINVAL;
+	}
+	if (S_ISREG(st.st_mode) && st.st_size > NETCONF_FILE_MAX) {
+		if (err && errlen)
+			snprintf(err, errlen, "%s: larger than %u bytes", path, NETCONF_FILE_MAX);
+		close(fd);
+		return -EFBIG;
+	}
+	fl = fcntl(fd, F_GETFL);
+	if (!S_ISREG(st.st_mode) && fl >= 0)
+		fcntl(fd, F_SETFL, fl & ~O_NONBLOCK);
+	rc = parse_fd(fd, path, out, err, errlen);
+	close(fd);
+	return rc;
+}
+
 int netconf_parse_file(const char *path, struct netconf **out, char *err, size_t errlen)
 {
-	FILE *f = fopen(path, "re");
-	int rc, e;
+	return parse_path(path, false, NULL, out, err, errlen);
+}
 
-	if (!f) {
-		e = errno;
-		*out = NULL;
-		if (err && errlen)
-			snprintf(err, errlen, "%s: %s", path, strerror(e));
-		return e == ENOMEM ? -ENOMEM : -e;
-	}
-	rc = netconf_parse_stream(f, path, out, err, errlen);
-	fclose(f);
-	return rc;
+int netconf_parse_once(const char *path, bool *regular, struct netconf **out, char *err,
+		       size_t errlen)
+{
+	return parse_path(path, true, regular, out, err, errlen);
 }
 
 void netconf_free(struct netconf *conf)

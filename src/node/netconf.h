@@ -110,10 +110,20 @@ struct netconf {
 	size_t n_hostnames;
 };
 
-/* path is opened read-only and named in messages as given.  On success
- * *out holds the network (free it with netconf_free) and 0 is returned; on
- * error *out is NULL. */
+/* The largest network file read (about 100,000 members). */
+#define NETCONF_FILE_MAX (16u << 20)
+
+/* path is opened read-only without blocking and named in messages as
+ * given; it must be a regular file of at most NETCONF_FILE_MAX bytes (what
+ * `wh reload` reads on the node's loop: a FIFO would block it).  On
+ * success *out holds the network (free it with netconf_free) and 0 is
+ * returned; on error *out is NULL. */
 int netconf_parse_file(const char *path, struct netconf **out, char *err, size_t errlen);
+/* The same, except that a pipe, FIFO or character device is read to its
+ * end too (blocking: for `wh up <(cat net.conf)`, before the loop runs);
+ * *regular tells which it was. */
+int netconf_parse_once(const char *path, bool *regular, struct netconf **out, char *err,
+		       size_t errlen);
 /* The same, from an open stream read to its end; name is used in messages. */
 int netconf_parse_stream(FILE *f, const char *name, struct netconf **out,
 			 char *err, size_t errlen);

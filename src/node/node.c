@@ -5,6 +5,7 @@
 #include "crypto/encoding.h"
 #include "crypto/x25519.h"
 #include "src/io/daemonize.h"
+#include "src/io/logsink.h"
 #include "src/node/netconf.h"
 #ifdef __linux__
 #include "tun/netlink.h"
@@ -20,6 +21,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <sodium.h>
 #include <stdio.h>
@@ -433,6 +435,13 @@ int node_reload(struct node *n, char *err, size_t errlen)
 	bool was_member = n->member;
 	int ret;
 
+	if (n->conf_once) {
+		snprintf(err, errlen, "%s: not a regular file: wh reload re-reads the network file "
+			 "from its path, and this node read it once from a pipe (start it from a file "
+			 "to reload it)", n->conf_path);
+		return -EINVAL;
+	}
+	/* A regular file only, opened without blocking: this runs on the loop. */
 	ret = netconf_parse_file(n->conf_path, &nc, err, errlen);
 	if (ret < 0)
 		return ret;
@@ -504,6 +513,10 @@ void node_shutdown(struct node *n, const char *why)
 	n->ov = NULL;
 	if (n->dev_ready)
 		device_close(&n->dev);
+	/* fd 2 back to the stderr we started with (or /dev/null): the pipe's
+	 * handle must close for the loop to end. */
+	logpipe_stop(n->logpipe, n->log_stream ? fileno(n->log_stream) : -1);
+	n->logpipe = NULL;
 	if (!n->handles_ready)
 		return;
 	uv_signal_stop(&n->sigint);
@@ -566,27 +579,72 @@ static const struct portmap_ops portmap_ops = {
 	.on_log = on_portmap_log,
 };
 
-static int read_private_key(const char *path, uint8_t key[32], char *err, size_t errlen)
+/* The private key file: a public key pasted in its place (in the form
+ * `wh pubkey` prints, or one of the network file's keys) is refused, as
+ * the node would silently run under a key nobody trusts; a file others
+ * may read is warned about, as wg-quick does, in *warn. */
+static int read_private_key(const char *path, const struct netconf *conf, uint8_t key[32],
+			    char *warn, size_t warnlen, char *err, size_t errlen)
 {
-	char buf[128];
-	size_t len;
-	FILE *f;
-	int ret = -EINVAL;
+	char buf[128], label[96];
+	struct stat st;
+	size_t len = 0, i;
+	ssize_t r;
+	int fd, fl, ret = -EINVAL;
 
-	f = fopen(path, "re");
-	if (!f) {
+	fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+	if (fd < 0 || fstat(fd, &st) < 0) {
 		ret = -errno;
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		snprintf(err, errlen, "%s: %s", path, strerror(-ret));
+		if (fd >= 0)
+			close(fd);
 		return ret;
 	}
-	len = fread(buf, 1, sizeof(buf), f);
-	fclose(f);
+	if (S_ISREG(st.st_mode) && (st.st_mode & (S_IRWXG | S_IRWXO)))
+		snprintf(warn, warnlen, "Warning: '%s' is %s accessible (mode %04o): a private key "
+			 "should be its owner's alone (chmod 600)", path,
+			 (st.st_mode & S_IRWXO) ? "world" : "group", (unsigned)(st.st_mode & 07777));
+	/* `private-key <(...)`: a pipe is read blocking, before the loop. */
+	fl = fcntl(fd, F_GETFL);
+	if (!S_ISREG(st.st_mode) && fl >= 0)
+		fcntl(fd, F_SETFL, fl & ~O_NONBLOCK);
+	while (len < sizeof(buf)) {
+		r = read(fd, buf + len, sizeof(buf) - len);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			break;
+		len += (size_t)r;
+	}
+	close(fd);
 	while (len && (buf[len - 1] == '\n' || buf[len - 1] == '\r' || buf[len - 1] == ' '))
 		--len;
-	if (len == sizeof(buf) || !key_from_base64(key, buf, len))
+	if (len == KEY_B64URL_LEN && key_from_base64(key, buf, len)) {
+		snprintf(err, errlen, "%s: holds a public key (43 URL-safe base64 characters, as "
+			 "`wh pubkey` prints it), not a private key (44 characters, as `wh genkey` "
+			 "prints it)", path);
+		goto out;
+	}
+	if (len == sizeof(buf) || !key_from_base64(key, buf, len)) {
 		snprintf(err, errlen, "%s: not a private key (44 base64 characters)", path);
-	else
-		ret = 0;
+		goto out;
+	}
+	for (i = 0; i < conf->n_peers; ++i) {
+		if (!ct_equal(conf->peers[i].key, key, 32))
+			continue;
+		if (conf->peers[i].hostname[0])
+			snprintf(label, sizeof(label), " '%s'", conf->peers[i].hostname);
+		else
+			label[0] = '\0';
+		snprintf(err, errlen, "%s: holds the public key of %s%s (line %u of the network "
+			 "file), not a private key", path, netconf_kind_name(conf->peers[i].kind), label,
+			 conf->peers[i].line);
+		goto out;
+	}
+	ret = 0;
+out:
+	if (ret < 0)
+		sodium_memzero(key, 32);
 	sodium_memzero(buf, sizeof(buf));
 	return ret;
 }
@@ -594,16 +652,19 @@ static int read_private_key(const char *path, uint8_t key[32], char *err, size_t
 static int node_setup(struct node *n, const struct node_options *opt, char *err, size_t errlen)
 {
 	struct overlay_config oc;
-	char b64[KEY_B64URL_LEN + 1];
+	char b64[KEY_B64URL_LEN + 1], warn[PATH_MAX + 128] = "";
+	bool regular = false;
 	int ret, port;
 
-	if (!realpath(opt->config_path, n->conf_path)) {
-		snprintf(err, errlen, "%s: %s", opt->config_path, strerror(errno));
-		return -errno;
-	}
-	ret = netconf_parse_file(n->conf_path, &n->conf, err, errlen);
+	/* Read once here, before the loop runs: `wh up <(cat net.conf)`
+	 * works.  A reload re-reads the path, so a regular file's is kept
+	 * absolute; a pipe cannot be reloaded (node_reload says so). */
+	ret = netconf_parse_once(opt->config_path, &regular, &n->conf, err, errlen);
 	if (ret < 0)
 		return ret;
+	n->conf_once = !regular;
+	if (!regular || !realpath(opt->config_path, n->conf_path))
+		snprintf(n->conf_path, sizeof(n->conf_path), "%s", opt->config_path);
 	n->private_key = sodium_malloc(32);
 	if (!n->private_key)
 		return -ENOMEM;
@@ -611,7 +672,8 @@ static int node_setup(struct node *n, const struct node_options *opt, char *err,
 		snprintf(err, errlen, "no private key: use 'private-key FILE'");
 		return -EINVAL;
 	}
-	ret = read_private_key(opt->private_key_path, n->private_key, err, errlen);
+	ret = read_private_key(opt->private_key_path, n->conf, n->private_key, warn, sizeof(warn),
+			       err, errlen);
 	if (ret < 0)
 		return ret;
 	x25519_clamp(n->private_key);
@@ -624,6 +686,8 @@ static int node_setup(struct node *n, const struct node_options *opt, char *err,
 		return ret;
 	n->dev_ready = true;
 	n->dev.log_level = device_log_level_from_env();
+	n->dev.log_stream = n->log_stream;
+	n->dev.log_syslog = !opt->foreground;
 	if (!opt->ifname)
 		snprintf(n->dev.ifname, sizeof(n->dev.ifname), "wh-%.8s", b64);
 	n->dev.data = n;
@@ -632,6 +696,11 @@ static int node_setup(struct node *n, const struct node_options *opt, char *err,
 	ret = device_set_private_key(&n->dev, n->private_key);
 	if (ret < 0)
 		return ret;
+	if (warn[0])
+		dev_log(&n->dev, LOG_ERR, "%s", warn);
+	if (!n->member)
+		dev_log(&n->dev, LOG_INFO, "the key of %s is in no trust line of %s: this node runs "
+			"as a public node (not a member)", opt->private_key_path, n->conf_path);
 
 	if (n->member) {
 		ret = device_open_tun(&n->dev);
@@ -715,6 +784,52 @@ static int node_setup(struct node *n, const struct node_options *opt, char *err,
 	return 0;
 }
 
+/* A line a library printed on our fd 2 (miniupnpc's perror, for one). */
+static void on_stderr_line(void *ctx, const char *line)
+{
+	struct node *n = ctx;
+
+	if (n->dev_ready)
+		dev_log(&n->dev, LOG_INFO, "stderr: %s", line);
+}
+
+/* Logs: to stderr, and to syslog (facility daemon, ident "wh") once the
+ * node runs as a daemon, whose stderr is gone after start-up.  What
+ * libraries print on fd 2 comes back through dev_log, prefixed; at debug
+ * level fd 2 is left alone, so that sanitizer and crash reports, which
+ * a pipe read by the loop would lose, reach it. */
+static void log_start(struct node *n, const struct node_options *opt)
+{
+	int saved = -1;
+
+	if (!opt->foreground)
+		logsink_syslog_open("wh");
+	if (device_log_level_from_env() < LOG_DBG &&
+	    logpipe_start(&n->logpipe, &n->loop, on_stderr_line, n, &saved) == 0) {
+		n->log_stream = fdopen(saved, "w");
+		if (n->log_stream) {
+			setvbuf(n->log_stream, NULL, _IOLBF, 0);
+		} else {
+			/* Our log would go into the pipe and come back: none. */
+			logpipe_stop(n->logpipe, saved);
+			n->logpipe = NULL;
+			close(saved);
+		}
+	}
+}
+
+/* The daemon detached: its stderr stays only at debug level. */
+static void log_detach(struct node *n)
+{
+	if (n->dev.log_level >= LOG_DBG && !n->logpipe)
+		return;
+	n->dev.log_stream_off = true;
+	n->dev.log_stream = NULL;
+	if (n->log_stream)
+		fclose(n->log_stream);
+	n->log_stream = NULL;
+}
+
 static int node_run(void *arg, int ready_fd)
 {
 	const struct node_options *opt = arg;
@@ -726,31 +841,46 @@ static int node_run(void *arg, int ready_fd)
 	if (!n)
 		return 1;
 	uv_loop_init(&n->loop);
+	log_start(n, opt);
 	ret = node_setup(n, opt, err, sizeof(err));
 	if (ret < 0) {
-		fprintf(stderr, "wh up: %s\n", err[0] ? err : strerror(-ret));
+		fprintf(n->log_stream ? n->log_stream : stderr, "wh up: %s\n",
+			err[0] ? err : strerror(-ret));
+		if (!opt->foreground) {
+			char line[600];
+
+			snprintf(line, sizeof(line), "wh up: %s", err[0] ? err : strerror(-ret));
+			logsink_syslog(LOG_ERR, line);
+		}
 		n->exit_code = 1;
 		node_shutdown(n, "start-up failed");
 	} else {
 		char b64[KEY_B64URL_LEN + 1];
 
 		key_to_base64url(b64, n->public_key);
-		dev_log(&n->dev, LOG_INFO, "up: %s %s, key %s, UDP port %u, %zu members",
-			n->member ? "member" : "public node", n->hostname, b64, n->dev.bound_port,
-			n->n_members);
+		dev_log(&n->dev, LOG_INFO, "up: %s%s%s, key %s, UDP port %u, %zu members",
+			n->member ? "member" : "public node", n->hostname[0] ? " " : "", n->hostname,
+			b64, n->dev.bound_port, n->n_members);
 		if (!opt->foreground)
 			printf("%s\n", n->dev.ifname);
 		fflush(stdout);
-		daemonize_ready(ready_fd, n->dev.log_level >= LOG_DBG);
+		if (ready_fd >= 0)
+			log_detach(n);
+		/* fd 2 is our pipe (or, at debug level, the caller's stderr). */
+		daemonize_ready(ready_fd, n->logpipe || n->dev.log_level >= LOG_DBG);
 	}
 	uv_run(&n->loop, UV_RUN_DEFAULT);
-	if (n->dev_ready)
+	if (n->dev_ready) {
+		dev_log(&n->dev, n->exit_code ? LOG_ERR : LOG_INFO, "exit %d", n->exit_code);
 		device_destroy(&n->dev);
+	}
 	uv_loop_close(&n->loop);
 	free(n->members);
 	netconf_free(n->conf);
 	if (n->private_key)
 		sodium_free(n->private_key);
+	if (n->log_stream)
+		fclose(n->log_stream);
 	ret = n->exit_code;
 	free(n);
 	return ret;

@@ -42,6 +42,7 @@ struct node {
 	struct overlay *ov;
 	struct netconf *conf;
 	char conf_path[PATH_MAX];
+	bool conf_once;			/* read from a pipe: no reload */
 	uint8_t *private_key;		/* sodium_malloc, 32 bytes */
 	uint8_t public_key[32];
 	bool member;			/* we have a trust line: a TUN device */
@@ -65,6 +66,10 @@ struct node {
 	bool stopping;
 	const char *stop_reason;	/* node_shutdown_soon */
 	int exit_code;
+	/* fd 2 read back into the log (src/io/logsink.h), and the stderr we
+	 * started with, while we keep it (NULL once a daemon detached). */
+	struct logpipe *logpipe;
+	FILE *log_stream;
 };
 
 /* control.c */

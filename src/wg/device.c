@@ -7,6 +7,7 @@
 #include "crypto/x25519.h"
 #include "proto/common/gcra.h"
 #include "proto/wg/ratelimiter.h"
+#include "src/io/logsink.h"
 #include "src/wg/crypt_pool.h"
 #include "src/wg/peer.h"
 #include "src/wg/receive.h"
@@ -61,6 +62,8 @@ uint64_t wg_now(const struct wg_device *dev)
 
 void dev_log(struct wg_device *dev, unsigned level, const char *fmt, ...)
 {
+	char msg[1024];
+	int n;
 	va_list ap;
 
 	if (level > dev->log_level)
@@ -76,19 +79,25 @@ void dev_log(struct wg_device *dev, unsigned level, const char *fmt, ...)
 			return;
 		--dev->log_tokens;
 	}
+	n = snprintf(msg, sizeof(msg), "%s: ", dev->ifname);
+	va_start(ap, fmt);
+	vsnprintf(msg + n, sizeof(msg) - (size_t)n, fmt, ap);
+	va_end(ap);
+	if (dev->log_syslog)
+		logsink_syslog(level, msg);
+	if (dev->log_stream_off)
+		return;
 	/* At debug level, the monotonic clock in ms: the order and spacing
 	 * of events is what a debug log is read for. */
 	if (dev->log_level >= LOG_DBG) {
 		uint64_t t = wg_now(dev);
 
-		fprintf(stderr, "[%llu.%03llu] ", (unsigned long long)(t / 1000000000ULL),
-			(unsigned long long)(t / 1000000ULL % 1000));
+		fprintf(dev->log_stream ? dev->log_stream : stderr, "[%llu.%03llu] %s\n",
+			(unsigned long long)(t / 1000000000ULL),
+			(unsigned long long)(t / 1000000ULL % 1000), msg);
+	} else {
+		fprintf(dev->log_stream ? dev->log_stream : stderr, "%s\n", msg);
 	}
-	fprintf(stderr, "%s: ", dev->ifname);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
 }
 
 unsigned device_log_level_from_env(void)

@@ -27,6 +27,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <uv.h>
 
 struct crypt_pool;
@@ -217,6 +218,9 @@ struct wg_device {
 
 	struct wg_drop_counters drops;
 	unsigned log_level;		/* 0 errors, 1 info, 2 debug */
+	FILE *log_stream;		/* where dev_log writes; NULL: stderr */
+	bool log_stream_off;		/* a daemon's: its stderr is gone */
+	bool log_syslog;		/* also to syslog (src/io/logsink.h) */
 	uint64_t log_tokens_at;		/* debug log rate limit */
 	unsigned log_tokens;
 
