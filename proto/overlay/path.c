@@ -632,3 +632,14 @@ const struct ovl_path_relay *ovl_path_relay_in_use(const struct ovl_path *p)
 {
 	return p->relay >= 0 ? &p->relays[p->relay] : NULL;
 }
+
+bool ovl_path_channel_source(const struct ovl_path *p, const struct ovl_addr *addr)
+{
+	unsigned i;
+
+	for (i = 0; i < p->n_relays; ++i)
+		if ((p->relays[i].chan || p->relays[i].chan_asked_ns) &&
+		    ovl_addr_equal(&p->relays[i].addr, addr))
+			return true;
+	return false;
+}

@@ -206,5 +206,9 @@ bool ovl_path_anchors_due(uint64_t *next_ns, uint64_t now);
 
 /* The relay in use, or NULL. */
 const struct ovl_path_relay *ovl_path_relay_in_use(const struct ovl_path *p);
+/* Whether addr is the address of one of the member's relays that we
+ * asked a channel of (or that granted one): the only sources whose
+ * channel datagrams we take (doc/protocol.md 9.1, step 4). */
+bool ovl_path_channel_source(const struct ovl_path *p, const struct ovl_addr *addr);
 
 #endif
