@@ -10,6 +10,7 @@
 
 #define NS (1000000000ULL)
 #define S(x) ((uint64_t)(x) * NS)
+#define ASK_MIN_NS ((uint64_t)OVL_PATH_CHANNEL_ASK_MIN_MS * 1000000ULL)
 
 static void say(const struct ovl_path_ctx *c, const struct ovl_path *p, bool info, const char *msg)
 {
@@ -196,7 +197,7 @@ static void channel_tick(const struct ovl_path_ctx *c, struct ovl_path *p, const
 	 * relay that forgot us validate our address (it pings back), which
 	 * the other side's CHANNEL_BIND to us needs. */
 	if (channel_silent(f, r, now)) {
-		if (r->chan_asked_ns && now - r->chan_asked_ns < OVL_PATH_CHANNEL_ASK_MIN_MS * 1000000ULL)
+		if (r->chan_asked_ns && now - r->chan_asked_ns < ASK_MIN_NS)
 			return;
 		say(c, p, false, "nothing back through the relay channel, binding again");
 		channel_ask(c, p, r);
@@ -492,7 +493,7 @@ void ovl_path_on_public_ping(const struct ovl_path_ctx *c, struct ovl_path *p,
 		return;
 	r = &p->relays[p->relay];
 	if (memcmp(r->key, key, 32) || !ovl_addr_equal(&r->addr, addr) ||
-	    (r->chan_asked_ns && c->now - r->chan_asked_ns < OVL_PATH_CHANNEL_ASK_MIN_MS * 1000000ULL))
+	    (r->chan_asked_ns && c->now - r->chan_asked_ns < ASK_MIN_NS))
 		return;
 	say(c, p, false, "the relay pinged us (it lost our path), binding again");
 	channel_ask(c, p, r);
@@ -562,7 +563,7 @@ static void tick_relayed(const struct ovl_path_ctx *c, struct ovl_path *p, struc
 	 * learns our path from this PING, doc/protocol.md 9.1). */
 	if (!r->pinged_ns || now - r->pinged_ns >= S(OVL_PATH_RELAY_PING_S) ||
 	    ((channel_silent(f, r, now) || relay_quiet(f, r, now)) &&
-	     now - r->pinged_ns >= OVL_PATH_CHANNEL_ASK_MIN_MS * 1000000ULL)) {
+	     now - r->pinged_ns >= ASK_MIN_NS)) {
 		r->pinged_ns = now;
 		c->ops->ping(c->ctx, r->key, &r->addr);
 	}

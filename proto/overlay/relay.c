@@ -389,8 +389,9 @@ static bool relayed_from_our_relay(const struct ovl_engine *e, const uint8_t via
 {
 	const struct kad_entry *ke = kad_table_find(&e->table, via);
 
-	return ke && (ke->flags & KAD_F_REPLIED) && ke->replied_ns && now - ke->replied_ns < LIVE_PATH_NS &&
-	       ovl_addr_equal(&ke->addr, via_addr) && (!wireguard || (ke->flags & KAD_F_RELAY));
+	return ke && (ke->flags & KAD_F_REPLIED) && ke->replied_ns &&
+	       now - ke->replied_ns < LIVE_PATH_NS && ovl_addr_equal(&ke->addr, via_addr) &&
+	       (!wireguard || (ke->flags & KAD_F_RELAY));
 }
 
 void relay_take_relayed(struct ovl_engine *e, const uint8_t via[32], const struct ovl_addr *via_addr,
@@ -399,11 +400,12 @@ void relay_take_relayed(struct ovl_engine *e, const uint8_t via[32], const struc
 	const uint8_t *payload = r->payload;
 	size_t len = r->payload_len;
 	enum ovl_reasm_result res;
+	bool wireguard;
 
 	/* Checked before reassembly, so that a stranger's fragments take no
 	 * slot; a fragment's first byte is its payload's only in the first. */
-	if (!relayed_from_our_relay(e, via, via_addr, r->frag.count > 1 || (len && r->payload[0] != OVL_MAGIC),
-				    t.now_ns)) {
+	wireguard = r->frag.count > 1 || (len && r->payload[0] != OVL_MAGIC);
+	if (!relayed_from_our_relay(e, via, via_addr, wireguard, t.now_ns)) {
 		++e->stats.relayed_dropped;
 		return;
 	}

@@ -602,7 +602,8 @@ static void test_relayed_stranger(void)
 	msg.u.relayed.payload_len = sizeof(init);
 	bare_send(&x, m, &msg);
 	ok(m->relayed == 0 && st->relayed_dropped == d0 + 1,
-	   "a RELAYED from a key we never used as relay is dropped and counted (%u delivered, %llu dropped)",
+	   "a RELAYED from a key we never used as relay is dropped and counted "
+	   "(%u delivered, %llu dropped)",
 	   m->relayed, (unsigned long long)(st->relayed_dropped - d0));
 	msg.u.relayed.frag.count = 2;
 	msg.u.relayed.frag.id = 7;

@@ -461,7 +461,8 @@ static void test_relay_restart(void)
 	ovl_path_on_public_ping(&c, &p, &f, R2, &a2);
 	c.now += 600 * MS;
 	ovl_path_on_public_ping(&c, &p, &f, R2, &a2);
-	ok(act.binds == binds + 2, "a PING of the relay's binds again at once, even 600 ms after the last (%u)",
+	ok(act.binds == binds + 2,
+	   "a PING of the relay's binds again at once, 600 ms after the last too (%u)",
 	   act.binds - binds);
 	for (s = 1, pings = act.pings; s <= OVL_PATH_RELAY_PING_S; ++s) {
 		c.now = t0 + (OVL_PATH_RELAY_BUSY_S + s) * SEC;
@@ -488,8 +489,8 @@ static void test_relay_restart(void)
 		ovl_path_tick(&c, &p, &f, true);
 		ticks_bound += act.binds > binds;
 	}
-	ok(ticks_bound == 4, "our traffic unanswered: the channel is asked again every tick (%u of 4)",
-	   ticks_bound);
+	ok(ticks_bound == 4,
+	   "our traffic unanswered: the channel is asked again every tick (%u of 4)", ticks_bound);
 	/* The restarted relay has no path to the member yet: wrapped in
 	 * RELAY meanwhile, which passes as soon as it has. */
 	ovl_path_on_channel(&c, &p, R2, OVL_CHANNEL_NO_PATH, 0);
