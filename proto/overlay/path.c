@@ -10,6 +10,7 @@
 
 #define NS (1000000000ULL)
 #define S(x) ((uint64_t)(x) * NS)
+#define ASK_MIN_NS ((uint64_t)OVL_PATH_CHANNEL_ASK_MIN_MS * 1000000ULL)
 
 static void say(const struct ovl_path_ctx *c, const struct ovl_path *p, bool info, const char *msg)
 {
@@ -148,8 +149,24 @@ static bool channel_silent(const struct ovl_path_peer *f, const struct ovl_path_
 {
 	uint64_t back = f->last_rx_ns > r->chan_ns ? f->last_rx_ns : r->chan_ns;
 
-	return r->chan && f->last_data_tx_ns && now - f->last_data_tx_ns < S(OVL_PATH_CHANNEL_SILENT_S) &&
+	return r->chan && f->last_data_tx_ns && now - f->last_data_tx_ns < S(OVL_PATH_SENDING_S) &&
 	       now - back >= S(OVL_PATH_CHANNEL_SILENT_S);
+}
+
+/* Traffic that came through the relay stopped: the relay may have
+ * restarted, and then it has no path to us until we send it something,
+ * so that nothing of the member's reaches us, and a member that only
+ * answers sends nothing that would tell (its channel_silent never
+ * holds).  The first sign is this quiet: ping the relay every tick while
+ * it lasts, so that a restarted relay hears us within a second, pings
+ * us back (it lost our path) and we bind again at once
+ * (ovl_path_on_public_ping).  Bounded: at most BUSY_S - QUIET_S pings
+ * after each pause of the traffic. */
+static bool relay_quiet(const struct ovl_path_peer *f, const struct ovl_path_relay *r, uint64_t now)
+{
+	uint64_t rx = f->last_rx_ns > r->since_ns ? f->last_rx_ns : 0;
+
+	return rx && now - rx >= S(OVL_PATH_RELAY_QUIET_S) && now - rx < S(OVL_PATH_RELAY_BUSY_S);
 }
 
 static void channel_ask(const struct ovl_path_ctx *c, struct ovl_path *p, struct ovl_path_relay *r)
@@ -171,18 +188,20 @@ static void channel_tick(const struct ovl_path_ctx *c, struct ovl_path *p, const
 		r->chan = 0;	/* renewals unanswered for a lifetime */
 		channel_apply(p, now);
 	}
-	/* Silent: ask at once (then every 2 s while it lasts).  A relay that
-	 * restarted answers with a new number, or refuses while it has no
-	 * path to the member yet, which sends our traffic wrapped in RELAY
-	 * until it binds; one that is fine confirms the number.  The PING
-	 * makes a relay that forgot us validate our address (it pings back),
-	 * which the other side's CHANNEL_BIND to us needs. */
+	/* Silent: ask at once, and at every tick while it lasts.  A relay
+	 * that restarted answers with a new number, or refuses while it has
+	 * no path to the member yet (its next tick asks again), which sends
+	 * our traffic wrapped in RELAY meanwhile: that passes as soon as the
+	 * relay has the member's path, without waiting for a binding.  One
+	 * that is fine confirms the number.  The PING (tick_relayed) makes a
+	 * relay that forgot us validate our address (it pings back), which
+	 * the other side's CHANNEL_BIND to us needs. */
 	if (channel_silent(f, r, now)) {
-		every = OVL_PATH_CHANNEL_RETRY_S;
-		if (!r->chan_asked_ns || now - r->chan_asked_ns >= S(every)) {
-			say(c, p, false, "nothing back through the relay channel, binding again");
-			c->ops->ping(c->ctx, r->key, &r->addr);
-		}
+		if (r->chan_asked_ns && now - r->chan_asked_ns < ASK_MIN_NS)
+			return;
+		say(c, p, false, "nothing back through the relay channel, binding again");
+		channel_ask(c, p, r);
+		return;
 	}
 	if (r->chan_asked_ns && now - r->chan_asked_ns < S(every))
 		return;
@@ -474,7 +493,7 @@ void ovl_path_on_public_ping(const struct ovl_path_ctx *c, struct ovl_path *p,
 		return;
 	r = &p->relays[p->relay];
 	if (memcmp(r->key, key, 32) || !ovl_addr_equal(&r->addr, addr) ||
-	    (r->chan_asked_ns && c->now - r->chan_asked_ns < S(OVL_PATH_CHANNEL_RETRY_S)))
+	    (r->chan_asked_ns && c->now - r->chan_asked_ns < ASK_MIN_NS))
 		return;
 	say(c, p, false, "the relay pinged us (it lost our path), binding again");
 	channel_ask(c, p, r);
@@ -539,7 +558,12 @@ static void tick_relayed(const struct ovl_path_ctx *c, struct ovl_path *p, struc
 	uint64_t now = c->now, heard = c->ops->heard_ns(c->ctx, r->key);
 	int next;
 
-	if (!r->pinged_ns || now - r->pinged_ns >= S(OVL_PATH_RELAY_PING_S)) {
+	/* Every RELAY_PING_S; every tick while our traffic through it goes
+	 * unanswered or the member's stopped coming (a relay that restarted
+	 * learns our path from this PING, doc/protocol.md 9.1). */
+	if (!r->pinged_ns || now - r->pinged_ns >= S(OVL_PATH_RELAY_PING_S) ||
+	    ((channel_silent(f, r, now) || relay_quiet(f, r, now)) &&
+	     now - r->pinged_ns >= ASK_MIN_NS)) {
 		r->pinged_ns = now;
 		c->ops->ping(c->ctx, r->key, &r->addr);
 	}
@@ -631,4 +655,15 @@ bool ovl_path_anchors_due(uint64_t *next_ns, uint64_t now)
 const struct ovl_path_relay *ovl_path_relay_in_use(const struct ovl_path *p)
 {
 	return p->relay >= 0 ? &p->relays[p->relay] : NULL;
+}
+
+bool ovl_path_channel_source(const struct ovl_path *p, const struct ovl_addr *addr)
+{
+	unsigned i;
+
+	for (i = 0; i < p->n_relays; ++i)
+		if ((p->relays[i].chan || p->relays[i].chan_asked_ns) &&
+		    ovl_addr_equal(&p->relays[i].addr, addr))
+			return true;
+	return false;
 }

@@ -51,7 +51,10 @@ enum {
 	OVL_PATH_CHANNEL_RENEW_S = 10,	/* a relay channel in use is renewed this often */
 	OVL_PATH_CHANNEL_RETRY_S = 2,	/* unanswered CHANNEL_BIND asked again after */
 	OVL_PATH_CHANNEL_REFUSED_S = 30,	/* a refused one after */
-	OVL_PATH_CHANNEL_SILENT_S = 2,	/* sending, nothing back this long: ask again */
+	OVL_PATH_CHANNEL_SILENT_S = 1,	/* sending, nothing back this long: ask again ... */
+	OVL_PATH_CHANNEL_ASK_MIN_MS = 500,	/* ... every tick, and at a PING of the relay's */
+	OVL_PATH_RELAY_BUSY_S = 10,	/* received through the relay this recently, ... */
+	OVL_PATH_RELAY_QUIET_S = 1,	/* ... nothing since this long: ping it every tick */
 };
 
 enum ovl_path_state {
@@ -206,5 +209,9 @@ bool ovl_path_anchors_due(uint64_t *next_ns, uint64_t now);
 
 /* The relay in use, or NULL. */
 const struct ovl_path_relay *ovl_path_relay_in_use(const struct ovl_path *p);
+/* Whether addr is the address of one of the member's relays that we
+ * asked a channel of (or that granted one): the only sources whose
+ * channel datagrams we take (doc/protocol.md 9.1, step 4). */
+bool ovl_path_channel_source(const struct ovl_path *p, const struct ovl_addr *addr);
 
 #endif

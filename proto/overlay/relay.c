@@ -374,13 +374,41 @@ static void take_relayed_overlay(struct ovl_engine *e, const uint8_t via[32],
 				      seen_ok ? &seen : NULL);
 }
 
+/* Whether via may bring us RELAYED (doc/protocol.md 9, what a member
+ * accepts): only a node we keep a path with, one that answered a request
+ * of ours from via_addr within a live path's time.  That is every node
+ * that can relay to us at all: a relay forwards only to a live, validated
+ * path, which we keep open by pinging it (the relay a member uses, every
+ * 5 s; the public nodes a NATed node anchors at, every 25 s).  A
+ * WireGuard payload moreover only from a node that offers relaying.  Any
+ * other overlay key, however much workbit it has, would otherwise hand
+ * our WireGuard handshakes that skip the cookie defence (they came
+ * relayed) and cost a Diffie-Hellman each. */
+static bool relayed_from_our_relay(const struct ovl_engine *e, const uint8_t via[32],
+				   const struct ovl_addr *via_addr, bool wireguard, uint64_t now)
+{
+	const struct kad_entry *ke = kad_table_find(&e->table, via);
+
+	return ke && (ke->flags & KAD_F_REPLIED) && ke->replied_ns &&
+	       now - ke->replied_ns < LIVE_PATH_NS && ovl_addr_equal(&ke->addr, via_addr) &&
+	       (!wireguard || (ke->flags & KAD_F_RELAY));
+}
+
 void relay_take_relayed(struct ovl_engine *e, const uint8_t via[32], const struct ovl_addr *via_addr,
 			const struct ovl_relayed *r, struct ovl_time t)
 {
 	const uint8_t *payload = r->payload;
 	size_t len = r->payload_len;
 	enum ovl_reasm_result res;
+	bool wireguard;
 
+	/* Checked before reassembly, so that a stranger's fragments take no
+	 * slot; a fragment's first byte is its payload's only in the first. */
+	wireguard = r->frag.count > 1 || (len && r->payload[0] != OVL_MAGIC);
+	if (!relayed_from_our_relay(e, via, via_addr, wireguard, t.now_ns)) {
+		++e->stats.relayed_dropped;
+		return;
+	}
 	res = ovl_reasm_input(&e->reasm, r->src, &r->frag, r->payload, r->payload_len, t.now_ns,
 			      &payload, &len);
 	if (res == OVL_REASM_PENDING)

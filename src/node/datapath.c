@@ -4,7 +4,9 @@
  *       0xff                    --> the overlay, in batch order (input)
  *       0xfe from a relay       --> header off: a WireGuard datagram that
  *                                   came relayed (no roaming; the path core may
- *                                   follow the peer to that relay)
+ *                                   follow the peer to that relay); only
+ *                                   from a relay we asked a channel of, else
+ *                                   dropped (drops.ext_refused)
  *       0xfe to us as a relay   --> the overlay readdresses it (input),
  *                                   the device sends it with its batch
  *   device --> relayed peer (output): data that fits a 1500-byte path goes
@@ -42,6 +44,13 @@ static enum wg_ext_verdict classify(void *ctx, struct pkt *p)
 		return WG_EXT_BAD;
 	if (dir != OVL_CHAN_FROM_RELAY)
 		return WG_EXT_LATER;	/* to us as a relay */
+	/* Relay framing only from a relay we asked a channel of: from anyone
+	 * else the inner datagram is an initiation that skips the cookie
+	 * defence (it came relayed) and costs a Diffie-Hellman, or data
+	 * that costs an AEAD check, for nothing (doc/protocol.md 9.1).
+	 * Counted as drops.ext_refused (`wh inspect`: not_a_relay). */
+	if (!paths_channel_source(n, &p->addr))
+		return WG_EXT_REFUSED;
 	p->data += hl;
 	p->len -= hl;
 	return WG_EXT_INNER;

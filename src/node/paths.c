@@ -484,6 +484,19 @@ void paths_relayed_rx(struct node *n, struct wg_peer *peer, const union wg_socka
 		ovl_path_on_relayed_rx(&c, &m->path, &f, &a);
 }
 
+bool paths_channel_source(struct node *n, const union wg_sockaddr *src)
+{
+	struct ovl_addr a;
+	size_t i;
+
+	if (!to_ovl(src, &a))
+		return false;
+	for (i = 0; i < n->n_members; ++i)
+		if (ovl_path_channel_source(&n->members[i].path, &a))
+			return true;
+	return false;
+}
+
 void paths_init(struct node *n)
 {
 	datapath_start(n);

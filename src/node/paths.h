@@ -21,6 +21,9 @@ void paths_stop(struct node *n);
 /* An authenticated datagram from peer came through the relay at
  * relay_addr (the device's routed_rx, by way of datapath.c). */
 void paths_relayed_rx(struct node *n, struct wg_peer *peer, const union wg_sockaddr *relay_addr);
+/* Whether a channel datagram (FROM_RELAY) from src may be ours: src is
+ * the address of a relay we asked a channel of (datapath.c's classify). */
+bool paths_channel_source(struct node *n, const union wg_sockaddr *src);
 /* A new member's path state. */
 void paths_member_init(struct member *m);
 /* Once a second: relay and direct-path liveness, exchanges, keepalives. */

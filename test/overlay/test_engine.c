@@ -580,6 +580,55 @@ static void test_relay(void)
 	net_reset();
 }
 
+/* RELAYED only from a node we keep a path with (doc/protocol.md 9): a
+ * stranger's, or our relay's key from another address, is dropped and
+ * counted before the member sees it; our relay's passes. */
+static void test_relayed_stranger(void)
+{
+	struct node *m, *r = relay_setup(&m, 0, 0);
+	const struct ovl_engine_stats *st = ovl_engine_stats(m->e);
+	static const uint8_t init[] = { 1, 0, 0, 0, 9, 9, 9, 9 };
+	struct bare x;
+	struct ovl_msg msg;
+	uint64_t d0 = st->relayed_dropped;
+
+	bare_new(&x, v4(100, 64, 3, 7, 51820));
+	memset(&msg, 0, sizeof(msg));
+	msg.type = OVL_MSG_RELAYED;
+	memcpy(msg.u.relayed.src, r->pub, 32);	/* any claimed inner sender */
+	msg.u.relayed.src_addr = v4(100, 64, 3, 8, 51820);
+	msg.u.relayed.frag.count = 1;
+	msg.u.relayed.payload = init;
+	msg.u.relayed.payload_len = sizeof(init);
+	bare_send(&x, m, &msg);
+	ok(m->relayed == 0 && st->relayed_dropped == d0 + 1,
+	   "a RELAYED from a key we never used as relay is dropped and counted "
+	   "(%u delivered, %llu dropped)",
+	   m->relayed, (unsigned long long)(st->relayed_dropped - d0));
+	msg.u.relayed.frag.count = 2;
+	msg.u.relayed.frag.id = 7;
+	bare_send(&x, m, &msg);
+	ok(m->relayed == 0 && st->relayed_dropped == d0 + 2, "so is a stranger's fragment");
+	/* Our relay's RELAY to M, from its address and then from another. */
+	memset(&msg, 0, sizeof(msg));
+	msg.type = OVL_MSG_RELAY;
+	memcpy(msg.u.relay.dst, m->pub, 32);
+	msg.u.relay.frag.count = 1;
+	msg.u.relay.payload = init;
+	msg.u.relay.payload_len = sizeof(init);
+	bare_send(&x, r, &msg);
+	run(NULL, false);
+	ok(m->relayed == 1 && st->relayed_dropped == d0 + 2, "our relay's RELAYED passes");
+	bare_send(&x, r, &msg);
+	ok(qn == 1, "the relay forwards a RELAY to M");
+	q[0].src = v4(100, 64, 3, 9, 51820);
+	run(NULL, false);
+	ok(m->relayed == 1 && st->relayed_dropped == d0 + 3,
+	   "our relay's key from an address it never answered from is dropped");
+	ovl_secure_free(x.sec);
+	net_reset();
+}
+
 static void test_relay_off(void)
 {
 	struct node *b = node_new(v4(192, 0, 2, 1, 51820), true, false, 0, 0);
@@ -870,6 +919,7 @@ int main(void)
 	test_mapping();
 	test_find_node_budget();
 	test_relay();
+	test_relayed_stranger();
 	test_relay_off();
 	test_channel();
 	test_channel_bound_event();

@@ -420,7 +420,81 @@ static void test_channel_schedule(void)
 	ovl_path_on_public_ping(&c, &p, &f, R2, &a2);
 	ok(act.binds == binds + 1, "a PING from the relay in use binds again at once");
 	ovl_path_on_public_ping(&c, &p, &f, R2, &a2);
-	ok(act.binds == binds + 1, "but not twice within %u s", OVL_PATH_CHANNEL_RETRY_S);
+	ok(act.binds == binds + 1, "but not twice within %u ms", OVL_PATH_CHANNEL_ASK_MIN_MS);
+}
+
+/* The relay in use restarts (issue 17, finding 15): it lost its channels
+ * and its paths to us, and says nothing.  Both ends must reach it within
+ * a tick of its return: the one whose traffic goes unanswered asks its
+ * channel again every tick, the one whose incoming traffic stopped pings
+ * the relay every tick (the restarted relay pings back, having no path
+ * to it, and that PING binds again at once). */
+static void test_relay_restart(void)
+{
+	struct ovl_path p;
+	struct ovl_path_peer f;
+	struct ovl_addr a2 = v4(192, 0, 2, 2, 51820);
+	uint64_t t0;
+	unsigned s, pings, binds, ticks_pinged = 0, ticks_bound = 0;
+
+	/* The answering side: data came through R2 until t0, then nothing. */
+	reset(&p, &f);
+	ovl_path_on_reach(&c, &p, &f, R2, &a2, true);
+	ovl_path_on_channel(&c, &p, R2, OVL_CHANNEL_OK, 0x55);
+	f.has_session = true;
+	ovl_path_tick(&c, &p, &f, true);
+	c.now += SEC;
+	t0 = c.now;
+	f.last_rx_ns = t0;
+	heard2 = t0;
+	for (s = 1; s <= 4; ++s) {
+		c.now = t0 + s * SEC;
+		pings = act.pings;
+		ovl_path_tick(&c, &p, &f, true);
+		ticks_pinged += act.pings > pings && act.ping_key[0] == 2;
+	}
+	ok(ticks_pinged == 4, "incoming traffic stopped: the relay is pinged every tick (%u of 4)",
+	   ticks_pinged);
+	/* Its PING binds again at once, and so does one 600 ms after that
+	 * (the old bind may have gone to the relay before it restarted). */
+	binds = act.binds;
+	ovl_path_on_public_ping(&c, &p, &f, R2, &a2);
+	c.now += 600 * MS;
+	ovl_path_on_public_ping(&c, &p, &f, R2, &a2);
+	ok(act.binds == binds + 2,
+	   "a PING of the relay's binds again at once, 600 ms after the last too (%u)",
+	   act.binds - binds);
+	for (s = 1, pings = act.pings; s <= OVL_PATH_RELAY_PING_S; ++s) {
+		c.now = t0 + (OVL_PATH_RELAY_BUSY_S + s) * SEC;
+		heard2 = c.now;
+		ovl_path_tick(&c, &p, &f, true);
+	}
+	ok(act.pings - pings == 1, "quiet for %u s: back to a PING every %u s (%u sent)",
+	   OVL_PATH_RELAY_BUSY_S, OVL_PATH_RELAY_PING_S, act.pings - pings);
+
+	/* The sending side: data goes out every tick, nothing back after t0. */
+	reset(&p, &f);
+	ovl_path_on_reach(&c, &p, &f, R2, &a2, true);
+	ovl_path_on_channel(&c, &p, R2, OVL_CHANNEL_OK, 0x55);
+	f.has_session = true;
+	ovl_path_tick(&c, &p, &f, true);
+	c.now += SEC;
+	t0 = c.now;
+	f.last_rx_ns = t0;
+	heard2 = t0;
+	for (s = 1; s <= 4; ++s) {
+		c.now = t0 + s * SEC;
+		f.last_data_tx_ns = c.now - 100 * MS;
+		binds = act.binds;
+		ovl_path_tick(&c, &p, &f, true);
+		ticks_bound += act.binds > binds;
+	}
+	ok(ticks_bound == 4,
+	   "our traffic unanswered: the channel is asked again every tick (%u of 4)", ticks_bound);
+	/* The restarted relay has no path to the member yet: wrapped in
+	 * RELAY meanwhile, which passes as soon as it has. */
+	ovl_path_on_channel(&c, &p, R2, OVL_CHANNEL_NO_PATH, 0);
+	ok(ovl_path_relay_in_use(&p)->chan == 0, "NO_PATH: no number, the traffic goes wrapped");
 }
 
 static void test_no_relay(void)
@@ -449,6 +523,7 @@ int main(void)
 	test_direct_fallback();
 	test_relay_replaced();
 	test_channel_schedule();
+	test_relay_restart();
 	test_no_relay();
 	printf("1..%u\n", tap_count);
 	return tap_failed ? 1 : 0;
