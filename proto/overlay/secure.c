@@ -896,13 +896,13 @@ const char *ovl_drop_name(enum ovl_drop d)
 	case OVL_DROP_BUFFER:
 		return "buffer too small";
 	case OVL_DROP_LOAD:
-		return "under load: no proof of address";
+		return "under load";
 	case OVL_DROP_FAILED:
-		return "failed lately: no proof of address";
+		return "failed lately";
 	case OVL_DROP_COOKIE:
-		return "cookie reply taken";
+		return "cookie taken";
 	case OVL_DROP_BAD_COOKIE:
-		return "cookie reply answering nothing";
+		return "bad cookie";
 	case OVL_DROP_MAX:
 		break;
 	}
