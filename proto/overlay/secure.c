@@ -53,8 +53,8 @@
  * sender (or whoever saw it) can open the cookie, sealed under k with the
  * nonce salt || 0^8.  A datagram whose mac2 = MAC(cookie, datagram before
  * mac2) checks proves its address and the key it names: it is spent from
- * that source's own budget for proven datagrams, which spoofed traffic
- * cannot drain.  The sender side keeps its last datagrams' tags per peer
+ * budgets for proven datagrams (the source's own, and a global one of the
+ * same size as the first), which spoofed traffic cannot drain.  The sender side keeps its last datagrams' tags per peer
  * and the cookie a peer sent, and seals with mac2 while the cookie is
  * fresh. */
 #include "proto/overlay/secure.h"
@@ -146,6 +146,7 @@ struct ovl_secure {
 	uint32_t lru_head, lru_tail, free_head;
 	/* Admission (see the top); the times are the monotonic clock. */
 	uint64_t dh_tat, dh_cost_ns, dh_burst_ns;
+	uint64_t dh_proven_tat;			/* the same budget, for proven sources */
 	uint64_t src_cost_ns, src_burst_ns;
 	struct source *sources;			/* OVL_SECURE_SOURCES */
 	struct negative *negative;		/* OVL_SECURE_NEGATIVE */
@@ -537,8 +538,11 @@ static enum ovl_drop admit(struct ovl_secure *sec, const uint8_t *dgram, size_t 
 		cookie_secret_update(sec, now);
 		if (maclen && mac2_valid(sec, dgram, len, pk, a)) {
 			++sec->stats.mac2_valid;
-			/* Proven: only this source's own budget. */
-			if (gcra_allow(&s->tat_proven, now, sec->src_cost_ns, sec->src_burst_ns))
+			/* Proven: budgets that spoofed datagrams cannot drain, the
+			 * source's own and a global one (for whoever holds many
+			 * addresses). */
+			if (gcra_allow(&s->tat_proven, now, sec->src_cost_ns, sec->src_burst_ns) &&
+			    gcra_allow(&sec->dh_proven_tat, now, sec->dh_cost_ns, sec->dh_burst_ns))
 				return OVL_ACCEPT;
 			return OVL_DROP_LOAD;
 		}

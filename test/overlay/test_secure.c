@@ -777,16 +777,28 @@ static void test_cookie_under_load(void)
 	o2 = open_at(cb, &d, &aa, SEC + 2);
 	ok(o2.d == OVL_ACCEPT && ovl_secure_stats(cb)->mac2_valid == 1,
 	   "from its address it is heard under load");
+	/* c proves its address at the same moment: the proven datagrams'
+	 * global budget (one DH here) is spent, so it waits a second. */
+	d2 = seal70(cc, &b, T0 + SEC + 2);
+	o2 = open_at(cb, &d2, &elsewhere, SEC + 2);
+	r = as_dgram(o2.reply, o2.reply_len);
+	ok(o2.d == OVL_DROP_LOAD && open_(cc, &r, T0 + SEC) == OVL_DROP_COOKIE,
+	   "another new node gets its cookie");
+	d2 = seal70(cc, &b, T0 + SEC + 3);
+	ok(open_at(cb, &d2, &elsewhere, SEC + 3).d == OVL_DROP_LOAD,
+	   "proven, but over the proven datagrams' global budget");
+	ok(open_at(cb, &d2, &elsewhere, 2 * SEC + 3).d == OVL_ACCEPT, "and heard a second later");
+	ovl_secure_forget(cb, c.pk);
 	d2 = seal(cb, &a, T0 + SEC + 3);
 	ok(open_(ca, &d2, T0 + SEC + 3) == OVL_ACCEPT, "and answered");
 	d = seal70(ca, &b, T0 + SEC + 4);
 	ok(d.len == sizeof(ping70) + OVL_OVERHEAD && open_at(cb, &d, &aa, SEC + 4).d == OVL_ACCEPT,
 	   "once answered, no more mac2");
 
-	/* A cookie for a's key does not let another key in. */
+	/* A cookie proves only the address it was made for. */
 	ovl_secure_forget(cb, a.pk);
 	d = seal70(cc, &b, T0 + SEC + 5);
-	ok(open_at(cb, &d, &aa, SEC + 5).d == OVL_DROP_LOAD, "another key from the same address is not proven");
+	ok(open_at(cb, &d, &aa, SEC + 5).d == OVL_DROP_LOAD, "c's cookie, from a's address, proves nothing");
 	ovl_secure_free(ca);
 	ovl_secure_free(cb);
 	ovl_secure_free(cc);
