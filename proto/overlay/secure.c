@@ -54,9 +54,9 @@
  * nonce salt || 0^8.  A datagram whose mac2 = MAC(cookie, datagram before
  * mac2) checks proves its address and the key it names: it is spent from
  * budgets for proven datagrams (the source's own, and a global one of the
- * same size as the first), which spoofed traffic cannot drain.  The sender side keeps its last datagrams' tags per peer
- * and the cookie a peer sent, and seals with mac2 while the cookie is
- * fresh. */
+ * same size as the first), which spoofed traffic cannot drain.  The
+ * sender side keeps its last datagrams' tags per peer and the cookie a
+ * peer sent, and seals with mac2 while the cookie is fresh. */
 #include "proto/overlay/secure.h"
 
 #include "crypto/aead.h"
