@@ -672,6 +672,34 @@ void ovl_chan_write(uint8_t out[OVL_CHAN_HEADER_LEN], uint8_t dir, uint32_t chan
 	be32_put(h->channel, channel);
 }
 
+/* ---- the cookie reply ---- */
+
+bool ovl_cookie_reply_parse(struct ovl_cookie_reply *r, const uint8_t *buf, size_t len)
+{
+	const struct ovl_wire_cookie_reply *w;
+
+	if (len != sizeof(*w))
+		return false;
+	w = (const struct ovl_wire_cookie_reply *)buf;
+	if (w->magic != OVL_MAGIC || w->version != (OVL_VERSION | OVL_HDR_COOKIE))
+		return false;
+	memcpy(r->sender, w->sender, sizeof(r->sender));
+	memcpy(r->salt, w->salt, sizeof(r->salt));
+	memcpy(r->sealed, w->sealed, sizeof(r->sealed));
+	return true;
+}
+
+void ovl_cookie_reply_write(uint8_t out[OVL_COOKIE_REPLY_LEN], const struct ovl_cookie_reply *r)
+{
+	struct ovl_wire_cookie_reply *w = (struct ovl_wire_cookie_reply *)out;
+
+	w->magic = OVL_MAGIC;
+	w->version = OVL_VERSION | OVL_HDR_COOKIE;
+	memcpy(w->sender, r->sender, sizeof(w->sender));
+	memcpy(w->salt, r->salt, sizeof(w->salt));
+	memcpy(w->sealed, r->sealed, sizeof(w->sealed));
+}
+
 const char *ovl_msg_type_name(uint8_t type)
 {
 	switch (type) {

@@ -162,6 +162,20 @@ long ovl_msg_encode(uint8_t *out, size_t outmax, const struct ovl_msg *m);
 size_t ovl_chan_parse(const uint8_t *buf, size_t len, uint8_t *dir, uint32_t *channel);
 void ovl_chan_write(uint8_t out[OVL_CHAN_HEADER_LEN], uint8_t dir, uint32_t channel);
 
+/* The cookie reply (doc/protocol.md 4.1): not an overlay message but a
+ * datagram of its own, told apart by byte 1 (OVL_VERSION |
+ * OVL_HDR_COOKIE), in clear but for the sealed cookie.  parse checks the
+ * length and the first two bytes and copies the fields out (false for
+ * anything else); write lays a reply out. */
+struct ovl_cookie_reply {
+	uint8_t sender[OVL_KEY_LEN];
+	uint8_t salt[OVL_COOKIE_SALT_LEN];
+	uint8_t sealed[OVL_COOKIE_LEN + OVL_TAG_LEN];
+};
+
+bool ovl_cookie_reply_parse(struct ovl_cookie_reply *r, const uint8_t *buf, size_t len);
+void ovl_cookie_reply_write(uint8_t out[OVL_COOKIE_REPLY_LEN], const struct ovl_cookie_reply *r);
+
 const char *ovl_msg_type_name(uint8_t type);
 
 #endif

@@ -227,8 +227,10 @@ static void dispatch(struct ovl_engine *e, const uint8_t sender[32], const struc
 
 void ovl_engine_input(struct ovl_engine *e, const struct ovl_rx *rx, struct ovl_time t)
 {
-	uint8_t plain[OVL_MAX_PLAINTEXT], sender[32];
+	uint8_t plain[OVL_MAX_PLAINTEXT], sender[32], reply[OVL_COOKIE_REPLY_LEN];
 	const struct ovl_addr *from = &rx->src;
+	struct ovl_secure_src src = { .addr = ovl_addr_valid(&rx->src) ? &rx->src : NULL,
+				      .now_ns = t.now_ns, .reply = reply };
 	struct ovl_msg m;
 	size_t plen = 0;
 	unsigned flags;
@@ -237,8 +239,11 @@ void ovl_engine_input(struct ovl_engine *e, const struct ovl_rx *rx, struct ovl_
 
 	e->now = t;
 	++e->stats.rx;
-	if (ovl_secure_open(e->sec, rx->data, rx->len, t.wall_ns, sender, plain, sizeof(plain),
-			     &plen) != OVL_ACCEPT) {
+	if (ovl_secure_open_from(e->sec, rx->data, rx->len, &src, t.wall_ns, sender, plain,
+				  sizeof(plain), &plen) != OVL_ACCEPT) {
+		/* An unknown sender under load: ask it to prove its address. */
+		if (src.reply_len && e->ops->send(e->ctx, from, NULL, reply, src.reply_len) >= 0)
+			++e->stats.tx;
 		++e->stats.dropped_secure;
 		return;
 	}

@@ -164,6 +164,33 @@ struct ovl_wire_header {
 	uint8_t counter[8];		/* big-endian; also the AEAD nonce */
 };
 
+/* Byte 1 of a datagram is the version, alone or with one of these flags
+ * (doc/protocol.md 2 and 4.1): the admission of unknown senders under
+ * load, after WireGuard's mac2 and cookie reply. */
+enum ovl_header_flags {
+	OVL_HDR_MAC2 = 0x80,		/* a 16-byte mac2 follows the tag */
+	OVL_HDR_COOKIE = 0x40,		/* a cookie reply, not a sealed message */
+};
+
+enum ovl_cookie_sizes {
+	OVL_MAC_LEN = 16,		/* mac2 */
+	OVL_COOKIE_LEN = 16,
+	OVL_COOKIE_SALT_LEN = 4,
+	OVL_COOKIE_REPLY_LEN = 70,	/* no larger than a PING it answers */
+};
+
+/* A cookie reply: the proof of address a sender must add (as mac2) to
+ * be heard by a node under load, sealed with a key only the sender of
+ * the datagram it answers can compute. */
+struct ovl_wire_cookie_reply {
+	uint8_t magic;			/* OVL_MAGIC */
+	uint8_t version;		/* OVL_VERSION | OVL_HDR_COOKIE */
+	uint8_t sender[OVL_KEY_LEN];	/* who answers: the cookie is for it */
+	uint8_t salt[OVL_COOKIE_SALT_LEN];
+	uint8_t sealed[OVL_COOKIE_LEN + OVL_TAG_LEN];
+};
+_Static_assert(sizeof(struct ovl_wire_cookie_reply) == OVL_COOKIE_REPLY_LEN, "wire size");
+
 struct ovl_wire_addr {
 	uint8_t family;			/* enum ovl_addr_family */
 	uint8_t ip[16];

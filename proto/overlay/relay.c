@@ -359,9 +359,10 @@ static void take_relayed_overlay(struct ovl_engine *e, const uint8_t via[32],
 	struct ovl_msg m;
 	size_t plen = 0;
 	bool seen_ok;
+	struct ovl_secure_src from_relay = { .now_ns = t.now_ns };	/* no address to prove */
 
-	if (ovl_secure_open(e->sec, payload, len, t.wall_ns, inner, plain, sizeof(plain), &plen) !=
-		    OVL_ACCEPT ||
+	if (ovl_secure_open_from(e->sec, payload, len, &from_relay, t.wall_ns, inner, plain,
+				 sizeof(plain), &plen) != OVL_ACCEPT ||
 	    memcmp(inner, r->src, 32) || ovl_msg_decode(&m, plain, plen) != OVL_DECODE_OK ||
 	    m.type != OVL_MSG_CANDIDATES) {
 		++e->stats.relayed_dropped;

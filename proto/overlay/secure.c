@@ -37,14 +37,36 @@
  * The peer table: an array in sodium_malloc memory, a hash index keyed
  * with a random SipHash key (chains of indices), and an LRU list; a new
  * peer takes a free slot or evicts the least recently used, whose keys
- * are wiped. */
+ * are wiped.
+ *
+ * Admission of unknown senders (doc/protocol.md 4.1), after WireGuard's
+ * cookies: the DH for a sender we hold no keys for is spent within a
+ * global GCRA budget and one per source address (a fixed table indexed by
+ * a keyed hash of the IPv4 address or IPv6 /64; colliding sources share a
+ * budget, so the state is bounded whatever the sources).  Beyond it, or
+ * when the same key from the same address failed authentication in the
+ * last OVL_SECURE_NEGATIVE_SEC (a fixed table of fingerprints), we answer
+ * with a cookie reply and do no DH:
+ *     cookie = MAC(secret, address || sender key)      secret: random, 120 s
+ *     k      = BLAKE2s("wh overlay v1 cookie" || our key || tag)
+ * where tag is the Poly1305 tag of the datagram answered, so that only its
+ * sender (or whoever saw it) can open the cookie, sealed under k with the
+ * nonce salt || 0^8.  A datagram whose mac2 = MAC(cookie, datagram before
+ * mac2) checks proves its address and the key it names: it is spent from
+ * budgets for proven datagrams (the source's own, and a global one of the
+ * same size as the first), which spoofed traffic cannot drain.  The
+ * sender side keeps its last datagrams' tags per peer and the cookie a
+ * peer sent, and seals with mac2 while the cookie is fresh. */
 #include "proto/overlay/secure.h"
 
 #include "crypto/aead.h"
 #include "crypto/hash.h"
 #include "crypto/workbit.h"
 #include "crypto/x25519.h"
+#include "proto/common/gcra.h"
 #include "proto/common/replay.h"
+#include "proto/overlay/addr.h"
+#include "proto/overlay/codec.h"
 
 #include <errno.h>
 #include <sodium.h>
@@ -55,6 +77,13 @@
 #define NSEC_PER_SEC UINT64_C(1000000000)
 
 static const char key_label[] = "wh overlay v1 key";
+static const char cookie_label[] = "wh overlay v1 cookie";
+
+enum {
+	SENT_TAGS = 4,			/* our last datagrams' tags kept per peer */
+	ADDR_BYTES = 19,		/* family, port, IP: what a cookie binds */
+	COOKIE_AD_LEN = offsetof(struct ovl_wire_cookie_reply, sealed),
+};
 
 _Static_assert(AEAD_KEY_LEN == 32 && (int)AEAD_TAG_LEN == (int)OVL_TAG_LEN, "ChaCha20-Poly1305");
 _Static_assert((int)X25519_KEY_LEN == (int)OVL_KEY_LEN, "X25519 keys are node IDs");
@@ -68,14 +97,35 @@ struct peer {
 	struct replay_window rx;		/* of the counters received */
 	uint64_t rx_ring[REPLAY_RING_WORDS(OVL_REPLAY_WINDOW)];
 	bool workbit_ok;			/* the sender's workbit is enough */
+	/* Sending to an unknown node under load: the tags of our last
+	 * datagrams to it (what a cookie reply answers) and its cookie. */
+	uint8_t sent_tags[SENT_TAGS][OVL_TAG_LEN];
+	uint8_t sent_next;
+	uint8_t cookie[OVL_COOKIE_LEN];
+	uint64_t cookie_wall_ns;		/* when it came; 0: none */
 	bool in_use;
 	uint32_t prev, next;			/* LRU list (head: most recent); free list */
 	uint32_t hnext;				/* hash chain */
 };
 
-/* Our static private key, alone in its sodium_malloc page. */
+/* Our static private key and the cookie secrets, alone in their
+ * sodium_malloc page. */
 struct identity {
 	uint8_t private_key[OVL_KEY_LEN];
+	uint8_t cookie_secret[2][32];		/* current, previous */
+	uint8_t negative_key[32];		/* fingerprints of failures */
+};
+
+/* One source address's DH budgets (shared by colliding sources). */
+struct source {
+	uint64_t tat;				/* any datagram */
+	uint64_t tat_proven;			/* with a valid mac2 */
+};
+
+/* A sender key and address whose datagram failed authentication. */
+struct negative {
+	uint8_t fp[16];
+	uint64_t until_ns;
 };
 
 /* Plain heap memory: no secret lives directly in it. */
@@ -94,6 +144,14 @@ struct ovl_secure {
 	uint32_t *buckets;			/* heads of the hash chains */
 	uint32_t capacity, nbuckets;
 	uint32_t lru_head, lru_tail, free_head;
+	/* Admission (see the top); the times are the monotonic clock. */
+	uint64_t dh_tat, dh_cost_ns, dh_burst_ns;
+	uint64_t dh_proven_tat;			/* the same budget, for proven sources */
+	uint64_t src_cost_ns, src_burst_ns;
+	struct source *sources;			/* OVL_SECURE_SOURCES */
+	struct negative *negative;		/* OVL_SECURE_NEGATIVE */
+	uint64_t secret_born_ns;
+	bool secret_set;
 	struct ovl_secure_stats stats;
 };
 
@@ -279,6 +337,234 @@ static void make_nonce(uint8_t nonce[AEAD_NONCE_LEN], const uint8_t counter[8])
 	memcpy(nonce + 4, counter, 8);
 }
 
+/* ---- admission of unknown senders ---- */
+
+/* The bytes of an address a cookie and a fingerprint bind: family, port
+ * (big-endian), IP. */
+static void addr_bytes(uint8_t out[ADDR_BYTES], const struct ovl_addr *a)
+{
+	out[0] = a->family;
+	be16_put(out + 1, a->port);
+	memcpy(out + 3, a->ip, 16);
+}
+
+/* A budget's cost and depth from a rate per second and a burst;
+ * UINT32_MAX as the rate: free. */
+static void budget_of(uint32_t rate, uint32_t burst, uint64_t *cost_ns, uint64_t *burst_ns)
+{
+	*cost_ns = rate == UINT32_MAX ? 0 : NSEC_PER_SEC / rate;
+	*burst_ns = *cost_ns * burst;
+}
+
+/* The budget of a's IPv4 address or IPv6 /64: one port, or one host
+ * with many addresses in its /64, is one source. */
+static struct source *source_of(struct ovl_secure *sec, const struct ovl_addr *a)
+{
+	uint8_t in[17], h[crypto_shorthash_BYTES];
+	size_t n = a->family == OVL_AF_INET6 ? 8 : 16;
+	uint32_t v;
+
+	in[0] = a->family;
+	memcpy(in + 1, a->ip, n);
+	crypto_shorthash(h, in, 1 + n, sec->hash_key);
+	v = (uint32_t)h[0] << 24 | (uint32_t)h[1] << 16 | (uint32_t)h[2] << 8 | h[3];
+	return &sec->sources[v & (OVL_SECURE_SOURCES - 1)];
+}
+
+static struct negative *negative_of(struct ovl_secure *sec, const uint8_t pk[OVL_KEY_LEN],
+				    const struct ovl_addr *a, uint8_t fp[16])
+{
+	uint8_t in[OVL_KEY_LEN + ADDR_BYTES];
+	uint32_t v;
+
+	memcpy(in, pk, OVL_KEY_LEN);
+	addr_bytes(in + OVL_KEY_LEN, a);
+	blake2s_mac16(fp, sec->id->negative_key, sizeof(sec->id->negative_key), in, sizeof(in));
+	v = (uint32_t)fp[0] << 24 | (uint32_t)fp[1] << 16 | (uint32_t)fp[2] << 8 | fp[3];
+	return &sec->negative[v & (OVL_SECURE_NEGATIVE - 1)];
+}
+
+static bool negative_hit(struct ovl_secure *sec, const uint8_t pk[OVL_KEY_LEN],
+			 const struct ovl_addr *a, uint64_t now_ns)
+{
+	uint8_t fp[16];
+	struct negative *n = negative_of(sec, pk, a, fp);
+
+	return n->until_ns > now_ns && sodium_memcmp(n->fp, fp, sizeof(fp)) == 0;
+}
+
+/* Remembers a failure, replacing whatever shared its slot: the table
+ * forgets early rather than grow. */
+static void negative_add(struct ovl_secure *sec, const uint8_t pk[OVL_KEY_LEN],
+			 const struct ovl_addr *a, uint64_t now_ns)
+{
+	uint8_t fp[16];
+	struct negative *n = negative_of(sec, pk, a, fp);
+
+	memcpy(n->fp, fp, sizeof(fp));
+	n->until_ns = now_ns + OVL_SECURE_NEGATIVE_SEC * NSEC_PER_SEC;
+}
+
+/* A new secret every OVL_SECURE_COOKIE_SECRET_SEC; the previous one
+ * still proves, so a cookie is good for at least that long. */
+static void cookie_secret_update(struct ovl_secure *sec, uint64_t now_ns)
+{
+	if (sec->secret_set && now_ns - sec->secret_born_ns < OVL_SECURE_COOKIE_SECRET_SEC * NSEC_PER_SEC)
+		return;
+	if (sec->secret_set)
+		memcpy(sec->id->cookie_secret[1], sec->id->cookie_secret[0], 32);
+	else
+		randombytes_buf(sec->id->cookie_secret[1], 32);
+	randombytes_buf(sec->id->cookie_secret[0], 32);
+	sec->secret_born_ns = now_ns;
+	sec->secret_set = true;
+}
+
+static void cookie_of(const struct ovl_secure *sec, unsigned which, const struct ovl_addr *a,
+		      const uint8_t pk[OVL_KEY_LEN], uint8_t cookie[OVL_COOKIE_LEN])
+{
+	uint8_t in[ADDR_BYTES + OVL_KEY_LEN];
+
+	addr_bytes(in, a);
+	memcpy(in + ADDR_BYTES, pk, OVL_KEY_LEN);
+	blake2s_mac16(cookie, sec->id->cookie_secret[which], 32, in, sizeof(in));
+}
+
+/* Whether the last OVL_MAC_LEN bytes of dgram are the mac2 of the rest
+ * under a cookie of ours for this source and key. */
+static bool mac2_valid(const struct ovl_secure *sec, const uint8_t *dgram, size_t len,
+		       const uint8_t pk[OVL_KEY_LEN], const struct ovl_addr *a)
+{
+	uint8_t cookie[OVL_COOKIE_LEN], mac[OVL_MAC_LEN];
+	bool ok = false;
+	unsigned i;
+
+	for (i = 0; i < 2 && !ok; ++i) {
+		cookie_of(sec, i, a, pk, cookie);
+		blake2s_mac16(mac, cookie, sizeof(cookie), dgram, len - OVL_MAC_LEN);
+		ok = sodium_memcmp(mac, dgram + len - OVL_MAC_LEN, OVL_MAC_LEN) == 0;
+	}
+	sodium_memzero(cookie, sizeof(cookie));
+	return ok;
+}
+
+/* k = BLAKE2s(label || the cookie's sender || the answered tag). */
+static void cookie_key(uint8_t key[AEAD_KEY_LEN], const uint8_t sender[OVL_KEY_LEN],
+		       const uint8_t tag[OVL_TAG_LEN])
+{
+	uint8_t in[sizeof(cookie_label) - 1 + OVL_KEY_LEN + OVL_TAG_LEN];
+
+	memcpy(in, cookie_label, sizeof(cookie_label) - 1);
+	memcpy(in + sizeof(cookie_label) - 1, sender, OVL_KEY_LEN);
+	memcpy(in + sizeof(cookie_label) - 1 + OVL_KEY_LEN, tag, OVL_TAG_LEN);
+	blake2s_hash(key, AEAD_KEY_LEN, in, sizeof(in), NULL, 0);
+}
+
+static void salt_nonce(uint8_t nonce[AEAD_NONCE_LEN], const uint8_t salt[OVL_COOKIE_SALT_LEN])
+{
+	memset(nonce, 0, AEAD_NONCE_LEN);
+	memcpy(nonce, salt, OVL_COOKIE_SALT_LEN);
+}
+
+/* The cookie reply to a datagram (its AEAD part ends at aead_len) from
+ * pk at a: no DH, no state; OVL_COOKIE_REPLY_LEN bytes into out. */
+static void cookie_reply_make(struct ovl_secure *sec, const uint8_t *dgram, size_t aead_len,
+			      const uint8_t pk[OVL_KEY_LEN], const struct ovl_addr *a,
+			      uint8_t out[OVL_COOKIE_REPLY_LEN])
+{
+	uint8_t cookie[OVL_COOKIE_LEN], key[AEAD_KEY_LEN], nonce[AEAD_NONCE_LEN];
+	struct ovl_cookie_reply r;
+
+	memset(&r, 0, sizeof(r));
+	memcpy(r.sender, sec->public_key, OVL_KEY_LEN);
+	randombytes_buf(r.salt, sizeof(r.salt));
+	ovl_cookie_reply_write(out, &r);
+	cookie_of(sec, 0, a, pk, cookie);
+	cookie_key(key, sec->public_key, dgram + aead_len - OVL_TAG_LEN);
+	salt_nonce(nonce, r.salt);
+	aead_seal_nonce(out + COOKIE_AD_LEN, cookie, sizeof(cookie), out, COOKIE_AD_LEN, nonce, key);
+	sodium_memzero(cookie, sizeof(cookie));
+	sodium_memzero(key, sizeof(key));
+	++sec->stats.cookie_replies;
+}
+
+/* A cookie reply to us: it must answer one of our last datagrams to its
+ * sender, whose keys we hold since we sealed to it.  No DH. */
+static enum ovl_drop cookie_reply_take(struct ovl_secure *sec, const uint8_t *dgram, size_t len,
+				       uint64_t now_wall_ns)
+{
+	static const uint8_t zero[OVL_TAG_LEN];
+	uint8_t key[AEAD_KEY_LEN], nonce[AEAD_NONCE_LEN], cookie[OVL_COOKIE_LEN];
+	struct ovl_cookie_reply r;
+	enum ovl_drop d = OVL_DROP_BAD_COOKIE;
+	struct peer *p;
+	unsigned i;
+
+	if (!ovl_cookie_reply_parse(&r, dgram, len))
+		return len < OVL_COOKIE_REPLY_LEN ? OVL_DROP_SHORT : OVL_DROP_LONG;
+	p = lookup(sec, r.sender);
+	if (!p)
+		return OVL_DROP_BAD_COOKIE;
+	salt_nonce(nonce, r.salt);
+	for (i = 0; i < SENT_TAGS && d != OVL_DROP_COOKIE; ++i) {
+		if (sodium_memcmp(p->sent_tags[i], zero, OVL_TAG_LEN) == 0)
+			continue;
+		cookie_key(key, r.sender, p->sent_tags[i]);
+		if (aead_open_nonce(cookie, r.sealed, sizeof(r.sealed), dgram, COOKIE_AD_LEN, nonce,
+				    key)) {
+			memcpy(p->cookie, cookie, sizeof(cookie));
+			p->cookie_wall_ns = now_wall_ns ? now_wall_ns : 1;
+			d = OVL_DROP_COOKIE;
+		}
+	}
+	sodium_memzero(key, sizeof(key));
+	sodium_memzero(cookie, sizeof(cookie));
+	return d;
+}
+
+/* Whether a datagram from pk, for whom we hold no keys, may cost a DH
+ * now (OVL_ACCEPT); otherwise why not, with a cookie reply in src->reply
+ * when we can ask for a proof of address.  maclen: whether it ends with a
+ * mac2 (OVL_MAC_LEN) or not (0). */
+static enum ovl_drop admit(struct ovl_secure *sec, const uint8_t *dgram, size_t len, size_t maclen,
+			   const uint8_t pk[OVL_KEY_LEN], struct ovl_secure_src *src)
+{
+	const struct ovl_addr *a = src->addr;
+	struct source *s = a ? source_of(sec, a) : NULL;
+	uint64_t now = src->now_ns;
+	enum ovl_drop d;
+
+	if (a) {
+		cookie_secret_update(sec, now);
+		if (maclen && mac2_valid(sec, dgram, len, pk, a)) {
+			++sec->stats.mac2_valid;
+			/* Proven: budgets that spoofed datagrams cannot drain, the
+			 * source's own and a global one (for whoever holds many
+			 * addresses). */
+			if (gcra_allow(&s->tat_proven, now, sec->src_cost_ns, sec->src_burst_ns) &&
+			    gcra_allow(&sec->dh_proven_tat, now, sec->dh_cost_ns, sec->dh_burst_ns))
+				return OVL_ACCEPT;
+			return OVL_DROP_LOAD;
+		}
+		if (negative_hit(sec, pk, a, now)) {
+			d = OVL_DROP_FAILED;
+			goto ask;
+		}
+	}
+	if ((!s || gcra_allow(&s->tat, now, sec->src_cost_ns, sec->src_burst_ns)) &&
+	    gcra_allow(&sec->dh_tat, now, sec->dh_cost_ns, sec->dh_burst_ns))
+		return OVL_ACCEPT;
+	d = OVL_DROP_LOAD;
+ask:
+	/* A reply no larger than what it answers, to an address we can
+	 * answer. */
+	if (a && src->reply && len >= OVL_COOKIE_REPLY_LEN && ovl_addr_valid(a)) {
+		cookie_reply_make(sec, dgram, len - maclen, pk, a, src->reply);
+		src->reply_len = OVL_COOKIE_REPLY_LEN;
+	}
+	return d;
+}
+
 /* ---- the API ---- */
 
 int ovl_secure_new(struct ovl_secure **out, const struct ovl_secure_config *cfg)
@@ -300,7 +586,9 @@ int ovl_secure_new(struct ovl_secure **out, const struct ovl_secure_config *cfg)
 	sec->id = sodium_malloc(sizeof(*sec->id));
 	sec->peers = sodium_malloc(cap * sizeof(*sec->peers));
 	sec->buckets = calloc(nb, sizeof(*sec->buckets));
-	if (!sec->id || !sec->peers || !sec->buckets) {
+	sec->sources = calloc(OVL_SECURE_SOURCES, sizeof(*sec->sources));
+	sec->negative = calloc(OVL_SECURE_NEGATIVE, sizeof(*sec->negative));
+	if (!sec->id || !sec->peers || !sec->buckets || !sec->sources || !sec->negative) {
 		ovl_secure_free(sec);
 		return -ENOMEM;
 	}
@@ -319,6 +607,13 @@ int ovl_secure_new(struct ovl_secure **out, const struct ovl_secure_config *cfg)
 	sec->rx_idle_reset_ns = cfg->rx_idle_reset_ns ? cfg->rx_idle_reset_ns :
 			       OVL_RX_IDLE_RESET_SEC * NSEC_PER_SEC;
 	randombytes_buf(sec->hash_key, sizeof(sec->hash_key));
+	randombytes_buf(sec->id->negative_key, sizeof(sec->id->negative_key));
+	budget_of(cfg->dh_rate ? cfg->dh_rate : OVL_SECURE_DH_RATE,
+		  cfg->dh_burst ? cfg->dh_burst : OVL_SECURE_DH_BURST, &sec->dh_cost_ns,
+		  &sec->dh_burst_ns);
+	budget_of(cfg->dh_source_rate ? cfg->dh_source_rate : OVL_SECURE_DH_SOURCE_RATE,
+		  cfg->dh_source_burst ? cfg->dh_source_burst : OVL_SECURE_DH_SOURCE_BURST,
+		  &sec->src_cost_ns, &sec->src_burst_ns);
 
 	sec->capacity = (uint32_t)cap;
 	sec->nbuckets = nb;
@@ -345,6 +640,8 @@ void ovl_secure_free(struct ovl_secure *sec)
 	if (sec->id)
 		sodium_free(sec->id);
 	free(sec->buckets);
+	free(sec->sources);
+	free(sec->negative);
 	free(sec);
 }
 
@@ -356,6 +653,8 @@ long ovl_secure_seal(struct ovl_secure *sec, const uint8_t peer_pk[OVL_KEY_LEN],
 	uint8_t nonce[AEAD_NONCE_LEN];
 	struct peer *p, tmp;
 	uint64_t counter;
+	size_t len = plain_len + OVL_OVERHEAD;
+	bool mac2;
 
 	if (plain_len == 0 || plain_len > OVL_MAX_PLAINTEXT || outmax < plain_len + OVL_OVERHEAD)
 		return -EMSGSIZE;
@@ -376,21 +675,36 @@ long ovl_secure_seal(struct ovl_secure *sec, const uint8_t peer_pk[OVL_KEY_LEN],
 	if (sec->counter_floor < counter + 1)
 		sec->counter_floor = counter + 1;
 
+	/* The peer's proof of our address, while fresh and when it fits. */
+	mac2 = p->cookie_wall_ns && now_wall_ns >= p->cookie_wall_ns &&
+	       now_wall_ns - p->cookie_wall_ns < OVL_SECURE_COOKIE_USE_SEC * NSEC_PER_SEC &&
+	       len + OVL_MAC_LEN <= OVL_MAX_DATAGRAM && len + OVL_MAC_LEN <= outmax;
+
 	h = (struct ovl_wire_header *)out;
 	h->magic = OVL_MAGIC;
-	h->version = OVL_VERSION;
+	h->version = mac2 ? OVL_VERSION | OVL_HDR_MAC2 : OVL_VERSION;
 	memcpy(h->sender, sec->public_key, OVL_KEY_LEN);
 	be64_put(h->counter, counter);
 	make_nonce(nonce, h->counter);
 	aead_seal_nonce(out + OVL_HEADER_LEN, plain, plain_len, out, OVL_HEADER_LEN, nonce,
 			p->send_key);
+	/* What a cookie reply to this datagram will be sealed with. */
+	memcpy(p->sent_tags[p->sent_next], out + len - OVL_TAG_LEN, OVL_TAG_LEN);
+	p->sent_next = (uint8_t)((p->sent_next + 1) % SENT_TAGS);
+	if (mac2) {
+		blake2s_mac16(out + len, p->cookie, sizeof(p->cookie), out, len);
+		len += OVL_MAC_LEN;
+		++sec->stats.mac2_sealed;
+	}
 	++sec->stats.sealed;
-	return (long)(plain_len + OVL_OVERHEAD);
+	return (long)len;
 }
 
-enum ovl_drop ovl_secure_open(struct ovl_secure *sec, const uint8_t *dgram, size_t len,
-			       uint64_t now_wall_ns, uint8_t sender_pk[OVL_KEY_LEN],
-			       uint8_t *plain, size_t plainmax, size_t *plain_len)
+/* Opens a datagram; src NULL: admits anyone (ovl_secure_open). */
+static enum ovl_drop open_dgram(struct ovl_secure *sec, const uint8_t *dgram, size_t len,
+				struct ovl_secure_src *src, uint64_t now_wall_ns,
+				uint8_t sender_pk[OVL_KEY_LEN], uint8_t *plain, size_t plainmax,
+				size_t *plain_len)
 {
 	const struct ovl_wire_header *h;
 	uint8_t nonce[AEAD_NONCE_LEN];
@@ -399,7 +713,7 @@ enum ovl_drop ovl_secure_open(struct ovl_secure *sec, const uint8_t *dgram, size
 	bool have_tmp = false;
 	uint64_t counter;
 	enum ovl_drop d;
-	size_t ptlen;
+	size_t ptlen, maclen;
 
 	if (len < OVL_MIN_DATAGRAM) {
 		d = OVL_DROP_SHORT;
@@ -414,15 +728,27 @@ enum ovl_drop ovl_secure_open(struct ovl_secure *sec, const uint8_t *dgram, size
 		d = OVL_DROP_NOT_OVERLAY;
 		goto out;
 	}
-	if (h->version != OVL_VERSION) {
+	if (h->version == (OVL_VERSION | OVL_HDR_COOKIE)) {
+		d = cookie_reply_take(sec, dgram, len, now_wall_ns);
+		goto out;
+	}
+	if (h->version == OVL_VERSION) {
+		maclen = 0;
+	} else if (h->version == (OVL_VERSION | OVL_HDR_MAC2)) {
+		maclen = OVL_MAC_LEN;
+	} else {
 		d = OVL_DROP_VERSION;
+		goto out;
+	}
+	if (len < OVL_MIN_DATAGRAM + maclen) {
+		d = OVL_DROP_SHORT;
 		goto out;
 	}
 	if (sodium_memcmp(h->sender, sec->public_key, OVL_KEY_LEN) == 0) {
 		d = OVL_DROP_SELF;
 		goto out;
 	}
-	ptlen = len - OVL_OVERHEAD;
+	ptlen = len - maclen - OVL_OVERHEAD;
 	if (plainmax < ptlen) {
 		d = OVL_DROP_BUFFER;
 		goto out;
@@ -448,6 +774,8 @@ enum ovl_drop ovl_secure_open(struct ovl_secure *sec, const uint8_t *dgram, size
 			d = OVL_DROP_WORKBIT;
 			goto out;
 		}
+		if (src && (d = admit(sec, dgram, len, maclen, h->sender, src)) != OVL_ACCEPT)
+			goto out;
 		if (!peer_derive(sec, &tmp, h->sender)) {
 			d = OVL_DROP_BAD_KEY;
 			goto out;
@@ -461,8 +789,11 @@ enum ovl_drop ovl_secure_open(struct ovl_secure *sec, const uint8_t *dgram, size
 	}
 
 	make_nonce(nonce, h->counter);
-	if (!aead_open_nonce(plain, dgram + OVL_HEADER_LEN, len - OVL_HEADER_LEN, dgram,
+	if (!aead_open_nonce(plain, dgram + OVL_HEADER_LEN, len - maclen - OVL_HEADER_LEN, dgram,
 			     OVL_HEADER_LEN, nonce, key)) {
+		/* The same forgery again costs no DH (see admit). */
+		if (have_tmp && src && src->addr)
+			negative_add(sec, h->sender, src->addr, src->now_ns);
 		d = OVL_DROP_AUTH;
 		goto out;
 	}
@@ -478,6 +809,8 @@ enum ovl_drop ovl_secure_open(struct ovl_secure *sec, const uint8_t *dgram, size
 		replay_window_reset(&p->rx);
 	rx_commit(p, counter);
 	p->last_rx_ns = now_wall_ns;
+	/* It holds our keys now: no more proof needed. */
+	p->cookie_wall_ns = 0;
 	memcpy(sender_pk, p->pk, OVL_KEY_LEN);
 	*plain_len = ptlen;
 	d = OVL_ACCEPT;
@@ -486,6 +819,24 @@ out:
 		sodium_memzero(&tmp, sizeof(tmp));
 	++sec->stats.open_results[d];
 	return d;
+}
+
+enum ovl_drop ovl_secure_open(struct ovl_secure *sec, const uint8_t *dgram, size_t len,
+			       uint64_t now_wall_ns, uint8_t sender_pk[OVL_KEY_LEN],
+			       uint8_t *plain, size_t plainmax, size_t *plain_len)
+{
+	return open_dgram(sec, dgram, len, NULL, now_wall_ns, sender_pk, plain, plainmax,
+			  plain_len);
+}
+
+enum ovl_drop ovl_secure_open_from(struct ovl_secure *sec, const uint8_t *dgram, size_t len,
+				    struct ovl_secure_src *src, uint64_t now_wall_ns,
+				    uint8_t sender_pk[OVL_KEY_LEN], uint8_t *plain,
+				    size_t plainmax, size_t *plain_len)
+{
+	src->reply_len = 0;
+	return open_dgram(sec, dgram, len, src, now_wall_ns, sender_pk, plain, plainmax,
+			  plain_len);
 }
 
 bool ovl_secure_has_peer(const struct ovl_secure *sec, const uint8_t pk[OVL_KEY_LEN])
@@ -548,6 +899,14 @@ const char *ovl_drop_name(enum ovl_drop d)
 		return "authentication failed";
 	case OVL_DROP_BUFFER:
 		return "buffer too small";
+	case OVL_DROP_LOAD:
+		return "under load";
+	case OVL_DROP_FAILED:
+		return "failed lately";
+	case OVL_DROP_COOKIE:
+		return "cookie taken";
+	case OVL_DROP_BAD_COOKIE:
+		return "bad cookie";
 	case OVL_DROP_MAX:
 		break;
 	}

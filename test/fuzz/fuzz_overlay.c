@@ -14,7 +14,14 @@
  *      second byte picks, and the engine's timers run: whatever the
  *      message says, nothing may crash and every datagram is counted;
  *   3: as 2, then one byte of the datagram (chosen by the input) is
- *      changed: it must no longer open.
+ *      changed: it must no longer open;
+ *   4: the bytes after the second are a datagram from the network at a
+ *      source address the second byte picks, opened with the admission
+ *      of unknown senders (secure.c ovl_secure_open_from, with a small
+ *      DH budget): it cannot authenticate, and a cookie reply it earns
+ *      is no larger than it and parses (codec.c ovl_cookie_reply_parse);
+ *      parsed as a cookie reply itself, what is accepted writes back the
+ *      same bytes.
  *
  * The receiver keeps only four peers, so eviction paths run too. */
 #include "proto/overlay/secure.h"
@@ -107,8 +114,11 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	if (crypto_layer_init() < 0)
 		abort();
 	memset(sk, 0x11, sizeof(sk));
+	cfg.dh_rate = 10;
+	cfg.dh_burst = 2;
 	if (ovl_secure_new(&rx, &cfg) < 0)
 		abort();
+	cfg.dh_rate = cfg.dh_burst = 0;
 	memset(sk, 0x22, sizeof(sk));
 	cfg.capacity = 0;
 	if (ovl_secure_new(&tx, &cfg) < 0)
@@ -156,6 +166,35 @@ static void check_codec(const uint8_t *buf, size_t len)
 		abort();
 }
 
+/* Mode 4: opening with a source; the cookie reply's codec. */
+static void check_admission(const uint8_t *buf, size_t len, uint8_t pick)
+{
+	static uint8_t plain[OVL_MAX_DATAGRAM];
+	uint8_t sender[OVL_KEY_LEN], reply[OVL_COOKIE_REPLY_LEN], out[OVL_COOKIE_REPLY_LEN];
+	struct ovl_addr a;
+	struct ovl_secure_src src = { .addr = &a, .now_ns = now - T0, .reply = reply };
+	struct ovl_cookie_reply r;
+	size_t plen;
+
+	memset(&a, 0, sizeof(a));
+	a.family = OVL_AF_INET;
+	a.ip[0] = 192;
+	a.ip[2] = 2;
+	a.ip[3] = pick;
+	a.port = (uint16_t)(51820 + (pick & 3));
+	if (ovl_secure_open_from(rx, buf, len, &src, now, sender, plain, sizeof(plain), &plen) ==
+	    OVL_ACCEPT)
+		abort();
+	if (src.reply_len && (src.reply_len != OVL_COOKIE_REPLY_LEN || src.reply_len > len ||
+			      !ovl_cookie_reply_parse(&r, reply, src.reply_len)))
+		abort();
+	if (ovl_cookie_reply_parse(&r, buf, len)) {
+		ovl_cookie_reply_write(out, &r);
+		if (len != sizeof(out) || memcmp(out, buf, len) != 0)
+			abort();
+	}
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static uint8_t dg[OVL_MAX_DATAGRAM + 64], plain[OVL_MAX_DATAGRAM];
@@ -166,7 +205,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (size == 0)
 		return 0;
 	now += 1000;
-	switch (data[0] % 4) {
+	switch (data[0] % 5) {
 	case 0:
 		check_codec(data + 1, size - 1);
 		break;
@@ -186,7 +225,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				abort();
 			break;
 		}
-		if (data[0] % 4 == 3) {
+		if (data[0] % 5 == 3) {
 			dg[data[1] % n] ^= 0x5a;
 			if (ovl_secure_open(rx, dg, (size_t)n, now, sender, plain, sizeof(plain),
 					     &plen) == OVL_ACCEPT)
@@ -200,6 +239,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		n = ovl_secure_seal(tx, rx_pk, data + 2, size - 2, now + 1, dg, sizeof(dg));
 		if (n > 0)
 			drive_engine(dg, (size_t)n, data[1]);
+		break;
+	case 4:
+		if (size >= 2)
+			check_admission(data + 2, size - 2, data[1]);
 		break;
 	}
 	return 0;

@@ -3,7 +3,9 @@
  * senders (a later clock, an earlier one, a carried-over floor), the
  * workbit checked before any DH, namespaces, malformed headers, the
  * optional skew bound, LRU eviction (checked against a naive model), and
- * the replay window against a naive model. */
+ * the replay window against a naive model; the admission of unknown
+ * senders: a flood of made-up keys within the DH budget, the negative
+ * cache, cookie replies and mac2, the cookie reply's codec. */
 #include "proto/overlay/secure.h"
 #include "proto/overlay/codec.h"
 #include "crypto/crypto.h"
@@ -13,6 +15,8 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <sodium.h>
+#include <string.h>
 
 #define SEC UINT64_C(1000000000)
 #define T0 (UINT64_C(1700000000) * SEC)
@@ -549,6 +553,308 @@ static void test_window_model(void)
 	ovl_secure_free(cb);
 }
 
+/* ---- admission of unknown senders (doc/protocol.md 4.1) ---- */
+
+static struct ovl_addr addr_v4(uint8_t net, uint8_t host, uint16_t port)
+{
+	const uint8_t ip[4] = { 198, 51, net, host };
+	struct ovl_addr a;
+
+	ovl_addr_set_v4(&a, ip, port);
+	return a;
+}
+
+/* A made-up sender key of enough workbit (no private key: what an
+ * attacker finds with about 2^bits BLAKE2b). */
+static void fake_key(uint8_t key[32], const char *ns, unsigned bits)
+{
+	do
+		randombytes_buf(key, 32);
+	while (workbit_of(key, ns, strlen(ns)) < bits);
+}
+
+/* A PING as a node sends it (type, nonce, flags, pad_len: 70 bytes on
+ * the wire), the smallest datagram that earns a cookie reply. */
+static const uint8_t ping70[] = { OVL_MSG_PING, 1, 2, 3, 4, 5, 6, 7, 8, 0, 0, 0 };
+
+static struct dgram seal70(struct ovl_secure *ch, const struct node *to, uint64_t now)
+{
+	struct dgram d;
+	long n = ovl_secure_seal(ch, to->pk, ping70, sizeof(ping70), now, d.b, sizeof(d.b));
+
+	if (n < 0)
+		abort();
+	d.len = (size_t)n;
+	return d;
+}
+
+/* A forged PING-sized datagram from key: a header and random bytes. */
+static struct dgram forge(const uint8_t key[32], uint64_t counter)
+{
+	struct dgram d;
+
+	d.len = sizeof(ping70) + OVL_OVERHEAD;
+	randombytes_buf(d.b, d.len);
+	d.b[0] = OVL_MAGIC;
+	d.b[1] = OVL_VERSION;
+	memcpy(d.b + 2, key, 32);
+	be64_put(d.b + 34, counter);
+	return d;
+}
+
+struct opened {
+	enum ovl_drop d;
+	uint8_t reply[OVL_COOKIE_REPLY_LEN];
+	size_t reply_len;
+};
+
+static struct opened open_at(struct ovl_secure *ch, const struct dgram *d, const struct ovl_addr *a,
+			     uint64_t mono_ns)
+{
+	uint8_t sender[32], plain[OVL_MAX_PLAINTEXT];
+	struct opened o;
+	struct ovl_secure_src src = { .addr = a, .now_ns = mono_ns, .reply = o.reply };
+	size_t len;
+
+	o.d = ovl_secure_open_from(ch, d->b, d->len, &src, T0 + mono_ns, sender, plain,
+				   sizeof(plain), &len);
+	o.reply_len = src.reply_len;
+	return o;
+}
+
+static struct dgram as_dgram(const uint8_t *b, size_t len)
+{
+	struct dgram d;
+
+	memcpy(d.b, b, len);
+	d.len = len;
+	return d;
+}
+
+/* A flood of forged datagrams from made-up keys of enough workbit and
+ * spoofed sources costs at most the budget's DH; every one beyond gets a
+ * cookie reply no larger than itself, and nothing is kept; a member's
+ * datagrams open all along, at no DH. */
+static void test_flood_budget(void)
+{
+	enum { K = 200, N = 2000, SOURCES = 100, RATE = 100, BURST = 50 };
+	struct ovl_secure_config cfg = { .workbit = 4, .dh_rate = RATE, .dh_burst = BURST };
+	static uint8_t keys[K][32];
+	struct node b, m;
+	struct ovl_secure *cb, *cm;
+	struct ovl_addr ma = addr_v4(100, 200, 5000), sa;
+	unsigned i, bad_reply = 0, replies = 0, member_ok = 0, loads = 0;
+	uint64_t dh, t = 0;
+	struct opened o;
+	struct dgram d;
+
+	node_new(&b);
+	node_with_workbit(&m, "public", 4, true);
+	cb = secure_cfg(&b, cfg);
+	cm = secure(&m, "public", 0, 0);
+	for (i = 0; i < K; ++i)
+		fake_key(keys[i], "public", 4);
+	d = seal(cm, &b, T0);
+	ok(open_at(cb, &d, &ma, 0).d == OVL_ACCEPT, "a member is heard before the flood");
+	dh = ovl_secure_stats(cb)->dh;
+
+	/* N datagrams over one second. */
+	for (i = 0; i < N; ++i) {
+		t = (uint64_t)i * (SEC / N);
+		sa = addr_v4(100, (uint8_t)(1 + i % SOURCES), (uint16_t)(1000 + i));
+		d = forge(keys[i % K], T0 + i);
+		o = open_at(cb, &d, &sa, t);
+		if (o.d == OVL_DROP_LOAD || o.d == OVL_DROP_FAILED) {
+			++loads;
+			if (o.reply_len) {
+				++replies;
+				if (o.reply_len > d.len)
+					++bad_reply;
+			}
+		}
+		if (i % 20 == 0) {
+			d = seal(cm, &b, T0 + t);
+			if (open_at(cb, &d, &ma, t).d == OVL_ACCEPT)
+				++member_ok;
+		}
+	}
+	dh = ovl_secure_stats(cb)->dh - dh;
+	ok(dh <= BURST + RATE * (t / SEC + 1),
+	   "%u forged datagrams from %u made-up keys cost %" PRIu64 " DH (budget %u + %u/s)", N, K,
+	   dh, BURST, RATE);
+	ok(loads >= N - dh && replies == loads && bad_reply == 0,
+	   "the other %u got a cookie reply no larger than themselves", loads);
+	ok(member_ok == N / 20, "a member's %u datagrams all opened during the flood", member_ok);
+	for (i = 0; i < K; ++i)
+		if (ovl_secure_has_peer(cb, keys[i]))
+			break;
+	ok(i == K, "no state for any made-up key");
+	ovl_secure_free(cb);
+	ovl_secure_free(cm);
+}
+
+/* The same made-up key from the same address costs one DH, however
+ * often it comes (within OVL_SECURE_NEGATIVE_SEC). */
+static void test_negative(void)
+{
+	struct node b;
+	struct ovl_secure *cb;
+	struct ovl_addr sa = addr_v4(100, 7, 4444), other = addr_v4(100, 8, 4444);
+	uint8_t key[32];
+	struct opened o;
+	struct dgram d;
+	uint64_t dh;
+	unsigned i, failed = 0;
+
+	node_new(&b);
+	cb = secure(&b, "public", 0, 0);
+	fake_key(key, "public", 0);
+	dh = ovl_secure_stats(cb)->dh;
+	d = forge(key, T0);
+	ok(open_at(cb, &d, &sa, SEC).d == OVL_DROP_AUTH, "a forgery from a made-up key fails");
+	for (i = 0; i < 100; ++i) {
+		d = forge(key, T0 + 1 + i);
+		o = open_at(cb, &d, &sa, SEC + i);
+		failed += o.d == OVL_DROP_FAILED && o.reply_len == OVL_COOKIE_REPLY_LEN;
+	}
+	ok(ovl_secure_stats(cb)->dh == dh + 1 && failed == 100,
+	   "the same made-up key twice (101 times) costs one DH (%" PRIu64 "); the rest get cookies",
+	   ovl_secure_stats(cb)->dh - dh);
+	d = forge(key, T0 + 200);
+	ok(open_at(cb, &d, &other, SEC).d == OVL_DROP_AUTH && ovl_secure_stats(cb)->dh == dh + 2,
+	   "from another address it is another pair");
+	d = forge(key, T0 + 300);
+	ok(open_at(cb, &d, &sa, SEC + OVL_SECURE_NEGATIVE_SEC * SEC).d == OVL_DROP_AUTH,
+	   "forgotten after %d s", OVL_SECURE_NEGATIVE_SEC);
+	ovl_secure_free(cb);
+}
+
+/* Under load a new node is heard once it proves its address with the
+ * cookie it was sent; the cookie is good from that address and for that
+ * key only, and a cookie reply opens only at whoever sent what it
+ * answers. */
+static void test_cookie_under_load(void)
+{
+	struct ovl_secure_config cfg = { .dh_rate = 1, .dh_burst = 1 };
+	struct node a, b, c;
+	struct ovl_secure *ca, *cb, *cc;
+	struct ovl_addr aa = addr_v4(100, 10, 5555), elsewhere = addr_v4(100, 11, 5555);
+	uint8_t key[32];
+	struct opened o, o2;
+	struct dgram d, d2, r;
+	uint64_t dh;
+
+	node_new(&a);
+	node_new(&b);
+	node_new(&c);
+	ca = secure(&a, "public", 0, 0);
+	cb = secure_cfg(&b, cfg);
+	cc = secure(&c, "public", 0, 0);
+
+	/* The budget (one DH) goes to a made-up key. */
+	fake_key(key, "public", 0);
+	d = forge(key, T0);
+	ok(open_at(cb, &d, &elsewhere, SEC).d == OVL_DROP_AUTH, "the one DH of the budget spent");
+
+	d = seal70(ca, &b, T0 + SEC);
+	dh = ovl_secure_stats(cb)->dh;
+	o = open_at(cb, &d, &aa, SEC);
+	ok(o.d == OVL_DROP_LOAD && ovl_secure_stats(cb)->dh == dh, "under load: a new key costs no DH");
+	ok(o.reply_len == OVL_COOKIE_REPLY_LEN && o.reply_len <= d.len && o.reply[1] == 0x41,
+	   "it gets a cookie reply of %zu bytes for its %zu", o.reply_len, d.len);
+	r = as_dgram(o.reply, o.reply_len);
+	ok(open_(cc, &r, T0) == OVL_DROP_BAD_COOKIE, "the reply is no use to another node");
+	r.b[50] ^= 1;
+	ok(open_(ca, &r, T0) == OVL_DROP_BAD_COOKIE, "a damaged reply is refused");
+	r.b[50] ^= 1;
+	ok(open_(ca, &r, T0 + SEC) == OVL_DROP_COOKIE, "the sender takes its cookie");
+
+	d = seal70(ca, &b, T0 + SEC + 1);
+	ok(d.len == sizeof(ping70) + OVL_OVERHEAD + OVL_MAC_LEN && d.b[1] == 0x81,
+	   "and seals with mac2 (16 bytes more, flag 0x80)");
+	o2 = open_at(cb, &d, &elsewhere, SEC + 2);
+	ok(o2.d == OVL_DROP_LOAD, "the cookie proves nothing from another address");
+	o2 = open_at(cb, &d, &aa, SEC + 2);
+	ok(o2.d == OVL_ACCEPT && ovl_secure_stats(cb)->mac2_valid == 1,
+	   "from its address it is heard under load");
+	/* c proves its address at the same moment: the proven datagrams'
+	 * global budget (one DH here) is spent, so it waits a second. */
+	d2 = seal70(cc, &b, T0 + SEC + 2);
+	o2 = open_at(cb, &d2, &elsewhere, SEC + 2);
+	r = as_dgram(o2.reply, o2.reply_len);
+	ok(o2.d == OVL_DROP_LOAD && open_(cc, &r, T0 + SEC) == OVL_DROP_COOKIE,
+	   "another new node gets its cookie");
+	d2 = seal70(cc, &b, T0 + SEC + 3);
+	ok(open_at(cb, &d2, &elsewhere, SEC + 3).d == OVL_DROP_LOAD,
+	   "proven, but over the proven datagrams' global budget");
+	ok(open_at(cb, &d2, &elsewhere, 2 * SEC + 3).d == OVL_ACCEPT, "and heard a second later");
+	ovl_secure_forget(cb, c.pk);
+	d2 = seal(cb, &a, T0 + SEC + 3);
+	ok(open_(ca, &d2, T0 + SEC + 3) == OVL_ACCEPT, "and answered");
+	d = seal70(ca, &b, T0 + SEC + 4);
+	ok(d.len == sizeof(ping70) + OVL_OVERHEAD && open_at(cb, &d, &aa, SEC + 4).d == OVL_ACCEPT,
+	   "once answered, no more mac2");
+
+	/* A cookie proves only the address it was made for. */
+	ovl_secure_forget(cb, a.pk);
+	d = seal70(cc, &b, T0 + SEC + 5);
+	ok(open_at(cb, &d, &aa, SEC + 5).d == OVL_DROP_LOAD, "c's cookie, from a's address, proves nothing");
+	ovl_secure_free(ca);
+	ovl_secure_free(cb);
+	ovl_secure_free(cc);
+}
+
+/* A real node whose first datagram was forged in its name, from its own
+ * address, is not locked out: it is asked for a cookie and then heard. */
+static void test_not_locked_out(void)
+{
+	struct node a, b;
+	struct ovl_secure *ca, *cb;
+	struct ovl_addr aa = addr_v4(100, 20, 6000);
+	struct opened o;
+	struct dgram d, r;
+
+	node_new(&a);
+	node_new(&b);
+	ca = secure(&a, "public", 0, 0);
+	cb = secure(&b, "public", 0, 0);
+	d = forge(a.pk, T0);
+	ok(open_at(cb, &d, &aa, SEC).d == OVL_DROP_AUTH, "a forgery in a's name from a's address");
+	d = seal70(ca, &b, T0 + SEC);
+	o = open_at(cb, &d, &aa, SEC + 1);
+	ok(o.d == OVL_DROP_FAILED && o.reply_len, "a's own datagram then needs a proof of address");
+	r = as_dgram(o.reply, o.reply_len);
+	ok(open_(ca, &r, T0 + SEC) == OVL_DROP_COOKIE, "a takes the cookie");
+	d = seal70(ca, &b, T0 + SEC + 2);
+	ok(open_at(cb, &d, &aa, SEC + 2).d == OVL_ACCEPT, "and is heard at its next datagram");
+	ovl_secure_free(ca);
+	ovl_secure_free(cb);
+}
+
+/* The cookie reply's codec: one length, one version byte, fields back. */
+static void test_cookie_reply_codec(void)
+{
+	struct ovl_cookie_reply r, r2;
+	uint8_t buf[OVL_COOKIE_REPLY_LEN + 1], out[OVL_COOKIE_REPLY_LEN];
+
+	randombytes_buf(&r, sizeof(r));
+	ovl_cookie_reply_write(buf, &r);
+	ok(buf[0] == 0xff && buf[1] == 0x41 && !memcmp(buf + 2, r.sender, 32) &&
+	   !memcmp(buf + 34, r.salt, 4) && !memcmp(buf + 38, r.sealed, 32),
+	   "cookie reply: ff 41, sender, salt, sealed cookie (70 bytes)");
+	ok(ovl_cookie_reply_parse(&r2, buf, OVL_COOKIE_REPLY_LEN) && !memcmp(&r, &r2, sizeof(r)),
+	   "parses back");
+	ovl_cookie_reply_write(out, &r2);
+	ok(!memcmp(out, buf, sizeof(out)), "and writes the same bytes");
+	ok(!ovl_cookie_reply_parse(&r2, buf, OVL_COOKIE_REPLY_LEN - 1) &&
+	   !ovl_cookie_reply_parse(&r2, buf, OVL_COOKIE_REPLY_LEN + 1), "69 and 71 bytes refused");
+	buf[1] = 0x01;
+	ok(!ovl_cookie_reply_parse(&r2, buf, OVL_COOKIE_REPLY_LEN), "another byte 1 refused");
+	buf[1] = 0x41;
+	buf[0] = 0xfe;
+	ok(!ovl_cookie_reply_parse(&r2, buf, OVL_COOKIE_REPLY_LEN), "another byte 0 refused");
+}
+
 int main(void)
 {
 	if (crypto_layer_init() < 0)
@@ -561,5 +867,10 @@ int main(void)
 	test_skew();
 	test_eviction();
 	test_window_model();
+	test_cookie_reply_codec();
+	test_negative();
+	test_not_locked_out();
+	test_cookie_under_load();
+	test_flood_budget();
 	return tap_done();
 }
