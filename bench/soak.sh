@@ -32,6 +32,9 @@
 # issue: attack TCP >= 80% of decoy, no ping lost to the attack, RSS flat
 # (the last sample within 1 MiB of the first).
 #
+# The daemons' logs, `wh show` and `wh inspect` of both members at the end
+# and the pings stay in BUILD_DIR/soak-logs/.
+#
 # WH_JUNK_KINDS=forged,replayed (say) makes junkflood send only those
 # kinds, to tell which one costs what.
 #
@@ -222,6 +225,14 @@ phase idle $base
 phase decoy $base
 phase attack "$duration"
 inspect_b >"$tmp/inspect1.json" || true
+# What the daemons said and saw, kept for a look after the run.
+logs=$build/soak-logs
+rm -rf "$logs"
+mkdir -p "$logs"
+ip netns exec $NS_A "$WH" show $IF_A >"$tmp/show-a.txt" 2>&1 || true
+ip netns exec $NS_B "$WH" show $IF_B >"$tmp/show-b.txt" 2>&1 || true
+ip netns exec $NS_A "$WH" inspect $IF_A >"$tmp/inspect-a.json" 2>&1 || true
+cp "$tmp"/*.log "$tmp"/*.txt "$tmp"/*.json "$tmp"/*.ping "$logs/" 2>/dev/null || true
 
 # ------------------------------------------------------------------ report
 echo

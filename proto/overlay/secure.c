@@ -148,6 +148,8 @@ struct ovl_secure {
 	uint64_t dh_tat, dh_cost_ns, dh_burst_ns;
 	uint64_t dh_proven_tat;			/* the same budget, for proven sources */
 	uint64_t src_cost_ns, src_burst_ns;
+	uint64_t cookie_tat, cookie_cost_ns, cookie_burst_ns;
+	uint32_t salt_next;			/* the next cookie reply's salt */
 	struct source *sources;			/* OVL_SECURE_SOURCES */
 	struct negative *negative;		/* OVL_SECURE_NEGATIVE */
 	uint64_t secret_born_ns;
@@ -477,7 +479,10 @@ static void cookie_reply_make(struct ovl_secure *sec, const uint8_t *dgram, size
 
 	memset(&r, 0, sizeof(r));
 	memcpy(r.sender, sec->public_key, OVL_KEY_LEN);
-	randombytes_buf(r.salt, sizeof(r.salt));
+	/* A salt that never repeats under one cookie key (a counter from a
+	 * random start: no random draw, which is a system call, per reply). */
+	memcpy(r.salt, &sec->salt_next, sizeof(r.salt));
+	++sec->salt_next;
 	ovl_cookie_reply_write(out, &r);
 	cookie_of(sec, 0, a, pk, cookie);
 	cookie_key(key, sec->public_key, dgram + aead_len - OVL_TAG_LEN);
@@ -557,10 +562,15 @@ static enum ovl_drop admit(struct ovl_secure *sec, const uint8_t *dgram, size_t 
 	d = OVL_DROP_LOAD;
 ask:
 	/* A reply no larger than what it answers, to an address we can
-	 * answer. */
+	 * answer, within the replies' own budget (beyond it a flood costs us
+	 * the checks above and nothing more). */
 	if (a && src->reply && len >= OVL_COOKIE_REPLY_LEN && ovl_addr_valid(a)) {
-		cookie_reply_make(sec, dgram, len - maclen, pk, a, src->reply);
-		src->reply_len = OVL_COOKIE_REPLY_LEN;
+		if (gcra_allow(&sec->cookie_tat, now, sec->cookie_cost_ns, sec->cookie_burst_ns)) {
+			cookie_reply_make(sec, dgram, len - maclen, pk, a, src->reply);
+			src->reply_len = OVL_COOKIE_REPLY_LEN;
+		} else {
+			++sec->stats.cookie_shed;
+		}
 	}
 	return d;
 }
@@ -614,6 +624,10 @@ int ovl_secure_new(struct ovl_secure **out, const struct ovl_secure_config *cfg)
 	budget_of(cfg->dh_source_rate ? cfg->dh_source_rate : OVL_SECURE_DH_SOURCE_RATE,
 		  cfg->dh_source_burst ? cfg->dh_source_burst : OVL_SECURE_DH_SOURCE_BURST,
 		  &sec->src_cost_ns, &sec->src_burst_ns);
+	budget_of(cfg->cookie_rate ? cfg->cookie_rate : OVL_SECURE_COOKIE_RATE,
+		  cfg->cookie_burst ? cfg->cookie_burst : OVL_SECURE_COOKIE_BURST,
+		  &sec->cookie_cost_ns, &sec->cookie_burst_ns);
+	randombytes_buf(&sec->salt_next, sizeof(sec->salt_next));
 
 	sec->capacity = (uint32_t)cap;
 	sec->nbuckets = nb;

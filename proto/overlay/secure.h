@@ -19,9 +19,10 @@
  * global budget and one per source address; beyond it, or for a key and
  * address whose datagram failed authentication lately (a small negative
  * cache), it asks for a proof of address instead: a cookie reply (no DH,
- * no state, no larger than the datagram), whose cookie the sender then
- * adds as mac2 to what it seals to us.  Senders we hold keys for are never
- * slowed.  The cookie secret and the reply salts are random draws too.
+ * no state, no larger than the datagram, within a budget of its own),
+ * whose cookie the sender then adds as mac2 to what it seals to us.
+ * Senders we hold keys for are never slowed.  The cookie secret is a
+ * random draw, the reply salts a counter from a random start.
  *
  * Errors: setup and sealing return negative errno; opening returns an
  * enum ovl_drop (OVL_ACCEPT or the reason a datagram was dropped, for
@@ -61,6 +62,10 @@ struct ovl_secure_config {
 	 * unlimited. */
 	uint32_t dh_rate, dh_burst;
 	uint32_t dh_source_rate, dh_source_burst;
+	/* Cookie replies, per second and burst, in all (a flood beyond it is
+	 * dropped unanswered: the replies cost a MAC, an AEAD and a send
+	 * each); 0: the OVL_SECURE_COOKIE_ defaults. */
+	uint32_t cookie_rate, cookie_burst;
 };
 
 enum {
@@ -70,6 +75,8 @@ enum {
 	OVL_SECURE_DH_BURST = 200,
 	OVL_SECURE_DH_SOURCE_RATE = 20,
 	OVL_SECURE_DH_SOURCE_BURST = 40,
+	OVL_SECURE_COOKIE_RATE = 2000,		/* about as many new nodes a second under load */
+	OVL_SECURE_COOKIE_BURST = 500,
 	OVL_SECURE_SOURCES = 4096,		/* source budgets kept (shared on collision) */
 	OVL_SECURE_NEGATIVE = 4096,		/* failed key and address pairs kept */
 	OVL_SECURE_NEGATIVE_SEC = 10,		/* how long one is kept */
@@ -103,6 +110,7 @@ struct ovl_secure_stats {
 	uint64_t dh;			/* X25519 computations (new peers) */
 	uint64_t evictions;
 	uint64_t cookie_replies;	/* sent (asked for a proof of address) */
+	uint64_t cookie_shed;		/* owed one, over the cookie budget: none sent */
 	uint64_t mac2_valid;		/* unknown senders that proved their address */
 	uint64_t mac2_sealed;		/* our datagrams that carried a cookie */
 };

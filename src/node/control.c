@@ -292,7 +292,9 @@ static void do_inspect(struct ctl_conn *cc)
 		      "\"relayed_dropped\": %llu},\n"
 		      "  \"relay\": {\"forwarded\": %llu, \"bytes\": %llu, \"dropped_off\": %llu, "
 		      "\"dropped_rate\": %llu, \"dropped_no_path\": %llu, \"dropped_bad\": %llu},\n"
-		      "  \"secure\": {\"sealed\": %llu, \"dh\": %llu, \"evictions\": %llu, \"open\": {",
+		      "  \"secure\": {\"sealed\": %llu, \"dh\": %llu, \"evictions\": %llu, "
+		      "\"cookie_replies\": %llu, \"cookie_shed\": %llu, \"mac2_valid\": %llu, "
+		      "\"mac2_sealed\": %llu, \"open\": {",
 		      n->conf->workbit, (unsigned long long)os->rx, (unsigned long long)os->tx,
 		      (unsigned long long)os->dropped_secure, (unsigned long long)os->dropped_decode,
 		      (unsigned long long)os->unhandled, (unsigned long long)os->pings_answered,
@@ -304,7 +306,9 @@ static void do_inspect(struct ctl_conn *cc)
 		      (unsigned long long)os->relay_dropped_no_path,
 		      (unsigned long long)os->relay_dropped_bad,
 		      (unsigned long long)cs->sealed, (unsigned long long)cs->dh,
-		      (unsigned long long)cs->evictions);
+		      (unsigned long long)cs->evictions, (unsigned long long)cs->cookie_replies,
+		      (unsigned long long)cs->cookie_shed, (unsigned long long)cs->mac2_valid,
+		      (unsigned long long)cs->mac2_sealed);
 	for (r = 0; r < OVL_DROP_MAX; ++r)
 		strbuf_printf(&b, "%s\"%s\": %llu", r ? ", " : "", ovl_drop_name((enum ovl_drop)r),
 			      (unsigned long long)cs->open_results[r]);
