@@ -162,6 +162,39 @@ static uint32_t take_pong(struct ovl_engine *e, const uint8_t sender[32], const 
 	return 0;
 }
 
+/* A CHANNEL_BIND of ours left (relay.c): its CHANNEL_BOUND is expected
+ * from that relay at that address, for that destination. */
+void engine_bind_sent(struct ovl_engine *e, const uint8_t relay[32], const struct ovl_addr *addr,
+		      const uint8_t dst[32], uint64_t now)
+{
+	struct ovl_bind_slot *s = &e->binds[e->bind_next++ % BINDS_ASKED];
+
+	memcpy(s->relay, relay, 32);
+	memcpy(s->dst, dst, 32);
+	s->addr = *addr;
+	s->sent_ns = now ? now : 1;
+}
+
+/* Whether a CHANNEL_BOUND answers a CHANNEL_BIND of ours (8.1); every
+ * bind it answers is then forgotten, so that it counts once. */
+static bool take_bind_answer(struct ovl_engine *e, const uint8_t sender[32], const struct ovl_addr *from,
+			     const struct ovl_channel_bound *r, uint64_t now)
+{
+	bool found = false;
+	unsigned i;
+
+	for (i = 0; i < BINDS_ASKED; ++i) {
+		struct ovl_bind_slot *s = &e->binds[i];
+
+		if (!s->sent_ns || now - s->sent_ns >= BIND_ANSWER_NS || memcmp(s->relay, sender, 32) ||
+		    memcmp(s->dst, r->dst, 32) || !ovl_addr_equal(&s->addr, from))
+			continue;
+		s->sent_ns = 0;
+		found = true;
+	}
+	return found;
+}
+
 /* ---- input ---- */
 
 /* What the sender says of itself (PING, PONG); other messages keep what
@@ -315,7 +348,9 @@ void ovl_engine_input(struct ovl_engine *e, const struct ovl_rx *rx, struct ovl_
 	 * from the address the request went to (8.1); anything else changes
 	 * nothing: no table entry, no validation, no relay. */
 	if ((m.type == OVL_MSG_NODES && !dht_nodes_expected(e, sender, from, m.u.nodes.txid)) ||
-	    (m.type == OVL_MSG_PONG && !(rtt_us = take_pong(e, sender, from, &m.u.pong, t.now_ns)))) {
+	    (m.type == OVL_MSG_PONG && !(rtt_us = take_pong(e, sender, from, &m.u.pong, t.now_ns))) ||
+	    (m.type == OVL_MSG_CHANNEL_BOUND &&
+	     !take_bind_answer(e, sender, from, &m.u.channel_bound, t.now_ns))) {
 		++e->stats.dropped_unsolicited;
 		return;
 	}

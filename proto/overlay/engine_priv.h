@@ -12,6 +12,7 @@
 #define NS_PER_S 1000000000ULL
 #define LIVE_PATH_NS (60 * NS_PER_S)	/* a NATed node heard within this is reachable */
 #define VALIDATED_NS (600 * NS_PER_S)	/* an answer validates its address this long */
+#define BIND_ANSWER_NS (10 * NS_PER_S)	/* a CHANNEL_BIND's answer counts this long */
 #define HEARSAY_NS (600 * NS_PER_S)	/* an address only hearsay named: one datagram */
 
 enum {
@@ -20,6 +21,7 @@ enum {
 	OBSERVATIONS = 8,	/* reflexive addresses remembered */
 	NATFILT_ASKED = 3,	/* PUBLIC nodes asked per filtering round */
 	PROBE_LIMIT_SLOTS = 256,	/* per-requester PROBE_REQ rate states, by key hash */
+	BINDS_ASKED = 32,	/* CHANNEL_BINDs of ours awaiting CHANNEL_BOUND */
 	ASKED_MAX = 16,		/* FIND_NODEs of ovl_engine_ask_public awaiting NODES */
 	HEARSAY_MAX = 128,	/* addresses contacted on hearsay alone, remembered */
 };
@@ -32,6 +34,14 @@ struct ovl_ping_slot {
 	uint64_t sent_ns;
 	ovl_engine_pong_cb *done;
 	void *arg;
+};
+
+/* engine.c: a CHANNEL_BIND of ours waiting for its CHANNEL_BOUND. */
+struct ovl_bind_slot {
+	uint8_t relay[32];
+	uint8_t dst[32];
+	struct ovl_addr addr;	/* its answer counts only from there */
+	uint64_t sent_ns;	/* 0: free */
 };
 
 /* dht.c: a lookup the owner waits for. */
@@ -118,6 +128,8 @@ struct ovl_engine {
 	/* engine.c: */
 	struct ovl_ping_slot pings[PINGS_TRACKED];
 	unsigned ping_next;
+	struct ovl_bind_slot binds[BINDS_ASKED];
+	unsigned bind_next;
 	/* natobs.c: */
 	struct ovl_addr reflexive;	/* family 0: none yet */
 	struct ovl_observation obs[OBSERVATIONS];
@@ -144,6 +156,8 @@ long engine_seal(struct ovl_engine *e, const uint8_t key[32], const struct ovl_m
 int engine_send_ping(struct ovl_engine *e, const uint8_t key[32], const struct ovl_addr *to,
 		     ovl_engine_pong_cb *done, void *arg, struct ovl_time t);
 uint64_t engine_nonce(struct ovl_engine *e);
+void engine_bind_sent(struct ovl_engine *e, const uint8_t relay[32], const struct ovl_addr *addr,
+		      const uint8_t dst[32], uint64_t now);
 unsigned engine_kad_flags(uint8_t node_flags);
 
 /* dht.c */

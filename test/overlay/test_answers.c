@@ -38,7 +38,7 @@ struct eng {
 	struct ovl_engine *e;
 	uint8_t pub[32];
 	struct ovl_addr addr;
-	unsigned reached;
+	unsigned reached, channels;
 };
 
 static struct dgram q[QMAX];
@@ -95,9 +95,20 @@ static void ev_reach(void *ctx, const uint8_t key[32], const uint8_t via[32],
 	++((struct eng *)ctx)->reached;
 }
 
+static void ev_channel(void *ctx, const uint8_t relay[32], const uint8_t dst[32], uint8_t status,
+		       uint32_t channel)
+{
+	(void)relay;
+	(void)dst;
+	(void)status;
+	(void)channel;
+	++((struct eng *)ctx)->channels;
+}
+
 static const struct ovl_engine_ops cap_ops = {
 	.send = cap_send,
 	.on_reach = ev_reach,
+	.on_channel = ev_channel,
 };
 
 /* A private key whose public key meets the workbit. */
@@ -323,6 +334,41 @@ static void test_unsolicited_pong(void)
 	eng_free(a);
 }
 
+static void test_unsolicited_channel_bound(void)
+{
+	struct eng *a = eng_new(v4(10, 0, 0, 1, 51820), false, 0);
+	const struct ovl_engine_stats *st = ovl_engine_stats(a->e);
+	struct bare x;
+	struct ovl_msg m;
+	uint8_t member[32];
+
+	bare_new(&x, v4(192, 0, 2, 66, 51820), 0);
+	x_introduce(&x, a, true);
+	randombytes_buf(member, 32);
+	memset(&m, 0, sizeof(m));
+	m.type = OVL_MSG_CHANNEL_BOUND;
+	memcpy(m.u.channel_bound.dst, member, 32);
+	m.u.channel_bound.status = OVL_CHANNEL_OK;
+	m.u.channel_bound.channel = 0x1234;
+	m.u.channel_bound.lifetime_s = 60;
+	bare_send(&x, a, &m, NULL);
+	ok(a->channels == 0 && st->dropped_unsolicited == 1,
+	   "a CHANNEL_BOUND to no CHANNEL_BIND of ours binds nothing, counted (%u, %llu)", a->channels,
+	   (unsigned long long)st->dropped_unsolicited);
+	ovl_engine_channel_bind(a->e, x.pub, &x.addr, member, tnow());
+	qn = 0;
+	bare_send(&x, a, &m, &(struct ovl_addr){ .family = OVL_AF_INET, .ip = { 192, 0, 2, 67 },
+						 .port = 51820 });
+	ok(a->channels == 0 && st->dropped_unsolicited == 2,
+	   "... nor one from another address than the CHANNEL_BIND's");
+	bare_send(&x, a, &m, NULL);
+	ok(a->channels == 1, "the answer from the relay asked is taken");
+	bare_send(&x, a, &m, NULL);
+	ok(a->channels == 1 && st->dropped_unsolicited == 3, "... once");
+	ovl_secure_free(x.sec);
+	eng_free(a);
+}
+
 /* ---- finding 3: hearsay costs less than the answer that named it ---- */
 
 /* Runs A for `secs` seconds (ticks every 100 ms, answers nothing) and
@@ -527,6 +573,7 @@ int main(void)
 		return 1;
 	test_unsolicited_nodes();
 	test_unsolicited_pong();
+	test_unsolicited_channel_bound();
 	test_reflection();
 	test_named_workbit();
 	test_amplification();
