@@ -185,15 +185,17 @@ void dht_take_nodes(struct ovl_engine *e, const uint8_t sender[32], const struct
 }
 
 /* Whether a datagram to key at `to` may leave: always to an address the
- * key spoke from (heard, so its owner answered or asked); to an address
- * only hearsay named, once per HEARSAY_NS (8.3). */
+ * key spoke from (heard, so its owner answered or asked) and to a
+ * configured bootstrap contact; to an address only hearsay named, once
+ * per HEARSAY_NS (8.3). */
 static bool hearsay_allow(struct ovl_engine *e, const uint8_t key[32], const struct ovl_addr *to,
 			  uint64_t now)
 {
 	const struct kad_entry *ke = kad_table_find(&e->table, key);
 	unsigned i;
 
-	if (ke && (ke->flags & KAD_F_HEARD) && ovl_addr_equal(&ke->addr, to))
+	if ((ke && (ke->flags & KAD_F_HEARD) && ovl_addr_equal(&ke->addr, to)) ||
+	    kad_table_is_bootstrap(&e->table, key, to))
 		return true;
 	for (i = 0; i < HEARSAY_MAX; ++i) {
 		const struct ovl_hearsay *h = &e->hearsay[i];

@@ -431,6 +431,23 @@ static void test_reflection(void)
 	eng_free(a);
 }
 
+/* A bootstrap contact is configured, not hearsay: it is asked again
+ * while it does not answer (the node may come up after us). */
+static void test_bootstrap_not_hearsay(void)
+{
+	struct eng *a = eng_new(v4(10, 0, 0, 1, 51820), false, 0);
+	struct ovl_addr boot = v4(192, 0, 2, 1, 51820);
+	uint8_t key[32];
+	size_t bytes;
+	unsigned dgrams;
+
+	randombytes_buf(key, 32);
+	ovl_engine_add_bootstrap(a->e, key, &boot, now);
+	run_count(a, boot.ip, 20, &bytes, &dgrams);
+	ok(dgrams >= 3, "a silent bootstrap node is asked again: %u datagrams in 20 s", dgrams);
+	eng_free(a);
+}
+
 static void test_named_workbit(void)
 {
 	enum { WB = 6 };
@@ -576,6 +593,7 @@ int main(void)
 	test_unsolicited_channel_bound();
 	test_reflection();
 	test_named_workbit();
+	test_bootstrap_not_hearsay();
 	test_amplification();
 	printf("1..%u\n", tap_count);
 	return tap_failed ? 1 : 0;
