@@ -18,7 +18,8 @@
  *   - QUERY_CAP / TIME_CAP: max_queries sent or lookup_max_ns elapsed.
  * All lookups in a struct kad_lookups run concurrently, each under its
  * own txid (the FIND_NODE / NODES transaction id); an answer is used only
- * if its txid is a running lookup's and its sender was asked by it.
+ * if its txid is a running lookup's and its sender was asked by it, at
+ * the address it comes from (anything else changes nothing).
  *
  * Hops: candidates from the table have depth 0; a contact named by a
  * node of depth d has depth d + 1.  A result's hops is the depth at which
