@@ -240,7 +240,7 @@ static enum ovl_decode decode_punch(struct ovl_punch *m, struct reader *r)
 	if (!w)
 		return OVL_DECODE_TRUNCATED;
 	m->nonce = be64_get(w->nonce);
-	return OVL_DECODE_OK;
+	return read_padding(r, w->pad_len, &m->pad_len);
 }
 
 static enum ovl_decode decode_channel_bind(struct ovl_channel_bind *m, struct reader *r)
@@ -250,7 +250,7 @@ static enum ovl_decode decode_channel_bind(struct ovl_channel_bind *m, struct re
 	if (!w)
 		return OVL_DECODE_TRUNCATED;
 	memcpy(m->dst, w->dst, OVL_KEY_LEN);
-	return OVL_DECODE_OK;
+	return read_padding(r, w->pad_len, &m->pad_len);
 }
 
 static enum ovl_decode decode_channel_bound(struct ovl_channel_bound *m, struct reader *r)
@@ -526,7 +526,8 @@ static int encode_punch(struct writer *w, const struct ovl_punch *m)
 	if (!o)
 		return -EMSGSIZE;
 	be64_put(o->nonce, m->nonce);
-	return 0;
+	be16_put(o->pad_len, m->pad_len);
+	return write_padding(w, m->pad_len);
 }
 
 static int encode_channel_bind(struct writer *w, const struct ovl_channel_bind *m)
@@ -536,7 +537,8 @@ static int encode_channel_bind(struct writer *w, const struct ovl_channel_bind *
 	if (!o)
 		return -EMSGSIZE;
 	memcpy(o->dst, m->dst, OVL_KEY_LEN);
-	return 0;
+	be16_put(o->pad_len, m->pad_len);
+	return write_padding(w, m->pad_len);
 }
 
 static int encode_channel_bound(struct writer *w, const struct ovl_channel_bound *m)

@@ -91,10 +91,12 @@ struct ovl_candidates {
 
 struct ovl_punch {
 	uint64_t nonce;
+	uint16_t pad_len;		/* zero bytes after the body */
 };
 
 struct ovl_channel_bind {
 	uint8_t dst[OVL_KEY_LEN];
+	uint16_t pad_len;		/* zero bytes after the body */
 };
 
 struct ovl_channel_bound {

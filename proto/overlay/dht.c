@@ -1,16 +1,24 @@
 /* The DHT side of the overlay engine (engine.h): FIND_NODE answered from
  * the table within the amplification budget (doc/protocol.md 8.2), NODES
- * fed to the lookups, the lookups' sends and the owner's waiters. */
+ * taken only when they answer a FIND_NODE of ours (8.1) and fed to the
+ * lookups, the lookups' sends and the owner's waiters.
+ *
+ * Hearsay (8.3): the keys a NODES names are checked for the workbit, one
+ * key per address is taken from an answer, and an address that only
+ * hearsay named gets one datagram from us until someone answers from it
+ * (the hearsay ring), so that an answer naming a victim many times costs
+ * the victim less than the answer did. */
 #include "proto/overlay/engine_priv.h"
 
+#include "crypto/workbit.h"
 #include "proto/overlay/addr.h"
 
 #include <errno.h>
 #include <string.h>
 
 enum {
-	FIND_NODE_PAD = 269,	/* pads FIND_NODE to 370 bytes: a full NODES back */
-	AMPLIFICATION = 3,	/* answer <= 3 x request to an unvalidated address */
+	FIND_NODE_PAD = 269,	/* pads FIND_NODE to 370 bytes: 5 entries back */
+	AMPLIFICATION = 1,	/* answer <= 1 x request to an unvalidated address */
 };
 
 /* An address is validated when the key answered a request of ours from
@@ -105,15 +113,60 @@ void dht_answer_find_node(struct ovl_engine *e, const uint8_t sender[32], const 
 	engine_send(e, sender, from, &m, t.wall_ns);
 }
 
+/* A FIND_NODE of ovl_engine_ask_public to key at addr, under txid. */
+static struct ovl_asked *asked_find(const struct ovl_engine *e, const uint8_t key[32],
+				    const struct ovl_addr *addr, uint64_t txid)
+{
+	unsigned i;
+
+	for (i = 0; i < ASKED_MAX; ++i) {
+		const struct ovl_asked *a = &e->asked[i];
+
+		if (a->txid && a->txid == txid && !memcmp(a->key, key, 32) &&
+		    ovl_addr_equal(&a->addr, addr))
+			return (struct ovl_asked *)a;
+	}
+	return NULL;
+}
+
+bool dht_nodes_expected(const struct ovl_engine *e, const uint8_t sender[32],
+			const struct ovl_addr *from, uint64_t txid)
+{
+	return kad_lookups_expects(&e->lookups, txid, sender, from) ||
+	       asked_find(e, sender, from, txid);
+}
+
+/* Whether entry i of r may be used: a key of enough workbit, an address
+ * no earlier entry of the answer has. */
+static bool named_usable(const struct ovl_engine *e, const struct ovl_nodes *r, size_t i)
+{
+	size_t j;
+
+	if (!ovl_addr_valid(&r->nodes[i].addr))
+		return false;
+	if (e->workbit && workbit_of(r->nodes[i].key, e->ns, e->ns_len) < e->workbit)
+		return false;
+	for (j = 0; j < i; ++j)
+		if (ovl_addr_equal(&r->nodes[j].addr, &r->nodes[i].addr))
+			return false;
+	return true;
+}
+
 void dht_take_nodes(struct ovl_engine *e, const uint8_t sender[32], const struct ovl_addr *from,
 		    unsigned from_flags, const struct ovl_nodes *r, uint64_t now)
 {
+	struct ovl_asked *asked = asked_find(e, sender, from, r->txid);
 	struct kad_contact c[OVL_K];
 	size_t n = 0, i;
 
+	/* Its answer, once: a replay or a second answer finds nothing. */
+	if (asked)
+		asked->txid = 0;
 	for (i = 0; i < r->count && n < OVL_K; ++i) {
-		if (!ovl_addr_valid(&r->nodes[i].addr))
+		if (!named_usable(e, r, i)) {
+			++e->stats.dropped_named;
 			continue;
+		}
 		c[n].addr = r->nodes[i].addr;
 		memcpy(c[n].key, r->nodes[i].key, 32);
 		c[n].flags = (uint8_t)engine_kad_flags(r->nodes[i].flags);
@@ -123,7 +176,39 @@ void dht_take_nodes(struct ovl_engine *e, const uint8_t sender[32], const struct
 			e->ops->on_reach(e->ctx, c[n].key, sender, from);
 		++n;
 	}
-	kad_lookups_on_nodes(&e->lookups, r->txid, sender, from, from_flags, c, n, now);
+	/* An answer to ask_public is no lookup's: it validates its sender. */
+	if (asked)
+		kad_table_heard(&e->table, sender, from,
+				(from_flags & (KAD_F_NATED | KAD_F_RELAY)) | KAD_F_REPLIED, 0, now);
+	else
+		kad_lookups_on_nodes(&e->lookups, r->txid, sender, from, from_flags, c, n, now);
+}
+
+/* Whether a datagram to key at `to` may leave: always to an address the
+ * key spoke from (heard, so its owner answered or asked) and to a
+ * configured bootstrap contact; to an address only hearsay named, once
+ * per HEARSAY_NS (8.3). */
+static bool hearsay_allow(struct ovl_engine *e, const uint8_t key[32], const struct ovl_addr *to,
+			  uint64_t now)
+{
+	const struct kad_entry *ke = kad_table_find(&e->table, key);
+	unsigned i;
+
+	if ((ke && (ke->flags & KAD_F_HEARD) && ovl_addr_equal(&ke->addr, to)) ||
+	    kad_table_is_bootstrap(&e->table, key, to))
+		return true;
+	for (i = 0; i < HEARSAY_MAX; ++i) {
+		const struct ovl_hearsay *h = &e->hearsay[i];
+
+		if (h->at_ns && now - h->at_ns < HEARSAY_NS && ovl_addr_equal(&h->addr, to)) {
+			++e->stats.dropped_named;
+			return false;
+		}
+	}
+	e->hearsay[e->hearsay_next].addr = *to;
+	e->hearsay[e->hearsay_next].at_ns = now ? now : 1;
+	e->hearsay_next = (e->hearsay_next + 1) % HEARSAY_MAX;
+	return true;
 }
 
 /* ---- the lookups' callbacks (they run inside a call that set e->now) ---- */
@@ -134,7 +219,7 @@ static void lk_find_node(void *ctx, const struct kad_contact *to, uint64_t txid,
 	struct ovl_engine *e = ctx;
 	struct ovl_msg m;
 
-	if (!ovl_addr_valid(&to->addr))
+	if (!ovl_addr_valid(&to->addr) || !hearsay_allow(e, to->key, &to->addr, e->now.now_ns))
 		return;
 	memset(&m, 0, sizeof(m));
 	m.type = OVL_MSG_FIND_NODE;
@@ -148,7 +233,7 @@ static void lk_ping(void *ctx, const struct kad_contact *to)
 {
 	struct ovl_engine *e = ctx;
 
-	if (ovl_addr_valid(&to->addr))
+	if (ovl_addr_valid(&to->addr) && hearsay_allow(e, to->key, &to->addr, e->now.now_ns))
 		engine_send_ping(e, to->key, &to->addr, NULL, NULL, e->now);
 }
 
@@ -238,7 +323,14 @@ unsigned ovl_engine_ask_public(struct ovl_engine *e, const uint8_t key[32], stru
 	size_t n = kad_table_closest(&e->table, key, 3, c, KAD_WANT_HEARD | KAD_WANT_PUBLIC), i;
 
 	e->now = t;
-	for (i = 0; i < n; ++i)
-		lk_find_node(e, &c[i], engine_nonce(e), key);
+	for (i = 0; i < n; ++i) {
+		struct ovl_asked *a = &e->asked[e->asked_next++ % ASKED_MAX];
+
+		/* The oldest question is forgotten: its answer is dropped. */
+		a->txid = engine_nonce(e);
+		memcpy(a->key, c[i].key, 32);
+		a->addr = c[i].addr;
+		lk_find_node(e, &c[i], a->txid, key);
+	}
 	return (unsigned)n;
 }

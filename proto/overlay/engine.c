@@ -10,10 +10,17 @@
 
 #include <errno.h>
 #include <sodium.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 /* ---- sending ---- */
+
+/* PING sizes on the wire (8.2): a PONG back; a PONG and a PING back. */
+enum {
+	PING_PUBLIC_LEN = OVL_PONG_LEN,
+	PING_NATED_LEN = 2 * OVL_PONG_LEN,
+};
 
 long engine_seal(struct ovl_engine *e, const uint8_t key[32], const struct ovl_msg *m,
 		 uint64_t wall_ns, uint8_t buf[OVL_MAX_DATAGRAM])
@@ -69,8 +76,10 @@ unsigned engine_kad_flags(uint8_t node_flags)
 	       ((node_flags & OVL_NODE_RELAY) ? KAD_F_RELAY : 0);
 }
 
+/* Sends a PING or PUNCH of len bytes on the wire (at least its unpadded
+ * size), tracked for its PONG. */
 static int send_probe(struct ovl_engine *e, uint8_t type, const uint8_t key[32],
-		      const struct ovl_addr *to, ovl_engine_pong_cb *done, void *arg,
+		      const struct ovl_addr *to, size_t len, ovl_engine_pong_cb *done, void *arg,
 		      struct ovl_time t)
 {
 	struct ovl_ping_slot *slot = &e->pings[e->ping_next++ % PINGS_TRACKED];
@@ -81,6 +90,7 @@ static int send_probe(struct ovl_engine *e, uint8_t type, const uint8_t key[32],
 	memset(slot, 0, sizeof(*slot));
 	slot->nonce = engine_nonce(e);
 	memcpy(slot->key, key, 32);
+	slot->to = *to;
 	slot->sent_ns = t.now_ns;
 	slot->done = done;
 	slot->arg = arg;
@@ -88,17 +98,23 @@ static int send_probe(struct ovl_engine *e, uint8_t type, const uint8_t key[32],
 	m.type = type;
 	if (type == OVL_MSG_PUNCH) {
 		m.u.punch.nonce = slot->nonce;
+		m.u.punch.pad_len = (uint16_t)(len - OVL_PUNCH_LEN);
 	} else {
 		m.u.ping.nonce = slot->nonce;
 		m.u.ping.flags = our_flags(e);
+		m.u.ping.pad_len = (uint16_t)(len - OVL_PING_LEN);
 	}
 	return engine_send(e, key, to, &m, t.wall_ns);
 }
 
+/* A PING is padded so that its answer is never larger (doc/protocol.md
+ * 8.2): a PONG, and from a NATed node also the PING back that validates
+ * it (take_ping). */
 int engine_send_ping(struct ovl_engine *e, const uint8_t key[32], const struct ovl_addr *to,
 		     ovl_engine_pong_cb *done, void *arg, struct ovl_time t)
 {
-	return send_probe(e, OVL_MSG_PING, key, to, done, arg, t);
+	return send_probe(e, OVL_MSG_PING, key, to, e->public_node ? PING_PUBLIC_LEN : PING_NATED_LEN,
+			  done, arg, t);
 }
 
 /* The answer to a PING or PUNCH: the nonce, our flags, and the address
@@ -117,7 +133,8 @@ static void send_pong(struct ovl_engine *e, const uint8_t key[32], const struct 
 }
 
 /* A PONG from sender: the round trip of our PING or PUNCH it answers, if
- * any (0 otherwise); the slot is freed so that a replay matches nothing. */
+ * any (0 otherwise); the slot is freed so that a replay matches nothing.
+ * It answers only from the address the PING went to (8.1). */
 static uint32_t take_pong(struct ovl_engine *e, const uint8_t sender[32], const struct ovl_addr *from,
 			  const struct ovl_pong *pong, uint64_t now)
 {
@@ -128,7 +145,8 @@ static uint32_t take_pong(struct ovl_engine *e, const uint8_t sender[32], const 
 		uint64_t d_ns;
 		uint32_t rtt_us;
 
-		if (!s->nonce || s->nonce != pong->nonce || memcmp(s->key, sender, 32))
+		if (!s->nonce || s->nonce != pong->nonce || memcmp(s->key, sender, 32) ||
+		    !ovl_addr_equal(&s->to, from))
 			continue;
 		d_ns = now - s->sent_ns;
 		rtt_us = d_ns / 1000 ? (uint32_t)(d_ns / 1000) : 1;
@@ -142,6 +160,39 @@ static uint32_t take_pong(struct ovl_engine *e, const uint8_t sender[32], const 
 		return rtt_us;
 	}
 	return 0;
+}
+
+/* A CHANNEL_BIND of ours left (relay.c): its CHANNEL_BOUND is expected
+ * from that relay at that address, for that destination. */
+void engine_bind_sent(struct ovl_engine *e, const uint8_t relay[32], const struct ovl_addr *addr,
+		      const uint8_t dst[32], uint64_t now)
+{
+	struct ovl_bind_slot *s = &e->binds[e->bind_next++ % BINDS_ASKED];
+
+	memcpy(s->relay, relay, 32);
+	memcpy(s->dst, dst, 32);
+	s->addr = *addr;
+	s->sent_ns = now ? now : 1;
+}
+
+/* Whether a CHANNEL_BOUND answers a CHANNEL_BIND of ours (8.1); every
+ * bind it answers is then forgotten, so that it counts once. */
+static bool take_bind_answer(struct ovl_engine *e, const uint8_t sender[32], const struct ovl_addr *from,
+			     const struct ovl_channel_bound *r, uint64_t now)
+{
+	bool found = false;
+	unsigned i;
+
+	for (i = 0; i < BINDS_ASKED; ++i) {
+		struct ovl_bind_slot *s = &e->binds[i];
+
+		if (!s->sent_ns || now - s->sent_ns >= BIND_ANSWER_NS || memcmp(s->relay, sender, 32) ||
+		    memcmp(s->dst, r->dst, 32) || !ovl_addr_equal(&s->addr, from))
+			continue;
+		s->sent_ns = 0;
+		found = true;
+	}
+	return found;
 }
 
 /* ---- input ---- */
@@ -162,21 +213,45 @@ static unsigned sender_flags(const struct ovl_engine *e, const uint8_t sender[32
 	return ke ? (ke->flags & (KAD_F_NATED | KAD_F_RELAY)) : KAD_F_NATED;
 }
 
+/* The bytes we may send to `from` in answer to a request of len bytes
+ * from sender: all we like once the address is validated, else no more
+ * than the request (doc/protocol.md 8.2). */
+static size_t answer_budget(const struct ovl_engine *e, const uint8_t sender[32],
+			    const struct ovl_addr *from, size_t len, uint64_t now)
+{
+	return dht_validated(e, sender, from, now) ? SIZE_MAX : len;
+}
+
+/* The fixed size of the answer to a request of this type (0: none, or
+ * one that dht.c fits to the budget itself). */
+static size_t answer_len(uint8_t type)
+{
+	switch (type) {
+	case OVL_MSG_PING:
+	case OVL_MSG_PUNCH:
+		return OVL_PONG_LEN;
+	case OVL_MSG_CHANNEL_BIND:
+		return OVL_CHANNEL_BOUND_LEN;
+	default:
+		return 0;
+	}
+}
+
 static void take_ping(struct ovl_engine *e, const uint8_t sender[32], const struct ovl_addr *from,
-		      unsigned flags, const struct ovl_ping *q, struct ovl_time t)
+		      unsigned flags, const struct ovl_ping *q, size_t budget, struct ovl_time t)
 {
 	++e->stats.pings_answered;
 	send_pong(e, sender, from, q->nonce, t);
 	if (e->ops->on_ping)
 		e->ops->on_ping(e->ctx, sender, from);
 	/* A node behind a NAT keeps its mapping to us open with PINGs; ours
-	 * back (no larger than its own) validate its address, so that we may
-	 * name it in NODES and relay to it. */
-	if (flags & KAD_F_NATED) {
+	 * back validate its address, so that we may name it in NODES and
+	 * relay to it.  Its PING pays for the PONG and ours (8.2). */
+	if ((flags & KAD_F_NATED) && budget >= PING_NATED_LEN) {
 		struct ovl_addr ka;
 
 		if (!relay_live_path(e, sender, t.now_ns, &ka) || memcmp(&ka, from, sizeof(ka)))
-			engine_send_ping(e, sender, from, NULL, NULL, t);
+			send_probe(e, OVL_MSG_PING, sender, from, PING_PUBLIC_LEN, NULL, NULL, t);
 	}
 }
 
@@ -187,7 +262,8 @@ static void dispatch(struct ovl_engine *e, const uint8_t sender[32], const struc
 
 	switch (m->type) {
 	case OVL_MSG_PING:
-		take_ping(e, sender, from, flags, &m->u.ping, t);
+		take_ping(e, sender, from, flags, &m->u.ping,
+			  answer_budget(e, sender, from, rx->len, t.now_ns), t);
 		break;
 	case OVL_MSG_PUNCH:
 		++e->stats.punches_answered;
@@ -267,8 +343,24 @@ void ovl_engine_input(struct ovl_engine *e, const struct ovl_rx *rx, struct ovl_
 		natround_take(e, sender, from, &m.u.probe);
 		return;
 	}
+	/* A request whose answer would be larger than itself, to an address
+	 * not validated, is not answered: amplification (8.2). */
+	if (answer_len(m.type) && answer_budget(e, sender, from, rx->len, t.now_ns) < answer_len(m.type)) {
+		++e->stats.dropped_short;
+		return;
+	}
+	/* An answer counts only if it answers a request of ours to that key,
+	 * from the address the request went to (8.1); anything else changes
+	 * nothing: no table entry, no validation, no relay. */
+	if ((m.type == OVL_MSG_NODES && !dht_nodes_expected(e, sender, from, m.u.nodes.txid)) ||
+	    (m.type == OVL_MSG_PONG && !(rtt_us = take_pong(e, sender, from, &m.u.pong, t.now_ns))) ||
+	    (m.type == OVL_MSG_CHANNEL_BOUND &&
+	     !take_bind_answer(e, sender, from, &m.u.channel_bound, t.now_ns))) {
+		++e->stats.dropped_unsolicited;
+		return;
+	}
 	flags = sender_flags(e, sender, &m);
-	if (m.type == OVL_MSG_PONG && (rtt_us = take_pong(e, sender, from, &m.u.pong, t.now_ns)))
+	if (rtt_us)
 		flags |= KAD_F_REPLIED;
 	kad_table_heard(&e->table, sender, from, flags, rtt_us, t.now_ns);
 	if (flags & KAD_F_NATED)
@@ -327,6 +419,10 @@ int ovl_engine_new(struct ovl_engine **out, const struct ovl_engine_config *cfg,
 	if (ret < 0)
 		goto fail;
 	ovl_secure_public_key(e->sec, pub);
+	/* The secure layer checked the namespace's length. */
+	e->workbit = cfg->workbit;
+	e->ns_len = cc.ns_len;
+	memcpy(e->ns, cfg->ns, cc.ns_len);
 	kad_params_default(&kp);
 	/* A lost first datagram to the bootstrap node (a NAT setting up its
 	 * mapping, ARP) should cost a second, not five: the lookup already
@@ -403,7 +499,7 @@ int ovl_engine_ping(struct ovl_engine *e, const uint8_t key[32], const struct ov
 int ovl_engine_punch(struct ovl_engine *e, const uint8_t key[32], const struct ovl_addr *to,
 		     struct ovl_time t)
 {
-	return send_probe(e, OVL_MSG_PUNCH, key, to, NULL, NULL, t);
+	return send_probe(e, OVL_MSG_PUNCH, key, to, OVL_PONG_LEN, NULL, NULL, t);
 }
 
 void ovl_engine_cancel(struct ovl_engine *e, void *arg)

@@ -113,6 +113,12 @@ struct ovl_engine_stats {
 	uint64_t unhandled;			/* types this build does not serve */
 	uint64_t pings_answered, finds_answered;
 	uint64_t send_errors;
+	/* Answers (NODES, PONG, CHANNEL_BOUND) to no request of ours to
+	 * that key from that address; NODES entries not used (a key below
+	 * the workbit, an address named twice) and datagrams held back from
+	 * an address only hearsay named; requests too short to answer within
+	 * the amplification budget (doc/protocol.md 8.1-8.3). */
+	uint64_t dropped_unsolicited, dropped_named, dropped_short;
 	/* As a relay: RELAYs forwarded (and their bytes), dropped because
 	 * relaying is off, the sender is over its rate, there is no live
 	 * validated path to the destination, or the request was malformed

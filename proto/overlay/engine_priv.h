@@ -12,6 +12,8 @@
 #define NS_PER_S 1000000000ULL
 #define LIVE_PATH_NS (60 * NS_PER_S)	/* a NATed node heard within this is reachable */
 #define VALIDATED_NS (600 * NS_PER_S)	/* an answer validates its address this long */
+#define BIND_ANSWER_NS (10 * NS_PER_S)	/* a CHANNEL_BIND's answer counts this long */
+#define HEARSAY_NS (600 * NS_PER_S)	/* an address only hearsay named: one datagram */
 
 enum {
 	PINGS_TRACKED = 64,	/* PINGs whose PONG we wait for */
@@ -19,15 +21,27 @@ enum {
 	OBSERVATIONS = 8,	/* reflexive addresses remembered */
 	NATFILT_ASKED = 3,	/* PUBLIC nodes asked per filtering round */
 	PROBE_LIMIT_SLOTS = 256,	/* per-requester PROBE_REQ rate states, by key hash */
+	BINDS_ASKED = 32,	/* CHANNEL_BINDs of ours awaiting CHANNEL_BOUND */
+	ASKED_MAX = 16,		/* FIND_NODEs of ovl_engine_ask_public awaiting NODES */
+	HEARSAY_MAX = 128,	/* addresses contacted on hearsay alone, remembered */
 };
 
 /* engine.c: a PING or PUNCH of ours waiting for its PONG. */
 struct ovl_ping_slot {
 	uint64_t nonce;		/* 0: free */
 	uint8_t key[32];
+	struct ovl_addr to;	/* its PONG counts only from there */
 	uint64_t sent_ns;
 	ovl_engine_pong_cb *done;
 	void *arg;
+};
+
+/* engine.c: a CHANNEL_BIND of ours waiting for its CHANNEL_BOUND. */
+struct ovl_bind_slot {
+	uint8_t relay[32];
+	uint8_t dst[32];
+	struct ovl_addr addr;	/* its answer counts only from there */
+	uint64_t sent_ns;	/* 0: free */
 };
 
 /* dht.c: a lookup the owner waits for. */
@@ -35,6 +49,20 @@ struct ovl_waiter {
 	uint64_t txid;
 	ovl_engine_lookup_cb *done;	/* NULL: free */
 	void *arg;
+};
+
+/* dht.c: a FIND_NODE outside the lookups (ovl_engine_ask_public). */
+struct ovl_asked {
+	uint64_t txid;		/* 0: free */
+	uint8_t key[32];
+	struct ovl_addr addr;	/* its NODES counts only from there */
+};
+
+/* dht.c: an address we sent to because a NODES named it, before anyone
+ * answered from it (doc/protocol.md 8.3: contacted once). */
+struct ovl_hearsay {
+	struct ovl_addr addr;
+	uint64_t at_ns;		/* 0: free */
 };
 
 /* natobs.c: our address as a node saw it in its PONG to our PING. */
@@ -90,9 +118,18 @@ struct ovl_engine {
 	bool table_ready, lookups_ready;
 	struct ovl_waiter waiters[WAITERS_MAX];
 	struct ovl_waiter *starting;	/* the waiter of the lookup being started */
+	struct ovl_asked asked[ASKED_MAX];
+	unsigned asked_next;
+	struct ovl_hearsay hearsay[HEARSAY_MAX];
+	unsigned hearsay_next;
+	unsigned workbit;		/* of keys named in NODES, as of senders */
+	char ns[OVL_NAMESPACE_MAX];
+	size_t ns_len;
 	/* engine.c: */
 	struct ovl_ping_slot pings[PINGS_TRACKED];
 	unsigned ping_next;
+	struct ovl_bind_slot binds[BINDS_ASKED];
+	unsigned bind_next;
 	/* natobs.c: */
 	struct ovl_addr reflexive;	/* family 0: none yet */
 	struct ovl_observation obs[OBSERVATIONS];
@@ -119,6 +156,8 @@ long engine_seal(struct ovl_engine *e, const uint8_t key[32], const struct ovl_m
 int engine_send_ping(struct ovl_engine *e, const uint8_t key[32], const struct ovl_addr *to,
 		     ovl_engine_pong_cb *done, void *arg, struct ovl_time t);
 uint64_t engine_nonce(struct ovl_engine *e);
+void engine_bind_sent(struct ovl_engine *e, const uint8_t relay[32], const struct ovl_addr *addr,
+		      const uint8_t dst[32], uint64_t now);
 unsigned engine_kad_flags(uint8_t node_flags);
 
 /* dht.c */
@@ -128,6 +167,8 @@ bool dht_validated(const struct ovl_engine *e, const uint8_t key[32], const stru
 bool dht_entry_validated(const struct kad_entry *ke, uint64_t now);
 void dht_answer_find_node(struct ovl_engine *e, const uint8_t sender[32], const struct ovl_addr *from,
 			  const struct ovl_find_node *q, size_t request_len, struct ovl_time t);
+bool dht_nodes_expected(const struct ovl_engine *e, const uint8_t sender[32],
+			const struct ovl_addr *from, uint64_t txid);
 void dht_take_nodes(struct ovl_engine *e, const uint8_t sender[32], const struct ovl_addr *from,
 		    unsigned from_flags, const struct ovl_nodes *r, uint64_t now);
 size_t dht_nodes_budget(size_t request_len);

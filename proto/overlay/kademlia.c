@@ -550,6 +550,17 @@ int kad_table_add_bootstrap(struct kad_table *t, const struct kad_contact *c, ui
 	return 0;
 }
 
+bool kad_table_is_bootstrap(const struct kad_table *t, const uint8_t key[KAD_KEY_LEN],
+			    const struct ovl_addr *addr)
+{
+	unsigned i;
+
+	for (i = 0; i < t->n_boot; ++i)
+		if (key_eq(t->boot[i].key, key) && !memcmp(&t->boot[i].addr, addr, sizeof(*addr)))
+			return true;
+	return false;
+}
+
 /* ---- closest ---- */
 
 static bool wanted(const struct kad_entry *e, unsigned want)

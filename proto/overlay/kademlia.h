@@ -209,6 +209,10 @@ enum kad_insert kad_table_heard(struct kad_table *t, const uint8_t key[KAD_KEY_L
 				const struct ovl_addr *addr, unsigned flags,
 				uint32_t rtt_us, uint64_t now_ns);
 
+/* Whether key at addr is a bootstrap contact (configured, not hearsay). */
+bool kad_table_is_bootstrap(const struct kad_table *t, const uint8_t key[KAD_KEY_LEN],
+			    const struct ovl_addr *addr);
+
 /* A NODES answer named this contact.  A contact already known keeps its
  * address (hearsay does not override what we heard). */
 enum kad_insert kad_table_learned(struct kad_table *t, const struct kad_contact *c,

@@ -188,12 +188,17 @@ static void cand_add(const struct kad_lookups *ls, struct kad_lookup *l,
 {
 	unsigned pos;
 
-	for (unsigned i = 0; i < l->n; ++i)
+	for (unsigned i = 0; i < l->n; ++i) {
 		if (key_eq(l->cand[i].c.key, c->key)) {
 			if (depth < l->cand[i].depth)
 				l->cand[i].depth = (uint8_t)depth;
 			return;
 		}
+		/* Another key at a candidate's address: hearsay that would
+		 * make us ask one address twice (a reflection, issue 17). */
+		if (ovl_addr_equal(&l->cand[i].c.addr, &c->addr))
+			return;
+	}
 	if (was_queried(l, c->key))
 		return;
 	if (l->n == ls->p.shortlist) {
@@ -363,6 +368,32 @@ int kad_lookup_start(struct kad_lookups *ls, const uint8_t target[KAD_KEY_LEN],
 	return lookup_start(ls, target, flags, KAD_KIND_USER, now_ns, txid);
 }
 
+/* The candidate of l that from_key at from_addr answers for, if it was
+ * asked (in flight, failed, or waiting for another try). */
+static struct cand *cand_asked(const struct kad_lookup *l, const uint8_t *from_key,
+			       const struct ovl_addr *from_addr)
+{
+	for (unsigned i = 0; i < l->n; ++i) {
+		const struct cand *c = &l->cand[i];
+
+		if (!key_eq(c->c.key, from_key))
+			continue;
+		if (c->state == CAND_ANSWERED || (c->state == CAND_NEW && !c->tries) ||
+		    !ovl_addr_equal(&c->c.addr, from_addr))
+			return NULL;
+		return (struct cand *)c;
+	}
+	return NULL;
+}
+
+bool kad_lookups_expects(const struct kad_lookups *ls, uint64_t txid,
+			 const uint8_t from_key[KAD_KEY_LEN], const struct ovl_addr *from_addr)
+{
+	const struct kad_lookup *l = lookup_by_txid(ls, txid, NULL);
+
+	return l && cand_asked(l, from_key, from_addr);
+}
+
 void kad_lookups_on_nodes(struct kad_lookups *ls, uint64_t txid,
 			  const uint8_t from_key[KAD_KEY_LEN],
 			  const struct ovl_addr *from_addr, unsigned from_flags,
@@ -375,16 +406,10 @@ void kad_lookups_on_nodes(struct kad_lookups *ls, uint64_t txid,
 
 	l = lookup_by_txid(ls, txid, &idx);
 	if (l)
-		for (unsigned i = 0; i < l->n; ++i)
-			if (key_eq(l->cand[i].c.key, from_key)) {
-				c = &l->cand[i];
-				break;
-			}
-	if (!c || c->state == CAND_ANSWERED || (c->state == CAND_NEW && !c->tries)) {
-		/* Not an answer we wait for; the sender is still alive. */
+		c = cand_asked(l, from_key, from_addr);
+	if (!c) {
+		/* Not an answer we wait for: it proves nothing (8.1). */
 		++ls->stats.ignored;
-		kad_table_heard(ls->table, from_key, from_addr, from_flags & (KAD_F_NATED | KAD_F_RELAY), 0,
-				now_ns);
 		return;
 	}
 	rtt_us = now_ns > c->sent_ns ? (uint32_t)min64((now_ns - c->sent_ns) / 1000, UINT32_MAX) : 1;

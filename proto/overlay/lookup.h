@@ -18,7 +18,8 @@
  *   - QUERY_CAP / TIME_CAP: max_queries sent or lookup_max_ns elapsed.
  * All lookups in a struct kad_lookups run concurrently, each under its
  * own txid (the FIND_NODE / NODES transaction id); an answer is used only
- * if its txid is a running lookup's and its sender was asked by it.
+ * if its txid is a running lookup's and its sender was asked by it, at
+ * the address it comes from (anything else changes nothing).
  *
  * Hops: candidates from the table have depth 0; a contact named by a
  * node of depth d has depth d + 1.  A result's hops is the depth at which
@@ -140,12 +141,21 @@ void kad_lookups_free(struct kad_lookups *ls);
 int kad_lookup_start(struct kad_lookups *ls, const uint8_t target[KAD_KEY_LEN],
 		     unsigned flags, uint64_t now_ns, uint64_t *txid);
 /* A NODES answer (authenticated) from from_key at from_addr; from_flags:
- * KAD_F_NATED if the daemon knows the sender is NATed.  The sender is
- * offered to the table in any case, as heard. */
+ * KAD_F_NATED if the daemon knows the sender is NATed.  An answer no
+ * lookup waits for (kad_lookups_expects) is counted as ignored and
+ * changes nothing; an expected one validates its sender in the table.
+ * A named contact at an address another candidate already has is not
+ * added: one address is asked once per lookup. */
 void kad_lookups_on_nodes(struct kad_lookups *ls, uint64_t txid,
 			  const uint8_t from_key[KAD_KEY_LEN],
 			  const struct ovl_addr *from_addr, unsigned from_flags,
 			  const struct kad_contact *nodes, size_t n, uint64_t now_ns);
+
+/* Whether a NODES under txid from from_key at from_addr answers a
+ * FIND_NODE a running lookup sent to that key at that address (doc/
+ * protocol.md 8.1); kad_lookups_on_nodes() ignores any other. */
+bool kad_lookups_expects(const struct kad_lookups *ls, uint64_t txid,
+			 const uint8_t from_key[KAD_KEY_LEN], const struct ovl_addr *from_addr);
 
 /* Runs the table's tick and the lookups' timeouts; returns the next
  * deadline.  Calling it early is harmless. */

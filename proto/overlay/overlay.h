@@ -260,10 +260,12 @@ struct ovl_wire_candidate {
 
 struct ovl_wire_punch {
 	uint8_t nonce[8];
+	uint8_t pad_len[2];		/* big-endian; that many zero bytes follow */
 };
 
 struct ovl_wire_channel_bind {
 	uint8_t dst[OVL_KEY_LEN];	/* where the channel's datagrams go */
+	uint8_t pad_len[2];		/* big-endian; that many zero bytes follow */
 };
 
 struct ovl_wire_channel_bound {
@@ -286,7 +288,7 @@ struct ovl_wire_probe {
 
 _Static_assert(sizeof(struct ovl_wire_header) == OVL_HEADER_LEN, "wire size");
 _Static_assert(sizeof(struct ovl_wire_chan_header) == OVL_CHAN_HEADER_LEN, "wire size");
-_Static_assert(sizeof(struct ovl_wire_channel_bind) == 32, "wire size");
+_Static_assert(sizeof(struct ovl_wire_channel_bind) == 34, "wire size");
 _Static_assert(sizeof(struct ovl_wire_channel_bound) == 39, "wire size");
 _Static_assert(offsetof(struct ovl_wire_header, counter) == 34, "wire offset");
 _Static_assert(sizeof(struct ovl_wire_addr) == OVL_ADDR_LEN, "wire size");
@@ -300,7 +302,7 @@ _Static_assert(sizeof(struct ovl_wire_relay) == 38, "wire size");
 _Static_assert(sizeof(struct ovl_wire_relayed) == 57, "wire size");
 _Static_assert(sizeof(struct ovl_wire_candidates) == 10, "wire size");
 _Static_assert(sizeof(struct ovl_wire_candidate) == 20, "wire size");
-_Static_assert(sizeof(struct ovl_wire_punch) == 8, "wire size");
+_Static_assert(sizeof(struct ovl_wire_punch) == 10, "wire size");
 _Static_assert(sizeof(struct ovl_wire_probe_req) == 10, "wire size");
 _Static_assert(sizeof(struct ovl_wire_probe) == 10, "wire size");
 
@@ -316,6 +318,23 @@ _Static_assert(OVL_PROBE_DATAGRAM == OVL_OVERHEAD + 1 + sizeof(struct ovl_wire_p
 	       "a PROBE's datagram size");
 _Static_assert(OVL_OVERHEAD + 1 + sizeof(struct ovl_wire_probe_req) + OVL_PROBE_REQ_PAD ==
 	       OVL_PROBE_REQ_MIN, "a padded PROBE_REQ pays for three PROBEs");
+/* Anti-amplification of PING, PUNCH and CHANNEL_BIND (8.2): sizes on the
+ * wire; a request from an address that is not validated is answered only
+ * when it is at least as long as its answer. */
+enum ovl_ping_sizes {
+	OVL_PING_LEN = OVL_OVERHEAD + 1 + 11,		/* 70 */
+	OVL_PUNCH_LEN = OVL_OVERHEAD + 1 + 10,		/* 69 */
+	OVL_PONG_LEN = OVL_OVERHEAD + 1 + 28,		/* 87 */
+	OVL_CHANNEL_BOUND_LEN = OVL_OVERHEAD + 1 + 39,	/* 98: a CHANNEL_BIND's answer */
+	OVL_CHANNEL_BIND_LEN = OVL_OVERHEAD + 1 + 34,	/* 93 */
+};
+_Static_assert(OVL_PING_LEN == OVL_OVERHEAD + 1 + sizeof(struct ovl_wire_ping), "PING size");
+_Static_assert(OVL_PUNCH_LEN == OVL_OVERHEAD + 1 + sizeof(struct ovl_wire_punch), "PUNCH size");
+_Static_assert(OVL_PONG_LEN == OVL_OVERHEAD + 1 + sizeof(struct ovl_wire_pong), "PONG size");
+_Static_assert(OVL_CHANNEL_BIND_LEN == OVL_OVERHEAD + 1 + sizeof(struct ovl_wire_channel_bind),
+	       "CHANNEL_BIND size");
+_Static_assert(OVL_CHANNEL_BOUND_LEN == OVL_OVERHEAD + 1 + sizeof(struct ovl_wire_channel_bound),
+	       "CHANNEL_BOUND size");
 /* The largest fixed-size answers fit in one datagram. */
 _Static_assert(1 + sizeof(struct ovl_wire_nodes) + OVL_K * sizeof(struct ovl_wire_node) <=
 	       OVL_MAX_PLAINTEXT, "a full NODES fits in 1280 bytes");

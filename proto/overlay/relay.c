@@ -343,6 +343,9 @@ int ovl_engine_channel_bind(struct ovl_engine *e, const uint8_t via[32],
 	memset(&m, 0, sizeof(m));
 	m.type = OVL_MSG_CHANNEL_BIND;
 	memcpy(m.u.channel_bind.dst, dst, 32);
+	/* As long as its answer (doc/protocol.md 8.2). */
+	m.u.channel_bind.pad_len = OVL_CHANNEL_BOUND_LEN - OVL_CHANNEL_BIND_LEN;
+	engine_bind_sent(e, via, via_addr, dst, t.now_ns);
 	return engine_send(e, via, via_addr, &m, t.wall_ns);
 }
 

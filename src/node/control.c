@@ -289,7 +289,8 @@ static void do_inspect(struct ctl_conn *cc)
 		      "\"dropped_secure\": %llu, \"dropped_decode\": %llu, \"unhandled\": %llu, "
 		      "\"pings_answered\": %llu, \"finds_answered\": %llu, \"send_errors\": %llu, "
 		      "\"punches_answered\": %llu, \"relay_tx\": %llu, \"relayed_rx\": %llu, "
-		      "\"relayed_dropped\": %llu},\n"
+		      "\"relayed_dropped\": %llu, \"dropped_unsolicited\": %llu, "
+		      "\"dropped_named\": %llu, \"dropped_short\": %llu},\n"
 		      "  \"relay\": {\"forwarded\": %llu, \"bytes\": %llu, \"dropped_off\": %llu, "
 		      "\"dropped_rate\": %llu, \"dropped_no_path\": %llu, \"dropped_bad\": %llu},\n"
 		      "  \"secure\": {\"sealed\": %llu, \"dh\": %llu, \"evictions\": %llu, "
@@ -301,6 +302,8 @@ static void do_inspect(struct ctl_conn *cc)
 		      (unsigned long long)os->finds_answered, (unsigned long long)os->send_errors,
 		      (unsigned long long)os->punches_answered, (unsigned long long)os->relay_tx,
 		      (unsigned long long)os->relayed_rx, (unsigned long long)os->relayed_dropped,
+		      (unsigned long long)os->dropped_unsolicited, (unsigned long long)os->dropped_named,
+		      (unsigned long long)os->dropped_short,
 		      (unsigned long long)os->relay_forwarded, (unsigned long long)os->relay_bytes,
 		      (unsigned long long)os->relay_dropped_off, (unsigned long long)os->relay_dropped_rate,
 		      (unsigned long long)os->relay_dropped_no_path,

@@ -87,9 +87,11 @@ static void sample(struct ovl_msg *m, uint8_t type, unsigned n)
 		break;
 	case OVL_MSG_PUNCH:
 		m->u.punch.nonce = 77;
+		m->u.punch.pad_len = (uint16_t)n;
 		break;
 	case OVL_MSG_CHANNEL_BIND:
 		fill_key(m->u.channel_bind.dst, 5);
+		m->u.channel_bind.pad_len = (uint16_t)n;
 		break;
 	case OVL_MSG_CHANNEL_BOUND:
 		fill_key(m->u.channel_bound.dst, 6);
@@ -171,9 +173,10 @@ static bool same_msg(const struct ovl_msg *a, const struct ovl_msg *b)
 				return false;
 		return true;
 	case OVL_MSG_PUNCH:
-		return a->u.punch.nonce == b->u.punch.nonce;
+		return a->u.punch.nonce == b->u.punch.nonce && a->u.punch.pad_len == b->u.punch.pad_len;
 	case OVL_MSG_CHANNEL_BIND:
-		return !memcmp(a->u.channel_bind.dst, b->u.channel_bind.dst, OVL_KEY_LEN);
+		return !memcmp(a->u.channel_bind.dst, b->u.channel_bind.dst, OVL_KEY_LEN) &&
+		       a->u.channel_bind.pad_len == b->u.channel_bind.pad_len;
 	case OVL_MSG_CHANNEL_BOUND:
 		return !memcmp(a->u.channel_bound.dst, b->u.channel_bound.dst, OVL_KEY_LEN) &&
 		       a->u.channel_bound.status == b->u.channel_bound.status &&
@@ -207,8 +210,10 @@ static const struct {
 	{ OVL_MSG_RELAYED, 92, 1 + 57 + 92 },
 	{ OVL_MSG_CANDIDATES, 0, 1 + 10 },
 	{ OVL_MSG_CANDIDATES, 5, 1 + 10 + 5 * 20 },
-	{ OVL_MSG_PUNCH, 0, 1 + 8 },
-	{ OVL_MSG_CHANNEL_BIND, 0, 1 + 32 },
+	{ OVL_MSG_PUNCH, 0, 1 + 10 },
+	{ OVL_MSG_PUNCH, 18, 1 + 10 + 18 },
+	{ OVL_MSG_CHANNEL_BIND, 0, 1 + 34 },
+	{ OVL_MSG_CHANNEL_BIND, 5, 1 + 34 + 5 },
 	{ OVL_MSG_CHANNEL_BOUND, 0, 1 + 39 },
 	{ OVL_MSG_CHANNEL_BOUND, OVL_CHANNEL_NO_PATH, 1 + 39 },
 	{ OVL_MSG_PROBE_REQ, 0, 1 + 10 },

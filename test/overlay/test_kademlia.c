@@ -807,8 +807,8 @@ static void test_lookup_timeouts(void)
 				     11 * SEC + 10 * MSEC);
 		ok(a->ls.stats.ignored == 1 && net->sent_find == 6,
 		   "txid mismatch: ignored, nothing asked");
-		ok(kad_table_find(&a->t, net->node[late_from].key)->fails == 0,
-		   "but its sender counts as heard");
+		ok(kad_table_find(&a->t, net->node[late_from].key)->fails == 1,
+		   "and it proves nothing: the table is untouched (issue 17)");
 		/* Right txid from a node never asked: ignored too. */
 		{
 			struct ovl_addr f7 = addr_of(7);
@@ -817,6 +817,11 @@ static void test_lookup_timeouts(void)
 					     11 * SEC + 20 * MSEC);
 			ok(a->ls.stats.ignored == 2 && net->sent_find == 6,
 			   "an answer from a node not asked: ignored");
+			/* Right txid and key from another address than asked. */
+			kad_lookups_on_nodes(&a->ls, tx, net->node[late_from].key, &f7, 0, &c, 1,
+					     11 * SEC + 25 * MSEC);
+			ok(a->ls.stats.ignored == 3 && a->ls.stats.late == 0 && net->sent_find == 6,
+			   "an answer from another address than the one asked: ignored");
 		}
 		/* The late answer of a timed-out query is used: it names the
 		 * target, which is asked at once. */
