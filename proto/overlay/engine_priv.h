@@ -19,6 +19,7 @@ enum {
 	OBSERVATIONS = 8,	/* reflexive addresses remembered */
 	NATFILT_ASKED = 3,	/* PUBLIC nodes asked per filtering round */
 	PROBE_LIMIT_SLOTS = 256,	/* per-requester PROBE_REQ rate states, by key hash */
+	PEERS_SENT_SLOTS = 16,	/* relays we registered our peers with */
 };
 
 /* engine.c: a PING or PUNCH of ours waiting for its PONG. */
@@ -102,6 +103,15 @@ struct ovl_engine {
 	struct ovl_probetab limiters;
 	struct ovl_probetab clients;	/* public nodes only */
 	struct ovl_chantab chans;	/* public nodes only */
+	struct ovl_probetab regs;	/* public nodes only: members' PEERS */
+	struct ovl_peers peers;		/* ours, for our relays ... */
+	uint32_t peers_gen;		/* ... its version (0: never set) */
+	struct ovl_peers_sent {
+		uint8_t key[32];
+		struct ovl_addr addr;
+		uint64_t sent_ns;	/* 0: free */
+		uint32_t gen;
+	} peers_sent[PEERS_SENT_SLOTS];	/* the relays we sent it to */
 	uint16_t frag_id;		/* our fragmented payloads */
 	struct ovl_reasm reasm;
 	bool reasm_ready;
@@ -151,6 +161,8 @@ void relay_take_relayed(struct ovl_engine *e, const uint8_t via[32], const struc
 void relay_take_channel_bind(struct ovl_engine *e, const uint8_t sender[32],
 			     const struct ovl_addr *from, const struct ovl_channel_bind *q,
 			     struct ovl_time t);
+void relay_take_peers(struct ovl_engine *e, const uint8_t sender[32], const struct ovl_peers *p,
+		      struct ovl_time t);
 void relay_take_channel_bound(struct ovl_engine *e, const uint8_t sender[32],
 			      const struct ovl_channel_bound *r);
 

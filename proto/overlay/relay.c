@@ -6,6 +6,7 @@
 #include "proto/overlay/engine_priv.h"
 
 #include "proto/overlay/addr.h"
+#include "proto/overlay/peerfilter.h"
 #include "proto/overlay/secure.h"
 #include "proto/common/gcra.h"
 
@@ -19,10 +20,19 @@ enum {
 	CHANNEL_SLOTS = 4096,		/* relay channels bound at us */
 	RELAY_PPS_DEFAULT = 20000,	/* per source: packets ... */
 	RELAY_BPS_DEFAULT = 25000000,	/* ... and bytes per second (200 Mbit/s) */
+	REG_SLOTS = 1024,		/* members' PEERS a public node keeps */
+	/* Live channels per source key and per source IP address: one key
+	 * or one address holds at most a sixteenth or an eighth of the table
+	 * (doc/protocol.md 9.1). */
+	CHANNEL_KEY_QUOTA = CHANNEL_SLOTS / 16,
+	CHANNEL_ADDR_QUOTA = CHANNEL_SLOTS / 8,
 };
 
 #define LIMITER_BURST_NS (NS_PER_S / 5)	/* a sender may run 200 ms ahead of its rate */
 #define CHANNEL_RECHECK_NS NS_PER_S	/* a channel's destination path is rechecked this often */
+#define REG_LIFETIME_NS (120 * NS_PER_S)	/* a relay keeps a member's PEERS this long */
+#define REG_REFRESH_NS (30 * NS_PER_S)	/* a member sends it again to a relay it uses */
+#define REG_AGAIN_NS (2 * NS_PER_S)	/* at most this often when asked again */
 
 _Static_assert(sizeof(struct ovl_addr) <= OVL_CHAN_DST_CACHE, "a channel caches its destination");
 
@@ -40,6 +50,13 @@ struct limiter {
  * "clients"): kept apart from the routing table, whose buckets keep old
  * entries and would leave a newcomer in a replacement cache, so that a
  * rendezvous and relay can name and reach every one of them. */
+/* A member's PEERS, kept by a public node: the keys it may relay to it. */
+struct reg {
+	uint8_t key[32];
+	uint64_t heard_ns;		/* 0: free */
+	struct ovl_peers peers;
+};
+
 struct client {
 	uint8_t key[32];
 	struct ovl_addr addr;
@@ -65,6 +82,11 @@ int relay_init(struct ovl_engine *e, const struct ovl_engine_config *cfg)
 		goto out;
 	e->rng(e->rng_ctx, hk, sizeof(hk));
 	ret = ovl_chantab_init(&e->chans, CHANNEL_SLOTS, hk);
+	if (ret < 0)
+		goto out;
+	ovl_chantab_set_quotas(&e->chans, CHANNEL_KEY_QUOTA, CHANNEL_ADDR_QUOTA);
+	e->rng(e->rng_ctx, hk, sizeof(hk));
+	ret = ovl_probetab_init(&e->regs, REG_SLOTS, sizeof(struct reg), hk);
 out:
 	sodium_memzero(hk, sizeof(hk));
 	return ret;
@@ -72,6 +94,7 @@ out:
 
 void relay_free(struct ovl_engine *e)
 {
+	ovl_probetab_free(&e->regs);
 	ovl_chantab_free(&e->chans);
 	ovl_probetab_free(&e->clients);
 	ovl_probetab_free(&e->limiters);
@@ -161,6 +184,130 @@ bool relay_live_path(const struct ovl_engine *e, const uint8_t key[32], uint64_t
 	return false;
 }
 
+/* ---- who may be relayed to a member (doc/protocol.md 9.3) ---- */
+
+static bool reg_match(const void *entry, const void *key)
+{
+	const struct reg *r = entry;
+
+	return r->heard_ns && !memcmp(r->key, key, 32);
+}
+
+static uint64_t reg_age(const void *entry, const void *key)
+{
+	(void)key;
+	return ((const struct reg *)entry)->heard_ns;
+}
+
+static struct reg *reg_find(const struct ovl_engine *e, const uint8_t key[32], uint64_t now,
+			    void **victim)
+{
+	struct reg *r = ovl_probetab_find(&e->regs, ovl_probetab_hash(&e->regs, key, 32), reg_match,
+					  reg_age, key, victim);
+
+	return r && now - r->heard_ns < REG_LIFETIME_NS ? r : NULL;
+}
+
+/* A member's PEERS: kept (replacing its last) while it is refreshed; a
+ * newcomer takes a slot of its probe range that is free or whose PEERS
+ * expired, never a live one's. */
+void relay_take_peers(struct ovl_engine *e, const uint8_t sender[32], const struct ovl_peers *p,
+		      struct ovl_time t)
+{
+	void *victim = NULL;
+	struct reg *r;
+
+	if (!e->public_node) {
+		++e->stats.peers_dropped;
+		return;
+	}
+	r = reg_find(e, sender, t.now_ns, &victim);
+	if (!r) {
+		r = ovl_probetab_find(&e->regs, ovl_probetab_hash(&e->regs, sender, 32), reg_match,
+				      reg_age, sender, NULL);
+		if (!r) {
+			r = victim;
+			if (!r || (r->heard_ns && t.now_ns - r->heard_ns < REG_LIFETIME_NS)) {
+				++e->stats.peers_dropped;
+				return;
+			}
+		}
+		memset(r, 0, sizeof(*r));
+		memcpy(r->key, sender, 32);
+	}
+	r->peers = *p;
+	r->heard_ns = t.now_ns;
+	++e->stats.peers_taken;
+}
+
+/* Whether dst named src in its PEERS; *named: whether dst registered any. */
+static bool relay_named(const struct ovl_engine *e, const uint8_t dst[32], const uint8_t src[32],
+			uint64_t now, bool *named)
+{
+	const struct reg *r = reg_find(e, dst, now, NULL);
+
+	*named = r != NULL;
+	return r && ovl_peerfilter_has(&r->peers, src);
+}
+
+int ovl_engine_set_peers(struct ovl_engine *e, const uint8_t (*keys)[32], size_t n, struct ovl_time t)
+{
+	uint8_t salt[sizeof(e->peers.salt)];
+	unsigned i;
+	size_t k;
+
+	e->rng(e->rng_ctx, salt, sizeof(salt));
+	ovl_peerfilter_init(&e->peers, n, salt);
+	for (k = 0; k < n; ++k)
+		ovl_peerfilter_add(&e->peers, keys[k]);
+	if (!++e->peers_gen)
+		++e->peers_gen;
+	/* The relays that hold the old set get the new one at once. */
+	for (i = 0; i < PEERS_SENT_SLOTS; ++i) {
+		struct ovl_peers_sent *ps = &e->peers_sent[i];
+
+		if (ps->sent_ns && t.now_ns - ps->sent_ns < REG_LIFETIME_NS)
+			ovl_engine_register_peers(e, ps->key, &ps->addr, true, t);
+	}
+	return 0;
+}
+
+void ovl_engine_register_peers(struct ovl_engine *e, const uint8_t key[32],
+			       const struct ovl_addr *addr, bool again, struct ovl_time t)
+{
+	struct ovl_peers_sent *ps = NULL, *oldest = &e->peers_sent[0];
+	uint64_t wait = again ? REG_AGAIN_NS : REG_REFRESH_NS;
+	struct ovl_msg m;
+	unsigned i;
+
+	if (!e->peers_gen || !ovl_engine_offers_relay(e, key))
+		return;
+	for (i = 0; i < PEERS_SENT_SLOTS && !ps; ++i) {
+		struct ovl_peers_sent *s = &e->peers_sent[i];
+
+		if (s->sent_ns && !memcmp(s->key, key, 32))
+			ps = s;
+		else if (s->sent_ns < oldest->sent_ns)
+			oldest = s;
+	}
+	if (ps && ps->gen == e->peers_gen && ovl_addr_equal(&ps->addr, addr) &&
+	    t.now_ns - ps->sent_ns < wait)
+		return;
+	if (!ps) {
+		ps = oldest;
+		memcpy(ps->key, key, 32);
+	}
+	memset(&m, 0, sizeof(m));
+	m.type = OVL_MSG_PEERS;
+	m.u.peers = e->peers;
+	if (engine_send(e, key, addr, &m, t.wall_ns) < 0)
+		return;
+	ps->addr = *addr;
+	ps->sent_ns = t.now_ns;
+	ps->gen = e->peers_gen;
+	++e->stats.peers_sent;
+}
+
 /* ---- admission ---- */
 
 static bool limiter_match(const void *entry, const void *key)
@@ -210,7 +357,7 @@ static bool relay_admit(struct ovl_engine *e, const uint8_t key[32], size_t byte
 void relay_forward(struct ovl_engine *e, const uint8_t sender[32], const struct ovl_addr *from,
 		   const struct ovl_relay *r, struct ovl_time t)
 {
-	bool rendezvous = r->frag.count == 1 && r->payload[0] == OVL_MAGIC;
+	bool rendezvous = r->frag.count == 1 && r->payload[0] == OVL_MAGIC, named;
 	struct ovl_addr to;
 	struct ovl_msg m;
 
@@ -222,6 +369,12 @@ void relay_forward(struct ovl_engine *e, const uint8_t sender[32], const struct 
 	 * traffic only by relays. */
 	if (!rendezvous && !e->relay) {
 		++e->stats.relay_dropped_off;
+		return;
+	}
+	/* Only from a key dst named; a rendezvous also to a node that named
+	 * none with us (it may be reached through any node that knows it). */
+	if (!relay_named(e, r->dst, sender, t.now_ns, &named) && (!rendezvous || named)) {
+		++e->stats.relay_dropped_peer;
 		return;
 	}
 	if (!relay_live_path(e, r->dst, t.now_ns, &to)) {
@@ -257,7 +410,7 @@ void relay_take_channel_bind(struct ovl_engine *e, const uint8_t sender[32],
 	struct ovl_addr to;
 	struct ovl_msg m;
 	struct ovl_chan *c;
-	bool fresh;
+	bool fresh, named;
 
 	memset(&m, 0, sizeof(m));
 	m.type = OVL_MSG_CHANNEL_BOUND;
@@ -266,6 +419,9 @@ void relay_take_channel_bind(struct ovl_engine *e, const uint8_t sender[32],
 		m.u.channel_bound.status = OVL_CHANNEL_OFF;
 	} else if (!memcmp(q->dst, sender, 32) || !memcmp(q->dst, e->table.own, 32)) {
 		m.u.channel_bound.status = OVL_CHANNEL_BAD;
+	} else if (!relay_named(e, q->dst, sender, t.now_ns, &named)) {
+		m.u.channel_bound.status = OVL_CHANNEL_DENIED;
+		++e->stats.channel_denied;
 	} else if (!relay_live_path(e, q->dst, t.now_ns, &to)) {
 		m.u.channel_bound.status = OVL_CHANNEL_NO_PATH;
 	} else if (!(c = ovl_chantab_bind(&e->chans, sender, q->dst, from, t.now_ns,
@@ -340,6 +496,8 @@ int ovl_engine_channel_bind(struct ovl_engine *e, const uint8_t via[32],
 {
 	struct ovl_msg m;
 
+	/* The relay forwards dst's answers to us only from keys we named. */
+	ovl_engine_register_peers(e, via, via_addr, false, t);
 	memset(&m, 0, sizeof(m));
 	m.type = OVL_MSG_CHANNEL_BIND;
 	memcpy(m.u.channel_bind.dst, dst, 32);
@@ -407,6 +565,7 @@ int ovl_engine_relay_send(struct ovl_engine *e, const uint8_t via[32], const str
 
 	if (!count)
 		return -EMSGSIZE;
+	ovl_engine_register_peers(e, via, via_addr, false, t);
 	memset(&m, 0, sizeof(m));
 	m.type = OVL_MSG_RELAY;
 	memcpy(m.u.relay.dst, dst, 32);
