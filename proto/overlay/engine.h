@@ -192,8 +192,9 @@ int ovl_engine_channel_bind(struct ovl_engine *e, const uint8_t via[32],
  * on; call it again when the set changes. */
 int ovl_engine_set_peers(struct ovl_engine *e, const uint8_t (*keys)[32], size_t n, struct ovl_time t);
 /* Registers our peers with key at addr when it is a relay (it offers
- * relaying in our table) and we have not done so within 30 s (again: 2 s,
- * for a relay that may have lost them, e.g. it pinged us back). */
+ * relaying in our table) and we have not done so within 30 s.  again: a
+ * relay that may have lost them (it pinged us back): only one that holds
+ * them at addr, within 2 s.  Each relay gets a filter under its own salt. */
 void ovl_engine_register_peers(struct ovl_engine *e, const uint8_t key[32],
 			       const struct ovl_addr *addr, bool again, struct ovl_time t);
 int ovl_engine_send_candidates(struct ovl_engine *e, const uint8_t dst[32], const uint8_t *via,

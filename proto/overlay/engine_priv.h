@@ -104,8 +104,9 @@ struct ovl_engine {
 	struct ovl_probetab clients;	/* public nodes only */
 	struct ovl_chantab chans;	/* public nodes only */
 	struct ovl_probetab regs;	/* public nodes only: members' PEERS */
-	struct ovl_peers peers;		/* ours, for our relays ... */
-	uint32_t peers_gen;		/* ... its version (0: never set) */
+	uint8_t (*peer_keys)[32];	/* ours, for our relays ... */
+	size_t n_peer_keys;
+	uint32_t peers_gen;		/* ... their version (0: never set) */
 	struct ovl_peers_sent {
 		uint8_t key[32];
 		struct ovl_addr addr;

@@ -12,6 +12,7 @@
 
 #include <errno.h>
 #include <sodium.h>
+#include <stdlib.h>
 #include <string.h>
 
 enum {
@@ -94,6 +95,8 @@ out:
 
 void relay_free(struct ovl_engine *e)
 {
+	free(e->peer_keys);
+	e->peer_keys = NULL;
 	ovl_probetab_free(&e->regs);
 	ovl_chantab_free(&e->chans);
 	ovl_probetab_free(&e->clients);
@@ -252,14 +255,16 @@ static bool relay_named(const struct ovl_engine *e, const uint8_t dst[32], const
 
 int ovl_engine_set_peers(struct ovl_engine *e, const uint8_t (*keys)[32], size_t n, struct ovl_time t)
 {
-	uint8_t salt[sizeof(e->peers.salt)];
+	uint8_t (*copy)[32] = calloc(n ? n : 1, sizeof(*copy));
 	unsigned i;
-	size_t k;
 
-	e->rng(e->rng_ctx, salt, sizeof(salt));
-	ovl_peerfilter_init(&e->peers, n, salt);
-	for (k = 0; k < n; ++k)
-		ovl_peerfilter_add(&e->peers, keys[k]);
+	if (!copy)
+		return -ENOMEM;
+	if (n)
+		memcpy(copy, keys, n * sizeof(*copy));
+	free(e->peer_keys);
+	e->peer_keys = copy;
+	e->n_peer_keys = n;
 	if (!++e->peers_gen)
 		++e->peers_gen;
 	/* The relays that hold the old set get the new one at once. */
@@ -272,12 +277,30 @@ int ovl_engine_set_peers(struct ovl_engine *e, const uint8_t (*keys)[32], size_t
 	return 0;
 }
 
+/* Each relay gets a filter under a salt of its own: one that reads its
+ * PEERS could search offline for a key that passes it, but that key would
+ * pass this relay's filter only. */
+static int send_peers(struct ovl_engine *e, const uint8_t key[32], const struct ovl_addr *addr,
+		      struct ovl_time t)
+{
+	uint8_t salt[16];
+	struct ovl_msg m;
+	size_t i;
+
+	memset(&m, 0, sizeof(m));
+	m.type = OVL_MSG_PEERS;
+	e->rng(e->rng_ctx, salt, sizeof(salt));
+	ovl_peerfilter_init(&m.u.peers, e->n_peer_keys, salt);
+	for (i = 0; i < e->n_peer_keys; ++i)
+		ovl_peerfilter_add(&m.u.peers, e->peer_keys[i]);
+	return engine_send(e, key, addr, &m, t.wall_ns);
+}
+
 void ovl_engine_register_peers(struct ovl_engine *e, const uint8_t key[32],
 			       const struct ovl_addr *addr, bool again, struct ovl_time t)
 {
 	struct ovl_peers_sent *ps = NULL, *oldest = &e->peers_sent[0];
 	uint64_t wait = again ? REG_AGAIN_NS : REG_REFRESH_NS;
-	struct ovl_msg m;
 	unsigned i;
 
 	if (!e->peers_gen || !ovl_engine_offers_relay(e, key))
@@ -290,6 +313,11 @@ void ovl_engine_register_peers(struct ovl_engine *e, const uint8_t key[32],
 		else if (s->sent_ns < oldest->sent_ns)
 			oldest = s;
 	}
+	/* Asked again (from an address nobody validated): only a relay that
+	 * holds our peers at that very address, so that a spoofed PING never
+	 * points a 1 kB answer elsewhere. */
+	if (again && (!ps || !ovl_addr_equal(&ps->addr, addr)))
+		return;
 	if (ps && ps->gen == e->peers_gen && ovl_addr_equal(&ps->addr, addr) &&
 	    t.now_ns - ps->sent_ns < wait)
 		return;
@@ -297,10 +325,7 @@ void ovl_engine_register_peers(struct ovl_engine *e, const uint8_t key[32],
 		ps = oldest;
 		memcpy(ps->key, key, 32);
 	}
-	memset(&m, 0, sizeof(m));
-	m.type = OVL_MSG_PEERS;
-	m.u.peers = e->peers;
-	if (engine_send(e, key, addr, &m, t.wall_ns) < 0)
+	if (send_peers(e, key, addr, t) < 0)
 		return;
 	ps->addr = *addr;
 	ps->sent_ns = t.now_ns;

@@ -539,7 +539,7 @@ static void name_peers(struct node *m, struct node *r, const uint8_t (*keys)[32]
 	uint64_t taken = ovl_engine_stats(r->e)->peers_taken;
 
 	ovl_engine_set_peers(m->e, keys, n, tnow());
-	ovl_engine_register_peers(m->e, r->pub, &r->addr, true, tnow());
+	ovl_engine_register_peers(m->e, r->pub, &r->addr, false, tnow());
 	run(NULL, false);
 	if (ovl_engine_stats(r->e)->peers_taken != taken + 1)
 		diag("the relay did not take the PEERS");
@@ -666,6 +666,7 @@ static void test_channel_bound_event(void)
 {
 	struct node *m, *r = relay_setup(&m, 0, 0);
 	struct node *a = node_new(v4(10, 0, 0, 3, 51820), false, false, 0, 0);
+	struct ovl_addr elsewhere;
 
 	ovl_engine_ping(a->e, r->pub, &r->addr, NULL, NULL, tnow());
 	run(NULL, false);
@@ -688,6 +689,15 @@ static void test_channel_bound_event(void)
 	run(NULL, false);
 	ok(ovl_engine_stats(a->e)->peers_sent == 3 && ovl_engine_stats(r->e)->peers_taken == 4,
 	   "a new set goes at once to the relays that hold the old one");
+	now += 3 * SEC;
+	elsewhere = v4(100, 64, 9, 9, 51820);
+	ovl_engine_register_peers(a->e, r->pub, &elsewhere, true, tnow());
+	ovl_engine_register_peers(a->e, m->pub, &m->addr, true, tnow());
+	ok(ovl_engine_stats(a->e)->peers_sent == 3 && qn == 0,
+	   "asked again for another address, or by a node it never registered with: nothing sent");
+	ovl_engine_register_peers(a->e, r->pub, &r->addr, true, tnow());
+	ok(ovl_engine_stats(a->e)->peers_sent == 4, "asked again by its relay after 2 s: sent");
+	run(NULL, false);
 	net_reset();
 }
 
