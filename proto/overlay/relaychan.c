@@ -52,7 +52,9 @@ static bool same_ip(const struct ovl_addr *a, const struct ovl_addr *b)
 
 /* Before a fresh binding of src from addr: when src or addr already holds
  * its quota of live channels, its own binding renewed least lately ends
- * (one walk of the table). */
+ * (one walk of the table).  "Lately" is the table's own count, not the
+ * clock: bindings in one clock tick would otherwise end in slot order,
+ * and those left would crowd the high slots until probe ranges fill. */
 static void enforce_quotas(struct ovl_chantab *t, const uint8_t src[OVL_KEY_LEN],
 			   const struct ovl_addr *addr, uint64_t now)
 {
@@ -68,12 +70,12 @@ static void enforce_quotas(struct ovl_chantab *t, const uint8_t src[OVL_KEY_LEN]
 			continue;
 		if (!memcmp(c->src, src, OVL_KEY_LEN)) {
 			++by_key;
-			if (!old_key || c->expires_ns < old_key->expires_ns)
+			if (!old_key || c->seq < old_key->seq)
 				old_key = c;
 		}
 		if (same_ip(&c->src_addr, addr)) {
 			++by_addr;
-			if (!old_addr || c->expires_ns < old_addr->expires_ns)
+			if (!old_addr || c->seq < old_addr->seq)
 				old_addr = c;
 		}
 	}
@@ -91,7 +93,7 @@ static void enforce_quotas(struct ovl_chantab *t, const uint8_t src[OVL_KEY_LEN]
 				struct ovl_chan *c = ovl_probetab_at(&t->tab, i);
 
 				if (live(c, now) && same_ip(&c->src_addr, addr) &&
-				    (!old_addr || c->expires_ns < old_addr->expires_ns))
+				    (!old_addr || c->seq < old_addr->seq))
 					old_addr = c;
 			}
 		}
@@ -136,6 +138,7 @@ struct ovl_chan *ovl_chantab_bind(struct ovl_chantab *t, const uint8_t src[OVL_K
 			return NULL;	/* another pair has this number */
 		c->src_addr = *src_addr;
 		c->expires_ns = now + lifetime_ns;
+		c->seq = ++t->seq;
 		*fresh = false;
 		return c;
 	}
@@ -150,6 +153,7 @@ struct ovl_chan *ovl_chantab_bind(struct ovl_chantab *t, const uint8_t src[OVL_K
 	memcpy(slot->dst, dst, OVL_KEY_LEN);
 	slot->src_addr = *src_addr;
 	slot->expires_ns = now + lifetime_ns;
+	slot->seq = ++t->seq;
 	*fresh = true;
 	return slot;
 }

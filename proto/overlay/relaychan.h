@@ -49,6 +49,7 @@ struct ovl_chan {
 	uint8_t src[OVL_KEY_LEN], dst[OVL_KEY_LEN];
 	struct ovl_addr src_addr;	/* where the binding came from */
 	uint64_t expires_ns;
+	uint64_t seq;			/* the table's count of bindings at its last */
 	/* The owner's: the destination's address as last checked, and when
 	 * (the relay rechecks its path now and then, not per datagram). */
 	uint8_t dst_cache[OVL_CHAN_DST_CACHE];
@@ -60,6 +61,7 @@ struct ovl_chan {
 struct ovl_chantab {
 	struct ovl_probetab tab;
 	uint32_t key_quota, addr_quota;	/* 0: none */
+	uint64_t seq;			/* bindings and renewals so far: their order */
 };
 
 enum ovl_chan_miss {
