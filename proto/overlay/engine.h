@@ -8,8 +8,9 @@
  *              NODES, the lookups and their waiters;
  *   natobs.c   our reflexive address as observers saw it, and the NAT
  *              mapping classification;
- *   relay.c    the table of NATed clients, relay admission and the
- *              per-sender limits, RELAY/RELAYED and relay channels;
+ *   relay.c    the table of NATed clients, the members' PEERS, relay
+ *              admission and the per-sender limits, RELAY/RELAYED and
+ *              relay channels;
  *   natround.c the NAT filtering rounds (PROBE_REQ/PROBE), both sides.
  *
  * In: datagrams (bytes, the source address, and where they arrived: the

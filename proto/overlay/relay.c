@@ -1,8 +1,10 @@
-/* Relaying in the overlay engine (engine.h; doc/protocol.md 9 and 9.1):
- * the table of NATed clients a public node keeps a path to, relay
- * admission under per-sender limits, RELAY forwarded as RELAYED, relay
- * channels bound and their data forwarded, and, as an end, RELAYED
- * payloads taken in and our own RELAYs sent. */
+/* Relaying in the overlay engine (engine.h; doc/protocol.md 9, 9.1 and
+ * 9.3): the table of NATed clients a public node keeps a path to, the
+ * members' PEERS it keeps (who may be relayed to whom), relay admission
+ * under per-sender limits, RELAY forwarded as RELAYED, relay channels
+ * bound (under per-key and per-address quotas) and their data forwarded,
+ * and, as an end, our own PEERS sent to our relays, RELAYED payloads
+ * taken in and our own RELAYs sent. */
 #include "proto/overlay/engine_priv.h"
 
 #include "proto/overlay/addr.h"
@@ -47,10 +49,6 @@ struct limiter {
 	uint64_t tat_pkts, tat_bytes;
 };
 
-/* A node behind a NAT that keeps a path to us open (a public node's
- * "clients"): kept apart from the routing table, whose buckets keep old
- * entries and would leave a newcomer in a replacement cache, so that a
- * rendezvous and relay can name and reach every one of them. */
 /* A member's PEERS, kept by a public node: the keys it may relay to it. */
 struct reg {
 	uint8_t key[32];
@@ -58,6 +56,10 @@ struct reg {
 	struct ovl_peers peers;
 };
 
+/* A node behind a NAT that keeps a path to us open (a public node's
+ * "clients"): kept apart from the routing table, whose buckets keep old
+ * entries and would leave a newcomer in a replacement cache, so that a
+ * rendezvous and relay can name and reach every one of them. */
 struct client {
 	uint8_t key[32];
 	struct ovl_addr addr;
