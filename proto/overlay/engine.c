@@ -220,7 +220,7 @@ static void dispatch(struct ovl_engine *e, const uint8_t sender[32], const struc
 		relay_take_channel_bound(e, sender, &m->u.channel_bound);
 		break;
 	case OVL_MSG_PEERS:
-		relay_take_peers(e, sender, &m->u.peers, t);
+		relay_take_peers(e, sender, from, &m->u.peers, t);
 		break;
 	default:
 		++e->stats.unhandled;

@@ -104,6 +104,7 @@ struct ovl_engine {
 	struct ovl_probetab clients;	/* public nodes only */
 	struct ovl_chantab chans;	/* public nodes only */
 	struct ovl_probetab regs;	/* public nodes only: members' PEERS */
+	uint64_t reg_seq;		/* PEERS kept so far: their order */
 	uint8_t (*peer_keys)[32];	/* ours, for our relays ... */
 	size_t n_peer_keys;
 	uint32_t peers_gen;		/* ... their version (0: never set) */
@@ -162,8 +163,8 @@ void relay_take_relayed(struct ovl_engine *e, const uint8_t via[32], const struc
 void relay_take_channel_bind(struct ovl_engine *e, const uint8_t sender[32],
 			     const struct ovl_addr *from, const struct ovl_channel_bind *q,
 			     struct ovl_time t);
-void relay_take_peers(struct ovl_engine *e, const uint8_t sender[32], const struct ovl_peers *p,
-		      struct ovl_time t);
+void relay_take_peers(struct ovl_engine *e, const uint8_t sender[32], const struct ovl_addr *from,
+		      const struct ovl_peers *p, struct ovl_time t);
 void relay_take_channel_bound(struct ovl_engine *e, const uint8_t sender[32],
 			      const struct ovl_channel_bound *r);
 

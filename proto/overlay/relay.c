@@ -23,7 +23,8 @@ enum {
 	CHANNEL_SLOTS = 4096,		/* relay channels bound at us */
 	RELAY_PPS_DEFAULT = 20000,	/* per source: packets ... */
 	RELAY_BPS_DEFAULT = 25000000,	/* ... and bytes per second (200 Mbit/s) */
-	REG_SLOTS = 1024,		/* members' PEERS a public node keeps */
+	REG_SLOTS = 1024,		/* members' PEERS a public node keeps ... */
+	REG_ADDR_QUOTA = REG_SLOTS / 16,	/* ... from one IP address at most */
 	/* Live channels per source key and per source IP address: one key
 	 * or one address holds at most a sixteenth or an eighth of the table
 	 * (doc/protocol.md 9.1). */
@@ -53,6 +54,8 @@ struct limiter {
 struct reg {
 	uint8_t key[32];
 	uint64_t heard_ns;		/* 0: free */
+	uint64_t seq;			/* e->reg_seq when it last came */
+	struct ovl_addr from;		/* where it last came from */
 	struct ovl_peers peers;
 };
 
@@ -213,12 +216,35 @@ static struct reg *reg_find(const struct ovl_engine *e, const uint8_t key[32], u
 	return r && now - r->heard_ns < REG_LIFETIME_NS ? r : NULL;
 }
 
-/* A member's PEERS: kept (replacing its last) while it is refreshed; a
- * newcomer takes a slot of its probe range that is free or whose PEERS
- * expired, never a live one's. */
-void relay_take_peers(struct ovl_engine *e, const uint8_t sender[32], const struct ovl_peers *p,
-		      struct ovl_time t)
+/* Before a new registration from addr: when that IP address already
+ * holds its quota of live ones, its own oldest ends (one walk). */
+static void reg_quota(struct ovl_engine *e, const struct ovl_addr *addr, uint64_t now)
 {
+	uint32_t i, n = ovl_probetab_slots(&e->regs), count = 0;
+	struct reg *oldest = NULL;
+
+	for (i = 0; i < n; ++i) {
+		struct reg *r = ovl_probetab_at(&e->regs, i);
+
+		if (!r->heard_ns || now - r->heard_ns >= REG_LIFETIME_NS ||
+		    !ovl_addr_same_ip(&r->from, addr))
+			continue;
+		++count;
+		if (!oldest || r->seq < oldest->seq)
+			oldest = r;
+	}
+	if (count >= REG_ADDR_QUOTA)
+		oldest->heard_ns = 0;
+}
+
+/* A member's PEERS: kept (replacing its last) while it is refreshed; a
+ * newcomer over its address's quota ends that address's oldest, and takes
+ * a slot of its probe range that is free or whose PEERS expired, never
+ * another live one's. */
+void relay_take_peers(struct ovl_engine *e, const uint8_t sender[32], const struct ovl_addr *from,
+		      const struct ovl_peers *p, struct ovl_time t)
+{
+	uint64_t h = ovl_probetab_hash(&e->regs, sender, 32);
 	void *victim = NULL;
 	struct reg *r;
 
@@ -226,10 +252,11 @@ void relay_take_peers(struct ovl_engine *e, const uint8_t sender[32], const stru
 		++e->stats.peers_dropped;
 		return;
 	}
-	r = reg_find(e, sender, t.now_ns, &victim);
+	r = reg_find(e, sender, t.now_ns, NULL);
 	if (!r) {
-		r = ovl_probetab_find(&e->regs, ovl_probetab_hash(&e->regs, sender, 32), reg_match,
-				      reg_age, sender, NULL);
+		reg_quota(e, from, t.now_ns);
+		/* Its own expired entry, else a free or expired slot. */
+		r = ovl_probetab_find(&e->regs, h, reg_match, reg_age, sender, &victim);
 		if (!r) {
 			r = victim;
 			if (!r || (r->heard_ns && t.now_ns - r->heard_ns < REG_LIFETIME_NS)) {
@@ -241,7 +268,9 @@ void relay_take_peers(struct ovl_engine *e, const uint8_t sender[32], const stru
 		memcpy(r->key, sender, 32);
 	}
 	r->peers = *p;
+	r->from = *from;
 	r->heard_ns = t.now_ns;
+	r->seq = ++e->reg_seq;
 	++e->stats.peers_taken;
 }
 

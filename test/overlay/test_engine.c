@@ -798,6 +798,36 @@ static void test_relay_nonmember(void)
 	net_reset();
 }
 
+/* 1,000 keys from one address register PEERS with a relay (1,024
+ * slots): a member's PEERS afterwards is still taken. */
+static void test_peers_flood(void)
+{
+	struct node *m, *r = relay_setup(&m, 0, 0);
+	const struct ovl_engine_stats *st = ovl_engine_stats(r->e);
+	struct ovl_msg msg;
+	unsigned i;
+
+	memset(&msg, 0, sizeof(msg));
+	msg.type = OVL_MSG_PEERS;
+	msg.u.peers.hashes = 1;
+	for (i = 0; i < 1000; ++i) {
+		struct bare x;
+
+		bare_new(&x, v4(100, 64, 6, 1, (uint16_t)(1000 + i)));
+		bare_send(&x, r, &msg);
+		ovl_secure_free(x.sec);
+		qn = 0;
+	}
+	diag("1,000 keys from one address: %llu PEERS kept, %llu refused",
+	     (unsigned long long)st->peers_taken, (unsigned long long)st->peers_dropped);
+	ok(st->peers_taken == 1000 && st->peers_dropped == 0,
+	   "each over the address's quota (64) ended that address's oldest: none refused");
+	name_peers(m, r, &r->pub, 1);
+	ok(ovl_engine_stats(m->e)->peers_sent == 1 && st->peers_dropped == 0,
+	   "a member's PEERS after the flood is taken");
+	net_reset();
+}
+
 /* 2,000 keys from one address each bind 3 members: a member's own
  * binding afterwards is still granted. */
 static void test_channel_flood(void)
@@ -1045,6 +1075,7 @@ int main(void)
 	test_clients_bounded();
 	test_relay_nonmember();
 	test_channel_flood();
+	test_peers_flood();
 	test_filtering();
 	test_probe_answer();
 	test_ip_usable();
