@@ -476,7 +476,10 @@ void relay_take_channel_bind(struct ovl_engine *e, const uint8_t sender[32],
 	} else if (!memcmp(q->dst, sender, 32) || !memcmp(q->dst, e->table.own, 32)) {
 		m.u.channel_bound.status = OVL_CHANNEL_BAD;
 	} else if (!relay_named(e, q->dst, sender, t.now_ns, &named)) {
-		m.u.channel_bound.status = OVL_CHANNEL_DENIED;
+		/* A dst that registered nothing with us may not have yet
+		 * (we restarted): NO_PATH, which the requester asks again in
+		 * 2 s, as for a dst we have not heard since we started. */
+		m.u.channel_bound.status = named ? OVL_CHANNEL_DENIED : OVL_CHANNEL_NO_PATH;
 		++e->stats.channel_denied;
 	} else if (!relay_live_path(e, q->dst, t.now_ns, &to)) {
 		m.u.channel_bound.status = OVL_CHANNEL_NO_PATH;

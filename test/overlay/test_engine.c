@@ -648,7 +648,8 @@ static void test_channel(void)
 	randombytes_buf(msg.u.channel_bind.dst, 32);
 	bare_send(&s, r, &msg);
 	ok(qn == 1 && bare_open(&s, 0, &ans, plain) &&
-	   ans.u.channel_bound.status == OVL_CHANNEL_DENIED, "a bind to a node that named nobody: DENIED");
+	   ans.u.channel_bound.status == OVL_CHANNEL_NO_PATH && st->channel_denied == 1,
+	   "a bind to a node that registered nothing with us: NO_PATH (asked again soon), counted");
 	now += 61 * SEC;
 	ok(!ovl_engine_channel_forward(r->e, id, &s.addr, 100, now, &to),
 	   "a channel not renewed expires with the path");
@@ -791,8 +792,8 @@ static void test_relay_nonmember(void)
 	now += 121 * SEC;
 	ovl_engine_ping(m->e, r->pub, &r->addr, NULL, NULL, tnow());
 	run(NULL, false);
-	ok(bind_status(&y, r, m->pub) == OVL_CHANNEL_DENIED,
-	   "PEERS not refreshed for 2 minutes: expired, refused");
+	ok(bind_status(&y, r, m->pub) == OVL_CHANNEL_NO_PATH && st->channel_denied == 4,
+	   "PEERS not refreshed for 2 minutes: expired, refused (NO_PATH, counted)");
 	ovl_secure_free(x.sec);
 	ovl_secure_free(y.sec);
 	net_reset();
