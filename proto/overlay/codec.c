@@ -292,6 +292,8 @@ static enum ovl_decode decode_probe(struct ovl_probe *m, struct reader *r)
 	return m->kind ? OVL_DECODE_OK : OVL_DECODE_BAD_FIELD;
 }
 
+static enum ovl_decode decode_peers(struct ovl_peers *m, struct reader *r);
+
 enum ovl_decode ovl_msg_decode(struct ovl_msg *m, const uint8_t *buf, size_t len)
 {
 	struct reader r = { .buf = buf, .len = len, .off = 0 };
@@ -336,6 +338,9 @@ enum ovl_decode ovl_msg_decode(struct ovl_msg *m, const uint8_t *buf, size_t len
 		break;
 	case OVL_MSG_CHANNEL_BOUND:
 		res = decode_channel_bound(&m->u.channel_bound, &r);
+		break;
+	case OVL_MSG_PEERS:
+		res = decode_peers(&m->u.peers, &r);
 		break;
 	case OVL_MSG_PROBE_REQ:
 		res = decode_probe_req(&m->u.probe_req, &r);
@@ -584,6 +589,39 @@ static int encode_probe(struct writer *w, const struct ovl_probe *m)
 	return 0;
 }
 
+/* ---- PEERS (doc/protocol.md 9.3) ---- */
+
+static enum ovl_decode decode_peers(struct ovl_peers *m, struct reader *r)
+{
+	const struct ovl_wire_peers *w = take(r, sizeof(*w));
+
+	if (!w)
+		return OVL_DECODE_TRUNCATED;
+	m->hashes = w->hashes;
+	memcpy(m->salt, w->salt, sizeof(m->salt));
+	memcpy(m->filter, w->filter, sizeof(m->filter));
+	if (!m->hashes || m->hashes > OVL_PEERS_MAX_HASHES)
+		return OVL_DECODE_BAD_FIELD;
+	return OVL_DECODE_OK;
+}
+
+static int encode_peers(struct writer *w, const struct ovl_peers *m)
+{
+	struct ovl_wire_peers *o;
+
+	if (!m->hashes || m->hashes > OVL_PEERS_MAX_HASHES)
+		return -EINVAL;
+	o = put(w, sizeof(*o));
+	if (!o)
+		return -EMSGSIZE;
+	o->hashes = m->hashes;
+	memcpy(o->salt, m->salt, sizeof(o->salt));
+	memcpy(o->filter, m->filter, sizeof(o->filter));
+	return 0;
+}
+
+/* ---- end of PEERS ---- */
+
 long ovl_msg_encode(uint8_t *out, size_t outmax, const struct ovl_msg *m)
 {
 	/* Never more than one datagram's worth, whatever the buffer. */
@@ -625,6 +663,9 @@ long ovl_msg_encode(uint8_t *out, size_t outmax, const struct ovl_msg *m)
 		break;
 	case OVL_MSG_CHANNEL_BOUND:
 		ret = encode_channel_bound(&w, &m->u.channel_bound);
+		break;
+	case OVL_MSG_PEERS:
+		ret = encode_peers(&w, &m->u.peers);
 		break;
 	case OVL_MSG_PROBE_REQ:
 		ret = encode_probe_req(&w, &m->u.probe_req);
@@ -725,6 +766,8 @@ const char *ovl_msg_type_name(uint8_t type)
 		return "CHANNEL_BIND";
 	case OVL_MSG_CHANNEL_BOUND:
 		return "CHANNEL_BOUND";
+	case OVL_MSG_PEERS:
+		return "PEERS";
 	case OVL_MSG_PROBE_REQ:
 		return "PROBE_REQ";
 	case OVL_MSG_PROBE:

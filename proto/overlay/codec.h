@@ -117,6 +117,15 @@ struct ovl_probe {
 	uint8_t sent;			/* enum ovl_probe_sent bits */
 };
 
+/* PEERS (doc/protocol.md 9.3): a Bloom filter of the keys a member
+ * accepts relayed traffic from (proto/overlay/peerfilter.h reads and
+ * fills it). */
+struct ovl_peers {
+	uint8_t hashes;			/* 1..OVL_PEERS_MAX_HASHES */
+	uint8_t salt[16];
+	uint8_t filter[OVL_PEERS_FILTER_LEN];
+};
+
 struct ovl_msg {
 	uint8_t type;			/* enum ovl_msg_type */
 	union {
@@ -132,6 +141,7 @@ struct ovl_msg {
 		struct ovl_channel_bound channel_bound;
 		struct ovl_probe_req probe_req;
 		struct ovl_probe probe;
+		struct ovl_peers peers;
 	} u;
 };
 

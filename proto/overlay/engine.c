@@ -295,6 +295,9 @@ static void dispatch(struct ovl_engine *e, const uint8_t sender[32], const struc
 	case OVL_MSG_CHANNEL_BOUND:
 		relay_take_channel_bound(e, sender, &m->u.channel_bound);
 		break;
+	case OVL_MSG_PEERS:
+		relay_take_peers(e, sender, from, &m->u.peers, t);
+		break;
 	default:
 		++e->stats.unhandled;
 		break;

@@ -8,8 +8,9 @@
  *              NODES, the lookups and their waiters;
  *   natobs.c   our reflexive address as observers saw it, and the NAT
  *              mapping classification;
- *   relay.c    the table of NATed clients, relay admission and the
- *              per-sender limits, RELAY/RELAYED and relay channels;
+ *   relay.c    the table of NATed clients, the members' PEERS, relay
+ *              admission and the per-sender limits, RELAY/RELAYED and
+ *              relay channels;
  *   natround.c the NAT filtering rounds (PROBE_REQ/PROBE), both sides.
  *
  * In: datagrams (bytes, the source address, and where they arrived: the
@@ -138,6 +139,13 @@ struct ovl_engine_stats {
 	 * granted and refused by our relays. */
 	uint64_t channel_binds, channel_forwarded, channel_dropped;
 	uint64_t channels_granted, channels_refused;
+	/* Who may be relayed to a member (doc/protocol.md 9.3).  As a relay:
+	 * RELAYs and CHANNEL_BINDs refused because the destination did not
+	 * name the sender in its PEERS (counted apart from the above), PEERS
+	 * kept, and PEERS refused (we are no public node, or no room).  As a
+	 * member: PEERS sent to our relays. */
+	uint64_t relay_dropped_peer, channel_denied;
+	uint64_t peers_taken, peers_dropped, peers_sent;
 	/* NAT filtering: PROBE_REQs answered, and dropped (we are not
 	 * PUBLIC, too short to pay for the answer, over the rate); PROBEs
 	 * that answer no request of ours in flight. */
@@ -185,6 +193,17 @@ int ovl_engine_relay_send(struct ovl_engine *e, const uint8_t via[32], const str
 			  const uint8_t dst[32], const uint8_t *buf, size_t len, struct ovl_time t);
 int ovl_engine_channel_bind(struct ovl_engine *e, const uint8_t via[32],
 			    const struct ovl_addr *via_addr, const uint8_t dst[32], struct ovl_time t);
+/* The keys that may reach us through relays (our members): a relay
+ * forwards to us only from these (doc/protocol.md 9.3).  Sent at once to
+ * the relays we registered with lately, and to any relay we use from now
+ * on; call it again when the set changes. */
+int ovl_engine_set_peers(struct ovl_engine *e, const uint8_t (*keys)[32], size_t n, struct ovl_time t);
+/* Registers our peers with key at addr when it is a relay (it offers
+ * relaying in our table) and we have not done so within 30 s.  again: a
+ * relay that may have lost them (it pinged us back): only one that holds
+ * them at addr, within 2 s.  Each relay gets a filter under its own salt. */
+void ovl_engine_register_peers(struct ovl_engine *e, const uint8_t key[32],
+			       const struct ovl_addr *addr, bool again, struct ovl_time t);
 int ovl_engine_send_candidates(struct ovl_engine *e, const uint8_t dst[32], const uint8_t *via,
 			       const struct ovl_addr *via_addr, const struct ovl_candidates *c,
 			       struct ovl_time t);

@@ -24,6 +24,7 @@ enum {
 	BINDS_ASKED = 32,	/* CHANNEL_BINDs of ours awaiting CHANNEL_BOUND */
 	ASKED_MAX = 16,		/* FIND_NODEs of ovl_engine_ask_public awaiting NODES */
 	HEARSAY_MAX = 128,	/* addresses contacted on hearsay alone, remembered */
+	PEERS_SENT_SLOTS = 16,	/* relays we registered our peers with */
 };
 
 /* engine.c: a PING or PUNCH of ours waiting for its PONG. */
@@ -139,6 +140,17 @@ struct ovl_engine {
 	struct ovl_probetab limiters;
 	struct ovl_probetab clients;	/* public nodes only */
 	struct ovl_chantab chans;	/* public nodes only */
+	struct ovl_probetab regs;	/* public nodes only: members' PEERS */
+	uint64_t reg_seq;		/* PEERS kept so far: their order */
+	uint8_t (*peer_keys)[32];	/* ours, for our relays ... */
+	size_t n_peer_keys;
+	uint32_t peers_gen;		/* ... their version (0: never set) */
+	struct ovl_peers_sent {
+		uint8_t key[32];
+		struct ovl_addr addr;
+		uint64_t sent_ns;	/* 0: free */
+		uint32_t gen;
+	} peers_sent[PEERS_SENT_SLOTS];	/* the relays we sent it to */
 	uint16_t frag_id;		/* our fragmented payloads */
 	struct ovl_reasm reasm;
 	bool reasm_ready;
@@ -192,6 +204,8 @@ void relay_take_relayed(struct ovl_engine *e, const uint8_t via[32], const struc
 void relay_take_channel_bind(struct ovl_engine *e, const uint8_t sender[32],
 			     const struct ovl_addr *from, const struct ovl_channel_bind *q,
 			     struct ovl_time t);
+void relay_take_peers(struct ovl_engine *e, const uint8_t sender[32], const struct ovl_addr *from,
+		      const struct ovl_peers *p, struct ovl_time t);
 void relay_take_channel_bound(struct ovl_engine *e, const uint8_t sender[32],
 			      const struct ovl_channel_bound *r);
 

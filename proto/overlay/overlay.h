@@ -70,6 +70,7 @@ enum ovl_msg_type {
 	OVL_MSG_PUNCH = 0x13,
 	OVL_MSG_CHANNEL_BIND = 0x14,
 	OVL_MSG_CHANNEL_BOUND = 0x15,
+	OVL_MSG_PEERS = 0x16,		/* a member's peers, for its relays (9.3) */
 	/* Reserved, not yet specified: */
 	OVL_MSG_INVITE_FIRST = 0x20,	/* 0x20-0x2f invitations: AUTH 0x20, AUTHED 0x21 */
 	OVL_MSG_INVITE_LAST = 0x2f,
@@ -109,6 +110,7 @@ enum ovl_channel_status {
 	OVL_CHANNEL_NO_PATH = 2,	/* no live, validated path to the destination */
 	OVL_CHANNEL_BAD = 3,		/* to the sender itself, or to the relay */
 	OVL_CHANNEL_FULL = 4,		/* no room for another channel now */
+	OVL_CHANNEL_DENIED = 5,		/* the destination did not name the requester (9.3) */
 };
 
 /* Relay channel data (doc/protocol.md 9.1): not an overlay message but a
@@ -275,6 +277,19 @@ struct ovl_wire_channel_bound {
 	uint8_t lifetime[2];		/* big-endian seconds; 0 unless OK */
 };
 
+/* PEERS (doc/protocol.md 9.3): the keys a member accepts relayed
+ * traffic from, as a Bloom filter under a salt of the member's. */
+enum {
+	OVL_PEERS_FILTER_LEN = 1024,	/* bytes: 8192 bits */
+	OVL_PEERS_MAX_HASHES = 16,
+};
+
+struct ovl_wire_peers {
+	uint8_t hashes;			/* bits set per key, 1..OVL_PEERS_MAX_HASHES */
+	uint8_t salt[16];		/* the SipHash-2-4 key of the filter */
+	uint8_t filter[OVL_PEERS_FILTER_LEN];	/* bit i: byte i / 8, mask 1 << (i % 8) */
+};
+
 struct ovl_wire_probe_req {
 	uint8_t nonce[8];
 	uint8_t pad_len[2];		/* big-endian; that many zero bytes follow */
@@ -304,6 +319,8 @@ _Static_assert(sizeof(struct ovl_wire_candidates) == 10, "wire size");
 _Static_assert(sizeof(struct ovl_wire_candidate) == 20, "wire size");
 _Static_assert(sizeof(struct ovl_wire_punch) == 10, "wire size");
 _Static_assert(sizeof(struct ovl_wire_probe_req) == 10, "wire size");
+_Static_assert(sizeof(struct ovl_wire_peers) == 1041, "wire size");
+_Static_assert(1 + sizeof(struct ovl_wire_peers) <= OVL_MAX_PLAINTEXT, "PEERS fits in 1280 bytes");
 _Static_assert(sizeof(struct ovl_wire_probe) == 10, "wire size");
 
 /* Anti-amplification of PROBE_REQ (doc/protocol.md 8.2): a request is

@@ -1,16 +1,20 @@
-/* Relaying in the overlay engine (engine.h; doc/protocol.md 9 and 9.1):
- * the table of NATed clients a public node keeps a path to, relay
- * admission under per-sender limits, RELAY forwarded as RELAYED, relay
- * channels bound and their data forwarded, and, as an end, RELAYED
- * payloads taken in and our own RELAYs sent. */
+/* Relaying in the overlay engine (engine.h; doc/protocol.md 9, 9.1 and
+ * 9.3): the table of NATed clients a public node keeps a path to, the
+ * members' PEERS it keeps (who may be relayed to whom), relay admission
+ * under per-sender limits, RELAY forwarded as RELAYED, relay channels
+ * bound (under per-key and per-address quotas) and their data forwarded,
+ * and, as an end, our own PEERS sent to our relays, RELAYED payloads
+ * taken in and our own RELAYs sent. */
 #include "proto/overlay/engine_priv.h"
 
 #include "proto/overlay/addr.h"
+#include "proto/overlay/peerfilter.h"
 #include "proto/overlay/secure.h"
 #include "proto/common/gcra.h"
 
 #include <errno.h>
 #include <sodium.h>
+#include <stdlib.h>
 #include <string.h>
 
 enum {
@@ -19,10 +23,20 @@ enum {
 	CHANNEL_SLOTS = 4096,		/* relay channels bound at us */
 	RELAY_PPS_DEFAULT = 20000,	/* per source: packets ... */
 	RELAY_BPS_DEFAULT = 25000000,	/* ... and bytes per second (200 Mbit/s) */
+	REG_SLOTS = 1024,		/* members' PEERS a public node keeps ... */
+	REG_ADDR_QUOTA = REG_SLOTS / 16,	/* ... from one IP address at most */
+	/* Live channels per source key and per source IP address: one key
+	 * or one address holds at most a sixteenth or an eighth of the table
+	 * (doc/protocol.md 9.1). */
+	CHANNEL_KEY_QUOTA = CHANNEL_SLOTS / 16,
+	CHANNEL_ADDR_QUOTA = CHANNEL_SLOTS / 8,
 };
 
 #define LIMITER_BURST_NS (NS_PER_S / 5)	/* a sender may run 200 ms ahead of its rate */
 #define CHANNEL_RECHECK_NS NS_PER_S	/* a channel's destination path is rechecked this often */
+#define REG_LIFETIME_NS (120 * NS_PER_S)	/* a relay keeps a member's PEERS this long */
+#define REG_REFRESH_NS (30 * NS_PER_S)	/* a member sends it again to a relay it uses */
+#define REG_AGAIN_NS (2 * NS_PER_S)	/* at most this often when asked again */
 
 _Static_assert(sizeof(struct ovl_addr) <= OVL_CHAN_DST_CACHE, "a channel caches its destination");
 
@@ -34,6 +48,15 @@ struct limiter {
 	uint8_t key[32];
 	uint64_t used_ns;		/* 0: free */
 	uint64_t tat_pkts, tat_bytes;
+};
+
+/* A member's PEERS, kept by a public node: the keys it may relay to it. */
+struct reg {
+	uint8_t key[32];
+	uint64_t heard_ns;		/* 0: free */
+	uint64_t seq;			/* e->reg_seq when it last came */
+	struct ovl_addr from;		/* where it last came from */
+	struct ovl_peers peers;
 };
 
 /* A node behind a NAT that keeps a path to us open (a public node's
@@ -65,6 +88,11 @@ int relay_init(struct ovl_engine *e, const struct ovl_engine_config *cfg)
 		goto out;
 	e->rng(e->rng_ctx, hk, sizeof(hk));
 	ret = ovl_chantab_init(&e->chans, CHANNEL_SLOTS, hk);
+	if (ret < 0)
+		goto out;
+	ovl_chantab_set_quotas(&e->chans, CHANNEL_KEY_QUOTA, CHANNEL_ADDR_QUOTA);
+	e->rng(e->rng_ctx, hk, sizeof(hk));
+	ret = ovl_probetab_init(&e->regs, REG_SLOTS, sizeof(struct reg), hk);
 out:
 	sodium_memzero(hk, sizeof(hk));
 	return ret;
@@ -72,6 +100,9 @@ out:
 
 void relay_free(struct ovl_engine *e)
 {
+	free(e->peer_keys);
+	e->peer_keys = NULL;
+	ovl_probetab_free(&e->regs);
 	ovl_chantab_free(&e->chans);
 	ovl_probetab_free(&e->clients);
 	ovl_probetab_free(&e->limiters);
@@ -161,6 +192,178 @@ bool relay_live_path(const struct ovl_engine *e, const uint8_t key[32], uint64_t
 	return false;
 }
 
+/* ---- who may be relayed to a member (doc/protocol.md 9.3) ---- */
+
+static bool reg_match(const void *entry, const void *key)
+{
+	const struct reg *r = entry;
+
+	return r->heard_ns && !memcmp(r->key, key, 32);
+}
+
+static uint64_t reg_age(const void *entry, const void *key)
+{
+	(void)key;
+	return ((const struct reg *)entry)->heard_ns;
+}
+
+static struct reg *reg_find(const struct ovl_engine *e, const uint8_t key[32], uint64_t now,
+			    void **victim)
+{
+	struct reg *r = ovl_probetab_find(&e->regs, ovl_probetab_hash(&e->regs, key, 32), reg_match,
+					  reg_age, key, victim);
+
+	return r && now - r->heard_ns < REG_LIFETIME_NS ? r : NULL;
+}
+
+/* Before a new registration from addr: when that IP address already
+ * holds its quota of live ones, its own oldest ends (one walk). */
+static void reg_quota(struct ovl_engine *e, const struct ovl_addr *addr, uint64_t now)
+{
+	uint32_t i, n = ovl_probetab_slots(&e->regs), count = 0;
+	struct reg *oldest = NULL;
+
+	for (i = 0; i < n; ++i) {
+		struct reg *r = ovl_probetab_at(&e->regs, i);
+
+		if (!r->heard_ns || now - r->heard_ns >= REG_LIFETIME_NS ||
+		    !ovl_addr_same_ip(&r->from, addr))
+			continue;
+		++count;
+		if (!oldest || r->seq < oldest->seq)
+			oldest = r;
+	}
+	if (count >= REG_ADDR_QUOTA)
+		oldest->heard_ns = 0;
+}
+
+/* A member's PEERS: kept (replacing its last) while it is refreshed; a
+ * newcomer over its address's quota ends that address's oldest, and takes
+ * a slot of its probe range that is free or whose PEERS expired, never
+ * another live one's. */
+void relay_take_peers(struct ovl_engine *e, const uint8_t sender[32], const struct ovl_addr *from,
+		      const struct ovl_peers *p, struct ovl_time t)
+{
+	uint64_t h = ovl_probetab_hash(&e->regs, sender, 32);
+	void *victim = NULL;
+	struct reg *r;
+
+	if (!e->public_node) {
+		++e->stats.peers_dropped;
+		return;
+	}
+	r = reg_find(e, sender, t.now_ns, NULL);
+	if (!r) {
+		reg_quota(e, from, t.now_ns);
+		/* Its own expired entry, else a free or expired slot. */
+		r = ovl_probetab_find(&e->regs, h, reg_match, reg_age, sender, &victim);
+		if (!r) {
+			r = victim;
+			if (!r || (r->heard_ns && t.now_ns - r->heard_ns < REG_LIFETIME_NS)) {
+				++e->stats.peers_dropped;
+				return;
+			}
+		}
+		memset(r, 0, sizeof(*r));
+		memcpy(r->key, sender, 32);
+	}
+	r->peers = *p;
+	r->from = *from;
+	r->heard_ns = t.now_ns;
+	r->seq = ++e->reg_seq;
+	++e->stats.peers_taken;
+}
+
+/* Whether dst named src in its PEERS; *named: whether dst registered any. */
+static bool relay_named(const struct ovl_engine *e, const uint8_t dst[32], const uint8_t src[32],
+			uint64_t now, bool *named)
+{
+	const struct reg *r = reg_find(e, dst, now, NULL);
+
+	*named = r != NULL;
+	return r && ovl_peerfilter_has(&r->peers, src);
+}
+
+int ovl_engine_set_peers(struct ovl_engine *e, const uint8_t (*keys)[32], size_t n, struct ovl_time t)
+{
+	uint8_t (*copy)[32] = calloc(n ? n : 1, sizeof(*copy));
+	unsigned i;
+
+	if (!copy)
+		return -ENOMEM;
+	if (n)
+		memcpy(copy, keys, n * sizeof(*copy));
+	free(e->peer_keys);
+	e->peer_keys = copy;
+	e->n_peer_keys = n;
+	if (!++e->peers_gen)
+		++e->peers_gen;
+	/* The relays that hold the old set get the new one at once. */
+	for (i = 0; i < PEERS_SENT_SLOTS; ++i) {
+		struct ovl_peers_sent *ps = &e->peers_sent[i];
+
+		if (ps->sent_ns && t.now_ns - ps->sent_ns < REG_LIFETIME_NS)
+			ovl_engine_register_peers(e, ps->key, &ps->addr, true, t);
+	}
+	return 0;
+}
+
+/* Each relay gets a filter under a salt of its own: one that reads its
+ * PEERS could search offline for a key that passes it, but that key would
+ * pass this relay's filter only. */
+static int send_peers(struct ovl_engine *e, const uint8_t key[32], const struct ovl_addr *addr,
+		      struct ovl_time t)
+{
+	uint8_t salt[16];
+	struct ovl_msg m;
+	size_t i;
+
+	memset(&m, 0, sizeof(m));
+	m.type = OVL_MSG_PEERS;
+	e->rng(e->rng_ctx, salt, sizeof(salt));
+	ovl_peerfilter_init(&m.u.peers, e->n_peer_keys, salt);
+	for (i = 0; i < e->n_peer_keys; ++i)
+		ovl_peerfilter_add(&m.u.peers, e->peer_keys[i]);
+	return engine_send(e, key, addr, &m, t.wall_ns);
+}
+
+void ovl_engine_register_peers(struct ovl_engine *e, const uint8_t key[32],
+			       const struct ovl_addr *addr, bool again, struct ovl_time t)
+{
+	struct ovl_peers_sent *ps = NULL, *oldest = &e->peers_sent[0];
+	uint64_t wait = again ? REG_AGAIN_NS : REG_REFRESH_NS;
+	unsigned i;
+
+	if (!e->peers_gen || !ovl_engine_offers_relay(e, key))
+		return;
+	for (i = 0; i < PEERS_SENT_SLOTS && !ps; ++i) {
+		struct ovl_peers_sent *s = &e->peers_sent[i];
+
+		if (s->sent_ns && !memcmp(s->key, key, 32))
+			ps = s;
+		else if (s->sent_ns < oldest->sent_ns)
+			oldest = s;
+	}
+	/* Asked again (from an address nobody validated): only a relay that
+	 * holds our peers at that very address, so that a spoofed PING never
+	 * points a 1 kB answer elsewhere. */
+	if (again && (!ps || !ovl_addr_equal(&ps->addr, addr)))
+		return;
+	if (ps && ps->gen == e->peers_gen && ovl_addr_equal(&ps->addr, addr) &&
+	    t.now_ns - ps->sent_ns < wait)
+		return;
+	if (!ps) {
+		ps = oldest;
+		memcpy(ps->key, key, 32);
+	}
+	if (send_peers(e, key, addr, t) < 0)
+		return;
+	ps->addr = *addr;
+	ps->sent_ns = t.now_ns;
+	ps->gen = e->peers_gen;
+	++e->stats.peers_sent;
+}
+
 /* ---- admission ---- */
 
 static bool limiter_match(const void *entry, const void *key)
@@ -210,7 +413,7 @@ static bool relay_admit(struct ovl_engine *e, const uint8_t key[32], size_t byte
 void relay_forward(struct ovl_engine *e, const uint8_t sender[32], const struct ovl_addr *from,
 		   const struct ovl_relay *r, struct ovl_time t)
 {
-	bool rendezvous = r->frag.count == 1 && r->payload[0] == OVL_MAGIC;
+	bool rendezvous = r->frag.count == 1 && r->payload[0] == OVL_MAGIC, named;
 	struct ovl_addr to;
 	struct ovl_msg m;
 
@@ -222,6 +425,12 @@ void relay_forward(struct ovl_engine *e, const uint8_t sender[32], const struct 
 	 * traffic only by relays. */
 	if (!rendezvous && !e->relay) {
 		++e->stats.relay_dropped_off;
+		return;
+	}
+	/* Only from a key dst named; a rendezvous also to a node that named
+	 * none with us (it may be reached through any node that knows it). */
+	if (!relay_named(e, r->dst, sender, t.now_ns, &named) && (!rendezvous || named)) {
+		++e->stats.relay_dropped_peer;
 		return;
 	}
 	if (!relay_live_path(e, r->dst, t.now_ns, &to)) {
@@ -257,7 +466,7 @@ void relay_take_channel_bind(struct ovl_engine *e, const uint8_t sender[32],
 	struct ovl_addr to;
 	struct ovl_msg m;
 	struct ovl_chan *c;
-	bool fresh;
+	bool fresh, named;
 
 	memset(&m, 0, sizeof(m));
 	m.type = OVL_MSG_CHANNEL_BOUND;
@@ -266,6 +475,12 @@ void relay_take_channel_bind(struct ovl_engine *e, const uint8_t sender[32],
 		m.u.channel_bound.status = OVL_CHANNEL_OFF;
 	} else if (!memcmp(q->dst, sender, 32) || !memcmp(q->dst, e->table.own, 32)) {
 		m.u.channel_bound.status = OVL_CHANNEL_BAD;
+	} else if (!relay_named(e, q->dst, sender, t.now_ns, &named)) {
+		/* A dst that registered nothing with us may not have yet
+		 * (we restarted): NO_PATH, which the requester asks again in
+		 * 2 s, as for a dst we have not heard since we started. */
+		m.u.channel_bound.status = named ? OVL_CHANNEL_DENIED : OVL_CHANNEL_NO_PATH;
+		++e->stats.channel_denied;
 	} else if (!relay_live_path(e, q->dst, t.now_ns, &to)) {
 		m.u.channel_bound.status = OVL_CHANNEL_NO_PATH;
 	} else if (!(c = ovl_chantab_bind(&e->chans, sender, q->dst, from, t.now_ns,
@@ -340,6 +555,8 @@ int ovl_engine_channel_bind(struct ovl_engine *e, const uint8_t via[32],
 {
 	struct ovl_msg m;
 
+	/* The relay forwards dst's answers to us only from keys we named. */
+	ovl_engine_register_peers(e, via, via_addr, false, t);
 	memset(&m, 0, sizeof(m));
 	m.type = OVL_MSG_CHANNEL_BIND;
 	memcpy(m.u.channel_bind.dst, dst, 32);
@@ -439,6 +656,7 @@ int ovl_engine_relay_send(struct ovl_engine *e, const uint8_t via[32], const str
 
 	if (!count)
 		return -EMSGSIZE;
+	ovl_engine_register_peers(e, via, via_addr, false, t);
 	memset(&m, 0, sizeof(m));
 	m.type = OVL_MSG_RELAY;
 	memcpy(m.u.relay.dst, dst, 32);

@@ -16,6 +16,12 @@ void ovl_chantab_free(struct ovl_chantab *t)
 	ovl_probetab_free(&t->tab);
 }
 
+void ovl_chantab_set_quotas(struct ovl_chantab *t, uint32_t key_quota, uint32_t addr_quota)
+{
+	t->key_quota = key_quota;
+	t->addr_quota = addr_quota;
+}
+
 uint32_t ovl_chantab_number(const struct ovl_chantab *t, const uint8_t src[OVL_KEY_LEN],
 			    const uint8_t dst[OVL_KEY_LEN])
 {
@@ -37,6 +43,63 @@ static bool live(const struct ovl_chan *c, uint64_t now)
 static bool same_addr(const struct ovl_addr *a, const struct ovl_addr *b)
 {
 	return a->family == b->family && a->port == b->port && !memcmp(a->ip, b->ip, sizeof(a->ip));
+}
+
+static bool same_ip(const struct ovl_addr *a, const struct ovl_addr *b)
+{
+	return a->family == b->family && !memcmp(a->ip, b->ip, sizeof(a->ip));
+}
+
+/* Before a fresh binding of src from addr: when src or addr already holds
+ * its quota of live channels, its own binding renewed least lately ends
+ * (one walk of the table).  "Lately" is the table's own count, not the
+ * clock: bindings in one clock tick would otherwise end in slot order,
+ * and those left would crowd the high slots until probe ranges fill. */
+static void enforce_quotas(struct ovl_chantab *t, const uint8_t src[OVL_KEY_LEN],
+			   const struct ovl_addr *addr, uint64_t now)
+{
+	uint32_t i, n = ovl_probetab_slots(&t->tab), by_key = 0, by_addr = 0;
+	struct ovl_chan *old_key = NULL, *old_addr = NULL;
+
+	if (!t->key_quota && !t->addr_quota)
+		return;
+	for (i = 0; i < n; ++i) {
+		struct ovl_chan *c = ovl_probetab_at(&t->tab, i);
+
+		if (!live(c, now))
+			continue;
+		if (!memcmp(c->src, src, OVL_KEY_LEN)) {
+			++by_key;
+			if (!old_key || c->seq < old_key->seq)
+				old_key = c;
+		}
+		if (same_ip(&c->src_addr, addr)) {
+			++by_addr;
+			if (!old_addr || c->seq < old_addr->seq)
+				old_addr = c;
+		}
+	}
+	if (t->key_quota && by_key >= t->key_quota) {
+		if (same_ip(&old_key->src_addr, addr))
+			--by_addr;
+		if (old_addr == old_key)
+			old_addr = NULL;
+		ovl_chantab_unbind(old_key);
+	}
+	if (t->addr_quota && by_addr >= t->addr_quota) {
+		/* The oldest of the address again, if the key's eviction took it. */
+		if (!old_addr) {
+			for (i = 0; i < n; ++i) {
+				struct ovl_chan *c = ovl_probetab_at(&t->tab, i);
+
+				if (live(c, now) && same_ip(&c->src_addr, addr) &&
+				    (!old_addr || c->seq < old_addr->seq))
+					old_addr = c;
+			}
+		}
+		if (old_addr)
+			ovl_chantab_unbind(old_addr);
+	}
 }
 
 struct want {
@@ -75,9 +138,12 @@ struct ovl_chan *ovl_chantab_bind(struct ovl_chantab *t, const uint8_t src[OVL_K
 			return NULL;	/* another pair has this number */
 		c->src_addr = *src_addr;
 		c->expires_ns = now + lifetime_ns;
+		c->seq = ++t->seq;
 		*fresh = false;
 		return c;
 	}
+	enforce_quotas(t, src, src_addr, now);
+	ovl_probetab_find(&t->tab, w.id, chan_match, chan_age, &w, &victim);
 	slot = victim;
 	if (!slot || live(slot, now))
 		return NULL;
@@ -87,6 +153,7 @@ struct ovl_chan *ovl_chantab_bind(struct ovl_chantab *t, const uint8_t src[OVL_K
 	memcpy(slot->dst, dst, OVL_KEY_LEN);
 	slot->src_addr = *src_addr;
 	slot->expires_ns = now + lifetime_ns;
+	slot->seq = ++t->seq;
 	*fresh = true;
 	return slot;
 }

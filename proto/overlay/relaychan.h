@@ -15,6 +15,13 @@
  * needed.  Two pairs with one number (one chance in 2^32 per pair) cannot
  * both be bound: the second is refused as FULL while the first lives.
  *
+ * Quotas (issue 17, finding 7).  With quotas set, one source key holds at
+ * most key_quota live channels and one source IP address (any port)
+ * addr_quota: a new binding over either quota ends the owner's own
+ * binding that was renewed least lately, never another's, so that one key
+ * or one address cannot fill the table for the others.  A fresh binding
+ * walks the table once to count (renewals and datagrams do not).
+ *
  * Bounds.  `slots` entries (a power of two) allocated once; an entry
  * lives `lifetime` after its last binding and is reused after that.  A
  * binding whose probe range (8 slots from its number) holds only live
@@ -42,6 +49,7 @@ struct ovl_chan {
 	uint8_t src[OVL_KEY_LEN], dst[OVL_KEY_LEN];
 	struct ovl_addr src_addr;	/* where the binding came from */
 	uint64_t expires_ns;
+	uint64_t seq;			/* the table's count of bindings at its last */
 	/* The owner's: the destination's address as last checked, and when
 	 * (the relay rechecks its path now and then, not per datagram). */
 	uint8_t dst_cache[OVL_CHAN_DST_CACHE];
@@ -52,6 +60,8 @@ struct ovl_chan {
  * number (itself a keyed hash). */
 struct ovl_chantab {
 	struct ovl_probetab tab;
+	uint32_t key_quota, addr_quota;	/* 0: none */
+	uint64_t seq;			/* bindings and renewals so far: their order */
 };
 
 enum ovl_chan_miss {
@@ -63,6 +73,9 @@ enum ovl_chan_miss {
  * random bytes.  0 or -ENOMEM / -EINVAL. */
 int ovl_chantab_init(struct ovl_chantab *t, uint32_t slots, const uint8_t hash_key[16]);
 void ovl_chantab_free(struct ovl_chantab *t);
+/* Live channels per source key and per source IP address (0: no quota;
+ * none after init). */
+void ovl_chantab_set_quotas(struct ovl_chantab *t, uint32_t key_quota, uint32_t addr_quota);
 
 /* The number the pair (src, dst) has in this table, bound or not. */
 uint32_t ovl_chantab_number(const struct ovl_chantab *t, const uint8_t src[OVL_KEY_LEN],

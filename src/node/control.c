@@ -318,13 +318,18 @@ static void do_inspect(struct ctl_conn *cc)
 	/* Relay channels (doc/protocol.md 9.1): as a relay, then as an end. */
 	strbuf_printf(&b, "}},\n  \"relay_channels\": {\"live\": %zu, \"binds_answered\": %llu, "
 		      "\"forwarded\": %llu, \"dropped\": %llu, \"granted\": %llu, \"refused\": %llu, "
-		      "\"tx\": %llu, \"rx\": %llu, \"bad\": %llu, \"not_a_relay\": %llu",
+		      "\"tx\": %llu, \"rx\": %llu, \"bad\": %llu, \"not_a_relay\": %llu, "
+		      "\"denied\": %llu, \"relay_dropped_peer\": %llu, \"peers_taken\": %llu, "
+		      "\"peers_dropped\": %llu, \"peers_sent\": %llu",
 		      overlay_channels_live(n->ov), (unsigned long long)os->channel_binds,
 		      (unsigned long long)os->channel_forwarded, (unsigned long long)os->channel_dropped,
 		      (unsigned long long)os->channels_granted, (unsigned long long)os->channels_refused,
 		      (unsigned long long)n->dev.ext_tx, (unsigned long long)n->dev.ext_rx,
 		      (unsigned long long)n->dev.drops.ext_bad,
-		      (unsigned long long)n->dev.drops.ext_refused);
+		      (unsigned long long)n->dev.drops.ext_refused,
+		      (unsigned long long)os->channel_denied,
+		      (unsigned long long)os->relay_dropped_peer, (unsigned long long)os->peers_taken,
+		      (unsigned long long)os->peers_dropped, (unsigned long long)os->peers_sent);
 	crypt_pool_stats(n->dev.crypt, &cps);
 	strbuf_printf(&b, "},\n  \"crypto_pool\": {\"workers\": %u, \"batches_parallel\": %llu, "
 		      "\"batches_inline\": %llu, \"items\": %llu, \"items_by_workers\": %llu",

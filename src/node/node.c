@@ -160,6 +160,26 @@ static int members_request(struct node *n, struct uapi_set *set)
 	return 0;
 }
 
+/* The members' keys go to the overlay, which gives them to the relays we
+ * use: they forward to us from these keys only (doc/protocol.md 9.3). */
+static int member_keys_to_relays(struct node *n)
+{
+	uint8_t (*keys)[32];
+	size_t i;
+	int ret;
+
+	if (!n->member)
+		return 0;
+	keys = calloc(n->n_members ? n->n_members : 1, sizeof(*keys));
+	if (!keys)
+		return -ENOMEM;
+	for (i = 0; i < n->n_members; ++i)
+		memcpy(keys[i], n->members[i].key, 32);
+	ret = overlay_set_peers(n->ov, (const uint8_t (*)[32])keys, n->n_members);
+	free(keys);
+	return ret;
+}
+
 /* Rebuilds the member list from the file: existing WireGuard peers (and
  * their sessions) are kept, new ones created, missing ones removed.  The
  * node is the only creator and remover of its members' peers: stock wg
@@ -204,6 +224,7 @@ static int sync_members(struct node *n)
 	n->members = nm;
 	n->n_members = count;
 	nm = NULL;
+	ret = member_keys_to_relays(n);
 out:
 	free(nm);
 	uapi_set_free(set);

@@ -218,6 +218,9 @@ static void ev_contact(void *ctx, const uint8_t key[32], const struct ovl_addr *
 	struct overlay *ov = ctx;
 	union wg_sockaddr a;
 
+	/* A relay that answers us keeps our peers (doc/protocol.md 9.3):
+	 * the engine sends them when this relay lacks them or every 30 s. */
+	ovl_engine_register_peers(ov->eng, key, addr, false, now_of(ov));
 	if (ov->ops->on_contact && to_sockaddr(ov, addr, &a))
 		ov->ops->on_contact(ov->ctx, key, &a);
 }
@@ -279,6 +282,9 @@ static void ev_ping(void *ctx, const uint8_t key[32], const struct ovl_addr *add
 	struct overlay *ov = ctx;
 	union wg_sockaddr a;
 
+	/* A relay pings us back only when it lost our path (it restarted, or
+	 * our mapping moved): it may have lost our peers too. */
+	ovl_engine_register_peers(ov->eng, key, addr, true, now_of(ov));
 	if (ov->ops->on_ping && to_sockaddr(ov, addr, &a))
 		ov->ops->on_ping(ov->ctx, key, &a);
 }
@@ -464,6 +470,11 @@ int overlay_channel_bind(struct overlay *ov, const uint8_t via[32], const union 
 
 	overlay_addr_from_wg(via_addr, &k);
 	return ovl_engine_channel_bind(ov->eng, via, &k, dst, now_of(ov));
+}
+
+int overlay_set_peers(struct overlay *ov, const uint8_t (*keys)[32], size_t n)
+{
+	return ovl_engine_set_peers(ov->eng, keys, n, now_of(ov));
 }
 
 size_t overlay_channels_live(const struct overlay *ov)

@@ -108,6 +108,9 @@ int overlay_relay_send(struct overlay *ov, const uint8_t via[32], const union wg
  * to renew one); the answer comes through on_channel. */
 int overlay_channel_bind(struct overlay *ov, const uint8_t via[32], const union wg_sockaddr *via_addr,
 			 const uint8_t dst[32]);
+/* Our members' keys: the relays we use forward to us only from these
+ * (doc/protocol.md 9.3).  Call again when the network file changes. */
+int overlay_set_peers(struct overlay *ov, const uint8_t (*keys)[32], size_t n);
 /* Channels bound at us as a relay and alive now. */
 size_t overlay_channels_live(const struct overlay *ov);
 /* Sends CANDIDATES to dst: through the relay via at via_addr when via

@@ -111,6 +111,12 @@ static void sample(struct ovl_msg *m, uint8_t type, unsigned n)
 		m->u.probe.kind = (uint8_t)(n ? n : OVL_PROBE_ANSWER);
 		m->u.probe.sent = OVL_PROBE_SENT_OTHER_PORT | OVL_PROBE_SENT_OTHER_IP;
 		break;
+	case OVL_MSG_PEERS:
+		m->u.peers.hashes = (uint8_t)n;
+		memset(m->u.peers.salt, 0xa5, sizeof(m->u.peers.salt));
+		for (i = 0; i < OVL_PEERS_FILTER_LEN; ++i)
+			m->u.peers.filter[i] = (uint8_t)(i * 13);
+		break;
 	}
 }
 
@@ -188,6 +194,10 @@ static bool same_msg(const struct ovl_msg *a, const struct ovl_msg *b)
 	case OVL_MSG_PROBE:
 		return a->u.probe.nonce == b->u.probe.nonce && a->u.probe.kind == b->u.probe.kind &&
 		       a->u.probe.sent == b->u.probe.sent;
+	case OVL_MSG_PEERS:
+		return a->u.peers.hashes == b->u.peers.hashes &&
+		       !memcmp(a->u.peers.salt, b->u.peers.salt, sizeof(a->u.peers.salt)) &&
+		       !memcmp(a->u.peers.filter, b->u.peers.filter, OVL_PEERS_FILTER_LEN);
 	}
 	return false;
 }
@@ -220,7 +230,32 @@ static const struct {
 	{ OVL_MSG_PROBE_REQ, OVL_PROBE_REQ_PAD, 1 + 10 + 138 },
 	{ OVL_MSG_PROBE, 0, 1 + 10 },
 	{ OVL_MSG_PROBE, OVL_PROBE_OTHER_IP, 1 + 10 },
+	{ OVL_MSG_PEERS, 1, 1 + 1041 },
+	{ OVL_MSG_PEERS, OVL_PEERS_MAX_HASHES, 1 + 1041 },
 };
+
+/* PEERS (doc/protocol.md 9.3): the hash count 1..16, the filter whole. */
+static void test_peers(void)
+{
+	uint8_t buf[OVL_MAX_PLAINTEXT];
+	struct ovl_msg m, d;
+	long n;
+
+	sample(&m, OVL_MSG_PEERS, 11);
+	n = ovl_msg_encode(buf, sizeof(buf), &m);
+	ok(n == 1042 && buf[0] == 0x16 && buf[1] == 11 && !memcmp(buf + 2, m.u.peers.salt, 16) &&
+	   !memcmp(buf + 18, m.u.peers.filter, OVL_PEERS_FILTER_LEN),
+	   "PEERS: type 0x16, hashes, salt, then the filter (%ld bytes)", n);
+	buf[1] = 0;
+	ok(ovl_msg_decode(&d, buf, (size_t)n) == OVL_DECODE_BAD_FIELD, "0 hashes refused");
+	buf[1] = OVL_PEERS_MAX_HASHES + 1;
+	ok(ovl_msg_decode(&d, buf, (size_t)n) == OVL_DECODE_BAD_FIELD, "17 hashes refused");
+	m.u.peers.hashes = 0;
+	ok(ovl_msg_encode(buf, sizeof(buf), &m) == -EINVAL, "encoding 0 hashes refused");
+	m.u.peers.hashes = 1;
+	ok(ovl_msg_encode(buf, 1000, &m) == -EMSGSIZE, "encoding into too small a buffer refused");
+	ok(!strcmp(ovl_msg_type_name(OVL_MSG_PEERS), "PEERS"), "its name");
+}
 
 /* CHANNEL_BOUND: a number and a lifetime with OK, and only with it. */
 static void test_channel_bound(void)
@@ -474,7 +509,7 @@ static void test_types(void)
 		else if (r == OVL_DECODE_TRUNCATED)
 			++known;
 	}
-	ok(known == 12 && unknown == 244, "12 types known, 244 reported unknown (%u, %u)", known, unknown);
+	ok(known == 13 && unknown == 243, "13 types known, 243 reported unknown (%u, %u)", known, unknown);
 	b[0] = 0x21;
 	ok(ovl_msg_decode(&d, b, 40) == OVL_DECODE_UNKNOWN_TYPE && d.type == 0x21,
 	   "a reserved type (AUTHED) is unknown, its body unread");
@@ -601,6 +636,7 @@ int main(void)
 		payload[i] = (uint8_t)(i * 7);
 	test_round_trips();
 	test_channel_bound();
+	test_peers();
 	test_padding();
 	test_limits();
 	test_types();

@@ -6,6 +6,7 @@
  * 20,000 random bindings against a naive model of what must be live;
  * the header's every malformed form refused. */
 #include "proto/overlay/codec.h"
+#include "proto/overlay/peerfilter.h"
 #include "proto/overlay/relaychan.h"
 #include "test/tap.h"
 
@@ -191,6 +192,103 @@ static void test_model(void)
 	ovl_chantab_free(&t);
 }
 
+/* Issue 17, finding 7: a table of 4096 with the relay's quotas (256 per
+ * key, 512 per address).  One key binding 4096 destinations, then 2,000
+ * keys from one address binding 3 each in one clock tick, leave room:
+ * another member's 200 bindings are all granted, and the flooders hold no more than their
+ * quotas, their own oldest bindings ended first. */
+static void test_quotas(void)
+{
+	static const uint8_t hk[16] = { 0x17 };
+	struct ovl_addr flood = addr4(66, 1000), member = addr4(7, 51820);
+	uint8_t src[32], dst[32], mine[32];
+	struct ovl_chantab t;
+	unsigned i, j, granted = 0, by_flood = 0;
+	uint64_t now = T0;
+	enum ovl_chan_miss why;
+	bool fresh;
+
+	ok(ovl_chantab_init(&t, 4096, hk) == 0, "a table of 4096");
+	ovl_chantab_set_quotas(&t, 256, 512);
+	fill_key(src, 0x4000);
+	for (i = 0; i < 4096; ++i) {
+		fill_key(dst, 0x8000 + i);
+		ovl_chantab_bind(&t, src, dst, &flood, now + i, LIFE, &fresh);
+	}
+	ok(ovl_chantab_live(&t, now + 4096) <= 256, "one key binding 4096: %zu live (quota 256)",
+	   ovl_chantab_live(&t, now + 4096));
+	fill_key(dst, 0x8000 + 4095);
+	ok(ovl_chantab_lookup(&t, ovl_chantab_number(&t, src, dst), &flood, now + 4096, &why) != NULL,
+	   "its newest binding lives");
+	fill_key(dst, 0x8000);
+	ok(ovl_chantab_lookup(&t, ovl_chantab_number(&t, src, dst), &flood, now + 4096, &why) == NULL,
+	   "its oldest one was ended for it");
+	now += 4096;
+	for (i = 0; i < 2000; ++i) {
+		struct ovl_addr a = flood;
+
+		a.port = (uint16_t)(2000 + i);
+		fill_key(src, 0x1000 + i);
+		for (j = 0; j < 3; ++j) {
+			fill_key(dst, 0x9000 + j);
+			/* All in one clock tick, as a burst can be. */
+			ovl_chantab_bind(&t, src, dst, &a, now, LIFE, &fresh);
+		}
+	}
+	for (i = 0; i < 4096; ++i) {
+		const struct ovl_chan *c = ovl_probetab_at(&t.tab, i);
+
+		by_flood += c->id && now < c->expires_ns && c->src_addr.ip[3] == 66;
+	}
+	ok(by_flood <= 512, "2,000 keys from one address binding 3 each: %u live (quota 512)", by_flood);
+	fill_key(mine, 0x7777);
+	for (i = 0; i < 200; ++i) {
+		fill_key(dst, 0xa000 + i);
+		granted += ovl_chantab_bind(&t, mine, dst, &member, now, LIFE, &fresh) != NULL;
+	}
+	ok(granted == 200, "after both floods, a member's 200 bindings are granted (%u)", granted);
+	ovl_chantab_free(&t);
+}
+
+/* The filter of PEERS: every key added is found; strangers pass at about
+ * the stated rate; another salt, other bits. */
+static void test_peerfilter(void)
+{
+	static const uint8_t salt[16] = { 0x5a, 1 }, salt2[16] = { 0x5a, 2 };
+	struct ovl_peers p, p2;
+	uint8_t key[32];
+	unsigned i, missing = 0, passed = 0;
+
+	ok(ovl_peerfilter_hashes(500) == 11 && ovl_peerfilter_hashes(1) == OVL_PEERS_MAX_HASHES &&
+	   ovl_peerfilter_hashes(10000) == 1, "hashes: 11 for 500 keys, 16 at most, 1 at least");
+	ovl_peerfilter_init(&p, 500, salt);
+	ovl_peerfilter_init(&p2, 500, salt2);
+	fill_key(key, 1);
+	ok(!ovl_peerfilter_has(&p, key), "an empty filter holds nothing");
+	for (i = 0; i < 500; ++i) {
+		fill_key(key, i);
+		key[0] = 0x11;
+		ovl_peerfilter_add(&p, key);
+		ovl_peerfilter_add(&p2, key);
+	}
+	for (i = 0; i < 500; ++i) {
+		fill_key(key, i);
+		key[0] = 0x11;
+		missing += !ovl_peerfilter_has(&p, key);
+	}
+	ok(missing == 0, "all 500 keys added are found");
+	for (i = 0; i < 100000; ++i) {
+		fill_key(key, i);
+		key[0] = 0x22;
+		key[1] = (uint8_t)(i >> 16);
+		passed += ovl_peerfilter_has(&p, key);
+	}
+	ok(passed < 100, "100,000 strangers: %u pass (stated: about 1 in 2,600)", passed);
+	ok(memcmp(p.filter, p2.filter, sizeof(p.filter)), "another salt sets other bits");
+	memset(&p, 0, sizeof(p));
+	ok(!ovl_peerfilter_has(&p, key), "a filter never set (0 hashes) holds nothing");
+}
+
 static void test_header(void)
 {
 	uint8_t buf[64], dir = 0;
@@ -233,6 +331,8 @@ int main(void)
 	test_basics();
 	test_full();
 	test_model();
+	test_quotas();
+	test_peerfilter();
 	test_header();
 	return tap_done();
 }
