@@ -2,6 +2,7 @@
 #include "src/io/ipc.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -267,6 +268,42 @@ static struct ipc_conn *oldest_idle(struct ipc_server *srv)
 	return found;
 }
 
+/* Out of descriptors: we give up the oldest idle connection, so that
+ * the next client finds one, and say it once until it passes. */
+static void out_of_fds(struct ipc_server *srv, int err)
+{
+	struct ipc_conn *c = oldest_idle(srv);
+
+	++srv->stats.accept_errors;
+	if (c) {
+		++srv->stats.closed_over_limit;
+		conn_close_now(c);
+	}
+	if (!srv->accept_failing && srv->ops->on_accept_error)
+		srv->ops->on_accept_error(srv->owner, err);
+	srv->accept_failing = true;
+}
+
+/* libuv meets EMFILE in accept with its spare descriptor: it accepts and
+ * closes what is pending, so that the loop does not spin, and tells us
+ * nothing.  Whether a connection could be accepted now is asked here,
+ * by duplicating the listener's descriptor. */
+static void check_fds(struct ipc_server *srv)
+{
+	uv_os_fd_t lfd;
+	int fd;
+
+	if (uv_fileno((uv_handle_t *)&srv->listener, &lfd) < 0)
+		return;
+	fd = fcntl(lfd, F_DUPFD_CLOEXEC, 0);
+	if (fd >= 0) {
+		close(fd);
+		srv->accept_failing = false;
+	} else if (errno == EMFILE || errno == ENFILE) {
+		out_of_fds(srv, -errno);
+	}
+}
+
 static void on_sweep(uv_timer_t *t)
 {
 	struct ipc_server *srv = t->data;
@@ -280,6 +317,7 @@ static void on_sweep(uv_timer_t *t)
 			conn_close_now(c);
 		}
 	}
+	check_fds(srv);
 }
 
 static void on_connection(uv_stream_t *server, int status)
@@ -288,18 +326,8 @@ static void on_connection(uv_stream_t *server, int status)
 	struct ipc_conn *c;
 
 	if (status < 0) {
-		/* Out of descriptors.  libuv has already accepted and closed
-		 * what was pending (its spare descriptor), so the loop does
-		 * not spin; we give up the oldest idle connection, so that the
-		 * next client finds a descriptor, and say it once. */
-		++srv->stats.accept_errors;
-		if ((c = oldest_idle(srv))) {
-			++srv->stats.closed_over_limit;
-			conn_close_now(c);
-		}
-		if (!srv->accept_failing && srv->ops->on_accept_error)
-			srv->ops->on_accept_error(srv->owner, status);
-		srv->accept_failing = true;
+		/* Out of descriptors and libuv's spare one is gone too. */
+		out_of_fds(srv, status);
 		return;
 	}
 	c = calloc(1, sizeof(*c));

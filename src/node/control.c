@@ -526,7 +526,7 @@ static void on_accept_error(void *owner, int err)
 {
 	struct node *n = owner;
 
-	dev_log(&n->dev, LOG_ERR, "control socket: cannot accept a connection: %s", uv_strerror(err));
+	dev_log(&n->dev, LOG_ERR, "control socket: cannot accept a connection: %s", strerror(-err));
 }
 
 /* The client half-closes after its request: an answer still on its way

@@ -260,7 +260,7 @@ static void on_accept_error(void *owner, int err)
 {
 	struct uapi_server *srv = owner;
 
-	dev_log(srv->dev, LOG_ERR, "UAPI socket: cannot accept a connection: %s", uv_strerror(err));
+	dev_log(srv->dev, LOG_ERR, "UAPI socket: cannot accept a connection: %s", strerror(-err));
 }
 
 static const struct ipc_ops uapi_ops = {
