@@ -21,6 +21,7 @@
 #include <stdint.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/utsname.h>
 #include <time.h>
@@ -397,6 +398,35 @@ static void test_open_errors(void)
 	}
 }
 
+/* Out of file descriptors the interface cannot be looked up (the lookup
+ * needs a socket): that is "cannot tell now", not "gone" (issue 17,
+ * finding 10: the node shut down believing its interface removed). */
+static void test_exists_without_fds(void)
+{
+	struct tun_device *tun;
+	struct rlimit old, low;
+	int fds[64], n = 0, ret = tun_open(&tun, "whtestfd");
+
+	if (!ok(ret == 0, "tun_open(\"whtestfd\")"))
+		return;
+	getrlimit(RLIMIT_NOFILE, &old);
+	low = old;
+	low.rlim_cur = 64;
+	setrlimit(RLIMIT_NOFILE, &low);
+	while (n < 64 && (fds[n] = open("/dev/null", O_RDONLY | O_CLOEXEC)) >= 0)
+		++n;
+	ret = tun_present(tun);
+	while (n > 0)
+		close(fds[--n]);
+	setrlimit(RLIMIT_NOFILE, &old);
+	ok(ret == -EMFILE, "out of descriptors, tun_present is -EMFILE, not gone (got %d)", ret);
+	ok(tun_present(tun) == 0, "with descriptors again, tun_present is 0");
+	ok(netlink_link_del((int)tun_ifindex(tun)) == 0, "netlink_link_del");
+	ret = tun_present(tun);
+	ok(ret == -ENODEV, "after the delete, tun_present is -ENODEV (got %d)", ret);
+	tun_close(tun);
+}
+
 /* Deleting the interface under an open descriptor. */
 static void test_link_deleted(void)
 {
@@ -560,6 +590,7 @@ int main(void)
 	ok(if_nametoindex(name) == 0, "the interface is gone after tun_close");
 
 	test_link_deleted();
+	test_exists_without_fds();
 	test_offload_flags();
 	return tap_done();
 }

@@ -74,8 +74,13 @@ ssize_t tun_writev(struct tun_device *tun, const struct iovec *iov, int iovcnt);
 int tun_set_mtu(struct tun_device *tun, unsigned mtu);
 int tun_get_mtu(struct tun_device *tun, unsigned *mtu);
 int tun_set_up(struct tun_device *tun, bool up);
-/* true while the interface still exists in the system under the name
- * and index it had when it was opened. */
+/* Whether the interface still exists in the system under the name and
+ * index it had when it was opened: 0 yes; -ENODEV no (deleted, or its
+ * name now names another); another negative errno when the system cannot
+ * tell now (-EMFILE, -ENFILE, -ENOBUFS, -ENOMEM: the lookup needs a
+ * socket), which is no reason to think it gone. */
+int tun_present(const struct tun_device *tun);
+/* true unless tun_present says it is gone. */
 bool tun_exists(const struct tun_device *tun);
 
 #endif

@@ -120,9 +120,34 @@ int tun_set_up(struct tun_device *tun, bool up)
 	return tun_ifreq_ioctl(SIOCSIFFLAGS, &ifr);
 }
 
-bool tun_exists(const struct tun_device *tun)
+int tun_present(const struct tun_device *tun)
 {
+	unsigned idx;
+	int fd;
+
+	if (tun->ifindex == 0)
+		return -ENODEV;
+	/* The lookup needs a socket, and the C library's errno after its
+	 * socket failed is not reliable (glibc probes files on the way):
+	 * ask for one first, so that running out of descriptors is told
+	 * as such. */
+	fd = ioctl_socket();
+	if (fd < 0)
+		return fd;
+	close(fd);
+	errno = 0;
+	idx = if_nametoindex(tun->name);
 	/* Compare indexes too: an interface of the same name created after
 	 * ours went away is not ours. */
-	return tun->ifindex != 0 && if_nametoindex(tun->name) == tun->ifindex;
+	if (idx != 0)
+		return idx == tun->ifindex ? 0 : -ENODEV;
+	/* Only the answer "no such interface" means gone. */
+	if (errno == ENODEV || errno == ENXIO)
+		return -ENODEV;
+	return errno ? -errno : -EIO;
+}
+
+bool tun_exists(const struct tun_device *tun)
+{
+	return tun_present(tun) != -ENODEV;
 }

@@ -156,7 +156,7 @@ static uint32_t take_pong(struct ovl_engine *e, const uint8_t sender[32], const 
 		/* Our address as this node saw it; only from the answer to
 		 * our own PING, so that a replayed PONG cannot plant an
 		 * address. */
-		natobs_record(e, from, &pong->observed, now);
+		natobs_record(e, sender, from, &pong->observed, now);
 		return rtt_us;
 	}
 	return 0;
@@ -458,6 +458,7 @@ void ovl_engine_free(struct ovl_engine *e)
 	if (e->reasm_ready)
 		ovl_reasm_free(&e->reasm);
 	relay_free(e);
+	free(e->observers);
 	sodium_memzero(e->filt.hash_key, sizeof(e->filt.hash_key));
 	free(e);
 }

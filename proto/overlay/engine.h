@@ -150,6 +150,9 @@ struct ovl_engine_stats {
 	 * PUBLIC, too short to pay for the answer, over the rate); PROBEs
 	 * that answer no request of ours in flight. */
 	uint64_t probes_answered, probes_dropped, probes_unexpected;
+	/* PONGs whose observed address was not taken: the observer is not
+	 * one we trust (ovl_engine_trust_observer). */
+	uint64_t observations_untrusted;
 };
 
 /* How our NAT maps our socket, from the addresses several nodes at
@@ -226,6 +229,11 @@ enum ovl_nat_mapping ovl_engine_nat_mapping(const struct ovl_engine *e, uint64_t
 enum ovl_filtering ovl_engine_nat_filtering(const struct ovl_engine *e, unsigned *observers);
 uint32_t ovl_engine_rtt_us(const struct ovl_engine *e, const uint8_t key[32]);
 const struct kad_table *ovl_engine_table(const struct ovl_engine *e);
+/* Keys we trust as observers of our address (members, the network
+ * file's boot nodes): once one is chosen, only their PONGs count for our
+ * reflexive address and NAT mapping, so that a stranger that answers our
+ * PING with a false address cannot change the verdict.  0, or -ENOMEM. */
+int ovl_engine_trust_observer(struct ovl_engine *e, const uint8_t key[32], bool trusted);
 const struct ovl_engine_stats *ovl_engine_stats(const struct ovl_engine *e);
 const struct ovl_secure *ovl_engine_secure(const struct ovl_engine *e);
 

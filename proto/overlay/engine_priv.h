@@ -135,6 +135,10 @@ struct ovl_engine {
 	struct ovl_addr reflexive;	/* family 0: none yet */
 	struct ovl_observation obs[OBSERVATIONS];
 	unsigned obs_next;
+	/* The observers whose PONGs count (members, boot nodes we chose);
+	 * none chosen: every one counts. */
+	uint8_t (*observers)[32];
+	size_t n_observers, cap_observers;
 	/* relay.c: */
 	uint64_t relay_pkt_cost_ns, relay_byte_cost_ps;	/* per packet; per byte, in ps */
 	struct ovl_probetab limiters;
@@ -186,7 +190,7 @@ void dht_take_nodes(struct ovl_engine *e, const uint8_t sender[32], const struct
 size_t dht_nodes_budget(size_t request_len);
 
 /* natobs.c */
-void natobs_record(struct ovl_engine *e, const struct ovl_addr *observer,
+void natobs_record(struct ovl_engine *e, const uint8_t key[32], const struct ovl_addr *observer,
 		   const struct ovl_addr *seen, uint64_t now);
 
 /* relay.c */

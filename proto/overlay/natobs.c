@@ -4,17 +4,62 @@
 
 #include "proto/overlay/addr.h"
 
+#include <errno.h>
+#include <sodium.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define OBSERVATION_NS (600 * NS_PER_S)	/* an observation counts this long */
 
-void natobs_record(struct ovl_engine *e, const struct ovl_addr *observer,
+static bool trusted(const struct ovl_engine *e, const uint8_t key[32])
+{
+	size_t i;
+	bool found = false;
+
+	if (!e->n_observers)
+		return true;
+	for (i = 0; i < e->n_observers; ++i)
+		found |= sodium_memcmp(e->observers[i], key, 32) == 0;
+	return found;
+}
+
+int ovl_engine_trust_observer(struct ovl_engine *e, const uint8_t key[32], bool trust)
+{
+	size_t i;
+
+	for (i = 0; i < e->n_observers; ++i) {
+		if (sodium_memcmp(e->observers[i], key, 32))
+			continue;
+		if (!trust)
+			memcpy(e->observers[i], e->observers[--e->n_observers], 32);
+		return 0;
+	}
+	if (!trust)
+		return 0;
+	if (e->n_observers == e->cap_observers) {
+		size_t cap = e->cap_observers ? 2 * e->cap_observers : 16;
+		uint8_t(*grown)[32] = realloc(e->observers, cap * 32);
+
+		if (!grown)
+			return -ENOMEM;
+		e->observers = grown;
+		e->cap_observers = cap;
+	}
+	memcpy(e->observers[e->n_observers++], key, 32);
+	return 0;
+}
+
+void natobs_record(struct ovl_engine *e, const uint8_t key[32], const struct ovl_addr *observer,
 		   const struct ovl_addr *seen, uint64_t now)
 {
 	struct ovl_observation *o;
 
 	if (!ovl_addr_valid(seen))
 		return;
+	if (!trusted(e, key)) {
+		++e->stats.observations_untrusted;
+		return;
+	}
 	o = &e->obs[e->obs_next++ % OBSERVATIONS];
 	e->reflexive = *seen;
 	o->observer = *observer;

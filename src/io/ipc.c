@@ -2,6 +2,7 @@
 #include "src/io/ipc.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,31 +14,37 @@
 struct ipc_conn {
 	uv_pipe_t pipe;
 	struct ipc_server *srv;
-	struct ipc_conn *next;
+	struct ipc_conn *next;		/* newest first */
 	void *data;
 	bool closing;
 	bool close_after_write;
-	bool paused;			/* reading stopped: answers pile up */
+	bool paused;			/* reading stopped: an answer is on its way */
 	bool eof;
 	unsigned pending_writes;
+	size_t queued;			/* answer bytes not yet written */
+	uint64_t active_ms;		/* last byte in or answer out (loop time) */
+	/* Bytes read but not yet handed to on_data: what followed a
+	 * request whose answer is still being written (may hold keys). */
+	char *rest;
+	size_t rest_off, rest_len;
 };
 
 struct ipc_server {
 	uv_loop_t *loop;
 	uv_pipe_t listener;
+	uv_timer_t sweep;		/* closes idle connections */
+	unsigned handles_open;		/* listener and sweep: freed at 0 */
 	const struct ipc_ops *ops;
 	void *owner;
 	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
 	dev_t st_dev;
 	ino_t st_ino;
 	struct ipc_conn *conns;
+	unsigned idle_ms, conns_max;
+	bool accept_failing;		/* said once, until an accept works */
+	struct ipc_stats stats;
 	char slab[65536];	/* read buffer: the loop is single-threaded */
 };
-
-/* A client that sends requests without reading the answers would make
- * us queue them without bound: reading stops at this many queued answers
- * and resumes when they are written. */
-enum { WRITES_MAX = 4 };
 
 static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf);
 static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf);
@@ -57,14 +64,28 @@ static void conn_unlink(struct ipc_conn *c)
 	for (pp = &c->srv->conns; *pp; pp = &(*pp)->next) {
 		if (*pp == c) {
 			*pp = c->next;
+			--c->srv->stats.conns;
 			return;
 		}
 	}
 }
 
+static void rest_free(struct ipc_conn *c)
+{
+	if (c->rest) {
+		sodium_memzero(c->rest, c->rest_off + c->rest_len);
+		free(c->rest);
+	}
+	c->rest = NULL;
+	c->rest_off = c->rest_len = 0;
+}
+
 static void on_conn_closed(uv_handle_t *h)
 {
-	free(h->data);
+	struct ipc_conn *c = h->data;
+
+	rest_free(c);
+	free(c);
 }
 
 static void conn_close_now(struct ipc_conn *c)
@@ -78,23 +99,57 @@ static void conn_close_now(struct ipc_conn *c)
 	uv_close((uv_handle_t *)&c->pipe, on_conn_closed);
 }
 
+/* Hands the owner bytes while no answer is being written; returns how
+ * many it took.  The owner takes one request at a time. */
+static size_t conn_feed(struct ipc_conn *c, const char *data, size_t len)
+{
+	size_t done = 0;
+
+	while (done < len && !c->closing && !c->close_after_write && !c->pending_writes) {
+		size_t used = c->srv->ops->on_data(c, data + done, len - done);
+
+		/* An owner that took nothing took everything: no loop. */
+		done += used && used <= len - done ? used : len - done;
+	}
+	return c->closing || c->close_after_write ? len : done;
+}
+
+static void conn_resume(struct ipc_conn *c)
+{
+	if (c->rest_len) {
+		size_t used = conn_feed(c, c->rest + c->rest_off, c->rest_len);
+
+		c->rest_off += used;
+		c->rest_len -= used;
+		if (!c->rest_len)
+			rest_free(c);
+	}
+	if (c->paused && !c->rest_len && !c->pending_writes && !c->closing && !c->eof) {
+		c->paused = false;
+		uv_read_start((uv_stream_t *)&c->pipe, on_alloc, on_read);
+	}
+}
+
 static void on_write_done(uv_write_t *req, int status)
 {
 	struct write_req *w = (struct write_req *)req;
 	struct ipc_conn *c = w->conn;
 
+	c->queued -= w->len;
 	if (w->wipe)
 		sodium_memzero(w->data, w->len);
 	free(w->data);
 	free(w);
 	/* The handle outlives its queued writes: libuv cancels them with
 	 * UV_ECANCELED before the close callback runs. */
-	if (--c->pending_writes == 0 && c->close_after_write)
+	--c->pending_writes;
+	if (c->closing)
+		return;
+	c->active_ms = uv_now(c->srv->loop);
+	if (!c->pending_writes && c->close_after_write)
 		conn_close_now(c);
-	else if (c->paused && c->pending_writes < WRITES_MAX && !c->closing && !c->eof) {
-		c->paused = false;
-		uv_read_start((uv_stream_t *)&c->pipe, on_alloc, on_read);
-	}
+	else if (!c->pending_writes)
+		conn_resume(c);
 	(void)status;
 }
 
@@ -122,6 +177,9 @@ void ipc_conn_send(struct ipc_conn *c, char *data, size_t len, bool wipe)
 		return;
 	}
 	++c->pending_writes;
+	c->queued += len;
+	if (c->queued > c->srv->stats.queued_max)
+		c->srv->stats.queued_max = c->queued;
 }
 
 void ipc_conn_close(struct ipc_conn *c)
@@ -158,6 +216,7 @@ static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 {
 	struct ipc_conn *c = s->data;
+	size_t used;
 
 	if (nread == UV_EOF) {
 		c->eof = true;
@@ -170,15 +229,95 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 		conn_close_now(c);
 		return;
 	}
-	if (nread > 0 && !c->closing && !c->close_after_write)
-		c->srv->ops->on_data(c, buf->base, (size_t)nread);
+	if (nread == 0)
+		return;
+	c->active_ms = uv_now(c->srv->loop);
+	used = conn_feed(c, buf->base, (size_t)nread);
+	if (used < (size_t)nread && !c->closing) {
+		/* An answer is being written: the rest waits, and so does
+		 * the socket (the client's writes block on it). */
+		c->rest = malloc((size_t)nread - used);
+		if (!c->rest) {
+			conn_close_now(c);
+		} else {
+			c->rest_len = (size_t)nread - used;
+			memcpy(c->rest, buf->base + used, c->rest_len);
+		}
+	}
 	/* What came in may have held keys. */
-	if (nread > 0)
-		sodium_memzero(buf->base, (size_t)nread);
-	if (!c->closing && c->pending_writes >= WRITES_MAX) {
+	sodium_memzero(buf->base, (size_t)nread);
+	if (!c->closing && (c->rest_len || c->pending_writes)) {
 		c->paused = true;
 		uv_read_stop(s);
 	}
+}
+
+static bool conn_busy(struct ipc_conn *c)
+{
+	return c->srv->ops->busy && c->srv->ops->busy(c);
+}
+
+/* The oldest connection that is not waiting for an answer of ours. */
+static struct ipc_conn *oldest_idle(struct ipc_server *srv)
+{
+	struct ipc_conn *c, *found = NULL;
+
+	for (c = srv->conns; c; c = c->next)
+		if (!conn_busy(c))
+			found = c;
+	return found;
+}
+
+/* Out of descriptors: we give up the oldest idle connection, so that
+ * the next client finds one, and say it once until it passes. */
+static void out_of_fds(struct ipc_server *srv, int err)
+{
+	struct ipc_conn *c = oldest_idle(srv);
+
+	++srv->stats.accept_errors;
+	if (c) {
+		++srv->stats.closed_over_limit;
+		conn_close_now(c);
+	}
+	if (!srv->accept_failing && srv->ops->on_accept_error)
+		srv->ops->on_accept_error(srv->owner, err);
+	srv->accept_failing = true;
+}
+
+/* libuv meets EMFILE in accept with its spare descriptor: it accepts and
+ * closes what is pending, so that the loop does not spin, and tells us
+ * nothing.  Whether a connection could be accepted now is asked here,
+ * by duplicating the listener's descriptor. */
+static void check_fds(struct ipc_server *srv)
+{
+	uv_os_fd_t lfd;
+	int fd;
+
+	if (uv_fileno((uv_handle_t *)&srv->listener, &lfd) < 0)
+		return;
+	fd = fcntl(lfd, F_DUPFD_CLOEXEC, 0);
+	if (fd >= 0) {
+		close(fd);
+		srv->accept_failing = false;
+	} else if (errno == EMFILE || errno == ENFILE) {
+		out_of_fds(srv, -errno);
+	}
+}
+
+static void on_sweep(uv_timer_t *t)
+{
+	struct ipc_server *srv = t->data;
+	uint64_t now = uv_now(srv->loop);
+	struct ipc_conn *c, *next;
+
+	for (c = srv->conns; c; c = next) {
+		next = c->next;
+		if (now - c->active_ms >= srv->idle_ms && !conn_busy(c)) {
+			++srv->stats.closed_idle;
+			conn_close_now(c);
+		}
+	}
+	check_fds(srv);
 }
 
 static void on_connection(uv_stream_t *server, int status)
@@ -186,8 +325,11 @@ static void on_connection(uv_stream_t *server, int status)
 	struct ipc_server *srv = server->data;
 	struct ipc_conn *c;
 
-	if (status < 0)
+	if (status < 0) {
+		/* Out of descriptors and libuv's spare one is gone too. */
+		out_of_fds(srv, status);
 		return;
+	}
 	c = calloc(1, sizeof(*c));
 	if (!c)
 		return;
@@ -200,8 +342,26 @@ static void on_connection(uv_stream_t *server, int status)
 		uv_close((uv_handle_t *)&c->pipe, on_conn_closed);
 		return;
 	}
+	srv->accept_failing = false;
+	if (srv->stats.conns >= srv->conns_max) {
+		struct ipc_conn *old = oldest_idle(srv);
+
+		if (!old) {
+			/* Every one waits for an answer: the newcomer goes. */
+			++srv->stats.closed_over_limit;
+			c->closing = true;
+			if (srv->ops->on_close)
+				srv->ops->on_close(c);
+			uv_close((uv_handle_t *)&c->pipe, on_conn_closed);
+			return;
+		}
+		++srv->stats.closed_over_limit;
+		conn_close_now(old);
+	}
+	c->active_ms = uv_now(srv->loop);
 	c->next = srv->conns;
 	srv->conns = c;
+	++srv->stats.conns;
 	uv_read_start((uv_stream_t *)&c->pipe, on_alloc, on_read);
 }
 
@@ -222,9 +382,12 @@ static bool socket_in_use(const char *path)
 	return ret == 0;
 }
 
-static void on_listener_closed(uv_handle_t *h)
+static void on_server_handle_closed(uv_handle_t *h)
 {
-	free(h->data);
+	struct ipc_server *srv = h->data;
+
+	if (--srv->handles_open == 0)
+		free(srv);
 }
 
 int ipc_server_start(struct ipc_server **out, uv_loop_t *loop, const char *path,
@@ -241,6 +404,8 @@ int ipc_server_start(struct ipc_server **out, uv_loop_t *loop, const char *path,
 	srv->loop = loop;
 	srv->ops = ops;
 	srv->owner = owner;
+	srv->idle_ms = IPC_IDLE_MS;
+	srv->conns_max = IPC_CONNS_MAX;
 	if ((size_t)snprintf(srv->path, sizeof(srv->path), "%s", path) >= sizeof(srv->path)) {
 		free(srv);
 		return -ENAMETOOLONG;
@@ -253,6 +418,9 @@ int ipc_server_start(struct ipc_server **out, uv_loop_t *loop, const char *path,
 
 	uv_pipe_init(loop, &srv->listener, 0);
 	srv->listener.data = srv;
+	uv_timer_init(loop, &srv->sweep);
+	srv->sweep.data = srv;
+	srv->handles_open = 2;
 	old = umask(077);
 	ret = uv_pipe_bind(&srv->listener, srv->path);
 	umask(old);
@@ -267,10 +435,12 @@ int ipc_server_start(struct ipc_server **out, uv_loop_t *loop, const char *path,
 		srv->st_dev = st.st_dev;
 		srv->st_ino = st.st_ino;
 	}
+	ipc_server_set_limits(srv, srv->idle_ms, srv->conns_max);
 	*out = srv;
 	return 0;
 fail:
-	uv_close((uv_handle_t *)&srv->listener, on_listener_closed);
+	uv_close((uv_handle_t *)&srv->sweep, on_server_handle_closed);
+	uv_close((uv_handle_t *)&srv->listener, on_server_handle_closed);
 	return ret;
 }
 
@@ -291,5 +461,23 @@ void ipc_server_stop(struct ipc_server *srv)
 		conn_close_now(srv->conns);
 	if (ipc_server_present(srv))
 		unlink(srv->path);
-	uv_close((uv_handle_t *)&srv->listener, on_listener_closed);
+	uv_close((uv_handle_t *)&srv->sweep, on_server_handle_closed);
+	uv_close((uv_handle_t *)&srv->listener, on_server_handle_closed);
+}
+
+void ipc_server_set_limits(struct ipc_server *srv, unsigned idle_ms, unsigned conns_max)
+{
+	unsigned every;
+
+	srv->idle_ms = idle_ms ? idle_ms : 1;
+	srv->conns_max = conns_max ? conns_max : 1;
+	/* Looked at four times a timeout: closed within 1.25 of it. */
+	every = srv->idle_ms / 4 ? srv->idle_ms / 4 : 1;
+	uv_timer_start(&srv->sweep, on_sweep, every, every);
+	uv_unref((uv_handle_t *)&srv->sweep);
+}
+
+void ipc_server_stats(const struct ipc_server *srv, struct ipc_stats *out)
+{
+	*out = srv->stats;
 }

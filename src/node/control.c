@@ -513,15 +513,32 @@ static int on_open(struct ipc_conn *c)
 	return 0;
 }
 
-static void on_data(struct ipc_conn *c, const char *data, size_t len)
+static size_t on_data(struct ipc_conn *c, const char *data, size_t len)
 {
 	struct ctl_conn *cc = ipc_conn_data(c);
 
 	/* One request per connection: what follows its line is ignored. */
 	if (cc->answered || cc->reader.done)
-		return;
+		return len;
 	if (control_reader_feed(&cc->reader, data, len))
 		handle(cc);
+	return len;
+}
+
+/* A request that waits for the overlay (lookup, ping) has its own
+ * timeout: the connection is not idle meanwhile. */
+static bool busy(struct ipc_conn *c)
+{
+	struct ctl_conn *cc = ipc_conn_data(c);
+
+	return cc->reader.done && !cc->answered;
+}
+
+static void on_accept_error(void *owner, int err)
+{
+	struct node *n = owner;
+
+	dev_log(&n->dev, LOG_ERR, "control socket: cannot accept a connection: %s", strerror(-err));
 }
 
 /* The client half-closes after its request: an answer still on its way
@@ -557,6 +574,8 @@ static const struct ipc_ops control_ops = {
 	.on_data = on_data,
 	.on_eof = on_eof,
 	.on_close = on_close,
+	.busy = busy,
+	.on_accept_error = on_accept_error,
 };
 
 int control_start(struct node *n)

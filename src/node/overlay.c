@@ -432,6 +432,10 @@ int overlay_add_bootstrap(struct overlay *ov, const uint8_t key[32], const union
 
 	if (!overlay_addr_from_wg(addr, &k))
 		return -EINVAL;
+	/* The network file's boot nodes are the public nodes we chose: their
+	 * PONGs tell our NAT mapping, a stranger's do not. */
+	if (ovl_engine_trust_observer(ov->eng, key, true) < 0)
+		return -ENOMEM;
 	ret = ovl_engine_add_bootstrap(ov->eng, key, &k, wg_now(ov->dev));
 	rearm(ov);
 	return ret;

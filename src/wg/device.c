@@ -512,15 +512,34 @@ void device_kick_handshakes(struct wg_device *dev)
 	}
 }
 
+/* The TUN interface was deleted under us: exit, as wireguard-go.  Out
+ * of descriptors the check cannot tell, and that is survived: the node
+ * says so once and looks again next time. */
+static void check_interface(struct wg_device *dev)
+{
+	int r = tun_present(dev->tun);
+
+	if (r == -ENODEV) {
+		if (dev->on_fatal)
+			dev->on_fatal(dev, "the interface was removed");
+	} else if (r < 0) {
+		if (!dev->iface_check_failing)
+			dev_log(dev, LOG_ERR, "cannot check the interface: %s", strerror(-r));
+		dev->iface_check_failing = true;
+	} else if (dev->iface_check_failing) {
+		dev_log(dev, LOG_INFO, "the interface check works again");
+		dev->iface_check_failing = false;
+	}
+}
+
 static void on_housekeeping(uv_timer_t *t)
 {
 	struct wg_device *dev = t->data;
 
 	ratelimiter_gc(dev->ratelimiter, wg_now(dev));
 	ratelimiter_gc(dev->check_limiter, wg_now(dev));
-	/* The TUN interface was deleted under us: exit, as wireguard-go. */
-	if (dev->tun && !tun_exists(dev->tun) && dev->on_fatal)
-		dev->on_fatal(dev, "the interface was removed");
+	if (dev->tun)
+		check_interface(dev);
 }
 
 /* An offload switch: set to anything but "" or "0" turns it off. */

@@ -227,6 +227,9 @@ struct wg_device {
 	void (*on_fatal)(struct wg_device *dev, const char *why);
 	void *data;			/* the owner's */
 	bool closing;
+	/* The interface check could not tell (out of descriptors): said
+	 * once, until it can tell again. */
+	bool iface_check_failing;
 };
 
 /* The monotonic clock, in nanoseconds. */

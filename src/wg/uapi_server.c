@@ -213,23 +213,21 @@ static void on_close(struct ipc_conn *c)
 	free(p);
 }
 
-static void on_data(struct ipc_conn *c, const char *data, size_t left)
+/* One request at a time (ipc.h): the next is not parsed before this
+ * one's answer has been written, so that pipelined gets on a large
+ * device cost one answer's memory, not one per request. */
+static size_t on_data(struct ipc_conn *c, const char *data, size_t left)
 {
 	struct uapi_server *srv = ipc_conn_owner(c);
 	struct uapi_parser *parser = ipc_conn_data(c);
 	struct wg_device *dev = srv->dev;
+	struct uapi_set *set = NULL;
+	struct uapi_buf out = { 0 };
+	size_t used = 0;
+	int r;
 
-	while (left) {
-		struct uapi_set *set = NULL;
-		struct uapi_buf out = { 0 };
-		size_t used = 0;
-		int r;
-
-		r = uapi_parser_feed(parser, data, left, &used, &set);
-		data += used;
-		left -= used;
-		if (r == UAPI_REQUEST_NONE)
-			break;
+	r = uapi_parser_feed(parser, data, left, &used, &set);
+	if (r != UAPI_REQUEST_NONE) {
 		if (r == UAPI_REQUEST_GET) {
 			if (format_get(dev, &out) < 0) {
 				uapi_buf_reset(&out);
@@ -252,17 +250,24 @@ static void on_data(struct ipc_conn *c, const char *data, size_t left)
 			uapi_format_errno(&out, r);
 		}
 		conn_answer(c, &out);
-		if (r < 0 && uapi_parser_broken(parser)) {
+		if (r < 0 && uapi_parser_broken(parser))
 			ipc_conn_close(c);
-			break;
-		}
 	}
+	return used ? used : left;
+}
+
+static void on_accept_error(void *owner, int err)
+{
+	struct uapi_server *srv = owner;
+
+	dev_log(srv->dev, LOG_ERR, "UAPI socket: cannot accept a connection: %s", strerror(-err));
 }
 
 static const struct ipc_ops uapi_ops = {
 	.on_open = on_open,
 	.on_data = on_data,
 	.on_close = on_close,
+	.on_accept_error = on_accept_error,
 };
 
 int uapi_server_start(struct wg_device *dev, const struct uapi_policy *policy)

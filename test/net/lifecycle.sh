@@ -23,8 +23,10 @@
 # and nothing changed; `wg syncconf` of `wg showconf` (restating) and a new
 # peer that is not a member accepted, changed and removed. After each, a
 # still pings b over the overlay and its daemon is alive (under ASan too).
-# Then `wh down a` and at once `wh up a` on the same port, 10 times: every
-# `wh up` succeeds, and a pings b again at the end. Output is TAP.
+# Then `wh down a` and at once `wh up a` on the same port, 10 times: when
+# `wh down` returns the process has exited, the interface is gone and the
+# UDP port is free; every `wh up` succeeds, and a pings b again at the
+# end. Output is TAP.
 
 LAB_TAG=lc
 # shellcheck source=lib.sh
@@ -247,6 +249,14 @@ for i in 1 2 3 4 5 6 7 8 9 10; do
 	fi
 	if running "$old"; then
 		fails+=("round $i: wh down returned while pid $old still runs")
+		break
+	fi
+	if ip -n "${NSOF[a]}" link show "${IFOF[a]}" >/dev/null 2>&1; then
+		fails+=("round $i: wh down returned while ${IFOF[a]} still exists")
+		break
+	fi
+	if ip netns exec "${NSOF[a]}" ss -Huan "sport = :$PORT" | grep -q .; then
+		fails+=("round $i: wh down returned while UDP port $PORT is still bound")
 		break
 	fi
 	if ! out=$(up a); then

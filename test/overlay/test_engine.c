@@ -425,7 +425,7 @@ static bool nat_a(const struct ovl_addr *src, const struct ovl_addr *to, struct 
 	return true;
 }
 
-static enum ovl_nat_mapping mapping_with(uint16_t pb, uint16_t pc, unsigned *observers)
+static enum ovl_nat_mapping mapping_with(uint16_t pb, uint16_t pc, unsigned *observers, bool trust)
 {
 	struct node *a = node_new(v4(10, 0, 0, 1, 51820), false, false, 0, 0);
 	struct node *b = node_new(v4(192, 0, 2, 1, 51820), true, false, 0, 0);
@@ -436,6 +436,10 @@ static enum ovl_nat_mapping mapping_with(uint16_t pb, uint16_t pc, unsigned *obs
 	map_port_c = pc;
 	a->alias[0] = v4(203, 0, 113, 5, pb);
 	a->alias[1] = v4(203, 0, 113, 5, pc);
+	if (trust) {
+		ovl_engine_trust_observer(a->e, b->pub, true);
+		ovl_engine_trust_observer(a->e, c->pub, true);
+	}
 	ovl_engine_ping(a->e, b->pub, &b->addr, NULL, NULL, tnow());
 	ovl_engine_ping(a->e, c->pub, &c->addr, NULL, NULL, tnow());
 	run(nat_a, false);
@@ -449,11 +453,17 @@ static void test_mapping(void)
 	unsigned obs = 0;
 	enum ovl_nat_mapping m;
 
-	m = mapping_with(1000, 2000, &obs);
+	m = mapping_with(1000, 2000, &obs, false);
 	ok(m == OVL_NAT_EDM && obs == 2, "two observers, two ports: endpoint-dependent (%d, %u)", m, obs);
-	m = mapping_with(1000, 1000, &obs);
+	m = mapping_with(1000, 1000, &obs, false);
 	ok(m == OVL_NAT_EIM && obs == 2, "two observers, one address: endpoint-independent (%d, %u)", m,
 	   obs);
+	m = mapping_with(1000, 2000, &obs, true);
+	ok(m == OVL_NAT_EDM && obs == 2, "two chosen observers, two ports: endpoint-dependent (%d, %u)",
+	   m, obs);
+	m = mapping_with(1000, 1000, &obs, true);
+	ok(m == OVL_NAT_EIM && obs == 2, "two chosen observers, one address: endpoint-independent (%d, %u)",
+	   m, obs);
 	{
 		struct node *a = node_new(v4(192, 0, 2, 7, 51820), false, false, 0, 0);
 		struct node *b = node_new(v4(192, 0, 2, 1, 51820), true, false, 0, 0);
@@ -470,6 +480,53 @@ static void test_mapping(void)
 }
 
 /* ---- FIND_NODE and the amplification budget ---- */
+
+/* Observation poisoning (issue 17, finding 4): a stranger we PINGed
+ * answers with a PONG that names a false address of ours.  Once the
+ * observers are chosen (members, boot nodes), it changes no verdict. */
+static void test_untrusted_observer(void)
+{
+	struct node *a = node_new(v4(192, 0, 2, 7, 51820), false, false, 0, 0);
+	struct node *b = node_new(v4(192, 0, 2, 1, 51820), true, false, 0, 0);
+	uint8_t plain[OVL_MAX_PLAINTEXT];
+	struct ovl_addr refl;
+	struct ovl_msg m, ping;
+	enum ovl_nat_mapping v;
+	unsigned obs = 0, i;
+	struct bare x;
+	bool got = false;
+
+	bare_new(&x, v4(100, 64, 0, 2, 51820));
+	ok(ovl_engine_trust_observer(a->e, b->pub, true) == 0, "b is a chosen observer");
+	ovl_engine_ping(a->e, b->pub, &b->addr, NULL, NULL, tnow());
+	run(NULL, false);
+	v = ovl_engine_nat_mapping(a->e, now, &obs);
+	ok(v == OVL_NAT_NONE && obs == 1, "b saw us at our own address: no NAT (%d, %u)", v, obs);
+	ovl_engine_ping(a->e, x.pub, &x.addr, NULL, NULL, tnow());
+	for (i = 0; i < qn && !got; ++i)
+		got = bare_open(&x, i, &ping, plain) && ping.type == OVL_MSG_PING;
+	qn = 0;
+	if (!ok(got, "x gets our PING"))
+		goto out;
+	memset(&m, 0, sizeof(m));
+	m.type = OVL_MSG_PONG;
+	m.u.pong.nonce = ping.u.ping.nonce;
+	m.u.pong.flags = OVL_NODE_PUBLIC;
+	m.u.pong.observed = a->addr;
+	m.u.pong.observed.port = 999;
+	bare_send(&x, a, &m);
+	v = ovl_engine_nat_mapping(a->e, now, &obs);
+	ok(v == OVL_NAT_NONE && obs == 1, "x's false address changes no verdict (%d, %u observers)", v,
+	   obs);
+	ok(ovl_engine_reflexive(a->e, &refl) && refl.port == 51820, "nor our reflexive address (port %u)",
+	   refl.port);
+	ok(ovl_engine_stats(a->e)->observations_untrusted == 1, "observations_untrusted counts it");
+	ok(ovl_engine_trust_observer(a->e, b->pub, false) == 0 &&
+	   ovl_engine_trust_observer(a->e, b->pub, false) == 0, "b trusted no more (twice is fine)");
+out:
+	ovl_secure_free(x.sec);
+	net_reset();
+}
 
 static void test_find_node_budget(void)
 {
@@ -1129,6 +1186,7 @@ int main(void)
 	test_ping_pong();
 	test_unsolicited_pong();
 	test_mapping();
+	test_untrusted_observer();
 	test_find_node_budget();
 	test_relay();
 	test_relayed_stranger();
