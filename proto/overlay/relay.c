@@ -284,6 +284,11 @@ static bool relay_named(const struct ovl_engine *e, const uint8_t dst[32], const
 	return r && ovl_peerfilter_has(&r->peers, src);
 }
 
+static int peer_key_cmp(const void *a, const void *b)
+{
+	return memcmp(a, b, 32);
+}
+
 int ovl_engine_set_peers(struct ovl_engine *e, const uint8_t (*keys)[32], size_t n, struct ovl_time t)
 {
 	uint8_t (*copy)[32] = calloc(n ? n : 1, sizeof(*copy));
@@ -293,6 +298,7 @@ int ovl_engine_set_peers(struct ovl_engine *e, const uint8_t (*keys)[32], size_t
 		return -ENOMEM;
 	if (n)
 		memcpy(copy, keys, n * sizeof(*copy));
+	qsort(copy, n, sizeof(*copy), peer_key_cmp);	/* natobs.c searches it */
 	free(e->peer_keys);
 	e->peer_keys = copy;
 	e->n_peer_keys = n;

@@ -521,6 +521,18 @@ static void test_untrusted_observer(void)
 	ok(ovl_engine_reflexive(a->e, &refl) && refl.port == 51820, "nor our reflexive address (port %u)",
 	   refl.port);
 	ok(ovl_engine_stats(a->e)->observations_untrusted == 1, "observations_untrusted counts it");
+	/* A member of our network (in the peers set) counts as an observer. */
+	ok(ovl_engine_set_peers(a->e, &x.pub, 1, tnow()) == 0, "x becomes a member");
+	qn = 0;
+	ovl_engine_ping(a->e, x.pub, &x.addr, NULL, NULL, tnow());
+	for (i = 0, got = false; i < qn && !got; ++i)
+		got = bare_open(&x, i, &ping, plain) && ping.type == OVL_MSG_PING;
+	qn = 0;
+	m.u.pong.nonce = ping.u.ping.nonce;
+	bare_send(&x, a, &m);
+	v = ovl_engine_nat_mapping(a->e, now, &obs);
+	ok(got && obs == 2 && ovl_engine_stats(a->e)->observations_untrusted == 1,
+	   "a member's observation counts (%d, %u observers)", v, obs);
 	ok(ovl_engine_trust_observer(a->e, b->pub, false) == 0 &&
 	   ovl_engine_trust_observer(a->e, b->pub, false) == 0, "b trusted no more (twice is fine)");
 out:
