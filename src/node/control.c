@@ -22,6 +22,7 @@
 #include "src/node/paths.h"
 #include "src/node/portmap.h"
 #include "src/wg/peer.h"
+#include "src/wg/uapi_server.h"
 #include "src/node/strbuf.h"
 
 #include <arpa/inet.h>
@@ -267,6 +268,26 @@ static void inspect_entry(void *ctx, unsigned bucket, const struct kad_entry *e)
 	w->first = false;
 }
 
+/* The control and UAPI sockets' connections (idle timeouts, the limit
+ * per listener, accept errors when descriptors run out). */
+static void inspect_ipc(struct node *n, struct strbuf *b)
+{
+	struct ipc_stats st[2];
+	unsigned i;
+
+	ipc_server_stats(n->ctl, &st[0]);
+	uapi_server_stats(&n->dev, &st[1]);
+	strbuf_printf(b, ",\n  \"sockets\": {");
+	for (i = 0; i < 2; ++i)
+		strbuf_printf(b, "%s\"%s\": {\"connections\": %u, \"closed_idle\": %llu, "
+			      "\"closed_over_limit\": %llu, \"accept_errors\": %llu, "
+			      "\"queued_max\": %zu}", i ? ", " : "", i ? "uapi" : "control",
+			      st[i].conns, (unsigned long long)st[i].closed_idle,
+			      (unsigned long long)st[i].closed_over_limit,
+			      (unsigned long long)st[i].accept_errors, st[i].queued_max);
+	strbuf_printf(b, "}");
+}
+
 static void do_inspect(struct ctl_conn *cc)
 {
 	struct node *n = cc->n;
@@ -281,8 +302,11 @@ static void do_inspect(struct ctl_conn *cc)
 
 	show_header(n, &b, true);
 	strbuf_printf(&b, ",\n  \"nat_probes\": {\"answered\": %llu, \"dropped\": %llu, "
-		      "\"unexpected\": %llu}", (unsigned long long)os->probes_answered,
-		      (unsigned long long)os->probes_dropped, (unsigned long long)os->probes_unexpected);
+		      "\"unexpected\": %llu, \"observations_untrusted\": %llu}",
+		      (unsigned long long)os->probes_answered, (unsigned long long)os->probes_dropped,
+		      (unsigned long long)os->probes_unexpected,
+		      (unsigned long long)os->observations_untrusted);
+	inspect_ipc(n, &b);
 	strbuf_printf(&b, ",\n  \"namespace\": ");
 	strbuf_json_str(&b, n->conf->ns);
 	strbuf_printf(&b, ",\n  \"workbit\": %u,\n  \"overlay\": {\"rx\": %llu, \"tx\": %llu, "

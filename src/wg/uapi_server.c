@@ -300,6 +300,13 @@ bool uapi_server_socket_present(struct wg_device *dev)
 	return !dev->uapi || ipc_server_present(dev->uapi->ipc);
 }
 
+void uapi_server_stats(const struct wg_device *dev, struct ipc_stats *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (dev->uapi)
+		ipc_server_stats(dev->uapi->ipc, out);
+}
+
 void uapi_server_stop(struct wg_device *dev)
 {
 	struct uapi_server *srv = dev->uapi;

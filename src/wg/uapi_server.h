@@ -9,6 +9,7 @@
 
 struct wg_device;
 struct uapi_set;
+struct ipc_stats;
 
 /* An owner that manages part of the device's configuration itself (the
  * node of `wh up`: its key, its port and the network file's members)
@@ -36,6 +37,8 @@ void uapi_server_stop(struct wg_device *dev);
 /* false once the socket file was deleted or replaced by someone else:
  * the daemon then exits, as wireguard-go does. */
 bool uapi_server_socket_present(struct wg_device *dev);
+/* The UAPI socket's connection counters (zeros when it is not running). */
+void uapi_server_stats(const struct wg_device *dev, struct ipc_stats *out);
 
 /* Applies a set request to the device; 0 or a negative errno (the
  * request's earlier parts stay applied, as in wireguard-go).  The one
