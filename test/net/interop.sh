@@ -182,31 +182,49 @@ tun_count() {
 # over whole, and the receiver writes each burst coalesced.
 udp_case() {
 	local desc=$1 sns=$2 sif=$3 simpl=$4 rns=$5 rif=$6 raddr=$7 rimpl=$8
-	local out="$LAB_DIR/udpcheck.out" rcv sent rx0 rx1 tx0 tx1 summary
-	rm -f "$out"
-	nsx "$rns" python3 "$UDPCHECK" recv "$raddr" 5301 "$out" 2>"$LAB_DIR/udpcheck.err" &
-	rcv=$!
-	LAB_PIDS+=("$rcv")
-	if ! wait_for "grep -q ready '$out' 2>/dev/null" 10; then
-		fail_pair "UDP of several sizes $desc" "receiver not ready: $(cat "$LAB_DIR/udpcheck.err")"
-		kill "$rcv" 2>/dev/null
-		return
-	fi
-	rx0=$(tun_count "$rns" "$rif" rx)
-	tx0=$(tun_count "$sns" "$sif" tx)
-	sent=$(timeout 60 ip netns exec "$sns" python3 "$UDPCHECK" send "$raddr" 5301 2>>"$LAB_DIR/udpcheck.err")
-	wait_for "! kill -0 $rcv 2>/dev/null" 30
-	rx1=$(tun_count "$rns" "$rif" rx)
-	tx1=$(tun_count "$sns" "$sif" tx)
-	summary=$(cat "$out" 2>/dev/null)
-	if ! python3 - "$summary" "${sent:-0}" <<'EOF'
+	local out="$LAB_DIR/udpcheck.out" rcv sent rx0 rx1 tx0 tx1 summary try verdict
+	# A run that only lost datagrams (none cut, merged, altered or
+	# duplicated) is tried once more: on two busy cores a receiving
+	# daemon's socket buffer can overflow under the bursts, which says
+	# nothing of the tunnel's handling of them; a loss in both runs, or
+	# any damage, fails.
+	for try in 1 2; do
+		rm -f "$out"
+		nsx "$rns" python3 "$UDPCHECK" recv "$raddr" 5301 "$out" 2>"$LAB_DIR/udpcheck.err" &
+		rcv=$!
+		LAB_PIDS+=("$rcv")
+		if ! wait_for "grep -q ready '$out' 2>/dev/null" 10; then
+			fail_pair "UDP of several sizes $desc" "receiver not ready: $(cat "$LAB_DIR/udpcheck.err")"
+			kill "$rcv" 2>/dev/null
+			return
+		fi
+		rx0=$(tun_count "$rns" "$rif" rx)
+		tx0=$(tun_count "$sns" "$sif" tx)
+		sent=$(timeout 60 ip netns exec "$sns" python3 "$UDPCHECK" send "$raddr" 5301 2>>"$LAB_DIR/udpcheck.err")
+		wait_for "! kill -0 $rcv 2>/dev/null" 30
+		rx1=$(tun_count "$rns" "$rif" rx)
+		tx1=$(tun_count "$sns" "$sif" tx)
+		summary=$(cat "$out" 2>/dev/null)
+		verdict=$(python3 - "$summary" "${sent:-0}" <<'EOF2'
 import json, sys
-s = json.loads(sys.argv[1])
+try:
+    s = json.loads(sys.argv[1])
+except ValueError:
+    print("damaged")
+    sys.exit(0)
 sent = int(sys.argv[2])
-sys.exit(0 if sent > 0 and s["corrupt"] == 0 and s["duplicates"] == 0 and
-         s["received"] == sent and s["expected"] == sent else 1)
-EOF
-	then
+if sent <= 0 or s["corrupt"] or s["duplicates"] or s["expected"] != sent:
+    print("damaged")
+elif s["received"] != sent:
+    print("lost")
+else:
+    print("intact")
+EOF2
+		)
+		[ "$verdict" = lost ] && [ $try = 1 ] || break
+		tap_diag "UDP of several sizes $desc: run 1 lost datagrams (none damaged), once more: $summary"
+	done
+	if [ "$verdict" != intact ]; then
 		fail_pair "UDP of several sizes $desc" "sent $sent; receiver: $summary" "$(cat "$LAB_DIR/udpcheck.err")"
 		return
 	fi
