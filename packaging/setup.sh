@@ -16,8 +16,9 @@ PACKAGES=(
 	# network-namespace tests, the demo and the benchmarks
 	wireguard-tools wireguard-go iperf3 nftables iproute2 iputils-ping
 	miniupnpd-nftables miniupnpc natpmpc conntrack procps
-	# test scripts
-	python3 ca-certificates
+	# test scripts (util-linux: setpriv, prlimit, unshare, taskset; mount:
+	# the private /dev of net-logs)
+	python3 ca-certificates util-linux mount
 )
 
 build=0

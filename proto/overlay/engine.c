@@ -255,15 +255,15 @@ static void take_ping(struct ovl_engine *e, const uint8_t sender[32], const stru
 	}
 }
 
+/* budget: the bytes we may answer with (answer_budget). */
 static void dispatch(struct ovl_engine *e, const uint8_t sender[32], const struct ovl_rx *rx,
-		     const struct ovl_msg *m, unsigned flags, struct ovl_time t)
+		     const struct ovl_msg *m, unsigned flags, size_t budget, struct ovl_time t)
 {
 	const struct ovl_addr *from = &rx->src;
 
 	switch (m->type) {
 	case OVL_MSG_PING:
-		take_ping(e, sender, from, flags, &m->u.ping,
-			  answer_budget(e, sender, from, rx->len, t.now_ns), t);
+		take_ping(e, sender, from, flags, &m->u.ping, budget, t);
 		break;
 	case OVL_MSG_PUNCH:
 		++e->stats.punches_answered;
@@ -311,7 +311,7 @@ void ovl_engine_input(struct ovl_engine *e, const struct ovl_rx *rx, struct ovl_
 	struct ovl_secure_src src = { .addr = ovl_addr_valid(&rx->src) ? &rx->src : NULL,
 				      .now_ns = t.now_ns, .reply = reply };
 	struct ovl_msg m;
-	size_t plen = 0;
+	size_t plen = 0, budget;
 	unsigned flags;
 	uint32_t rtt_us = 0;
 	enum ovl_decode d;
@@ -348,7 +348,8 @@ void ovl_engine_input(struct ovl_engine *e, const struct ovl_rx *rx, struct ovl_
 	}
 	/* A request whose answer would be larger than itself, to an address
 	 * not validated, is not answered: amplification (8.2). */
-	if (answer_len(m.type) && answer_budget(e, sender, from, rx->len, t.now_ns) < answer_len(m.type)) {
+	budget = answer_len(m.type) ? answer_budget(e, sender, from, rx->len, t.now_ns) : SIZE_MAX;
+	if (budget < answer_len(m.type)) {
 		++e->stats.dropped_short;
 		return;
 	}
@@ -370,7 +371,7 @@ void ovl_engine_input(struct ovl_engine *e, const struct ovl_rx *rx, struct ovl_
 		relay_client_heard(e, sender, from, flags & KAD_F_REPLIED, t.now_ns);
 	if ((flags & KAD_F_REPLIED) && e->ops->on_contact)
 		e->ops->on_contact(e->ctx, sender, from);
-	dispatch(e, sender, rx, &m, flags, t);
+	dispatch(e, sender, rx, &m, flags, budget, t);
 out:
 	if (e->ops->on_message)
 		e->ops->on_message(e->ctx, sender, from);

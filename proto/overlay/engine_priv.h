@@ -199,6 +199,8 @@ void relay_free(struct ovl_engine *e);
 void relay_client_heard(struct ovl_engine *e, const uint8_t key[32], const struct ovl_addr *a,
 			bool replied, uint64_t now);
 bool relay_is_client(const struct ovl_engine *e, const uint8_t key[32]);
+/* Whether key is in our peers set (ovl_engine_set_peers: our members). */
+bool relay_is_peer(const struct ovl_engine *e, const uint8_t key[32]);
 bool relay_live_path(const struct ovl_engine *e, const uint8_t key[32], uint64_t now,
 		     struct ovl_addr *out);
 void relay_forward(struct ovl_engine *e, const uint8_t sender[32], const struct ovl_addr *from,

@@ -11,14 +11,9 @@
 
 #define OBSERVATION_NS (600 * NS_PER_S)	/* an observation counts this long */
 
-static int key_cmp(const void *a, const void *b)
-{
-	return memcmp(a, b, 32);
-}
-
 /* The observers we chose (the boot nodes) and our network's members (the
- * peers set, kept sorted by relay.c); anyone while neither is known (a
- * node not configured, the simulator). */
+ * peers set, relay.c); anyone while neither is known (a node not
+ * configured, the simulator). */
 static bool trusted(const struct ovl_engine *e, const uint8_t key[32])
 {
 	size_t i;
@@ -28,7 +23,7 @@ static bool trusted(const struct ovl_engine *e, const uint8_t key[32])
 		return true;
 	for (i = 0; i < e->n_observers; ++i)
 		found |= sodium_memcmp(e->observers[i], key, 32) == 0;
-	return found || (e->n_peer_keys && bsearch(key, e->peer_keys, e->n_peer_keys, 32, key_cmp));
+	return found || relay_is_peer(e, key);
 }
 
 int ovl_engine_trust_observer(struct ovl_engine *e, const uint8_t key[32], bool trust)

@@ -274,6 +274,16 @@ void relay_take_peers(struct ovl_engine *e, const uint8_t sender[32], const stru
 	++e->stats.peers_taken;
 }
 
+static int peer_key_cmp(const void *a, const void *b)
+{
+	return memcmp(a, b, 32);
+}
+
+bool relay_is_peer(const struct ovl_engine *e, const uint8_t key[32])
+{
+	return e->n_peer_keys && bsearch(key, e->peer_keys, e->n_peer_keys, 32, peer_key_cmp);
+}
+
 /* Whether dst named src in its PEERS; *named: whether dst registered any. */
 static bool relay_named(const struct ovl_engine *e, const uint8_t dst[32], const uint8_t src[32],
 			uint64_t now, bool *named)
@@ -282,11 +292,6 @@ static bool relay_named(const struct ovl_engine *e, const uint8_t dst[32], const
 
 	*named = r != NULL;
 	return r && ovl_peerfilter_has(&r->peers, src);
-}
-
-static int peer_key_cmp(const void *a, const void *b)
-{
-	return memcmp(a, b, 32);
 }
 
 int ovl_engine_set_peers(struct ovl_engine *e, const uint8_t (*keys)[32], size_t n, struct ovl_time t)
@@ -298,7 +303,7 @@ int ovl_engine_set_peers(struct ovl_engine *e, const uint8_t (*keys)[32], size_t
 		return -ENOMEM;
 	if (n)
 		memcpy(copy, keys, n * sizeof(*copy));
-	qsort(copy, n, sizeof(*copy), peer_key_cmp);	/* natobs.c searches it */
+	qsort(copy, n, sizeof(*copy), peer_key_cmp);	/* for relay_is_peer */
 	free(e->peer_keys);
 	e->peer_keys = copy;
 	e->n_peer_keys = n;
