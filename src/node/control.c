@@ -295,6 +295,7 @@ static void do_inspect(struct ctl_conn *cc)
 	const struct ovl_secure_stats *cs = ovl_secure_stats(overlay_secure(n->ov));
 	const struct wg_drop_counters *d = &n->dev.drops;
 	struct crypt_pool_stats cps;
+	struct wg_socket_stats ss;
 	struct walk_ctx w;
 	struct strbuf b = { 0 };
 	size_t i, shown = 0;
@@ -376,6 +377,14 @@ static void do_inspect(struct ctl_conn *cc)
 		      (unsigned long long)d->data_source_mismatch, (unsigned long long)d->data_bad_inner,
 		      (unsigned long long)d->tun_no_route, (unsigned long long)d->pool_exhausted,
 		      (unsigned long long)d->send_errors);
+	/* What the kernel dropped for want of room in the socket queues
+	 * (src/wg/socket.c: data and control steered apart). */
+	device_socket_stats(&n->dev, &ss);
+	strbuf_printf(&b, ",\n  \"udp_queues\": {\"steered\": %s, \"data_dropped\": %llu, "
+		      "\"control_dropped\": %llu}",
+		      ss.steered4 || ss.steered6 ? "true" : "false",
+		      (unsigned long long)(ss.data4_queue_drops + ss.data6_queue_drops),
+		      (unsigned long long)(ss.ctl4_queue_drops + ss.ctl6_queue_drops));
 	strbuf_printf(&b, ",\n  \"dht\": {\"entries\": [");
 	w.b = &b;
 	w.first = true;
