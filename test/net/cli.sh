@@ -179,7 +179,14 @@ else
 	tap_fail "wh show IFACE all: the boot node in a bucket of the DHT table" \
 		"$(whx "${NSOF[a]}" show "${IFOF[a]}" all 2>&1)"
 fi
-expect "wh show all: every node with its DHT table" 0 "$boot_line" whx "${NSOF[a]}" show all
+# Nodes of other runs on this machine may answer too, or fail (an older wh
+# knows no "show all"): ours must be there.
+out=$(whx "${NSOF[a]}" show all 2>&1)
+if grep -Eq "$boot_line" <<<"$out" && grep -q "^interface ${IFOF[b]}, " <<<"$out"; then
+	tap_ok "wh show all: every node with its DHT table"
+else
+	tap_fail "wh show all: every node with its DHT table" "$out"
+fi
 out=$(whx "${NSOF[a]}" show "${IFOF[a]}" 2>&1)
 if grep -q "^interface ${IFOF[a]}," <<<"$out" && ! grep -q "^dht table" <<<"$out"; then
 	tap_ok "wh show IFACE: no DHT table without all"
@@ -322,27 +329,29 @@ has() {
 		grep -qxF -- "$w" <<<"$list" || { echo "missing '$w' in: $list"; return 1; }
 	done
 }
-bash_case() {
-	local desc=$1 out
-	shift
+# comp_case SHELL DESC WORDS... -- WANT...: completing WORDS (the last
+# the word under the cursor) in SHELL offers every WANT.
+comp_case() {
+	local shell=$1 desc=$2 out
+	shift 2
 	local -a words=()
 	while [ "$1" != -- ]; do words+=("$1"); shift; done
 	shift
-	if out=$(complete_bash "${words[@]}" 2>&1 | has "$@"); then
-		tap_ok "bash completion: $desc"
+	if out=$("complete_$shell" "${words[@]}" 2>&1 | has "$@"); then
+		tap_ok "$shell completion: $desc"
 	else
-		tap_fail "bash completion: $desc" "$out"
+		tap_fail "$shell completion: $desc" "$out"
 	fi
 }
-bash_case "verbs" "" -- show up down reload lookup ping resolve inspect genkey completion
-bash_case "verbs by prefix" "re" -- reload resolve
-bash_case "interfaces of running nodes" ping "" -- "${IFOF[a]}" "${IFOF[b]}" "${IFOF[boot]}"
-bash_case "hostnames of the interface's network" ping "${IFOF[a]}" "" -- alpha bravo
-bash_case "hostnames by prefix" resolve "${IFOF[a]}" "br" -- bravo
-bash_case "wh up's options" up net.conf "" -- private-key interface listen-port relay \
+comp_case bash "verbs" "" -- show up down reload lookup ping resolve inspect genkey completion
+comp_case bash "verbs by prefix" "re" -- reload resolve
+comp_case bash "interfaces of running nodes" ping "" -- "${IFOF[a]}" "${IFOF[b]}" "${IFOF[boot]}"
+comp_case bash "hostnames of the interface's network" ping "${IFOF[a]}" "" -- alpha bravo
+comp_case bash "hostnames by prefix" resolve "${IFOF[a]}" "br" -- bravo
+comp_case bash "wh up's options" up net.conf "" -- private-key interface listen-port relay \
 	relay-limit portmap -f
-bash_case "wh up relay on|off" up net.conf relay "" -- on off
-bash_case "wh show's words" show "${IFOF[a]}" "" -- all light json
+comp_case bash "wh up relay on|off" up net.conf relay "" -- on off
+comp_case bash "wh show's words" show "${IFOF[a]}" "" -- all light json
 out=$(complete_bash ping "${IFOF[a]}" "x" 2>&1)
 if [ -z "$out" ]; then
 	tap_ok "bash completion: nothing for a prefix no hostname has"
@@ -364,23 +373,11 @@ if command -v zsh >/dev/null 2>&1; then
 			CURRENT=$#words
 			_wh' _ "$WH" "$WH" "$@"
 	}
-	zsh_case() {
-		local desc=$1 out
-		shift
-		local -a words=()
-		while [ "$1" != -- ]; do words+=("$1"); shift; done
-		shift
-		if out=$(complete_zsh "${words[@]}" 2>&1 | has "$@"); then
-			tap_ok "zsh completion: $desc"
-		else
-			tap_fail "zsh completion: $desc" "$out"
-		fi
-	}
-	zsh_case "verbs" "" -- show up resolve completion
-	zsh_case "interfaces" lookup "" -- "${IFOF[a]}" "${IFOF[boot]}"
-	zsh_case "hostnames" lookup "${IFOF[a]}" "" -- alpha bravo
-	zsh_case "wh up's options" up net.conf "" -- private-key relay-limit portmap -f
-	zsh_case "wh up's config is a file" up "" -- "(files)"
+	comp_case zsh "verbs" "" -- show up resolve completion
+	comp_case zsh "interfaces" lookup "" -- "${IFOF[a]}" "${IFOF[boot]}"
+	comp_case zsh "hostnames" lookup "${IFOF[a]}" "" -- alpha bravo
+	comp_case zsh "wh up's options" up net.conf "" -- private-key relay-limit portmap -f
+	comp_case zsh "wh up's config is a file" up "" -- "(files)"
 else
 	tap_skip "zsh completion" "zsh is not installed (packaging/setup.sh installs it)"
 fi
