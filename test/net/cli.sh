@@ -281,6 +281,11 @@ fi
 
 # ---------------------------------------------------------------- up without a key
 
+# A search too long for a start is refused before anything binds.
+printf 'name clilab\nsubnet 198.19.0.0/16\nworkbit 30\n' >"$LAB_DIR/wb30.conf"
+expect "wh up without private-key at workbit 30: refused, naming the wh genkey to run" 1 \
+	"no private-key given, and a new key for workbit 30 is too long a search .* 'wh genkey workbit 30 namespace public'" \
+	ip netns exec "${NSOF[p]}" "$WH" up "$LAB_DIR/wb30.conf" interface "$(wg_iface z)" -f
 start_case p nokey
 plog="$LAB_DIR/${IFOF[p]}.log"
 if wait_for "grep -q 'no private-key given: running as a public node with a new key' '$plog'" 10; then
