@@ -27,7 +27,17 @@ struct node_options {
 	enum { NODE_RELAY_DEFAULT, NODE_RELAY_ON, NODE_RELAY_OFF } relay;
 	uint32_t relay_pps, relay_bps;	/* per-source limits; 0: defaults */
 	enum { NODE_PORTMAP_ON, NODE_PORTMAP_OFF } portmap;
+	/* Without private_key_path the node is a public node under a key
+	 * made at start by this (the CLI's search, as `wh genkey workbit N`):
+	 * 32 bytes of sodium_malloc memory whose public key has at least
+	 * workbit workbits in namespace ns; 0 or a negative errno.  The key
+	 * lives in memory only: a restart makes another. */
+	int (*make_key)(uint8_t *sk, unsigned workbit, const char *ns);
 };
+
+/* The most workbits `wh up` searches a key for at start (2^24 tries
+ * expected: tens of seconds); beyond it, `wh genkey workbit N`. */
+enum { NODE_MAKE_KEY_MAX_WORKBIT = 24 };
 
 /* Runs a node until `wh down`, SIGINT/SIGTERM or the interface's removal;
  * returns the process exit status.  Prints errors itself. */
