@@ -47,23 +47,8 @@ for n in boot1 a; do
 done
 
 # jget NODE show|inspect PATH: one value of `wh show json` or `wh inspect`
-# (PATH dotted; "peer:HOST" picks a member).
-jget() {
-	local n=$1 what=$2
-	if [ "$what" = inspect ]; then
-		nsx "${NATLAB_NS[$n]}" "$WH" inspect "an$LAB_PID$n"
-	else
-		nsx "${NATLAB_NS[$n]}" "$WH" show "an$LAB_PID$n" json
-	fi 2>/dev/null | python3 -c '
-import json, sys
-v = json.load(sys.stdin)
-for k in sys.argv[1].split("."):
-    if k.startswith("peer:"):
-        v = [p for p in v["peers"] if p["hostname"] == k[5:]][0]
-    else:
-        v = v[k]
-print("" if v is None else v)' "$3"
-}
+# (lab_wh_get: PATH dotted; "peer:HOST" picks a member).
+jget() { lab_wh_get "$WH" "${NATLAB_NS[$1]}" "an$LAB_PID$1" "$2" "$3"; }
 
 # a's address on the internet, as boot1 saw it.
 if wait_for '[ -n "$(jget a show reflexive)" ]' 20; then

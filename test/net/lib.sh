@@ -353,3 +353,23 @@ ping_ok() {
 	shift 2
 	ip netns exec "$ns" ping -n -q -c 1 -W 1 "$@" "$dst"
 }
+
+# lab_wh_get WH NS IFACE show|inspect PATH: one value of `wh show IFACE
+# json` or `wh inspect IFACE`, run in NS (PATH dotted; "peer:HOST" picks a
+# member by its hostname); empty for a null.
+lab_wh_get() {
+	local wh=$1 ns=$2 iface=$3 what=$4
+	if [ "$what" = inspect ]; then
+		ip netns exec "$ns" "$wh" inspect "$iface"
+	else
+		ip netns exec "$ns" "$wh" show "$iface" json
+	fi 2>/dev/null | python3 -c '
+import json, sys
+v = json.load(sys.stdin)
+for k in sys.argv[1].split("."):
+    if k.startswith("peer:"):
+        v = [p for p in v["peers"] if p["hostname"] == k[5:]][0]
+    else:
+        v = v[k]
+print("" if v is None else v)' "$5"
+}
