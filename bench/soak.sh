@@ -16,9 +16,12 @@
 # intervals) with a ping every 0.1 s beside it, and b's RSS sampled every
 # 5 s:
 #   idle     nothing else runs;
-#   decoy    the attackers run, pinned to one core, aimed at a port of
-#            their own namespace's loopback: the CPU they take from the
-#            machine without touching b (the fair baseline on 2 cores);
+#   decoy    the attackers run, pinned to one core, exactly as in the
+#            attack (same datagrams, same spoofed sources, the same path
+#            through the bridge into b's namespace) but at a port of b's
+#            where nothing listens: the kernel drops them there (its ICMP
+#            answers rate-limited).  What they cost the machine without
+#            touching b's node: the fair baseline on 2 cores;
 #   attack   the same attackers at b's port, for the soak's duration:
 #            test/tools/junkflood (junk of every type, forged overlay
 #            datagrams from made-up keys of enough workbit, replayed sealed
@@ -91,6 +94,7 @@ IF_R=ws$$r IF_A=ws$$a IF_B=ws$$b
 IP_R=198.18.0.10 IP_A=198.18.0.11 IP_B=198.18.0.12 IP_X=198.18.0.13
 SPOOF=198.18.128.0/17
 PORT=62097
+DECOY_PORT=9
 NSNAME=public WORKBIT=8
 RUN=/var/run/wh
 CLK_TCK=$(getconf CLK_TCK)
@@ -186,7 +190,7 @@ phase() {
 	log "== $name: $s s"
 	wait_quiet 10 || log "   (machine still busy: ${quiet_pct}% CPU used by others)"
 	case $name in
-	decoy) attackers_start 127.0.0.1 9 $((s + 5)) ;;
+	decoy) attackers_start $IP_B $DECOY_PORT $((s + 5)) $SPOOF ;;
 	attack) attackers_start $IP_B $PORT $((s + 5)) $SPOOF ;;
 	esac
 	sleep 1

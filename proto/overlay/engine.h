@@ -220,6 +220,9 @@ bool ovl_engine_channel_forward(struct ovl_engine *e, uint32_t channel, const st
 
 /* Read-only views. */
 size_t ovl_engine_channels_live(const struct ovl_engine *e, uint64_t now_ns);
+/* Channel bindings ended for a quota, and taken for a lighter address in
+ * a full range (relaychan.h). */
+void ovl_engine_channel_evictions(const struct ovl_engine *e, uint64_t *quota, uint64_t *fair);
 size_t ovl_engine_clients_live(const struct ovl_engine *e, uint64_t now_ns);
 bool ovl_engine_offers_relay(const struct ovl_engine *e, const uint8_t key[32]);
 bool ovl_engine_relaying(const struct ovl_engine *e);

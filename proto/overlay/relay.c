@@ -550,6 +550,12 @@ size_t ovl_engine_channels_live(const struct ovl_engine *e, uint64_t now)
 	return ovl_chantab_live(&e->chans, now);
 }
 
+void ovl_engine_channel_evictions(const struct ovl_engine *e, uint64_t *quota, uint64_t *fair)
+{
+	*quota = e->chans.quota_evictions;
+	*fair = e->chans.fair_evictions;
+}
+
 void relay_take_channel_bound(struct ovl_engine *e, const uint8_t sender[32],
 			      const struct ovl_channel_bound *r)
 {

@@ -80,6 +80,7 @@ static void enforce_quotas(struct ovl_chantab *t, const uint8_t src[OVL_KEY_LEN]
 		}
 	}
 	if (t->key_quota && by_key >= t->key_quota) {
+		++t->quota_evictions;
 		if (same_ip(&old_key->src_addr, addr))
 			--by_addr;
 		if (old_addr == old_key)
@@ -97,9 +98,47 @@ static void enforce_quotas(struct ovl_chantab *t, const uint8_t src[OVL_KEY_LEN]
 					old_addr = c;
 			}
 		}
-		if (old_addr)
+		if (old_addr) {
+			++t->quota_evictions;
 			ovl_chantab_unbind(old_addr);
+		}
 	}
+}
+
+/* The probe range of id is full of live bindings of other pairs: the one
+ * whose source address holds the most live channels gives way when that
+ * address holds at least two more than addr does (so it is left with no
+ * fewer than addr will have), the least lately renewed of equals; NULL
+ * when none does.  So strangers who fill the table from a few addresses
+ * cannot keep a member out, and among equals nothing moves.  One walk of
+ * the table, as for the quotas (only when a range is full). */
+static struct ovl_chan *fair_victim(struct ovl_chantab *t, uint32_t id, const struct ovl_addr *addr,
+				    uint64_t now)
+{
+	uint32_t i, j, n = ovl_probetab_slots(&t->tab), mine = 0, count[OVL_CHANTAB_PROBE] = { 0 };
+	struct ovl_chan *cand[OVL_CHANTAB_PROBE], *best = NULL;
+	uint32_t best_n = 0;
+
+	for (j = 0; j < OVL_CHANTAB_PROBE; ++j)
+		cand[j] = ovl_probetab_at(&t->tab, (id + j) & t->tab.mask);
+	for (i = 0; i < n; ++i) {
+		const struct ovl_chan *c = ovl_probetab_at(&t->tab, i);
+
+		if (!live(c, now))
+			continue;
+		mine += same_ip(&c->src_addr, addr);
+		for (j = 0; j < OVL_CHANTAB_PROBE; ++j)
+			count[j] += same_ip(&c->src_addr, &cand[j]->src_addr);
+	}
+	for (j = 0; j < OVL_CHANTAB_PROBE; ++j) {
+		if (!live(cand[j], now) || count[j] < mine + 2)
+			continue;
+		if (!best || count[j] > best_n || (count[j] == best_n && cand[j]->seq < best->seq)) {
+			best = cand[j];
+			best_n = count[j];
+		}
+	}
+	return best;
 }
 
 struct want {
@@ -145,7 +184,12 @@ struct ovl_chan *ovl_chantab_bind(struct ovl_chantab *t, const uint8_t src[OVL_K
 	enforce_quotas(t, src, src_addr, now);
 	ovl_probetab_find(&t->tab, w.id, chan_match, chan_age, &w, &victim);
 	slot = victim;
-	if (!slot || live(slot, now))
+	if (slot && live(slot, now)) {
+		slot = t->addr_quota ? fair_victim(t, w.id, src_addr, now) : NULL;
+		if (slot)
+			++t->fair_evictions;
+	}
+	if (!slot)
 		return NULL;
 	memset(slot, 0, sizeof(*slot));
 	slot->id = w.id;

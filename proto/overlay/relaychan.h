@@ -21,6 +21,12 @@
  * binding that was renewed least lately, never another's, so that one key
  * or one address cannot fill the table for the others.  A fresh binding
  * walks the table once to count (renewals and datagrams do not).
+ * With quotas set, a full probe range is shared fairly between source
+ * addresses: a binding from an address with fewer live channels takes the
+ * slot of the range's binding whose address holds the most, when that
+ * address holds at least two more (so that a few addresses at their
+ * quota, which can fill the table, never keep a member out; among equals
+ * nothing moves, and the binding is refused).
  *
  * Bounds.  `slots` entries (a power of two) allocated once; an entry
  * lives `lifetime` after its last binding and is reused after that.  A
@@ -62,6 +68,9 @@ struct ovl_chantab {
 	struct ovl_probetab tab;
 	uint32_t key_quota, addr_quota;	/* 0: none */
 	uint64_t seq;			/* bindings and renewals so far: their order */
+	/* Bindings ended for a quota (the owner's own oldest), and taken
+	 * for a binder from a lighter address in a full range. */
+	uint64_t quota_evictions, fair_evictions;
 };
 
 enum ovl_chan_miss {

@@ -349,6 +349,7 @@ static void do_inspect(struct ctl_conn *cc)
 	const struct wg_drop_counters *d = &n->dev.drops;
 	struct crypt_pool_stats cps;
 	struct wg_socket_stats ss;
+	uint64_t ev_quota, ev_fair;
 	struct strbuf b = { 0 };
 	size_t i, shown = 0;
 	int r;
@@ -407,6 +408,9 @@ static void do_inspect(struct ctl_conn *cc)
 		      (unsigned long long)os->channel_denied,
 		      (unsigned long long)os->relay_dropped_peer, (unsigned long long)os->peers_taken,
 		      (unsigned long long)os->peers_dropped, (unsigned long long)os->peers_sent);
+	overlay_channel_evictions(n->ov, &ev_quota, &ev_fair);
+	strbuf_printf(&b, ", \"quota_evictions\": %llu, \"fair_evictions\": %llu",
+		      (unsigned long long)ev_quota, (unsigned long long)ev_fair);
 	crypt_pool_stats(n->dev.crypt, &cps);
 	strbuf_printf(&b, "},\n  \"crypto_pool\": {\"workers\": %u, \"batches_parallel\": %llu, "
 		      "\"batches_inline\": %llu, \"items\": %llu, \"items_by_workers\": %llu",

@@ -486,6 +486,11 @@ size_t overlay_channels_live(const struct overlay *ov)
 	return ovl_engine_channels_live(ov->eng, wg_now(ov->dev));
 }
 
+void overlay_channel_evictions(const struct overlay *ov, uint64_t *quota, uint64_t *fair)
+{
+	ovl_engine_channel_evictions(ov->eng, quota, fair);
+}
+
 int overlay_relay_send(struct overlay *ov, const uint8_t via[32], const union wg_sockaddr *via_addr,
 		       const uint8_t dst[32], const uint8_t *buf, size_t len)
 {

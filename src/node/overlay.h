@@ -113,6 +113,8 @@ int overlay_channel_bind(struct overlay *ov, const uint8_t via[32], const union 
 int overlay_set_peers(struct overlay *ov, const uint8_t (*keys)[32], size_t n);
 /* Channels bound at us as a relay and alive now. */
 size_t overlay_channels_live(const struct overlay *ov);
+/* Bindings ended for a quota, and taken for a lighter address. */
+void overlay_channel_evictions(const struct overlay *ov, uint64_t *quota, uint64_t *fair);
 /* Sends CANDIDATES to dst: through the relay via at via_addr when via
  * is not NULL, else directly to via_addr. */
 int overlay_send_candidates(struct overlay *ov, const uint8_t dst[32], const uint8_t *via,

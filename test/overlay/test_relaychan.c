@@ -250,6 +250,84 @@ static void test_quotas(void)
 	ovl_chantab_free(&t);
 }
 
+/* The table full from several addresses (net-relayopen found that eight
+ * addresses at their quota of 512 fill 4096): a binding from an address
+ * with fewer channels takes the slot of one from the heaviest address of
+ * its probe range, so a member is granted; among equals (every address
+ * holding one) nothing is taken and the binding is refused. */
+static void test_fair_share(void)
+{
+	static const uint8_t hk[16] = { 0x27 };
+	struct ovl_addr member = addr4(7, 51820), other = addr4(8, 51820);
+	uint8_t src[32], dst[32], mine[32];
+	struct ovl_chantab t;
+	unsigned a, k, d, granted = 0, live_member = 0, i;
+	uint64_t now = T0;
+	bool fresh;
+
+	ok(ovl_chantab_init(&t, 4096, hk) == 0, "a table of 4096");
+	ovl_chantab_set_quotas(&t, 256, 512);
+	for (a = 0; a < 8; ++a) {
+		struct ovl_addr at = addr4((uint8_t)(100 + a), 4000);
+
+		for (k = 0; k < 3; ++k) {
+			fill_key(src, 0x1000 + a * 16 + k);
+			for (d = 0; d < 200; ++d) {
+				fill_key(dst, 0x8000 + d);
+				ovl_chantab_bind(&t, src, dst, &at, now, LIFE, &fresh);
+			}
+		}
+	}
+	ok(ovl_chantab_live(&t, now) >= 3600, "eight addresses fill the table: %zu live of 4096 (ranges full)",
+	   ovl_chantab_live(&t, now));
+	fill_key(mine, 0x7777);
+	for (d = 0; d < 20; ++d) {
+		fill_key(dst, 0xa000 + d);
+		granted += ovl_chantab_bind(&t, mine, dst, &member, now, LIFE, &fresh) != NULL;
+	}
+	ok(granted == 20, "a member's 20 bindings are granted in the full table (%u)", granted);
+	fill_key(src, 0x6666);
+	fill_key(dst, 0xb000);
+	ok(ovl_chantab_bind(&t, src, dst, &other, now, LIFE, &fresh) != NULL,
+	   "and another member's first");
+	for (i = 0; i < 4096; ++i) {
+		const struct ovl_chan *c = ovl_probetab_at(&t.tab, i);
+
+		live_member += c->id && now < c->expires_ns && c->src_addr.ip[3] == 7;
+	}
+	ok(live_member == 20, "none of the member's bindings was taken by the other (%u)", live_member);
+	ovl_chantab_free(&t);
+
+	/* 4096 addresses with one channel each: no address is heavier than a
+	 * newcomer would be, nothing is taken. */
+	ok(ovl_chantab_init(&t, 4096, hk) == 0, "a new table of 4096");
+	ovl_chantab_set_quotas(&t, 256, 512);
+	for (i = 0; i < 8192; ++i) {
+		struct ovl_addr at = addr4((uint8_t)i, (uint16_t)(1 + i / 256));
+
+		at.ip[2] = (uint8_t)(i >> 8);
+		fill_key(src, 0x2000 + i);
+		fill_key(dst, 0x9000);
+		ovl_chantab_bind(&t, src, dst, &at, now, LIFE, &fresh);
+	}
+	{
+		size_t before = ovl_chantab_live(&t, now);
+		unsigned refused = 0;
+
+		for (i = 0; i < 64; ++i) {
+			struct ovl_addr at = addr4((uint8_t)i, 9);
+
+			at.ip[1] = 52;
+			fill_key(src, 0x5000 + i);
+			refused += ovl_chantab_bind(&t, src, dst, &at, now, LIFE, &fresh) == NULL;
+		}
+		ok(refused > 0 && ovl_chantab_live(&t, now) == before + 64 - refused,
+		   "one channel an address everywhere: %u of 64 newcomers refused, none evicted (%zu live)",
+		   refused, ovl_chantab_live(&t, now));
+	}
+	ovl_chantab_free(&t);
+}
+
 /* The filter of PEERS: every key added is found; strangers pass at about
  * the stated rate; another salt, other bits. */
 static void test_peerfilter(void)
@@ -332,6 +410,7 @@ int main(void)
 	test_full();
 	test_model();
 	test_quotas();
+	test_fair_share();
 	test_peerfilter();
 	test_header();
 	return tap_done();
