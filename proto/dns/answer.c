@@ -147,6 +147,8 @@ static bool check_options(struct rd *r, uint16_t rdlen)
 {
 	struct rd o = { r->b + r->off, rdlen, 0 };
 
+	if (r->len - r->off < rdlen)
+		return false;
 	while (o.off < o.len) {
 		uint16_t code, len;
 
@@ -279,6 +281,21 @@ struct answer {
 	enum { ANS_NONE, ANS_NAME, ANS_PTR4, ANS_PTR6 } kind;
 };
 
+/* The entries that have addr and a name. */
+static bool named_addr(const struct dns_table *t, bool v6, const uint8_t *addr, size_t *first,
+		       size_t *last)
+{
+	const struct dns_addr_ix *v = v6 ? t->by6 : t->by4;
+	size_t i;
+
+	if (!dns_table_find_addr(t, v6, addr, first, last))
+		return false;
+	for (i = *first; i < *last; ++i)
+		if (v[i].ix != DNS_NO_ENTRY)
+			return true;
+	return false;
+}
+
 /* in-addr.arpa (4 labels of octets, least significant first) and
  * ip6.arpa (32 nibbles); fewer labels name a prefix. */
 static void answer_reverse(const struct dns_table *t, const struct query *q, bool v6,
@@ -314,7 +331,7 @@ static void answer_reverse(const struct dns_table *t, const struct query *q, boo
 		a->rcode = DNS_NOERROR;	/* a prefix of ours: names below it */
 		return;
 	}
-	if (!dns_table_find_addr(t, v6, addr, &a->first, &a->last)) {
+	if (!named_addr(t, v6, addr, &a->first, &a->last)) {
 		/* Full address: only the subnet itself is ours. */
 		a->rcode = prefix_overlaps(addr, plen, net, plen) ? DNS_NXDOMAIN : DNS_REFUSED;
 		a->aa = a->rcode == DNS_NXDOMAIN;
@@ -445,6 +462,7 @@ static uint16_t write_answers(struct wr *w, const struct dns_table *t, const str
 
 	for (i = a->first; i < a->last; ++i) {
 		const struct dns_entry *e;
+		size_t ix;
 
 		switch (a->kind) {
 		case ANS_NAME:
@@ -460,7 +478,10 @@ static uint16_t write_answers(struct wr *w, const struct dns_table *t, const str
 			break;
 		case ANS_PTR4:
 		case ANS_PTR6:
-			e = &t->e[(a->kind == ANS_PTR4 ? t->by4 : t->by6)[i].ix];
+			ix = (a->kind == ANS_PTR4 ? t->by4 : t->by6)[i].ix;
+			if (ix == DNS_NO_ENTRY)
+				break;
+			e = &t->e[ix];
 			if (any || q->qtype == DNS_TYPE_PTR) {
 				write_rr(w, DNS_TYPE_PTR, t->zone.ttl, e->wire, e->wire_len);
 				++count;

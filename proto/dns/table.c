@@ -204,6 +204,21 @@ int dns_table_new(struct dns_table **out, const struct dns_zone *zone,
 		++t->n;
 	}
 	qsort(t->e, t->n, sizeof(*t->e), entry_cmp);
+	/* A member without a hostname has no name, but its addresses are
+	 * a member's all the same (who may ask). */
+	for (i = 0; i < n_hosts; ++i) {
+		if (hosts[i].name && hosts[i].name[0])
+			continue;
+		if (hosts[i].has_ipv4) {
+			memset(t->by4[t->n4].addr, 0, 16);
+			memcpy(t->by4[t->n4].addr, hosts[i].ipv4, 4);
+			t->by4[t->n4++].ix = DNS_NO_ENTRY;
+		}
+		if (hosts[i].has_ipv6) {
+			memcpy(t->by6[t->n6].addr, hosts[i].ipv6, 16);
+			t->by6[t->n6++].ix = DNS_NO_ENTRY;
+		}
+	}
 	for (i = 0; i < t->n; ++i) {
 		if (t->e[i].has_ipv4) {
 			memset(t->by4[t->n4].addr, 0, 16);

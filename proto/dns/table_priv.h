@@ -27,7 +27,10 @@ struct dns_entry {
 	uint8_t ipv6[16];
 };
 
-/* An address and the entry that has it. */
+/* An address and the entry that has it (DNS_NO_ENTRY: a member with
+ * no hostname). */
+#define DNS_NO_ENTRY ((size_t)-1)
+
 struct dns_addr_ix {
 	uint8_t addr[16];		/* IPv4 in the first 4 bytes */
 	size_t ix;
