@@ -125,6 +125,13 @@ size_t dns_table_size(const struct dns_table *t);
  * address: who may ask.  O(log n). */
 bool dns_table_has_addr(const struct dns_table *t, bool ipv6, const uint8_t *addr);
 
+/* A hostname's two names, as the table answers them: full (under the
+ * suffix, or as written when it already ends with it) and bare (without
+ * the suffix); for a hosts file.  With no suffix both are the hostname.
+ * 0, -EINVAL (not a name) or -ENAMETOOLONG (a buffer is too small). */
+int dns_full_name(const char *hostname, const char *suffix, char *full, size_t full_cap,
+		  char *bare, size_t bare_cap);
+
 /* What dns_answer did, for the caller's counters. */
 struct dns_result {
 	bool answered;		/* false: nothing to send (see above) */

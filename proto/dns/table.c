@@ -308,3 +308,31 @@ bool dns_table_has_addr(const struct dns_table *t, bool ipv6, const uint8_t *add
 
 	return dns_table_find_addr(t, ipv6, addr, &a, &b);
 }
+
+int dns_full_name(const char *hostname, const char *suffix, char *full, size_t full_cap,
+		  char *bare, size_t bare_cap)
+{
+	struct dns_label labels[DNS_MAX_NAME / 2 + 1], sfx[DNS_MAX_NAME / 2 + 1];
+	size_t n, n_sfx, hl = strlen(hostname), sl = suffix ? strlen(suffix) : 0;
+	bool has;
+
+	if (!split_text(hostname, labels, sizeof(labels) / sizeof(labels[0]), &n) || !n ||
+	    !split_text(suffix ? suffix : "", sfx, sizeof(sfx) / sizeof(sfx[0]), &n_sfx))
+		return -EINVAL;
+	has = n_sfx && n > n_sfx && ends_with(labels, n, sfx, n_sfx);
+	if (!n_sfx || has) {
+		if (hl + 1 > full_cap || (has ? hl - sl - 1 : hl) + 1 > bare_cap)
+			return -ENAMETOOLONG;
+		memcpy(full, hostname, hl + 1);
+		memcpy(bare, hostname, has ? hl - sl - 1 : hl);
+		bare[has ? hl - sl - 1 : hl] = 0;
+	} else {
+		if (hl + 1 + sl + 1 > full_cap || hl + 1 > bare_cap)
+			return -ENAMETOOLONG;
+		memcpy(full, hostname, hl);
+		full[hl] = '.';
+		memcpy(full + hl + 1, suffix, sl + 1);
+		memcpy(bare, hostname, hl + 1);
+	}
+	return 0;
+}

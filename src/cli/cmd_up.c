@@ -1,5 +1,6 @@
 /* wh up CONFIG [private-key FILE] [interface NAME] [listen-port N]
- *              [relay on|off] [relay-limit PPS BYTES_PER_S] [portmap on|off] [-f]
+ *              [relay on|off] [relay-limit PPS BYTES_PER_S] [portmap on|off]
+ *              [dns on|off] [hosts FILE] [-f]
  *
  * Starts a node of the network the file describes and returns once it is
  * up, printing the interface's name (with -f it stays in the
@@ -41,6 +42,23 @@ int cmd_up(int argc, char **argv)
 				return EXIT_USAGE;
 			}
 			opt.portmap = !strcmp(argv[++a], "on") ? NODE_PORTMAP_ON : NODE_PORTMAP_OFF;
+			continue;
+		}
+		if (!strcmp(w, "dns")) {
+			if (a + 1 >= argc || (strcmp(argv[a + 1], "on") && strcmp(argv[a + 1], "off"))) {
+				fprintf(stderr, "wh up: 'dns' needs 'on' or 'off'\n");
+				return EXIT_USAGE;
+			}
+			opt.dns = !strcmp(argv[++a], "on") ? NODE_DNS_ON : NODE_DNS_OFF;
+			continue;
+		}
+		if (!strcmp(w, "hosts")) {
+			if (a + 1 >= argc || !argv[a + 1][0]) {
+				fprintf(stderr, "wh up: 'hosts' needs a file (the members' names are kept "
+					"in a block of it)\n");
+				return EXIT_USAGE;
+			}
+			opt.hosts_path = argv[++a];
 			continue;
 		}
 		if (!strcmp(w, "relay-limit")) {
@@ -88,7 +106,8 @@ int cmd_up(int argc, char **argv)
 	}
 	if (!opt.config_path) {
 		fprintf(stderr, "Usage: wh up CONFIG [private-key FILE] [interface NAME] [listen-port N]\n"
-				"             [relay on|off] [relay-limit PPS BYTES_PER_S] [portmap on|off] [-f]\n");
+				"             [relay on|off] [relay-limit PPS BYTES_PER_S] [portmap on|off]\n"
+				"             [dns on|off] [hosts FILE] [-f]\n");
 		return EXIT_USAGE;
 	}
 	return node_main(&opt);

@@ -561,6 +561,32 @@ static void model(void)
 	   queries, bad);
 }
 
+static void full_names(void)
+{
+	static const struct {
+		const char *host, *suffix, *full, *bare;
+	} v[] = {
+		{ "node_b", "test", "node_b.test", "node_b" },
+		{ "a.test", "test", "a.test", "a" },
+		{ "test", "test", "test.test", "test" },
+		{ "c.sub", "test", "c.sub.test", "c.sub" },
+		{ "solo", "", "solo", "solo" },
+		{ "solo", NULL, "solo", "solo" },
+	};
+	char full[300], bare[300];
+	size_t i;
+
+	for (i = 0; i < sizeof(v) / sizeof(v[0]); ++i)
+		ok(dns_full_name(v[i].host, v[i].suffix, full, sizeof(full), bare, sizeof(bare)) == 0 &&
+			   !strcmp(full, v[i].full) && !strcmp(bare, v[i].bare),
+		   "dns_full_name %s in %s: %s and %s", v[i].host, v[i].suffix ? v[i].suffix : "(none)",
+		   v[i].full, v[i].bare);
+	ok(dns_full_name("a..b", "test", full, sizeof(full), bare, sizeof(bare)) == -EINVAL,
+	   "dns_full_name: an empty label");
+	ok(dns_full_name("node_b", "test", full, 11, bare, sizeof(bare)) == -ENAMETOOLONG,
+	   "dns_full_name: no room");
+}
+
 int main(void)
 {
 	struct dns_zone z = zone();
@@ -574,6 +600,7 @@ int main(void)
 	malformed();
 	truncation();
 	table_errors();
+	full_names();
 	model();
 	dns_table_free(table);
 	return tap_done();
