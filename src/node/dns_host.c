@@ -302,7 +302,14 @@ void dns_host_stop(struct dns_host_wiring *w)
 {
 	if (!w)
 		return;
-	/* resolved drops the link's servers and domains with the link. */
+	/* resolved forgets a link's servers and domain when the link goes,
+	 * which follows; said at once all the same, in case the interface
+	 * outlives us (a TUN device someone else holds open). */
+	if (w->resolvectl) {
+		char *args[] = { (char *)w->resolvectl, "revert", w->n->dev.ifname, NULL };
+
+		run_resolvectl(w, args);
+	}
 	if (w->hosts_path[0] && w->hosts_written)
 		hosts_write(w, false);
 	free(w);

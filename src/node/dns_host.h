@@ -5,8 +5,8 @@
  *   exists): the interface's DNS server becomes our overlay addresses and
  *   its routing domain ~NETWORK (`resolvectl dns`, `resolvectl domain`,
  *   run on the loop as child processes), so that only the network's
- *   names come to us; resolved forgets a link's settings when the link
- *   goes, which `wh down` does.  WH_RESOLVECTL names another program to
+ *   names come to us; `wh down` says `resolvectl revert IFACE`, and the
+ *   link goes too.  WH_RESOLVECTL names another program to
  *   run in resolvectl's place (and skips the check for the socket): for
  *   tests, or a resolvectl outside PATH.
  *

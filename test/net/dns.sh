@@ -331,4 +331,12 @@ else
 	tap_fail "wh down a: the hosts file" "$(cat "$LAB_DIR/down.out")" "$hosts"
 fi
 
+whx "${NSOF[b]}" down "${IFOF[b]}" >"$LAB_DIR/down.out" 2>&1
+out=$(cat "$LAB_DIR/resolvectl.log" 2>&1)
+if grep -qx "revert ${IFOF[b]}" <<<"$out"; then
+	tap_ok "wh down b: resolvectl revert ${IFOF[b]}"
+else
+	tap_fail "wh down b: resolvectl revert" "$(cat "$LAB_DIR/down.out")" "$out"
+fi
+
 tap_done
