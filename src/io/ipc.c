@@ -8,7 +8,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <netinet/in.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -403,22 +402,53 @@ static void on_server_handle_closed(uv_handle_t *h)
 		free(srv);
 }
 
-int ipc_server_start(struct ipc_server **out, uv_loop_t *loop, const char *path,
-		     const struct ipc_ops *ops, void *owner)
+/* A server's memory and defaults; the listener is the caller's to set up. */
+static struct ipc_server *server_new(uv_loop_t *loop, const struct ipc_ops *ops, void *owner)
 {
-	struct ipc_server *srv;
-	struct stat st;
-	mode_t old;
-	int ret;
+	struct ipc_server *srv = calloc(1, sizeof(*srv));
 
-	srv = calloc(1, sizeof(*srv));
 	if (!srv)
-		return -ENOMEM;
+		return NULL;
 	srv->loop = loop;
 	srv->ops = ops;
 	srv->owner = owner;
 	srv->idle_ms = IPC_IDLE_MS;
 	srv->conns_max = IPC_CONNS_MAX;
+	return srv;
+}
+
+/* The listener (initialised by the caller) listens; the sweep starts.
+ * On failure both handles close and free the server. */
+static int server_listen(struct ipc_server *srv, int bound, struct ipc_server **out)
+{
+	int ret = bound;
+
+	srv->listener.handle.data = srv;
+	uv_timer_init(srv->loop, &srv->sweep);
+	srv->sweep.data = srv;
+	srv->handles_open = 2;
+	if (ret == 0)
+		ret = uv_listen(&srv->listener.stream, 16, on_connection);
+	if (ret < 0) {
+		uv_close((uv_handle_t *)&srv->sweep, on_server_handle_closed);
+		uv_close(&srv->listener.handle, on_server_handle_closed);
+		return ret;
+	}
+	ipc_server_set_limits(srv, srv->idle_ms, srv->conns_max);
+	*out = srv;
+	return 0;
+}
+
+int ipc_server_start(struct ipc_server **out, uv_loop_t *loop, const char *path,
+		     const struct ipc_ops *ops, void *owner)
+{
+	struct ipc_server *srv = server_new(loop, ops, owner);
+	struct stat st;
+	mode_t old;
+	int ret, bound;
+
+	if (!srv)
+		return -ENOMEM;
 	if ((size_t)snprintf(srv->path, sizeof(srv->path), "%s", path) >= sizeof(srv->path)) {
 		free(srv);
 		return -ENAMETOOLONG;
@@ -430,31 +460,33 @@ int ipc_server_start(struct ipc_server **out, uv_loop_t *loop, const char *path,
 	unlink(srv->path);	/* stale */
 
 	uv_pipe_init(loop, &srv->listener.pipe, 0);
-	srv->listener.handle.data = srv;
-	uv_timer_init(loop, &srv->sweep);
-	srv->sweep.data = srv;
-	srv->handles_open = 2;
 	old = umask(077);
-	ret = uv_pipe_bind(&srv->listener.pipe, srv->path);
+	bound = uv_pipe_bind(&srv->listener.pipe, srv->path);
 	umask(old);
-	if (ret < 0)
-		goto fail;
-	ret = uv_listen(&srv->listener.stream, 16, on_connection);
+	ret = server_listen(srv, bound, out);
 	if (ret < 0) {
-		unlink(srv->path);
-		goto fail;
+		if (bound == 0)
+			unlink(path);	/* ours: bound, then listen failed */
+		return ret;
 	}
 	if (stat(srv->path, &st) == 0) {
 		srv->st_dev = st.st_dev;
 		srv->st_ino = st.st_ino;
 	}
-	ipc_server_set_limits(srv, srv->idle_ms, srv->conns_max);
-	*out = srv;
 	return 0;
-fail:
-	uv_close((uv_handle_t *)&srv->sweep, on_server_handle_closed);
-	uv_close(&srv->listener.handle, on_server_handle_closed);
-	return ret;
+}
+
+int ipc_server_start_tcp(struct ipc_server **out, uv_loop_t *loop, const struct sockaddr *addr,
+			 const struct ipc_ops *ops, void *owner)
+{
+	struct ipc_server *srv = server_new(loop, ops, owner);
+
+	if (!srv)
+		return -ENOMEM;
+	srv->tcp = true;
+	uv_tcp_init(loop, &srv->listener.tcp);
+	return server_listen(srv, uv_tcp_bind(&srv->listener.tcp, addr,
+					      addr->sa_family == AF_INET6 ? UV_TCP_IPV6ONLY : 0), out);
 }
 
 bool ipc_server_present(const struct ipc_server *srv)
@@ -495,54 +527,6 @@ void ipc_server_set_limits(struct ipc_server *srv, unsigned idle_ms, unsigned co
 void ipc_server_stats(const struct ipc_server *srv, struct ipc_stats *out)
 {
 	*out = srv->stats;
-}
-
-int ipc_server_start_tcp(struct ipc_server **out, uv_loop_t *loop, const struct sockaddr *addr,
-			 const struct ipc_ops *ops, void *owner)
-{
-	struct ipc_server *srv;
-	uv_os_fd_t fd;
-	int ret, on = 1;
-
-	srv = calloc(1, sizeof(*srv));
-	if (!srv)
-		return -ENOMEM;
-	srv->loop = loop;
-	srv->ops = ops;
-	srv->owner = owner;
-	srv->tcp = true;
-	srv->idle_ms = IPC_IDLE_MS;
-	srv->conns_max = IPC_CONNS_MAX;
-	uv_tcp_init_ex(loop, &srv->listener.tcp, addr->sa_family);
-	srv->listener.handle.data = srv;
-	uv_timer_init(loop, &srv->sweep);
-	srv->sweep.data = srv;
-	srv->handles_open = 2;
-	/* An address that is still tentative (IPv6 duplicate address
-	 * detection on a new interface) can be bound all the same. */
-	if (uv_fileno(&srv->listener.handle, &fd) == 0) {
-#ifdef IP_FREEBIND
-		if (addr->sa_family == AF_INET)
-			setsockopt(fd, IPPROTO_IP, IP_FREEBIND, &on, sizeof(on));
-#endif
-#ifdef IPV6_FREEBIND
-		if (addr->sa_family == AF_INET6)
-			setsockopt(fd, IPPROTO_IPV6, IPV6_FREEBIND, &on, sizeof(on));
-#endif
-	}
-	(void)on;
-	ret = uv_tcp_bind(&srv->listener.tcp, addr, addr->sa_family == AF_INET6 ? UV_TCP_IPV6ONLY : 0);
-	if (ret == 0)
-		ret = uv_listen(&srv->listener.stream, 16, on_connection);
-	if (ret < 0)
-		goto fail;
-	ipc_server_set_limits(srv, srv->idle_ms, srv->conns_max);
-	*out = srv;
-	return 0;
-fail:
-	uv_close((uv_handle_t *)&srv->sweep, on_server_handle_closed);
-	uv_close(&srv->listener.handle, on_server_handle_closed);
-	return ret;
 }
 
 int ipc_conn_peer(const struct ipc_conn *c, struct sockaddr_storage *out)

@@ -60,8 +60,7 @@ struct ipc_stats {
 int ipc_server_start(struct ipc_server **out, uv_loop_t *loop, const char *path,
 		     const struct ipc_ops *ops, void *owner);
 /* The same on a TCP address (the name service's, RFC 7766): the same
- * limits and one request at a time; the address may be one the host
- * does not hold yet (IP_FREEBIND). */
+ * limits and one request at a time. */
 int ipc_server_start_tcp(struct ipc_server **out, uv_loop_t *loop, const struct sockaddr *addr,
 			 const struct ipc_ops *ops, void *owner);
 /* Closes every connection and the listener, and removes the socket file

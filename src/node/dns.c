@@ -303,25 +303,6 @@ static void listener_stop(struct dns_listener **lp)
 	uv_close((uv_handle_t *)&l->udp, on_udp_closed);
 }
 
-static void set_freebind(uv_handle_t *h, int family)
-{
-	uv_os_fd_t fd;
-	int on = 1;
-
-	if (uv_fileno(h, &fd) < 0)
-		return;
-#ifdef IP_FREEBIND
-	if (family == AF_INET)
-		setsockopt(fd, IPPROTO_IP, IP_FREEBIND, &on, sizeof(on));
-#endif
-#ifdef IPV6_FREEBIND
-	if (family == AF_INET6)
-		setsockopt(fd, IPPROTO_IPV6, IPV6_FREEBIND, &on, sizeof(on));
-#endif
-	(void)on;
-	(void)family;
-}
-
 /* Port 53 of addr, UDP and TCP.  A port someone else holds is said
  * once, plainly; the node runs on without that listener. */
 static struct dns_listener *listener_start(struct node_dns *d, int family, const uint8_t *addr)
@@ -348,9 +329,10 @@ static struct dns_listener *listener_start(struct node_dns *d, int family, const
 		memcpy(&sa.in6.sin6_addr, addr, 16);
 	}
 	wg_sockaddr_str(&sa, text, sizeof(text));
-	uv_udp_init_ex(&n->loop, &l->udp, (unsigned)family);
+	/* Our addresses are on the interface by now, IPv6 without
+	 * duplicate address detection (tun/netlink.h): they can be bound. */
+	uv_udp_init(&n->loop, &l->udp);
 	l->udp.data = l;
-	set_freebind((uv_handle_t *)&l->udp, family);
 	ret = uv_udp_bind(&l->udp, &sa.sa, family == AF_INET6 ? UV_UDP_IPV6ONLY : 0);
 	if (ret == 0)
 		ret = uv_udp_recv_start(&l->udp, on_udp_alloc, on_udp);
