@@ -115,12 +115,15 @@ struct dns_zone {
 struct dns_table;
 
 /* Builds the table (a copy: hosts and the zone's strings may go after).
- * Hosts without a name are left out; names and suffix must be at most
- * 253 characters together, else -EINVAL.  0, -EINVAL or -ENOMEM. */
+ * Hosts without a name have no name in it, only their addresses; a host
+ * whose full name cannot be a DNS name (an empty label, over 255 bytes
+ * on the wire with the suffix) is left out and counted
+ * (dns_table_skipped).  0, -EINVAL (the suffix is no name) or -ENOMEM. */
 int dns_table_new(struct dns_table **out, const struct dns_zone *zone,
 		  const struct dns_host *hosts, size_t n_hosts);
 void dns_table_free(struct dns_table *t);
 size_t dns_table_size(const struct dns_table *t);
+size_t dns_table_skipped(const struct dns_table *t);
 /* Whether addr (4 bytes for AF_INET's 4, else 16) is a member's overlay
  * address: who may ask.  O(log n). */
 bool dns_table_has_addr(const struct dns_table *t, bool ipv6, const uint8_t *addr);

@@ -199,6 +199,11 @@ int dns_table_new(struct dns_table **out, const struct dns_zone *zone,
 		if (!hosts[i].name || !hosts[i].name[0])
 			continue;
 		ret = entry_fill(&t->e[t->n], &hosts[i], sfx, n_sfx);
+		if (ret == -EINVAL) {
+			/* One bad name costs that name only. */
+			++t->skipped;
+			continue;
+		}
 		if (ret < 0)
 			goto fail;
 		++t->n;
@@ -242,6 +247,11 @@ fail:
 size_t dns_table_size(const struct dns_table *t)
 {
 	return t->n;
+}
+
+size_t dns_table_skipped(const struct dns_table *t)
+{
+	return t->skipped;
 }
 
 /* The first entry whose key is not below key. */

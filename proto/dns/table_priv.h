@@ -39,6 +39,7 @@ struct dns_addr_ix {
 struct dns_table {
 	struct dns_entry *e;		/* sorted by key */
 	size_t n;
+	size_t skipped;			/* hosts whose name could not be one */
 	struct dns_addr_ix *by4, *by6;	/* sorted by address */
 	size_t n4, n6;
 	struct dns_zone zone;		/* suffix points to suffix_text */

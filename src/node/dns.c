@@ -107,6 +107,16 @@ static int build_table(struct node *n, struct dns_table **out)
 	return ret;
 }
 
+/* Hostnames the network file takes but DNS cannot (too long with the
+ * suffix): said once per build of the table. */
+static void log_skipped(struct node_dns *d)
+{
+	if (dns_table_skipped(d->table))
+		dev_log(&d->n->dev, LOG_ERR, "name service: %zu hostnames are too long to be DNS "
+			"names under '%s' and are not answered", dns_table_skipped(d->table),
+			d->n->conf->name);
+}
+
 /* ---- who may ask ---- */
 
 static bool allowed_v4(const struct node_dns *d, const uint8_t a[4])
@@ -386,6 +396,7 @@ int node_dns_start(struct node *n, const char *hosts_path)
 	d->host = dns_host_start(n, hosts_path);
 	dev_log(&n->dev, LOG_INFO, "name service: %zu names on port %u of our overlay addresses",
 		dns_table_size(d->table), NODE_DNS_PORT);
+	log_skipped(d);
 	return 0;
 }
 
@@ -405,6 +416,7 @@ void node_dns_reload(struct node *n)
 	}
 	dns_table_free(d->table);
 	d->table = t;
+	log_skipped(d);
 	if (memcmp(d->bound4, n->ipv4, 4) || memcmp(d->bound6, n->ipv6, 16)) {
 		listener_stop(&d->l[0]);
 		listener_stop(&d->l[1]);

@@ -25,7 +25,7 @@ enum {
 struct dns_host_wiring {
 	struct node *n;
 	const char *resolvectl;		/* NULL: resolved is not used */
-	char domain[NETCONF_MAX_LABEL + 2];	/* the routing domain set, "~NAME" */
+	char domain[DNS_MAX_NAME + 2];	/* the routing domain set, "~NAME" */
 	char hosts_path[PATH_MAX];	/* "": none */
 	bool hosts_written;
 	unsigned resolvectl_failed;

@@ -331,6 +331,36 @@ else
 	tap_fail "wh down a: the hosts file" "$(cat "$LAB_DIR/down.out")" "$hosts"
 fi
 
+# ---------------------------------------------------------------- port 53 taken, dns off
+
+# Another server holds UDP port 53 of a's address (bound before the
+# address exists, IP_FREEBIND): a starts all the same, says so, and
+# answers over TCP and on its IPv6 address.
+ip netns exec "${NSOF[a]}" python3 -c '
+import socket, sys, time
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.setsockopt(socket.SOL_IP, 15, 1)  # IP_FREEBIND
+s.bind((sys.argv[1], 53))
+time.sleep(120)' "$A4" >"$LAB_DIR/holder.log" 2>&1 &
+LAB_PIDS+=($!)
+wait_for "ip netns exec ${NSOF[a]} ss -uln | grep -q '$A4:53 '" 5
+if start_node a >"$LAB_DIR/start.err" 2>&1 &&
+	grep -q "name service: cannot listen on $A4:53 (UDP)" "$LAB_DIR/${IFOF[a]}.log" &&
+	[ "$(dq a @"$A4" +tcp node_c A +short)" = "${V4[b]}" ] &&
+	[ "$(dq a @"${V6[a]}" node_c A +short)" = "${V4[b]}" ]; then
+	tap_ok "port 53 (UDP) of a's address taken: a runs, logs it, answers over TCP and IPv6"
+else
+	tap_fail "port 53 (UDP) of a's address taken" "$(cat "$LAB_DIR/start.err")" "$(impl_log "${IFOF[a]}")"
+fi
+whx "${NSOF[a]}" down "${IFOF[a]}" >"$LAB_DIR/down.out" 2>&1
+if start_node a dns off >"$LAB_DIR/start.err" 2>&1 &&
+	whx "${NSOF[a]}" inspect "${IFOF[a]}" | grep -q '"dns": null' &&
+	! dq a @"$A4" +tcp node_c A >/dev/null; then
+	tap_ok "wh up ... dns off: no name service (inspect says null, TCP port 53 closed)"
+else
+	tap_fail "wh up ... dns off" "$(cat "$LAB_DIR/start.err")" "$(impl_log "${IFOF[a]}")"
+fi
+
 whx "${NSOF[b]}" down "${IFOF[b]}" >"$LAB_DIR/down.out" 2>&1
 out=$(cat "$LAB_DIR/resolvectl.log" 2>&1)
 if grep -qx "revert ${IFOF[b]}" <<<"$out"; then
