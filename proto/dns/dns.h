@@ -124,8 +124,8 @@ int dns_table_new(struct dns_table **out, const struct dns_zone *zone,
 void dns_table_free(struct dns_table *t);
 size_t dns_table_size(const struct dns_table *t);
 size_t dns_table_skipped(const struct dns_table *t);
-/* Whether addr (4 bytes for AF_INET's 4, else 16) is a member's overlay
- * address: who may ask.  O(log n). */
+/* Whether addr (16 bytes when ipv6, else 4) is a member's overlay
+ * address, named or not: who may ask.  O(log n). */
 bool dns_table_has_addr(const struct dns_table *t, bool ipv6, const uint8_t *addr);
 
 /* A hostname's two names, as the table answers them: full (under the
@@ -151,8 +151,8 @@ struct dns_result {
 size_t dns_answer(const struct dns_table *t, const uint8_t *q, size_t qlen, bool tcp,
 		  uint8_t *out, size_t cap, struct dns_result *res);
 
-/* "NOERROR", "NXDOMAIN", ... for counters; "rcode_N" style names are not
- * needed: unknown values give "other". */
+/* "noerror", "nxdomain", ... (the counters' names); "other" for a value
+ * this file does not name. */
 const char *dns_rcode_name(enum dns_rcode rcode);
 
 #endif
