@@ -95,7 +95,7 @@ start_node() {
 	ip netns exec "$ns" env LOG_LEVEL="${LAB_LOG_LEVEL:-info}" "${NODE_ENV[@]}" \
 		"$WH" up "$LAB_DIR/$node.conf" private-key "$LAB_DIR/$node.key" \
 		interface "$iface" listen-port "$PORT" "$@" -f \
-		>"$LAB_DIR/$iface.log" 2>&1 </dev/null &
+		>>"$LAB_DIR/$iface.log" 2>&1 </dev/null &
 	pid=$!
 	LAB_PIDS+=("$pid")
 	WHPID[$node]=$pid
