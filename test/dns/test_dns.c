@@ -9,31 +9,19 @@
  * COOKIE option, and the AD bit dig sets.  The others are built here. */
 #include "proto/common/byteorder.h"
 #include "proto/dns/dns.h"
+#include "test/dns/seeds_net.h"
 #include "test/tap.h"
 
 #include <errno.h>
 
 static struct dns_table *table;
 
-/* The seeds' network with documentation addresses: `a.test` already ends
- * with the network's name, `node_b` does not. */
-static const struct dns_host hosts[] = {
-	{ "a.test", true, true, { 198, 51, 100, 1 }, { 0x20, 0x01, 0x0d, 0xb8, [15] = 1 } },
-	{ "node_b", true, true, { 198, 51, 100, 7 }, { 0x20, 0x01, 0x0d, 0xb8, [15] = 7 } },
-	{ "c.sub", true, false, { 198, 51, 100, 9 }, { 0 } },
-	{ "", true, true, { 198, 51, 100, 10 }, { 0 } },	/* no hostname: left out */
-};
+static const struct dns_host *const hosts = seeds_hosts;
+#define N_HOSTS (sizeof(seeds_hosts) / sizeof(seeds_hosts[0]))
 
 static struct dns_zone zone(void)
 {
-	struct dns_zone z;
-
-	memset(&z, 0, sizeof(z));
-	z.suffix = "test";
-	z.has_net4 = z.has_net6 = true;
-	z.net4[0] = 198, z.net4[1] = 51, z.net4[2] = 100, z.prefix4 = 24;
-	z.net6[0] = 0x20, z.net6[1] = 0x01, z.net6[2] = 0x0d, z.net6[3] = 0xb8, z.prefix6 = 64;
-	return z;
+	return seeds_zone();
 }
 
 struct reply {
@@ -600,7 +588,7 @@ int main(void)
 {
 	struct dns_zone z = zone();
 
-	if (!ok(dns_table_new(&table, &z, hosts, sizeof(hosts) / sizeof(hosts[0])) == 0 &&
+	if (!ok(dns_table_new(&table, &z, hosts, N_HOSTS) == 0 &&
 		   dns_table_size(table) == 3,
 		"the table of the seeds' network: 3 named hosts"))
 		return tap_done();

@@ -1,11 +1,13 @@
 /* libFuzzer harness for the name service core (proto/dns): any bytes as
- * a query, over UDP and over TCP, against a small table of the seeds'
- * network.  Besides the sanitizers' checks: an answer is a response to
- * the query (QR set, the query's ID), fits the size it was allowed (512
- * without EDNS, 1232 at most over UDP), never offers recursion, and
- * carries the question back byte for byte when it carries one. */
+ * a query, over UDP and over TCP, against the table of the seeds' network
+ * (test/dns/seeds_net.h).  Besides the sanitizers' checks: an answer is a
+ * response to the query (QR set, the query's ID), fits the size it was
+ * allowed (512 without EDNS, 1232 at most over UDP), never offers
+ * recursion, and carries the question back byte for byte when it carries
+ * one. */
 #include "proto/common/byteorder.h"
 #include "proto/dns/dns.h"
+#include "test/dns/seeds_net.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -16,21 +18,9 @@ static struct dns_table *table;
 
 static void setup(void)
 {
-	static const struct dns_host hosts[] = {
-		{ "a.test", true, true, { 198, 51, 100, 1 }, { 0x20, 0x01, 0x0d, 0xb8, [15] = 1 } },
-		{ "node_b", true, true, { 198, 51, 100, 7 }, { 0x20, 0x01, 0x0d, 0xb8, [15] = 7 } },
-		{ "c.sub", true, false, { 198, 51, 100, 9 }, { 0 } },
-		{ "many", false, true, { 0 }, { 0x20, 0x01, 0x0d, 0xb8, [15] = 8 } },
-		{ "many", false, true, { 0 }, { 0x20, 0x01, 0x0d, 0xb8, [15] = 9 } },
-	};
-	struct dns_zone z;
+	struct dns_zone z = seeds_zone();
 
-	memset(&z, 0, sizeof(z));
-	z.suffix = "test";
-	z.has_net4 = z.has_net6 = true;
-	z.net4[0] = 198, z.net4[1] = 51, z.net4[2] = 100, z.prefix4 = 24;
-	z.net6[0] = 0x20, z.net6[1] = 0x01, z.net6[2] = 0x0d, z.net6[3] = 0xb8, z.prefix6 = 64;
-	if (dns_table_new(&table, &z, hosts, sizeof(hosts) / sizeof(hosts[0])) < 0)
+	if (dns_table_new(&table, &z, seeds_hosts, sizeof(seeds_hosts) / sizeof(seeds_hosts[0])) < 0)
 		abort();
 }
 
