@@ -36,9 +36,11 @@
 # and the pings stay in BUILD_DIR/soak-logs/.
 #
 # WH_JUNK_KINDS=forged,replayed (say) makes junkflood send only those
-# kinds, to tell which one costs what.
+# kinds, and WH_SOAK_ATTACKERS=junk or =hs runs only that attacker, to
+# tell which one costs what.  --perf records b's profile (perf record -g,
+# 10 s from the 5th second of the attack) into BUILD_DIR/soak-logs/perf-b.data.
 #
-# Usage: bash bench/soak.sh [BUILD_DIR] [--duration SECONDS] [--quick]
+# Usage: bash bench/soak.sh [BUILD_DIR] [--duration SECONDS] [--quick] [--perf]
 #        (as root; BUILD_DIR defaults to build; --duration: the attack
 #        phase, default 600; the idle and decoy phases take 60 s, a sixth
 #        of it at most; --quick: 30 s of attack, 15 s per baseline)
@@ -78,6 +80,7 @@ JUNK=$bench_bin
 bench_binary test/tools/hsflood
 HSFLOOD=$bench_bin
 need_root_and iperf3 ping ip taskset python3
+[ "$do_perf" = 0 ] || command -v perf >/dev/null || die "--perf needs perf (linux-perf)"
 ncpu=$(nproc)
 [ "$ncpu" -ge 2 ] || die "needs 2 cores (the attackers take one)"
 attack_cpu=$((ncpu - 1))
@@ -161,12 +164,19 @@ wait_for 30 test "$(show_json $NS_A $IF_A 'p.get("path")')" = direct || die "a's
 # ------------------------------------------------------------------ phases
 att_pids=()
 attackers_start() { # attackers_start TARGET_IP TARGET_PORT SECONDS [SPOOF]
-	local ip=$1 port=$2 s=$3 spoof=${4:-}
-	spawn $NS_X junk-$phase env WH_TARGET_PUBKEY="$pub_b" WH_JUNK_KINDS="${WH_JUNK_KINDS:-}" taskset -c $attack_cpu \
-		"$JUNK" "$ip" "$port" $NSNAME $WORKBIT "$s" $spoof
-	att_pids=("$spawned_pid")
-	spawn $NS_X hs-$phase taskset -c $attack_cpu "$HSFLOOD" "$ip" "$port" "$pub_b" "$s"
-	att_pids+=("$spawned_pid")
+	local ip=$1 port=$2 s=$3 spoof=${4:-} which=${WH_SOAK_ATTACKERS:-junk,hs}
+	att_pids=()
+	: >"$tmp/junk-$phase.log"
+	: >"$tmp/hs-$phase.log"
+	if [[ $which == *junk* ]]; then
+		spawn $NS_X junk-$phase env WH_TARGET_PUBKEY="$pub_b" WH_JUNK_KINDS="${WH_JUNK_KINDS:-}" \
+			taskset -c $attack_cpu "$JUNK" "$ip" "$port" $NSNAME $WORKBIT "$s" $spoof
+		att_pids+=("$spawned_pid")
+	fi
+	if [[ $which == *hs* ]]; then
+		spawn $NS_X hs-$phase taskset -c $attack_cpu "$HSFLOOD" "$ip" "$port" "$pub_b" "$s"
+		att_pids+=("$spawned_pid")
+	fi
 }
 
 # phase NAME SECONDS: one TCP transfer with ping and RSS samples beside it.
@@ -189,10 +199,17 @@ phase() {
 	rss_pid=$!
 	pids+=("$rss_pid")
 	c0=$(cpu_ticks $pid_b)
+	perf_pid=
+	if [ "$do_perf" = 1 ] && [ "$name" = attack ]; then
+		(sleep 5; exec perf record -q -g -o "$tmp/perf-b.data" -p $pid_b -- sleep 10) >/dev/null 2>&1 &
+		perf_pid=$!
+		pids+=("$perf_pid")
+	fi
 	secs=$s
 	iperf_client "$f.tcp" -c "$dst" -t "$s" -i 10 || { cat "$f.tcp" >&2; die "iperf3 failed in the $name phase"; }
 	c1=$(cpu_ticks $pid_b)
 	reap $ping_pid
+	[ -z "$perf_pid" ] || reap $perf_pid
 	kill $rss_pid 2>/dev/null || true
 	reap $rss_pid
 	if [ ${#att_pids[@]} -gt 0 ]; then
@@ -219,12 +236,17 @@ EOF
 }
 
 inspect_b() { ip netns exec $NS_B "$WH" inspect $IF_B 2>/dev/null; }
+# b's kernel UDP counters, names and values (RcvbufErrors: datagrams the
+# full socket queue dropped before b could read them).
+udp_snmp() { ip netns exec $NS_B grep '^Udp:' /proc/net/snmp; }
 inspect_b >"$tmp/inspect0.json" || true
 : >"$tmp/phases"
 phase idle $base
 phase decoy $base
+udp_snmp >"$tmp/udp0.txt"
 phase attack "$duration"
 inspect_b >"$tmp/inspect1.json" || true
+udp_snmp >"$tmp/udp1.txt"
 # What the daemons said and saw, kept for a look after the run.
 logs=$build/soak-logs
 rm -rf "$logs"
@@ -232,7 +254,7 @@ mkdir -p "$logs"
 ip netns exec $NS_A "$WH" show $IF_A >"$tmp/show-a.txt" 2>&1 || true
 ip netns exec $NS_B "$WH" show $IF_B >"$tmp/show-b.txt" 2>&1 || true
 ip netns exec $NS_A "$WH" inspect $IF_A >"$tmp/inspect-a.json" 2>&1 || true
-cp "$tmp"/*.log "$tmp"/*.txt "$tmp"/*.json "$tmp"/*.ping "$logs/" 2>/dev/null || true
+cp "$tmp"/*.log "$tmp"/*.txt "$tmp"/*.json "$tmp"/*.ping "$tmp"/*.tcp "$tmp"/perf-b.data "$logs/" 2>/dev/null || true
 
 # ------------------------------------------------------------------ report
 echo
@@ -269,6 +291,15 @@ for k in sorted(b):
     d = b[k] - a.get(k, 0)
     if d and any(w in k for w in ("drop", "invalid", "dh", "cookie", "queue", "rate", "replay", "auth", "bad", "error")):
         print(f"  {k}: +{d:g}")
+EOF
+echo "b's kernel UDP counters that moved in the attack phase (/proc/net/snmp in b's namespace):"
+python3 - "$tmp/udp0.txt" "$tmp/udp1.txt" <<'EOF'
+import sys
+def udp(path):
+    names, vals = (l.split()[1:] for l in open(path).read().splitlines()[:2])
+    return dict(zip(names, map(int, vals)))
+a, b = udp(sys.argv[1]), udp(sys.argv[2])
+print("  " + ", ".join(f"{k} +{b[k] - a.get(k, 0)}" for k in b if b[k] != a.get(k, 0)))
 EOF
 echo
 python3 - "$tmp/phases" <<'EOF'

@@ -21,6 +21,8 @@ PACKAGES=(
 	# test scripts (util-linux: setpriv, prlimit, unshare, taskset; mount:
 	# the private /dev of net-logs)
 	python3 ca-certificates util-linux mount
+	# net-cli checks the zsh completion too (packaging/completion/)
+	zsh
 )
 
 build=0

@@ -9,17 +9,42 @@
 #ifndef WH_SRC_CLI_CLI_H
 #define WH_SRC_CLI_CLI_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
+
+struct node_options;
 
 enum { EXIT_USAGE = 2 };
+
+/* A keyword option of a subcommand and its arguments: one table per
+ * subcommand serves its parser, `wh help` and the shell completion. */
+struct cli_option {
+	const char *name;
+	const char *arg;	/* the arguments as help shows them; NULL: a flag */
+	int n_args;
+	const char *help;	/* one line */
+};
 
 struct subcommand {
 	const char *name;
 	int (*run)(int argc, char **argv);	/* argv[0] is the subcommand */
 	const char *usage;			/* arguments, after the name */
 	const char *help;			/* one line */
+	const struct cli_option *options;	/* NULL-terminated; NULL: none */
 };
+
+/* The subcommands, in the order help lists them (main.c). */
+extern const struct subcommand cli_subcommands[];
+extern const size_t cli_n_subcommands;
+/* The help: every subcommand, its arguments and options. */
+void cli_usage(FILE *f);
+
+/* wh up's options, and its parser alone: 0 with *opt filled, or
+ * EXIT_USAGE after saying why on stderr. */
+extern const struct cli_option cmd_up_options[];
+int cmd_up_parse(int argc, char **argv, struct node_options *opt);
 
 int cmd_genkey(int argc, char **argv);
 int cmd_pubkey(int argc, char **argv);
@@ -33,6 +58,29 @@ int cmd_show(int argc, char **argv);
 int cmd_inspect(int argc, char **argv);
 int cmd_lookup(int argc, char **argv);
 int cmd_ping(int argc, char **argv);
+int cmd_resolve(int argc, char **argv);
+int cmd_completion(int argc, char **argv);
+
+/* Searches a private key whose public key has at least want workbits in
+ * namespace ns, on nthreads threads (0: one per core), showing progress
+ * on stderr when asked and the search is long; sk is 32 bytes of
+ * sodium_malloc memory.  -1 when no search thread could start. */
+int cli_key_search(uint8_t *sk, unsigned want, const char *ns, unsigned long nthreads,
+		   bool progress);
+/* The same with the defaults, for wh up without a key (node.h's
+ * make_key): 0 or -EAGAIN. */
+int cli_make_key(uint8_t *sk, unsigned workbit, const char *ns);
+
+/* packaging/completion/wh.bash and wh.zsh (completion_scripts.c.in). */
+extern const char cli_completion_bash[];
+extern const char cli_completion_zsh[];
+
+/* Calls fn for every interface with a control socket in WH_CONTROL_DIR
+ * until it returns false; -1 when the directory cannot be read. */
+int cli_each_iface(bool (*fn)(void *ctx, const char *ifname), void *ctx);
+/* Prints the hostnames of the network of the node on ifname; the exit
+ * status. */
+int cli_ctl_names(const char *ifname);
 
 /* Reads one key from stdin (either base64 alphabet, optional trailing
  * newline).  On failure prints "wh WHAT: ..." naming what was wrong and

@@ -1,16 +1,20 @@
 /* The subcommands that talk to a running node over its control socket
  * (src/node/control.c has the server side):
  *
- *   wh show [IFACE|all] [json]     wh inspect IFACE
- *   wh lookup IFACE KEY            wh ping IFACE KEY
- *   wh reload IFACE                wh down IFACE
+ *   wh show [IFACE|all] [all] [json]   wh inspect IFACE
+ *   wh lookup IFACE NAME|KEY           wh ping IFACE NAME|KEY
+ *   wh resolve IFACE NAME|KEY          wh reload IFACE
+ *   wh down IFACE
  *
+ * NAME is a hostname of the node's network file; the node tells names
+ * from keys (src/node/control_request.h).
  * Each sends one request line and prints the answer; an answer that
  * starts with "error: " goes to stderr and the exit status is 1.  `wh down`
  * then waits until the node's process has exited (its UDP port and
  * interface are free when it returns), DOWN_WAIT_S at most. */
 #include "src/cli/cli.h"
 
+#include "src/node/control_request.h"
 #include "src/node/node.h"
 
 #include <dirent.h>
@@ -192,35 +196,15 @@ static int request(const char *what, const char *ifname, const char *req, bool s
 	return 0;
 }
 
-/* wh show [IFACE|all] [json] */
-int cmd_show(int argc, char **argv)
+/* Calls fn for the name of every interface with a control socket, until
+ * it returns false; -1 when the directory cannot be read. */
+int cli_each_iface(bool (*fn)(void *ctx, const char *ifname), void *ctx)
 {
-	const char *ifname = NULL;
-	bool json = false;
 	struct dirent *de;
-	DIR *d;
-	int a, r, ret = 0, shown = 0;
-	bool denied = false;
+	DIR *d = opendir(WH_CONTROL_DIR);
 
-	for (a = 1; a < argc; ++a) {
-		if (!strcmp(argv[a], "json") || !strcmp(argv[a], "--json"))
-			json = true;
-		else if (!ifname)
-			ifname = argv[a];
-		else {
-			fprintf(stderr, "Usage: wh show [IFACE|all] [json]\n");
-			return EXIT_USAGE;
-		}
-	}
-	if (ifname && strcmp(ifname, "all"))
-		return request("show", ifname, json ? "show json" : "show", false, 0);
-	d = opendir(WH_CONTROL_DIR);
-	if (!d) {
-		fprintf(stderr, "wh show: no node runs here\n");
-		return 1;
-	}
-	if (json)
-		printf("[\n");
+	if (!d)
+		return -1;
 	while ((de = readdir(d))) {
 		size_t l = strlen(de->d_name);
 		char name[16];
@@ -228,55 +212,121 @@ int cmd_show(int argc, char **argv)
 		if (l < 6 || l - 5 > 15 || strcmp(de->d_name + l - 5, ".sock"))
 			continue;
 		snprintf(name, sizeof(name), "%.*s", (int)(l - 5), de->d_name);
-		if (json && shown)
-			printf(",\n");
-		fflush(stdout);
-		r = request("show", name, json ? "show json" : "show", true, 0);
-		if (r == REQUEST_DENIED) {
-			/* Every other socket is root's too: said once. */
-			if (json && shown)
-				printf("\n");
-			ret = 1;
-			denied = true;
+		if (!fn(ctx, name))
 			break;
-		}
-		if (r < 0) {
-			/* Nothing was printed: undo the separator. */
-			if (json && shown)
-				printf("\n");
-			continue;
-		}
-		ret |= r;
-		++shown;
-		if (!json)
-			printf("\n");
 	}
 	closedir(d);
-	if (json)
-		printf("]\n");
-	if (!shown && !json && !denied)
-		fprintf(stderr, "wh show: no node runs here\n");
-	return ret ? 1 : 0;
+	return 0;
 }
 
-static int iface_verb(int argc, char **argv, const char *verb, bool with_key,
+struct show_every {
+	const char *req;
+	bool json, denied;
+	int ret, shown;
+};
+
+static bool show_one(void *ctx, const char *name)
+{
+	struct show_every *s = ctx;
+	int r;
+
+	if (s->json && s->shown)
+		printf(",\n");
+	fflush(stdout);
+	r = request("show", name, s->req, true, 0);
+	if (r == REQUEST_DENIED) {
+		/* Every other socket is root's too: said once. */
+		if (s->json && s->shown)
+			printf("\n");
+		s->ret = 1;
+		s->denied = true;
+		return false;
+	}
+	if (r < 0) {
+		/* Nothing was printed: undo the separator. */
+		if (s->json && s->shown)
+			printf("\n");
+		return true;
+	}
+	s->ret |= r;
+	++s->shown;
+	if (!s->json)
+		printf("\n");
+	return true;
+}
+
+/* wh show [IFACE|all] [all|light] [json]: with no interface (or "all" in
+ * its place) every node runs here is shown; "all" after the interface,
+ * or alone, adds the DHT table (WireHub's `wh show IFACE all`). */
+int cmd_show(int argc, char **argv)
+{
+	const char *ifname = NULL, *pos[2];
+	bool json = false, all = false;
+	struct show_every s;
+	int a, n_pos = 0;
+	char req[32];
+
+	for (a = 1; a < argc; ++a) {
+		if (!strcmp(argv[a], "json") || !strcmp(argv[a], "--json"))
+			json = true;
+		else if (n_pos < 2)
+			pos[n_pos++] = argv[a];
+		else
+			goto usage;
+	}
+	if (n_pos == 1 && !strcmp(pos[0], "all")) {
+		all = true;
+	} else if (n_pos >= 1) {
+		if (strcmp(pos[0], "all"))
+			ifname = pos[0];
+		if (n_pos == 2 && !strcmp(pos[1], "all"))
+			all = true;
+		else if (n_pos == 2 && strcmp(pos[1], "light"))
+			goto usage;
+	}
+	snprintf(req, sizeof(req), "show%s%s", all ? " all" : "", json ? " json" : "");
+	if (ifname)
+		return request("show", ifname, req, false, 0);
+	memset(&s, 0, sizeof(s));
+	s.req = req;
+	s.json = json;
+	if (json)
+		printf("[\n");
+	if (cli_each_iface(show_one, &s) < 0) {
+		fprintf(stderr, "wh show: no node runs here\n");
+		return 1;
+	}
+	if (json)
+		printf("]\n");
+	if (!s.shown && !json && !s.denied)
+		fprintf(stderr, "wh show: no node runs here\n");
+	return s.ret ? 1 : 0;
+usage:
+	fprintf(stderr, "Usage: wh show [IFACE|all] [all|light] [json]\n");
+	return EXIT_USAGE;
+}
+
+static int iface_verb(int argc, char **argv, const char *verb, bool with_target,
 		      unsigned wait_exit_ms)
 {
-	char req[256];
+	char req[CONTROL_LINE_MAX + 1];
+	const char *t = with_target && argc == 3 ? argv[2] : "";
+	size_t i;
 
-	if (argc != (with_key ? 3 : 2)) {
-		fprintf(stderr, "Usage: wh %s IFACE%s\n", verb, with_key ? " KEY" : "");
+	if (argc != (with_target ? 3 : 2)) {
+		fprintf(stderr, "Usage: wh %s IFACE%s\n", verb, with_target ? " HOSTNAME|KEY" : "");
 		return EXIT_USAGE;
 	}
-	if (with_key) {
-		if (strlen(argv[2]) > 64 || strpbrk(argv[2], " \n")) {
-			fprintf(stderr, "wh %s: '%s' is not a key\n", verb, argv[2]);
-			return EXIT_USAGE;
-		}
-		snprintf(req, sizeof(req), "%s %s", verb, argv[2]);
-	} else {
-		snprintf(req, sizeof(req), "%s", verb);
+	/* A hostname or a key is one word of printable ASCII (what the
+	 * request line carries); anything else names nothing. */
+	for (i = 0; t[i]; ++i)
+		if ((unsigned char)t[i] <= ' ' || (unsigned char)t[i] > '~')
+			break;
+	if (with_target && (!*t || t[i] || strlen(verb) + 1 + i > CONTROL_LINE_MAX)) {
+		fprintf(stderr, "wh %s: '%s' is neither a hostname nor a public key\n", verb, t);
+		return EXIT_USAGE;
 	}
+	snprintf(req, sizeof(req), "%s%s%s", verb, with_target ? " " : "", t);
 	return request(verb, argv[1], req, false, wait_exit_ms);
 }
 
@@ -303,4 +353,16 @@ int cmd_lookup(int argc, char **argv)
 int cmd_ping(int argc, char **argv)
 {
 	return iface_verb(argc, argv, "ping", true, 0);
+}
+
+int cmd_resolve(int argc, char **argv)
+{
+	return iface_verb(argc, argv, "resolve", true, 0);
+}
+
+/* The network's hostnames, for shell completion (`wh completion
+ * hostnames IFACE`): the node's answer to "names". */
+int cli_ctl_names(const char *ifname)
+{
+	return request("completion", ifname, "names", false, 0);
 }

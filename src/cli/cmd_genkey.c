@@ -11,6 +11,7 @@
 #include "crypto/workbit.h"
 #include "crypto/x25519.h"
 
+#include <errno.h>
 #include <pthread.h>
 #include <sodium.h>
 #include <stdatomic.h>
@@ -27,7 +28,7 @@ struct search {
 	atomic_bool found;
 	atomic_ullong tries;
 	pthread_mutex_t lock;
-	uint8_t *sk;		/* sodium_malloc, written once under lock */
+	uint8_t *sk;		/* the caller's (sodium_malloc), written once under lock */
 };
 
 static void *search_thread(void *arg)
@@ -65,16 +66,85 @@ static double now_seconds(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+int cli_key_search(uint8_t *sk, unsigned want, const char *ns, unsigned long nthreads,
+		   bool progress)
+{
+	struct search s;
+	pthread_t tids[256];
+	unsigned long started = 0, i;
+	double t0;
+	int ret = -1;
+
+	if (!nthreads) {
+		long n = sysconf(_SC_NPROCESSORS_ONLN);
+
+		nthreads = n > 0 ? (unsigned long)n : 1;
+	}
+	if (nthreads > 256)
+		nthreads = 256;
+	memset(&s, 0, sizeof(s));
+	s.want = want;
+	s.ns = ns;
+	s.nslen = strlen(ns);
+	s.sk = sk;
+	atomic_init(&s.found, false);
+	atomic_init(&s.tries, 0);
+	pthread_mutex_init(&s.lock, NULL);
+
+	/* workbit 0 needs no search, and small ones finish before threads
+	 * would pay for themselves: search inline below 8 bits. */
+	if (want < 8)
+		nthreads = 0;
+	for (i = 0; i < nthreads; ++i) {
+		if (pthread_create(&tids[i], NULL, search_thread, &s) != 0)
+			break;
+		++started;
+	}
+	if (nthreads && !started)
+		goto out;
+	if (!started) {
+		search_thread(&s);
+	} else {
+		t0 = now_seconds();
+		while (!atomic_load(&s.found)) {
+			struct timespec ts = { 0, 200 * 1000 * 1000 };
+			double el;
+
+			nanosleep(&ts, NULL);
+			el = now_seconds() - t0;
+			if (progress && el > 1.0 && !atomic_load(&s.found)) {
+				unsigned long long t = atomic_load(&s.tries);
+				double expected = 1.0;	/* 2^want, exactly: no libm */
+				unsigned k;
+
+				for (k = 0; k < want; ++k)
+					expected *= 2.0;
+				fprintf(stderr, "\rwh genkey: %llu keys tried (%.0f/s), %.3g expected for workbit %u",
+					t, (double)t / el, expected, want);
+			}
+		}
+		for (i = 0; i < started; ++i)
+			pthread_join(tids[i], NULL);
+		if (progress && now_seconds() - t0 > 1.0)
+			fputs("\r\033[K", stderr);
+	}
+	ret = 0;
+out:
+	pthread_mutex_destroy(&s.lock);
+	return ret;
+}
+
+int cli_make_key(uint8_t *sk, unsigned workbit, const char *ns)
+{
+	return cli_key_search(sk, workbit, ns, 0, isatty(STDERR_FILENO)) < 0 ? -EAGAIN : 0;
+}
+
 int cmd_genkey(int argc, char **argv)
 {
 	unsigned long want = 0, nthreads = 0, v;
 	const char *ns = WORKBIT_DEFAULT_NAMESPACE;
-	struct search s;
-	pthread_t tids[256];
-	unsigned long started = 0, i;
 	char out[KEY_B64_LEN + 1];
-	bool tty = isatty(STDERR_FILENO);
-	double t0;
+	uint8_t *sk;
 	int ret = 1;
 	int a;
 
@@ -104,74 +174,20 @@ int cmd_genkey(int argc, char **argv)
 			return EXIT_USAGE;
 		}
 	}
-	if (!nthreads) {
-		long n = sysconf(_SC_NPROCESSORS_ONLN);
-
-		nthreads = n > 0 ? (unsigned long)n : 1;
-		if (nthreads > 256)
-			nthreads = 256;
-	}
-
-	memset(&s, 0, sizeof(s));
-	s.want = (unsigned)want;
-	s.ns = ns;
-	s.nslen = strlen(ns);
-	atomic_init(&s.found, false);
-	atomic_init(&s.tries, 0);
-	pthread_mutex_init(&s.lock, NULL);
-	s.sk = sodium_malloc(32);
-	if (!s.sk) {
+	sk = sodium_malloc(32);
+	if (!sk) {
 		fprintf(stderr, "wh genkey: out of memory\n");
+		return 1;
+	}
+	if (cli_key_search(sk, (unsigned)want, ns, nthreads, isatty(STDERR_FILENO)) < 0) {
+		fprintf(stderr, "wh genkey: cannot start a search thread\n");
 		goto out;
 	}
-
-	/* workbit 0 needs no search, and small ones finish before threads
-	 * would pay for themselves: search inline below 8 bits. */
-	if (want < 8)
-		nthreads = 0;
-	for (i = 0; i < nthreads; ++i) {
-		if (pthread_create(&tids[i], NULL, search_thread, &s) != 0)
-			break;
-		++started;
-	}
-	if (nthreads && !started) {
-		fprintf(stderr, "wh genkey: cannot start a search thread\n");
-		goto out_free;
-	}
-	if (!started) {
-		search_thread(&s);
-	} else {
-		t0 = now_seconds();
-		while (!atomic_load(&s.found)) {
-			struct timespec ts = { 0, 200 * 1000 * 1000 };
-			double el;
-
-			nanosleep(&ts, NULL);
-			el = now_seconds() - t0;
-			if (tty && el > 1.0 && !atomic_load(&s.found)) {
-				unsigned long long t = atomic_load(&s.tries);
-				double expected = 1.0;	/* 2^want, exactly: no libm */
-				unsigned long k;
-
-				for (k = 0; k < want; ++k)
-					expected *= 2.0;
-				fprintf(stderr, "\rwh genkey: %llu keys tried (%.0f/s), %.3g expected for workbit %lu",
-					t, (double)t / el, expected, want);
-			}
-		}
-		for (i = 0; i < started; ++i)
-			pthread_join(tids[i], NULL);
-		if (tty && now_seconds() - t0 > 1.0)
-			fputs("\r\033[K", stderr);
-	}
-
-	key_to_base64(out, s.sk);
+	key_to_base64(out, sk);
 	puts(out);
 	sodium_memzero(out, sizeof(out));
 	ret = fflush(stdout) == 0 ? 0 : 1;
-out_free:
-	sodium_free(s.sk);
 out:
-	pthread_mutex_destroy(&s.lock);
+	sodium_free(sk);
 	return ret;
 }

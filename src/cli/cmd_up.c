@@ -4,7 +4,12 @@
  *
  * Starts a node of the network the file describes and returns once it is
  * up, printing the interface's name (with -f it stays in the
- * foreground).  See src/node/node.h. */
+ * foreground).  Without private-key the node runs as a public node under
+ * a new key that meets the network's workbit, kept in memory only.  See
+ * src/node/node.h.
+ *
+ * The options are the table below: the parser, `wh help` and the shell
+ * completion (`wh completion options up`) all read it. */
 #include "src/cli/cli.h"
 
 #include "src/node/node.h"
@@ -13,102 +18,152 @@
 #include <stdio.h>
 #include <string.h>
 
-int cmd_up(int argc, char **argv)
-{
-	struct node_options opt;
-	unsigned long v;
-	int a;
+enum up_opt {
+	UP_PRIVATE_KEY,
+	UP_INTERFACE,
+	UP_LISTEN_PORT,
+	UP_RELAY,
+	UP_RELAY_LIMIT,
+	UP_PORTMAP,
+	UP_DNS,
+	UP_HOSTS,
+	UP_FOREGROUND,
+	UP_MAX
+};
 
-	memset(&opt, 0, sizeof(opt));
-	opt.listen_port = -1;
+const struct cli_option cmd_up_options[] = {
+	[UP_PRIVATE_KEY] = { "private-key", "FILE", 1, "the node's private key (wh genkey); "
+			     "without it a public node with a new key" },
+	[UP_INTERFACE] = { "interface", "NAME", 1, "the interface (default wh- and 8 characters "
+			   "of the key)" },
+	[UP_LISTEN_PORT] = { "listen-port", "N", 1, "the UDP port (default 62096)" },
+	[UP_RELAY] = { "relay", "on|off", 1, "a public node relays for members (default on)" },
+	[UP_RELAY_LIMIT] = { "relay-limit", "PPS BYTES_PER_S", 2, "the relay's limits per sender "
+			     "(default 20000 25000000)" },
+	[UP_PORTMAP] = { "portmap", "on|off", 1, "ask the router for a port mapping (NAT-PMP, then "
+			 "UPnP IGD; default on)" },
+	[UP_DNS] = { "dns", "on|off", 1, "answer DNS for the members on our overlay addresses "
+		     "(doc/names.md; default on)" },
+	[UP_HOSTS] = { "hosts", "FILE", 1, "keep the members' names in a block of this hosts file" },
+	[UP_FOREGROUND] = { "-f", NULL, 0, "stay in the foreground (also --foreground)" },
+	{ NULL, NULL, 0, NULL },
+};
+
+static int on_off(const char *opt, const char *v, bool *on)
+{
+	if (strcmp(v, "on") && strcmp(v, "off")) {
+		fprintf(stderr, "wh up: '%s' needs 'on' or 'off', not '%s'\n", opt, v);
+		return -1;
+	}
+	*on = !strcmp(v, "on");
+	return 0;
+}
+
+int cmd_up_parse(int argc, char **argv, struct node_options *opt)
+{
+	unsigned long v, pps, bps;
+	bool on;
+	int a, o;
+
+	memset(opt, 0, sizeof(*opt));
+	opt->listen_port = -1;
 	for (a = 1; a < argc; ++a) {
 		const char *w = argv[a];
 
-		if (!strcmp(w, "-f") || !strcmp(w, "--foreground")) {
-			opt.foreground = true;
-			continue;
-		}
-		if (!strcmp(w, "relay")) {
-			if (a + 1 >= argc || (strcmp(argv[a + 1], "on") && strcmp(argv[a + 1], "off"))) {
-				fprintf(stderr, "wh up: 'relay' needs 'on' or 'off'\n");
+		for (o = 0; o < UP_MAX; ++o)
+			if (!strcmp(w, cmd_up_options[o].name))
+				break;
+		if (!strcmp(w, "--foreground"))
+			o = UP_FOREGROUND;
+		if (o == UP_MAX) {
+			if (opt->config_path || w[0] == '-') {
+				fprintf(stderr, "wh up: unexpected argument '%s'\n", w);
 				return EXIT_USAGE;
 			}
-			opt.relay = !strcmp(argv[++a], "on") ? NODE_RELAY_ON : NODE_RELAY_OFF;
+			opt->config_path = w;
 			continue;
 		}
-		if (!strcmp(w, "portmap")) {
-			if (a + 1 >= argc || (strcmp(argv[a + 1], "on") && strcmp(argv[a + 1], "off"))) {
-				fprintf(stderr, "wh up: 'portmap' needs 'on' or 'off'\n");
+		if (a + cmd_up_options[o].n_args >= argc) {
+			fprintf(stderr, "wh up: '%s' needs %s\n", w, cmd_up_options[o].arg);
+			return EXIT_USAGE;
+		}
+		switch ((enum up_opt)o) {
+		case UP_FOREGROUND:
+			opt->foreground = true;
+			break;
+		case UP_RELAY:
+			if (on_off(w, argv[a + 1], &on) < 0)
+				return EXIT_USAGE;
+			opt->relay = on ? NODE_RELAY_ON : NODE_RELAY_OFF;
+			break;
+		case UP_PORTMAP:
+			if (on_off(w, argv[a + 1], &on) < 0)
+				return EXIT_USAGE;
+			opt->portmap = on ? NODE_PORTMAP_ON : NODE_PORTMAP_OFF;
+			break;
+		case UP_DNS:
+			if (on_off(w, argv[a + 1], &on) < 0)
+				return EXIT_USAGE;
+			opt->dns = on ? NODE_DNS_ON : NODE_DNS_OFF;
+			break;
+		case UP_HOSTS:
+			if (!argv[a + 1][0]) {
+				fprintf(stderr, "wh up: 'hosts' needs a file\n");
 				return EXIT_USAGE;
 			}
-			opt.portmap = !strcmp(argv[++a], "on") ? NODE_PORTMAP_ON : NODE_PORTMAP_OFF;
-			continue;
-		}
-		if (!strcmp(w, "dns")) {
-			if (a + 1 >= argc || (strcmp(argv[a + 1], "on") && strcmp(argv[a + 1], "off"))) {
-				fprintf(stderr, "wh up: 'dns' needs 'on' or 'off'\n");
-				return EXIT_USAGE;
-			}
-			opt.dns = !strcmp(argv[++a], "on") ? NODE_DNS_ON : NODE_DNS_OFF;
-			continue;
-		}
-		if (!strcmp(w, "hosts")) {
-			if (a + 1 >= argc || !argv[a + 1][0]) {
-				fprintf(stderr, "wh up: 'hosts' needs a file (the members' names are kept "
-					"in a block of it)\n");
-				return EXIT_USAGE;
-			}
-			opt.hosts_path = argv[++a];
-			continue;
-		}
-		if (!strcmp(w, "relay-limit")) {
-			unsigned long pps, bps;
-
-			if (a + 2 >= argc || cli_parse_uint(argv[a + 1], 1, 100000000, &pps) < 0 ||
+			opt->hosts_path = argv[a + 1];
+			break;
+		case UP_RELAY_LIMIT:
+			if (cli_parse_uint(argv[a + 1], 1, 100000000, &pps) < 0 ||
 			    cli_parse_uint(argv[a + 2], 1, 100000000000UL, &bps) < 0) {
 				fprintf(stderr, "wh up: 'relay-limit' needs packets and bytes per second "
 					"(1..1e8, 1..1e11)\n");
 				return EXIT_USAGE;
 			}
-			opt.relay_pps = (uint32_t)pps;
-			opt.relay_bps = bps > UINT32_MAX ? UINT32_MAX : (uint32_t)bps;
-			a += 2;
-			continue;
-		}
-		if (!strcmp(w, "private-key") || !strcmp(w, "interface") ||
-		    !strcmp(w, "listen-port")) {
-			if (a + 1 >= argc) {
-				fprintf(stderr, "wh up: '%s' needs a value\n", w);
+			opt->relay_pps = (uint32_t)pps;
+			opt->relay_bps = bps > UINT32_MAX ? UINT32_MAX : (uint32_t)bps;
+			break;
+		case UP_PRIVATE_KEY:
+			opt->private_key_path = argv[a + 1];
+			break;
+		case UP_INTERFACE:
+			opt->ifname = argv[a + 1];
+			if (!*opt->ifname || strlen(opt->ifname) > 15 || strchr(opt->ifname, '/')) {
+				fprintf(stderr, "wh up: invalid interface name '%s'\n", opt->ifname);
 				return EXIT_USAGE;
 			}
-			if (!strcmp(w, "private-key")) {
-				opt.private_key_path = argv[++a];
-			} else if (!strcmp(w, "interface")) {
-				opt.ifname = argv[++a];
-				if (!*opt.ifname || strlen(opt.ifname) > 15 || strchr(opt.ifname, '/')) {
-					fprintf(stderr, "wh up: invalid interface name '%s'\n", opt.ifname);
-					return EXIT_USAGE;
-				}
-			} else {
-				if (cli_parse_uint(argv[++a], 0, 65535, &v) < 0) {
-					fprintf(stderr, "wh up: listen-port '%s' is not a port number\n", argv[a]);
-					return EXIT_USAGE;
-				}
-				opt.listen_port = (int)v;
+			break;
+		case UP_LISTEN_PORT:
+			if (cli_parse_uint(argv[a + 1], 0, 65535, &v) < 0) {
+				fprintf(stderr, "wh up: listen-port '%s' is not a port number\n",
+					argv[a + 1]);
+				return EXIT_USAGE;
 			}
-			continue;
+			opt->listen_port = (int)v;
+			break;
+		case UP_MAX:
+			break;
 		}
-		if (opt.config_path || w[0] == '-') {
-			fprintf(stderr, "wh up: unexpected argument '%s'\n", w);
-			return EXIT_USAGE;
-		}
-		opt.config_path = w;
+		a += cmd_up_options[o].n_args;
 	}
-	if (!opt.config_path) {
-		fprintf(stderr, "Usage: wh up CONFIG [private-key FILE] [interface NAME] [listen-port N]\n"
-				"             [relay on|off] [relay-limit PPS BYTES_PER_S] [portmap on|off]\n"
-				"             [dns on|off] [hosts FILE] [-f]\n");
+	if (!opt->config_path) {
+		fprintf(stderr, "Usage: wh up CONFIG");
+		for (o = 0; o < UP_MAX; ++o)
+			fprintf(stderr, " [%s%s%s]", cmd_up_options[o].name,
+				cmd_up_options[o].arg ? " " : "",
+				cmd_up_options[o].arg ? cmd_up_options[o].arg : "");
+		fprintf(stderr, "\n");
 		return EXIT_USAGE;
 	}
-	return node_main(&opt);
+	/* A key found at start when none is given (node.h). */
+	opt->make_key = cli_make_key;
+	return 0;
+}
+
+int cmd_up(int argc, char **argv)
+{
+	struct node_options opt;
+	int ret = cmd_up_parse(argc, argv, &opt);
+
+	return ret ? ret : node_main(&opt);
 }

@@ -4,12 +4,19 @@
  * closed.  An answer that starts with "error: " is a failure; the client
  * prints it and exits 1.
  *
- *   show [json]    the members: path, endpoint, RTT, traffic, handshake
- *   inspect        JSON of the whole state (DHT table, counters)
- *   lookup KEY     a DHT lookup of KEY: found or not, address, hops
- *   ping KEY       an overlay PING to KEY (looked up first if needed)
- *   reload         re-reads the network file; a bad one is refused
- *   down           stops the node */
+ *   show [all] [json]  the members: path, endpoint, RTT, traffic,
+ *                      handshake; with all, the DHT table bucket by bucket
+ *   inspect            JSON of the whole state (DHT table, counters)
+ *   lookup TARGET      a DHT lookup: found or not, address, hops
+ *   ping TARGET        an overlay PING (looked up first if needed)
+ *   resolve TARGET     the network file's entry: hostname, key, addresses
+ *   names              the network file's hostnames, one a line
+ *   reload             re-reads the network file; a bad one is refused
+ *   down               stops the node
+ *
+ * TARGET is a hostname of the network file (compared without case) or a
+ * public key.  Every answer is bounded: the DHT table holds at most 256
+ * buckets of KAD_K_MAX entries, the file NETCONF_MAX_PEERS lines. */
 #include "src/node/node_priv.h"
 
 #include "crypto/encoding.h"
@@ -219,13 +226,86 @@ static void show_header(struct node *n, struct strbuf *b, bool json)
 			      (unsigned long long)overlay_stats(n->ov)->relay_forwarded);
 }
 
-static void do_show(struct ctl_conn *cc, bool json)
+struct walk_ctx {
+	struct node *n;
+	struct strbuf *b;
+	bool first, json;
+	uint64_t now;
+};
+
+/* One entry of the DHT table, for `wh inspect` and `wh show all`: its
+ * key, where it is, its bucket (the bits its key shares with ours, as the
+ * table keeps them: the last bucket holds every deeper key), round trip,
+ * when last heard, and what it is: public or behind a NAT, a relay, one
+ * of our boot nodes, heard from or only named by others. */
+static void dht_entry(void *ctx, unsigned bucket, const struct kad_entry *e)
+{
+	struct walk_ctx *w = ctx;
+	const struct netconf_peer *cp = netconf_find(w->n->conf, e->key);
+	const char *host = cp && cp->hostname[0] ? cp->hostname : "";
+	bool boot = kad_table_is_bootstrap(overlay_table(w->n->ov), e->key, &e->addr);
+	char key[KEY_B64URL_LEN + 1], addr[80];
+	unsigned long long seen = (w->now - e->last_seen_ns) / 1000000000ULL;
+	union wg_sockaddr a;
+
+	key_to_base64url(key, e->key);
+	if (!overlay_addr_to_wg(&e->addr, &a))
+		snprintf(addr, sizeof(addr), "?");
+	else
+		wg_sockaddr_str(&a, addr, sizeof(addr));
+	if (!w->json) {
+		strbuf_printf(w->b, "  bucket %u  %s  %s  ", bucket, key, addr);
+		if (e->srtt_us)
+			strbuf_printf(w->b, "rtt %.2f ms, ", e->srtt_us / 1000.0);
+		strbuf_printf(w->b, "seen %llu s ago, %s%s%s%s", seen,
+			      (e->flags & KAD_F_NATED) ? "NAT" : "public",
+			      (e->flags & KAD_F_RELAY) ? ", relay" : "", boot ? ", boot" : "",
+			      (e->flags & KAD_F_HEARD) ? "" : ", learned");
+		if (host[0])
+			strbuf_printf(w->b, " (%s)", host);
+		strbuf_printf(w->b, "\n");
+		return;
+	}
+	strbuf_printf(w->b, "%s\n      {\"key\": \"%s\", \"address\": \"%s\", \"bucket\": %u, "
+		      "\"srtt_us\": %u, \"fails\": %u, \"heard\": %s, \"nated\": %s, "
+		      "\"relay\": %s, \"boot\": %s, \"seen_s_ago\": %llu, \"hostname\": ",
+		      w->first ? "" : ",", key, addr, bucket, e->srtt_us, e->fails,
+		      (e->flags & KAD_F_HEARD) ? "true" : "false",
+		      (e->flags & KAD_F_NATED) ? "true" : "false",
+		      (e->flags & KAD_F_RELAY) ? "true" : "false", boot ? "true" : "false", seen);
+	if (host[0])
+		strbuf_json_str(w->b, host);
+	else
+		strbuf_printf(w->b, "null");
+	strbuf_printf(w->b, "}");
+	w->first = false;
+}
+
+/* The whole table through dht_entry; returns whether it had an entry. */
+static bool dht_walk(struct node *n, struct strbuf *b, bool json)
+{
+	struct walk_ctx w = { .n = n, .b = b, .first = true, .json = json, .now = wg_now(&n->dev) };
+
+	kad_table_walk(overlay_table(n->ov), dht_entry, &w);
+	return !w.first;
+}
+
+static void do_show(struct ctl_conn *cc, bool json, bool all)
 {
 	struct node *n = cc->n;
 	struct strbuf b = { 0 };
 	size_t i, shown = 0;
 
 	show_header(n, &b, json);
+	/* all: the DHT table, bucket by bucket (kad_table_walk's order). */
+	if (all && json) {
+		strbuf_printf(&b, ",\n  \"dht\": [");
+		strbuf_printf(&b, "%s]", dht_walk(n, &b, true) ? "\n  " : "");
+	} else if (all) {
+		strbuf_printf(&b, "dht table (bucket = the bits a key shares with ours):\n");
+		if (!dht_walk(n, &b, false))
+			strbuf_printf(&b, "  (empty)\n");
+	}
 	if (json)
 		strbuf_printf(&b, ",\n  \"peers\": [");
 	for (i = 0; i < n->n_members; ++i) {
@@ -241,33 +321,6 @@ static void do_show(struct ctl_conn *cc, bool json)
 }
 
 /* ---- inspect ---- */
-
-struct walk_ctx {
-	struct strbuf *b;
-	bool first;
-	uint64_t now;
-};
-
-static void inspect_entry(void *ctx, unsigned bucket, const struct kad_entry *e)
-{
-	struct walk_ctx *w = ctx;
-	char key[KEY_B64URL_LEN + 1], addr[80];
-	union wg_sockaddr a;
-
-	key_to_base64url(key, e->key);
-	if (!overlay_addr_to_wg(&e->addr, &a))
-		snprintf(addr, sizeof(addr), "?");
-	else
-		wg_sockaddr_str(&a, addr, sizeof(addr));
-	strbuf_printf(w->b, "%s\n      {\"key\": \"%s\", \"address\": \"%s\", \"bucket\": %u, "
-		      "\"srtt_us\": %u, \"fails\": %u, \"heard\": %s, \"nated\": %s, "
-		      "\"seen_s_ago\": %llu}",
-		      w->first ? "" : ",", key, addr, bucket, e->srtt_us, e->fails,
-		      (e->flags & KAD_F_HEARD) ? "true" : "false",
-		      (e->flags & KAD_F_NATED) ? "true" : "false",
-		      (unsigned long long)((w->now - e->last_seen_ns) / 1000000000ULL));
-	w->first = false;
-}
 
 /* The control and UAPI sockets' connections (idle timeouts, the limit
  * per listener, accept errors when descriptors run out). */
@@ -296,7 +349,7 @@ static void do_inspect(struct ctl_conn *cc)
 	const struct ovl_secure_stats *cs = ovl_secure_stats(overlay_secure(n->ov));
 	const struct wg_drop_counters *d = &n->dev.drops;
 	struct crypt_pool_stats cps;
-	struct walk_ctx w;
+	struct wg_socket_stats ss;
 	struct strbuf b = { 0 };
 	size_t i, shown = 0;
 	int r;
@@ -378,12 +431,16 @@ static void do_inspect(struct ctl_conn *cc)
 		      (unsigned long long)d->data_source_mismatch, (unsigned long long)d->data_bad_inner,
 		      (unsigned long long)d->tun_no_route, (unsigned long long)d->pool_exhausted,
 		      (unsigned long long)d->send_errors);
+	/* What the kernel dropped for want of room in the socket queues
+	 * (src/wg/socket.c: data and control steered apart). */
+	device_socket_stats(&n->dev, &ss);
+	strbuf_printf(&b, ",\n  \"udp_queues\": {\"steered\": %s, \"data_dropped\": %llu, "
+		      "\"control_dropped\": %llu}",
+		      ss.steered4 || ss.steered6 ? "true" : "false",
+		      (unsigned long long)(ss.data4_queue_drops + ss.data6_queue_drops),
+		      (unsigned long long)(ss.ctl4_queue_drops + ss.ctl6_queue_drops));
 	strbuf_printf(&b, ",\n  \"dht\": {\"entries\": [");
-	w.b = &b;
-	w.first = true;
-	w.now = wg_now(&n->dev);
-	kad_table_walk(overlay_table(n->ov), inspect_entry, &w);
-	strbuf_printf(&b, "%s]},\n  \"peers\": [", w.first ? "" : "\n    ");
+	strbuf_printf(&b, "%s]},\n  \"peers\": [", dht_walk(n, &b, true) ? "\n    " : "");
 	for (i = 0; i < n->n_members; ++i)
 		if (member_peer(n, &n->members[i]))
 			show_member(n, &b, &n->members[i], true, shown++ == 0);
@@ -474,6 +531,107 @@ static void on_wait_timeout(uv_timer_t *t)
 	fail(cc, "no answer within 5 s");
 }
 
+/* ---- names ---- */
+
+/* What TARGET names: a hostname of the network file first (compared
+ * without case: DNS names are), else a key.  *cp is the file's entry
+ * (NULL for a key the file does not hold).  false, with the answer's text
+ * in err, when it names nothing. */
+static bool find_target(struct node *n, const struct control_request *req, uint8_t key[32],
+			const struct netconf_peer **cp, char *err, size_t errlen)
+{
+	char lower[sizeof(req->target)];
+	size_t i;
+
+	for (i = 0; req->target[i]; ++i)
+		lower[i] = (req->target[i] >= 'A' && req->target[i] <= 'Z') ?
+			   (char)(req->target[i] - 'A' + 'a') : req->target[i];
+	lower[i] = '\0';
+	*cp = netconf_find_hostname(n->conf, lower);
+	if (*cp) {
+		memcpy(key, (*cp)->key, 32);
+		return true;
+	}
+	if (req->has_key) {
+		memcpy(key, req->key, 32);
+		*cp = netconf_find(n->conf, key);
+		return true;
+	}
+	/* The word is printable ASCII without spaces (the parser's rule),
+	 * at most CONTROL_LINE_MAX bytes: safe to quote back. */
+	snprintf(err, errlen, "unknown host '%s': not a hostname of network '%s' nor a public key",
+		 req->target, n->conf->name[0] ? n->conf->name : "-");
+	return false;
+}
+
+/* resolve: the file's entry for a hostname or a key, as JSON. */
+static void do_resolve(struct ctl_conn *cc, const struct control_request *req)
+{
+	struct node *n = cc->n;
+	const struct netconf_peer *cp;
+	struct strbuf b = { 0 };
+	char err[CONTROL_LINE_MAX + NETCONF_MAX_LABEL + 128], key[KEY_B64URL_LEN + 1];
+	char v4[INET_ADDRSTRLEN] = "", v6[INET6_ADDRSTRLEN] = "";
+	uint8_t k[32];
+
+	if (!find_target(n, req, k, &cp, err, sizeof(err))) {
+		fail(cc, err);
+		return;
+	}
+	key_to_base64url(key, k);
+	if (!cp) {
+		snprintf(err, sizeof(err), "the key %s is in no line of network '%s'", key,
+			 n->conf->name[0] ? n->conf->name : "-");
+		fail(cc, err);
+		return;
+	}
+	if (cp->has_ipv4)
+		addr_text(AF_INET, cp->ipv4, v4, sizeof(v4));
+	if (cp->has_ipv6)
+		addr_text(AF_INET6, cp->ipv6, v6, sizeof(v6));
+	strbuf_printf(&b, "{\"hostname\": ");
+	if (cp->hostname[0])
+		strbuf_json_str(&b, cp->hostname);
+	else
+		strbuf_printf(&b, "null");
+	strbuf_printf(&b, ", \"public_key\": \"%s\", \"kind\": \"%s\", \"self\": %s, \"ipv4\": ",
+		      key, netconf_kind_name(cp->kind),
+		      ct_equal(k, n->public_key, 32) ? "true" : "false");
+	if (v4[0])
+		strbuf_json_str(&b, v4);
+	else
+		strbuf_printf(&b, "null");
+	strbuf_printf(&b, ", \"ipv6\": ");
+	if (v6[0])
+		strbuf_json_str(&b, v6);
+	else
+		strbuf_printf(&b, "null");
+	strbuf_printf(&b, ", \"endpoint\": ");
+	if (cp->endpoint.type != NETCONF_ENDPOINT_NONE)
+		strbuf_printf(&b, cp->endpoint.type == NETCONF_ENDPOINT_IPV6 ? "\"[%s]:%u\"" :
+			      "\"%s:%u\"", cp->endpoint.host, cp->endpoint.port);
+	else
+		strbuf_printf(&b, "null");
+	strbuf_printf(&b, ", \"line\": %u}\n", cp->line);
+	finish(cc, &b);
+}
+
+/* names: every hostname of the file, one a line (shell completion). */
+static void do_names(struct ctl_conn *cc)
+{
+	const struct netconf *conf = cc->n->conf;
+	struct strbuf b = { 0 };
+	size_t i;
+
+	for (i = 0; i < conf->n_peers; ++i)
+		if (conf->peers[i].hostname[0])
+			strbuf_printf(&b, "%s\n", conf->peers[i].hostname);
+	/* An empty answer would read as a node that closed without one. */
+	if (!b.len)
+		strbuf_printf(&b, "\n");
+	finish(cc, &b);
+}
+
 /* ---- dispatch ---- */
 
 static void handle(struct ctl_conn *cc)
@@ -481,20 +639,29 @@ static void handle(struct ctl_conn *cc)
 	struct node *n = cc->n;
 	struct control_request req;
 	enum control_error e = control_reader_request(&cc->reader, &req);
-	char err[512];
+	const struct netconf_peer *cp;
+	/* The reload's error names the file. */
+	char err[CONTROL_LINE_MAX + PATH_MAX + 128];
 
 	if (e != CONTROL_OK) {
 		fail(cc, control_error_text(e));
 		return;
 	}
-	if (req.verb == CONTROL_LOOKUP || req.verb == CONTROL_PING)
-		memcpy(cc->key, req.key, sizeof(cc->key));
+	if ((req.verb == CONTROL_LOOKUP || req.verb == CONTROL_PING) &&
+	    !find_target(n, &req, cc->key, &cp, err, sizeof(err))) {
+		fail(cc, err);
+		return;
+	}
 	if (n->stopping) {
 		fail(cc, "the node is stopping");
 	} else if (req.verb == CONTROL_SHOW) {
-		do_show(cc, req.json);
+		do_show(cc, req.json, req.all);
 	} else if (req.verb == CONTROL_INSPECT) {
 		do_inspect(cc);
+	} else if (req.verb == CONTROL_RESOLVE) {
+		do_resolve(cc, &req);
+	} else if (req.verb == CONTROL_NAMES) {
+		do_names(cc);
 	} else if (req.verb == CONTROL_LOOKUP) {
 		start_wait(cc, 35000);
 		if (overlay_lookup(n->ov, cc->key, on_lookup_done, cc) < 0) {

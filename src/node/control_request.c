@@ -10,8 +10,8 @@ _Static_assert((int)CONTROL_KEY_LEN == (int)KEY_LEN, "a control key is a public 
 /* What each verb takes after it. */
 enum takes {
 	TAKES_NOTHING,
-	TAKES_JSON,	/* an optional "json" */
-	TAKES_KEY,	/* exactly one key */
+	TAKES_SHOW,	/* "all" and "json", each optional, in any order */
+	TAKES_TARGET,	/* exactly one word: a hostname or a key */
 };
 
 static const struct {
@@ -19,13 +19,18 @@ static const struct {
 	enum control_verb verb;
 	enum takes takes;
 } verbs[] = {
-	{ "show", CONTROL_SHOW, TAKES_JSON },
+	{ "show", CONTROL_SHOW, TAKES_SHOW },
 	{ "inspect", CONTROL_INSPECT, TAKES_NOTHING },
-	{ "lookup", CONTROL_LOOKUP, TAKES_KEY },
-	{ "ping", CONTROL_PING, TAKES_KEY },
+	{ "lookup", CONTROL_LOOKUP, TAKES_TARGET },
+	{ "ping", CONTROL_PING, TAKES_TARGET },
+	{ "resolve", CONTROL_RESOLVE, TAKES_TARGET },
+	{ "names", CONTROL_NAMES, TAKES_NOTHING },
 	{ "reload", CONTROL_RELOAD, TAKES_NOTHING },
 	{ "down", CONTROL_DOWN, TAKES_NOTHING },
 };
+
+/* The most words a good line has: "show all json". */
+enum { WORDS_MAX = 3 };
 
 static const char *const error_texts[CONTROL_ERR_MAX] = {
 	[CONTROL_OK] = "ok",
@@ -33,7 +38,7 @@ static const char *const error_texts[CONTROL_ERR_MAX] = {
 	[CONTROL_ERR_MALFORMED] = "malformed request",
 	[CONTROL_ERR_EMPTY] = "empty request",
 	[CONTROL_ERR_UNKNOWN] = "unknown request",
-	[CONTROL_ERR_KEY] = "expected a public key (base64)",
+	[CONTROL_ERR_KEY] = "expected a hostname or a public key (base64)",
 	[CONTROL_ERR_ARGUMENT] = "unexpected argument",
 };
 
@@ -100,8 +105,8 @@ static bool word_is(const char *word, size_t n, const char *name)
 enum control_error control_request_parse(struct control_request *req, const char *line,
 					 size_t len)
 {
-	const char *words[3];
-	size_t lens[3], n_words = 0, pos = 0, i, v;
+	const char *words[WORDS_MAX + 1];
+	size_t lens[WORDS_MAX + 1], n_words = 0, pos = 0, i, v;
 
 	if (len == 0)
 		return CONTROL_ERR_EMPTY;
@@ -113,9 +118,9 @@ enum control_error control_request_parse(struct control_request *req, const char
 		if ((unsigned char)line[i] < ' ' || (unsigned char)line[i] > '~')
 			return CONTROL_ERR_MALFORMED;
 	/* Single spaces between words: a leading, trailing or doubled space
-	 * leaves an empty word.  A third word is always one too many, so
-	 * reading stops there. */
-	while (pos < len && n_words < 3) {
+	 * leaves an empty word.  A word past WORDS_MAX is always one too
+	 * many, so reading stops there. */
+	while (pos < len && n_words < WORDS_MAX + 1) {
 		lens[n_words] = next_word(line, len, &pos, &words[n_words]);
 		if (lens[n_words] == 0)
 			return CONTROL_ERR_MALFORMED;
@@ -137,16 +142,29 @@ enum control_error control_request_parse(struct control_request *req, const char
 		if (n_words > 1)
 			return CONTROL_ERR_ARGUMENT;
 		break;
-	case TAKES_JSON:
-		if (n_words > 2 || (n_words == 2 && !word_is(words[1], lens[1], "json")))
+	case TAKES_SHOW:
+		if (n_words > 3)
 			return CONTROL_ERR_ARGUMENT;
-		req->json = n_words == 2;
+		for (i = 1; i < n_words; ++i) {
+			bool *flag = word_is(words[i], lens[i], "json") ? &req->json :
+				     word_is(words[i], lens[i], "all") ? &req->all : NULL;
+
+			if (!flag || *flag)
+				return CONTROL_ERR_ARGUMENT;
+			*flag = true;
+		}
 		break;
-	case TAKES_KEY:
-		if (n_words < 2 || !key_from_base64(req->key, words[1], lens[1]))
+	case TAKES_TARGET:
+		if (n_words < 2)
 			return CONTROL_ERR_KEY;
 		if (n_words > 2)
 			return CONTROL_ERR_ARGUMENT;
+		/* Fits: the word is shorter than the line. */
+		memcpy(req->target, words[1], lens[1]);
+		req->target[lens[1]] = '\0';
+		req->has_key = key_from_base64(req->key, words[1], lens[1]);
+		if (!req->has_key)
+			memset(req->key, 0, sizeof(req->key));
 		break;
 	}
 	return CONTROL_OK;

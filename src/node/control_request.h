@@ -6,11 +6,17 @@
  * A connection carries one line of printable ASCII words separated by
  * single spaces, ended by '\n' (what follows the '\n' is ignored):
  *
- *   show | show json | inspect | lookup KEY | ping KEY | reload | down
+ *   show [all] [json] | inspect | names | reload | down
+ *   lookup TARGET | ping TARGET | resolve TARGET
  *
- * KEY is a public key in base64, either alphabet, padded or not
- * (key_from_base64).  Anything else is refused with one of the errors
- * below; the daemon answers "error: " and the error's text. */
+ * show's words come in any order, each at most once ("all" adds the DHT
+ * table, bucket by bucket).  TARGET is one word: a hostname of the
+ * network file or a public key in base64, either alphabet, padded or not
+ * (key_from_base64).  The parser cannot tell a hostname from an unknown
+ * word (only the node's network file can), so it keeps the word as given
+ * and says whether it is also a key; the node looks the word up as a
+ * hostname first, then as a key.  Anything else is refused with one of
+ * the errors below; the daemon answers "error: " and the error's text. */
 #ifndef WH_SRC_NODE_CONTROL_REQUEST_H
 #define WH_SRC_NODE_CONTROL_REQUEST_H
 
@@ -19,9 +25,9 @@
 #include <stdint.h>
 
 enum {
-	/* The longest request line, without its '\n'.  The longest good
-	 * one is "lookup " and a padded key, 51 bytes. */
-	CONTROL_LINE_MAX = 255,
+	/* The longest request line, without its '\n': room for a DNS
+	 * name's 253 bytes after "resolve ", and some to spare. */
+	CONTROL_LINE_MAX = 320,
 	CONTROL_KEY_LEN = 32,
 };
 
@@ -32,6 +38,8 @@ enum control_verb {
 	CONTROL_PING,
 	CONTROL_RELOAD,
 	CONTROL_DOWN,
+	CONTROL_RESOLVE,
+	CONTROL_NAMES,
 };
 
 /* Why a line was refused; control_error_text() gives the answer's text. */
@@ -41,7 +49,7 @@ enum control_error {
 	CONTROL_ERR_MALFORMED,	/* a byte outside ' '..'~', or a word left empty */
 	CONTROL_ERR_EMPTY,	/* nothing before the '\n' */
 	CONTROL_ERR_UNKNOWN,	/* not one of the verbs */
-	CONTROL_ERR_KEY,	/* lookup or ping without a good key */
+	CONTROL_ERR_KEY,	/* lookup, ping or resolve without a target */
 	CONTROL_ERR_ARGUMENT,	/* an argument the verb does not take */
 	CONTROL_ERR_MAX
 };
@@ -49,7 +57,12 @@ enum control_error {
 struct control_request {
 	enum control_verb verb;
 	bool json;			/* show json */
-	uint8_t key[CONTROL_KEY_LEN];	/* lookup, ping */
+	bool all;			/* show all */
+	/* lookup, ping, resolve: the word as given (NUL-terminated), and
+	 * its key when it is one (else the key is all zero). */
+	char target[CONTROL_LINE_MAX + 1];
+	bool has_key;
+	uint8_t key[CONTROL_KEY_LEN];
 };
 
 /* The bytes of one connection until its line is complete. */

@@ -673,6 +673,33 @@ out:
 	return ret;
 }
 
+/* No private-key given: WireHub's public node under a new key, which must
+ * meet the network's workbit for the others to hear it.  The search runs
+ * before the loop does (nothing waits on it), on every core as `wh genkey`
+ * searches; the key stays in sodium_malloc memory and dies with the
+ * process, as WireHub kept it. */
+static int make_key(struct node *n, const struct node_options *opt, char *err, size_t errlen)
+{
+	int ret;
+
+	if (!opt->make_key) {
+		snprintf(err, errlen, "no private key: use 'private-key FILE'");
+		return -EINVAL;
+	}
+	if (n->conf->workbit > NODE_MAKE_KEY_MAX_WORKBIT) {
+		snprintf(err, errlen, "no private-key given, and a new key for workbit %u is too "
+			 "long a search to start with (at most %d): make one with 'wh genkey workbit "
+			 "%u namespace %s' and give it as 'private-key FILE'", n->conf->workbit,
+			 NODE_MAKE_KEY_MAX_WORKBIT, n->conf->workbit, n->conf->ns);
+		return -EINVAL;
+	}
+	ret = opt->make_key(n->private_key, n->conf->workbit, n->conf->ns);
+	if (ret < 0)
+		snprintf(err, errlen, "no private-key given, and no new key could be made: %s",
+			 strerror(-ret));
+	return ret;
+}
+
 static int node_setup(struct node *n, const struct node_options *opt, char *err, size_t errlen)
 {
 	struct overlay_config oc;
@@ -692,12 +719,11 @@ static int node_setup(struct node *n, const struct node_options *opt, char *err,
 	n->private_key = sodium_malloc(32);
 	if (!n->private_key)
 		return -ENOMEM;
-	if (!opt->private_key_path) {
-		snprintf(err, errlen, "no private key: use 'private-key FILE'");
-		return -EINVAL;
-	}
-	ret = read_private_key(opt->private_key_path, n->conf, n->private_key, warn, sizeof(warn),
-			       err, errlen);
+	if (opt->private_key_path)
+		ret = read_private_key(opt->private_key_path, n->conf, n->private_key, warn,
+				       sizeof(warn), err, errlen);
+	else
+		ret = make_key(n, opt, err, errlen);
 	if (ret < 0)
 		return ret;
 	x25519_clamp(n->private_key);
@@ -722,7 +748,10 @@ static int node_setup(struct node *n, const struct node_options *opt, char *err,
 		return ret;
 	if (warn[0])
 		dev_log(&n->dev, LOG_ERR, "%s", warn);
-	if (!n->member)
+	if (!opt->private_key_path)
+		dev_log(&n->dev, LOG_INFO, "no private-key given: running as a public node with a "
+			"new key %s (kept in memory only)", b64);
+	else if (!n->member)
 		dev_log(&n->dev, LOG_INFO, "the key of %s is in no trust line of %s: this node runs "
 			"as a public node (not a member)", opt->private_key_path, n->conf_path);
 

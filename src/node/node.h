@@ -29,7 +29,17 @@ struct node_options {
 	enum { NODE_PORTMAP_ON, NODE_PORTMAP_OFF } portmap;
 	enum { NODE_DNS_ON, NODE_DNS_OFF } dns;	/* the name service (src/node/dns.h) */
 	const char *hosts_path;		/* NULL, or a hosts file to keep the names in */
+	/* Without private_key_path the node is a public node under a key
+	 * made at start by this (the CLI's search, as `wh genkey workbit N`):
+	 * 32 bytes of sodium_malloc memory whose public key has at least
+	 * workbit workbits in namespace ns; 0 or a negative errno.  The key
+	 * lives in memory only: a restart makes another. */
+	int (*make_key)(uint8_t *sk, unsigned workbit, const char *ns);
 };
+
+/* The most workbits `wh up` searches a key for at start (2^24 tries
+ * expected: tens of seconds); beyond it, `wh genkey workbit N`. */
+enum { NODE_MAKE_KEY_MAX_WORKBIT = 24 };
 
 /* Runs a node until `wh down`, SIGINT/SIGTERM or the interface's removal;
  * returns the process exit status.  Prints errors itself. */

@@ -559,13 +559,14 @@ int device_init(struct wg_device *dev, uv_loop_t *loop, const char *ifname)
 	memset(dev, 0, sizeof(*dev));
 	dev->loop = loop;
 	snprintf(dev->ifname, sizeof(dev->ifname), "%s", ifname);
-	dev->sock4 = dev->sock6 = -1;
+	dev->sock4 = dev->sock6 = dev->ctl4 = dev->ctl6 = -1;
 	dev->mtu = WG_DEFAULT_MTU;
 	dev->log_level = LOG_INFO;
 	dev->want_tun_offload = !env_off("WH_NO_TUN_OFFLOAD");
 	dev->want_tun_uso = dev->want_tun_offload && !env_off("WH_NO_TUN_USO");
 	dev->udp_gso = !env_off("WH_NO_UDP_GSO");
 	dev->udp_gro = dev->udp_gso && !env_off("WH_NO_UDP_GRO");
+	dev->want_steer = !env_off("WH_NO_SOCKET_STEER");
 	/* Touched only as datagrams arrive: idle, it costs no memory. */
 	if (dev->udp_gro) {
 		dev->gro_buf = malloc((size_t)UDP_GRO_RECV_MAX * UDP_GRO_BUF_SIZE);

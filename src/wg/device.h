@@ -148,9 +148,17 @@ struct wg_device {
 
 	struct allowedips allowedips;
 
-	/* Outer sockets; -1 when closed. */
-	int sock4, sock6;
+	/* Outer sockets; -1 when closed.  Per family two sockets share the
+	 * port (SO_REUSEPORT) and the kernel steers each datagram by its
+	 * first bytes (socket.c): sock4/sock6 take WireGuard data and the
+	 * relay channel datagrams that carry it, and send everything;
+	 * ctl4/ctl6 take the rest (handshakes, cookies, the owner's
+	 * overlay, junk), so that a flood of those that fills its queue
+	 * never makes the kernel drop data.  ctl -1: the kernel would not
+	 * steer, and the one socket takes everything. */
+	int sock4, sock6, ctl4, ctl6;
 	uv_poll_t *poll4, *poll6;	/* heap: a rebind closes the old */
+	uv_poll_t *ctl_poll4, *ctl_poll6;
 	uint16_t listen_port;		/* configured (0 = any) */
 	uint16_t bound_port;		/* actual */
 	uint32_t fwmark;
@@ -168,13 +176,16 @@ struct wg_device {
 	 * coalesced TCP to the TUN, tun/tun_offload.c, and USO with it),
 	 * WH_NO_TUN_USO (UDP super-packets from and coalesced UDP to the
 	 * TUN only), WH_NO_UDP_GSO (UDP segmentation on send, and GRO with
-	 * it), WH_NO_UDP_GRO (coalesced receive only).  Each flag is what is
+	 * it), WH_NO_UDP_GRO (coalesced receive only), WH_NO_SOCKET_STEER
+	 * (one socket a family, data and control in one queue: ctl4/ctl6
+	 * above stay -1).  Each flag is what is
 	 * in use: tun_vnet once the TUN took the offloads, tun_uso once it
 	 * took USO too, udp_gso cleared for good when the kernel refuses a
 	 * segmented send, udp_gro when the socket option fails. */
 	bool want_tun_offload, want_tun_uso;
 	bool tun_vnet, tun_uso;
 	bool udp_gso, udp_gro;
+	bool want_steer;
 	bool tun_write_error_logged;
 	uint8_t *tun_buf;		/* one TUN read (a super-packet), tun_vnet */
 	uint8_t *gro_buf;		/* one recvmmsg of coalesced datagrams, udp_gro */
@@ -241,6 +252,16 @@ int device_open_tun(struct wg_device *dev);
 /* Binds the sockets to port (0 = any free one, the same for both
  * families); rebinding keeps the old sockets when the new bind fails. */
 int device_bind(struct wg_device *dev, uint16_t port);
+
+/* What the kernel dropped because a socket's receive queue was full,
+ * per queue (SO_MEMINFO; 0 for a socket that is not open), and whether
+ * the family's datagrams are steered to two queues. */
+struct wg_socket_stats {
+	uint64_t data4_queue_drops, ctl4_queue_drops;
+	uint64_t data6_queue_drops, ctl6_queue_drops;
+	bool steered4, steered6;
+};
+void device_socket_stats(const struct wg_device *dev, struct wg_socket_stats *st);
 int device_set_fwmark(struct wg_device *dev, uint32_t mark);
 /* key NULL or all zeros removes the identity (every peer's session is
  * dropped, as the kernel does). */

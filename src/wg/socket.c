@@ -11,6 +11,8 @@
 #include "src/wg/receive.h"
 
 #include <errno.h>
+#include <linux/filter.h>
+#include <linux/sock_diag.h>
 #include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,7 +22,15 @@
 
 enum {
 	UDP_BATCHES_PER_TURN = 4,
+	/* The control queue is read one batch a turn: a flood of control
+	 * datagrams costs the loop at most that, and what the loop does not
+	 * read the kernel drops when the queue is full, on the sender's
+	 * time, counted (device_socket_stats). */
+	CTL_BATCHES_PER_TURN = 1,
 	SOCKET_BUFFER_SIZE = 7 << 20,
+	/* Handshakes and overlay messages are small and few: 2 MiB holds
+	 * some 2,000 of them, and bounds the kernel memory a flood pins. */
+	CTL_BUFFER_SIZE = 2 << 20,
 };
 
 /* ---- sockets ---- */
@@ -28,11 +38,12 @@ enum {
 static void on_poll_closed(uv_handle_t *h);
 static void on_udp_readable(uv_poll_t *h, int status, int events);
 
-static int open_socket(int family, uint16_t port, uint32_t fwmark, bool *gro, uint16_t *bound)
+static int open_socket(int family, uint16_t port, uint32_t fwmark, int bufsize, bool reuseport,
+		       bool *gro, uint16_t *bound)
 {
 	union wg_sockaddr a;
 	socklen_t alen;
-	int fd, one = 1, ret, bufsize = SOCKET_BUFFER_SIZE;
+	int fd, one = 1, ret;
 
 	fd = socket(family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0)
@@ -48,15 +59,21 @@ static int open_socket(int family, uint16_t port, uint32_t fwmark, bool *gro, ui
 		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
 		setsockopt(fd, IPPROTO_IPV6, IPV6_RECVPKTINFO, &one, sizeof(one));
 	}
+	if (reuseport && setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) < 0) {
+		ret = -errno;
+		goto fail;
+	}
 	/* Large buffers absorb bursts while the loop is busy sealing or
 	 * opening a batch (the kernel caps the plain request at rmem_max;
 	 * the FORCE variants need CAP_NET_ADMIN, which we have). */
-	if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &bufsize, sizeof(bufsize)) < 0)
-		setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &bufsize, sizeof(bufsize));
-	if (setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &bufsize, sizeof(bufsize)) < 0)
-		setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &bufsize, sizeof(bufsize));
+	if (bufsize) {
+		if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &bufsize, sizeof(bufsize)) < 0)
+			setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &bufsize, sizeof(bufsize));
+		if (setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &bufsize, sizeof(bufsize)) < 0)
+			setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &bufsize, sizeof(bufsize));
+	}
 	/* Without it, datagrams arrive one by one, as before. */
-	if (*gro && udp_gro_enable(fd) < 0)
+	if (gro && *gro && udp_gro_enable(fd) < 0)
 		*gro = false;
 	if (fwmark && setsockopt(fd, SOL_SOCKET, SO_MARK, &fwmark, sizeof(fwmark)) < 0) {
 		ret = -errno;
@@ -76,6 +93,68 @@ static int open_socket(int family, uint16_t port, uint32_t fwmark, bool *gro, ui
 fail:
 	close(fd);
 	return ret;
+}
+
+/* The kernel's choice of queue for each datagram that reaches the port
+ * (SO_ATTACH_REUSEPORT_CBPF: the program sees the datagram from its UDP
+ * payload and returns an index into the port's sockets, in the order they
+ * were bound).  0, the data socket: WireGuard transport data (the first
+ * word 4, 0, 0, 0; at least 32 bytes, a keepalive's size) and relay
+ * channel datagrams that carry it (0xfe, the inner first word 4, 0, 0, 0
+ * at offset 8, doc/protocol.md 9.1).  1, the control socket: all else. */
+static struct sock_filter steer_code[] = {
+	BPF_STMT(BPF_LD | BPF_W | BPF_LEN, 0),
+	BPF_JUMP(BPF_JMP | BPF_JGE | BPF_K, 32, 0, 7),		/* short: control */
+	BPF_STMT(BPF_LD | BPF_W | BPF_ABS, 0),
+	BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0x04000000, 4, 0),	/* data */
+	BPF_STMT(BPF_ALU | BPF_RSH | BPF_K, 24),
+	BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0xfe, 0, 3),	/* not a channel: control */
+	BPF_STMT(BPF_LD | BPF_W | BPF_ABS, 8),
+	BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0x04000000, 0, 1),
+	BPF_STMT(BPF_RET | BPF_K, 0),
+	BPF_STMT(BPF_RET | BPF_K, 1),
+};
+
+/* Opens family's sockets on port: *data, and *ctl beside it (-1 when the
+ * kernel would not steer: *data then takes everything).  A probe without
+ * SO_REUSEPORT binds first, to find the port (0: a free one) and to fail
+ * as a plain bind would when anything holds the port, another node's
+ * steered sockets included; then the data and the control socket bind
+ * it with SO_REUSEPORT, and the steering program goes on the pair.  (The
+ * kernel lets another process of the same user join the pair later only
+ * if it sets SO_REUSEPORT itself; no WireGuard implementation does.) */
+static int open_family(int family, uint16_t port, uint32_t fwmark, bool steer, bool *gro,
+		       uint16_t *bound, int *data, int *ctl)
+{
+	struct sock_fprog prog = { sizeof(steer_code) / sizeof(steer_code[0]), steer_code };
+	uint16_t p, p2;
+	int fd;
+
+	*data = *ctl = -1;
+	if (!steer) {
+		fd = open_socket(family, port, fwmark, SOCKET_BUFFER_SIZE, false, gro, bound);
+		if (fd < 0)
+			return fd;
+		*data = fd;
+		return 0;
+	}
+	fd = open_socket(family, port, 0, 0, false, NULL, &p);
+	if (fd < 0)
+		return fd;
+	close(fd);
+	fd = open_socket(family, p, fwmark, SOCKET_BUFFER_SIZE, true, gro, bound);
+	if (fd < 0)
+		return fd;
+	*data = fd;
+	fd = open_socket(family, p, fwmark, CTL_BUFFER_SIZE, true, NULL, &p2);
+	if (fd < 0)
+		return 0;
+	if (setsockopt(*data, SOL_SOCKET, SO_ATTACH_REUSEPORT_CBPF, &prog, sizeof(prog)) < 0) {
+		close(fd);
+		return 0;
+	}
+	*ctl = fd;
+	return 0;
 }
 
 static uv_poll_t *start_poll(struct wg_device *dev, int fd)
@@ -100,66 +179,74 @@ static bool ipv6_available(void)
 	return true;
 }
 
+/* Closes what open_family opened: fd[] is data4, ctl4, data6, ctl6, with
+ * their poll handles in h[] where started. */
+static void close_unstarted(int fd[4], uv_poll_t *h[4])
+{
+	unsigned i;
+
+	for (i = 0; i < 4; ++i) {
+		if (h[i]) {
+			h[i]->data = (void *)(intptr_t)fd[i];
+			uv_close((uv_handle_t *)h[i], on_poll_closed);
+		} else if (fd[i] >= 0) {
+			close(fd[i]);
+		}
+		fd[i] = -1;
+		h[i] = NULL;
+	}
+}
+
 int device_bind(struct wg_device *dev, uint16_t port)
 {
-	int fd4 = -1, fd6 = -1, attempt, ret = 0;
-	uv_poll_t *p4, *p6;
+	int fd[4] = { -1, -1, -1, -1 }, attempt, ret = 0;
+	uv_poll_t *h[4] = { NULL, NULL, NULL, NULL };
 	uint16_t b4 = 0, b6 = 0;
 	bool want6 = ipv6_available(), gro = dev->udp_gro;
+	unsigned i;
 
-	/* With port 0 the IPv4 socket picks a port and the IPv6 one must
+	/* With port 0 the IPv4 sockets pick a port and the IPv6 ones must
 	 * get the same; retry a few times when it is taken for IPv6. */
 	for (attempt = 0; attempt < 32; ++attempt) {
-		fd4 = open_socket(AF_INET, port, dev->fwmark, &gro, &b4);
-		if (fd4 < 0) {
-			ret = fd4;
+		ret = open_family(AF_INET, port, dev->fwmark, dev->want_steer, &gro, &b4, &fd[0], &fd[1]);
+		if (ret < 0 || !want6)
 			break;
-		}
-		if (!want6)
+		ret = open_family(AF_INET6, b4, dev->fwmark, dev->want_steer, &gro, &b6, &fd[2], &fd[3]);
+		if (ret == 0)
 			break;
-		fd6 = open_socket(AF_INET6, b4, dev->fwmark, &gro, &b6);
-		if (fd6 >= 0)
-			break;
-		ret = fd6;
-		close(fd4);
-		fd4 = -1;
+		close_unstarted(fd, h);
 		if (port || ret != -EADDRINUSE)
 			break;
 	}
-	if (fd4 < 0 || (want6 && fd6 < 0)) {
-		if (fd4 >= 0)
-			close(fd4);
-		return ret ? ret : -EADDRINUSE;
+	if (ret < 0) {
+		close_unstarted(fd, h);
+		return ret;
 	}
-
-	p4 = start_poll(dev, fd4);
-	p6 = fd6 >= 0 ? start_poll(dev, fd6) : NULL;
-	if (!p4 || (fd6 >= 0 && !p6)) {
-		/* Nothing was started yet on the loop but the poll handles
-		 * themselves; close them the libuv way. */
-		if (p4) {
-			p4->data = (void *)(intptr_t)fd4;
-			uv_close((uv_handle_t *)p4, on_poll_closed);
-		} else {
-			close(fd4);
+	for (i = 0; i < 4; ++i) {
+		if (fd[i] >= 0 && !(h[i] = start_poll(dev, fd[i]))) {
+			/* Nothing was started yet on the loop but the poll
+			 * handles themselves; close them the libuv way. */
+			close_unstarted(fd, h);
+			return -ENOMEM;
 		}
-		if (fd6 >= 0)
-			close(fd6);
-		return -ENOMEM;
 	}
-	/* Both sockets are read the same way: without GRO on one, none. */
+	/* The data sockets are read the same way: without GRO on one, none. */
 	if (dev->udp_gro && !gro) {
-		udp_gro_disable(fd4);
-		if (fd6 >= 0)
-			udp_gro_disable(fd6);
+		udp_gro_disable(fd[0]);
+		if (fd[2] >= 0)
+			udp_gro_disable(fd[2]);
 		dev->udp_gro = false;
 	}
 	socket_close(dev, AF_INET);
 	socket_close(dev, AF_INET6);
-	dev->sock4 = fd4;
-	dev->sock6 = fd6;
-	dev->poll4 = p4;
-	dev->poll6 = p6;
+	dev->sock4 = fd[0];
+	dev->ctl4 = fd[1];
+	dev->sock6 = fd[2];
+	dev->ctl6 = fd[3];
+	dev->poll4 = h[0];
+	dev->ctl_poll4 = h[1];
+	dev->poll6 = h[2];
+	dev->ctl_poll6 = h[3];
 	dev->listen_port = port;
 	dev->bound_port = b4;
 	return 0;
@@ -175,11 +262,8 @@ static void on_poll_closed(uv_handle_t *h)
 }
 
 /* The poll handle owns its socket: both go in the close callback. */
-void socket_close(struct wg_device *dev, int family)
+static void close_one(uv_poll_t **h, int *fd)
 {
-	uv_poll_t **h = family == AF_INET ? &dev->poll4 : &dev->poll6;
-	int *fd = family == AF_INET ? &dev->sock4 : &dev->sock6;
-
 	if (*h) {
 		uv_poll_stop(*h);
 		(*h)->data = (void *)(intptr_t)*fd;
@@ -189,6 +273,38 @@ void socket_close(struct wg_device *dev, int family)
 		close(*fd);
 	}
 	*fd = -1;
+}
+
+void socket_close(struct wg_device *dev, int family)
+{
+	if (family == AF_INET) {
+		close_one(&dev->poll4, &dev->sock4);
+		close_one(&dev->ctl_poll4, &dev->ctl4);
+	} else {
+		close_one(&dev->poll6, &dev->sock6);
+		close_one(&dev->ctl_poll6, &dev->ctl6);
+	}
+}
+
+static uint64_t queue_drops(int fd)
+{
+	uint32_t mem[SK_MEMINFO_VARS];
+	socklen_t len = sizeof(mem);
+
+	if (fd < 0 || getsockopt(fd, SOL_SOCKET, SO_MEMINFO, mem, &len) < 0 ||
+	    len <= SK_MEMINFO_DROPS * sizeof(mem[0]))
+		return 0;
+	return mem[SK_MEMINFO_DROPS];
+}
+
+void device_socket_stats(const struct wg_device *dev, struct wg_socket_stats *st)
+{
+	st->data4_queue_drops = queue_drops(dev->sock4);
+	st->ctl4_queue_drops = queue_drops(dev->ctl4);
+	st->data6_queue_drops = queue_drops(dev->sock6);
+	st->ctl6_queue_drops = queue_drops(dev->ctl6);
+	st->steered4 = dev->ctl4 >= 0;
+	st->steered6 = dev->ctl6 >= 0;
 }
 
 /* ---- sending ---- */
@@ -541,24 +657,25 @@ static bool udp_read_gro(struct wg_device *dev, int fd, unsigned *segs)
 static void on_udp_readable(uv_poll_t *h, int status, int events)
 {
 	struct wg_device *dev = h->data;
-	int fd = h == dev->poll4 ? dev->sock4 : dev->sock6;
+	bool ctl = h == dev->ctl_poll4 || h == dev->ctl_poll6;
 	struct mmsghdr mm[PKT_BATCH_MAX];
 	struct iovec iov[PKT_BATCH_MAX];
 	char cbuf[PKT_BATCH_MAX][CMSG_SPACE(sizeof(struct in6_pktinfo)) + CMSG_SPACE(sizeof(struct in_pktinfo))];
 	struct pkt_batch b;
 	unsigned i, turn;
+	uv_os_fd_t fd;
 	int r;
 
-	if (status < 0)
+	if (status < 0 || uv_fileno((uv_handle_t *)h, &fd) < 0)
 		return;
-	if (dev->udp_gro) {
+	if (dev->udp_gro && !ctl) {
 		unsigned segs = 0;
 
 		while (segs < UDP_BATCHES_PER_TURN * PKT_BATCH_MAX && udp_read_gro(dev, fd, &segs))
 			;
 		return;
 	}
-	for (turn = 0; turn < UDP_BATCHES_PER_TURN; ++turn) {
+	for (turn = 0; turn < (ctl ? CTL_BATCHES_PER_TURN : UDP_BATCHES_PER_TURN); ++turn) {
 		for (b.n = 0; b.n < PKT_BATCH_MAX; ++b.n) {
 			struct pkt *p = pkt_get(&dev->pool);
 
@@ -635,9 +752,9 @@ void device_input_routed(struct wg_device *dev, const union wg_sockaddr *via,
 
 int device_set_fwmark(struct wg_device *dev, uint32_t mark)
 {
-	int fds[2] = { dev->sock4, dev->sock6 }, i;
+	int fds[4] = { dev->sock4, dev->sock6, dev->ctl4, dev->ctl6 }, i;
 
-	for (i = 0; i < 2; ++i)
+	for (i = 0; i < 4; ++i)
 		if (fds[i] >= 0 && setsockopt(fds[i], SOL_SOCKET, SO_MARK, &mark, sizeof(mark)) < 0)
 			return -errno;
 	dev->fwmark = mark;

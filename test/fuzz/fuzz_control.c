@@ -19,7 +19,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static bool same_request(const struct control_request *a, const struct control_request *b)
 {
-	return a->verb == b->verb && a->json == b->json &&
+	return a->verb == b->verb && a->json == b->json && a->all == b->all &&
+	       a->has_key == b->has_key && !strcmp(a->target, b->target) &&
 	       !memcmp(a->key, b->key, sizeof(a->key));
 }
 

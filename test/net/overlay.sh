@@ -307,9 +307,10 @@ PY
 # Requests `wh` never sends get the parser's errors (src/node/control_request.c),
 # one answer per connection, and the node goes on answering.
 bad_out=
-long=$(printf 'x%.0s' {1..300})
+long=$(printf 'x%.0s' {1..400})
 for req in 'show extra\n|unexpected argument' 'show\0json\n|malformed request' \
-	'lookup abc\n|expected a public key (base64)' 'frobnicate\n|unknown request' \
+	'lookup\n|expected a hostname or a public key (base64)' 'frobnicate\n|unknown request' \
+	"lookup abc\n|unknown host 'abc': not a hostname of network 'ovlab' nor a public key" \
 	'\n|empty request' "$long|request too long" \
 	'show json extra\nshow\n|unexpected argument'; do
 	got=$(ctl_raw "${IFOF[boot]}" "${req%|*}" 2>&1)
