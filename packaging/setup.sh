@@ -16,6 +16,8 @@ PACKAGES=(
 	# network-namespace tests, the demo and the benchmarks
 	wireguard-tools wireguard-go iperf3 nftables iproute2 iputils-ping
 	miniupnpd-nftables miniupnpc natpmpc conntrack procps
+	# dig: the name service's test (net-dns)
+	bind9-dnsutils
 	# test scripts (util-linux: setpriv, prlimit, unshare, taskset; mount:
 	# the private /dev of net-logs)
 	python3 ca-certificates util-linux mount

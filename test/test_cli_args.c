@@ -22,6 +22,8 @@ static const struct {
 	{ "relay", { "off" } },
 	{ "relay-limit", { "100", "200000" } },
 	{ "portmap", { "off" } },
+	{ "dns", { "off" } },
+	{ "hosts", { "/tmp/hosts" } },
 	{ "-f", { NULL } },
 };
 
@@ -70,16 +72,18 @@ static void test_up_values(void)
 	struct node_options opt;
 	static const char *const all[] = { "net.conf", "private-key", "/tmp/sk", "interface",
 		"wh-x", "listen-port", "4242", "relay", "off", "relay-limit", "100", "200000",
-		"portmap", "off", "--foreground", NULL };
+		"portmap", "off", "dns", "off", "hosts", "/tmp/hosts", "--foreground", NULL };
 	static const char *const none[] = { "net.conf", NULL };
 
 	ok(parse(&opt, all) == 0, "up: every option at once");
 	ok(!strcmp(opt.private_key_path, "/tmp/sk") && !strcmp(opt.ifname, "wh-x") &&
 	   opt.listen_port == 4242 && opt.relay == NODE_RELAY_OFF && opt.relay_pps == 100 &&
-	   opt.relay_bps == 200000 && opt.portmap == NODE_PORTMAP_OFF && opt.foreground,
+	   opt.relay_bps == 200000 && opt.portmap == NODE_PORTMAP_OFF && opt.dns == NODE_DNS_OFF &&
+	   !strcmp(opt.hosts_path, "/tmp/hosts") && opt.foreground,
 	   "up: every value taken");
 	ok(parse(&opt, none) == 0 && !opt.private_key_path && opt.make_key &&
-	   opt.listen_port == -1 && opt.relay == NODE_RELAY_DEFAULT && !opt.foreground,
+	   opt.listen_port == -1 && opt.relay == NODE_RELAY_DEFAULT && opt.dns == NODE_DNS_ON &&
+	   !opt.hosts_path && !opt.foreground,
 	   "up: no key: the defaults, and a key maker for a public node");
 }
 
@@ -92,6 +96,8 @@ static void test_up_refused(void)
 		{ "net.conf", "relay", NULL },
 		{ "net.conf", "relay", "maybe", NULL },
 		{ "net.conf", "portmap", "ON", NULL },
+		{ "net.conf", "dns", "no", NULL },
+		{ "net.conf", "hosts", "", NULL },
 		{ "net.conf", "relay-limit", "100", NULL },
 		{ "net.conf", "relay-limit", "0", "100", NULL },
 		{ "net.conf", "relay-limit", "100", "x", NULL },

@@ -1,5 +1,6 @@
 /* wh up CONFIG [private-key FILE] [interface NAME] [listen-port N]
- *              [relay on|off] [relay-limit PPS BYTES_PER_S] [portmap on|off] [-f]
+ *              [relay on|off] [relay-limit PPS BYTES_PER_S] [portmap on|off]
+ *              [dns on|off] [hosts FILE] [-f]
  *
  * Starts a node of the network the file describes and returns once it is
  * up, printing the interface's name (with -f it stays in the
@@ -24,6 +25,8 @@ enum up_opt {
 	UP_RELAY,
 	UP_RELAY_LIMIT,
 	UP_PORTMAP,
+	UP_DNS,
+	UP_HOSTS,
 	UP_FOREGROUND,
 	UP_MAX
 };
@@ -39,6 +42,9 @@ const struct cli_option cmd_up_options[] = {
 			     "(default 20000 25000000)" },
 	[UP_PORTMAP] = { "portmap", "on|off", 1, "ask the router for a port mapping (NAT-PMP, then "
 			 "UPnP IGD; default on)" },
+	[UP_DNS] = { "dns", "on|off", 1, "answer DNS for the members on our overlay addresses "
+		     "(doc/names.md; default on)" },
+	[UP_HOSTS] = { "hosts", "FILE", 1, "keep the members' names in a block of this hosts file" },
 	[UP_FOREGROUND] = { "-f", NULL, 0, "stay in the foreground (also --foreground)" },
 	{ NULL, NULL, 0, NULL },
 };
@@ -94,6 +100,18 @@ int cmd_up_parse(int argc, char **argv, struct node_options *opt)
 			if (on_off(w, argv[a + 1], &on) < 0)
 				return EXIT_USAGE;
 			opt->portmap = on ? NODE_PORTMAP_ON : NODE_PORTMAP_OFF;
+			break;
+		case UP_DNS:
+			if (on_off(w, argv[a + 1], &on) < 0)
+				return EXIT_USAGE;
+			opt->dns = on ? NODE_DNS_ON : NODE_DNS_OFF;
+			break;
+		case UP_HOSTS:
+			if (!argv[a + 1][0]) {
+				fprintf(stderr, "wh up: 'hosts' needs a file\n");
+				return EXIT_USAGE;
+			}
+			opt->hosts_path = argv[a + 1];
 			break;
 		case UP_RELAY_LIMIT:
 			if (cli_parse_uint(argv[a + 1], 1, 100000000, &pps) < 0 ||

@@ -11,8 +11,16 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-struct ipc_conn {
+/* A Unix socket's handle, or a TCP one's (ipc_server_start_tcp). */
+union ipc_handle {
+	uv_handle_t handle;
+	uv_stream_t stream;
 	uv_pipe_t pipe;
+	uv_tcp_t tcp;
+};
+
+struct ipc_conn {
+	union ipc_handle h;
 	struct ipc_server *srv;
 	struct ipc_conn *next;		/* newest first */
 	void *data;
@@ -31,12 +39,13 @@ struct ipc_conn {
 
 struct ipc_server {
 	uv_loop_t *loop;
-	uv_pipe_t listener;
+	union ipc_handle listener;
+	bool tcp;
 	uv_timer_t sweep;		/* closes idle connections */
 	unsigned handles_open;		/* listener and sweep: freed at 0 */
 	const struct ipc_ops *ops;
 	void *owner;
-	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
+	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];	/* "": TCP */
 	dev_t st_dev;
 	ino_t st_ino;
 	struct ipc_conn *conns;
@@ -96,7 +105,7 @@ static void conn_close_now(struct ipc_conn *c)
 	conn_unlink(c);
 	if (c->srv->ops->on_close)
 		c->srv->ops->on_close(c);
-	uv_close((uv_handle_t *)&c->pipe, on_conn_closed);
+	uv_close(&c->h.handle, on_conn_closed);
 }
 
 /* Hands the owner bytes while no answer is being written; returns how
@@ -126,7 +135,7 @@ static void conn_resume(struct ipc_conn *c)
 	}
 	if (c->paused && !c->rest_len && !c->pending_writes && !c->closing && !c->eof) {
 		c->paused = false;
-		uv_read_start((uv_stream_t *)&c->pipe, on_alloc, on_read);
+		uv_read_start(&c->h.stream, on_alloc, on_read);
 	}
 }
 
@@ -169,7 +178,7 @@ void ipc_conn_send(struct ipc_conn *c, char *data, size_t len, bool wipe)
 	w->len = len;
 	w->wipe = wipe;
 	b = uv_buf_init(data, (unsigned)len);
-	if (uv_write(&w->req, (uv_stream_t *)&c->pipe, &b, 1, on_write_done) < 0) {
+	if (uv_write(&w->req, &c->h.stream, &b, 1, on_write_done) < 0) {
 		if (wipe)
 			sodium_memzero(data, len);
 		free(data);
@@ -293,7 +302,7 @@ static void check_fds(struct ipc_server *srv)
 	uv_os_fd_t lfd;
 	int fd;
 
-	if (uv_fileno((uv_handle_t *)&srv->listener, &lfd) < 0)
+	if (uv_fileno(&srv->listener.handle, &lfd) < 0)
 		return;
 	fd = fcntl(lfd, F_DUPFD_CLOEXEC, 0);
 	if (fd >= 0) {
@@ -333,13 +342,16 @@ static void on_connection(uv_stream_t *server, int status)
 	c = calloc(1, sizeof(*c));
 	if (!c)
 		return;
-	uv_pipe_init(srv->loop, &c->pipe, 0);
-	c->pipe.data = c;
+	if (srv->tcp)
+		uv_tcp_init(srv->loop, &c->h.tcp);
+	else
+		uv_pipe_init(srv->loop, &c->h.pipe, 0);
+	c->h.handle.data = c;
 	c->srv = srv;
-	if (uv_accept(server, (uv_stream_t *)&c->pipe) < 0 ||
+	if (uv_accept(server, &c->h.stream) < 0 ||
 	    (srv->ops->on_open && srv->ops->on_open(c) < 0)) {
 		c->closing = true;
-		uv_close((uv_handle_t *)&c->pipe, on_conn_closed);
+		uv_close(&c->h.handle, on_conn_closed);
 		return;
 	}
 	srv->accept_failing = false;
@@ -352,7 +364,7 @@ static void on_connection(uv_stream_t *server, int status)
 			c->closing = true;
 			if (srv->ops->on_close)
 				srv->ops->on_close(c);
-			uv_close((uv_handle_t *)&c->pipe, on_conn_closed);
+			uv_close(&c->h.handle, on_conn_closed);
 			return;
 		}
 		++srv->stats.closed_over_limit;
@@ -362,7 +374,7 @@ static void on_connection(uv_stream_t *server, int status)
 	c->next = srv->conns;
 	srv->conns = c;
 	++srv->stats.conns;
-	uv_read_start((uv_stream_t *)&c->pipe, on_alloc, on_read);
+	uv_read_start(&c->h.stream, on_alloc, on_read);
 }
 
 /* true when something answers on path: a live daemon owns it. */
@@ -390,22 +402,53 @@ static void on_server_handle_closed(uv_handle_t *h)
 		free(srv);
 }
 
-int ipc_server_start(struct ipc_server **out, uv_loop_t *loop, const char *path,
-		     const struct ipc_ops *ops, void *owner)
+/* A server's memory and defaults; the listener is the caller's to set up. */
+static struct ipc_server *server_new(uv_loop_t *loop, const struct ipc_ops *ops, void *owner)
 {
-	struct ipc_server *srv;
-	struct stat st;
-	mode_t old;
-	int ret;
+	struct ipc_server *srv = calloc(1, sizeof(*srv));
 
-	srv = calloc(1, sizeof(*srv));
 	if (!srv)
-		return -ENOMEM;
+		return NULL;
 	srv->loop = loop;
 	srv->ops = ops;
 	srv->owner = owner;
 	srv->idle_ms = IPC_IDLE_MS;
 	srv->conns_max = IPC_CONNS_MAX;
+	return srv;
+}
+
+/* The listener (initialised by the caller) listens; the sweep starts.
+ * On failure both handles close and free the server. */
+static int server_listen(struct ipc_server *srv, int bound, struct ipc_server **out)
+{
+	int ret = bound;
+
+	srv->listener.handle.data = srv;
+	uv_timer_init(srv->loop, &srv->sweep);
+	srv->sweep.data = srv;
+	srv->handles_open = 2;
+	if (ret == 0)
+		ret = uv_listen(&srv->listener.stream, 16, on_connection);
+	if (ret < 0) {
+		uv_close((uv_handle_t *)&srv->sweep, on_server_handle_closed);
+		uv_close(&srv->listener.handle, on_server_handle_closed);
+		return ret;
+	}
+	ipc_server_set_limits(srv, srv->idle_ms, srv->conns_max);
+	*out = srv;
+	return 0;
+}
+
+int ipc_server_start(struct ipc_server **out, uv_loop_t *loop, const char *path,
+		     const struct ipc_ops *ops, void *owner)
+{
+	struct ipc_server *srv = server_new(loop, ops, owner);
+	struct stat st;
+	mode_t old;
+	int ret, bound;
+
+	if (!srv)
+		return -ENOMEM;
 	if ((size_t)snprintf(srv->path, sizeof(srv->path), "%s", path) >= sizeof(srv->path)) {
 		free(srv);
 		return -ENAMETOOLONG;
@@ -416,38 +459,42 @@ int ipc_server_start(struct ipc_server **out, uv_loop_t *loop, const char *path,
 	}
 	unlink(srv->path);	/* stale */
 
-	uv_pipe_init(loop, &srv->listener, 0);
-	srv->listener.data = srv;
-	uv_timer_init(loop, &srv->sweep);
-	srv->sweep.data = srv;
-	srv->handles_open = 2;
+	uv_pipe_init(loop, &srv->listener.pipe, 0);
 	old = umask(077);
-	ret = uv_pipe_bind(&srv->listener, srv->path);
+	bound = uv_pipe_bind(&srv->listener.pipe, srv->path);
 	umask(old);
-	if (ret < 0)
-		goto fail;
-	ret = uv_listen((uv_stream_t *)&srv->listener, 16, on_connection);
+	ret = server_listen(srv, bound, out);
 	if (ret < 0) {
-		unlink(srv->path);
-		goto fail;
+		if (bound == 0)
+			unlink(path);	/* ours: bound, then listen failed */
+		return ret;
 	}
 	if (stat(srv->path, &st) == 0) {
 		srv->st_dev = st.st_dev;
 		srv->st_ino = st.st_ino;
 	}
-	ipc_server_set_limits(srv, srv->idle_ms, srv->conns_max);
-	*out = srv;
 	return 0;
-fail:
-	uv_close((uv_handle_t *)&srv->sweep, on_server_handle_closed);
-	uv_close((uv_handle_t *)&srv->listener, on_server_handle_closed);
-	return ret;
+}
+
+int ipc_server_start_tcp(struct ipc_server **out, uv_loop_t *loop, const struct sockaddr *addr,
+			 const struct ipc_ops *ops, void *owner)
+{
+	struct ipc_server *srv = server_new(loop, ops, owner);
+
+	if (!srv)
+		return -ENOMEM;
+	srv->tcp = true;
+	uv_tcp_init(loop, &srv->listener.tcp);
+	return server_listen(srv, uv_tcp_bind(&srv->listener.tcp, addr,
+					      addr->sa_family == AF_INET6 ? UV_TCP_IPV6ONLY : 0), out);
 }
 
 bool ipc_server_present(const struct ipc_server *srv)
 {
 	struct stat st;
 
+	if (srv->tcp)
+		return true;
 	if (stat(srv->path, &st) < 0)
 		return false;
 	return st.st_dev == srv->st_dev && st.st_ino == srv->st_ino;
@@ -459,10 +506,10 @@ void ipc_server_stop(struct ipc_server *srv)
 		return;
 	while (srv->conns)
 		conn_close_now(srv->conns);
-	if (ipc_server_present(srv))
+	if (!srv->tcp && ipc_server_present(srv))
 		unlink(srv->path);
 	uv_close((uv_handle_t *)&srv->sweep, on_server_handle_closed);
-	uv_close((uv_handle_t *)&srv->listener, on_server_handle_closed);
+	uv_close(&srv->listener.handle, on_server_handle_closed);
 }
 
 void ipc_server_set_limits(struct ipc_server *srv, unsigned idle_ms, unsigned conns_max)
@@ -480,4 +527,14 @@ void ipc_server_set_limits(struct ipc_server *srv, unsigned idle_ms, unsigned co
 void ipc_server_stats(const struct ipc_server *srv, struct ipc_stats *out)
 {
 	*out = srv->stats;
+}
+
+int ipc_conn_peer(const struct ipc_conn *c, struct sockaddr_storage *out)
+{
+	int len = (int)sizeof(*out);
+
+	memset(out, 0, sizeof(*out));
+	if (!c->srv->tcp)
+		return -ENOTSUP;
+	return uv_tcp_getpeername(&c->h.tcp, (struct sockaddr *)out, &len);
 }

@@ -1,5 +1,6 @@
-/* Unix stream sockets on the loop: the UAPI socket that `wg` talks to and
- * the control socket of `wh` share this listener and connection code.
+/* Stream sockets on the loop: the UAPI socket that `wg` talks to, the
+ * control socket of `wh` and the name service's TCP listeners share this
+ * listener and connection code.
  * A connection receives bytes through on_data and answers with
  * ipc_conn_send; the owner's per-connection state hangs off ipc_conn_data.
  * Errors: negative errno. */
@@ -58,6 +59,10 @@ struct ipc_stats {
  * replacing a stale one; -EADDRINUSE when a live process answers there. */
 int ipc_server_start(struct ipc_server **out, uv_loop_t *loop, const char *path,
 		     const struct ipc_ops *ops, void *owner);
+/* The same on a TCP address (the name service's, RFC 7766): the same
+ * limits and one request at a time. */
+int ipc_server_start_tcp(struct ipc_server **out, uv_loop_t *loop, const struct sockaddr *addr,
+			 const struct ipc_ops *ops, void *owner);
 /* Closes every connection and the listener, and removes the socket file
  * if it is still the one we created. */
 void ipc_server_stop(struct ipc_server *srv);
@@ -68,6 +73,8 @@ void ipc_server_stats(const struct ipc_server *srv, struct ipc_stats *out);
 bool ipc_server_present(const struct ipc_server *srv);
 
 void *ipc_conn_owner(const struct ipc_conn *c);
+/* A TCP connection's peer (0), or -ENOTSUP on a Unix socket. */
+int ipc_conn_peer(const struct ipc_conn *c, struct sockaddr_storage *out);
 void *ipc_conn_data(const struct ipc_conn *c);
 void ipc_conn_set_data(struct ipc_conn *c, void *data);
 /* Queues len bytes of a malloc'd buffer, taking ownership; the buffer is

@@ -22,6 +22,7 @@
 #include "crypto/encoding.h"
 #include "proto/overlay/secure.h"
 #include "src/node/control_request.h"
+#include "src/node/dns.h"
 #include "src/wg/crypt_pool.h"
 #include "src/io/ipc.h"
 #include "src/node/netconf.h"
@@ -361,6 +362,7 @@ static void do_inspect(struct ctl_conn *cc)
 		      (unsigned long long)os->probes_unexpected,
 		      (unsigned long long)os->observations_untrusted);
 	inspect_ipc(n, &b);
+	node_dns_inspect(n, &b);
 	strbuf_printf(&b, ",\n  \"namespace\": ");
 	strbuf_json_str(&b, n->conf->ns);
 	strbuf_printf(&b, ",\n  \"workbit\": %u,\n  \"overlay\": {\"rx\": %llu, \"tx\": %llu, "

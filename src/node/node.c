@@ -6,6 +6,7 @@
 #include "crypto/x25519.h"
 #include "src/io/daemonize.h"
 #include "src/io/logsink.h"
+#include "src/node/dns.h"
 #include "src/node/netconf.h"
 #ifdef __linux__
 #include "tun/netlink.h"
@@ -499,6 +500,7 @@ int node_reload(struct node *n, char *err, size_t errlen)
 		iface_addr(ifindex, false, AF_INET6, old6, oldp6);
 		configure_interface(n, err, errlen);
 	}
+	node_dns_reload(n);
 	add_bootstraps(n);
 	netconf_free(old);
 	dev_log(&n->dev, LOG_INFO, "reloaded %s: %zu members", n->conf_path, n->n_members);
@@ -519,6 +521,7 @@ void node_shutdown(struct node *n, const char *why)
 	n->stopping = true;
 	dev_log(&n->dev, LOG_INFO, "shutting down: %s", why);
 	control_stop(n);
+	node_dns_stop(n);
 	uapi_server_stop(&n->dev);
 	if (n->member && n->dev.tun)
 		deconfigure_addresses(n);
@@ -809,6 +812,10 @@ static int node_setup(struct node *n, const struct node_options *opt, char *err,
 		ret = uapi_server_start(&n->dev, &n->uapi_policy);
 		if (ret < 0)
 			dev_log(&n->dev, LOG_INFO, "no UAPI socket: %s", strerror(-ret));
+		if (opt->dns != NODE_DNS_OFF && node_dns_start(n, opt->hosts_path) < 0) {
+			snprintf(err, errlen, "cannot start the name service: out of memory");
+			return -ENOMEM;
+		}
 	}
 	if (mkdir(WH_CONTROL_DIR, 0755) < 0 && errno != EEXIST) {
 		snprintf(err, errlen, "%s: %s", WH_CONTROL_DIR, strerror(errno));

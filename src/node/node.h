@@ -27,6 +27,8 @@ struct node_options {
 	enum { NODE_RELAY_DEFAULT, NODE_RELAY_ON, NODE_RELAY_OFF } relay;
 	uint32_t relay_pps, relay_bps;	/* per-source limits; 0: defaults */
 	enum { NODE_PORTMAP_ON, NODE_PORTMAP_OFF } portmap;
+	enum { NODE_DNS_ON, NODE_DNS_OFF } dns;	/* the name service (src/node/dns.h) */
+	const char *hosts_path;		/* NULL, or a hosts file to keep the names in */
 	/* Without private_key_path the node is a public node under a key
 	 * made at start by this (the CLI's search, as `wh genkey workbit N`):
 	 * 32 bytes of sodium_malloc memory whose public key has at least

@@ -20,6 +20,7 @@
 
 struct ipc_server;
 struct netconf;
+struct node_dns;
 struct overlay;
 struct portmap;
 
@@ -60,6 +61,7 @@ struct node {
 	uint64_t anchors_next_ns;	/* paths.c: NAT keepalives to public nodes */
 	union wg_sockaddr mapped;	/* our port mapping on the router, if any */
 	struct portmap *portmap;
+	struct node_dns *dns;		/* dns.c: the name service, or NULL */
 	bool dev_ready;			/* device_init succeeded */
 	bool handles_ready;		/* signals and the discovery timer */
 	unsigned ticks;			/* discovery ticks since start */
