@@ -44,6 +44,14 @@ int netconf_fail(struct netconf_parser *p, unsigned line, const char *fmt, ...)
 
 	if (p->rc)
 		return p->rc;
+	if (p->lenient) {
+		/* A peer line's own error: the line is left out, the rest
+		 * of the file goes on. */
+		va_start(ap, fmt);
+		netconf_note_v(p, line, fmt, ap);
+		va_end(ap);
+		return -EINVAL;
+	}
 	p->rc = -EINVAL;
 	if (!p->errlen)
 		return p->rc;
@@ -57,6 +65,56 @@ int netconf_fail(struct netconf_parser *p, unsigned line, const char *fmt, ...)
 	vsnprintf(p->err + n, p->errlen - (size_t)n, fmt, ap);
 	va_end(ap);
 	return p->rc;
+}
+
+void netconf_note_v(struct netconf_parser *p, unsigned line, const char *fmt, va_list ap)
+{
+	struct netconf *c = p->conf;
+	struct netconf_note *slot;
+	char buf[ERR_MAX];
+	size_t i, worst = 0;
+	int n;
+
+	c->n_left_out++;
+	if (c->n_notes == NETCONF_MAX_NOTES) {
+		/* Full: the note of the highest line gives way to a lower one. */
+		for (i = 1; i < c->n_notes; ++i)
+			if (c->notes[i].line > c->notes[worst].line)
+				worst = i;
+		if (c->notes[worst].line <= line)
+			return;
+		slot = &c->notes[worst];
+		free(slot->text);
+	} else {
+		if (!c->notes) {
+			c->notes = calloc(NETCONF_MAX_NOTES, sizeof(*c->notes));
+			if (!c->notes) {
+				netconf_fail_errno(p, ENOMEM);
+				return;
+			}
+		}
+		slot = &c->notes[c->n_notes++];
+	}
+	n = snprintf(buf, sizeof(buf), "%s:%u: ", p->src, line);
+	if (n > 0 && (size_t)n < sizeof(buf))
+		vsnprintf(buf + n, sizeof(buf) - (size_t)n, fmt, ap);
+	slot->line = line;
+	slot->text = strdup(buf);
+	if (!slot->text) {
+		c->n_notes--;	/* the slot is the last one, or was freed above */
+		if (slot != &c->notes[c->n_notes])
+			*slot = c->notes[c->n_notes];
+		netconf_fail_errno(p, ENOMEM);
+	}
+}
+
+void netconf_note(struct netconf_parser *p, unsigned line, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	netconf_note_v(p, line, fmt, ap);
+	va_end(ap);
 }
 
 int netconf_fail_errno(struct netconf_parser *p, int e)
@@ -169,8 +227,8 @@ static bool is_alpha(char c)
 	return is_lower(c) || (c >= 'A' && c <= 'Z');
 }
 
-/* A network name or hostname: 1..63 of [a-z0-9_-], not starting or ending
- * with '-' (a DNS label; '_' kept because WireHub's own examples use it). */
+/* A network name: 1..63 of [a-z0-9_-], not starting or ending with '-'
+ * (a DNS label; '_' kept because WireHub's own examples use it). */
 static bool valid_label(const char *s)
 {
 	size_t n = strlen(s), i;
@@ -205,6 +263,31 @@ static bool valid_dns_name(const char *s, size_t n)
 			return false;
 		}
 	}
+	return true;
+}
+
+static bool all_digits_dots(const char *s, size_t n);
+
+/* A member's hostname, a DNS name as WireHub's announcement wrote them
+ * ("a.test"): at most 253 characters, labels of 1..63 letters, digits,
+ * '-' or '_' (WireHub's own examples use "node_a"), no '-' at a label's
+ * ends, no final dot, and a last label that is not all digits (so that
+ * no hostname reads as an IPv4 address).  Letters are compared in either
+ * case: out gets the name in lowercase. */
+static bool valid_hostname(const char *s, char out[NETCONF_MAX_HOSTNAME + 1])
+{
+	size_t n = strlen(s), i, last;
+
+	if (n == 0 || n > NETCONF_MAX_HOSTNAME || s[n - 1] == '.' ||
+	    !valid_dns_name(s, n))
+		return false;
+	last = n;
+	while (last && s[last - 1] != '.')
+		--last;
+	if (all_digits_dots(s + last, n - last))
+		return false;
+	for (i = 0; i <= n; ++i)
+		out[i] = s[i] >= 'A' && s[i] <= 'Z' ? (char)(s[i] - 'A' + 'a') : s[i];
 	return true;
 }
 
@@ -555,15 +638,30 @@ static struct netconf_peer *new_peer(struct netconf_parser *p)
 	return memset(&c->peers[c->n_peers], 0, sizeof(c->peers[0]));
 }
 
+static int peer_line(struct netconf_parser *p, struct netconf_peer *peer, enum netconf_kind kind,
+		     char **tok, size_t ntok);
+
 static int do_peer(struct netconf_parser *p, enum netconf_kind kind, char **tok, size_t ntok)
 {
 	struct netconf_peer *peer = new_peer(p);
-	bool has_key = false, has_endpoint = false, trusted = netconf_kind_is_trusted(kind);
-	char q[QBUF];
-	size_t i;
 
 	if (!peer)
 		return p->rc;
+	/* From here an error costs the line alone (netconf_fail notes it). */
+	p->lenient = true;
+	p->peer_lines++;
+	peer_line(p, peer, kind, tok, ntok);
+	p->lenient = false;
+	return p->rc;
+}
+
+static int peer_line(struct netconf_parser *p, struct netconf_peer *peer, enum netconf_kind kind,
+		     char **tok, size_t ntok)
+{
+	bool has_key = false, has_endpoint = false, trusted = netconf_kind_is_trusted(kind);
+	char q[QBUF], q2[QBUF], host[NETCONF_MAX_HOSTNAME + 1];
+	size_t i;
+
 	peer->kind = kind;
 	peer->line = p->lineno;
 	for (i = 1; i < ntok; ++i) {
@@ -581,7 +679,7 @@ static int do_peer(struct netconf_parser *p, enum netconf_kind kind, char **tok,
 			if (has_endpoint)
 				return netconf_fail(p, p->lineno, "unexpected %s after the endpoint", Q(q, t));
 			if (parse_endpoint(p, t, &peer->endpoint))
-				return p->rc;
+				return -EINVAL;
 			has_endpoint = true;
 		} else if (strchr(t, ':')) {
 			/* Before the key: a static address, or the hostname. */
@@ -592,7 +690,8 @@ static int do_peer(struct netconf_parser *p, enum netconf_kind kind, char **tok,
 			if (peer->static6)
 				return netconf_fail(p, p->lineno, "a second static IPv6 address %s", Q(q, t));
 			peer->static6 = peer->has_ipv6 = true;
-		} else if (is_digit(t[0]) && strchr(t, '.')) {
+		} else if (all_digits_dots(t, strlen(t)) ||
+			   (is_digit(t[0]) && strchr(t, '.') && !valid_hostname(t, host))) {
 			if (!parse_ipv4(t, strlen(t), peer->ipv4))
 				return netconf_fail(p, p->lineno, "%s is not an IPv4 address", Q(q, t));
 			if (!trusted)
@@ -600,19 +699,19 @@ static int do_peer(struct netconf_parser *p, enum netconf_kind kind, char **tok,
 			if (peer->static4)
 				return netconf_fail(p, p->lineno, "a second static IPv4 address %s", Q(q, t));
 			peer->static4 = peer->has_ipv4 = true;
-		} else if (valid_label(t)) {
-			if (peer->hostname[0])
-				return netconf_fail(p, p->lineno, "a second hostname %s (the first is \"%s\")",
-					    Q(q, t), peer->hostname);
-			strcpy(peer->hostname, t);
-		} else if (looks_like_key(t)) {
+		} else if (!strchr(t, '.') && looks_like_key(t)) {
 			return netconf_fail(p, p->lineno, "%s (%zu characters) is not a valid public key: "
 				    "expected 32 bytes in base64, 43 or 44 characters",
 				    quote_key(q, sizeof(q), t), strlen(t));
+		} else if (valid_hostname(t, host)) {
+			if (peer->hostname[0])
+				return netconf_fail(p, p->lineno, "a second hostname %s (the first is %s)",
+					    Q(q, t), Q(q2, peer->hostname));
+			memcpy(peer->hostname, host, sizeof(host));
 		} else {
 			return netconf_fail(p, p->lineno,
-				    "%s is not a valid hostname: use 1 to 63 lowercase letters, "
-				    "digits, '-' or '_'", Q(q, t));
+				    "%s is not a valid hostname: use a DNS name of at most 253 "
+				    "characters, labels of 1 to 63 letters, digits, '-' or '_'", Q(q, t));
 		}
 		continue;
 static_on_untrusted:
@@ -873,6 +972,9 @@ void netconf_free(struct netconf *conf)
 {
 	if (!conf)
 		return;
+	for (size_t i = 0; i < conf->n_notes; ++i)
+		free(conf->notes[i].text);
+	free(conf->notes);
 	free(conf->peers);
 	free(conf->by_key);
 	free(conf->by_hostname);

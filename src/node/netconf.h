@@ -16,8 +16,14 @@
  * peer (trust, router, alias) without a static IPv4 gets one derived from
  * BLAKE2b-256 of its key, and every trusted peer gets an IPv6 address in
  * the subnet6 prefix the same way (formulas in doc/network-file.md).  Two
- * peers that derive the same address are an error naming both, so the
- * same set of lines gives the same addresses on every node, in any order.
+ * keys that derive the same address do not stop the network: the smaller
+ * key keeps it and the other takes its next candidate, so the same set of
+ * lines gives the same addresses on every node, in any order.
+ *
+ * A bad peer line costs only that line: it is left out, and the reason
+ * kept in conf->notes ("FILE:LINE: ..."), as long as the file's
+ * network-wide lines are sound and some peer line is left.  Otherwise the
+ * parse fails.
  *
  * Errors (negative errno; a message in err when errlen > 0):
  *   -EINVAL  the text is wrong: "FILE:LINE: ..." names the file, the line
@@ -41,12 +47,15 @@ enum {
 	NETCONF_KEY_LEN = 32,
 	NETCONF_MAX_LINE = 4096,	/* bytes, without the line end */
 	NETCONF_MAX_PEERS = 65536,
-	NETCONF_MAX_LABEL = 63,		/* network name, hostnames */
+	NETCONF_MAX_LABEL = 63,		/* network name, a label of a DNS name */
+	NETCONF_MAX_HOSTNAME = 253,	/* a member's hostname: a DNS name */
 	NETCONF_MAX_NAMESPACE = 255,
 	NETCONF_MAX_HOST = 253,		/* a DNS name in an endpoint */
 	NETCONF_DEFAULT_PORT = 62096,
 	NETCONF_DEFAULT_WORKBIT = 8,
 	NETCONF_MAX_WORKBIT = 256,
+	NETCONF_MAX_NOTES = 64,		/* left-out lines whose reason is kept */
+	NETCONF_MAX_CANDIDATES = 64,	/* derived addresses tried per key */
 };
 
 /* What a peer line says about the peer.  trust, router and alias lines are
@@ -76,7 +85,7 @@ struct netconf_endpoint {
 struct netconf_peer {
 	enum netconf_kind kind;
 	uint8_t key[NETCONF_KEY_LEN];	/* public key (for alias: the alias key) */
-	char hostname[NETCONF_MAX_LABEL + 1];	/* "" when the line has none */
+	char hostname[NETCONF_MAX_HOSTNAME + 1];	/* lowercase; "" when the line has none */
 	/* Overlay addresses, network byte order.  has_ipv4 and has_ipv6 are
 	 * true exactly for the trusted kinds; static4/static6 tell whether
 	 * the line wrote the address or it was derived from the key. */
@@ -87,6 +96,13 @@ struct netconf_peer {
 	struct netconf_endpoint endpoint;
 	unsigned line;			/* 1-based line of the peer's line */
 	uint8_t key_form;		/* private: how the key was written, for messages */
+	bool left_out;			/* private to the second pass */
+};
+
+/* A line left out of the network, and why: "FILE:LINE: message". */
+struct netconf_note {
+	unsigned line;
+	char *text;
 };
 
 struct netconf {
@@ -101,8 +117,14 @@ struct netconf {
 	bool has_subnet6, subnet6_derived;
 	uint8_t subnet6[16];
 	uint8_t prefix6;			/* 1..120 */
-	struct netconf_peer *peers;		/* in file order */
+	struct netconf_peer *peers;		/* in file order, the sound lines only */
 	size_t n_peers;
+	/* The peer lines left out (bad on their own, or losing to another
+	 * line by the rules of doc/network-file.md): the first
+	 * NETCONF_MAX_NOTES reasons in line order, and how many in all. */
+	struct netconf_note *notes;
+	size_t n_notes;
+	size_t n_left_out;
 	/* Private to the parser: sorted indexes for the lookups (built by
 	 * netconf_addr.c, searched by netconf_diff.c). */
 	struct netconf_peer **by_key;
@@ -140,7 +162,8 @@ bool netconf_kind_is_trusted(enum netconf_kind kind);
 /* The peer with this key, or NULL.  O(log n). */
 const struct netconf_peer *netconf_find(const struct netconf *conf,
 					const uint8_t key[NETCONF_KEY_LEN]);
-/* The peer with this hostname (exact, lowercase), or NULL.  O(log n). */
+/* The peer with this hostname (letters in either case), or NULL.
+ * O(log n). */
 const struct netconf_peer *netconf_find_hostname(const struct netconf *conf,
 						 const char *hostname);
 /* Our own entry, given our public key: a node learns its overlay addresses
@@ -203,5 +226,12 @@ bool netconf_derive_ipv4(const struct netconf *conf, const uint8_t key[NETCONF_K
 			 uint8_t out[4]);
 bool netconf_derive_ipv6(const struct netconf *conf, const uint8_t key[NETCONF_KEY_LEN],
 			 uint8_t out[16]);
+/* A key's candidate n (0 .. NETCONF_MAX_CANDIDATES - 1): candidate 0 is
+ * the address above, the next ones are where the key goes when a smaller
+ * key or a static address holds the one before. */
+bool netconf_derive_ipv4_candidate(const struct netconf *conf,
+				   const uint8_t key[NETCONF_KEY_LEN], unsigned n, uint8_t out[4]);
+bool netconf_derive_ipv6_candidate(const struct netconf *conf,
+				   const uint8_t key[NETCONF_KEY_LEN], unsigned n, uint8_t out[16]);
 
 #endif

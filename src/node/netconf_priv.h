@@ -8,6 +8,7 @@
 #include "crypto/encoding.h"
 #include "src/node/netconf.h"
 
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -28,6 +29,10 @@ struct netconf_parser {
 	struct netconf *conf;
 	size_t cap_peers;
 	unsigned lineno;		/* lines completed so far */
+	/* While a peer line is read, its errors leave the line out (a note)
+	 * instead of failing the parse; peer_lines counts them all. */
+	bool lenient;
+	size_t peer_lines;
 	/* The lines that set each network-wide directive, 0 when unset. */
 	unsigned line_name, line_subnet, line_subnet6, line_workbit, line_ns;
 	size_t len;
@@ -38,6 +43,13 @@ struct netconf_parser {
  * 0), and returns it (-EINVAL); later errors are ignored. */
 int netconf_fail(struct netconf_parser *p, unsigned line, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
+/* Leaves a peer line out of the network: keeps "FILE:LINE: message" in
+ * conf->notes (the first NETCONF_MAX_NOTES by line) and counts it.  Out
+ * of memory fails the parse. */
+void netconf_note(struct netconf_parser *p, unsigned line, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+void netconf_note_v(struct netconf_parser *p, unsigned line, const char *fmt, va_list ap)
+	__attribute__((format(printf, 3, 0)));
 /* The same for errno e (ENOMEM or a read error): "FILE: strerror". */
 int netconf_fail_errno(struct netconf_parser *p, int e);
 

@@ -607,7 +607,7 @@ static const struct portmap_ops portmap_ops = {
 static int read_private_key(const char *path, const struct netconf *conf, uint8_t key[32],
 			    char *warn, size_t warnlen, char *err, size_t errlen)
 {
-	char buf[128], label[96];
+	char buf[128], label[264];
 	struct stat st;
 	size_t len = 0, i;
 	ssize_t r;

@@ -27,7 +27,7 @@ struct portmap;
  * endpoint the overlay finds.  All times are monotonic ns, 0 = never. */
 struct member {
 	uint8_t key[32];
-	char hostname[64];
+	char hostname[254];		/* a DNS name: NETCONF_MAX_HOSTNAME + 1 */
 	uint64_t next_lookup_ns;
 	uint64_t lookup_backoff_ns;
 	uint64_t initiate_at_ns;		/* 0: no handshake planned */
@@ -48,7 +48,7 @@ struct node {
 	bool member;			/* we have a trust line: a TUN device */
 	uint8_t ipv4[4], ipv6[16];	/* our overlay addresses, if member */
 	uint8_t prefix4, prefix6;
-	char hostname[64];
+	char hostname[254];		/* a DNS name: NETCONF_MAX_HOSTNAME + 1 */
 	struct member *members;
 	size_t n_members;
 	struct ipc_server *ctl;
