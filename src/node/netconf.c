@@ -919,8 +919,8 @@ static int parse_fd(int fd, const char *name, struct netconf **out, char *err, s
 /* Opening never blocks (O_NONBLOCK: a FIFO without a writer would hold
  * the caller, which on reload is the node's loop); what is not a regular
  * file is refused unless streams are allowed, and then read blocking. */
-static int parse_path(const char *path, bool streams, bool *regular, struct netconf **out,
-		      char *err, size_t errlen)
+static int parse_path(const char *path, const char *name, bool streams, bool *regular,
+		      struct netconf **out, char *err, size_t errlen)
 {
 	struct stat st;
 	int fd, rc, fl;
@@ -930,7 +930,7 @@ static int parse_path(const char *path, bool streams, bool *regular, struct netc
 	if (fd < 0 || fstat(fd, &st) < 0) {
 		rc = -errno;
 		if (err && errlen)
-			snprintf(err, errlen, "%s: %s", path, strerror(-rc));
+			snprintf(err, errlen, "%s: %s", name, strerror(-rc));
 		if (fd >= 0)
 			close(fd);
 		return rc;
@@ -939,33 +939,39 @@ static int parse_path(const char *path, bool streams, bool *regular, struct netc
 		*regular = S_ISREG(st.st_mode);
 	if (S_ISDIR(st.st_mode) || (!S_ISREG(st.st_mode) && !streams)) {
 		if (err && errlen)
-			snprintf(err, errlen, "%s: not a regular file", path);
+			snprintf(err, errlen, "%s: not a regular file", name);
 		close(fd);
 		return S_ISDIR(st.st_mode) ? -EISDIR : -EINVAL;
 	}
 	if (S_ISREG(st.st_mode) && st.st_size > NETCONF_FILE_MAX) {
 		if (err && errlen)
-			snprintf(err, errlen, "%s: larger than %u bytes", path, NETCONF_FILE_MAX);
+			snprintf(err, errlen, "%s: larger than %u bytes", name, NETCONF_FILE_MAX);
 		close(fd);
 		return -EFBIG;
 	}
 	fl = fcntl(fd, F_GETFL);
 	if (!S_ISREG(st.st_mode) && fl >= 0)
 		fcntl(fd, F_SETFL, fl & ~O_NONBLOCK);
-	rc = parse_fd(fd, path, out, err, errlen);
+	rc = parse_fd(fd, name, out, err, errlen);
 	close(fd);
 	return rc;
 }
 
 int netconf_parse_file(const char *path, struct netconf **out, char *err, size_t errlen)
 {
-	return parse_path(path, false, NULL, out, err, errlen);
+	return parse_path(path, path, false, NULL, out, err, errlen);
+}
+
+int netconf_parse_file_as(const char *path, const char *name, struct netconf **out, char *err,
+			  size_t errlen)
+{
+	return parse_path(path, name, false, NULL, out, err, errlen);
 }
 
 int netconf_parse_once(const char *path, bool *regular, struct netconf **out, char *err,
 		       size_t errlen)
 {
-	return parse_path(path, true, regular, out, err, errlen);
+	return parse_path(path, path, true, regular, out, err, errlen);
 }
 
 void netconf_free(struct netconf *conf)

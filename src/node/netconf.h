@@ -141,6 +141,10 @@ struct netconf {
  * success *out holds the network (free it with netconf_free) and 0 is
  * returned; on error *out is NULL. */
 int netconf_parse_file(const char *path, struct netconf **out, char *err, size_t errlen);
+/* The same, with name in the messages instead of path: `wh reload` reads
+ * the absolute path and names the file as `wh up` was given it. */
+int netconf_parse_file_as(const char *path, const char *name, struct netconf **out, char *err,
+			  size_t errlen);
 /* The same, except that a pipe, FIFO or character device is read to its
  * end too (blocking: for `wh up <(cat net.conf)`, before the loop runs);
  * *regular tells which it was. */

@@ -3,6 +3,7 @@
 #include "src/node/node_priv.h"
 
 #include "crypto/encoding.h"
+#include "crypto/workbit.h"
 #include "crypto/x25519.h"
 #include "src/io/daemonize.h"
 #include "src/io/logsink.h"
@@ -446,6 +447,36 @@ static void take_self(struct node *n)
 	snprintf(n->hostname, sizeof(n->hostname), "%s", self->hostname);
 }
 
+/* The lines the parser left out, and why: the node runs without them. */
+static void log_left_out(struct node *n)
+{
+	const struct netconf *c = n->conf;
+	size_t i;
+
+	for (i = 0; i < c->n_notes; ++i)
+		dev_log(&n->dev, LOG_ERR, "line left out of the network: %s", c->notes[i].text);
+	if (c->n_left_out > c->n_notes)
+		dev_log(&n->dev, LOG_ERR, "%zu more lines of %s left out of the network",
+			c->n_left_out - c->n_notes, n->conf_name);
+}
+
+/* The DHT drops every message of a key below the network's workbit, so
+ * such a node would start and never join: refused, saying why. */
+static int check_workbit(struct node *n, const char *key_path, char *err, size_t errlen)
+{
+	const struct netconf *c = n->conf;
+	unsigned wb = workbit_of(n->public_key, c->ns, strlen(c->ns));
+
+	if (wb >= c->workbit)
+		return 0;
+	snprintf(err, errlen, "%s: the key has workbit %u, below the network's workbit %u "
+		 "(namespace '%s'): every node would drop its messages; make a key with "
+		 "'wh genkey workbit %u%s%s'", key_path, wb, c->workbit, c->ns, c->workbit,
+		 strcmp(c->ns, WORKBIT_DEFAULT_NAMESPACE) ? " namespace " : "",
+		 strcmp(c->ns, WORKBIT_DEFAULT_NAMESPACE) ? c->ns : "");
+	return -EINVAL;
+}
+
 /* ---- reload ---- */
 
 int node_reload(struct node *n, char *err, size_t errlen)
@@ -459,22 +490,22 @@ int node_reload(struct node *n, char *err, size_t errlen)
 	if (n->conf_once) {
 		snprintf(err, errlen, "%s: not a regular file: wh reload re-reads the network file "
 			 "from its path, and this node read it once from a pipe (start it from a file "
-			 "to reload it)", n->conf_path);
+			 "to reload it)", n->conf_name);
 		return -EINVAL;
 	}
 	/* A regular file only, opened without blocking: this runs on the loop. */
-	ret = netconf_parse_file(n->conf_path, &nc, err, errlen);
+	ret = netconf_parse_file_as(n->conf_path, n->conf_name, &nc, err, errlen);
 	if (ret < 0)
 		return ret;
 	if (strcmp(nc->ns, old->ns) || nc->workbit != old->workbit) {
 		snprintf(err, errlen, "%s: a reload cannot change the namespace or the workbit "
-			 "(restart the node)", n->conf_path);
+			 "(restart the node)", n->conf_name);
 		netconf_free(nc);
 		return -EINVAL;
 	}
 	if (!!netconf_find_self(nc, n->public_key) != was_member) {
 		snprintf(err, errlen, "%s: a reload cannot make this node %s a member "
-			 "(restart the node)", n->conf_path, was_member ? "stop being" : "become");
+			 "(restart the node)", n->conf_name, was_member ? "stop being" : "become");
 		netconf_free(nc);
 		return -EINVAL;
 	}
@@ -488,7 +519,7 @@ int node_reload(struct node *n, char *err, size_t errlen)
 		n->conf = old;
 		take_self(n);
 		netconf_free(nc);
-		snprintf(err, errlen, "%s: cannot apply: %s", n->conf_path, strerror(-ret));
+		snprintf(err, errlen, "%s: cannot apply: %s", n->conf_name, strerror(-ret));
 		return ret;
 	}
 	if (n->member && (memcmp(old4, n->ipv4, 4) || memcmp(old6, n->ipv6, 16) ||
@@ -501,7 +532,8 @@ int node_reload(struct node *n, char *err, size_t errlen)
 	}
 	add_bootstraps(n);
 	netconf_free(old);
-	dev_log(&n->dev, LOG_INFO, "reloaded %s: %zu members", n->conf_path, n->n_members);
+	log_left_out(n);
+	dev_log(&n->dev, LOG_INFO, "reloaded %s: %zu members", n->conf_name, n->n_members);
 	return 0;
 }
 
@@ -686,6 +718,7 @@ static int node_setup(struct node *n, const struct node_options *opt, char *err,
 	n->conf_once = !regular;
 	if (!regular || !realpath(opt->config_path, n->conf_path))
 		snprintf(n->conf_path, sizeof(n->conf_path), "%s", opt->config_path);
+	snprintf(n->conf_name, sizeof(n->conf_name), "%s", opt->config_path);
 	n->private_key = sodium_malloc(32);
 	if (!n->private_key)
 		return -ENOMEM;
@@ -699,6 +732,9 @@ static int node_setup(struct node *n, const struct node_options *opt, char *err,
 		return ret;
 	x25519_clamp(n->private_key);
 	x25519_public(n->public_key, n->private_key);
+	ret = check_workbit(n, opt->private_key_path, err, errlen);
+	if (ret < 0)
+		return ret;
 	take_self(n);
 
 	key_to_base64url(b64, n->public_key);
@@ -719,9 +755,10 @@ static int node_setup(struct node *n, const struct node_options *opt, char *err,
 		return ret;
 	if (warn[0])
 		dev_log(&n->dev, LOG_ERR, "%s", warn);
+	log_left_out(n);
 	if (!n->member)
 		dev_log(&n->dev, LOG_INFO, "the key of %s is in no trust line of %s: this node runs "
-			"as a public node (not a member)", opt->private_key_path, n->conf_path);
+			"as a public node (not a member)", opt->private_key_path, n->conf_name);
 
 	if (n->member) {
 		ret = device_open_tun(&n->dev);

@@ -42,6 +42,7 @@ struct node {
 	struct overlay *ov;
 	struct netconf *conf;
 	char conf_path[PATH_MAX];
+	char conf_name[PATH_MAX];	/* as wh up was given it: named in messages */
 	bool conf_once;			/* read from a pipe: no reload */
 	uint8_t *private_key;		/* sodium_malloc, 32 bytes */
 	uint8_t public_key[32];
