@@ -726,6 +726,105 @@ next:
 	ok(bad == 0, "diff agrees with a naive model over 60 random edits (%u bad)", bad);
 }
 
+/* ---- routes beyond the subnet ---- */
+
+static void test_routes(void)
+{
+	static const char text[] =
+		"name r\nsubnet 10.0.42.0/24\n"
+		"route 203.0.113.7/24 via GW\n"
+		"router gw " KEY_A "\n"
+		"route 2001:db8:5::/48 via " KEY_A "\n"
+		"trust b " KEY_B "\n"
+		"route 198.51.100.0/24 via b\n"
+		"route 192.0.2.0/24 via nobody\n"
+		"route 10.0.0.0/8 via gw\n"
+		"route 192.0.2.0/24 gw\n"
+		"route 192.0.2.0/33 via gw\n"
+		"router gw2 " KEY_C "\n"
+		"route 203.0.113.0/24 via gw2\n"
+		"route 203.0.113.0/24 via gw\n";
+	struct netconf *c = NULL;
+	const struct netconf_route *r;
+	const struct netconf_peer *gw;
+	char err[512], all[2048] = "";
+	uint8_t a[16] = { 203, 0, 113, 0 };
+	size_t i;
+	int rc;
+
+	rc = parse(text, &c, err, sizeof(err));
+	if (!ok(rc == 0, "a file with routes parses: %s", rc ? err : "ok"))
+		return;
+	for (i = 0; i < c->n_notes; ++i) {
+		strcat(all, c->notes[i].text);
+		strcat(all, "\n");
+	}
+	gw = by_b64(c, KEY_A);
+	r = netconf_find_route(c, false, a, 24);
+	/* KEY_C (0xf4...) sorts after KEY_A (0xcd...): gw keeps 203.0.113.0/24. */
+	ok(c->n_routes == 2 && r && r->line == 3 && &c->peers[r->router] == gw &&
+	   !memcmp(r->router_key, gw->key, 32), "route by hostname in either case, host bits "
+	   "cleared, through gw");
+	memcpy(a, (uint8_t[]){ 0x20, 0x01, 0x0d, 0xb8, 0, 5 }, 6);
+	r = netconf_find_route(c, true, a, 48);
+	ok(r && &c->peers[r->router] == gw, "an IPv6 route by key");
+	ok(c->n_left_out == 7 && !strcmp(all,
+	   "net.conf:7: route 198.51.100.0/24: \"b\" is a \"trust\" line (line 6), not a \"router\"\n"
+	   "net.conf:8: route 192.0.2.0/24: \"nobody\" names no router of the network\n"
+	   "net.conf:9: route 10.0.0.0/8 overlaps the subnet 10.0.42.0/24\n"
+	   "net.conf:10: a route is written \"route PREFIX via ROUTER\"\n"
+	   "net.conf:11: \"33\" is not a prefix length (1 to 32)\n"
+	   "net.conf:13: route 203.0.113.0/24 is already on line 3, through a router whose key "
+	   "sorts first (the smaller key keeps it)\n"
+	   "net.conf:14: route 203.0.113.0/24 is already on line 3\n"),
+	   "bad routes are left out, each saying why");
+	if (c->n_left_out != 7 || !strstr(all, "line 3\n"))
+		diag("%zu left out:\n%s", c->n_left_out, all);
+	netconf_free(c);
+
+	/* The routes' verdicts do not depend on the order of the lines. */
+	{
+		struct line_set ls;
+		const char *p = text;
+		unsigned round, bad = 0;
+		struct netconf *base = NULL;
+
+		ls.n = 0;
+		ls.lines = malloc(32 * sizeof(char *));
+		while (*p) {
+			const char *e = strchr(p, '\n');
+
+			ls.lines[ls.n++] = strndup(p, (size_t)(e - p));
+			p = e + 1;
+		}
+		rng_state = 5;
+		parse(text, &base, err, sizeof(err));
+		for (round = 0; round < 50; ++round) {
+			char *t;
+
+			shuffle(&ls);
+			t = join(&ls);
+			if (parse(t, &c, err, sizeof(err)) || c->n_routes != base->n_routes ||
+			    c->n_left_out != base->n_left_out)
+				++bad;
+			for (i = 0; c && i < c->n_routes; ++i) {
+				const struct netconf_route *x = &c->routes[i];
+				const struct netconf_route *y = netconf_find_route(base, x->v6, x->addr,
+										   x->prefix);
+
+				if (!y || memcmp(x->router_key, y->router_key, 32))
+					++bad;
+			}
+			netconf_free(c);
+			c = NULL;
+			free(t);
+		}
+		ok(bad == 0, "50 shuffles keep the same routes through the same routers");
+		netconf_free(base);
+		free_lines(&ls);
+	}
+}
+
 int main(void)
 {
 	/* Nothing may depend on the locale: run under one with other rules
@@ -736,6 +835,7 @@ int main(void)
 	test_shuffle();
 	test_collisions();
 	test_collision_model();
+	test_routes();
 	test_small_subnets();
 	test_ipv6();
 	test_lookups();

@@ -161,6 +161,11 @@ static const char *quote_n(char *out, size_t outlen, const char *s, size_t max)
 #define QBUF (QUOTE_MAX * 4 + 8)
 #define Q(buf, s) quote_n(buf, sizeof(buf), s, QUOTE_MAX)
 
+const char *netconf_quote(char out[NETCONF_QUOTE_BUF], const char *s)
+{
+	return quote_n(out, NETCONF_QUOTE_BUF, s, QUOTE_MAX);
+}
+
 void netconf_format_ipv4(char out[16], const uint8_t a[4])
 {
 	char *o = out;
@@ -409,8 +414,8 @@ static int set_once(struct netconf_parser *p, unsigned *line, const char *what)
 
 /* "A.B.C.D/N" or "X:Y::/N" split at the slash; the prefix length checked
  * against 1..max. */
-static int parse_prefix(struct netconf_parser *p, const char *tok, bool v6, uint8_t *addr,
-			uint8_t *prefix)
+int netconf_parse_prefix(struct netconf_parser *p, const char *tok, bool v6, uint8_t *addr,
+			 uint8_t *prefix)
 {
 	const char *slash = strchr(tok, '/');
 	size_t alen = slash ? (size_t)(slash - tok) : strlen(tok);
@@ -453,7 +458,7 @@ static int do_subnet(struct netconf_parser *p, char **tok, size_t ntok)
 	uint8_t a[4];
 
 	if (one_value(p, tok, ntok) || set_once(p, &p->line_subnet, "subnet") ||
-	    parse_prefix(p, tok[1], false, a, &c->prefix))
+	    netconf_parse_prefix(p, tok[1], false, a, &c->prefix))
 		return p->rc;
 	/* Host bits are cleared: "10.0.42.1/24" is 10.0.42.0/24. */
 	be32_put(c->subnet, be32_get(a) & netconf_mask4(c->prefix));
@@ -468,7 +473,7 @@ static int do_subnet6(struct netconf_parser *p, char **tok, size_t ntok)
 	int i;
 
 	if (one_value(p, tok, ntok) || set_once(p, &p->line_subnet6, "subnet6") ||
-	    parse_prefix(p, tok[1], true, a, &c->prefix6))
+	    netconf_parse_prefix(p, tok[1], true, a, &c->prefix6))
 		return p->rc;
 	netconf_mask6(m, c->prefix6);
 	for (i = 0; i < 16; ++i)
@@ -762,6 +767,8 @@ static int process_line(struct netconf_parser *p, char *line, size_t len)
 		return do_workbit(p, tok, ntok);
 	if (!strcmp(tok[0], "namespace"))
 		return do_namespace(p, tok, ntok);
+	if (!strcmp(tok[0], "route"))
+		return netconf_route_line(p, tok, ntok);
 	for (i = 0; i < sizeof(kinds) / sizeof(kinds[0]); ++i)
 		if (!strcmp(tok[0], kinds[i].name))
 			return do_peer(p, kinds[i].kind, tok, ntok);
@@ -982,6 +989,7 @@ void netconf_free(struct netconf *conf)
 		free(conf->notes[i].text);
 	free(conf->notes);
 	free(conf->peers);
+	free(conf->routes);
 	free(conf->by_key);
 	free(conf->by_hostname);
 	free(conf);

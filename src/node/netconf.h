@@ -56,6 +56,7 @@ enum {
 	NETCONF_MAX_WORKBIT = 256,
 	NETCONF_MAX_NOTES = 64,		/* left-out lines whose reason is kept */
 	NETCONF_MAX_CANDIDATES = 64,	/* derived addresses tried per key */
+	NETCONF_MAX_ROUTES = 65536,
 };
 
 /* What a peer line says about the peer.  trust, router and alias lines are
@@ -125,11 +126,29 @@ struct netconf {
 	struct netconf_note *notes;
 	size_t n_notes;
 	size_t n_left_out;
+	struct netconf_route *routes;		/* in file order, the sound lines only */
+	size_t n_routes;
 	/* Private to the parser: sorted indexes for the lookups (built by
 	 * netconf_addr.c, searched by netconf_diff.c). */
 	struct netconf_peer **by_key;
 	struct netconf_peer **by_hostname;
 	size_t n_hostnames;
+};
+
+/* A prefix routed through a member of kind router, beyond the subnet:
+ * `route 203.0.113.0/24 via gw`.  The router's WireGuard peer allows it
+ * (every other member routes it into the tunnel); the router forwards it
+ * (its admin enables IP forwarding). */
+struct netconf_route {
+	bool v6;
+	uint8_t addr[16];		/* network order, host bits cleared */
+	uint8_t prefix;
+	size_t router;			/* index in peers of the router's line */
+	uint8_t router_key[NETCONF_KEY_LEN];	/* and its key */
+	unsigned line;
+	/* Private to the parser: the router as written, until resolved. */
+	char via[NETCONF_MAX_HOSTNAME + 1];
+	bool left_out;
 };
 
 /* The largest network file read (about 100,000 members). */
@@ -170,6 +189,9 @@ const struct netconf_peer *netconf_find(const struct netconf *conf,
  * O(log n). */
 const struct netconf_peer *netconf_find_hostname(const struct netconf *conf,
 						 const char *hostname);
+/* The route of exactly this prefix (addr: 4 or 16 bytes), or NULL. */
+const struct netconf_route *netconf_find_route(const struct netconf *conf, bool v6,
+					       const uint8_t *addr, uint8_t prefix);
 /* Our own entry, given our public key: a node learns its overlay addresses
  * and hostname from its own trust (router, alias) line.  NULL when the
  * file does not list us, or lists us only as boot or peer (then we are a

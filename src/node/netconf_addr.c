@@ -605,6 +605,10 @@ int netconf_finish(struct netconf_parser *p)
 	}
 	memcpy(c->by_hostname, v, c->n_hostnames * sizeof(*v));
 	qsort(c->by_hostname, c->n_hostnames, sizeof(*v), cmp_hostname);
+	/* Routes name their routers: resolved once the peers are final. */
+	if (netconf_routes_finish(p))
+		goto out;
+	qsort(c->notes, c->n_notes, sizeof(*c->notes), cmp_note);
 out:
 	free(v);
 	return p->rc;

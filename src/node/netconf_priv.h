@@ -27,7 +27,7 @@ struct netconf_parser {
 	size_t errlen;
 	int rc;				/* first error, 0 while none */
 	struct netconf *conf;
-	size_t cap_peers;
+	size_t cap_peers, cap_routes;
 	unsigned lineno;		/* lines completed so far */
 	/* While a peer line is read, its errors leave the line out (a note)
 	 * instead of failing the parse; peer_lines counts them all. */
@@ -52,6 +52,18 @@ void netconf_note_v(struct netconf_parser *p, unsigned line, const char *fmt, va
 	__attribute__((format(printf, 3, 0)));
 /* The same for errno e (ENOMEM or a read error): "FILE: strerror". */
 int netconf_fail_errno(struct netconf_parser *p, int e);
+
+/* A value in double quotes as messages show it: control bytes escaped,
+ * cut after 64 characters. */
+enum { NETCONF_QUOTE_BUF = 64 * 4 + 8 };
+const char *netconf_quote(char out[NETCONF_QUOTE_BUF], const char *s);
+/* "A.B.C.D/N" or "X:Y::/N" (v6), the length checked; host bits kept. */
+int netconf_parse_prefix(struct netconf_parser *p, const char *tok, bool v6, uint8_t *addr,
+			 uint8_t *prefix);
+/* netconf_route.c: a "route PREFIX via ROUTER" line (first pass), and
+ * the routes resolved to their routers once the peers are final. */
+int netconf_route_line(struct netconf_parser *p, char **tok, size_t ntok);
+int netconf_routes_finish(struct netconf_parser *p);
 
 /* Addresses and keys as messages show them. */
 void netconf_format_ipv4(char out[16], const uint8_t a[4]);

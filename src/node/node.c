@@ -14,6 +14,7 @@
 #include "src/node/overlay.h"
 #include "src/node/paths.h"
 #include "src/node/portmap.h"
+#include "src/node/routes.h"
 #include "src/wg/peer.h"
 #include "src/wg/send.h"
 #include "src/wg/uapi.h"
@@ -151,6 +152,8 @@ static int members_request(struct node *n, struct uapi_set *set)
 			if (uapi_peer_add_allowed_ip(ps, &a) < 0)
 				return -ENOMEM;
 		}
+		if (routes_allowed_ips(n->conf, cp, ps) < 0)
+			return -ENOMEM;
 		endpoint_from_conf(cp, &ep);
 		peer = peer_lookup(&n->dev, cp->key);
 		if (ep.sa.sa_family && !(peer && node_peer_has_session(peer))) {
@@ -530,6 +533,7 @@ int node_reload(struct node *n, char *err, size_t errlen)
 		iface_addr(ifindex, false, AF_INET6, old6, oldp6);
 		configure_interface(n, err, errlen);
 	}
+	routes_sync(n, old);
 	add_bootstraps(n);
 	netconf_free(old);
 	log_left_out(n);
@@ -812,6 +816,7 @@ static int node_setup(struct node *n, const struct node_options *opt, char *err,
 		ret = configure_interface(n, err, errlen);
 		if (ret < 0)
 			return ret;
+		routes_sync(n, NULL);
 		/* `wg show` works on an overlay interface too. */
 		node_uapi_policy_init(n);
 		ret = uapi_server_start(&n->dev, &n->uapi_policy);
