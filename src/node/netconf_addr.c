@@ -416,7 +416,7 @@ static int cmp_addr6(const void *a, const void *b)
 /* Among the first n taken addresses, which are sorted. */
 static bool is_taken(const struct family *f, size_t n, const uint8_t *a)
 {
-	return bsearch(a, f->taken, n, f->alen, f->v6 ? cmp_addr6 : cmp_addr4) != NULL;
+	return n && bsearch(a, f->taken, n, f->alen, f->v6 ? cmp_addr6 : cmp_addr4) != NULL;
 }
 
 static int take(struct family *f, const uint8_t *a)
@@ -436,7 +436,8 @@ static int take(struct family *f, const uint8_t *a)
 
 static void sort_taken(struct family *f)
 {
-	qsort(f->taken, f->n_taken, f->alen, f->v6 ? cmp_addr6 : cmp_addr4);
+	if (f->n_taken > 1)
+		qsort(f->taken, f->n_taken, f->alen, f->v6 ? cmp_addr6 : cmp_addr4);
 }
 
 static bool trusted_derived4(const struct netconf_peer *peer)
@@ -585,7 +586,8 @@ int netconf_finish(struct netconf_parser *p)
 	if (p->rc || assign(p, v, false) || assign(p, v, true))
 		goto out;
 	compact(c);
-	qsort(c->notes, c->n_notes, sizeof(*c->notes), cmp_note);
+	if (c->n_notes > 1)
+		qsort(c->notes, c->n_notes, sizeof(*c->notes), cmp_note);
 	/* Nothing sound is left of a file that had peer lines: refused, with
 	 * the first reason. */
 	if (p->peer_lines && !c->n_peers && c->n_notes) {
@@ -608,7 +610,8 @@ int netconf_finish(struct netconf_parser *p)
 	/* Routes name their routers: resolved once the peers are final. */
 	if (netconf_routes_finish(p))
 		goto out;
-	qsort(c->notes, c->n_notes, sizeof(*c->notes), cmp_note);
+	if (c->n_notes > 1)
+		qsort(c->notes, c->n_notes, sizeof(*c->notes), cmp_note);
 out:
 	free(v);
 	return p->rc;
