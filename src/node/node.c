@@ -7,6 +7,7 @@
 #include "crypto/x25519.h"
 #include "src/io/daemonize.h"
 #include "src/io/logsink.h"
+#include "src/node/names.h"
 #include "src/node/netconf.h"
 #ifdef __linux__
 #include "tun/netlink.h"
@@ -72,20 +73,6 @@ struct wg_peer *member_peer(struct node *n, const struct member *m)
 bool node_peer_has_session(const struct wg_peer *peer)
 {
 	return peer_has_session(peer, wg_now(peer->dev));
-}
-
-static void endpoint_from_conf(const struct netconf_peer *cp, union wg_sockaddr *a)
-{
-	memset(a, 0, sizeof(*a));
-	if (cp->endpoint.type == NETCONF_ENDPOINT_IPV4) {
-		a->in4.sin_family = AF_INET;
-		a->in4.sin_port = htons(cp->endpoint.port);
-		memcpy(&a->in4.sin_addr, cp->endpoint.addr, 4);
-	} else if (cp->endpoint.type == NETCONF_ENDPOINT_IPV6) {
-		a->in6.sin6_family = AF_INET6;
-		a->in6.sin6_port = htons(cp->endpoint.port);
-		memcpy(&a->in6.sin6_addr, cp->endpoint.addr, 16);
-	}
 }
 
 /* Whether the file's entry is a member we hold as a WireGuard peer: a
@@ -154,7 +141,7 @@ static int members_request(struct node *n, struct uapi_set *set)
 		}
 		if (routes_allowed_ips(n->conf, cp, ps) < 0)
 			return -ENOMEM;
-		endpoint_from_conf(cp, &ep);
+		names_endpoint_numeric(cp, &ep);
 		peer = peer_lookup(&n->dev, cp->key);
 		if (ep.sa.sa_family && !(peer && node_peer_has_session(peer))) {
 			ps->has_endpoint = true;
@@ -271,8 +258,10 @@ static void on_discover(uv_timer_t *t)
 	if (n->ticks == 2 * TICKS_PER_S || n->ticks == 5 * TICKS_PER_S ||
 	    n->ticks % (60 * TICKS_PER_S) == 0)
 		overlay_probe_reflexive(n->ov);
-	if (n->ticks % TICKS_PER_S == 0)
+	if (n->ticks % TICKS_PER_S == 0) {
 		paths_tick(n, now);
+		names_tick(n, now);
+	}
 	/* Lookups wait until some node of the DHT answered us (the bootstrap
 	 * node, usually): before that they would find nothing and back off.
 	 * Not until the whole bootstrap lookup ends: nodes that left lately
@@ -312,72 +301,6 @@ static void on_discover(uv_timer_t *t)
 		if (m->lookup_backoff_ns > LOOKUP_BACKOFF_MAX_S * NS)
 			m->lookup_backoff_ns = LOOKUP_BACKOFF_MAX_S * NS;
 		m->next_lookup_ns = now + m->lookup_backoff_ns;
-	}
-}
-
-/* Bootstrap nodes with a numeric endpoint go straight to the table;
- * named ones are resolved on the thread pool first. */
-struct resolve_req {
-	uv_getaddrinfo_t req;
-	struct node *node;
-	uint8_t key[32];
-	uint16_t port;
-};
-
-static void on_resolved(uv_getaddrinfo_t *req, int status, struct addrinfo *res)
-{
-	struct resolve_req *r = req->data;
-	struct addrinfo *ai;
-
-	if (status == 0 && !r->node->stopping) {
-		for (ai = res; ai; ai = ai->ai_next) {
-			union wg_sockaddr a;
-
-			if (ai->ai_addrlen > sizeof(a))
-				continue;
-			memset(&a, 0, sizeof(a));
-			memcpy(&a, ai->ai_addr, ai->ai_addrlen);
-			overlay_add_bootstrap(r->node->ov, r->key, &a);
-			break;
-		}
-	} else if (status != 0) {
-		dev_log(&r->node->dev, LOG_INFO, "cannot resolve a bootstrap node: %s",
-			uv_strerror(status));
-	}
-	uv_freeaddrinfo(res);
-	free(r);
-}
-
-static void add_bootstraps(struct node *n)
-{
-	size_t i;
-
-	for (i = 0; i < n->conf->n_peers; ++i) {
-		const struct netconf_peer *cp = &n->conf->peers[i];
-		union wg_sockaddr a;
-
-		if (cp->kind != NETCONF_BOOT || ct_equal(cp->key, n->public_key, 32))
-			continue;
-		endpoint_from_conf(cp, &a);
-		if (a.sa.sa_family) {
-			overlay_add_bootstrap(n->ov, cp->key, &a);
-		} else if (cp->endpoint.type == NETCONF_ENDPOINT_NAME) {
-			struct resolve_req *r = calloc(1, sizeof(*r));
-			struct addrinfo hints;
-			char port[8];
-
-			if (!r)
-				continue;
-			r->node = n;
-			memcpy(r->key, cp->key, 32);
-			r->req.data = r;
-			memset(&hints, 0, sizeof(hints));
-			hints.ai_socktype = SOCK_DGRAM;
-			snprintf(port, sizeof(port), "%u", cp->endpoint.port);
-			if (uv_getaddrinfo(&n->loop, &r->req, on_resolved, cp->endpoint.host, port,
-					   &hints) < 0)
-				free(r);
-		}
 	}
 }
 
@@ -534,7 +457,9 @@ int node_reload(struct node *n, char *err, size_t errlen)
 		configure_interface(n, err, errlen);
 	}
 	routes_sync(n, old);
-	add_bootstraps(n);
+	ret = names_sync(n);
+	if (ret < 0)
+		dev_log(&n->dev, LOG_ERR, "cannot resolve the file's host names: %s", strerror(-ret));
 	netconf_free(old);
 	log_left_out(n);
 	dev_log(&n->dev, LOG_INFO, "reloaded %s: %zu members", n->conf_name, n->n_members);
@@ -833,7 +758,11 @@ static int node_setup(struct node *n, const struct node_options *opt, char *err,
 			 ret == -EADDRINUSE ? "another node runs on it" : strerror(-ret));
 		return ret;
 	}
-	add_bootstraps(n);
+	ret = names_sync(n);
+	if (ret < 0) {
+		snprintf(err, errlen, "cannot resolve the file's host names: %s", strerror(-ret));
+		return ret;
+	}
 
 	uv_signal_init(&n->loop, &n->sigint);
 	uv_signal_init(&n->loop, &n->sigterm);
@@ -938,6 +867,7 @@ static int node_run(void *arg, int ready_fd)
 		device_destroy(&n->dev);
 	}
 	uv_loop_close(&n->loop);
+	names_free(n);
 	free(n->members);
 	netconf_free(n->conf);
 	if (n->private_key)

@@ -19,6 +19,7 @@
 #include <uv.h>
 
 struct ipc_server;
+struct names;
 struct netconf;
 struct overlay;
 struct portmap;
@@ -61,6 +62,7 @@ struct node {
 	uint64_t anchors_next_ns;	/* paths.c: NAT keepalives to public nodes */
 	union wg_sockaddr mapped;	/* our port mapping on the router, if any */
 	struct portmap *portmap;
+	struct names *names;		/* names.c: the file's named endpoints */
 	bool dev_ready;			/* device_init succeeded */
 	bool handles_ready;		/* signals and the discovery timer */
 	unsigned ticks;			/* discovery ticks since start */
