@@ -108,10 +108,14 @@ void netconf_note_v(struct netconf_parser *p, unsigned line, const char *fmt, va
 	}
 }
 
-void netconf_note(struct netconf_parser *p, unsigned line, const char *fmt, ...)
+void netconf_leave_out(struct netconf_parser *p, bool *left_out, unsigned line, const char *fmt,
+		       ...)
 {
 	va_list ap;
 
+	if (*left_out)
+		return;
+	*left_out = true;
 	va_start(ap, fmt);
 	netconf_note_v(p, line, fmt, ap);
 	va_end(ap);

@@ -271,20 +271,8 @@ static bool any_peer(const struct netconf_peer *peer)
 	return true;
 }
 
-static void leave_out(struct netconf_parser *p, struct netconf_peer *peer, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static void leave_out(struct netconf_parser *p, struct netconf_peer *peer, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (peer->left_out)
-		return;
-	peer->left_out = true;
-	va_start(ap, fmt);
-	netconf_note_v(p, peer->line, fmt, ap);
-	va_end(ap);
-}
+/* Marks the line left out, with a note saying why. */
+#define leave_out(p, x, ...) netconf_leave_out((p), &(x)->left_out, (x)->line, __VA_ARGS__)
 
 /* Static addresses must lie in their subnet, and be host addresses. */
 static void check_statics(struct netconf_parser *p)

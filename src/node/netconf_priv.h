@@ -40,18 +40,21 @@ struct netconf_parser {
 };
 
 /* Records the first error, "FILE:LINE: message" (no LINE when line is
- * 0), and returns it (-EINVAL); later errors are ignored. */
+ * 0), and returns it (-EINVAL); later errors are ignored.  While a peer
+ * or route line is read (lenient), the error leaves that line out
+ * instead (a note) and the parse goes on. */
 int netconf_fail(struct netconf_parser *p, unsigned line, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
+/* The same for errno e (ENOMEM or a read error): "FILE: strerror". */
+int netconf_fail_errno(struct netconf_parser *p, int e);
 /* Leaves a peer line out of the network: keeps "FILE:LINE: message" in
  * conf->notes (the first NETCONF_MAX_NOTES by line) and counts it.  Out
  * of memory fails the parse. */
-void netconf_note(struct netconf_parser *p, unsigned line, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
 void netconf_note_v(struct netconf_parser *p, unsigned line, const char *fmt, va_list ap)
 	__attribute__((format(printf, 3, 0)));
-/* The same for errno e (ENOMEM or a read error): "FILE: strerror". */
-int netconf_fail_errno(struct netconf_parser *p, int e);
+/* Leaves a line out once: *left_out marks it, a note says why. */
+void netconf_leave_out(struct netconf_parser *p, bool *left_out, unsigned line, const char *fmt,
+		       ...) __attribute__((format(printf, 4, 5)));
 
 /* A value in double quotes as messages show it: control bytes escaped,
  * cut after 64 characters. */

@@ -117,20 +117,8 @@ static bool overlaps(bool v6, const uint8_t *a, unsigned alen, const uint8_t *b,
 	return true;
 }
 
-static void leave_out(struct netconf_parser *p, struct netconf_route *r, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static void leave_out(struct netconf_parser *p, struct netconf_route *r, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (r->left_out)
-		return;
-	r->left_out = true;
-	va_start(ap, fmt);
-	netconf_note_v(p, r->line, fmt, ap);
-	va_end(ap);
-}
+/* Marks the line left out, with a note saying why. */
+#define leave_out(p, x, ...) netconf_leave_out((p), &(x)->left_out, (x)->line, __VA_ARGS__)
 
 /* Its router: the peer the route names by hostname or by key, which must
  * be a router line still in the network. */

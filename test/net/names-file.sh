@@ -23,7 +23,9 @@
 # address in the /27 (computed here in Python from doc/network-file.md).
 # Their file names them "a.names.test" and "B.Names.Test" and holds two
 # bad lines (a hostname with a label ending in '-', a static address
-# outside the subnet). Both come up, log the two left-out lines, take
+# outside the subnet); b's copy has a peer line where a's has the boot
+# line, its only way into the DHT. Both come up, log the two left-out
+# lines, take
 # distinct addresses (the smaller key keeps the contested one, the other
 # its candidate 1) and ping each other. A key below the network's
 # workbit is refused, naming both workbits. A reload whose subnet line is
@@ -37,7 +39,6 @@ LAB_TAG=xn
 [ $# -eq 1 ] || { echo "usage: $0 WH" >&2; exit 2; }
 WH=$(lab_impl_abs "$1")
 
-WH_CTL_DIR=/var/run/wh
 PORT=62098
 SUBNET=198.19.0.0/27
 NETNAME=names
@@ -46,57 +47,9 @@ lab_require_root
 lab_require_cmd ip ping python3 ss
 lab_require_impl "$WH"
 
-xn_cleanup() {
-	local iface
-	lab_cleanup
-	for iface in "${LAB_IFACES[@]}"; do
-		rm -f "$WH_CTL_DIR/$iface.sock"
-	done
-}
-
-lab_clean_stale_sockets "$WH_CTL_DIR"
-lab_init
-trap xn_cleanup EXIT
-
-declare -A NSOF=() IFOF=() IPOF=() PUB=()
-
-whx() {
-	local ns=$1
-	shift
-	ip netns exec "$ns" "$WH" "$@"
-}
-
-daemon_pid() {
-	ip netns exec "${NSOF[$1]}" ss -xlpn 2>/dev/null | grep -F "$WH_CTL_DIR/$2.sock" |
-		grep -o 'pid=[0-9]*' | head -1 | cut -d= -f2
-}
-
-# up NODE CONF KEY [IFACE]: `wh up` run from $LAB_DIR (CONF relative to
-# it), its stderr in $LAB_DIR/NODE.err; records the daemon's PID.
-up() {
-	local node=$1 conf=$2 key=$3 iface=${4:-${IFOF[$1]}} pid rc
-	LAB_IFACES+=("$iface")
-	(cd "$LAB_DIR" && ip netns exec "${NSOF[$node]}" env LOG_LEVEL=info "$WH" up "$conf" \
-		private-key "$key" interface "$iface" listen-port "$PORT" \
-		>"$LAB_DIR/$node.out" 2>"$LAB_DIR/$node.err")
-	rc=$?
-	pid=$(daemon_pid "$node" "$iface")
-	[ -n "$pid" ] && LAB_PIDS+=("$pid")
-	return $rc
-}
-
-# show_field NODE PEER_HOSTNAME FIELD: a field of a peer in NODE's `wh show json`,
-# or of NODE itself when PEER_HOSTNAME is "-".
-show_field() {
-	whx "${NSOF[$1]}" show "${IFOF[$1]}" json | python3 -c '
-import json, sys
-s = json.load(sys.stdin)
-if sys.argv[1] == "-":
-    print(s.get(sys.argv[2], ""))
-for p in s.get("peers", []):
-    if p["hostname"] == sys.argv[1]:
-        print(p[sys.argv[2]])' "$2" "$3"
-}
+# shellcheck source=names-lib.sh
+. "$(dirname "$0")/names-lib.sh"
+names_init
 
 # derive4 KEY [N]: the IPv4 candidate N (default 0) of KEY in the network.
 derive4() {
@@ -115,20 +68,8 @@ EOF
 
 # ---------------------------------------------------------------- the lab
 
-new_ns SW || { tap_fail "create the switch namespace"; tap_done; }
-ip -n "$SW" link add br0 type bridge && ip -n "$SW" link set br0 up
 lab_ok=1
-n=1
-for node in boot a b; do
-	var=N_${node^^}
-	new_ns "$var" || { lab_ok=0; break; }
-	NSOF[$node]=${!var}
-	IFOF[$node]=$(wg_iface "$node")
-	if [ "$node" = boot ]; then IPOF[$node]=198.18.0.10; else IPOF[$node]=198.18.0.$n; n=$((n + 1)); fi
-	veth "$SW" "s$node" "${NSOF[$node]}" eth0 &&
-		ip -n "$SW" link set "s$node" master br0 &&
-		addr "${NSOF[$node]}" eth0 "${IPOF[$node]}/24" || { lab_ok=0; break; }
-done
+names_lab boot=198.18.0.10 a=198.18.0.1 b=198.18.0.2 || lab_ok=0
 [ "$lab_ok" = 1 ] && { wait_for "ping_ok ${NSOF[boot]} ${IPOF[a]}" 10 &&
 	wait_for "ping_ok ${NSOF[boot]} ${IPOF[b]}" 10 || lab_ok=0; }
 if [ "$lab_ok" = 1 ]; then
@@ -138,9 +79,7 @@ else
 	tap_done
 fi
 
-# Keys of workbit 4; a and b the first two of 40 that derive one address.
-(umask 077 && "$WH" genkey workbit 4 >"$LAB_DIR/boot.key") &&
-	PUB[boot]=$("$WH" pubkey <"$LAB_DIR/boot.key") || { tap_fail "lab: a key"; tap_done; }
+# a and b: the first two of 40 keys of workbit 4 that derive one address.
 declare -A SEEN=()
 for i in $(seq 1 40); do
 	(umask 077 && "$WH" genkey workbit 4 >"$LAB_DIR/k$i.key") || break
@@ -176,15 +115,19 @@ trust bad-.names.test ${PUB[c]}
 trust 198.19.9.9 ${PUB[d]}
 EOF
 
+# b's copy names the bootstrap node on a peer line instead: a DHT contact
+# (no trusted NAT observer), b's only way into the DHT, where a looks it up.
+sed 's/^boot /peer /' "$LAB_DIR/net.conf" >"$LAB_DIR/b.conf"
+
 # ---------------------------------------------------------------- up despite the collision
 
-if up boot net.conf boot.key; then
+if names_up boot net.conf boot.key; then
 	tap_ok "boot comes up"
 else
 	tap_fail "boot comes up" "$(cat "$LAB_DIR/boot.err")"
 	tap_done
 fi
-if up a net.conf a.key && up b net.conf b.key; then
+if names_up a net.conf a.key && names_up b b.conf b.key; then
 	tap_ok "a and b come up on a file with a colliding pair and two bad lines"
 else
 	tap_fail "a and b come up on a file with a colliding pair and two bad lines" \
@@ -198,9 +141,9 @@ else
 	tap_fail "the two bad lines are logged with file and line" "$(cat "$LAB_DIR/a.err")"
 fi
 
-A4=$(show_field a - ipv4)
-B4=$(show_field b - ipv4)
-B4_AT_A=$(show_field a b.names.test ipv4)
+A4=$(names_peer_field a - ipv4)
+B4=$(names_peer_field b - ipv4)
+B4_AT_A=$(names_peer_field a b.names.test ipv4)
 if [ "$(printf '%s\n' "${PUB[a]}" "${PUB[b]}" | python3 -c '
 import base64, sys
 a, b = (base64.urlsafe_b64decode(l.strip() + "=") for l in sys.stdin)
@@ -216,7 +159,7 @@ else
 		"a's view of b: $B4_AT_A"
 fi
 if [ -n "$B4" ] && wait_for "ping_ok ${NSOF[a]} $B4" 15 && ping_ok "${NSOF[b]}" "$A4" >/dev/null; then
-	tap_ok "a pings b ($B4) and b pings a ($A4) over the overlay"
+	tap_ok "a pings b ($B4) and b pings a ($A4) over the overlay (b joined the DHT through a peer line)"
 else
 	tap_fail "a and b ping each other over the overlay" "$(whx "${NSOF[a]}" show "${IFOF[a]}" 2>&1)"
 fi
@@ -233,7 +176,7 @@ for i in $(seq 1 20); do
 	WB=$("$WH" pubkey <"$LAB_DIR/weak.key" | "$WH" workbit)
 	[ "$WB" -lt 4 ] && break
 done
-if up a net.conf weak.key "xn${LAB_PID}w"; then
+if names_up a net.conf weak.key "xn${LAB_PID}w"; then
 	tap_fail "a key of workbit $WB is refused" "wh up succeeded: $(cat "$LAB_DIR/a.err")"
 elif grep -q "weak.key: the key has workbit $WB, below the network's workbit 4" "$LAB_DIR/a.err"; then
 	tap_ok "a key of workbit $WB is refused: $(head -1 "$LAB_DIR/a.err")"

@@ -32,83 +32,23 @@ LAB_TAG=xs
 [ $# -eq 1 ] || { echo "usage: $0 WH" >&2; exit 2; }
 WH=$(lab_impl_abs "$1")
 
-WH_CTL_DIR=/var/run/wh
 PORT=62100
 
 lab_require_root
 lab_require_cmd ip ping ss
 lab_require_impl "$WH"
 
-HOSTS_DIRS=()
-xs_cleanup() {
-	local iface d
-	lab_cleanup
-	for iface in "${LAB_IFACES[@]}"; do
-		rm -f "$WH_CTL_DIR/$iface.sock"
-	done
-	for d in "${HOSTS_DIRS[@]}"; do
-		rm -f "$d/hosts" && rmdir "$d" 2>/dev/null
-	done
-}
-
-lab_clean_stale_sockets "$WH_CTL_DIR"
-lab_init
-trap xs_cleanup EXIT
-
-declare -A NSOF=() IFOF=() IPOF=() PUB=()
-
-whx() {
-	local ns=$1
-	shift
-	ip netns exec "$ns" "$WH" "$@"
-}
-
-daemon_pid() {
-	ip netns exec "${NSOF[$1]}" ss -xlpn 2>/dev/null | grep -F "$WH_CTL_DIR/$2.sock" |
-		grep -o 'pid=[0-9]*' | head -1 | cut -d= -f2
-}
-
-# up NODE: `wh up -f` in the background (its log on stderr, in
-# $LAB_DIR/NODE.err), ready once its control socket answers.
-up() {
-	local node=$1 iface=${IFOF[$1]}
-	LAB_IFACES+=("$iface")
-	ip netns exec "${NSOF[$node]}" env LOG_LEVEL=info "$WH" up "$LAB_DIR/net.conf" \
-		private-key "$LAB_DIR/$node.key" interface "$iface" listen-port "$PORT" -f \
-		>"$LAB_DIR/$node.out" 2>"$LAB_DIR/$node.err" &
-	LAB_PIDS+=("$!")
-	wait_for "ip netns exec ${NSOF[$node]} $WH show $iface >/dev/null 2>&1" 10
-}
-
-show_peer_v4() {
-	whx "${NSOF[$1]}" show "${IFOF[$1]}" json | python3 -c '
-import json, sys
-for p in json.load(sys.stdin).get("peers", []):
-    if p["hostname"] == sys.argv[1]:
-        print(p["ipv4"])' "$2"
-}
+# shellcheck source=names-lib.sh
+. "$(dirname "$0")/names-lib.sh"
+names_init
+NAMES_FG=1
 
 # ---------------------------------------------------------------- the lab
 
-new_ns SW || { tap_fail "create the switch namespace"; tap_done; }
-ip -n "$SW" link add br0 type bridge && ip -n "$SW" link set br0 up
 lab_ok=1
-n=1
-for node in a b; do
-	var=N_${node^^}
-	new_ns "$var" || { lab_ok=0; break; }
-	NSOF[$node]=${!var}
-	IFOF[$node]=$(wg_iface "$node")
-	IPOF[$node]=198.18.0.$n
-	n=$((n + 1))
-	veth "$SW" "s$node" "${NSOF[$node]}" eth0 &&
-		ip -n "$SW" link set "s$node" master br0 &&
-		addr "${NSOF[$node]}" eth0 "${IPOF[$node]}/24" || { lab_ok=0; break; }
-	(umask 077 && "$WH" genkey workbit 4 >"$LAB_DIR/$node.key") &&
-		PUB[$node]=$("$WH" pubkey <"$LAB_DIR/$node.key") || { lab_ok=0; break; }
-done
+names_lab a=198.18.0.1 b=198.18.0.2 || lab_ok=0
 HOSTS=/etc/netns/${NSOF[a]}
-mkdir -p "$HOSTS" && HOSTS_DIRS+=("$HOSTS") &&
+mkdir -p "$HOSTS" && NAMES_HOSTS_DIRS+=("$HOSTS") &&
 	printf '127.0.0.1 localhost\n198.18.0.99 bhost.test\n' >"$HOSTS/hosts" || lab_ok=0
 [ "$lab_ok" = 1 ] && { wait_for "ping_ok ${NSOF[a]} ${IPOF[b]}" 10 || lab_ok=0; }
 if [ "$lab_ok" = 1 ] &&
@@ -128,13 +68,13 @@ trust b ${PUB[b]} bhost.test:$PORT
 EOF
 
 for node in b a; do
-	if ! up "$node"; then
+	if ! names_up "$node" net.conf "$node.key"; then
 		tap_fail "wh up $node" "$(cat "$LAB_DIR/$node.err")"
 		tap_done
 	fi
 done
 tap_ok "a and b come up; a's only way to b is the name bhost.test"
-B4=$(show_peer_v4 a b)
+B4=$(names_peer_field a b ipv4)
 if wait_for "grep -q 'bhost.test is 198.18.0.99:$PORT' $LAB_DIR/a.err" 10 &&
 	! ping_ok "${NSOF[a]}" "$B4" >/dev/null; then
 	tap_ok "while bhost.test is 198.18.0.99, a does not reach b ($B4)"

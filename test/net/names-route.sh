@@ -33,67 +33,20 @@ LAB_TAG=xr
 [ $# -eq 1 ] || { echo "usage: $0 WH" >&2; exit 2; }
 WH=$(lab_impl_abs "$1")
 
-WH_CTL_DIR=/var/run/wh
 PORT=62099
 
 lab_require_root
 lab_require_cmd ip ping ss wg
 lab_require_impl "$WH"
 
-xr_cleanup() {
-	local iface
-	lab_cleanup
-	for iface in "${LAB_IFACES[@]}"; do
-		rm -f "$WH_CTL_DIR/$iface.sock"
-	done
-}
-
-lab_clean_stale_sockets "$WH_CTL_DIR"
-lab_init
-trap xr_cleanup EXIT
-
-declare -A NSOF=() IFOF=() IPOF=() PUB=()
-
-whx() {
-	local ns=$1
-	shift
-	ip netns exec "$ns" "$WH" "$@"
-}
-
-daemon_pid() {
-	ip netns exec "${NSOF[$1]}" ss -xlpn 2>/dev/null | grep -F "$WH_CTL_DIR/$2.sock" |
-		grep -o 'pid=[0-9]*' | head -1 | cut -d= -f2
-}
-
-up() {
-	local node=$1 iface=${IFOF[$1]} pid rc
-	LAB_IFACES+=("$iface")
-	ip netns exec "${NSOF[$node]}" env LOG_LEVEL=info "$WH" up "$LAB_DIR/net.conf" \
-		private-key "$LAB_DIR/$node.key" interface "$iface" listen-port "$PORT" \
-		>"$LAB_DIR/$node.out" 2>"$LAB_DIR/$node.err"
-	rc=$?
-	pid=$(daemon_pid "$node" "$iface")
-	[ -n "$pid" ] && LAB_PIDS+=("$pid")
-	return $rc
-}
+# shellcheck source=names-lib.sh
+. "$(dirname "$0")/names-lib.sh"
+names_init
 
 # ---------------------------------------------------------------- the lab
 
-new_ns SW || { tap_fail "create the switch namespace"; tap_done; }
-ip -n "$SW" link add br0 type bridge && ip -n "$SW" link set br0 up
 lab_ok=1
-for node in boot a gw; do
-	var=N_${node^^}
-	new_ns "$var" || { lab_ok=0; break; }
-	NSOF[$node]=${!var}
-	IFOF[$node]=$(wg_iface "$node")
-	case $node in boot) IPOF[$node]=198.18.0.10 ;; a) IPOF[$node]=198.18.0.1 ;; gw) IPOF[$node]=198.18.0.2 ;; esac
-	veth "$SW" "s$node" "${NSOF[$node]}" eth0 &&
-		ip -n "$SW" link set "s$node" master br0 &&
-		addr "${NSOF[$node]}" eth0 "${IPOF[$node]}/24" || { lab_ok=0; break; }
-	(umask 077 && "$WH" genkey workbit 4 >"$LAB_DIR/$node.key") &&
-		PUB[$node]=$("$WH" pubkey <"$LAB_DIR/$node.key") || { lab_ok=0; break; }
-done
+names_lab boot=198.18.0.10 a=198.18.0.1 gw=198.18.0.2 || lab_ok=0
 # The host behind gw, and gw forwarding for it.
 [ "$lab_ok" = 1 ] && { new_ns H && veth "${NSOF[gw]}" eth1 "$H" eth0 &&
 	addr "${NSOF[gw]}" eth1 203.0.113.1/24 && addr "${NSOF[gw]}" eth1 2001:db8:5::1/64 &&
@@ -124,7 +77,7 @@ route 2001:db8:5::/48 via gw
 EOF
 
 for node in boot gw a; do
-	if ! up "$node"; then
+	if ! names_up "$node" net.conf "$node.key"; then
 		tap_fail "wh up $node" "$(cat "$LAB_DIR/$node.err")"
 		tap_done
 	fi
