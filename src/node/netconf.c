@@ -32,7 +32,6 @@ enum {
 	QUOTE_MAX = 64,		/* characters of a value shown in a message */
 	KEY_SHOWN = 10,		/* characters of a bad key shown in a message */
 	READ_CHUNK = 16384,
-	ERR_MAX = 1024,
 };
 
 /* ---- messages ---- */
@@ -65,60 +64,6 @@ int netconf_fail(struct netconf_parser *p, unsigned line, const char *fmt, ...)
 	vsnprintf(p->err + n, p->errlen - (size_t)n, fmt, ap);
 	va_end(ap);
 	return p->rc;
-}
-
-void netconf_note_v(struct netconf_parser *p, unsigned line, const char *fmt, va_list ap)
-{
-	struct netconf *c = p->conf;
-	struct netconf_note *slot;
-	char buf[ERR_MAX];
-	size_t i, worst = 0;
-	int n;
-
-	c->n_left_out++;
-	if (c->n_notes == NETCONF_MAX_NOTES) {
-		/* Full: the note of the highest line gives way to a lower one. */
-		for (i = 1; i < c->n_notes; ++i)
-			if (c->notes[i].line > c->notes[worst].line)
-				worst = i;
-		if (c->notes[worst].line <= line)
-			return;
-		slot = &c->notes[worst];
-		free(slot->text);
-	} else {
-		if (!c->notes) {
-			c->notes = calloc(NETCONF_MAX_NOTES, sizeof(*c->notes));
-			if (!c->notes) {
-				netconf_fail_errno(p, ENOMEM);
-				return;
-			}
-		}
-		slot = &c->notes[c->n_notes++];
-	}
-	n = snprintf(buf, sizeof(buf), "%s:%u: ", p->src, line);
-	if (n > 0 && (size_t)n < sizeof(buf))
-		vsnprintf(buf + n, sizeof(buf) - (size_t)n, fmt, ap);
-	slot->line = line;
-	slot->text = strdup(buf);
-	if (!slot->text) {
-		c->n_notes--;	/* the slot is the last one, or was freed above */
-		if (slot != &c->notes[c->n_notes])
-			*slot = c->notes[c->n_notes];
-		netconf_fail_errno(p, ENOMEM);
-	}
-}
-
-void netconf_leave_out(struct netconf_parser *p, bool *left_out, unsigned line, const char *fmt,
-		       ...)
-{
-	va_list ap;
-
-	if (*left_out)
-		return;
-	*left_out = true;
-	va_start(ap, fmt);
-	netconf_note_v(p, line, fmt, ap);
-	va_end(ap);
 }
 
 int netconf_fail_errno(struct netconf_parser *p, int e)

@@ -3,10 +3,11 @@
  * read each line on its own).
  *
  * Defaults, the subnet checks of static addresses, repeats, derivations
- * and collisions.  Line numbers are looked at only to name them in
- * messages; sorting by key or address, never by line, is what makes the
- * addresses (and the collision reported) independent of the order of the
- * lines. */
+ * and collisions, and the notes of the lines left out (here, since most
+ * are left out by this pass).  Line numbers are looked at only to name
+ * them in messages; sorting by key or address, never by line, is what
+ * makes the addresses (and the lines left out) independent of the order
+ * of the lines. */
 #include "src/node/netconf.h"
 #include "src/node/netconf_priv.h"
 
@@ -166,6 +167,65 @@ bool netconf_derive_ipv6(const struct netconf *conf, const uint8_t key[NETCONF_K
 			 uint8_t out[16])
 {
 	return netconf_derive_ipv6_candidate(conf, key, 0, out);
+}
+
+/* ---- lines left out ---- */
+
+/* Room for the longest message: two peers named by hostname and key. */
+enum { NOTE_MAX = 1024 };
+
+void netconf_note_v(struct netconf_parser *p, unsigned line, const char *fmt, va_list ap)
+{
+	struct netconf *c = p->conf;
+	struct netconf_note *slot;
+	char buf[NOTE_MAX];
+	size_t i, worst = 0;
+	int n;
+
+	c->n_left_out++;
+	if (c->n_notes == NETCONF_MAX_NOTES) {
+		/* Full: the note of the highest line gives way to a lower one. */
+		for (i = 1; i < c->n_notes; ++i)
+			if (c->notes[i].line > c->notes[worst].line)
+				worst = i;
+		if (c->notes[worst].line <= line)
+			return;
+		slot = &c->notes[worst];
+		free(slot->text);
+	} else {
+		if (!c->notes) {
+			c->notes = calloc(NETCONF_MAX_NOTES, sizeof(*c->notes));
+			if (!c->notes) {
+				netconf_fail_errno(p, ENOMEM);
+				return;
+			}
+		}
+		slot = &c->notes[c->n_notes++];
+	}
+	n = snprintf(buf, sizeof(buf), "%s:%u: ", p->src, line);
+	if (n > 0 && (size_t)n < sizeof(buf))
+		vsnprintf(buf + n, sizeof(buf) - (size_t)n, fmt, ap);
+	slot->line = line;
+	slot->text = strdup(buf);
+	if (!slot->text) {
+		c->n_notes--;	/* the slot is the last one, or was freed above */
+		if (slot != &c->notes[c->n_notes])
+			*slot = c->notes[c->n_notes];
+		netconf_fail_errno(p, ENOMEM);
+	}
+}
+
+void netconf_leave_out(struct netconf_parser *p, bool *left_out, unsigned line, const char *fmt,
+		       ...)
+{
+	va_list ap;
+
+	if (*left_out)
+		return;
+	*left_out = true;
+	va_start(ap, fmt);
+	netconf_note_v(p, line, fmt, ap);
+	va_end(ap);
 }
 
 /* ---- after the last line ---- */
