@@ -32,7 +32,6 @@ enum {
 	QUOTE_MAX = 64,		/* characters of a value shown in a message */
 	KEY_SHOWN = 10,		/* characters of a bad key shown in a message */
 	READ_CHUNK = 16384,
-	ERR_MAX = 1024,
 };
 
 /* ---- messages ---- */
@@ -44,6 +43,14 @@ int netconf_fail(struct netconf_parser *p, unsigned line, const char *fmt, ...)
 
 	if (p->rc)
 		return p->rc;
+	if (p->lenient) {
+		/* A peer line's own error: the line is left out, the rest
+		 * of the file goes on. */
+		va_start(ap, fmt);
+		netconf_note_v(p, line, fmt, ap);
+		va_end(ap);
+		return -EINVAL;
+	}
 	p->rc = -EINVAL;
 	if (!p->errlen)
 		return p->rc;
@@ -102,6 +109,11 @@ static const char *quote_n(char *out, size_t outlen, const char *s, size_t max)
 
 #define QBUF (QUOTE_MAX * 4 + 8)
 #define Q(buf, s) quote_n(buf, sizeof(buf), s, QUOTE_MAX)
+
+const char *netconf_quote(char out[NETCONF_QUOTE_BUF], const char *s)
+{
+	return quote_n(out, NETCONF_QUOTE_BUF, s, QUOTE_MAX);
+}
 
 void netconf_format_ipv4(char out[16], const uint8_t a[4])
 {
@@ -169,8 +181,8 @@ static bool is_alpha(char c)
 	return is_lower(c) || (c >= 'A' && c <= 'Z');
 }
 
-/* A network name or hostname: 1..63 of [a-z0-9_-], not starting or ending
- * with '-' (a DNS label; '_' kept because WireHub's own examples use it). */
+/* A network name: 1..63 of [a-z0-9_-], not starting or ending with '-'
+ * (a DNS label; '_' kept because WireHub's own examples use it). */
 static bool valid_label(const char *s)
 {
 	size_t n = strlen(s), i;
@@ -205,6 +217,31 @@ static bool valid_dns_name(const char *s, size_t n)
 			return false;
 		}
 	}
+	return true;
+}
+
+static bool all_digits_dots(const char *s, size_t n);
+
+/* A member's hostname, a DNS name as WireHub's announcement wrote them
+ * ("a.test"): at most 253 characters, labels of 1..63 letters, digits,
+ * '-' or '_' (WireHub's own examples use "node_a"), no '-' at a label's
+ * ends, no final dot, and a last label that is not all digits (so that
+ * no hostname reads as an IPv4 address).  Letters are compared in either
+ * case: out gets the name in lowercase. */
+static bool valid_hostname(const char *s, char out[NETCONF_MAX_HOSTNAME + 1])
+{
+	size_t n = strlen(s), i, last;
+
+	if (n == 0 || n > NETCONF_MAX_HOSTNAME || s[n - 1] == '.' ||
+	    !valid_dns_name(s, n))
+		return false;
+	last = n;
+	while (last && s[last - 1] != '.')
+		--last;
+	if (all_digits_dots(s + last, n - last))
+		return false;
+	for (i = 0; i <= n; ++i)
+		out[i] = s[i] >= 'A' && s[i] <= 'Z' ? (char)(s[i] - 'A' + 'a') : s[i];
 	return true;
 }
 
@@ -326,8 +363,8 @@ static int set_once(struct netconf_parser *p, unsigned *line, const char *what)
 
 /* "A.B.C.D/N" or "X:Y::/N" split at the slash; the prefix length checked
  * against 1..max. */
-static int parse_prefix(struct netconf_parser *p, const char *tok, bool v6, uint8_t *addr,
-			uint8_t *prefix)
+int netconf_parse_prefix(struct netconf_parser *p, const char *tok, bool v6, uint8_t *addr,
+			 uint8_t *prefix)
 {
 	const char *slash = strchr(tok, '/');
 	size_t alen = slash ? (size_t)(slash - tok) : strlen(tok);
@@ -370,7 +407,7 @@ static int do_subnet(struct netconf_parser *p, char **tok, size_t ntok)
 	uint8_t a[4];
 
 	if (one_value(p, tok, ntok) || set_once(p, &p->line_subnet, "subnet") ||
-	    parse_prefix(p, tok[1], false, a, &c->prefix))
+	    netconf_parse_prefix(p, tok[1], false, a, &c->prefix))
 		return p->rc;
 	/* Host bits are cleared: "10.0.42.1/24" is 10.0.42.0/24. */
 	be32_put(c->subnet, be32_get(a) & netconf_mask4(c->prefix));
@@ -385,7 +422,7 @@ static int do_subnet6(struct netconf_parser *p, char **tok, size_t ntok)
 	int i;
 
 	if (one_value(p, tok, ntok) || set_once(p, &p->line_subnet6, "subnet6") ||
-	    parse_prefix(p, tok[1], true, a, &c->prefix6))
+	    netconf_parse_prefix(p, tok[1], true, a, &c->prefix6))
 		return p->rc;
 	netconf_mask6(m, c->prefix6);
 	for (i = 0; i < 16; ++i)
@@ -555,15 +592,30 @@ static struct netconf_peer *new_peer(struct netconf_parser *p)
 	return memset(&c->peers[c->n_peers], 0, sizeof(c->peers[0]));
 }
 
+static int peer_line(struct netconf_parser *p, struct netconf_peer *peer, enum netconf_kind kind,
+		     char **tok, size_t ntok);
+
 static int do_peer(struct netconf_parser *p, enum netconf_kind kind, char **tok, size_t ntok)
 {
 	struct netconf_peer *peer = new_peer(p);
-	bool has_key = false, has_endpoint = false, trusted = netconf_kind_is_trusted(kind);
-	char q[QBUF];
-	size_t i;
 
 	if (!peer)
 		return p->rc;
+	/* From here an error costs the line alone (netconf_fail notes it). */
+	p->lenient = true;
+	p->peer_lines++;
+	peer_line(p, peer, kind, tok, ntok);
+	p->lenient = false;
+	return p->rc;
+}
+
+static int peer_line(struct netconf_parser *p, struct netconf_peer *peer, enum netconf_kind kind,
+		     char **tok, size_t ntok)
+{
+	bool has_key = false, has_endpoint = false, trusted = netconf_kind_is_trusted(kind);
+	char q[QBUF], q2[QBUF], host[NETCONF_MAX_HOSTNAME + 1];
+	size_t i;
+
 	peer->kind = kind;
 	peer->line = p->lineno;
 	for (i = 1; i < ntok; ++i) {
@@ -581,7 +633,7 @@ static int do_peer(struct netconf_parser *p, enum netconf_kind kind, char **tok,
 			if (has_endpoint)
 				return netconf_fail(p, p->lineno, "unexpected %s after the endpoint", Q(q, t));
 			if (parse_endpoint(p, t, &peer->endpoint))
-				return p->rc;
+				return -EINVAL;
 			has_endpoint = true;
 		} else if (strchr(t, ':')) {
 			/* Before the key: a static address, or the hostname. */
@@ -592,7 +644,8 @@ static int do_peer(struct netconf_parser *p, enum netconf_kind kind, char **tok,
 			if (peer->static6)
 				return netconf_fail(p, p->lineno, "a second static IPv6 address %s", Q(q, t));
 			peer->static6 = peer->has_ipv6 = true;
-		} else if (is_digit(t[0]) && strchr(t, '.')) {
+		} else if (all_digits_dots(t, strlen(t)) ||
+			   (is_digit(t[0]) && strchr(t, '.') && !valid_hostname(t, host))) {
 			if (!parse_ipv4(t, strlen(t), peer->ipv4))
 				return netconf_fail(p, p->lineno, "%s is not an IPv4 address", Q(q, t));
 			if (!trusted)
@@ -600,19 +653,19 @@ static int do_peer(struct netconf_parser *p, enum netconf_kind kind, char **tok,
 			if (peer->static4)
 				return netconf_fail(p, p->lineno, "a second static IPv4 address %s", Q(q, t));
 			peer->static4 = peer->has_ipv4 = true;
-		} else if (valid_label(t)) {
-			if (peer->hostname[0])
-				return netconf_fail(p, p->lineno, "a second hostname %s (the first is \"%s\")",
-					    Q(q, t), peer->hostname);
-			strcpy(peer->hostname, t);
-		} else if (looks_like_key(t)) {
+		} else if (!strchr(t, '.') && looks_like_key(t)) {
 			return netconf_fail(p, p->lineno, "%s (%zu characters) is not a valid public key: "
 				    "expected 32 bytes in base64, 43 or 44 characters",
 				    quote_key(q, sizeof(q), t), strlen(t));
+		} else if (valid_hostname(t, host)) {
+			if (peer->hostname[0])
+				return netconf_fail(p, p->lineno, "a second hostname %s (the first is %s)",
+					    Q(q, t), Q(q2, peer->hostname));
+			memcpy(peer->hostname, host, sizeof(host));
 		} else {
 			return netconf_fail(p, p->lineno,
-				    "%s is not a valid hostname: use 1 to 63 lowercase letters, "
-				    "digits, '-' or '_'", Q(q, t));
+				    "%s is not a valid hostname: use a DNS name of at most 253 "
+				    "characters, labels of 1 to 63 letters, digits, '-' or '_'", Q(q, t));
 		}
 		continue;
 static_on_untrusted:
@@ -663,6 +716,8 @@ static int process_line(struct netconf_parser *p, char *line, size_t len)
 		return do_workbit(p, tok, ntok);
 	if (!strcmp(tok[0], "namespace"))
 		return do_namespace(p, tok, ntok);
+	if (!strcmp(tok[0], "route"))
+		return netconf_route_line(p, tok, ntok);
 	for (i = 0; i < sizeof(kinds) / sizeof(kinds[0]); ++i)
 		if (!strcmp(tok[0], kinds[i].name))
 			return do_peer(p, kinds[i].kind, tok, ntok);
@@ -820,8 +875,8 @@ static int parse_fd(int fd, const char *name, struct netconf **out, char *err, s
 /* Opening never blocks (O_NONBLOCK: a FIFO without a writer would hold
  * the caller, which on reload is the node's loop); what is not a regular
  * file is refused unless streams are allowed, and then read blocking. */
-static int parse_path(const char *path, bool streams, bool *regular, struct netconf **out,
-		      char *err, size_t errlen)
+static int parse_path(const char *path, const char *name, bool streams, bool *regular,
+		      struct netconf **out, char *err, size_t errlen)
 {
 	struct stat st;
 	int fd, rc, fl;
@@ -831,7 +886,7 @@ static int parse_path(const char *path, bool streams, bool *regular, struct netc
 	if (fd < 0 || fstat(fd, &st) < 0) {
 		rc = -errno;
 		if (err && errlen)
-			snprintf(err, errlen, "%s: %s", path, strerror(-rc));
+			snprintf(err, errlen, "%s: %s", name, strerror(-rc));
 		if (fd >= 0)
 			close(fd);
 		return rc;
@@ -840,40 +895,50 @@ static int parse_path(const char *path, bool streams, bool *regular, struct netc
 		*regular = S_ISREG(st.st_mode);
 	if (S_ISDIR(st.st_mode) || (!S_ISREG(st.st_mode) && !streams)) {
 		if (err && errlen)
-			snprintf(err, errlen, "%s: not a regular file", path);
+			snprintf(err, errlen, "%s: not a regular file", name);
 		close(fd);
 		return S_ISDIR(st.st_mode) ? -EISDIR : -EINVAL;
 	}
 	if (S_ISREG(st.st_mode) && st.st_size > NETCONF_FILE_MAX) {
 		if (err && errlen)
-			snprintf(err, errlen, "%s: larger than %u bytes", path, NETCONF_FILE_MAX);
+			snprintf(err, errlen, "%s: larger than %u bytes", name, NETCONF_FILE_MAX);
 		close(fd);
 		return -EFBIG;
 	}
 	fl = fcntl(fd, F_GETFL);
 	if (!S_ISREG(st.st_mode) && fl >= 0)
 		fcntl(fd, F_SETFL, fl & ~O_NONBLOCK);
-	rc = parse_fd(fd, path, out, err, errlen);
+	rc = parse_fd(fd, name, out, err, errlen);
 	close(fd);
 	return rc;
 }
 
 int netconf_parse_file(const char *path, struct netconf **out, char *err, size_t errlen)
 {
-	return parse_path(path, false, NULL, out, err, errlen);
+	return parse_path(path, path, false, NULL, out, err, errlen);
+}
+
+int netconf_parse_file_as(const char *path, const char *name, struct netconf **out, char *err,
+			  size_t errlen)
+{
+	return parse_path(path, name, false, NULL, out, err, errlen);
 }
 
 int netconf_parse_once(const char *path, bool *regular, struct netconf **out, char *err,
 		       size_t errlen)
 {
-	return parse_path(path, true, regular, out, err, errlen);
+	return parse_path(path, path, true, regular, out, err, errlen);
 }
 
 void netconf_free(struct netconf *conf)
 {
 	if (!conf)
 		return;
+	for (size_t i = 0; i < conf->n_notes; ++i)
+		free(conf->notes[i].text);
+	free(conf->notes);
 	free(conf->peers);
+	free(conf->routes);
 	free(conf->by_key);
 	free(conf->by_hostname);
 	free(conf);

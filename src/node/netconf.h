@@ -16,8 +16,14 @@
  * peer (trust, router, alias) without a static IPv4 gets one derived from
  * BLAKE2b-256 of its key, and every trusted peer gets an IPv6 address in
  * the subnet6 prefix the same way (formulas in doc/network-file.md).  Two
- * peers that derive the same address are an error naming both, so the
- * same set of lines gives the same addresses on every node, in any order.
+ * keys that derive the same address do not stop the network: the smaller
+ * key keeps it and the other takes its next candidate, so the same set of
+ * lines gives the same addresses on every node, in any order.
+ *
+ * A bad peer line costs only that line: it is left out, and the reason
+ * kept in conf->notes ("FILE:LINE: ..."), as long as the file's
+ * network-wide lines are sound and some peer line is left.  Otherwise the
+ * parse fails.
  *
  * Errors (negative errno; a message in err when errlen > 0):
  *   -EINVAL  the text is wrong: "FILE:LINE: ..." names the file, the line
@@ -41,12 +47,16 @@ enum {
 	NETCONF_KEY_LEN = 32,
 	NETCONF_MAX_LINE = 4096,	/* bytes, without the line end */
 	NETCONF_MAX_PEERS = 65536,
-	NETCONF_MAX_LABEL = 63,		/* network name, hostnames */
+	NETCONF_MAX_LABEL = 63,		/* network name, a label of a DNS name */
+	NETCONF_MAX_HOSTNAME = 253,	/* a member's hostname: a DNS name */
 	NETCONF_MAX_NAMESPACE = 255,
 	NETCONF_MAX_HOST = 253,		/* a DNS name in an endpoint */
 	NETCONF_DEFAULT_PORT = 62096,
 	NETCONF_DEFAULT_WORKBIT = 8,
 	NETCONF_MAX_WORKBIT = 256,
+	NETCONF_MAX_NOTES = 64,		/* left-out lines whose reason is kept */
+	NETCONF_MAX_CANDIDATES = 64,	/* derived addresses tried per key */
+	NETCONF_MAX_ROUTES = 65536,
 };
 
 /* What a peer line says about the peer.  trust, router and alias lines are
@@ -76,7 +86,7 @@ struct netconf_endpoint {
 struct netconf_peer {
 	enum netconf_kind kind;
 	uint8_t key[NETCONF_KEY_LEN];	/* public key (for alias: the alias key) */
-	char hostname[NETCONF_MAX_LABEL + 1];	/* "" when the line has none */
+	char hostname[NETCONF_MAX_HOSTNAME + 1];	/* lowercase; "" when the line has none */
 	/* Overlay addresses, network byte order.  has_ipv4 and has_ipv6 are
 	 * true exactly for the trusted kinds; static4/static6 tell whether
 	 * the line wrote the address or it was derived from the key. */
@@ -87,6 +97,13 @@ struct netconf_peer {
 	struct netconf_endpoint endpoint;
 	unsigned line;			/* 1-based line of the peer's line */
 	uint8_t key_form;		/* private: how the key was written, for messages */
+	bool left_out;			/* private to the second pass */
+};
+
+/* A line left out of the network, and why: "FILE:LINE: message". */
+struct netconf_note {
+	unsigned line;
+	char *text;
 };
 
 struct netconf {
@@ -101,13 +118,37 @@ struct netconf {
 	bool has_subnet6, subnet6_derived;
 	uint8_t subnet6[16];
 	uint8_t prefix6;			/* 1..120 */
-	struct netconf_peer *peers;		/* in file order */
+	struct netconf_peer *peers;		/* in file order, the sound lines only */
 	size_t n_peers;
+	/* The peer lines left out (bad on their own, or losing to another
+	 * line by the rules of doc/network-file.md): the first
+	 * NETCONF_MAX_NOTES reasons in line order, and how many in all. */
+	struct netconf_note *notes;
+	size_t n_notes;
+	size_t n_left_out;
+	struct netconf_route *routes;		/* in file order, the sound lines only */
+	size_t n_routes;
 	/* Private to the parser: sorted indexes for the lookups (built by
 	 * netconf_addr.c, searched by netconf_diff.c). */
 	struct netconf_peer **by_key;
 	struct netconf_peer **by_hostname;
 	size_t n_hostnames;
+};
+
+/* A prefix routed through a member of kind router, beyond the subnet:
+ * `route 203.0.113.0/24 via gw`.  The router's WireGuard peer allows it
+ * (every other member routes it into the tunnel); the router forwards it
+ * (its admin enables IP forwarding). */
+struct netconf_route {
+	bool v6;
+	uint8_t addr[16];		/* network order, host bits cleared */
+	uint8_t prefix;
+	size_t router;			/* index in peers of the router's line */
+	uint8_t router_key[NETCONF_KEY_LEN];	/* and its key */
+	unsigned line;
+	/* Private to the parser: the router as written, until resolved. */
+	char via[NETCONF_MAX_HOSTNAME + 1];
+	bool left_out;
 };
 
 /* The largest network file read (about 100,000 members). */
@@ -119,6 +160,10 @@ struct netconf {
  * success *out holds the network (free it with netconf_free) and 0 is
  * returned; on error *out is NULL. */
 int netconf_parse_file(const char *path, struct netconf **out, char *err, size_t errlen);
+/* The same, with name in the messages instead of path: `wh reload` reads
+ * the absolute path and names the file as `wh up` was given it. */
+int netconf_parse_file_as(const char *path, const char *name, struct netconf **out, char *err,
+			  size_t errlen);
 /* The same, except that a pipe, FIFO or character device is read to its
  * end too (blocking: for `wh up <(cat net.conf)`, before the loop runs);
  * *regular tells which it was. */
@@ -140,9 +185,13 @@ bool netconf_kind_is_trusted(enum netconf_kind kind);
 /* The peer with this key, or NULL.  O(log n). */
 const struct netconf_peer *netconf_find(const struct netconf *conf,
 					const uint8_t key[NETCONF_KEY_LEN]);
-/* The peer with this hostname (exact, lowercase), or NULL.  O(log n). */
+/* The peer with this hostname (letters in either case), or NULL.
+ * O(log n). */
 const struct netconf_peer *netconf_find_hostname(const struct netconf *conf,
 						 const char *hostname);
+/* The route of exactly this prefix (addr: 4 or 16 bytes), or NULL. */
+const struct netconf_route *netconf_find_route(const struct netconf *conf, bool v6,
+					       const uint8_t *addr, uint8_t prefix);
 /* Our own entry, given our public key: a node learns its overlay addresses
  * and hostname from its own trust (router, alias) line.  NULL when the
  * file does not list us, or lists us only as boot or peer (then we are a
@@ -203,5 +252,12 @@ bool netconf_derive_ipv4(const struct netconf *conf, const uint8_t key[NETCONF_K
 			 uint8_t out[4]);
 bool netconf_derive_ipv6(const struct netconf *conf, const uint8_t key[NETCONF_KEY_LEN],
 			 uint8_t out[16]);
+/* A key's candidate n (0 .. NETCONF_MAX_CANDIDATES - 1): candidate 0 is
+ * the address above, the next ones are where the key goes when a smaller
+ * key or a static address holds the one before. */
+bool netconf_derive_ipv4_candidate(const struct netconf *conf,
+				   const uint8_t key[NETCONF_KEY_LEN], unsigned n, uint8_t out[4]);
+bool netconf_derive_ipv6_candidate(const struct netconf *conf,
+				   const uint8_t key[NETCONF_KEY_LEN], unsigned n, uint8_t out[16]);
 
 #endif

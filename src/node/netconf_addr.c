@@ -3,10 +3,11 @@
  * read each line on its own).
  *
  * Defaults, the subnet checks of static addresses, repeats, derivations
- * and collisions.  Line numbers are looked at only to name them in
- * messages; sorting by key or address, never by line, is what makes the
- * addresses (and the collision reported) independent of the order of the
- * lines. */
+ * and collisions, and the notes of the lines left out (here, since most
+ * are left out by this pass).  Line numbers are looked at only to name
+ * them in messages; sorting by key or address, never by line, is what
+ * makes the addresses (and the lines left out) independent of the order
+ * of the lines. */
 #include "src/node/netconf.h"
 #include "src/node/netconf_priv.h"
 
@@ -14,6 +15,8 @@
 #include "proto/common/byteorder.h"
 
 #include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -102,8 +105,22 @@ bool netconf_derive_subnet6(const char *ns, const char *name, uint8_t out[16])
 	return true;
 }
 
-bool netconf_derive_ipv4(const struct netconf *conf, const uint8_t key[NETCONF_KEY_LEN],
-			 uint8_t out[4])
+/* Candidate 0 of a key hashes under the label alone, candidate n > 0
+ * under "label-n" (doc/network-file.md, "Collisions"). */
+static void candidate_hash(uint8_t h[32], const char *label, const struct netconf *conf,
+			   const uint8_t key[NETCONF_KEY_LEN], unsigned n)
+{
+	char l[24];
+
+	if (n)
+		snprintf(l, sizeof(l), "%s-%u", label, n);
+	else
+		snprintf(l, sizeof(l), "%s", label);
+	derive_hash(h, l, conf->ns, conf->name, key);
+}
+
+bool netconf_derive_ipv4_candidate(const struct netconf *conf,
+				   const uint8_t key[NETCONF_KEY_LEN], unsigned n, uint8_t out[4])
 {
 	uint8_t h[32];
 	uint64_t v = 0, count;
@@ -115,22 +132,22 @@ bool netconf_derive_ipv4(const struct netconf *conf, const uint8_t key[NETCONF_K
 	hostbits = 32u - conf->prefix;
 	/* Hosts 1 .. 2^hostbits - 2: never the network or broadcast address. */
 	count = ((uint64_t)1 << hostbits) - 2;
-	derive_hash(h, LABEL_IPV4, conf->ns, conf->name, key);
+	candidate_hash(h, LABEL_IPV4, conf, key, n);
 	for (i = 0; i < 8; ++i)
 		v = v << 8 | h[i];
 	be32_put(out, be32_get(conf->subnet) | (uint32_t)(v % count + 1));
 	return true;
 }
 
-bool netconf_derive_ipv6(const struct netconf *conf, const uint8_t key[NETCONF_KEY_LEN],
-			 uint8_t out[16])
+bool netconf_derive_ipv6_candidate(const struct netconf *conf,
+				   const uint8_t key[NETCONF_KEY_LEN], unsigned n, uint8_t out[16])
 {
 	uint8_t h[32], m[16];
 	int i;
 
 	if (!conf->has_subnet6)
 		return false;
-	derive_hash(h, LABEL_IPV6, conf->ns, conf->name, key);
+	candidate_hash(h, LABEL_IPV6, conf, key, n);
 	netconf_mask6(m, conf->prefix6);
 	for (i = 0; i < 16; ++i)
 		out[i] = (uint8_t)((conf->subnet6[i] & m[i]) | (h[i] & ~m[i]));
@@ -138,6 +155,77 @@ bool netconf_derive_ipv6(const struct netconf *conf, const uint8_t key[NETCONF_K
 	if (host_part_zero6(out, conf->prefix6))
 		out[15] |= 1;
 	return true;
+}
+
+bool netconf_derive_ipv4(const struct netconf *conf, const uint8_t key[NETCONF_KEY_LEN],
+			 uint8_t out[4])
+{
+	return netconf_derive_ipv4_candidate(conf, key, 0, out);
+}
+
+bool netconf_derive_ipv6(const struct netconf *conf, const uint8_t key[NETCONF_KEY_LEN],
+			 uint8_t out[16])
+{
+	return netconf_derive_ipv6_candidate(conf, key, 0, out);
+}
+
+/* ---- lines left out ---- */
+
+/* Room for the longest message: two peers named by hostname and key. */
+enum { NOTE_MAX = 1024 };
+
+void netconf_note_v(struct netconf_parser *p, unsigned line, const char *fmt, va_list ap)
+{
+	struct netconf *c = p->conf;
+	struct netconf_note *slot;
+	char buf[NOTE_MAX];
+	size_t i, worst = 0;
+	int n;
+
+	c->n_left_out++;
+	if (c->n_notes == NETCONF_MAX_NOTES) {
+		/* Full: the note of the highest line gives way to a lower one. */
+		for (i = 1; i < c->n_notes; ++i)
+			if (c->notes[i].line > c->notes[worst].line)
+				worst = i;
+		if (c->notes[worst].line <= line)
+			return;
+		slot = &c->notes[worst];
+		free(slot->text);
+	} else {
+		if (!c->notes) {
+			c->notes = calloc(NETCONF_MAX_NOTES, sizeof(*c->notes));
+			if (!c->notes) {
+				netconf_fail_errno(p, ENOMEM);
+				return;
+			}
+		}
+		slot = &c->notes[c->n_notes++];
+	}
+	n = snprintf(buf, sizeof(buf), "%s:%u: ", p->src, line);
+	if (n > 0 && (size_t)n < sizeof(buf))
+		vsnprintf(buf + n, sizeof(buf) - (size_t)n, fmt, ap);
+	slot->line = line;
+	slot->text = strdup(buf);
+	if (!slot->text) {
+		c->n_notes--;	/* the slot is the last one, or was freed above */
+		if (slot != &c->notes[c->n_notes])
+			*slot = c->notes[c->n_notes];
+		netconf_fail_errno(p, ENOMEM);
+	}
+}
+
+void netconf_leave_out(struct netconf_parser *p, bool *left_out, unsigned line, const char *fmt,
+		       ...)
+{
+	va_list ap;
+
+	if (*left_out)
+		return;
+	*left_out = true;
+	va_start(ap, fmt);
+	netconf_note_v(p, line, fmt, ap);
+	va_end(ap);
 }
 
 /* ---- after the last line ---- */
@@ -157,85 +245,67 @@ static int cmp_hostname(const void *a, const void *b)
 {
 	const struct netconf_peer *x = *(const struct netconf_peer *const *)a;
 	const struct netconf_peer *y = *(const struct netconf_peer *const *)b;
-	int c = strcmp(x->hostname, y->hostname);
 
-	if (c)
-		return c;
-	return x->line < y->line ? -1 : x->line > y->line;
+	return strcmp(x->hostname, y->hostname);
 }
 
-/* Addresses sorted with the key as tie-break, never the line: the pair a
- * collision message names is then the same in any order of the lines. */
-static int cmp_ipv4(const void *a, const void *b)
+static int cmp_static4(const void *a, const void *b)
 {
 	const struct netconf_peer *x = *(const struct netconf_peer *const *)a;
 	const struct netconf_peer *y = *(const struct netconf_peer *const *)b;
-	int c = memcmp(x->ipv4, y->ipv4, 4);
 
-	return c ? c : sodium_compare(x->key, y->key, NETCONF_KEY_LEN);
+	return memcmp(x->ipv4, y->ipv4, 4);
 }
 
-static int cmp_ipv6(const void *a, const void *b)
+static int cmp_static6(const void *a, const void *b)
 {
 	const struct netconf_peer *x = *(const struct netconf_peer *const *)a;
 	const struct netconf_peer *y = *(const struct netconf_peer *const *)b;
-	int c = memcmp(x->ipv6, y->ipv6, 16);
 
-	return c ? c : sodium_compare(x->key, y->key, NETCONF_KEY_LEN);
+	return memcmp(x->ipv6, y->ipv6, 16);
 }
 
-/* In v, sorted so that equal values are adjacent with lines ascending,
- * finds the repeated value whose second line comes first in the file:
- * *first is the earlier line, *second the repeat.  eq tells equal values. */
-static bool first_repeat(struct netconf_peer **v, size_t n,
-			 bool (*eq)(const struct netconf_peer *, const struct netconf_peer *),
-			 const struct netconf_peer **first, const struct netconf_peer **second)
+/* Where several lines hold one value, the line whose key sorts first,
+ * byte by byte, keeps it: the tie-break of every rule below, so that the
+ * outcome is the same in any order of the lines. */
+static int key_order(const struct netconf_peer *x, const struct netconf_peer *y)
 {
-	size_t i, group = 0;
-	bool found = false;
-
-	for (i = 1; i < n; ++i) {
-		if (!eq(v[i], v[group])) {
-			group = i;
-			continue;
-		}
-		if (i == group + 1 && (!found || v[i]->line < (*second)->line)) {
-			*first = v[group];
-			*second = v[i];
-			found = true;
-		}
-	}
-	return found;
+	return memcmp(x->key, y->key, NETCONF_KEY_LEN);
 }
 
-static bool eq_key(const struct netconf_peer *a, const struct netconf_peer *b)
+/* The value first, then the key. */
+static int cmp_hostname_key(const void *a, const void *b)
 {
-	return sodium_memcmp(a->key, b->key, NETCONF_KEY_LEN) == 0;
+	int c = cmp_hostname(a, b);
+
+	return c ? c : key_order(*(const struct netconf_peer *const *)a,
+				 *(const struct netconf_peer *const *)b);
 }
 
-static bool eq_hostname(const struct netconf_peer *a, const struct netconf_peer *b)
+static int cmp_static4_key(const void *a, const void *b)
 {
-	return !strcmp(a->hostname, b->hostname);
+	int c = cmp_static4(a, b);
+
+	return c ? c : key_order(*(const struct netconf_peer *const *)a,
+				 *(const struct netconf_peer *const *)b);
 }
 
-static bool eq_ipv4(const struct netconf_peer *a, const struct netconf_peer *b)
+static int cmp_static6_key(const void *a, const void *b)
 {
-	return !memcmp(a->ipv4, b->ipv4, 4);
+	int c = cmp_static6(a, b);
+
+	return c ? c : key_order(*(const struct netconf_peer *const *)a,
+				 *(const struct netconf_peer *const *)b);
 }
 
-static bool eq_ipv6(const struct netconf_peer *a, const struct netconf_peer *b)
-{
-	return !memcmp(a->ipv6, b->ipv6, 16);
-}
-
-/* Fills v with the peers that pass keep; returns how many. */
+/* Fills v with the peers still in that pass keep; returns how many. */
 static size_t select_peers(struct netconf *c, struct netconf_peer **v,
 			   bool (*keep)(const struct netconf_peer *))
 {
 	size_t i, n = 0;
 
 	for (i = 0; i < c->n_peers; ++i)
-		if (keep(&c->peers[i]))
+		if (!c->peers[i].left_out && keep(&c->peers[i]))
 			v[n++] = &c->peers[i];
 	return n;
 }
@@ -255,54 +325,24 @@ static bool has_static6(const struct netconf_peer *peer)
 	return peer->static6;
 }
 
-static bool has_ipv4(const struct netconf_peer *peer)
-{
-	return peer->has_ipv4;
-}
-
-static bool has_ipv6(const struct netconf_peer *peer)
-{
-	return peer->has_ipv6;
-}
-
-static int cmp_static4(const void *a, const void *b)
-{
-	const struct netconf_peer *x = *(const struct netconf_peer *const *)a;
-	const struct netconf_peer *y = *(const struct netconf_peer *const *)b;
-	int c = memcmp(x->ipv4, y->ipv4, 4);
-
-	return c ? c : x->line < y->line ? -1 : x->line > y->line;
-}
-
-static int cmp_static6(const void *a, const void *b)
-{
-	const struct netconf_peer *x = *(const struct netconf_peer *const *)a;
-	const struct netconf_peer *y = *(const struct netconf_peer *const *)b;
-	int c = memcmp(x->ipv6, y->ipv6, 16);
-
-	return c ? c : x->line < y->line ? -1 : x->line > y->line;
-}
-
-static bool is_trusted(const struct netconf_peer *peer)
-{
-	return netconf_kind_is_trusted(peer->kind);
-}
-
 static bool any_peer(const struct netconf_peer *peer)
 {
 	(void)peer;
 	return true;
 }
 
+/* Marks the line left out, with a note saying why. */
+#define leave_out(p, x, ...) netconf_leave_out((p), &(x)->left_out, (x)->line, __VA_ARGS__)
+
 /* Static addresses must lie in their subnet, and be host addresses. */
-static int check_statics(struct netconf_parser *p)
+static void check_statics(struct netconf_parser *p)
 {
 	struct netconf *c = p->conf;
 	char a[46], s[46];
 	size_t i;
 
 	for (i = 0; i < c->n_peers; ++i) {
-		const struct netconf_peer *peer = &c->peers[i];
+		struct netconf_peer *peer = &c->peers[i];
 
 		if (peer->static4) {
 			uint32_t v = be32_get(peer->ipv4), m = netconf_mask4(c->prefix);
@@ -310,132 +350,245 @@ static int check_statics(struct netconf_parser *p)
 			netconf_format_ipv4(a, peer->ipv4);
 			netconf_format_ipv4(s, c->subnet);
 			if ((v & m) != be32_get(c->subnet))
-				return netconf_fail(p, peer->line, "\"%s\" is outside the subnet %s/%u (line %u)",
-					    a, s, c->prefix, p->line_subnet);
-			if (c->prefix <= 30 && (v == (v & m) || v == (v | ~m)))
-				return netconf_fail(p, peer->line, "\"%s\" is the %s address of the subnet "
-					    "%s/%u, not a host address", a,
-					    v == (v & m) ? "network" : "broadcast", s, c->prefix);
+				leave_out(p, peer, "\"%s\" is outside the subnet %s/%u (line %u)", a, s,
+					  c->prefix, p->line_subnet);
+			else if (c->prefix <= 30 && (v == (v & m) || v == (v | ~m)))
+				leave_out(p, peer, "\"%s\" is the %s address of the subnet %s/%u, not a "
+					  "host address", a, v == (v & m) ? "network" : "broadcast", s,
+					  c->prefix);
 		}
 		if (peer->static6) {
 			netconf_format_ipv6(a, peer->ipv6);
 			netconf_format_ipv6(s, c->subnet6);
 			if (!in_subnet6(peer->ipv6, c->subnet6, c->prefix6))
-				return netconf_fail(p, peer->line, "\"%s\" is outside the subnet6 %s/%u%s", a,
-					    s, c->prefix6, c->subnet6_derived ?
-					    " (derived from the name; a \"subnet6\" line chooses another)" :
-					    "");
-			if (host_part_zero6(peer->ipv6, c->prefix6))
-				return netconf_fail(p, peer->line, "\"%s\" is the subnet6 prefix itself, not "
-					    "a host address", a);
+				leave_out(p, peer, "\"%s\" is outside the subnet6 %s/%u%s", a, s, c->prefix6,
+					  c->subnet6_derived ? " (derived from the name; a \"subnet6\" "
+					  "line chooses another)" : "");
+			else if (host_part_zero6(peer->ipv6, c->prefix6))
+				leave_out(p, peer, "\"%s\" is the subnet6 prefix itself, not a host "
+					  "address", a);
 		}
 	}
-	return 0;
 }
 
-/* Keys, hostnames and static addresses are each used once; a repeat names
- * both lines. */
-static int check_repeats(struct netconf_parser *p, struct netconf_peer **v)
+/* A key on several lines: which one is meant cannot be told, so every
+ * one of them is left out, each naming another. */
+static void repeated_keys(struct netconf_parser *p, struct netconf_peer **v)
 {
-	struct netconf *c = p->conf;
-	const struct netconf_peer *a = NULL, *b = NULL;
-	char t[KEY_B64_LEN + 46];
-	size_t n;
+	char t[KEY_B64_LEN + 1];
+	size_t n, i, j, k;
 
-	n = select_peers(c, v, any_peer);
-	qsort(v, n, sizeof(*v), cmp_key);
-	if (first_repeat(v, n, eq_key, &a, &b)) {
-		netconf_key_text(t, b);
-		return netconf_fail(p, b->line, "public key \"%s\" is already on line %u", t, a->line);
-	}
-	n = select_peers(c, v, has_hostname);
-	qsort(v, n, sizeof(*v), cmp_hostname);
-	if (first_repeat(v, n, eq_hostname, &a, &b))
-		return netconf_fail(p, b->line, "hostname \"%s\" is already on line %u", b->hostname, a->line);
-	n = select_peers(c, v, has_static4);
-	qsort(v, n, sizeof(*v), cmp_static4);
-	if (first_repeat(v, n, eq_ipv4, &a, &b)) {
-		netconf_format_ipv4(t, b->ipv4);
-		return netconf_fail(p, b->line, "static address \"%s\" is already on line %u", t, a->line);
-	}
-	n = select_peers(c, v, has_static6);
-	qsort(v, n, sizeof(*v), cmp_static6);
-	if (first_repeat(v, n, eq_ipv6, &a, &b)) {
-		netconf_format_ipv6(t, b->ipv6);
-		return netconf_fail(p, b->line, "static address \"%s\" is already on line %u", t, a->line);
-	}
-	return 0;
-}
-
-static int derive_addresses(struct netconf_parser *p)
-{
-	struct netconf *c = p->conf;
-	char lb[160], s[16];
-	size_t i;
-
-	for (i = 0; i < c->n_peers; ++i) {
-		struct netconf_peer *peer = &c->peers[i];
-
-		if (!is_trusted(peer))
+	n = select_peers(p->conf, v, any_peer);
+	qsort(v, n, sizeof(*v), cmp_key);	/* equal keys: lines ascending */
+	for (i = 0; i < n; i = j) {
+		for (j = i + 1; j < n && !sodium_memcmp(v[i]->key, v[j]->key, NETCONF_KEY_LEN); ++j)
+			;
+		if (j == i + 1)
 			continue;
-		if (!peer->static4) {
-			if (!netconf_derive_ipv4(c, peer->key, peer->ipv4)) {
-				netconf_format_ipv4(s, c->subnet);
-				return netconf_fail(p, peer->line, "the subnet %s/%u has no room for derived "
-					    "addresses: give %s a static address", s, c->prefix,
-					    netconf_peer_label(lb, sizeof(lb), peer));
-			}
-			peer->has_ipv4 = true;
-		}
-		if (!peer->static6) {
-			/* has_subnet6 holds: trusted peers need a name. */
-			netconf_derive_ipv6(c, peer->key, peer->ipv6);
-			peer->has_ipv6 = true;
+		netconf_key_text(t, v[i + 1]);
+		leave_out(p, v[i], "public key \"%s\" is also on line %u", t, v[i + 1]->line);
+		for (k = i + 1; k < j; ++k) {
+			netconf_key_text(t, v[k]);
+			leave_out(p, v[k], "public key \"%s\" is already on line %u", t, v[i]->line);
 		}
 	}
+}
+
+static void text_hostname(char *out, const struct netconf_peer *peer)
+{
+	strcpy(out, peer->hostname);
+}
+
+static void text_static4(char *out, const struct netconf_peer *peer)
+{
+	netconf_format_ipv4(out, peer->ipv4);
+}
+
+static void text_static6(char *out, const struct netconf_peer *peer)
+{
+	netconf_format_ipv6(out, peer->ipv6);
+}
+
+/* A hostname or static address on several lines (each with its own key,
+ * repeated keys are out by now): the smallest key keeps it, the others
+ * are left out naming its line. */
+static void repeated_values(struct netconf_parser *p, struct netconf_peer **v,
+			    bool (*keep)(const struct netconf_peer *),
+			    int (*cmp)(const void *, const void *),
+			    int (*cmp_then_key)(const void *, const void *), const char *what,
+			    void (*text)(char *out, const struct netconf_peer *peer))
+{
+	char t[NETCONF_MAX_HOSTNAME + 1];
+	size_t n, i, j;
+
+	n = select_peers(p->conf, v, keep);
+	qsort(v, n, sizeof(*v), cmp_then_key);
+	for (i = 0; i < n; i = j)
+		for (j = i + 1; j < n && !cmp(&v[i], &v[j]); ++j) {
+			text(t, v[j]);
+			leave_out(p, v[j], "%s \"%s\" is already on line %u, whose key sorts first "
+				  "(the smaller key keeps it)", what, t, v[i]->line);
+		}
+}
+
+/* ---- derived addresses ---- */
+
+/* One family's assignment: statics first, then rounds in which every
+ * peer still without an address proposes its next candidate; among the
+ * proposals of a free address the smallest key wins, the others (and
+ * proposals of a taken address) go on to the next round.  A peer thus
+ * moves only when its own candidate was taken, and the result depends on
+ * the set of lines alone. */
+struct family {
+	bool v6;
+	size_t alen;
+	uint8_t *taken;		/* sorted, alen bytes each */
+	size_t n_taken, cap;
+};
+
+static uint8_t *peer_addr(struct netconf_peer *peer, bool v6)
+{
+	return v6 ? peer->ipv6 : peer->ipv4;
+}
+
+static int cmp_addr4(const void *a, const void *b)
+{
+	return memcmp(a, b, 4);
+}
+
+static int cmp_addr6(const void *a, const void *b)
+{
+	return memcmp(a, b, 16);
+}
+
+/* Among the first n taken addresses, which are sorted. */
+static bool is_taken(const struct family *f, size_t n, const uint8_t *a)
+{
+	return n && bsearch(a, f->taken, n, f->alen, f->v6 ? cmp_addr6 : cmp_addr4) != NULL;
+}
+
+static int take(struct family *f, const uint8_t *a)
+{
+	if (f->n_taken == f->cap) {
+		size_t cap = f->cap ? f->cap * 2 : 64;
+		uint8_t *t = realloc(f->taken, cap * f->alen);
+
+		if (!t)
+			return -ENOMEM;
+		f->taken = t;
+		f->cap = cap;
+	}
+	memcpy(f->taken + f->n_taken++ * f->alen, a, f->alen);
 	return 0;
 }
 
-/* Two peers with one address: at least one derived it (static repeats are
- * caught before).  The peers are sorted by address then key, so the first
- * colliding pair, and so the message, is the same in any line order. */
-static int check_collisions(struct netconf_parser *p, struct netconf_peer **v, bool v6)
+static void sort_taken(struct family *f)
+{
+	if (f->n_taken > 1)
+		qsort(f->taken, f->n_taken, f->alen, f->v6 ? cmp_addr6 : cmp_addr4);
+}
+
+static bool trusted_derived4(const struct netconf_peer *peer)
+{
+	return netconf_kind_is_trusted(peer->kind) && !peer->static4;
+}
+
+static bool trusted_derived6(const struct netconf_peer *peer)
+{
+	return netconf_kind_is_trusted(peer->kind) && !peer->static6;
+}
+
+static bool propose(const struct netconf *c, struct netconf_peer *peer, bool v6, unsigned n)
+{
+	return v6 ? netconf_derive_ipv6_candidate(c, peer->key, n, peer->ipv6) :
+		    netconf_derive_ipv4_candidate(c, peer->key, n, peer->ipv4);
+}
+
+static int assign(struct netconf_parser *p, struct netconf_peer **v, bool v6)
 {
 	struct netconf *c = p->conf;
-	const struct netconf_peer *x = NULL, *y = NULL;
-	char a[46], l1[160], l2[160];
-	size_t n, i;
+	struct family f = { .v6 = v6, .alen = v6 ? 16 : 4 };
+	char s[46], lb[NETCONF_MAX_HOSTNAME + KEY_B64_LEN + 8];
+	size_t n, i, j, k, pending;
+	unsigned round;
+	int ret = 0;
 
-	n = select_peers(c, v, v6 ? has_ipv6 : has_ipv4);
-	qsort(v, n, sizeof(*v), v6 ? cmp_ipv6 : cmp_ipv4);
-	for (i = 1; i < n && !x; ++i)
-		if (v6 ? eq_ipv6(v[i - 1], v[i]) : eq_ipv4(v[i - 1], v[i])) {
-			x = v[i - 1];
-			y = v[i];
-		}
-	if (!x)
-		return 0;
+	/* Every static address is taken before any derivation. */
+	n = select_peers(c, v, v6 ? has_static6 : has_static4);
+	for (i = 0; i < n && !ret; ++i)
+		ret = take(&f, peer_addr(v[i], v6));
+	sort_taken(&f);
+	pending = select_peers(c, v, v6 ? trusted_derived6 : trusted_derived4);
 	if (v6)
-		netconf_format_ipv6(a, x->ipv6);
+		netconf_format_ipv6(s, c->subnet6);
 	else
-		netconf_format_ipv4(a, x->ipv4);
-	if ((v6 ? x->static6 : x->static4) || (v6 ? y->static6 : y->static4)) {
-		const struct netconf_peer *st = (v6 ? x->static6 : x->static4) ? x : y;
-		const struct netconf_peer *dv = st == x ? y : x;
+		netconf_format_ipv4(s, c->subnet);
+	for (round = 0; round < NETCONF_MAX_CANDIDATES && pending && !ret; ++round) {
+		size_t before = f.n_taken;
 
-		return netconf_fail(p, dv->line, "%s derives %s, the static address of %s on line %u: "
-			    "give it a static address", netconf_peer_label(l1, sizeof(l1), dv), a,
-			    netconf_peer_label(l2, sizeof(l2), st), st->line);
-	}
-	if (x->line < y->line) {
-		const struct netconf_peer *t = x;
+		for (i = 0; i < pending; ++i) {
+			if (propose(c, v[i], v6, round))
+				continue;
+			/* Only a /31 or /32 has no derived address at all. */
+			leave_out(p, v[i], "the subnet %s/%u has no room for derived addresses: "
+				  "give %s a static address", s, c->prefix,
+				  netconf_peer_label(lb, sizeof(lb), v[i]));
+		}
+		qsort(v, pending, sizeof(*v), v6 ? cmp_static6_key : cmp_static4_key);
+		/* Groups of one proposed address, the smallest key first; the
+		 * losers move to the front of v, which k never overtakes. */
+		for (i = 0, k = 0; i < pending; i = j) {
+			struct netconf_peer *first = v[i];
+			/* This round's winners hold other addresses than
+			 * this group's: the sorted part is enough. */
+			bool won = !first->left_out && !is_taken(&f, before, peer_addr(first, v6));
 
-		x = y;
-		y = t;
+			if (won) {
+				ret = ret ? ret : take(&f, peer_addr(first, v6));
+				if (v6)
+					first->has_ipv6 = true;
+				else
+					first->has_ipv4 = true;
+			}
+			else if (!first->left_out)
+				v[k++] = first;
+			for (j = i + 1; j < pending && !(v6 ? cmp_static6 : cmp_static4)(&first, &v[j]);
+			     ++j)
+				if (!v[j]->left_out)
+					v[k++] = v[j];
+		}
+		pending = k;
+		if (f.n_taken != before)
+			sort_taken(&f);
 	}
-	return netconf_fail(p, x->line, "%s and %s on line %u both derive %s: give one of them a "
-		    "static address", netconf_peer_label(l1, sizeof(l1), x),
-		    netconf_peer_label(l2, sizeof(l2), y), y->line, a);
+	for (i = 0; i < pending && !ret; ++i)
+		leave_out(p, v[i], "%s finds no free address in %s/%u among its %d candidates: "
+			  "give it a static address", netconf_peer_label(lb, sizeof(lb), v[i]), s,
+			  v6 ? c->prefix6 : c->prefix, NETCONF_MAX_CANDIDATES);
+	free(f.taken);
+	if (ret)
+		netconf_fail_errno(p, -ret);
+	return p->rc;
+}
+
+static int cmp_note(const void *a, const void *b)
+{
+	const struct netconf_note *x = a, *y = b;
+
+	if (x->line != y->line)
+		return x->line < y->line ? -1 : 1;
+	return strcmp(x->text, y->text);
+}
+
+/* The peers left out go; the others keep their file order. */
+static void compact(struct netconf *c)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < c->n_peers; ++i)
+		if (!c->peers[i].left_out)
+			c->peers[n++] = c->peers[i];
+	c->n_peers = n;
 }
 
 int netconf_finish(struct netconf_parser *p)
@@ -447,7 +600,7 @@ int netconf_finish(struct netconf_parser *p)
 	for (i = 0; i < c->n_peers; ++i) {
 		const struct netconf_peer *peer = &c->peers[i];
 
-		if (!is_trusted(peer))
+		if (!netconf_kind_is_trusted(peer->kind))
 			continue;
 		if (!c->name[0])
 			return netconf_fail(p, peer->line, "a \"%s\" line needs the network's name: add a "
@@ -469,9 +622,28 @@ int netconf_finish(struct netconf_parser *p)
 		netconf_fail_errno(p, ENOMEM);
 		goto out;
 	}
-	if (check_statics(p) || check_repeats(p, v) || derive_addresses(p) ||
-	    check_collisions(p, v, false) || check_collisions(p, v, true))
+	/* Each rule leaves lines out; those it left are the next one's. */
+	check_statics(p);
+	repeated_keys(p, v);
+	repeated_values(p, v, has_hostname, cmp_hostname, cmp_hostname_key, "hostname",
+			text_hostname);
+	repeated_values(p, v, has_static4, cmp_static4, cmp_static4_key, "static address",
+			text_static4);
+	repeated_values(p, v, has_static6, cmp_static6, cmp_static6_key, "static address",
+			text_static6);
+	if (p->rc || assign(p, v, false) || assign(p, v, true))
 		goto out;
+	compact(c);
+	if (c->n_notes > 1)
+		qsort(c->notes, c->n_notes, sizeof(*c->notes), cmp_note);
+	/* Nothing sound is left of a file that had peer lines: refused, with
+	 * the first reason. */
+	if (p->peer_lines && !c->n_peers && c->n_notes) {
+		p->rc = -EINVAL;
+		if (p->errlen)
+			snprintf(p->err, p->errlen, "%s", c->notes[0].text);
+		goto out;
+	}
 
 	select_peers(c, c->by_key, any_peer);
 	qsort(c->by_key, c->n_peers, sizeof(*c->by_key), cmp_key);
@@ -483,8 +655,12 @@ int netconf_finish(struct netconf_parser *p)
 	}
 	memcpy(c->by_hostname, v, c->n_hostnames * sizeof(*v));
 	qsort(c->by_hostname, c->n_hostnames, sizeof(*v), cmp_hostname);
+	/* Routes name their routers: resolved once the peers are final. */
+	if (netconf_routes_finish(p))
+		goto out;
+	if (c->n_notes > 1)
+		qsort(c->notes, c->n_notes, sizeof(*c->notes), cmp_note);
 out:
 	free(v);
 	return p->rc;
 }
-

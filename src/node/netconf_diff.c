@@ -40,11 +40,22 @@ const struct netconf_peer *netconf_find(const struct netconf *conf,
 const struct netconf_peer *netconf_find_hostname(const struct netconf *conf,
 						 const char *hostname)
 {
+	char lower[NETCONF_MAX_HOSTNAME + 1];
 	struct netconf_peer **e;
+	size_t i;
 
 	if (!conf || !conf->n_hostnames || !hostname[0])
 		return NULL;
-	e = bsearch(hostname, conf->by_hostname, conf->n_hostnames, sizeof(*e),
+	/* Hostnames are kept in lowercase; ASCII only, not the locale's. */
+	for (i = 0; hostname[i]; ++i) {
+		char ch = hostname[i];
+
+		if (i == NETCONF_MAX_HOSTNAME)
+			return NULL;
+		lower[i] = ch >= 'A' && ch <= 'Z' ? (char)(ch - 'A' + 'a') : ch;
+	}
+	lower[i] = '\0';
+	e = bsearch(lower, conf->by_hostname, conf->n_hostnames, sizeof(*e),
 		    cmp_find_hostname);
 	return e ? *e : NULL;
 }

@@ -8,6 +8,7 @@
 #include "crypto/encoding.h"
 #include "src/node/netconf.h"
 
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -26,8 +27,12 @@ struct netconf_parser {
 	size_t errlen;
 	int rc;				/* first error, 0 while none */
 	struct netconf *conf;
-	size_t cap_peers;
+	size_t cap_peers, cap_routes;
 	unsigned lineno;		/* lines completed so far */
+	/* While a peer line is read, its errors leave the line out (a note)
+	 * instead of failing the parse; peer_lines counts them all. */
+	bool lenient;
+	size_t peer_lines;
 	/* The lines that set each network-wide directive, 0 when unset. */
 	unsigned line_name, line_subnet, line_subnet6, line_workbit, line_ns;
 	size_t len;
@@ -35,11 +40,33 @@ struct netconf_parser {
 };
 
 /* Records the first error, "FILE:LINE: message" (no LINE when line is
- * 0), and returns it (-EINVAL); later errors are ignored. */
+ * 0), and returns it (-EINVAL); later errors are ignored.  While a peer
+ * or route line is read (lenient), the error leaves that line out
+ * instead (a note) and the parse goes on. */
 int netconf_fail(struct netconf_parser *p, unsigned line, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 /* The same for errno e (ENOMEM or a read error): "FILE: strerror". */
 int netconf_fail_errno(struct netconf_parser *p, int e);
+/* Leaves a peer line out of the network: keeps "FILE:LINE: message" in
+ * conf->notes (the first NETCONF_MAX_NOTES by line) and counts it.  Out
+ * of memory fails the parse. */
+void netconf_note_v(struct netconf_parser *p, unsigned line, const char *fmt, va_list ap)
+	__attribute__((format(printf, 3, 0)));
+/* Leaves a line out once: *left_out marks it, a note says why. */
+void netconf_leave_out(struct netconf_parser *p, bool *left_out, unsigned line, const char *fmt,
+		       ...) __attribute__((format(printf, 4, 5)));
+
+/* A value in double quotes as messages show it: control bytes escaped,
+ * cut after 64 characters. */
+enum { NETCONF_QUOTE_BUF = 64 * 4 + 8 };
+const char *netconf_quote(char out[NETCONF_QUOTE_BUF], const char *s);
+/* "A.B.C.D/N" or "X:Y::/N" (v6), the length checked; host bits kept. */
+int netconf_parse_prefix(struct netconf_parser *p, const char *tok, bool v6, uint8_t *addr,
+			 uint8_t *prefix);
+/* netconf_route.c: a "route PREFIX via ROUTER" line (first pass), and
+ * the routes resolved to their routers once the peers are final. */
+int netconf_route_line(struct netconf_parser *p, char **tok, size_t ntok);
+int netconf_routes_finish(struct netconf_parser *p);
 
 /* Addresses and keys as messages show them. */
 void netconf_format_ipv4(char out[16], const uint8_t a[4]);

@@ -3,10 +3,12 @@
 #include "src/node/node_priv.h"
 
 #include "crypto/encoding.h"
+#include "crypto/workbit.h"
 #include "crypto/x25519.h"
 #include "src/io/daemonize.h"
 #include "src/io/logsink.h"
 #include "src/node/dns.h"
+#include "src/node/names.h"
 #include "src/node/netconf.h"
 #ifdef __linux__
 #include "tun/netlink.h"
@@ -14,6 +16,7 @@
 #include "src/node/overlay.h"
 #include "src/node/paths.h"
 #include "src/node/portmap.h"
+#include "src/node/routes.h"
 #include "src/wg/peer.h"
 #include "src/wg/send.h"
 #include "src/wg/uapi.h"
@@ -71,20 +74,6 @@ struct wg_peer *member_peer(struct node *n, const struct member *m)
 bool node_peer_has_session(const struct wg_peer *peer)
 {
 	return peer_has_session(peer, wg_now(peer->dev));
-}
-
-static void endpoint_from_conf(const struct netconf_peer *cp, union wg_sockaddr *a)
-{
-	memset(a, 0, sizeof(*a));
-	if (cp->endpoint.type == NETCONF_ENDPOINT_IPV4) {
-		a->in4.sin_family = AF_INET;
-		a->in4.sin_port = htons(cp->endpoint.port);
-		memcpy(&a->in4.sin_addr, cp->endpoint.addr, 4);
-	} else if (cp->endpoint.type == NETCONF_ENDPOINT_IPV6) {
-		a->in6.sin6_family = AF_INET6;
-		a->in6.sin6_port = htons(cp->endpoint.port);
-		memcpy(&a->in6.sin6_addr, cp->endpoint.addr, 16);
-	}
 }
 
 /* Whether the file's entry is a member we hold as a WireGuard peer: a
@@ -151,7 +140,9 @@ static int members_request(struct node *n, struct uapi_set *set)
 			if (uapi_peer_add_allowed_ip(ps, &a) < 0)
 				return -ENOMEM;
 		}
-		endpoint_from_conf(cp, &ep);
+		if (routes_allowed_ips(n->conf, cp, ps) < 0)
+			return -ENOMEM;
+		names_endpoint_numeric(cp, &ep);
 		peer = peer_lookup(&n->dev, cp->key);
 		if (ep.sa.sa_family && !(peer && node_peer_has_session(peer))) {
 			ps->has_endpoint = true;
@@ -268,8 +259,10 @@ static void on_discover(uv_timer_t *t)
 	if (n->ticks == 2 * TICKS_PER_S || n->ticks == 5 * TICKS_PER_S ||
 	    n->ticks % (60 * TICKS_PER_S) == 0)
 		overlay_probe_reflexive(n->ov);
-	if (n->ticks % TICKS_PER_S == 0)
+	if (n->ticks % TICKS_PER_S == 0) {
 		paths_tick(n, now);
+		names_tick(n, now);
+	}
 	/* Lookups wait until some node of the DHT answered us (the bootstrap
 	 * node, usually): before that they would find nothing and back off.
 	 * Not until the whole bootstrap lookup ends: nodes that left lately
@@ -309,72 +302,6 @@ static void on_discover(uv_timer_t *t)
 		if (m->lookup_backoff_ns > LOOKUP_BACKOFF_MAX_S * NS)
 			m->lookup_backoff_ns = LOOKUP_BACKOFF_MAX_S * NS;
 		m->next_lookup_ns = now + m->lookup_backoff_ns;
-	}
-}
-
-/* Bootstrap nodes with a numeric endpoint go straight to the table;
- * named ones are resolved on the thread pool first. */
-struct resolve_req {
-	uv_getaddrinfo_t req;
-	struct node *node;
-	uint8_t key[32];
-	uint16_t port;
-};
-
-static void on_resolved(uv_getaddrinfo_t *req, int status, struct addrinfo *res)
-{
-	struct resolve_req *r = req->data;
-	struct addrinfo *ai;
-
-	if (status == 0 && !r->node->stopping) {
-		for (ai = res; ai; ai = ai->ai_next) {
-			union wg_sockaddr a;
-
-			if (ai->ai_addrlen > sizeof(a))
-				continue;
-			memset(&a, 0, sizeof(a));
-			memcpy(&a, ai->ai_addr, ai->ai_addrlen);
-			overlay_add_bootstrap(r->node->ov, r->key, &a);
-			break;
-		}
-	} else if (status != 0) {
-		dev_log(&r->node->dev, LOG_INFO, "cannot resolve a bootstrap node: %s",
-			uv_strerror(status));
-	}
-	uv_freeaddrinfo(res);
-	free(r);
-}
-
-static void add_bootstraps(struct node *n)
-{
-	size_t i;
-
-	for (i = 0; i < n->conf->n_peers; ++i) {
-		const struct netconf_peer *cp = &n->conf->peers[i];
-		union wg_sockaddr a;
-
-		if (cp->kind != NETCONF_BOOT || ct_equal(cp->key, n->public_key, 32))
-			continue;
-		endpoint_from_conf(cp, &a);
-		if (a.sa.sa_family) {
-			overlay_add_bootstrap(n->ov, cp->key, &a);
-		} else if (cp->endpoint.type == NETCONF_ENDPOINT_NAME) {
-			struct resolve_req *r = calloc(1, sizeof(*r));
-			struct addrinfo hints;
-			char port[8];
-
-			if (!r)
-				continue;
-			r->node = n;
-			memcpy(r->key, cp->key, 32);
-			r->req.data = r;
-			memset(&hints, 0, sizeof(hints));
-			hints.ai_socktype = SOCK_DGRAM;
-			snprintf(port, sizeof(port), "%u", cp->endpoint.port);
-			if (uv_getaddrinfo(&n->loop, &r->req, on_resolved, cp->endpoint.host, port,
-					   &hints) < 0)
-				free(r);
-		}
 	}
 }
 
@@ -447,6 +374,36 @@ static void take_self(struct node *n)
 	snprintf(n->hostname, sizeof(n->hostname), "%s", self->hostname);
 }
 
+/* The lines the parser left out, and why: the node runs without them. */
+static void log_left_out(struct node *n)
+{
+	const struct netconf *c = n->conf;
+	size_t i;
+
+	for (i = 0; i < c->n_notes; ++i)
+		dev_log(&n->dev, LOG_ERR, "line left out of the network: %s", c->notes[i].text);
+	if (c->n_left_out > c->n_notes)
+		dev_log(&n->dev, LOG_ERR, "%zu more lines of %s left out of the network",
+			c->n_left_out - c->n_notes, n->conf_name);
+}
+
+/* The DHT drops every message of a key below the network's workbit, so
+ * such a node would start and never join: refused, saying why. */
+static int check_workbit(struct node *n, const char *key_path, char *err, size_t errlen)
+{
+	const struct netconf *c = n->conf;
+	unsigned wb = workbit_of(n->public_key, c->ns, strlen(c->ns));
+
+	if (wb >= c->workbit)
+		return 0;
+	snprintf(err, errlen, "%s: the key has workbit %u, below the network's workbit %u "
+		 "(namespace '%s'): every node would drop its messages; make a key with "
+		 "'wh genkey workbit %u%s%s'", key_path, wb, c->workbit, c->ns, c->workbit,
+		 strcmp(c->ns, WORKBIT_DEFAULT_NAMESPACE) ? " namespace " : "",
+		 strcmp(c->ns, WORKBIT_DEFAULT_NAMESPACE) ? c->ns : "");
+	return -EINVAL;
+}
+
 /* ---- reload ---- */
 
 int node_reload(struct node *n, char *err, size_t errlen)
@@ -460,22 +417,22 @@ int node_reload(struct node *n, char *err, size_t errlen)
 	if (n->conf_once) {
 		snprintf(err, errlen, "%s: not a regular file: wh reload re-reads the network file "
 			 "from its path, and this node read it once from a pipe (start it from a file "
-			 "to reload it)", n->conf_path);
+			 "to reload it)", n->conf_name);
 		return -EINVAL;
 	}
 	/* A regular file only, opened without blocking: this runs on the loop. */
-	ret = netconf_parse_file(n->conf_path, &nc, err, errlen);
+	ret = netconf_parse_file_as(n->conf_path, n->conf_name, &nc, err, errlen);
 	if (ret < 0)
 		return ret;
 	if (strcmp(nc->ns, old->ns) || nc->workbit != old->workbit) {
 		snprintf(err, errlen, "%s: a reload cannot change the namespace or the workbit "
-			 "(restart the node)", n->conf_path);
+			 "(restart the node)", n->conf_name);
 		netconf_free(nc);
 		return -EINVAL;
 	}
 	if (!!netconf_find_self(nc, n->public_key) != was_member) {
 		snprintf(err, errlen, "%s: a reload cannot make this node %s a member "
-			 "(restart the node)", n->conf_path, was_member ? "stop being" : "become");
+			 "(restart the node)", n->conf_name, was_member ? "stop being" : "become");
 		netconf_free(nc);
 		return -EINVAL;
 	}
@@ -489,7 +446,7 @@ int node_reload(struct node *n, char *err, size_t errlen)
 		n->conf = old;
 		take_self(n);
 		netconf_free(nc);
-		snprintf(err, errlen, "%s: cannot apply: %s", n->conf_path, strerror(-ret));
+		snprintf(err, errlen, "%s: cannot apply: %s", n->conf_name, strerror(-ret));
 		return ret;
 	}
 	if (n->member && (memcmp(old4, n->ipv4, 4) || memcmp(old6, n->ipv6, 16) ||
@@ -501,9 +458,13 @@ int node_reload(struct node *n, char *err, size_t errlen)
 		configure_interface(n, err, errlen);
 	}
 	node_dns_reload(n);
-	add_bootstraps(n);
+	routes_sync(n, old);
+	ret = names_sync(n);
+	if (ret < 0)
+		dev_log(&n->dev, LOG_ERR, "cannot resolve the file's host names: %s", strerror(-ret));
 	netconf_free(old);
-	dev_log(&n->dev, LOG_INFO, "reloaded %s: %zu members", n->conf_path, n->n_members);
+	log_left_out(n);
+	dev_log(&n->dev, LOG_INFO, "reloaded %s: %zu members", n->conf_name, n->n_members);
 	return 0;
 }
 
@@ -610,7 +571,7 @@ static const struct portmap_ops portmap_ops = {
 static int read_private_key(const char *path, const struct netconf *conf, uint8_t key[32],
 			    char *warn, size_t warnlen, char *err, size_t errlen)
 {
-	char buf[128], label[96];
+	char buf[128], label[264];
 	struct stat st;
 	size_t len = 0, i;
 	ssize_t r;
@@ -716,6 +677,7 @@ static int node_setup(struct node *n, const struct node_options *opt, char *err,
 	n->conf_once = !regular;
 	if (!regular || !realpath(opt->config_path, n->conf_path))
 		snprintf(n->conf_path, sizeof(n->conf_path), "%s", opt->config_path);
+	snprintf(n->conf_name, sizeof(n->conf_name), "%s", opt->config_path);
 	n->private_key = sodium_malloc(32);
 	if (!n->private_key)
 		return -ENOMEM;
@@ -728,6 +690,9 @@ static int node_setup(struct node *n, const struct node_options *opt, char *err,
 		return ret;
 	x25519_clamp(n->private_key);
 	x25519_public(n->public_key, n->private_key);
+	ret = check_workbit(n, opt->private_key_path, err, errlen);
+	if (ret < 0)
+		return ret;
 	take_self(n);
 
 	key_to_base64url(b64, n->public_key);
@@ -748,12 +713,13 @@ static int node_setup(struct node *n, const struct node_options *opt, char *err,
 		return ret;
 	if (warn[0])
 		dev_log(&n->dev, LOG_ERR, "%s", warn);
+	log_left_out(n);
 	if (!opt->private_key_path)
 		dev_log(&n->dev, LOG_INFO, "no private-key given: running as a public node with a "
 			"new key %s (kept in memory only)", b64);
 	else if (!n->member)
 		dev_log(&n->dev, LOG_INFO, "the key of %s is in no trust line of %s: this node runs "
-			"as a public node (not a member)", opt->private_key_path, n->conf_path);
+			"as a public node (not a member)", opt->private_key_path, n->conf_name);
 
 	if (n->member) {
 		ret = device_open_tun(&n->dev);
@@ -807,6 +773,7 @@ static int node_setup(struct node *n, const struct node_options *opt, char *err,
 		ret = configure_interface(n, err, errlen);
 		if (ret < 0)
 			return ret;
+		routes_sync(n, NULL);
 		/* `wg show` works on an overlay interface too. */
 		node_uapi_policy_init(n);
 		ret = uapi_server_start(&n->dev, &n->uapi_policy);
@@ -827,7 +794,11 @@ static int node_setup(struct node *n, const struct node_options *opt, char *err,
 			 ret == -EADDRINUSE ? "another node runs on it" : strerror(-ret));
 		return ret;
 	}
-	add_bootstraps(n);
+	ret = names_sync(n);
+	if (ret < 0) {
+		snprintf(err, errlen, "cannot resolve the file's host names: %s", strerror(-ret));
+		return ret;
+	}
 
 	uv_signal_init(&n->loop, &n->sigint);
 	uv_signal_init(&n->loop, &n->sigterm);
@@ -932,6 +903,7 @@ static int node_run(void *arg, int ready_fd)
 		device_destroy(&n->dev);
 	}
 	uv_loop_close(&n->loop);
+	names_free(n);
 	free(n->members);
 	netconf_free(n->conf);
 	if (n->private_key)

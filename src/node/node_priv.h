@@ -19,6 +19,7 @@
 #include <uv.h>
 
 struct ipc_server;
+struct names;
 struct netconf;
 struct node_dns;
 struct overlay;
@@ -28,7 +29,7 @@ struct portmap;
  * endpoint the overlay finds.  All times are monotonic ns, 0 = never. */
 struct member {
 	uint8_t key[32];
-	char hostname[64];
+	char hostname[254];		/* a DNS name: NETCONF_MAX_HOSTNAME + 1 */
 	uint64_t next_lookup_ns;
 	uint64_t lookup_backoff_ns;
 	uint64_t initiate_at_ns;		/* 0: no handshake planned */
@@ -43,13 +44,14 @@ struct node {
 	struct overlay *ov;
 	struct netconf *conf;
 	char conf_path[PATH_MAX];
+	char conf_name[PATH_MAX];	/* as wh up was given it: named in messages */
 	bool conf_once;			/* read from a pipe: no reload */
 	uint8_t *private_key;		/* sodium_malloc, 32 bytes */
 	uint8_t public_key[32];
 	bool member;			/* we have a trust line: a TUN device */
 	uint8_t ipv4[4], ipv6[16];	/* our overlay addresses, if member */
 	uint8_t prefix4, prefix6;
-	char hostname[64];
+	char hostname[254];		/* a DNS name: NETCONF_MAX_HOSTNAME + 1 */
 	struct member *members;
 	size_t n_members;
 	struct ipc_server *ctl;
@@ -62,6 +64,7 @@ struct node {
 	union wg_sockaddr mapped;	/* our port mapping on the router, if any */
 	struct portmap *portmap;
 	struct node_dns *dns;		/* dns.c: the name service, or NULL */
+	struct names *names;		/* names.c: the file's named endpoints */
 	bool dev_ready;			/* device_init succeeded */
 	bool handles_ready;		/* signals and the discovery timer */
 	unsigned ticks;			/* discovery ticks since start */

@@ -441,6 +441,18 @@ int overlay_add_bootstrap(struct overlay *ov, const uint8_t key[32], const union
 	return ret;
 }
 
+int overlay_add_contact(struct overlay *ov, const uint8_t key[32], const union wg_sockaddr *addr)
+{
+	struct ovl_addr k;
+	int ret;
+
+	if (!overlay_addr_from_wg(addr, &k))
+		return -EINVAL;
+	ret = ovl_engine_add_bootstrap(ov->eng, key, &k, wg_now(ov->dev));
+	rearm(ov);
+	return ret;
+}
+
 int overlay_lookup(struct overlay *ov, const uint8_t key[32], overlay_lookup_cb *done, void *arg)
 {
 	int ret = ovl_engine_lookup(ov->eng, key, done, arg, now_of(ov));

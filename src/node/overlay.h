@@ -82,6 +82,9 @@ void overlay_free(struct overlay *ov);
 
 /* Adds a bootstrap node (its address already resolved). */
 int overlay_add_bootstrap(struct overlay *ov, const uint8_t key[32], const union wg_sockaddr *addr);
+/* The same for a peer line's node: it seeds the routing table as a boot
+ * node does, but is no trusted observer of our NAT mapping. */
+int overlay_add_contact(struct overlay *ov, const uint8_t key[32], const union wg_sockaddr *addr);
 /* Starts a lookup of key; on_contact reports it when the node itself
  * answers.  done, if not NULL, runs when the lookup ends (r is valid
  * during the call); overlay_cancel(arg) forgets every callback with arg. */

@@ -47,11 +47,17 @@ static const struct netconf_peer *member_conf(const struct node *n, const uint8_
 }
 
 /* Whether the prefix is exactly a member's overlay address (a /32 or a
- * /128 that would move its route), and whose. */
+ * /128 that would move its route) or a route of the file through a
+ * router member, and whose. */
 static const struct netconf_peer *member_prefix(const struct node *n,
 						const struct uapi_allowed_ip *a)
 {
+	const struct netconf_route *r = netconf_find_route(n->conf, a->family == AF_INET6, a->addr,
+							   a->cidr);
 	size_t i;
+
+	if (r && node_member((struct node *)n, r->router_key))
+		return &n->conf->peers[r->router];
 
 	for (i = 0; i < n->conf->n_peers; ++i) {
 		const struct netconf_peer *cp = &n->conf->peers[i];
@@ -68,9 +74,16 @@ static const struct netconf_peer *member_prefix(const struct node *n,
 	return NULL;
 }
 
-/* An allowed IP given for a member is one of its two addresses. */
-static bool is_members_address(const struct netconf_peer *cp, const struct uapi_allowed_ip *a)
+/* An allowed IP given for a member is one of its two addresses, or a
+ * route of the file through it. */
+static bool is_members_address(const struct netconf *conf, const struct netconf_peer *cp,
+			       const struct uapi_allowed_ip *a)
 {
+	const struct netconf_route *r = netconf_find_route(conf, a->family == AF_INET6, a->addr,
+							   a->cidr);
+
+	if (r && ct_equal(r->router_key, cp->key, 32))
+		return true;
 	if (a->family == AF_INET)
 		return cp->has_ipv4 && a->cidr == 32 && !memcmp(a->addr, cp->ipv4, 4);
 	return cp->has_ipv6 && a->cidr == 128 && !memcmp(a->addr, cp->ipv6, 16);
@@ -112,7 +125,7 @@ static bool restates(struct node *n, const struct member *m,
 	for (i = 0; i < ps->n_allowed_ips; ++i) {
 		const struct uapi_allowed_ip *a = &ps->allowed_ips[i];
 
-		if (a->remove || !cp || !is_members_address(cp, a)) {
+		if (a->remove || !cp || !is_members_address(n->conf, cp, a)) {
 			*what = "change its allowed IPs (its overlay addresses)";
 			return false;
 		}

@@ -5,8 +5,8 @@
  * starts with the file's name.  Accepted networks are checked: addresses
  * inside their subnets, every key and hostname found again, the diff of a
  * network with itself empty.  Then the same lines in reverse order must
- * give the same verdict and, when accepted, the same addresses: the order
- * of the lines must not matter. */
+ * give the same verdict and, when accepted, the same addresses, routes
+ * and number of lines left out: the order of the lines must not matter. */
 #include "src/node/netconf.h"
 
 #include <errno.h>
@@ -65,6 +65,19 @@ static void check_conf(const struct netconf *c)
 				abort();
 		}
 	}
+	/* Every route goes through a router line of the network, once. */
+	for (i = 0; i < c->n_routes; ++i) {
+		const struct netconf_route *r = &c->routes[i];
+
+		if (r->router >= c->n_peers || c->peers[r->router].kind != NETCONF_ROUTER ||
+		    memcmp(c->peers[r->router].key, r->router_key, NETCONF_KEY_LEN) ||
+		    netconf_find_route(c, r->v6, r->addr, r->prefix) != r)
+			abort();
+	}
+	if (c->n_notes > NETCONF_MAX_NOTES || c->n_notes > c->n_left_out)
+		abort();
+	for (i = 0; i < c->n_notes; ++i)
+		check_message(c->notes[i].text);
 	if (netconf_diff(c, c, &d) == 0) {
 		if (!netconf_diff_empty(&d))
 			abort();
@@ -145,7 +158,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		rc2 = netconf_parse_buffer("fuzz", rev, rlen, &r, err2, sizeof(err2));
 		if ((rc == 0) != (rc2 == 0) && rc != -ENOMEM && rc2 != -ENOMEM)
 			abort();
-		if (!rc && !rc2 && !same_addresses(c, r))
+		if (!rc && !rc2 && (!same_addresses(c, r) || c->n_routes != r->n_routes ||
+				    c->n_left_out != r->n_left_out))
 			abort();
 		netconf_free(r);
 		free(rev);

@@ -52,6 +52,7 @@ ip -n "$M" link add eth0 type veth peer name eth1 && ip -n "$M" link set eth1 up
 	{ tap_fail "lab: a key"; tap_done; }
 cat >"$LAB_DIR/net.conf" <<EOF
 name lglab
+workbit 0
 subnet 198.19.0.0/16
 trust m $PUB
 EOF
