@@ -27,10 +27,9 @@
 # node (a at its IPv4, b at its IPv6), which `ip netns exec` mounts over
 # /etc/resolv.conf.
 #
-# TODO(names): the seeds write dotted hostnames (trust a.test ...), which
-# the network file refuses until the names engineer's change lands; then
-# node_a becomes a.test here (and `ping a` / `ping a.test` are checked:
-# proto/dns already answers both, test/dns/test_dns.c).
+# a is written as the seeds' announcement writes its members (`trust
+# a.test KEY`, a dotted hostname already under the network's name): it
+# answers as a.test and as a; b as node_b, the seeds' first demonstration.
 
 LAB_TAG=dn
 # shellcheck source=lib.sh
@@ -80,7 +79,7 @@ workbit 8               # PoW parameter for DHT security
 # a public bootstrap node, by host name
 boot ${PUB[boot]} boot.lab:$PORT
 
-trust node_a ${PUB[a]}
+trust a.test ${PUB[a]}
 trust $1 198.51.100.7 ${PUB[b]}
 EOF
 }
@@ -212,10 +211,11 @@ check_out() {
 check_out "a: ping -c1 node_b" "1 received" nsx "${NSOF[a]}" ping -n -c1 -W2 node_b
 check_out "a: ping -c1 node_b.test" "1 received" nsx "${NSOF[a]}" ping -n -c1 -W2 node_b.test
 check_out "a: ping -6 -c1 node_b (AAAA)" "1 received" nsx "${NSOF[a]}" ping -6 -n -c1 -W2 node_b
-check_out "b (resolver on its IPv6): ping -c1 node_a" "1 received" nsx "${NSOF[b]}" ping -n -c1 -W2 node_a
+check_out "b (resolver on its IPv6): ping -c1 a.test" "1 received" nsx "${NSOF[b]}" ping -n -c1 -W2 a.test
+check_out "b: ping -c1 a" "1 received" nsx "${NSOF[b]}" ping -n -c1 -W2 a
 check_out "a: getent hosts node_b" "^(${V4[b]}|${V6[b]}) +node_b" nsx "${NSOF[a]}" getent hosts node_b
 check_out "a: getent ahostsv4 node_b.test" "^${V4[b]} " nsx "${NSOF[a]}" getent ahostsv4 node_b.test
-check_out "b: getent ahostsv6 node_a" "^${V6[a]} " nsx "${NSOF[b]}" getent ahostsv6 node_a
+check_out "b: getent ahostsv6 a.test" "^${V6[a]} " nsx "${NSOF[b]}" getent ahostsv6 a.test
 
 A4=${V4[a]}
 out=$(dq a @"$A4" node_b A)
@@ -248,11 +248,11 @@ if grep -q "status: NOERROR" <<<"$out" && grep -qE "IN\s+A\s+${V4[b]}$" <<<"$out
 else
 	tap_fail "dig +tcp @a node_b" "$out"
 fi
-out=$(dq b @"${V6[b]}" +tcp node_a AAAA +short)
-[ "$out" = "${V6[a]}" ] && tap_ok "dig +tcp @b's IPv6 node_a AAAA: ${V6[a]}" ||
-	tap_fail "dig +tcp @b's IPv6 node_a AAAA" "$out"
-out=$(dq a @"${V4[b]}" node_a A +short)
-[ "$out" = "${V4[a]}" ] && tap_ok "dig from a to b's responder over the tunnel: ${V4[a]}" ||
+out=$(dq b @"${V6[b]}" +tcp a.test AAAA +short)
+[ "$out" = "${V6[a]}" ] && tap_ok "dig +tcp @b's IPv6 a.test AAAA: ${V6[a]}" ||
+	tap_fail "dig +tcp @b's IPv6 a.test AAAA" "$out"
+out=$(dq a @"${V4[b]}" -q a -t A +short)
+[ "$out" = "${V4[a]}" ] && tap_ok "dig from a to b's responder over the tunnel, the bare name a: ${V4[a]}" ||
 	tap_fail "dig from a to b's responder over the tunnel" "$out"
 
 # ---------------------------------------------------------------- the host
@@ -266,7 +266,7 @@ else
 fi
 out=$(cat "$HOSTS")
 if grep -qx "# a line of the admin" <<<"$out" && grep -qxP "${V4[b]}\tnode_b.test node_b" <<<"$out" &&
-	grep -qxP "${V6[a]}\tnode_a.test node_a" <<<"$out" &&
+	grep -qxP "${V6[a]}\ta.test a" <<<"$out" &&
 	grep -qx "# wh ${IFOF[a]} begin" <<<"$out" && grep -qx "# wh ${IFOF[a]} end" <<<"$out" &&
 	[ "$(stat -c %a "$HOSTS")" = 640 ]; then
 	tap_ok "a: hosts file holds the members in its block, the admin's lines and mode 0640 kept"
