@@ -13,6 +13,8 @@ PACKAGES=(
 	libsodium-dev libb2-dev libuv1-dev libminiupnpc-dev libnatpmp-dev
 	# fuzzing: clang-14 and its libFuzzer runtime (libclang_rt.fuzzer-x86_64.a)
 	clang libclang-rt-14-dev
+	# the fuzz corpora's coverage report (llvm-profdata, llvm-cov)
+	llvm
 	# network-namespace tests, the demo and the benchmarks
 	wireguard-tools wireguard-go iperf3 nftables iproute2 iputils-ping
 	miniupnpd-nftables miniupnpc natpmpc conntrack procps
