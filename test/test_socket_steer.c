@@ -8,6 +8,7 @@
  * the control queue overflowed, that the overflow is counted, and that
  * the port is still refused to a second device and to a plain socket. */
 #include "src/wg/device.h"
+#include "src/wg/peer.h"
 #include "test/tap.h"
 
 #include <arpa/inet.h>
@@ -141,6 +142,208 @@ out:
 	device_destroy(&one);
 }
 
+
+/* A sender bound to 127.0.0.2, the address of a peer's endpoint. */
+static int known_sender(void)
+{
+	struct sockaddr_in a;
+	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+
+	memset(&a, 0, sizeof(a));
+	a.sin_family = AF_INET;
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK + 1);
+	if (fd >= 0 && bind(fd, (struct sockaddr *)&a, sizeof(a)) < 0) {
+		close(fd);
+		fd = -1;
+	}
+	return fd;
+}
+
+/* Control datagrams from a source the device knows (a peer's endpoint
+ * address, or one its owner named) get a queue of their own, so that a
+ * flood from strangers neither fills it nor counts against its reads. */
+static void test_known_sources(struct wg_device *dev)
+{
+	uint8_t key[32], init[148] = { 1 }, data[64] = { 4 }, kd[8], kc[8], kk[8];
+	union wg_sockaddr ep;
+	struct wg_peer *peer = NULL;
+	int fd = known_sender();
+	size_t nd, nc, nk;
+
+	if (!ok(fd >= 0, "a sender on 127.0.0.2"))
+		return;
+	ok(dev->prio4 >= 0, "IPv4 has a queue for known sources");
+	/* Before the peer exists, 127.0.0.2 is a stranger. */
+	sendto(fd, init, sizeof(init), 0, (const struct sockaddr *)&to, sizeof(to));
+	usleep(20000);
+	nk = drain(dev->prio4, kk, sizeof(kk));
+	nc = drain(dev->ctl4, kc, sizeof(kc));
+	ok(nk == 0 && nc == 1, "a stranger's initiation goes to the control queue (%zu, %zu)", nk, nc);
+
+	randombytes_buf(key, sizeof(key));
+	if (!ok(peer_create(dev, key, &peer) == 0, "a peer"))
+		goto out;
+	memset(&ep, 0, sizeof(ep));
+	ep.in4.sin_family = AF_INET;
+	ep.in4.sin_port = htons(51820);
+	ep.in4.sin_addr.s_addr = htonl(INADDR_LOOPBACK + 1);
+	peer_set_endpoint(peer, &ep);
+	device_refresh_known(dev);
+	ok(dev->known4 == 1, "the device knows one IPv4 source (%u)", dev->known4);
+	sendto(fd, init, sizeof(init), 0, (const struct sockaddr *)&to, sizeof(to));
+	sendto(fd, data, sizeof(data), 0, (const struct sockaddr *)&to, sizeof(to));
+	send_dgram(init, sizeof(init));
+	usleep(20000);
+	nd = drain(dev->sock4, kd, sizeof(kd));
+	nc = drain(dev->ctl4, kc, sizeof(kc));
+	nk = drain(dev->prio4, kk, sizeof(kk));
+	ok(nk == 1 && kk[0] == 1, "the peer's address's initiation goes to the known queue (%zu)", nk);
+	ok(nd == 1 && kd[0] == 4, "its data still goes to the data queue (%zu)", nd);
+	ok(nc == 1 && kc[0] == 1, "127.0.0.1's initiation stays with strangers (%zu)", nc);
+
+	peer_remove(peer);
+	device_refresh_known(dev);
+	sendto(fd, init, sizeof(init), 0, (const struct sockaddr *)&to, sizeof(to));
+	usleep(20000);
+	nk = drain(dev->prio4, kk, sizeof(kk));
+	nc = drain(dev->ctl4, kc, sizeof(kc));
+	ok(dev->known4 == 0 && nk == 0 && nc == 1,
+	   "once the peer is gone its address is a stranger again (%zu, %zu)", nk, nc);
+
+	/* What the owner names (the overlay's boot nodes) counts too. */
+	device_set_known_sources(dev, &ep, 1);
+	device_refresh_known(dev);
+	sendto(fd, init, sizeof(init), 0, (const struct sockaddr *)&to, sizeof(to));
+	usleep(20000);
+	nk = drain(dev->prio4, kk, sizeof(kk));
+	ok(dev->known4 == 1 && nk == 1, "an address the owner names is known (%zu)", nk);
+
+	/* 64 addresses (the search tree of steer.c), 127.0.0.2 among them,
+	 * its neighbours 127.0.0.1 and 127.0.0.3 not. */
+	{
+		union wg_sockaddr many[KNOWN_EXTRA_MAX];
+		int fd3 = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+		struct sockaddr_in a3 = ep.in4;
+		size_t i;
+
+		for (i = 0; i < KNOWN_EXTRA_MAX; ++i) {
+			many[i] = ep;
+			randombytes_buf(&many[i].in4.sin_addr, 4);
+			/* Not the three loopback addresses used here. */
+			if ((ntohl(many[i].in4.sin_addr.s_addr) >> 8) == 0x7f0000)
+				many[i].in4.sin_addr.s_addr = htonl(0xc6120000 + (uint32_t)i);
+		}
+		many[37] = ep;
+		a3.sin_port = 0;
+		a3.sin_addr.s_addr = htonl(INADDR_LOOPBACK + 2);
+		bind(fd3, (struct sockaddr *)&a3, sizeof(a3));
+		device_set_known_sources(dev, many, KNOWN_EXTRA_MAX);
+		device_refresh_known(dev);
+		sendto(fd, init, sizeof(init), 0, (const struct sockaddr *)&to, sizeof(to));
+		sendto(fd3, init, sizeof(init), 0, (const struct sockaddr *)&to, sizeof(to));
+		send_dgram(init, sizeof(init));
+		usleep(20000);
+		nk = drain(dev->prio4, kk, sizeof(kk));
+		nc = drain(dev->ctl4, kc, sizeof(kc));
+		ok(dev->known4 == KNOWN_EXTRA_MAX && nk == 1 && nc == 2,
+		   "among %u known addresses 127.0.0.2 is found, .1 and .3 are not (%zu, %zu)",
+		   dev->known4, nk, nc);
+		close(fd3);
+	}
+	device_set_known_sources(dev, NULL, 0);
+	device_refresh_known(dev);
+out:
+	close(fd);
+}
+
+
+/* The IPv6 program: ::1 named as known, then not. */
+static void test_known_v6(struct wg_device *dev)
+{
+	uint8_t init[148] = { 1 }, data[64] = { 4 }, k[8];
+	struct sockaddr_in6 dst;
+	union wg_sockaddr ep;
+	size_t nk, nc, nd;
+	int fd;
+
+	if (dev->prio6 < 0) {
+		ok(1, "# SKIP no IPv6");
+		return;
+	}
+	fd = socket(AF_INET6, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	memset(&dst, 0, sizeof(dst));
+	dst.sin6_family = AF_INET6;
+	dst.sin6_port = htons(dev->bound_port);
+	dst.sin6_addr = in6addr_loopback;
+	memset(&ep, 0, sizeof(ep));
+	ep.in6.sin6_family = AF_INET6;
+	ep.in6.sin6_addr = in6addr_loopback;
+	device_set_known_sources(dev, &ep, 1);
+	device_refresh_known(dev);
+	sendto(fd, init, sizeof(init), 0, (const struct sockaddr *)&dst, sizeof(dst));
+	sendto(fd, data, sizeof(data), 0, (const struct sockaddr *)&dst, sizeof(dst));
+	usleep(20000);
+	nk = drain(dev->prio6, k, sizeof(k));
+	nd = drain(dev->sock6, k, sizeof(k));
+	ok(dev->known6 == 1 && nk == 1 && nd == 1,
+	   "IPv6: a known source's initiation to the known queue, its data to data (%zu, %zu)", nk,
+	   nd);
+	device_set_known_sources(dev, NULL, 0);
+	device_refresh_known(dev);
+	sendto(fd, init, sizeof(init), 0, (const struct sockaddr *)&dst, sizeof(dst));
+	usleep(20000);
+	nk = drain(dev->prio6, k, sizeof(k));
+	nc = drain(dev->ctl6, k, sizeof(k));
+	ok(dev->known6 == 0 && nk == 0 && nc == 1, "IPv6: then a stranger's again (%zu, %zu)", nk,
+	   nc);
+	close(fd);
+}
+
+static void run_for(uv_loop_t *loop, unsigned ms)
+{
+	uint64_t end = uv_hrtime() + (uint64_t)ms * 1000000;
+
+	while (uv_hrtime() < end) {
+		uv_update_time(loop);
+		uv_run(loop, UV_RUN_NOWAIT);
+		usleep(1000);
+	}
+}
+
+/* Strangers' control datagrams are read within a budget a second: when
+ * it is spent the queue's poll pauses, and the kernel drops the rest on
+ * the sender's time, counted, while data and known sources are read. */
+static void test_budget(struct wg_device *dev, uv_loop_t *loop)
+{
+	uint8_t init[148] = { 1 };
+	uint64_t reads0, reads1, reads2, pauses0;
+	size_t i;
+
+	device_set_control_budget(dev, 2000);
+	reads0 = dev->ctl_reads;
+	pauses0 = dev->ctl_pauses;
+	for (i = 0; i < 1500; ++i)
+		send_dgram(init, sizeof(init));
+	run_for(loop, 100);
+	reads1 = dev->ctl_reads - reads0;
+	/* 2,000 a second: a burst of 200, then 2 a millisecond. */
+	ok(reads1 >= 250 && reads1 <= 600,
+	   "in 100 ms about 400 of 1,500 strangers' datagrams are read (%llu)",
+	   (unsigned long long)reads1);
+	ok(dev->ctl_pauses > pauses0 && dev->ctl_paused, "the control poll paused (%llu)",
+	   (unsigned long long)(dev->ctl_pauses - pauses0));
+	run_for(loop, 300);
+	reads2 = dev->ctl_reads - reads0;
+	ok(reads2 > reads1 + 300 && reads2 <= 1500,
+	   "reading goes on as the budget grows back (%llu after 400 ms)",
+	   (unsigned long long)reads2);
+	device_set_control_budget(dev, 0);
+	run_for(loop, 50);
+	ok(dev->ctl_reads - reads0 == 1500 && !dev->ctl_paused,
+	   "without a budget the rest is read at once (%llu)",
+	   (unsigned long long)(dev->ctl_reads - reads0));
+}
+
 static void test_port_taken(struct wg_device *dev, uv_loop_t *loop)
 {
 	struct wg_device other;
@@ -188,6 +391,9 @@ int main(void)
 	to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 	test_steering(&dev);
 	test_isolation(&dev, &loop);
+	test_known_sources(&dev);
+	test_known_v6(&dev);
+	test_budget(&dev, &loop);
 	test_port_taken(&dev, &loop);
 	close(sender);
 	device_close(&dev);

@@ -436,13 +436,19 @@ static void do_inspect(struct ctl_conn *cc)
 		      (unsigned long long)d->tun_no_route, (unsigned long long)d->pool_exhausted,
 		      (unsigned long long)d->send_errors);
 	/* What the kernel dropped for want of room in the socket queues
-	 * (src/wg/socket.c: data and control steered apart). */
+	 * (src/wg/socket.c: data, strangers' control and known sources'
+	 * control steered apart), and the strangers' read budget. */
 	device_socket_stats(&n->dev, &ss);
 	strbuf_printf(&b, ",\n  \"udp_queues\": {\"steered\": %s, \"data_dropped\": %llu, "
-		      "\"control_dropped\": %llu}",
+		      "\"control_dropped\": %llu, \"known_dropped\": %llu, "
+		      "\"known_sources\": %u, \"control_read_rate\": %llu, "
+		      "\"control_read\": %llu, \"control_pauses\": %llu}",
 		      ss.steered4 || ss.steered6 ? "true" : "false",
 		      (unsigned long long)(ss.data4_queue_drops + ss.data6_queue_drops),
-		      (unsigned long long)(ss.ctl4_queue_drops + ss.ctl6_queue_drops));
+		      (unsigned long long)(ss.ctl4_queue_drops + ss.ctl6_queue_drops),
+		      (unsigned long long)(ss.known4_queue_drops + ss.known6_queue_drops),
+		      ss.known4 + ss.known6, (unsigned long long)ss.control_read_rate,
+		      (unsigned long long)ss.control_reads, (unsigned long long)ss.control_pauses);
 	strbuf_printf(&b, ",\n  \"dht\": {\"entries\": [");
 	strbuf_printf(&b, "%s]},\n  \"peers\": [", dht_walk(n, &b, true) ? "\n    " : "");
 	for (i = 0; i < n->n_members; ++i)

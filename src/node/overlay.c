@@ -35,6 +35,11 @@ struct overlay {
 	 * (an IPv6 scope id included). */
 	const union wg_sockaddr *rx_addr;
 	struct ovl_addr rx_kad;
+	/* The boot nodes' addresses, which the device steers to its queue
+	 * of known sources (src/wg/steer.c): under a flood of strangers'
+	 * datagrams the DHT still hears the public nodes we chose. */
+	union wg_sockaddr boot[KNOWN_EXTRA_MAX];
+	size_t n_boot;
 };
 
 static uint64_t wall_ns(void)
@@ -428,6 +433,7 @@ void overlay_free(struct overlay *ov)
 int overlay_add_bootstrap(struct overlay *ov, const uint8_t key[32], const union wg_sockaddr *addr)
 {
 	struct ovl_addr k;
+	size_t i;
 	int ret;
 
 	if (!overlay_addr_from_wg(addr, &k))
@@ -436,6 +442,12 @@ int overlay_add_bootstrap(struct overlay *ov, const uint8_t key[32], const union
 	 * PONGs tell our NAT mapping, a stranger's do not. */
 	if (ovl_engine_trust_observer(ov->eng, key, true) < 0)
 		return -ENOMEM;
+	for (i = 0; i < ov->n_boot && !wg_sockaddr_equal(&ov->boot[i], addr); ++i)
+		;
+	if (i == ov->n_boot && i < KNOWN_EXTRA_MAX) {
+		ov->boot[ov->n_boot++] = *addr;
+		device_set_known_sources(ov->dev, ov->boot, ov->n_boot);
+	}
 	ret = ovl_engine_add_bootstrap(ov->eng, key, &k, wg_now(ov->dev));
 	rearm(ov);
 	return ret;

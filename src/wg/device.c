@@ -538,6 +538,7 @@ static void on_housekeeping(uv_timer_t *t)
 
 	ratelimiter_gc(dev->ratelimiter, wg_now(dev));
 	ratelimiter_gc(dev->check_limiter, wg_now(dev));
+	device_refresh_known(dev);
 	if (dev->tun)
 		check_interface(dev);
 }
@@ -554,12 +555,13 @@ int device_init(struct wg_device *dev, uv_loop_t *loop, const char *ifname)
 {
 	static const uint8_t zero[NOISE_PUBLIC_KEY_LEN];
 	unsigned nworkers, min_batch;
+	const char *rate;
 	int r;
 
 	memset(dev, 0, sizeof(*dev));
 	dev->loop = loop;
 	snprintf(dev->ifname, sizeof(dev->ifname), "%s", ifname);
-	dev->sock4 = dev->sock6 = dev->ctl4 = dev->ctl6 = -1;
+	dev->sock4 = dev->sock6 = dev->ctl4 = dev->ctl6 = dev->prio4 = dev->prio6 = -1;
 	dev->mtu = WG_DEFAULT_MTU;
 	dev->log_level = LOG_INFO;
 	dev->want_tun_offload = !env_off("WH_NO_TUN_OFFLOAD");
@@ -567,6 +569,12 @@ int device_init(struct wg_device *dev, uv_loop_t *loop, const char *ifname)
 	dev->udp_gso = !env_off("WH_NO_UDP_GSO");
 	dev->udp_gro = dev->udp_gso && !env_off("WH_NO_UDP_GRO");
 	dev->want_steer = !env_off("WH_NO_SOCKET_STEER");
+	rate = getenv("WH_CONTROL_READ_RATE");
+	if (rate && *rate) {
+		unsigned long long v = strtoull(rate, NULL, 10);
+
+		dev->ctl_cost_ns = v ? 1000000000ULL / (v < 1000000000ULL ? v : 1000000000ULL) : 0;
+	}
 	/* Touched only as datagrams arrive: idle, it costs no memory. */
 	if (dev->udp_gro) {
 		dev->gro_buf = malloc((size_t)UDP_GRO_RECV_MAX * UDP_GRO_BUF_SIZE);
@@ -612,6 +620,8 @@ int device_init(struct wg_device *dev, uv_loop_t *loop, const char *ifname)
 	dev->hs_credit_at = wg_now(dev);
 	uv_timer_init(loop, &dev->housekeeping);
 	dev->housekeeping.data = dev;
+	uv_timer_init(loop, &dev->ctl_timer);
+	dev->ctl_timer.data = dev;
 	uv_timer_start(&dev->housekeeping, on_housekeeping, 1000, 1000);
 	return 0;
 enomem:
@@ -701,6 +711,8 @@ void device_close(struct wg_device *dev)
 	uv_close((uv_handle_t *)&dev->hs_timer, on_handle_closed_noop);
 	uv_timer_stop(&dev->housekeeping);
 	uv_close((uv_handle_t *)&dev->housekeeping, on_handle_closed_noop);
+	uv_timer_stop(&dev->ctl_timer);
+	uv_close((uv_handle_t *)&dev->ctl_timer, on_handle_closed_noop);
 }
 
 /* After the loop has run out: frees what the handles no longer use. */
@@ -727,6 +739,9 @@ void device_destroy(struct wg_device *dev)
 	}
 	free(dev->gro_buf);
 	dev->gro_buf = NULL;
+	free(dev->known_extra);
+	dev->known_extra = NULL;
+	dev->n_known_extra = 0;
 	free(dev->tun_buf);
 	dev->tun_buf = NULL;
 	allowedips_free(&dev->allowedips);

@@ -39,6 +39,17 @@ struct wg_peer;
 /* One entry of the table of local indices: the handshake (while it is
  * under way) or the keypair a message's receiver index names. */
 enum index_kind { INDEX_HANDSHAKE, INDEX_KEYPAIR };
+
+enum {
+	/* Known sources in the steering programs (steer.c), within the
+	 * kernel's 4,096 BPF instructions; beyond these, sources are
+	 * strangers.  A stranger's datagram runs through a search tree of
+	 * the IPv4 addresses (some 20 instructions for 512) but through
+	 * every IPv6 one (9 each). */
+	KNOWN4_MAX = 512,
+	KNOWN6_MAX = 32,
+	KNOWN_EXTRA_MAX = 64,
+};
 struct index_entry {
 	uint32_t index;
 	enum index_kind kind;
@@ -159,6 +170,28 @@ struct wg_device {
 	int sock4, sock6, ctl4, ctl6;
 	uv_poll_t *poll4, *poll6;	/* heap: a rebind closes the old */
 	uv_poll_t *ctl_poll4, *ctl_poll6;
+	/* A third queue for control datagrams from known sources: the
+	 * addresses of the peers' endpoints and those the owner names
+	 * (device_set_known_sources), written into the steering program
+	 * (device_refresh_known), so that strangers neither fill it nor
+	 * spend its reads.  -1: not steered. */
+	int prio4, prio6;
+	uv_poll_t *prio_poll4, *prio_poll6;
+	bool known_dirty;		/* an endpoint or the owner's list moved */
+	unsigned known4, known6;	/* addresses in the programs */
+	union wg_sockaddr *known_extra;	/* the owner's, at most KNOWN_EXTRA_MAX */
+	size_t n_known_extra;
+	/* Strangers' control datagrams may be read within a budget a
+	 * second (WH_CONTROL_READ_RATE; unset or 0: none, the default): a
+	 * GCRA bucket; when it is spent both control polls pause on
+	 * ctl_timer, and the kernel drops what overflows, counted.  Off by
+	 * default: a client that roams, whose first initiation comes from
+	 * an address no one knows, would then reach a flooded server only
+	 * at the budget's share of the flood (net-flood). */
+	uint64_t ctl_cost_ns, ctl_tat;
+	uv_timer_t ctl_timer;
+	bool ctl_paused;
+	uint64_t ctl_reads, ctl_pauses;
 	uint16_t listen_port;		/* configured (0 = any) */
 	uint16_t bound_port;		/* actual */
 	uint32_t fwmark;
@@ -257,11 +290,23 @@ int device_bind(struct wg_device *dev, uint16_t port);
  * per queue (SO_MEMINFO; 0 for a socket that is not open), and whether
  * the family's datagrams are steered to two queues. */
 struct wg_socket_stats {
-	uint64_t data4_queue_drops, ctl4_queue_drops;
-	uint64_t data6_queue_drops, ctl6_queue_drops;
+	uint64_t data4_queue_drops, ctl4_queue_drops, known4_queue_drops;
+	uint64_t data6_queue_drops, ctl6_queue_drops, known6_queue_drops;
 	bool steered4, steered6;
+	unsigned known4, known6;		/* addresses steered as known */
+	uint64_t control_read_rate;		/* a second; 0: no budget */
+	uint64_t control_reads, control_pauses;
 };
 void device_socket_stats(const struct wg_device *dev, struct wg_socket_stats *st);
+/* The addresses (ports ignored) whose control datagrams go to the known
+ * queue besides the peers' endpoints, replacing the last list; at most
+ * KNOWN_EXTRA_MAX are kept.  Takes effect at the next refresh. */
+void device_set_known_sources(struct wg_device *dev, const union wg_sockaddr *a, size_t n);
+/* Rewrites the steering programs if the known addresses moved (the
+ * housekeeping timer calls it every second). */
+void device_refresh_known(struct wg_device *dev);
+/* Strangers' control datagrams read a second (0: no budget). */
+void device_set_control_budget(struct wg_device *dev, uint64_t per_second);
 int device_set_fwmark(struct wg_device *dev, uint32_t mark);
 /* key NULL or all zeros removes the identity (every peer's session is
  * dropped, as the kernel does). */

@@ -268,6 +268,7 @@ void peer_set_endpoint(struct wg_peer *peer, const union wg_sockaddr *ep)
 	if (!wg_sockaddr_equal(&peer->endpoint, ep)) {
 		peer->endpoint = *ep;
 		peer->src_valid = false;
+		peer->dev->known_dirty = true;	/* the known sources moved */
 	}
 }
 
@@ -317,6 +318,7 @@ void peer_remove(struct wg_peer *peer)
 	if (peer->is_dead)
 		return;
 	peer->is_dead = true;
+	dev->known_dirty |= peer->endpoint.sa.sa_family != 0;
 	for (pp = &dev->peer_hash[key_bucket(dev, peer->public_key)]; *pp; pp = &(*pp)->hash_next) {
 		if (*pp == peer) {
 			*pp = peer->hash_next;

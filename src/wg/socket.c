@@ -9,6 +9,7 @@
 #include "src/wg/device.h"
 #include "src/wg/peer.h"
 #include "src/wg/receive.h"
+#include "src/wg/steer.h"
 
 #include <errno.h>
 #include <linux/filter.h>
@@ -95,42 +96,23 @@ fail:
 	return ret;
 }
 
-/* The kernel's choice of queue for each datagram that reaches the port
- * (SO_ATTACH_REUSEPORT_CBPF: the program sees the datagram from its UDP
- * payload and returns an index into the port's sockets, in the order they
- * were bound).  0, the data socket: WireGuard transport data (the first
- * word 4, 0, 0, 0; at least 32 bytes, a keepalive's size) and relay
- * channel datagrams that carry it (0xfe, the inner first word 4, 0, 0, 0
- * at offset 8, doc/protocol.md 9.1).  1, the control socket: all else. */
-static struct sock_filter steer_code[] = {
-	BPF_STMT(BPF_LD | BPF_W | BPF_LEN, 0),
-	BPF_JUMP(BPF_JMP | BPF_JGE | BPF_K, 32, 0, 7),		/* short: control */
-	BPF_STMT(BPF_LD | BPF_W | BPF_ABS, 0),
-	BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0x04000000, 4, 0),	/* data */
-	BPF_STMT(BPF_ALU | BPF_RSH | BPF_K, 24),
-	BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0xfe, 0, 3),	/* not a channel: control */
-	BPF_STMT(BPF_LD | BPF_W | BPF_ABS, 8),
-	BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0x04000000, 0, 1),
-	BPF_STMT(BPF_RET | BPF_K, 0),
-	BPF_STMT(BPF_RET | BPF_K, 1),
-};
-
-/* Opens family's sockets on port: *data, and *ctl beside it (-1 when the
- * kernel would not steer: *data then takes everything).  A probe without
- * SO_REUSEPORT binds first, to find the port (0: a free one) and to fail
- * as a plain bind would when anything holds the port, another node's
- * steered sockets included; then the data and the control socket bind
- * it with SO_REUSEPORT, and the steering program goes on the pair.  (The
- * kernel lets another process of the same user join the pair later only
- * if it sets SO_REUSEPORT itself; no WireGuard implementation does.) */
+/* Opens family's sockets on port: *data, and *ctl and *known beside it
+ * (-1 when the kernel would not steer: *data then takes everything).  A
+ * probe without SO_REUSEPORT binds first, to find the port (0: a free
+ * one) and to fail as a plain bind would when anything holds the port,
+ * another node's steered sockets included; then the data, control and
+ * known sockets bind it with SO_REUSEPORT, in that order (the steering
+ * program's indexes, steer.c), and the program goes on the group.  (The
+ * kernel lets another process of the same user join the group later
+ * only if it sets SO_REUSEPORT itself; no WireGuard implementation
+ * does.) */
 static int open_family(int family, uint16_t port, uint32_t fwmark, bool steer, bool *gro,
-		       uint16_t *bound, int *data, int *ctl)
+		       uint16_t *bound, int *data, int *ctl, int *known)
 {
-	struct sock_fprog prog = { sizeof(steer_code) / sizeof(steer_code[0]), steer_code };
 	uint16_t p, p2;
-	int fd;
+	int fd, fd2;
 
-	*data = *ctl = -1;
+	*data = *ctl = *known = -1;
 	if (!steer) {
 		fd = open_socket(family, port, fwmark, SOCKET_BUFFER_SIZE, false, gro, bound);
 		if (fd < 0)
@@ -149,11 +131,15 @@ static int open_family(int family, uint16_t port, uint32_t fwmark, bool steer, b
 	fd = open_socket(family, p, fwmark, CTL_BUFFER_SIZE, true, NULL, &p2);
 	if (fd < 0)
 		return 0;
-	if (setsockopt(*data, SOL_SOCKET, SO_ATTACH_REUSEPORT_CBPF, &prog, sizeof(prog)) < 0) {
+	fd2 = open_socket(family, p, fwmark, CTL_BUFFER_SIZE, true, NULL, &p2);
+	if (fd2 < 0 || steer_attach(*data, family) < 0) {
 		close(fd);
+		if (fd2 >= 0)
+			close(fd2);
 		return 0;
 	}
 	*ctl = fd;
+	*known = fd2;
 	return 0;
 }
 
@@ -179,13 +165,13 @@ static bool ipv6_available(void)
 	return true;
 }
 
-/* Closes what open_family opened: fd[] is data4, ctl4, data6, ctl6, with
- * their poll handles in h[] where started. */
-static void close_unstarted(int fd[4], uv_poll_t *h[4])
+/* Closes what open_family opened: fd[] is data4, ctl4, known4, data6,
+ * ctl6, known6, with their poll handles in h[] where started. */
+static void close_unstarted(int fd[6], uv_poll_t *h[6])
 {
 	unsigned i;
 
-	for (i = 0; i < 4; ++i) {
+	for (i = 0; i < 6; ++i) {
 		if (h[i]) {
 			h[i]->data = (void *)(intptr_t)fd[i];
 			uv_close((uv_handle_t *)h[i], on_poll_closed);
@@ -199,8 +185,8 @@ static void close_unstarted(int fd[4], uv_poll_t *h[4])
 
 int device_bind(struct wg_device *dev, uint16_t port)
 {
-	int fd[4] = { -1, -1, -1, -1 }, attempt, ret = 0;
-	uv_poll_t *h[4] = { NULL, NULL, NULL, NULL };
+	int fd[6] = { -1, -1, -1, -1, -1, -1 }, attempt, ret = 0;
+	uv_poll_t *h[6] = { NULL, NULL, NULL, NULL, NULL, NULL };
 	uint16_t b4 = 0, b6 = 0;
 	bool want6 = ipv6_available(), gro = dev->udp_gro;
 	unsigned i;
@@ -208,10 +194,12 @@ int device_bind(struct wg_device *dev, uint16_t port)
 	/* With port 0 the IPv4 sockets pick a port and the IPv6 ones must
 	 * get the same; retry a few times when it is taken for IPv6. */
 	for (attempt = 0; attempt < 32; ++attempt) {
-		ret = open_family(AF_INET, port, dev->fwmark, dev->want_steer, &gro, &b4, &fd[0], &fd[1]);
+		ret = open_family(AF_INET, port, dev->fwmark, dev->want_steer, &gro, &b4, &fd[0], &fd[1],
+				  &fd[2]);
 		if (ret < 0 || !want6)
 			break;
-		ret = open_family(AF_INET6, b4, dev->fwmark, dev->want_steer, &gro, &b6, &fd[2], &fd[3]);
+		ret = open_family(AF_INET6, b4, dev->fwmark, dev->want_steer, &gro, &b6, &fd[3], &fd[4],
+				  &fd[5]);
 		if (ret == 0)
 			break;
 		close_unstarted(fd, h);
@@ -222,7 +210,7 @@ int device_bind(struct wg_device *dev, uint16_t port)
 		close_unstarted(fd, h);
 		return ret;
 	}
-	for (i = 0; i < 4; ++i) {
+	for (i = 0; i < 6; ++i) {
 		if (fd[i] >= 0 && !(h[i] = start_poll(dev, fd[i]))) {
 			/* Nothing was started yet on the loop but the poll
 			 * handles themselves; close them the libuv way. */
@@ -233,22 +221,34 @@ int device_bind(struct wg_device *dev, uint16_t port)
 	/* The data sockets are read the same way: without GRO on one, none. */
 	if (dev->udp_gro && !gro) {
 		udp_gro_disable(fd[0]);
-		if (fd[2] >= 0)
-			udp_gro_disable(fd[2]);
+		if (fd[3] >= 0)
+			udp_gro_disable(fd[3]);
 		dev->udp_gro = false;
 	}
 	socket_close(dev, AF_INET);
 	socket_close(dev, AF_INET6);
 	dev->sock4 = fd[0];
 	dev->ctl4 = fd[1];
-	dev->sock6 = fd[2];
-	dev->ctl6 = fd[3];
+	dev->prio4 = fd[2];
+	dev->sock6 = fd[3];
+	dev->ctl6 = fd[4];
+	dev->prio6 = fd[5];
 	dev->poll4 = h[0];
 	dev->ctl_poll4 = h[1];
-	dev->poll6 = h[2];
-	dev->ctl_poll6 = h[3];
+	dev->prio_poll4 = h[2];
+	dev->poll6 = h[3];
+	dev->ctl_poll6 = h[4];
+	dev->prio_poll6 = h[5];
 	dev->listen_port = port;
 	dev->bound_port = b4;
+	/* The new sockets' program knows no one yet. */
+	dev->known4 = dev->known6 = 0;
+	dev->known_dirty = true;
+	device_refresh_known(dev);
+	if (dev->ctl_paused && dev->ctl_poll4)
+		uv_poll_stop(dev->ctl_poll4);
+	if (dev->ctl_paused && dev->ctl_poll6)
+		uv_poll_stop(dev->ctl_poll6);
 	return 0;
 }
 
@@ -280,9 +280,11 @@ void socket_close(struct wg_device *dev, int family)
 	if (family == AF_INET) {
 		close_one(&dev->poll4, &dev->sock4);
 		close_one(&dev->ctl_poll4, &dev->ctl4);
+		close_one(&dev->prio_poll4, &dev->prio4);
 	} else {
 		close_one(&dev->poll6, &dev->sock6);
 		close_one(&dev->ctl_poll6, &dev->ctl6);
+		close_one(&dev->prio_poll6, &dev->prio6);
 	}
 }
 
@@ -303,8 +305,70 @@ void device_socket_stats(const struct wg_device *dev, struct wg_socket_stats *st
 	st->ctl4_queue_drops = queue_drops(dev->ctl4);
 	st->data6_queue_drops = queue_drops(dev->sock6);
 	st->ctl6_queue_drops = queue_drops(dev->ctl6);
+	st->known4_queue_drops = queue_drops(dev->prio4);
+	st->known6_queue_drops = queue_drops(dev->prio6);
 	st->steered4 = dev->ctl4 >= 0;
 	st->steered6 = dev->ctl6 >= 0;
+	st->known4 = dev->known4;
+	st->known6 = dev->known6;
+	st->control_read_rate = dev->ctl_cost_ns ? 1000000000ULL / dev->ctl_cost_ns : 0;
+	st->control_reads = dev->ctl_reads;
+	st->control_pauses = dev->ctl_pauses;
+}
+
+/* ---- the strangers' budget ---- */
+
+/* A burst of this many strangers' datagrams passes at once. */
+enum { CTL_BURST_MS = 100 };
+
+static void ctl_poll_set(struct wg_device *dev, bool on)
+{
+	uv_poll_t *h[2] = { dev->ctl_poll4, dev->ctl_poll6 };
+	unsigned i;
+
+	for (i = 0; i < 2; ++i)
+		if (h[i] && on)
+			uv_poll_start(h[i], UV_READABLE, on_udp_readable);
+		else if (h[i])
+			uv_poll_stop(h[i]);
+	dev->ctl_paused = !on;
+}
+
+static void on_ctl_timer(uv_timer_t *t)
+{
+	struct wg_device *dev = t->data;
+
+	if (!dev->closing)
+		ctl_poll_set(dev, true);
+}
+
+void device_set_control_budget(struct wg_device *dev, uint64_t per_second)
+{
+	dev->ctl_cost_ns = per_second ? 1000000000ULL / per_second : 0;
+	dev->ctl_tat = 0;
+	if (dev->ctl_paused) {
+		uv_timer_stop(&dev->ctl_timer);
+		ctl_poll_set(dev, true);
+	}
+}
+
+/* Before a batch from the strangers' queue: whether the budget has room
+ * for it; if not, the queue's polls pause until it has. */
+static bool ctl_budget_allows(struct wg_device *dev, uint64_t now)
+{
+	uint64_t burst = (uint64_t)CTL_BURST_MS * 1000000, wait;
+
+	if (!dev->ctl_cost_ns)
+		return true;
+	if (dev->ctl_tat < now)
+		dev->ctl_tat = now;
+	if (dev->ctl_tat + dev->ctl_cost_ns <= now + burst)
+		return true;
+	wait = (dev->ctl_tat + dev->ctl_cost_ns * PKT_BATCH_MAX - now - burst) / 1000000 + 1;
+	ctl_poll_set(dev, false);
+	++dev->ctl_pauses;
+	uv_timer_start(&dev->ctl_timer, on_ctl_timer, wait, 0);
+	return false;
 }
 
 /* ---- sending ---- */
@@ -657,7 +721,8 @@ static bool udp_read_gro(struct wg_device *dev, int fd, unsigned *segs)
 static void on_udp_readable(uv_poll_t *h, int status, int events)
 {
 	struct wg_device *dev = h->data;
-	bool ctl = h == dev->ctl_poll4 || h == dev->ctl_poll6;
+	bool stranger = h == dev->ctl_poll4 || h == dev->ctl_poll6;
+	bool ctl = stranger || h == dev->prio_poll4 || h == dev->prio_poll6;
 	struct mmsghdr mm[PKT_BATCH_MAX];
 	struct iovec iov[PKT_BATCH_MAX];
 	char cbuf[PKT_BATCH_MAX][CMSG_SPACE(sizeof(struct in6_pktinfo)) + CMSG_SPACE(sizeof(struct in_pktinfo))];
@@ -676,6 +741,8 @@ static void on_udp_readable(uv_poll_t *h, int status, int events)
 		return;
 	}
 	for (turn = 0; turn < (ctl ? CTL_BATCHES_PER_TURN : UDP_BATCHES_PER_TURN); ++turn) {
+		if (stranger && !ctl_budget_allows(dev, wg_now(dev)))
+			return;
 		for (b.n = 0; b.n < PKT_BATCH_MAX; ++b.n) {
 			struct pkt *p = pkt_get(&dev->pool);
 
@@ -712,6 +779,10 @@ static void on_udp_readable(uv_poll_t *h, int status, int events)
 		for (i = (unsigned)r; i < b.n; ++i)
 			pkt_put(&dev->pool, b.p[i]);
 		b.n = (unsigned)r;
+		if (stranger) {
+			dev->ctl_reads += b.n;
+			dev->ctl_tat += dev->ctl_cost_ns * b.n;
+		}
 		for (i = 0; i < b.n; ++i) {
 			b.p[i]->len = mm[i].msg_len;
 			b.p[i]->peer = NULL;
@@ -752,9 +823,9 @@ void device_input_routed(struct wg_device *dev, const union wg_sockaddr *via,
 
 int device_set_fwmark(struct wg_device *dev, uint32_t mark)
 {
-	int fds[4] = { dev->sock4, dev->sock6, dev->ctl4, dev->ctl6 }, i;
+	int fds[6] = { dev->sock4, dev->sock6, dev->ctl4, dev->ctl6, dev->prio4, dev->prio6 }, i;
 
-	for (i = 0; i < 4; ++i)
+	for (i = 0; i < 6; ++i)
 		if (fds[i] >= 0 && setsockopt(fds[i], SOL_SOCKET, SO_MARK, &mark, sizeof(mark)) < 0)
 			return -errno;
 	dev->fwmark = mark;
