@@ -8,7 +8,12 @@
  * host model), so a host of the underlay with a route to it can reach
  * the port; such a query gets no answer and is counted
  * (dropped_outside): the service must not become an open resolver's
- * cousin, nor an oracle of the members' names for strangers. */
+ * cousin, nor an oracle of the members' names for strangers.  A
+ * member's address counts only on a datagram that came out of the
+ * tunnel (IP_PKTINFO's interface is ours), since only WireGuard vouches
+ * for it: from the underlay it may be forged, and the answer would go to
+ * the member through the tunnel, a reflection the forger pays nothing
+ * for.  Over TCP a forged source cannot finish the handshake. */
 #include "src/node/dns.h"
 
 #include "proto/common/byteorder.h"
@@ -18,16 +23,20 @@
 #include "src/node/netconf.h"
 #include "src/node/node_priv.h"
 #include "src/node/strbuf.h"
+#include "tun/tun.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 enum {
 	DNS_TCP_IDLE_MS = 10000,	/* RFC 7766 6.2.3: seconds, not minutes */
 	DNS_TCP_CONNS = 32,		/* per address */
+	DNS_UDP_PER_TURN = 32,		/* datagrams read a loop turn */
 };
 
 struct dns_stats {
@@ -45,7 +54,8 @@ struct dns_stats {
  * new ones meanwhile). */
 struct dns_listener {
 	struct node_dns *d;
-	uv_udp_t udp;
+	uv_poll_t udp;			/* on fd */
+	int fd;
 	bool udp_open;			/* bound and receiving */
 	struct ipc_server *tcp;
 };
@@ -119,23 +129,29 @@ static void log_skipped(struct node_dns *d)
 
 /* ---- who may ask ---- */
 
-static bool allowed_v4(const struct node_dns *d, const uint8_t a[4])
+/* tunnel: the datagram came out of our interface, or it is a TCP
+ * connection (see the head of the file).  Loopback and our own
+ * addresses as sources come only from this host: the kernel drops them
+ * from any other (a martian source). */
+static bool allowed_v4(const struct node_dns *d, const uint8_t a[4], bool tunnel)
 {
-	return a[0] == 127 || !memcmp(a, d->n->ipv4, 4) || dns_table_has_addr(d->table, false, a);
+	return a[0] == 127 || !memcmp(a, d->n->ipv4, 4) ||
+	       (tunnel && dns_table_has_addr(d->table, false, a));
 }
 
-static bool allowed(const struct node_dns *d, const struct sockaddr *sa)
+static bool allowed(const struct node_dns *d, const struct sockaddr *sa, bool tunnel)
 {
 	if (sa->sa_family == AF_INET)
-		return allowed_v4(d, (const uint8_t *)&((const struct sockaddr_in *)sa)->sin_addr);
+		return allowed_v4(d, (const uint8_t *)&((const struct sockaddr_in *)sa)->sin_addr,
+				  tunnel);
 	if (sa->sa_family == AF_INET6) {
 		const struct in6_addr *a = &((const struct sockaddr_in6 *)sa)->sin6_addr;
 
 		if (IN6_IS_ADDR_LOOPBACK(a) || !memcmp(a, d->n->ipv6, 16))
 			return true;
 		if (IN6_IS_ADDR_V4MAPPED(a))
-			return allowed_v4(d, a->s6_addr + 12);
-		return dns_table_has_addr(d->table, true, a->s6_addr);
+			return allowed_v4(d, a->s6_addr + 12, tunnel);
+		return tunnel && dns_table_has_addr(d->table, true, a->s6_addr);
 	}
 	return false;
 }
@@ -154,39 +170,95 @@ static void count_answer(struct node_dns *d, const struct dns_result *res)
 
 /* ---- UDP ---- */
 
-static void on_udp_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
+/* The interface a datagram came in on, from its IP_PKTINFO or
+ * IPV6_PKTINFO; 0 when the kernel did not say. */
+static unsigned arrival_ifindex(struct msghdr *m)
 {
-	struct dns_listener *l = h->data;
+	struct cmsghdr *c;
 
-	(void)suggested;
-	*buf = uv_buf_init((char *)l->d->rx, sizeof(l->d->rx));
+	for (c = CMSG_FIRSTHDR(m); c; c = CMSG_NXTHDR(m, c)) {
+		if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_PKTINFO) {
+			struct in_pktinfo pi;
+
+			memcpy(&pi, CMSG_DATA(c), sizeof(pi));
+			return (unsigned)pi.ipi_ifindex;
+		}
+		if (c->cmsg_level == IPPROTO_IPV6 && c->cmsg_type == IPV6_PKTINFO) {
+			struct in6_pktinfo pi;
+
+			memcpy(&pi, CMSG_DATA(c), sizeof(pi));
+			return pi.ipi6_ifindex;
+		}
+	}
+	return 0;
 }
 
-static void on_udp(uv_udp_t *h, ssize_t nread, const uv_buf_t *buf, const struct sockaddr *from,
-		   unsigned flags)
+static void on_udp(uv_poll_t *h, int status, int events)
 {
 	struct dns_listener *l = h->data;
 	struct node_dns *d = l->d;
+	unsigned tun = tun_ifindex(d->n->dev.tun), i;
+	char cbuf[CMSG_SPACE(sizeof(struct in6_pktinfo)) + CMSG_SPACE(sizeof(struct in_pktinfo))];
+	struct sockaddr_storage from;
 	struct dns_result res;
+	struct msghdr m;
+	struct iovec iov;
+	ssize_t r;
 	size_t len;
-	uv_buf_t out;
 
-	(void)flags;
-	if (nread <= 0 || !from)
+	(void)events;
+	if (status < 0)
 		return;
-	++d->st.queries_udp;
-	if (!allowed(d, from)) {
-		++d->st.dropped_outside;
-		return;
+	for (i = 0; i < DNS_UDP_PER_TURN; ++i) {
+		iov.iov_base = d->rx;
+		iov.iov_len = sizeof(d->rx);
+		memset(&m, 0, sizeof(m));
+		m.msg_name = &from;
+		m.msg_namelen = sizeof(from);
+		m.msg_iov = &iov;
+		m.msg_iovlen = 1;
+		m.msg_control = cbuf;
+		m.msg_controllen = sizeof(cbuf);
+		r = recvmsg(l->fd, &m, MSG_DONTWAIT);
+		if (r < 0)
+			return;
+		++d->st.queries_udp;
+		if (!allowed(d, (struct sockaddr *)&from, tun && arrival_ifindex(&m) == tun)) {
+			++d->st.dropped_outside;
+			continue;
+		}
+		len = dns_answer(d->table, d->rx, (size_t)r, false, d->tx, DNS_EDNS_SIZE, &res);
+		count_answer(d, &res);
+		if (len && sendto(l->fd, d->tx, len, MSG_DONTWAIT, (struct sockaddr *)&from,
+				  m.msg_namelen) < 0)
+			++d->st.send_errors;
 	}
-	len = dns_answer(d->table, (const uint8_t *)buf->base, (size_t)nread, false, d->tx,
-			 DNS_EDNS_SIZE, &res);
-	count_answer(d, &res);
-	if (!len)
-		return;
-	out = uv_buf_init((char *)d->tx, (unsigned)len);
-	if (uv_udp_try_send(h, &out, 1, from) < 0)
-		++d->st.send_errors;
+}
+
+/* Port 53 of sa over UDP, with the arrival interface of each datagram
+ * (on_udp); 0 or -errno. */
+static int udp_open(struct dns_listener *l, const union wg_sockaddr *sa)
+{
+	int fd, one = 1, ret;
+
+	fd = socket(sa->sa.sa_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	if (sa->sa.sa_family == AF_INET6)
+		ret = setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one)) < 0 ||
+		      setsockopt(fd, IPPROTO_IPV6, IPV6_RECVPKTINFO, &one, sizeof(one)) < 0;
+	else
+		ret = setsockopt(fd, IPPROTO_IP, IP_PKTINFO, &one, sizeof(one)) < 0;
+	if (ret || bind(fd, &sa->sa, wg_sockaddr_len(sa)) < 0 ||
+	    uv_poll_init(&l->d->n->loop, &l->udp, fd) < 0) {
+		ret = -errno;
+		close(fd);
+		return ret ? ret : -EIO;
+	}
+	l->fd = fd;
+	l->udp.data = l;
+	uv_poll_start(&l->udp, UV_READABLE, on_udp);
+	return 0;
 }
 
 /* ---- TCP ---- */
@@ -198,7 +270,7 @@ static int on_tcp_open(struct ipc_conn *c)
 	struct dns_conn *dc;
 
 	++l->d->st.queries_tcp;
-	if (ipc_conn_peer(c, &peer) < 0 || !allowed(l->d, (struct sockaddr *)&peer)) {
+	if (ipc_conn_peer(c, &peer) < 0 || !allowed(l->d, (struct sockaddr *)&peer, true)) {
 		++l->d->st.tcp_refused;
 		++l->d->st.dropped_outside;
 		return -EPERM;
@@ -297,7 +369,10 @@ static const struct ipc_ops tcp_ops = {
 
 static void on_udp_closed(uv_handle_t *h)
 {
-	free(h->data);
+	struct dns_listener *l = h->data;
+
+	close(l->fd);
+	free(l);
 }
 
 static void listener_stop(struct dns_listener **lp)
@@ -309,7 +384,11 @@ static void listener_stop(struct dns_listener **lp)
 	*lp = NULL;
 	if (l->tcp)
 		ipc_server_stop(l->tcp);
-	uv_udp_recv_stop(&l->udp);
+	if (!l->udp_open) {
+		free(l);
+		return;
+	}
+	uv_poll_stop(&l->udp);
 	uv_close((uv_handle_t *)&l->udp, on_udp_closed);
 }
 
@@ -341,15 +420,11 @@ static struct dns_listener *listener_start(struct node_dns *d, int family, const
 	wg_sockaddr_str(&sa, text, sizeof(text));
 	/* Our addresses are on the interface by now, IPv6 without
 	 * duplicate address detection (tun/netlink.h): they can be bound. */
-	uv_udp_init(&n->loop, &l->udp);
-	l->udp.data = l;
-	ret = uv_udp_bind(&l->udp, &sa.sa, family == AF_INET6 ? UV_UDP_IPV6ONLY : 0);
-	if (ret == 0)
-		ret = uv_udp_recv_start(&l->udp, on_udp_alloc, on_udp);
+	ret = udp_open(l, &sa);
 	l->udp_open = ret == 0;
 	if (ret < 0)
 		dev_log(&n->dev, LOG_ERR, "name service: cannot listen on %s (UDP): %s; the node "
-			"runs without it there ('dns off' stops trying)", text, uv_strerror(ret));
+			"runs without it there ('dns off' stops trying)", text, strerror(-ret));
 	ret = ipc_server_start_tcp(&l->tcp, &n->loop, &sa.sa, &tcp_ops, l);
 	if (ret < 0) {
 		dev_log(&n->dev, LOG_ERR, "name service: cannot listen on %s (TCP): %s; the node "

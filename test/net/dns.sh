@@ -290,6 +290,24 @@ if grep -q "timed out" <<<"$out" && ! grep -q "ANSWER SECTION" <<<"$out" &&
 else
 	tap_fail "a query from outside the overlay gets nothing" "$out" "dropped_outside $drops0 -> $drops1"
 fi
+# x forges a member's source: b's overlay address as its own, so that a
+# query reaches a's port 53 on a's eth0 "from node_b".  Only the tunnel
+# vouches for a member's address: the datagram came in on the underlay,
+# and a must drop it (were it answered, the answer would go to the real
+# b through the tunnel: a reflection at b that x pays nothing for).
+ip -n "${NSOF[x]}" addr add "${V4[b]}/32" dev eth0
+drops0=$(inspect_dns a dropped_outside)
+noerr0=$(inspect_dns a 'answers["noerror"]')
+out=$(dq x -b "${V4[b]}" @"$A4" node_b A)
+drops1=$(inspect_dns a dropped_outside)
+noerr1=$(inspect_dns a 'answers["noerror"]')
+if [ "$drops1" -gt "$drops0" ] && [ "$noerr1" = "$noerr0" ]; then
+	tap_ok "a query from the underlay forging a member's overlay source: dropped, not answered ($drops0 -> $drops1 dropped_outside)"
+else
+	tap_fail "a forged member source from the underlay is dropped" "$out" \
+		"dropped_outside $drops0 -> $drops1, noerror answers $noerr0 -> $noerr1"
+fi
+ip -n "${NSOF[x]}" addr del "${V4[b]}/32" dev eth0
 out=$(dq x @"$A4" +tcp node_b A)
 refused=$(inspect_dns a tcp_refused)
 if ! grep -q "ANSWER SECTION" <<<"$out" && [ "$refused" -gt 0 ]; then
