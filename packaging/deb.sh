@@ -8,10 +8,10 @@
 # packaging/debian there as debian/, and runs `dpkg-buildpackage -b -us
 # -uc` in it.  The .deb, .buildinfo and .changes land in OUTDIR (default
 # build-deb/ at the top of the tree), the build's log in OUTDIR/build.log;
-# the last line printed is the .deb's path.  The unit tests are skipped
-# (DEB_BUILD_OPTIONS=nocheck; test/run.sh runs them) unless
-# DEB_BUILD_OPTIONS is set.  Needs dpkg-dev, debhelper and the build
-# dependencies (packaging/setup.sh installs them).
+# the last line printed is the .deb's path.  The build runs no tests
+# (debian/rules says why; DEB_BUILD_OPTIONS is nocheck unless set).
+# Needs dpkg-dev, debhelper and the build dependencies
+# (packaging/setup.sh installs them).
 set -euo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)

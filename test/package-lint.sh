@@ -52,43 +52,38 @@ verbs=$(printf '%s\n' "$help" | awk '/^Commands:/ { on = 1; next }
 	on && /^$/ { exit } on && /^  [a-z]/ { print $1 }')
 options=$(printf '%s\n' "$help" | awk '/^  up / { on = 1; next }
 	on && /^  [a-z]/ { exit } on && match($0, /^ +/) && RLENGTH == 17 { print $1 }')
+# has_entries PAGE WHAT MACRO WORDS...: PAGE has a line ".It MACRO WORD" (a
+# word "-x" as ".It Fl x") for every WORD; for Ic, ".It Ic WORD" or
+# ".D1 Ic WORD" (the synopsis of a line such as route).
+has_entries() {
+	local page=$1 what=$2 macro=$3 w re missing=""
+	shift 3
+	for w in "$@"; do
+		case $macro:$w in
+		Ic:*) re="^\.\(It\|D1\) Ic $w\( \|$\)" ;;
+		*:-*) re="^\.It Fl ${w#-}\( \|$\)" ;;
+		*) re="^\.It $macro $w\( \|$\)" ;;
+		esac
+		grep -q "$re" "$MAN/$page" || missing+=" $w"
+	done
+	if [ -z "$missing" ]; then
+		ok "$page has all $# $what"
+	else
+		fail "$page has every one of the $what" "missing:$missing"
+	fi
+}
 if [ "$(printf '%s\n' "$verbs" | wc -l)" -lt 10 ] || [ "$(printf '%s\n' "$options" | wc -l)" -lt 5 ]; then
 	fail "wh --help lists the commands and wh up's options" "$help"
 else
-	missing=""
-	for v in $verbs; do
-		grep -q "^\.It Cm $v\( \|$\)" "$MAN/wh.8" || missing+=" $v"
-	done
-	if [ -z "$missing" ]; then
-		ok "wh.8 has all $(echo $verbs | wc -w) commands of wh --help"
-	else
-		fail "wh.8 has every command of wh --help" "missing:$missing"
-	fi
-	missing=""
-	for o in $options; do
-		case $o in
-		-*) grep -q "^\.It Fl ${o#-}\( \|$\)" "$MAN/wh.8" || missing+=" $o" ;;
-		*) grep -q "^\.It Cm $o\( \|$\)" "$MAN/wh.8" || missing+=" $o" ;;
-		esac
-	done
-	if [ -z "$missing" ]; then
-		ok "wh.8 has all $(echo $options | wc -w) options of wh up"
-	else
-		fail "wh.8 has every option of wh up" "missing:$missing"
-	fi
+	# shellcheck disable=SC2086
+	has_entries wh.8 "commands of wh --help" Cm $verbs
+	# shellcheck disable=SC2086
+	has_entries wh.8 "options of wh up" Cm $options
 fi
 # The directives: the ones doc/network-file.md's tables name.
-directives=$(grep -o '^| `[a-z0-9]*' "$TOP/doc/network-file.md" | tr -d '|` ' | sort -u)
-directives+=" route"
-missing=""
-for d in $directives; do
-	grep -q "Ic $d\( \|$\)" "$MAN/wh-network.5" || missing+=" $d"
-done
-if [ -z "$missing" ]; then
-	ok "wh-network.5 has all $(echo $directives | wc -w) directives of doc/network-file.md"
-else
-	fail "wh-network.5 has every directive" "missing:$missing"
-fi
+# shellcheck disable=SC2046
+has_entries wh-network.5 "directives of doc/network-file.md" Ic \
+	$(grep -o '^| `[a-z0-9]*' "$TOP/doc/network-file.md" | tr -d '|` ' | sort -u) route
 if "$WGWH" --help 2>&1 | grep -q -- '-f/--foreground' &&
 	grep -q '^\.Op Fl f | Fl -foreground' "$MAN/wireguard-wh.8"; then
 	ok "wireguard-wh.8 has the options of wireguard-wh's usage"
