@@ -25,6 +25,9 @@ PACKAGES=(
 	python3 ca-certificates util-linux mount
 	# net-cli checks the zsh completion too (packaging/completion/)
 	zsh
+	# the Debian package (packaging/deb.sh) and its tests (test/package*.sh):
+	# dpkg-buildpackage, lintian, mandoc -Tlint, man -l, systemd-analyze
+	dpkg-dev debhelper fakeroot lintian mandoc man-db systemd
 )
 
 build=0

@@ -6,6 +6,7 @@
 #include "crypto/workbit.h"
 #include "crypto/x25519.h"
 #include "src/io/daemonize.h"
+#include "src/io/sdnotify.h"
 #include "src/io/logsink.h"
 #include "src/node/dns.h"
 #include "src/node/names.h"
@@ -406,7 +407,7 @@ static int check_workbit(struct node *n, const char *key_path, char *err, size_t
 
 /* ---- reload ---- */
 
-int node_reload(struct node *n, char *err, size_t errlen)
+static int reload_file(struct node *n, char *err, size_t errlen)
 {
 	struct netconf *nc = NULL, *old = n->conf;
 	uint8_t old4[4], old6[16];
@@ -468,6 +469,19 @@ int node_reload(struct node *n, char *err, size_t errlen)
 	return 0;
 }
 
+/* The service manager (wh@.service, Type=notify) hears of the reload
+ * before it starts and is READY=1 again after it, whether the new file
+ * was taken or refused: the node runs either way. */
+int node_reload(struct node *n, char *err, size_t errlen)
+{
+	int ret;
+
+	sdnotify_reloading();
+	ret = reload_file(n, err, errlen);
+	sdnotify_send("READY=1");
+	return ret;
+}
+
 /* ---- life cycle ---- */
 
 static void on_closed_noop(uv_handle_t *h)
@@ -480,6 +494,7 @@ void node_shutdown(struct node *n, const char *why)
 	if (n->stopping)
 		return;
 	n->stopping = true;
+	sdnotify_send("STOPPING=1");
 	dev_log(&n->dev, LOG_INFO, "shutting down: %s", why);
 	control_stop(n);
 	node_dns_stop(n);
@@ -896,6 +911,9 @@ static int node_run(void *arg, int ready_fd)
 			log_detach(n);
 		/* fd 2 is our pipe (or, at debug level, the caller's stderr). */
 		daemonize_ready(ready_fd, n->logpipe || n->dev.log_level >= LOG_DBG);
+		/* The interface has its addresses and routes, the control
+		 * socket listens: wh@.service is started. */
+		sdnotify_send("READY=1");
 	}
 	uv_run(&n->loop, UV_RUN_DEFAULT);
 	if (n->dev_ready) {
