@@ -25,6 +25,8 @@ PACKAGES=(
 	python3 ca-certificates util-linux mount
 	# net-cli checks the zsh completion too (packaging/completion/)
 	zsh
+	# promtool check metrics: net-metrics
+	prometheus
 )
 
 build=0
