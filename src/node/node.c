@@ -713,6 +713,7 @@ static int node_setup(struct node *n, const struct node_options *opt, char *err,
 	n->dev.log_level = log_level(opt);
 	n->dev.log_stream = n->log_stream;
 	n->dev.log_syslog = !opt->foreground;
+	n->dev.log_journal = logsink_is_journal(n->log_stream ? fileno(n->log_stream) : 2);
 	if (!opt->ifname)
 		snprintf(n->dev.ifname, sizeof(n->dev.ifname), "wh-%.8s", b64);
 	n->dev.data = n;
