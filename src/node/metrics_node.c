@@ -110,7 +110,6 @@ static void dns(struct node *n, struct metrics_snapshot *s)
 	metrics_counts_add(&s->dns_dropped, "unanswerable", NULL, d->dropped_unanswerable);
 	metrics_counts_add(&s->dns_dropped, "tcp_refused", NULL, d->tcp_refused);
 	metrics_counts_add(&s->dns_dropped, "send_error", NULL, d->send_errors);
-	metrics_counts_add(&s->dns_dropped, "truncated", NULL, d->truncated);
 }
 
 /* The members that have a peer in the device, as `wh show` lists them. */
