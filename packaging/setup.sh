@@ -28,6 +28,8 @@ PACKAGES=(
 	# the Debian package (packaging/deb.sh) and its tests (test/package*.sh):
 	# dpkg-buildpackage, lintian, mandoc -Tlint, man -l, systemd-analyze
 	dpkg-dev debhelper fakeroot lintian mandoc man-db systemd
+	# promtool check metrics: net-metrics
+	prometheus
 )
 
 build=0

@@ -30,6 +30,7 @@ static bool control_model_parse(const char *line, size_t len, struct control_req
 		{ "show json all", CONTROL_SHOW, true, true },
 		{ "inspect", CONTROL_INSPECT, false, false },
 		{ "names", CONTROL_NAMES, false, false },
+		{ "metrics", CONTROL_METRICS, false, false },
 		{ "reload", CONTROL_RELOAD, false, false },
 		{ "down", CONTROL_DOWN, false, false },
 	};

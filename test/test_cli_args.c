@@ -9,6 +9,8 @@
 #include "src/node/node.h"
 #include "test/tap.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <string.h>
 
 /* Arguments for every option of wh up, and what each must set. */
@@ -24,6 +26,10 @@ static const struct {
 	{ "portmap", { "off" } },
 	{ "dns", { "off" } },
 	{ "hosts", { "/tmp/hosts" } },
+	{ "metrics", { "127.0.0.1:9586" } },
+	{ "metrics-expose", { "[2001:db8::1]:9586" } },
+	{ "-v", { NULL } },
+	{ "-q", { NULL } },
 	{ "-f", { NULL } },
 };
 
@@ -85,6 +91,22 @@ static void test_up_values(void)
 	   opt.listen_port == -1 && opt.relay == NODE_RELAY_DEFAULT && opt.dns == NODE_DNS_ON &&
 	   !opt.hosts_path && !opt.foreground,
 	   "up: no key: the defaults, and a key maker for a public node");
+	ok(opt.log_level == -1 && !opt.metrics_addr.ss_family,
+	   "up: the log's level from the environment, no metrics listener");
+	{
+		static const char *const v[] = { "net.conf", "-v", "metrics", "[::1]:9100", NULL };
+		static const char *const q[] = { "net.conf", "-q", "metrics-expose", "198.51.100.7:80",
+						 NULL };
+		const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)&opt.metrics_addr;
+		const struct sockaddr_in *s4 = (const struct sockaddr_in *)&opt.metrics_addr;
+
+		ok(parse(&opt, v) == 0 && opt.log_level == NODE_LOG_DEBUG &&
+		   opt.metrics_addr.ss_family == AF_INET6 && ntohs(s6->sin6_port) == 9100 &&
+		   IN6_IS_ADDR_LOOPBACK(&s6->sin6_addr), "up: -v, metrics [::1]:9100");
+		ok(parse(&opt, q) == 0 && opt.log_level == NODE_LOG_ERROR &&
+		   opt.metrics_addr.ss_family == AF_INET && ntohs(s4->sin_port) == 80 &&
+		   ntohl(s4->sin_addr.s_addr) == 0xc6336407u, "up: -q, metrics-expose 198.51.100.7:80");
+	}
 }
 
 static void test_up_refused(void)
@@ -107,6 +129,16 @@ static void test_up_refused(void)
 		{ "net.conf", "interface", "a/b", NULL },
 		{ "net.conf", "interface", "", NULL },
 		{ "net.conf", "private-key", NULL },
+		{ "net.conf", "-v", "-q", NULL },
+		{ "net.conf", "-v", "-v", NULL },
+		{ "net.conf", "metrics", "198.51.100.7:9586", NULL },
+		{ "net.conf", "metrics", "[2001:db8::1]:9586", NULL },
+		{ "net.conf", "metrics", "127.0.0.1", NULL },
+		{ "net.conf", "metrics", "127.0.0.1:0", NULL },
+		{ "net.conf", "metrics", "localhost:9586", NULL },
+		{ "net.conf", "metrics", "::1:9586", NULL },
+		{ "net.conf", "metrics-expose", "0.0.0.0:65536", NULL },
+		{ "net.conf", "metrics", "127.0.0.1:1", "metrics", "127.0.0.1:2", NULL },
 	};
 	struct node_options opt;
 	size_t i;
@@ -153,7 +185,7 @@ static void test_help(void)
 static void test_completion(void)
 {
 	static const char *const want[] = { "show", "up", "down", "reload", "lookup", "ping",
-		"resolve", "inspect", "genkey", "pubkey", "workbit", "orchid", "wireguard",
+		"resolve", "inspect", "metrics", "genkey", "pubkey", "workbit", "orchid", "wireguard",
 		"completion", "help", "version" };
 	size_t i, j;
 

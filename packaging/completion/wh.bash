@@ -24,7 +24,7 @@ _wh()
 			words=$(printf 'all\nlight\njson\n')
 		fi
 		;;
-	down | reload | inspect)
+	down | reload | inspect | metrics)
 		((COMP_CWORD == 2)) && words=$("$wh" completion interfaces 2>/dev/null)
 		;;
 	lookup | ping | resolve)

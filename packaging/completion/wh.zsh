@@ -23,7 +23,7 @@ _wh()
 			cands=(all light json)
 		fi
 		;;
-	down|reload|inspect)
+	down|reload|inspect|metrics)
 		(( CURRENT == 3 )) && cands=(${(f)"$($wh completion interfaces 2>/dev/null)"})
 		;;
 	lookup|ping|resolve)

@@ -59,6 +59,7 @@ int cmd_inspect(int argc, char **argv);
 int cmd_lookup(int argc, char **argv);
 int cmd_ping(int argc, char **argv);
 int cmd_resolve(int argc, char **argv);
+int cmd_metrics(int argc, char **argv);
 int cmd_completion(int argc, char **argv);
 
 /* Searches a private key whose public key has at least want workbits in

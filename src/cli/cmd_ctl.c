@@ -4,6 +4,7 @@
  *   wh show [IFACE|all] [all] [json]   wh inspect IFACE
  *   wh lookup IFACE NAME|KEY           wh ping IFACE NAME|KEY
  *   wh resolve IFACE NAME|KEY          wh reload IFACE
+ *   wh metrics IFACE
  *   wh down IFACE
  *
  * NAME is a hostname of the node's network file; the node tells names
@@ -358,6 +359,11 @@ int cmd_ping(int argc, char **argv)
 int cmd_resolve(int argc, char **argv)
 {
 	return iface_verb(argc, argv, "resolve", true, 0);
+}
+
+int cmd_metrics(int argc, char **argv)
+{
+	return iface_verb(argc, argv, "metrics", false, 0);
 }
 
 /* The network's hostnames, for shell completion (`wh completion

@@ -1,6 +1,7 @@
 /* wh up CONFIG [private-key FILE] [interface NAME] [listen-port N]
  *              [relay on|off] [relay-limit PPS BYTES_PER_S] [portmap on|off]
- *              [dns on|off] [hosts FILE] [-f]
+ *              [dns on|off] [hosts FILE] [metrics ADDR:PORT]
+ *              [metrics-expose ADDR:PORT] [-v|-q] [-f]
  *
  * Starts a node of the network the file describes and returns once it is
  * up, printing the interface's name (with -f it stays in the
@@ -13,6 +14,9 @@
 #include "src/cli/cli.h"
 
 #include "src/node/node.h"
+#include "src/wg/uapi.h"
+
+#include <arpa/inet.h>
 
 #include <stdint.h>
 #include <stdio.h>
@@ -27,6 +31,10 @@ enum up_opt {
 	UP_PORTMAP,
 	UP_DNS,
 	UP_HOSTS,
+	UP_METRICS,
+	UP_METRICS_EXPOSE,
+	UP_VERBOSE,
+	UP_QUIET,
 	UP_FOREGROUND,
 	UP_MAX
 };
@@ -45,9 +53,41 @@ const struct cli_option cmd_up_options[] = {
 	[UP_DNS] = { "dns", "on|off", 1, "answer DNS for the members on our overlay addresses "
 		     "(doc/names.md; default on)" },
 	[UP_HOSTS] = { "hosts", "FILE", 1, "keep the members' names in a block of this hosts file" },
+	[UP_METRICS] = { "metrics", "ADDR:PORT", 1, "serve GET /metrics (Prometheus) on a loopback "
+			 "address (doc/metrics.md; default off)" },
+	[UP_METRICS_EXPOSE] = { "metrics-expose", "ADDR:PORT", 1, "the same on any address: the "
+				"metrics name the members' keys" },
+	[UP_VERBOSE] = { "-v", NULL, 0, "log debug lines too (as LOG_LEVEL=debug)" },
+	[UP_QUIET] = { "-q", NULL, 0, "log errors only (as LOG_LEVEL=error)" },
 	[UP_FOREGROUND] = { "-f", NULL, 0, "stay in the foreground (also --foreground)" },
 	{ NULL, NULL, 0, NULL },
 };
+
+/* The listener's address: a loopback one unless exposed is said. */
+static int metrics_addr(const char *opt, const char *v, bool exposed, struct sockaddr_storage *out)
+{
+	union wg_sockaddr a;
+	bool loopback;
+
+	if (!uapi_parse_endpoint(&a, v, strlen(v)) ||
+	    (a.sa.sa_family == AF_INET6 ? !a.in6.sin6_port : !a.in4.sin_port)) {
+		fprintf(stderr, "wh up: '%s' needs an address and a port (127.0.0.1:9586, "
+			"[::1]:9586), not '%s'\n", opt, v);
+		return -1;
+	}
+	loopback = a.sa.sa_family == AF_INET ?
+		   (ntohl(a.in4.sin_addr.s_addr) >> 24) == 127 :
+		   IN6_IS_ADDR_LOOPBACK(&a.in6.sin6_addr);
+	if (!loopback && !exposed) {
+		fprintf(stderr, "wh up: 'metrics %s' is not a loopback address: the metrics name "
+			"the members' keys and traffic; say 'metrics-expose %s' to serve them there\n",
+			v, v);
+		return -1;
+	}
+	memset(out, 0, sizeof(*out));
+	memcpy(out, &a, a.sa.sa_family == AF_INET ? sizeof(a.in4) : sizeof(a.in6));
+	return 0;
+}
 
 static int on_off(const char *opt, const char *v, bool *on)
 {
@@ -67,6 +107,7 @@ int cmd_up_parse(int argc, char **argv, struct node_options *opt)
 
 	memset(opt, 0, sizeof(*opt));
 	opt->listen_port = -1;
+	opt->log_level = -1;
 	for (a = 1; a < argc; ++a) {
 		const char *w = argv[a];
 
@@ -90,6 +131,23 @@ int cmd_up_parse(int argc, char **argv, struct node_options *opt)
 		switch ((enum up_opt)o) {
 		case UP_FOREGROUND:
 			opt->foreground = true;
+			break;
+		case UP_VERBOSE:
+		case UP_QUIET:
+			if (opt->log_level >= 0) {
+				fprintf(stderr, "wh up: one of -v and -q, once\n");
+				return EXIT_USAGE;
+			}
+			opt->log_level = o == UP_VERBOSE ? NODE_LOG_DEBUG : NODE_LOG_ERROR;
+			break;
+		case UP_METRICS:
+		case UP_METRICS_EXPOSE:
+			if (opt->metrics_addr.ss_family) {
+				fprintf(stderr, "wh up: one metrics address\n");
+				return EXIT_USAGE;
+			}
+			if (metrics_addr(w, argv[a + 1], o == UP_METRICS_EXPOSE, &opt->metrics_addr) < 0)
+				return EXIT_USAGE;
 			break;
 		case UP_RELAY:
 			if (on_off(w, argv[a + 1], &on) < 0)

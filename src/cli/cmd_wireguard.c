@@ -10,6 +10,7 @@
 #include "src/cli/cli.h"
 
 #include "src/io/daemonize.h"
+#include "src/io/logsink.h"
 #include "src/wg/device.h"
 #include "src/wg/uapi_server.h"
 #include "tun/tun.h"
@@ -84,6 +85,7 @@ static int daemon_setup(struct daemon_ctx *d, uv_loop_t *loop, const char *ifnam
 		return 1;
 	}
 	d->dev.log_level = device_log_level_from_env();
+	d->dev.log_journal = logsink_is_journal(2);
 	d->dev.on_fatal = on_fatal;
 	d->dev.data = d;
 	ret = device_open_tun(&d->dev);

@@ -20,6 +20,8 @@ const struct subcommand cli_subcommands[] = {
 	{ "resolve", cmd_resolve, "IFACE HOSTNAME|KEY",
 	  "a hostname's key and overlay addresses, or a key's hostname (JSON)", NULL },
 	{ "inspect", cmd_inspect, "IFACE", "the whole state of a node, as JSON", NULL },
+	{ "metrics", cmd_metrics, "IFACE",
+	  "the node's metrics in the Prometheus text format (doc/metrics.md)", NULL },
 	{ "genkey", cmd_genkey, "[workbit N] [namespace NS] [threads N]",
 	  "print a new private key, searching for one with N workbits", NULL },
 	{ "pubkey", cmd_pubkey, "< private-key",

@@ -5,6 +5,8 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stdio.h>
+#include <sys/stat.h>
 #include <syslog.h>
 #include <unistd.h>
 
@@ -18,6 +20,28 @@ void logsink_syslog_open(const char *ident)
 void logsink_syslog(unsigned level, const char *line)
 {
 	syslog(level == 0 ? LOG_ERR : level == 1 ? LOG_INFO : LOG_DEBUG, "%s", line);
+}
+
+bool logsink_is_journal(int fd)
+{
+	const char *v = getenv("JOURNAL_STREAM");
+	unsigned long long dev, ino;
+	struct stat st;
+	char end;
+
+	if (!v || sscanf(v, "%llu:%llu%c", &dev, &ino, &end) != 2 || fstat(fd, &st) < 0)
+		return false;
+	return (unsigned long long)st.st_dev == dev && (unsigned long long)st.st_ino == ino;
+}
+
+const char *logsink_level_prefix(unsigned level)
+{
+	return level == 0 ? "<3>" : level == 1 ? "<6>" : "<7>";
+}
+
+const char *logsink_level_name(unsigned level)
+{
+	return level == 0 ? "error" : level == 1 ? "info" : "debug";
 }
 
 struct logpipe {

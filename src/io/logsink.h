@@ -9,12 +9,23 @@
 #ifndef WH_SRC_IO_LOGSINK_H
 #define WH_SRC_IO_LOGSINK_H
 
+#include <stdbool.h>
 #include <uv.h>
 
 /* openlog(ident, LOG_PID | LOG_NDELAY, LOG_DAEMON); ident must live as
  * long as the process logs. */
 void logsink_syslog_open(const char *ident);
 void logsink_syslog(unsigned level, const char *line);
+
+/* Whether fd is the stream systemd's journal reads our stderr from
+ * (JOURNAL_STREAM names its device and inode, systemd.exec(5)): a line
+ * there may begin with "<N>", syslog's priority N, which journald takes
+ * as the line's level (sd-daemon(3)) and strips. */
+bool logsink_is_journal(int fd);
+/* The prefix and the word of a level: "<3>" and "error", "<6>" and
+ * "info", "<7>" and "debug". */
+const char *logsink_level_prefix(unsigned level);
+const char *logsink_level_name(unsigned level);
 
 struct logpipe;
 

@@ -11,6 +11,7 @@
  *   ping TARGET        an overlay PING (looked up first if needed)
  *   resolve TARGET     the network file's entry: hostname, key, addresses
  *   names              the network file's hostnames, one a line
+ *   metrics            the Prometheus text format (src/node/metrics.h)
  *   reload             re-reads the network file; a bad one is refused
  *   down               stops the node
  *
@@ -23,6 +24,7 @@
 #include "proto/overlay/secure.h"
 #include "src/node/control_request.h"
 #include "src/node/dns.h"
+#include "src/node/metrics.h"
 #include "src/wg/crypt_pool.h"
 #include "src/io/ipc.h"
 #include "src/node/netconf.h"
@@ -672,6 +674,11 @@ static void handle(struct ctl_conn *cc)
 		do_resolve(cc, &req);
 	} else if (req.verb == CONTROL_NAMES) {
 		do_names(cc);
+	} else if (req.verb == CONTROL_METRICS) {
+		struct strbuf b = { 0 };
+
+		metrics_node_text(n, &b);
+		finish(cc, &b);
 	} else if (req.verb == CONTROL_LOOKUP) {
 		start_wait(cc, 35000);
 		if (overlay_lookup(n->ov, cc->key, on_lookup_done, cc) < 0) {

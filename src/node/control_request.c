@@ -25,6 +25,7 @@ static const struct {
 	{ "ping", CONTROL_PING, TAKES_TARGET },
 	{ "resolve", CONTROL_RESOLVE, TAKES_TARGET },
 	{ "names", CONTROL_NAMES, TAKES_NOTHING },
+	{ "metrics", CONTROL_METRICS, TAKES_NOTHING },
 	{ "reload", CONTROL_RELOAD, TAKES_NOTHING },
 	{ "down", CONTROL_DOWN, TAKES_NOTHING },
 };

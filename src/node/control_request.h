@@ -6,7 +6,7 @@
  * A connection carries one line of printable ASCII words separated by
  * single spaces, ended by '\n' (what follows the '\n' is ignored):
  *
- *   show [all] [json] | inspect | names | reload | down
+ *   show [all] [json] | inspect | names | metrics | reload | down
  *   lookup TARGET | ping TARGET | resolve TARGET
  *
  * show's words come in any order, each at most once ("all" adds the DHT
@@ -40,6 +40,7 @@ enum control_verb {
 	CONTROL_DOWN,
 	CONTROL_RESOLVE,
 	CONTROL_NAMES,
+	CONTROL_METRICS,
 };
 
 /* Why a line was refused; control_error_text() gives the answer's text. */

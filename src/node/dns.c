@@ -33,20 +33,12 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+_Static_assert((int)NODE_DNS_RCODES == (int)DNS_RCODE_COUNT, "one count of rcodes");
+
 enum {
 	DNS_TCP_IDLE_MS = 10000,	/* RFC 7766 6.2.3: seconds, not minutes */
 	DNS_TCP_CONNS = 32,		/* per address */
 	DNS_UDP_PER_TURN = 32,		/* datagrams read a loop turn */
-};
-
-struct dns_stats {
-	uint64_t queries_udp, queries_tcp;
-	uint64_t rcodes[DNS_RCODE_COUNT];	/* answers sent, by rcode */
-	uint64_t truncated;
-	uint64_t dropped_outside;	/* a source that is no member's */
-	uint64_t dropped_unanswerable;	/* too short, or a response */
-	uint64_t send_errors;
-	uint64_t tcp_refused;		/* connections from outside */
 };
 
 /* One address we answer on: its UDP socket and TCP listener.  Freed
@@ -522,6 +514,11 @@ static bool listening(const struct node_dns *d, bool tcp)
 		if (d->l[i] && (tcp ? d->l[i]->tcp != NULL : d->l[i]->udp_open))
 			return true;
 	return false;
+}
+
+const struct dns_stats *node_dns_stats(const struct node *n)
+{
+	return n->dns ? &n->dns->st : NULL;
 }
 
 void node_dns_inspect(struct node *n, struct strbuf *b)

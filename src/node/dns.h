@@ -8,11 +8,24 @@
 #ifndef WH_SRC_NODE_DNS_H
 #define WH_SRC_NODE_DNS_H
 
+#include <stdint.h>
+
 struct node;
 struct strbuf;
 
 enum {
 	NODE_DNS_PORT = 53,
+	NODE_DNS_RCODES = 17,	/* proto/dns/dns.h's DNS_RCODE_COUNT */
+};
+
+struct dns_stats {
+	uint64_t queries_udp, queries_tcp;
+	uint64_t rcodes[NODE_DNS_RCODES];	/* answers sent, by rcode */
+	uint64_t truncated;
+	uint64_t dropped_outside;	/* a source that is no member's */
+	uint64_t dropped_unanswerable;	/* too short, or a response */
+	uint64_t send_errors;
+	uint64_t tcp_refused;		/* connections from outside */
 };
 
 /* Starts answering (n->member only; a public node has no address to
@@ -26,5 +39,8 @@ void node_dns_reload(struct node *n);
 void node_dns_stop(struct node *n);
 /* ",\n  \"dns\": {...}" for wh inspect: the counters. */
 void node_dns_inspect(struct node *n, struct strbuf *b);
+/* The counters (src/node/metrics_node.c), or NULL when the service is
+ * off. */
+const struct dns_stats *node_dns_stats(const struct node *n);
 
 #endif

@@ -9,6 +9,7 @@
 #include "src/io/sdnotify.h"
 #include "src/io/logsink.h"
 #include "src/node/dns.h"
+#include "src/node/metrics.h"
 #include "src/node/names.h"
 #include "src/node/netconf.h"
 #ifdef __linux__
@@ -497,6 +498,7 @@ void node_shutdown(struct node *n, const char *why)
 	sdnotify_send("STOPPING=1");
 	dev_log(&n->dev, LOG_INFO, "shutting down: %s", why);
 	control_stop(n);
+	metrics_listen_stop(n);
 	node_dns_stop(n);
 	uapi_server_stop(&n->dev);
 	if (n->member && n->dev.tun)
@@ -676,6 +678,14 @@ static int make_key(struct node *n, const struct node_options *opt, char *err, s
 	return ret;
 }
 
+/* -v or -q, else LOG_LEVEL. */
+static unsigned log_level(const struct node_options *opt)
+{
+	_Static_assert((int)NODE_LOG_ERROR == (int)LOG_ERR && (int)NODE_LOG_DEBUG == (int)LOG_DBG,
+		       "one set of levels");
+	return opt->log_level >= 0 ? (unsigned)opt->log_level : device_log_level_from_env();
+}
+
 static int node_setup(struct node *n, const struct node_options *opt, char *err, size_t errlen)
 {
 	struct overlay_config oc;
@@ -715,9 +725,10 @@ static int node_setup(struct node *n, const struct node_options *opt, char *err,
 	if (ret < 0)
 		return ret;
 	n->dev_ready = true;
-	n->dev.log_level = device_log_level_from_env();
+	n->dev.log_level = log_level(opt);
 	n->dev.log_stream = n->log_stream;
 	n->dev.log_syslog = !opt->foreground;
+	n->dev.log_journal = logsink_is_journal(n->log_stream ? fileno(n->log_stream) : 2);
 	if (!opt->ifname)
 		snprintf(n->dev.ifname, sizeof(n->dev.ifname), "wh-%.8s", b64);
 	n->dev.data = n;
@@ -809,6 +820,11 @@ static int node_setup(struct node *n, const struct node_options *opt, char *err,
 			 ret == -EADDRINUSE ? "another node runs on it" : strerror(-ret));
 		return ret;
 	}
+	ret = metrics_listen_start(n, &opt->metrics_addr);
+	if (ret < 0) {
+		snprintf(err, errlen, "cannot serve metrics: %s", strerror(-ret));
+		return ret;
+	}
 	ret = names_sync(n);
 	if (ret < 0) {
 		snprintf(err, errlen, "cannot resolve the file's host names: %s", strerror(-ret));
@@ -847,7 +863,7 @@ static void log_start(struct node *n, const struct node_options *opt)
 
 	if (!opt->foreground)
 		logsink_syslog_open("wh");
-	if (device_log_level_from_env() < LOG_DBG &&
+	if (log_level(opt) < LOG_DBG &&
 	    logpipe_start(&n->logpipe, &n->loop, on_stderr_line, n, &saved) == 0) {
 		n->log_stream = fdopen(saved, "w");
 		if (n->log_stream) {

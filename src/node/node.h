@@ -13,10 +13,14 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/socket.h>
 
 #define WH_CONTROL_DIR "/var/run/wh"
 
 struct node;
+
+/* The log's levels (src/wg/device.h's LOG_ERR, LOG_INFO, LOG_DBG). */
+enum { NODE_LOG_ERROR = 0, NODE_LOG_INFO = 1, NODE_LOG_DEBUG = 2 };
 
 struct node_options {
 	const char *config_path;
@@ -29,6 +33,11 @@ struct node_options {
 	enum { NODE_PORTMAP_ON, NODE_PORTMAP_OFF } portmap;
 	enum { NODE_DNS_ON, NODE_DNS_OFF } dns;	/* the name service (src/node/dns.h) */
 	const char *hosts_path;		/* NULL, or a hosts file to keep the names in */
+	/* The log's level: -1 for LOG_LEVEL of the environment (info when
+	 * unset), or one of the levels below (-q, -v). */
+	int log_level;
+	/* The metrics' HTTP listener (src/node/metrics.h); family 0: none. */
+	struct sockaddr_storage metrics_addr;
 	/* Without private_key_path the node is a public node under a key
 	 * made at start by this (the CLI's search, as `wh genkey workbit N`):
 	 * 32 bytes of sodium_malloc memory whose public key has at least

@@ -55,6 +55,7 @@ struct node {
 	struct member *members;
 	size_t n_members;
 	struct ipc_server *ctl;
+	struct ipc_server *metrics;	/* metrics_node.c: the HTTP listener, or NULL */
 	struct uapi_policy uapi_policy;	/* what stock wg may change (uapi_policy.c) */
 	uv_signal_t sigint, sigterm;
 	uv_timer_t discover;

@@ -40,6 +40,7 @@ struct overlay {
 	 * datagrams the DHT still hears the public nodes we chose. */
 	union wg_sockaddr boot[KNOWN_EXTRA_MAX];
 	size_t n_boot;
+	struct overlay_lookup_stats lookups;
 };
 
 static uint64_t wall_ns(void)
@@ -307,6 +308,12 @@ static void ev_lookup_done(void *ctx, const struct kad_lookup_result *r)
 {
 	struct overlay *ov = ctx;
 
+	if (r->kind == KAD_KIND_USER) {
+		if (r->found)
+			++ov->lookups.found;
+		else
+			++ov->lookups.not_found;
+	}
 	if (r->kind == KAD_KIND_USER)
 		dev_log(ov->dev, LOG_DBG, "lookup %016llx: found %d seen %d, %u sent, %u replies, "
 			"%u timeouts", (unsigned long long)r->txid, r->found, r->seen, r->sent, r->replies,
@@ -469,9 +476,16 @@ int overlay_lookup(struct overlay *ov, const uint8_t key[32], overlay_lookup_cb 
 {
 	int ret = ovl_engine_lookup(ov->eng, key, done, arg, now_of(ov));
 
-	if (ret >= 0)
+	if (ret >= 0) {
+		++ov->lookups.started;
 		rearm(ov);
+	}
 	return ret;
+}
+
+const struct overlay_lookup_stats *overlay_lookup_stats(const struct overlay *ov)
+{
+	return &ov->lookups;
 }
 
 unsigned overlay_ask_public(struct overlay *ov, const uint8_t key[32])

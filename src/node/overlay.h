@@ -90,6 +90,12 @@ int overlay_add_contact(struct overlay *ov, const uint8_t key[32], const union w
  * during the call); overlay_cancel(arg) forgets every callback with arg. */
 typedef void overlay_lookup_cb(void *arg, const struct kad_lookup_result *r);
 int overlay_lookup(struct overlay *ov, const uint8_t key[32], overlay_lookup_cb *done, void *arg);
+/* Lookups started by overlay_lookup, and those (of any caller's
+ * KAD_KIND_USER) that ended, finding the key or not: for the metrics. */
+struct overlay_lookup_stats {
+	uint64_t started, found, not_found;
+};
+const struct overlay_lookup_stats *overlay_lookup_stats(const struct overlay *ov);
 /* Asks the (up to three) PUBLIC nodes of our table nearest key, that we
  * heard from, for key at once, outside any lookup: where a lookup of a
  * NATed node ends, and their NODES name it (on_reach) when they have a

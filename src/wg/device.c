@@ -62,6 +62,7 @@ uint64_t wg_now(const struct wg_device *dev)
 
 void dev_log(struct wg_device *dev, unsigned level, const char *fmt, ...)
 {
+	FILE *f;
 	char msg[1024];
 	int n;
 	va_list ap;
@@ -87,17 +88,24 @@ void dev_log(struct wg_device *dev, unsigned level, const char *fmt, ...)
 		logsink_syslog(level, msg);
 	if (dev->log_stream_off)
 		return;
-	/* At debug level, the monotonic clock in ms: the order and spacing
-	 * of events is what a debug log is read for. */
+	/* One line per event with its level: to the journal as syslog's
+	 * "<N>" (journald takes it as the priority), elsewhere as a word
+	 * after the interface's name.  At debug level, the monotonic clock
+	 * in ms: the order and spacing of events is what a debug log is
+	 * read for. */
+	f = dev->log_stream ? dev->log_stream : stderr;
+	if (dev->log_journal)
+		fputs(logsink_level_prefix(level), f);
 	if (dev->log_level >= LOG_DBG) {
 		uint64_t t = wg_now(dev);
 
-		fprintf(dev->log_stream ? dev->log_stream : stderr, "[%llu.%03llu] %s\n",
-			(unsigned long long)(t / 1000000000ULL),
-			(unsigned long long)(t / 1000000ULL % 1000), msg);
-	} else {
-		fprintf(dev->log_stream ? dev->log_stream : stderr, "%s\n", msg);
+		fprintf(f, "[%llu.%03llu] ", (unsigned long long)(t / 1000000000ULL),
+			(unsigned long long)(t / 1000000ULL % 1000));
 	}
+	if (dev->log_journal)
+		fprintf(f, "%s\n", msg);
+	else
+		fprintf(f, "%.*s%s: %s\n", n, msg, logsink_level_name(level), msg + n);
 }
 
 unsigned device_log_level_from_env(void)

@@ -265,6 +265,7 @@ struct wg_device {
 	FILE *log_stream;		/* where dev_log writes; NULL: stderr */
 	bool log_stream_off;		/* a daemon's: its stderr is gone */
 	bool log_syslog;		/* also to syslog (src/io/logsink.h) */
+	bool log_journal;		/* the stream is the journal's: "<N>" levels */
 	uint64_t log_tokens_at;		/* debug log rate limit */
 	unsigned log_tokens;
 

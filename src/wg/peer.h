@@ -70,6 +70,7 @@ struct wg_peer {
 
 	/* Counters, whole WireGuard messages. */
 	uint64_t rx_bytes, tx_bytes;
+	uint64_t rx_packets, tx_packets;	/* the same messages, counted */
 	int64_t last_handshake_sec;		/* wall clock */
 	long last_handshake_nsec;
 

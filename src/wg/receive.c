@@ -178,6 +178,7 @@ static void handle_initiation(struct wg_device *dev, const struct message_handsh
 		goto invalid;
 	update_endpoint(peer, &it->src, &it->local, it->has_local, it->routed, wg_now(dev));
 	peer->rx_bytes += sizeof(*msg);
+	++peer->rx_packets;
 	timers_any_authenticated_packet_received(peer);
 	timers_any_authenticated_packet_traversal(peer);
 	dev_log(dev, LOG_DBG, "handshake initiation received%s, responding",
@@ -204,6 +205,7 @@ static void handle_response(struct wg_device *dev, const struct message_handshak
 		goto invalid;
 	update_endpoint(peer, &it->src, &it->local, it->has_local, it->routed, wg_now(dev));
 	peer->rx_bytes += sizeof(*msg);
+	++peer->rx_packets;
 	timers_any_authenticated_packet_received(peer);
 	timers_any_authenticated_packet_traversal(peer);
 
@@ -441,6 +443,7 @@ static void deliver_data(struct wg_device *dev, struct wg_peer *peer, struct pkt
 	if (p->len == 0) {
 		/* A keepalive: counted, never delivered. */
 		peer->rx_bytes += wire_len;
+		++peer->rx_packets;
 		goto drop;
 	}
 	timers_data_received(peer);
@@ -457,6 +460,7 @@ static void deliver_data(struct wg_device *dev, struct wg_peer *peer, struct pkt
 	}
 	/* Counted as the kernel does: what passed every check. */
 	peer->rx_bytes += wire_len;
+	++peer->rx_packets;
 	/* Both ends of TCP over a routed path send what fits it, whichever
 	 * side opened the connection (the owner set the limits). */
 	if (peer->routed)

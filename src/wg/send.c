@@ -33,8 +33,10 @@ static void send_to_peer(struct wg_peer *peer, const void *buf, size_t len)
 {
 	if (!peer->endpoint.sa.sa_family)
 		return;
-	if (device_send_peer(peer->dev, peer, buf, len) == 0)
+	if (device_send_peer(peer->dev, peer, buf, len) == 0) {
 		peer->tx_bytes += len;
+		++peer->tx_packets;
+	}
 }
 
 void send_handshake_initiation(struct wg_peer *peer, bool is_retry)
@@ -189,6 +191,7 @@ void send_staged(struct wg_peer *peer)
 		p->addr = peer->endpoint;
 		p->peer = peer;
 		peer->tx_bytes += p->len;
+		++peer->tx_packets;
 		sent_any = true;
 		if (!keepalive)
 			sent_data = true;

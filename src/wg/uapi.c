@@ -199,7 +199,7 @@ static bool parse_addr(uint8_t addr[16], sa_family_t *family, uint32_t *zone,
 
 /* Go's netip.ParseAddrPort: "a.b.c.d:port" or "[ipv6]:port", the port
  * 0..65535; IPv6 needs the brackets and IPv4 must not have them. */
-static bool parse_endpoint(union wg_sockaddr *ss, const char *s, size_t len)
+bool uapi_parse_endpoint(union wg_sockaddr *ss, const char *s, size_t len)
 {
 	const char *colon = memrchr(s, ':', len);
 	const char *ip = s, *port;
@@ -376,7 +376,7 @@ static int peer_line(struct uapi_peer_set *peer, const char *key, size_t klen,
 			return -EINVAL;
 		peer->has_preshared_key = true;
 	} else if (value_is(key, klen, "endpoint")) {
-		if (!parse_endpoint(&peer->endpoint, value, vlen))
+		if (!uapi_parse_endpoint(&peer->endpoint, value, vlen))
 			return -EINVAL;
 		peer->has_endpoint = true;
 	} else if (value_is(key, klen, "persistent_keepalive_interval")) {

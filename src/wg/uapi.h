@@ -227,4 +227,8 @@ int uapi_format_allowed_ip(struct uapi_buf *out, const struct uapi_allowed_ip *a
 /* "errno=N\n\n": err is 0 or a negative errno. */
 int uapi_format_errno(struct uapi_buf *out, int err);
 
+/* "a.b.c.d:port" or "[ipv6]:port" (Go's netip.ParseAddrPort, as stock
+ * wg writes an endpoint); also the address of wh up's metrics listener. */
+bool uapi_parse_endpoint(union wg_sockaddr *ss, const char *s, size_t len);
+
 #endif

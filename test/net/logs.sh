@@ -17,7 +17,10 @@
 # runs in the foreground: the library's line appears on stderr prefixed
 # with the interface's name, never raw. Then it runs daemonized: syslog
 # receives its start, the library's line prefixed, and, once its TUN is
-# deleted, the reason it shut down. Output is TAP.
+# deleted, the reason it shut down. Every line carries its level: a word
+# after the interface's name on stderr ("IFACE: info: up: ..."), syslog's
+# <N> when stderr is the journal's stream (JOURNAL_STREAM), the priority in
+# syslog; -q and -v set the level whatever LOG_LEVEL says. Output is TAP.
 
 LAB_TAG=lg
 # shellcheck source=lib.sh
@@ -79,10 +82,64 @@ if grep 'sendto' "$LAB_DIR/fg.err" | grep -qv "^$IFACE: "; then
 else
 	tap_ok "foreground: the library's lines are prefixed ($(grep -m1 sendto "$LAB_DIR/fg.err"))"
 fi
-kill "$fg_pid"
-wait_for "! kill -0 $fg_pid" 10 || kill -KILL "$fg_pid"
-wait "$fg_pid" 2>/dev/null
-wait_for "[ -z \"\$(daemon_pid)\" ]" 5
+if grep -q "^$IFACE: info: up: member" "$LAB_DIR/fg.err" &&
+	! grep -v "^$IFACE: \(error\|info\): " "$LAB_DIR/fg.err" | grep -q .; then
+	tap_ok "foreground: one line per event, each with its level ($(grep -m1 ': up: ' "$LAB_DIR/fg.err"))"
+else
+	tap_fail "foreground: every line has its level" "$(cat "$LAB_DIR/fg.err")"
+fi
+stop_fg() {
+	kill "$fg_pid"
+	wait_for "! kill -0 $fg_pid" 10 || kill -KILL "$fg_pid"
+	wait "$fg_pid" 2>/dev/null
+	wait_for "[ -z \"\$(daemon_pid)\" ]" 5
+}
+stop_fg
+
+# fg_run NAME [ENV...] -- [OPTION...]: the node in the foreground, its
+# stderr in NAME.err, until it answers wh show.
+fg_run() {
+	local name=$1 envs=()
+	shift
+	while [ "$1" != -- ]; do envs+=("$1"); shift; done
+	shift
+	ip netns exec "$M" env "${envs[@]}" "$WH" up "$LAB_DIR/net.conf" private-key "$LAB_DIR/m.key" \
+		interface "$IFACE" "$@" -f >/dev/null 2>>"$LAB_DIR/$name.err" &
+	fg_pid=$!
+	LAB_PIDS+=("$fg_pid")
+	wait_for "ip netns exec '$M' '$WH' show '$IFACE' >/dev/null" 10
+}
+# -q: errors only, whatever LOG_LEVEL says.
+fg_run quiet LOG_LEVEL=info -- -q
+if ! grep -q . "$LAB_DIR/quiet.err"; then
+	tap_ok "-q: no info lines (LOG_LEVEL=info overridden)"
+else
+	tap_fail "-q: no info lines" "$(cat "$LAB_DIR/quiet.err")"
+fi
+stop_fg
+# -v: debug lines, with the level and the clock.
+fg_run verbose -- -v
+# A handshake initiation of random bytes: its drop is logged at debug level.
+ip netns exec "$M" python3 -c 'import os, socket
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.sendto(bytes([1, 0, 0, 0]) + os.urandom(144), ("198.18.0.1", 62096))'
+if wait_for "grep -q '^\[[0-9]*\.[0-9]*\] $IFACE: debug: ' '$LAB_DIR/verbose.err'" 10; then
+	tap_ok "-v: debug lines ($(grep -m1 ": debug: " "$LAB_DIR/verbose.err"))"
+else
+	tap_fail "-v: debug lines" "$(head -n 20 "$LAB_DIR/verbose.err")"
+fi
+stop_fg
+# Under systemd, stderr is the journal's stream (JOURNAL_STREAM names it):
+# the level goes as syslog's <N>, which journald takes and strips.
+: >"$LAB_DIR/journal.err"
+fg_run journal LOG_LEVEL=info "JOURNAL_STREAM=$(stat -c %d:%i "$LAB_DIR/journal.err")" --
+if grep -q "^<6>$IFACE: up: member" "$LAB_DIR/journal.err" &&
+	! grep -v "^<[367]>$IFACE: " "$LAB_DIR/journal.err" | grep -q .; then
+	tap_ok "the journal's stream: levels as <N> ($(grep -m1 ': up: ' "$LAB_DIR/journal.err"))"
+else
+	tap_fail "the journal's stream: levels as <N>" "$(cat "$LAB_DIR/journal.err")"
+fi
+stop_fg
 
 # ---------------------------------------------------------------- daemonized, syslog
 
