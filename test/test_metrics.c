@@ -84,6 +84,7 @@ static const char expected[] =
 	"# TYPE wh_udp_queue_drops_total counter\n"
 	"wh_udp_queue_drops_total{interface=\"wh0\",queue=\"data\"} 11\n"
 	"wh_udp_queue_drops_total{interface=\"wh0\",queue=\"control\"} 12\n"
+	"wh_udp_queue_drops_total{interface=\"wh0\",queue=\"known\"} 13\n"
 	"# HELP wh_dns_queries_total Queries to the name service, by transport.\n"
 	"# TYPE wh_dns_queries_total counter\n"
 	"wh_dns_queries_total{interface=\"wh0\",transport=\"udp\"} 30\n"
@@ -139,6 +140,7 @@ static void test_whole_text(void)
 	s.portmap_lease_left_s = 3599;
 	s.udp_data_drops = 11;
 	s.udp_control_drops = 12;
+	s.udp_known_drops = 13;
 	s.dns = true;
 	s.dns_queries_udp = 30;
 	s.dns_queries_tcp = 2;

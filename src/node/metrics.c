@@ -201,6 +201,7 @@ void metrics_format(struct strbuf *b, const struct metrics_snapshot *s)
 			       "role", s->member ? "member" : "public", NULL };
 	const char *q_udp[] = { "transport", "udp", NULL }, *q_tcp[] = { "transport", "tcp", NULL };
 	const char *u_data[] = { "queue", "data", NULL }, *u_ctl[] = { "queue", "control", NULL };
+	const char *u_known[] = { "queue", "known", NULL };
 
 	family(b, "wh_node_info", "gauge", "The node's key, network and role; always 1.");
 	sample_u(b, s, "wh_node_info", info, 1);
@@ -231,6 +232,7 @@ void metrics_format(struct strbuf *b, const struct metrics_snapshot *s)
 	       "Datagrams the kernel dropped for want of room in our socket queues.");
 	sample_u(b, s, "wh_udp_queue_drops_total", u_data, s->udp_data_drops);
 	sample_u(b, s, "wh_udp_queue_drops_total", u_ctl, s->udp_control_drops);
+	sample_u(b, s, "wh_udp_queue_drops_total", u_known, s->udp_known_drops);
 	if (!s->dns)
 		return;
 	family(b, "wh_dns_queries_total", "counter", "Queries to the name service, by transport.");

@@ -74,7 +74,7 @@ struct metrics_snapshot {
 	uint16_t portmap_external_port;
 	int64_t portmap_lease_left_s;	/* -1: permanent */
 	/* What the kernel dropped from the socket queues. */
-	uint64_t udp_data_drops, udp_control_drops;
+	uint64_t udp_data_drops, udp_control_drops, udp_known_drops;
 	/* The name service, when it runs. */
 	bool dns;
 	uint64_t dns_queries_udp, dns_queries_tcp;

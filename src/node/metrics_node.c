@@ -175,6 +175,7 @@ void metrics_node_text(struct node *n, struct strbuf *b)
 	device_socket_stats(&n->dev, &ss);
 	s->udp_data_drops = ss.data4_queue_drops + ss.data6_queue_drops;
 	s->udp_control_drops = ss.ctl4_queue_drops + ss.ctl6_queue_drops;
+	s->udp_known_drops = ss.known4_queue_drops + ss.known6_queue_drops;
 	dns(n, s);
 	metrics_format(b, s);
 out:
