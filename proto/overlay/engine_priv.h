@@ -18,7 +18,7 @@
 enum {
 	PINGS_TRACKED = 64,	/* PINGs whose PONG we wait for */
 	WAITERS_MAX = 64,	/* lookups with a completion callback */
-	OBSERVATIONS = 8,	/* reflexive addresses remembered */
+	OBSERVATIONS = 8,	/* observer addresses remembered, one observation each */
 	NATFILT_ASKED = 3,	/* PUBLIC nodes asked per filtering round */
 	PROBE_LIMIT_SLOTS = 256,	/* per-requester PROBE_REQ rate states, by key hash */
 	BINDS_ASKED = 32,	/* CHANNEL_BINDs of ours awaiting CHANNEL_BOUND */
@@ -142,8 +142,7 @@ struct ovl_engine {
 	unsigned bind_next;
 	/* natobs.c: */
 	struct ovl_addr reflexive;	/* family 0: none yet */
-	struct ovl_observation obs[OBSERVATIONS];
-	unsigned obs_next;
+	struct ovl_observation obs[OBSERVATIONS];	/* one per observer address */
 	/* The observers whose PONGs count (members, boot nodes we chose);
 	 * none chosen: every one counts. */
 	uint8_t (*observers)[32];

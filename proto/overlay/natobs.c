@@ -58,22 +58,47 @@ int ovl_engine_trust_observer(struct ovl_engine *e, const uint8_t key[32], bool 
 	return 0;
 }
 
+/* Takes what a trusted observer saw at `observer` (one of its ports) as
+ * that port's observation, replacing its last one, so that frequent PONGs
+ * from one port never push another port's observation out; a new port
+ * takes an empty slot or the stalest. */
+static bool observe(struct ovl_engine *e, const uint8_t key[32], const struct ovl_addr *observer,
+		    const struct ovl_addr *seen, uint64_t now)
+{
+	struct ovl_observation *o = NULL;
+	unsigned i;
+
+	if (!ovl_addr_valid(seen))
+		return false;
+	if (!trusted(e, key)) {
+		++e->stats.observations_untrusted;
+		return false;
+	}
+	for (i = 0; i < OBSERVATIONS && !o; ++i)
+		if (e->obs[i].at_ns && ovl_addr_equal(&e->obs[i].observer, observer))
+			o = &e->obs[i];
+	for (i = 0; i < OBSERVATIONS && !o; ++i)
+		if (!e->obs[i].at_ns)
+			o = &e->obs[i];
+	if (!o) {
+		o = &e->obs[0];
+		for (i = 1; i < OBSERVATIONS; ++i)
+			if (e->obs[i].at_ns < o->at_ns)
+				o = &e->obs[i];
+	}
+	o->observer = *observer;
+	o->seen = *seen;
+	o->at_ns = now ? now : 1;
+	return true;
+}
+
+/* A PONG's observed address: an observation, and our reflexive address
+ * (what the main ports of the nodes we talk to see). */
 void natobs_record(struct ovl_engine *e, const uint8_t key[32], const struct ovl_addr *observer,
 		   const struct ovl_addr *seen, uint64_t now)
 {
-	struct ovl_observation *o;
-
-	if (!ovl_addr_valid(seen))
-		return;
-	if (!trusted(e, key)) {
-		++e->stats.observations_untrusted;
-		return;
-	}
-	o = &e->obs[e->obs_next++ % OBSERVATIONS];
-	e->reflexive = *seen;
-	o->observer = *observer;
-	o->seen = *seen;
-	o->at_ns = now;
+	if (observe(e, key, observer, seen, now))
+		e->reflexive = *seen;
 }
 
 bool ovl_engine_reflexive(const struct ovl_engine *e, struct ovl_addr *out)
@@ -91,20 +116,16 @@ enum ovl_nat_mapping ovl_engine_nat_mapping(const struct ovl_engine *e, uint64_t
 	unsigned n = 0, ips = 0, i, j;
 	bool differ = false;
 
-	/* The freshest observation of each address an observer answered
-	 * from: a PUBLIC node's main and second ports are two. */
+	/* The last observation of each address an observer answered from
+	 * (one slot each): a PUBLIC node's main and second ports are two. */
 	for (i = 0; i < OBSERVATIONS; ++i) {
-		const struct ovl_observation *o = &e->obs[(e->obs_next + OBSERVATIONS - 1 - i) % OBSERVATIONS];
-		bool dup = false, new_ip = true;
+		const struct ovl_observation *o = &e->obs[i];
+		bool new_ip = true;
 
 		if (!o->at_ns || now - o->at_ns > OBSERVATION_NS)
 			continue;
-		for (j = 0; j < n && !dup; ++j) {
-			dup = ovl_addr_equal(&seen[j]->observer, &o->observer);
+		for (j = 0; j < n; ++j)
 			new_ip &= !ovl_addr_same_ip(&seen[j]->observer, &o->observer);
-		}
-		if (dup)
-			continue;
 		ips += new_ip;
 		seen[n++] = o;
 	}
@@ -169,7 +190,10 @@ void natobs_take_seen(struct ovl_engine *e, const uint8_t key[32], const struct 
 		    !ovl_addr_equal(&s->to, from) || now - s->sent_ns >= MAP_ANSWER_NS)
 			continue;
 		s->nonce = 0;
-		natobs_record(e, key, from, &r->observed, now);
+		/* An observation, not our reflexive address: behind an
+		 * endpoint-dependent NAT that is what other nodes' main
+		 * ports see, not this port. */
+		observe(e, key, from, &r->observed, now);
 		return;
 	}
 	++e->stats.map_unexpected;

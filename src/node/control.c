@@ -376,6 +376,10 @@ static void do_inspect(struct ctl_conn *cc)
 		      (unsigned long long)os->probes_answered, (unsigned long long)os->probes_dropped,
 		      (unsigned long long)os->probes_unexpected,
 		      (unsigned long long)os->observations_untrusted);
+	strbuf_printf(&b, ",\n  \"map_probes\": {\"answered\": %llu, \"dropped\": %llu, "
+		      "\"sent\": %llu, \"unexpected\": %llu}",
+		      (unsigned long long)os->map_answered, (unsigned long long)os->map_dropped,
+		      (unsigned long long)os->map_sent, (unsigned long long)os->map_unexpected);
 	inspect_ipc(n, &b);
 	node_dns_inspect(n, &b);
 	strbuf_printf(&b, ",\n  \"namespace\": ");

@@ -60,6 +60,37 @@ static enum ovl_nat_mapping one_public(nat_fn *nat, struct ovl_nat_count *count)
 	return m;
 }
 
+/* A member relayed by its one public node hears many PONGs from its main
+ * port: they must not push the second port's observation out. */
+static void test_many_pongs(void)
+{
+	struct node *a = node_new(v4(10, 0, 0, 1, 51820), false, false, 0, 0);
+	struct node *b = node_new(v4(192, 0, 2, 1, 51820), true, false, 0, 0);
+	struct ovl_nat_count c;
+	struct ovl_addr refl;
+	enum ovl_nat_mapping m;
+	unsigned i;
+
+	a->alias[1] = v4(203, 0, 113, 5, 20010);
+	a->alias[2] = v4(203, 0, 113, 5, 20011);
+	ovl_engine_trust_observer(a->e, b->pub, true);
+	ovl_engine_ping(a->e, b->pub, &b->addr, NULL, NULL, tnow());
+	run(nat_symmetric, false);
+	ovl_engine_probe_reflexive(a->e, tnow());
+	run(nat_symmetric, false);
+	for (i = 0; i < 20; ++i) {
+		now += SEC;
+		ovl_engine_ping(a->e, b->pub, &b->addr, NULL, NULL, tnow());
+		run(nat_symmetric, false);
+	}
+	m = ovl_engine_nat_mapping(a->e, now, &c);
+	ok(m == OVL_NAT_EDM && c.ports == 2,
+	   "20 PONGs later the second port's observation still counts (%d, %u ports)", m, c.ports);
+	ok(ovl_engine_reflexive(a->e, &refl) && refl.port == 20010,
+	   "the reflexive address is what B's main port sees (port %u)", refl.port);
+	net_reset();
+}
+
 static void test_one_public_node(void)
 {
 	struct ovl_nat_count c;
@@ -217,6 +248,7 @@ int main(void)
 	if (sodium_init() < 0)
 		return 1;
 	test_one_public_node();
+	test_many_pongs();
 	test_codec();
 	test_probe_port();
 	printf("1..%u\n", tap_count);
