@@ -199,6 +199,7 @@ static void test_probe_port(void)
 	ok(r == 0 && qn == 0, "a PING to the second port is not answered there");
 	r = input_probe_port(b, &y.addr, buf, 30);
 	ok(r == 0 && qn == 0, "nor junk (%llu dropped in all)", (unsigned long long)bs->map_dropped);
+	ovl_secure_free(x.sec);
 	net_reset();
 
 	/* The member's side. */
