@@ -294,6 +294,26 @@ static enum ovl_decode decode_probe(struct ovl_probe *m, struct reader *r)
 
 static enum ovl_decode decode_peers(struct ovl_peers *m, struct reader *r);
 
+static enum ovl_decode decode_map_probe(struct ovl_map_probe *m, struct reader *r)
+{
+	const struct ovl_wire_map_probe *w = take(r, sizeof(*w));
+
+	if (!w)
+		return OVL_DECODE_TRUNCATED;
+	m->nonce = be64_get(w->nonce);
+	return read_padding(r, w->pad_len, &m->pad_len);
+}
+
+static enum ovl_decode decode_map_seen(struct ovl_map_seen *m, struct reader *r)
+{
+	const struct ovl_wire_map_seen *w = take(r, sizeof(*w));
+
+	if (!w)
+		return OVL_DECODE_TRUNCATED;
+	m->nonce = be64_get(w->nonce);
+	return read_addr(&m->observed, &w->observed) ? OVL_DECODE_OK : OVL_DECODE_BAD_ADDR;
+}
+
 enum ovl_decode ovl_msg_decode(struct ovl_msg *m, const uint8_t *buf, size_t len)
 {
 	struct reader r = { .buf = buf, .len = len, .off = 0 };
@@ -347,6 +367,12 @@ enum ovl_decode ovl_msg_decode(struct ovl_msg *m, const uint8_t *buf, size_t len
 		break;
 	case OVL_MSG_PROBE:
 		res = decode_probe(&m->u.probe, &r);
+		break;
+	case OVL_MSG_MAP_PROBE:
+		res = decode_map_probe(&m->u.map_probe, &r);
+		break;
+	case OVL_MSG_MAP_SEEN:
+		res = decode_map_seen(&m->u.map_seen, &r);
 		break;
 	default:
 		return OVL_DECODE_UNKNOWN_TYPE;
@@ -589,6 +615,27 @@ static int encode_probe(struct writer *w, const struct ovl_probe *m)
 	return 0;
 }
 
+static int encode_map_probe(struct writer *w, const struct ovl_map_probe *m)
+{
+	struct ovl_wire_map_probe *o = put(w, sizeof(*o));
+
+	if (!o)
+		return -EMSGSIZE;
+	be64_put(o->nonce, m->nonce);
+	be16_put(o->pad_len, m->pad_len);
+	return write_padding(w, m->pad_len);
+}
+
+static int encode_map_seen(struct writer *w, const struct ovl_map_seen *m)
+{
+	struct ovl_wire_map_seen *o = put(w, sizeof(*o));
+
+	if (!o)
+		return -EMSGSIZE;
+	be64_put(o->nonce, m->nonce);
+	return write_addr(&o->observed, &m->observed) ? 0 : -EINVAL;
+}
+
 /* ---- PEERS (doc/protocol.md 9.3) ---- */
 
 static enum ovl_decode decode_peers(struct ovl_peers *m, struct reader *r)
@@ -672,6 +719,12 @@ long ovl_msg_encode(uint8_t *out, size_t outmax, const struct ovl_msg *m)
 		break;
 	case OVL_MSG_PROBE:
 		ret = encode_probe(&w, &m->u.probe);
+		break;
+	case OVL_MSG_MAP_PROBE:
+		ret = encode_map_probe(&w, &m->u.map_probe);
+		break;
+	case OVL_MSG_MAP_SEEN:
+		ret = encode_map_seen(&w, &m->u.map_seen);
 		break;
 	default:
 		ret = -EINVAL;
@@ -772,6 +825,10 @@ const char *ovl_msg_type_name(uint8_t type)
 		return "PROBE_REQ";
 	case OVL_MSG_PROBE:
 		return "PROBE";
+	case OVL_MSG_MAP_PROBE:
+		return "MAP_PROBE";
+	case OVL_MSG_MAP_SEEN:
+		return "MAP_SEEN";
 	default:
 		return "unknown";
 	}

@@ -117,6 +117,17 @@ struct ovl_probe {
 	uint8_t sent;			/* enum ovl_probe_sent bits */
 };
 
+/* MAP_PROBE and MAP_SEEN (doc/protocol.md 9.4). */
+struct ovl_map_probe {
+	uint64_t nonce;
+	uint16_t pad_len;		/* zero bytes after the body */
+};
+
+struct ovl_map_seen {
+	uint64_t nonce;
+	struct ovl_addr observed;
+};
+
 /* PEERS (doc/protocol.md 9.3): a Bloom filter of the keys a member
  * accepts relayed traffic from (proto/overlay/peerfilter.h reads and
  * fills it). */
@@ -142,6 +153,8 @@ struct ovl_msg {
 		struct ovl_probe_req probe_req;
 		struct ovl_probe probe;
 		struct ovl_peers peers;
+		struct ovl_map_probe map_probe;
+		struct ovl_map_seen map_seen;
 	} u;
 };
 

@@ -346,6 +346,16 @@ void ovl_engine_input(struct ovl_engine *e, const struct ovl_rx *rx, struct ovl_
 		natround_take(e, sender, from, &m.u.probe);
 		return;
 	}
+	/* A MAP_SEEN comes from a PUBLIC node's second port, and a MAP_PROBE
+	 * belongs on ours (9.4): neither touches the table either. */
+	if (m.type == OVL_MSG_MAP_SEEN) {
+		natobs_take_seen(e, sender, from, &m.u.map_seen, t.now_ns);
+		return;
+	}
+	if (m.type == OVL_MSG_MAP_PROBE) {
+		++e->stats.map_unexpected;
+		return;
+	}
 	/* A request whose answer would be larger than itself, to an address
 	 * not validated, is not answered: amplification (8.2). */
 	budget = answer_len(m.type) ? answer_budget(e, sender, from, rx->len, t.now_ns) : SIZE_MAX;

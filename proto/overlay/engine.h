@@ -6,8 +6,9 @@
  *   engine.c   dispatch of every datagram, PING/PUNCH/PONG and RTTs;
  *   dht.c      FIND_NODE answers within the amplification budget,
  *              NODES, the lookups and their waiters;
- *   natobs.c   our reflexive address as observers saw it, and the NAT
- *              mapping classification;
+ *   natobs.c   our reflexive address as observers saw it, the NAT
+ *              mapping classification, and MAP_PROBE/MAP_SEEN on a
+ *              PUBLIC node's second port, both sides;
  *   relay.c    the table of NATed clients, the members' PEERS, relay
  *              admission and the per-sender limits, RELAY/RELAYED and
  *              relay channels;
@@ -153,19 +154,39 @@ struct ovl_engine_stats {
 	/* PONGs whose observed address was not taken: the observer is not
 	 * one we trust (ovl_engine_trust_observer). */
 	uint64_t observations_untrusted;
+	/* NAT mapping from one public node (doc/protocol.md 9.4).  As a
+	 * PUBLIC node: MAP_PROBEs answered on the second port, and datagrams
+	 * there dropped (a sender we hold no keys for: no DH is spent there;
+	 * too short to pay for the answer; not a MAP_PROBE; not opened or
+	 * decoded).  As a member: MAP_PROBEs sent, and MAP_SEENs that answer
+	 * none of them (or a MAP_PROBE on our main port). */
+	uint64_t map_answered, map_dropped;
+	uint64_t map_sent, map_unexpected;
 };
 
-/* How our NAT maps our socket, from the addresses several nodes at
- * different IP addresses saw us at (their PONGs, the last 10 minutes):
- * one address for all of them is an endpoint-independent mapping (or no
- * NAT at all, when it is one of our own addresses and our port: one
- * observer is enough for that); several is an endpoint-dependent
- * ("symmetric") mapping. */
+/* How our NAT maps our socket, from the addresses nodes saw us at (their
+ * PONGs, and MAP_SEENs from a PUBLIC node's second port, the last 10
+ * minutes), freshest per address they answered from: one address for
+ * two or more of them is an endpoint-independent mapping (or no NAT at
+ * all, when it is one of our own addresses and our port: one observer is
+ * enough for that); several is an endpoint-dependent ("symmetric")
+ * mapping.  So one public node at two of its ports is enough; an
+ * address-dependent mapping (one port per destination IP address) looks
+ * endpoint-independent to it, and only observers at two IP addresses
+ * tell those apart. */
 enum ovl_nat_mapping {
 	OVL_NAT_UNKNOWN,		/* no observer yet; one that saw us translated */
 	OVL_NAT_NONE,			/* reachable at our own address */
 	OVL_NAT_EIM,			/* endpoint-independent mapping */
 	OVL_NAT_EDM,			/* endpoint-dependent mapping */
+};
+
+/* What a mapping verdict rests on: observers at distinct IP addresses,
+ * and the distinct addresses (IP and port) they answered from; a PUBLIC
+ * node's second port makes ports > observers. */
+struct ovl_nat_count {
+	unsigned observers;
+	unsigned ports;
 };
 
 int ovl_engine_new(struct ovl_engine **out, const struct ovl_engine_config *cfg,
@@ -174,6 +195,12 @@ void ovl_engine_free(struct ovl_engine *e);
 
 /* A datagram whose first byte is OVL_MAGIC. */
 void ovl_engine_input(struct ovl_engine *e, const struct ovl_rx *rx, struct ovl_time t);
+/* A datagram to a PUBLIC node's second port (doc/protocol.md 9.4): the
+ * length of the answer written to out, to go back to rx->src from that
+ * port, or 0 for none (counted).  Only a MAP_PROBE from a sender whose
+ * keys we hold (no DH here), padded to its answer's size, is answered. */
+size_t ovl_engine_probe_port_input(struct ovl_engine *e, const struct ovl_rx *rx, struct ovl_time t,
+				   uint8_t out[OVL_MAX_DATAGRAM]);
 /* The periodic work (lookups, the table, NAT filtering rounds); due at
  * ovl_engine_deadline(), which may move earlier after any call. */
 void ovl_engine_tick(struct ovl_engine *e, struct ovl_time t);
@@ -228,7 +255,7 @@ bool ovl_engine_offers_relay(const struct ovl_engine *e, const uint8_t key[32]);
 bool ovl_engine_relaying(const struct ovl_engine *e);
 bool ovl_engine_reflexive(const struct ovl_engine *e, struct ovl_addr *out);
 enum ovl_nat_mapping ovl_engine_nat_mapping(const struct ovl_engine *e, uint64_t now_ns,
-					    unsigned *observers);
+					    struct ovl_nat_count *count);
 enum ovl_filtering ovl_engine_nat_filtering(const struct ovl_engine *e, unsigned *observers);
 uint32_t ovl_engine_rtt_us(const struct ovl_engine *e, const uint8_t key[32]);
 const struct kad_table *ovl_engine_table(const struct ovl_engine *e);

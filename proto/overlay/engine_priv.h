@@ -18,13 +18,14 @@
 enum {
 	PINGS_TRACKED = 64,	/* PINGs whose PONG we wait for */
 	WAITERS_MAX = 64,	/* lookups with a completion callback */
-	OBSERVATIONS = 8,	/* reflexive addresses remembered */
+	OBSERVATIONS = 8,	/* observer addresses remembered, one observation each */
 	NATFILT_ASKED = 3,	/* PUBLIC nodes asked per filtering round */
 	PROBE_LIMIT_SLOTS = 256,	/* per-requester PROBE_REQ rate states, by key hash */
 	BINDS_ASKED = 32,	/* CHANNEL_BINDs of ours awaiting CHANNEL_BOUND */
 	ASKED_MAX = 16,		/* FIND_NODEs of ovl_engine_ask_public awaiting NODES */
 	HEARSAY_MAX = 128,	/* addresses contacted on hearsay alone, remembered */
 	PEERS_SENT_SLOTS = 16,	/* relays we registered our peers with */
+	MAP_PROBES_TRACKED = 8,	/* MAP_PROBEs whose MAP_SEEN we wait for */
 };
 
 /* engine.c: a PING or PUNCH of ours waiting for its PONG. */
@@ -71,6 +72,14 @@ struct ovl_observation {
 	struct ovl_addr observer;	/* the node that saw us */
 	struct ovl_addr seen;		/* as which address */
 	uint64_t at_ns;			/* 0: empty */
+};
+
+/* natobs.c: a MAP_PROBE of ours waiting for its MAP_SEEN. */
+struct ovl_map_slot {
+	uint64_t nonce;			/* 0: free */
+	uint8_t key[32];
+	struct ovl_addr to;		/* the second port: its answer counts only from there */
+	uint64_t sent_ns;
 };
 
 /* natround.c: one PUBLIC node asked in the filtering round in flight. */
@@ -133,12 +142,13 @@ struct ovl_engine {
 	unsigned bind_next;
 	/* natobs.c: */
 	struct ovl_addr reflexive;	/* family 0: none yet */
-	struct ovl_observation obs[OBSERVATIONS];
-	unsigned obs_next;
+	struct ovl_observation obs[OBSERVATIONS];	/* one per observer address */
 	/* The observers whose PONGs count (members, boot nodes we chose);
 	 * none chosen: every one counts. */
 	uint8_t (*observers)[32];
 	size_t n_observers, cap_observers;
+	struct ovl_map_slot maps[MAP_PROBES_TRACKED];
+	unsigned map_next;
 	/* relay.c: */
 	uint64_t relay_pkt_cost_ns, relay_byte_cost_ps;	/* per packet; per byte, in ps */
 	struct ovl_probetab limiters;
@@ -192,6 +202,8 @@ size_t dht_nodes_budget(size_t request_len);
 /* natobs.c */
 void natobs_record(struct ovl_engine *e, const uint8_t key[32], const struct ovl_addr *observer,
 		   const struct ovl_addr *seen, uint64_t now);
+void natobs_take_seen(struct ovl_engine *e, const uint8_t key[32], const struct ovl_addr *from,
+		      const struct ovl_map_seen *r, uint64_t now);
 
 /* relay.c */
 int relay_init(struct ovl_engine *e, const struct ovl_engine_config *cfg);

@@ -289,7 +289,7 @@ void natround_tick(struct ovl_engine *e, struct ovl_time t)
 	struct ovl_natfilt *f = &e->filt;
 	enum ovl_nat_mapping mapping;
 	struct ovl_addr k;
-	unsigned observers = 0;
+	struct ovl_nat_count count = { 0, 0 };
 
 	e->now = t;
 	if (f->round_end_ns) {
@@ -300,14 +300,14 @@ void natround_tick(struct ovl_engine *e, struct ovl_time t)
 	if (t.now_ns < f->look_ns)
 		return;
 	f->look_ns = t.now_ns + NATFILT_LOOK_NS;
-	mapping = ovl_engine_nat_mapping(e, t.now_ns, &observers);
+	mapping = ovl_engine_nat_mapping(e, t.now_ns, &count);
 	memset(&k, 0, sizeof(k));
 	ovl_engine_reflexive(e, &k);
 	if (mapping != f->mapping || (k.family && f->base.family && !ovl_addr_same_ip(&k, &f->base))) {
 		f->verdict = OVL_FILTER_UNKNOWN;
-		classify_start(e, mapping, observers, t.now_ns);
+		classify_start(e, mapping, count.observers, t.now_ns);
 	} else if (t.now_ns >= f->next_ns) {
-		classify_start(e, mapping, observers, t.now_ns);
+		classify_start(e, mapping, count.observers, t.now_ns);
 	}
 }
 

@@ -71,6 +71,8 @@ enum ovl_msg_type {
 	OVL_MSG_CHANNEL_BIND = 0x14,
 	OVL_MSG_CHANNEL_BOUND = 0x15,
 	OVL_MSG_PEERS = 0x16,		/* a member's peers, for its relays (9.3) */
+	OVL_MSG_MAP_PROBE = 0x17,	/* NAT mapping: to a PUBLIC node's second port (9.4) */
+	OVL_MSG_MAP_SEEN = 0x18,	/* its answer from that port: where it saw us */
 	/* Reserved, not yet specified: */
 	OVL_MSG_INVITE_FIRST = 0x20,	/* 0x20-0x2f invitations: AUTH 0x20, AUTHED 0x21 */
 	OVL_MSG_INVITE_LAST = 0x2f,
@@ -301,7 +303,23 @@ struct ovl_wire_probe {
 	uint8_t sent;			/* enum ovl_probe_sent bits */
 };
 
+/* MAP_PROBE and MAP_SEEN (doc/protocol.md 9.4): a PUBLIC node's second
+ * port, its main port + 1, answers where it saw the sender. */
+enum { OVL_PROBE_PORT_OFFSET = 1 };
+
+struct ovl_wire_map_probe {
+	uint8_t nonce[8];
+	uint8_t pad_len[2];		/* big-endian; that many zero bytes follow */
+};
+
+struct ovl_wire_map_seen {
+	uint8_t nonce[8];		/* the MAP_PROBE's */
+	struct ovl_wire_addr observed;	/* its source address as the answerer saw it */
+};
+
 _Static_assert(sizeof(struct ovl_wire_header) == OVL_HEADER_LEN, "wire size");
+_Static_assert(sizeof(struct ovl_wire_map_probe) == 10, "wire size");
+_Static_assert(sizeof(struct ovl_wire_map_seen) == 27, "wire size");
 _Static_assert(sizeof(struct ovl_wire_chan_header) == OVL_CHAN_HEADER_LEN, "wire size");
 _Static_assert(sizeof(struct ovl_wire_channel_bind) == 34, "wire size");
 _Static_assert(sizeof(struct ovl_wire_channel_bound) == 39, "wire size");
@@ -352,6 +370,16 @@ _Static_assert(OVL_CHANNEL_BIND_LEN == OVL_OVERHEAD + 1 + sizeof(struct ovl_wire
 	       "CHANNEL_BIND size");
 _Static_assert(OVL_CHANNEL_BOUND_LEN == OVL_OVERHEAD + 1 + sizeof(struct ovl_wire_channel_bound),
 	       "CHANNEL_BOUND size");
+/* Anti-amplification of MAP_PROBE (8.2): answered only when it is at
+ * least as long as its MAP_SEEN, from any address. */
+enum ovl_map_sizes {
+	OVL_MAP_SEEN_LEN = OVL_OVERHEAD + 1 + 27,		/* 86 */
+	OVL_MAP_PROBE_PAD = OVL_MAP_SEEN_LEN - OVL_OVERHEAD - 1 - 10,	/* 17 */
+};
+_Static_assert(OVL_MAP_SEEN_LEN == OVL_OVERHEAD + 1 + sizeof(struct ovl_wire_map_seen),
+	       "MAP_SEEN size");
+_Static_assert(OVL_OVERHEAD + 1 + sizeof(struct ovl_wire_map_probe) + OVL_MAP_PROBE_PAD ==
+	       OVL_MAP_SEEN_LEN, "a padded MAP_PROBE pays for its answer");
 /* The largest fixed-size answers fit in one datagram. */
 _Static_assert(1 + sizeof(struct ovl_wire_nodes) + OVL_K * sizeof(struct ovl_wire_node) <=
 	       OVL_MAX_PLAINTEXT, "a full NODES fits in 1280 bytes");

@@ -155,6 +155,19 @@ static void show_member(struct node *n, struct strbuf *b, const struct member *m
 	strbuf_printf(b, "\n");
 }
 
+/* What the mapping verdict rests on, as `wh show` says it: "3
+ * observers", or "1 public node, 2 ports" when a public node's second
+ * port answered (doc/protocol.md 9.4). */
+static void nat_basis(const struct ovl_nat_count *c, char *out, size_t len)
+{
+	if (c->ports > c->observers && c->observers == 1)
+		snprintf(out, len, "1 public node, %u ports", c->ports);
+	else if (c->ports > c->observers)
+		snprintf(out, len, "%u observers, %u ports", c->observers, c->ports);
+	else
+		snprintf(out, len, "%u observer%s", c->observers, c->observers == 1 ? "" : "s");
+}
+
 static void show_header(struct node *n, struct strbuf *b, bool json)
 {
 	char key[KEY_B64URL_LEN + 1], v4[INET_ADDRSTRLEN] = "", v6[INET6_ADDRSTRLEN] = "";
@@ -162,8 +175,9 @@ static void show_header(struct node *n, struct strbuf *b, bool json)
 	union wg_sockaddr ra, ma;
 	enum portmap_proto via = PORTMAP_NONE;
 	uint32_t left = 0;
-	unsigned observers = 0;
-	enum overlay_nat nat = overlay_nat_mapping(n->ov, &observers);
+	struct ovl_nat_count seen = { 0, 0 };
+	enum overlay_nat nat = overlay_nat_mapping(n->ov, &seen);
+	char basis[64];
 	enum ovl_filtering filt = overlay_nat_filtering(n->ov, NULL);
 
 	key_to_base64url(key, n->public_key);
@@ -194,8 +208,8 @@ static void show_header(struct node *n, struct strbuf *b, bool json)
 		else
 			strbuf_printf(b, "null");
 		strbuf_printf(b, ",\n  \"dht_nodes\": %u", kad_table_size(overlay_table(n->ov)));
-		strbuf_printf(b, ",\n  \"nat_mapping\": \"%s\", \"nat_observers\": %u",
-			      overlay_nat_name(nat), observers);
+		strbuf_printf(b, ",\n  \"nat_mapping\": \"%s\", \"nat_observers\": %u, "
+			      "\"nat_observer_ports\": %u", overlay_nat_name(nat), seen.observers, seen.ports);
 		strbuf_printf(b, ",\n  \"nat_filtering\": \"%s\"", ovl_filter_name(filt));
 		strbuf_printf(b, ",\n  \"port_mapping\": ");
 		if (mapped[0]) {
@@ -217,9 +231,10 @@ static void show_header(struct node *n, struct strbuf *b, bool json)
 	if (n->member)
 		strbuf_printf(b, "  overlay %s/%u %s/%u, hostname %s\n", v4, n->prefix4, v6, n->prefix6,
 			      n->hostname[0] ? n->hostname : "-");
-	strbuf_printf(b, "  dht %u nodes%s%s, NAT mapping %s (%u observers), filtering %s%s\n",
+	nat_basis(&seen, basis, sizeof(basis));
+	strbuf_printf(b, "  dht %u nodes%s%s, NAT mapping %s (%s), filtering %s%s\n",
 		      kad_table_size(overlay_table(n->ov)), refl[0] ? ", seen as " : "", refl,
-		      overlay_nat_name(nat), observers, ovl_filter_name(filt),
+		      overlay_nat_name(nat), basis, ovl_filter_name(filt),
 		      filt == OVL_FILTER_NOT_PORT ? " (endpoint-independent or address-dependent)" : "");
 	if (mapped[0])
 		strbuf_printf(b, "  port mapping %s by %s\n", mapped, portmap_proto_name(via));
@@ -363,6 +378,10 @@ static void do_inspect(struct ctl_conn *cc)
 		      (unsigned long long)os->probes_answered, (unsigned long long)os->probes_dropped,
 		      (unsigned long long)os->probes_unexpected,
 		      (unsigned long long)os->observations_untrusted);
+	strbuf_printf(&b, ",\n  \"map_probes\": {\"answered\": %llu, \"dropped\": %llu, "
+		      "\"sent\": %llu, \"unexpected\": %llu}",
+		      (unsigned long long)os->map_answered, (unsigned long long)os->map_dropped,
+		      (unsigned long long)os->map_sent, (unsigned long long)os->map_unexpected);
 	inspect_ipc(n, &b);
 	node_dns_inspect(n, &b);
 	strbuf_printf(&b, ",\n  \"namespace\": ");

@@ -8,6 +8,7 @@
 
 #include "proto/overlay/addr.h"
 #include "proto/overlay/engine.h"
+#include "src/node/probeport.h"
 #include "src/wg/device.h"
 
 #include <errno.h>
@@ -41,6 +42,9 @@ struct overlay {
 	union wg_sockaddr boot[KNOWN_EXTRA_MAX];
 	size_t n_boot;
 	struct overlay_lookup_stats lookups;
+	/* A PUBLIC node's second port (doc/protocol.md 9.4); NULL when not
+	 * public or when the port could not be had. */
+	struct probeport *probe_port;
 };
 
 static uint64_t wall_ns(void)
@@ -340,30 +344,52 @@ static const struct ovl_engine_ops engine_ops = {
 
 /* ---- input ---- */
 
+/* A datagram's source and the local address it came to, in the engine's
+ * form. */
+static void rx_of(struct ovl_rx *rx, const union wg_sockaddr *src, const union wg_pktinfo *local,
+		  bool has_local, const uint8_t *buf, size_t len)
+{
+	memset(rx, 0, sizeof(*rx));
+	rx->data = buf;
+	rx->len = len;
+	overlay_addr_from_wg(src, &rx->src);
+	if (has_local && src->sa.sa_family == AF_INET) {
+		rx->has_local = true;
+		rx->local.family = OVL_AF_INET;
+		memcpy(rx->local.ip, &local->v4.ipi_addr, 4);
+		rx->ifindex = (unsigned)local->v4.ipi_ifindex;
+	} else if (has_local && src->sa.sa_family == AF_INET6) {
+		rx->has_local = true;
+		rx->local.family = OVL_AF_INET6;
+		memcpy(rx->local.ip, &local->v6.ipi6_addr, 16);
+		rx->ifindex = local->v6.ipi6_ifindex;
+	}
+}
+
 void overlay_input(struct overlay *ov, struct pkt *p)
 {
 	struct ovl_rx rx;
 
-	memset(&rx, 0, sizeof(rx));
-	rx.data = p->data;
-	rx.len = p->len;
-	overlay_addr_from_wg(&p->addr, &rx.src);
-	if (p->has_local && p->addr.sa.sa_family == AF_INET) {
-		rx.has_local = true;
-		rx.local.family = OVL_AF_INET;
-		memcpy(rx.local.ip, &p->local.v4.ipi_addr, 4);
-		rx.ifindex = (unsigned)p->local.v4.ipi_ifindex;
-	} else if (p->has_local && p->addr.sa.sa_family == AF_INET6) {
-		rx.has_local = true;
-		rx.local.family = OVL_AF_INET6;
-		memcpy(rx.local.ip, &p->local.v6.ipi6_addr, 16);
-		rx.ifindex = p->local.v6.ipi6_ifindex;
-	}
+	rx_of(&rx, &p->addr, &p->local, p->has_local, p->data, p->len);
 	ov->rx_addr = &p->addr;
 	ov->rx_kad = rx.src;
 	ovl_engine_input(ov->eng, &rx, now_of(ov));
 	ov->rx_addr = NULL;
 	rearm(ov);
+}
+
+/* A datagram to our second port: the engine's answer, if any. */
+static size_t probe_port_input(void *ctx, const union wg_sockaddr *src, const union wg_pktinfo *local,
+			       bool has_local, const uint8_t *buf, size_t len, uint8_t *out,
+			       size_t outmax)
+{
+	struct overlay *ov = ctx;
+	struct ovl_rx rx;
+
+	if (outmax < OVL_MAX_DATAGRAM)
+		return 0;
+	rx_of(&rx, src, local, has_local, buf, len);
+	return ovl_engine_probe_port_input(ov->eng, &rx, now_of(ov), out);
 }
 
 /* Relay channel data to us (the device's hook, per datagram): when the
@@ -417,6 +443,19 @@ int overlay_new(struct overlay **out, struct wg_device *dev, const struct overla
 	uv_timer_init(dev->loop, &ov->timer);
 	ov->timer.data = ov;
 	uv_timer_start(&ov->timer, on_timer, 0, 0);
+	/* A public node answers MAP_PROBE on its main port + 1: without it
+	 * members classify their mapping only from two public nodes. */
+	if (cfg->public_node && dev->bound_port &&
+	    dev->bound_port <= UINT16_MAX - OVL_PROBE_PORT_OFFSET) {
+		uint16_t port = (uint16_t)(dev->bound_port + OVL_PROBE_PORT_OFFSET);
+
+		ret = probeport_open(&ov->probe_port, dev->loop, port, probe_port_input, ov);
+		if (ret < 0)
+			dev_log(dev, LOG_INFO, "no second port %u for NAT mapping probes: %s", port,
+				strerror(-ret));
+		else
+			dev_log(dev, LOG_INFO, "NAT mapping probes answered on UDP port %u", port);
+	}
 	*out = ov;
 	return 0;
 }
@@ -433,6 +472,8 @@ void overlay_free(struct overlay *ov)
 {
 	if (!ov)
 		return;
+	probeport_close(ov->probe_port);
+	ov->probe_port = NULL;
 	uv_timer_stop(&ov->timer);
 	uv_close((uv_handle_t *)&ov->timer, on_timer_closed);
 }
@@ -592,9 +633,9 @@ bool overlay_reflexive(const struct overlay *ov, union wg_sockaddr *out)
 	return ovl_engine_reflexive(ov->eng, &k) && overlay_addr_to_wg(&k, out);
 }
 
-enum overlay_nat overlay_nat_mapping(const struct overlay *ov, unsigned *observers)
+enum overlay_nat overlay_nat_mapping(const struct overlay *ov, struct ovl_nat_count *count)
 {
-	return (enum overlay_nat)ovl_engine_nat_mapping(ov->eng, wg_now(ov->dev), observers);
+	return (enum overlay_nat)ovl_engine_nat_mapping(ov->eng, wg_now(ov->dev), count);
 }
 
 const char *overlay_nat_name(enum overlay_nat n)

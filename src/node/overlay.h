@@ -158,7 +158,8 @@ enum overlay_nat {
 	OVERLAY_NAT_EIM,		/* endpoint-independent mapping */
 	OVERLAY_NAT_EDM,		/* endpoint-dependent mapping */
 };
-enum overlay_nat overlay_nat_mapping(const struct overlay *ov, unsigned *observers);
+/* count (may be NULL): the observers and their ports it rests on. */
+enum overlay_nat overlay_nat_mapping(const struct overlay *ov, struct ovl_nat_count *count);
 const char *overlay_nat_name(enum overlay_nat n);
 /* How our NAT filters what comes in (doc/protocol.md 9.2): from the
  * probes a few PUBLIC nodes sent us from other ports and addresses, redone

@@ -13,6 +13,9 @@
  *      public relay under the receiver's key) from a source address the
  *      second byte picks, and the engine's timers run: whatever the
  *      message says, nothing may crash and every datagram is counted;
+ *      from a pick of 128 and above it goes to the engine's second port
+ *      (engine.h ovl_engine_probe_port_input), whose answer must be no
+ *      larger than it;
  *   3: as 2, then one byte of the datagram (chosen by the input) is
  *      changed: it must no longer open;
  *   4: the bytes after the second are a datagram from the network at a
@@ -98,7 +101,16 @@ static void drive_engine(const uint8_t *dg, size_t len, uint8_t pick)
 	in.local.ip[2] = 100;
 	in.local.ip[3] = 1;
 	in.ifindex = 2;
-	ovl_engine_input(eng, &in, t);
+	/* Picks of 128 and above go to the second port (MAP_PROBE), whose
+	 * answer is never larger than the datagram. */
+	if (pick & 0x80) {
+		static uint8_t out[OVL_MAX_DATAGRAM];
+
+		if (ovl_engine_probe_port_input(eng, &in, t, out) > len)
+			abort();
+	} else {
+		ovl_engine_input(eng, &in, t);
+	}
 	if (ovl_engine_stats(eng)->rx != rx_before + 1)
 		abort();
 	if (ovl_engine_deadline(eng) <= t.now_ns)

@@ -147,6 +147,7 @@ struct node *node_new(struct ovl_addr addr, bool public_node, bool relay, uint32
 	randombytes_buf(priv, sizeof(priv));
 	crypto_scalarmult_base(n->pub, priv);
 	n->addr = addr;
+	n->public_node = public_node;
 	memset(&cfg, 0, sizeof(cfg));
 	cfg.private_key = priv;
 	cfg.ns = NS;
@@ -174,6 +175,21 @@ void net_reset(void)
 	qn = 0;
 }
 
+/* The public node whose second port is `to`, if any. */
+static struct node *route_probe_port(const struct ovl_addr *to)
+{
+	unsigned i;
+
+	for (i = 0; i < n_nodes; ++i) {
+		struct ovl_addr p = nodes[i]->addr;
+
+		p.port = (uint16_t)(p.port + OVL_PROBE_PORT_OFFSET);
+		if (nodes[i]->public_node && ovl_addr_equal(&p, to))
+			return nodes[i];
+	}
+	return NULL;
+}
+
 static struct node *route(const struct ovl_addr *to)
 {
 	unsigned i, j;
@@ -188,19 +204,40 @@ static struct node *route(const struct ovl_addr *to)
 	return NULL;
 }
 
+static void rx_of(struct ovl_rx *rx, struct node *n, const struct ovl_addr *src, const uint8_t *buf,
+		  size_t len)
+{
+	memset(rx, 0, sizeof(*rx));
+	rx->data = buf;
+	rx->len = len;
+	rx->src = *src;
+	rx->has_local = true;
+	rx->local = n->addr;
+	rx->local.port = 0;
+	rx->ifindex = 2;
+}
+
 void input(struct node *n, const struct ovl_addr *src, const uint8_t *buf, size_t len)
 {
 	struct ovl_rx rx;
 
-	memset(&rx, 0, sizeof(rx));
-	rx.data = buf;
-	rx.len = len;
-	rx.src = *src;
-	rx.has_local = true;
-	rx.local = n->addr;
-	rx.local.port = 0;
-	rx.ifindex = 2;
+	rx_of(&rx, n, src, buf, len);
 	ovl_engine_input(n->e, &rx, tnow());
+}
+
+size_t input_probe_port(struct node *n, const struct ovl_addr *src, const uint8_t *buf, size_t len)
+{
+	uint8_t out[OVL_MAX_DATAGRAM];
+	struct ovl_addr from = n->addr;
+	struct ovl_rx rx;
+	size_t r;
+
+	rx_of(&rx, n, src, buf, len);
+	r = ovl_engine_probe_port_input(n->e, &rx, tnow(), out);
+	from.port = (uint16_t)(from.port + OVL_PROBE_PORT_OFFSET);
+	if (r)
+		enqueue(&from, src, false, out, r);
+	return r;
 }
 
 /* Delivers everything queued (and what the answers queue), through nat;
@@ -212,14 +249,17 @@ unsigned run(nat_fn *nat, bool drop_aux)
 
 	while (i < qn) {
 		struct dgram d = q[i++];
-		struct node *n = route(&d.to);
+		struct node *n = route(&d.to), *pp = n ? NULL : route_probe_port(&d.to);
 		struct ovl_addr src = d.src;
 
-		if (!n || (drop_aux && d.aux))
+		if ((!n && !pp) || (drop_aux && d.aux))
 			continue;
 		if (nat)
 			nat(&d.src, &d.to, &src);
-		input(n, &src, d.buf, d.len);
+		if (pp)
+			input_probe_port(pp, &src, d.buf, d.len);
+		else
+			input(n, &src, d.buf, d.len);
 		++delivered;
 	}
 	qn = 0;
@@ -277,4 +317,16 @@ bool bare_open(struct bare *b, unsigned i, struct ovl_msg *m, uint8_t plain[OVL_
 	       ovl_secure_open(b->sec, q[i].buf, q[i].len, wall0 + now, sender, plain,
 				OVL_MAX_PLAINTEXT, &plen) == OVL_ACCEPT &&
 	       ovl_msg_decode(m, plain, plen) == OVL_DECODE_OK;
+}
+
+/* The engine's mapping verdict now, and its observers (distinct IP
+ * addresses), for tests that need no more. */
+enum ovl_nat_mapping nat_mapping_of(struct node *n, unsigned *observers)
+{
+	struct ovl_nat_count c = { 0, 0 };
+	enum ovl_nat_mapping m = ovl_engine_nat_mapping(n->e, now, &c);
+
+	if (observers)
+		*observers = c.observers;
+	return m;
 }

@@ -33,6 +33,7 @@ struct node {
 	struct ovl_addr alias[ALIASES];	/* addresses a NAT maps to it */
 	bool has_other;
 	struct ovl_addr other;		/* a second IP address (OTHER_IP) */
+	bool public_node;		/* listens on its second port too (addr's port + 1) */
 	/* events */
 	unsigned contacts, pings, relayed, channels;
 	uint8_t last_status;
@@ -68,6 +69,9 @@ struct node *node_new(struct ovl_addr addr, bool public_node, bool relay, uint32
 void net_reset(void);
 /* Hands n a datagram from src now. */
 void input(struct node *n, const struct ovl_addr *src, const uint8_t *buf, size_t len);
+/* Hands n's second port a datagram from src now; its answer, if any, is
+ * queued from that port.  Returns the answer's length (0: none). */
+size_t input_probe_port(struct node *n, const struct ovl_addr *src, const uint8_t *buf, size_t len);
 /* Delivers everything queued (and what the answers queue), through nat;
  * drop_aux: a filter that drops the probes from probe sockets.  Returns
  * how many datagrams were delivered to an engine. */
@@ -79,5 +83,9 @@ size_t bare_seal(struct bare *b, const uint8_t to[32], const struct ovl_msg *m, 
 size_t bare_send(struct bare *b, struct node *n, const struct ovl_msg *m);
 /* Opens the queued datagram i as b: its message, if it is for b. */
 bool bare_open(struct bare *b, unsigned i, struct ovl_msg *m, uint8_t plain[OVL_MAX_PLAINTEXT]);
+
+/* The engine's mapping verdict now, and its observers at distinct IP
+ * addresses. */
+enum ovl_nat_mapping nat_mapping_of(struct node *n, unsigned *observers);
 
 #endif

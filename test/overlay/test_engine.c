@@ -129,7 +129,7 @@ static enum ovl_nat_mapping mapping_with(uint16_t pb, uint16_t pc, unsigned *obs
 	ovl_engine_ping(a->e, b->pub, &b->addr, NULL, NULL, tnow());
 	ovl_engine_ping(a->e, c->pub, &c->addr, NULL, NULL, tnow());
 	run(nat_a, false);
-	r = ovl_engine_nat_mapping(a->e, now, observers);
+	r = nat_mapping_of(a, observers);
 	net_reset();
 	return r;
 }
@@ -156,10 +156,10 @@ static void test_mapping(void)
 
 		ovl_engine_ping(a->e, b->pub, &b->addr, NULL, NULL, tnow());
 		run(NULL, false);
-		m = ovl_engine_nat_mapping(a->e, now, &obs);
+		m = nat_mapping_of(a, &obs);
 		ok(m == OVL_NAT_NONE && obs == 1, "seen at our own address and port: no NAT");
 		now += 601 * SEC;
-		m = ovl_engine_nat_mapping(a->e, now, &obs);
+		m = nat_mapping_of(a, &obs);
 		ok(m == OVL_NAT_UNKNOWN && obs == 0, "observations expire after 10 minutes");
 		net_reset();
 	}
@@ -186,7 +186,7 @@ static void test_untrusted_observer(void)
 	ok(ovl_engine_trust_observer(a->e, b->pub, true) == 0, "b is a chosen observer");
 	ovl_engine_ping(a->e, b->pub, &b->addr, NULL, NULL, tnow());
 	run(NULL, false);
-	v = ovl_engine_nat_mapping(a->e, now, &obs);
+	v = nat_mapping_of(a, &obs);
 	ok(v == OVL_NAT_NONE && obs == 1, "b saw us at our own address: no NAT (%d, %u)", v, obs);
 	ovl_engine_ping(a->e, x.pub, &x.addr, NULL, NULL, tnow());
 	for (i = 0; i < qn && !got; ++i)
@@ -201,7 +201,7 @@ static void test_untrusted_observer(void)
 	m.u.pong.observed = a->addr;
 	m.u.pong.observed.port = 999;
 	bare_send(&x, a, &m);
-	v = ovl_engine_nat_mapping(a->e, now, &obs);
+	v = nat_mapping_of(a, &obs);
 	ok(v == OVL_NAT_NONE && obs == 1, "x's false address changes no verdict (%d, %u observers)", v,
 	   obs);
 	ok(ovl_engine_reflexive(a->e, &refl) && refl.port == 51820, "nor our reflexive address (port %u)",
@@ -216,7 +216,7 @@ static void test_untrusted_observer(void)
 	qn = 0;
 	m.u.pong.nonce = ping.u.ping.nonce;
 	bare_send(&x, a, &m);
-	v = ovl_engine_nat_mapping(a->e, now, &obs);
+	v = nat_mapping_of(a, &obs);
 	ok(got && obs == 2 && ovl_engine_stats(a->e)->observations_untrusted == 1,
 	   "a member's observation counts (%d, %u observers)", v, obs);
 	ok(ovl_engine_trust_observer(a->e, b->pub, false) == 0 &&
