@@ -1,7 +1,9 @@
 #!/bin/bash
 # src/node/portmap.c against a real router: miniupnpd (UPnP IGD, NAT-PMP and
 # PCP) on a NAT lab gateway, and a gateway that speaks none of them.  Usage:
-# portmap.sh PORTMAP_PROBE UDPPROBE (test/tools/portmap_probe.c, udpprobe.c).
+# portmap.sh PORTMAP_PROBE UDPPROBE [WH] (test/tools/portmap_probe.c,
+# udpprobe.c; with WH, also `wh up` on ha: `wh show` says pcp, `wh down`
+# removes the mapping).
 #
 #   ns internet: bridge br0, 198.18.0.0/24
 #   +-------------------------------------------------------------+
@@ -42,9 +44,11 @@ LAB_TAG=pm
 # shellcheck source=natlab.sh
 . "$(dirname "$0")/natlab.sh"
 
-[ $# -eq 2 ] || { echo "usage: $0 PORTMAP_PROBE UDPPROBE" >&2; exit 2; }
+[ $# -eq 2 ] || [ $# -eq 3 ] || { echo "usage: $0 PORTMAP_PROBE UDPPROBE [WH]" >&2; exit 2; }
 PMPROBE=$(lab_impl_abs "$1")
 NATLAB_PROBE=$(lab_impl_abs "$2")
+WH=
+[ $# -eq 3 ] && WH=$(lab_impl_abs "$3")
 PROBE=$NATLAB_PROBE
 
 [ -x "$PMPROBE" ] || tap_skip_all "portmap_probe missing: '$PMPROBE'"
@@ -315,6 +319,39 @@ else
 		"$(cat "$LAB_DIR/forger.log")"
 fi
 natlab_stop "$forger"
+
+# ---------------------------------------------------------------- wh up, wh show, wh down
+# The daemon on ha maps its port by PCP (all three allowed), says so in
+# `wh show`, and `wh down` removes the router's rule.
+WH_PORT=41880
+if [ -n "$WH" ]; then
+	"$WH" genkey >"$LAB_DIR/ha.key"
+	printf 'name pcp\nsubnet 198.19.0.0/16\nworkbit 0\ntrust ha %s\n' \
+		"$("$WH" pubkey <"$LAB_DIR/ha.key")" >"$LAB_DIR/ha.conf"
+	IF=pm$LAB_PID
+	natlab_spawn "${NATLAB_NS[ha]}" wh-ha env LOG_LEVEL=info "$WH" up "$LAB_DIR/ha.conf" \
+		private-key "$LAB_DIR/ha.key" interface "$IF" listen-port "$WH_PORT" -f
+	whpid=$NATLAB_PID
+	pm=
+	wait_for "nsx ${NATLAB_NS[ha]} $WH show $IF | grep -q 'port mapping .* by '" 15 &&
+		pm=$(nsx "${NATLAB_NS[ha]}" "$WH" show "$IF" | sed -n 's/^ *port mapping //p')
+	if [ "$pm" = "$W:$WH_PORT by pcp" ] && router_rule "$WH_PORT"; then
+		tap_ok "wh up: 'port mapping $pm' in wh show, the router's rule present"
+	else
+		tap_fail "wh up: wh show says 'port mapping $W:$WH_PORT by pcp'" "shown: '$pm'" \
+			"$(tail -n 20 "$LAB_DIR/wh-ha.log")"
+	fi
+	t1=$(now_ms)
+	nsx "${NATLAB_NS[ha]}" "$WH" down "$IF" >"$LAB_DIR/wh-down.log" 2>&1
+	rc=$?
+	if [ "$rc" = 0 ] && wait_for "! kill -0 $whpid" 10 && ! router_rule "$WH_PORT"; then
+		tap_ok "wh down: the router's rule for $WH_PORT is gone ($(secs_since "$t1")s): $(grep -o 'port mapping .* removed' "$LAB_DIR/wh-ha.log")"
+	else
+		tap_fail "wh down removes the PCP mapping" "exit $rc" "$(cat "$LAB_DIR/wh-down.log")" \
+			"$(tail -n 20 "$LAB_DIR/wh-ha.log")" "$(natlab_show up)"
+	fi
+	natlab_stop "$whpid"
+fi
 
 # ---------------------------------------------------------------- stop during the attempt
 # UPnP's SSDP search takes 2 s: a stop 0.1 s after start finds the attempt
