@@ -341,6 +341,14 @@ if [ -n "$WH" ]; then
 		tap_fail "wh up: wh show says 'port mapping $W:$WH_PORT by pcp'" "shown: '$pm'" \
 			"$(tail -n 20 "$LAB_DIR/wh-ha.log")"
 	fi
+	insp=$(nsx "${NATLAB_NS[ha]}" "$WH" inspect "$IF" 2>&1 | python3 -c 'import json, sys
+d = json.load(sys.stdin)
+print(d["port_mapping"]["protocol"], d["portmap"]["attempts"], d["portmap"]["pcp_ignored"])' 2>&1)
+	if [ "${insp%% *}" = pcp ]; then
+		tap_ok "wh inspect: port_mapping by pcp; portmap attempts, pcp_ignored: ${insp#* }"
+	else
+		tap_fail "wh inspect: port_mapping by pcp and the portmap counters" "$insp"
+	fi
 	t1=$(now_ms)
 	nsx "${NATLAB_NS[ha]}" "$WH" down "$IF" >"$LAB_DIR/wh-down.log" 2>&1
 	rc=$?
