@@ -48,8 +48,8 @@ const struct cli_option cmd_up_options[] = {
 	[UP_RELAY] = { "relay", "on|off", 1, "a public node relays for members (default on)" },
 	[UP_RELAY_LIMIT] = { "relay-limit", "PPS BYTES_PER_S", 2, "the relay's limits per sender "
 			     "(default 20000 25000000)" },
-	[UP_PORTMAP] = { "portmap", "on|off", 1, "ask the router for a port mapping (NAT-PMP, then "
-			 "UPnP IGD; default on)" },
+	[UP_PORTMAP] = { "portmap", "on|off", 1, "ask the router for a port mapping (PCP, NAT-PMP, "
+			 "then UPnP IGD; default on)" },
 	[UP_DNS] = { "dns", "on|off", 1, "answer DNS for the members on our overlay addresses "
 		     "(doc/names.md; default on)" },
 	[UP_HOSTS] = { "hosts", "FILE", 1, "keep the members' names in a block of this hosts file" },

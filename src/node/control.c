@@ -359,6 +359,22 @@ static void inspect_ipc(struct node *n, struct strbuf *b)
 	strbuf_printf(b, "}");
 }
 
+/* Port mapping's counters: attempts, and PCP datagrams that were no
+ * answer of ours (forged or stale). */
+static void inspect_portmap(struct node *n, struct strbuf *b)
+{
+	struct portmap_status st;
+
+	if (!n->portmap)
+		return;
+	portmap_status(n->portmap, &st);
+	strbuf_printf(b, ",\n  \"portmap\": {\"attempts\": %u, \"failures\": %u, \"renewals\": %u, "
+		      "\"pcp_ignored\": %u, \"last_error\": ", st.attempts, st.failures, st.renewals,
+		      st.pcp_ignored);
+	strbuf_json_str(b, st.last_error);
+	strbuf_printf(b, "}");
+}
+
 static void do_inspect(struct ctl_conn *cc)
 {
 	struct node *n = cc->n;
@@ -383,6 +399,7 @@ static void do_inspect(struct ctl_conn *cc)
 		      (unsigned long long)os->map_answered, (unsigned long long)os->map_dropped,
 		      (unsigned long long)os->map_sent, (unsigned long long)os->map_unexpected);
 	inspect_ipc(n, &b);
+	inspect_portmap(n, &b);
 	node_dns_inspect(n, &b);
 	strbuf_printf(&b, ",\n  \"namespace\": ");
 	strbuf_json_str(&b, n->conf->ns);

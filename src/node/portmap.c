@@ -1,5 +1,5 @@
-/* Port mapping with NAT-PMP and UPnP IGD on the libuv thread pool (see
- * portmap.h).
+/* Port mapping with PCP, NAT-PMP and UPnP IGD on the libuv thread pool
+ * (see portmap.h; the order of the three is explained there).
  *
  * Threads: the loop thread owns struct portmap.  While an attempt or the
  * removal is on the pool (state PM_MAPPING or PM_UNMAPPING), the pool
@@ -16,11 +16,14 @@
  *   stop:  IDLE --> UNMAPPING (if mapped) --after--> CLOSING --> freed,
  *          done(); MAPPING --after--> as from IDLE.
  *
- * Bounds on one attempt: NAT-PMP waits at most PM_NATPMP_WAIT_MS for each
- * request (libnatpmp alone would resend for minutes); the SSDP search
+ * Bounds on one attempt: PCP waits PORTMAP_PCP_WAIT_MS (portmap_pcp.c);
+ * NAT-PMP at most PM_NATPMP_WAIT_MS for each request (libnatpmp alone
+ * would resend for minutes); the SSDP search
  * sends every search type at once and waits PM_SSDP_MS; the HTTP calls to
  * the IGD are bounded by miniupnpc's 3 s socket timeouts. */
 #include "src/node/portmap.h"
+
+#include "src/node/portmap_pcp.h"
 
 #include <miniupnpc/miniupnpc.h>
 #include <miniupnpc/upnpcommands.h>
@@ -35,6 +38,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <syslog.h>
 
 enum {
@@ -78,6 +82,8 @@ struct pm_job {
 	char description[PM_DESC_MAX];
 	enum portmap_proto cur_via;	/* the mapping to renew or remove */
 	uint16_t cur_port;
+	struct in_addr cur_addr;
+	uint8_t pcp_nonce[PCP_NONCE_LEN];	/* the PCP mapping's, kept across renewals */
 	uint16_t random_ports[PM_RANDOM_PORTS];
 	/* in and out */
 	struct pm_igd igd;
@@ -87,6 +93,8 @@ struct pm_job {
 	struct in_addr ext_addr;
 	uint16_t ext_port;
 	uint32_t lease_granted;		/* 0: permanent */
+	uint32_t pcp_epoch;		/* the PCP server's, when via PCP */
+	unsigned pcp_ignored;
 	char error[PORTMAP_ERROR_MAX];	/* what failed, also on success */
 };
 
@@ -119,10 +127,12 @@ struct portmap {
 	uint32_t lease_granted;
 	uint64_t lease_end_ms;		/* uv_now; 0 when permanent */
 	struct pm_igd igd;
+	uint8_t pcp_nonce[PCP_NONCE_LEN];	/* of the PCP mapping, or the next */
+	struct pcp_epoch pcp_epoch;		/* the PCP server's, to see it restart */
 
 	uint32_t backoff_s;
 	uint64_t next_ms;		/* uv_now of the next timer */
-	unsigned attempts, failures, renewals;
+	unsigned attempts, failures, renewals, pcp_ignored;
 	char last_error[PORTMAP_ERROR_MAX];
 
 	struct pm_job job;		/* the pool's while MAPPING/UNMAPPING */
@@ -172,6 +182,7 @@ const char *portmap_proto_name(enum portmap_proto p)
 	case PORTMAP_NONE: return "none";
 	case PORTMAP_UPNP: return "upnp";
 	case PORTMAP_NATPMP: return "natpmp";
+	case PORTMAP_PCP: return "pcp";
 	}
 	return "?";
 }
@@ -395,6 +406,53 @@ static void natpmp_unmap(struct pm_job *j)
 	closenatpmp(&n);
 }
 
+/* ---- PCP */
+
+/* pcp_call: one exchange of the job's nonce with lifetime; the result is
+ * the exchange's outcome, what failed is in the job's error text. */
+static enum portmap_pcp_outcome pcp_call(struct pm_job *j, uint16_t port, uint32_t lifetime,
+					 struct portmap_pcp_exchange *x)
+{
+	enum portmap_pcp_outcome o;
+	char err[160] = "";
+
+	memset(x, 0, sizeof(*x));
+	x->internal_port = j->internal_port;
+	x->suggested_port = port;
+	x->suggested_addr = j->cur_via == PORTMAP_PCP ? j->cur_addr : (struct in_addr){ 0 };
+	x->lifetime = lifetime;
+	memcpy(x->nonce, j->pcp_nonce, sizeof(x->nonce));
+	o = portmap_pcp_exchange(x, err, sizeof(err));
+	j->pcp_ignored += x->ignored;
+	if (o != PORTMAP_PCP_MAPPED)
+		job_error(j, "PCP%s: %s", lifetime ? "" : ": removal", err);
+	if (x->ignored)
+		job_error(j, "PCP: %u datagrams ignored (not an answer to our nonce)", x->ignored);
+	return o;
+}
+
+static bool pcp_map(struct pm_job *j, uint16_t want_port)
+{
+	struct portmap_pcp_exchange x;
+
+	if (pcp_call(j, want_port, j->lease_s, &x) != PORTMAP_PCP_MAPPED)
+		return false;
+	j->ext_addr = x.ext_addr;
+	j->ext_port = x.ext_port;
+	j->lease_granted = x.lifetime_granted;
+	j->pcp_epoch = x.epoch;
+	j->via = PORTMAP_PCP;
+	return true;
+}
+
+static void pcp_unmap(struct pm_job *j)
+{
+	struct portmap_pcp_exchange x;	/* RFC 6887 15: the nonce, lifetime 0 */
+
+	if (pcp_call(j, j->cur_port, 0, &x) == PORTMAP_PCP_MAPPED)
+		j->ok = true;
+}
+
 /* ---- UPnP IGD */
 
 static const char *upnp_error_name(int r, char *buf, size_t len)
@@ -602,15 +660,20 @@ static void upnp_unmap(struct pm_job *j)
 
 static void job_map(struct pm_job *j)
 {
-	enum portmap_proto order[2] = { PORTMAP_NATPMP, PORTMAP_UPNP };
+	/* The order of portmap.h; a renewal asks the protocol of its
+	 * mapping first, the others after it in that order. */
+	enum portmap_proto order[3] = { PORTMAP_PCP, PORTMAP_NATPMP, PORTMAP_UPNP };
 	/* A renewal asks for the port it has; a first attempt for ours. */
 	uint16_t want = j->cur_via != PORTMAP_NONE ? j->cur_port : j->internal_port;
 
-	if (j->cur_via == PORTMAP_UPNP) {
-		order[0] = PORTMAP_UPNP;
-		order[1] = PORTMAP_NATPMP;
+	for (size_t i = 1; i < 3; i++) {
+		if (order[i] == j->cur_via) {
+			memmove(order + 1, order, i * sizeof(order[0]));
+			order[0] = j->cur_via;
+			break;
+		}
 	}
-	for (size_t i = 0; i < 2 && !j->ok; i++) {
+	for (size_t i = 0; i < 3 && !j->ok; i++) {
 		if (!(j->protocols & (1u << order[i])))
 			continue;
 		if (atomic_load(&j->cancel)) {
@@ -621,7 +684,9 @@ static void job_map(struct pm_job *j)
 		 * to this one. */
 		uint16_t port = order[i] == j->cur_via ? want : j->internal_port;
 
-		if (order[i] == PORTMAP_NATPMP)
+		if (order[i] == PORTMAP_PCP)
+			j->ok = pcp_map(j, port);
+		else if (order[i] == PORTMAP_NATPMP)
 			j->ok = natpmp_map(j, port);
 		else
 			j->ok = upnp_map(j, port);
@@ -636,6 +701,8 @@ static void pm_work(uv_work_t *req)
 	/* Only pm->job is ours here. */
 	if (j->kind == JOB_MAP) {
 		job_map(j);
+	} else if (j->cur_via == PORTMAP_PCP) {
+		pcp_unmap(j);
 	} else if (j->cur_via == PORTMAP_NATPMP) {
 		natpmp_unmap(j);
 	} else if (j->cur_via == PORTMAP_UPNP) {
@@ -663,9 +730,19 @@ static void job_prepare(struct portmap *pm, enum pm_job_kind kind)
 	j->protocols = pm->protocols;
 	memcpy(j->description, pm->description, sizeof(j->description));
 	j->cur_via = pm->via;
-	if (pm->via != PORTMAP_NONE)
+	if (pm->via != PORTMAP_NONE) {
 		j->cur_port = ntohs(pm->external.in4.sin_port);
+		j->cur_addr = pm->external.in4.sin_addr;
+	}
 	j->igd = pm->igd;
+	/* A PCP mapping keeps its nonce for its renewals and its removal
+	 * (RFC 6887 11.2); anything else asks with a new one. */
+	if (pm->via != PORTMAP_PCP && (j->protocols & PORTMAP_USE_PCP) &&
+	    getrandom(pm->pcp_nonce, sizeof(pm->pcp_nonce), GRND_NONBLOCK) != sizeof(pm->pcp_nonce)) {
+		j->protocols &= ~PORTMAP_USE_PCP;
+		job_error(j, "PCP: no random nonce: %s", strerror(errno));
+	}
+	memcpy(j->pcp_nonce, pm->pcp_nonce, sizeof(j->pcp_nonce));
 	if (uv_random(NULL, NULL, rnd, sizeof(rnd), 0, NULL) != 0) {
 		uint64_t t = uv_hrtime();
 
@@ -766,8 +843,9 @@ static void pm_after_map(uv_work_t *req, int status)
 
 	pm_move(pm, PM_MAPPING, PM_IDLE);
 	pm->attempts++;
+	pm->pcp_ignored += j->pcp_ignored;
 	/* The IGD the attempt found (or lost) serves the next renewal. */
-	if (j->ok && j->via == PORTMAP_NATPMP)
+	if (j->ok && j->via != PORTMAP_UPNP)
 		memset(&pm->igd, 0, sizeof(pm->igd));
 	else
 		pm->igd = j->igd;
@@ -803,6 +881,13 @@ static void pm_after_map(uv_work_t *req, int status)
 	pm->lease_granted = j->lease_granted;
 	pm->lease_end_ms = j->lease_granted ? uv_now(pm->loop) + (uint64_t)j->lease_granted * 1000 : 0;
 	pm->backoff_s = PM_RETRY_MIN_S;
+	/* A PCP server that lost its state (restarted) has just made the
+	 * mapping anew with this request; say so, it explains a change. */
+	if (pm->via != PORTMAP_PCP)
+		pm->pcp_epoch.valid = false;
+	else if (!pcp_epoch_update(&pm->pcp_epoch, j->pcp_epoch, uv_now(pm->loop) / 1000))
+		pm_log(pm, LOG_INFO, "port mapping: the PCP gateway restarted (epoch %u s); mapping made again",
+		       (unsigned)j->pcp_epoch);
 	changed = old_via != pm->via || old.in4.sin_addr.s_addr != pm->external.in4.sin_addr.s_addr ||
 		  old.in4.sin_port != pm->external.in4.sin_port;
 	if (!changed)
@@ -834,7 +919,7 @@ int portmap_start(struct portmap **out, uv_loop_t *loop, const struct portmap_co
 	int r;
 
 	if (!cfg->internal_port || !ops || !ops->on_change ||
-	    (cfg->protocols & ~(PORTMAP_USE_UPNP | PORTMAP_USE_NATPMP)))
+	    (cfg->protocols & ~(PORTMAP_USE_UPNP | PORTMAP_USE_NATPMP | PORTMAP_USE_PCP)))
 		return -EINVAL;
 	pm = calloc(1, sizeof(*pm));
 	if (!pm)
@@ -844,7 +929,8 @@ int portmap_start(struct portmap **out, uv_loop_t *loop, const struct portmap_co
 	pm->ctx = ctx;
 	pm->internal_port = cfg->internal_port;
 	pm->lease_s = cfg->lease_s ? cfg->lease_s : PORTMAP_LEASE_DEFAULT;
-	pm->protocols = cfg->protocols ? cfg->protocols : PORTMAP_USE_UPNP | PORTMAP_USE_NATPMP;
+	pm->protocols = cfg->protocols ? cfg->protocols
+				       : PORTMAP_USE_PCP | PORTMAP_USE_NATPMP | PORTMAP_USE_UPNP;
 	snprintf(pm->description, sizeof(pm->description), "%s",
 		 cfg->description ? cfg->description : "wh");
 	pm->backoff_s = PM_RETRY_MIN_S;
@@ -909,5 +995,6 @@ void portmap_status(const struct portmap *pm, struct portmap_status *st)
 	st->attempts = pm->attempts;
 	st->failures = pm->failures;
 	st->renewals = pm->renewals;
+	st->pcp_ignored = pm->pcp_ignored;
 	memcpy(st->last_error, pm->last_error, sizeof(st->last_error));
 }

@@ -1,23 +1,32 @@
 /* Port mapping on the home router: our UDP port (the WireGuard and
  * overlay socket) forwarded from the router's public address, so that
- * peers can reach us directly.  Two protocols, NAT-PMP (RFC 6886,
- * libnatpmp) and UPnP IGD (miniupnpc), UDP only:
+ * peers can reach us directly.  Three protocols, UDP only, tried in this
+ * order:
  *
- *   NAT-PMP: ask the default gateway for its public address, then for
- *            a mapping of internal_port (the router may pick another
- *            external port); lease as requested, renewed at half.
+ *   PCP:     (RFC 6887, proto/common/pcp.c) a MAP request to the default
+ *            gateway's port 5351 with a random 96-bit nonce, suggesting
+ *            internal_port; the gateway may assign another port.
+ *   NAT-PMP: (RFC 6886, libnatpmp) ask the default gateway for its public
+ *            address, then for a mapping of internal_port (the router may
+ *            pick another external port).
  *   UPnP:    SSDP search, the IGD's control URL, its external address,
  *            then AddPortMapping for internal_port, AddAnyPortMapping
  *            (IGD:2), a few random ports; a router that only takes
  *            permanent leases (error 725) gets lease 0.
  *
- * NAT-PMP is tried first (one datagram when the router speaks it), then
- * UPnP; a renewal tries the protocol of the current mapping first.  Every
- * call to the router blocks, so each attempt is one uv_queue_work item;
- * the loop only sees its result.  A silent router costs about 2 s for
- * NAT-PMP and 2 s for the SSDP search; an attempt that finds nothing is
- * retried after 30 s, doubling up to 10 minutes.  A renewal that fails
- * reports on_change(NULL) and falls back to those retries.
+ * Why this order: PCP supersedes NAT-PMP on the same port 5351, and a
+ * gateway that speaks both answers PCP with the same mapping in one round
+ * trip, with a nonce that makes a forged or stale answer recognisable; a
+ * NAT-PMP-only gateway answers the PCP request at once with its
+ * "unsupported version", so NAT-PMP follows without waiting; UPnP, an
+ * SSDP search and HTTP calls, costs most and comes last.  Leases as
+ * requested, renewed at half; a renewal tries the protocol of the current
+ * mapping first (with PCP, the same nonce).  Every call to the router
+ * blocks, so each attempt is one uv_queue_work item; the loop only sees
+ * its result.  A silent router costs about 1.5 s for PCP, 2 s for NAT-PMP
+ * and 2 s for the SSDP search; an attempt that finds nothing is retried
+ * after 30 s, doubling up to 10 minutes.  A renewal that fails reports
+ * on_change(NULL) and falls back to those retries.
  *
  * The router's external address is what the router believes: behind a
  * second NAT or CGNAT it is not our public address.  The owner pairs the
@@ -37,11 +46,12 @@
 
 struct portmap;
 
-enum portmap_proto { PORTMAP_NONE, PORTMAP_UPNP, PORTMAP_NATPMP };
+enum portmap_proto { PORTMAP_NONE, PORTMAP_UPNP, PORTMAP_NATPMP, PORTMAP_PCP };
 
 /* Bits of portmap_config.protocols. */
 #define PORTMAP_USE_UPNP	(1u << PORTMAP_UPNP)
 #define PORTMAP_USE_NATPMP	(1u << PORTMAP_NATPMP)
+#define PORTMAP_USE_PCP		(1u << PORTMAP_PCP)
 
 enum {
 	PORTMAP_LEASE_DEFAULT = 3600,	/* seconds */
@@ -52,7 +62,7 @@ struct portmap_config {
 	uint16_t internal_port;		/* our UDP port */
 	const char *description;	/* in the router's table; NULL: "wh" */
 	uint32_t lease_s;		/* requested; 0: PORTMAP_LEASE_DEFAULT */
-	unsigned protocols;		/* PORTMAP_USE_*; 0: both */
+	unsigned protocols;		/* PORTMAP_USE_*; 0: all three */
 };
 
 struct portmap_ops {
@@ -72,6 +82,9 @@ struct portmap_status {
 	uint32_t next_s;		/* until the next attempt or renewal */
 	bool busy;			/* a request to the router is under way */
 	unsigned attempts, failures, renewals;
+	/* PCP datagrams from the gateway's port that were no answer to our
+	 * request (another nonce, malformed): forged or stale. */
+	unsigned pcp_ignored;
 	char last_error[PORTMAP_ERROR_MAX];	/* of the last failed attempt */
 };
 

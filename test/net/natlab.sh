@@ -55,6 +55,8 @@
 # host's or LAN host's address, a gateway's WAN address), NATLAB_TYPE[GW],
 # NATLAB_LAN_IP[GW] (the gateway on its LAN), NATLAB_LAN_NET[GW] (CIDR),
 # NATLAB_GW[HOST] (a LAN host's gateway); NATLAB_INET_NS.
+# NATLAB_MIN_LIFETIME (default 60): miniupnpd's shortest PCP lifetime, which
+# it grants to any shorter request (net-portmap's 4 s leases set it lower).
 # NATLAB_PROBE must name the udpprobe binary (test/tools/udpprobe.c) before
 # a upnp gateway is made: it is the STUN responder miniupnpd needs.
 
@@ -419,7 +421,7 @@ upnp_nat_table_name=natlab
 upnp_forward_chain=miniupnpd
 upnp_nat_chain=prerouting_miniupnpd
 upnp_nat_postrouting_chain=postrouting_miniupnpd
-min_lifetime=60
+min_lifetime=${NATLAB_MIN_LIFETIME:-60}
 max_lifetime=86400
 allow 1024-65535 ${NATLAB_LAN_NET[$gw]} 1024-65535
 deny 0-65535 0.0.0.0/0 0-65535

@@ -1,7 +1,9 @@
 #!/bin/bash
-# src/node/portmap.c against a real router: miniupnpd (UPnP IGD and NAT-PMP) on
-# a NAT lab gateway, and a gateway that speaks neither.  Usage:
-# portmap.sh PORTMAP_PROBE UDPPROBE (test/tools/portmap_probe.c, udpprobe.c).
+# src/node/portmap.c against a real router: miniupnpd (UPnP IGD, NAT-PMP and
+# PCP) on a NAT lab gateway, and a gateway that speaks none of them.  Usage:
+# portmap.sh PORTMAP_PROBE UDPPROBE [WH] (test/tools/portmap_probe.c,
+# udpprobe.c; with WH, also `wh up` on ha: `wh show` says pcp, `wh down`
+# removes the mapping).
 #
 #   ns internet: bridge br0, 198.18.0.0/24
 #   +-------------------------------------------------------------+
@@ -9,15 +11,18 @@
 #   +--|--------------------|---------------------|----------------+
 #   +--|---------+  +-------|--------------+  +---|----------------+
 #   | udpprobe   |  | miniupnpd: UPnP IGD, |  | port-restricted,   |
-#   | serve A    |  | NAT-PMP on .1.1:5351 |  | UDP 5351 dropped:  |
-#   +------------+  | LAN 198.18.1.0/24    |  | a silent router    |
+#   | serve A    |  | NAT-PMP and PCP on   |  | UDP 5351 dropped:  |
+#   |            |  | .1.1:5351;           |  | a silent router    |
+#   |            |  | pcp_forge.py on lan0 |  |                    |
+#   +------------+  | LAN 198.18.1.0/24    |  |                    |
 #                   +---l-ha--------l-hb---+  +---l-hc-------------+
 #                       |           |             |
 #                   ha .1.10    hb .1.11      hc .2.10
 #                   portmap_    upnpc: takes  portmap_probe
 #                   probe       a port first  (gives up)
 #
-# Checks, for NAT-PMP and for UPnP: a mapping is obtained; its external
+# Checks, for PCP, NAT-PMP and UPnP: a mapping is obtained (with all three
+# allowed, by PCP, which comes first); its external
 # address is up's WAN address; its external port is the internal one when
 # that is free; a datagram from p1 to it reaches the probe on ha; after
 # portmap_stop the router's rule is gone and p1's datagrams are dropped.
@@ -25,6 +30,10 @@
 # lease (4 s) renewed at half, so the mapping outlives several leases (and
 # without the probe it expires: the router does honour the lease); a stop
 # while the first attempt is still on the pool removes what it mapped.
+# PCP: a forged answer (from the gateway's address and port 5351, naming a
+# decoy mapping, with a wrong nonce; the real request it answers dropped
+# by the gateway so that the forgery arrives first) is ignored and counted,
+# and the retransmitted request gets the real mapping.
 # Behind pr: the probe gives up within 10 s and its loop never stalls
 # (every gap between 100 ms ticks < 500 ms); a stop during the attempt is
 # bounded too.  Output is TAP.
@@ -35,20 +44,27 @@ LAB_TAG=pm
 # shellcheck source=natlab.sh
 . "$(dirname "$0")/natlab.sh"
 
-[ $# -eq 2 ] || { echo "usage: $0 PORTMAP_PROBE UDPPROBE" >&2; exit 2; }
+[ $# -eq 2 ] || [ $# -eq 3 ] || { echo "usage: $0 PORTMAP_PROBE UDPPROBE [WH]" >&2; exit 2; }
 PMPROBE=$(lab_impl_abs "$1")
 NATLAB_PROBE=$(lab_impl_abs "$2")
+WH=
+[ $# -eq 3 ] && WH=$(lab_impl_abs "$3")
 PROBE=$NATLAB_PROBE
 
 [ -x "$PMPROBE" ] || tap_skip_all "portmap_probe missing: '$PMPROBE'"
 natlab_require upnp
 lab_init
+# miniupnpd grants PCP no lifetime shorter than this; the renewal check
+# below asks for 4 s.
+NATLAB_MIN_LIFETIME=2
 
 A=40001
 # Internal ports, outside the gateway's own NAT range (20000-29999), and
 # apart: p1's conntrack entries to an external port outlive the mappings
 # (the router would DNAT a new mapping's traffic to an old inside port).
 PMP_PORT=41820
+PCP_PORT=41860
+FORGE_PORT=41870
 UPNP_PORT=41821
 TAKEN_PORT=41822
 LEASE_PORT=41830
@@ -143,11 +159,12 @@ W=${NATLAB_IP[up]}
 HA=${NATLAB_IP[ha]}
 
 # ---------------------------------------------------------------- map, use, remove
-# check_protocol PROTO PORT: a mapping by PROTO of PORT on ha, used, removed.
+# check_protocol PROTO PORT [ALLOWED]: a mapping by PROTO of PORT on ha, used,
+# removed; the probe may use the protocols ALLOWED (default PROTO).
 check_protocol() {
 	local proto=$1 port=$2 name=map-$1 got ext eport pid rc gone t1
 	t1=$(now_ms)
-	probe_start ha "$name" --proto "$proto" "$port"
+	probe_start ha "$name" --proto "${3:-$proto}" "$port"
 	pid=$PPID_
 	if ! wait_for "grep -q '^mapped' '$LAB_DIR/$name.log'" 15; then
 		tap_fail "$proto: a mapping of port $port" "$(diag_probe "$name")"
@@ -158,7 +175,7 @@ check_protocol() {
 	ext=$(field "$name" mapped 3)
 	eport=${ext##*:}
 	if [ "$got" = "$proto" ]; then
-		tap_ok "$proto: mapped $ext in $(field "$name" mapped 7) ms, lease $(field "$name" mapped 5) s"
+		tap_ok "$proto: mapped $ext (protocols allowed: ${3:-$proto}) in $(field "$name" mapped 7) ms, lease $(field "$name" mapped 5) s"
 	else
 		tap_fail "$proto: mapped by $proto" "reported: $(grep '^mapped' "$LAB_DIR/$name.log")"
 	fi
@@ -204,6 +221,7 @@ check_protocol() {
 		tap_fail "$proto: after the stop, p1's datagrams to $ext are dropped" "delivered: $gone" "$(natlab_show up)"
 	fi
 }
+check_protocol pcp "$PCP_PORT" any
 check_protocol natpmp "$PMP_PORT"
 check_protocol upnp "$UPNP_PORT"
 
@@ -211,7 +229,7 @@ check_protocol upnp "$UPNP_PORT"
 # hb holds external port TAKEN_PORT (UPnP, as another host's program would).
 out=$(nsx "${NATLAB_NS[hb]}" upnpc -i -e other -a "${NATLAB_IP[hb]}" "$TAKEN_PORT" "$TAKEN_PORT" UDP 600 2>&1)
 if grep -q "external $W:$TAKEN_PORT UDP is redirected to internal ${NATLAB_IP[hb]}:$TAKEN_PORT" <<<"$out"; then
-	for proto in natpmp upnp; do
+	for proto in pcp natpmp upnp; do
 		name=taken-$proto
 		probe_start ha "$name" --proto "$proto" "$TAKEN_PORT"
 		pid=$PPID_
@@ -237,7 +255,7 @@ fi
 
 # ---------------------------------------------------------------- renewal
 # A 4 s lease: renewed every 2 s, so 10 s later the mapping still forwards.
-for proto in natpmp upnp; do
+for proto in pcp natpmp upnp; do
 	name=lease-$proto
 	t1=$(now_ms)
 	probe_start ha "$name" --proto "$proto" --lease 4 "$LEASE_PORT"
@@ -265,6 +283,83 @@ for proto in natpmp upnp; do
 		tap_fail "$proto: unrenewed, the router removes the mapping within 15 s" "$(natlab_show up)"
 	fi
 done
+
+# ---------------------------------------------------------------- forged PCP answer
+# The gateway drops the first PCP request from ha (an nft quota of one
+# request's 88 bytes); pcp_forge.py, which sees it on lan0 before the
+# firewall, answers it with a decoy mapping and a wrong nonce.  The probe
+# must ignore that answer, count it, and take the real one to its
+# retransmission (250 ms later).
+DECOY=203.0.113.66
+name=forge
+natlab_spawn "${NATLAB_NS[up]}" forger python3 "$(dirname "$0")/pcp_forge.py" lan0 \
+	"${NATLAB_LAN_IP[up]}" "$HA" "$DECOY" 1 1
+forger=$NATLAB_PID
+rule=$(nsx "${NATLAB_NS[up]}" nft --echo --handle insert rule inet natlab input \
+	ip saddr "$HA" udp dport 5351 quota until 100 bytes drop 2>&1 | sed -n 's/.*# handle \([0-9]*\).*/\1/p')
+if [ -n "$rule" ] && wait_for "grep -q '^ready' '$LAB_DIR/forger.log'" 10; then
+	probe_start ha "$name" --proto pcp "$FORGE_PORT"
+	pid=$PPID_
+	ext=
+	wait_for "grep -q '^mapped' '$LAB_DIR/$name.log'" 15 && ext=$(field "$name" mapped 3)
+	ign=$(field "$name" ignored 2)
+	if grep -q '^forged' "$LAB_DIR/forger.log" && [ "${ext%:*}" = "$W" ] && [ "${ign:-0}" -ge 1 ] &&
+		[ "$(field "$name" mapped 2)" = pcp ]; then
+		tap_ok "pcp: a forged answer (decoy $DECOY:1, wrong nonce) ignored and counted (ignored $ign); mapped $ext by the real answer"
+	else
+		tap_fail "pcp: a forged answer with a wrong nonce is ignored and counted" \
+			"mapped: '$ext', ignored: '$ign'" "$(cat "$LAB_DIR/forger.log")" "$(diag_probe "$name")"
+	fi
+	probe_end "$pid"
+	rc=$?
+	[ "$rc" = 0 ] || tap_fail "pcp: the probe exits 0 (forged answer)" "exit status $rc" "$(diag_probe "$name")"
+	nsx "${NATLAB_NS[up]}" nft delete rule inet natlab input handle "$rule"
+else
+	tap_fail "pcp: the forger and the gateway's drop rule are in place" "rule handle: '$rule'" \
+		"$(cat "$LAB_DIR/forger.log")"
+fi
+natlab_stop "$forger"
+
+# ---------------------------------------------------------------- wh up, wh show, wh down
+# The daemon on ha maps its port by PCP (all three allowed), says so in
+# `wh show`, and `wh down` removes the router's rule.
+WH_PORT=41880
+if [ -n "$WH" ]; then
+	"$WH" genkey >"$LAB_DIR/ha.key"
+	printf 'name pcp\nsubnet 198.19.0.0/16\nworkbit 0\ntrust ha %s\n' \
+		"$("$WH" pubkey <"$LAB_DIR/ha.key")" >"$LAB_DIR/ha.conf"
+	IF=pm$LAB_PID
+	natlab_spawn "${NATLAB_NS[ha]}" wh-ha env LOG_LEVEL=info "$WH" up "$LAB_DIR/ha.conf" \
+		private-key "$LAB_DIR/ha.key" interface "$IF" listen-port "$WH_PORT" -f
+	whpid=$NATLAB_PID
+	pm=
+	wait_for "nsx ${NATLAB_NS[ha]} $WH show $IF | grep -q 'port mapping .* by '" 15 &&
+		pm=$(nsx "${NATLAB_NS[ha]}" "$WH" show "$IF" | sed -n 's/^ *port mapping //p')
+	if [ "$pm" = "$W:$WH_PORT by pcp" ] && router_rule "$WH_PORT"; then
+		tap_ok "wh up: 'port mapping $pm' in wh show, the router's rule present"
+	else
+		tap_fail "wh up: wh show says 'port mapping $W:$WH_PORT by pcp'" "shown: '$pm'" \
+			"$(tail -n 20 "$LAB_DIR/wh-ha.log")"
+	fi
+	insp=$(nsx "${NATLAB_NS[ha]}" "$WH" inspect "$IF" 2>&1 | python3 -c 'import json, sys
+d = json.load(sys.stdin)
+print(d["port_mapping"]["protocol"], d["portmap"]["attempts"], d["portmap"]["pcp_ignored"])' 2>&1)
+	if [ "${insp%% *}" = pcp ]; then
+		tap_ok "wh inspect: port_mapping by pcp; portmap attempts, pcp_ignored: ${insp#* }"
+	else
+		tap_fail "wh inspect: port_mapping by pcp and the portmap counters" "$insp"
+	fi
+	t1=$(now_ms)
+	nsx "${NATLAB_NS[ha]}" "$WH" down "$IF" >"$LAB_DIR/wh-down.log" 2>&1
+	rc=$?
+	if [ "$rc" = 0 ] && wait_for "! kill -0 $whpid" 10 && ! router_rule "$WH_PORT"; then
+		tap_ok "wh down: the router's rule for $WH_PORT is gone ($(secs_since "$t1")s): $(grep -o 'port mapping .* removed' "$LAB_DIR/wh-ha.log")"
+	else
+		tap_fail "wh down removes the PCP mapping" "exit $rc" "$(cat "$LAB_DIR/wh-down.log")" \
+			"$(tail -n 20 "$LAB_DIR/wh-ha.log")" "$(natlab_show up)"
+	fi
+	natlab_stop "$whpid"
+fi
 
 # ---------------------------------------------------------------- stop during the attempt
 # UPnP's SSDP search takes 2 s: a stop 0.1 s after start finds the attempt

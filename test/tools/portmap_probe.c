@@ -1,6 +1,6 @@
 /* portmap_probe: src/node/portmap.c on a libuv loop, for test/net/portmap.sh.
  *
- *   portmap_probe [--proto any|natpmp|upnp] [--lease S] [--stop-after S]
+ *   portmap_probe [--proto any|pcp|natpmp|upnp] [--lease S] [--stop-after S]
  *                 [--timeout S] PORT [DESCRIPTION]
  *
  * Binds UDP PORT (as the daemon's socket would be) and asks the router to
@@ -12,6 +12,8 @@
  *   lost ms T                          on_change reported no mapping
  *   renewed N lease_left L             the N-th renewal kept the mapping
  *   failed N ms T maxgap G error E     the N-th attempt found nothing
+ *   ignored N                          N PCP datagrams so far were no
+ *                                      answer of ours (portmap_status)
  *   recv IP:PORT TOKEN                 a "hello TOKEN" datagram arrived
  *   timeout maxgap G                   --timeout S passed with no mapping
  *   removed ms T maxgap G              portmap_stop's done ran (T: the stop
@@ -39,7 +41,7 @@ struct probe {
 	uv_signal_t sigterm, sigint;
 	struct portmap *pm;
 	uint64_t start_ms, stop_ms, last_tick_ns, max_gap_ns;
-	unsigned renewals, failures;
+	unsigned renewals, failures, pcp_ignored;
 	bool mapped, stopping;
 	int exit_code;
 };
@@ -140,6 +142,11 @@ static void on_tick(uv_timer_t *t)
 		printf("renewed %u lease_left %" PRIu32 "\n", st.renewals, st.lease_left_s);
 		fflush(stdout);
 	}
+	if (st.pcp_ignored != p->pcp_ignored) {
+		p->pcp_ignored = st.pcp_ignored;
+		printf("ignored %u\n", st.pcp_ignored);
+		fflush(stdout);
+	}
 	if (st.failures != p->failures) {
 		p->failures = st.failures;
 		printf("failed %u ms %" PRIu64 " maxgap %u error %s\n", st.failures, elapsed_ms(p),
@@ -193,7 +200,7 @@ static void on_recv(uv_udp_t *u, ssize_t n, const uv_buf_t *buf, const struct so
 
 static int usage(void)
 {
-	fprintf(stderr, "usage: portmap_probe [--proto any|natpmp|upnp] [--lease S] [--stop-after S] "
+	fprintf(stderr, "usage: portmap_probe [--proto any|pcp|natpmp|upnp] [--lease S] [--stop-after S] "
 			"[--timeout S] PORT [DESCRIPTION]\n");
 	return 2;
 }
@@ -213,7 +220,9 @@ int main(int argc, char **argv)
 		if (i + 1 >= argc)
 			return usage();
 		if (strcmp(argv[i], "--proto") == 0) {
-			if (strcmp(argv[i + 1], "natpmp") == 0)
+			if (strcmp(argv[i + 1], "pcp") == 0)
+				cfg.protocols = PORTMAP_USE_PCP;
+			else if (strcmp(argv[i + 1], "natpmp") == 0)
 				cfg.protocols = PORTMAP_USE_NATPMP;
 			else if (strcmp(argv[i + 1], "upnp") == 0)
 				cfg.protocols = PORTMAP_USE_UPNP;
