@@ -253,16 +253,27 @@ long ovl_invites_take(struct ovl_invites *inv, const uint8_t alias[32], const ui
 
 /* ---- the joiner ---- */
 
-bool ovl_joiner_init(struct ovl_joiner *j, const uint8_t inviter[32], const uint8_t alias[32],
-		     const uint8_t real_sk[32], const char *ns, uint8_t *file)
+void ovl_joiner_start(struct ovl_joiner *j, const uint8_t inviter[32], const uint8_t real[32],
+		      const uint8_t proof[OVL_AUTH_PROOF_LEN], uint8_t *file)
 {
 	memset(j, 0, sizeof(*j));
 	memcpy(j->inviter, inviter, 32);
+	memcpy(j->auth.real, real, 32);
+	memcpy(j->auth.proof, proof, OVL_AUTH_PROOF_LEN);
 	j->file = file;
 	j->state = OVL_JOIN_ASKING;
-	if (!x25519_public(j->auth.real, real_sk))
+}
+
+bool ovl_joiner_init(struct ovl_joiner *j, const uint8_t inviter[32], const uint8_t alias[32],
+		     const uint8_t real_sk[32], const char *ns, uint8_t *file)
+{
+	uint8_t real[32], proof[OVL_AUTH_PROOF_LEN];
+
+	if (!x25519_public(real, real_sk) ||
+	    !ovl_auth_proof(proof, real_sk, inviter, alias, real, inviter, ns))
 		return false;
-	return ovl_auth_proof(j->auth.proof, real_sk, inviter, alias, j->auth.real, inviter, ns);
+	ovl_joiner_start(j, inviter, real, proof, file);
+	return true;
 }
 
 long ovl_joiner_auth(struct ovl_joiner *j, uint8_t *out, size_t outmax)

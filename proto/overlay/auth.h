@@ -149,6 +149,10 @@ struct ovl_joiner {
  * OVL_AUTH_MAX_FILE bytes the owner keeps.  false: a DH output of zero. */
 bool ovl_joiner_init(struct ovl_joiner *j, const uint8_t inviter[32], const uint8_t alias[32],
 		     const uint8_t real_sk[32], const char *ns, uint8_t *file);
+/* The same with the real key and its proof made elsewhere (wh join
+ * makes the proof, its node asks). */
+void ovl_joiner_start(struct ovl_joiner *j, const uint8_t inviter[32], const uint8_t real[32],
+		      const uint8_t proof[OVL_AUTH_PROOF_LEN], uint8_t *file);
 /* The next AUTH's plaintext, padded so that its datagram is as large as
  * the largest AUTHED; its length or a negative errno. */
 long ovl_joiner_auth(struct ovl_joiner *j, uint8_t *out, size_t outmax);

@@ -175,3 +175,45 @@ const char *ovl_invite_strerror(enum ovl_invite_err err)
 
 	return (unsigned)err < OVL_INVITE_ERR_MAX ? msg[err] : "an invalid invitation";
 }
+
+/* The comment of a line: from a '#' that starts a word to the end,
+ * trailing blanks dropped. */
+static const char *comment_of(const char *line, size_t len, size_t *clen)
+{
+	for (size_t i = 0; i < len; ++i) {
+		if (line[i] == '#' && (i == 0 || line[i - 1] == ' ' || line[i - 1] == '\t')) {
+			*clen = len - i;
+			while (*clen && is_blank(line[i + *clen - 1]))
+				--*clen;
+			return line + i;
+		}
+	}
+	return NULL;
+}
+
+enum ovl_invite_note ovl_invite_note_parse(const char *line, size_t len, uint64_t *expires_s,
+					   uint8_t alias[32])
+{
+	static const size_t elen = sizeof(OVL_INVITE_NOTE_EXPIRES) - 1;
+	static const size_t jlen = sizeof(OVL_INVITE_NOTE_JOINED) - 1;
+	size_t clen = 0;
+	const char *c = comment_of(line, len, &clen);
+
+	if (!c)
+		return OVL_INVITE_NOTE_NONE;
+	if (clen > elen && !memcmp(c, OVL_INVITE_NOTE_EXPIRES, elen) && clen - elen <= 19) {
+		uint64_t v = 0;
+
+		for (size_t i = elen; i < clen; ++i) {
+			if (c[i] < '0' || c[i] > '9')
+				return OVL_INVITE_NOTE_NONE;
+			v = v * 10 + (uint64_t)(c[i] - '0');
+		}
+		*expires_s = v;
+		return OVL_INVITE_NOTE_EXPIRES_AT;
+	}
+	if (clen > jlen && !memcmp(c, OVL_INVITE_NOTE_JOINED, jlen) &&
+	    key_from_base64(alias, c + jlen, clen - jlen))
+		return OVL_INVITE_NOTE_JOINED_WITH;
+	return OVL_INVITE_NOTE_NONE;
+}

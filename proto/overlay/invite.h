@@ -79,4 +79,21 @@ long ovl_invite_format(char *out, size_t outmax, const struct ovl_invite *inv);
 /* A sentence for the user. */
 const char *ovl_invite_strerror(enum ovl_invite_err err);
 
+/* The inviter keeps its invitations in its network file, as comments
+ * (doc/network-file.md): an alias line's "# wh invite: expires SECONDS"
+ * (Unix time), and the trust line that replaced a used alias, "# wh
+ * invite: joined with alias KEY" (URL-safe base64).  parse reads the
+ * comment of one line (len bytes, no newline). */
+#define OVL_INVITE_NOTE_EXPIRES "# wh invite: expires "
+#define OVL_INVITE_NOTE_JOINED "# wh invite: joined with alias "
+
+enum ovl_invite_note {
+	OVL_INVITE_NOTE_NONE = 0,	/* no such comment */
+	OVL_INVITE_NOTE_EXPIRES_AT,	/* *expires_s set */
+	OVL_INVITE_NOTE_JOINED_WITH,	/* alias set */
+};
+
+enum ovl_invite_note ovl_invite_note_parse(const char *line, size_t len, uint64_t *expires_s,
+					   uint8_t alias[32]);
+
 #endif

@@ -12,6 +12,11 @@
  *   resolve TARGET     the network file's entry: hostname, key, addresses
  *   names              the network file's hostnames, one a line
  *   reload             re-reads the network file; a bad one is refused
+ *   invite [HOSTNAME] [expires SECONDS]
+ *                      an invitation string (src/node/invite.c)
+ *   join INVITER REAL PROOF
+ *                      wh join's node asks the inviter: "network-file N"
+ *                      and the file's N bytes
  *   down               stops the node
  *
  * TARGET is a hostname of the network file (compared without case) or a
@@ -23,6 +28,7 @@
 #include "proto/overlay/secure.h"
 #include "src/node/control_request.h"
 #include "src/node/dns.h"
+#include "src/node/invite.h"
 #include "src/wg/crypt_pool.h"
 #include "src/io/ipc.h"
 #include "src/node/netconf.h"
@@ -53,6 +59,7 @@ struct ctl_conn {
 	bool timer_used;
 	uint8_t key[CONTROL_KEY_LEN];
 	uint64_t started_ns;
+	bool join;			/* the answer is a network file */
 };
 
 static void finish(struct ctl_conn *cc, struct strbuf *b)
@@ -532,7 +539,26 @@ static void on_wait_timeout(uv_timer_t *t)
 	struct ctl_conn *cc = t->data;
 
 	overlay_cancel(cc->n->ov, cc);
+	node_invite_cancel(cc->n, cc);
 	fail(cc, "no answer within 5 s");
+}
+
+/* ---- invite, join (src/node/invite.c) ---- */
+
+static void on_invite_done(void *arg, bool ok, const char *text, size_t len)
+{
+	struct ctl_conn *cc = arg;
+	struct strbuf b = { 0 };
+
+	uv_timer_stop(&cc->timer);
+	if (!ok) {
+		fail(cc, text);
+		return;
+	}
+	if (cc->join)
+		strbuf_printf(&b, "network-file %zu\n", len);
+	strbuf_printf(&b, "%.*s", (int)len, text);
+	finish(cc, &b);
 }
 
 /* ---- names ---- */
@@ -678,6 +704,16 @@ static void handle(struct ctl_conn *cc)
 			uv_timer_stop(&cc->timer);
 			fail(cc, "too many lookups under way; try again");
 		}
+	} else if (req.verb == CONTROL_INVITE || req.verb == CONTROL_JOIN) {
+		cc->join = req.verb == CONTROL_JOIN;
+		start_wait(cc, NODE_JOIN_TIMEOUT_MS + 60000);
+		if ((cc->join ? node_invite_join(n, req.key, req.real, req.proof, on_invite_done, cc,
+						 err, sizeof(err)) :
+				node_invite_create(n, req.target, req.expires_s, on_invite_done, cc,
+						   err, sizeof(err))) < 0) {
+			uv_timer_stop(&cc->timer);
+			fail(cc, err);
+		}
 	} else if (req.verb == CONTROL_RELOAD) {
 		struct strbuf b = { 0 };
 
@@ -758,6 +794,7 @@ static void on_close(struct ipc_conn *c)
 
 	if (cc->n->ov)
 		overlay_cancel(cc->n->ov, cc);
+	node_invite_cancel(cc->n, cc);
 	if (cc->timer_used) {
 		uv_timer_stop(&cc->timer);
 		uv_close((uv_handle_t *)&cc->timer, on_timer_closed);

@@ -2,6 +2,8 @@
  * WireGuard peers, their discovery through the DHT, reload, shutdown. */
 #include "src/node/node_priv.h"
 
+#include "src/node/invite.h"
+
 #include "crypto/encoding.h"
 #include "crypto/workbit.h"
 #include "crypto/x25519.h"
@@ -494,6 +496,7 @@ void node_shutdown(struct node *n, const char *why)
 		portmap_stop(n->portmap, NULL, NULL);
 		n->portmap = NULL;
 	}
+	node_invite_stop(n);
 	overlay_free(n->ov);
 	n->ov = NULL;
 	if (n->dev_ready)
@@ -751,6 +754,11 @@ static int node_setup(struct node *n, const struct node_options *opt, char *err,
 	}
 	paths_init(n);
 	n->paths_ready = true;
+	ret = node_invite_start(n);
+	if (ret < 0) {
+		snprintf(err, errlen, "cannot start the invitations: %s", strerror(-ret));
+		return ret;
+	}
 
 	ret = sync_members(n);
 	if (ret < 0) {
