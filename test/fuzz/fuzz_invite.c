@@ -3,11 +3,12 @@
  * messages (proto/overlay/auth.c).
  *
  * Input: one byte that picks the parser, then its bytes:
- *   0 mod 3  the invitation string: whatever parses must format back to
+ *   0 mod 4  the invitation string: whatever parses must format back to
  *            a string that parses to the same fields;
- *   1 mod 3  AUTH: whatever decodes must encode back to the same bytes;
- *   2 mod 3  AUTHED: the same, and a joiner fed it never writes past its
- *            buffer nor counts more than the file's size. */
+ *   1 mod 4  AUTH: whatever decodes must encode back to the same bytes;
+ *   2 mod 4  AUTHED: the same, and a joiner fed it never writes past its
+ *            buffer nor counts more than the file's size;
+ *   3 mod 4  a network file's line with the inviter's comment. */
 #include "proto/common/byteorder.h"
 #include "proto/overlay/auth.h"
 #include "proto/overlay/invite.h"
@@ -82,13 +83,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	if (!size)
 		return 0;
-	switch (data[0] % 3) {
+	switch (data[0] % 4) {
 	case 0:
 		string(data + 1, size - 1);
 		break;
 	case 1:
 		auth(data + 1, size - 1);
 		break;
+	case 3: {
+		uint64_t exp;
+		uint8_t alias[32];
+
+		ovl_invite_note_parse((const char *)data + 1, size - 1, &exp, alias);
+		break;
+	}
 	default:
 		authed(data + 1, size - 1);
 		break;

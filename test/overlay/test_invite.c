@@ -155,6 +155,42 @@ static void test_string_version(void)
 	   "version 2 with a right check: refused as a version this build does not read");
 }
 
+/* The comments the inviter keeps in its network file. */
+static void test_notes(void)
+{
+	static const char key[] = "zW-1lBeQ7IkT6NW6hL_NsV4eOPOwJi_rt1vO-omOEmQ";
+	static const struct {
+		const char *line;
+		enum ovl_invite_note want;
+		uint64_t expires;
+	} v[] = {
+		{ "alias jn KEY # wh invite: expires 1764980000", OVL_INVITE_NOTE_EXPIRES_AT, 1764980000 },
+		{ "alias jn KEY\t# wh invite: expires 7  ", OVL_INVITE_NOTE_EXPIRES_AT, 7 },
+		{ "# wh invite: expires 12", OVL_INVITE_NOTE_EXPIRES_AT, 12 },
+		{ "alias jn KEY # wh invite: expires ", OVL_INVITE_NOTE_NONE, 0 },
+		{ "alias jn KEY # wh invite: expires 12x", OVL_INVITE_NOTE_NONE, 0 },
+		{ "alias jn KEY # wh invite: expires 123456789012345678901", OVL_INVITE_NOTE_NONE, 0 },
+		{ "alias jn KEY#wh invite: expires 12", OVL_INVITE_NOTE_NONE, 0 },
+		{ "alias jn KEY # a comment of the admin", OVL_INVITE_NOTE_NONE, 0 },
+		{ "alias jn KEY", OVL_INVITE_NOTE_NONE, 0 },
+		{ "trust jn KEY # wh invite: joined with alias notakey", OVL_INVITE_NOTE_NONE, 0 },
+	};
+	char line[200];
+	uint8_t alias[32], want[32];
+	uint64_t exp;
+
+	for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); ++i) {
+		exp = 0;
+		ok(ovl_invite_note_parse(v[i].line, strlen(v[i].line), &exp, alias) == v[i].want &&
+		   exp == v[i].expires, "note: '%s'", v[i].line);
+	}
+	snprintf(line, sizeof(line), "trust jn 198.19.0.5 KEY " OVL_INVITE_NOTE_JOINED "%s", key);
+	sodium_base642bin(want, 32, key, strlen(key), NULL, NULL, NULL,
+			  sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+	ok(ovl_invite_note_parse(line, strlen(line), &exp, alias) == OVL_INVITE_NOTE_JOINED_WITH &&
+	   !memcmp(alias, want, 32), "note: a trust line names the alias it replaced");
+}
+
 /* ---- AUTH and AUTHED ---- */
 
 static void test_codec(void)
@@ -495,6 +531,7 @@ int main(void)
 	sim_on_invite = on_invite;
 	test_string();
 	test_string_version();
+	test_notes();
 	test_codec();
 	test_join();
 	test_refusals();
