@@ -34,6 +34,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <signal.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -104,6 +105,27 @@ usage:
 }
 
 /* ---- wh join ---- */
+
+/* Ctrl-C or a kill while the alias's node runs: the read of its answer
+ * is interrupted (no SA_RESTART), and the node is stopped on the way out. */
+static volatile sig_atomic_t join_stopped;
+
+static void on_stop_signal(int sig)
+{
+	join_stopped = sig;
+}
+
+static void catch_stop_signals(void)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_stop_signal;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+}
 
 struct join {
 	struct ovl_invite inv;
@@ -185,7 +207,7 @@ static int start_node(struct join *j, const char *self)
 	char conf[96], key[96], log[96], line[160];
 	FILE *f;
 	pid_t pid;
-	int status;
+	int status = -1;
 
 	snprintf(j->tmpdir, sizeof(j->tmpdir), "/tmp/wh-join-XXXXXX");
 	if (!mkdtemp(j->tmpdir)) {
@@ -228,7 +250,11 @@ static int start_node(struct join *j, const char *self)
 		      "off", "portmap", "off", "dns", "off", (char *)NULL);
 		_exit(127);
 	}
-	if (pid < 0 || waitpid(pid, &status, 0) < 0 || !WIFEXITED(status) || WEXITSTATUS(status)) {
+	/* From here a node may run: the way out stops it. */
+	j->node_up = pid > 0;
+	while (pid > 0 && waitpid(pid, &status, 0) < 0 && errno == EINTR && !join_stopped)
+		;
+	if (pid < 0 || join_stopped || !WIFEXITED(status) || WEXITSTATUS(status)) {
 		FILE *lf = fopen(log, "r");
 
 		fprintf(stderr, "wh join: the node under the alias key did not start:\n");
@@ -400,10 +426,17 @@ int cmd_join(int argc, char **argv)
 		goto out;
 	}
 	self[sl] = '\0';
+	catch_stop_signals();
 	if (start_node(&j, self))
 		goto out;
-	ret = ask(&j, &file, &file_len);
+	ret = join_stopped ? 1 : ask(&j, &file, &file_len);
 	stop_node(&j);
+	if (join_stopped) {
+		fprintf(stderr, "wh join: stopped by signal %d; the alias's node is down\n",
+			(int)join_stopped);
+		ret = 128 + (int)join_stopped;
+		goto out;
+	}
 	if (ret)
 		goto out;
 	ret = 1;

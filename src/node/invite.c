@@ -33,7 +33,7 @@ enum {
 struct node_invite {
 	struct node *n;			/* NULL once stopped */
 	struct ovl_invites ledger;
-	const struct netconf *ledger_of;	/* the file the ledger was read from */
+	bool ledger_ok;			/* read from the file as it now is */
 	uint8_t *file;			/* the network file as last read */
 	size_t file_len;
 
@@ -192,7 +192,7 @@ static void ledger_load(struct node_invite *ni)
 	unsigned lineno = 1;
 
 	ovl_invites_init(&ni->ledger, n->private_key, n->public_key, c->ns, c->workbit);
-	ni->ledger_of = c;
+	ni->ledger_ok = true;
 	if (n->conf_once || read_file(n->conf_path, &text, &len) < 0)
 		return;
 	for (int pass = 0; pass < 2; ++pass) {
@@ -328,7 +328,7 @@ static void take_auth(struct node_invite *ni, const uint8_t sender[32], const un
 
 	if (!n->member || n->conf_once)
 		return;
-	if (ni->ledger_of != n->conf)
+	if (!ni->ledger_ok)
 		ledger_load(ni);
 	m = ovl_invites_take(&ni->ledger, sender, plain, len, dgram_len, unix_now(), commit, ni,
 			     out, sizeof(out));
@@ -591,7 +591,6 @@ static void alias_found(uv_work_t *w, int status)
 		write_and_reload(n, b.data, b.len, text, len, err2, sizeof(err2));
 		goto fail;
 	}
-	ni->ledger_of = NULL;
 	if (compose(ni, inv, sizeof(inv)) < 0) {
 		snprintf(err, sizeof(err), "cannot write the invitation string");
 		goto fail;
@@ -654,6 +653,12 @@ int node_invite_create(struct node *n, const char *hostname, uint32_t expires_s,
 }
 
 /* ---- life cycle ---- */
+
+void node_invite_reloaded(struct node *n)
+{
+	if (n->invite)
+		n->invite->ledger_ok = false;
+}
 
 void node_invite_cancel(struct node *n, void *arg)
 {

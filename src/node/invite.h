@@ -47,6 +47,9 @@ int node_invite_create(struct node *n, const char *hostname, uint32_t expires_s,
 int node_invite_join(struct node *n, const uint8_t inviter[32], const uint8_t real[32],
 		     const uint8_t proof[16], node_invite_done_fn *done, void *arg, char *err,
 		     size_t errlen);
+/* The network file was reloaded: the ledger is read again at the next
+ * AUTH. */
+void node_invite_reloaded(struct node *n);
 /* Forgets the callbacks with arg (its connection closed). */
 void node_invite_cancel(struct node *n, void *arg);
 

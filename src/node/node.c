@@ -465,6 +465,7 @@ int node_reload(struct node *n, char *err, size_t errlen)
 	if (ret < 0)
 		dev_log(&n->dev, LOG_ERR, "cannot resolve the file's host names: %s", strerror(-ret));
 	netconf_free(old);
+	node_invite_reloaded(n);
 	log_left_out(n);
 	dev_log(&n->dev, LOG_INFO, "reloaded %s: %zu members", n->conf_name, n->n_members);
 	return 0;
