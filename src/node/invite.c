@@ -272,9 +272,10 @@ static int commit(void *arg, const uint8_t alias[32], const uint8_t real[32], bo
 	struct node *n = ni->n;
 	const struct netconf_peer *p = netconf_find(n->conf, alias);
 	char *text = NULL, ip[INET_ADDRSTRLEN], rk[KEY_B64URL_LEN + 1], ak[KEY_B64URL_LEN + 1];
-	char err[PATH_MAX + 256];
+	char err[PATH_MAX + 256], host[NETCONF_MAX_HOSTNAME + 1];
 	struct strbuf b = { 0 };
 	size_t len, start, llen;
+	unsigned line;
 	int ret;
 
 	if (first) {
@@ -299,14 +300,17 @@ static int commit(void *arg, const uint8_t alias[32], const uint8_t real[32], bo
 			ret = -ENOMEM;
 			goto out;
 		}
+		/* The reload frees p's file: what the log says is kept first. */
+		snprintf(host, sizeof(host), "%s", p->hostname);
+		line = p->line;
+		p = NULL;
 		ret = write_and_reload(n, text, len, b.data, b.len, err, sizeof(err));
 		if (ret < 0) {
 			dev_log(&n->dev, LOG_ERR, "invitation of %s: %s", rk, err);
 			goto out;
 		}
 		dev_log(&n->dev, LOG_INFO, "invitation used: %s joined as %s%s%s (line %u)", rk,
-			p->hostname[0] ? "'" : "", p->hostname[0] ? p->hostname : "a member",
-			p->hostname[0] ? "'" : "", p->line);
+			host[0] ? "'" : "", host[0] ? host : "a member", host[0] ? "'" : "", line);
 	}
 	ret = file_load(ni);
 	if (ret == 0) {
