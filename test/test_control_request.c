@@ -11,6 +11,7 @@
 #include "test/tap.h"
 
 #include <locale.h>
+#include <string.h>
 
 /* One key in its four spellings: URL-safe unpadded (what `wh` prints),
  * URL-safe padded, standard padded (WireGuard's) and standard unpadded. */
@@ -316,6 +317,42 @@ static void test_random(void)
 	ok(pieces_differ == 0, "random: pieces do not change the result");
 }
 
+/* invite [HOSTNAME] [expires SECONDS] and join INVITER REAL PROOF. */
+static void test_invite_join(void)
+{
+	static const char proof[] = "00112233445566778899aabbccddeeff";
+	struct control_request r;
+	char line[CONTROL_LINE_MAX + 1];
+
+	ok(control_request_parse(&r, L("invite")) == CONTROL_OK && r.verb == CONTROL_INVITE &&
+	   !r.target[0] && !r.expires_s, "invite: no hostname, the default expiry");
+	ok(control_request_parse(&r, L("invite jn")) == CONTROL_OK && !strcmp(r.target, "jn") &&
+	   !r.expires_s, "invite jn");
+	ok(control_request_parse(&r, L("invite jn expires 2")) == CONTROL_OK &&
+	   !strcmp(r.target, "jn") && r.expires_s == 2, "invite jn expires 2");
+	ok(control_request_parse(&r, L("invite expires 2592000")) == CONTROL_OK && !r.target[0] &&
+	   r.expires_s == CONTROL_INVITE_MAX_S, "invite expires 30 days, no hostname");
+	ok(control_request_parse(&r, L("invite jn expires 2592001")) == CONTROL_ERR_ARGUMENT &&
+	   control_request_parse(&r, L("invite jn expires 0")) == CONTROL_ERR_ARGUMENT &&
+	   control_request_parse(&r, L("invite jn expires 1h")) == CONTROL_ERR_ARGUMENT &&
+	   control_request_parse(&r, L("invite jn expires")) == CONTROL_ERR_ARGUMENT &&
+	   control_request_parse(&r, L("invite jn later 5")) == CONTROL_ERR_ARGUMENT &&
+	   control_request_parse(&r, L("invite jn expires 5 x")) == CONTROL_ERR_ARGUMENT,
+	   "invite: a bad expiry or a word more, refused");
+	snprintf(line, sizeof(line), "join %s %s %s", KEY_URL, KEY_STD, proof);
+	ok(control_request_parse(&r, line, strlen(line)) == CONTROL_OK && r.verb == CONTROL_JOIN &&
+	   r.has_key && r.proof[0] == 0x00 && r.proof[15] == 0xff && !memcmp(r.key, r.real, 32),
+	   "join INVITER REAL PROOF");
+	snprintf(line, sizeof(line), "join %s %s %.31s", KEY_URL, KEY_URL, proof);
+	ok(control_request_parse(&r, line, strlen(line)) == CONTROL_ERR_ARGUMENT,
+	   "join: a proof of 31 hex digits, refused");
+	snprintf(line, sizeof(line), "join %s notakey %s", KEY_URL, proof);
+	ok(control_request_parse(&r, line, strlen(line)) == CONTROL_ERR_ARGUMENT,
+	   "join: a real key that is none, refused");
+	ok(control_request_parse(&r, L("join " KEY_URL)) == CONTROL_ERR_KEY,
+	   "join: keys missing");
+}
+
 int main(void)
 {
 	/* Nothing may depend on the locale. */
@@ -328,5 +365,6 @@ int main(void)
 	test_reader();
 	test_error_texts();
 	test_random();
+	test_invite_join();
 	return tap_done();
 }

@@ -833,3 +833,15 @@ const char *ovl_msg_type_name(uint8_t type)
 		return "unknown";
 	}
 }
+
+/* The 19-byte wire form of an address, for the formats outside the
+ * messages that carry one (the invitation string, invite.c). */
+bool ovl_wire_addr_read(struct ovl_addr *a, const uint8_t w[OVL_ADDR_LEN])
+{
+	return read_addr(a, (const struct ovl_wire_addr *)(const void *)w);
+}
+
+bool ovl_wire_addr_write(uint8_t w[OVL_ADDR_LEN], const struct ovl_addr *a)
+{
+	return write_addr((struct ovl_wire_addr *)(void *)w, a);
+}

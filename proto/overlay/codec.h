@@ -203,4 +203,9 @@ void ovl_cookie_reply_write(uint8_t out[OVL_COOKIE_REPLY_LEN], const struct ovl_
 
 const char *ovl_msg_type_name(uint8_t type);
 
+/* An address in its 19-byte wire form (doc/protocol.md 6.3), for formats
+ * outside the messages: read is false for anything but the one form. */
+bool ovl_wire_addr_read(struct ovl_addr *a, const uint8_t w[OVL_ADDR_LEN]);
+bool ovl_wire_addr_write(uint8_t w[OVL_ADDR_LEN], const struct ovl_addr *a);
+
 #endif

@@ -33,12 +33,10 @@ long engine_seal(struct ovl_engine *e, const uint8_t key[32], const struct ovl_m
 				OVL_MAX_DATAGRAM);
 }
 
-/* Encodes, seals and sends m to key at `to`, from the main socket. */
-int engine_send(struct ovl_engine *e, const uint8_t key[32], const struct ovl_addr *to,
-		const struct ovl_msg *m, uint64_t wall_ns)
+/* Sends a sealed datagram (n: its length or a negative errno) from the
+ * main socket, counted. */
+static int send_sealed(struct ovl_engine *e, const struct ovl_addr *to, const uint8_t *buf, long n)
 {
-	uint8_t buf[OVL_MAX_DATAGRAM];
-	long n = engine_seal(e, key, m, wall_ns, buf);
 	int ret;
 
 	if (n < 0)
@@ -49,6 +47,26 @@ int engine_send(struct ovl_engine *e, const uint8_t key[32], const struct ovl_ad
 	else
 		++e->stats.tx;
 	return ret;
+}
+
+/* Encodes, seals and sends m to key at `to`, from the main socket. */
+int engine_send(struct ovl_engine *e, const uint8_t key[32], const struct ovl_addr *to,
+		const struct ovl_msg *m, uint64_t wall_ns)
+{
+	uint8_t buf[OVL_MAX_DATAGRAM];
+
+	return send_sealed(e, to, buf, engine_seal(e, key, m, wall_ns, buf));
+}
+
+int ovl_engine_send_invite(struct ovl_engine *e, const uint8_t key[32], const struct ovl_addr *to,
+			   const uint8_t *plain, size_t len, struct ovl_time t)
+{
+	uint8_t buf[OVL_MAX_DATAGRAM];
+
+	if (!len || plain[0] < OVL_MSG_INVITE_FIRST || plain[0] > OVL_MSG_INVITE_LAST)
+		return -EINVAL;
+	return send_sealed(e, to, buf, ovl_secure_seal(e->sec, key, plain, len, t.wall_ns, buf,
+						       sizeof(buf)));
 }
 
 /* A random nonzero 64-bit number (nonces, txids). */
@@ -328,6 +346,14 @@ void ovl_engine_input(struct ovl_engine *e, const struct ovl_rx *rx, struct ovl_
 	}
 	if (!ovl_addr_valid(from))
 		return;
+	/* Invitations are the owner's (auth.h): an alias is no DHT node. */
+	if (plain[0] >= OVL_MSG_INVITE_FIRST && plain[0] <= OVL_MSG_INVITE_LAST) {
+		if (e->ops->on_invite)
+			e->ops->on_invite(e->ctx, sender, rx, plain, plen);
+		else
+			++e->stats.unhandled;
+		return;
+	}
 	d = ovl_msg_decode(&m, plain, plen);
 	if (d != OVL_DECODE_OK) {
 		if (d == OVL_DECODE_UNKNOWN_TYPE)

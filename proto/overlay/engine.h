@@ -92,6 +92,11 @@ struct ovl_engine_ops {
 			   uint8_t status, uint32_t channel);
 	/* Every lookup's end (for the owner's log), before its waiter. */
 	void (*on_lookup_done)(void *ctx, const struct kad_lookup_result *r);
+	/* An invitation message (AUTH, AUTHED: auth.h) from sender, opened
+	 * and authenticated, its plaintext undecoded; it touches nothing of
+	 * the DHT.  NULL: counted as unhandled. */
+	void (*on_invite)(void *ctx, const uint8_t sender[32], const struct ovl_rx *rx,
+			  const uint8_t *plain, size_t len);
 };
 
 struct ovl_engine_config {
@@ -238,6 +243,11 @@ int ovl_engine_send_candidates(struct ovl_engine *e, const uint8_t dst[32], cons
 			       const struct ovl_addr *via_addr, const struct ovl_candidates *c,
 			       struct ovl_time t);
 void ovl_engine_probe_reflexive(struct ovl_engine *e, struct ovl_time t);
+
+/* Seals and sends an invitation message (plain: its type in the
+ * invitation range, built by auth.h) to key at `to`. */
+int ovl_engine_send_invite(struct ovl_engine *e, const uint8_t key[32], const struct ovl_addr *to,
+			   const uint8_t *plain, size_t len, struct ovl_time t);
 
 /* Relay channel data to us as a relay (payload_len: the WireGuard
  * datagram after the channel header), from `from` (family 0: unknown):

@@ -75,6 +75,8 @@ enum ovl_msg_type {
 	OVL_MSG_MAP_SEEN = 0x18,	/* its answer from that port: where it saw us */
 	/* Reserved, not yet specified: */
 	OVL_MSG_INVITE_FIRST = 0x20,	/* 0x20-0x2f invitations: AUTH 0x20, AUTHED 0x21 */
+	OVL_MSG_AUTH = 0x20,		/* a joiner's real key, under the alias (auth.h) */
+	OVL_MSG_AUTHED = 0x21,		/* the inviter's answer: a refusal or a file chunk */
 	OVL_MSG_INVITE_LAST = 0x2f,
 	OVL_MSG_STREAM_FIRST = 0x30,	/* 0x30-0x3f streams (netcat over the overlay) */
 	OVL_MSG_STREAM_LAST = 0x3f,

@@ -61,6 +61,8 @@ int cmd_ping(int argc, char **argv);
 int cmd_resolve(int argc, char **argv);
 int cmd_metrics(int argc, char **argv);
 int cmd_completion(int argc, char **argv);
+int cmd_invite(int argc, char **argv);
+int cmd_join(int argc, char **argv);
 
 /* Searches a private key whose public key has at least want workbits in
  * namespace ns, on nthreads threads (0: one per core), showing progress
@@ -82,6 +84,10 @@ int cli_each_iface(bool (*fn)(void *ctx, const char *ifname), void *ctx);
 /* Prints the hostnames of the network of the node on ifname; the exit
  * status. */
 int cli_ctl_names(const char *ifname);
+/* Sends req to the node on ifname; its answer goes to sink (an error to
+ * stderr).  wait_exit_ms as `wh down` waits.  The exit status. */
+int cli_ctl_request(const char *what, const char *ifname, const char *req, unsigned wait_exit_ms,
+		    FILE *sink);
 
 /* Reads one key from stdin (either base64 alphabet, optional trailing
  * newline).  On failure prints "wh WHAT: ..." naming what was wrong and

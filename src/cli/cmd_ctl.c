@@ -109,8 +109,8 @@ enum { REQUEST_DENIED = -2 };
  * all`), -1 for a socket no node listens on, REQUEST_DENIED for one we
  * may not connect to. */
 
-static int request(const char *what, const char *ifname, const char *req, bool skip_stale,
-		   unsigned wait_exit_ms)
+static int request_to(const char *what, const char *ifname, const char *req, bool skip_stale,
+		      unsigned wait_exit_ms, FILE *sink)
 {
 	pid_t pid = 0;
 	int pidfd = -1;
@@ -167,7 +167,7 @@ static int request(const char *what, const char *ifname, const char *req, bool s
 		if (first)
 			error = n >= 7 && !memcmp(buf, "error: ", 7);
 		first = false;
-		fwrite(buf, 1, (size_t)n, error ? stderr : stdout);
+		fwrite(buf, 1, (size_t)n, error ? stderr : sink);
 	}
 	close(fd);
 	if (first || error) {
@@ -195,6 +195,18 @@ static int request(const char *what, const char *ifname, const char *req, bool s
 		}
 	}
 	return 0;
+}
+
+static int request(const char *what, const char *ifname, const char *req, bool skip_stale,
+		   unsigned wait_exit_ms)
+{
+	return request_to(what, ifname, req, skip_stale, wait_exit_ms, stdout);
+}
+
+int cli_ctl_request(const char *what, const char *ifname, const char *req, unsigned wait_exit_ms,
+		    FILE *sink)
+{
+	return request_to(what, ifname, req, false, wait_exit_ms, sink);
 }
 
 /* Calls fn for the name of every interface with a control socket, until

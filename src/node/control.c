@@ -13,6 +13,11 @@
  *   names              the network file's hostnames, one a line
  *   metrics            the Prometheus text format (src/node/metrics.h)
  *   reload             re-reads the network file; a bad one is refused
+ *   invite [HOSTNAME] [expires SECONDS]
+ *                      an invitation string (src/node/invite.c)
+ *   join INVITER REAL PROOF
+ *                      wh join's node asks the inviter: "network-file N"
+ *                      and the file's N bytes
  *   down               stops the node
  *
  * TARGET is a hostname of the network file (compared without case) or a
@@ -25,6 +30,7 @@
 #include "src/node/control_request.h"
 #include "src/node/dns.h"
 #include "src/node/metrics.h"
+#include "src/node/invite.h"
 #include "src/wg/crypt_pool.h"
 #include "src/io/ipc.h"
 #include "src/node/netconf.h"
@@ -55,6 +61,7 @@ struct ctl_conn {
 	bool timer_used;
 	uint8_t key[CONTROL_KEY_LEN];
 	uint64_t started_ns;
+	bool join;			/* the answer is a network file */
 };
 
 static void finish(struct ctl_conn *cc, struct strbuf *b)
@@ -576,7 +583,26 @@ static void on_wait_timeout(uv_timer_t *t)
 	struct ctl_conn *cc = t->data;
 
 	overlay_cancel(cc->n->ov, cc);
+	node_invite_cancel(cc->n, cc);
 	fail(cc, "no answer within 5 s");
+}
+
+/* ---- invite, join (src/node/invite.c) ---- */
+
+static void on_invite_done(void *arg, bool ok, const char *text, size_t len)
+{
+	struct ctl_conn *cc = arg;
+	struct strbuf b = { 0 };
+
+	uv_timer_stop(&cc->timer);
+	if (!ok) {
+		fail(cc, text);
+		return;
+	}
+	if (cc->join)
+		strbuf_printf(&b, "network-file %zu\n", len);
+	strbuf_printf(&b, "%.*s", (int)len, text);
+	finish(cc, &b);
 }
 
 /* ---- names ---- */
@@ -727,6 +753,16 @@ static void handle(struct ctl_conn *cc)
 			uv_timer_stop(&cc->timer);
 			fail(cc, "too many lookups under way; try again");
 		}
+	} else if (req.verb == CONTROL_INVITE || req.verb == CONTROL_JOIN) {
+		cc->join = req.verb == CONTROL_JOIN;
+		start_wait(cc, NODE_JOIN_TIMEOUT_MS + 60000);
+		if ((cc->join ? node_invite_join(n, req.key, req.real, req.proof, on_invite_done, cc,
+						 err, sizeof(err)) :
+				node_invite_create(n, req.target, req.expires_s, on_invite_done, cc,
+						   err, sizeof(err))) < 0) {
+			uv_timer_stop(&cc->timer);
+			fail(cc, err);
+		}
 	} else if (req.verb == CONTROL_RELOAD) {
 		struct strbuf b = { 0 };
 
@@ -807,6 +843,7 @@ static void on_close(struct ipc_conn *c)
 
 	if (cc->n->ov)
 		overlay_cancel(cc->n->ov, cc);
+	node_invite_cancel(cc->n, cc);
 	if (cc->timer_used) {
 		uv_timer_stop(&cc->timer);
 		uv_close((uv_handle_t *)&cc->timer, on_timer_closed);

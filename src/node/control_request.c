@@ -3,6 +3,7 @@
 
 #include "crypto/encoding.h"
 
+#include <sodium.h>
 #include <string.h>
 
 _Static_assert((int)CONTROL_KEY_LEN == (int)KEY_LEN, "a control key is a public key");
@@ -12,6 +13,8 @@ enum takes {
 	TAKES_NOTHING,
 	TAKES_SHOW,	/* "all" and "json", each optional, in any order */
 	TAKES_TARGET,	/* exactly one word: a hostname or a key */
+	TAKES_INVITE,	/* [HOSTNAME] [expires SECONDS] */
+	TAKES_JOIN,	/* INVITER REAL PROOF: two keys and 32 hex digits */
 };
 
 static const struct {
@@ -28,10 +31,12 @@ static const struct {
 	{ "metrics", CONTROL_METRICS, TAKES_NOTHING },
 	{ "reload", CONTROL_RELOAD, TAKES_NOTHING },
 	{ "down", CONTROL_DOWN, TAKES_NOTHING },
+	{ "invite", CONTROL_INVITE, TAKES_INVITE },
+	{ "join", CONTROL_JOIN, TAKES_JOIN },
 };
 
-/* The most words a good line has: "show all json". */
-enum { WORDS_MAX = 3 };
+/* The most words a good line has: "invite HOST expires N". */
+enum { WORDS_MAX = 4 };
 
 static const char *const error_texts[CONTROL_ERR_MAX] = {
 	[CONTROL_OK] = "ok",
@@ -103,6 +108,35 @@ static bool word_is(const char *word, size_t n, const char *name)
 	return n == strlen(name) && !memcmp(word, name, n);
 }
 
+/* invite's words: an optional hostname (any word but "expires") and an
+ * optional "expires SECONDS" (1 to 30 days), in this order. */
+static enum control_error parse_invite(struct control_request *req, const char *const *words,
+				       const size_t *lens, size_t n)
+{
+	size_t i = 0;
+
+	if (n > 0 && !word_is(words[0], lens[0], "expires")) {
+		memcpy(req->target, words[0], lens[0]);
+		req->target[lens[0]] = '\0';
+		i = 1;
+	}
+	if (i < n) {
+		uint64_t v = 0;
+
+		if (n - i != 2 || !word_is(words[i], lens[i], "expires") || lens[i + 1] > 7)
+			return CONTROL_ERR_ARGUMENT;
+		for (size_t k = 0; k < lens[i + 1]; ++k) {
+			if (words[i + 1][k] < '0' || words[i + 1][k] > '9')
+				return CONTROL_ERR_ARGUMENT;
+			v = v * 10 + (uint64_t)(words[i + 1][k] - '0');
+		}
+		if (v < 1 || v > CONTROL_INVITE_MAX_S)
+			return CONTROL_ERR_ARGUMENT;
+		req->expires_s = (uint32_t)v;
+	}
+	return CONTROL_OK;
+}
+
 enum control_error control_request_parse(struct control_request *req, const char *line,
 					 size_t len)
 {
@@ -166,6 +200,18 @@ enum control_error control_request_parse(struct control_request *req, const char
 		req->has_key = key_from_base64(req->key, words[1], lens[1]);
 		if (!req->has_key)
 			memset(req->key, 0, sizeof(req->key));
+		break;
+	case TAKES_INVITE:
+		return parse_invite(req, words + 1, lens + 1, n_words - 1);
+	case TAKES_JOIN:
+		if (n_words != 4)
+			return n_words < 4 ? CONTROL_ERR_KEY : CONTROL_ERR_ARGUMENT;
+		if (!key_from_base64(req->key, words[1], lens[1]) ||
+		    !key_from_base64(req->real, words[2], lens[2]) || lens[3] != 32 ||
+		    sodium_hex2bin(req->proof, sizeof(req->proof), words[3], lens[3], NULL, NULL,
+				   NULL) != 0)
+			return CONTROL_ERR_ARGUMENT;
+		req->has_key = true;
 		break;
 	}
 	return CONTROL_OK;

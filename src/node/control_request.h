@@ -8,6 +8,7 @@
  *
  *   show [all] [json] | inspect | names | metrics | reload | down
  *   lookup TARGET | ping TARGET | resolve TARGET
+ *   invite [HOSTNAME] [expires SECONDS] | join INVITER REAL PROOF
  *
  * show's words come in any order, each at most once ("all" adds the DHT
  * table, bucket by bucket).  TARGET is one word: a hostname of the
@@ -29,6 +30,7 @@ enum {
 	 * name's 253 bytes after "resolve ", and some to spare. */
 	CONTROL_LINE_MAX = 320,
 	CONTROL_KEY_LEN = 32,
+	CONTROL_INVITE_MAX_S = 30 * 86400,	/* the longest invitation */
 };
 
 enum control_verb {
@@ -41,6 +43,8 @@ enum control_verb {
 	CONTROL_RESOLVE,
 	CONTROL_NAMES,
 	CONTROL_METRICS,
+	CONTROL_INVITE,		/* a member makes an invitation (src/node/invite.c) */
+	CONTROL_JOIN,		/* wh join's node asks the inviter (src/node/invite.c) */
 };
 
 /* Why a line was refused; control_error_text() gives the answer's text. */
@@ -64,6 +68,12 @@ struct control_request {
 	char target[CONTROL_LINE_MAX + 1];
 	bool has_key;
 	uint8_t key[CONTROL_KEY_LEN];
+	/* invite: target is the HOSTNAME ("" for none), expires_s 0 for the
+	 * default.  join: key is the inviter's, real the joiner's real key,
+	 * proof its proof (proto/overlay/auth.h). */
+	uint32_t expires_s;
+	uint8_t real[CONTROL_KEY_LEN];
+	uint8_t proof[16];
 };
 
 /* The bytes of one connection until its line is complete. */

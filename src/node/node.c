@@ -2,6 +2,8 @@
  * WireGuard peers, their discovery through the DHT, reload, shutdown. */
 #include "src/node/node_priv.h"
 
+#include "src/node/invite.h"
+
 #include "crypto/encoding.h"
 #include "crypto/workbit.h"
 #include "crypto/x25519.h"
@@ -465,6 +467,7 @@ static int reload_file(struct node *n, char *err, size_t errlen)
 	if (ret < 0)
 		dev_log(&n->dev, LOG_ERR, "cannot resolve the file's host names: %s", strerror(-ret));
 	netconf_free(old);
+	node_invite_reloaded(n);
 	log_left_out(n);
 	dev_log(&n->dev, LOG_INFO, "reloaded %s: %zu members", n->conf_name, n->n_members);
 	return 0;
@@ -511,6 +514,7 @@ void node_shutdown(struct node *n, const char *why)
 		portmap_stop(n->portmap, NULL, NULL);
 		n->portmap = NULL;
 	}
+	node_invite_stop(n);
 	overlay_free(n->ov);
 	n->ov = NULL;
 	if (n->dev_ready)
@@ -777,6 +781,11 @@ static int node_setup(struct node *n, const struct node_options *opt, char *err,
 	}
 	paths_init(n);
 	n->paths_ready = true;
+	ret = node_invite_start(n);
+	if (ret < 0) {
+		snprintf(err, errlen, "cannot start the invitations: %s", strerror(-ret));
+		return ret;
+	}
 
 	ret = sync_members(n);
 	if (ret < 0) {

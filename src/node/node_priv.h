@@ -66,6 +66,7 @@ struct node {
 	struct portmap *portmap;
 	struct node_dns *dns;		/* dns.c: the name service, or NULL */
 	struct names *names;		/* names.c: the file's named endpoints */
+	struct node_invite *invite;	/* invite.c: invitations, wh join */
 	bool dev_ready;			/* device_init succeeded */
 	bool handles_ready;		/* signals and the discovery timer */
 	unsigned ticks;			/* discovery ticks since start */

@@ -45,6 +45,9 @@ struct overlay {
 	/* A PUBLIC node's second port (doc/protocol.md 9.4); NULL when not
 	 * public or when the port could not be had. */
 	struct probeport *probe_port;
+	/* Invitation messages go to src/node/invite.c (overlay_set_invite). */
+	overlay_invite_fn *invite_fn;
+	void *invite_ctx;
 };
 
 static uint64_t wall_ns(void)
@@ -327,6 +330,16 @@ static void ev_lookup_done(void *ctx, const struct kad_lookup_result *r)
 			r->kind, r->sent, r->replies, r->timeouts);
 }
 
+static void ev_invite(void *ctx, const uint8_t sender[32], const struct ovl_rx *rx,
+		      const uint8_t *plain, size_t len)
+{
+	struct overlay *ov = ctx;
+	union wg_sockaddr a;
+
+	if (ov->invite_fn && to_sockaddr(ov, &rx->src, &a))
+		ov->invite_fn(ov->invite_ctx, sender, &a, rx->len, plain, len);
+}
+
 static const struct ovl_engine_ops engine_ops = {
 	.send = eng_send,
 	.other_ip = eng_other_ip,
@@ -340,6 +353,7 @@ static const struct ovl_engine_ops engine_ops = {
 	.on_ping = ev_ping,
 	.on_channel = ev_channel,
 	.on_lookup_done = ev_lookup_done,
+	.on_invite = ev_invite,
 };
 
 /* ---- input ---- */
@@ -594,6 +608,21 @@ int overlay_punch(struct overlay *ov, const uint8_t key[32], const union wg_sock
 
 	overlay_addr_from_wg(addr, &k);
 	return ovl_engine_punch(ov->eng, key, &k, now_of(ov));
+}
+
+void overlay_set_invite(struct overlay *ov, overlay_invite_fn *fn, void *ctx)
+{
+	ov->invite_fn = fn;
+	ov->invite_ctx = ctx;
+}
+
+int overlay_send_invite(struct overlay *ov, const uint8_t key[32], const union wg_sockaddr *to,
+			const uint8_t *plain, size_t len)
+{
+	struct ovl_addr k;
+
+	overlay_addr_from_wg(to, &k);
+	return ovl_engine_send_invite(ov->eng, key, &k, plain, len, now_of(ov));
 }
 
 bool overlay_offers_relay(const struct overlay *ov, const uint8_t key[32])

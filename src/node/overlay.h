@@ -131,6 +131,14 @@ int overlay_send_candidates(struct overlay *ov, const uint8_t dst[32], const uin
 /* Sends a PUNCH to key at addr; the PONG that answers it, if any,
  * reports the address through on_contact (validated). */
 int overlay_punch(struct overlay *ov, const uint8_t key[32], const union wg_sockaddr *addr);
+/* Invitation messages (AUTH, AUTHED: proto/overlay/auth.h), opened and
+ * authenticated, from sender at from; dgram_len is the datagram's size,
+ * which bounds the answer.  src/node/invite.c takes them. */
+typedef void overlay_invite_fn(void *ctx, const uint8_t sender[32], const union wg_sockaddr *from,
+			       size_t dgram_len, const uint8_t *plain, size_t len);
+void overlay_set_invite(struct overlay *ov, overlay_invite_fn *fn, void *ctx);
+int overlay_send_invite(struct overlay *ov, const uint8_t key[32], const union wg_sockaddr *to,
+			const uint8_t *plain, size_t len);
 /* Whether key said it forwards members' WireGuard datagrams (its flag
  * RELAY, from its PING or PONG). */
 bool overlay_offers_relay(const struct overlay *ov, const uint8_t key[32]);

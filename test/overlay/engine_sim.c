@@ -127,6 +127,16 @@ static void ev_channel(void *ctx, const uint8_t relay[32], const uint8_t dst[32]
 	n->last_channel = channel;
 }
 
+void (*sim_on_invite)(struct node *n, const uint8_t sender[32], const struct ovl_rx *rx,
+		      const uint8_t *plain, size_t len);
+
+static void ev_invite(void *ctx, const uint8_t sender[32], const struct ovl_rx *rx,
+		      const uint8_t *plain, size_t len)
+{
+	if (sim_on_invite)
+		sim_on_invite(ctx, sender, rx, plain, len);
+}
+
 static const struct ovl_engine_ops net_ops = {
 	.send = net_send,
 	.other_ip = net_other_ip,
@@ -135,16 +145,15 @@ static const struct ovl_engine_ops net_ops = {
 	.on_ping = ev_ping,
 	.on_relayed = ev_relayed,
 	.on_channel = ev_channel,
+	.on_invite = ev_invite,
 };
 
-struct node *node_new(struct ovl_addr addr, bool public_node, bool relay, uint32_t pps,
-			     uint32_t client_slots)
+static struct node *make_node(struct ovl_addr addr, bool public_node, bool relay, uint32_t pps,
+			      uint32_t client_slots, uint8_t priv[32])
 {
 	struct node *n = calloc(1, sizeof(*n));
 	struct ovl_engine_config cfg;
-	uint8_t priv[32];
 
-	randombytes_buf(priv, sizeof(priv));
 	crypto_scalarmult_base(n->pub, priv);
 	n->addr = addr;
 	n->public_node = public_node;
@@ -158,9 +167,26 @@ struct node *node_new(struct ovl_addr addr, bool public_node, bool relay, uint32
 	cfg.rng = test_rng;
 	if (ovl_engine_new(&n->e, &cfg, &net_ops, n, now) < 0)
 		abort();
-	sodium_memzero(priv, sizeof(priv));
+	sodium_memzero(priv, 32);
 	nodes[n_nodes++] = n;
 	return n;
+}
+
+struct node *node_new(struct ovl_addr addr, bool public_node, bool relay, uint32_t pps,
+		      uint32_t client_slots)
+{
+	uint8_t priv[32];
+
+	randombytes_buf(priv, sizeof(priv));
+	return make_node(addr, public_node, relay, pps, client_slots, priv);
+}
+
+struct node *node_new_key(struct ovl_addr addr, const uint8_t priv[32])
+{
+	uint8_t copy[32];
+
+	memcpy(copy, priv, sizeof(copy));
+	return make_node(addr, false, false, 0, 0, copy);
 }
 
 void net_reset(void)

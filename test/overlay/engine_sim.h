@@ -65,6 +65,11 @@ struct ovl_time tnow(void);
 struct ovl_addr v4(uint8_t a, uint8_t b, uint8_t c, uint8_t d, uint16_t port);
 struct node *node_new(struct ovl_addr addr, bool public_node, bool relay, uint32_t pps,
 		      uint32_t client_slots);
+/* A plain node (not public, no relay) under the private key priv. */
+struct node *node_new_key(struct ovl_addr addr, const uint8_t priv[32]);
+/* Where invitation messages go (test_invite.c); NULL: unhandled. */
+extern void (*sim_on_invite)(struct node *n, const uint8_t sender[32], const struct ovl_rx *rx,
+			     const uint8_t *plain, size_t len);
 /* Frees every node and empties the queue. */
 void net_reset(void);
 /* Hands n a datagram from src now. */

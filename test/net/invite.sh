@@ -1,0 +1,186 @@
+#!/usr/bin/env bash
+# Invitations (doc/protocol.md 6.6, README "Invitations"): a member behind
+# a NAT invites, a new node behind another NAT joins with only the string
+# and pings every member by address and by name; the same string is
+# refused a second time, an expired one and a forged one are refused, and
+# the inviter's file is byte-identical after the refusals.
+#
+#   ns internet: bridge br0, 198.18.0.0/24
+#   +----------------------------------------------------------------+
+#   |  boot .0.10 (public node)  pa .0.11 (member)                   |
+#   |  gwa .0.100 (full-cone)         gwb .0.101 (port-restricted)   |
+#   +------|--------------------------------|-----------------------+
+#          | lan 198.18.1.0/24              | lan 198.18.2.0/24
+#     iv .1.10 (member, the inviter)   jn .2.10, jx .2.11 (joiners)
+#
+# The network "inv" has workbit 4.  Usage: invite.sh WH
+LAB_TAG=iv
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/natlab.sh"
+
+[ $# -ge 1 ] || { echo "usage: $0 WH" >&2; exit 2; }
+WH=$(lab_impl_abs "$1")
+natlab_require
+lab_require_cmd ping sha256sum
+lab_require_impl "$WH"
+
+WH_CTL_DIR=/var/run/wh
+iv_cleanup() {
+	local ns iface
+	lab_cleanup
+	for ns in "${LAB_NSS[@]}"; do
+		rm -rf "/etc/netns/$ns"
+	done
+	for iface in "${IFACES[@]}"; do
+		rm -f "$WH_CTL_DIR/$iface.sock"
+	done
+}
+IFACES=()
+lab_init
+trap iv_cleanup EXIT
+T_START=$(date +%s)
+
+natlab_internet
+natlab_public_host boot 198.18.0.10 || exit 1
+natlab_public_host pa 198.18.0.11 || exit 1
+natlab_gateway gwa full-cone || exit 1
+natlab_gateway gwb port-restricted || exit 1
+natlab_host iv gwa || exit 1
+natlab_host jn gwb || exit 1
+natlab_host jx gwb || exit 1
+
+iface() { echo "iv${LAB_PID}$1"; }
+for h in boot pa iv jn jx; do IFACES+=("$(iface "$h")"); done
+
+for h in boot pa iv; do
+	(umask 077 && "$WH" genkey workbit 4 >"$LAB_DIR/$h.key")
+done
+BOOT=$("$WH" pubkey <"$LAB_DIR/boot.key")
+{
+	echo "name inv"
+	echo "subnet 198.19.0.0/16"
+	echo "workbit 4"
+	echo "boot $BOOT ${NATLAB_IP[boot]}:62096"
+	echo "trust pa $("$WH" pubkey <"$LAB_DIR/pa.key")"
+	echo "trust iv $("$WH" pubkey <"$LAB_DIR/iv.key")"
+} >"$LAB_DIR/net.conf"
+for h in boot pa iv; do
+	cp "$LAB_DIR/net.conf" "$LAB_DIR/$h.conf"
+	natlab_spawn "${NATLAB_NS[$h]}" "$h" env LOG_LEVEL="${LAB_LOG_LEVEL:-info}" "$WH" up \
+		"$LAB_DIR/$h.conf" private-key "$LAB_DIR/$h.key" interface "$(iface "$h")" -f
+done
+whx() { local h=$1; shift; nsx "${NATLAB_NS[$h]}" "$WH" "$@"; }
+if ! wait_for "whx iv show $(iface iv) >/dev/null 2>&1 && whx pa show $(iface pa) >/dev/null 2>&1" 10; then
+	tap_fail "the members start" "$(cat "$LAB_DIR/iv.log" "$LAB_DIR/pa.log")"
+	tap_done
+fi
+tap_ok "boot, pa and iv (behind a full-cone NAT) are up"
+# iv learns its reflexive address (its invitation names it) from boot.
+wait_for "whx iv show $(iface iv) json 2>/dev/null | grep -q '\"reflexive\": \"198.18'" 10 || true
+
+sum() { sha256sum "$LAB_DIR/iv.conf" | cut -d' ' -f1; }
+
+# A string whose alias secret is changed, its check redone: well formed,
+# but its alias is none the inviter made.
+forge() {
+	python3 - "$1" <<'EOF'
+import base64, hashlib, sys
+s = sys.argv[1]
+b = bytearray(base64.urlsafe_b64decode(s + "=" * (-len(s) % 4)))
+b[33:65] = hashlib.sha256(bytes(b[33:65])).digest()
+b[-4:] = hashlib.blake2s(bytes(b[:-4]), key=b"wh invitation v1").digest()[:4]
+print(base64.urlsafe_b64encode(bytes(b)).decode().rstrip("="))
+EOF
+}
+
+# ---- an invitation, and refusals that change nothing
+if S1=$(whx iv invite "$(iface iv)" jn 2>"$LAB_DIR/invite1.err") && [ -n "$S1" ]; then
+	tap_ok "iv invites: a string of ${#S1} characters"
+else
+	tap_fail "iv invites" "$(cat "$LAB_DIR/invite1.err")" "$(tail -n 20 "$LAB_DIR/iv.log")"
+	tap_done
+fi
+if grep -q "^alias jn .*# wh invite: expires [0-9]*$" "$LAB_DIR/iv.conf"; then
+	tap_ok "the alias line is in iv's file, with its expiry"
+else
+	tap_fail "the alias line is in iv's file, with its expiry" "$(cat "$LAB_DIR/iv.conf")"
+fi
+before=$(sum)
+
+# refused DESC WORD STRING: jx joins with STRING; it must fail saying WORD.
+refused() {
+	local desc=$1 word=$2 out
+	if out=$(timeout 80 ip netns exec "${NATLAB_NS[jx]}" "$WH" join "$3" \
+		private-key "$LAB_DIR/jx.key" file "$LAB_DIR/jx.conf" 2>&1); then
+		tap_fail "$desc is refused" "$out"
+	else
+		case $out in *"$word"*) tap_ok "$desc is refused: ${out##*wh join: }" ;;
+		*) tap_fail "$desc is refused as $word" "$out" ;; esac
+	fi
+}
+
+S_TYPO="${S1:0:20}$( [ "${S1:20:1}" = A ] && echo B || echo A)${S1:21}"
+refused "a mistyped string" mistyped "$S_TYPO"
+
+S_FORGED=$(forge "$S1")
+refused "a forged string" forged "$S_FORGED"
+[ "$(sum)" = "$before" ] && tap_ok "iv's file is byte-identical after the forgery" ||
+	tap_fail "iv's file is byte-identical after the forgery" "$(cat "$LAB_DIR/iv.conf")"
+
+if S2=$(whx iv invite "$(iface iv)" late expires 2s 2>&1); then
+	before=$(sum)
+	sleep 3	# the expiry under test: 2 s
+	refused "an expired string" expired "$S2"
+	[ "$(sum)" = "$before" ] && tap_ok "iv's file is byte-identical after the expired one" ||
+		tap_fail "iv's file is byte-identical after the expired one"
+else
+	tap_fail "iv invites with expires 2s" "$S2"
+fi
+
+# ---- the join
+t0=$(date +%s%N)
+if out=$(timeout 80 ip netns exec "${NATLAB_NS[jn]}" "$WH" join "$S1" \
+	private-key "$LAB_DIR/jn.key" file "$LAB_DIR/jn.conf" interface "$(iface jn)" 2>&1); then
+	tap_ok "jn (behind a port-restricted NAT) joins with the string in $((($(date +%s%N) - t0) / 1000000)) ms"
+	tap_diag "$out"
+else
+	tap_fail "jn joins with the string" "$out" "$(tail -n 30 "$LAB_DIR/iv.log")"
+	tap_done
+fi
+JN=$("$WH" pubkey <"$LAB_DIR/jn.key")
+if grep -q "^trust jn 198\.19\.[0-9.]* $JN # wh invite: joined with alias " "$LAB_DIR/iv.conf" &&
+	! grep -q '^alias jn' "$LAB_DIR/iv.conf" && cmp -s "$LAB_DIR/iv.conf" "$LAB_DIR/jn.conf"; then
+	tap_ok "iv's alias line became jn's trust line; jn has iv's file"
+else
+	tap_fail "iv's alias line became jn's trust line; jn has iv's file" \
+		"$(cat "$LAB_DIR/iv.conf")" "$(cat "$LAB_DIR/jn.conf" 2>&1)"
+fi
+# The other members learn of jn as they learn of any member: the file.
+cp "$LAB_DIR/iv.conf" "$LAB_DIR/pa.conf"
+tap_check "pa reloads the new file" whx pa reload "$(iface pa)"
+
+addr_of() { whx "$1" resolve "$(iface "$1")" "$2" | python3 -c 'import json,sys; print(json.load(sys.stdin)["ipv4"])'; }
+mkdir -p "/etc/netns/${NATLAB_NS[jn]}"
+JN_IP=$(addr_of iv jn)
+printf 'nameserver %s\n' "$JN_IP" >"/etc/netns/${NATLAB_NS[jn]}/resolv.conf"
+for m in pa iv; do
+	ip=$(addr_of iv "$m")
+	if nsx "${NATLAB_NS[jn]}" ping -n -q -c 1 -i 0.2 -w 20 "$ip" >/dev/null 2>&1; then
+		tap_ok "jn pings $m at $ip"
+	else
+		tap_fail "jn pings $m at $ip" "$(whx jn show "$(iface jn)" 2>&1)"
+	fi
+	if nsx "${NATLAB_NS[jn]}" ping -n -q -c 1 -w 10 "$m.inv" >/dev/null 2>&1; then
+		tap_ok "jn pings $m by name ($m.inv)"
+	else
+		tap_fail "jn pings $m by name ($m.inv)" "$(nsx "${NATLAB_NS[jn]}" getent hosts "$m.inv" 2>&1)"
+	fi
+done
+
+# ---- the same string a second time
+before=$(sum)
+refused "the same string a second time" used "$S1"
+[ "$(sum)" = "$before" ] && tap_ok "iv's file is unchanged by the second use" ||
+	tap_fail "iv's file is unchanged by the second use" "$(cat "$LAB_DIR/iv.conf")"
+tap_diag "net-invite ran $(($(date +%s) - T_START)) s"
+tap_done
