@@ -42,7 +42,9 @@ struct kad_lookup {
 	unsigned inflight, sent, replies, timeouts, hops, rounds;
 	unsigned n;			/* cand[0 .. n), closest first */
 	unsigned n_queried;
-	uint64_t queried[KAD_QUERIES_MAX]; /* key prefixes of everyone asked */
+	/* Everyone asked, whole keys: a prefix would let a hostile node hide
+	 * the target behind an invented key that shares it (issue 19). */
+	uint8_t queried[KAD_QUERIES_MAX][KAD_KEY_LEN];
 	struct cand cand[KAD_SHORTLIST_MAX];
 };
 
@@ -62,14 +64,6 @@ void kad_lookup_params_default(struct kad_lookup_params *p)
 static bool key_eq(const uint8_t *a, const uint8_t *b)
 {
 	return memcmp(a, b, KAD_KEY_LEN) == 0;
-}
-
-static uint64_t key_prefix(const uint8_t *k)
-{
-	uint64_t v;
-
-	memcpy(&v, k, sizeof(v));
-	return v;
 }
 
 static uint64_t min64(uint64_t a, uint64_t b)
@@ -147,7 +141,7 @@ static void cand_move(struct kad_lookups *ls, struct kad_lookup *l, struct cand 
 		++l->sent;
 		++ls->stats.sent;
 		if (l->n_queried < KAD_QUERIES_MAX)
-			l->queried[l->n_queried++] = key_prefix(c->c.key);
+			memcpy(l->queried[l->n_queried++], c->c.key, KAD_KEY_LEN);
 		ls->next_ns = min64(ls->next_ns, now_ns + ls->p.query_timeout_ns);
 		break;
 	case CAND_ANSWERED:
@@ -179,10 +173,8 @@ static void cand_move(struct kad_lookups *ls, struct kad_lookup *l, struct cand 
 
 static bool was_queried(const struct kad_lookup *l, const uint8_t *key)
 {
-	uint64_t p = key_prefix(key);
-
 	for (unsigned i = 0; i < l->n_queried; ++i)
-		if (l->queried[i] == p)
+		if (key_eq(l->queried[i], key))
 			return true;
 	return false;
 }

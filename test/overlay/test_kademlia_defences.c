@@ -548,8 +548,50 @@ static void test_paths_agree(void)
 	kad_table_free(&t);
 }
 
+/* A hostile answer names a key that shares the target's first bytes and
+ * does not exist; once it was asked, the real target named later must
+ * still be asked (the lookup remembered asked keys by an 8-byte prefix:
+ * the simulator's victim runs found this). */
+static void test_prefix_twin(void)
+{
+	struct kad_lookup_params lp;
+	struct kad_lookups ls;
+	struct kad_table t;
+	struct rec r;
+	uint8_t own[32], g[32], target[32];
+	struct kad_contact twin, real;
+	uint64_t tx;
+
+	memset(&r, 0, sizeof(r));
+	rng_fill(&seed, own, 32);
+	own[31] = 0;
+	good_key(g, own, 0);
+	good_key(target, own, 1);
+	table_new(&t, own, KAD_DEF_ALL);
+	kad_lookup_params_default(&lp);
+	lp.paths = 1;
+	kad_lookups_init(&ls, &t, &lp, &ops, &r);
+	kad_table_heard(&t, g, P(spread(1)), 0, 0, SEC);
+	kad_lookup_start(&ls, target, 0, SEC, &tx);
+	memcpy(twin.key, target, 32);
+	twin.key[20] ^= 0xff;
+	twin.addr = spread(2);
+	twin.flags = 0;
+	kad_lookups_on_nodes(&ls, tx, g, P(spread(1)), 0, &twin, 1, SEC + MSEC);
+	ok(was_sent(&r, twin.key), "the twin key is asked");
+	memcpy(real.key, target, 32);
+	real.addr = spread(3);
+	real.flags = 0;
+	r.n = 0;
+	kad_lookups_on_nodes(&ls, tx, twin.key, P(spread(2)), 0, &real, 1, SEC + 2 * MSEC);
+	ok(was_sent(&r, target), "the target, sharing the twin's first 20 bytes, is asked too");
+	kad_lookups_free(&ls);
+	kad_table_free(&t);
+}
+
 int main(void)
 {
+	test_prefix_twin();
 	test_keys();
 	test_subnet_table();
 	test_subnet_shortlist();
