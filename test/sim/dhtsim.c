@@ -602,7 +602,7 @@ static void usage(void)
 		"              [--lookup-span s] [--churn-span s] [--min-success pct]\n"
 		"              [--min-success-churn pct] [--max-hops-p95 n]\n"
 		"              [--nat pct] [--nat-timeout s] [--close pct] [--silent pct] [--victim pct]\n"
-		"              [--hostile-per24 n] [--no-defences] [--paths d]\n");
+		"              [--hostile-per24 n] [--no-defences] [--paths d] [--target-tries n]\n");
 	exit(2);
 }
 
@@ -635,6 +635,7 @@ static void parse(struct config *cfg, int argc, char **argv)
 		{"no-defences", no_argument, NULL, 16},
 		{"paths", required_argument, NULL, 17},
 		{"link-loss", no_argument, NULL, 18},
+		{"target-tries", required_argument, NULL, 19},
 		{NULL, 0, NULL, 0},
 	};
 	double h;
@@ -667,6 +668,7 @@ static void parse(struct config *cfg, int argc, char **argv)
 		case 16: cfg->defences = false; break;
 		case 17: cfg->paths = (unsigned)strtoul(optarg, NULL, 10); break;
 		case 18: cfg->link_loss = true; break;
+		case 19: cfg->target_tries = (unsigned)strtoul(optarg, NULL, 10); break;
 		default: usage();
 		}
 	}
@@ -677,7 +679,7 @@ static void parse(struct config *cfg, int argc, char **argv)
 	    cfg->loss >= 0.5 || cfg->nat < 0 || cfg->nat > 1 || h < 0 || h > 0.9 ||
 	    cfg->hostile[K_CLOSE] < 0 || cfg->hostile[K_SILENT] < 0 ||
 	    cfg->hostile[K_VICTIM] < 0 || cfg->per24 < 1 || cfg->per24 > 254 ||
-	    cfg->paths > KAD_PATHS_MAX || cfg->nat_timeout < SEC)
+	    cfg->paths > KAD_PATHS_MAX || cfg->nat_timeout < SEC || cfg->target_tries > 100)
 		usage();
 }
 
@@ -761,6 +763,8 @@ int main(int argc, char **argv)
 	}
 	if (cfg->paths)
 		s->lp.paths = cfg->paths;
+	if (cfg->target_tries)
+		s->lp.target_tries = cfg->target_tries;
 	s->free_msg = UINT32_MAX;
 	s->phase = -1;
 	n_churn = (uint32_t)((cfg->nodes - cfg->boot) * cfg->churn *
@@ -788,9 +792,9 @@ int main(int argc, char **argv)
 	     cfg->nat * 100, (unsigned long long)(cfg->nat_timeout / SEC),
 	     cfg->hostile[K_CLOSE] * 100, cfg->hostile[K_SILENT] * 100,
 	     cfg->hostile[K_VICTIM] * 100, cfg->per24);
-	diag("core: k %u, cache %u, alpha %u, paths %u, query timeout %llu ms, stale/refresh "
-	     "%llu min, defences %s",
-	     s->kp.k, s->kp.cache, s->lp.alpha, s->lp.paths,
+	diag("core: k %u, cache %u, alpha %u, paths %u, tries at the target %u, query timeout "
+	     "%llu ms, stale/refresh %llu min, defences %s",
+	     s->kp.k, s->kp.cache, s->lp.alpha, s->lp.paths, s->lp.target_tries,
 	     (unsigned long long)(s->lp.query_timeout_ns / MSEC),
 	     (unsigned long long)(s->kp.stale_ns / MIN), cfg->defences ? "on" : "off");
 

@@ -39,6 +39,7 @@ struct config {
 	unsigned per24;		/* hostile nodes per /24 */
 	bool defences;
 	unsigned paths;		/* 0: the core's default */
+	unsigned target_tries;	/* 0: the core's default */
 };
 
 /* ---- the world ---- */
