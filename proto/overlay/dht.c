@@ -278,9 +278,6 @@ int ovl_engine_lookup(struct ovl_engine *e, const uint8_t key[32], ovl_engine_lo
 	int ret;
 
 	e->now = t;
-	/* No member has a key without the workbit: nothing to look for. */
-	if (e->workbit && workbit_of(key, e->ns, e->ns_len) < e->workbit)
-		return -EINVAL;
 	if (done) {
 		for (i = 0; i < WAITERS_MAX && !w; ++i)
 			if (!e->waiters[i].done)

@@ -53,7 +53,7 @@ void kad_lookup_params_default(struct kad_lookup_params *p)
 	p->alpha = 3;
 	p->shortlist = 40;
 	p->max_queries = 64;
-	p->target_tries = 3;
+	p->target_tries = 4;
 	p->query_timeout_ns = 1 * SEC;
 	p->lookup_max_ns = 30 * SEC;
 	p->max_lookups = 16;

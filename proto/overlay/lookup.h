@@ -74,7 +74,7 @@ struct kad_lookup_params {
 	unsigned alpha;		  /* queries in flight: 3 */
 	unsigned shortlist;	  /* candidates kept: 2k, <= KAD_SHORTLIST_MAX */
 	unsigned max_queries;	  /* per lookup: 64, <= KAD_QUERIES_MAX */
-	unsigned target_tries;	  /* attempts at the exact target: 3 */
+	unsigned target_tries;	  /* attempts at the exact target: 4 (5% loss, doc/dht-simulation.md) */
 	uint64_t query_timeout_ns; /* 1 s */
 	uint64_t lookup_max_ns;	  /* a whole lookup: 30 s */
 	unsigned max_lookups;	  /* concurrent lookups: 16 */

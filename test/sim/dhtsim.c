@@ -721,6 +721,19 @@ static void populate(struct sim *s)
 			s->victim = i;
 }
 
+static void check_phase(struct sim *s, const char *name, struct phase_stats *ph,
+			double threshold)
+{
+	unsigned hops95;
+	double success = report_phase(s, name, ph, &hops95);
+
+	ok(ph->done == ph->started, "%s: every lookup ended (%u of %u)", name, ph->done,
+	   ph->started);
+	ok(success >= threshold, "%s: success %.3f%% >= %.2f%%", name, success, threshold);
+	ok(hops95 <= s->cfg.max_hops_p95, "%s: hops p95 %u <= %.0f", name, hops95,
+	   s->cfg.max_hops_p95);
+}
+
 static void lookups_phase(struct sim *s, int phase, uint64_t *t)
 {
 	s->phase = phase;
@@ -818,7 +831,7 @@ int main(int argc, char **argv)
 
 	/* 3. Lookups without churn. */
 	lookups_phase(s, 0, &t);
-	report_phase(s, "no churn", &s->ph[0], cfg->min_success);
+	check_phase(s, "no churn", &s->ph[0], cfg->min_success);
 
 	/* 4. Churn: n_churn honest non-bootstrap nodes leave, as many join. */
 	if (n_churn) {
@@ -844,7 +857,7 @@ int main(int argc, char **argv)
 		/* 5. Lookups right after the churn. */
 		lookups_phase(s, 1, &t);
 		snprintf(name, sizeof(name), "%.0f%% churn", cfg->churn * 100);
-		report_phase(s, name, &s->ph[1], cfg->min_success_churn);
+		check_phase(s, name, &s->ph[1], cfg->min_success_churn);
 	}
 
 	getrusage(RUSAGE_SELF, &ru);

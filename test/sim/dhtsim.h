@@ -150,7 +150,10 @@ size_t hostile_answer(struct sim *s, const struct node *h, const uint8_t *target
 		      struct kad_contact *c);
 
 /* dhtsim_report.c */
-void report_phase(struct sim *s, const char *name, struct phase_stats *ph, double threshold);
+/* Prints a phase's figures; returns its success in percent and its p95
+ * of hops in *hops95.  The TAP tests are dhtsim.c's (test/tap.h keeps
+ * its counters per file). */
+double report_phase(struct sim *s, const char *name, struct phase_stats *ph, unsigned *hops95);
 void report_census(struct sim *s, const char *when);
 void traffic_mark(const struct sim *s, uint64_t out[4]);
 void report_traffic(const struct sim *s, const uint64_t before[4], uint64_t span,

@@ -1,5 +1,6 @@
 /* The DHT simulator's figures: lookups per phase, the tables' census
- * and the upkeep traffic, as TAP diagnostics and tests; see dhtsim.c. */
+ * and the upkeep traffic, as TAP diagnostics (dhtsim.c runs the TAP
+ * tests: test/tap.h counts them per file); see dhtsim.c. */
 #include "test/sim/dhtsim.h"
 
 #include <math.h>
@@ -8,6 +9,7 @@
 #include <string.h>
 
 #include "test/tap.h"
+
 
 /* ---- reporting ---- */
 
@@ -39,8 +41,8 @@ static double hops_mean(const struct phase_stats *ph)
 	return ph->found ? sum / ph->found : 0;
 }
 
-void report_phase(struct sim *s, const char *name, struct phase_stats *ph,
-			 double threshold)
+double report_phase(struct sim *s, const char *name, struct phase_stats *ph,
+		    unsigned *hops95)
 {
 	double success = ph->started ? 100.0 * ph->found / ph->started : 0;
 	uint64_t p50 = 0, p95 = 0, max = 0;
@@ -72,11 +74,8 @@ void report_phase(struct sim *s, const char *name, struct phase_stats *ph,
 	diag("%s: latency to the target's own answer: mean %.0f ms, p50 %llu, p95 %llu, max %llu",
 	     name, mean, (unsigned long long)p50, (unsigned long long)p95,
 	     (unsigned long long)max);
-	ok(ph->done == ph->started, "%s: every lookup ended (%u of %u)", name, ph->done,
-	   ph->started);
-	ok(success >= threshold, "%s: success %.3f%% >= %.2f%%", name, success, threshold);
-	ok(hops_pct(ph, 0.95) <= s->cfg.max_hops_p95, "%s: hops p95 %u <= %.0f", name,
-	   hops_pct(ph, 0.95), s->cfg.max_hops_p95);
+	*hops95 = hops_pct(ph, 0.95);
+	return success;
 }
 
 struct table_census {
