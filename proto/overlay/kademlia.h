@@ -49,9 +49,11 @@
  * Defences against hostile nodes (issue 19), each a bit of
  * kad_params.defences so that the simulator can measure what it buys;
  * kad_params_default() turns them all on:
- *   - KAD_DEF_KEYS: every key is checked by the caller's key_ok (the
- *     daemon's workbit) before it enters the table; lookups check the
- *     target and every candidate the same way (lookup.c).
+ *   - KAD_DEF_KEYS: every key is checked by the caller's key_ok before it
+ *     enters the table; lookups check the target and every candidate the
+ *     same way (lookup.c).  The daemon sets no key_ok: its secure layer
+ *     and dht.c check the workbit of senders and named keys before the
+ *     core sees them; the simulator sets its model of the workbit.
  *   - KAD_DEF_SUBNET: a bucket with its cache holds at most per_ip
  *     entries of one IP address and per_subnet of one /24 (IPv6: /64),
  *     as Mainline keeps one entry per IP; a lookup's shortlist obeys the
