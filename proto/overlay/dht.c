@@ -67,7 +67,10 @@ void dht_answer_find_node(struct ovl_engine *e, const uint8_t sender[32], const 
 
 	if (!dht_validated(e, sender, from, t.now_ns))
 		budget = dht_nodes_budget(request_len);
-	n = kad_table_closest(&e->table, q->target, OVL_K, c, KAD_WANT_HEARD);
+	/* A node behind a NAT is named only while we have a live, validated
+	 * path to it: the requester will relay through us (doc/protocol.md
+	 * 8.3); the table's KAD_DEF_NAT rule, with the same bounds. */
+	n = kad_table_answer(&e->table, q->target, OVL_K, c, t.now_ns);
 	memset(&m, 0, sizeof(m));
 	m.type = OVL_MSG_NODES;
 	m.u.nodes.txid = q->txid;
@@ -86,21 +89,11 @@ void dht_answer_find_node(struct ovl_engine *e, const uint8_t sender[32], const 
 	}
 	for (i = 0; i < n; ++i) {
 		struct ovl_node *o = &m.u.nodes.nodes[m.u.nodes.count];
-		const struct kad_entry *ke;
 
 		/* The requester knows where it is; the target may be listed. */
 		if (!memcmp(c[i].key, sender, 32) ||
 		    (m.u.nodes.count && !memcmp(c[i].key, m.u.nodes.nodes[0].key, 32)))
 			continue;
-		/* A node behind a NAT is named only while we have a live,
-		 * validated path to it: the requester will relay through us
-		 * (doc/protocol.md 8.3). */
-		if (c[i].flags & KAD_F_NATED) {
-			ke = kad_table_find(&e->table, c[i].key);
-			if (!ke || t.now_ns - ke->last_seen_ns > LIVE_PATH_NS ||
-			    !dht_entry_validated(ke, t.now_ns))
-				continue;
-		}
 		if (m.u.nodes.count == budget)
 			break;
 		memcpy(o->key, c[i].key, 32);

@@ -26,6 +26,49 @@ void kad_params_default(struct kad_params *p)
 	p->tick_ns = 1 * SEC;
 	p->boot_min_ns = 5 * SEC;
 	p->boot_max_ns = 5 * 60 * SEC;
+	p->defences = KAD_DEF_ALL;
+	p->key_ok = NULL;
+	p->key_ok_ctx = NULL;
+	p->per_ip = 1;
+	p->per_subnet = 2;
+	p->nat_live_ns = 60 * SEC;
+	p->nat_replied_ns = 10 * 60 * SEC;
+}
+
+bool kad_table_key_ok(const struct kad_table *t, const uint8_t key[KAD_KEY_LEN])
+{
+	return !(t->p.defences & KAD_DEF_KEYS) || !t->p.key_ok ||
+	       t->p.key_ok(t->p.key_ok_ctx, key);
+}
+
+/* Addresses where many honest nodes share a subnet: a LAN or a lab.
+ * BEP 42 exempts the local ranges from its rule the same way. */
+static bool local_ip(const struct ovl_addr *a)
+{
+	const uint8_t *ip = a->ip;
+
+	if (a->family == OVL_AF_INET)
+		return ip[0] == 10 || ip[0] == 127 || (ip[0] == 172 && (ip[1] & 0xf0) == 16) ||
+		       (ip[0] == 192 && ip[1] == 168) || (ip[0] == 169 && ip[1] == 254) ||
+		       (ip[0] == 100 && (ip[1] & 0xc0) == 64) ||
+		       (ip[0] == 192 && ip[1] == 0 && ip[2] == 2) ||
+		       (ip[0] == 198 && ip[1] == 51 && ip[2] == 100) ||
+		       (ip[0] == 203 && ip[1] == 0 && ip[2] == 113) ||
+		       (ip[0] == 198 && (ip[1] & 0xfe) == 18);
+	return (ip[0] & 0xfe) == 0xfc || (ip[0] == 0xfe && (ip[1] & 0xc0) == 0x80) ||
+	       (ip[0] == 0x20 && ip[1] == 0x01 && ip[2] == 0x0d && ip[3] == 0xb8) ||
+	       !memcmp(ip, (const uint8_t[16]){ [15] = 1 }, 16);
+}
+
+bool kad_same_subnet(const struct ovl_addr *a, const struct ovl_addr *b, bool *same_ip)
+{
+	size_t plen = a->family == OVL_AF_INET ? 3 : 8;
+
+	*same_ip = false;
+	if (a->family != b->family || memcmp(a->ip, b->ip, plen) || local_ip(a))
+		return false;
+	*same_ip = !memcmp(a->ip, b->ip, 16);
+	return true;
 }
 
 unsigned kad_common_prefix(const uint8_t a[KAD_KEY_LEN], const uint8_t b[KAD_KEY_LEN])
@@ -141,7 +184,8 @@ int kad_table_init(struct kad_table *t, const uint8_t own_id[KAD_KEY_LEN],
 	    t->p.max_fails < 1 || t->p.max_fails > 100 ||
 	    t->p.checks_per_tick > KAD_CHECKS_MAX ||
 	    t->p.refresh_per_tick > KAD_REFRESH_MAX || t->p.tick_ns == 0 ||
-	    t->p.boot_min_ns == 0 || t->p.boot_max_ns < t->p.boot_min_ns)
+	    t->p.boot_min_ns == 0 || t->p.boot_max_ns < t->p.boot_min_ns ||
+	    t->p.per_ip < 1 || t->p.per_subnet < t->p.per_ip)
 		return -EINVAL;
 	memcpy(t->own, own_id, KAD_KEY_LEN);
 	t->rng = rng;
@@ -324,6 +368,29 @@ static int split_last(struct kad_table *t, uint64_t now_ns)
 	return 0;
 }
 
+/* KAD_DEF_SUBNET: whether bucket b with its cache has room for one more
+ * entry at addr. */
+static bool subnet_room(const struct kad_table *t, const struct kad_bucket *b,
+			const struct ovl_addr *addr)
+{
+	const struct kad_entry *c = cache_of(t, b);
+	unsigned ip = 0, net = 0;
+	bool same_ip;
+
+	if (!(t->p.defences & KAD_DEF_SUBNET))
+		return true;
+	for (unsigned i = 0; i < b->n + b->n_cache; ++i) {
+		const struct kad_entry *x = i < b->n ? &b->e[i] : &c[i - b->n];
+
+		if (!kad_same_subnet(&x->addr, addr, &same_ip))
+			continue;
+		ip += same_ip;
+		if (++net >= t->p.per_subnet || ip >= t->p.per_ip)
+			return false;
+	}
+	return true;
+}
+
 /* Places a contact that is in no bucket and no cache. */
 static enum kad_insert insert_new(struct kad_table *t, const struct kad_entry *e,
 				  uint64_t now_ns)
@@ -331,6 +398,12 @@ static enum kad_insert insert_new(struct kad_table *t, const struct kad_entry *e
 	struct kad_bucket *b;
 	unsigned bi;
 
+	/* Checked against the bucket before any split: a split only moves
+	 * entries apart, so the bound still holds after it. */
+	if (!subnet_room(t, &t->b[kad_table_bucket_index(t, e->key)], &e->addr)) {
+		++t->stats.subnet_full;
+		return KAD_INS_DROPPED;
+	}
 	for (;;) {
 		bi = kad_table_bucket_index(t, e->key);
 		b = &t->b[bi];
@@ -424,6 +497,10 @@ enum kad_insert kad_table_heard(struct kad_table *t, const uint8_t key[KAD_KEY_L
 		++t->stats.ignored;
 		return KAD_INS_IGNORED;
 	}
+	if (!kad_table_key_ok(t, key)) {
+		++t->stats.bad_key;
+		return KAD_INS_IGNORED;
+	}
 	b = &t->b[kad_table_bucket_index(t, key)];
 	i = bucket_find(t, b, key, &cached);
 	if (i >= 0 && !cached) {
@@ -457,6 +534,10 @@ enum kad_insert kad_table_learned(struct kad_table *t, const struct kad_contact 
 
 	if (!addr_ok(&c->addr) || key_eq(c->key, t->own)) {
 		++t->stats.ignored;
+		return KAD_INS_IGNORED;
+	}
+	if (!kad_table_key_ok(t, c->key)) {
+		++t->stats.bad_key;
 		return KAD_INS_IGNORED;
 	}
 	b = &t->b[kad_table_bucket_index(t, c->key)];
@@ -563,11 +644,24 @@ bool kad_table_is_bootstrap(const struct kad_table *t, const uint8_t key[KAD_KEY
 
 /* ---- closest ---- */
 
-static bool wanted(const struct kad_entry *e, unsigned want)
+/* What kad_table_answer() adds to KAD_WANT_HEARD: a NATed entry only
+ * while its path is live.  Internal, above enum kad_want's bits. */
+#define WANT_LIVE_NAT (1u << 8)
+
+struct want {
+	unsigned flags;		/* enum kad_want, WANT_LIVE_NAT */
+	uint64_t now_ns;	/* for WANT_LIVE_NAT */
+};
+
+static bool wanted(const struct kad_table *t, const struct kad_entry *e, const struct want *w)
 {
-	if ((want & KAD_WANT_HEARD) && (!(e->flags & KAD_F_HEARD) || e->fails))
+	if ((w->flags & KAD_WANT_HEARD) && (!(e->flags & KAD_F_HEARD) || e->fails))
 		return false;
-	if ((want & KAD_WANT_PUBLIC) && (e->flags & KAD_F_NATED))
+	if ((w->flags & KAD_WANT_PUBLIC) && (e->flags & KAD_F_NATED))
+		return false;
+	if ((w->flags & WANT_LIVE_NAT) && (e->flags & KAD_F_NATED) &&
+	    (w->now_ns - e->last_seen_ns >= t->p.nat_live_ns || !(e->flags & KAD_F_REPLIED) ||
+	     w->now_ns - e->replied_ns >= t->p.nat_replied_ns))
 		return false;
 	return true;
 }
@@ -592,12 +686,12 @@ static void offer(struct kad_contact *out, size_t *cnt, size_t n, const uint8_t 
 }
 
 static void offer_bucket(const struct kad_table *t, unsigned bi, struct kad_contact *out,
-			 size_t *cnt, size_t n, const uint8_t *target, unsigned want)
+			 size_t *cnt, size_t n, const uint8_t *target, const struct want *want)
 {
 	const struct kad_bucket *b = &t->b[bi];
 
 	for (unsigned i = 0; i < b->n; ++i)
-		if (wanted(&b->e[i], want))
+		if (wanted(t, &b->e[i], want))
 			offer(out, cnt, n, target, &b->e[i]);
 }
 
@@ -606,8 +700,8 @@ static void offer_bucket(const struct kad_table *t, unsigned bi, struct kad_cont
  * buckets c+1 .. last share exactly c; bucket i < c shares exactly i.  So
  * the tiers [c], [c+1 .. last], [c-1], ..., [0] are each wholly closer
  * than the next, and the scan stops after the tier that fills out. */
-size_t kad_table_closest(const struct kad_table *t, const uint8_t target[KAD_KEY_LEN],
-			 size_t n, struct kad_contact *out, unsigned want)
+static size_t closest(const struct kad_table *t, const uint8_t target[KAD_KEY_LEN],
+		      size_t n, struct kad_contact *out, const struct want *want)
 {
 	unsigned c = kad_table_bucket_index(t, target);
 	size_t cnt = 0;
@@ -621,6 +715,24 @@ size_t kad_table_closest(const struct kad_table *t, const uint8_t target[KAD_KEY
 	for (unsigned i = c; i-- > 0 && cnt < n;)
 		offer_bucket(t, i, out, &cnt, n, target, want);
 	return cnt;
+}
+
+size_t kad_table_closest(const struct kad_table *t, const uint8_t target[KAD_KEY_LEN],
+			 size_t n, struct kad_contact *out, unsigned want)
+{
+	struct want w = { .flags = want, .now_ns = 0 };
+
+	return closest(t, target, n, out, &w);
+}
+
+size_t kad_table_answer(const struct kad_table *t, const uint8_t target[KAD_KEY_LEN],
+			size_t n, struct kad_contact *out, uint64_t now_ns)
+{
+	struct want w = { .flags = KAD_WANT_HEARD, .now_ns = now_ns };
+
+	if (t->p.defences & KAD_DEF_NAT)
+		w.flags |= WANT_LIVE_NAT;
+	return closest(t, target, n, out, &w);
 }
 
 /* ---- tick ---- */

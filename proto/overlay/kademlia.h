@@ -46,6 +46,29 @@
  * the bootstrap nodes are not enough: a node that knows only them has
  * not found its neighbourhood.
  *
+ * Defences against hostile nodes (issue 19), each a bit of
+ * kad_params.defences so that the simulator can measure what it buys;
+ * kad_params_default() turns them all on:
+ *   - KAD_DEF_KEYS: every key is checked by the caller's key_ok before it
+ *     enters the table; lookups check the target and every candidate the
+ *     same way (lookup.c).  The daemon sets no key_ok: its secure layer
+ *     and dht.c check the workbit of senders and named keys before the
+ *     core sees them; the simulator sets its model of the workbit.
+ *   - KAD_DEF_SUBNET: a bucket with its cache holds at most per_ip
+ *     entries of one IP address and per_subnet of one /24 (IPv6: /64),
+ *     as Mainline keeps one entry per IP; a lookup's shortlist obeys the
+ *     same bounds.  Addresses of a LAN or a lab (private, CGNAT, ULA,
+ *     loopback, link-local, the documentation and benchmark ranges) are
+ *     exempt, as BEP 42 exempts local addresses: there many honest nodes
+ *     share a subnet.
+ *   - KAD_DEF_NAT: a NATed entry is handed to others (kad_table_answer)
+ *     only while we have a live path to it (heard within nat_live_ns,
+ *     having answered a query of ours within nat_replied_ns, so that its
+ *     address is validated, doc/protocol.md 8.1): then the asker can meet it
+ *     through us.  Lookups do not query NATed candidates other than the
+ *     target unless our table heard them lately (lookup.c).
+ * Lookups also run over disjoint paths (kad_lookup_params.paths).
+ *
  * Time is a caller-supplied monotonic clock in nanoseconds; randomness
  * comes only from the injected rng.  Only this file writes the table
  * (STYLE rule 1); other code reads it through the functions below.
@@ -79,6 +102,17 @@ enum kad_flags {
 	KAD_F_CHECKING = 1 << 3, /* a liveness check is in flight */
 	KAD_F_RELAY = 1 << 4,	 /* offers relaying (the daemon says so) */
 };
+
+/* The defences of the top comment, bits of kad_params.defences. */
+enum kad_defence {
+	KAD_DEF_KEYS = 1 << 0,
+	KAD_DEF_SUBNET = 1 << 1,
+	KAD_DEF_NAT = 1 << 2,
+	KAD_DEF_ALL = KAD_DEF_KEYS | KAD_DEF_SUBNET | KAD_DEF_NAT,
+};
+
+/* Whether a key may be a node's (the daemon: enough workbit). */
+typedef bool kad_key_ok_fn(void *ctx, const uint8_t key[32]);
 
 /* What leaves the table: a key, where to reach it, KAD_F_NATED|HEARD. */
 struct kad_contact {
@@ -118,6 +152,13 @@ struct kad_params {
 	uint64_t tick_ns;	  /* pacing of checks and refreshes: 1 s */
 	uint64_t boot_min_ns;	  /* bootstrap retry backoff: 5 s ... */
 	uint64_t boot_max_ns;	  /* ... doubling up to 5 min */
+	unsigned defences;	  /* enum kad_defence: all */
+	kad_key_ok_fn *key_ok;	  /* KAD_DEF_KEYS; NULL: every key is fine */
+	void *key_ok_ctx;
+	unsigned per_ip;	  /* KAD_DEF_SUBNET: entries per IP per bucket: 1 */
+	unsigned per_subnet;	  /* ... per /24 or /64 per bucket: 2 */
+	uint64_t nat_live_ns;	  /* KAD_DEF_NAT: a NATed entry heard within 60 s */
+	uint64_t nat_replied_ns;  /* ... that answered us within 10 min */
 };
 
 struct kad_stats {
@@ -132,6 +173,8 @@ struct kad_stats {
 	uint64_t refreshes;
 	uint64_t bootstraps;
 	uint64_t ignored;	/* own key, bad address */
+	uint64_t bad_key;	/* KAD_DEF_KEYS: key_ok refused the key */
+	uint64_t subnet_full;	/* KAD_DEF_SUBNET: its IP or subnet had its share */
 };
 
 /* Fills buf with len random bytes. */
@@ -178,7 +221,7 @@ enum kad_want {
 };
 
 enum kad_insert {
-	KAD_INS_IGNORED,	/* own key or no address */
+	KAD_INS_IGNORED,	/* own key, no address, or a key key_ok refused */
 	KAD_INS_UPDATED,	/* already in a bucket */
 	KAD_INS_ADDED,		/* new in a bucket */
 	KAD_INS_CACHED,		/* in the replacement cache */
@@ -237,6 +280,12 @@ void kad_table_bootstrapped(struct kad_table *t, uint64_t now_ns);
 size_t kad_table_closest(const struct kad_table *t, const uint8_t target[KAD_KEY_LEN],
 			 size_t n, struct kad_contact *out, unsigned want);
 
+/* The contacts we hand to others, for a FIND_NODE of target: like
+ * KAD_WANT_HEARD, and with KAD_DEF_NAT a NATed entry only while its path
+ * is live (the top comment). */
+size_t kad_table_answer(const struct kad_table *t, const uint8_t target[KAD_KEY_LEN],
+			size_t n, struct kad_contact *out, uint64_t now_ns);
+
 /* The periodic work: failed checks, new checks, refreshes, bootstrap.
  * max_refresh bounds out->n_refresh (the caller's free lookup slots).
  * Calling it early is harmless: checks and refreshes are paced. */
@@ -263,6 +312,12 @@ unsigned kad_common_prefix(const uint8_t a[KAD_KEY_LEN], const uint8_t b[KAD_KEY
 /* <0, 0, >0 as a is closer to, as close as, farther from target than b. */
 int kad_distance_cmp(const uint8_t target[KAD_KEY_LEN], const uint8_t a[KAD_KEY_LEN],
 		     const uint8_t b[KAD_KEY_LEN]);
+/* Whether the table's defences let key be a node (KAD_DEF_KEYS). */
+bool kad_table_key_ok(const struct kad_table *t, const uint8_t key[KAD_KEY_LEN]);
+/* Whether two addresses fall in one bounded subnet (KAD_DEF_SUBNET): the
+ * same /24 or /64, neither of them a LAN or lab address.  *same_ip says
+ * whether they are one IP address. */
+bool kad_same_subnet(const struct ovl_addr *a, const struct ovl_addr *b, bool *same_ip);
 /* Which bucket key falls in, given the current number of buckets. */
 unsigned kad_table_bucket_index(const struct kad_table *t, const uint8_t key[KAD_KEY_LEN]);
 

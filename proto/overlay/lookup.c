@@ -25,6 +25,7 @@ struct cand {
 	uint8_t state;		/* enum cand_state */
 	uint8_t depth;		/* see lookup.h, "Hops" */
 	uint8_t tries;
+	uint8_t path;		/* its disjoint path, < n_paths */
 };
 
 struct kad_lookup {
@@ -32,13 +33,18 @@ struct kad_lookup {
 	uint8_t kind;		/* enum kad_lookup_kind */
 	uint8_t flags;		/* enum kad_lookup_flags */
 	bool found, seen;
+	uint8_t n_paths;
+	uint8_t ended;		/* bit p: path p has nothing left to ask */
+	uint8_t named;		/* bit p: a node of path p named the target */
 	uint8_t target[KAD_KEY_LEN];
 	struct kad_contact target_contact;
 	uint64_t start_ns, found_ns;
 	unsigned inflight, sent, replies, timeouts, hops, rounds;
 	unsigned n;			/* cand[0 .. n), closest first */
 	unsigned n_queried;
-	uint64_t queried[KAD_QUERIES_MAX]; /* key prefixes of everyone asked */
+	/* Everyone asked, whole keys: a prefix would let a hostile node hide
+	 * the target behind an invented key that shares it (issue 19). */
+	uint8_t queried[KAD_QUERIES_MAX][KAD_KEY_LEN];
 	struct cand cand[KAD_SHORTLIST_MAX];
 };
 
@@ -47,24 +53,17 @@ void kad_lookup_params_default(struct kad_lookup_params *p)
 	p->alpha = 3;
 	p->shortlist = 40;
 	p->max_queries = 64;
-	p->target_tries = 3;
+	p->target_tries = 4;
 	p->query_timeout_ns = 1 * SEC;
 	p->lookup_max_ns = 30 * SEC;
 	p->max_lookups = 16;
 	p->max_internal = 4;
+	p->paths = 3;
 }
 
 static bool key_eq(const uint8_t *a, const uint8_t *b)
 {
 	return memcmp(a, b, KAD_KEY_LEN) == 0;
-}
-
-static uint64_t key_prefix(const uint8_t *k)
-{
-	uint64_t v;
-
-	memcpy(&v, k, sizeof(v));
-	return v;
 }
 
 static uint64_t min64(uint64_t a, uint64_t b)
@@ -87,7 +86,8 @@ int kad_lookups_init(struct kad_lookups *ls, struct kad_table *table,
 	    ls->p.max_queries > KAD_QUERIES_MAX || ls->p.target_tries < 1 ||
 	    ls->p.target_tries > 100 || ls->p.query_timeout_ns == 0 ||
 	    ls->p.max_lookups < 1 || ls->p.max_lookups > 1024 ||
-	    ls->p.max_internal > ls->p.max_lookups)
+	    ls->p.max_internal > ls->p.max_lookups || ls->p.paths < 1 ||
+	    ls->p.paths > KAD_PATHS_MAX || ls->p.paths > ls->p.shortlist)
 		return -EINVAL;
 	ls->slot = calloc(ls->p.max_lookups, sizeof(*ls->slot));
 	if (!ls->slot)
@@ -141,7 +141,7 @@ static void cand_move(struct kad_lookups *ls, struct kad_lookup *l, struct cand 
 		++l->sent;
 		++ls->stats.sent;
 		if (l->n_queried < KAD_QUERIES_MAX)
-			l->queried[l->n_queried++] = key_prefix(c->c.key);
+			memcpy(l->queried[l->n_queried++], c->c.key, KAD_KEY_LEN);
 		ls->next_ns = min64(ls->next_ns, now_ns + ls->p.query_timeout_ns);
 		break;
 	case CAND_ANSWERED:
@@ -173,38 +173,62 @@ static void cand_move(struct kad_lookups *ls, struct kad_lookup *l, struct cand 
 
 static bool was_queried(const struct kad_lookup *l, const uint8_t *key)
 {
-	uint64_t p = key_prefix(key);
-
 	for (unsigned i = 0; i < l->n_queried; ++i)
-		if (l->queried[i] == p)
+		if (key_eq(l->queried[i], key))
 			return true;
 	return false;
 }
 
-/* Adds a contact to the shortlist, sorted, evicting the farthest candidate
- * not in flight when full. */
-static void cand_add(const struct kad_lookups *ls, struct kad_lookup *l,
-		     const struct kad_contact *c, unsigned depth)
+/* Whether c may join the shortlist beside l's candidates: a key the
+ * table accepts, an address no candidate has (one address is asked once
+ * per lookup: a reflection, issue 17), and within the subnet bounds. */
+static bool cand_allowed(struct kad_lookups *ls, struct kad_lookup *l,
+			 const struct kad_contact *c)
 {
-	unsigned pos;
+	const struct kad_params *tp = &ls->table->p;
+	unsigned ip = 0, net = 0;
+	bool same_ip;
 
+	if (!kad_table_key_ok(ls->table, c->key)) {
+		++ls->stats.bad_key;
+		return false;
+	}
 	for (unsigned i = 0; i < l->n; ++i) {
+		if (ovl_addr_equal(&l->cand[i].c.addr, &c->addr))
+			return false;
+		if (!(tp->defences & KAD_DEF_SUBNET) ||
+		    !kad_same_subnet(&l->cand[i].c.addr, &c->addr, &same_ip))
+			continue;
+		ip += same_ip;
+		if (++net >= tp->per_subnet || ip >= tp->per_ip) {
+			++ls->stats.subnet_full;
+			return false;
+		}
+	}
+	return true;
+}
+
+/* Adds a contact to path `path` of the shortlist, sorted, evicting the
+ * path's farthest candidate not in flight when the path has its share. */
+static void cand_add(struct kad_lookups *ls, struct kad_lookup *l,
+		     const struct kad_contact *c, unsigned depth, unsigned path)
+{
+	unsigned pos, in_path = 0, cap = ls->p.shortlist / l->n_paths;
+
+	for (unsigned i = 0; i < l->n; ++i)
 		if (key_eq(l->cand[i].c.key, c->key)) {
 			if (depth < l->cand[i].depth)
 				l->cand[i].depth = (uint8_t)depth;
 			return;
 		}
-		/* Another key at a candidate's address: hearsay that would
-		 * make us ask one address twice (a reflection, issue 17). */
-		if (ovl_addr_equal(&l->cand[i].c.addr, &c->addr))
-			return;
-	}
-	if (was_queried(l, c->key))
+	if (was_queried(l, c->key) || !cand_allowed(ls, l, c))
 		return;
-	if (l->n == ls->p.shortlist) {
+	for (unsigned i = 0; i < l->n; ++i)
+		in_path += l->cand[i].path == path;
+	if (in_path >= cap) {
 		int v = (int)l->n - 1;
 
-		while (v >= 0 && l->cand[v].state == CAND_INFLIGHT)
+		while (v >= 0 && (l->cand[v].path != path || l->cand[v].state == CAND_INFLIGHT))
 			--v;
 		if (v < 0 || kad_distance_cmp(l->target, c->key, l->cand[v].c.key) >= 0)
 			return;
@@ -219,7 +243,15 @@ static void cand_add(const struct kad_lookups *ls, struct kad_lookup *l,
 	l->cand[pos].c = *c;
 	l->cand[pos].state = CAND_NEW;
 	l->cand[pos].depth = (uint8_t)(depth > UINT8_MAX ? UINT8_MAX : depth);
+	l->cand[pos].path = (uint8_t)path;
 	++l->n;
+}
+
+/* A path that named the target against one that ended without anyone in
+ * it naming the target. */
+static bool paths_disagree(const struct kad_lookup *l)
+{
+	return l->named && (l->ended & (uint8_t)~l->named);
 }
 
 static void lookup_result(const struct kad_lookups *ls, const struct kad_lookup *l,
@@ -232,6 +264,7 @@ static void lookup_result(const struct kad_lookups *ls, const struct kad_lookup 
 	memcpy(r->target, l->target, KAD_KEY_LEN);
 	r->found = l->found;
 	r->seen = l->seen;
+	r->paths_disagree = paths_disagree(l);
 	r->target_contact = l->target_contact;
 	r->hops = l->hops;
 	r->rounds = l->rounds;
@@ -267,6 +300,8 @@ static void lookup_finish(struct kad_lookups *ls, unsigned idx, enum kad_lookup_
 	lookup_result(ls, l, end, now_ns, &r);
 	lookup_release(ls, idx);
 	++ls->stats.finished;
+	if (r.paths_disagree)
+		++ls->stats.disagreed;
 	if (r.found)
 		++ls->stats.found;
 	/* The paper's join: once our own neighbourhood is known, refresh
@@ -276,30 +311,71 @@ static void lookup_finish(struct kad_lookups *ls, unsigned idx, enum kad_lookup_
 	ls->ops->done(ls->ctx, &r);
 }
 
+/* KAD_DEF_NAT: a NATed candidate other than the target is asked only if
+ * our table heard it lately (it would drop a stranger's datagram). */
+static bool nat_unreachable(struct kad_lookups *ls, const struct kad_lookup *l,
+			    const struct cand *c, uint64_t now_ns)
+{
+	const struct kad_entry *e;
+
+	if (!(ls->table->p.defences & KAD_DEF_NAT) || !(c->c.flags & KAD_F_NATED) ||
+	    c->state != CAND_NEW || c->tries || is_target(l, c))
+		return false;
+	e = kad_table_find(ls->table, c->c.key);
+	return !e || !(e->flags & KAD_F_HEARD) || now_ns - e->last_seen_ns >= ls->table->p.nat_live_ns;
+}
+
+/* Sends what path p may send; true if it has candidates left to hear
+ * from.  *live counts its candidates that did not fail. */
+static bool path_advance(struct kad_lookups *ls, struct kad_lookup *l, unsigned p,
+			 uint64_t now_ns, unsigned *live)
+{
+	unsigned d = l->n_paths, k = (ls->table->p.k + d - 1) / d, n_live = 0, inflight = 0;
+	unsigned alpha = ls->p.alpha / d ? ls->p.alpha / d : 1;
+	bool pending = false;
+
+	for (unsigned i = 0; i < l->n; ++i)
+		inflight += l->cand[i].path == p && l->cand[i].state == CAND_INFLIGHT;
+	for (unsigned i = 0; i < l->n && n_live < k; ++i) {
+		struct cand *c = &l->cand[i];
+
+		if (c->path != p || c->state == CAND_FAILED)
+			continue;
+		if (nat_unreachable(ls, l, c, now_ns)) {
+			++ls->stats.nat_skipped;
+			continue;
+		}
+		++n_live;
+		if (c->state == CAND_ANSWERED)
+			continue;
+		pending = true;
+		if (c->state == CAND_NEW && l->sent < ls->p.max_queries &&
+		    (inflight < alpha || is_target(l, c))) {
+			cand_move(ls, l, c, CAND_INFLIGHT, now_ns);
+			++inflight;
+		}
+	}
+	*live += n_live;
+	return pending;
+}
+
 /* Sends what may be sent and ends the lookup when it is over.  Returns
  * false if the lookup ended (and was freed). */
 static bool lookup_advance(struct kad_lookups *ls, unsigned idx, uint64_t now_ns)
 {
 	struct kad_lookup *l = ls->slot[idx];
-	unsigned live = 0, k = ls->table->p.k;
+	unsigned live = 0;
 	bool pending = false;
 
 	if (l->found && (l->flags & KAD_LOOKUP_STOP_ON_FOUND)) {
 		lookup_finish(ls, idx, KAD_END_FOUND, now_ns);
 		return false;
 	}
-	for (unsigned i = 0; i < l->n && live < k; ++i) {
-		struct cand *c = &l->cand[i];
-
-		if (c->state == CAND_FAILED)
-			continue;
-		++live;
-		if (c->state == CAND_ANSWERED)
-			continue;
-		pending = true;
-		if (c->state == CAND_NEW && l->sent < ls->p.max_queries &&
-		    (l->inflight < ls->p.alpha || is_target(l, c)))
-			cand_move(ls, l, c, CAND_INFLIGHT, now_ns);
+	for (unsigned p = 0; p < l->n_paths; ++p) {
+		if (path_advance(ls, l, p, now_ns, &live))
+			pending = true;
+		else
+			l->ended |= (uint8_t)(1u << p);
 	}
 	if (!pending) {
 		lookup_finish(ls, idx, live ? KAD_END_CONVERGED : KAD_END_EXHAUSTED, now_ns);
@@ -322,6 +398,8 @@ static int lookup_start(struct kad_lookups *ls, const uint8_t target[KAD_KEY_LEN
 	unsigned idx;
 	size_t n;
 
+	if (!kad_table_key_ok(ls->table, target))
+		return -EINVAL;
 	if (ls->n_active >= ls->p.max_lookups ||
 	    (kind != KAD_KIND_USER && ls->n_internal >= ls->p.max_internal)) {
 		++ls->stats.busy;
@@ -337,6 +415,7 @@ static int lookup_start(struct kad_lookups *ls, const uint8_t target[KAD_KEY_LEN
 	while (l->txid == 0 || lookup_by_txid(ls, l->txid, NULL));
 	l->kind = (uint8_t)kind;
 	l->flags = (uint8_t)flags;
+	l->n_paths = (uint8_t)ls->p.paths;
 	memcpy(l->target, target, KAD_KEY_LEN);
 	l->start_ns = now_ns;
 	ls->slot[idx] = l;
@@ -350,8 +429,9 @@ static int lookup_start(struct kad_lookups *ls, const uint8_t target[KAD_KEY_LEN
 
 	kad_table_touch(ls->table, target, now_ns);
 	n = kad_table_closest(ls->table, target, ls->p.shortlist, seed, KAD_WANT_ANY);
+	/* The seeds are dealt to the paths, closest first. */
 	for (size_t i = 0; i < n; ++i) {
-		cand_add(ls, l, &seed[i], 0);
+		cand_add(ls, l, &seed[i], 0, (unsigned)(i % l->n_paths));
 		if (key_eq(seed[i].key, target) && !l->seen) {
 			l->seen = true;
 			l->hops = 0;
@@ -401,7 +481,7 @@ void kad_lookups_on_nodes(struct kad_lookups *ls, uint64_t txid,
 {
 	struct kad_lookup *l;
 	struct cand *c = NULL;
-	unsigned idx, depth;
+	unsigned idx, depth, path;
 	uint32_t rtt_us;
 
 	l = lookup_by_txid(ls, txid, &idx);
@@ -419,9 +499,11 @@ void kad_lookups_on_nodes(struct kad_lookups *ls, uint64_t txid,
 	c->c.addr = *from_addr;
 	c->c.flags = (uint8_t)((from_flags & KAD_F_NATED) | KAD_F_HEARD);
 	depth = c->depth;
+	path = c->path;
 	if (depth + 1 > l->rounds)
 		l->rounds = depth + 1;
 	if (is_target(l, c)) {
+		l->named |= (uint8_t)(1u << path);
 		l->found = true;
 		l->found_ns = now_ns;
 		l->target_contact = c->c;
@@ -441,13 +523,15 @@ void kad_lookups_on_nodes(struct kad_lookups *ls, uint64_t txid,
 		if (nc->addr.family != OVL_AF_INET && nc->addr.family != OVL_AF_INET6)
 			continue;
 		kad_table_learned(ls->table, nc, now_ns);
+		if (key_eq(nc->key, l->target))
+			l->named |= (uint8_t)(1u << path);
 		if (key_eq(nc->key, l->target) && !l->seen) {
 			l->seen = true;
 			l->hops = depth + 1;
 			l->target_contact = *nc;
 			l->target_contact.flags &= KAD_F_NATED;
 		}
-		cand_add(ls, l, nc, depth + 1);
+		cand_add(ls, l, nc, depth + 1, path);
 	}
 	lookup_advance(ls, idx, now_ns);
 }

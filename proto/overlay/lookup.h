@@ -21,6 +21,26 @@
  * if its txid is a running lookup's and its sender was asked by it, at
  * the address it comes from (anything else changes nothing).
  *
+ * Disjoint paths (S/Kademlia, Baumgart and Mies 2007, section 4.4): the
+ * seeds are dealt round-robin, closest first, to `paths` (d) paths; a
+ * contact named by an answer joins the path of the node that named it,
+ * and a key or address already in the lookup stays where it is, so no
+ * node serves two paths.  Each path keeps its own share of the shortlist
+ * (shortlist / d), max(1, alpha / d) queries in flight, and converges when
+ * its ceil(k / d) closest live candidates answered; together the d paths
+ * still cover k.  A hostile node can then poison only the path that asked
+ * it.  When the paths disagree about the target (one path named or found
+ * it, another converged without anyone in it naming the target), the
+ * result says so (paths_disagree) and stats.disagreed counts it.  d = 1
+ * is the plain Kademlia lookup.
+ *
+ * With KAD_DEF_KEYS (kademlia.h) the target and every candidate must
+ * pass the table's key check; with KAD_DEF_SUBNET the shortlist holds at
+ * most per_ip candidates of one IP address and per_subnet of one /24 or
+ * /64; with KAD_DEF_NAT a NATed candidate other than the target is not
+ * asked unless our table heard it within nat_live_ns (a stranger's
+ * datagram would not pass its NAT).
+ *
  * Hops: candidates from the table have depth 0; a contact named by a
  * node of depth d has depth d + 1.  A result's hops is the depth at which
  * the target was first named (0: it was in our table), and rounds is the
@@ -48,16 +68,18 @@
 #define KAD_QUERIES_MAX 128
 /* Contacts read from one NODES answer; the rest are ignored. */
 #define KAD_NODES_MAX 32
+#define KAD_PATHS_MAX 8
 
 struct kad_lookup_params {
 	unsigned alpha;		  /* queries in flight: 3 */
 	unsigned shortlist;	  /* candidates kept: 2k, <= KAD_SHORTLIST_MAX */
 	unsigned max_queries;	  /* per lookup: 64, <= KAD_QUERIES_MAX */
-	unsigned target_tries;	  /* attempts at the exact target: 3 */
+	unsigned target_tries;	  /* attempts at the exact target: 4 (5% loss, doc/dht-simulation.md) */
 	uint64_t query_timeout_ns; /* 1 s */
 	uint64_t lookup_max_ns;	  /* a whole lookup: 30 s */
 	unsigned max_lookups;	  /* concurrent lookups: 16 */
 	unsigned max_internal;	  /* of which refreshes and bootstrap: 4 */
+	unsigned paths;		  /* disjoint paths d: 3, <= KAD_PATHS_MAX */
 };
 
 enum kad_lookup_flags {
@@ -85,6 +107,7 @@ struct kad_lookup_result {
 	uint8_t target[KAD_KEY_LEN];
 	bool found;			/* the target itself answered */
 	bool seen;			/* the target was named (target_contact) */
+	bool paths_disagree;		/* see "Disjoint paths" above */
 	struct kad_contact target_contact;
 	unsigned hops;			/* valid if seen */
 	unsigned rounds;
@@ -109,6 +132,10 @@ struct kad_lookup_ops {
 struct kad_lookup_stats {
 	uint64_t started, finished, found, busy;
 	uint64_t sent, replies, timeouts, late, ignored, pings;
+	uint64_t disagreed;	/* lookups whose paths disagreed */
+	uint64_t bad_key;	/* KAD_DEF_KEYS: named keys refused */
+	uint64_t subnet_full;	/* KAD_DEF_SUBNET: named contacts over the bounds */
+	uint64_t nat_skipped;	/* KAD_DEF_NAT: NATed candidates not asked */
 };
 
 struct kad_lookup;
@@ -137,7 +164,8 @@ int kad_lookups_init(struct kad_lookups *ls, struct kad_table *table,
 void kad_lookups_free(struct kad_lookups *ls);
 
 /* Starts a lookup of target; its txid in *txid.  done() may run before
- * this returns (nothing to ask).  0 or -EBUSY (no free slot), -ENOMEM. */
+ * this returns (nothing to ask).  0 or -EBUSY (no free slot), -ENOMEM,
+ * -EINVAL (the table's key check refused the target). */
 int kad_lookup_start(struct kad_lookups *ls, const uint8_t target[KAD_KEY_LEN],
 		     unsigned flags, uint64_t now_ns, uint64_t *txid);
 /* A NODES answer (authenticated) from from_key at from_addr; from_flags:
