@@ -60,6 +60,7 @@ struct node {
 	uv_timer_t discover;
 	uv_timer_t punch;		/* paths.c: 200 ms while punching */
 	bool paths_ready;
+	size_t chan_src_hint;		/* paths.c: the member of the last channel datagram */
 	uint64_t anchors_next_ns;	/* paths.c: NAT keepalives to public nodes */
 	union wg_sockaddr mapped;	/* our port mapping on the router, if any */
 	struct portmap *portmap;
@@ -68,6 +69,7 @@ struct node {
 	bool dev_ready;			/* device_init succeeded */
 	bool handles_ready;		/* signals and the discovery timer */
 	unsigned ticks;			/* discovery ticks since start */
+	size_t discover_next;		/* node.c: where idle lookups go on */
 	bool stopping;
 	const char *stop_reason;	/* node_shutdown_soon */
 	int exit_code;
