@@ -60,14 +60,17 @@ int node_control_path(char *out, size_t len, const char *ifname)
  * reload ask for members by key, and a file may list 65,536 of them. */
 static int cmp_member_key(const void *key, const void *e)
 {
-	return sodium_compare(key, ((const struct member *)e)->key, 32);
+	return sodium_compare(key, (*(struct member *const *)e)->key, 32);
 }
 
 struct member *node_member(struct node *n, const uint8_t key[32])
 {
+	struct member **m;
+
 	if (!n->n_members)
 		return NULL;
-	return bsearch(key, n->members, n->n_members, sizeof(*n->members), cmp_member_key);
+	m = bsearch(key, n->members, n->n_members, sizeof(*n->members), cmp_member_key);
+	return m ? *m : NULL;
 }
 
 /* The member's WireGuard peer, looked up by key in the device's table
@@ -193,10 +196,24 @@ static int member_keys_to_relays(struct node *n)
 	if (!keys)
 		return -ENOMEM;
 	for (i = 0; i < n->n_members; ++i)
-		memcpy(keys[i], n->members[i].key, 32);
+		memcpy(keys[i], n->members[i]->key, 32);
 	ret = overlay_set_peers(n->ov, (const uint8_t (*)[32])keys, n->n_members);
 	free(keys);
 	return ret;
+}
+
+/* Frees the members of v[0..n) that are not in keep (a pointer of both
+ * lists is one member). */
+static void free_members_not_in(struct member **v, size_t n, struct member **keep, size_t nk)
+{
+	size_t i, k = 0;
+
+	for (i = 0; i < n; ++i) {
+		while (k < nk && sodium_compare(keep[k]->key, v[i]->key, 32) < 0)
+			++k;
+		if (k == nk || keep[k] != v[i])
+			free(v[i]);
+	}
 }
 
 /* Rebuilds the member list from the file (old: the file it replaces, or
@@ -207,11 +224,13 @@ static int member_keys_to_relays(struct node *n)
  *
  * The old list, the old file and the new file are all in key order
  * (netconf_by_key), so one merge walks them together: a reload costs one
- * comparison per line, and asks the device only for what changed. */
+ * comparison per line, and asks the device only for what changed.  The
+ * list holds pointers: a member that stays is the same allocation, with
+ * its discovery and path state, and only the list of pointers is new. */
 static int sync_members(struct node *n, const struct netconf *old)
 {
 	struct uapi_set *set = calloc(1, sizeof(*set));
-	struct member *nm = calloc(n->conf->n_peers ? n->conf->n_peers : 1, sizeof(*nm));
+	struct member **nm = calloc(n->conf->n_peers ? n->conf->n_peers : 1, sizeof(*nm));
 	size_t i = 0, j = 0, k = 0, count = 0;
 	int ret = -ENOMEM;
 
@@ -219,7 +238,7 @@ static int sync_members(struct node *n, const struct netconf *old)
 		goto out;
 	while (i < n->n_members || j < n->conf->n_peers) {
 		const struct netconf_peer *cp = j < n->conf->n_peers ? netconf_by_key(n->conf, j) : NULL;
-		struct member *om = i < n->n_members ? &n->members[i] : NULL;
+		struct member *om = i < n->n_members ? n->members[i] : NULL;
 		int c = !cp ? -1 : !om ? 1 : sodium_compare(om->key, cp->key, 32);
 
 		if (c < 0 || (c == 0 && !is_member_entry(n, cp))) {
@@ -239,14 +258,17 @@ static int sync_members(struct node *n, const struct netconf *old)
 		ret = request_member(n, set, old_line(old, &k, cp->key), cp);
 		if (ret < 0)
 			goto out;
-		/* Discovery and path state survive for members that stay. */
 		if (c == 0) {
-			nm[count] = *om;
+			nm[count] = om;
 		} else {
-			memcpy(nm[count].key, cp->key, 32);
-			paths_member_init(&nm[count]);
+			nm[count] = calloc(1, sizeof(**nm));
+			if (!nm[count]) {
+				ret = -ENOMEM;
+				goto out;
+			}
+			memcpy(nm[count]->key, cp->key, 32);
+			paths_member_init(nm[count]);
 		}
-		snprintf(nm[count].hostname, sizeof(nm[count].hostname), "%s", cp->hostname);
 		++count;
 	}
 	ret = uapi_apply_set(&n->dev, set, NULL);
@@ -257,12 +279,24 @@ static int sync_members(struct node *n, const struct netconf *old)
 			ret = -ENOENT;	/* applied above: cannot happen */
 			goto out;
 		}
+	/* Applied: hostnames are taken, members that left are freed. */
+	for (i = 0, j = 0; i < count && j < n->conf->n_peers; ++j) {
+		const struct netconf_peer *cp = netconf_by_key(n->conf, j);
+
+		if (sodium_compare(cp->key, nm[i]->key, 32))
+			continue;
+		snprintf(nm[i]->hostname, sizeof(nm[i]->hostname), "%s", cp->hostname);
+		++i;
+	}
+	free_members_not_in(n->members, n->n_members, nm, count);
 	free(n->members);
 	n->members = nm;
 	n->n_members = count;
 	nm = NULL;
 	ret = member_keys_to_relays(n);
 out:
+	if (nm)
+		free_members_not_in(nm, count, n->members, n->n_members);
 	free(nm);
 	uapi_set_free(set);
 	return ret;
@@ -369,7 +403,7 @@ static void on_discover(uv_timer_t *t)
 		unsigned before = idle_budget;
 		size_t at = (start + i) % n->n_members;
 
-		discover_member(n, &n->members[at], now, joined, &idle_budget);
+		discover_member(n, n->members[at], now, joined, &idle_budget);
 		/* The next tick's idle lookups start after the last one. */
 		if (idle_budget != before)
 			n->discover_next = at + 1;
@@ -477,24 +511,39 @@ static int check_workbit(struct node *n, const char *key_path, char *err, size_t
 
 /* ---- reload ---- */
 
-int node_reload(struct node *n, char *err, size_t errlen)
+/* A reload reads and parses the file on libuv's thread pool (a file of
+ * 10,000 members takes tens of ms to parse, which the loop's sessions must
+ * not wait for), then applies it on the loop (reload_apply).  One at a
+ * time: the job is n->reload while it runs.  The parse touches nothing of
+ * the node but the file's path and name, which no one changes. */
+struct reload_job {
+	uv_work_t req;
+	struct node *n;
+	struct netconf *nc;
+	int ret;
+	char err[PATH_MAX + 512];
+	node_reload_done done;
+	void *arg;		/* NULL once the asker went away */
+};
+
+static void reload_parse(uv_work_t *req)
 {
-	struct netconf *nc = NULL, *old = n->conf;
+	struct reload_job *j = req->data;
+
+	j->ret = netconf_parse_file_as(j->n->conf_path, j->n->conf_name, &j->nc, j->err,
+				       sizeof(j->err));
+}
+
+/* Applies the parsed file nc, which it takes; the old one stays (and nc
+ * is freed) when nc cannot be applied. */
+static int reload_apply(struct node *n, struct netconf *nc, char *err, size_t errlen)
+{
+	struct netconf *old = n->conf;
 	uint8_t old4[4], old6[16];
 	uint8_t oldp4 = n->prefix4, oldp6 = n->prefix6;
 	bool was_member = n->member;
 	int ret;
 
-	if (n->conf_once) {
-		snprintf(err, errlen, "%s: not a regular file: wh reload re-reads the network file "
-			 "from its path, and this node read it once from a pipe (start it from a file "
-			 "to reload it)", n->conf_name);
-		return -EINVAL;
-	}
-	/* A regular file only, opened without blocking: this runs on the loop. */
-	ret = netconf_parse_file_as(n->conf_path, n->conf_name, &nc, err, errlen);
-	if (ret < 0)
-		return ret;
 	if (strcmp(nc->ns, old->ns) || nc->workbit != old->workbit) {
 		snprintf(err, errlen, "%s: a reload cannot change the namespace or the workbit "
 			 "(restart the node)", n->conf_name);
@@ -535,8 +584,71 @@ int node_reload(struct node *n, char *err, size_t errlen)
 		dev_log(&n->dev, LOG_ERR, "cannot resolve the file's host names: %s", strerror(-ret));
 	netconf_free(old);
 	log_left_out(n);
-	dev_log(&n->dev, LOG_INFO, "reloaded %s: %zu members", n->conf_name, n->n_members);
 	return 0;
+}
+
+static void reload_applied(uv_work_t *req, int status)
+{
+	struct reload_job *j = req->data;
+	struct node *n = j->n;
+
+	n->reload = NULL;
+	if (status < 0 || n->stopping) {
+		netconf_free(j->nc);
+		j->ret = -ECANCELED;
+		snprintf(j->err, sizeof(j->err), "the node is stopping");
+	} else if (j->ret >= 0) {
+		uint64_t t0 = uv_hrtime();
+
+		j->ret = reload_apply(n, j->nc, j->err, sizeof(j->err));
+		if (j->ret >= 0)
+			dev_log(&n->dev, LOG_INFO, "reloaded %s: %zu members (%.1f ms on the loop)",
+				n->conf_name, n->n_members, (double)(uv_hrtime() - t0) / 1e6);
+	}
+	if (j->arg)
+		j->done(j->arg, j->ret, j->err);
+	free(j);
+}
+
+int node_reload_start(struct node *n, node_reload_done done, void *arg, char *err, size_t errlen)
+{
+	struct reload_job *j;
+	int ret;
+
+	if (n->conf_once) {
+		snprintf(err, errlen, "%s: not a regular file: wh reload re-reads the network file "
+			 "from its path, and this node read it once from a pipe (start it from a file "
+			 "to reload it)", n->conf_name);
+		return -EINVAL;
+	}
+	if (n->reload) {
+		snprintf(err, errlen, "a reload is under way; try again");
+		return -EBUSY;
+	}
+	j = calloc(1, sizeof(*j));
+	if (!j) {
+		snprintf(err, errlen, "%s", strerror(ENOMEM));
+		return -ENOMEM;
+	}
+	j->n = n;
+	j->done = done;
+	j->arg = arg;
+	j->req.data = j;
+	/* A regular file only, opened without blocking (netconf.h). */
+	ret = uv_queue_work(&n->loop, &j->req, reload_parse, reload_applied);
+	if (ret < 0) {
+		snprintf(err, errlen, "cannot start the reload: %s", uv_strerror(ret));
+		free(j);
+		return ret;
+	}
+	n->reload = j;
+	return 0;
+}
+
+void node_reload_forget(struct node *n, void *arg)
+{
+	if (n->reload && n->reload->arg == arg)
+		n->reload->arg = NULL;
 }
 
 /* ---- life cycle ---- */
@@ -934,6 +1046,7 @@ static int node_run(void *arg, int ready_fd)
 	const struct node_options *opt = arg;
 	struct node *n;
 	char err[512] = "";
+	size_t i;
 	int ret;
 
 	n = calloc(1, sizeof(*n));
@@ -975,6 +1088,8 @@ static int node_run(void *arg, int ready_fd)
 	}
 	uv_loop_close(&n->loop);
 	names_free(n);
+	for (i = 0; i < n->n_members; ++i)
+		free(n->members[i]);
 	free(n->members);
 	netconf_free(n->conf);
 	if (n->private_key)

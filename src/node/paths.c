@@ -443,7 +443,7 @@ static void on_ping(void *ctx, const uint8_t key[32], const union wg_sockaddr *a
 	/* Only a member relayed through a relay matters: the others cost a
 	 * load each, not a lookup of their peer. */
 	for (i = 0; i < n->n_members; ++i) {
-		struct member *m = &n->members[i];
+		struct member *m = n->members[i];
 		struct ovl_path_peer f;
 
 		if (m->path.relay >= 0 && peer_facts(n, m, &f))
@@ -498,11 +498,11 @@ bool paths_channel_source(struct node *n, const union wg_sockaddr *src)
 	 * is checked like any other), so a reload that moved the members
 	 * cannot make it wrong. */
 	i = n->chan_src_hint;
-	if (i < n->n_members && ovl_path_channel_source(&n->members[i].path, &a))
+	if (i < n->n_members && ovl_path_channel_source(&n->members[i]->path, &a))
 		return true;
 	for (i = 0; i < n->n_members; ++i)
-		if (n->members[i].path.n_relays &&
-		    ovl_path_channel_source(&n->members[i].path, &a)) {
+		if (n->members[i]->path.n_relays &&
+		    ovl_path_channel_source(&n->members[i]->path, &a)) {
 			n->chan_src_hint = i;
 			return true;
 		}
@@ -536,7 +536,7 @@ void paths_punch_tick(uv_timer_t *t)
 	size_t i;
 
 	for (i = 0; i < n->n_members; ++i) {
-		struct member *m = &n->members[i];
+		struct member *m = n->members[i];
 		struct ovl_path_peer f;
 
 		if (m->path.punch_rounds && peer_facts(n, m, &f))
@@ -556,7 +556,7 @@ void paths_tick(struct node *n, uint64_t now)
 	unsigned j;
 
 	for (i = 0; i < n->n_members; ++i) {
-		struct member *m = &n->members[i];
+		struct member *m = n->members[i];
 		struct ovl_path_peer f;
 
 		if (peer_facts(n, m, &f))
