@@ -10,14 +10,16 @@
 #
 # 1. a pings b every 20 ms through their session while a reloads the file
 #    with 1% of its members replaced (49 removed, 49 added).  No ping may be
-#    lost, and the longest round trip must stay under MAX_RTT_MS (200).
+#    lost, and the longest round trip must stay under MAX_RTT_MS (500).
 #    Why that bound: a round trip is a few hundred microseconds here; the
 #    pings cross a's loop, so a reload that holds the loop for T ms shows
-#    as a round trip of about T ms.  The reload's own work on the loop is
-#    a few ms (doc/benchmarks.md, "Big network files"); 200 ms leaves room
-#    for a loaded 2-core machine and the sanitizer build, and is still a
-#    correctness check, not a benchmark: the member list rebuilt with a
-#    linear search per member blocked the loop for 8.5 s at this size.
+#    as a round trip of about T ms.  The file is parsed off the loop; the
+#    apply held it 50 to 160 ms at this size on the loaded 2-core machine
+#    (doc/benchmarks.md, "Big network files"); 500 ms leaves room for the
+#    sanitizer build and a busier machine, and is still a correctness
+#    check, not a benchmark: the member list rebuilt with a linear search
+#    per member held the loop for 7 to 9 s at this size (on main this test
+#    lost 197 of its 300 pings: replies later than 2 s count as lost).
 # 2. The reload took effect: a removed key is gone from `wh show`, an added
 #    one is there, and a's member count is unchanged.
 # 3. `wh show` of the 4,999 members answers within SHOW_S (5) seconds.
@@ -30,7 +32,7 @@ LAB_TAG=bf
 WH=$(lab_impl_abs "$1")
 GEN="$(cd "$(dirname "$0")/../tools" && pwd)/bigfile_conf.py"
 N=${BIGFILE_MEMBERS:-5000}
-MAX_RTT_MS=${BIGFILE_MAX_RTT_MS:-200}
+MAX_RTT_MS=${BIGFILE_MAX_RTT_MS:-500}
 SHOW_S=5
 
 lab_require_root
