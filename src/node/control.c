@@ -59,6 +59,7 @@ struct ctl_conn {
 	/* A request that waits (lookup, ping). */
 	uv_timer_t timer;
 	bool timer_used;
+	bool reloading;			/* a reload's parse is under way */
 	uint8_t key[CONTROL_KEY_LEN];
 	uint64_t started_ns;
 	bool join;			/* the answer is a network file */
@@ -333,11 +334,11 @@ static void do_show(struct ctl_conn *cc, bool json, bool all)
 	if (json)
 		strbuf_printf(&b, ",\n  \"peers\": [");
 	for (i = 0; i < n->n_members; ++i) {
-		if (!member_peer(n, &n->members[i]))
+		if (!member_peer(n, n->members[i]))
 			continue;	/* not in the device: nothing to show */
 		if (!json)
 			strbuf_printf(&b, "\n");
-		show_member(n, &b, &n->members[i], json, shown++ == 0);
+		show_member(n, &b, n->members[i], json, shown++ == 0);
 	}
 	if (json)
 		strbuf_printf(&b, "%s]\n}\n", shown ? "\n  " : "");
@@ -497,8 +498,8 @@ static void do_inspect(struct ctl_conn *cc)
 	strbuf_printf(&b, ",\n  \"dht\": {\"entries\": [");
 	strbuf_printf(&b, "%s]},\n  \"peers\": [", dht_walk(n, &b, true) ? "\n    " : "");
 	for (i = 0; i < n->n_members; ++i)
-		if (member_peer(n, &n->members[i]))
-			show_member(n, &b, &n->members[i], true, shown++ == 0);
+		if (member_peer(n, n->members[i]))
+			show_member(n, &b, n->members[i], true, shown++ == 0);
 	strbuf_printf(&b, "%s]\n}\n", shown ? "\n  " : "");
 	finish(cc, &b);
 }
@@ -708,6 +709,20 @@ static void do_names(struct ctl_conn *cc)
 
 /* ---- dispatch ---- */
 
+static void on_reloaded(void *arg, int ret, const char *err)
+{
+	struct ctl_conn *cc = arg;
+	struct strbuf b = { 0 };
+
+	cc->reloading = false;
+	if (ret < 0) {
+		fail(cc, err);
+		return;
+	}
+	strbuf_printf(&b, "reloaded: %zu members\n", cc->n->n_members);
+	finish(cc, &b);
+}
+
 static void handle(struct ctl_conn *cc)
 {
 	struct node *n = cc->n;
@@ -764,14 +779,9 @@ static void handle(struct ctl_conn *cc)
 			fail(cc, err);
 		}
 	} else if (req.verb == CONTROL_RELOAD) {
-		struct strbuf b = { 0 };
-
-		if (node_reload(n, err, sizeof(err)) < 0) {
+		cc->reloading = node_reload_start(n, on_reloaded, cc, err, sizeof(err)) == 0;
+		if (!cc->reloading)
 			fail(cc, err);
-			return;
-		}
-		strbuf_printf(&b, "reloaded: %zu members\n", n->n_members);
-		finish(cc, &b);
 	} else if (req.verb == CONTROL_DOWN) {
 		struct strbuf b = { 0 };
 
@@ -824,12 +834,12 @@ static void on_accept_error(void *owner, int err)
 }
 
 /* The client half-closes after its request: an answer still on its way
- * (a lookup, a ping) keeps the connection. */
+ * (a lookup, a ping, a reload) keeps the connection. */
 static bool on_eof(struct ipc_conn *c)
 {
 	struct ctl_conn *cc = ipc_conn_data(c);
 
-	return !cc->answered && cc->timer_used;
+	return !cc->answered && (cc->timer_used || cc->reloading);
 }
 
 static void on_timer_closed(uv_handle_t *h)
@@ -844,6 +854,7 @@ static void on_close(struct ipc_conn *c)
 	if (cc->n->ov)
 		overlay_cancel(cc->n->ov, cc);
 	node_invite_cancel(cc->n, cc);
+	node_reload_forget(cc->n, cc);
 	if (cc->timer_used) {
 		uv_timer_stop(&cc->timer);
 		uv_close((uv_handle_t *)&cc->timer, on_timer_closed);

@@ -118,7 +118,7 @@ static size_t members(struct node *n, struct metrics_peer *out)
 	size_t i, k = 0;
 
 	for (i = 0; i < n->n_members; ++i) {
-		const struct member *m = &n->members[i];
+		const struct member *m = n->members[i];
 		const struct wg_peer *p = member_peer(n, m);
 		const struct netconf_peer *cp = netconf_find(n->conf, m->key);
 		struct metrics_peer *mp = &out[k];

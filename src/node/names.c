@@ -12,6 +12,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -55,14 +56,19 @@ void names_endpoint_numeric(const struct netconf_peer *cp, union wg_sockaddr *a)
 	}
 }
 
+/* The table is built in the file's key order (netconf_by_key), so an
+ * entry is found by binary search: answers come back one per name, and a
+ * big file may name thousands. */
+static int cmp_entry_key(const void *key, const void *e)
+{
+	return sodium_compare(key, ((const struct name_entry *)e)->key, 32);
+}
+
 static struct name_entry *find(struct node *n, const uint8_t key[32])
 {
-	size_t i;
-
-	for (i = 0; n->names && i < n->names->n; ++i)
-		if (ct_equal(n->names->v[i].key, key, 32))
-			return &n->names->v[i];
-	return NULL;
+	if (!n->names || !n->names->n)
+		return NULL;
+	return bsearch(key, n->names->v, n->names->n, sizeof(*n->names->v), cmp_entry_key);
 }
 
 /* Where the address of a line goes: the DHT for boot and peer lines, the
@@ -202,7 +208,7 @@ int names_sync(struct node *n)
 		return -ENOMEM;
 	}
 	for (i = 0; i < c->n_peers; ++i) {
-		const struct netconf_peer *cp = &c->peers[i];
+		const struct netconf_peer *cp = netconf_by_key(c, i);
 		struct name_entry *e, *old;
 		union wg_sockaddr a;
 

@@ -185,6 +185,10 @@ bool netconf_kind_is_trusted(enum netconf_kind kind);
 /* The peer with this key, or NULL.  O(log n). */
 const struct netconf_peer *netconf_find(const struct netconf *conf,
 					const uint8_t key[NETCONF_KEY_LEN]);
+/* Peer i (0 <= i < n_peers) in the order of the keys (sodium_compare),
+ * the order netconf_find searches: a reader that keeps its own table in
+ * this order finds its entries by the same binary search. */
+const struct netconf_peer *netconf_by_key(const struct netconf *conf, size_t i);
 /* The peer with this hostname (letters in either case), or NULL.
  * O(log n). */
 const struct netconf_peer *netconf_find_hostname(const struct netconf *conf,

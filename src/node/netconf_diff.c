@@ -37,6 +37,11 @@ const struct netconf_peer *netconf_find(const struct netconf *conf,
 	return e ? *e : NULL;
 }
 
+const struct netconf_peer *netconf_by_key(const struct netconf *conf, size_t i)
+{
+	return conf->by_key[i];
+}
+
 const struct netconf_peer *netconf_find_hostname(const struct netconf *conf,
 						 const char *hostname)
 {

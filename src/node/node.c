@@ -43,6 +43,7 @@ enum {
 	TICKS_PER_S = 1000 / DISCOVER_TICK_MS,
 	LOOKUP_BACKOFF_MIN_S = 2,	/* a member with no session is looked */
 	LOOKUP_BACKOFF_MAX_S = 60,	/* up again after this, doubling */
+	IDLE_LOOKUPS_PER_TICK = 2,	/* members nothing waits for (on_discover) */
 	TUNNEL_MTU = 1420,
 };
 
@@ -57,14 +58,23 @@ int node_control_path(char *out, size_t len, const char *ifname)
 
 /* ---- members ---- */
 
+/* The members are kept in the order of the file's index by key (netconf's
+ * by_key: sodium_compare, constant time), so that every lookup by key is
+ * a binary search: the data path, the overlay's events and the sync of a
+ * reload ask for members by key, and a file may list 65,536 of them. */
+static int cmp_member_key(const void *key, const void *e)
+{
+	return sodium_compare(key, (*(struct member *const *)e)->key, 32);
+}
+
 struct member *node_member(struct node *n, const uint8_t key[32])
 {
-	size_t i;
+	struct member **m;
 
-	for (i = 0; i < n->n_members; ++i)
-		if (ct_equal(n->members[i].key, key, 32))
-			return &n->members[i];
-	return NULL;
+	if (!n->n_members)
+		return NULL;
+	m = bsearch(key, n->members, n->n_members, sizeof(*n->members), cmp_member_key);
+	return m ? *m : NULL;
 }
 
 /* The member's WireGuard peer, looked up by key in the device's table
@@ -87,73 +97,93 @@ static bool is_member_entry(const struct node *n, const struct netconf_peer *cp)
 	return n->member && netconf_kind_is_trusted(cp->kind) && !ct_equal(cp->key, n->public_key, 32);
 }
 
-static bool still_member(const struct node *n, const uint8_t key[32])
+/* Whether the device already holds what the file says of cp (op: the old
+ * file's line of the same key, or NULL): the same addresses and endpoint,
+ * and no router on either side (routes may have moved between routers).
+ * A reload then asks the device nothing for it, so that changing one line
+ * of a big file costs one peer's work, not every member's. */
+static bool member_unchanged(struct node *n, const struct netconf_peer *op,
+			     const struct netconf_peer *cp)
 {
-	size_t i;
-
-	for (i = 0; i < n->conf->n_peers; ++i)
-		if (is_member_entry(n, &n->conf->peers[i]) && ct_equal(n->conf->peers[i].key, key, 32))
-			return true;
-	return false;
+	return op && is_member_entry(n, op) && op->kind != NETCONF_ROUTER &&
+	       cp->kind != NETCONF_ROUTER && op->has_ipv4 == cp->has_ipv4 &&
+	       op->has_ipv6 == cp->has_ipv6 && !memcmp(op->ipv4, cp->ipv4, 4) &&
+	       !memcmp(op->ipv6, cp->ipv6, 16) &&
+	       !memcmp(&op->endpoint, &cp->endpoint, sizeof(op->endpoint));
 }
 
-/* The file's members as a set request, applied through the UAPI's own
- * applier (src/wg/uapi_server.h): members that left are removed, the
- * others created or kept (with their sessions), their allowed IPs
- * replaced by their overlay addresses, and a static endpoint from the
- * file given to those without a session. */
-static int members_request(struct node *n, struct uapi_set *set)
+/* Asks the device to remove a member that left. */
+static int request_remove(struct uapi_set *set, const uint8_t key[32])
 {
-	size_t i;
+	struct uapi_peer_set *ps = uapi_set_add_peer(set, key);
 
-	for (i = 0; i < n->n_members; ++i) {
-		struct uapi_peer_set *ps;
+	if (!ps)
+		return -ENOMEM;
+	ps->remove = true;
+	return 0;
+}
 
-		if (still_member(n, n->members[i].key))
-			continue;
-		ps = uapi_set_add_peer(set, n->members[i].key);
-		if (!ps)
+/* Asks the device to create or update the member of cp (op: the old
+ * file's line of its key, or NULL): its allowed IPs replaced by its
+ * overlay addresses and routes, and a static endpoint from the file
+ * given while it has no session.  Nothing when the device already has it
+ * all (member_unchanged). */
+static int request_member(struct node *n, struct uapi_set *set, const struct netconf_peer *op,
+			  const struct netconf_peer *cp)
+{
+	const struct wg_peer *peer = peer_lookup(&n->dev, cp->key);
+	struct uapi_allowed_ip a;
+	struct uapi_peer_set *ps;
+	union wg_sockaddr ep;
+	bool session = peer && node_peer_has_session(peer);
+
+	names_endpoint_numeric(cp, &ep);
+	if (peer && member_unchanged(n, op, cp) && !(ep.sa.sa_family && !session))
+		return 0;
+	ps = uapi_set_add_peer(set, cp->key);
+	if (!ps)
+		return -ENOMEM;
+	ps->replace_allowed_ips = true;
+	memset(&a, 0, sizeof(a));
+	if (cp->has_ipv4) {
+		a.family = AF_INET;
+		a.cidr = 32;
+		memcpy(a.addr, cp->ipv4, 4);
+		if (uapi_peer_add_allowed_ip(ps, &a) < 0)
 			return -ENOMEM;
-		ps->remove = true;
 	}
-	for (i = 0; i < n->conf->n_peers; ++i) {
-		const struct netconf_peer *cp = &n->conf->peers[i];
-		const struct wg_peer *peer;
-		struct uapi_allowed_ip a;
-		struct uapi_peer_set *ps;
-		union wg_sockaddr ep;
-
-		if (!is_member_entry(n, cp))
-			continue;
-		ps = uapi_set_add_peer(set, cp->key);
-		if (!ps)
+	if (cp->has_ipv6) {
+		a.family = AF_INET6;
+		a.cidr = 128;
+		memcpy(a.addr, cp->ipv6, 16);
+		if (uapi_peer_add_allowed_ip(ps, &a) < 0)
 			return -ENOMEM;
-		ps->replace_allowed_ips = true;
-		memset(&a, 0, sizeof(a));
-		if (cp->has_ipv4) {
-			a.family = AF_INET;
-			a.cidr = 32;
-			memcpy(a.addr, cp->ipv4, 4);
-			if (uapi_peer_add_allowed_ip(ps, &a) < 0)
-				return -ENOMEM;
-		}
-		if (cp->has_ipv6) {
-			a.family = AF_INET6;
-			a.cidr = 128;
-			memcpy(a.addr, cp->ipv6, 16);
-			if (uapi_peer_add_allowed_ip(ps, &a) < 0)
-				return -ENOMEM;
-		}
-		if (routes_allowed_ips(n->conf, cp, ps) < 0)
-			return -ENOMEM;
-		names_endpoint_numeric(cp, &ep);
-		peer = peer_lookup(&n->dev, cp->key);
-		if (ep.sa.sa_family && !(peer && node_peer_has_session(peer))) {
-			ps->has_endpoint = true;
-			ps->endpoint = ep;
-		}
+	}
+	if (cp->kind == NETCONF_ROUTER && routes_allowed_ips(n->conf, cp, ps) < 0)
+		return -ENOMEM;
+	if (ep.sa.sa_family && !session) {
+		ps->has_endpoint = true;
+		ps->endpoint = ep;
 	}
 	return 0;
+}
+
+/* The old file's line of key, walking old's key order alongside the new
+ * file's (*k: the walk's position): a merge, one comparison a step. */
+static const struct netconf_peer *old_line(const struct netconf *old, size_t *k,
+					   const uint8_t key[32])
+{
+	while (old && *k < old->n_peers) {
+		const struct netconf_peer *op = netconf_by_key(old, *k);
+		int c = sodium_compare(op->key, key, 32);
+
+		if (c > 0)
+			return NULL;
+		++*k;
+		if (c == 0)
+			return op;
+	}
+	return NULL;
 }
 
 /* The members' keys go to the overlay, which gives them to the relays we
@@ -170,58 +200,107 @@ static int member_keys_to_relays(struct node *n)
 	if (!keys)
 		return -ENOMEM;
 	for (i = 0; i < n->n_members; ++i)
-		memcpy(keys[i], n->members[i].key, 32);
+		memcpy(keys[i], n->members[i]->key, 32);
 	ret = overlay_set_peers(n->ov, (const uint8_t (*)[32])keys, n->n_members);
 	free(keys);
 	return ret;
 }
 
-/* Rebuilds the member list from the file: existing WireGuard peers (and
- * their sessions) are kept, new ones created, missing ones removed.  The
- * node is the only creator and remover of its members' peers: stock wg
- * may not touch them (src/node/uapi_policy.c). */
-static int sync_members(struct node *n)
+/* Frees the members of v[0..n) that are not in keep (a pointer of both
+ * lists is one member). */
+static void free_members_not_in(struct member **v, size_t n, struct member **keep, size_t nk)
+{
+	size_t i, k = 0;
+
+	for (i = 0; i < n; ++i) {
+		while (k < nk && sodium_compare(keep[k]->key, v[i]->key, 32) < 0)
+			++k;
+		if (k == nk || keep[k] != v[i])
+			free(v[i]);
+	}
+}
+
+/* Rebuilds the member list from the file (old: the file it replaces, or
+ * NULL at start): existing WireGuard peers (and their sessions) are kept,
+ * new ones created, missing ones removed, through the UAPI's own applier
+ * (src/wg/uapi_server.h).  The node is the only creator and remover of
+ * its members' peers: stock wg may not touch them (src/node/uapi_policy.c).
+ *
+ * The old list, the old file and the new file are all in key order
+ * (netconf_by_key), so one merge walks them together: a reload costs one
+ * comparison per line, and asks the device only for what changed.  The
+ * list holds pointers: a member that stays is the same allocation, with
+ * its discovery and path state, and only the list of pointers is new. */
+static int sync_members(struct node *n, const struct netconf *old)
 {
 	struct uapi_set *set = calloc(1, sizeof(*set));
-	struct member *nm = calloc(n->conf->n_peers ? n->conf->n_peers : 1, sizeof(*nm));
-	size_t i, count = 0;
+	struct member **nm = calloc(n->conf->n_peers ? n->conf->n_peers : 1, sizeof(*nm));
+	size_t i = 0, j = 0, k = 0, count = 0;
 	int ret = -ENOMEM;
 
 	if (!set || !nm)
 		goto out;
-	ret = members_request(n, set);
-	if (ret < 0)
-		goto out;
-	ret = uapi_apply_set(&n->dev, set, NULL);
-	if (ret < 0)
-		goto out;
-	for (i = 0; i < n->conf->n_peers; ++i) {
-		const struct netconf_peer *cp = &n->conf->peers[i];
-		struct member *m = &nm[count], *old;
+	while (i < n->n_members || j < n->conf->n_peers) {
+		const struct netconf_peer *cp = j < n->conf->n_peers ? netconf_by_key(n->conf, j) : NULL;
+		struct member *om = i < n->n_members ? n->members[i] : NULL;
+		int c = !cp ? -1 : !om ? 1 : sodium_compare(om->key, cp->key, 32);
 
+		if (c < 0 || (c == 0 && !is_member_entry(n, cp))) {
+			/* A member that left the file, or is no member now. */
+			ret = request_remove(set, om->key);
+			if (ret < 0)
+				goto out;
+			++i;
+			j += c == 0;
+			continue;
+		}
+		++j;
+		if (c == 0)
+			++i;
 		if (!is_member_entry(n, cp))
 			continue;
-		/* Discovery and path state survive for members that stay. */
-		old = node_member(n, cp->key);
-		if (old) {
-			*m = *old;
-		} else {
-			memcpy(m->key, cp->key, 32);
-			paths_member_init(m);
-		}
-		snprintf(m->hostname, sizeof(m->hostname), "%s", cp->hostname);
-		if (!member_peer(n, m)) {
-			ret = -ENOENT;	/* applied above: cannot happen */
+		ret = request_member(n, set, old_line(old, &k, cp->key), cp);
+		if (ret < 0)
 			goto out;
+		if (c == 0) {
+			nm[count] = om;
+		} else {
+			nm[count] = calloc(1, sizeof(**nm));
+			if (!nm[count]) {
+				ret = -ENOMEM;
+				goto out;
+			}
+			memcpy(nm[count]->key, cp->key, 32);
+			paths_member_init(nm[count]);
 		}
 		++count;
 	}
+	ret = uapi_apply_set(&n->dev, set, NULL);
+	if (ret < 0)
+		goto out;
+	for (i = 0; i < set->n_peers; ++i)
+		if (!set->peers[i].remove && !peer_lookup(&n->dev, set->peers[i].public_key)) {
+			ret = -ENOENT;	/* applied above: cannot happen */
+			goto out;
+		}
+	/* Applied: hostnames are taken, members that left are freed. */
+	for (i = 0, j = 0; i < count && j < n->conf->n_peers; ++j) {
+		const struct netconf_peer *cp = netconf_by_key(n->conf, j);
+
+		if (sodium_compare(cp->key, nm[i]->key, 32))
+			continue;
+		snprintf(nm[i]->hostname, sizeof(nm[i]->hostname), "%s", cp->hostname);
+		++i;
+	}
+	free_members_not_in(n->members, n->n_members, nm, count);
 	free(n->members);
 	n->members = nm;
 	n->n_members = count;
 	nm = NULL;
 	ret = member_keys_to_relays(n);
 out:
+	if (nm)
+		free_members_not_in(nm, count, n->members, n->n_members);
 	free(nm);
 	uapi_set_free(set);
 	return ret;
@@ -248,14 +327,63 @@ void node_plan_handshake(struct node *n, struct member *m)
 	}
 }
 
-/* Once a second: members without a session are looked up, with a
- * doubling back-off, so that a node that is down costs little. */
+/* Every tick: members without a session are looked up, with a doubling
+ * back-off, so that a node that is down costs little.  A member we have
+ * packets for (staged in its peer, waiting for a session) is looked up as
+ * soon as its back-off allows; the others, that nothing asks for, share a
+ * budget of IDLE_LOOKUPS_PER_TICK, taken in turn from a cursor that goes
+ * round the list, so that a file of 10,000 members costs a bounded rate
+ * of lookups at idle (a few per second), not one per member per minute.
+ * A small file never meets the budget: its members are looked up as
+ * before. */
+static void discover_member(struct node *n, struct member *m, uint64_t now, bool joined,
+			    unsigned *idle_budget)
+{
+	struct wg_peer *p = member_peer(n, m);
+
+	if (!p)
+		return;	/* not (yet) in the device */
+	/* A session whose relay died with no other one known needs a
+	 * lookup as much as no session does. */
+	if (node_peer_has_session(p) && !(p->routed && !ovl_path_relay_in_use(&m->path))) {
+		m->lookup_backoff_ns = 0;
+		m->initiate_at_ns = 0;
+		return;
+	}
+	if (m->initiate_at_ns && now >= m->initiate_at_ns && p->endpoint.sa.sa_family) {
+		m->initiate_at_ns = 0;
+		send_handshake_initiation(p, false);
+	}
+	if (now < m->next_lookup_ns || !joined)
+		return;
+	if (!p->nstaged) {
+		if (!*idle_budget)
+			return;
+		--*idle_budget;
+	}
+	if (overlay_lookup(n->ov, m->key, NULL, NULL) < 0)
+		return;	/* busy: next tick */
+	/* The public nodes we know are asked at once too: the lookup
+	 * may spend its first seconds on nodes that left. */
+	dev_log(&n->dev, LOG_DBG, "looking up member %s (%u public nodes asked)", m->hostname,
+		overlay_ask_public(n->ov, m->key));
+	/* A known endpoint is tried too (a static one, or the last). */
+	if (p->endpoint.sa.sa_family)
+		node_plan_handshake(n, m);
+	m->lookup_backoff_ns = m->lookup_backoff_ns ? m->lookup_backoff_ns * 2 :
+						      LOOKUP_BACKOFF_MIN_S * NS;
+	if (m->lookup_backoff_ns > LOOKUP_BACKOFF_MAX_S * NS)
+		m->lookup_backoff_ns = LOOKUP_BACKOFF_MAX_S * NS;
+	m->next_lookup_ns = now + m->lookup_backoff_ns;
+}
+
 static void on_discover(uv_timer_t *t)
 {
 	struct node *n = t->data;
 	uint64_t now = wg_now(&n->dev);
+	unsigned idle_budget = IDLE_LOOKUPS_PER_TICK;
 	bool joined;
-	size_t i;
+	size_t i, start;
 
 	/* Our reflexive address and NAT mapping: asked of a few DHT nodes
 	 * soon after start (once the bootstrap answered) and every minute. */
@@ -272,40 +400,17 @@ static void on_discover(uv_timer_t *t)
 	 * Not until the whole bootstrap lookup ends: nodes that left lately
 	 * can keep it waiting for seconds. */
 	joined = overlay_table(n->ov)->n_heard > 0 || !overlay_table(n->ov)->n_boot;
-
+	if (!n->n_members)
+		return;
+	start = n->discover_next % n->n_members;
 	for (i = 0; i < n->n_members; ++i) {
-		struct member *m = &n->members[i];
-		struct wg_peer *p = member_peer(n, m);
+		unsigned before = idle_budget;
+		size_t at = (start + i) % n->n_members;
 
-		if (!p)
-			continue;	/* not (yet) in the device */
-		/* A session whose relay died with no other one known needs a
-		 * lookup as much as no session does. */
-		if (node_peer_has_session(p) && !(p->routed && !ovl_path_relay_in_use(&m->path))) {
-			m->lookup_backoff_ns = 0;
-			m->initiate_at_ns = 0;
-			continue;
-		}
-		if (m->initiate_at_ns && now >= m->initiate_at_ns && p->endpoint.sa.sa_family) {
-			m->initiate_at_ns = 0;
-			send_handshake_initiation(p, false);
-		}
-		if (now < m->next_lookup_ns || !joined)
-			continue;
-		if (overlay_lookup(n->ov, m->key, NULL, NULL) < 0)
-			continue;	/* busy: next tick */
-		/* The public nodes we know are asked at once too: the lookup
-		 * may spend its first seconds on nodes that left. */
-		dev_log(&n->dev, LOG_DBG, "looking up member %s (%u public nodes asked)", m->hostname,
-			overlay_ask_public(n->ov, m->key));
-		/* A known endpoint is tried too (a static one, or the last). */
-		if (p->endpoint.sa.sa_family)
-			node_plan_handshake(n, m);
-		m->lookup_backoff_ns = m->lookup_backoff_ns ? m->lookup_backoff_ns * 2 :
-							      LOOKUP_BACKOFF_MIN_S * NS;
-		if (m->lookup_backoff_ns > LOOKUP_BACKOFF_MAX_S * NS)
-			m->lookup_backoff_ns = LOOKUP_BACKOFF_MAX_S * NS;
-		m->next_lookup_ns = now + m->lookup_backoff_ns;
+		discover_member(n, n->members[at], now, joined, &idle_budget);
+		/* The next tick's idle lookups start after the last one. */
+		if (idle_budget != before)
+			n->discover_next = at + 1;
 	}
 }
 
@@ -410,24 +515,39 @@ static int check_workbit(struct node *n, const char *key_path, char *err, size_t
 
 /* ---- reload ---- */
 
-static int reload_file(struct node *n, char *err, size_t errlen)
+/* A reload reads and parses the file on libuv's thread pool (a file of
+ * 10,000 members takes tens of ms to parse, which the loop's sessions must
+ * not wait for), then applies it on the loop (reload_apply).  One at a
+ * time: the job is n->reload while it runs.  The parse touches nothing of
+ * the node but the file's path and name, which no one changes. */
+struct reload_job {
+	uv_work_t req;
+	struct node *n;
+	struct netconf *nc;
+	int ret;
+	char err[PATH_MAX + 512];
+	node_reload_done done;
+	void *arg;		/* NULL once the asker went away */
+};
+
+static void reload_parse(uv_work_t *req)
 {
-	struct netconf *nc = NULL, *old = n->conf;
+	struct reload_job *j = req->data;
+
+	j->ret = netconf_parse_file_as(j->n->conf_path, j->n->conf_name, &j->nc, j->err,
+				       sizeof(j->err));
+}
+
+/* Applies the parsed file nc, which it takes; the old one stays (and nc
+ * is freed) when nc cannot be applied. */
+static int reload_apply(struct node *n, struct netconf *nc, char *err, size_t errlen)
+{
+	struct netconf *old = n->conf;
 	uint8_t old4[4], old6[16];
 	uint8_t oldp4 = n->prefix4, oldp6 = n->prefix6;
 	bool was_member = n->member;
 	int ret;
 
-	if (n->conf_once) {
-		snprintf(err, errlen, "%s: not a regular file: wh reload re-reads the network file "
-			 "from its path, and this node read it once from a pipe (start it from a file "
-			 "to reload it)", n->conf_name);
-		return -EINVAL;
-	}
-	/* A regular file only, opened without blocking: this runs on the loop. */
-	ret = netconf_parse_file_as(n->conf_path, n->conf_name, &nc, err, errlen);
-	if (ret < 0)
-		return ret;
 	if (strcmp(nc->ns, old->ns) || nc->workbit != old->workbit) {
 		snprintf(err, errlen, "%s: a reload cannot change the namespace or the workbit "
 			 "(restart the node)", n->conf_name);
@@ -444,7 +564,7 @@ static int reload_file(struct node *n, char *err, size_t errlen)
 	memcpy(old6, n->ipv6, 16);
 	n->conf = nc;
 	take_self(n);
-	ret = sync_members(n);
+	ret = sync_members(n, old);
 	if (ret < 0) {
 		/* Keep the old file: the members that were synced stay. */
 		n->conf = old;
@@ -469,21 +589,99 @@ static int reload_file(struct node *n, char *err, size_t errlen)
 	netconf_free(old);
 	node_invite_reloaded(n);
 	log_left_out(n);
-	dev_log(&n->dev, LOG_INFO, "reloaded %s: %zu members", n->conf_name, n->n_members);
 	return 0;
 }
 
-/* The service manager (wh@.service, Type=notify) hears of the reload
- * before it starts and is READY=1 again after it, whether the new file
- * was taken or refused: the node runs either way. */
+/* The same on the loop, parse and all, for the node's own change of its
+ * file (an invitation's alias line, src/node/invite.c): small, and its
+ * caller needs the outcome before it answers.  The service manager
+ * (wh@.service, Type=notify) hears of every reload before it starts and
+ * is READY=1 again after it, whether the new file was taken or refused:
+ * the node runs either way. */
 int node_reload(struct node *n, char *err, size_t errlen)
 {
+	struct netconf *nc = NULL;
 	int ret;
 
+	if (n->conf_once) {
+		snprintf(err, errlen, "%s: not a regular file: this node read it once from a pipe",
+			 n->conf_name);
+		return -EINVAL;
+	}
 	sdnotify_reloading();
-	ret = reload_file(n, err, errlen);
+	ret = netconf_parse_file_as(n->conf_path, n->conf_name, &nc, err, errlen);
+	if (ret >= 0)
+		ret = reload_apply(n, nc, err, errlen);
+	if (ret >= 0)
+		dev_log(&n->dev, LOG_INFO, "reloaded %s: %zu members", n->conf_name, n->n_members);
 	sdnotify_send("READY=1");
 	return ret;
+}
+
+static void reload_applied(uv_work_t *req, int status)
+{
+	struct reload_job *j = req->data;
+	struct node *n = j->n;
+
+	n->reload = NULL;
+	if (status < 0 || n->stopping) {
+		netconf_free(j->nc);
+		j->ret = -ECANCELED;
+		snprintf(j->err, sizeof(j->err), "the node is stopping");
+	} else if (j->ret >= 0) {
+		uint64_t t0 = uv_hrtime();
+
+		j->ret = reload_apply(n, j->nc, j->err, sizeof(j->err));
+		if (j->ret >= 0)
+			dev_log(&n->dev, LOG_INFO, "reloaded %s: %zu members (%.1f ms on the loop)",
+				n->conf_name, n->n_members, (double)(uv_hrtime() - t0) / 1e6);
+	}
+	if (j->arg)
+		j->done(j->arg, j->ret, j->err);
+	free(j);
+	sdnotify_send("READY=1");
+}
+
+int node_reload_start(struct node *n, node_reload_done done, void *arg, char *err, size_t errlen)
+{
+	struct reload_job *j;
+	int ret;
+
+	if (n->conf_once) {
+		snprintf(err, errlen, "%s: not a regular file: wh reload re-reads the network file "
+			 "from its path, and this node read it once from a pipe (start it from a file "
+			 "to reload it)", n->conf_name);
+		return -EINVAL;
+	}
+	if (n->reload) {
+		snprintf(err, errlen, "a reload is under way; try again");
+		return -EBUSY;
+	}
+	j = calloc(1, sizeof(*j));
+	if (!j) {
+		snprintf(err, errlen, "%s", strerror(ENOMEM));
+		return -ENOMEM;
+	}
+	j->n = n;
+	j->done = done;
+	j->arg = arg;
+	j->req.data = j;
+	/* A regular file only, opened without blocking (netconf.h). */
+	ret = uv_queue_work(&n->loop, &j->req, reload_parse, reload_applied);
+	if (ret < 0) {
+		snprintf(err, errlen, "cannot start the reload: %s", uv_strerror(ret));
+		free(j);
+		return ret;
+	}
+	n->reload = j;
+	sdnotify_reloading();
+	return 0;
+}
+
+void node_reload_forget(struct node *n, void *arg)
+{
+	if (n->reload && n->reload->arg == arg)
+		n->reload->arg = NULL;
 }
 
 /* ---- life cycle ---- */
@@ -787,7 +985,7 @@ static int node_setup(struct node *n, const struct node_options *opt, char *err,
 		return ret;
 	}
 
-	ret = sync_members(n);
+	ret = sync_members(n, NULL);
 	if (ret < 0) {
 		snprintf(err, errlen, "cannot create the members as peers: %s", strerror(-ret));
 		return ret;
@@ -903,6 +1101,7 @@ static int node_run(void *arg, int ready_fd)
 	const struct node_options *opt = arg;
 	struct node *n;
 	char err[512] = "";
+	size_t i;
 	int ret;
 
 	n = calloc(1, sizeof(*n));
@@ -947,6 +1146,8 @@ static int node_run(void *arg, int ready_fd)
 	}
 	uv_loop_close(&n->loop);
 	names_free(n);
+	for (i = 0; i < n->n_members; ++i)
+		free(n->members[i]);
 	free(n->members);
 	netconf_free(n->conf);
 	if (n->private_key)

@@ -24,6 +24,7 @@ struct netconf;
 struct node_dns;
 struct overlay;
 struct portmap;
+struct reload_job;
 
 /* A member of the network other than us: a WireGuard peer whose
  * endpoint the overlay finds.  All times are monotonic ns, 0 = never. */
@@ -52,7 +53,7 @@ struct node {
 	uint8_t ipv4[4], ipv6[16];	/* our overlay addresses, if member */
 	uint8_t prefix4, prefix6;
 	char hostname[254];		/* a DNS name: NETCONF_MAX_HOSTNAME + 1 */
-	struct member *members;
+	struct member **members;	/* node.c: in key order (node_member) */
 	size_t n_members;
 	struct ipc_server *ctl;
 	struct ipc_server *metrics;	/* metrics_node.c: the HTTP listener, or NULL */
@@ -61,6 +62,7 @@ struct node {
 	uv_timer_t discover;
 	uv_timer_t punch;		/* paths.c: 200 ms while punching */
 	bool paths_ready;
+	size_t chan_src_hint;		/* paths.c: the member of the last channel datagram */
 	uint64_t anchors_next_ns;	/* paths.c: NAT keepalives to public nodes */
 	union wg_sockaddr mapped;	/* our port mapping on the router, if any */
 	struct portmap *portmap;
@@ -70,6 +72,8 @@ struct node {
 	bool dev_ready;			/* device_init succeeded */
 	bool handles_ready;		/* signals and the discovery timer */
 	unsigned ticks;			/* discovery ticks since start */
+	size_t discover_next;		/* node.c: where idle lookups go on */
+	struct reload_job *reload;	/* node.c: the reload under way, or NULL */
 	bool stopping;
 	const char *stop_reason;	/* node_shutdown_soon */
 	int exit_code;
@@ -86,8 +90,16 @@ void control_stop(struct node *n);
 /* uapi_policy.c: fills n->uapi_policy. */
 void node_uapi_policy_init(struct node *n);
 
-/* node.c, for control.c */
+/* node.c, for control.c: `wh reload`.  The file is parsed on the thread
+ * pool and applied on the loop; then done(arg, 0 or a negative errno,
+ * the message of a refusal) is called, unless node_reload_forget(n, arg)
+ * came first (the asker went away).  0, or a negative errno with a
+ * message in err when the reload cannot start (a pipe, one under way). */
+typedef void (*node_reload_done)(void *arg, int ret, const char *err);
+int node_reload_start(struct node *n, node_reload_done done, void *arg, char *err, size_t errlen);
+/* A reload done at once, on the loop (the node's own changes to its file). */
 int node_reload(struct node *n, char *err, size_t errlen);
+void node_reload_forget(struct node *n, void *arg);
 void node_shutdown(struct node *n, const char *why);
 /* The same from the next loop turns on, so that answers already queued
  * are written first. */

@@ -440,11 +440,13 @@ static void on_ping(void *ctx, const uint8_t key[32], const union wg_sockaddr *a
 
 	if (!to_ovl(addr, &a))
 		return;
+	/* Only a member relayed through a relay matters: the others cost a
+	 * load each, not a lookup of their peer. */
 	for (i = 0; i < n->n_members; ++i) {
-		struct member *m = &n->members[i];
+		struct member *m = n->members[i];
 		struct ovl_path_peer f;
 
-		if (peer_facts(n, m, &f))
+		if (m->path.relay >= 0 && peer_facts(n, m, &f))
 			ovl_path_on_public_ping(&c, &m->path, &f, key, &a);
 	}
 }
@@ -491,9 +493,19 @@ bool paths_channel_source(struct node *n, const union wg_sockaddr *src)
 
 	if (!to_ovl(src, &a))
 		return false;
+	/* The member the last channel datagram came for first: a relay's
+	 * datagrams come in runs.  The index only speeds the search up (it
+	 * is checked like any other), so a reload that moved the members
+	 * cannot make it wrong. */
+	i = n->chan_src_hint;
+	if (i < n->n_members && ovl_path_channel_source(&n->members[i]->path, &a))
+		return true;
 	for (i = 0; i < n->n_members; ++i)
-		if (ovl_path_channel_source(&n->members[i].path, &a))
+		if (n->members[i]->path.n_relays &&
+		    ovl_path_channel_source(&n->members[i]->path, &a)) {
+			n->chan_src_hint = i;
 			return true;
+		}
 	return false;
 }
 
@@ -524,7 +536,7 @@ void paths_punch_tick(uv_timer_t *t)
 	size_t i;
 
 	for (i = 0; i < n->n_members; ++i) {
-		struct member *m = &n->members[i];
+		struct member *m = n->members[i];
 		struct ovl_path_peer f;
 
 		if (m->path.punch_rounds && peer_facts(n, m, &f))
@@ -544,7 +556,7 @@ void paths_tick(struct node *n, uint64_t now)
 	unsigned j;
 
 	for (i = 0; i < n->n_members; ++i) {
-		struct member *m = &n->members[i];
+		struct member *m = n->members[i];
 		struct ovl_path_peer f;
 
 		if (peer_facts(n, m, &f))

@@ -176,10 +176,10 @@ static int node_uapi_check(void *ctx, const struct uapi_set *set, char *why, siz
 		return refuse(why, len, "the UDP port is the overlay's too (wh up ... listen-port N)");
 	if (set->replace_peers) {
 		for (i = 0; i < n->n_members; ++i)
-			if (!named_in(set, n->members[i].key))
+			if (!named_in(set, n->members[i]->key))
 				return refuse(why, len, "replacing the peers would remove member %s (%s), "
-					      "which the network file manages", n->members[i].hostname,
-					      key_str(n->members[i].key, k));
+					      "which the network file manages", n->members[i]->hostname,
+					      key_str(n->members[i]->key, k));
 	}
 	for (i = 0; i < set->n_peers; ++i) {
 		const struct uapi_peer_set *ps = &set->peers[i];
