@@ -49,12 +49,15 @@ lab_require_cmd ip ping python3 timeout dig getent unshare nsenter mount setpriv
 lab_require_impl "$WH"
 
 SC_PID1=
+SC_NAME=
 
 sc_cleanup() {
 	local iface ns
 	# The sidecar's PID 1 (a child of unshare, outside LAB_PIDS): its
 	# death takes every process of its PID namespace with it.
 	[ -n "$SC_PID1" ] && kill -KILL "$SC_PID1" 2>/dev/null
+	# shellcheck disable=SC2086
+	[ -n "$SC_NAME" ] && podman ${SIDECAR_PODMAN:-} rm -f "$SC_NAME" >/dev/null 2>&1
 	lab_cleanup
 	for iface in "${LAB_IFACES[@]}"; do
 		rm -f "$WH_CTL_DIR/$iface.sock"
@@ -158,17 +161,40 @@ start_node b >"$LAB_DIR/start.err" 2>&1 || { tap_fail "wh up node_b" "$(cat "$LA
 SC_IFACE=${IFOF[app]}
 LAB_IFACES+=("$SC_IFACE")
 SC_HOST=$(hostname)
-ip netns exec "${NSOF[app]}" \
-	unshare --mount --pid --uts --fork --mount-proc --propagation private \
-	/bin/sh -c 'mount -t tmpfs -o mode=0755,size=4m sidecar-run /run && hostname sidecar && exec "$@"' \
-	sidecar setpriv --bounding-set=-all,+net_admin,+net_bind_service --inh-caps=-all \
-	env WH="$WH" WH_CONFIG_DIR="$LAB_DIR/app" WH_NETWORK=sc LOG_LEVEL="${LAB_LOG_LEVEL:-info}" \
-	"$ENTRYPOINT" interface "$SC_IFACE" listen-port "$PORT" \
-	>>"$LAB_DIR/$SC_IFACE.log" 2>&1 </dev/null &
-SC_UNSHARE=$!
-LAB_PIDS+=("$SC_UNSHARE")
-wait_for "[ -n \"\$(cat /proc/$SC_UNSHARE/task/$SC_UNSHARE/children 2>/dev/null)\" ]" 5
-SC_PID1=$(awk '{print $1}' "/proc/$SC_UNSHARE/task/$SC_UNSHARE/children" 2>/dev/null)
+SC_WH=$WH
+SC_KIND=unshare
+if [ -z "${SIDECAR_IMAGE:-}" ]; then
+	ip netns exec "${NSOF[app]}" \
+		unshare --mount --pid --uts --fork --mount-proc --propagation private \
+		/bin/sh -c 'mount -t tmpfs -o mode=0755,size=4m tmpfs /run && hostname sidecar && exec "$@"' \
+		sidecar setpriv --bounding-set=-all,+net_admin,+net_bind_service --inh-caps=-all \
+		env WH="$WH" WH_CONFIG_DIR="$LAB_DIR/app" WH_NETWORK=sc LOG_LEVEL="${LAB_LOG_LEVEL:-info}" \
+		"$ENTRYPOINT" interface "$SC_IFACE" listen-port "$PORT" \
+		>>"$LAB_DIR/$SC_IFACE.log" 2>&1 </dev/null &
+	SC_WAITER=$!
+	LAB_PIDS+=("$SC_WAITER")
+	wait_for "[ -n \"\$(cat /proc/$SC_WAITER/task/$SC_WAITER/children 2>/dev/null)\" ]" 5
+	SC_PID1=$(awk '{print $1}' "/proc/$SC_WAITER/task/$SC_WAITER/children" 2>/dev/null)
+else
+	# The same with the image (test/container-image.sh): podman joins
+	# the application's namespace by its path.  SIDECAR_PODMAN holds
+	# podman's global options, SIDECAR_RUN_OPTS more of `podman run`'s.
+	SC_WH=/usr/local/bin/wh
+	SC_KIND="podman run $SIDECAR_IMAGE"
+	SC_NAME=$SC_IFACE
+	# shellcheck disable=SC2086
+	podman ${SIDECAR_PODMAN:-} run --rm --name "$SC_NAME" ${SIDECAR_RUN_OPTS:-} \
+		--network "ns:/run/netns/${NSOF[app]}" --hostname sidecar --tmpfs /run:rw,mode=0755,size=4m \
+		--cap-drop all --cap-add NET_ADMIN --cap-add NET_BIND_SERVICE --device /dev/net/tun \
+		-v "$LAB_DIR/app:/etc/wh:ro" -e WH_NETWORK=sc -e LOG_LEVEL="${LAB_LOG_LEVEL:-info}" \
+		"$SIDECAR_IMAGE" interface "$SC_IFACE" listen-port "$PORT" \
+		>>"$LAB_DIR/$SC_IFACE.log" 2>&1 </dev/null &
+	SC_WAITER=$!
+	LAB_PIDS+=("$SC_WAITER")
+	wait_for "[ \"\$(podman ${SIDECAR_PODMAN:-} inspect -f '{{.State.Pid}}' $SC_NAME 2>/dev/null)\" -gt 0 ]" 30
+	# shellcheck disable=SC2086
+	SC_PID1=$(podman ${SIDECAR_PODMAN:-} inspect -f '{{.State.Pid}}' "$SC_NAME" 2>/dev/null)
+fi
 
 # scx CMD...: CMD in the sidecar's namespaces (mount, UTS, network, and
 # PID: nsenter forks into it), as `podman exec` would run it.
@@ -178,7 +204,7 @@ scx() {
 
 if [ -n "$SC_PID1" ] &&
 	wait_for "ip -n ${NSOF[app]} link show $SC_IFACE && scx test -S $WH_CTL_DIR/$SC_IFACE.sock" 10; then
-	tap_ok "sidecar: unshare's PID 1 ($SC_PID1 on the host) brought up $SC_IFACE in the application's namespace"
+	tap_ok "sidecar: $SC_KIND's PID 1 ($SC_PID1 on the host) brought up $SC_IFACE in the application's namespace"
 else
 	tap_fail "sidecar: wh up in its own namespaces" "$(impl_log "$SC_IFACE")"
 	tap_done
@@ -202,7 +228,7 @@ else
 		"net $(ns_of "$SC_PID1" net) (app $app_net)" "mnt $(ns_of "$SC_PID1" mnt) pid $(ns_of "$SC_PID1" pid)"
 fi
 
-js=$(scx "$WH" show "$SC_IFACE" json 2>&1)
+js=$(scx "$SC_WH" show "$SC_IFACE" json 2>&1)
 V4[app]=$(json_field ipv4 <<<"$js" 2>/dev/null)
 V6[app]=$(json_field ipv6 <<<"$js" 2>/dev/null)
 if [ -n "${V4[app]}" ] && [ -n "${V6[app]}" ]; then
@@ -211,7 +237,7 @@ else
 	tap_fail "sidecar: wh show from inside its namespaces" "$js"
 fi
 out=$(scx sh -c "ls /run/wh /run/wireguard; grep ' /run ' /proc/self/mounts" 2>&1)
-if grep -qx "$SC_IFACE.sock" <<<"$out" && grep -q "^sidecar-run /run tmpfs" <<<"$out"; then
+if grep -qx "$SC_IFACE.sock" <<<"$out" && grep -q "^tmpfs /run tmpfs" <<<"$out"; then
 	tap_ok "sidecar: its control and UAPI sockets are in its own /run (a tmpfs)"
 else
 	tap_fail "sidecar: its sockets in its own /run" "$out"
@@ -315,9 +341,9 @@ sc_procs() {
 wait_for "[ \$(sc_procs) -ge 2 ]" 5
 before=$(sc_procs)
 kill -KILL "$SC_PID1"
-if [ "$before" -ge 2 ] && wait_for "! kill -0 $SC_UNSHARE && [ \$(sc_procs) = 0 ]" 10 &&
+if [ "$before" -ge 2 ] && wait_for "! kill -0 $SC_WAITER && [ \$(sc_procs) = 0 ]" 10 &&
 	wait_for "! ip -n ${NSOF[app]} link show $SC_IFACE" 5; then
-	tap_ok "SIGKILL to the sidecar's PID 1: its $before processes gone, unshare exited, $SC_IFACE gone"
+	tap_ok "SIGKILL to the sidecar's PID 1: its $before processes gone, $SC_KIND exited, $SC_IFACE gone"
 else
 	tap_fail "SIGKILL to the sidecar's PID 1" "before: $before processes (wh and a sleep), left: $(sc_procs)" \
 		"$(ip -n "${NSOF[app]}" link show "$SC_IFACE" 2>&1)"
