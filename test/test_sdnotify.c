@@ -78,9 +78,18 @@ static void check_send(const char *name, const char *state)
 	}
 	if (n >= 0)
 		buf[n] = '\0';
-	if (state)
+	if (state) {
+		char shown[64];
+		size_t i;
+
+		/* The state's newlines shown as "|": a TAP line is one line. */
+		snprintf(shown, sizeof(shown), "%s", state);
+		for (i = 0; shown[i]; ++i)
+			if (shown[i] == '\n')
+				shown[i] = '|';
 		ok(r == 1 && n == (ssize_t)strlen(state) && !memcmp(buf, state, (size_t)n),
-		   "%s: '%s' arrives whole", name, state);
+		   "%s: '%s' arrives whole", name, shown);
+	}
 	else
 		ok(r == 1 && n > 0 && !strncmp(buf, "RELOADING=1\nMONOTONIC_USEC=", 27) &&
 		   strtoull(buf + 27, NULL, 10) > 0, "%s: RELOADING=1 with MONOTONIC_USEC", name);
