@@ -265,7 +265,8 @@ static void test_random(void)
 {
 	static const char *const parts[] = { "show", "json", "all", "inspect", "lookup", "ping",
 		"resolve", "names", "reload", "down", " ", " ", " ", KEY_URL, KEY_STD, KEY_STD_NOPAD,
-		KEY_TRAILING_BITS, "node_b", "a.test", "=", "\n", "\r", "x", "\t" };
+		KEY_TRAILING_BITS, "node_b", "a.test", "=", "\n", "\r", "x", "\t", "metrics",
+		"invite", "join", "expires", "3600", "0", "2592001", "00c0ffee00c0ffee00c0ffee00c0FFEE" };
 	unsigned iter, mismatches = 0, oks = 0, pieces_differ = 0;
 
 	for (iter = 0; iter < 200000; ++iter) {
@@ -294,7 +295,9 @@ static void test_random(void)
 		    (model && (req.verb != want.verb || req.json != want.json ||
 			       req.all != want.all || req.has_key != want.has_key ||
 			       strcmp(req.target, want.target) ||
-			       memcmp(req.key, want.key, KEY_LEN)))) {
+			       memcmp(req.key, want.key, KEY_LEN) || req.expires_s != want.expires_s ||
+			       memcmp(req.real, want.real, KEY_LEN) ||
+			       memcmp(req.proof, want.proof, sizeof(req.proof))))) {
 			if (++mismatches <= 5)
 				diag("model: '%.*s': parser %d, model %d", (int)lf, text, whole, model);
 		}

@@ -21,7 +21,9 @@ static bool same_request(const struct control_request *a, const struct control_r
 {
 	return a->verb == b->verb && a->json == b->json && a->all == b->all &&
 	       a->has_key == b->has_key && !strcmp(a->target, b->target) &&
-	       !memcmp(a->key, b->key, sizeof(a->key));
+	       !memcmp(a->key, b->key, sizeof(a->key)) && a->expires_s == b->expires_s &&
+	       !memcmp(a->real, b->real, sizeof(a->real)) &&
+	       !memcmp(a->proof, b->proof, sizeof(a->proof));
 }
 
 static enum control_error parse_checked(const char *line, size_t len, struct control_request *req)
