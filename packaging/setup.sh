@@ -27,9 +27,10 @@ PACKAGES=(
 	zsh
 	# the Debian package (packaging/deb.sh) and its tests (test/package*.sh):
 	# dpkg-buildpackage, lintian, mandoc -Tlint, man -l, systemd-analyze
-	dpkg-dev debhelper fakeroot lintian mandoc man-db systemd
-	# promtool check metrics: net-metrics
-	prometheus
+	# (dpkg-buildpackage checks build-essential itself)
+	dpkg-dev debhelper fakeroot lintian mandoc man-db systemd build-essential
+	# promtool check metrics and curl's scrapes: net-metrics
+	prometheus curl
 )
 
 build=0
