@@ -302,6 +302,8 @@ if [ -n "$rule" ] && wait_for "grep -q '^ready' '$LAB_DIR/forger.log'" 10; then
 	pid=$PPID_
 	ext=
 	wait_for "grep -q '^mapped' '$LAB_DIR/$name.log'" 15 && ext=$(field "$name" mapped 3)
+	# the probe prints "ignored N" on its next tick, which may come after "mapped"
+	wait_for "grep -q '^ignored' '$LAB_DIR/$name.log'" 5
 	ign=$(field "$name" ignored 2)
 	if grep -q '^forged' "$LAB_DIR/forger.log" && [ "${ext%:*}" = "$W" ] && [ "${ign:-0}" -ge 1 ] &&
 		[ "$(field "$name" mapped 2)" = pcp ]; then
