@@ -19,6 +19,7 @@
 #include "proto/common/byteorder.h"
 #include "proto/dns/dns.h"
 #include "src/io/ipc.h"
+#include "src/io/udpsock.h"
 #include "src/node/dns_host.h"
 #include "src/node/netconf.h"
 #include "src/node/node_priv.h"
@@ -166,23 +167,10 @@ static void count_answer(struct node_dns *d, const struct dns_result *res)
  * IPV6_PKTINFO; 0 when the kernel did not say. */
 static unsigned arrival_ifindex(struct msghdr *m)
 {
-	struct cmsghdr *c;
+	union wg_pktinfo local;
+	int family = udpsock_arrival(m, &local);
 
-	for (c = CMSG_FIRSTHDR(m); c; c = CMSG_NXTHDR(m, c)) {
-		if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_PKTINFO) {
-			struct in_pktinfo pi;
-
-			memcpy(&pi, CMSG_DATA(c), sizeof(pi));
-			return (unsigned)pi.ipi_ifindex;
-		}
-		if (c->cmsg_level == IPPROTO_IPV6 && c->cmsg_type == IPV6_PKTINFO) {
-			struct in6_pktinfo pi;
-
-			memcpy(&pi, CMSG_DATA(c), sizeof(pi));
-			return pi.ipi6_ifindex;
-		}
-	}
-	return 0;
+	return family ? udpsock_arrival_ifindex(family, &local) : 0;
 }
 
 static void on_udp(uv_poll_t *h, int status, int events)
@@ -231,21 +219,13 @@ static void on_udp(uv_poll_t *h, int status, int events)
  * (on_udp); 0 or -errno. */
 static int udp_open(struct dns_listener *l, const union wg_sockaddr *sa)
 {
-	int fd, one = 1, ret;
+	int fd = udpsock_bind(sa, NULL, NULL);
 
-	fd = socket(sa->sa.sa_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0)
-		return -errno;
-	if (sa->sa.sa_family == AF_INET6)
-		ret = setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one)) < 0 ||
-		      setsockopt(fd, IPPROTO_IPV6, IPV6_RECVPKTINFO, &one, sizeof(one)) < 0;
-	else
-		ret = setsockopt(fd, IPPROTO_IP, IP_PKTINFO, &one, sizeof(one)) < 0;
-	if (ret || bind(fd, &sa->sa, wg_sockaddr_len(sa)) < 0 ||
-	    uv_poll_init(&l->d->n->loop, &l->udp, fd) < 0) {
-		ret = -errno;
+		return fd;
+	if (uv_poll_init(&l->d->n->loop, &l->udp, fd) < 0) {
 		close(fd);
-		return ret ? ret : -EIO;
+		return -EIO;
 	}
 	l->fd = fd;
 	l->udp.data = l;

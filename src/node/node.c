@@ -231,7 +231,7 @@ static void free_members_not_in(struct member **v, size_t n, struct member **kee
  * comparison per line, and asks the device only for what changed.  The
  * list holds pointers: a member that stays is the same allocation, with
  * its discovery and path state, and only the list of pointers is new. */
-static int sync_members(struct node *n, const struct netconf *old)
+int node_sync_members(struct node *n, const struct netconf *old)
 {
 	struct uapi_set *set = calloc(1, sizeof(*set));
 	struct member **nm = calloc(n->conf->n_peers ? n->conf->n_peers : 1, sizeof(*nm));
@@ -468,8 +468,18 @@ static void deconfigure_addresses(struct node *n)
 	iface_addr(ifindex, false, AF_INET6, n->ipv6, n->prefix6);
 }
 
+void node_readdress(struct node *n, const uint8_t old4[4], uint8_t oldp4, const uint8_t old6[16],
+		    uint8_t oldp6, char *err, size_t errlen)
+{
+	int ifindex = (int)tun_ifindex(n->dev.tun);
+
+	iface_addr(ifindex, false, AF_INET, old4, oldp4);
+	iface_addr(ifindex, false, AF_INET6, old6, oldp6);
+	configure_interface(n, err, errlen);
+}
+
 /* Our own addresses and hostname, from our trust line. */
-static void take_self(struct node *n)
+void node_take_self(struct node *n)
 {
 	const struct netconf_peer *self = netconf_find_self(n->conf, n->public_key);
 
@@ -481,19 +491,6 @@ static void take_self(struct node *n)
 	n->prefix4 = n->conf->prefix;
 	n->prefix6 = n->conf->prefix6;
 	snprintf(n->hostname, sizeof(n->hostname), "%s", self->hostname);
-}
-
-/* The lines the parser left out, and why: the node runs without them. */
-static void log_left_out(struct node *n)
-{
-	const struct netconf *c = n->conf;
-	size_t i;
-
-	for (i = 0; i < c->n_notes; ++i)
-		dev_log(&n->dev, LOG_ERR, "line left out of the network: %s", c->notes[i].text);
-	if (c->n_left_out > c->n_notes)
-		dev_log(&n->dev, LOG_ERR, "%zu more lines of %s left out of the network",
-			c->n_left_out - c->n_notes, n->conf_name);
 }
 
 /* The DHT drops every message of a key below the network's workbit, so
@@ -511,177 +508,6 @@ static int check_workbit(struct node *n, const char *key_path, char *err, size_t
 		 strcmp(c->ns, WORKBIT_DEFAULT_NAMESPACE) ? " namespace " : "",
 		 strcmp(c->ns, WORKBIT_DEFAULT_NAMESPACE) ? c->ns : "");
 	return -EINVAL;
-}
-
-/* ---- reload ---- */
-
-/* A reload reads and parses the file on libuv's thread pool (a file of
- * 10,000 members takes tens of ms to parse, which the loop's sessions must
- * not wait for), then applies it on the loop (reload_apply).  One at a
- * time: the job is n->reload while it runs.  The parse touches nothing of
- * the node but the file's path and name, which no one changes. */
-struct reload_job {
-	uv_work_t req;
-	struct node *n;
-	struct netconf *nc;
-	int ret;
-	char err[PATH_MAX + 512];
-	node_reload_done done;
-	void *arg;		/* NULL once the asker went away */
-};
-
-static void reload_parse(uv_work_t *req)
-{
-	struct reload_job *j = req->data;
-
-	j->ret = netconf_parse_file_as(j->n->conf_path, j->n->conf_name, &j->nc, j->err,
-				       sizeof(j->err));
-}
-
-/* Applies the parsed file nc, which it takes; the old one stays (and nc
- * is freed) when nc cannot be applied. */
-static int reload_apply(struct node *n, struct netconf *nc, char *err, size_t errlen)
-{
-	struct netconf *old = n->conf;
-	uint8_t old4[4], old6[16];
-	uint8_t oldp4 = n->prefix4, oldp6 = n->prefix6;
-	bool was_member = n->member;
-	int ret;
-
-	if (strcmp(nc->ns, old->ns) || nc->workbit != old->workbit) {
-		snprintf(err, errlen, "%s: a reload cannot change the namespace or the workbit "
-			 "(restart the node)", n->conf_name);
-		netconf_free(nc);
-		return -EINVAL;
-	}
-	if (!!netconf_find_self(nc, n->public_key) != was_member) {
-		snprintf(err, errlen, "%s: a reload cannot make this node %s a member "
-			 "(restart the node)", n->conf_name, was_member ? "stop being" : "become");
-		netconf_free(nc);
-		return -EINVAL;
-	}
-	memcpy(old4, n->ipv4, 4);
-	memcpy(old6, n->ipv6, 16);
-	n->conf = nc;
-	take_self(n);
-	ret = sync_members(n, old);
-	if (ret < 0) {
-		/* Keep the old file: the members that were synced stay. */
-		n->conf = old;
-		take_self(n);
-		netconf_free(nc);
-		snprintf(err, errlen, "%s: cannot apply: %s", n->conf_name, strerror(-ret));
-		return ret;
-	}
-	if (n->member && (memcmp(old4, n->ipv4, 4) || memcmp(old6, n->ipv6, 16) ||
-			  oldp4 != n->prefix4 || oldp6 != n->prefix6)) {
-		int ifindex = (int)tun_ifindex(n->dev.tun);
-
-		iface_addr(ifindex, false, AF_INET, old4, oldp4);
-		iface_addr(ifindex, false, AF_INET6, old6, oldp6);
-		configure_interface(n, err, errlen);
-	}
-	node_dns_reload(n);
-	routes_sync(n, old);
-	ret = names_sync(n);
-	if (ret < 0)
-		dev_log(&n->dev, LOG_ERR, "cannot resolve the file's host names: %s", strerror(-ret));
-	netconf_free(old);
-	node_invite_reloaded(n);
-	log_left_out(n);
-	return 0;
-}
-
-/* The same on the loop, parse and all, for the node's own change of its
- * file (an invitation's alias line, src/node/invite.c): small, and its
- * caller needs the outcome before it answers.  The service manager
- * (wh@.service, Type=notify) hears of every reload before it starts and
- * is READY=1 again after it, whether the new file was taken or refused:
- * the node runs either way. */
-int node_reload(struct node *n, char *err, size_t errlen)
-{
-	struct netconf *nc = NULL;
-	int ret;
-
-	if (n->conf_once) {
-		snprintf(err, errlen, "%s: not a regular file: this node read it once from a pipe",
-			 n->conf_name);
-		return -EINVAL;
-	}
-	sdnotify_reloading();
-	ret = netconf_parse_file_as(n->conf_path, n->conf_name, &nc, err, errlen);
-	if (ret >= 0)
-		ret = reload_apply(n, nc, err, errlen);
-	if (ret >= 0)
-		dev_log(&n->dev, LOG_INFO, "reloaded %s: %zu members", n->conf_name, n->n_members);
-	sdnotify_send("READY=1");
-	return ret;
-}
-
-static void reload_applied(uv_work_t *req, int status)
-{
-	struct reload_job *j = req->data;
-	struct node *n = j->n;
-
-	n->reload = NULL;
-	if (status < 0 || n->stopping) {
-		netconf_free(j->nc);
-		j->ret = -ECANCELED;
-		snprintf(j->err, sizeof(j->err), "the node is stopping");
-	} else if (j->ret >= 0) {
-		uint64_t t0 = uv_hrtime();
-
-		j->ret = reload_apply(n, j->nc, j->err, sizeof(j->err));
-		if (j->ret >= 0)
-			dev_log(&n->dev, LOG_INFO, "reloaded %s: %zu members (%.1f ms on the loop)",
-				n->conf_name, n->n_members, (double)(uv_hrtime() - t0) / 1e6);
-	}
-	if (j->arg)
-		j->done(j->arg, j->ret, j->err);
-	free(j);
-	sdnotify_send("READY=1");
-}
-
-int node_reload_start(struct node *n, node_reload_done done, void *arg, char *err, size_t errlen)
-{
-	struct reload_job *j;
-	int ret;
-
-	if (n->conf_once) {
-		snprintf(err, errlen, "%s: not a regular file: wh reload re-reads the network file "
-			 "from its path, and this node read it once from a pipe (start it from a file "
-			 "to reload it)", n->conf_name);
-		return -EINVAL;
-	}
-	if (n->reload) {
-		snprintf(err, errlen, "a reload is under way; try again");
-		return -EBUSY;
-	}
-	j = calloc(1, sizeof(*j));
-	if (!j) {
-		snprintf(err, errlen, "%s", strerror(ENOMEM));
-		return -ENOMEM;
-	}
-	j->n = n;
-	j->done = done;
-	j->arg = arg;
-	j->req.data = j;
-	/* A regular file only, opened without blocking (netconf.h). */
-	ret = uv_queue_work(&n->loop, &j->req, reload_parse, reload_applied);
-	if (ret < 0) {
-		snprintf(err, errlen, "cannot start the reload: %s", uv_strerror(ret));
-		free(j);
-		return ret;
-	}
-	n->reload = j;
-	sdnotify_reloading();
-	return 0;
-}
-
-void node_reload_forget(struct node *n, void *arg)
-{
-	if (n->reload && n->reload->arg == arg)
-		n->reload->arg = NULL;
 }
 
 /* ---- life cycle ---- */
@@ -920,7 +746,7 @@ static int node_setup(struct node *n, const struct node_options *opt, char *err,
 	ret = check_workbit(n, opt->private_key_path, err, errlen);
 	if (ret < 0)
 		return ret;
-	take_self(n);
+	node_take_self(n);
 
 	key_to_base64url(b64, n->public_key);
 	ret = device_init(&n->dev, &n->loop, opt->ifname ? opt->ifname : "");
@@ -941,7 +767,7 @@ static int node_setup(struct node *n, const struct node_options *opt, char *err,
 		return ret;
 	if (warn[0])
 		dev_log(&n->dev, LOG_ERR, "%s", warn);
-	log_left_out(n);
+	node_log_left_out(n);
 	if (!opt->private_key_path)
 		dev_log(&n->dev, LOG_INFO, "no private-key given: running as a public node with a "
 			"new key %s (kept in memory only)", b64);
@@ -985,7 +811,7 @@ static int node_setup(struct node *n, const struct node_options *opt, char *err,
 		return ret;
 	}
 
-	ret = sync_members(n, NULL);
+	ret = node_sync_members(n, NULL);
 	if (ret < 0) {
 		snprintf(err, errlen, "cannot create the members as peers: %s", strerror(-ret));
 		return ret;

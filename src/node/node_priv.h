@@ -100,6 +100,17 @@ int node_reload_start(struct node *n, node_reload_done done, void *arg, char *er
 /* A reload done at once, on the loop (the node's own changes to its file). */
 int node_reload(struct node *n, char *err, size_t errlen);
 void node_reload_forget(struct node *n, void *arg);
+
+/* node.c, for node_reload.c: our own addresses and hostname from our
+ * trust line; the members brought from old's (NULL at start) to n->conf's
+ * (0 or -ENOMEM, the members synced so far kept); the interface's
+ * addresses moved from the old ones to ours. */
+void node_take_self(struct node *n);
+int node_sync_members(struct node *n, const struct netconf *old);
+void node_readdress(struct node *n, const uint8_t old4[4], uint8_t oldp4, const uint8_t old6[16],
+		    uint8_t oldp6, char *err, size_t errlen);
+/* node_reload.c: the lines the parser left out, logged. */
+void node_log_left_out(struct node *n);
 void node_shutdown(struct node *n, const char *why);
 /* The same from the next loop turns on, so that answers already queued
  * are written first. */

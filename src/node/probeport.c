@@ -3,6 +3,8 @@
  * engine's, through the owner's callback. */
 #include "src/node/probeport.h"
 
+#include "src/io/udpsock.h"
+
 #include <errno.h>
 #include <netinet/in.h>
 #include <stdlib.h>
@@ -33,55 +35,24 @@ struct probeport {
 
 static int open_sock(int family, uint16_t port)
 {
-	union wg_sockaddr a;
-	int fd, one = 1, buf = PROBEPORT_RCVBUF;
+	struct udpsock_opt o = { .bufsize = PROBEPORT_RCVBUF };
 
-	fd = socket(family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return -errno;
-	memset(&a, 0, sizeof(a));
-	if (family == AF_INET) {
-		a.in4.sin_family = AF_INET;
-		a.in4.sin_port = htons(port);
-		setsockopt(fd, IPPROTO_IP, IP_PKTINFO, &one, sizeof(one));
-	} else {
-		a.in6.sin6_family = AF_INET6;
-		a.in6.sin6_port = htons(port);
-		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
-		setsockopt(fd, IPPROTO_IPV6, IPV6_RECVPKTINFO, &one, sizeof(one));
-	}
-	setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &buf, sizeof(buf));
-	if (bind(fd, &a.sa, wg_sockaddr_len(&a)) < 0) {
-		int err = -errno;
-
-		close(fd);
-		return err;
-	}
-	return fd;
+	return udpsock_open(family, port, &o, NULL);
 }
 
 /* Where the datagram of m arrived (IP_PKTINFO, IPV6_PKTINFO). */
 static bool local_of(struct msghdr *m, union wg_pktinfo *local)
 {
-	struct cmsghdr *c;
+	int family = udpsock_arrival(m, local);
 
-	for (c = CMSG_FIRSTHDR(m); c; c = CMSG_NXTHDR(m, c)) {
-		if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_PKTINFO &&
-		    c->cmsg_len >= CMSG_LEN(sizeof(struct in_pktinfo))) {
-			memcpy(&local->v4, CMSG_DATA(c), sizeof(local->v4));
-			/* Leave from the address it came to; routing picks
-			 * the interface. */
-			local->v4.ipi_spec_dst = local->v4.ipi_addr;
-			local->v4.ipi_ifindex = 0;
-			return true;
-		}
-		if (c->cmsg_level == IPPROTO_IPV6 && c->cmsg_type == IPV6_PKTINFO &&
-		    c->cmsg_len >= CMSG_LEN(sizeof(struct in6_pktinfo))) {
-			memcpy(&local->v6, CMSG_DATA(c), sizeof(local->v6));
-			return true;
-		}
+	if (!family)
+		return false;
+	/* Leave from the address it came to; routing picks the interface. */
+	if (family == AF_INET) {
+		local->v4.ipi_spec_dst = local->v4.ipi_addr;
+		local->v4.ipi_ifindex = 0;
 	}
-	return false;
+	return true;
 }
 
 /* Sends the answer to `to` from the address the request came to. */

@@ -6,6 +6,7 @@
 #include "src/wg/socket.h"
 
 #include "src/io/udp_gso.h"
+#include "src/io/udpsock.h"
 #include "src/wg/device.h"
 #include "src/wg/peer.h"
 #include "src/wg/receive.h"
@@ -42,58 +43,11 @@ static void on_udp_readable(uv_poll_t *h, int status, int events);
 static int open_socket(int family, uint16_t port, uint32_t fwmark, int bufsize, bool reuseport,
 		       bool *gro, uint16_t *bound)
 {
-	union wg_sockaddr a;
-	socklen_t alen;
-	int fd, one = 1, ret;
+	struct udpsock_opt o = {
+		.fwmark = fwmark, .bufsize = bufsize, .force_buf = true, .reuseport = reuseport, .gro = gro,
+	};
 
-	fd = socket(family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return -errno;
-	memset(&a, 0, sizeof(a));
-	if (family == AF_INET) {
-		a.in4.sin_family = AF_INET;
-		a.in4.sin_port = htons(port);
-		setsockopt(fd, IPPROTO_IP, IP_PKTINFO, &one, sizeof(one));
-	} else {
-		a.in6.sin6_family = AF_INET6;
-		a.in6.sin6_port = htons(port);
-		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
-		setsockopt(fd, IPPROTO_IPV6, IPV6_RECVPKTINFO, &one, sizeof(one));
-	}
-	if (reuseport && setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) < 0) {
-		ret = -errno;
-		goto fail;
-	}
-	/* Large buffers absorb bursts while the loop is busy sealing or
-	 * opening a batch (the kernel caps the plain request at rmem_max;
-	 * the FORCE variants need CAP_NET_ADMIN, which we have). */
-	if (bufsize) {
-		if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &bufsize, sizeof(bufsize)) < 0)
-			setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &bufsize, sizeof(bufsize));
-		if (setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &bufsize, sizeof(bufsize)) < 0)
-			setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &bufsize, sizeof(bufsize));
-	}
-	/* Without it, datagrams arrive one by one, as before. */
-	if (gro && *gro && udp_gro_enable(fd) < 0)
-		*gro = false;
-	if (fwmark && setsockopt(fd, SOL_SOCKET, SO_MARK, &fwmark, sizeof(fwmark)) < 0) {
-		ret = -errno;
-		goto fail;
-	}
-	if (bind(fd, &a.sa, wg_sockaddr_len(&a)) < 0) {
-		ret = -errno;
-		goto fail;
-	}
-	alen = sizeof(a);
-	if (getsockname(fd, &a.sa, &alen) < 0) {
-		ret = -errno;
-		goto fail;
-	}
-	*bound = ntohs(family == AF_INET ? a.in4.sin_port : a.in6.sin6_port);
-	return fd;
-fail:
-	close(fd);
-	return ret;
+	return udpsock_open(family, port, &o, bound);
 }
 
 /* Opens family's sockets on port: *data, and *ctl and *known beside it
@@ -630,20 +584,7 @@ void device_send_batch(struct wg_device *dev, struct pkt_batch *b)
 
 static void read_local(struct msghdr *m, struct pkt *p)
 {
-	struct cmsghdr *c;
-
-	p->has_local = false;
-	for (c = CMSG_FIRSTHDR(m); c; c = CMSG_NXTHDR(m, c)) {
-		if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_PKTINFO &&
-		    c->cmsg_len >= CMSG_LEN(sizeof(struct in_pktinfo))) {
-			memcpy(&p->local.v4, CMSG_DATA(c), sizeof(p->local.v4));
-			p->has_local = true;
-		} else if (c->cmsg_level == IPPROTO_IPV6 && c->cmsg_type == IPV6_PKTINFO &&
-			   c->cmsg_len >= CMSG_LEN(sizeof(struct in6_pktinfo))) {
-			memcpy(&p->local.v6, CMSG_DATA(c), sizeof(p->local.v6));
-			p->has_local = true;
-		}
-	}
+	p->has_local = udpsock_arrival(m, &p->local) != 0;
 }
 
 /* Adds p to the batch for receive_batch, passing a full batch on first. */
