@@ -77,17 +77,31 @@ struct member *node_member(struct node *n, const uint8_t key[32])
 	return m ? *m : NULL;
 }
 
-/* The member's WireGuard peer, looked up by key in the device's table
- * each time: the device owns and frees its peers, so a member never keeps
- * a pointer that a reload or a stock wg "remove" could leave dangling. */
+/* The member's WireGuard peer, looked up by key in the device's table:
+ * the device owns and frees its peers, so the member keeps what it found
+ * only while the device's peers_gen says that no peer came or went since
+ * (a reload or a stock wg "remove" would otherwise leave it dangling).
+ * The memo spares the ticks, which ask for every member (10,000 members:
+ * four lookups a second each, most of a node's idle CPU). */
 struct wg_peer *member_peer(struct node *n, const struct member *m)
 {
-	return peer_lookup(&n->dev, m->key);
+	struct member *memo = (struct member *)m;	/* a cache, not the member's state */
+
+	if (m->peer_gen != n->dev.peers_gen + 1) {
+		memo->peer = peer_lookup(&n->dev, m->key);
+		memo->peer_gen = n->dev.peers_gen + 1;
+	}
+	return m->peer;
 }
 
 bool node_peer_has_session(const struct wg_peer *peer)
 {
-	return peer_has_session(peer, wg_now(peer->dev));
+	return node_peer_has_session_at(peer, wg_now(peer->dev));
+}
+
+bool node_peer_has_session_at(const struct wg_peer *peer, uint64_t now)
+{
+	return peer_has_session(peer, now);
 }
 
 /* Whether the file's entry is a member we hold as a WireGuard peer: a
@@ -345,7 +359,7 @@ static void discover_member(struct node *n, struct member *m, uint64_t now, bool
 		return;	/* not (yet) in the device */
 	/* A session whose relay died with no other one known needs a
 	 * lookup as much as no session does. */
-	if (node_peer_has_session(p) && !(p->routed && !ovl_path_relay_in_use(&m->path))) {
+	if (node_peer_has_session_at(p, now) && !(p->routed && !ovl_path_relay_in_use(&m->path))) {
 		m->lookup_backoff_ns = 0;
 		m->initiate_at_ns = 0;
 		return;

@@ -34,6 +34,10 @@ struct member {
 	uint64_t next_lookup_ns;
 	uint64_t lookup_backoff_ns;
 	uint64_t initiate_at_ns;		/* 0: no handshake planned */
+	/* member_peer's memo: the peer found (or NULL) when the device's
+	 * peers_gen was peer_gen + 1; 0: none yet. */
+	struct wg_peer *peer;
+	uint64_t peer_gen;
 	/* How it is reached: the path core's (proto/overlay/path.h), which
 	 * paths.c drives; datapath.c and control.c read it. */
 	struct ovl_path path;
@@ -121,6 +125,8 @@ struct member *node_member(struct node *n, const uint8_t key[32]);
 struct wg_peer *member_peer(struct node *n, const struct member *m);
 /* Whether peer has a usable session now: the one test of it in src/node. */
 bool node_peer_has_session(const struct wg_peer *peer);
+/* The same at now (wg_now), for a walk of every member. */
+bool node_peer_has_session_at(const struct wg_peer *peer, uint64_t now);
 /* A handshake with m: at once when our key is the lower, else in a
  * second if still needed (crossed initiations stall both sides). */
 void node_plan_handshake(struct node *n, struct member *m);

@@ -153,6 +153,10 @@ struct wg_device {
 	struct wg_peer **peer_hash;
 	uint8_t peer_hash_key[16];	/* SipHash key: remote keys cannot aim collisions */
 	size_t peer_hash_size, npeers;
+	/* Moves at every peer added or removed: a lookup an owner cached
+	 * (a pointer, or that there was none) holds while this has not
+	 * moved. */
+	uint64_t peers_gen;
 
 	struct index_entry **index_hash;
 	size_t index_hash_size, nindices;

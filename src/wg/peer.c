@@ -26,7 +26,7 @@ struct wg_peer *peer_lookup(struct wg_device *dev, const uint8_t key[NOISE_PUBLI
 	struct wg_peer *p;
 
 	for (p = dev->peer_hash[key_bucket(dev, key)]; p; p = p->hash_next)
-		if (ct_equal(p->public_key, key, NOISE_PUBLIC_KEY_LEN))
+		if (!memcmp(p->public_key, key, NOISE_PUBLIC_KEY_LEN))
 			return p;
 	return NULL;
 }
@@ -89,6 +89,7 @@ int peer_create(struct wg_device *dev, const uint8_t key[NOISE_PUBLIC_KEY_LEN], 
 		dev->peers_head = peer;
 	dev->peers_tail = peer;
 	++dev->npeers;
+	++dev->peers_gen;
 	*out = peer;
 	return 0;
 }
@@ -334,6 +335,7 @@ void peer_remove(struct wg_peer *peer)
 	else
 		dev->peers_tail = peer->list_prev;
 	--dev->npeers;
+	++dev->peers_gen;
 
 	allowedips_remove_by_peer(&dev->allowedips, peer);
 	peer_clear_keys(peer);
