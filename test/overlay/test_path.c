@@ -353,6 +353,14 @@ static void test_relay_replaced(void)
 	   "no candidate and no relay: the member is looked up");
 }
 
+/* A fresh path relayed through R2 (heard now). */
+static void relayed_via_r2(struct ovl_path *p, struct ovl_path_peer *f, const struct ovl_addr *a2)
+{
+	reset(p, f);
+	ovl_path_on_reach(&c, p, f, R2, a2, true);
+	heard2 = c.now;
+}
+
 /* Ticks once a second from t0 + from s, R2 heard at each, until the core
  * sends a CHANNEL_BIND or until s: the second it asked, or until + 1. */
 static unsigned seconds_to_bind(struct ovl_path *p, struct ovl_path_peer *f, uint64_t t0,
@@ -379,9 +387,7 @@ static void test_channel_schedule(void)
 	uint64_t t0;
 	unsigned s, binds;
 
-	reset(&p, &f);
-	ovl_path_on_reach(&c, &p, &f, R2, &a2, true);
-	heard2 = c.now;
+	relayed_via_r2(&p, &f, &a2);
 	ok(act.binds == 1, "CHANNEL_BIND with the first relayed datagram");
 	ovl_path_on_channel(&c, &p, R2, OVL_CHANNEL_OK, 0x1234);
 	ok(ovl_path_relay_in_use(&p)->chan == 0x1234, "the granted number is in use");
@@ -553,9 +559,7 @@ static void test_channel_denied(void)
 	uint64_t t0;
 	unsigned s, binds;
 
-	reset(&p, &f);
-	ovl_path_on_reach(&c, &p, &f, R2, &a2, true);
-	heard2 = c.now;
+	relayed_via_r2(&p, &f, &a2);
 	ovl_path_on_channel(&c, &p, R2, OVL_CHANNEL_DENIED, 0);
 	t0 = c.now;
 	s = seconds_to_bind(&p, &f, t0, 1, OVL_PATH_CHANNEL_REFUSED_S + 1);
