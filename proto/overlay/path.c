@@ -64,12 +64,24 @@ static int find_relay_addr(const struct ovl_path *p, const struct ovl_addr *a)
 	return -1;
 }
 
-/* Remembers that via reaches the member; the oldest candidate makes room. */
-static int add_relay(struct ovl_path *p, const uint8_t via[32], const struct ovl_addr *addr,
-		     uint64_t now)
+/* Only another node can carry the pair's traffic: never ourselves, nor
+ * the member itself (a NODES, RELAYED or CANDIDATES may name either as
+ * the node that reaches it). */
+static bool may_relay(const struct ovl_path_ctx *c, const struct ovl_path *p, const uint8_t via[32])
 {
-	int i = find_relay(p, via);
+	return memcmp(via, p->key, 32) && !(c->self && !memcmp(via, c->self, 32));
+}
 
+/* Remembers that via reaches the member; the oldest candidate makes room.
+ * -1 when via may not relay for it. */
+static int add_relay(const struct ovl_path_ctx *c, struct ovl_path *p, const uint8_t via[32],
+		     const struct ovl_addr *addr)
+{
+	int i;
+
+	if (!may_relay(c, p, via))
+		return -1;
+	i = find_relay(p, via);
 	if (i < 0) {
 		if (p->n_relays < OVL_PATH_RELAYS) {
 			i = (int)p->n_relays++;
@@ -85,7 +97,7 @@ static int add_relay(struct ovl_path *p, const uint8_t via[32], const struct ovl
 		memcpy(p->relays[i].key, via, 32);
 	}
 	p->relays[i].addr = *addr;
-	p->relays[i].named_ns = now;
+	p->relays[i].named_ns = c->now;
 	return i;
 }
 
@@ -219,8 +231,8 @@ void ovl_path_on_channel(const struct ovl_path_ctx *c, struct ovl_path *p, const
 	r = &p->relays[i];
 	/* No path is a passing state (the relay has not heard the member
 	 * since it started, or lately): asked again like an unanswered
-	 * request.  The other refusals last. */
-	r->chan_refused = status != OVL_CHANNEL_OK && status != OVL_CHANNEL_NO_PATH;
+	 * request.  The other refusals last (DENIED see on_relayed). */
+	r->chan_refused = status != OVL_CHANNEL_OK && status != OVL_CHANNEL_NO_PATH ? status : 0;
 	if (status != OVL_CHANNEL_OK || r->chan != channel)
 		say(c, p, false, status == OVL_CHANNEL_OK ? "relay channel bound" : "relay channel refused");
 	r->chan = status == OVL_CHANNEL_OK ? channel : 0;
@@ -398,12 +410,14 @@ void ovl_path_on_reach(const struct ovl_path_ctx *c, struct ovl_path *p, struct 
 {
 	int i;
 
+	if (c->self && !memcmp(via, c->self, 32))
+		return;		/* we are no rendezvous of our own */
 	memcpy(p->rv_key, via, 32);
 	p->rv_addr = *via_addr;
 	p->rv_ns = c->now;
 	/* A node that does not relay is a rendezvous only. */
 	if (via_relays)
-		add_relay(p, via, via_addr, c->now);
+		add_relay(c, p, via, via_addr);
 	if (f->has_session || (p->relay >= 0 && f->routed) || direct_fresh(p, f, c->now))
 		goto out;
 	/* No path yet: start relayed when a relay is known, and exchange
@@ -424,7 +438,19 @@ void ovl_path_on_relayed(const struct ovl_path_ctx *c, struct ovl_path *p, const
 {
 	/* The relay is a candidate; the datagram itself decides (once it
 	 * authenticates, in ovl_path_on_relayed_rx) whether we follow it. */
-	add_relay(p, via, via_addr, c->now);
+	int i = add_relay(c, p, via, via_addr);
+	struct ovl_path_relay *r;
+
+	if (i < 0)
+		return;
+	/* DENIED: the member's PEERS there did not name us.  A member sends
+	 * through a relay only after registering its PEERS with it (9.3), so
+	 * its traffic here says that list names us now (a member added to
+	 * its network file): asked again like an unanswered request, within
+	 * CHANNEL_RETRY_S of the last ask, not CHANNEL_REFUSED_S. */
+	r = &p->relays[i];
+	if (r->chan_refused == OVL_CHANNEL_DENIED)
+		r->chan_refused = 0;
 }
 
 void ovl_path_on_candidates(const struct ovl_path_ctx *c, struct ovl_path *p,
@@ -440,7 +466,7 @@ void ovl_path_on_candidates(const struct ovl_path_ctx *c, struct ovl_path *p,
 	if ((flags & OVL_CANDIDATES_REPLY) && txid != p->txid)
 		return;
 	if (via && via_relays)
-		r = add_relay(p, via, via_addr, c->now);
+		r = add_relay(c, p, via, via_addr);
 	if (via) {
 		memcpy(p->rv_key, via, 32);
 		p->rv_addr = *via_addr;

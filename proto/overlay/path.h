@@ -76,10 +76,10 @@ struct ovl_path_relay {
 	/* Its channel to the member (doc/protocol.md 9.1): the number (0:
 	 * none; kept only while valid, so that the data path need not read
 	 * the clock), when it was granted or renewed, when we last asked,
-	 * and whether the last answer was a refusal. */
+	 * and whether the last answer was a lasting refusal. */
 	uint32_t chan;
 	uint64_t chan_ns, chan_asked_ns;
-	bool chan_refused;
+	uint8_t chan_refused;		/* the lasting refusal's status, or 0 */
 };
 
 /* One member's path.  All times are monotonic ns, 0 = never.  Only
@@ -154,6 +154,7 @@ struct ovl_path_ctx {
 	const struct ovl_path_ops *ops;
 	void *ctx;
 	uint64_t now;
+	const uint8_t *self;	/* our own key (32 bytes), never a relay; NULL: unknown */
 };
 
 void ovl_path_init(struct ovl_path *p, const uint8_t key[32]);

@@ -50,92 +50,109 @@ static bool same_ip(const struct ovl_addr *a, const struct ovl_addr *b)
 	return a->family == b->family && !memcmp(a->ip, b->ip, sizeof(a->ip));
 }
 
-/* Before a fresh binding of src from addr: when src or addr already holds
- * its quota of live channels, its own binding renewed least lately ends
- * (one walk of the table).  "Lately" is the table's own count, not the
- * clock: bindings in one clock tick would otherwise end in slot order,
- * and those left would crowd the high slots until probe ranges fill. */
-static void enforce_quotas(struct ovl_chantab *t, const uint8_t src[OVL_KEY_LEN],
-			   const struct ovl_addr *addr, uint64_t now)
-{
-	uint32_t i, n = ovl_probetab_slots(&t->tab), by_key = 0, by_addr = 0;
-	struct ovl_chan *old_key = NULL, *old_addr = NULL;
+/* What one walk of the table finds before a fresh binding of src from
+ * addr: the live channels of src and of addr's IP address, the least
+ * lately renewed of each (and addr's second, in case the key's eviction
+ * takes its first), and, when the binding's probe range was full, the
+ * live channels of each slot's source address there (fair_victim).
+ * "Lately" is the table's own count, not the clock: bindings in one
+ * clock tick would otherwise end in slot order, and those left would
+ * crowd the high slots until probe ranges fill. */
+struct census {
+	uint32_t by_key, by_addr;
+	struct ovl_chan *old_key, *old_addr, *old_addr2;
+	bool range_full;
+	struct ovl_chan *cand[OVL_CHANTAB_PROBE];
+	uint32_t count[OVL_CHANTAB_PROBE];
+};
 
-	if (!t->key_quota && !t->addr_quota)
-		return;
+static bool older(const struct ovl_chan *c, const struct ovl_chan *than)
+{
+	return !than || c->seq < than->seq;
+}
+
+/* The one walk per fresh binding (t->walks counts them: test_relaychan
+ * checks one each; two before, when the range was full or the key's
+ * eviction took the address's oldest). */
+static void census_take(struct ovl_chantab *t, struct census *cs, const uint8_t src[OVL_KEY_LEN],
+			const struct ovl_addr *addr, uint32_t id, bool range_full, uint64_t now)
+{
+	uint32_t i, j, n = ovl_probetab_slots(&t->tab);
+
+	memset(cs, 0, sizeof(*cs));
+	cs->range_full = range_full;
+	for (j = 0; range_full && j < OVL_CHANTAB_PROBE; ++j)
+		cs->cand[j] = ovl_probetab_at(&t->tab, (id + j) & t->tab.mask);
+	++t->walks;
 	for (i = 0; i < n; ++i) {
 		struct ovl_chan *c = ovl_probetab_at(&t->tab, i);
 
 		if (!live(c, now))
 			continue;
 		if (!memcmp(c->src, src, OVL_KEY_LEN)) {
-			++by_key;
-			if (!old_key || c->seq < old_key->seq)
-				old_key = c;
+			++cs->by_key;
+			if (older(c, cs->old_key))
+				cs->old_key = c;
 		}
 		if (same_ip(&c->src_addr, addr)) {
-			++by_addr;
-			if (!old_addr || c->seq < old_addr->seq)
-				old_addr = c;
-		}
-	}
-	if (t->key_quota && by_key >= t->key_quota) {
-		++t->quota_evictions;
-		if (same_ip(&old_key->src_addr, addr))
-			--by_addr;
-		if (old_addr == old_key)
-			old_addr = NULL;
-		ovl_chantab_unbind(old_key);
-	}
-	if (t->addr_quota && by_addr >= t->addr_quota) {
-		/* The oldest of the address again, if the key's eviction took it. */
-		if (!old_addr) {
-			for (i = 0; i < n; ++i) {
-				struct ovl_chan *c = ovl_probetab_at(&t->tab, i);
-
-				if (live(c, now) && same_ip(&c->src_addr, addr) &&
-				    (!old_addr || c->seq < old_addr->seq))
-					old_addr = c;
+			++cs->by_addr;
+			if (older(c, cs->old_addr)) {
+				cs->old_addr2 = cs->old_addr;
+				cs->old_addr = c;
+			} else if (older(c, cs->old_addr2)) {
+				cs->old_addr2 = c;
 			}
 		}
-		if (old_addr) {
-			++t->quota_evictions;
-			ovl_chantab_unbind(old_addr);
-		}
+		for (j = 0; range_full && j < OVL_CHANTAB_PROBE; ++j)
+			cs->count[j] += same_ip(&c->src_addr, &cs->cand[j]->src_addr);
 	}
 }
 
-/* The probe range of id is full of live bindings of other pairs: the one
- * whose source address holds the most live channels gives way when that
+/* Ends c for a quota, keeping the census's counts true. */
+static void census_evict(struct ovl_chantab *t, struct census *cs, struct ovl_chan *c,
+			 const struct ovl_addr *addr)
+{
+	uint32_t j;
+
+	for (j = 0; cs->range_full && j < OVL_CHANTAB_PROBE; ++j)
+		cs->count[j] -= same_ip(&c->src_addr, &cs->cand[j]->src_addr);
+	cs->by_addr -= same_ip(&c->src_addr, addr);
+	++t->quota_evictions;
+	ovl_chantab_unbind(c);
+}
+
+/* When src or addr already holds its quota of live channels, its own
+ * binding renewed least lately ends. */
+static void enforce_quotas(struct ovl_chantab *t, struct census *cs, const struct ovl_addr *addr)
+{
+	if (t->key_quota && cs->by_key >= t->key_quota) {
+		if (cs->old_addr == cs->old_key)
+			cs->old_addr = cs->old_addr2;
+		census_evict(t, cs, cs->old_key, addr);
+	}
+	if (t->addr_quota && cs->by_addr >= t->addr_quota && cs->old_addr)
+		census_evict(t, cs, cs->old_addr, addr);
+}
+
+/* The probe range is full of live bindings of other pairs: the one whose
+ * source address holds the most live channels gives way when that
  * address holds at least two more than addr does (so it is left with no
  * fewer than addr will have), the least lately renewed of equals; NULL
  * when none does.  So strangers who fill the table from a few addresses
- * cannot keep a member out, and among equals nothing moves.  One walk of
- * the table, as for the quotas (only when a range is full). */
-static struct ovl_chan *fair_victim(struct ovl_chantab *t, uint32_t id, const struct ovl_addr *addr,
-				    uint64_t now)
+ * cannot keep a member out, and among equals nothing moves. */
+static struct ovl_chan *fair_victim(const struct census *cs, uint64_t now)
 {
-	uint32_t i, j, n = ovl_probetab_slots(&t->tab), mine = 0, count[OVL_CHANTAB_PROBE] = { 0 };
-	struct ovl_chan *cand[OVL_CHANTAB_PROBE], *best = NULL;
-	uint32_t best_n = 0;
+	struct ovl_chan *best = NULL;
+	uint32_t j, best_n = 0;
 
-	for (j = 0; j < OVL_CHANTAB_PROBE; ++j)
-		cand[j] = ovl_probetab_at(&t->tab, (id + j) & t->tab.mask);
-	for (i = 0; i < n; ++i) {
-		const struct ovl_chan *c = ovl_probetab_at(&t->tab, i);
-
-		if (!live(c, now))
-			continue;
-		mine += same_ip(&c->src_addr, addr);
-		for (j = 0; j < OVL_CHANTAB_PROBE; ++j)
-			count[j] += same_ip(&c->src_addr, &cand[j]->src_addr);
-	}
 	for (j = 0; j < OVL_CHANTAB_PROBE; ++j) {
-		if (!live(cand[j], now) || count[j] < mine + 2)
+		struct ovl_chan *c = cs->cand[j];
+
+		if (!live(c, now) || cs->count[j] < cs->by_addr + 2)
 			continue;
-		if (!best || count[j] > best_n || (count[j] == best_n && cand[j]->seq < best->seq)) {
-			best = cand[j];
-			best_n = count[j];
+		if (!best || cs->count[j] > best_n || (cs->count[j] == best_n && c->seq < best->seq)) {
+			best = c;
+			best_n = cs->count[j];
 		}
 	}
 	return best;
@@ -181,13 +198,24 @@ struct ovl_chan *ovl_chantab_bind(struct ovl_chantab *t, const uint8_t src[OVL_K
 		*fresh = false;
 		return c;
 	}
-	enforce_quotas(t, src, src_addr, now);
-	ovl_probetab_find(&t->tab, w.id, chan_match, chan_age, &w, &victim);
 	slot = victim;
-	if (slot && live(slot, now)) {
-		slot = t->addr_quota ? fair_victim(t, w.id, src_addr, now) : NULL;
-		if (slot)
-			++t->fair_evictions;
+	if (t->key_quota || t->addr_quota) {
+		/* The range full now is full after the quotas too, unless they
+		 * end a binding in it; the census is counted for both. */
+		struct census cs;
+
+		census_take(t, &cs, src, src_addr, w.id,
+			    t->addr_quota && slot && live(slot, now), now);
+		enforce_quotas(t, &cs, src_addr);
+		ovl_probetab_find(&t->tab, w.id, chan_match, chan_age, &w, &victim);
+		slot = victim;
+		if (slot && live(slot, now)) {
+			slot = cs.range_full ? fair_victim(&cs, now) : NULL;
+			if (slot)
+				++t->fair_evictions;
+		}
+	} else if (slot && live(slot, now)) {
+		slot = NULL;
 	}
 	if (!slot)
 		return NULL;

@@ -20,7 +20,8 @@
  * addr_quota: a new binding over either quota ends the owner's own
  * binding that was renewed least lately, never another's, so that one key
  * or one address cannot fill the table for the others.  A fresh binding
- * walks the table once to count (renewals and datagrams do not).
+ * walks the table once to count (renewals and datagrams do not), and
+ * that one walk also serves the fair share below.
  * With quotas set, a full probe range is shared fairly between source
  * addresses: a binding from an address with fewer live channels takes the
  * slot of the range's binding whose address holds the most, when that
@@ -71,6 +72,7 @@ struct ovl_chantab {
 	/* Bindings ended for a quota (the owner's own oldest), and taken
 	 * for a binder from a lighter address in a full range. */
 	uint64_t quota_evictions, fair_evictions;
+	uint64_t walks;			/* of the whole table, by fresh bindings */
 };
 
 enum ovl_chan_miss {

@@ -51,7 +51,9 @@ static bool peer_facts(struct node *n, const struct member *m, struct ovl_path_p
 
 static struct ovl_path_ctx path_ctx(struct node *n)
 {
-	struct ovl_path_ctx c = { .ops = &path_ops, .ctx = n, .now = wg_now(&n->dev) };
+	struct ovl_path_ctx c = {
+		.ops = &path_ops, .ctx = n, .now = wg_now(&n->dev), .self = n->public_key,
+	};
 
 	return c;
 }

@@ -18,7 +18,7 @@
 #define MS 1000000ull
 #define SEC (1000 * MS)
 
-static const uint8_t M[32] = { 0x4d }, R1[32] = { 0x01 }, R2[32] = { 0x02 };
+static const uint8_t M[32] = { 0x4d }, R1[32] = { 0x01 }, R2[32] = { 0x02 }, US[32] = { 0x55 };
 
 /* What the core asked for. */
 static struct {
@@ -143,7 +143,7 @@ static const struct ovl_path_ops ops = {
 	.set_keepalive = a_set_keepalive, .lookup = a_lookup, .rtt_us = a_rtt, .heard_ns = a_heard, .rng = a_rng,
 };
 
-static struct ovl_path_ctx c = { .ops = &ops, .now = 1000 * SEC };
+static struct ovl_path_ctx c = { .ops = &ops, .now = 1000 * SEC, .self = US };
 
 static struct ovl_addr v4(uint8_t a, uint8_t b, uint8_t cc, uint8_t d, uint16_t port)
 {
@@ -353,6 +353,32 @@ static void test_relay_replaced(void)
 	   "no candidate and no relay: the member is looked up");
 }
 
+/* A fresh path relayed through R2 (heard now). */
+static void relayed_via_r2(struct ovl_path *p, struct ovl_path_peer *f, const struct ovl_addr *a2)
+{
+	reset(p, f);
+	ovl_path_on_reach(&c, p, f, R2, a2, true);
+	heard2 = c.now;
+}
+
+/* Ticks once a second from t0 + from s, R2 heard at each, until the core
+ * sends a CHANNEL_BIND or until s: the second it asked, or until + 1. */
+static unsigned seconds_to_bind(struct ovl_path *p, struct ovl_path_peer *f, uint64_t t0,
+				unsigned from, unsigned until)
+{
+	unsigned s, binds;
+
+	for (s = from; s <= until; ++s) {
+		c.now = t0 + s * SEC;
+		heard2 = c.now;
+		binds = act.binds;
+		ovl_path_tick(&c, p, f, true);
+		if (act.binds > binds)
+			break;
+	}
+	return s;
+}
+
 static void test_channel_schedule(void)
 {
 	struct ovl_path p;
@@ -361,49 +387,26 @@ static void test_channel_schedule(void)
 	uint64_t t0;
 	unsigned s, binds;
 
-	reset(&p, &f);
-	ovl_path_on_reach(&c, &p, &f, R2, &a2, true);
-	heard2 = c.now;
+	relayed_via_r2(&p, &f, &a2);
 	ok(act.binds == 1, "CHANNEL_BIND with the first relayed datagram");
 	ovl_path_on_channel(&c, &p, R2, OVL_CHANNEL_OK, 0x1234);
 	ok(ovl_path_relay_in_use(&p)->chan == 0x1234, "the granted number is in use");
 	t0 = c.now;
-	for (s = 1; s <= OVL_PATH_CHANNEL_RENEW_S; ++s) {
-		c.now = t0 + s * SEC;
-		heard2 = c.now;
-		binds = act.binds;
-		ovl_path_tick(&c, &p, &f, true);
-		if (act.binds > binds)
-			break;
-	}
+	s = seconds_to_bind(&p, &f, t0, 1, OVL_PATH_CHANNEL_RENEW_S);
 	ok(s == OVL_PATH_CHANNEL_RENEW_S, "renewed after %u s (documented %u)", s, OVL_PATH_CHANNEL_RENEW_S);
 
 	/* Refused: asked again after CHANNEL_REFUSED_S, with no number. */
 	ovl_path_on_channel(&c, &p, R2, OVL_CHANNEL_FULL, 0);
 	ok(ovl_path_relay_in_use(&p)->chan == 0, "a refusal leaves no number");
 	t0 = c.now;
-	for (s = 1; s <= OVL_PATH_CHANNEL_REFUSED_S + 1; ++s) {
-		c.now = t0 + s * SEC;
-		heard2 = c.now;
-		binds = act.binds;
-		ovl_path_tick(&c, &p, &f, true);
-		if (act.binds > binds)
-			break;
-	}
+	s = seconds_to_bind(&p, &f, t0, 1, OVL_PATH_CHANNEL_REFUSED_S + 1);
 	ok(s == OVL_PATH_CHANNEL_REFUSED_S, "a refused channel is asked again after %u s (documented %u)",
 	   s, OVL_PATH_CHANNEL_REFUSED_S);
 
 	/* NO_PATH passes: asked again like an unanswered request. */
 	ovl_path_on_channel(&c, &p, R2, OVL_CHANNEL_NO_PATH, 0);
 	t0 = c.now;
-	for (s = 1; s <= OVL_PATH_CHANNEL_RETRY_S + 1; ++s) {
-		c.now = t0 + s * SEC;
-		heard2 = c.now;
-		binds = act.binds;
-		ovl_path_tick(&c, &p, &f, true);
-		if (act.binds > binds)
-			break;
-	}
+	s = seconds_to_bind(&p, &f, t0, 1, OVL_PATH_CHANNEL_RETRY_S + 1);
 	ok(s == OVL_PATH_CHANNEL_RETRY_S, "NO_PATH is asked again after %u s", s);
 
 	/* A number expires after its lifetime without renewals. */
@@ -515,6 +518,83 @@ static void test_no_relay(void)
 	ok(act.set_keepalive && act.keepalive_s == 0, "no NAT keepalive on a relayed path");
 }
 
+/* A node never chooses itself nor the destination as the relay: a NODES,
+ * a RELAYED or CANDIDATES that names either as "via" leaves no relay
+ * candidate (only another node can carry the pair's traffic). */
+static void test_relay_not_self(void)
+{
+	struct ovl_path p;
+	struct ovl_path_peer f;
+	struct ovl_addr us = v4(192, 0, 2, 85, 51820), m = v4(198, 51, 100, 7, 40000);
+	struct ovl_addr a1 = v4(192, 0, 2, 1, 51820);
+
+	reset(&p, &f);
+	ovl_path_on_reach(&c, &p, &f, US, &us, true);
+	ovl_path_on_relayed(&c, &p, US, &us);
+	ovl_path_on_candidates(&c, &p, &f, 9, 0, &m, 1, US, &us, true, NULL);
+	ok(p.n_relays == 0 && p.relay < 0 && act.routes == 0 && act.binds == 0,
+	   "we are never our own relay candidate (%u candidates, %u routes)", p.n_relays, act.routes);
+	reset(&p, &f);
+	ovl_path_on_reach(&c, &p, &f, M, &m, true);
+	ovl_path_on_relayed(&c, &p, M, &m);
+	ovl_path_on_candidates(&c, &p, &f, 9, 0, &m, 1, M, &m, true, NULL);
+	ok(p.n_relays == 0 && p.relay < 0 && act.routes == 0 && act.binds == 0,
+	   "nor is the destination (%u candidates, %u routes)", p.n_relays, act.routes);
+	ovl_path_on_reach(&c, &p, &f, R1, &a1, true);
+	ok(p.n_relays == 1 && act.routes == 1 && ovl_addr_equal(&act.route_addr, &a1),
+	   "another node still relays");
+}
+
+/* DENIED (doc/protocol.md 9.1, 9.3): the member did not name us in its
+ * PEERS with that relay.  Asked again after CHANNEL_REFUSED_S, unless
+ * the member's own traffic comes to us through that relay: it sends
+ * there only after registering its PEERS, which then names us (it was
+ * given a network file that does), so the channel is asked again within
+ * CHANNEL_RETRY_S, not 30 s later. */
+static void test_channel_denied(void)
+{
+	struct ovl_path p;
+	struct ovl_path_peer f;
+	struct ovl_addr a2 = v4(192, 0, 2, 2, 51820);
+	uint64_t t0;
+	unsigned s, binds;
+
+	relayed_via_r2(&p, &f, &a2);
+	ovl_path_on_channel(&c, &p, R2, OVL_CHANNEL_DENIED, 0);
+	t0 = c.now;
+	s = seconds_to_bind(&p, &f, t0, 1, OVL_PATH_CHANNEL_REFUSED_S + 1);
+	ok(s == OVL_PATH_CHANNEL_REFUSED_S, "DENIED, the member silent: asked again after %u s", s);
+
+	ovl_path_on_channel(&c, &p, R2, OVL_CHANNEL_DENIED, 0);
+	t0 = c.now;
+	c.now = t0 + 5 * SEC;
+	ovl_path_on_relayed(&c, &p, R2, &a2);	/* the member's PEERS now names us */
+	s = seconds_to_bind(&p, &f, t0, 5, OVL_PATH_CHANNEL_REFUSED_S + 1);
+	ok(s == 5, "DENIED, then the member's traffic through the relay: asked again at %u s "
+		   "(not %u)", s, OVL_PATH_CHANNEL_REFUSED_S);
+	ovl_path_on_channel(&c, &p, R2, OVL_CHANNEL_DENIED, 0);
+	t0 = c.now;
+	binds = act.binds;
+	for (s = 1; s < OVL_PATH_CHANNEL_RETRY_S; ++s) {
+		c.now = t0 + s * SEC;
+		heard2 = c.now;
+		ovl_path_on_relayed(&c, &p, R2, &a2);
+		ovl_path_tick(&c, &p, &f, true);
+	}
+	ok(act.binds == binds, "but not more often than every %u s however much comes",
+	   OVL_PATH_CHANNEL_RETRY_S);
+	ovl_path_on_channel(&c, &p, R2, OVL_CHANNEL_FULL, 0);
+	t0 = c.now;
+	binds = act.binds;
+	for (s = 1; s <= OVL_PATH_CHANNEL_RETRY_S + 1; ++s) {
+		c.now = t0 + s * SEC;
+		heard2 = c.now;
+		ovl_path_on_relayed(&c, &p, R2, &a2);
+		ovl_path_tick(&c, &p, &f, true);
+	}
+	ok(act.binds == binds, "a FULL table is not asked again sooner for the member's traffic");
+}
+
 int main(void)
 {
 	test_named_relayed();
@@ -525,6 +605,8 @@ int main(void)
 	test_channel_schedule();
 	test_relay_restart();
 	test_no_relay();
+	test_relay_not_self();
+	test_channel_denied();
 	printf("1..%u\n", tap_count);
 	return tap_failed ? 1 : 0;
 }

@@ -11,6 +11,7 @@
 #include "test/tap.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <string.h>
 
 #define SEC UINT64_C(1000000000)
@@ -215,6 +216,8 @@ static void test_quotas(void)
 		fill_key(dst, 0x8000 + i);
 		ovl_chantab_bind(&t, src, dst, &flood, now + i, LIFE, &fresh);
 	}
+	ok(t.walks <= 4096, "one walk of the table per fresh binding at most: %" PRIu64
+	   " for 4096 (each over the key's quota)", t.walks);
 	ok(ovl_chantab_live(&t, now + 4096) <= 256, "one key binding 4096: %zu live (quota 256)",
 	   ovl_chantab_live(&t, now + 4096));
 	fill_key(dst, 0x8000 + 4095);
@@ -262,7 +265,7 @@ static void test_fair_share(void)
 	uint8_t src[32], dst[32], mine[32];
 	struct ovl_chantab t;
 	unsigned a, k, d, granted = 0, live_member = 0, i;
-	uint64_t now = T0;
+	uint64_t now = T0, walks;
 	bool fresh;
 
 	ok(ovl_chantab_init(&t, 4096, hk) == 0, "a table of 4096");
@@ -281,11 +284,14 @@ static void test_fair_share(void)
 	ok(ovl_chantab_live(&t, now) >= 3600, "eight addresses fill the table: %zu live of 4096 (ranges full)",
 	   ovl_chantab_live(&t, now));
 	fill_key(mine, 0x7777);
+	walks = t.walks;
 	for (d = 0; d < 20; ++d) {
 		fill_key(dst, 0xa000 + d);
 		granted += ovl_chantab_bind(&t, mine, dst, &member, now, LIFE, &fresh) != NULL;
 	}
 	ok(granted == 20, "a member's 20 bindings are granted in the full table (%u)", granted);
+	ok(t.walks - walks == 20, "one walk of the table for each, quotas and fair share together (%" PRIu64
+	   " for 20)", t.walks - walks);
 	fill_key(src, 0x6666);
 	fill_key(dst, 0xb000);
 	ok(ovl_chantab_bind(&t, src, dst, &other, now, LIFE, &fresh) != NULL,

@@ -770,6 +770,15 @@ static void test_cookie_under_load(void)
 	ok(o.d == OVL_DROP_LOAD && ovl_secure_stats(cb)->dh == dh, "under load: a new key costs no DH");
 	ok(o.reply_len == OVL_COOKIE_REPLY_LEN && o.reply_len <= d.len && o.reply[1] == 0x41,
 	   "it gets a cookie reply of %zu bytes for its %zu", o.reply_len, d.len);
+	/* One byte shorter than the reply: no answer at all, as no request
+	 * may draw more bytes than it had (doc/protocol.md 8.2); every
+	 * datagram a node sends a stranger is 70 bytes or more. */
+	d2.len = (size_t)ovl_secure_seal(cc, b.pk, ping70, sizeof(ping70) - 1, T0 + SEC, d2.b,
+					 sizeof(d2.b));
+	o2 = open_at(cb, &d2, &elsewhere, SEC);
+	ok(d2.len == OVL_COOKIE_REPLY_LEN - 1 && o2.d == OVL_DROP_LOAD && o2.reply_len == 0 &&
+	   ovl_secure_stats(cb)->dh == dh, "a datagram of %zu bytes under load: no DH, no reply (%zu)",
+	   d2.len, o2.reply_len);
 	r = as_dgram(o.reply, o.reply_len);
 	ok(open_(cc, &r, T0) == OVL_DROP_BAD_COOKIE, "the reply is no use to another node");
 	r.b[50] ^= 1;
