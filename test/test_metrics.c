@@ -75,6 +75,7 @@ static const char expected[] =
 	"wh_dropped_total{interface=\"wh0\",layer=\"secure\",reason=\"not overlay\"} 9\n"
 	"# HELP wh_port_mapping 1 while the router maps our port by this protocol (external_port), 0 else.\n"
 	"# TYPE wh_port_mapping gauge\n"
+	"wh_port_mapping{interface=\"wh0\",protocol=\"pcp\",external_port=\"\"} 0\n"
 	"wh_port_mapping{interface=\"wh0\",protocol=\"natpmp\",external_port=\"40000\"} 1\n"
 	"wh_port_mapping{interface=\"wh0\",protocol=\"upnp\",external_port=\"\"} 0\n"
 	"# HELP wh_port_mapping_lease_seconds Seconds left of the port mapping's lease; -1: permanent.\n"
@@ -166,6 +167,15 @@ static void test_whole_text(void)
 	   !strstr(t, "wh_port_mapping_lease_seconds"), "a mapping lost: the gauge is 0, no lease");
 	ok(!strstr(t, "wh_peer_") && !strstr(t, "wh_dns_") && strstr(t, "wh_dht_nodes"),
 	   "no peers, no name service: those families are absent, the others stay");
+	free(t);
+	/* A mapping by PCP, the protocol a node tries first (src/node/portmap.c). */
+	s.portmap_proto = "pcp";
+	s.portmap_external_port = 41000;
+	t = text_of(&s);
+	ok(strstr(t, "wh_port_mapping{interface=\"wh0\",protocol=\"pcp\",external_port=\"41000\"} 1\n") &&
+	   strstr(t, "wh_port_mapping{interface=\"wh0\",protocol=\"natpmp\",external_port=\"\"} 0\n") &&
+	   strstr(t, "wh_port_mapping{interface=\"wh0\",protocol=\"upnp\",external_port=\"\"} 0\n"),
+	   "a mapping by PCP: its gauge is 1 with the external port, the others 0");
 	free(t);
 	s.portmap_enabled = false;
 	t = text_of(&s);
@@ -288,7 +298,7 @@ static void test_random_snapshots(void)
 	static struct metrics_peer peers[8];
 	static struct metrics_snapshot s;
 	static const char *const kinds[] = { "direct", "relayed", "none", NULL };
-	static const char *const protos[] = { "natpmp", "upnp", NULL };
+	static const char *const protos[] = { "pcp", "natpmp", "upnp", NULL };
 	char ifname[16], why[160] = "";
 	unsigned round, bad = 0;
 	size_t i;
@@ -308,7 +318,7 @@ static void test_random_snapshots(void)
 		}
 		s.peers = peers;
 		s.portmap_enabled = randombytes_uniform(2);
-		s.portmap_proto = protos[randombytes_uniform(3)];
+		s.portmap_proto = protos[randombytes_uniform(4)];
 		s.dns = randombytes_uniform(2);
 		metrics_counts_add(&s.drops, "wireguard", "x", 1);
 		metrics_counts_add(&s.dns_answers, "noerror", NULL, 1);

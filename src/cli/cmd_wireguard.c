@@ -1,4 +1,4 @@
-/* wireguard-wh [-f|--foreground] IFNAME
+/* wireguard-wh [-f|--foreground] [-v|-q] IFNAME
  *
  * The userspace-implementation contract that wg-quick relies on, as
  * wireguard-go defines it: create the TUN interface IFNAME and the UAPI
@@ -6,7 +6,9 @@
  * on in the background) unless told to stay in the foreground (-f, or
  * WG_PROCESS_FOREGROUND=1).  The daemon exits on SIGINT or SIGTERM, when
  * the interface is removed, or when its socket file is deleted.
- * LOG_LEVEL=error|info|verbose|debug sets how much it logs (stderr). */
+ * LOG_LEVEL=error|info|verbose|debug sets how much it logs (stderr); -v
+ * (debug) and -q (errors only) set it whatever LOG_LEVEL says, as they do
+ * for `wh up`. */
 #include "src/cli/cli.h"
 
 #include "src/io/daemonize.h"
@@ -20,6 +22,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+/* What the command line asked for, handed to the daemon. */
+struct daemon_args {
+	const char *ifname;
+	int log_level;		/* LOG_ERR, LOG_INFO, LOG_DBG; -1: LOG_LEVEL's */
+};
 
 struct daemon_ctx {
 	struct wg_device dev;
@@ -75,8 +83,9 @@ static void on_watch(uv_timer_t *t)
 
 /* Everything up to the point where the interface and the socket exist.
  * Errors are printed and returned as an exit status. */
-static int daemon_setup(struct daemon_ctx *d, uv_loop_t *loop, const char *ifname)
+static int daemon_setup(struct daemon_ctx *d, uv_loop_t *loop, const struct daemon_args *args)
 {
+	const char *ifname = args->ifname;
 	int ret;
 
 	ret = device_init(&d->dev, loop, ifname);
@@ -84,7 +93,8 @@ static int daemon_setup(struct daemon_ctx *d, uv_loop_t *loop, const char *ifnam
 		fprintf(stderr, "wireguard-wh: cannot initialise the device: %s\n", strerror(-ret));
 		return 1;
 	}
-	d->dev.log_level = device_log_level_from_env();
+	d->dev.log_level = args->log_level >= 0 ? (unsigned)args->log_level :
+						  device_log_level_from_env();
 	d->dev.log_journal = logsink_is_journal(2);
 	d->dev.on_fatal = on_fatal;
 	d->dev.data = d;
@@ -133,7 +143,7 @@ fail:
 
 static int run(void *arg, int ready_fd)
 {
-	const char *ifname = arg;
+	const struct daemon_args *args = arg;
 	struct daemon_ctx *d;
 	uv_loop_t loop;
 	int ret;
@@ -144,7 +154,7 @@ static int run(void *arg, int ready_fd)
 		return 1;
 	}
 	uv_loop_init(&loop);
-	ret = daemon_setup(d, &loop, ifname);
+	ret = daemon_setup(d, &loop, args);
 	if (ret) {
 		uv_loop_close(&loop);
 		free(d);
@@ -160,10 +170,17 @@ static int run(void *arg, int ready_fd)
 	return ret;
 }
 
+static int usage(void)
+{
+	fprintf(stderr, "Usage: wireguard-wh [-f/--foreground] [-v | -q] INTERFACE-NAME\n");
+	return EXIT_USAGE;
+}
+
 int cmd_wireguard(int argc, char **argv)
 {
+	struct daemon_args args = { .ifname = NULL, .log_level = -1 };
 	bool foreground = false;
-	const char *ifname = NULL, *env;
+	const char *env;
 	int i;
 
 	for (i = 1; i < argc; ++i) {
@@ -172,23 +189,26 @@ int cmd_wireguard(int argc, char **argv)
 		else if (!strcmp(argv[i], "--version")) {
 			printf("wireguard-wh %s\n", WH_VERSION);
 			return 0;
-		} else if (argv[i][0] == '-' || ifname) {
-			fprintf(stderr, "Usage: wireguard-wh [-f/--foreground] INTERFACE-NAME\n");
-			return EXIT_USAGE;
-		} else
-			ifname = argv[i];
+		} else if (!strcmp(argv[i], "-v") || !strcmp(argv[i], "-q")) {
+			if (args.log_level >= 0) {
+				fprintf(stderr, "wireguard-wh: one of -v and -q, once\n");
+				return usage();
+			}
+			args.log_level = argv[i][1] == 'v' ? LOG_DBG : LOG_ERR;
+		} else if (argv[i][0] == '-' || args.ifname)
+			return usage();
+		else
+			args.ifname = argv[i];
 	}
-	if (!ifname) {
-		fprintf(stderr, "Usage: wireguard-wh [-f/--foreground] INTERFACE-NAME\n");
-		return EXIT_USAGE;
-	}
-	if (strlen(ifname) >= TUN_NAME_MAX || strchr(ifname, '/')) {
-		fprintf(stderr, "wireguard-wh: invalid interface name '%s'\n", ifname);
+	if (!args.ifname)
+		return usage();
+	if (strlen(args.ifname) >= TUN_NAME_MAX || strchr(args.ifname, '/')) {
+		fprintf(stderr, "wireguard-wh: invalid interface name '%s'\n", args.ifname);
 		return EXIT_USAGE;
 	}
 	env = getenv("WG_PROCESS_FOREGROUND");
 	if (env && !strcmp(env, "1"))
 		foreground = true;
 	signal(SIGPIPE, SIG_IGN);
-	return daemonize_run(foreground, run, (void *)ifname);
+	return daemonize_run(foreground, run, &args);
 }

@@ -170,7 +170,7 @@ static void peers(struct strbuf *b, const struct metrics_snapshot *s)
 
 static void portmap(struct strbuf *b, const struct metrics_snapshot *s)
 {
-	static const char *const protos[] = { "natpmp", "upnp" };
+	static const char *const protos[] = { "pcp", "natpmp", "upnp" };
 	char port[8] = "";
 	size_t i;
 

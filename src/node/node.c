@@ -14,9 +14,6 @@
 #include "src/node/metrics.h"
 #include "src/node/names.h"
 #include "src/node/netconf.h"
-#ifdef __linux__
-#include "tun/netlink.h"
-#endif
 #include "src/node/overlay.h"
 #include "src/node/paths.h"
 #include "src/node/portmap.h"
@@ -25,6 +22,7 @@
 #include "src/wg/send.h"
 #include "src/wg/uapi.h"
 #include "src/wg/uapi_server.h"
+#include "tun/ifconfig.h"
 #include "tun/tun.h"
 
 #include <arpa/inet.h>
@@ -430,30 +428,12 @@ static void on_discover(uv_timer_t *t)
 
 /* ---- the interface ---- */
 
-/* The interface's addresses and link state: rtnetlink on Linux.  Other
- * systems need their own ioctls here, which are not written yet. */
-#ifdef __linux__
+/* The interface's addresses, on every system through tun/ifconfig.h. */
 static int iface_addr(int ifindex, bool add, int family, const uint8_t *a, uint8_t prefix)
 {
-	return add ? netlink_addr_add(ifindex, family, a, prefix) :
-		     netlink_addr_del(ifindex, family, a, prefix);
+	return add ? ifc_addr_add(ifindex, family, a, prefix) :
+		     ifc_addr_del(ifindex, family, a, prefix);
 }
-
-static int iface_up(int ifindex)
-{
-	return netlink_link_set_up(ifindex, true);
-}
-#else
-static int iface_addr(int ifindex, bool add, int family, const uint8_t *a, uint8_t prefix)
-{
-	return -EOPNOTSUPP;
-}
-
-static int iface_up(int ifindex)
-{
-	return -EOPNOTSUPP;
-}
-#endif
 
 static int configure_interface(struct node *n, char *err, size_t errlen)
 {
@@ -465,7 +445,7 @@ static int configure_interface(struct node *n, char *err, size_t errlen)
 	ret = iface_addr(ifindex, true, AF_INET6, n->ipv6, n->prefix6);
 	if (ret < 0 && ret != -EEXIST)
 		goto fail;
-	ret = iface_up(ifindex);
+	ret = tun_set_up(n->dev.tun, true);
 	if (ret < 0)
 		goto fail;
 	return 0;

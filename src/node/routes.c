@@ -7,7 +7,7 @@
 #include "src/node/netconf.h"
 #include "src/node/node_priv.h"
 #include "src/wg/uapi.h"
-#include "tun/netlink.h"
+#include "tun/ifconfig.h"
 #include "tun/tun.h"
 
 #include <arpa/inet.h>
@@ -35,20 +35,13 @@ int routes_allowed_ips(const struct netconf *conf, const struct netconf_peer *cp
 	return 0;
 }
 
-#ifdef __linux__
 static int route_op(int ifindex, bool add, const struct netconf_route *r)
 {
 	int family = r->v6 ? AF_INET6 : AF_INET;
 
-	return add ? netlink_route_add(ifindex, family, r->addr, r->prefix) :
-		     netlink_route_del(ifindex, family, r->addr, r->prefix);
+	return add ? ifc_route_add(ifindex, family, r->addr, r->prefix) :
+		     ifc_route_del(ifindex, family, r->addr, r->prefix);
 }
-#else
-static int route_op(int ifindex, bool add, const struct netconf_route *r)
-{
-	return -EOPNOTSUPP;
-}
-#endif
 
 /* A route this member sends into its interface: one through another
  * member (a router line is a member).  The router's own prefixes are

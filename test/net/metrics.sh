@@ -1,36 +1,42 @@
 #!/bin/bash
 # The metrics (issue 16, item 5): `wh metrics IFACE` and the HTTP listener
 # of `wh up ... metrics ADDR:PORT`, on nodes with a direct and a relayed
-# session.
+# session and a port mapping.
 #
 #   internet 198.18.0.0/24 (bridge)
 #     boot  .10  public DHT node and relay; metrics on 127.0.0.1:9586
 #     pa    .11  public member             (pa - na: direct)
-#     ga, gb     symmetric NATs --- LAN --- na, nb: members that can only
-#                be relayed to each other, through boot (na - nb: relayed);
-#                na serves metrics on 127.0.0.1:9586 of its namespace
+#     gs         symmetric NAT; on its LAN:
+#       ga       a upnp gateway (miniupnpd: UPnP IGD, NAT-PMP, PCP) --- na
+#     gb         symmetric NAT --- nb
+#   na and nb can only be relayed to each other, through boot (na - nb:
+#   relayed): na holds a port mapping from ga's miniupnpd, but the
+#   symmetric gs in front of ga still keeps nb out (a double NAT).  na
+#   serves metrics on 127.0.0.1:9586 of its namespace.
 #
-# 1. `wh metrics` of every node passes `promtool check metrics`; na's
-#    path gauges agree with `wh show json` (nb relayed, pa direct); the
-#    bytes and packets na sent to nb grow with a ping; boot counts the
-#    datagrams it forwarded.
+# 1. `wh metrics` of every node passes `promtool check metrics`, na's with
+#    peers, a relayed path and a port mapping at once; na's path gauges
+#    agree with `wh show json` (nb relayed, pa direct), and so does its
+#    port mapping gauge (protocol and external port, lease); the bytes and
+#    packets na sent to nb grow with a ping; boot counts the datagrams it
+#    forwarded.
 # 2. The listener: GET /metrics is 200 with the format's content type and
 #    the same families; HEAD, 404, 405, 400, 431 and 505 as the parser
 #    says; a head cut off by the client's end of sending gets 400; one
 #    that never ends is closed when idle (5 s); a 17th connection closes
 #    the oldest idle one; after all that the node still answers.
-# A port mapping needs a router (natlab's miniupnpd): its gauges are
-# covered by test/test_metrics.c instead.
-# Usage: metrics.sh WH
+# Usage: metrics.sh WH UDPPROBE (test/tools/udpprobe.c: the STUN responder
+# miniupnpd needs, natlab.sh)
 LAB_TAG=mt
 # shellcheck source=lib.sh
 . "$(dirname "$0")/lib.sh"
 # shellcheck source=natlab.sh
 . "$(dirname "$0")/natlab.sh"
 
-[ $# -ge 1 ] || { echo "usage: $0 WH" >&2; exit 2; }
+[ $# -ge 2 ] || { echo "usage: $0 WH UDPPROBE" >&2; exit 2; }
 WH=$(lab_impl_abs "$1")
-natlab_require
+NATLAB_PROBE=$(lab_impl_abs "$2")
+natlab_require upnp
 lab_require_cmd promtool curl
 lab_require_impl "$WH"
 lab_init
@@ -38,7 +44,8 @@ lab_init
 natlab_internet
 natlab_public_host boot 198.18.0.10 || exit 1
 natlab_public_host pa 198.18.0.11 || exit 1
-natlab_gateway ga symmetric || exit 1
+natlab_gateway gs symmetric || exit 1
+natlab_gateway ga upnp upstream=gs || exit 1
 natlab_gateway gb symmetric || exit 1
 natlab_host na ga || exit 1
 natlab_host nb gb || exit 1
@@ -116,6 +123,23 @@ else
 	tap_done
 fi
 
+# na's port mapping, from ga's miniupnpd (the first attempt starts with
+# the node; PCP answers within a second).
+pm_field() { # field of wh show json's port_mapping, empty while there is none
+	show_json na | python3 -c 'import json,sys
+m = json.load(sys.stdin)["port_mapping"]
+print(m[sys.argv[1]] if m else "")' "$1"
+}
+if wait_for "[ -n \"\$(pm_field protocol)\" ]" 20; then
+	PM_PROTO=$(pm_field protocol)
+	PM_EXT=$(pm_field external)
+	tap_ok "na: a port mapping by $PM_PROTO, $PM_EXT"
+else
+	tap_fail "na: a port mapping from ga's miniupnpd" "$(grep -i 'port mapping' "$LAB_DIR/na.log" | tail -n 5)" \
+		"$(tail -n 10 "$LAB_DIR/ga-miniupnpd.log")"
+	tap_done
+fi
+
 # ---- 1. wh metrics
 
 for h in boot pa na nb; do
@@ -140,6 +164,16 @@ else
 	tap_fail "na: the path gauges agree with wh show" \
 		"nb relayed '$relayed', nb direct '$nb_direct', pa direct '$direct'" \
 		"$(grep wh_peer_path "$LAB_DIR/na.prom")"
+fi
+PM_PORT=${PM_EXT##*:}
+mapped=$(sample "$LAB_DIR/na.prom" wh_port_mapping "protocol=\"$PM_PROTO\"" "external_port=\"$PM_PORT\"")
+others=$(grep '^wh_port_mapping{' "$LAB_DIR/na.prom" | grep -v "protocol=\"$PM_PROTO\"" | awk '{ s += $NF } END { print s + 0 }')
+lease=$(sample "$LAB_DIR/na.prom" wh_port_mapping_lease_seconds)
+if [ "$mapped" = 1 ] && [ "$others" = 0 ] && [ -n "$lease" ] && [ "$lease" -gt 0 ]; then
+	tap_ok "na: wh_port_mapping{protocol=\"$PM_PROTO\",external_port=\"$PM_PORT\"} 1 as wh show, the other protocols 0, lease $lease s"
+else
+	tap_fail "na: the port mapping gauge agrees with wh show ($PM_PROTO, $PM_EXT)" \
+		"sample '$mapped', others '$others', lease '$lease'" "$(grep wh_port_mapping "$LAB_DIR/na.prom")"
 fi
 hs=$(sample "$LAB_DIR/na.prom" wh_peer_last_handshake_seconds "public_key=\"$NB_KEY\"")
 show_hs=$(peer_field na nb last_handshake)
