@@ -676,6 +676,46 @@ static void test_file_kinds(void)
 	rmdir(dir);
 }
 
+/* Invitations' alias lines (doc/network-file.md "Alias lines"): one whose
+ * expiry comment is in the past is no member (left out, in every copy of
+ * the file); a live one, one without the comment, and the comment on any
+ * other line change nothing. */
+static void test_alias_expiry(void)
+{
+	static const char text[] =
+		"name inv\n"
+		"subnet 10.9.0.0/16\n"
+		"trust a " KEY_A "\n"
+		"alias old " KEY_B " # wh invite: expires 1000\n"
+		"alias new " KEY_C " # wh invite: expires 99999999999 \n"
+		"alias " KEY_BOOT "\n"
+		"trust b NJAhwCtuWdqwrYpv3o9-Tn3_KF9L-4lJsyD0ngBQdgc # wh invite: expires 1000\n";
+	struct netconf *c = NULL;
+	const struct netconf_peer *p;
+	char err[512];
+	int rc = parse(text, &c, err, sizeof(err));
+
+	if (!ok(rc == 0, "a file with an expired alias line parses")) {
+		diag("%s", err);
+		return;
+	}
+	ok(!by_b64(c, KEY_B) && !netconf_find_hostname(c, "old") && c->n_peers == 4,
+	   "the expired alias is no member: left out (%zu peers)", c->n_peers);
+	ok(c->n_notes == 1 && c->notes[0].line == 4 && strstr(c->notes[0].text, "expired"),
+	   "its note says it expired: %s", c->n_notes ? c->notes[0].text : "(none)");
+	p = by_b64(c, KEY_C);
+	ok(p && p->kind == NETCONF_ALIAS && p->has_ipv4 && netconf_find_hostname(c, "new") == p,
+	   "an alias that has not expired is a member");
+	p = by_b64(c, KEY_BOOT);
+	ok(p && p->kind == NETCONF_ALIAS, "an alias line without the comment never expires");
+	p = by_b64(c, "NJAhwCtuWdqwrYpv3o9-Tn3_KF9L-4lJsyD0ngBQdgc");
+	ok(p && p->kind == NETCONF_TRUST, "the comment on a trust line changes nothing");
+	ok(c->n_expired == 1 && c->expired_lines[0] == 4, "its line is the one to remove (line 4)");
+	ok(by_b64(c, KEY_C)->expires_s == 99999999999ull && by_b64(c, KEY_BOOT)->expires_s == 0 &&
+	   c->alias_next_expiry == 99999999999ull, "the live alias's expiry is the next one");
+	netconf_free(c);
+}
+
 int main(void)
 {
 	/* Nothing may depend on the locale: run under one with other rules
@@ -694,5 +734,6 @@ int main(void)
 	test_limits();
 	test_files();
 	test_file_kinds();
+	test_alias_expiry();
 	return tap_done();
 }

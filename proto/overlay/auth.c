@@ -316,7 +316,7 @@ const char *ovl_auth_status_name(uint8_t status)
 		[OVL_AUTH_OK] = "accepted",
 		[OVL_AUTH_EXPIRED] = "the invitation has expired",
 		[OVL_AUTH_USED] = "the invitation was already used",
-		[OVL_AUTH_UNKNOWN] = "the inviter made no such invitation (forged, or withdrawn)",
+		[OVL_AUTH_UNKNOWN] = "the inviter has no such invitation (forged, withdrawn, or expired)",
 		[OVL_AUTH_WORKBIT] = "the key is below the network's workbit",
 		[OVL_AUTH_FORGED] = "the proof of the real key is wrong",
 		[OVL_AUTH_FILE] = "the inviter cannot write its network file",

@@ -35,7 +35,7 @@ enum ovl_auth_status {
 	OVL_AUTH_OK = 0,
 	OVL_AUTH_EXPIRED = 1,		/* the invitation's time is over */
 	OVL_AUTH_USED = 2,		/* already used by another key */
-	OVL_AUTH_UNKNOWN = 3,		/* no such alias: forged, or withdrawn */
+	OVL_AUTH_UNKNOWN = 3,		/* no such alias: forged, withdrawn, or expired */
 	OVL_AUTH_WORKBIT = 4,		/* the real key is below the network's workbit */
 	OVL_AUTH_FORGED = 5,		/* the proof of the real key is wrong */
 	OVL_AUTH_FILE = 6,		/* the inviter could not write its network file */

@@ -28,6 +28,9 @@ enum {
 	FILE_MAX = 16 << 20,		/* as the network file's reader */
 	JOIN_TICK_MS = 1000,		/* AUTH again after a silence this long */
 	LOOKUP_EVERY_TICKS = 3,
+	EXPIRY_MAX_WAIT_MS = 60000,	/* the wall clock is read again this often */
+	EXPIRY_SLACK_MS = 50,		/* after the second: time() may lag a tick */
+	REFUSED_LOG_MS = 10000,		/* at most one refusal logged this often */
 };
 
 struct node_invite {
@@ -60,11 +63,33 @@ struct node_invite {
 	uint32_t last_got;
 	node_invite_done_fn *jn_done;
 	void *jn_arg;
+
+	/* The expiry of unused invitations: at the earliest expiry of the
+	 * file's alias lines, and just after the start and each reload, the
+	 * expired alias lines leave the file and the node reloads (the
+	 * parse already leaves them out of the members). */
+	uv_timer_t expiry;
+	bool expiry_open;
+	bool own_reload;		/* ours: no check again right away */
+	bool expiry_failed;		/* the file could not be written: said once */
+
+	/* AUTHs refused (a forged, expired, used string): counted, and
+	 * logged at most once per REFUSED_LOG_MS. */
+	uint64_t refused;
+	uint64_t refused_logged_ms;
 };
 
 static uint64_t unix_now(void)
 {
 	return (uint64_t)time(NULL);
+}
+
+static uint64_t unix_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
 /* ---- the network file ---- */
@@ -213,7 +238,7 @@ static void ledger_load(struct node_invite *ni)
 				note = ovl_invite_note_parse(text + pos, llen, &exp, alias);
 				if (pass == 0 && peer->kind == NETCONF_ALIAS)
 					ovl_invites_set(&ni->ledger, peer->key,
-							note == OVL_INVITE_NOTE_EXPIRES_AT ? exp : UINT64_MAX,
+							peer->expires_s ? peer->expires_s : UINT64_MAX,
 							NULL);
 				else if (pass == 1 && peer->kind != NETCONF_ALIAS &&
 					 note == OVL_INVITE_NOTE_JOINED_WITH)
@@ -338,10 +363,21 @@ static void take_auth(struct node_invite *ni, const uint8_t sender[32], const un
 			     out, sizeof(out));
 	if (m > 0 && out[1] != OVL_AUTH_OK) {
 		char k[KEY_B64URL_LEN + 1];
+		uint64_t now = uv_now(&n->loop);
 
+		/* A holder of a string the inviter refuses is told why; the
+		 * inviter's admin sees it too, at a pace no sender sets. */
+		++ni->refused;
 		key_to_base64url(k, sender);
-		dev_log(&n->dev, LOG_DBG, "invitation: AUTH from alias %s refused: %s", k,
-			ovl_auth_status_name(out[1]));
+		if (!ni->refused_logged_ms || now - ni->refused_logged_ms >= REFUSED_LOG_MS) {
+			ni->refused_logged_ms = now;
+			dev_log(&n->dev, LOG_INFO, "invitation refused: AUTH from alias %s: %s (%llu "
+				"refused since the start)", k, ovl_auth_status_name(out[1]),
+				(unsigned long long)ni->refused);
+		} else {
+			dev_log(&n->dev, LOG_DBG, "invitation: AUTH from alias %s refused: %s", k,
+				ovl_auth_status_name(out[1]));
+		}
 	}
 	if (m > 0)
 		overlay_send_invite(n->ov, sender, from, out, (size_t)m);
@@ -491,7 +527,7 @@ static void search_alias(uv_work_t *w)
 
 static void maybe_free(struct node_invite *ni)
 {
-	if (ni->n || ni->working || ni->timer_open)
+	if (ni->n || ni->working || ni->timer_open || ni->expiry_open)
 		return;
 	sodium_memzero(ni->alias_sk, sizeof(ni->alias_sk));
 	ovl_invites_clear(&ni->ledger);
@@ -656,12 +692,141 @@ int node_invite_create(struct node *n, const char *hostname, uint32_t expires_s,
 	return 0;
 }
 
+/* ---- the expiry of unused invitations ---- */
+
+/* The network file without the alias lines the parse found expired:
+ * read, parsed and written back (atomically) from the same bytes, so that
+ * the lines removed are the ones the parse names.  *removed: how many. */
+static int remove_expired(struct node_invite *ni, size_t *removed, char *err, size_t errlen)
+{
+	struct node *n = ni->n;
+	struct netconf *nc = NULL;
+	struct strbuf b = { 0 };
+	char *text = NULL;
+	size_t len = 0, pos = 0, k = 0;
+	unsigned lineno = 1;
+	int ret;
+
+	*removed = 0;
+	ret = read_file(n->conf_path, &text, &len);
+	if (ret < 0) {
+		snprintf(err, errlen, "cannot read it: %s", strerror(-ret));
+		return ret;
+	}
+	ret = netconf_parse_buffer(n->conf_name, text, len, &nc, err, errlen);
+	if (ret < 0 || !nc->n_expired)
+		goto out;
+	while (pos < len) {
+		const char *nl = memchr(text + pos, '\n', len - pos);
+		size_t end = nl ? (size_t)(nl - text) + 1 : len;
+
+		if (k < nc->n_expired && nc->expired_lines[k] == lineno)
+			++k;
+		else
+			strbuf_printf(&b, "%.*s", (int)(end - pos), text + pos);
+		pos = end;
+		++lineno;
+	}
+	if (b.failed) {
+		snprintf(err, errlen, "out of memory");
+		ret = -ENOMEM;
+		goto out;
+	}
+	ret = write_file_atomic(n->conf_path, b.data ? b.data : "", b.len);
+	if (ret < 0) {
+		snprintf(err, errlen, "cannot write it: %s", strerror(-ret));
+		goto out;
+	}
+	*removed = k;
+out:
+	netconf_free(nc);
+	free(text);
+	free(b.data);
+	return ret;
+}
+
+/* Unused invitations whose time is over: their alias lines leave the
+ * file, and the node reloads so that their keys leave the members.  The
+ * parse leaves an expired alias out of the members by itself, so a file
+ * that cannot be written costs no trust: the reload still drops the key
+ * (one line in the log says why the file keeps the line). */
+static void expire_aliases(struct node_invite *ni)
+{
+	struct node *n = ni->n;
+	const struct netconf *c = n->conf;
+	/* The parse's clock: time(), which may lag the precise one. */
+	bool due = c->alias_next_expiry && c->alias_next_expiry <= unix_now();
+	char err[PATH_MAX + 256];
+	size_t removed = 0;
+	int ret;
+
+	if (!n->member || n->conf_once || (!due && !c->n_expired))
+		return;
+	ret = remove_expired(ni, &removed, err, sizeof(err));
+	if (ret < 0 && !ni->expiry_failed) {
+		dev_log(&n->dev, LOG_ERR, "%s: cannot remove the alias lines of expired invitations: "
+			"%s; their keys are no members all the same (the file is read so), remove "
+			"the lines by hand", n->conf_name, err);
+		ni->expiry_failed = true;
+	} else if (ret == 0 && removed) {
+		dev_log(&n->dev, LOG_INFO, "%s: %zu expired invitation%s removed (alias line%s)",
+			n->conf_name, removed, removed == 1 ? "" : "s", removed == 1 ? "" : "s");
+		ni->expiry_failed = false;
+	}
+	if (!due && !removed)
+		return;
+	ni->own_reload = true;
+	if (node_reload(n, err, sizeof(err)) < 0)
+		dev_log(&n->dev, LOG_ERR, "reload after the expiry of invitations: %s", err);
+	ni->own_reload = false;
+}
+
+/* The timer to the next expiry (at most EXPIRY_MAX_WAIT_MS away: the
+ * wall clock may jump), or soon when asked. */
+static void expiry_arm(struct node_invite *ni, bool soon);
+
+static void on_expiry(uv_timer_t *t)
+{
+	struct node_invite *ni = t->data;
+
+	if (!ni->n)
+		return;
+	expire_aliases(ni);
+	if (ni->n)
+		expiry_arm(ni, false);
+}
+
+static void expiry_arm(struct node_invite *ni, bool soon)
+{
+	uint64_t next = ni->n->conf->alias_next_expiry, now = unix_now_ms(), wait = 0;
+
+	/* An expiry already past (by the parse's clock) was acted on, or
+	 * cannot be (a node that is no member, or read its file from a
+	 * pipe): the next reload arms again. */
+	if (!soon && next <= unix_now()) {
+		uv_timer_stop(&ni->expiry);
+		return;
+	}
+	if (!soon)
+		wait = (next * 1000 > now ? next * 1000 - now : 0) + EXPIRY_SLACK_MS;
+	if (wait > EXPIRY_MAX_WAIT_MS)
+		wait = EXPIRY_MAX_WAIT_MS;
+	uv_timer_start(&ni->expiry, on_expiry, wait, 0);
+}
+
 /* ---- life cycle ---- */
 
 void node_invite_reloaded(struct node *n)
 {
-	if (n->invite)
-		n->invite->ledger_ok = false;
+	struct node_invite *ni = n->invite;
+
+	if (!ni)
+		return;
+	ni->ledger_ok = false;
+	/* A reload of ours is followed by our own arming; any other may
+	 * bring alias lines that expired while the file lay unread. */
+	if (!ni->own_reload)
+		expiry_arm(ni, true);
 }
 
 void node_invite_cancel(struct node *n, void *arg)
@@ -689,8 +854,14 @@ int node_invite_start(struct node *n)
 	uv_timer_init(&n->loop, &ni->timer);
 	ni->timer.data = ni;
 	ni->timer_open = true;
+	uv_timer_init(&n->loop, &ni->expiry);
+	ni->expiry.data = ni;
+	ni->expiry_open = true;
 	n->invite = ni;
 	overlay_set_invite(n->ov, on_invite_msg, ni);
+	/* A file may hold alias lines whose time passed while the node was
+	 * down: they go once the loop runs. */
+	expiry_arm(ni, true);
 	return 0;
 }
 
@@ -698,7 +869,10 @@ static void on_timer_closed(uv_handle_t *h)
 {
 	struct node_invite *ni = h->data;
 
-	ni->timer_open = false;
+	if (h == (uv_handle_t *)&ni->timer)
+		ni->timer_open = false;
+	else
+		ni->expiry_open = false;
 	maybe_free(ni);
 }
 
@@ -717,4 +891,6 @@ void node_invite_stop(struct node *n)
 	ni->joining = false;
 	uv_timer_stop(&ni->timer);
 	uv_close((uv_handle_t *)&ni->timer, on_timer_closed);
+	uv_timer_stop(&ni->expiry);
+	uv_close((uv_handle_t *)&ni->expiry, on_timer_closed);
 }

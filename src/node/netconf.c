@@ -17,6 +17,7 @@
 #include "crypto/encoding.h"
 #include "crypto/workbit.h"
 #include "proto/common/byteorder.h"
+#include "proto/overlay/invite.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -25,6 +26,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 enum {
@@ -595,6 +597,56 @@ static struct netconf_peer *new_peer(struct netconf_parser *p)
 static int peer_line(struct netconf_parser *p, struct netconf_peer *peer, enum netconf_kind kind,
 		     char **tok, size_t ntok);
 
+/* The expiry of an alias line, from its comment in exactly the form `wh
+ * invite` writes (OVL_INVITE_NOTE_EXPIRES and 1 to 19 digits, trailing
+ * blanks allowed): 0 for any other comment, or none. */
+static uint64_t alias_expiry(const char *c, size_t len)
+{
+	static const size_t elen = sizeof(OVL_INVITE_NOTE_EXPIRES) - 1;
+	uint64_t v = 0;
+
+	while (len && (c[len - 1] == ' ' || c[len - 1] == '\t'))
+		--len;
+	if (len <= elen || len - elen > 19 || memcmp(c, OVL_INVITE_NOTE_EXPIRES, elen))
+		return 0;
+	for (size_t i = elen; i < len; ++i) {
+		if (!is_digit(c[i]))
+			return 0;
+		v = v * 10 + (uint64_t)(c[i] - '0');
+	}
+	return v;
+}
+
+/* An alias line whose invitation expired is left out: its key is no
+ * member, and its line is kept in expired_lines for the node to remove
+ * from the file. */
+static int alias_line(struct netconf_parser *p, struct netconf_peer *peer)
+{
+	struct netconf *c = p->conf;
+	char k[KEY_B64_LEN + 1];
+
+	peer->expires_s = p->comment ? alias_expiry(p->comment, p->comment_len) : 0;
+	if (!peer->expires_s || peer->expires_s > p->now_s) {
+		if (peer->expires_s && (!c->alias_next_expiry || peer->expires_s < c->alias_next_expiry))
+			c->alias_next_expiry = peer->expires_s;
+		return 0;
+	}
+	if (c->n_expired == p->cap_expired) {
+		size_t cap = p->cap_expired ? p->cap_expired * 2 : 4;
+		unsigned *v = realloc(c->expired_lines, cap * sizeof(*v));
+
+		if (!v)
+			return netconf_fail_errno(p, ENOMEM);
+		c->expired_lines = v;
+		p->cap_expired = cap;
+	}
+	c->expired_lines[c->n_expired++] = p->lineno;
+	netconf_key_text(k, peer);
+	return netconf_fail(p, p->lineno, "alias %s: its invitation expired %llu s ago (at %llu): "
+			    "no member", k, (unsigned long long)(p->now_s - peer->expires_s),
+			    (unsigned long long)peer->expires_s);
+}
+
 static int do_peer(struct netconf_parser *p, enum netconf_kind kind, char **tok, size_t ntok)
 {
 	struct netconf_peer *peer = new_peer(p);
@@ -680,6 +732,8 @@ static_on_untrusted:
 			    "(HOST[:PORT])");
 	if (!has_endpoint)
 		peer->endpoint.port = NETCONF_DEFAULT_PORT;
+	if (kind == NETCONF_ALIAS && alias_line(p, peer) < 0)
+		return -EINVAL;
 	p->conf->n_peers++;
 	return 0;
 }
@@ -691,9 +745,14 @@ static int process_line(struct netconf_parser *p, char *line, size_t len)
 	char q[QBUF];
 
 	/* Split on spaces and tabs; a word starting with '#' starts a comment. */
+	p->comment = NULL;
 	while (i < len) {
 		while (i < len && (line[i] == ' ' || line[i] == '\t'))
 			++i;
+		if (i < len && line[i] == '#') {
+			p->comment = line + i;
+			p->comment_len = len - i;
+		}
 		if (i == len || line[i] == '#')
 			break;
 		if (ntok == MAX_TOKENS)
@@ -790,6 +849,7 @@ static int begin(struct netconf_parser *p, const char *name, char *err, size_t e
 		return netconf_fail_errno(p, ENOMEM);
 	p->conf->workbit = NETCONF_DEFAULT_WORKBIT;
 	strcpy(p->conf->ns, WORKBIT_DEFAULT_NAMESPACE);
+	p->now_s = (uint64_t)time(NULL);
 	return 0;
 }
 
@@ -939,6 +999,7 @@ void netconf_free(struct netconf *conf)
 	free(conf->notes);
 	free(conf->peers);
 	free(conf->routes);
+	free(conf->expired_lines);
 	free(conf->by_key);
 	free(conf->by_hostname);
 	free(conf);

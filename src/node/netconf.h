@@ -34,7 +34,11 @@
  * The parser reads line by line (at most NETCONF_MAX_LINE bytes a line,
  * NETCONF_MAX_PEERS peer lines), uses no locale-dependent function, and
  * accepts LF or CRLF line ends and a last line without one.  A NUL byte is
- * an error. */
+ * an error.
+ *
+ * The one thing the parse takes from outside the text is the wall clock:
+ * an alias line with an expiry comment in the past is left out (an
+ * invitation that expired is no member, in every copy of the file). */
 #ifndef WH_SRC_NODE_NETCONF_H
 #define WH_SRC_NODE_NETCONF_H
 
@@ -96,6 +100,9 @@ struct netconf_peer {
 	uint8_t ipv6[16];
 	struct netconf_endpoint endpoint;
 	unsigned line;			/* 1-based line of the peer's line */
+	/* alias: the expiry its "# wh invite: expires SECONDS" comment gives
+	 * (Unix seconds); 0 when it has none (it never expires). */
+	uint64_t expires_s;
 	uint8_t key_form;		/* private: how the key was written, for messages */
 	bool left_out;			/* private to the second pass */
 };
@@ -128,6 +135,14 @@ struct netconf {
 	size_t n_left_out;
 	struct netconf_route *routes;		/* in file order, the sound lines only */
 	size_t n_routes;
+	/* Invitations (doc/network-file.md "Alias lines"): an alias line whose
+	 * expiry had passed when the file was read is left out (no member),
+	 * and its line number kept here, in file order, so that the node can
+	 * remove it from the file; alias_next_expiry is the earliest expiry
+	 * of the alias lines kept (0: none), when the node reads it again. */
+	unsigned *expired_lines;
+	size_t n_expired;
+	uint64_t alias_next_expiry;
 	/* Private to the parser: sorted indexes for the lookups (built by
 	 * netconf_addr.c, searched by netconf_diff.c). */
 	struct netconf_peer **by_key;

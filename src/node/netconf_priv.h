@@ -35,6 +35,12 @@ struct netconf_parser {
 	size_t peer_lines;
 	/* The lines that set each network-wide directive, 0 when unset. */
 	unsigned line_name, line_subnet, line_subnet6, line_workbit, line_ns;
+	/* The wall clock when the parse began (Unix seconds): alias lines
+	 * whose expiry it passed are left out.  comment: the line's comment
+	 * from its '#' (NULL: none), while the line is read. */
+	uint64_t now_s;
+	const char *comment;
+	size_t comment_len, cap_expired;
 	size_t len;
 	char line[NETCONF_MAX_LINE + 2];	/* + a CR before the LF, + NUL */
 };

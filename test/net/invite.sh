@@ -2,8 +2,12 @@
 # Invitations (doc/protocol.md 6.6, README "Invitations"): a member behind
 # a NAT invites, a new node behind another NAT joins with only the string
 # and pings every member by address and by name; the same string is
-# refused a second time, an expired one and a forged one are refused, and
-# the inviter's file is byte-identical after the refusals.
+# refused a second time, an expired one and a forged one are refused (the
+# forged one by the inviter, which logs it), and the inviter's file is
+# byte-identical after the refusals.  An unused invitation's alias line
+# leaves the file at its expiry, and its key the members (wh show, wg
+# show), while a live one stays; a member started, or reloaded, with an
+# alias line that expired meanwhile removes it too.
 #
 #   ns internet: bridge br0, 198.18.0.0/24
 #   +----------------------------------------------------------------+
@@ -52,7 +56,7 @@ natlab_host jx gwb || exit 1
 iface() { echo "iv${LAB_PID}$1"; }
 for h in boot pa iv jn jx; do IFACES+=("$(iface "$h")"); done
 
-for h in boot pa iv; do
+for h in boot pa iv stale old; do
 	(umask 077 && "$WH" genkey workbit 4 >"$LAB_DIR/$h.key")
 done
 BOOT=$("$WH" pubkey <"$LAB_DIR/boot.key")
@@ -64,8 +68,11 @@ BOOT=$("$WH" pubkey <"$LAB_DIR/boot.key")
 	echo "trust pa $("$WH" pubkey <"$LAB_DIR/pa.key")"
 	echo "trust iv $("$WH" pubkey <"$LAB_DIR/iv.key")"
 } >"$LAB_DIR/net.conf"
+# pa's copy holds an invitation that expired while pa was down.
+STALE=$("$WH" pubkey <"$LAB_DIR/stale.key")
 for h in boot pa iv; do
 	cp "$LAB_DIR/net.conf" "$LAB_DIR/$h.conf"
+	[ "$h" = pa ] && echo "alias stale $STALE # wh invite: expires 1000" >>"$LAB_DIR/pa.conf"
 	natlab_spawn "${NATLAB_NS[$h]}" "$h" env LOG_LEVEL="${LAB_LOG_LEVEL:-info}" "$WH" up \
 		"$LAB_DIR/$h.conf" private-key "$LAB_DIR/$h.key" interface "$(iface "$h")" -f
 done
@@ -75,19 +82,27 @@ if ! wait_for "whx iv show $(iface iv) >/dev/null 2>&1 && whx pa show $(iface pa
 	tap_done
 fi
 tap_ok "boot, pa and iv (behind a full-cone NAT) are up"
+if wait_for "! grep -q '^alias stale' '$LAB_DIR/pa.conf'" 10 &&
+	! whx pa show "$(iface pa)" | grep -q "$(echo "$STALE" | tr '+/' '-_' | tr -d '=')"; then
+	tap_ok "pa removed from its file the alias line that expired while it was down"
+else
+	tap_fail "pa removes the alias line that expired while it was down" \
+		"$(cat "$LAB_DIR/pa.conf")" "$(tail -n 20 "$LAB_DIR/pa.log")"
+fi
 # iv learns its reflexive address (its invitation names it) from boot.
 wait_for "whx iv show $(iface iv) json 2>/dev/null | grep -q '\"reflexive\": \"198.18'" 10 || true
 
 sum() { sha256sum "$LAB_DIR/iv.conf" | cut -d' ' -f1; }
 
-# A string whose alias secret is changed, its check redone: well formed,
-# but its alias is none the inviter made.
+# A string whose alias secret is changed (to the hex bytes of $2 when
+# given), its check redone: well formed, but its alias is none the
+# inviter made.
 forge() {
-	python3 - "$1" <<'EOF'
+	python3 - "$@" <<'EOF'
 import base64, hashlib, sys
 s = sys.argv[1]
 b = bytearray(base64.urlsafe_b64decode(s + "=" * (-len(s) % 4)))
-b[33:65] = hashlib.sha256(bytes(b[33:65])).digest()
+b[33:65] = bytes.fromhex(sys.argv[2]) if len(sys.argv) > 2 else hashlib.sha256(bytes(b[33:65])).digest()
 b[-4:] = hashlib.blake2s(bytes(b[:-4]), key=b"wh invitation v1").digest()[:4]
 print(base64.urlsafe_b64encode(bytes(b)).decode().rstrip("="))
 EOF
@@ -127,9 +142,56 @@ refused "a forged string" forged "$S_FORGED"
 [ "$(sum)" = "$before" ] && tap_ok "iv's file is byte-identical after the forgery" ||
 	tap_fail "iv's file is byte-identical after the forgery" "$(cat "$LAB_DIR/iv.conf")"
 
+# A forged string whose alias key has the network's workbit: wh join
+# cannot tell, the inviter refuses it (an alias it never made) and says so.
+S_FORGED2=$(forge "$S1" "$(base64 -d <"$LAB_DIR/old.key" | od -An -tx1 | tr -d ' \n')")
+OLD=$("$WH" pubkey <"$LAB_DIR/old.key" | tr '+/' '-_' | tr -d '=')
+refused "a forged string of the network's workbit" "no such invitation (forged" "$S_FORGED2"
+[ "$(sum)" = "$before" ] && tap_ok "iv's file is byte-identical after the forgery the inviter refused" ||
+	tap_fail "iv's file is byte-identical after the forgery the inviter refused" "$(cat "$LAB_DIR/iv.conf")"
+if wait_for "grep -q 'invitation refused: AUTH from alias $OLD: the inviter has no such invitation' '$LAB_DIR/iv.log'" 5; then
+	tap_ok "iv logs the refusal: $(grep -o 'invitation refused: .*' "$LAB_DIR/iv.log" | head -n 1)"
+else
+	tap_fail "iv logs the refusal of the forged string" "$(tail -n 20 "$LAB_DIR/iv.log")"
+fi
+
+# ---- an invitation that expires unused: its line leaves the file and its
+# key the members; jn's (live) stays.  is_member KEY: wh show and, when
+# the UAPI answers, wg show name it.
+is_member() {
+	local k=$1 s
+	s=$(echo "$k" | tr -- '-_' '+/')=
+	whx iv show "$(iface iv)" | grep -q -- "key $k" && return 0
+	nsx "${NATLAB_NS[iv]}" wg show "$(iface iv)" peers 2>/dev/null | grep -qxF -- "$s"
+}
+JN_ALIAS=$(sed -n 's/^alias jn \([^ ]*\) .*/\1/p' "$LAB_DIR/iv.conf")
+t_inv=$(date +%s%N)
 if S2=$(whx iv invite "$(iface iv)" late expires 2s 2>&1); then
+	LATE=$(sed -n 's/^alias late \([^ ]*\) .*/\1/p' "$LAB_DIR/iv.conf")
+	if [ -n "$LATE" ] && is_member "$LATE"; then
+		tap_ok "the 2-s invitation's alias is a member while it lasts"
+	else
+		tap_fail "the 2-s invitation's alias is a member while it lasts" "$(cat "$LAB_DIR/iv.conf")"
+	fi
+	if wait_for "! grep -q '^alias late ' '$LAB_DIR/iv.conf'" 15; then
+		tap_ok "its alias line left iv's file $((($(date +%s%N) - t_inv) / 1000000)) ms after the invitation"
+	else
+		tap_fail "its alias line leaves iv's file at the expiry" "$(cat "$LAB_DIR/iv.conf")" \
+			"$(tail -n 20 "$LAB_DIR/iv.log")"
+	fi
+	if wait_for "! is_member '$LATE'" 5; then
+		tap_ok "its key is no member any more (wh show, wg show)"
+	else
+		tap_fail "its key is no member any more" "$(whx iv show "$(iface iv)")"
+	fi
+	if grep -q "^alias jn $JN_ALIAS # wh invite: expires" "$LAB_DIR/iv.conf" && is_member "$JN_ALIAS"; then
+		tap_ok "jn's live invitation is untouched"
+	else
+		tap_fail "jn's live invitation is untouched" "$(cat "$LAB_DIR/iv.conf")"
+	fi
+	grep -q "1 expired invitation removed" "$LAB_DIR/iv.log" && tap_ok "iv logs the removal" ||
+		tap_fail "iv logs the removal" "$(tail -n 20 "$LAB_DIR/iv.log")"
 	before=$(sum)
-	sleep 3	# the expiry under test: 2 s
 	refused "an expired string" expired "$S2"
 	[ "$(sum)" = "$before" ] && tap_ok "iv's file is byte-identical after the expired one" ||
 		tap_fail "iv's file is byte-identical after the expired one"
@@ -156,8 +218,15 @@ else
 		"$(cat "$LAB_DIR/iv.conf")" "$(cat "$LAB_DIR/jn.conf" 2>&1)"
 fi
 # The other members learn of jn as they learn of any member: the file.
+# This copy also brings an alias line that expired: the reload removes it.
 cp "$LAB_DIR/iv.conf" "$LAB_DIR/pa.conf"
+echo "alias stale $STALE # wh invite: expires 1000" >>"$LAB_DIR/pa.conf"
 tap_check "pa reloads the new file" whx pa reload "$(iface pa)"
+if wait_for "cmp -s '$LAB_DIR/iv.conf' '$LAB_DIR/pa.conf'" 10; then
+	tap_ok "pa removed the expired alias line the reload brought"
+else
+	tap_fail "pa removes the expired alias line the reload brought" "$(cat "$LAB_DIR/pa.conf")"
+fi
 
 addr_of() { whx "$1" resolve "$(iface "$1")" "$2" | python3 -c 'import json,sys; print(json.load(sys.stdin)["ipv4"])'; }
 mkdir -p "/etc/netns/${NATLAB_NS[jn]}"
