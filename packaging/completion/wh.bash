@@ -55,6 +55,14 @@ _wh()
 			;;
 		esac
 		;;
+	nc)
+		# A first word that is no option is the listener's string.
+		case $prev in
+		boot | namespace | workbit | subnet | expires | timeout | listen-port) ;;
+		*) [[ ${COMP_WORDS[COMP_CWORD-2]} == boot ]] ||
+			words=$("$wh" completion options nc 2>/dev/null) ;;
+		esac
+		;;
 	genkey)
 		words=$(printf 'workbit\nnamespace\nthreads\n')
 		;;

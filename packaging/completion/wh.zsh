@@ -55,6 +55,17 @@ _wh()
 			;;
 		esac
 		;;
+	nc)
+		# A first word that is no option is the listener's string.
+		case ${words[CURRENT-1]} in
+		boot|namespace|workbit|subnet|expires|timeout|listen-port)
+			;;
+		*)
+			[[ ${words[CURRENT-2]} == boot ]] ||
+				cands=(${(f)"$($wh completion options nc 2>/dev/null)"})
+			;;
+		esac
+		;;
 	genkey)
 		cands=(workbit namespace threads)
 		;;

@@ -12,6 +12,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <signal.h>
 #include <stdio.h>
 
 struct node_options;
@@ -63,6 +64,8 @@ int cmd_metrics(int argc, char **argv);
 int cmd_completion(int argc, char **argv);
 int cmd_invite(int argc, char **argv);
 int cmd_join(int argc, char **argv);
+int cmd_nc(int argc, char **argv);
+extern const struct cli_option cmd_nc_options[];
 
 /* Searches a private key whose public key has at least want workbits in
  * namespace ns, on nthreads threads (0: one per core), showing progress
@@ -96,5 +99,21 @@ int cli_read_key_stdin(uint8_t key[32], const char *what);
 
 /* Parses a decimal integer in [min, max]; -1 when it is not one. */
 int cli_parse_uint(const char *s, unsigned long min, unsigned long max, unsigned long *out);
+/* SIGINT, SIGTERM and SIGHUP set cli_stopped to the signal's number,
+ * without SA_RESTART: a blocking wait returns EINTR, and the command
+ * stops what it started on its way out (wh join, wh nc). */
+extern volatile sig_atomic_t cli_stopped;
+void cli_catch_stop_signals(void);
+/* N, Ns, Nm, Nh or Nd: seconds, from 1 s to max. */
+bool cli_parse_duration(const char *s, unsigned long max, unsigned long *out);
+
+/* An invitation string (wh join, wh nc; src/cli/invitation.c): parses
+ * text into *inv and the alias's public key, or says on stderr, as "wh
+ * PROG: ...", why it is mistyped, expired or forged, and returns -1. */
+struct ovl_invite;
+int cli_invite_read(const char *prog, const char *text, struct ovl_invite *inv,
+		    uint8_t alias_pk[32]);
+/* The invitation's boot nodes as network-file lines; -1 on a write error. */
+int cli_invite_boot_lines(FILE *f, const struct ovl_invite *inv);
 
 #endif

@@ -80,3 +80,45 @@ int cli_parse_uint(const char *s, unsigned long min, unsigned long max, unsigned
 	*out = v;
 	return 0;
 }
+
+bool cli_parse_duration(const char *s, unsigned long max, unsigned long *out)
+{
+	size_t len = strlen(s);
+	unsigned long mult = 1, v;
+	char num[16];
+
+	if (!len || len >= sizeof(num))
+		return false;
+	switch (s[len - 1]) {
+	case 's': mult = 1; --len; break;
+	case 'm': mult = 60; --len; break;
+	case 'h': mult = 3600; --len; break;
+	case 'd': mult = 86400; --len; break;
+	default: break;
+	}
+	memcpy(num, s, len);
+	num[len] = '\0';
+	if (cli_parse_uint(num, 1, max, &v) < 0 || v * mult > max)
+		return false;
+	*out = v * mult;
+	return true;
+}
+
+volatile sig_atomic_t cli_stopped;
+
+static void on_stop_signal(int sig)
+{
+	cli_stopped = sig;
+}
+
+void cli_catch_stop_signals(void)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_stop_signal;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+}

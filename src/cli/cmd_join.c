@@ -46,30 +46,6 @@
 
 /* ---- wh invite ---- */
 
-/* N, Ns, Nm, Nh or Nd: seconds, 1 s to 30 days. */
-static bool parse_duration(const char *s, unsigned long *out)
-{
-	size_t len = strlen(s);
-	unsigned long mult = 1, v;
-	char num[16];
-
-	if (!len || len >= sizeof(num))
-		return false;
-	switch (s[len - 1]) {
-	case 's': mult = 1; --len; break;
-	case 'm': mult = 60; --len; break;
-	case 'h': mult = 3600; --len; break;
-	case 'd': mult = 86400; --len; break;
-	default: break;
-	}
-	memcpy(num, s, len);
-	num[len] = '\0';
-	if (cli_parse_uint(num, 1, CONTROL_INVITE_MAX_S, &v) < 0 || v * mult > CONTROL_INVITE_MAX_S)
-		return false;
-	*out = v * mult;
-	return true;
-}
-
 int cmd_invite(int argc, char **argv)
 {
 	char req[CONTROL_LINE_MAX + 1];
@@ -84,7 +60,7 @@ int cmd_invite(int argc, char **argv)
 	if (a < argc) {
 		if (strcmp(argv[a], "expires") || a + 2 != argc)
 			goto usage;
-		if (!parse_duration(argv[a + 1], &secs)) {
+		if (!cli_parse_duration(argv[a + 1], CONTROL_INVITE_MAX_S, &secs)) {
 			fprintf(stderr, "wh invite: expires '%s': a duration from 1s to 30d "
 				"(N, Ns, Nm, Nh or Nd)\n", argv[a + 1]);
 			return EXIT_USAGE;
@@ -107,25 +83,8 @@ usage:
 /* ---- wh join ---- */
 
 /* Ctrl-C or a kill while the alias's node runs: the read of its answer
- * is interrupted (no SA_RESTART), and the node is stopped on the way out. */
-static volatile sig_atomic_t join_stopped;
-
-static void on_stop_signal(int sig)
-{
-	join_stopped = sig;
-}
-
-static void catch_stop_signals(void)
-{
-	struct sigaction sa;
-
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_stop_signal;
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGHUP, &sa, NULL);
-}
+ * is interrupted (cli_catch_stop_signals), and the node is stopped on the
+ * way out. */
 
 struct join {
 	struct ovl_invite inv;
@@ -223,16 +182,7 @@ static int start_node(struct join *j, const char *self)
 		return 1;
 	}
 	fprintf(f, "namespace %s\nworkbit %u\n", j->inv.ns, j->inv.workbit);
-	for (unsigned i = 0; i < j->inv.n_boots; ++i) {
-		const struct ovl_invite_boot *b = &j->inv.boots[i];
-		char k[KEY_B64URL_LEN + 1], ip[INET6_ADDRSTRLEN];
-
-		key_to_base64url(k, b->key);
-		inet_ntop(b->addr.family == OVL_AF_INET ? AF_INET : AF_INET6, b->addr.ip, ip, sizeof(ip));
-		snprintf(line, sizeof(line), b->addr.family == OVL_AF_INET ? "boot %s %s:%u\n" :
-			 "boot %s [%s]:%u\n", k, ip, b->addr.port);
-		fputs(line, f);
-	}
+	cli_invite_boot_lines(f, &j->inv);
 	if (fclose(f) != 0)
 		return 1;
 	snprintf(j->node_if, sizeof(j->node_if), "whj%ld", (long)getpid() % 100000000);
@@ -252,9 +202,9 @@ static int start_node(struct join *j, const char *self)
 	}
 	/* From here a node may run: the way out stops it. */
 	j->node_up = pid > 0;
-	while (pid > 0 && waitpid(pid, &status, 0) < 0 && errno == EINTR && !join_stopped)
+	while (pid > 0 && waitpid(pid, &status, 0) < 0 && errno == EINTR && !cli_stopped)
 		;
-	if (pid < 0 || join_stopped || !WIFEXITED(status) || WEXITSTATUS(status)) {
+	if (pid < 0 || cli_stopped || !WIFEXITED(status) || WEXITSTATUS(status)) {
 		FILE *lf = fopen(log, "r");
 
 		fprintf(stderr, "wh join: the node under the alias key did not start:\n");
@@ -371,7 +321,6 @@ int cmd_join(int argc, char **argv)
 {
 	struct join j = { .file_path = NULL };
 	char self[PATH_MAX], path[PATH_MAX], keypath[PATH_MAX + 8], err[512];
-	enum ovl_invite_err e;
 	struct netconf *nc = NULL;
 	const struct netconf_peer *me;
 	char *file = NULL;
@@ -391,22 +340,8 @@ int cmd_join(int argc, char **argv)
 		else
 			goto usage;
 	}
-	e = ovl_invite_parse(&j.inv, argv[1], strlen(argv[1]));
-	if (e != OVL_INVITE_OK) {
-		fprintf(stderr, "wh join: %s\n", ovl_invite_strerror(e));
-		return 1;
-	}
-	if ((uint64_t)time(NULL) >= j.inv.expires_s) {
-		fprintf(stderr, "wh join: the invitation has expired (%llu s ago)\n",
-			(unsigned long long)((uint64_t)time(NULL) - j.inv.expires_s));
+	if (cli_invite_read("join", argv[1], &j.inv, j.alias_pk) < 0)
 		goto out;
-	}
-	x25519_public(j.alias_pk, j.inv.alias_sk);
-	if (workbit_of(j.alias_pk, j.inv.ns, j.inv.ns_len) < j.inv.workbit) {
-		fprintf(stderr, "wh join: a forged invitation: its alias key is below the network's "
-			"workbit %u, so the inviter never made it\n", j.inv.workbit);
-		goto out;
-	}
 	if (j.file_path && !writable_dir(j.file_path)) {
 		fprintf(stderr, "wh join: file '%s': its folder is not writable: %s\n", j.file_path,
 			strerror(errno));
@@ -426,15 +361,15 @@ int cmd_join(int argc, char **argv)
 		goto out;
 	}
 	self[sl] = '\0';
-	catch_stop_signals();
+	cli_catch_stop_signals();
 	if (start_node(&j, self))
 		goto out;
-	ret = join_stopped ? 1 : ask(&j, &file, &file_len);
+	ret = cli_stopped ? 1 : ask(&j, &file, &file_len);
 	stop_node(&j);
-	if (join_stopped) {
+	if (cli_stopped) {
 		fprintf(stderr, "wh join: stopped by signal %d; the alias's node is down\n",
-			(int)join_stopped);
-		ret = 128 + (int)join_stopped;
+			(int)cli_stopped);
+		ret = 128 + (int)cli_stopped;
 		goto out;
 	}
 	if (ret)
