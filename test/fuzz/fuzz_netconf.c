@@ -33,7 +33,7 @@ static void check_conf(const struct netconf *c)
 
 	for (i = 0; i < c->n_peers; ++i) {
 		const struct netconf_peer *p = &c->peers[i];
-		bool trusted = netconf_kind_is_trusted(p->kind);
+		bool trusted = netconf_kind_has_addresses(p->kind);
 
 		if (netconf_find(c, p->key) != p)
 			abort();
