@@ -307,12 +307,13 @@ static void test_config(void)
 	/* Refusals. */
 	memset(&o, 0, sizeof(o));
 	got = config(c, "node_a", &o, &rc, err, sizeof(err));
-	ok(rc == -EINVAL && !strcmp(err, "\"node_a\" is trust of the network file, not a client "
-				    "line (client HOSTNAME KEY)"), "a member is no client: %s", err);
+	ok(rc == -EINVAL && !strcmp(err, "\"node_a\" is a \"trust\" line (line 4), not a client "
+				    "line"), "a member is no client: %s", err);
 	free(got);
 	got = config(c, "tablet", &o, &rc, err, sizeof(err));
-	ok(rc == -EINVAL && !strcmp(err, "\"tablet\" is no hostname of the network file, not a "
-				    "client line (client HOSTNAME KEY)"), "an unknown name: %s", err);
+	ok(rc == -EINVAL && !strcmp(err, "\"tablet\" is no hostname of the network file: a "
+				    "client needs a line \"client HOSTNAME KEY\""), "an unknown name: %s",
+	   err);
 	free(got);
 	key_from_base64(k, KEY_PHONE, strlen(KEY_PHONE));
 	o.public_key = k;

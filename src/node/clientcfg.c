@@ -81,10 +81,12 @@ int clientcfg_write(const struct netconf *c, const char *hostname,
 	size_t i, members = 0;
 	bool boot = false;
 
-	if (!self || self->kind != NETCONF_CLIENT)
-		return refuse(err, errlen, "\"%s\" is %s of the network file, not a client line "
-			      "(client HOSTNAME KEY)", hostname,
-			      self ? netconf_kind_name(self->kind) : "no hostname");
+	if (!self)
+		return refuse(err, errlen, "\"%s\" is no hostname of the network file: a client "
+			      "needs a line \"client HOSTNAME KEY\"", hostname);
+	if (self->kind != NETCONF_CLIENT)
+		return refuse(err, errlen, "\"%s\" is a \"%s\" line (line %u), not a client line",
+			      hostname, netconf_kind_name(self->kind), self->line);
 	if (opt->public_key && sodium_memcmp(opt->public_key, self->key, 32) != 0) {
 		key_to_base64(key, self->key);
 		return refuse(err, errlen, "the public key given is not client \"%s\"'s: its line "

@@ -216,7 +216,7 @@ else
 	tap_fail "relay, keepalive 0, public-key" "$(cat "$LAB_DIR/cc2.err" "$LAB_DIR/cc2.conf")"
 fi
 if ! whx client-config "$IA" b >/dev/null 2>"$LAB_DIR/cc3.err" &&
-	grep -q '"b" is trust of the network file, not a client line' "$LAB_DIR/cc3.err" &&
+	grep -q '"b" is a "trust" line (line 6), not a client line' "$LAB_DIR/cc3.err" &&
 	! whx client-config "$IA" phone public-key "${P[laptop]}" >/dev/null 2>"$LAB_DIR/cc4.err" &&
 	grep -q 'the public key given is not client "phone"' "$LAB_DIR/cc4.err"; then
 	tap_ok "a member's name and another client's key are refused"
