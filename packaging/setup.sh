@@ -31,6 +31,8 @@ PACKAGES=(
 	dpkg-dev debhelper fakeroot lintian mandoc man-db systemd build-essential
 	# promtool check metrics and curl's scrapes: net-metrics
 	prometheus curl
+	# wh client-config's QR codes, and zbarimg to read them back (net-clientcfg)
+	libqrencode-dev zbar-tools
 )
 
 build=0

@@ -113,6 +113,7 @@ static bool control_model_parse(const char *line, size_t len, struct control_req
 		{ "metrics", CONTROL_METRICS, false, false },
 		{ "reload", CONTROL_RELOAD, false, false },
 		{ "down", CONTROL_DOWN, false, false },
+		{ "client-info", CONTROL_CLIENT_INFO, false, false },
 	};
 	static const struct {
 		const char *prefix;

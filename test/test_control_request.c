@@ -45,6 +45,7 @@ static const struct {
 	{ L("metrics"), CONTROL_METRICS, false, false, false, "" },
 	{ L("reload"), CONTROL_RELOAD, false, false, false, "" },
 	{ L("down"), CONTROL_DOWN, false, false, false, "" },
+	{ L("client-info"), CONTROL_CLIENT_INFO, false, false, false, "" },
 	{ L("lookup " KEY_URL), CONTROL_LOOKUP, false, true, false, KEY_URL },
 	{ L("lookup " KEY_URL_PAD), CONTROL_LOOKUP, false, true, false, KEY_URL_PAD },
 	{ L("lookup " KEY_STD), CONTROL_LOOKUP, false, true, false, KEY_STD },
@@ -266,7 +267,7 @@ static void test_random(void)
 	static const char *const parts[] = { "show", "json", "all", "inspect", "lookup", "ping",
 		"resolve", "names", "reload", "down", " ", " ", " ", KEY_URL, KEY_STD, KEY_STD_NOPAD,
 		KEY_TRAILING_BITS, "node_b", "a.test", "=", "\n", "\r", "x", "\t", "metrics",
-		"invite", "join", "expires", "3600", "0", "2592001", "00c0ffee00c0ffee00c0ffee00c0FFEE" };
+		"invite", "join", "expires", "3600", "0", "client-info", "2592001", "00c0ffee00c0ffee00c0ffee00c0FFEE" };
 	unsigned iter, mismatches = 0, oks = 0, pieces_differ = 0;
 
 	for (iter = 0; iter < 200000; ++iter) {

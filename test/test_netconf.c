@@ -285,10 +285,10 @@ static const struct error_case error_cases[] = {
 	  "net.conf:3: \"zW-1lBeQ7I...\" (43 characters) is not a valid public key: expected 32 "
 	  "bytes in base64, 43 or 44 characters" },
 	{ HDR "trust a " KEY_A " " KEY_B "\n", "net.conf:3: a second public key \"" KEY_B "\"" },
-	{ HDR "peer 10.0.42.7 " KEY_A "\n", "net.conf:3: \"10.0.42.7\": only trust, router and "
-	  "alias lines take a static address" },
-	{ HDR "boot fd00::1 " KEY_A " host\n", "net.conf:3: \"fd00::1\": only trust, router and "
-	  "alias lines take a static address" },
+	{ HDR "peer 10.0.42.7 " KEY_A "\n", "net.conf:3: \"10.0.42.7\": only trust, router, "
+	  "alias and client lines take a static address" },
+	{ HDR "boot fd00::1 " KEY_A " host\n", "net.conf:3: \"fd00::1\": only trust, router, "
+	  "alias and client lines take a static address" },
 	{ HDR "trust 10.0.42.7 10.0.42.8 " KEY_A "\n",
 	  "net.conf:3: a second static IPv4 address \"10.0.42.8\"" },
 	{ HDR "trust node_a node_b " KEY_A "\n",

@@ -63,6 +63,24 @@ _wh()
 			words=$("$wh" completion options nc 2>/dev/null) ;;
 		esac
 		;;
+	client-config)
+		case $prev in
+		private-key-out | qr-out)
+			COMPREPLY=($(compgen -f -- "$cur"))
+			return 0
+			;;
+		public-key | relay | keepalive) ;;
+		*)
+			if ((COMP_CWORD == 2)); then
+				words=$("$wh" completion interfaces 2>/dev/null)
+			elif ((COMP_CWORD == 3)); then
+				words=$("$wh" completion hostnames "${COMP_WORDS[2]}" 2>/dev/null)
+			else
+				words=$("$wh" completion options client-config 2>/dev/null)
+			fi
+			;;
+		esac
+		;;
 	genkey)
 		words=$(printf 'workbit\nnamespace\nthreads\n')
 		;;

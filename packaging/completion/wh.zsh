@@ -66,6 +66,25 @@ _wh()
 			;;
 		esac
 		;;
+	client-config)
+		case ${words[CURRENT-1]} in
+		private-key-out|qr-out)
+			_files
+			return
+			;;
+		public-key|relay|keepalive)
+			;;
+		*)
+			if (( CURRENT == 3 )); then
+				cands=(${(f)"$($wh completion interfaces 2>/dev/null)"})
+			elif (( CURRENT == 4 )); then
+				cands=(${(f)"$($wh completion hostnames ${words[3]} 2>/dev/null)"})
+			else
+				cands=(${(f)"$($wh completion options client-config 2>/dev/null)"})
+			fi
+			;;
+		esac
+		;;
 	genkey)
 		cands=(workbit namespace threads)
 		;;

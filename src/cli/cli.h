@@ -66,6 +66,9 @@ int cmd_invite(int argc, char **argv);
 int cmd_join(int argc, char **argv);
 int cmd_nc(int argc, char **argv);
 extern const struct cli_option cmd_nc_options[];
+/* wh client-config (cmd_clientcfg.c) and its options. */
+extern const struct cli_option cmd_clientcfg_options[];
+int cmd_clientcfg(int argc, char **argv);
 
 /* Searches a private key whose public key has at least want workbits in
  * namespace ns, on nthreads threads (0: one per core), showing progress

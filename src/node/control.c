@@ -11,6 +11,8 @@
  *   ping TARGET        an overlay PING (looked up first if needed)
  *   resolve TARGET     the network file's entry: hostname, key, addresses
  *   names              the network file's hostnames, one a line
+ *   client-info        "file PATH" (the network file), "dns V4 V6" (our name
+ *                      service, while it runs): for wh client-config
  *   metrics            the Prometheus text format (src/node/metrics.h)
  *   reload             re-reads the network file; a bad one is refused
  *   invite [HOSTNAME] [expires SECONDS]
@@ -102,6 +104,11 @@ static void show_member(struct node *n, struct strbuf *b, const struct member *m
 	char relay[KEY_B64URL_LEN + 1];
 	const char *path = paths_describe(n, m, relay, sizeof(relay));
 
+	/* A stock client's path is the relay's it came through, once it
+	 * has a session; until then it has none to describe. */
+	if (m->client && !node_peer_has_session(peer))
+		path = "no path yet (stock client)";
+
 	key_to_base64url(key, m->key);
 	if (peer->endpoint.sa.sa_family)
 		wg_sockaddr_str(&peer->endpoint, ep, sizeof(ep));
@@ -118,8 +125,8 @@ static void show_member(struct node *n, struct strbuf *b, const struct member *m
 		strbuf_json_str(b, v4);
 		strbuf_printf(b, ", \"ipv6\": ");
 		strbuf_json_str(b, v6);
-		strbuf_printf(b, ", \"trusted\": true, \"kind\": ");
-		strbuf_json_str(b, cp ? netconf_kind_name(cp->kind) : "trust");
+		strbuf_printf(b, ", \"trusted\": %s, \"kind\": ", m->client ? "false" : "true");
+		strbuf_json_str(b, cp ? netconf_kind_name(cp->kind) : m->client ? "client" : "trust");
 		strbuf_printf(b, ", \"path\": \"%s\", \"endpoint\": ", path);
 		if (ep[0])
 			strbuf_json_str(b, ep);
@@ -145,8 +152,9 @@ static void show_member(struct node *n, struct strbuf *b, const struct member *m
 			strbuf_printf(b, ", \"bucket\": null}");
 		return;
 	}
-	strbuf_printf(b, "peer %s (%s%s%s)\n  key %s\n  path %s", cp && cp->hostname[0] ? cp->hostname : "-",
-		      v4, v4[0] && v6[0] ? ", " : "", v6, key, path);
+	strbuf_printf(b, "%s %s (%s%s%s)\n  key %s\n  path %s", m->client ? "client" : "peer",
+		      cp && cp->hostname[0] ? cp->hostname : "-", v4, v4[0] && v6[0] ? ", " : "", v6,
+		      key, path);
 	if (relay[0])
 		strbuf_printf(b, " via %s", relay);
 	if (ep[0])
@@ -707,6 +715,30 @@ static void do_names(struct ctl_conn *cc)
 	finish(cc, &b);
 }
 
+/* client-info: what `wh client-config` (src/cli/cmd_clientcfg.c) needs
+ * to write a stock client's file: the network file's path (it reads the
+ * file itself, as it is on disk), and our name service's addresses while
+ * it runs. */
+static void do_client_info(struct ctl_conn *cc)
+{
+	struct node *n = cc->n;
+	struct strbuf b = { 0 };
+	char v4[INET_ADDRSTRLEN], v6[INET6_ADDRSTRLEN];
+
+	if (n->conf_once) {
+		fail(cc, "this node read its network file once from a pipe: give the file to wh "
+		     "client-config instead of the interface");
+		return;
+	}
+	strbuf_printf(&b, "file %s\n", n->conf_path);
+	if (n->dns && n->member) {
+		addr_text(AF_INET, n->ipv4, v4, sizeof(v4));
+		addr_text(AF_INET6, n->ipv6, v6, sizeof(v6));
+		strbuf_printf(&b, "dns %s %s\n", v4, v6);
+	}
+	finish(cc, &b);
+}
+
 /* ---- dispatch ---- */
 
 static void on_reloaded(void *arg, int ret, const char *err)
@@ -751,6 +783,8 @@ static void handle(struct ctl_conn *cc)
 		do_resolve(cc, &req);
 	} else if (req.verb == CONTROL_NAMES) {
 		do_names(cc);
+	} else if (req.verb == CONTROL_CLIENT_INFO) {
+		do_client_info(cc);
 	} else if (req.verb == CONTROL_METRICS) {
 		struct strbuf b = { 0 };
 

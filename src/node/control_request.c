@@ -33,6 +33,7 @@ static const struct {
 	{ "down", CONTROL_DOWN, TAKES_NOTHING },
 	{ "invite", CONTROL_INVITE, TAKES_INVITE },
 	{ "join", CONTROL_JOIN, TAKES_JOIN },
+	{ "client-info", CONTROL_CLIENT_INFO, TAKES_NOTHING },
 };
 
 /* The most words a good line has: "invite HOST expires N". */

@@ -6,7 +6,7 @@
  * A connection carries one line of printable ASCII words separated by
  * single spaces, ended by '\n' (what follows the '\n' is ignored):
  *
- *   show [all] [json] | inspect | names | metrics | reload | down
+ *   show [all] [json] | inspect | names | metrics | reload | down | client-info
  *   lookup TARGET | ping TARGET | resolve TARGET
  *   invite [HOSTNAME] [expires SECONDS] | join INVITER REAL PROOF
  *
@@ -45,6 +45,7 @@ enum control_verb {
 	CONTROL_METRICS,
 	CONTROL_INVITE,		/* a member makes an invitation (src/node/invite.c) */
 	CONTROL_JOIN,		/* wh join's node asks the inviter (src/node/invite.c) */
+	CONTROL_CLIENT_INFO,	/* what wh client-config needs: the file, the name service */
 };
 
 /* Why a line was refused; control_error_text() gives the answer's text. */

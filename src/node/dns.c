@@ -88,7 +88,7 @@ static int build_table(struct node *n, struct dns_table **out)
 	for (i = 0; i < c->n_peers; ++i) {
 		const struct netconf_peer *p = &c->peers[i];
 
-		if (!netconf_kind_is_trusted(p->kind))
+		if (!netconf_kind_has_addresses(p->kind))
 			continue;
 		hosts[count].name = p->hostname;
 		hosts[count].has_ipv4 = p->has_ipv4;

@@ -174,7 +174,7 @@ static void block_add(struct strbuf *b, const struct netconf *c)
 		const struct netconf_peer *p = &c->peers[i];
 		char full[DNS_MAX_NAME + 1], bare[DNS_MAX_NAME + 1], a[INET6_ADDRSTRLEN];
 
-		if (!netconf_kind_is_trusted(p->kind) || !p->hostname[0] ||
+		if (!netconf_kind_has_addresses(p->kind) || !p->hostname[0] ||
 		    dns_full_name(p->hostname, c->name, full, sizeof(full), bare, sizeof(bare)) < 0)
 			continue;
 		if (p->has_ipv4) {

@@ -325,6 +325,7 @@ static const struct {
 	{ "trust", NETCONF_TRUST },
 	{ "router", NETCONF_ROUTER },
 	{ "alias", NETCONF_ALIAS },
+	{ "client", NETCONF_CLIENT },
 };
 
 const char *netconf_kind_name(enum netconf_kind kind)
@@ -340,6 +341,11 @@ const char *netconf_kind_name(enum netconf_kind kind)
 bool netconf_kind_is_trusted(enum netconf_kind kind)
 {
 	return kind == NETCONF_TRUST || kind == NETCONF_ROUTER || kind == NETCONF_ALIAS;
+}
+
+bool netconf_kind_has_addresses(enum netconf_kind kind)
+{
+	return netconf_kind_is_trusted(kind) || kind == NETCONF_CLIENT;
 }
 
 /* A directive with exactly one value. */
@@ -664,7 +670,7 @@ static int do_peer(struct netconf_parser *p, enum netconf_kind kind, char **tok,
 static int peer_line(struct netconf_parser *p, struct netconf_peer *peer, enum netconf_kind kind,
 		     char **tok, size_t ntok)
 {
-	bool has_key = false, has_endpoint = false, trusted = netconf_kind_is_trusted(kind);
+	bool has_key = false, has_endpoint = false, trusted = netconf_kind_has_addresses(kind);
 	char q[QBUF], q2[QBUF], host[NETCONF_MAX_HOSTNAME + 1];
 	size_t i;
 
@@ -681,7 +687,13 @@ static int peer_line(struct netconf_parser *p, struct netconf_peer *peer, enum n
 			peer->key_form = form;
 			has_key = true;
 		} else if (has_key) {
-			/* After the key: the endpoint, then nothing. */
+			/* After the key: the endpoint, then nothing.  A stock
+			 * client is reached through a relay, never at an
+			 * address of the file. */
+			if (kind == NETCONF_CLIENT)
+				return netconf_fail(p, p->lineno, "unexpected %s: a \"client\" line takes "
+					    "no endpoint (the client reaches the members through a "
+					    "relay)", Q(q, t));
 			if (has_endpoint)
 				return netconf_fail(p, p->lineno, "unexpected %s after the endpoint", Q(q, t));
 			if (parse_endpoint(p, t, &peer->endpoint))
@@ -722,7 +734,7 @@ static int peer_line(struct netconf_parser *p, struct netconf_peer *peer, enum n
 		continue;
 static_on_untrusted:
 		return netconf_fail(p, p->lineno,
-			    "%s: only trust, router and alias lines take a static address",
+			    "%s: only trust, router, alias and client lines take a static address",
 			    Q(q, t));
 	}
 	if (!has_key)
@@ -730,6 +742,10 @@ static_on_untrusted:
 	if (kind == NETCONF_BOOT && !has_endpoint)
 		return netconf_fail(p, p->lineno, "\"boot\" line needs an endpoint after the key "
 			    "(HOST[:PORT])");
+	/* A client is chosen by its name (wh client-config) and named in
+	 * the name service. */
+	if (kind == NETCONF_CLIENT && !peer->hostname[0])
+		return netconf_fail(p, p->lineno, "\"client\" line needs a hostname before the key");
 	if (!has_endpoint)
 		peer->endpoint.port = NETCONF_DEFAULT_PORT;
 	if (kind == NETCONF_ALIAS && alias_line(p, peer) < 0)
@@ -971,6 +987,21 @@ static int parse_path(const char *path, const char *name, bool streams, bool *re
 	rc = parse_fd(fd, name, out, err, errlen);
 	close(fd);
 	return rc;
+}
+
+int netconf_parse_endpoint(const char *what, const char *text, struct netconf_endpoint *ep,
+			   char *err, size_t errlen)
+{
+	struct netconf_parser p;
+
+	memset(&p, 0, offsetof(struct netconf_parser, line));
+	memset(ep, 0, sizeof(*ep));
+	p.src = what;
+	p.err = err;
+	p.errlen = err ? errlen : 0;
+	if (strlen(text) > NETCONF_MAX_LINE)
+		return netconf_fail(&p, 0, "longer than %d bytes", NETCONF_MAX_LINE);
+	return parse_endpoint(&p, text, ep);
 }
 
 int netconf_parse_file(const char *path, struct netconf **out, char *err, size_t errlen)

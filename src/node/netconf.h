@@ -64,13 +64,16 @@ enum {
 };
 
 /* What a peer line says about the peer.  trust, router and alias lines are
- * the "trusted" kinds: members of the network with overlay addresses. */
+ * the "trusted" kinds: members of the network with overlay addresses.
+ * client lines have overlay addresses and a name too, but are no members:
+ * `client HOSTNAME [STATIC-IP...] KEY`, with a hostname and no endpoint. */
 enum netconf_kind {
 	NETCONF_BOOT = 0,	/* DHT bootstrap node; has an endpoint */
 	NETCONF_PEER,		/* a DHT node we know of; not a member */
 	NETCONF_TRUST,		/* a member of the network */
 	NETCONF_ROUTER,		/* a member that routes beyond the subnet */
 	NETCONF_ALIAS,		/* a one-time invitation key standing for a member */
+	NETCONF_CLIENT,		/* a stock WireGuard client: addresses, no wh */
 };
 
 enum netconf_endpoint_type {
@@ -92,7 +95,7 @@ struct netconf_peer {
 	uint8_t key[NETCONF_KEY_LEN];	/* public key (for alias: the alias key) */
 	char hostname[NETCONF_MAX_HOSTNAME + 1];	/* lowercase; "" when the line has none */
 	/* Overlay addresses, network byte order.  has_ipv4 and has_ipv6 are
-	 * true exactly for the trusted kinds; static4/static6 tell whether
+	 * true exactly for the kinds with addresses (trusted and client); static4/static6 tell whether
 	 * the line wrote the address or it was derived from the key. */
 	bool has_ipv4, has_ipv6;
 	bool static4, static6;
@@ -187,6 +190,11 @@ int netconf_parse_once(const char *path, bool *regular, struct netconf **out, ch
 /* The same, from an open stream read to its end; name is used in messages. */
 int netconf_parse_stream(FILE *f, const char *name, struct netconf **out,
 			 char *err, size_t errlen);
+/* One endpoint as a peer line writes it (HOST[:PORT], A.B.C.D[:PORT],
+ * [IPV6][:PORT], a bare IPv6 address), for options that name one (wh
+ * client-config's relay): 0, or -EINVAL with "WHAT: message" in err. */
+int netconf_parse_endpoint(const char *what, const char *text, struct netconf_endpoint *ep,
+			   char *err, size_t errlen);
 /* The same, from len bytes of memory (no terminating NUL needed). */
 int netconf_parse_buffer(const char *name, const char *buf, size_t len,
 			 struct netconf **out, char *err, size_t errlen);
@@ -196,6 +204,10 @@ void netconf_free(struct netconf *conf);
 const char *netconf_kind_name(enum netconf_kind kind);
 /* trust, router and alias. */
 bool netconf_kind_is_trusted(enum netconf_kind kind);
+/* The kinds with overlay addresses and a name: the trusted ones and
+ * client (a stock WireGuard client, which runs no wh: never a DHT node,
+ * a relay or a boot node; every member holds it as a WireGuard peer). */
+bool netconf_kind_has_addresses(enum netconf_kind kind);
 
 /* The peer with this key, or NULL.  O(log n). */
 const struct netconf_peer *netconf_find(const struct netconf *conf,

@@ -490,12 +490,12 @@ static void sort_taken(struct family *f)
 
 static bool trusted_derived4(const struct netconf_peer *peer)
 {
-	return netconf_kind_is_trusted(peer->kind) && !peer->static4;
+	return netconf_kind_has_addresses(peer->kind) && !peer->static4;
 }
 
 static bool trusted_derived6(const struct netconf_peer *peer)
 {
-	return netconf_kind_is_trusted(peer->kind) && !peer->static6;
+	return netconf_kind_has_addresses(peer->kind) && !peer->static6;
 }
 
 static bool propose(const struct netconf *c, struct netconf_peer *peer, bool v6, unsigned n)
@@ -600,7 +600,7 @@ int netconf_finish(struct netconf_parser *p)
 	for (i = 0; i < c->n_peers; ++i) {
 		const struct netconf_peer *peer = &c->peers[i];
 
-		if (!netconf_kind_is_trusted(peer->kind))
+		if (!netconf_kind_has_addresses(peer->kind))
 			continue;
 		if (!c->name[0])
 			return netconf_fail(p, peer->line, "a \"%s\" line needs the network's name: add a "

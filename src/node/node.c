@@ -103,10 +103,12 @@ bool node_peer_has_session_at(const struct wg_peer *peer, uint64_t now)
 }
 
 /* Whether the file's entry is a member we hold as a WireGuard peer: a
- * public node serves the DHT only, and we are not our own peer. */
+ * public node serves the DHT only, and we are not our own peer.  A stock
+ * client is one too (its kind kept on the record, struct member). */
 static bool is_member_entry(const struct node *n, const struct netconf_peer *cp)
 {
-	return n->member && netconf_kind_is_trusted(cp->kind) && !ct_equal(cp->key, n->public_key, 32);
+	return n->member && netconf_kind_has_addresses(cp->kind) &&
+	       !ct_equal(cp->key, n->public_key, 32);
 }
 
 /* Whether the device already holds what the file says of cp (op: the old
@@ -203,7 +205,7 @@ static const struct netconf_peer *old_line(const struct netconf *old, size_t *k,
 static int member_keys_to_relays(struct node *n)
 {
 	uint8_t (*keys)[32];
-	size_t i;
+	size_t i, count = 0;
 	int ret;
 
 	if (!n->member)
@@ -211,9 +213,11 @@ static int member_keys_to_relays(struct node *n)
 	keys = calloc(n->n_members ? n->n_members : 1, sizeof(*keys));
 	if (!keys)
 		return -ENOMEM;
+	/* Not the stock clients': they speak no overlay. */
 	for (i = 0; i < n->n_members; ++i)
-		memcpy(keys[i], n->members[i]->key, 32);
-	ret = overlay_set_peers(n->ov, (const uint8_t (*)[32])keys, n->n_members);
+		if (!n->members[i]->client)
+			memcpy(keys[count++], n->members[i]->key, 32);
+	ret = overlay_set_peers(n->ov, (const uint8_t (*)[32])keys, count);
 	free(keys);
 	return ret;
 }
@@ -302,6 +306,7 @@ int node_sync_members(struct node *n, const struct netconf *old)
 		if (sodium_compare(cp->key, nm[i]->key, 32))
 			continue;
 		snprintf(nm[i]->hostname, sizeof(nm[i]->hostname), "%s", cp->hostname);
+		nm[i]->client = cp->kind == NETCONF_CLIENT;
 		++i;
 	}
 	free_members_not_in(n->members, n->n_members, nm, count);
@@ -351,10 +356,10 @@ void node_plan_handshake(struct node *n, struct member *m)
 static void discover_member(struct node *n, struct member *m, uint64_t now, bool joined,
 			    unsigned *idle_budget)
 {
-	struct wg_peer *p = member_peer(n, m);
+	struct wg_peer *p = m->client ? NULL : member_peer(n, m);
 
 	if (!p)
-		return;	/* not (yet) in the device */
+		return;	/* a stock client (in no DHT), or not (yet) in the device */
 	/* A session whose relay died with no other one known needs a
 	 * lookup as much as no session does. */
 	if (node_peer_has_session_at(p, now) && !(p->routed && !ovl_path_relay_in_use(&m->path))) {
@@ -711,6 +716,7 @@ static unsigned log_level(const struct node_options *opt)
 static int node_setup(struct node *n, const struct node_options *opt, char *err, size_t errlen)
 {
 	struct overlay_config oc;
+	const struct netconf_peer *mine;
 	char b64[KEY_B64URL_LEN + 1], warn[PATH_MAX + 128] = "";
 	bool regular = false;
 	int ret, port;
@@ -740,6 +746,16 @@ static int node_setup(struct node *n, const struct node_options *opt, char *err,
 	ret = check_workbit(n, opt->private_key_path, err, errlen);
 	if (ret < 0)
 		return ret;
+	/* A stock client runs no wh: its key as a node's would make it a
+	 * DHT node, which a client line says it never is. */
+	mine = netconf_find(n->conf, n->public_key);
+	if (mine && mine->kind == NETCONF_CLIENT) {
+		snprintf(err, errlen, "%.128s: the key is client \"%.64s\"'s (line %u of the network "
+			 "file): a client line is a stock WireGuard client, which runs no wh (use a "
+			 "member's key)", opt->private_key_path ? opt->private_key_path : "private key",
+			 mine->hostname, mine->line);
+		return -EINVAL;
+	}
 	node_take_self(n);
 
 	key_to_base64url(b64, n->public_key);

@@ -31,6 +31,11 @@ struct reload_job;
 struct member {
 	uint8_t key[32];
 	char hostname[254];		/* a DNS name: NETCONF_MAX_HOSTNAME + 1 */
+	/* A stock WireGuard client (a client line): a WireGuard peer with
+	 * its overlay addresses and no endpoint, never looked up in the DHT
+	 * nor given a path by paths.c (it runs no wh); it reaches us
+	 * through a relay (doc/protocol.md 9.5). */
+	bool client;
 	uint64_t next_lookup_ns;
 	uint64_t lookup_backoff_ns;
 	uint64_t initiate_at_ns;		/* 0: no handshake planned */

@@ -29,13 +29,14 @@ enum {
 static const struct ovl_path_ops path_ops;
 
 /* The peer's facts for the core; false when the device has no peer for
- * the member (then it is skipped). */
+ * the member (then it is skipped), and for a stock client, which has no
+ * path of the core (it runs no wh: no lookup, no punching). */
 static bool peer_facts(struct node *n, const struct member *m, struct ovl_path_peer *f)
 {
 	const struct wg_peer *p = member_peer(n, m);
 
 	memset(f, 0, sizeof(*f));
-	if (!p)
+	if (!p || m->client)
 		return false;
 	f->has_session = node_peer_has_session(p);
 	f->routed = p->routed;

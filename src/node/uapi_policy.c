@@ -40,7 +40,7 @@ static const struct netconf_peer *member_conf(const struct node *n, const uint8_
 	size_t i;
 
 	for (i = 0; i < n->conf->n_peers; ++i)
-		if (netconf_kind_is_trusted(n->conf->peers[i].kind) &&
+		if (netconf_kind_has_addresses(n->conf->peers[i].kind) &&
 		    ct_equal(n->conf->peers[i].key, key, 32))
 			return &n->conf->peers[i];
 	return NULL;
@@ -62,7 +62,7 @@ static const struct netconf_peer *member_prefix(const struct node *n,
 	for (i = 0; i < n->conf->n_peers; ++i) {
 		const struct netconf_peer *cp = &n->conf->peers[i];
 
-		if (!netconf_kind_is_trusted(cp->kind) || !node_member((struct node *)n, cp->key))
+		if (!netconf_kind_has_addresses(cp->kind) || !node_member((struct node *)n, cp->key))
 			continue;
 		if (a->family == AF_INET && a->cidr == 32 && cp->has_ipv4 &&
 		    !memcmp(a->addr, cp->ipv4, 4))

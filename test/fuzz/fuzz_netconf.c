@@ -33,7 +33,7 @@ static void check_conf(const struct netconf *c)
 
 	for (i = 0; i < c->n_peers; ++i) {
 		const struct netconf_peer *p = &c->peers[i];
-		bool trusted = netconf_kind_is_trusted(p->kind);
+		bool trusted = netconf_kind_has_addresses(p->kind);
 
 		if (netconf_find(c, p->key) != p)
 			abort();
@@ -61,7 +61,9 @@ static void check_conf(const struct netconf *c)
 				if ((p->ipv6[b / 8] & bit) != (c->subnet6[b / 8] & bit))
 					abort();
 			}
-			if (netconf_find_self(c, p->key) != p)
+			/* A client is no member, not even of its own. */
+			if (netconf_find_self(c, p->key) !=
+			    (netconf_kind_is_trusted(p->kind) ? p : NULL))
 				abort();
 		}
 	}
