@@ -95,6 +95,7 @@ struct netconf_peer {
 	uint8_t ipv4[4];
 	uint8_t ipv6[16];
 	struct netconf_endpoint endpoint;
+	uint16_t tcp_port;		/* boot: "tcp PORT", the TCP relay path; 0: none */
 	unsigned line;			/* 1-based line of the peer's line */
 	uint8_t key_form;		/* private: how the key was written, for messages */
 	bool left_out;			/* private to the second pass */
