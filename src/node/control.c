@@ -396,6 +396,25 @@ static void inspect_portmap(struct node *n, struct strbuf *b)
 	strbuf_printf(b, "}");
 }
 
+/* The TCP relay path's counters (doc/protocol.md 9.6), when it runs. */
+static void inspect_tcppath(struct node *n, struct strbuf *b)
+{
+	const struct tcppath_stats *st = tcppath_stats(n);
+
+	if (!st)
+		return;
+	strbuf_printf(b, ",\n  \"tcp_path\": {\"accepted\": %llu, \"refused\": %llu, "
+		      "\"closed_unauth\": %llu, \"closed_idle\": %llu, \"bad_frames\": %llu, "
+		      "\"rx_frames\": %llu, \"tx_frames\": %llu, \"write_drops\": %llu, "
+		      "\"dropped\": %llu, \"connects\": %llu, \"fallbacks\": %llu}",
+		      (unsigned long long)st->accepted, (unsigned long long)st->refused,
+		      (unsigned long long)st->closed_unauth, (unsigned long long)st->closed_idle,
+		      (unsigned long long)st->bad_frames, (unsigned long long)st->rx_frames,
+		      (unsigned long long)st->tx_frames, (unsigned long long)st->write_drops,
+		      (unsigned long long)st->dropped, (unsigned long long)st->connects,
+		      (unsigned long long)st->fallbacks);
+}
+
 static void do_inspect(struct ctl_conn *cc)
 {
 	struct node *n = cc->n;
@@ -421,6 +440,7 @@ static void do_inspect(struct ctl_conn *cc)
 		      (unsigned long long)os->map_sent, (unsigned long long)os->map_unexpected);
 	inspect_ipc(n, &b);
 	inspect_portmap(n, &b);
+	inspect_tcppath(n, &b);
 	node_dns_inspect(n, &b);
 	strbuf_printf(&b, ",\n  \"namespace\": ");
 	strbuf_json_str(&b, n->conf->ns);

@@ -6,6 +6,7 @@
 #   internet 198.18.0.0/24 (bridge)
 #     boot  .10  public DHT node and relay; UDP 62096, TCP 443
 #                (its boot line says "tcp 443")
+#     evil  .13  no member: bad input on boot's TCP port
 #     ga, gb     symmetric NATs (so that the pair stays relayed: the UDP
 #                relay is the yardstick of the TCP one)
 #       na       member behind ga, on UDP
@@ -18,6 +19,11 @@
 # 2. gb's block removed: within BACK_S (30 s, the issue's bound) nb's
 #    tcp_path is null, boot holds no TCP connection, and pings nb -> na
 #    go on; the same transfer over the UDP relay, for the comparison.
+# 3. Bad input on boot's TCP port, from evil (no member): a frame of
+#    length 0 closes the connection (bad_frames), connections that say
+#    nothing are closed within 5 s and a tick (closed_unauth), the 9th
+#    from one address is closed at once (refused); boot still relays
+#    nb -> na after all of it.
 # Usage: tcppath.sh WH
 LAB_TAG=tp
 # shellcheck source=lib.sh
@@ -35,6 +41,7 @@ lab_init
 
 natlab_internet
 natlab_public_host boot 198.18.0.10 || exit 1
+natlab_public_host evil 198.18.0.13 || exit 1
 natlab_gateway ga symmetric || exit 1
 natlab_gateway gb symmetric || exit 1
 natlab_host na ga || exit 1
@@ -179,4 +186,54 @@ if command -v iperf3 >/dev/null 2>&1; then
 			"$(tail -c 600 "$LAB_DIR/iperf3-udp.json" 2>/dev/null)"
 	fi
 fi
+
+# ---- 3. bad input on the TCP port
+
+inspect() { # host field
+	nsx "${NATLAB_NS[$1]}" "$WH" inspect "$(iface "$1")" 2>/dev/null |
+		python3 -c 'import json,sys; print(json.load(sys.stdin)["tcp_path"][sys.argv[1]])' "$2"
+}
+bad0=$(inspect boot bad_frames)
+unauth0=$(inspect boot closed_unauth)
+refused0=$(inspect boot refused)
+out=$(nsx "${NATLAB_NS[evil]}" timeout 40 python3 - "${NATLAB_IP[boot]}" <<'EOF'
+import socket, sys, time
+def conn():
+    return socket.create_connection((sys.argv[1], 443), timeout=10)
+# A frame of length 0: closed at once.
+s = conn()
+s.sendall(b"\x00\x00")
+s.settimeout(10)
+print("zero-length:", "closed" if s.recv(16) == b"" else "open")
+s.close()
+# Nine connections that say nothing: the ninth is closed at once, the
+# others within the authentication deadline.
+ss = [conn() for _ in range(9)]
+t0 = time.time()
+closed = 0
+for s in ss:
+    s.settimeout(20)
+    try:
+        if s.recv(16) == b"":
+            closed += 1
+    except OSError as e:
+        if not isinstance(e, socket.timeout):
+            closed += 1
+print("silent: %d of 9 closed after %.1f s" % (closed, time.time() - t0))
+EOF
+)
+tap_diag "$out"
+if wait_for "[ \$(inspect boot bad_frames) -gt $bad0 ]" 5 && echo "$out" | grep -q 'zero-length: closed'; then
+	tap_ok "a frame of length 0 closes the connection (bad_frames $bad0 -> $(inspect boot bad_frames))"
+else
+	tap_fail "a frame of length 0 closes the connection" "bad_frames $(inspect boot bad_frames)"
+fi
+if wait_for "[ \$(inspect boot refused) -gt $refused0 ] && [ \$(inspect boot closed_unauth) -ge $((unauth0 + 8)) ]" 10 &&
+	echo "$out" | grep -q 'silent: 9 of 9'; then
+	tap_ok "silent connections closed (closed_unauth $unauth0 -> $(inspect boot closed_unauth)), the 9th from one address refused"
+else
+	tap_fail "silent connections closed, the 9th from one address refused" \
+		"closed_unauth $(inspect boot closed_unauth), refused $(inspect boot refused)" "$out"
+fi
+tap_check "boot still relays nb -> na" nsx "${NATLAB_NS[nb]}" ping -n -q -c 3 -i 0.2 -W 2 "$NA_IP"
 tap_done
