@@ -95,6 +95,11 @@ static void test_public(void)
 	rc = parse(readme_min, &c, err, sizeof(err));
 	ok(rc == 0 && c->n_peers == 1, "README minimal public node parses: %s", rc ? err : "ok");
 	netconf_free(c);
+	rc = parse("boot " KEY_BOOT " 192.0.2.7:62096 tcp 443\nboot " KEY_A " 192.0.2.8\n", &c, err,
+		   sizeof(err));
+	ok(rc == 0 && c->n_peers == 2 && c->peers[0].tcp_port == 443 && c->peers[0].endpoint.port == 62096 &&
+	   c->peers[1].tcp_port == 0, "a boot line's tcp port: %s", rc ? err : "ok");
+	netconf_free(c);
 	rc = parse("", &c, err, sizeof(err));
 	ok(rc == 0 && c->n_peers == 0 && !c->has_subnet6 && !strcmp(c->ns, "public"),
 	   "an empty file is a valid, empty network");
@@ -337,6 +342,16 @@ static const struct error_case error_cases[] = {
 	{ HDR "boot " KEY_A " host:080\n",
 	  "net.conf:3: \"080\" is not a port (1 to 65535) in endpoint \"host:080\"" },
 	{ HDR "boot " KEY_A " [::1\n", "net.conf:3: \"[::1\" is not an endpoint: no ']'" },
+	/* A boot node's TCP port (doc/protocol.md 9.6). */
+	{ HDR "boot " KEY_A " 192.0.2.1 tcp\n", "net.conf:3: \"tcp\" needs a port (1 to 65535)" },
+	{ HDR "boot " KEY_A " 192.0.2.1 tcp 0\n",
+	  "net.conf:3: \"tcp\" needs a port (1 to 65535), not \"0\"" },
+	{ HDR "boot " KEY_A " 192.0.2.1 tcp 65536\n",
+	  "net.conf:3: \"tcp\" needs a port (1 to 65535), not \"65536\"" },
+	{ HDR "boot " KEY_A " 192.0.2.1 tcp 443 tcp 80\n", "net.conf:3: a second \"tcp\" port" },
+	{ HDR "boot " KEY_A " tcp 443\n", "net.conf:3: unexpected \"443\" after the endpoint" },
+	{ HDR "peer " KEY_A " 192.0.2.1 tcp 443\n",
+	  "net.conf:3: unexpected \"tcp\" after the endpoint" },
 	{ HDR "boot " KEY_A " [::1]x\n",
 	  "net.conf:3: \"[::1]x\" is not an endpoint: expected ':' after ']'" },
 	{ HDR "boot " KEY_A " [1.2.3.4]:5\n",

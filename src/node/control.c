@@ -42,6 +42,7 @@
 #include "src/wg/peer.h"
 #include "src/wg/uapi_server.h"
 #include "src/node/strbuf.h"
+#include "src/node/tcppath.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -187,8 +188,8 @@ static void nat_basis(const struct ovl_nat_count *c, char *out, size_t len)
 static void show_header(struct node *n, struct strbuf *b, bool json)
 {
 	char key[KEY_B64URL_LEN + 1], v4[INET_ADDRSTRLEN] = "", v6[INET6_ADDRSTRLEN] = "";
-	char refl[80] = "", mapped[80] = "";
-	union wg_sockaddr ra, ma;
+	char refl[80] = "", mapped[80] = "", tcp[80] = "";
+	union wg_sockaddr ra, ma, ta;
 	enum portmap_proto via = PORTMAP_NONE;
 	uint32_t left = 0;
 	struct ovl_nat_count seen = { 0, 0 };
@@ -205,6 +206,8 @@ static void show_header(struct node *n, struct strbuf *b, bool json)
 		wg_sockaddr_str(&ra, refl, sizeof(refl));
 	if (n->portmap && portmap_external(n->portmap, &ma, &via, &left))
 		wg_sockaddr_str(&ma, mapped, sizeof(mapped));
+	if (tcppath_relay(n, &ta))
+		wg_sockaddr_str(&ta, tcp, sizeof(tcp));
 	if (json) {
 		strbuf_printf(b, "{\n  \"interface\": ");
 		strbuf_json_str(b, n->dev.ifname);
@@ -239,6 +242,12 @@ static void show_header(struct node *n, struct strbuf *b, bool json)
 		strbuf_printf(b, ",\n  \"relaying\": %s, \"relay_forwarded\": %llu",
 			      overlay_relaying(n->ov) ? "true" : "false",
 			      (unsigned long long)overlay_stats(n->ov)->relay_forwarded);
+		strbuf_printf(b, ",\n  \"tcp_path\": ");
+		if (tcp[0])
+			strbuf_json_str(b, tcp);
+		else
+			strbuf_printf(b, "null");
+		strbuf_printf(b, ", \"tcp_connections\": %u", tcppath_conns(n));
 		return;
 	}
 	strbuf_printf(b, "interface %s, network %s, %s\n  key %s, port %u\n",
@@ -257,6 +266,10 @@ static void show_header(struct node *n, struct strbuf *b, bool json)
 	if (overlay_relaying(n->ov))
 		strbuf_printf(b, "  relay for members: %llu datagrams forwarded\n",
 			      (unsigned long long)overlay_stats(n->ov)->relay_forwarded);
+	if (tcp[0])
+		strbuf_printf(b, "  UDP unanswered: every path over TCP to %s\n", tcp);
+	if (tcppath_conns(n))
+		strbuf_printf(b, "  TCP relay path: %u members connected\n", tcppath_conns(n));
 }
 
 struct walk_ctx {
@@ -391,6 +404,25 @@ static void inspect_portmap(struct node *n, struct strbuf *b)
 	strbuf_printf(b, "}");
 }
 
+/* The TCP relay path's counters (doc/protocol.md 9.6), when it runs. */
+static void inspect_tcppath(struct node *n, struct strbuf *b)
+{
+	const struct tcppath_stats *st = tcppath_stats(n);
+
+	if (!st)
+		return;
+	strbuf_printf(b, ",\n  \"tcp_path\": {\"accepted\": %llu, \"refused\": %llu, "
+		      "\"closed_unauth\": %llu, \"closed_idle\": %llu, \"bad_frames\": %llu, "
+		      "\"rx_frames\": %llu, \"tx_frames\": %llu, \"write_drops\": %llu, "
+		      "\"dropped\": %llu, \"connects\": %llu, \"fallbacks\": %llu}",
+		      (unsigned long long)st->accepted, (unsigned long long)st->refused,
+		      (unsigned long long)st->closed_unauth, (unsigned long long)st->closed_idle,
+		      (unsigned long long)st->bad_frames, (unsigned long long)st->rx_frames,
+		      (unsigned long long)st->tx_frames, (unsigned long long)st->write_drops,
+		      (unsigned long long)st->dropped, (unsigned long long)st->connects,
+		      (unsigned long long)st->fallbacks);
+}
+
 static void do_inspect(struct ctl_conn *cc)
 {
 	struct node *n = cc->n;
@@ -416,6 +448,7 @@ static void do_inspect(struct ctl_conn *cc)
 		      (unsigned long long)os->map_sent, (unsigned long long)os->map_unexpected);
 	inspect_ipc(n, &b);
 	inspect_portmap(n, &b);
+	inspect_tcppath(n, &b);
 	node_dns_inspect(n, &b);
 	strbuf_printf(&b, ",\n  \"namespace\": ");
 	strbuf_json_str(&b, n->conf->ns);

@@ -20,6 +20,7 @@
 #include "src/node/node_priv.h"
 #include "src/node/overlay.h"
 #include "src/node/paths.h"
+#include "src/node/tcppath.h"
 #include "src/wg/peer.h"
 
 _Static_assert((int)PKT_ROUTE_ROOM >= (int)OVL_CHAN_HEADER_LEN, "room for a relay channel header");
@@ -36,6 +37,9 @@ static enum wg_ext_verdict classify(void *ctx, struct pkt *p)
 	if (p->data[0] != OVL_MAGIC && p->data[0] != OVL_CHAN_MAGIC)
 		return WG_EXT_NOT_MINE;
 	if (!n->ov)
+		return WG_EXT_REFUSED;
+	/* Only a stream speaks for a TCP path's pseudo-address (9.6). */
+	if (n->tcp && tcppath_pseudo(&p->addr))
 		return WG_EXT_REFUSED;
 	if (p->data[0] == OVL_MAGIC)
 		return WG_EXT_LATER;
@@ -63,14 +67,21 @@ static enum wg_ext_verdict input(void *ctx, struct pkt *p)
 	uint8_t dir;
 
 	if (p->data[0] == OVL_MAGIC) {
-		overlay_input(n->ov, p);
+		/* An answer over UDP: the TCP path (9.6) goes back to UDP. */
+		if (overlay_input(n->ov, p) && n->tcp)
+			tcppath_udp_heard(n, &p->addr);
 		return WG_EXT_TAKEN;
 	}
 	/* Channel data to us as a relay (classify checked the header): the
 	 * overlay checks the channel and its limits, counts what it refuses,
 	 * and rewrites the header for the destination. */
 	ovl_chan_parse(p->data, p->len, &dir, &channel);
-	return overlay_channel_forward(n->ov, p, channel) ? WG_EXT_SEND : WG_EXT_TAKEN;
+	if (!overlay_channel_forward(n->ov, p, channel))
+		return WG_EXT_TAKEN;
+	/* To a member on a TCP path: on its stream (9.6). */
+	if (n->tcp && tcppath_divert(n, &p->addr, p->data, p->len))
+		return WG_EXT_TAKEN;
+	return WG_EXT_SEND;
 }
 
 /* A relayed peer's datagram: in the relay's channel when one is bound
@@ -93,6 +104,9 @@ static enum wg_ext_verdict output(void *ctx, struct wg_peer *peer, struct pkt *p
 		p->len += OVL_CHAN_HEADER_LEN;
 		ovl_chan_write(p->data, OVL_CHAN_TO_RELAY, r->chan);
 		p->addr = peer->endpoint;
+		/* The relay on our TCP path (9.6): on the stream. */
+		if (n->tcp && tcppath_divert(n, &p->addr, p->data, p->len))
+			return WG_EXT_TAKEN;
 		return WG_EXT_SEND;
 	}
 	if (!overlay_addr_to_wg(&r->addr, &relay_addr) ||

@@ -686,6 +686,17 @@ static int peer_line(struct netconf_parser *p, struct netconf_peer *peer, enum n
 			memcpy(peer->key, key, sizeof(key));
 			peer->key_form = form;
 			has_key = true;
+		} else if (has_key && has_endpoint && kind == NETCONF_BOOT && !strcmp(t, "tcp")) {
+			/* A boot node's TCP port (doc/protocol.md 9.6). */
+			unsigned long port;
+
+			if (peer->tcp_port)
+				return netconf_fail(p, p->lineno, "a second \"tcp\" port");
+			if (i + 1 >= ntok || !parse_uint(tok[i + 1], strlen(tok[i + 1]), 65535, &port) || !port)
+				return netconf_fail(p, p->lineno, "\"tcp\" needs a port (1 to 65535)%s%s",
+					    i + 1 < ntok ? ", not " : "", i + 1 < ntok ? Q(q, tok[i + 1]) : "");
+			peer->tcp_port = (uint16_t)port;
+			++i;
 		} else if (has_key) {
 			/* After the key: the endpoint, then nothing.  A stock
 			 * client is reached through a relay, never at an

@@ -102,6 +102,7 @@ struct netconf_peer {
 	uint8_t ipv4[4];
 	uint8_t ipv6[16];
 	struct netconf_endpoint endpoint;
+	uint16_t tcp_port;		/* boot: "tcp PORT", the TCP relay path; 0: none */
 	unsigned line;			/* 1-based line of the peer's line */
 	/* alias: the expiry its "# wh invite: expires SECONDS" comment gives
 	 * (Unix seconds); 0 when it has none (it never expires). */

@@ -16,6 +16,7 @@
 #include "src/node/netconf.h"
 #include "src/node/overlay.h"
 #include "src/node/paths.h"
+#include "src/node/tcppath.h"
 #include "src/node/portmap.h"
 #include "src/node/routes.h"
 #include "src/wg/peer.h"
@@ -538,6 +539,7 @@ void node_shutdown(struct node *n, const char *why)
 		n->portmap = NULL;
 	}
 	node_invite_stop(n);
+	tcppath_stop(n);
 	overlay_free(n->ov);
 	n->ov = NULL;
 	if (n->dev_ready)
@@ -871,6 +873,11 @@ static int node_setup(struct node *n, const struct node_options *opt, char *err,
 	ret = names_sync(n);
 	if (ret < 0) {
 		snprintf(err, errlen, "cannot resolve the file's host names: %s", strerror(-ret));
+		return ret;
+	}
+	ret = tcppath_start(n, opt->relay != NODE_RELAY_OFF);
+	if (ret < 0) {
+		snprintf(err, errlen, "cannot start the TCP relay path: %s", strerror(-ret));
 		return ret;
 	}
 

@@ -25,6 +25,7 @@ struct node_dns;
 struct overlay;
 struct portmap;
 struct reload_job;
+struct tcppath;
 
 /* A member of the network other than us: a WireGuard peer whose
  * endpoint the overlay finds.  All times are monotonic ns, 0 = never. */
@@ -78,6 +79,7 @@ struct node {
 	struct node_dns *dns;		/* dns.c: the name service, or NULL */
 	struct names *names;		/* names.c: the file's named endpoints */
 	struct node_invite *invite;	/* invite.c: invitations, wh join */
+	struct tcppath *tcp;		/* tcppath.c: the TCP relay path, or NULL */
 	bool dev_ready;			/* device_init succeeded */
 	bool handles_ready;		/* signals and the discovery timer */
 	unsigned ticks;			/* discovery ticks since start */

@@ -48,6 +48,11 @@ struct overlay {
 	/* Invitation messages go to src/node/invite.c (overlay_set_invite). */
 	overlay_invite_fn *invite_fn;
 	void *invite_ctx;
+	/* The TCP relay path's (overlay_set_divert), and whether the
+	 * datagram being handed to the engine was authenticated. */
+	overlay_divert_fn *divert;
+	void *divert_ctx;
+	bool rx_authed;
 };
 
 static uint64_t wall_ns(void)
@@ -144,6 +149,10 @@ static int eng_send(void *ctx, const struct ovl_addr *to, const struct ovl_addr 
 
 	if (!to_sockaddr(ov, to, &a))
 		return -EAFNOSUPPORT;
+	/* An address on a stream: the datagram goes there; a probe from
+	 * another socket would come from the wrong place, and is dropped. */
+	if (ov->divert && ov->divert(ov->divert_ctx, &a, from_ip ? NULL : buf, len))
+		return 0;
 	if (!from_ip)
 		return device_send(ov->dev, &a, buf, len);
 	/* An IP address with port 0, which is what a bind to any port
@@ -243,6 +252,8 @@ static void ev_message(void *ctx, const uint8_t key[32], const struct ovl_addr *
 	struct overlay *ov = ctx;
 	union wg_sockaddr a;
 
+	if (ov->rx_addr)
+		ov->rx_authed = true;
 	if (ov->ops->on_message && to_sockaddr(ov, addr, &a))
 		ov->ops->on_message(ov->ctx, key, &a);
 }
@@ -380,16 +391,24 @@ static void rx_of(struct ovl_rx *rx, const union wg_sockaddr *src, const union w
 	}
 }
 
-void overlay_input(struct overlay *ov, struct pkt *p)
+bool overlay_input(struct overlay *ov, struct pkt *p)
 {
 	struct ovl_rx rx;
 
 	rx_of(&rx, &p->addr, &p->local, p->has_local, p->data, p->len);
 	ov->rx_addr = &p->addr;
 	ov->rx_kad = rx.src;
+	ov->rx_authed = false;
 	ovl_engine_input(ov->eng, &rx, now_of(ov));
 	ov->rx_addr = NULL;
 	rearm(ov);
+	return ov->rx_authed;
+}
+
+void overlay_set_divert(struct overlay *ov, overlay_divert_fn *fn, void *ctx)
+{
+	ov->divert = fn;
+	ov->divert_ctx = ctx;
 }
 
 /* A datagram to our second port: the engine's answer, if any. */

@@ -146,7 +146,15 @@ bool overlay_offers_relay(const struct overlay *ov, const uint8_t key[32]);
 bool overlay_relaying(const struct overlay *ov);
 
 /* A datagram from the socket whose first byte is 0xff. */
-void overlay_input(struct overlay *ov, struct pkt *p);
+/* Returns whether it was an authenticated message (the engine heard its
+ * sender). */
+bool overlay_input(struct overlay *ov, struct pkt *p);
+/* The TCP relay path (src/node/tcppath.c): every datagram the engine
+ * sends goes first to fn, which takes those for an address it carries on
+ * a stream (true: sent or dropped there); buf NULL only asks whether it
+ * would take to.  fn NULL: none. */
+typedef bool overlay_divert_fn(void *ctx, const union wg_sockaddr *to, const uint8_t *buf, size_t len);
+void overlay_set_divert(struct overlay *ov, overlay_divert_fn *fn, void *ctx);
 /* Relay channel data to us (the device's relay_channel_forward, ctx the
  * overlay): true when p was readdressed to the channel's destination. */
 bool overlay_channel_forward(void *ctx, struct pkt *p, uint32_t channel);
