@@ -161,11 +161,12 @@ PING_PID=$!
 LAB_PIDS+=("$PING_PID")
 wait_for "grep -q 'bytes from' $LAB_DIR/ping.log" 10
 roamed0=$(inspect relay "$IF_R" relay_clients roamed)
-t_flush=$(now_ms)
 # c's socket moves to another port, so gc maps it to a new one; its old
-# mapping is forgotten too.
+# mapping is forgotten too.  The clock starts once the old socket is
+# closed: a reply counted after it came to the new one.
 wgx "${NATLAB_NS[c]}" set "$IF_C" listen-port 43210
 natlab_flush gc
+t_flush=$(now_ms)
 first_reply_ms() {
 	awk -v t="$t_flush" '/bytes from/ { ts = substr($1, 2, length($1) - 2) * 1000;
 		if (ts > t) { printf "%d\n", ts - t; exit } }' "$LAB_DIR/ping.log"
