@@ -644,7 +644,8 @@ static enum ovl_decode decode_peers(struct ovl_peers *m, struct reader *r)
 
 	if (!w)
 		return OVL_DECODE_TRUNCATED;
-	m->hashes = w->hashes;
+	m->hashes = w->hashes & ~OVL_PEERS_STOCK;
+	m->stock = (w->hashes & OVL_PEERS_STOCK) != 0;
 	memcpy(m->salt, w->salt, sizeof(m->salt));
 	memcpy(m->filter, w->filter, sizeof(m->filter));
 	if (!m->hashes || m->hashes > OVL_PEERS_MAX_HASHES)
@@ -661,7 +662,7 @@ static int encode_peers(struct writer *w, const struct ovl_peers *m)
 	o = put(w, sizeof(*o));
 	if (!o)
 		return -EMSGSIZE;
-	o->hashes = m->hashes;
+	o->hashes = (uint8_t)(m->hashes | (m->stock ? OVL_PEERS_STOCK : 0));
 	memcpy(o->salt, m->salt, sizeof(o->salt));
 	memcpy(o->filter, m->filter, sizeof(o->filter));
 	return 0;
@@ -766,6 +767,51 @@ void ovl_chan_write(uint8_t out[OVL_CHAN_HEADER_LEN], uint8_t dir, uint32_t chan
 	h->dir = dir;
 	h->zero[0] = h->zero[1] = 0;
 	be32_put(h->channel, channel);
+}
+
+size_t ovl_chan_client_parse(const uint8_t *buf, size_t len, uint8_t *dir, struct ovl_addr *client)
+{
+	const struct ovl_wire_chan_client_header *h = (const void *)buf;
+	uint8_t inner;
+
+	/* The header and at least a WireGuard message's type word. */
+	if (len < OVL_CHAN_CLIENT_HEADER_LEN + 4 || h->magic != OVL_CHAN_MAGIC)
+		return 0;
+	if (h->dir != OVL_CHAN_CLIENT_FROM_RELAY && h->dir != OVL_CHAN_CLIENT_TO_RELAY)
+		return 0;
+	inner = buf[OVL_CHAN_CLIENT_HEADER_LEN];
+	if (inner < 1 || inner > 4)
+		return 0;
+	if (h->family == OVL_AF_INET) {
+		static const uint8_t zero[12];
+
+		if (memcmp(h->ip + 4, zero, sizeof(zero)))
+			return 0;
+		ovl_addr_set_v4(client, h->ip, be16_get(h->port));
+	} else if (h->family == OVL_AF_INET6) {
+		ovl_addr_set_v6(client, h->ip, be16_get(h->port));
+		if (client->family != OVL_AF_INET6)
+			return 0;	/* IPv4-mapped: one form per address */
+	} else {
+		return 0;
+	}
+	if (!ovl_addr_valid(client))
+		return 0;
+	*dir = h->dir;
+	return OVL_CHAN_CLIENT_HEADER_LEN;
+}
+
+void ovl_chan_client_write(uint8_t out[OVL_CHAN_CLIENT_HEADER_LEN], uint8_t dir,
+			   const struct ovl_addr *client)
+{
+	struct ovl_wire_chan_client_header *h = (void *)out;
+
+	memset(h, 0, sizeof(*h));
+	h->magic = OVL_CHAN_MAGIC;
+	h->dir = dir;
+	h->family = client->family;
+	be16_put(h->port, client->port);
+	memcpy(h->ip, client->ip, client->family == OVL_AF_INET ? 4 : 16);
 }
 
 /* ---- the cookie reply ---- */

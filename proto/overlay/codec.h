@@ -133,6 +133,7 @@ struct ovl_map_seen {
  * fills it). */
 struct ovl_peers {
 	uint8_t hashes;			/* 1..OVL_PEERS_MAX_HASHES */
+	bool stock;			/* the member takes stock clients through us (9.5) */
 	uint8_t salt[16];
 	uint8_t filter[OVL_PEERS_FILTER_LEN];
 };
@@ -186,6 +187,14 @@ long ovl_msg_encode(uint8_t *out, size_t outmax, const struct ovl_msg *m);
  * header into out[0 .. OVL_CHAN_HEADER_LEN). */
 size_t ovl_chan_parse(const uint8_t *buf, size_t len, uint8_t *dir, uint32_t *channel);
 void ovl_chan_write(uint8_t out[OVL_CHAN_HEADER_LEN], uint8_t dir, uint32_t channel);
+/* A stock client's datagram (doc/protocol.md 9.5): parse checks the
+ * header (dir CLIENT_FROM_RELAY or CLIENT_TO_RELAY, a valid address) and
+ * that a WireGuard message type follows; it returns
+ * OVL_CHAN_CLIENT_HEADER_LEN with *dir and *client set, or 0.  write puts
+ * a header for client (valid) into out. */
+size_t ovl_chan_client_parse(const uint8_t *buf, size_t len, uint8_t *dir, struct ovl_addr *client);
+void ovl_chan_client_write(uint8_t out[OVL_CHAN_CLIENT_HEADER_LEN], uint8_t dir,
+			   const struct ovl_addr *client);
 
 /* The cookie reply (doc/protocol.md 4.1): not an overlay message but a
  * datagram of its own, told apart by byte 1 (OVL_VERSION |

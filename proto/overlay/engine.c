@@ -8,6 +8,9 @@
 #include "proto/overlay/addr.h"
 #include "proto/overlay/secure.h"
 
+/* A relay's table of stock clients' entries (9.5): 4096 x 72 bytes. */
+#define STOCK_SLOTS 4096
+
 #include <errno.h>
 #include <sodium.h>
 #include <stdint.h>
@@ -315,6 +318,10 @@ static void dispatch(struct ovl_engine *e, const uint8_t sender[32], const struc
 		break;
 	case OVL_MSG_PEERS:
 		relay_take_peers(e, sender, from, &m->u.peers, t);
+		/* A member that takes stock clients through us (9.5), at the
+		 * address its authenticated PEERS came from. */
+		if (m->u.peers.stock && e->stock_ready)
+			ovl_stock_register(&e->stock, sender, from, t.now_ns);
 		break;
 	default:
 		++e->stats.unhandled;
@@ -446,6 +453,19 @@ int ovl_engine_new(struct ovl_engine **out, const struct ovl_engine_config *cfg,
 	ret = relay_init(e, cfg);
 	if (ret < 0)
 		goto fail;
+	if (e->relay) {
+		uint8_t hk[OVL_PROBETAB_KEYBYTES];
+
+		e->rng(e->rng_ctx, hk, sizeof(hk));
+		ret = ovl_stock_init(&e->stock, STOCK_SLOTS, hk);
+		sodium_memzero(hk, sizeof(hk));
+		if (ret < 0)
+			goto fail;
+		e->stock_ready = true;
+		/* The relay's per-sender limits (relay_init), per member. */
+		ovl_stock_set_limits(&e->stock, (uint32_t)(NS_PER_S / e->relay_pkt_cost_ns),
+				     (uint32_t)(NS_PER_S * 1000 / e->relay_byte_cost_ps));
+	}
 	ret = ovl_reasm_init(&e->reasm, NULL);
 	if (ret < 0)
 		goto fail;
@@ -495,6 +515,8 @@ void ovl_engine_free(struct ovl_engine *e)
 	if (e->reasm_ready)
 		ovl_reasm_free(&e->reasm);
 	relay_free(e);
+	if (e->stock_ready)
+		ovl_stock_free(&e->stock);
 	free(e->observers);
 	sodium_memzero(e->filt.hash_key, sizeof(e->filt.hash_key));
 	free(e);
@@ -587,4 +609,30 @@ const struct ovl_engine_stats *ovl_engine_stats(const struct ovl_engine *e)
 const struct ovl_secure *ovl_engine_secure(const struct ovl_engine *e)
 {
 	return e->sec;
+}
+
+/* ---- stock WireGuard clients (doc/protocol.md 9.5) ---- */
+
+struct ovl_stock *ovl_engine_stock(struct ovl_engine *e)
+{
+	return e->stock_ready ? &e->stock : NULL;
+}
+
+void ovl_engine_set_stock_member(struct ovl_engine *e, bool on)
+{
+	e->stock_member = on;
+}
+
+bool ovl_engine_registered_at(const struct ovl_engine *e, const struct ovl_addr *addr, uint64_t now_ns)
+{
+	unsigned i;
+
+	for (i = 0; i < PEERS_SENT_SLOTS; ++i) {
+		const struct ovl_peers_sent *ps = &e->peers_sent[i];
+
+		if (ps->sent_ns && now_ns - ps->sent_ns < (uint64_t)OVL_STOCK_REG_S * NS_PER_S &&
+		    ovl_addr_equal(&ps->addr, addr))
+			return true;
+	}
+	return false;
 }

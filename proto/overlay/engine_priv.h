@@ -8,6 +8,7 @@
 #include "proto/overlay/probetab.h"
 #include "proto/overlay/reasm.h"
 #include "proto/overlay/relaychan.h"
+#include "proto/overlay/stockrelay.h"
 
 #define NS_PER_S 1000000000ULL
 #define LIVE_PATH_NS (60 * NS_PER_S)	/* a NATed node heard within this is reachable */
@@ -170,6 +171,11 @@ struct ovl_engine {
 	bool reasm_ready;
 	/* natround.c: */
 	struct ovl_natfilt filt;
+	/* Stock WireGuard clients (9.5): as a relay, the members that take
+	 * them through us (stock_ready: public relaying nodes only); as a
+	 * member, whether our PEERS asks our relays for them. */
+	struct ovl_stock stock;
+	bool stock_ready, stock_member;
 	/* Everyone's counters. */
 	struct ovl_engine_stats stats;
 };

@@ -127,7 +127,12 @@ enum ovl_chan_sizes {
 	OVL_CHAN_MAGIC = 0xfe,		/* byte 0 */
 	OVL_CHAN_TO_RELAY = 0x01,	/* byte 1: sender -> relay */
 	OVL_CHAN_FROM_RELAY = 0x02,	/* byte 1: relay -> destination */
+	/* A stock WireGuard client's datagram (9.5): relay -> member, with
+	 * the client's address; member -> relay, to the client's address. */
+	OVL_CHAN_CLIENT_FROM_RELAY = 0x03,
+	OVL_CHAN_CLIENT_TO_RELAY = 0x04,
 	OVL_CHAN_HEADER_LEN = 8,
+	OVL_CHAN_CLIENT_HEADER_LEN = 24,
 	OVL_CHAN_LIFETIME_S = 60,	/* a binding lives this long unless renewed */
 };
 
@@ -137,6 +142,17 @@ struct ovl_wire_chan_header {
 	uint8_t zero[2];		/* sent as 0, ignored */
 	uint8_t channel[4];		/* big-endian; to a relay: the bound number;
 					 * from a relay: 0 */
+};
+
+/* The header of a stock client's datagram (doc/protocol.md 9.5). */
+struct ovl_wire_chan_client_header {
+	uint8_t magic;			/* OVL_CHAN_MAGIC */
+	uint8_t dir;			/* OVL_CHAN_CLIENT_FROM_RELAY or _TO_RELAY */
+	uint8_t family;			/* OVL_AF_INET or OVL_AF_INET6 */
+	uint8_t zero1;			/* sent as 0, ignored */
+	uint8_t port[2];		/* big-endian, never 0 */
+	uint8_t zero2[2];		/* sent as 0, ignored */
+	uint8_t ip[16];			/* IPv4: 4 bytes, then 12 zero bytes */
 };
 
 /* What a PROBE is (doc/protocol.md 6.5, 9): the answer to PROBE_REQ
@@ -286,10 +302,12 @@ struct ovl_wire_channel_bound {
 enum {
 	OVL_PEERS_FILTER_LEN = 1024,	/* bytes: 8192 bits */
 	OVL_PEERS_MAX_HASHES = 16,
+	OVL_PEERS_STOCK = 0x80,		/* in hashes: relay stock clients to me (9.5) */
 };
 
 struct ovl_wire_peers {
-	uint8_t hashes;			/* bits set per key, 1..OVL_PEERS_MAX_HASHES */
+	uint8_t hashes;			/* bits set per key, 1..OVL_PEERS_MAX_HASHES;
+					 * OVL_PEERS_STOCK: stock clients too (9.5) */
 	uint8_t salt[16];		/* the SipHash-2-4 key of the filter */
 	uint8_t filter[OVL_PEERS_FILTER_LEN];	/* bit i: byte i / 8, mask 1 << (i % 8) */
 };
@@ -323,6 +341,7 @@ _Static_assert(sizeof(struct ovl_wire_header) == OVL_HEADER_LEN, "wire size");
 _Static_assert(sizeof(struct ovl_wire_map_probe) == 10, "wire size");
 _Static_assert(sizeof(struct ovl_wire_map_seen) == 27, "wire size");
 _Static_assert(sizeof(struct ovl_wire_chan_header) == OVL_CHAN_HEADER_LEN, "wire size");
+_Static_assert(sizeof(struct ovl_wire_chan_client_header) == OVL_CHAN_CLIENT_HEADER_LEN, "wire size");
 _Static_assert(sizeof(struct ovl_wire_channel_bind) == 34, "wire size");
 _Static_assert(sizeof(struct ovl_wire_channel_bound) == 39, "wire size");
 _Static_assert(offsetof(struct ovl_wire_header, counter) == 34, "wire offset");

@@ -333,6 +333,7 @@ static int send_peers(struct ovl_engine *e, const uint8_t key[32], const struct 
 	m.type = OVL_MSG_PEERS;
 	e->rng(e->rng_ctx, salt, sizeof(salt));
 	ovl_peerfilter_init(&m.u.peers, e->n_peer_keys, salt);
+	m.u.peers.stock = e->stock_member;
 	for (i = 0; i < e->n_peer_keys; ++i)
 		ovl_peerfilter_add(&m.u.peers, e->peer_keys[i]);
 	return engine_send(e, key, addr, &m, t.wall_ns);

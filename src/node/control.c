@@ -500,8 +500,11 @@ static void do_inspect(struct ctl_conn *cc)
 	overlay_channel_evictions(n->ov, &ev_quota, &ev_fair);
 	strbuf_printf(&b, ", \"quota_evictions\": %llu, \"fair_evictions\": %llu",
 		      (unsigned long long)ev_quota, (unsigned long long)ev_fair);
+	/* Stock WireGuard clients (doc/protocol.md 9.5). */
+	strbuf_printf(&b, "},\n  ");
+	overlay_stock_json(n->ov, &b);
 	crypt_pool_stats(n->dev.crypt, &cps);
-	strbuf_printf(&b, "},\n  \"crypto_pool\": {\"workers\": %u, \"batches_parallel\": %llu, "
+	strbuf_printf(&b, ",\n  \"crypto_pool\": {\"workers\": %u, \"batches_parallel\": %llu, "
 		      "\"batches_inline\": %llu, \"items\": %llu, \"items_by_workers\": %llu",
 		      cps.workers, (unsigned long long)cps.batches_parallel,
 		      (unsigned long long)cps.batches_inline, (unsigned long long)cps.items_total,

@@ -9,10 +9,18 @@
  *                                   dropped (drops.ext_refused)
  *       0xfe to us as a relay   --> the overlay readdresses it (input),
  *                                   the device sends it with its batch
+ *       0xfe, dir 3, from a relay we registered with
+ *                               --> a stock client's WireGuard datagram
+ *                                   from the client's address (9.5)
+ *       0xfe, dir 4 to us as a relay --> the overlay's table of stock
+ *                                   clients readdresses it to the client
+ *   WireGuard datagram for no one of ours (foreign) --> a relay's stock
+ *       client: to its member with the client header, or dropped
  *   device --> relayed peer (output): data that fits a 1500-byte path goes
  *       in the relay's channel, its header written in the packet's
  *       headroom, sent in the device's batch; anything else goes wrapped
- *       in RELAY by the overlay. */
+ *       in RELAY by the overlay.  A stock client's peer: everything in
+ *       CLIENT_TO_RELAY to the relay it came through. */
 #include "src/node/datapath.h"
 
 #include "proto/overlay/codec.h"
@@ -43,6 +51,10 @@ static enum wg_ext_verdict classify(void *ctx, struct pkt *p)
 		return WG_EXT_REFUSED;
 	if (p->data[0] == OVL_MAGIC)
 		return WG_EXT_LATER;
+	if (p->len > 1 && p->data[1] == OVL_CHAN_CLIENT_TO_RELAY)
+		return WG_EXT_LATER;	/* to us as a relay of stock clients */
+	if (p->len > 1 && p->data[1] == OVL_CHAN_CLIENT_FROM_RELAY)
+		return overlay_stock_from_relay(n->ov, p) ? WG_EXT_INNER : WG_EXT_REFUSED;
 	hl = ovl_chan_parse(p->data, p->len, &dir, &channel);
 	if (!hl)
 		return WG_EXT_BAD;
@@ -72,6 +84,8 @@ static enum wg_ext_verdict input(void *ctx, struct pkt *p)
 			tcppath_udp_heard(n, &p->addr);
 		return WG_EXT_TAKEN;
 	}
+	if (p->data[1] == OVL_CHAN_CLIENT_TO_RELAY)
+		return overlay_stock_to_client(n->ov, p) ? WG_EXT_SEND : WG_EXT_TAKEN;
 	/* Channel data to us as a relay (classify checked the header): the
 	 * overlay checks the channel and its limits, counts what it refuses,
 	 * and rewrites the header for the destination. */
@@ -96,6 +110,8 @@ static enum wg_ext_verdict output(void *ctx, struct wg_peer *peer, struct pkt *p
 	union wg_sockaddr relay_addr;
 	size_t outer = peer->endpoint.sa.sa_family == AF_INET6 ? 40 + 8 : 20 + 8;
 
+	if (!m && n->ov)
+		return overlay_stock_output(n->ov, peer->public_key, &peer->endpoint, p);
 	if (!r || !n->ov)
 		return WG_EXT_REFUSED;
 	if (r->chan && p->data[0] == MESSAGE_DATA && (size_t)(p->data - p->buf) >= OVL_CHAN_HEADER_LEN &&
@@ -117,7 +133,25 @@ static enum wg_ext_verdict output(void *ctx, struct wg_peer *peer, struct pkt *p
 
 static void routed_rx(void *ctx, struct wg_peer *peer, const union wg_sockaddr *via)
 {
-	paths_relayed_rx(ctx, peer, via);
+	struct node *n = ctx;
+
+	if (node_member(n, peer->public_key)) {
+		paths_relayed_rx(n, peer, via);
+		return;
+	}
+	/* A stock client's peer (9.5): via is the client's address, as the
+	 * relay saw it; its endpoint follows authenticated datagrams, as
+	 * WireGuard's roaming does, and replies go through that relay. */
+	if (n->ov && overlay_stock_client_rx(n->ov, peer->public_key, via) &&
+	    (!peer->routed || !wg_sockaddr_equal(&peer->endpoint, via)))
+		peer_set_routed(peer, via, DATAPATH_CLIENT_MSS4, DATAPATH_CLIENT_MSS6);
+}
+
+static enum wg_ext_verdict foreign(void *ctx, struct pkt *p)
+{
+	struct node *n = ctx;
+
+	return n->ov ? overlay_stock_foreign(n->ov, p) : WG_EXT_NOT_MINE;
 }
 
 static const struct wg_device_ext_ops datapath_ops = {
@@ -125,6 +159,7 @@ static const struct wg_device_ext_ops datapath_ops = {
 	.input = input,
 	.output = output,
 	.routed_rx = routed_rx,
+	.foreign = foreign,
 };
 
 void datapath_start(struct node *n)

@@ -27,6 +27,15 @@ enum {
 	DATAPATH_RELAY_MSS4 = DATAPATH_RELAY_IP - 20 - 20,	/* 1368 */
 	DATAPATH_RELAY_MSS6 = DATAPATH_RELAY_IP - 40 - 20,	/* 1348 */
 };
+/* A stock client's datagrams carry a 24-byte header between member and
+ * relay (doc/protocol.md 9.5): 1392-byte inner packets fit. */
+enum {
+	DATAPATH_CLIENT_IP = 1392,
+	DATAPATH_CLIENT_MSS4 = DATAPATH_CLIENT_IP - 20 - 20,	/* 1352 */
+	DATAPATH_CLIENT_MSS6 = DATAPATH_CLIENT_IP - 40 - 20,	/* 1332 */
+};
+_Static_assert(16 + DATAPATH_CLIENT_IP + 16 + OVL_CHAN_CLIENT_HEADER_LEN + 40 + 8 <= DATAPATH_PATH_MTU,
+	       "a clamped segment of a stock client fits one datagram over IPv6");
 _Static_assert(DATAPATH_RELAY_IP % 16 == 0 &&
 		       16 + DATAPATH_RELAY_IP + 16 + OVL_CHAN_HEADER_LEN + 40 + 8 <= DATAPATH_PATH_MTU,
 	       "a clamped segment fits one relay channel datagram over IPv6");

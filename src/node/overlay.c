@@ -8,7 +8,9 @@
 
 #include "proto/overlay/addr.h"
 #include "proto/overlay/engine.h"
+#include "proto/overlay/stockrelay.h"
 #include "src/node/probeport.h"
+#include "src/node/strbuf.h"
 #include "src/wg/device.h"
 
 #include <errno.h>
@@ -53,6 +55,22 @@ struct overlay {
 	overlay_divert_fn *divert;
 	void *divert_ctx;
 	bool rx_authed;
+	uint8_t boot_key[KNOWN_EXTRA_MAX][32];	/* boot[i]'s */
+	/* Stock clients through relays, as a member (doc/protocol.md 9.5):
+	 * which relay a client address came through lately (before
+	 * WireGuard authenticated it: a ring), and each client peer's relay
+	 * (after; named by key, never by pointer). */
+	struct stock_seen {
+		union wg_sockaddr client, relay;
+	} seen[OVERLAY_STOCK_SEEN];
+	unsigned seen_next;
+	struct stock_route {
+		uint8_t key[32];
+		union wg_sockaddr relay;
+		bool used;
+	} routes[OVERLAY_STOCK_CLIENTS];
+	unsigned route_hint;
+	struct overlay_stock_stats stock;
 };
 
 static uint64_t wall_ns(void)
@@ -115,8 +133,17 @@ static void rearm(struct overlay *ov)
 static void on_timer(uv_timer_t *t)
 {
 	struct overlay *ov = t->data;
+	struct ovl_time now = now_of(ov);
+	struct ovl_addr a;
+	size_t i;
 
-	ovl_engine_tick(ov->eng, now_of(ov));
+	ovl_engine_tick(ov->eng, now);
+	/* A member registers with every boot node (the relay a stock
+	 * client's configuration names), public member or not; the engine
+	 * sends PEERS to one that offers relaying, at most every 30 s. */
+	for (i = 0; i < ov->n_boot; ++i)
+		if (overlay_addr_from_wg(&ov->boot[i], &a))
+			ovl_engine_register_peers(ov->eng, ov->boot_key[i], &a, false, now);
 	rearm(ov);
 }
 
@@ -473,6 +500,9 @@ int overlay_new(struct overlay **out, struct wg_device *dev, const struct overla
 		free(ov);
 		return ret;
 	}
+	/* Every member takes stock clients through its relays; its
+	 * WireGuard refuses the keys it has no peer for (9.5). */
+	ovl_engine_set_stock_member(ov->eng, !cfg->public_node);
 	uv_timer_init(dev->loop, &ov->timer);
 	ov->timer.data = ov;
 	uv_timer_start(&ov->timer, on_timer, 0, 0);
@@ -526,6 +556,7 @@ int overlay_add_bootstrap(struct overlay *ov, const uint8_t key[32], const union
 	for (i = 0; i < ov->n_boot && !wg_sockaddr_equal(&ov->boot[i], addr); ++i)
 		;
 	if (i == ov->n_boot && i < KNOWN_EXTRA_MAX) {
+		memcpy(ov->boot_key[ov->n_boot], key, 32);
 		ov->boot[ov->n_boot++] = *addr;
 		device_set_known_sources(ov->dev, ov->boot, ov->n_boot);
 	}
@@ -714,4 +745,173 @@ enum ovl_filtering overlay_nat_filtering(const struct overlay *ov, unsigned *obs
 uint32_t overlay_rtt_us(const struct overlay *ov, const uint8_t key[32])
 {
 	return ovl_engine_rtt_us(ov->eng, key);
+}
+
+/* ---- stock WireGuard clients (doc/protocol.md 9.5) ---- */
+
+/* Room for a header of hl bytes in front of p's datagram: in the
+ * headroom, else by moving the datagram up within its buffer. */
+static bool header_room(struct pkt *p, size_t hl)
+{
+	size_t room = (size_t)(p->data - p->buf);
+
+	if (room < hl) {
+		if ((size_t)(p->data - p->buf) + p->len + (hl - room) > sizeof(p->buf))
+			return false;
+		memmove(p->data + (hl - room), p->data, p->len);
+		p->data += hl - room;
+	}
+	p->data -= hl;
+	p->len += hl;
+	return true;
+}
+
+enum wg_ext_verdict overlay_stock_foreign(struct overlay *ov, struct pkt *p)
+{
+	struct ovl_stock *s = ovl_engine_stock(ov->eng);
+	struct ovl_addr from, to;
+
+	if (!s || !overlay_addr_from_wg(&p->addr, &from))
+		return WG_EXT_NOT_MINE;
+	switch (ovl_stock_from_client(s, p->data, p->len, &from, wg_now(ov->dev), &to)) {
+	case OVL_STOCK_FORWARD:
+		break;
+	case OVL_STOCK_REFUSED:
+		return WG_EXT_TAKEN;
+	default:
+		return WG_EXT_NOT_MINE;
+	}
+	if (!header_room(p, OVL_CHAN_CLIENT_HEADER_LEN) || !overlay_addr_to_wg(&to, &p->addr))
+		return WG_EXT_TAKEN;
+	ovl_chan_client_write(p->data, OVL_CHAN_CLIENT_FROM_RELAY, &from);
+	p->peer = NULL;
+	p->has_local = false;
+	p->routed = false;
+	return WG_EXT_SEND;
+}
+
+bool overlay_stock_to_client(struct overlay *ov, struct pkt *p)
+{
+	struct ovl_stock *s = ovl_engine_stock(ov->eng);
+	struct ovl_addr from, client;
+	uint8_t dir;
+	size_t hl = ovl_chan_client_parse(p->data, p->len, &dir, &client);
+
+	if (!hl || dir != OVL_CHAN_CLIENT_TO_RELAY || !s || !overlay_addr_from_wg(&p->addr, &from)) {
+		++ov->stock.refused_not_relay;
+		return false;
+	}
+	if (ovl_stock_from_member(s, &from, &client, p->data + hl, p->len - hl, wg_now(ov->dev)) !=
+		    OVL_STOCK_FORWARD ||
+	    !overlay_addr_to_wg(&client, &p->addr))
+		return false;
+	p->data += hl;
+	p->len -= hl;
+	p->peer = NULL;
+	p->has_local = false;
+	return true;
+}
+
+bool overlay_stock_from_relay(struct overlay *ov, struct pkt *p)
+{
+	struct ovl_addr relay, client;
+	struct stock_seen *seen;
+	uint8_t dir;
+	size_t hl = ovl_chan_client_parse(p->data, p->len, &dir, &client);
+
+	/* Only from a relay we registered with: from anyone else the inner
+	 * datagram would skip the cookie defence as a relayed one. */
+	if (!hl || dir != OVL_CHAN_CLIENT_FROM_RELAY || !overlay_addr_from_wg(&p->addr, &relay) ||
+	    !ovl_engine_registered_at(ov->eng, &relay, wg_now(ov->dev))) {
+		++ov->stock.not_a_relay;
+		return false;
+	}
+	seen = &ov->seen[ov->seen_next];
+	if (!overlay_addr_to_wg(&client, &seen->client))
+		return false;
+	seen->relay = p->addr;
+	ov->seen_next = (ov->seen_next + 1) % OVERLAY_STOCK_SEEN;
+	p->addr = seen->client;
+	p->data += hl;
+	p->len -= hl;
+	++ov->stock.rx;
+	return true;
+}
+
+bool overlay_stock_client_rx(struct overlay *ov, const uint8_t key[32], const union wg_sockaddr *client)
+{
+	struct stock_route *r = NULL, *free_slot = NULL;
+	unsigned i, j;
+
+	for (i = 0; i < OVERLAY_STOCK_SEEN; ++i) {
+		/* The latest first. */
+		j = (ov->seen_next + OVERLAY_STOCK_SEEN - 1 - i) % OVERLAY_STOCK_SEEN;
+		if (wg_sockaddr_equal(&ov->seen[j].client, client))
+			break;
+	}
+	if (i == OVERLAY_STOCK_SEEN)
+		return false;
+	for (i = 0; i < OVERLAY_STOCK_CLIENTS && !r; ++i) {
+		if (ov->routes[i].used && !memcmp(ov->routes[i].key, key, 32))
+			r = &ov->routes[i];
+		else if (!ov->routes[i].used && !free_slot)
+			free_slot = &ov->routes[i];
+	}
+	if (!r) {
+		/* Full: the oldest client's route goes (it comes back with its
+		 * next datagram). */
+		r = free_slot ? free_slot : &ov->routes[ov->route_hint++ % OVERLAY_STOCK_CLIENTS];
+		memcpy(r->key, key, 32);
+		r->used = true;
+	}
+	r->relay = ov->seen[j].relay;
+	return true;
+}
+
+enum wg_ext_verdict overlay_stock_output(struct overlay *ov, const uint8_t key[32],
+					 const union wg_sockaddr *client, struct pkt *p)
+{
+	struct ovl_addr c;
+	unsigned i;
+
+	for (i = 0; i < OVERLAY_STOCK_CLIENTS; ++i)
+		if (ov->routes[i].used && !memcmp(ov->routes[i].key, key, 32))
+			break;
+	if (i == OVERLAY_STOCK_CLIENTS || !overlay_addr_from_wg(client, &c) ||
+	    !header_room(p, OVL_CHAN_CLIENT_HEADER_LEN))
+		return WG_EXT_REFUSED;
+	ovl_chan_client_write(p->data, OVL_CHAN_CLIENT_TO_RELAY, &c);
+	p->addr = ov->routes[i].relay;
+	p->has_local = false;
+	++ov->stock.tx;
+	return WG_EXT_SEND;
+}
+
+void overlay_stock_json(const struct overlay *ov, struct strbuf *b)
+{
+	struct ovl_stock *s = ovl_engine_stock(ov->eng);
+	size_t members = 0, pending = 0, sessions = 0;
+	struct ovl_stock_stats st;
+
+	memset(&st, 0, sizeof(st));
+	if (s) {
+		ovl_stock_count(s, wg_now(ov->dev), &members, &pending, &sessions);
+		st = s->stats;
+	}
+	strbuf_printf(b,
+		      "\"relay_clients\": {\"registered\": %zu, \"pending\": %zu, \"sessions\": %zu, "
+		      "\"registrations\": %llu, \"registrations_refused\": %llu, "
+		      "\"to_member\": %llu, \"to_member_bytes\": %llu, \"to_client\": %llu, "
+		      "\"to_client_bytes\": %llu, \"no_member\": %llu, \"unknown_index\": %llu, "
+		      "\"refused\": %llu, \"limited\": %llu, \"roamed\": %llu, "
+		      "\"member_rx\": %llu, \"member_tx\": %llu, \"not_a_relay\": %llu}",
+		      members, pending, sessions, (unsigned long long)st.registered,
+		      (unsigned long long)st.reg_refused, (unsigned long long)st.to_member,
+		      (unsigned long long)st.to_member_bytes, (unsigned long long)st.to_client,
+		      (unsigned long long)st.to_client_bytes, (unsigned long long)st.no_member,
+		      (unsigned long long)st.unknown_index,
+		      (unsigned long long)(st.refused + ov->stock.refused_not_relay),
+		      (unsigned long long)st.limited, (unsigned long long)st.roamed,
+		      (unsigned long long)ov->stock.rx, (unsigned long long)ov->stock.tx,
+		      (unsigned long long)ov->stock.not_a_relay);
 }

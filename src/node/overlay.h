@@ -20,6 +20,7 @@
 #include "proto/overlay/lookup.h"
 #include "proto/overlay/natfilter.h"
 #include "src/io/packet.h"
+#include "src/wg/device.h"
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -158,6 +159,39 @@ void overlay_set_divert(struct overlay *ov, overlay_divert_fn *fn, void *ctx);
 /* Relay channel data to us (the device's relay_channel_forward, ctx the
  * overlay): true when p was readdressed to the channel's destination. */
 bool overlay_channel_forward(void *ctx, struct pkt *p, uint32_t channel);
+
+/* Stock WireGuard clients (doc/protocol.md 9.5). */
+enum {
+	OVERLAY_STOCK_SEEN = 64,	/* client addresses remembered with their relay */
+	OVERLAY_STOCK_CLIENTS = 256,	/* client peers routed through a relay */
+};
+struct overlay_stock_stats {
+	uint64_t rx, tx;		/* client datagrams in and out, as a member */
+	uint64_t not_a_relay;		/* CLIENT_FROM_RELAY from no relay of ours */
+	uint64_t refused_not_relay;	/* CLIENT_TO_RELAY to a node that is none */
+};
+struct strbuf;
+/* As a relay: a WireGuard datagram that is not our device's (the device's
+ * foreign op): WG_EXT_SEND readdressed to the member with the client
+ * header, _TAKEN refused and counted, _NOT_MINE. */
+enum wg_ext_verdict overlay_stock_foreign(struct overlay *ov, struct pkt *p);
+/* As a relay: a CLIENT_TO_RELAY from a member; true when p was turned
+ * into the inner datagram to the client. */
+bool overlay_stock_to_client(struct overlay *ov, struct pkt *p);
+/* As a member: a CLIENT_FROM_RELAY; true when it came from a relay we
+ * registered with, and p is now the inner datagram from the client's
+ * address (counted otherwise). */
+bool overlay_stock_from_relay(struct overlay *ov, struct pkt *p);
+/* As a member: the client peer key authenticated a datagram from client:
+ * it is routed through the relay that address came through lately
+ * (false: none). */
+bool overlay_stock_client_rx(struct overlay *ov, const uint8_t key[32], const union wg_sockaddr *client);
+/* As a member: a client peer's datagram into CLIENT_TO_RELAY to its
+ * relay (WG_EXT_SEND), or WG_EXT_REFUSED. */
+enum wg_ext_verdict overlay_stock_output(struct overlay *ov, const uint8_t key[32],
+					 const union wg_sockaddr *client, struct pkt *p);
+/* The "relay_clients" member of `wh inspect`. */
+void overlay_stock_json(const struct overlay *ov, struct strbuf *b);
 
 const struct kad_table *overlay_table(const struct overlay *ov);
 /* What the overlay counts, for `wh show` and `wh inspect` (engine.h). */

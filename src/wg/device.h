@@ -138,6 +138,15 @@ struct wg_device_ext_ops {
 	 * via (the endpoint did not move: the owner may follow the peer
 	 * there). */
 	void (*routed_rx)(void *ctx, struct wg_peer *peer, const union wg_sockaddr *via);
+	/* Optional: a WireGuard datagram that came directly and is not this
+	 * device's (an initiation whose mac1 is not under our key; a
+	 * response, cookie reply or data message whose receiver index is
+	 * none of ours), in its turn of the batch (wh up: a relay's stock
+	 * clients, doc/protocol.md 9.5).  WG_EXT_SEND (readdressed, the
+	 * owner's header in front; PKT_HEADROOM bytes are free in front of
+	 * a received datagram), _TAKEN (counted by the owner) or _NOT_MINE
+	 * (the device goes on with it as before). */
+	enum wg_ext_verdict (*foreign)(void *ctx, struct pkt *p);
 };
 
 struct wg_device {

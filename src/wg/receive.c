@@ -274,6 +274,7 @@ enum rx_kind {
 	RX_DATA,		/* a data message, opened in pass 2 */
 	RX_EXT,			/* the owner's, for its input op in its turn */
 	RX_OTHER,		/* any other WireGuard message (or junk) */
+	RX_FOREIGN,		/* data under no index of ours: the owner's foreign op */
 };
 
 struct rx_data {
@@ -310,6 +311,10 @@ static bool lookup_data(struct wg_device *dev, struct pkt *p, struct rx_data *d,
 	uint32_t index = le32_get(p->data + 4);
 	struct index_entry *e = device_index_find(dev, index);
 
+	if (!e && dev->ext && dev->ext->foreign && !p->routed) {
+		d->kind = RX_FOREIGN;	/* maybe a relay's stock client's */
+		return false;
+	}
 	if (!e || e->kind != INDEX_KEYPAIR) {
 		++dev->drops.data_unknown_index;
 		return false;
@@ -433,6 +438,49 @@ static void ext_input(struct wg_device *dev, struct pkt *p, struct pkt_batch *ou
 	out->p[out->n++] = p;
 }
 
+/* Whether a handshake message that came directly is for someone else:
+ * an initiation whose mac1 is not under our key, a response or cookie
+ * reply to an index of none of ours.  Only asked when the owner has a
+ * foreign op. */
+static bool foreign_handshake(struct wg_device *dev, const struct pkt *p, uint64_t now)
+{
+	uint8_t srcb[18];
+	size_t srclen;
+
+	switch (wg_message_type(p->data, p->len)) {
+	case MESSAGE_HANDSHAKE_INITIATION:
+		srclen = wg_sockaddr_cookie_src(&p->addr, srcb);
+		return cookie_validate_packet(&dev->cookie_checker, p->data, p->len, srcb, srclen, false,
+					      now) == INVALID_MAC;
+	case MESSAGE_HANDSHAKE_RESPONSE:
+		return !device_index_find(dev, le32_get(p->data + 8));
+	case MESSAGE_HANDSHAKE_COOKIE:
+		return !device_index_find(dev, le32_get(p->data + 4));
+	default:
+		return false;
+	}
+}
+
+/* A datagram for someone else, to the owner's foreign op: true when the
+ * owner took it (sent with the batch's replies, out, or counted); false
+ * when the device goes on with it. */
+static bool ext_foreign(struct wg_device *dev, struct pkt *p, struct pkt_batch *out)
+{
+	switch (dev->ext->foreign(dev->ext_ctx, p)) {
+	case WG_EXT_SEND:
+		++dev->ext_tx;
+		if (out->n == PKT_BATCH_MAX)
+			device_send_batch(dev, out);
+		out->p[out->n++] = p;
+		return true;
+	case WG_EXT_TAKEN:
+		pkt_put(&dev->pool, p);
+		return true;
+	default:
+		return false;
+	}
+}
+
 /* Delivers an accepted data message: keepalives counted, the inner
  * packet checked against the peer's allowed IPs and given to the TUN.
  * Takes the packet. */
@@ -486,6 +534,16 @@ static bool receive_other(struct wg_device *dev, struct pkt *p, enum rx_kind kin
 		ext_input(dev, p, out);
 		return false;
 	}
+	if (kind == RX_FOREIGN) {
+		if (!ext_foreign(dev, p, out)) {
+			++dev->drops.data_unknown_index;
+			pkt_put(&dev->pool, p);
+		}
+		return false;
+	}
+	if (dev->ext && dev->ext->foreign && !p->routed && foreign_handshake(dev, p, now) &&
+	    ext_foreign(dev, p, out))
+		return false;
 	switch (wg_message_type(p->data, p->len)) {
 	case MESSAGE_HANDSHAKE_COOKIE:
 		/* Cheap (one XChaCha20-Poly1305 open): done at once. */
@@ -562,8 +620,11 @@ void receive_batch(struct wg_device *dev, struct pkt_batch *b)
 		}
 		if (wg_message_type(p->data, p->len) != MESSAGE_DATA)
 			continue;	/* pass 3 */
-		if (!lookup_data(dev, p, &d[i], now))
+		if (!lookup_data(dev, p, &d[i], now)) {
+			if (d[i].kind == RX_FOREIGN)
+				continue;	/* pass 3 */
 			goto drop;
+		}
 		d[i].kind = RX_DATA;
 		job.slot[nopen++] = i;
 		continue;

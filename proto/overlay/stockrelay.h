@@ -1,0 +1,119 @@
+/* A relay's table of stock WireGuard clients (doc/protocol.md 9.5):
+ * sans-I/O.
+ *
+ * A member that takes stock clients through this relay registered with
+ * it over the authenticated overlay (PEERS with the STOCK flag); the
+ * table keeps its key, the mac1 key derived from it (HASH("mac1----" ||
+ * key), nothing secret) and the address the registration came from.
+ *
+ *   client --WireGuard--> relay --CLIENT_FROM_RELAY (client's address)--> member
+ *   client <--WireGuard-- relay <--CLIENT_TO_RELAY (client's address)--- member
+ *
+ * The relay reads only the clear fields of WireGuard's messages: their
+ * type, length, sender and receiver indices and mac1.  An initiation whose
+ * mac1 is a registered member's makes a pending entry under the client's
+ * sender index; the member's response to exactly that client address
+ * makes the session: one entry under each side's index, naming the
+ * member, the client's address and the other entry's index.  Data and
+ * cookie replies then go by receiver index.  The relay never sends to an
+ * address the session was not heard from: a member's datagram goes only
+ * to the client address of its session, or to the address the client's
+ * last datagram came from within OVL_STOCK_ROAM_S (roaming: the member's
+ * WireGuard authenticated it, and its reply names the new address).
+ *
+ * Bounds: OVL_STOCK_MEMBERS members, a probe table of entries allocated
+ * once; per member at most OVL_STOCK_PER_MEMBER entries, per client IP
+ * address at most OVL_STOCK_PENDING_PER_IP pending ones; initiations
+ * checked against the members' mac1 keys within a global budget
+ * (OVL_STOCK_INIT_RATE a second); each member's traffic both ways within
+ * the relay's per-sender limits (packets and bytes a second).  Nothing
+ * is allocated per datagram. */
+#ifndef WH_PROTO_OVERLAY_STOCKRELAY_H
+#define WH_PROTO_OVERLAY_STOCKRELAY_H
+
+#include "proto/overlay/addr.h"
+#include "proto/overlay/probetab.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+enum {
+	OVL_STOCK_MEMBERS = 64,		/* registered members held */
+	OVL_STOCK_REG_S = 120,		/* a registration lives this long */
+	OVL_STOCK_PENDING_S = 5,	/* a handshake's answer comes within this */
+	OVL_STOCK_IDLE_S = 200,		/* a session unused this long ends */
+	OVL_STOCK_ROAM_S = 5,		/* a new client address stays sendable */
+	OVL_STOCK_PER_MEMBER = 256,	/* entries (pending or not) per member */
+	OVL_STOCK_PENDING_PER_IP = 8,	/* pending entries per client IP address */
+	OVL_STOCK_INIT_RATE = 2000,	/* initiations checked a second, in all */
+};
+
+/* What the relay does with a datagram. */
+enum ovl_stock_verdict {
+	OVL_STOCK_NOT_MINE,		/* no registered member: the caller's as before */
+	OVL_STOCK_FORWARD,		/* send it on (to *to), unchanged */
+	OVL_STOCK_REFUSED,		/* dropped and counted here; nothing answered */
+};
+
+struct ovl_stock_member {
+	uint8_t key[32];
+	uint8_t mac1_key[32];		/* HASH("mac1----" || key) */
+	struct ovl_addr addr;		/* where its registration came from */
+	uint64_t heard_ns;		/* 0: free */
+	uint32_t gen;			/* entries of an earlier holder of the slot are void */
+	uint64_t tat_pkts, tat_bytes;	/* its relay limits, GCRA */
+};
+
+struct ovl_stock_stats {
+	uint64_t registered;		/* registrations taken (renewals too) */
+	uint64_t reg_refused;		/* no room for another member */
+	uint64_t to_member, to_member_bytes;	/* client datagrams forwarded */
+	uint64_t to_client, to_client_bytes;	/* member datagrams forwarded */
+	uint64_t no_member;		/* initiations whose mac1 is no member's */
+	uint64_t unknown_index;		/* client datagrams of no session */
+	uint64_t refused;		/* member datagrams of no session or address */
+	uint64_t limited;		/* over a rate, quota or the table */
+	uint64_t roamed;		/* sessions moved to a client's new address */
+};
+
+struct ovl_stock {
+	struct ovl_stock_member members[OVL_STOCK_MEMBERS];
+	struct ovl_probetab ents;
+	uint64_t pkt_cost_ns, byte_cost_ps, burst_ns;
+	uint64_t init_tat, init_cost_ns;
+	struct ovl_stock_stats stats;
+};
+
+/* slots: a power of two (>= OVL_PROBETAB_PROBE); hash_key: 16 secret
+ * random bytes.  0 or -ENOMEM / -EINVAL. */
+int ovl_stock_init(struct ovl_stock *s, uint32_t slots, const uint8_t hash_key[16]);
+void ovl_stock_free(struct ovl_stock *s);
+/* Per member, both ways: packets and bytes a second (0: unlimited). */
+void ovl_stock_set_limits(struct ovl_stock *s, uint32_t pps, uint32_t bps);
+
+/* A member's registration, authenticated by the caller (the overlay's
+ * secure layer) and from addr; a renewal moves it there.  False when the
+ * table holds OVL_STOCK_MEMBERS live others (counted). */
+bool ovl_stock_register(struct ovl_stock *s, const uint8_t key[32], const struct ovl_addr *addr,
+			uint64_t now);
+
+/* A WireGuard datagram (first byte 1-4) from a client at from that the
+ * relay's own WireGuard does not take (its mac1 is not ours, its index
+ * not ours).  FORWARD: send it, prefixed by CLIENT_FROM_RELAY naming
+ * from, to *to (the member's registered address). */
+enum ovl_stock_verdict ovl_stock_from_client(struct ovl_stock *s, const uint8_t *msg, size_t len,
+					     const struct ovl_addr *from, uint64_t now,
+					     struct ovl_addr *to);
+
+/* The WireGuard datagram of a CLIENT_TO_RELAY from a member at from, for
+ * the client at client.  FORWARD: send it, unchanged, to client. */
+enum ovl_stock_verdict ovl_stock_from_member(struct ovl_stock *s, const struct ovl_addr *from,
+					     const struct ovl_addr *client, const uint8_t *msg,
+					     size_t len, uint64_t now);
+
+/* For statistics: live members, pending entries and sessions (a walk). */
+void ovl_stock_count(const struct ovl_stock *s, uint64_t now, size_t *members, size_t *pending,
+		     size_t *sessions);
+
+#endif

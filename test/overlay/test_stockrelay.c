@@ -1,0 +1,348 @@
+/* A relay's table of stock WireGuard clients (proto/overlay/stockrelay.c,
+ * doc/protocol.md 9.5) driven by real WireGuard messages that the
+ * project's handshake core (proto/wg) makes for known keys:
+ *
+ *   client C --init--> relay R --init--> member M (mac1 under M's key)
+ *   client C <--resp-- relay R <--resp-- member M (to C's exact address)
+ *   data both ways by receiver index; roaming; rekeys from M; expiry;
+ *   limits; refusals (no member's mac1, unknown indices, wrong
+ *   addresses, unregistered senders); the client header's codec. */
+#include "crypto/crypto.h"
+#include "crypto/x25519.h"
+#include "proto/overlay/codec.h"
+#include "proto/overlay/stockrelay.h"
+#include "proto/wg/cookie.h"
+#include "proto/wg/noise.h"
+#include "test/tap.h"
+
+#include <sodium.h>
+#include <string.h>
+
+#define SEC UINT64_C(1000000000)
+#define MS UINT64_C(1000000)
+#define T0 (UINT64_C(1700000000) * SEC)
+
+struct side {
+	struct noise_static_identity id;
+	struct noise_handshake hs;
+	struct cookie_maker cm;
+	struct noise_keypair kp;
+};
+
+static void side_keys(struct side *s)
+{
+	memset(s, 0, sizeof(*s));
+	x25519_generate(s->id.static_private);
+	x25519_public(s->id.static_public, s->id.static_private);
+	s->id.has_identity = true;
+}
+
+static void side_peer(struct side *s, const struct side *remote)
+{
+	cookie_maker_init(&s->cm, remote->id.static_public);
+	noise_handshake_init(&s->hs, &s->id, remote->id.static_public, NULL);
+}
+
+static struct ovl_addr addr4(uint8_t a, uint8_t b, uint16_t port)
+{
+	struct ovl_addr r;
+	const uint8_t ip[4] = { 203, 0, a, b };
+
+	ovl_addr_set_v4(&r, ip, port);
+	return r;
+}
+
+/* A handshake of initiator i (index ii) with responder r (index ri):
+ * the initiation and the response as they travel, macs on. */
+static bool handshake(struct side *i, struct side *r, uint32_t ii, uint32_t ri,
+		      struct message_handshake_initiation *init,
+		      struct message_handshake_response *resp, uint64_t now)
+{
+	struct noise_initiation_scratch scratch;
+
+	side_peer(i, r);
+	side_peer(r, i);
+	if (!noise_handshake_create_initiation(init, &i->hs, ii, NULL, 1700000000 + now / SEC, 0))
+		return false;
+	cookie_add_mac_to_packet((uint8_t *)init, sizeof(*init), &i->cm, now);
+	if (!noise_initiation_open(&scratch, init, &r->id) ||
+	    !noise_initiation_accept(&r->hs, &scratch, now))
+		return false;
+	if (!noise_handshake_create_response(resp, &r->hs, ri, NULL))
+		return false;
+	cookie_add_mac_to_packet((uint8_t *)resp, sizeof(*resp), &r->cm, now);
+	if (!noise_handshake_consume_response(resp, &i->hs))
+		return false;
+	return noise_handshake_begin_session(&i->hs, &i->kp, now) &&
+	       noise_handshake_begin_session(&r->hs, &r->kp, now);
+}
+
+static ssize_t data(struct side *s, uint8_t *out, uint64_t now)
+{
+	uint8_t plain[64];
+
+	memset(plain, 0x45, sizeof(plain));
+	return noise_transport_seal(&s->kp, out, plain, sizeof(plain), 1420, now);
+}
+
+static struct ovl_stock *table(void)
+{
+	static struct ovl_stock s;
+	uint8_t hk[16];
+
+	randombytes_buf(hk, sizeof(hk));
+	ovl_stock_free(&s);
+	ok(ovl_stock_init(&s, 256, hk) == 0, "init");
+	return &s;
+}
+
+static void test_session(void)
+{
+	struct ovl_stock *s = table();
+	struct side c, m, other;
+	struct message_handshake_initiation init;
+	struct message_handshake_response resp;
+	struct ovl_addr ca = addr4(1, 1, 40000), ca2 = addr4(1, 1, 40001), ma = addr4(9, 9, 62096);
+	struct ovl_addr evil = addr4(66, 6, 1234), to;
+	uint8_t buf[256];
+	ssize_t n;
+	uint64_t now = T0;
+	size_t nm, np, ns;
+
+	side_keys(&c);
+	side_keys(&m);
+	side_keys(&other);
+	ok(handshake(&c, &m, 0x1111, 0x2222, &init, &resp, now), "a real handshake client -> member");
+	ok(ovl_stock_from_client(s, (uint8_t *)&init, sizeof(init), &ca, now, &to) == OVL_STOCK_NOT_MINE,
+	   "no member registered: not the table's");
+	ok(ovl_stock_register(s, other.id.static_public, &evil, now), "another member registers");
+	ok(ovl_stock_from_client(s, (uint8_t *)&init, sizeof(init), &ca, now, &to) == OVL_STOCK_REFUSED &&
+	   s->stats.no_member == 1, "an initiation under no registered member's mac1 is refused");
+	ok(ovl_stock_register(s, m.id.static_public, &ma, now), "the member registers");
+	ok(ovl_stock_from_client(s, (uint8_t *)&init, sizeof(init), &ca, now, &to) == OVL_STOCK_FORWARD &&
+	   ovl_addr_equal(&to, &ma), "its mac1 picks the member: forwarded to its address");
+	ovl_stock_count(s, now, &nm, &np, &ns);
+	ok(nm == 2 && np == 1 && ns == 0, "one pending entry (members %zu pending %zu sessions %zu)", nm, np,
+	   ns);
+
+	/* The member's answer: only from its registered address, only to the
+	 * initiation's source. */
+	ok(ovl_stock_from_member(s, &evil, &ca, (uint8_t *)&resp, sizeof(resp), now) == OVL_STOCK_REFUSED,
+	   "a response from another member's address is refused");
+	ok(ovl_stock_from_member(s, &ma, &evil, (uint8_t *)&resp, sizeof(resp), now) == OVL_STOCK_REFUSED,
+	   "a response to an address the initiation did not come from is refused (no reflection)");
+	ok(ovl_stock_from_member(s, &ma, &ca, (uint8_t *)&resp, sizeof(resp), now + MS) == OVL_STOCK_FORWARD,
+	   "the response to the client's address passes");
+	ovl_stock_count(s, now + MS, &nm, &np, &ns);
+	ok(np == 0 && ns == 1, "the session is learnt (pending %zu sessions %zu)", np, ns);
+	ok(ovl_stock_from_member(s, &ma, &ca, (uint8_t *)&resp, sizeof(resp), now + MS) == OVL_STOCK_REFUSED,
+	   "the response again: no pending initiation left");
+
+	/* Data both ways, by receiver index. */
+	n = data(&c, buf, now);
+	ok(n > 0 && ovl_stock_from_client(s, buf, (size_t)n, &ca, now + 2 * MS, &to) == OVL_STOCK_FORWARD &&
+	   ovl_addr_equal(&to, &ma), "client data by the member's index: to the member");
+	n = data(&m, buf, now);
+	ok(n > 0 && ovl_stock_from_member(s, &ma, &ca, buf, (size_t)n, now + 3 * MS) == OVL_STOCK_FORWARD,
+	   "member data by the client's index: to the client");
+	ok(ovl_stock_from_member(s, &ma, &evil, buf, (size_t)n, now + 3 * MS) == OVL_STOCK_REFUSED,
+	   "member data to another address is refused");
+	ok(ovl_stock_from_member(s, &evil, &ca, buf, (size_t)n, now + 3 * MS) == OVL_STOCK_REFUSED,
+	   "member data from an unregistered address is refused");
+	buf[4] ^= 1;
+	ok(ovl_stock_from_client(s, buf, (size_t)n, &ca, now, &to) == OVL_STOCK_REFUSED &&
+	   s->stats.unknown_index >= 1, "client data with an unknown index: refused, counted");
+
+	/* Roaming: client data from a new address goes on; the member may
+	 * then answer there (and the session moves), and nowhere else. */
+	n = data(&c, buf, now);
+	ok(ovl_stock_from_client(s, buf, (size_t)n, &ca2, now + 10 * MS, &to) == OVL_STOCK_FORWARD,
+	   "client data from a new address: forwarded");
+	n = data(&m, buf, now);
+	ok(ovl_stock_from_member(s, &ma, &ca2, buf, (size_t)n, now + 20 * MS) == OVL_STOCK_FORWARD &&
+	   s->stats.roamed == 1, "the member answers the new address: the session moves");
+	ok(ovl_stock_from_member(s, &ma, &ca, buf, (size_t)n, now + 30 * MS) == OVL_STOCK_REFUSED,
+	   "the old address is no longer sendable");
+	n = data(&c, buf, now);
+	ok(ovl_stock_from_client(s, buf, (size_t)n, &ca, now + 40 * MS, &to) == OVL_STOCK_FORWARD,
+	   "the old address delivers again (the member's WireGuard judges)");
+	n = data(&m, buf, now);
+	ok(ovl_stock_from_member(s, &ma, &ca, buf, (size_t)n, now + 6 * SEC) == OVL_STOCK_REFUSED,
+	   "a roam not answered within 5 s is no longer sendable");
+
+	/* A rekey initiated by the member, to the session's client. */
+	{
+		struct side m2 = m, c2 = c;
+		struct message_handshake_initiation i2;
+		struct message_handshake_response r2;
+		uint64_t t = now + 7 * SEC;
+
+		ok(handshake(&m2, &c2, 0x3333, 0x4444, &i2, &r2, t), "a real rekey member -> client");
+		ok(ovl_stock_from_member(s, &ma, &evil, (uint8_t *)&i2, sizeof(i2), t) == OVL_STOCK_REFUSED,
+		   "the member's initiation to a stranger is refused");
+		ok(ovl_stock_from_member(s, &ma, &ca2, (uint8_t *)&i2, sizeof(i2), t) == OVL_STOCK_FORWARD,
+		   "the member's initiation to its client passes");
+		ok(ovl_stock_from_client(s, (uint8_t *)&r2, sizeof(r2), &ca2, t, &to) == OVL_STOCK_FORWARD &&
+		   ovl_addr_equal(&to, &ma), "the client's response goes to the member");
+		n = data(&c2, buf, t);
+		ok(ovl_stock_from_client(s, buf, (size_t)n, &ca2, t, &to) == OVL_STOCK_FORWARD,
+		   "data in the new session, client -> member");
+		n = data(&m2, buf, t);
+		ok(ovl_stock_from_member(s, &ma, &ca2, buf, (size_t)n, t) == OVL_STOCK_FORWARD,
+		   "data in the new session, member -> client");
+		sodium_memzero(&m2, sizeof(m2));
+		sodium_memzero(&c2, sizeof(c2));
+	}
+
+	/* Expiry: the session after 200 idle seconds, the member after 120
+	 * without a registration. */
+	n = data(&c, buf, now);
+	ok(ovl_stock_from_client(s, buf, (size_t)n, &ca2, now + 100 * SEC, &to) == OVL_STOCK_FORWARD,
+	   "the session within its idle time");
+	ok(ovl_stock_register(s, m.id.static_public, &ma, now + 100 * SEC), "renewal");
+	ok(ovl_stock_register(s, m.id.static_public, &ma, now + 250 * SEC), "renewal");
+	n = data(&c, buf, now);
+	ok(ovl_stock_from_client(s, buf, (size_t)n, &ca2, now + 301 * SEC, &to) == OVL_STOCK_REFUSED &&
+		   s->stats.unknown_index >= 2, "an idle session ends");
+	ok(ovl_stock_from_client(s, (uint8_t *)&init, sizeof(init), &ca, now + 371 * SEC, &to) ==
+		   OVL_STOCK_NOT_MINE, "the registrations expired: nothing is the table's");
+	sodium_memzero(&c, sizeof(c));
+	sodium_memzero(&m, sizeof(m));
+}
+
+static void test_limits(void)
+{
+	struct ovl_stock *s = table();
+	struct side c, m;
+	struct message_handshake_initiation init;
+	struct message_handshake_response resp;
+	struct ovl_addr ma = addr4(9, 9, 62096), ca = addr4(1, 2, 5000), to;
+	unsigned i, passed = 0;
+	uint64_t now = T0;
+
+	side_keys(&c);
+	side_keys(&m);
+	ok(ovl_stock_register(s, m.id.static_public, &ma, now), "register");
+	/* One client IP address: at most 8 pending initiations. */
+	for (i = 0; i < 20; ++i) {
+		if (!handshake(&c, &m, 0x100 + i, 0x900 + i, &init, &resp, now))
+			diag("handshake %u failed", i);
+		ca.port = (uint16_t)(5000 + i);
+		if (ovl_stock_from_client(s, (uint8_t *)&init, sizeof(init), &ca, now + i * MS, &to) ==
+		    OVL_STOCK_FORWARD)
+			++passed;
+	}
+	ok(passed == OVL_STOCK_PENDING_PER_IP - 1 || passed == OVL_STOCK_PENDING_PER_IP,
+	   "one client IP address holds at most %d pending initiations (%u passed)",
+	   OVL_STOCK_PENDING_PER_IP, passed);
+	ok(s->stats.limited >= 20 - OVL_STOCK_PENDING_PER_IP, "the rest counted as limited");
+	/* Pending entries end after 5 s: the address may try again. */
+	ok(handshake(&c, &m, 0x777, 0x778, &init, &resp, now), "another handshake");
+	ok(ovl_stock_from_client(s, (uint8_t *)&init, sizeof(init), &ca, now + 6 * SEC, &to) ==
+		   OVL_STOCK_FORWARD, "after 5 s the address's pending entries expired");
+	/* The global budget of initiations checked: 2000 a second, 200 ms
+	 * of burst. */
+	passed = 0;
+	for (i = 0; i < 2000; ++i) {
+		uint8_t junk[148] = { 1 };
+
+		junk[4] = (uint8_t)i;
+		if (ovl_stock_from_client(s, junk, sizeof(junk), &ca, now + 10 * SEC, &to) != OVL_STOCK_REFUSED)
+			++passed;
+	}
+	ok(passed == 0 && s->stats.no_member >= 300 && s->stats.no_member <= 420,
+	   "a flood of initiations is checked only within the budget (%llu checked)",
+	   (unsigned long long)s->stats.no_member);
+	/* Per member packet limits. */
+	ovl_stock_set_limits(s, 100, 0);
+	passed = 0;
+	for (i = 0; i < 100; ++i) {
+		if (!handshake(&c, &m, 0x2000 + i, 0x3000 + i, &init, &resp, now))
+			diag("handshake %u failed", i);
+		ca.ip[3] = (uint8_t)i;
+		if (ovl_stock_from_client(s, (uint8_t *)&init, sizeof(init), &ca, now + 20 * SEC, &to) ==
+		    OVL_STOCK_FORWARD)
+			++passed;
+	}
+	ok(passed >= 15 && passed <= 25, "the member's packet rate bounds what passes (%u of 100)", passed);
+	sodium_memzero(&c, sizeof(c));
+	sodium_memzero(&m, sizeof(m));
+}
+
+static void test_junk(void)
+{
+	struct ovl_stock *s = table();
+	struct ovl_addr ma = addr4(9, 9, 62096), ca = addr4(1, 2, 5000), to;
+	uint8_t key[32] = { 7 }, buf[200];
+	unsigned i;
+
+	ok(ovl_stock_register(s, key, &ma, T0), "register");
+	for (i = 0; i < 2000; ++i) {
+		size_t len = tap_rand() % sizeof(buf);
+		size_t j;
+
+		for (j = 0; j < len; ++j)
+			buf[j] = (uint8_t)tap_rand();
+		if (len)
+			buf[0] = (uint8_t)(1 + tap_rand() % 4);
+		if (len > 3)
+			buf[1] = buf[2] = buf[3] = 0;
+		if (ovl_stock_from_client(s, buf, len, &ca, T0, &to) != OVL_STOCK_REFUSED ||
+		    ovl_stock_from_member(s, &ma, &ca, buf, len, T0) != OVL_STOCK_REFUSED)
+			break;
+	}
+	ok(i == 2000, "random WireGuard-shaped datagrams are refused both ways");
+	for (i = 0; i < OVL_STOCK_MEMBERS + 1; ++i) {
+		key[1] = (uint8_t)i;
+		ma.port = (uint16_t)(1000 + i);
+		if (!ovl_stock_register(s, key, &ma, T0))
+			break;
+	}
+	/* The first is a renewal of the one already there. */
+	ok(i == OVL_STOCK_MEMBERS && s->stats.reg_refused == 1,
+	   "at most %d members (refused the next, counted)", OVL_STOCK_MEMBERS);
+}
+
+static void test_header(void)
+{
+	uint8_t buf[64], dir = 0;
+	struct ovl_addr a = addr4(3, 4, 51820), b, v6;
+	const uint8_t ip6[16] = { 0x20, 0x01, 0x0d, 0xb8, [15] = 1 };
+
+	memset(buf, 0, sizeof(buf));
+	ovl_chan_client_write(buf, OVL_CHAN_CLIENT_FROM_RELAY, &a);
+	buf[24] = 4;
+	ok(ovl_chan_client_parse(buf, 28, &dir, &b) == OVL_CHAN_CLIENT_HEADER_LEN &&
+	   dir == OVL_CHAN_CLIENT_FROM_RELAY && ovl_addr_equal(&a, &b), "IPv4 header round trip");
+	ok(buf[0] == 0xfe && buf[1] == 3 && buf[2] == 4 && buf[4] == 0xca && buf[5] == 0x6c &&
+	   buf[8] == 203 && buf[11] == 4, "IPv4 header bytes");
+	ok(ovl_chan_client_parse(buf, 27, &dir, &b) == 0, "too short refused");
+	buf[24] = 5;
+	ok(ovl_chan_client_parse(buf, 28, &dir, &b) == 0, "inner type 5 refused");
+	buf[24] = 1;
+	buf[20] = 1;
+	ok(ovl_chan_client_parse(buf, 28, &dir, &b) == 0, "IPv4 with nonzero padding refused");
+	ovl_addr_set_v6(&v6, ip6, 443);
+	ovl_chan_client_write(buf, OVL_CHAN_CLIENT_TO_RELAY, &v6);
+	ok(ovl_chan_client_parse(buf, 28, &dir, &b) == OVL_CHAN_CLIENT_HEADER_LEN &&
+	   dir == OVL_CHAN_CLIENT_TO_RELAY && ovl_addr_equal(&v6, &b), "IPv6 header round trip");
+	buf[1] = 2;
+	ok(ovl_chan_client_parse(buf, 28, &dir, &b) == 0, "another dir refused");
+	buf[1] = 4;
+	buf[4] = buf[5] = 0;
+	ok(ovl_chan_client_parse(buf, 28, &dir, &b) == 0, "port 0 refused");
+	buf[5] = 1;
+	buf[2] = 5;
+	ok(ovl_chan_client_parse(buf, 28, &dir, &b) == 0, "an unknown family refused");
+}
+
+int main(void)
+{
+	if (crypto_layer_init() < 0)
+		return 1;
+	test_header();
+	test_session();
+	test_limits();
+	test_junk();
+	return tap_done();
+}
