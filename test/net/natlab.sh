@@ -387,6 +387,13 @@ natlab_gateway() {
 			NATLAB_WAN_NEXT=$((NATLAB_WAN_NEXT + 1))
 		fi
 		natlab_attach_inet "$name" "$ns" wan0 && addr "$ns" wan0 "$wan/24" || return 1
+		# A sequential or random gateway sends everything it has no
+		# route for out of its WAN side, as a home router does: a flow
+		# to an address nobody has (another LAN's address) takes a port
+		# there too, and port prediction has to count it.
+		case $type in
+		sequential | random) ip -n "$ns" route add default dev wan0 || return 1 ;;
+		esac
 	fi
 	NATLAB_IP[$name]=$wan
 
