@@ -44,6 +44,7 @@ static int send_sealed(struct ovl_engine *e, const struct ovl_addr *to, const ui
 
 	if (n < 0)
 		return (int)n;
+	ovl_predict_flow_sent(&e->flows, to, e->now.now_ns);
 	ret = e->ops->send(e->ctx, to, NULL, buf, (size_t)n);
 	if (ret < 0)
 		++e->stats.send_errors;

@@ -5,6 +5,7 @@
 #define WH_PROTO_OVERLAY_ENGINE_PRIV_H
 
 #include "proto/overlay/engine.h"
+#include "proto/overlay/predict.h"
 #include "proto/overlay/probetab.h"
 #include "proto/overlay/reasm.h"
 #include "proto/overlay/relaychan.h"
@@ -13,6 +14,7 @@
 #define NS_PER_S 1000000000ULL
 #define LIVE_PATH_NS (60 * NS_PER_S)	/* a NATed node heard within this is reachable */
 #define VALIDATED_NS (600 * NS_PER_S)	/* an answer validates its address this long */
+#define OBSERVATION_NS (600 * NS_PER_S)	/* an observation of our address counts this long */
 #define BIND_ANSWER_NS (10 * NS_PER_S)	/* a CHANNEL_BIND's answer counts this long */
 #define HEARSAY_NS (600 * NS_PER_S)	/* an address only hearsay named: one datagram */
 
@@ -144,6 +146,9 @@ struct ovl_engine {
 	/* natobs.c: */
 	struct ovl_addr reflexive;	/* family 0: none yet */
 	struct ovl_observation obs[OBSERVATIONS];	/* one per observer address */
+	/* predict.c: the destinations we sent to, numbered (engine.c's
+	 * send_sealed tells it every one). */
+	struct ovl_predict_flows flows;
 	/* The observers whose PONGs count (members, boot nodes we chose);
 	 * none chosen: every one counts. */
 	uint8_t (*observers)[32];

@@ -14,7 +14,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define OBSERVATION_NS (600 * NS_PER_S)	/* an observation counts this long */
 #define MAP_ANSWER_NS (10 * NS_PER_S)	/* a MAP_SEEN counts this long after its MAP_PROBE */
 
 /* The observers we chose (the boot nodes) and our network's members (the

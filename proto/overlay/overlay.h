@@ -105,6 +105,7 @@ enum ovl_candidate_type {
 	OVL_CAND_LAN = 1,		/* an address of one of the host's interfaces */
 	OVL_CAND_REFLEXIVE = 2,		/* as seen by another node (PONG, RELAYED) */
 	OVL_CAND_MAPPED = 3,		/* a UPnP IGD / NAT-PMP / PCP port mapping */
+	OVL_CAND_PREDICTED = 4,		/* a port our NAT will likely allocate next (9.7) */
 };
 
 /* A relay's answer to CHANNEL_BIND (doc/protocol.md 9.1). */

@@ -8,6 +8,7 @@
 
 #include "proto/overlay/addr.h"
 #include "proto/overlay/engine.h"
+#include "proto/overlay/predict.h"
 #include "proto/overlay/stockrelay.h"
 #include "src/node/probeport.h"
 #include "src/node/strbuf.h"
@@ -710,6 +711,19 @@ bool overlay_reflexive(const struct overlay *ov, union wg_sockaddr *out)
 	struct ovl_addr k;
 
 	return ovl_engine_reflexive(ov->eng, &k) && overlay_addr_to_wg(&k, out);
+}
+
+unsigned overlay_predict(const struct overlay *ov, uint16_t local_port, const struct ovl_addr *peer,
+			 unsigned n_peer, union wg_sockaddr *out, unsigned max)
+{
+	struct ovl_addr k[OVL_MAX_CANDIDATES];
+	unsigned n, i, m = 0;
+
+	n = ovl_engine_predict(ov->eng, wg_now(ov->dev), local_port, peer, n_peer, k,
+			       max < OVL_MAX_CANDIDATES ? max : OVL_MAX_CANDIDATES);
+	for (i = 0; i < n; ++i)
+		m += overlay_addr_to_wg(&k[i], &out[m]);
+	return m;
 }
 
 enum overlay_nat overlay_nat_mapping(const struct overlay *ov, struct ovl_nat_count *count)

@@ -101,14 +101,21 @@ static void add_candidate(struct ovl_candidates *c, uint8_t type, const union wg
 	++c->count;
 }
 
-/* Our candidates: a port mapping, the reflexive address, then the
+/* Our candidates: the ports our NAT will likely give our punches (first
+ * and in ascending order, doc/protocol.md 9.7: two predictable NATs then
+ * open matching flows), a port mapping, the reflexive address, then the
  * addresses of our interfaces (not the tunnel's) with our port. */
-static void our_candidates(struct node *n, struct ovl_candidates *c)
+static void our_candidates(struct node *n, const struct ovl_path *peer, struct ovl_candidates *c)
 {
+	union wg_sockaddr a, pred[OVL_MAX_CANDIDATES / 2 + 3];
 	struct ifaddrs *ifa, *i;
-	union wg_sockaddr a;
+	unsigned k, np;
 
 	memset(c, 0, sizeof(*c));
+	np = overlay_predict(n->ov, n->dev.bound_port, peer ? peer->cands : NULL,
+			     peer ? peer->n_cands : 0, pred, OVL_MAX_CANDIDATES / 2 + 3);
+	for (k = 0; k < np; ++k)
+		add_candidate(c, OVL_CAND_PREDICTED, &pred[k]);
 	if (n->mapped.sa.sa_family)
 		add_candidate(c, OVL_CAND_MAPPED, &n->mapped);
 	if (overlay_reflexive(n->ov, &a))
@@ -174,11 +181,12 @@ static void act_send_candidates(void *ctx, const uint8_t member[32], const uint8
 				const struct ovl_addr *via_addr, uint64_t txid, uint8_t flags)
 {
 	struct node *n = ctx;
+	struct member *m = node_member(n, member);
 	struct ovl_candidates c;
 	union wg_sockaddr a;
 	bool has_via = via_addr && overlay_addr_to_wg(via_addr, &a);
 
-	our_candidates(n, &c);
+	our_candidates(n, m ? &m->path : NULL, &c);
 	c.txid = txid;
 	c.flags = flags;
 	overlay_send_candidates(n->ov, member, via, has_via ? &a : NULL, &c);
@@ -398,7 +406,7 @@ static void on_candidates(void *ctx, const uint8_t key[32], const struct ovl_can
 		union wg_sockaddr a;
 
 		if (!overlay_addr_to_wg(&cs->cands[i].addr, &a) || cs->cands[i].type < OVL_CAND_LAN ||
-		    cs->cands[i].type > OVL_CAND_MAPPED || !to_ovl(&a, &cands[k]))
+		    cs->cands[i].type > OVL_CAND_PREDICTED || !to_ovl(&a, &cands[k]))
 			continue;
 		++k;
 	}

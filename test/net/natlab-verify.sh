@@ -6,7 +6,7 @@
 #
 #   ns internet: bridge br0, 198.18.0.0/24
 #   +-----------------------------------------------------------------------+
-#   | p1 .0.10      p2 .0.11      fc .100  ar .101  pr .102  sy .103  up .104 ex .105
+#   | p1 .0.10      p2 .0.11      fc .100  ar .101  pr .102  sy .103  up .104 ex .107
 #   +--|------------|-------------|--------|--------|--------|--------|------|-+
 #   +--|------+ +---|-----+   full-cone  addr-   port-   symmetric upnp  full-cone
 #   | udpprobe| | udpprobe|   gateways:  restr.  restr.            +     timeout=2
@@ -28,9 +28,13 @@
 #   address-restricted EIM  P1:B yes  P2:A no   P1:A yes
 #   port-restricted    EIM  P1:B no   P2:A no   P1:A yes
 #   symmetric          EDM  P1:B no   P2:A no   P1:A yes
+#   sequential         EDM, the three ports consecutive   no  no  yes
+#   random             EDM, the three ports not consecutive  no  no  yes
 #   upnp               as port-restricted; then open to P2:A and P1:B through
 #                      a UPnP IGD mapping (upnpc) and a NAT-PMP mapping
 #                      (natpmpc), closed to a new source once each is removed.
+# (sequential: gateway sq, host hsq; random: rd, hrd; WAN addresses after
+# up's, the extra gateways after them.)
 # Also: two LAN hosts using the same inside port get distinct external ports
 # and each receives only its own unsolicited packet (fc); a mapping expires
 # with the gateway's timeout (ex, 2 s); double NAT (dn behind pr) is EIM
@@ -131,8 +135,9 @@ table_row() { TABLE+=("$(printf '%-22s %-5s %-20s | %-4s %-4s %-4s' "$@")"); }
 
 # ---------------------------------------------------------------- lab
 T0=$(now_ms)
-declare -A GWOF=([full-cone]=fc [address-restricted]=ar [port-restricted]=pr [symmetric]=sy [upnp]=up)
-TYPES="full-cone address-restricted port-restricted symmetric upnp"
+declare -A GWOF=([full-cone]=fc [address-restricted]=ar [port-restricted]=pr [symmetric]=sy [upnp]=up
+	[sequential]=sq [random]=rd)
+TYPES="full-cone address-restricted port-restricted symmetric upnp sequential random"
 lab_ok=1
 why=
 build_lab() {
@@ -161,22 +166,34 @@ if [ "$lab_ok" = 1 ]; then
 		{ lab_ok=0; why="probe servers"; }
 fi
 if [ "$lab_ok" = 1 ]; then
-	for h in hfc hfc2 har hpr hsy hup hex hdn; do
+	for h in hfc hfc2 har hpr hsy hup hsq hrd hex hdn; do
 		wait_for "ping_ok ${NATLAB_NS[$h]} ${NATLAB_IP[p1]}" 5 ||
 			{ lab_ok=0; why="$why ping $h -> p1;"; }
 	done
 fi
 if [ "$lab_ok" = 1 ]; then
-	tap_ok "lab: internet, 2 public hosts, 7 gateways (miniupnpd ready), 8 LAN hosts that ping p1 through their NAT, built in $(secs_since "$T0")s"
+	tap_ok "lab: internet, 2 public hosts, 9 gateways (miniupnpd ready), 10 LAN hosts that ping p1 through their NAT, built in $(secs_since "$T0")s"
 else
 	tap_fail "lab: built and LAN hosts reach p1" "failed at: $why" "$(cat "$LAB_DIR/build.err")"
 	tap_done
 fi
 
 # ---------------------------------------------------------------- per type
-declare -A WANT_MAP=([full-cone]=EIM [address-restricted]=EIM [port-restricted]=EIM [symmetric]=EDM [upnp]=EIM)
+declare -A WANT_MAP=([full-cone]=EIM [address-restricted]=EIM [port-restricted]=EIM [symmetric]=EDM [upnp]=EIM
+	[sequential]=EDM [random]=EDM)
 declare -A WANT_FILTER=([full-cone]="yes yes yes" [address-restricted]="yes no yes"
-	[port-restricted]="no no yes" [symmetric]="no no yes" [upnp]="no no yes")
+	[port-restricted]="no no yes" [symmetric]="no no yes" [upnp]="no no yes"
+	[sequential]="no no yes" [random]="no no yes")
+
+# consecutive PORT...: every port one more than the one before.
+consecutive() {
+	local prev=$1 p
+	shift
+	for p in "$@"; do
+		[ "$p" = $((prev + 1)) ] || return 1
+		prev=$p
+	done
+}
 for type in $TYPES; do
 	gw=${GWOF[$type]}
 	h=h$gw
@@ -192,6 +209,21 @@ for type in $TYPES; do
 		tap_fail "$type: mapping is ${WANT_MAP[$type]}" "observed: $cls ($SEEN), WAN $w" "$(natlab_show "$gw")"
 	fi
 	portlist=$(for s in $SEEN; do printf '%s ' "${s##*:}"; done)
+	# The allocation: three new flows one after the other take
+	# consecutive ports on the sequential gateway, and not on the random
+	# one (conntrack shows the same as what P1 and P2 saw).
+	if [ "$type" = sequential ] || [ "$type" = random ]; then
+		# shellcheck disable=SC2086
+		if consecutive $portlist; then alloc=consecutive; else alloc="not consecutive"; fi
+		want=consecutive
+		[ "$type" = sequential ] || want="not consecutive"
+		if [ "$alloc" = "$want" ]; then
+			tap_ok "$type: ports of three new flows in a row are $alloc ($portlist)"
+		else
+			tap_fail "$type: ports of three new flows in a row are $want" "observed: $portlist" \
+				"$(nsx "${NATLAB_NS[$gw]}" conntrack -L -p udp 2>&1)"
+		fi
+	fi
 
 	got=
 	if listen_start "$h" "filter-$gw"; then

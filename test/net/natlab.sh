@@ -35,7 +35,9 @@
 #   natlab_public_host NAME [IP] a host on the internet
 #   natlab_gateway NAME TYPE [timeout=S] [upstream=GW] [wan=IP]
 #       TYPE: full-cone, address-restricted, port-restricted, symmetric,
-#       upnp (port-restricted plus miniupnpd: UPnP IGD and NAT-PMP/PCP).
+#       upnp (port-restricted plus miniupnpd: UPnP IGD and NAT-PMP/PCP),
+#       sequential (symmetric, each new flow takes the next port in
+#       order), random (symmetric by masquerade fully-random).
 #       timeout=S: mappings, filter state and the gateway's conntrack UDP
 #       timeouts last S seconds (default: mappings 120 s, conntrack as the
 #       kernel has it). upstream=GW: the WAN side sits on GW's LAN (double
@@ -199,13 +201,33 @@ natlab_host() {
 # recorded remote ip:port (besides conntrack's replies, accepted by all).
 # Symmetric: a fresh random port per new flow (snat fully-random, so per
 # destination), no in_map, and only conntrack's replies come back in.
+# Sequential and random are symmetric too, with the two port allocations
+# of RFC 4787 4.1 that port prediction meets in the field: sequential
+# takes the next port of NATLAB_SEQ_PORTS for every new flow, in order
+# (an nftables incrementing counter, numgen inc, evaluated once per new
+# conntrack entry, through a map from the counter to the port), so two
+# flows opened one after the other get consecutive ports; random is
+# Linux's "masquerade fully-random" (any port, drawn per flow).
+NATLAB_SEQ_BASE=${NATLAB_SEQ_BASE:-30000}
+NATLAB_SEQ_COUNT=${NATLAB_SEQ_COUNT:-2000}
+
+# natlab_seq_map: "0 : BASE, 1 : BASE+1, ..." for the sequential gateway's
+# counter (numgen yields an integer; the map turns it into a port).
+natlab_seq_map() {
+	local i sep=
+	for ((i = 0; i < NATLAB_SEQ_COUNT; i++)); do
+		printf '%s%d : %d' "$sep" "$i" $((NATLAB_SEQ_BASE + i))
+		sep=', '
+	done
+}
+
 natlab_rules() {
-	local type=$1 wan=$2 lan=$3 t=${4:-120} filter=
+	local type=$1 wan=$2 lan=$3 t=${4:-120} eim=1 filter=
 	case $type in
 	full-cone) filter='accept' ;;
 	address-restricted) filter='ct original proto-dst . ip saddr @peer_addr accept' ;;
 	port-restricted | upnp) filter='ct original proto-dst . ip saddr . udp sport @peer_port accept' ;;
-	symmetric) ;;
+	symmetric | sequential | random) eim=0 ;;
 	*) echo "natlab: unknown gateway type '$type'" >&2; return 1 ;;
 	esac
 	cat <<EOF
@@ -258,7 +280,7 @@ EOF
 		type nat hook prerouting priority dstnat; policy accept;
 EOF
 	[ "$type" = upnp ] && echo '		iifname "wan0" jump prerouting_miniupnpd'
-	[ "$type" = symmetric ] || echo '		iifname "wan0" meta l4proto udp dnat ip to udp dport map @in_map'
+	[ "$eim" = 0 ] || echo '		iifname "wan0" meta l4proto udp dnat ip to udp dport map @in_map'
 	cat <<EOF
 	}
 	chain postrouting {
@@ -269,6 +291,10 @@ EOF
 	[ "$type" = upnp ] && echo '		jump postrouting_miniupnpd'
 	if [ "$type" = symmetric ]; then
 		echo "		meta l4proto udp snat ip to $wan:$NATLAB_PORTS fully-random"
+	elif [ "$type" = sequential ]; then
+		echo "		meta l4proto udp snat ip to $wan : numgen inc mod $NATLAB_SEQ_COUNT map { $(natlab_seq_map) }"
+	elif [ "$type" = random ]; then
+		echo "		meta l4proto udp masquerade fully-random"
 	else
 		echo '		meta l4proto udp snat ip to ip saddr . udp sport map @out_map'
 		echo "		meta l4proto udp snat ip to $wan:$NATLAB_PORTS random"
@@ -277,7 +303,7 @@ EOF
 		snat ip to $wan
 	}
 EOF
-	if [ "$type" != symmetric ]; then
+	if [ "$eim" = 1 ]; then
 		cat <<EOF
 	chain track {
 		type filter hook postrouting priority srcnat + 10; policy accept;
@@ -361,6 +387,13 @@ natlab_gateway() {
 			NATLAB_WAN_NEXT=$((NATLAB_WAN_NEXT + 1))
 		fi
 		natlab_attach_inet "$name" "$ns" wan0 && addr "$ns" wan0 "$wan/24" || return 1
+		# A sequential or random gateway sends everything it has no
+		# route for out of its WAN side, as a home router does: a flow
+		# to an address nobody has (another LAN's address) takes a port
+		# there too, and port prediction has to count it.
+		case $type in
+		sequential | random) ip -n "$ns" route add default dev wan0 || return 1 ;;
+		esac
 	fi
 	NATLAB_IP[$name]=$wan
 

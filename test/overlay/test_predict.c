@@ -1,0 +1,241 @@
+/* Port prediction (proto/overlay/predict.c): a table of observations
+ * (sequential with and without flow numbers, with a step, with our own
+ * flows in between, preserving, random, endpoint-independent, a pool of
+ * addresses) and the window each gives; the flow numbering; then a
+ * simulated sequential NAT with other hosts' flows interleaved, where the
+ * window must hold the port our next flow gets, and a random NAT, where a
+ * prediction must be rare. */
+#include "proto/overlay/predict.h"
+#include "test/tap.h"
+
+#include <string.h>
+
+#define NS 1000000000ULL
+
+static const uint8_t ip_a[4] = { 198, 18, 0, 100 }, ip_b[4] = { 198, 18, 0, 101 };
+
+static struct ovl_addr at(const uint8_t ip[4], uint16_t port)
+{
+	struct ovl_addr a;
+
+	ovl_addr_set_v4(&a, ip, port);
+	return a;
+}
+
+#define W8(p, s) { p, p + s, p + 2 * s, p + 3 * s, p + 4 * s, p + 5 * s, p + 6 * s, p + 7 * s }
+
+static const struct {
+	const char *what;
+	uint16_t seen[4];
+	uint64_t flow[4];		/* 0: unknown */
+	unsigned n;
+	uint64_t next_flow;
+	bool other_ip;			/* the second observation at ip_b */
+	uint16_t local;
+	uint16_t want[OVL_PREDICT_WINDOW + 1];	/* 0-terminated */
+} cases[] = {
+	{ "flows 1, 2 at 30000, 30001 (one PUBLIC node's two ports), next flow 3",
+	  { 30000, 30001 }, { 1, 2 }, 2, 3, false, 62096, W8(30002, 1) },
+	{ "the same, observed in the other order", { 30001, 30000 }, { 2, 1 }, 2, 3, false, 62096,
+	  W8(30002, 1) },
+	{ "flows 1, 4 at 30000, 30003 (two punches between), next flow 6: step 1, 2 ahead",
+	  { 30000, 30003 }, { 1, 4 }, 2, 6, false, 62096, W8(30005, 1) },
+	{ "flows 1, 2 at 30000, 30002: step 2", { 30000, 30002 }, { 1, 2 }, 2, 3, false, 62096,
+	  W8(30004, 2) },
+	{ "flows 1, 2, 3 at 30000, 30001, 30003 (another host's flow): step 1",
+	  { 30000, 30001, 30003 }, { 1, 2, 3 }, 3, 4, false, 62096, W8(30004, 1) },
+	{ "flow numbers unknown: after the highest by the smallest gap", { 30001, 30000, 30003 },
+	  { 0, 0, 0 }, 3, 9, false, 62096, W8(30004, 1) },
+	{ "ports falling while flows climb: no sequence", { 30001, 30000 }, { 1, 2 }, 2, 3, false,
+	  62096, { 0 } },
+	{ "fewer ports than flows between (some never crossed the NAT): step 1",
+	  { 30000, 30002 }, { 1, 5 }, 2, 6, false, 62096, W8(30003, 1) },
+	{ "at the top: never past 65535", { 65531, 65532 }, { 1, 2 }, 2, 3, false, 62096,
+	  { 65533, 65534, 65535 } },
+	{ "preserving: the source port kept once, another random", { 62096, 41234 }, { 1, 2 }, 2, 3,
+	  false, 62096, { 62096 } },
+	{ "sequential and preserving: the window, then the source port", { 62096, 30000, 30001 },
+	  { 1, 2, 3 }, 3, 4, false, 62096,
+	  { 30002, 30003, 30004, 30005, 30006, 30007, 30008, 30009, 62096 } },
+	{ "random: ports far apart", { 21345, 27890 }, { 1, 2 }, 2, 3, false, 62096, { 0 } },
+	{ "random, flow numbers unknown", { 21345, 27890 }, { 0, 0 }, 2, 3, false, 62096, { 0 } },
+	{ "random: three ports, one gap small", { 21345, 21350, 47890 }, { 0, 0, 0 }, 3, 4, false,
+	  62096, { 0 } },
+	{ "endpoint-independent: one port", { 30000, 30000 }, { 1, 2 }, 2, 3, false, 62096, { 0 } },
+	{ "no translation: our own port only", { 62096, 62096 }, { 1, 2 }, 2, 3, false, 62096, { 0 } },
+	{ "one observation", { 30000 }, { 1 }, 1, 2, false, 62096, { 0 } },
+	{ "none", { 0 }, { 0 }, 0, 1, false, 62096, { 0 } },
+	{ "two external addresses (a NAT pool)", { 30000, 30001 }, { 1, 2 }, 2, 3, true, 62096, { 0 } },
+};
+
+static void test_cases(void)
+{
+	size_t c;
+
+	for (c = 0; c < sizeof(cases) / sizeof(cases[0]); ++c) {
+		struct ovl_predict_obs obs[4];
+		struct ovl_addr win[OVL_PREDICT_WINDOW + 1];
+		struct ovl_prediction pr;
+		unsigned i, n = 0, want_n = 0;
+		bool same, predicted;
+		char got[128] = "";
+
+		for (i = 0; i < cases[c].n; ++i) {
+			obs[i].seen = at(i == 1 && cases[c].other_ip ? ip_b : ip_a, cases[c].seen[i]);
+			obs[i].flow = cases[c].flow[i];
+		}
+		while (want_n < OVL_PREDICT_WINDOW + 1 && cases[c].want[want_n])
+			++want_n;
+		predicted = ovl_predict(obs, cases[c].n, cases[c].local, cases[c].next_flow, &pr);
+		if (predicted)
+			n = ovl_predict_window(&pr, win, OVL_PREDICT_WINDOW + 1);
+		same = predicted == (want_n > 0) && n == want_n;
+		for (i = 0; i < n; ++i) {
+			same &= win[i].port == cases[c].want[i] && !memcmp(win[i].ip, ip_a, 4) &&
+				win[i].family == OVL_AF_INET;
+			snprintf(got + strlen(got), sizeof(got) - strlen(got), " %u", win[i].port);
+		}
+		ok(same, "%s:%s", cases[c].what, n ? got : " nothing");
+	}
+}
+
+/* The window is bounded by max. */
+static void test_bounded(void)
+{
+	struct ovl_predict_obs obs[2] = { { at(ip_a, 30000), 1 }, { at(ip_a, 30001), 2 } };
+	struct ovl_addr win[3];
+	struct ovl_prediction pr;
+
+	ok(ovl_predict(obs, 2, 1000, 3, &pr) && ovl_predict_window(&pr, win, 3) == 3 &&
+		   win[2].port == 30004,
+	   "the window stops at max (3): 30002 30003 30004");
+}
+
+/* The ports of flows we already have: between two observations, after
+ * the last, before the first, by the step. */
+static void test_port_of(void)
+{
+	struct ovl_predict_obs obs[2] = { { at(ip_a, 30000), 1 }, { at(ip_a, 30006), 4 } };
+	struct ovl_prediction pr;
+	bool ok_all;
+
+	ok_all = ovl_predict(obs, 2, 1000, 7, &pr) && pr.step == 2 &&
+		 ovl_predict_port_of(&pr, obs, 2, 2) == 30002 &&
+		 ovl_predict_port_of(&pr, obs, 2, 3) == 30004 &&
+		 ovl_predict_port_of(&pr, obs, 2, 6) == 30010 && ovl_predict_port_of(&pr, obs, 2, 0) == 0;
+	obs[0].flow = 5;
+	obs[1].flow = 8;
+	ok_all &= ovl_predict(obs, 2, 1000, 9, &pr) && ovl_predict_port_of(&pr, obs, 2, 3) == 29996;
+	ok(ok_all, "ports of our earlier flows: flows 2, 3, 6 between and after 1 (30000) and 4 (30006) at 30002 30004 30010; flow 3 before 5 (30000) at 29996");
+}
+
+/* Flows: numbered at the first datagram to a destination, kept while
+ * used, numbered anew after OVL_PREDICT_FLOW_IDLE_S of silence; the
+ * table holds OVL_PREDICT_FLOWS, the one idle longest making room. */
+static void test_flows(void)
+{
+	struct ovl_predict_flows f;
+	struct ovl_addr a = at(ip_a, 1), b = at(ip_a, 2), c = at(ip_b, 1);
+	uint64_t t = 1000 * NS;
+	unsigned i;
+	bool kept = true;
+
+	memset(&f, 0, sizeof(f));
+	ovl_predict_flow_sent(&f, &a, t);
+	ovl_predict_flow_sent(&f, &b, t + NS);
+	ovl_predict_flow_sent(&f, &a, t + 2 * NS);
+	ok(ovl_predict_flow_of(&f, &a) == 1 && ovl_predict_flow_of(&f, &b) == 2 &&
+		   ovl_predict_flow_of(&f, &c) == 0 && f.count == 2,
+	   "flows numbered at their first datagram (a 1, b 2, c none; 2 opened)");
+	ovl_predict_flow_sent(&f, &b, t + NS + OVL_PREDICT_FLOW_IDLE_S * NS);
+	ok(ovl_predict_flow_of(&f, &b) == 3 && f.count == 3,
+	   "a flow silent for %u s is a new one (b 3)", OVL_PREDICT_FLOW_IDLE_S);
+	memset(&f, 0, sizeof(f));
+	ovl_predict_flow_sent(&f, &a, t);
+	for (i = 0; i < OVL_PREDICT_FLOWS; ++i) {
+		struct ovl_addr d = at(ip_b, (uint16_t)(100 + i));
+
+		ovl_predict_flow_sent(&f, &a, t + (1 + i) * NS);
+		ovl_predict_flow_sent(&f, &d, t + (1 + i) * NS);
+		kept &= ovl_predict_flow_of(&f, &a) == 1;
+	}
+	c = at(ip_b, 100);
+	b = at(ip_b, 100 + OVL_PREDICT_FLOWS - 1);
+	ok(kept && ovl_predict_flow_of(&f, &c) == 0 &&
+		   ovl_predict_flow_of(&f, &b) == 1 + OVL_PREDICT_FLOWS &&
+		   f.count == 1 + OVL_PREDICT_FLOWS,
+	   "a full table drops the flow idle longest (the first other one), keeps the busy one");
+}
+
+/* A sequential NAT (ports from base, step s): our flow to the first
+ * observer, j flows of ours, our flow to the second observer, k flows of
+ * ours and f of other hosts; then our next flow, whose port must be in
+ * the window while f < the window. */
+static void test_model(void)
+{
+	unsigned step, j, k, f, fails = 0, tries = 0;
+	uint32_t seed = 12345;
+
+	for (step = 1; step <= 3; ++step)
+		for (j = 0; j < 4; ++j)
+			for (k = 0; k < 4; ++k)
+				for (f = 0; f < OVL_PREDICT_WINDOW; ++f) {
+					uint16_t port = (uint16_t)(20000 + (seed = seed * 1103515245 + 12345) % 1000);
+					struct ovl_predict_obs obs[2];
+					struct ovl_addr win[OVL_PREDICT_WINDOW];
+					struct ovl_prediction pr;
+					unsigned n = 0, i;
+					uint16_t next;
+					bool hit = false;
+
+					obs[0].seen = at(ip_a, port);
+					obs[0].flow = 1;
+					obs[1].seen = at(ip_a, (uint16_t)(port + step * (j + 1)));
+					obs[1].flow = 2 + j;
+					next = (uint16_t)(port + step * (j + 2 + k + f));
+					if (ovl_predict(obs, 2, 4000, 3 + j + k, &pr))
+						n = ovl_predict_window(&pr, win, OVL_PREDICT_WINDOW);
+					for (i = 0; i < n; ++i)
+						hit |= win[i].port == next && (f || i == 0);
+					++tries;
+					fails += !hit;
+				}
+	ok(fails == 0,
+	   "sequential NATs, steps 1-3, 0-3 of our flows between the observations and after, 0-7 other hosts' flows: our next port in the window (first when no other host) in %u of %u",
+	   tries - fails, tries);
+}
+
+/* A random NAT (ports 1024-65535): two observations predict nothing in
+ * all but about 2 x 16 / 64512 of the cases. */
+static void test_random(void)
+{
+	unsigned i, predicted = 0, runs = 100000;
+	uint32_t seed = 777;
+
+	for (i = 0; i < runs; ++i) {
+		struct ovl_predict_obs obs[2];
+		struct ovl_prediction pr;
+
+		seed = seed * 1103515245 + 12345;
+		obs[0].seen = at(ip_a, (uint16_t)(1024 + (seed >> 8) % 64512));
+		obs[0].flow = 1;
+		seed = seed * 1103515245 + 12345;
+		obs[1].seen = at(ip_a, (uint16_t)(1024 + (seed >> 8) % 64512));
+		obs[1].flow = 2;
+		predicted += ovl_predict(obs, 2, 4000, 3, &pr);
+	}
+	ok(predicted < runs / 1000, "random NATs: %u of %u pairs of observations predicted (< 0.1%%)",
+	   predicted, runs);
+}
+
+int main(void)
+{
+	test_cases();
+	test_bounded();
+	test_port_of();
+	test_flows();
+	test_model();
+	test_random();
+	printf("1..%u\n", tap_count);
+	return tap_failed ? 1 : 0;
+}
