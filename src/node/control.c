@@ -102,13 +102,21 @@ static void show_member(struct node *n, struct strbuf *b, const struct member *m
 	char key[KEY_B64URL_LEN + 1], ep[80] = "", v4[INET_ADDRSTRLEN] = "", v6[INET6_ADDRSTRLEN] = "";
 	uint32_t rtt = overlay_rtt_us(n->ov, m->key);
 	const struct kad_entry *ke = kad_table_find(overlay_table(n->ov), m->key);
-	char relay[KEY_B64URL_LEN + 1];
+	char relay[KEY_B64URL_LEN + 1], via[96];
 	const char *path = paths_describe(n, m, relay, sizeof(relay));
+	union wg_sockaddr ra;
 
 	/* A stock client's path is the relay's it came through, once it
 	 * has a session; until then it has none to describe. */
-	if (m->client && !node_peer_has_session(peer))
+	if (m->client && (!node_peer_has_session(peer) || !overlay_stock_relay_of(n->ov, m->key, &ra))) {
 		path = "no path yet (stock client)";
+	} else if (m->client) {
+		char ra_text[64];
+
+		snprintf(via, sizeof(via), "via relay %s, stock client",
+			 wg_sockaddr_str(&ra, ra_text, sizeof(ra_text)));
+		path = via;
+	}
 
 	key_to_base64url(key, m->key);
 	if (peer->endpoint.sa.sa_family)

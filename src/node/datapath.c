@@ -110,7 +110,9 @@ static enum wg_ext_verdict output(void *ctx, struct wg_peer *peer, struct pkt *p
 	union wg_sockaddr relay_addr;
 	size_t outer = peer->endpoint.sa.sa_family == AF_INET6 ? 40 + 8 : 20 + 8;
 
-	if (!m && n->ov)
+	/* A stock client (a client line, or a peer stock wg added): through
+	 * the relay it came by (9.5). */
+	if ((!m || m->client) && n->ov)
 		return overlay_stock_output(n->ov, peer->public_key, &peer->endpoint, p);
 	if (!r || !n->ov)
 		return WG_EXT_REFUSED;
@@ -134,8 +136,9 @@ static enum wg_ext_verdict output(void *ctx, struct wg_peer *peer, struct pkt *p
 static void routed_rx(void *ctx, struct wg_peer *peer, const union wg_sockaddr *via)
 {
 	struct node *n = ctx;
+	const struct member *m = node_member(n, peer->public_key);
 
-	if (node_member(n, peer->public_key)) {
+	if (m && !m->client) {
 		paths_relayed_rx(n, peer, via);
 		return;
 	}

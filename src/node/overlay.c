@@ -882,20 +882,35 @@ bool overlay_stock_client_rx(struct overlay *ov, const uint8_t key[32], const un
 	return true;
 }
 
-enum wg_ext_verdict overlay_stock_output(struct overlay *ov, const uint8_t key[32],
-					 const union wg_sockaddr *client, struct pkt *p)
+static const struct stock_route *stock_route_of(const struct overlay *ov, const uint8_t key[32])
 {
-	struct ovl_addr c;
 	unsigned i;
 
 	for (i = 0; i < OVERLAY_STOCK_CLIENTS; ++i)
 		if (ov->routes[i].used && !memcmp(ov->routes[i].key, key, 32))
-			break;
-	if (i == OVERLAY_STOCK_CLIENTS || !overlay_addr_from_wg(client, &c) ||
-	    !header_room(p, OVL_CHAN_CLIENT_HEADER_LEN))
+			return &ov->routes[i];
+	return NULL;
+}
+
+bool overlay_stock_relay_of(const struct overlay *ov, const uint8_t key[32], union wg_sockaddr *relay)
+{
+	const struct stock_route *r = stock_route_of(ov, key);
+
+	if (r)
+		*relay = r->relay;
+	return r != NULL;
+}
+
+enum wg_ext_verdict overlay_stock_output(struct overlay *ov, const uint8_t key[32],
+					 const union wg_sockaddr *client, struct pkt *p)
+{
+	const struct stock_route *r = stock_route_of(ov, key);
+	struct ovl_addr c;
+
+	if (!r || !overlay_addr_from_wg(client, &c) || !header_room(p, OVL_CHAN_CLIENT_HEADER_LEN))
 		return WG_EXT_REFUSED;
 	ovl_chan_client_write(p->data, OVL_CHAN_CLIENT_TO_RELAY, &c);
-	p->addr = ov->routes[i].relay;
+	p->addr = r->relay;
 	p->has_local = false;
 	++ov->stock.tx;
 	return WG_EXT_SEND;

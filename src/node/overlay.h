@@ -190,6 +190,9 @@ bool overlay_stock_client_rx(struct overlay *ov, const uint8_t key[32], const un
  * relay (WG_EXT_SEND), or WG_EXT_REFUSED. */
 enum wg_ext_verdict overlay_stock_output(struct overlay *ov, const uint8_t key[32],
 					 const union wg_sockaddr *client, struct pkt *p);
+/* As a member: the relay a client peer's datagrams go through (false:
+ * none yet). */
+bool overlay_stock_relay_of(const struct overlay *ov, const uint8_t key[32], union wg_sockaddr *relay);
 /* The "relay_clients" member of `wh inspect`. */
 void overlay_stock_json(const struct overlay *ov, struct strbuf *b);
 
