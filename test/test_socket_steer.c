@@ -317,6 +317,21 @@ static uint64_t ms_since(uint64_t t0)
 	return (uv_hrtime() - t0) / 1000000;
 }
 
+/* Turns the loop until the device has read `reads` strangers' datagrams
+ * since `base`, or `ms` have passed (a loaded machine may run the loop
+ * seldom: what the checks bound is reads against the time taken). */
+static void run_until_reads(uv_loop_t *loop, const struct wg_device *dev, uint64_t base,
+			    uint64_t reads, unsigned ms)
+{
+	uint64_t end = uv_hrtime() + (uint64_t)ms * 1000000;
+
+	while (dev->ctl_reads - base < reads && uv_hrtime() < end) {
+		uv_update_time(loop);
+		uv_run(loop, UV_RUN_NOWAIT);
+		usleep(1000);
+	}
+}
+
 /* Strangers' control datagrams are read within a budget a second: when
  * it is spent the queue's poll pauses, and the kernel drops the rest on
  * the sender's time, counted, while data and known sources are read. */
@@ -332,23 +347,35 @@ static void test_budget(struct wg_device *dev, uv_loop_t *loop)
 	t0 = uv_hrtime();
 	for (i = 0; i < 1500; ++i)
 		send_dgram(init, sizeof(init));
+	/* 2,000 a second: a burst of 200, then 2 a millisecond.  At least
+	 * 100 ms, and until the burst is read (up to 5 s); reads come in
+	 * batches of up to 64, hence the slack. */
 	run_for(loop, 100);
+	run_until_reads(loop, dev, reads0, 200, 5000);
 	reads1 = dev->ctl_reads - reads0;
 	took = ms_since(t0);
-	/* 2,000 a second: a burst of 200, then 2 a millisecond, for the
-	 * time the test really took (100 ms, more on a loaded machine). */
-	ok(reads1 >= 200 && reads1 <= 200 + 2 * took + 50,
+	ok(reads1 >= 200 && reads1 <= 200 + 2 * took + 128 && reads1 < 1500,
 	   "in 100 ms about 400 of 1,500 strangers' datagrams are read (%llu in %llu ms)",
 	   (unsigned long long)reads1, (unsigned long long)took);
-	ok(dev->ctl_pauses > pauses0 && dev->ctl_paused, "the control poll paused (%llu)",
-	   (unsigned long long)(dev->ctl_pauses - pauses0));
+	/* The poll pauses when a turn finds the budget spent; a loop turned
+	 * seldom (a loaded machine: the budget grows 64 between turns 32 ms
+	 * apart) may never find it so, which is no fault. */
+	if (took <= 150)
+		ok(dev->ctl_pauses > pauses0, "the control poll paused (%llu)",
+		   (unsigned long long)(dev->ctl_pauses - pauses0));
+	else
+		printf("ok %u - the control poll paused # SKIP the loop turned seldom (%llu ms "
+		       "for 100)\n", ++tap_count, (unsigned long long)took);
+	t0 = uv_hrtime();
 	run_for(loop, 300);
+	run_until_reads(loop, dev, reads0, reads1 + 301, 5000);
 	reads2 = dev->ctl_reads - reads0;
-	ok(reads2 > reads1 + 300 && reads2 <= 1500,
-	   "reading goes on as the budget grows back (%llu after 400 ms)",
-	   (unsigned long long)reads2);
+	took = ms_since(t0);
+	ok(reads2 > reads1 + 300 && reads2 <= reads1 + 2 * took + 250,
+	   "reading goes on as the budget grows back (%llu after %llu ms more)",
+	   (unsigned long long)reads2, (unsigned long long)took);
 	device_set_control_budget(dev, 0);
-	run_for(loop, 50);
+	run_until_reads(loop, dev, reads0, 1500, 5000);
 	ok(dev->ctl_reads - reads0 == 1500 && !dev->ctl_paused,
 	   "without a budget the rest is read at once (%llu)",
 	   (unsigned long long)(dev->ctl_reads - reads0));

@@ -75,9 +75,8 @@ struct dns_conn {
 
 /* ---- the table ---- */
 
-static int build_table(struct node *n, struct dns_table **out)
+int node_dns_build(const struct netconf *c, struct dns_table **out)
 {
-	const struct netconf *c = n->conf;
 	struct dns_host *hosts = calloc(c->n_peers ? c->n_peers : 1, sizeof(*hosts));
 	struct dns_zone z;
 	size_t i, count = 0;
@@ -431,7 +430,7 @@ int node_dns_start(struct node *n, const char *hosts_path)
 	if (!d)
 		return -ENOMEM;
 	d->n = n;
-	ret = build_table(n, &d->table);
+	ret = node_dns_build(n->conf, &d->table);
 	if (ret < 0) {
 		dev_log(&n->dev, LOG_ERR, "name service: cannot build the name table: %s",
 			strerror(-ret));
@@ -447,15 +446,18 @@ int node_dns_start(struct node *n, const char *hosts_path)
 	return 0;
 }
 
-void node_dns_reload(struct node *n)
+void node_dns_reload(struct node *n, struct dns_table *built)
 {
 	struct node_dns *d = n->dns;
-	struct dns_table *t;
-	int ret;
+	struct dns_table *t = built;
+	int ret = 0;
 
-	if (!d)
+	if (!d) {
+		dns_table_free(built);
 		return;
-	ret = build_table(n, &t);
+	}
+	if (!t)
+		ret = node_dns_build(n->conf, &t);
 	if (ret < 0) {
 		dev_log(&n->dev, LOG_ERR, "name service: the new names are not taken (%s): the old "
 			"ones stay", strerror(-ret));

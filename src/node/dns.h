@@ -10,6 +10,8 @@
 
 #include <stdint.h>
 
+struct netconf;
+struct dns_table;
 struct node;
 struct strbuf;
 
@@ -32,9 +34,13 @@ struct dns_stats {
  * answer on) and wires the host.  hosts_path: NULL, or the hosts file
  * to keep a block of the members in.  0 or -ENOMEM. */
 int node_dns_start(struct node *n, const char *hosts_path);
-/* The network file changed (node_reload): the name table, the listeners
+/* The name table of the file c, a pure function of it: a reload builds it
+ * on the thread pool beside the parse.  0, -ENOMEM or -EINVAL. */
+int node_dns_build(const struct netconf *c, struct dns_table **out);
+/* The network file changed (node_reload): the name table (built: from
+ * node_dns_build, taken and freed here; NULL: built now), the listeners
  * if our addresses moved, the host's wiring. */
-void node_dns_reload(struct node *n);
+void node_dns_reload(struct node *n, struct dns_table *built);
 /* Closes the listeners and takes our block out of the hosts file. */
 void node_dns_stop(struct node *n);
 /* ",\n  \"dns\": {...}" for wh inspect: the counters. */

@@ -4,7 +4,6 @@
  * reload rebuilds the table while a request may be in flight. */
 #include "src/node/names.h"
 
-#include "crypto/encoding.h"
 #include "src/node/netconf.h"
 #include "src/node/node_priv.h"
 #include "src/node/overlay.h"
@@ -12,7 +11,6 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
-#include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -61,7 +59,7 @@ void names_endpoint_numeric(const struct netconf_peer *cp, union wg_sockaddr *a)
  * big file may name thousands. */
 static int cmp_entry_key(const void *key, const void *e)
 {
-	return sodium_compare(key, ((const struct name_entry *)e)->key, 32);
+	return netconf_key_cmp(key, ((const struct name_entry *)e)->key);
 }
 
 static struct name_entry *find(struct node *n, const uint8_t key[32])
@@ -201,9 +199,13 @@ int names_sync(struct node *n)
 	const struct netconf *c = n->conf;
 	struct names *nn = calloc(1, sizeof(*nn));
 	uint64_t now = wg_now(&n->dev);
-	size_t i;
+	size_t i, named = 0;
 
-	if (!nn || !(nn->v = calloc(c->n_peers ? c->n_peers : 1, sizeof(*nn->v)))) {
+	/* Entries for the named endpoints only (a few, in a file of
+	 * thousands of members). */
+	for (i = 0; i < c->n_peers; ++i)
+		named += c->peers[i].endpoint.type == NETCONF_ENDPOINT_NAME;
+	if (!nn || !(nn->v = calloc(named ? named : 1, sizeof(*nn->v)))) {
 		free(nn);
 		return -ENOMEM;
 	}
@@ -212,7 +214,7 @@ int names_sync(struct node *n)
 		struct name_entry *e, *old;
 		union wg_sockaddr a;
 
-		if (ct_equal(cp->key, n->public_key, 32))
+		if (!netconf_key_cmp(cp->key, n->public_key))
 			continue;
 		/* Members' endpoints matter to members only; a public node
 		 * holds no WireGuard peers. */

@@ -20,7 +20,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <sodium.h>
 
 /* The domain-separation labels of the derivations (doc/network-file.md). */
 #define LABEL_SUBNET6 "wh-subnet6"
@@ -234,7 +233,7 @@ static int cmp_key(const void *a, const void *b)
 {
 	const struct netconf_peer *x = *(const struct netconf_peer *const *)a;
 	const struct netconf_peer *y = *(const struct netconf_peer *const *)b;
-	int c = sodium_compare(x->key, y->key, NETCONF_KEY_LEN);
+	int c = netconf_key_cmp(x->key, y->key);
 
 	if (c)
 		return c;
@@ -381,7 +380,7 @@ static void repeated_keys(struct netconf_parser *p, struct netconf_peer **v)
 	n = select_peers(p->conf, v, any_peer);
 	qsort(v, n, sizeof(*v), cmp_key);	/* equal keys: lines ascending */
 	for (i = 0; i < n; i = j) {
-		for (j = i + 1; j < n && !sodium_memcmp(v[i]->key, v[j]->key, NETCONF_KEY_LEN); ++j)
+		for (j = i + 1; j < n && !netconf_key_cmp(v[i]->key, v[j]->key); ++j)
 			;
 		if (j == i + 1)
 			continue;

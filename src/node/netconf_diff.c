@@ -8,7 +8,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <sodium.h>
 
 /* ---- lookups ---- */
 
@@ -16,7 +15,7 @@ static int cmp_find_key(const void *k, const void *e)
 {
 	const struct netconf_peer *peer = *(const struct netconf_peer *const *)e;
 
-	return sodium_compare(k, peer->key, NETCONF_KEY_LEN);
+	return netconf_key_cmp(k, peer->key);
 }
 
 static int cmp_find_hostname(const void *k, const void *e)
@@ -165,7 +164,7 @@ int netconf_diff(const struct netconf *old_conf, const struct netconf *new_conf,
 	while (i < no || j < nn) {
 		const struct netconf_peer *a = i < no ? old_conf->by_key[i] : NULL;
 		const struct netconf_peer *b = j < nn ? new_conf->by_key[j] : NULL;
-		int c = !a ? 1 : !b ? -1 : sodium_compare(a->key, b->key, NETCONF_KEY_LEN);
+		int c = !a ? 1 : !b ? -1 : netconf_key_cmp(a->key, b->key);
 
 		if (c < 0) {
 			diff->removed[diff->n_removed++] = a;

@@ -3,7 +3,6 @@
  * DHT by a tick that looks up those without a session. */
 #include "src/node/node_priv.h"
 
-#include "crypto/encoding.h"
 #include "src/node/netconf.h"
 #include "src/node/overlay.h"
 #include "src/node/paths.h"
@@ -14,7 +13,6 @@
 #include "src/wg/uapi.h"
 
 #include <errno.h>
-#include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -31,12 +29,12 @@ enum {
 /* ---- members ---- */
 
 /* The members are kept in the order of the file's index by key (netconf's
- * by_key: sodium_compare, constant time), so that every lookup by key is
+ * by_key: netconf_key_cmp), so that every lookup by key is
  * a binary search: the data path, the overlay's events and the sync of a
  * reload ask for members by key, and a file may list 65,536 of them. */
 static int cmp_member_key(const void *key, const void *e)
 {
-	return sodium_compare(key, (*(struct member *const *)e)->key, 32);
+	return netconf_key_cmp(key, (*(struct member *const *)e)->key);
 }
 
 struct member *node_member(struct node *n, const uint8_t key[32])
@@ -82,7 +80,7 @@ bool node_peer_has_session_at(const struct wg_peer *peer, uint64_t now)
 static bool is_member_entry(const struct node *n, const struct netconf_peer *cp)
 {
 	return n->member && netconf_kind_has_addresses(cp->kind) &&
-	       !ct_equal(cp->key, n->public_key, 32);
+	       netconf_key_cmp(cp->key, n->public_key) != 0;
 }
 
 /* Whether the device already holds what the file says of cp (op: the old
@@ -116,16 +114,19 @@ static int request_remove(struct uapi_set *set, const uint8_t key[32])
  * overlay addresses and routes, and a static endpoint from the file
  * given while it has no session.  Nothing when the device already has it
  * all (member_unchanged). */
-static int request_member(struct node *n, struct uapi_set *set, const struct netconf_peer *op,
-			  const struct netconf_peer *cp)
+static int request_member(struct node *n, struct uapi_set *set, const struct member *om,
+			  const struct netconf_peer *op, const struct netconf_peer *cp)
 {
-	const struct wg_peer *peer = peer_lookup(&n->dev, cp->key);
+	/* A member that stays has its peer (member_peer's memo: no lookup
+	 * while no peer came or went); a new one has none yet. */
+	const struct wg_peer *peer = om ? member_peer(n, om) : NULL;
 	struct uapi_allowed_ip a;
 	struct uapi_peer_set *ps;
 	union wg_sockaddr ep;
-	bool session = peer && node_peer_has_session(peer);
+	bool session;
 
 	names_endpoint_numeric(cp, &ep);
+	session = ep.sa.sa_family && peer && node_peer_has_session(peer);
 	if (peer && member_unchanged(n, op, cp) && !(ep.sa.sa_family && !session))
 		return 0;
 	ps = uapi_set_add_peer(set, cp->key);
@@ -163,7 +164,7 @@ static const struct netconf_peer *old_line(const struct netconf *old, size_t *k,
 {
 	while (old && *k < old->n_peers) {
 		const struct netconf_peer *op = netconf_by_key(old, *k);
-		int c = sodium_compare(op->key, key, 32);
+		int c = netconf_key_cmp(op->key, key);
 
 		if (c > 0)
 			return NULL;
@@ -203,7 +204,7 @@ static void free_members_not_in(struct member **v, size_t n, struct member **kee
 	size_t i, k = 0;
 
 	for (i = 0; i < n; ++i) {
-		while (k < nk && sodium_compare(keep[k]->key, v[i]->key, 32) < 0)
+		while (k < nk && netconf_key_cmp(keep[k]->key, v[i]->key) < 0)
 			++k;
 		if (k == nk || keep[k] != v[i])
 			free(v[i]);
@@ -233,7 +234,7 @@ int node_sync_members(struct node *n, const struct netconf *old)
 	while (i < n->n_members || j < n->conf->n_peers) {
 		const struct netconf_peer *cp = j < n->conf->n_peers ? netconf_by_key(n->conf, j) : NULL;
 		struct member *om = i < n->n_members ? n->members[i] : NULL;
-		int c = !cp ? -1 : !om ? 1 : sodium_compare(om->key, cp->key, 32);
+		int c = !cp ? -1 : !om ? 1 : netconf_key_cmp(om->key, cp->key);
 
 		if (c < 0 || (c == 0 && !is_member_entry(n, cp))) {
 			/* A member that left the file, or is no member now. */
@@ -249,7 +250,7 @@ int node_sync_members(struct node *n, const struct netconf *old)
 			++i;
 		if (!is_member_entry(n, cp))
 			continue;
-		ret = request_member(n, set, old_line(old, &k, cp->key), cp);
+		ret = request_member(n, set, c == 0 ? om : NULL, old_line(old, &k, cp->key), cp);
 		if (ret < 0)
 			goto out;
 		if (c == 0) {
@@ -277,7 +278,7 @@ int node_sync_members(struct node *n, const struct netconf *old)
 	for (i = 0, j = 0; i < count && j < n->conf->n_peers; ++j) {
 		const struct netconf_peer *cp = netconf_by_key(n->conf, j);
 
-		if (sodium_compare(cp->key, nm[i]->key, 32))
+		if (netconf_key_cmp(cp->key, nm[i]->key))
 			continue;
 		snprintf(nm[i]->hostname, sizeof(nm[i]->hostname), "%s", cp->hostname);
 		nm[i]->client = cp->kind == NETCONF_CLIENT;

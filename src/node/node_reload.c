@@ -4,6 +4,7 @@
 
 #include "src/io/sdnotify.h"
 #include "src/node/dns.h"
+#include "proto/dns/dns.h"
 #include "src/node/invite.h"
 #include "src/node/names.h"
 #include "src/node/netconf.h"
@@ -39,7 +40,9 @@ struct reload_job {
 	uv_work_t req;
 	struct node *n;
 	struct netconf *nc;
+	struct dns_table *dns;	/* the new file's name table, or NULL */
 	int ret;
+	bool want_dns;		/* the node answers DNS: build its table */
 	char err[PATH_MAX + 512];
 	node_reload_done done;
 	void *arg;		/* NULL once the asker went away */
@@ -51,11 +54,17 @@ static void reload_parse(uv_work_t *req)
 
 	j->ret = netconf_parse_file_as(j->n->conf_path, j->n->conf_name, &j->nc, j->err,
 				       sizeof(j->err));
+	/* The name table is the file's alone: built here too, off the loop
+	 * (10,000 names to sort).  Left to the loop if this fails. */
+	if (j->ret >= 0 && j->want_dns && node_dns_build(j->nc, &j->dns) < 0)
+		j->dns = NULL;
 }
 
-/* Applies the parsed file nc, which it takes; the old one stays (and nc
- * is freed) when nc cannot be applied. */
-static int reload_apply(struct node *n, struct netconf *nc, char *err, size_t errlen)
+/* Applies the parsed file nc, which it takes with its name table dns
+ * (NULL: built here); the old one stays (and nc and dns are freed) when nc
+ * cannot be applied. */
+static int reload_apply(struct node *n, struct netconf *nc, struct dns_table *dns, char *err,
+			size_t errlen)
 {
 	struct netconf *old = n->conf;
 	uint8_t old4[4], old6[16];
@@ -67,12 +76,14 @@ static int reload_apply(struct node *n, struct netconf *nc, char *err, size_t er
 		snprintf(err, errlen, "%s: a reload cannot change the namespace or the workbit "
 			 "(restart the node)", n->conf_name);
 		netconf_free(nc);
+		dns_table_free(dns);
 		return -EINVAL;
 	}
 	if (!!netconf_find_self(nc, n->public_key) != was_member) {
 		snprintf(err, errlen, "%s: a reload cannot make this node %s a member "
 			 "(restart the node)", n->conf_name, was_member ? "stop being" : "become");
 		netconf_free(nc);
+		dns_table_free(dns);
 		return -EINVAL;
 	}
 	memcpy(old4, n->ipv4, 4);
@@ -85,6 +96,7 @@ static int reload_apply(struct node *n, struct netconf *nc, char *err, size_t er
 		n->conf = old;
 		node_take_self(n);
 		netconf_free(nc);
+		dns_table_free(dns);
 		snprintf(err, errlen, "%s: cannot apply: %s", n->conf_name, strerror(-ret));
 		return ret;
 	}
@@ -92,7 +104,7 @@ static int reload_apply(struct node *n, struct netconf *nc, char *err, size_t er
 			  oldp4 != n->prefix4 || oldp6 != n->prefix6)) {
 		node_readdress(n, old4, oldp4, old6, oldp6, err, errlen);
 	}
-	node_dns_reload(n);
+	node_dns_reload(n, dns);
 	routes_sync(n, old);
 	ret = names_sync(n);
 	if (ret < 0)
@@ -122,7 +134,7 @@ int node_reload(struct node *n, char *err, size_t errlen)
 	sdnotify_reloading();
 	ret = netconf_parse_file_as(n->conf_path, n->conf_name, &nc, err, errlen);
 	if (ret >= 0)
-		ret = reload_apply(n, nc, err, errlen);
+		ret = reload_apply(n, nc, NULL, err, errlen);
 	if (ret >= 0)
 		dev_log(&n->dev, LOG_INFO, "reloaded %s: %zu members", n->conf_name, n->n_members);
 	sdnotify_send("READY=1");
@@ -137,12 +149,13 @@ static void reload_applied(uv_work_t *req, int status)
 	n->reload = NULL;
 	if (status < 0 || n->stopping) {
 		netconf_free(j->nc);
+		dns_table_free(j->dns);
 		j->ret = -ECANCELED;
 		snprintf(j->err, sizeof(j->err), "the node is stopping");
 	} else if (j->ret >= 0) {
 		uint64_t t0 = uv_hrtime();
 
-		j->ret = reload_apply(n, j->nc, j->err, sizeof(j->err));
+		j->ret = reload_apply(n, j->nc, j->dns, j->err, sizeof(j->err));
 		if (j->ret >= 0)
 			dev_log(&n->dev, LOG_INFO, "reloaded %s: %zu members (%.1f ms on the loop)",
 				n->conf_name, n->n_members, (double)(uv_hrtime() - t0) / 1e6);
@@ -174,6 +187,7 @@ int node_reload_start(struct node *n, node_reload_done done, void *arg, char *er
 		return -ENOMEM;
 	}
 	j->n = n;
+	j->want_dns = n->dns != NULL;
 	j->done = done;
 	j->arg = arg;
 	j->req.data = j;

@@ -68,6 +68,7 @@ wh_start() {
 	local n=$1 conf=$2
 	shift 2
 	IFACE[$n]=nf$LAB_PID$n
+	LAB_IFACES+=("${IFACE[$n]}")	# its socket removed at exit (a SIGKILL leaves it)
 	natlab_spawn "${NATLAB_NS[$n]}" "$n" env LOG_LEVEL="${LAB_LOG_LEVEL:-info}" \
 		"$WH" up "$LAB_DIR/$conf" private-key "$LAB_DIR/$n.key" \
 		interface "${IFACE[$n]}" "$@" -f
