@@ -494,6 +494,18 @@ void ovl_path_on_candidates(const struct ovl_path_ctx *c, struct ovl_path *p,
 	path_settle(p, f);
 }
 
+void ovl_path_on_predictable(const struct ovl_path_ctx *c, struct ovl_path *p,
+			     struct ovl_path_peer *f)
+{
+	/* Only after an exchange (its candidates had no prediction) and
+	 * while relayed: a member with no relay exchanges on its own. */
+	if (!p->txid || !f->routed || p->relay < 0 || direct_alive(p, f, c->now))
+		return;
+	p->next_exchange_ns = 0;
+	exchange(c, p);
+	path_settle(p, f);
+}
+
 void ovl_path_on_punch(const struct ovl_path_ctx *c, struct ovl_path *p, struct ovl_path_peer *f,
 		       const struct ovl_addr *addr)
 {

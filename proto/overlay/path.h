@@ -181,6 +181,11 @@ void ovl_path_on_candidates(const struct ovl_path_ctx *c, struct ovl_path *p,
 			    const struct ovl_addr *cands, unsigned n, const uint8_t *via,
 			    const struct ovl_addr *via_addr, bool via_relays,
 			    const struct ovl_addr *seen_as);
+/* Our NAT's ports became predictable (doc/protocol.md 9.7): an exchange
+ * made before carried no PREDICTED ports, so a relayed member gets a new
+ * one now rather than at the next backoff. */
+void ovl_path_on_predictable(const struct ovl_path_ctx *c, struct ovl_path *p,
+			     struct ovl_path_peer *f);
 /* A PUNCH from the member at addr. */
 void ovl_path_on_punch(const struct ovl_path_ctx *c, struct ovl_path *p, struct ovl_path_peer *f,
 		       const struct ovl_addr *addr);

@@ -9,6 +9,7 @@
 #include "crypto/encoding.h"
 #include "proto/overlay/addr.h"
 #include "proto/overlay/path.h"
+#include "proto/overlay/predict.h"
 #include "src/node/datapath.h"
 #include "src/node/overlay.h"
 #include "src/wg/peer.h"
@@ -189,6 +190,22 @@ static void act_send_candidates(void *ctx, const uint8_t member[32], const uint8
 	our_candidates(n, m ? &m->path : NULL, &c);
 	c.txid = txid;
 	c.flags = flags;
+	if (m && n->dev.log_level >= LOG_DBG) {
+		char list[256] = "", one[64];
+		unsigned i;
+
+		for (i = 0; i < c.count; ++i) {
+			union wg_sockaddr w;
+
+			if (overlay_addr_to_wg(&c.cands[i].addr, &w)) {
+				wg_sockaddr_str(&w, one, sizeof(one));
+				snprintf(list + strlen(list), sizeof(list) - strlen(list), " %s%s", one,
+					 c.cands[i].type == OVL_CAND_PREDICTED ? "*" : "");
+			}
+		}
+		dev_log(&n->dev, LOG_DBG, "member %s: sending %u candidates%s (* predicted):%s",
+			m->hostname, c.count, (flags & OVL_CANDIDATES_REPLY) ? " (reply)" : "", list);
+	}
 	overlay_send_candidates(n->ov, member, via, has_via ? &a : NULL, &c);
 }
 
@@ -563,6 +580,9 @@ void paths_tick(struct node *n, uint64_t now)
 {
 	struct ovl_path_ctx c = { .ops = &path_ops, .ctx = n, .now = now };
 	bool natted = overlay_nat_mapping(n->ov, NULL) != OVERLAY_NAT_NONE;
+	union wg_sockaddr pred[OVL_PREDICT_WINDOW + 1];
+	bool predictable = natted && overlay_predict(n->ov, n->dev.bound_port, NULL, 0, pred,
+						     OVL_PREDICT_WINDOW + 1) > 0;
 	size_t i;
 	unsigned j;
 
@@ -570,9 +590,16 @@ void paths_tick(struct node *n, uint64_t now)
 		struct member *m = n->members[i];
 		struct ovl_path_peer f;
 
-		if (peer_facts(n, m, &f))
-			ovl_path_tick(&c, &m->path, &f, natted);
+		if (!peer_facts(n, m, &f))
+			continue;
+		/* Our mapping turned out endpoint-dependent and predictable
+		 * (about 2 s after start, after the first exchange): the
+		 * members still relayed hear our window now, not 10 s later. */
+		if (predictable && !n->predictable)
+			ovl_path_on_predictable(&c, &m->path, &f);
+		ovl_path_tick(&c, &m->path, &f, natted);
 	}
+	n->predictable = predictable;
 	/* Behind a NAT, the public nodes nearest our key (where lookups of
 	 * us end) must be able to reach us: keep those mappings open. */
 	if (natted && n->member && ovl_path_anchors_due(&n->anchors_next_ns, now)) {

@@ -241,6 +241,36 @@ static void test_punching(void)
 	   "a PUNCH is answered for %u rounds", OVL_PATH_PUNCH_ROUNDS_ANSWER);
 }
 
+/* Our ports became predictable after the first exchange (doc/protocol.md
+ * 9.7): a relayed member gets a new exchange at once, not after the 10 s
+ * backoff; once, and never before any exchange or on a direct path. */
+static void test_predictable(void)
+{
+	struct ovl_path p;
+	struct ovl_path_peer f;
+
+	reset(&p, &f);
+	ovl_path_on_predictable(&c, &p, &f);
+	ok(act.cands_sent == 0, "no exchange yet: becoming predictable sends nothing");
+	named_by_both(&p, &f);
+	c.now += 2 * SEC;
+	ovl_path_on_predictable(&c, &p, &f);
+	ok(act.cands_sent == 2 && act.cands_flags == 0 && act.cands_txid == p.txid,
+	   "relayed: a new exchange 2 s after the first, before the backoff's 10 s");
+	c.now += SEC;
+	ovl_path_tick(&c, &p, &f, true);
+	ok(act.cands_sent == 2, "the backoff goes on from the new exchange");
+	/* A direct path needs none. */
+	reset(&p, &f);
+	named_by_both(&p, &f);
+	f.routed = false;
+	f.has_session = true;
+	f.endpoint = v4(198, 51, 100, 7, 40000);
+	p.direct_ok_ns = c.now;
+	ovl_path_on_predictable(&c, &p, &f);
+	ok(act.cands_sent == 1, "direct: no new exchange");
+}
+
 static void test_pong_direct(void)
 {
 	struct ovl_path p;
@@ -599,6 +629,7 @@ int main(void)
 {
 	test_named_relayed();
 	test_punching();
+	test_predictable();
 	test_pong_direct();
 	test_direct_fallback();
 	test_relay_replaced();
