@@ -114,7 +114,8 @@ static void our_candidates(struct node *n, const struct ovl_path *peer, struct o
 
 	memset(c, 0, sizeof(*c));
 	np = overlay_predict(n->ov, n->dev.bound_port, peer ? peer->cands : NULL,
-			     peer ? peer->n_cands : 0, pred, OVL_MAX_CANDIDATES / 2 + 3);
+			     peer ? peer->n_cands : 0, peer ? peer->n_pred : 0, pred,
+			     OVL_MAX_CANDIDATES / 2 + 3);
 	for (k = 0; k < np; ++k)
 		add_candidate(c, OVL_CAND_PREDICTED, &pred[k]);
 	if (n->mapped.sa.sa_family)
@@ -413,7 +414,7 @@ static void on_candidates(void *ctx, const uint8_t key[32], const struct ovl_can
 	struct ovl_path_peer f;
 	struct member *m = member_facts(n, key, &f);
 	struct ovl_addr cands[OVL_MAX_CANDIDATES], va, seen;
-	unsigned i, k = 0;
+	unsigned i, k = 0, n_pred = 0;
 	bool has_via;
 
 	if (!m)
@@ -425,10 +426,13 @@ static void on_candidates(void *ctx, const uint8_t key[32], const struct ovl_can
 		if (!overlay_addr_to_wg(&cs->cands[i].addr, &a) || cs->cands[i].type < OVL_CAND_LAN ||
 		    cs->cands[i].type > OVL_CAND_PREDICTED || !to_ovl(&a, &cands[k]))
 			continue;
+		if (cs->cands[i].type == OVL_CAND_PREDICTED && n_pred == k)
+			++n_pred;	/* the leading ones */
 		++k;
 	}
 	has_via = via && to_ovl(via_addr, &va);
-	ovl_path_on_candidates(&c, &m->path, &f, cs->txid, cs->flags, cands, k, has_via ? via : NULL,
+	ovl_path_on_candidates(&c, &m->path, &f, cs->txid, cs->flags, cands, k, n_pred,
+			       has_via ? via : NULL,
 			       has_via ? &va : NULL, has_via && overlay_offers_relay(n->ov, via),
 			       to_ovl(seen_as, &seen) ? &seen : NULL);
 	if (n->dev.log_level >= LOG_DBG) {
@@ -581,7 +585,7 @@ void paths_tick(struct node *n, uint64_t now)
 	struct ovl_path_ctx c = { .ops = &path_ops, .ctx = n, .now = now };
 	bool natted = overlay_nat_mapping(n->ov, NULL) != OVERLAY_NAT_NONE;
 	union wg_sockaddr pred[OVL_PREDICT_WINDOW + 1];
-	bool predictable = natted && overlay_predict(n->ov, n->dev.bound_port, NULL, 0, pred,
+	bool predictable = natted && overlay_predict(n->ov, n->dev.bound_port, NULL, 0, 0, pred,
 						     OVL_PREDICT_WINDOW + 1) > 0;
 	size_t i;
 	unsigned j;

@@ -216,7 +216,7 @@ static void test_punching(void)
 	unsigned rounds = 0;
 
 	reset(&p, &f);
-	ovl_path_on_candidates(&c, &p, &f, 77, 0, cands, 2, R1, &a1, true, &seen);
+	ovl_path_on_candidates(&c, &p, &f, 77, 0, cands, 2, 0, R1, &a1, true, &seen);
 	ok(act.cands_sent == 1 && act.cands_txid == 77 && act.cands_flags == OVL_CANDIDATES_REPLY,
 	   "CANDIDATES are answered with ours under their txid");
 	ok(p.n_cands == 3 && act.punch_starts == 1 && p.state == OVL_PATH_PUNCHING,
@@ -231,7 +231,7 @@ static void test_punching(void)
 
 	/* A reply to an exchange we did not start is ignored. */
 	reset(&p, &f);
-	ovl_path_on_candidates(&c, &p, &f, 78, OVL_CANDIDATES_REPLY, cands, 2, R1, &a1, true, NULL);
+	ovl_path_on_candidates(&c, &p, &f, 78, OVL_CANDIDATES_REPLY, cands, 2, 0, R1, &a1, true, NULL);
 	ok(p.n_cands == 0 && act.punch_starts == 0, "a reply to no exchange of ours is ignored");
 
 	/* An unexpected PUNCH: punched back for fewer rounds. */
@@ -279,7 +279,7 @@ static void test_pong_direct(void)
 
 	reset(&p, &f);
 	named_by_both(&p, &f);
-	ovl_path_on_candidates(&c, &p, &f, 5, 0, cands, 1, R2, &p.relays[1].addr, true, NULL);
+	ovl_path_on_candidates(&c, &p, &f, 5, 0, cands, 1, 0, R2, &p.relays[1].addr, true, NULL);
 	f.has_session = true;	/* the handshake went through the relay */
 	c.now += 600 * MS;
 	ovl_path_on_contact(&c, &p, &f, &cands[0]);
@@ -561,13 +561,13 @@ static void test_relay_not_self(void)
 	reset(&p, &f);
 	ovl_path_on_reach(&c, &p, &f, US, &us, true);
 	ovl_path_on_relayed(&c, &p, US, &us);
-	ovl_path_on_candidates(&c, &p, &f, 9, 0, &m, 1, US, &us, true, NULL);
+	ovl_path_on_candidates(&c, &p, &f, 9, 0, &m, 1, 0, US, &us, true, NULL);
 	ok(p.n_relays == 0 && p.relay < 0 && act.routes == 0 && act.binds == 0,
 	   "we are never our own relay candidate (%u candidates, %u routes)", p.n_relays, act.routes);
 	reset(&p, &f);
 	ovl_path_on_reach(&c, &p, &f, M, &m, true);
 	ovl_path_on_relayed(&c, &p, M, &m);
-	ovl_path_on_candidates(&c, &p, &f, 9, 0, &m, 1, M, &m, true, NULL);
+	ovl_path_on_candidates(&c, &p, &f, 9, 0, &m, 1, 0, M, &m, true, NULL);
 	ok(p.n_relays == 0 && p.relay < 0 && act.routes == 0 && act.binds == 0,
 	   "nor is the destination (%u candidates, %u routes)", p.n_relays, act.routes);
 	ovl_path_on_reach(&c, &p, &f, R1, &a1, true);
