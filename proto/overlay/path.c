@@ -455,12 +455,14 @@ void ovl_path_on_relayed(const struct ovl_path_ctx *c, struct ovl_path *p, const
 
 void ovl_path_on_candidates(const struct ovl_path_ctx *c, struct ovl_path *p,
 			    struct ovl_path_peer *f, uint64_t txid, uint8_t flags,
-			    const struct ovl_addr *cands, unsigned n, const uint8_t *via,
+			    const struct ovl_addr *cands, unsigned n, unsigned n_pred,
+			    const uint8_t *via,
 			    const struct ovl_addr *via_addr, bool via_relays,
 			    const struct ovl_addr *seen_as)
 {
 	unsigned i;
 	int r = -1;
+	bool fresh;
 
 	/* An answer to no exchange of ours is ignored. */
 	if ((flags & OVL_CANDIDATES_REPLY) && txid != p->txid)
@@ -476,10 +478,16 @@ void ovl_path_on_candidates(const struct ovl_path_ctx *c, struct ovl_path *p,
 	 * may have moved; a symmetric NAT shows a new port each time). */
 	if (txid != p->cands_txid) {
 		p->n_cands = 0;
+		p->n_pred = 0;
 		p->cands_txid = txid;
 	}
-	for (i = 0; i < n; ++i)
+	fresh = p->n_cands == 0;
+	for (i = 0; i < n; ++i) {
 		add_punch_target(p, &cands[i]);
+		/* The peer's predicted ports lead a fresh list (9.7, step 3). */
+		if (fresh && i < n_pred)
+			p->n_pred = p->n_cands;
+	}
 	if (seen_as)
 		add_punch_target(p, seen_as);
 	if (!(flags & OVL_CANDIDATES_REPLY))
@@ -491,6 +499,18 @@ void ovl_path_on_candidates(const struct ovl_path_ctx *c, struct ovl_path *p,
 		use_relay(c, p, f, r);
 		plan_handshake(c, p, f, true);
 	}
+	path_settle(p, f);
+}
+
+void ovl_path_on_predictable(const struct ovl_path_ctx *c, struct ovl_path *p,
+			     struct ovl_path_peer *f)
+{
+	/* Only after an exchange (its candidates had no prediction) and
+	 * while relayed: a member with no relay exchanges on its own. */
+	if (!p->txid || !f->routed || p->relay < 0 || direct_alive(p, f, c->now))
+		return;
+	p->next_exchange_ns = 0;
+	exchange(c, p);
 	path_settle(p, f);
 }
 

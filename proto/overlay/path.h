@@ -93,6 +93,7 @@ struct ovl_path {
 	uint64_t direct_ok_ns;			/* last PONG on the direct path */
 	struct ovl_addr cands[OVL_PATH_CANDS];	/* its candidate addresses */
 	unsigned n_cands;
+	unsigned n_pred;			/* the first n_pred of cands were PREDICTED (9.7) */
 	uint64_t cands_txid;			/* the exchange they came with */
 	/* The last node that named it (a live path to it: a rendezvous for
 	 * CANDIDATES even when that node does not relay). */
@@ -174,13 +175,20 @@ void ovl_path_on_reach(const struct ovl_path_ctx *c, struct ovl_path *p, struct 
 /* A datagram of the member came wrapped in RELAY through via. */
 void ovl_path_on_relayed(const struct ovl_path_ctx *c, struct ovl_path *p, const uint8_t via[32],
 			 const struct ovl_addr *via_addr);
-/* The member's CANDIDATES (cands: n valid addresses of usable types),
- * through via when not NULL, seen_as: the address the relay saw it at. */
+/* The member's CANDIDATES (cands: n valid addresses of usable types, the
+ * first n_pred of them PREDICTED), through via when not NULL, seen_as:
+ * the address the relay saw it at. */
 void ovl_path_on_candidates(const struct ovl_path_ctx *c, struct ovl_path *p,
 			    struct ovl_path_peer *f, uint64_t txid, uint8_t flags,
-			    const struct ovl_addr *cands, unsigned n, const uint8_t *via,
+			    const struct ovl_addr *cands, unsigned n, unsigned n_pred,
+			    const uint8_t *via,
 			    const struct ovl_addr *via_addr, bool via_relays,
 			    const struct ovl_addr *seen_as);
+/* Our NAT's ports became predictable (doc/protocol.md 9.7): an exchange
+ * made before carried no PREDICTED ports, so a relayed member gets a new
+ * one now rather than at the next backoff. */
+void ovl_path_on_predictable(const struct ovl_path_ctx *c, struct ovl_path *p,
+			     struct ovl_path_peer *f);
 /* A PUNCH from the member at addr. */
 void ovl_path_on_punch(const struct ovl_path_ctx *c, struct ovl_path *p, struct ovl_path_peer *f,
 		       const struct ovl_addr *addr);

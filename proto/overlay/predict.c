@@ -219,13 +219,73 @@ uint16_t ovl_predict_port_of(const struct ovl_prediction *pr, const struct ovl_p
 	return port && port <= UINT16_MAX ? (uint16_t)port : 0;
 }
 
+/* Appends the ports of our live flows to peer[from..to) (computed by the
+ * step from the nearest observation) to out[*w..max), skipping those
+ * already there. */
+static void flows_to_peer(const struct ovl_predict_flows *fl, uint64_t now_ns,
+			  const struct ovl_prediction *pr, const struct ovl_predict_obs *obs, unsigned n,
+			  const struct ovl_addr *peer, unsigned from, unsigned to, struct ovl_addr *out,
+			  unsigned *w, unsigned max)
+{
+	unsigned i, k;
+
+	for (i = from; i < to && *w < max; ++i) {
+		uint64_t f = ovl_predict_flow_of(fl, &peer[i]);
+		uint16_t port;
+
+		for (k = 0; k < OVL_PREDICT_FLOWS; ++k)
+			if (fl->slot[k].num == f)
+				break;
+		if (!f || k == OVL_PREDICT_FLOWS || !flow_live(fl, k, now_ns))
+			continue;
+		port = ovl_predict_port_of(pr, obs, n, f);
+		for (k = 0; k < *w && (!port || out[k].port != port); ++k)
+			;
+		if (!port || k < *w)
+			continue;
+		out[*w] = pr->next;
+		out[(*w)++].port = port;
+	}
+}
+
+unsigned ovl_predict_offer(const struct ovl_predict_flows *fl, uint64_t now_ns,
+			   const struct ovl_predict_obs *obs, unsigned n, uint16_t local_port,
+			   const struct ovl_addr *peer, unsigned n_peer, unsigned n_pred,
+			   struct ovl_addr *out, unsigned max)
+{
+	struct ovl_addr win[OVL_PREDICT_WINDOW + 1];
+	struct ovl_prediction pr;
+	unsigned w = 0, nw, j, k;
+
+	if (!ovl_predict(obs, n, local_port, fl->count + 1, &pr))
+		return 0;
+	if (n_pred > n_peer)
+		n_pred = n_peer;
+	/* Our punches to the peer's predicted ports that we already sent
+	 * (an exchange of its that we answered before our ports were
+	 * predictable) leave from those flows' ports: listed first and in
+	 * its order, they pair with its next punches, its new flows, in
+	 * order (9.7, step 3). */
+	flows_to_peer(fl, now_ns, &pr, obs, n, peer, 0, n_pred, out, &w, max);
+	nw = ovl_predict_window(&pr, win, OVL_PREDICT_WINDOW + 1);
+	for (j = 0; j < nw && w < max; ++j) {
+		for (k = 0; k < w && out[k].port != win[j].port; ++k)
+			;
+		if (k == w)
+			out[w++] = win[j];
+	}
+	/* After the window, so that the window's order stays what two
+	 * sequential NATs need (9.7). */
+	flows_to_peer(fl, now_ns, &pr, obs, n, peer, n_pred, n_peer, out, &w, max);
+	return w;
+}
+
 unsigned ovl_engine_predict(const struct ovl_engine *e, uint64_t now_ns, uint16_t local_port,
-			    const struct ovl_addr *peer, unsigned n_peer, struct ovl_addr *out,
-			    unsigned max)
+			    const struct ovl_addr *peer, unsigned n_peer, unsigned n_pred,
+			    struct ovl_addr *out, unsigned max)
 {
 	struct ovl_predict_obs obs[OBSERVATIONS];
-	struct ovl_prediction pr;
-	unsigned n = 0, i, k, w;
+	unsigned n = 0, i;
 
 	if (ovl_engine_nat_mapping(e, now_ns, NULL) != OVL_NAT_EDM)
 		return 0;
@@ -237,27 +297,5 @@ unsigned ovl_engine_predict(const struct ovl_engine *e, uint64_t now_ns, uint16_
 		obs[n].seen = o->seen;
 		obs[n++].flow = ovl_predict_flow_of(&e->flows, &o->observer);
 	}
-	if (!ovl_predict(obs, n, local_port, e->flows.count + 1, &pr))
-		return 0;
-	w = ovl_predict_window(&pr, out, max);
-	/* After the window, so that the window's order stays what two
-	 * sequential NATs need (9.7). */
-	for (i = 0; i < n_peer && w < max; ++i) {
-		uint64_t f = ovl_predict_flow_of(&e->flows, &peer[i]);
-		uint16_t port;
-
-		for (k = 0; k < OVL_PREDICT_FLOWS; ++k)
-			if (e->flows.slot[k].num == f)
-				break;
-		if (!f || k == OVL_PREDICT_FLOWS || !flow_live(&e->flows, k, now_ns))
-			continue;
-		port = ovl_predict_port_of(&pr, obs, n, f);
-		for (k = 0; k < w && (!port || out[k].port != port); ++k)
-			;
-		if (!port || k < w)
-			continue;
-		out[w] = pr.next;
-		out[w++].port = port;
-	}
-	return w;
+	return ovl_predict_offer(&e->flows, now_ns, obs, n, local_port, peer, n_peer, n_pred, out, max);
 }

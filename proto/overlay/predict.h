@@ -92,13 +92,28 @@ unsigned ovl_predict_window(const struct ovl_prediction *pr, struct ovl_addr *ou
 uint16_t ovl_predict_port_of(const struct ovl_prediction *pr, const struct ovl_predict_obs *obs,
 			     unsigned n, uint64_t flow);
 
+/* Our offer to a peer: n observations (flows numbered in fl) judged and
+ * windowed as above, with the ports of the flows we already have to the
+ * peer's n_peer addresses (punches of an earlier exchange: they leave
+ * from those ports again, not from new ones): first those to the peer's
+ * first n_pred addresses (its predicted ports, in its order: the peer's
+ * next punches to them pair with our flows there), then the window, then
+ * those to the peer's other addresses; at most max.  0: nothing
+ * predicted. */
+unsigned ovl_predict_offer(const struct ovl_predict_flows *fl, uint64_t now_ns,
+			   const struct ovl_predict_obs *obs, unsigned n, uint16_t local_port,
+			   const struct ovl_addr *peer, unsigned n_peer, unsigned n_pred,
+			   struct ovl_addr *out, unsigned max);
+
 /* The engine's observations when our mapping is endpoint-dependent,
- * judged and windowed as above, then the ports of the flows we already
+ * offered as above, with the ports of the flows we already
  * have to the peer's n_peer addresses (punches of an earlier exchange:
- * they leave from those ports again, not from new ones): at most max
- * addresses. */
+ * they leave from those ports again, not from new ones): first those to
+ * the peer's first n_pred addresses (its predicted ports, in its order:
+ * the peer's next punches to them pair with our flows there), then the
+ * window, then those to the peer's other addresses; at most max. */
 unsigned ovl_engine_predict(const struct ovl_engine *e, uint64_t now_ns, uint16_t local_port,
-			    const struct ovl_addr *peer, unsigned n_peer, struct ovl_addr *out,
-			    unsigned max);
+			    const struct ovl_addr *peer, unsigned n_peer, unsigned n_pred,
+			    struct ovl_addr *out, unsigned max);
 
 #endif

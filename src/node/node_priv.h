@@ -74,6 +74,7 @@ struct node {
 	bool paths_ready;
 	size_t chan_src_hint;		/* paths.c: the member of the last channel datagram */
 	uint64_t anchors_next_ns;	/* paths.c: NAT keepalives to public nodes */
+	bool predictable;		/* paths.c: our ports were predictable at the last tick */
 	union wg_sockaddr mapped;	/* our port mapping on the router, if any */
 	struct portmap *portmap;
 	struct node_dns *dns;		/* dns.c: the name service, or NULL */

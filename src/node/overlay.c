@@ -714,12 +714,12 @@ bool overlay_reflexive(const struct overlay *ov, union wg_sockaddr *out)
 }
 
 unsigned overlay_predict(const struct overlay *ov, uint16_t local_port, const struct ovl_addr *peer,
-			 unsigned n_peer, union wg_sockaddr *out, unsigned max)
+			 unsigned n_peer, unsigned n_pred, union wg_sockaddr *out, unsigned max)
 {
 	struct ovl_addr k[OVL_MAX_CANDIDATES];
 	unsigned n, i, m = 0;
 
-	n = ovl_engine_predict(ov->eng, wg_now(ov->dev), local_port, peer, n_peer, k,
+	n = ovl_engine_predict(ov->eng, wg_now(ov->dev), local_port, peer, n_peer, n_pred, k,
 			       max < OVL_MAX_CANDIDATES ? max : OVL_MAX_CANDIDATES);
 	for (i = 0; i < n; ++i)
 		m += overlay_addr_to_wg(&k[i], &out[m]);

@@ -204,11 +204,12 @@ const struct ovl_secure *overlay_secure(const struct overlay *ov);
 bool overlay_reflexive(const struct overlay *ov, union wg_sockaddr *out);
 
 /* Behind an endpoint-dependent mapping that allocates predictably, the
- * ports it will likely give our next flows, then those of our flows to
- * the peer's addresses (proto/overlay/predict.h): at most max, none when
- * it cannot tell. */
+ * ports of our flows to the peer's first n_pred addresses (its predicted
+ * ones), those it will likely give our next flows, then those of our
+ * flows to the peer's other addresses (proto/overlay/predict.h): at most
+ * max, none when it cannot tell. */
 unsigned overlay_predict(const struct overlay *ov, uint16_t local_port, const struct ovl_addr *peer,
-			 unsigned n_peer, union wg_sockaddr *out, unsigned max);
+			 unsigned n_peer, unsigned n_pred, union wg_sockaddr *out, unsigned max);
 
 /* How our NAT maps our socket: the engine's enum ovl_nat_mapping (see
  * engine.h), under the names the node has always used. */

@@ -9,6 +9,7 @@
 #include "crypto/encoding.h"
 #include "proto/overlay/addr.h"
 #include "proto/overlay/path.h"
+#include "proto/overlay/predict.h"
 #include "src/node/datapath.h"
 #include "src/node/overlay.h"
 #include "src/wg/peer.h"
@@ -113,7 +114,8 @@ static void our_candidates(struct node *n, const struct ovl_path *peer, struct o
 
 	memset(c, 0, sizeof(*c));
 	np = overlay_predict(n->ov, n->dev.bound_port, peer ? peer->cands : NULL,
-			     peer ? peer->n_cands : 0, pred, OVL_MAX_CANDIDATES / 2 + 3);
+			     peer ? peer->n_cands : 0, peer ? peer->n_pred : 0, pred,
+			     OVL_MAX_CANDIDATES / 2 + 3);
 	for (k = 0; k < np; ++k)
 		add_candidate(c, OVL_CAND_PREDICTED, &pred[k]);
 	if (n->mapped.sa.sa_family)
@@ -189,6 +191,22 @@ static void act_send_candidates(void *ctx, const uint8_t member[32], const uint8
 	our_candidates(n, m ? &m->path : NULL, &c);
 	c.txid = txid;
 	c.flags = flags;
+	if (m && n->dev.log_level >= LOG_DBG) {
+		char list[256] = "", one[64];
+		unsigned i;
+
+		for (i = 0; i < c.count; ++i) {
+			union wg_sockaddr w;
+
+			if (overlay_addr_to_wg(&c.cands[i].addr, &w)) {
+				wg_sockaddr_str(&w, one, sizeof(one));
+				snprintf(list + strlen(list), sizeof(list) - strlen(list), " %s%s", one,
+					 c.cands[i].type == OVL_CAND_PREDICTED ? "*" : "");
+			}
+		}
+		dev_log(&n->dev, LOG_DBG, "member %s: sending %u candidates%s (* predicted):%s",
+			m->hostname, c.count, (flags & OVL_CANDIDATES_REPLY) ? " (reply)" : "", list);
+	}
 	overlay_send_candidates(n->ov, member, via, has_via ? &a : NULL, &c);
 }
 
@@ -396,7 +414,7 @@ static void on_candidates(void *ctx, const uint8_t key[32], const struct ovl_can
 	struct ovl_path_peer f;
 	struct member *m = member_facts(n, key, &f);
 	struct ovl_addr cands[OVL_MAX_CANDIDATES], va, seen;
-	unsigned i, k = 0;
+	unsigned i, k = 0, n_pred = 0;
 	bool has_via;
 
 	if (!m)
@@ -408,10 +426,13 @@ static void on_candidates(void *ctx, const uint8_t key[32], const struct ovl_can
 		if (!overlay_addr_to_wg(&cs->cands[i].addr, &a) || cs->cands[i].type < OVL_CAND_LAN ||
 		    cs->cands[i].type > OVL_CAND_PREDICTED || !to_ovl(&a, &cands[k]))
 			continue;
+		if (cs->cands[i].type == OVL_CAND_PREDICTED && n_pred == k)
+			++n_pred;	/* the leading ones */
 		++k;
 	}
 	has_via = via && to_ovl(via_addr, &va);
-	ovl_path_on_candidates(&c, &m->path, &f, cs->txid, cs->flags, cands, k, has_via ? via : NULL,
+	ovl_path_on_candidates(&c, &m->path, &f, cs->txid, cs->flags, cands, k, n_pred,
+			       has_via ? via : NULL,
 			       has_via ? &va : NULL, has_via && overlay_offers_relay(n->ov, via),
 			       to_ovl(seen_as, &seen) ? &seen : NULL);
 	if (n->dev.log_level >= LOG_DBG) {
@@ -563,6 +584,9 @@ void paths_tick(struct node *n, uint64_t now)
 {
 	struct ovl_path_ctx c = { .ops = &path_ops, .ctx = n, .now = now };
 	bool natted = overlay_nat_mapping(n->ov, NULL) != OVERLAY_NAT_NONE;
+	union wg_sockaddr pred[OVL_PREDICT_WINDOW + 1];
+	bool predictable = natted && overlay_predict(n->ov, n->dev.bound_port, NULL, 0, 0, pred,
+						     OVL_PREDICT_WINDOW + 1) > 0;
 	size_t i;
 	unsigned j;
 
@@ -570,9 +594,16 @@ void paths_tick(struct node *n, uint64_t now)
 		struct member *m = n->members[i];
 		struct ovl_path_peer f;
 
-		if (peer_facts(n, m, &f))
-			ovl_path_tick(&c, &m->path, &f, natted);
+		if (!peer_facts(n, m, &f))
+			continue;
+		/* Our mapping turned out endpoint-dependent and predictable
+		 * (about 2 s after start, after the first exchange): the
+		 * members still relayed hear our window now, not 10 s later. */
+		if (predictable && !n->predictable)
+			ovl_path_on_predictable(&c, &m->path, &f);
+		ovl_path_tick(&c, &m->path, &f, natted);
 	}
+	n->predictable = predictable;
 	/* Behind a NAT, the public nodes nearest our key (where lookups of
 	 * us end) must be able to reach us: keep those mappings open. */
 	if (natted && n->member && ovl_path_anchors_due(&n->anchors_next_ns, now)) {

@@ -216,7 +216,7 @@ static void test_punching(void)
 	unsigned rounds = 0;
 
 	reset(&p, &f);
-	ovl_path_on_candidates(&c, &p, &f, 77, 0, cands, 2, R1, &a1, true, &seen);
+	ovl_path_on_candidates(&c, &p, &f, 77, 0, cands, 2, 0, R1, &a1, true, &seen);
 	ok(act.cands_sent == 1 && act.cands_txid == 77 && act.cands_flags == OVL_CANDIDATES_REPLY,
 	   "CANDIDATES are answered with ours under their txid");
 	ok(p.n_cands == 3 && act.punch_starts == 1 && p.state == OVL_PATH_PUNCHING,
@@ -231,7 +231,7 @@ static void test_punching(void)
 
 	/* A reply to an exchange we did not start is ignored. */
 	reset(&p, &f);
-	ovl_path_on_candidates(&c, &p, &f, 78, OVL_CANDIDATES_REPLY, cands, 2, R1, &a1, true, NULL);
+	ovl_path_on_candidates(&c, &p, &f, 78, OVL_CANDIDATES_REPLY, cands, 2, 0, R1, &a1, true, NULL);
 	ok(p.n_cands == 0 && act.punch_starts == 0, "a reply to no exchange of ours is ignored");
 
 	/* An unexpected PUNCH: punched back for fewer rounds. */
@@ -239,6 +239,36 @@ static void test_punching(void)
 	ovl_path_on_punch(&c, &p, &f, &cands[0]);
 	ok(p.punch_rounds == OVL_PATH_PUNCH_ROUNDS_ANSWER && p.n_cands == 1,
 	   "a PUNCH is answered for %u rounds", OVL_PATH_PUNCH_ROUNDS_ANSWER);
+}
+
+/* Our ports became predictable after the first exchange (doc/protocol.md
+ * 9.7): a relayed member gets a new exchange at once, not after the 10 s
+ * backoff; once, and never before any exchange or on a direct path. */
+static void test_predictable(void)
+{
+	struct ovl_path p;
+	struct ovl_path_peer f;
+
+	reset(&p, &f);
+	ovl_path_on_predictable(&c, &p, &f);
+	ok(act.cands_sent == 0, "no exchange yet: becoming predictable sends nothing");
+	named_by_both(&p, &f);
+	c.now += 2 * SEC;
+	ovl_path_on_predictable(&c, &p, &f);
+	ok(act.cands_sent == 2 && act.cands_flags == 0 && act.cands_txid == p.txid,
+	   "relayed: a new exchange 2 s after the first, before the backoff's 10 s");
+	c.now += SEC;
+	ovl_path_tick(&c, &p, &f, true);
+	ok(act.cands_sent == 2, "the backoff goes on from the new exchange");
+	/* A direct path needs none. */
+	reset(&p, &f);
+	named_by_both(&p, &f);
+	f.routed = false;
+	f.has_session = true;
+	f.endpoint = v4(198, 51, 100, 7, 40000);
+	p.direct_ok_ns = c.now;
+	ovl_path_on_predictable(&c, &p, &f);
+	ok(act.cands_sent == 1, "direct: no new exchange");
 }
 
 static void test_pong_direct(void)
@@ -249,7 +279,7 @@ static void test_pong_direct(void)
 
 	reset(&p, &f);
 	named_by_both(&p, &f);
-	ovl_path_on_candidates(&c, &p, &f, 5, 0, cands, 1, R2, &p.relays[1].addr, true, NULL);
+	ovl_path_on_candidates(&c, &p, &f, 5, 0, cands, 1, 0, R2, &p.relays[1].addr, true, NULL);
 	f.has_session = true;	/* the handshake went through the relay */
 	c.now += 600 * MS;
 	ovl_path_on_contact(&c, &p, &f, &cands[0]);
@@ -531,13 +561,13 @@ static void test_relay_not_self(void)
 	reset(&p, &f);
 	ovl_path_on_reach(&c, &p, &f, US, &us, true);
 	ovl_path_on_relayed(&c, &p, US, &us);
-	ovl_path_on_candidates(&c, &p, &f, 9, 0, &m, 1, US, &us, true, NULL);
+	ovl_path_on_candidates(&c, &p, &f, 9, 0, &m, 1, 0, US, &us, true, NULL);
 	ok(p.n_relays == 0 && p.relay < 0 && act.routes == 0 && act.binds == 0,
 	   "we are never our own relay candidate (%u candidates, %u routes)", p.n_relays, act.routes);
 	reset(&p, &f);
 	ovl_path_on_reach(&c, &p, &f, M, &m, true);
 	ovl_path_on_relayed(&c, &p, M, &m);
-	ovl_path_on_candidates(&c, &p, &f, 9, 0, &m, 1, M, &m, true, NULL);
+	ovl_path_on_candidates(&c, &p, &f, 9, 0, &m, 1, 0, M, &m, true, NULL);
 	ok(p.n_relays == 0 && p.relay < 0 && act.routes == 0 && act.binds == 0,
 	   "nor is the destination (%u candidates, %u routes)", p.n_relays, act.routes);
 	ovl_path_on_reach(&c, &p, &f, R1, &a1, true);
@@ -599,6 +629,7 @@ int main(void)
 {
 	test_named_relayed();
 	test_punching();
+	test_predictable();
 	test_pong_direct();
 	test_direct_fallback();
 	test_relay_replaced();

@@ -228,6 +228,128 @@ static void test_random(void)
 	   predicted, runs);
 }
 
+/* Two members, each behind a sequential NAT (its own WAN address, ports
+ * in order from base), punch each other's offers the way paths.c does:
+ * every address of the other's list in order, a new destination taking
+ * the next port of the NAT.  They meet when one flow of each pairs the
+ * same two ports. */
+struct side {
+	const uint8_t *ip;
+	struct ovl_predict_flows fl;
+	struct ovl_predict_obs obs[2];
+	struct {
+		struct ovl_addr to;
+		uint16_t port;
+	} nat[64];
+	unsigned n_nat;
+	uint16_t next_port;
+};
+
+static const uint8_t ip_o1[4] = { 198, 18, 0, 10 }, ip_o2[4] = { 198, 18, 0, 11 };
+
+static uint16_t side_send(struct side *s, const struct ovl_addr *to, uint64_t t)
+{
+	unsigned i;
+
+	ovl_predict_flow_sent(&s->fl, to, t);
+	for (i = 0; i < s->n_nat; ++i)
+		if (ovl_addr_equal(&s->nat[i].to, to))
+			return s->nat[i].port;
+	if (s->n_nat == 64)
+		return 0;
+	s->nat[s->n_nat].to = *to;
+	s->nat[s->n_nat].port = s->next_port++;
+	return s->nat[s->n_nat++].port;
+}
+
+static void side_punch(struct side *s, const struct ovl_addr *list, unsigned n, uint64_t t)
+{
+	unsigned i;
+
+	for (i = 0; i < n; ++i)
+		side_send(s, &list[i], t);
+}
+
+/* Started: flows to two observers (one PUBLIC node's two ports), seen. */
+static void side_start(struct side *s, const uint8_t ip[4], uint16_t base, uint64_t t)
+{
+	struct ovl_addr o1 = at(ip_o1, 62096), o2 = at(ip_o2, 62097);
+
+	memset(s, 0, sizeof(*s));
+	s->ip = ip;
+	s->next_port = base;
+	s->obs[0].seen = at(ip, side_send(s, &o1, t));
+	s->obs[0].flow = ovl_predict_flow_of(&s->fl, &o1);
+	s->obs[1].seen = at(ip, side_send(s, &o2, t));
+	s->obs[1].flow = ovl_predict_flow_of(&s->fl, &o2);
+}
+
+static unsigned side_offer(const struct side *s, const struct ovl_addr *peer, unsigned n_peer,
+			   unsigned n_pred, struct ovl_addr *out, uint64_t t)
+{
+	return ovl_predict_offer(&s->fl, t, s->obs, 2, 4000, peer, n_peer, n_pred, out, 11);
+}
+
+static bool sides_meet(const struct side *a, const struct side *b)
+{
+	struct ovl_addr wan_a = at(a->ip, 1), wan_b = at(b->ip, 1);
+	unsigned i, j;
+
+	for (i = 0; i < a->n_nat; ++i)
+		for (j = 0; j < b->n_nat; ++j)
+			if (ovl_addr_same_ip(&a->nat[i].to, &wan_b) && ovl_addr_same_ip(&b->nat[j].to, &wan_a) &&
+			    a->nat[i].to.port == b->nat[j].port && b->nat[j].to.port == a->nat[i].port)
+				return true;
+	return false;
+}
+
+/* The exchanges of doc/protocol.md 9.7 between two sequential NATs: both
+ * predictable (an offer, the answer); and B not yet predictable when A's
+ * offer came (B punched A's window from ports nobody predicted), then
+ * B's own offer once it is, which must lead with those flows' ports
+ * (n_pred): with the window first (n_pred 0, the order before) the two
+ * never meet. */
+static void test_pairing(void)
+{
+	uint64_t t = 1000 * NS;
+	struct side a, b;
+	struct ovl_addr xa[16], yb[16], ra[16], refl_a, refl_b;
+	unsigned nxa, nyb, nra, mode;
+	bool met[2];
+
+	side_start(&a, ip_a, 30000, t);
+	side_start(&b, ip_b, 31000, t);
+	nxa = side_offer(&a, NULL, 0, 0, xa, t);
+	nyb = side_offer(&b, xa, nxa, nxa, yb, t);
+	side_punch(&b, xa, nxa, t);
+	side_punch(&a, yb, nyb, t);
+	ok(nxa >= OVL_PREDICT_WINDOW && nyb >= OVL_PREDICT_WINDOW && sides_meet(&a, &b),
+	   "both predictable: A's offer and B's answer meet");
+
+	for (mode = 0; mode < 2; ++mode) {
+		side_start(&a, ip_a, 30000, t);
+		side_start(&b, ip_b, 31000, t);
+		/* A first exchange with no prediction: the reflexive ports. */
+		refl_a = a.obs[0].seen;
+		refl_b = b.obs[0].seen;
+		side_punch(&a, &refl_b, 1, t);
+		side_punch(&b, &refl_a, 1, t);
+		/* A's offer; B answers with its reflexive port only. */
+		nxa = side_offer(&a, &refl_b, 1, 0, xa, t);
+		side_punch(&b, xa, nxa, t);
+		side_punch(&a, &refl_b, 1, t);
+		/* B predictable: its offer; A's answer. */
+		nyb = side_offer(&b, xa, nxa, mode ? nxa : 0, yb, t);
+		nra = side_offer(&a, yb, nyb, nyb, ra, t);
+		side_punch(&a, yb, nyb, t);
+		side_punch(&b, ra, nra, t);
+		met[mode] = sides_meet(&a, &b);
+	}
+	ok(met[1] && !met[0],
+	   "B's offer after it answered A's unpredicted: its flows to A's window first meet (%d), the window first does not (%d)",
+	   met[1], met[0]);
+}
+
 int main(void)
 {
 	test_cases();
@@ -235,6 +357,7 @@ int main(void)
 	test_port_of();
 	test_flows();
 	test_model();
+	test_pairing();
 	test_random();
 	printf("1..%u\n", tap_count);
 	return tap_failed ? 1 : 0;
