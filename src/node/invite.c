@@ -31,6 +31,26 @@ enum {
 	EXPIRY_MAX_WAIT_MS = 60000,	/* the wall clock is read again this often */
 	EXPIRY_SLACK_MS = 50,		/* after the second: time() may lag a tick */
 	REFUSED_LOG_MS = 10000,		/* at most one refusal logged this often */
+	JOIN_RELAYS = 3,		/* relays the joiner tries at once */
+	RELAY_PING_TICKS = 5,		/* the joiner pings them this often */
+	GUESTS_MAX = 16,		/* aliases used lately, still heard through relays */
+	GUEST_MS = 600000,		/* for this long after their use */
+};
+
+/* One way to the inviter: through the relay via at addr (the joiner's
+ * node heard that via can reach it: on_reach), or directly at addr. */
+struct join_way {
+	bool relayed;
+	uint8_t via[32];
+	union wg_sockaddr addr;
+};
+
+/* An alias used lately: its joiner may still ask for the rest of the
+ * file, or again for a lost chunk, through a relay, which forwards to us
+ * only from keys our PEERS name (doc/protocol.md 6.6). */
+struct guest {
+	uint8_t alias[32];
+	uint64_t until_ms;		/* loop time; 0: free */
 };
 
 struct node_invite {
@@ -51,12 +71,18 @@ struct node_invite {
 	node_invite_done_fn *mk_done;
 	void *mk_arg;
 
-	/* A join under way (wh join's node). */
+	/* A join under way (wh join's node): the inviter's address the DHT
+	 * gave (direct), the relays that can reach it, the way the last
+	 * answer came. */
 	bool joining;
 	struct ovl_joiner j;
 	uint8_t *jfile;
 	bool have_addr;
 	union wg_sockaddr inviter_addr;
+	struct join_way relays[JOIN_RELAYS];
+	unsigned n_relays;
+	struct join_way answered;
+	bool have_answered;
 	uv_timer_t timer;
 	bool timer_open;
 	unsigned ticks;
@@ -77,6 +103,12 @@ struct node_invite {
 	 * logged at most once per REFUSED_LOG_MS. */
 	uint64_t refused;
 	uint64_t refused_logged_ms;
+
+	/* The aliases used lately (guests of the overlay), and the timer that
+	 * ends the oldest. */
+	struct guest guests[GUESTS_MAX];
+	uv_timer_t guest_timer;
+	bool guest_open;
 };
 
 static uint64_t unix_now(void)
@@ -287,6 +319,58 @@ static int write_and_reload(struct node *n, const char *old, size_t old_len, con
 	return ret;
 }
 
+/* ---- the inviter: aliases used lately ---- */
+
+static void on_guest_timer(uv_timer_t *t);
+
+/* The live guests to the overlay; the timer to the first end. */
+static void guests_apply(struct node_invite *ni)
+{
+	uint8_t keys[GUESTS_MAX][32];
+	uint64_t now = uv_now(&ni->n->loop), next = 0;
+	size_t n = 0;
+
+	for (unsigned i = 0; i < GUESTS_MAX; ++i) {
+		struct guest *g = &ni->guests[i];
+
+		if (g->until_ms && g->until_ms <= now)
+			g->until_ms = 0;
+		if (!g->until_ms)
+			continue;
+		memcpy(keys[n++], g->alias, 32);
+		if (!next || g->until_ms < next)
+			next = g->until_ms;
+	}
+	if (overlay_set_guests(ni->n->ov, (const uint8_t (*)[32])keys, n) < 0)
+		dev_log(&ni->n->dev, LOG_ERR, "invitations: out of memory for the used aliases");
+	if (next)
+		uv_timer_start(&ni->guest_timer, on_guest_timer, next - now, 0);
+	else
+		uv_timer_stop(&ni->guest_timer);
+}
+
+static void on_guest_timer(uv_timer_t *t)
+{
+	struct node_invite *ni = t->data;
+
+	if (ni->n)
+		guests_apply(ni);
+}
+
+/* alias was just used: its joiner is heard through relays a while longer
+ * (the oldest guest makes room). */
+static void guest_add(struct node_invite *ni, const uint8_t alias[32])
+{
+	struct guest *g = &ni->guests[0];
+
+	for (unsigned i = 0; i < GUESTS_MAX; ++i)
+		if (ni->guests[i].until_ms < g->until_ms)
+			g = &ni->guests[i];
+	memcpy(g->alias, alias, 32);
+	g->until_ms = uv_now(&ni->n->loop) + GUEST_MS;
+	guests_apply(ni);
+}
+
 /* ---- the inviter: AUTH ---- */
 
 /* ovl_invites_commit_fn: the alias line becomes the joiner's trust line. */
@@ -336,6 +420,7 @@ static int commit(void *arg, const uint8_t alias[32], const uint8_t real[32], bo
 		}
 		dev_log(&n->dev, LOG_INFO, "invitation used: %s joined as %s%s%s (line %u)", rk,
 			host[0] ? "'" : "", host[0] ? host : "a member", host[0] ? "'" : "", line);
+		guest_add(ni, alias);
 	}
 	ret = file_load(ni);
 	if (ret == 0) {
@@ -348,8 +433,11 @@ out:
 	return ret;
 }
 
-static void take_auth(struct node_invite *ni, const uint8_t sender[32], const union wg_sockaddr *from,
-		      size_t dgram_len, const uint8_t *plain, size_t len)
+/* An AUTH from sender at from, or through the relay via at from: the
+ * answer goes back the same way. */
+static void take_auth(struct node_invite *ni, const uint8_t sender[32], const uint8_t *via,
+		      const union wg_sockaddr *from, size_t dgram_len, const uint8_t *plain,
+		      size_t len)
 {
 	struct node *n = ni->n;
 	uint8_t out[OVL_MAX_PLAINTEXT];
@@ -380,7 +468,7 @@ static void take_auth(struct node_invite *ni, const uint8_t sender[32], const un
 		}
 	}
 	if (m > 0)
-		overlay_send_invite(n->ov, sender, from, out, (size_t)m);
+		overlay_send_invite(n->ov, sender, via, from, out, (size_t)m);
 }
 
 /* ---- the joiner ---- */
@@ -396,25 +484,50 @@ static void join_end(struct node_invite *ni, bool ok, const char *text, size_t l
 		done(ni->jn_arg, ok, text, len);
 }
 
-static void join_send(struct node_invite *ni)
+/* An AUTH one way: padded to a full datagram directly, to one RELAY
+ * chunk through a relay (doc/protocol.md 6.6). */
+static void join_send(struct node_invite *ni, const struct join_way *w)
 {
 	uint8_t out[OVL_MAX_PLAINTEXT];
-	long m = ovl_joiner_auth(&ni->j, out, sizeof(out));
+	long m = ovl_joiner_auth(&ni->j, w->relayed ? OVL_AUTH_RELAYED_PLAIN : OVL_MAX_PLAINTEXT,
+				 out, sizeof(out));
 
-	if (m > 0 && ni->have_addr)
-		overlay_send_invite(ni->n->ov, ni->j.inviter, &ni->inviter_addr, out, (size_t)m);
+	if (m > 0)
+		overlay_send_invite(ni->n->ov, ni->j.inviter, w->relayed ? w->via : NULL, &w->addr,
+				    out, (size_t)m);
 }
 
-static void take_authed(struct node_invite *ni, const uint8_t sender[32],
+/* After a silence: every way we know (the inviter's NAT may filter the
+ * direct one, and a relay may have lost its path to it). */
+static void join_send_all(struct node_invite *ni)
+{
+	struct join_way direct = { .relayed = false };
+
+	if (ni->have_addr) {
+		direct.addr = ni->inviter_addr;
+		join_send(ni, &direct);
+	}
+	for (unsigned i = 0; i < ni->n_relays; ++i)
+		join_send(ni, &ni->relays[i]);
+}
+
+static void take_authed(struct node_invite *ni, const uint8_t sender[32], const uint8_t *via,
 			const union wg_sockaddr *from, const uint8_t *plain, size_t len)
 {
 	char msg[160];
 
 	if (!ni->joining || !ovl_joiner_take(&ni->j, sender, plain, len))
 		return;
-	/* The inviter answered from here: keep asking here. */
-	ni->inviter_addr = *from;
-	ni->have_addr = true;
+	/* The inviter answered this way: keep asking this way. */
+	ni->answered.relayed = via != NULL;
+	if (via) {
+		memcpy(ni->answered.via, via, 32);
+	} else {
+		ni->inviter_addr = *from;
+		ni->have_addr = true;
+	}
+	ni->answered.addr = *from;
+	ni->have_answered = true;
 	if (ni->j.state == OVL_JOIN_DONE) {
 		join_end(ni, true, (const char *)ni->jfile, ni->j.total);
 	} else if (ni->j.state == OVL_JOIN_REFUSED) {
@@ -422,8 +535,40 @@ static void take_authed(struct node_invite *ni, const uint8_t sender[32],
 			 ovl_auth_status_name(ni->j.status));
 		join_end(ni, false, msg, strlen(msg));
 	} else {
-		join_send(ni);
+		join_send(ni, &ni->answered);
 	}
+}
+
+/* overlay_invite_reach_fn: via can reach key behind its NAT.  For the
+ * inviter, via becomes a way to it (the newest replaces the oldest); it
+ * is pinged, so that it pings us back and validates our address (we run
+ * behind a NAT: node_invite_join), which it needs to relay the answer. */
+static void on_reach(void *ctx, const uint8_t key[32], const uint8_t via[32],
+		     const union wg_sockaddr *via_addr)
+{
+	struct node_invite *ni = ctx;
+	struct join_way *w;
+	unsigned i;
+
+	if (!ni->n || !ni->joining || sodium_memcmp(key, ni->j.inviter, 32) != 0)
+		return;
+	for (i = 0; i < ni->n_relays; ++i)
+		if (!memcmp(ni->relays[i].via, via, 32))
+			break;
+	if (i < ni->n_relays && !memcmp(&ni->relays[i].addr, via_addr, sizeof(*via_addr)))
+		return;		/* known: the ticks use it */
+	if (i == JOIN_RELAYS) {
+		memmove(&ni->relays[0], &ni->relays[1], (JOIN_RELAYS - 1) * sizeof(ni->relays[0]));
+		i = JOIN_RELAYS - 1;
+	} else if (i == ni->n_relays) {
+		++ni->n_relays;
+	}
+	w = &ni->relays[i];
+	w->relayed = true;
+	memcpy(w->via, via, 32);
+	w->addr = *via_addr;
+	overlay_ping(ni->n->ov, via, via_addr, NULL, NULL);
+	join_send(ni, w);
 }
 
 static void on_lookup(void *arg, const struct kad_lookup_result *r)
@@ -436,15 +581,18 @@ static void on_lookup(void *arg, const struct kad_lookup_result *r)
 		return;
 	ni->inviter_addr = a;
 	ni->have_addr = true;
-	join_send(ni);
+	join_send_all(ni);
 }
 
-/* What the table knows of the inviter, else a lookup. */
+/* What the table knows of the inviter, else a lookup; and the public
+ * nodes nearest its key, where a lookup of a node behind a NAT ends:
+ * their answers name the relays that reach it (on_reach). */
 static void join_find(struct node_invite *ni)
 {
 	const struct kad_entry *e = kad_table_find(overlay_table(ni->n->ov), ni->j.inviter);
 	union wg_sockaddr a;
 
+	overlay_ask_public(ni->n->ov, ni->j.inviter);
 	if (e && overlay_addr_to_wg(&e->addr, &a)) {
 		on_lookup(ni, &(struct kad_lookup_result){ .seen = true, .target_contact.addr = e->addr });
 		return;
@@ -460,15 +608,21 @@ static void on_tick(uv_timer_t *t)
 		return;
 	if (++ni->ticks * JOIN_TICK_MS >= NODE_JOIN_TIMEOUT_MS) {
 		static const char msg[] = "no answer from the inviter within 60 s (is it up, and "
-					  "reachable from here? the boot nodes of the invitation?)";
+					  "reachable from here? the boot nodes of the invitation? "
+					  "through a relay, a string already used or never made "
+					  "gets no answer either)";
 
 		join_end(ni, false, msg, sizeof(msg) - 1);
 		return;
 	}
-	if (ni->have_addr && ni->j.got == ni->last_got)
-		join_send(ni);
-	else if (!ni->have_addr && ni->ticks % LOOKUP_EVERY_TICKS == 0)
+	if (ni->j.got == ni->last_got)
+		join_send_all(ni);
+	if ((!ni->have_addr || !ni->n_relays) && ni->ticks % LOOKUP_EVERY_TICKS == 0)
 		join_find(ni);
+	/* The relays keep a path to us only while they hear us. */
+	if (ni->ticks % RELAY_PING_TICKS == 0)
+		for (unsigned i = 0; i < ni->n_relays; ++i)
+			overlay_ping(ni->n->ov, ni->relays[i].via, &ni->relays[i].addr, NULL, NULL);
 	ni->last_got = ni->j.got;
 }
 
@@ -482,13 +636,27 @@ int node_invite_join(struct node *n, const uint8_t inviter[32], const uint8_t re
 		snprintf(err, errlen, "a join is already under way on this node");
 		return -EBUSY;
 	}
+	if (n->member) {
+		snprintf(err, errlen, "a member cannot join: wh join runs its own node");
+		return -EINVAL;
+	}
 	if (!ni->jfile && !(ni->jfile = malloc(OVL_AUTH_MAX_FILE + 1))) {
 		snprintf(err, errlen, "out of memory");
 		return -ENOMEM;
 	}
+	/* The inviter is the one key the relays may pass to us, and we are
+	 * no public node: the relays that reach the inviter must keep a
+	 * validated path to us to relay its answers (doc/protocol.md 6.6). */
+	if (overlay_set_peers(n->ov, (const uint8_t (*)[32])inviter, 1) < 0) {
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	overlay_behind_nat(n->ov);
 	ovl_joiner_start(&ni->j, inviter, real, proof, ni->jfile);
 	ni->joining = true;
 	ni->have_addr = false;
+	ni->n_relays = 0;
+	ni->have_answered = false;
 	ni->ticks = 0;
 	ni->last_got = 0;
 	ni->jn_done = done;
@@ -500,17 +668,18 @@ int node_invite_join(struct node *n, const uint8_t inviter[32], const uint8_t re
 
 /* ---- dispatch ---- */
 
-static void on_invite_msg(void *ctx, const uint8_t sender[32], const union wg_sockaddr *from,
-			  size_t dgram_len, const uint8_t *plain, size_t len)
+static void on_invite_msg(void *ctx, const uint8_t sender[32], const uint8_t *via,
+			  const union wg_sockaddr *from, size_t dgram_len, const uint8_t *plain,
+			  size_t len)
 {
 	struct node_invite *ni = ctx;
 
 	if (!ni->n)
 		return;
 	if (plain[0] == OVL_MSG_AUTH)
-		take_auth(ni, sender, from, dgram_len, plain, len);
+		take_auth(ni, sender, via, from, dgram_len, plain, len);
 	else if (plain[0] == OVL_MSG_AUTHED)
-		take_authed(ni, sender, from, plain, len);
+		take_authed(ni, sender, via, from, plain, len);
 }
 
 /* ---- the inviter: making an invitation ---- */
@@ -527,7 +696,7 @@ static void search_alias(uv_work_t *w)
 
 static void maybe_free(struct node_invite *ni)
 {
-	if (ni->n || ni->working || ni->timer_open || ni->expiry_open)
+	if (ni->n || ni->working || ni->timer_open || ni->expiry_open || ni->guest_open)
 		return;
 	sodium_memzero(ni->alias_sk, sizeof(ni->alias_sk));
 	ovl_invites_clear(&ni->ledger);
@@ -857,8 +1026,11 @@ int node_invite_start(struct node *n)
 	uv_timer_init(&n->loop, &ni->expiry);
 	ni->expiry.data = ni;
 	ni->expiry_open = true;
+	uv_timer_init(&n->loop, &ni->guest_timer);
+	ni->guest_timer.data = ni;
+	ni->guest_open = true;
 	n->invite = ni;
-	overlay_set_invite(n->ov, on_invite_msg, ni);
+	overlay_set_invite(n->ov, on_invite_msg, on_reach, ni);
 	/* A file may hold alias lines whose time passed while the node was
 	 * down: they go once the loop runs. */
 	expiry_arm(ni, true);
@@ -871,8 +1043,10 @@ static void on_timer_closed(uv_handle_t *h)
 
 	if (h == (uv_handle_t *)&ni->timer)
 		ni->timer_open = false;
-	else
+	else if (h == (uv_handle_t *)&ni->expiry)
 		ni->expiry_open = false;
+	else
+		ni->guest_open = false;
 	maybe_free(ni);
 }
 
@@ -883,7 +1057,7 @@ void node_invite_stop(struct node *n)
 	if (!ni)
 		return;
 	if (n->ov)
-		overlay_set_invite(n->ov, NULL, NULL);
+		overlay_set_invite(n->ov, NULL, NULL, NULL);
 	n->invite = NULL;
 	ni->n = NULL;
 	ni->mk_done = NULL;
@@ -893,4 +1067,6 @@ void node_invite_stop(struct node *n)
 	uv_close((uv_handle_t *)&ni->timer, on_timer_closed);
 	uv_timer_stop(&ni->expiry);
 	uv_close((uv_handle_t *)&ni->expiry, on_timer_closed);
+	uv_timer_stop(&ni->guest_timer);
+	uv_close((uv_handle_t *)&ni->guest_timer, on_timer_closed);
 }
