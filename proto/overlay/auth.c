@@ -276,12 +276,12 @@ bool ovl_joiner_init(struct ovl_joiner *j, const uint8_t inviter[32], const uint
 	return true;
 }
 
-long ovl_joiner_auth(struct ovl_joiner *j, uint8_t *out, size_t outmax)
+long ovl_joiner_auth(struct ovl_joiner *j, size_t plain_max, uint8_t *out, size_t outmax)
 {
-	if (j->state != OVL_JOIN_ASKING)
+	if (j->state != OVL_JOIN_ASKING || plain_max < OVL_AUTH_LEN || plain_max > OVL_MAX_PLAINTEXT)
 		return -EINVAL;
 	j->auth.offset = j->got;
-	j->auth.pad_len = OVL_MAX_PLAINTEXT - OVL_AUTH_LEN;
+	j->auth.pad_len = (uint16_t)(plain_max - OVL_AUTH_LEN);
 	return ovl_auth_encode(out, outmax, &j->auth);
 }
 

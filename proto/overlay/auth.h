@@ -27,9 +27,16 @@ enum {
 	OVL_AUTH_LEN = 55,		/* type, real key, proof, offset, pad_len */
 	OVL_AUTHED_HDR_LEN = 12,	/* type, status, total, offset, len */
 	OVL_AUTHED_MAX_CHUNK = OVL_MAX_PLAINTEXT - OVL_AUTHED_HDR_LEN,	/* 1210 */
+	/* An AUTH sent through a relay is one RELAY chunk on the wire
+	 * (doc/protocol.md 6.6): its plaintext, and the AUTHED's chunk. */
+	OVL_AUTH_RELAYED_PLAIN = OVL_RELAY_MAX_CHUNK - OVL_OVERHEAD,	/* 1106 */
+	OVL_AUTHED_RELAYED_CHUNK = OVL_AUTH_RELAYED_PLAIN - OVL_AUTHED_HDR_LEN,	/* 1094 */
 	OVL_AUTH_MAX_FILE = 1 << 20,	/* the largest network file sent */
 	OVL_INVITES_MAX = 64,		/* live aliases an inviter keeps */
 };
+
+_Static_assert(OVL_OVERHEAD + OVL_AUTH_RELAYED_PLAIN == OVL_RELAY_MAX_CHUNK,
+	       "a relayed AUTH is one RELAY chunk");
 
 enum ovl_auth_status {
 	OVL_AUTH_OK = 0,
@@ -153,9 +160,11 @@ bool ovl_joiner_init(struct ovl_joiner *j, const uint8_t inviter[32], const uint
  * makes the proof, its node asks). */
 void ovl_joiner_start(struct ovl_joiner *j, const uint8_t inviter[32], const uint8_t real[32],
 		      const uint8_t proof[OVL_AUTH_PROOF_LEN], uint8_t *file);
-/* The next AUTH's plaintext, padded so that its datagram is as large as
- * the largest AUTHED; its length or a negative errno. */
-long ovl_joiner_auth(struct ovl_joiner *j, uint8_t *out, size_t outmax);
+/* The next AUTH's plaintext, padded to plain_max bytes (at most
+ * OVL_MAX_PLAINTEXT: sent directly; OVL_AUTH_RELAYED_PLAIN: through a
+ * relay), so that its datagram pays for an AUTHED as large; its length or
+ * a negative errno. */
+long ovl_joiner_auth(struct ovl_joiner *j, size_t plain_max, uint8_t *out, size_t outmax);
 /* An AUTHED from sender: true when it moved the exchange (a new chunk,
  * the end, a refusal); false for anything else (another sender, a chunk
  * we did not ask for, a malformed one). */

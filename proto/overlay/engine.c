@@ -63,14 +63,26 @@ int engine_send(struct ovl_engine *e, const uint8_t key[32], const struct ovl_ad
 }
 
 int ovl_engine_send_invite(struct ovl_engine *e, const uint8_t key[32], const struct ovl_addr *to,
-			   const uint8_t *plain, size_t len, struct ovl_time t)
+			   const uint8_t *via, const uint8_t *plain, size_t len, struct ovl_time t)
 {
 	uint8_t buf[OVL_MAX_DATAGRAM];
+	long n;
 
 	if (!len || plain[0] < OVL_MSG_INVITE_FIRST || plain[0] > OVL_MSG_INVITE_LAST)
 		return -EINVAL;
-	return send_sealed(e, to, buf, ovl_secure_seal(e->sec, key, plain, len, t.wall_ns, buf,
-						       sizeof(buf)));
+	n = ovl_secure_seal(e->sec, key, plain, len, t.wall_ns, buf, sizeof(buf));
+	if (!via || n < 0)
+		return send_sealed(e, to, buf, n);
+	/* Sealed to key, then carried by the relay as a rendezvous (9). */
+	if ((size_t)n > OVL_RELAY_MAX_CHUNK)
+		return -EMSGSIZE;
+	return ovl_engine_relay_send(e, via, to, key, buf, (size_t)n, t);
+}
+
+void ovl_engine_behind_nat(struct ovl_engine *e)
+{
+	e->public_node = false;
+	e->relay = false;
 }
 
 /* A random nonzero 64-bit number (nonces, txids). */

@@ -60,6 +60,9 @@ struct ovl_rx {
 	bool has_local;
 	struct ovl_addr local;
 	unsigned ifindex;
+	/* Not NULL: an overlay datagram a relay forwarded in RELAYED (an
+	 * invitation message, on_invite): the relay's key, src its address. */
+	const uint8_t *via;
 };
 
 struct ovl_engine_ops {
@@ -95,7 +98,8 @@ struct ovl_engine_ops {
 	void (*on_lookup_done)(void *ctx, const struct kad_lookup_result *r);
 	/* An invitation message (AUTH, AUTHED: auth.h) from sender, opened
 	 * and authenticated, its plaintext undecoded; it touches nothing of
-	 * the DHT.  NULL: counted as unhandled. */
+	 * the DHT.  rx->via set: it came through that relay (at rx->src),
+	 * rx->len the inner datagram's size.  NULL: counted as unhandled. */
 	void (*on_invite)(void *ctx, const uint8_t sender[32], const struct ovl_rx *rx,
 			  const uint8_t *plain, size_t len);
 };
@@ -234,6 +238,12 @@ int ovl_engine_channel_bind(struct ovl_engine *e, const uint8_t via[32],
  * the relays we registered with lately, and to any relay we use from now
  * on; call it again when the set changes. */
 int ovl_engine_set_peers(struct ovl_engine *e, const uint8_t (*keys)[32], size_t n, struct ovl_time t);
+/* Guests: keys that are no members but may reach us through relays (in
+ * our PEERS, and taken as peers in RELAYED) until the next call: the
+ * aliases of invitations used lately, whose joiner may still ask for the
+ * rest of the network file (doc/protocol.md 6.6). */
+int ovl_engine_set_guests(struct ovl_engine *e, const uint8_t (*keys)[32], size_t n,
+			  struct ovl_time t);
 /* Stock WireGuard clients (doc/protocol.md 9.5).  As a relay: the table
  * of the members that take them through us (NULL unless we are a PUBLIC
  * node that relays).  As a member: whether our PEERS asks our relays to
@@ -255,9 +265,16 @@ int ovl_engine_send_candidates(struct ovl_engine *e, const uint8_t dst[32], cons
 void ovl_engine_probe_reflexive(struct ovl_engine *e, struct ovl_time t);
 
 /* Seals and sends an invitation message (plain: its type in the
- * invitation range, built by auth.h) to key at `to`. */
+ * invitation range, built by auth.h) to key: at `to` when via is NULL,
+ * else through the relay via at `to`, in one RELAY (-EMSGSIZE when the
+ * sealed message is over OVL_RELAY_MAX_CHUNK). */
 int ovl_engine_send_invite(struct ovl_engine *e, const uint8_t key[32], const struct ovl_addr *to,
-			   const uint8_t *plain, size_t len, struct ovl_time t);
+			   const uint8_t *via, const uint8_t *plain, size_t len, struct ovl_time t);
+/* From now on we are a node behind a NAT (no flag PUBLIC, no relaying):
+ * the node of `wh join`, which runs with no member line of its own, so
+ * that the relays it uses keep a validated path to it (doc/protocol.md
+ * 6.6). */
+void ovl_engine_behind_nat(struct ovl_engine *e);
 
 /* Relay channel data to us as a relay (payload_len: the WireGuard
  * datagram after the channel header), from `from` (family 0: unknown):

@@ -164,6 +164,10 @@ struct ovl_engine {
 	uint64_t reg_seq;		/* PEERS kept so far: their order */
 	uint8_t (*peer_keys)[32];	/* ours, for our relays ... */
 	size_t n_peer_keys;
+	/* Keys that are no members but may reach us through relays for a
+	 * while (ovl_engine_set_guests): named in PEERS too. */
+	uint8_t (*guest_keys)[32];
+	size_t n_guest_keys;
 	uint32_t peers_gen;		/* ... their version (0: never set) */
 	struct ovl_peers_sent {
 		uint8_t key[32];

@@ -14,6 +14,7 @@
 
 #include <errno.h>
 #include <sodium.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -102,6 +103,8 @@ void relay_free(struct ovl_engine *e)
 {
 	free(e->peer_keys);
 	e->peer_keys = NULL;
+	free(e->guest_keys);
+	e->guest_keys = NULL;
 	ovl_probetab_free(&e->regs);
 	ovl_chantab_free(&e->chans);
 	ovl_probetab_free(&e->clients);
@@ -284,6 +287,13 @@ bool relay_is_peer(const struct ovl_engine *e, const uint8_t key[32])
 	return e->n_peer_keys && bsearch(key, e->peer_keys, e->n_peer_keys, 32, peer_key_cmp);
 }
 
+/* A member, or a guest (an alias whose joiner may still ask us). */
+static bool peer_or_guest(const struct ovl_engine *e, const uint8_t key[32])
+{
+	return relay_is_peer(e, key) ||
+	       (e->n_guest_keys && bsearch(key, e->guest_keys, e->n_guest_keys, 32, peer_key_cmp));
+}
+
 /* Whether dst named src in its PEERS; *named: whether dst registered any. */
 static bool relay_named(const struct ovl_engine *e, const uint8_t dst[32], const uint8_t src[32],
 			uint64_t now, bool *named)
@@ -294,7 +304,10 @@ static bool relay_named(const struct ovl_engine *e, const uint8_t dst[32], const
 	return r && ovl_peerfilter_has(&r->peers, src);
 }
 
-int ovl_engine_set_peers(struct ovl_engine *e, const uint8_t (*keys)[32], size_t n, struct ovl_time t)
+/* Replaces one of our key sets (sorted, for relay_is_peer); the relays
+ * that hold our PEERS get the new one at once. */
+static int set_keys(struct ovl_engine *e, uint8_t (**set)[32], size_t *count,
+		    const uint8_t (*keys)[32], size_t n, struct ovl_time t)
 {
 	uint8_t (*copy)[32] = calloc(n ? n : 1, sizeof(*copy));
 	unsigned i;
@@ -303,13 +316,12 @@ int ovl_engine_set_peers(struct ovl_engine *e, const uint8_t (*keys)[32], size_t
 		return -ENOMEM;
 	if (n)
 		memcpy(copy, keys, n * sizeof(*copy));
-	qsort(copy, n, sizeof(*copy), peer_key_cmp);	/* for relay_is_peer */
-	free(e->peer_keys);
-	e->peer_keys = copy;
-	e->n_peer_keys = n;
+	qsort(copy, n, sizeof(*copy), peer_key_cmp);
+	free(*set);
+	*set = copy;
+	*count = n;
 	if (!++e->peers_gen)
 		++e->peers_gen;
-	/* The relays that hold the old set get the new one at once. */
 	for (i = 0; i < PEERS_SENT_SLOTS; ++i) {
 		struct ovl_peers_sent *ps = &e->peers_sent[i];
 
@@ -317,6 +329,17 @@ int ovl_engine_set_peers(struct ovl_engine *e, const uint8_t (*keys)[32], size_t
 			ovl_engine_register_peers(e, ps->key, &ps->addr, true, t);
 	}
 	return 0;
+}
+
+int ovl_engine_set_peers(struct ovl_engine *e, const uint8_t (*keys)[32], size_t n, struct ovl_time t)
+{
+	return set_keys(e, &e->peer_keys, &e->n_peer_keys, keys, n, t);
+}
+
+int ovl_engine_set_guests(struct ovl_engine *e, const uint8_t (*keys)[32], size_t n,
+			  struct ovl_time t)
+{
+	return set_keys(e, &e->guest_keys, &e->n_guest_keys, keys, n, t);
 }
 
 /* Each relay gets a filter under a salt of its own: one that reads its
@@ -332,10 +355,12 @@ static int send_peers(struct ovl_engine *e, const uint8_t key[32], const struct 
 	memset(&m, 0, sizeof(m));
 	m.type = OVL_MSG_PEERS;
 	e->rng(e->rng_ctx, salt, sizeof(salt));
-	ovl_peerfilter_init(&m.u.peers, e->n_peer_keys, salt);
+	ovl_peerfilter_init(&m.u.peers, e->n_peer_keys + e->n_guest_keys, salt);
 	m.u.peers.stock = e->stock_member;
 	for (i = 0; i < e->n_peer_keys; ++i)
 		ovl_peerfilter_add(&m.u.peers, e->peer_keys[i]);
+	for (i = 0; i < e->n_guest_keys; ++i)
+		ovl_peerfilter_add(&m.u.peers, e->guest_keys[i]);
 	return engine_send(e, key, addr, &m, t.wall_ns);
 }
 
@@ -586,8 +611,12 @@ int ovl_engine_channel_bind(struct ovl_engine *e, const uint8_t via[32],
 
 /* ---- as an end ---- */
 
-/* An overlay datagram that src sealed to us and a relay forwarded: only
- * CANDIDATES travel this way. */
+/* An overlay datagram that src sealed to us and a relay forwarded: a
+ * CANDIDATES, or an invitation message (doc/protocol.md 6.6).  Taken only
+ * from one of our peers (the members; for the node of `wh join`, the
+ * inviter), checked in the clear header before any DH: the relay passed
+ * it because we named its sender, or because we registered nothing with
+ * it, and a stranger's key would otherwise cost us a DH per datagram. */
 static void take_relayed_overlay(struct ovl_engine *e, const uint8_t via[32],
 				 const struct ovl_addr *via_addr, const struct ovl_relayed *r,
 				 const uint8_t *payload, size_t len, struct ovl_time t)
@@ -599,10 +628,23 @@ static void take_relayed_overlay(struct ovl_engine *e, const uint8_t via[32],
 	bool seen_ok;
 	struct ovl_secure_src from_relay = { .now_ns = t.now_ns };	/* no address to prove */
 
-	if (ovl_secure_open_from(e->sec, payload, len, &from_relay, t.wall_ns, inner, plain,
+	if (len < OVL_HEADER_LEN ||
+	    memcmp(payload + offsetof(struct ovl_wire_header, sender), r->src, 32) ||
+	    !peer_or_guest(e, r->src) ||
+	    ovl_secure_open_from(e->sec, payload, len, &from_relay, t.wall_ns, inner, plain,
 				 sizeof(plain), &plen) != OVL_ACCEPT ||
-	    memcmp(inner, r->src, 32) || ovl_msg_decode(&m, plain, plen) != OVL_DECODE_OK ||
-	    m.type != OVL_MSG_CANDIDATES) {
+	    memcmp(inner, r->src, 32)) {
+		++e->stats.relayed_dropped;
+		return;
+	}
+	if (plen && plain[0] >= OVL_MSG_INVITE_FIRST && plain[0] <= OVL_MSG_INVITE_LAST &&
+	    e->ops->on_invite) {
+		struct ovl_rx rx = { .data = payload, .len = len, .src = *via_addr, .via = via };
+
+		e->ops->on_invite(e->ctx, r->src, &rx, plain, plen);
+		return;
+	}
+	if (ovl_msg_decode(&m, plain, plen) != OVL_DECODE_OK || m.type != OVL_MSG_CANDIDATES) {
 		++e->stats.relayed_dropped;
 		return;
 	}

@@ -2,6 +2,7 @@
  * the answers to AUTH, and the joiner's side of `wh join`. */
 #include "src/node/invite.h"
 
+#include "src/node/invite_priv.h"
 #include "src/node/node_priv.h"
 
 #include "crypto/encoding.h"
@@ -23,61 +24,6 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
-
-enum {
-	FILE_MAX = 16 << 20,		/* as the network file's reader */
-	JOIN_TICK_MS = 1000,		/* AUTH again after a silence this long */
-	LOOKUP_EVERY_TICKS = 3,
-	EXPIRY_MAX_WAIT_MS = 60000,	/* the wall clock is read again this often */
-	EXPIRY_SLACK_MS = 50,		/* after the second: time() may lag a tick */
-	REFUSED_LOG_MS = 10000,		/* at most one refusal logged this often */
-};
-
-struct node_invite {
-	struct node *n;			/* NULL once stopped */
-	struct ovl_invites ledger;
-	bool ledger_ok;			/* read from the file as it now is */
-	uint8_t *file;			/* the network file as last read */
-	size_t file_len;
-
-	/* An invitation being made: its alias key on the thread pool. */
-	uv_work_t work;
-	bool working;
-	uint8_t alias_sk[32];
-	unsigned want;
-	char ns[256];
-	char hostname[254];
-	uint32_t expires_s;
-	node_invite_done_fn *mk_done;
-	void *mk_arg;
-
-	/* A join under way (wh join's node). */
-	bool joining;
-	struct ovl_joiner j;
-	uint8_t *jfile;
-	bool have_addr;
-	union wg_sockaddr inviter_addr;
-	uv_timer_t timer;
-	bool timer_open;
-	unsigned ticks;
-	uint32_t last_got;
-	node_invite_done_fn *jn_done;
-	void *jn_arg;
-
-	/* The expiry of unused invitations: at the earliest expiry of the
-	 * file's alias lines, and just after the start and each reload, the
-	 * expired alias lines leave the file and the node reloads (the
-	 * parse already leaves them out of the members). */
-	uv_timer_t expiry;
-	bool expiry_open;
-	bool own_reload;		/* ours: no check again right away */
-	bool expiry_failed;		/* the file could not be written: said once */
-
-	/* AUTHs refused (a forged, expired, used string): counted, and
-	 * logged at most once per REFUSED_LOG_MS. */
-	uint64_t refused;
-	uint64_t refused_logged_ms;
-};
 
 static uint64_t unix_now(void)
 {
@@ -287,6 +233,58 @@ static int write_and_reload(struct node *n, const char *old, size_t old_len, con
 	return ret;
 }
 
+/* ---- the inviter: aliases used lately ---- */
+
+static void on_guest_timer(uv_timer_t *t);
+
+/* The live guests to the overlay; the timer to the first end. */
+static void guests_apply(struct node_invite *ni)
+{
+	uint8_t keys[GUESTS_MAX][32];
+	uint64_t now = uv_now(&ni->n->loop), next = 0;
+	size_t n = 0;
+
+	for (unsigned i = 0; i < GUESTS_MAX; ++i) {
+		struct guest *g = &ni->guests[i];
+
+		if (g->until_ms && g->until_ms <= now)
+			g->until_ms = 0;
+		if (!g->until_ms)
+			continue;
+		memcpy(keys[n++], g->alias, 32);
+		if (!next || g->until_ms < next)
+			next = g->until_ms;
+	}
+	if (overlay_set_guests(ni->n->ov, (const uint8_t (*)[32])keys, n) < 0)
+		dev_log(&ni->n->dev, LOG_ERR, "invitations: out of memory for the used aliases");
+	if (next)
+		uv_timer_start(&ni->guest_timer, on_guest_timer, next - now, 0);
+	else
+		uv_timer_stop(&ni->guest_timer);
+}
+
+static void on_guest_timer(uv_timer_t *t)
+{
+	struct node_invite *ni = t->data;
+
+	if (ni->n)
+		guests_apply(ni);
+}
+
+/* alias was just used: its joiner is heard through relays a while longer
+ * (the oldest guest makes room). */
+static void guest_add(struct node_invite *ni, const uint8_t alias[32])
+{
+	struct guest *g = &ni->guests[0];
+
+	for (unsigned i = 0; i < GUESTS_MAX; ++i)
+		if (ni->guests[i].until_ms < g->until_ms)
+			g = &ni->guests[i];
+	memcpy(g->alias, alias, 32);
+	g->until_ms = uv_now(&ni->n->loop) + GUEST_MS;
+	guests_apply(ni);
+}
+
 /* ---- the inviter: AUTH ---- */
 
 /* ovl_invites_commit_fn: the alias line becomes the joiner's trust line. */
@@ -336,6 +334,7 @@ static int commit(void *arg, const uint8_t alias[32], const uint8_t real[32], bo
 		}
 		dev_log(&n->dev, LOG_INFO, "invitation used: %s joined as %s%s%s (line %u)", rk,
 			host[0] ? "'" : "", host[0] ? host : "a member", host[0] ? "'" : "", line);
+		guest_add(ni, alias);
 	}
 	ret = file_load(ni);
 	if (ret == 0) {
@@ -348,8 +347,11 @@ out:
 	return ret;
 }
 
-static void take_auth(struct node_invite *ni, const uint8_t sender[32], const union wg_sockaddr *from,
-		      size_t dgram_len, const uint8_t *plain, size_t len)
+/* An AUTH from sender at from, or through the relay via at from: the
+ * answer goes back the same way. */
+static void take_auth(struct node_invite *ni, const uint8_t sender[32], const uint8_t *via,
+		      const union wg_sockaddr *from, size_t dgram_len, const uint8_t *plain,
+		      size_t len)
 {
 	struct node *n = ni->n;
 	uint8_t out[OVL_MAX_PLAINTEXT];
@@ -380,137 +382,23 @@ static void take_auth(struct node_invite *ni, const uint8_t sender[32], const un
 		}
 	}
 	if (m > 0)
-		overlay_send_invite(n->ov, sender, from, out, (size_t)m);
-}
-
-/* ---- the joiner ---- */
-
-static void join_end(struct node_invite *ni, bool ok, const char *text, size_t len)
-{
-	node_invite_done_fn *done = ni->jn_done;
-
-	ni->joining = false;
-	ni->jn_done = NULL;
-	uv_timer_stop(&ni->timer);
-	if (done)
-		done(ni->jn_arg, ok, text, len);
-}
-
-static void join_send(struct node_invite *ni)
-{
-	uint8_t out[OVL_MAX_PLAINTEXT];
-	long m = ovl_joiner_auth(&ni->j, out, sizeof(out));
-
-	if (m > 0 && ni->have_addr)
-		overlay_send_invite(ni->n->ov, ni->j.inviter, &ni->inviter_addr, out, (size_t)m);
-}
-
-static void take_authed(struct node_invite *ni, const uint8_t sender[32],
-			const union wg_sockaddr *from, const uint8_t *plain, size_t len)
-{
-	char msg[160];
-
-	if (!ni->joining || !ovl_joiner_take(&ni->j, sender, plain, len))
-		return;
-	/* The inviter answered from here: keep asking here. */
-	ni->inviter_addr = *from;
-	ni->have_addr = true;
-	if (ni->j.state == OVL_JOIN_DONE) {
-		join_end(ni, true, (const char *)ni->jfile, ni->j.total);
-	} else if (ni->j.state == OVL_JOIN_REFUSED) {
-		snprintf(msg, sizeof(msg), "the inviter refused: %s",
-			 ovl_auth_status_name(ni->j.status));
-		join_end(ni, false, msg, strlen(msg));
-	} else {
-		join_send(ni);
-	}
-}
-
-static void on_lookup(void *arg, const struct kad_lookup_result *r)
-{
-	struct node_invite *ni = arg;
-	union wg_sockaddr a;
-
-	if (!ni->joining || ni->have_addr || !r->seen ||
-	    !overlay_addr_to_wg(&r->target_contact.addr, &a))
-		return;
-	ni->inviter_addr = a;
-	ni->have_addr = true;
-	join_send(ni);
-}
-
-/* What the table knows of the inviter, else a lookup. */
-static void join_find(struct node_invite *ni)
-{
-	const struct kad_entry *e = kad_table_find(overlay_table(ni->n->ov), ni->j.inviter);
-	union wg_sockaddr a;
-
-	if (e && overlay_addr_to_wg(&e->addr, &a)) {
-		on_lookup(ni, &(struct kad_lookup_result){ .seen = true, .target_contact.addr = e->addr });
-		return;
-	}
-	overlay_lookup(ni->n->ov, ni->j.inviter, on_lookup, ni);
-}
-
-static void on_tick(uv_timer_t *t)
-{
-	struct node_invite *ni = t->data;
-
-	if (!ni->joining)
-		return;
-	if (++ni->ticks * JOIN_TICK_MS >= NODE_JOIN_TIMEOUT_MS) {
-		static const char msg[] = "no answer from the inviter within 60 s (is it up, and "
-					  "reachable from here? the boot nodes of the invitation?)";
-
-		join_end(ni, false, msg, sizeof(msg) - 1);
-		return;
-	}
-	if (ni->have_addr && ni->j.got == ni->last_got)
-		join_send(ni);
-	else if (!ni->have_addr && ni->ticks % LOOKUP_EVERY_TICKS == 0)
-		join_find(ni);
-	ni->last_got = ni->j.got;
-}
-
-int node_invite_join(struct node *n, const uint8_t inviter[32], const uint8_t real[32],
-		     const uint8_t proof[16], node_invite_done_fn *done, void *arg, char *err,
-		     size_t errlen)
-{
-	struct node_invite *ni = n->invite;
-
-	if (!ni || ni->joining) {
-		snprintf(err, errlen, "a join is already under way on this node");
-		return -EBUSY;
-	}
-	if (!ni->jfile && !(ni->jfile = malloc(OVL_AUTH_MAX_FILE + 1))) {
-		snprintf(err, errlen, "out of memory");
-		return -ENOMEM;
-	}
-	ovl_joiner_start(&ni->j, inviter, real, proof, ni->jfile);
-	ni->joining = true;
-	ni->have_addr = false;
-	ni->ticks = 0;
-	ni->last_got = 0;
-	ni->jn_done = done;
-	ni->jn_arg = arg;
-	uv_timer_start(&ni->timer, on_tick, JOIN_TICK_MS, JOIN_TICK_MS);
-	join_find(ni);
-	return 0;
+		overlay_send_invite(n->ov, sender, via, from, out, (size_t)m);
 }
 
 /* ---- dispatch ---- */
 
-static void on_invite_msg(void *ctx, const uint8_t sender[32], const union wg_sockaddr *from,
-			  size_t dgram_len, const uint8_t *plain, size_t len)
+static void on_invite_msg(void *ctx, const uint8_t sender[32], const uint8_t *via,
+			  const union wg_sockaddr *from, size_t dgram_len, const uint8_t *plain,
+			  size_t len)
 {
 	struct node_invite *ni = ctx;
 
 	if (!ni->n)
 		return;
 	if (plain[0] == OVL_MSG_AUTH)
-		take_auth(ni, sender, from, dgram_len, plain, len);
+		take_auth(ni, sender, via, from, dgram_len, plain, len);
 	else if (plain[0] == OVL_MSG_AUTHED)
-		take_authed(ni, sender, from, plain, len);
+		invite_join_take(ni, sender, via, from, plain, len);
 }
 
 /* ---- the inviter: making an invitation ---- */
@@ -527,7 +415,7 @@ static void search_alias(uv_work_t *w)
 
 static void maybe_free(struct node_invite *ni)
 {
-	if (ni->n || ni->working || ni->timer_open || ni->expiry_open)
+	if (ni->n || ni->working || ni->timer_open || ni->expiry_open || ni->guest_open)
 		return;
 	sodium_memzero(ni->alias_sk, sizeof(ni->alias_sk));
 	ovl_invites_clear(&ni->ledger);
@@ -857,8 +745,11 @@ int node_invite_start(struct node *n)
 	uv_timer_init(&n->loop, &ni->expiry);
 	ni->expiry.data = ni;
 	ni->expiry_open = true;
+	uv_timer_init(&n->loop, &ni->guest_timer);
+	ni->guest_timer.data = ni;
+	ni->guest_open = true;
 	n->invite = ni;
-	overlay_set_invite(n->ov, on_invite_msg, ni);
+	overlay_set_invite(n->ov, on_invite_msg, invite_join_reach, ni);
 	/* A file may hold alias lines whose time passed while the node was
 	 * down: they go once the loop runs. */
 	expiry_arm(ni, true);
@@ -871,8 +762,10 @@ static void on_timer_closed(uv_handle_t *h)
 
 	if (h == (uv_handle_t *)&ni->timer)
 		ni->timer_open = false;
-	else
+	else if (h == (uv_handle_t *)&ni->expiry)
 		ni->expiry_open = false;
+	else
+		ni->guest_open = false;
 	maybe_free(ni);
 }
 
@@ -883,7 +776,7 @@ void node_invite_stop(struct node *n)
 	if (!ni)
 		return;
 	if (n->ov)
-		overlay_set_invite(n->ov, NULL, NULL);
+		overlay_set_invite(n->ov, NULL, NULL, NULL);
 	n->invite = NULL;
 	ni->n = NULL;
 	ni->mk_done = NULL;
@@ -893,4 +786,6 @@ void node_invite_stop(struct node *n)
 	uv_close((uv_handle_t *)&ni->timer, on_timer_closed);
 	uv_timer_stop(&ni->expiry);
 	uv_close((uv_handle_t *)&ni->expiry, on_timer_closed);
+	uv_timer_stop(&ni->guest_timer);
+	uv_close((uv_handle_t *)&ni->guest_timer, on_timer_closed);
 }

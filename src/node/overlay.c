@@ -50,6 +50,7 @@ struct overlay {
 	struct probeport *probe_port;
 	/* Invitation messages go to src/node/invite.c (overlay_set_invite). */
 	overlay_invite_fn *invite_fn;
+	overlay_invite_reach_fn *invite_reach;
 	void *invite_ctx;
 	/* The TCP relay path's (overlay_set_divert), and whether the
 	 * datagram being handed to the engine was authenticated. */
@@ -292,8 +293,12 @@ static void ev_reach(void *ctx, const uint8_t key[32], const uint8_t via[32],
 	struct overlay *ov = ctx;
 	union wg_sockaddr a;
 
-	if (ov->ops->on_reach && to_sockaddr(ov, via_addr, &a))
+	if (!to_sockaddr(ov, via_addr, &a))
+		return;
+	if (ov->ops->on_reach)
 		ov->ops->on_reach(ov->ctx, key, via, &a);
+	if (ov->invite_reach)
+		ov->invite_reach(ov->invite_ctx, key, via, &a);
 }
 
 static void ev_relayed(void *ctx, const uint8_t key[32], const uint8_t via[32],
@@ -376,7 +381,7 @@ static void ev_invite(void *ctx, const uint8_t sender[32], const struct ovl_rx *
 	union wg_sockaddr a;
 
 	if (ov->invite_fn && to_sockaddr(ov, &rx->src, &a))
-		ov->invite_fn(ov->invite_ctx, sender, &a, rx->len, plain, len);
+		ov->invite_fn(ov->invite_ctx, sender, rx->via, &a, rx->len, plain, len);
 }
 
 static const struct ovl_engine_ops engine_ops = {
@@ -625,6 +630,11 @@ int overlay_set_peers(struct overlay *ov, const uint8_t (*keys)[32], size_t n)
 	return ovl_engine_set_peers(ov->eng, keys, n, now_of(ov));
 }
 
+int overlay_set_guests(struct overlay *ov, const uint8_t (*keys)[32], size_t n)
+{
+	return ovl_engine_set_guests(ov->eng, keys, n, now_of(ov));
+}
+
 size_t overlay_channels_live(const struct overlay *ov)
 {
 	return ovl_engine_channels_live(ov->eng, wg_now(ov->dev));
@@ -661,19 +671,26 @@ int overlay_punch(struct overlay *ov, const uint8_t key[32], const union wg_sock
 	return ovl_engine_punch(ov->eng, key, &k, now_of(ov));
 }
 
-void overlay_set_invite(struct overlay *ov, overlay_invite_fn *fn, void *ctx)
+void overlay_set_invite(struct overlay *ov, overlay_invite_fn *fn, overlay_invite_reach_fn *reach,
+			void *ctx)
 {
 	ov->invite_fn = fn;
+	ov->invite_reach = reach;
 	ov->invite_ctx = ctx;
 }
 
-int overlay_send_invite(struct overlay *ov, const uint8_t key[32], const union wg_sockaddr *to,
-			const uint8_t *plain, size_t len)
+int overlay_send_invite(struct overlay *ov, const uint8_t key[32], const uint8_t *via,
+			const union wg_sockaddr *to, const uint8_t *plain, size_t len)
 {
 	struct ovl_addr k;
 
 	overlay_addr_from_wg(to, &k);
-	return ovl_engine_send_invite(ov->eng, key, &k, plain, len, now_of(ov));
+	return ovl_engine_send_invite(ov->eng, key, &k, via, plain, len, now_of(ov));
+}
+
+void overlay_behind_nat(struct overlay *ov)
+{
+	ovl_engine_behind_nat(ov->eng);
 }
 
 bool overlay_offers_relay(const struct overlay *ov, const uint8_t key[32])

@@ -121,6 +121,9 @@ int overlay_channel_bind(struct overlay *ov, const uint8_t via[32], const union 
 /* Our members' keys: the relays we use forward to us only from these
  * (doc/protocol.md 9.3).  Call again when the network file changes. */
 int overlay_set_peers(struct overlay *ov, const uint8_t (*keys)[32], size_t n);
+/* Keys that are no members but may reach us through relays until the
+ * next call (engine.h, ovl_engine_set_guests). */
+int overlay_set_guests(struct overlay *ov, const uint8_t (*keys)[32], size_t n);
 /* Channels bound at us as a relay and alive now. */
 size_t overlay_channels_live(const struct overlay *ov);
 /* Bindings ended for a quota, and taken for a lighter address. */
@@ -133,13 +136,24 @@ int overlay_send_candidates(struct overlay *ov, const uint8_t dst[32], const uin
  * reports the address through on_contact (validated). */
 int overlay_punch(struct overlay *ov, const uint8_t key[32], const union wg_sockaddr *addr);
 /* Invitation messages (AUTH, AUTHED: proto/overlay/auth.h), opened and
- * authenticated, from sender at from; dgram_len is the datagram's size,
- * which bounds the answer.  src/node/invite.c takes them. */
-typedef void overlay_invite_fn(void *ctx, const uint8_t sender[32], const union wg_sockaddr *from,
-			       size_t dgram_len, const uint8_t *plain, size_t len);
-void overlay_set_invite(struct overlay *ov, overlay_invite_fn *fn, void *ctx);
-int overlay_send_invite(struct overlay *ov, const uint8_t key[32], const union wg_sockaddr *to,
-			const uint8_t *plain, size_t len);
+ * authenticated, from sender at from, or through the relay via at from
+ * (via not NULL); dgram_len is the (inner) datagram's size, which bounds
+ * the answer.  reach hears what on_reach hears (key behind a NAT, via
+ * can relay to it), for keys that are no members.  src/node/invite.c
+ * takes them. */
+typedef void overlay_invite_fn(void *ctx, const uint8_t sender[32], const uint8_t *via,
+			       const union wg_sockaddr *from, size_t dgram_len, const uint8_t *plain,
+			       size_t len);
+typedef void overlay_invite_reach_fn(void *ctx, const uint8_t key[32], const uint8_t via[32],
+				     const union wg_sockaddr *via_addr);
+void overlay_set_invite(struct overlay *ov, overlay_invite_fn *fn, overlay_invite_reach_fn *reach,
+			void *ctx);
+/* To key at `to`, or through the relay via at `to` (via not NULL). */
+int overlay_send_invite(struct overlay *ov, const uint8_t key[32], const uint8_t *via,
+			const union wg_sockaddr *to, const uint8_t *plain, size_t len);
+/* From now on we are behind a NAT (the node of `wh join`: engine.h,
+ * ovl_engine_behind_nat). */
+void overlay_behind_nat(struct overlay *ov);
 /* Whether key said it forwards members' WireGuard datagrams (its flag
  * RELAY, from its PING or PONG). */
 bool overlay_offers_relay(const struct overlay *ov, const uint8_t key[32]);

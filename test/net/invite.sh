@@ -137,7 +137,15 @@ refused() {
 S_TYPO="${S1:0:20}$( [ "${S1:20:1}" = A ] && echo B || echo A)${S1:21}"
 refused "a mistyped string" mistyped "$S_TYPO"
 
-S_FORGED=$(forge "$S1")
+# Its alias secret below the network's workbit (15 keys in 16 are), so
+# that wh join itself refuses it: one of enough workbit would reach the
+# inviter and take its one refusal line of the next 10 s, which the
+# check of the forgery below reads (one run failed so on 2026-12-06).
+while :; do
+	FK=$("$WH" genkey)
+	[ "$(echo "$FK" | "$WH" pubkey | "$WH" workbit)" -lt 4 ] && break
+done
+S_FORGED=$(forge "$S1" "$(echo "$FK" | base64 -d | od -An -tx1 | tr -d ' \n')")
 refused "a forged string" forged "$S_FORGED"
 [ "$(sum)" = "$before" ] && tap_ok "iv's file is byte-identical after the forgery" ||
 	tap_fail "iv's file is byte-identical after the forgery" "$(cat "$LAB_DIR/iv.conf")"

@@ -7,6 +7,9 @@
  *
  *   I 192.0.2.1:51820 (the inviter, a member)
  *   J 198.51.100.7:51820 (the joiner's node, under the alias key)
+ *   R 203.0.113.9:51820 (a public relay; in test_relayed both I and J
+ *     are NATed nodes that keep a path to R, and every AUTH and AUTHED
+ *     goes through R, never from I to J: doc/protocol.md 6.6)
  *
  * The inviter's network file is a string in memory here; its owner's
  * commit replaces the alias line with the joiner's trust line, or fails
@@ -239,6 +242,9 @@ struct inviter {
 	char file[4096];		/* the network file */
 	size_t len;
 	bool unwritable;
+	/* Relayed: the first commit moves the alias from the members to
+	 * the guests (guests false: to nothing), as src/node/invite.c does. */
+	bool relayed, guests;
 	unsigned commits, firsts;
 };
 
@@ -277,6 +283,10 @@ static int commit(void *arg, const uint8_t alias[32], const uint8_t real[32], bo
 		snprintf(line, sizeof(line), "trust c %s\n", rk);
 		memcpy(at, line, strlen(line));	/* the same length */
 		++v->firsts;
+		if (v->relayed) {
+			ovl_engine_set_peers(v->n->e, (const uint8_t (*)[32])real, 1, tnow());
+			ovl_engine_set_guests(v->n->e, (const uint8_t (*)[32])alias, v->guests, tnow());
+		}
 	}
 	*file = (const uint8_t *)v->file;
 	*file_len = v->len;
@@ -293,7 +303,8 @@ static void on_invite(struct node *n, const uint8_t sender[32], const struct ovl
 		m = ovl_invites_take(&I.inv, sender, plain, len, rx->len, wall0 / SEC, commit, &I,
 				     out, sizeof(out));
 		if (m > 0)
-			ovl_engine_send_invite(n->e, sender, &rx->src, out, (size_t)m, tnow());
+			ovl_engine_send_invite(n->e, sender, &rx->src, rx->via, out, (size_t)m,
+					       tnow());
 	} else if (n == J.n) {
 		ovl_joiner_take(&J.j, sender, plain, len);
 	}
@@ -339,9 +350,9 @@ static unsigned exchange(void)
 	unsigned rounds = 0;
 
 	while (J.j.state == OVL_JOIN_ASKING && rounds < 20) {
-		long m = ovl_joiner_auth(&J.j, out, sizeof(out));
+		long m = ovl_joiner_auth(&J.j, OVL_MAX_PLAINTEXT, out, sizeof(out));
 
-		if (m < 0 || ovl_engine_send_invite(J.n->e, I.n->pub, &I.n->addr, out, (size_t)m,
+		if (m < 0 || ovl_engine_send_invite(J.n->e, I.n->pub, &I.n->addr, NULL, out, (size_t)m,
 						    tnow()) < 0)
 			break;
 		run(NULL, false);
@@ -489,7 +500,7 @@ static void test_proof_replay(void)
 	key_with(real_sk, true);
 	joiner_setup(alias_sk, real_sk);
 
-	m = ovl_joiner_auth(&J.j, out, sizeof(out));
+	m = ovl_joiner_auth(&J.j, OVL_MAX_PLAINTEXT, out, sizeof(out));
 	ok(m == OVL_MAX_PLAINTEXT && ovl_auth_decode(&a, out, (size_t)m),
 	   "the joiner's AUTH fills a datagram (%ld bytes of plaintext)", m);
 	a.proof[0] ^= 1;
@@ -501,7 +512,7 @@ static void test_proof_replay(void)
 	   "a proof for another real key: refused as forged");
 
 	/* A replayed datagram is dropped by the secure layer. */
-	ovl_engine_send_invite(J.n->e, I.n->pub, &I.n->addr, out, (size_t)m, tnow());
+	ovl_engine_send_invite(J.n->e, I.n->pub, &I.n->addr, NULL, out, (size_t)m, tnow());
 	auth = q[0];
 	run(NULL, false);
 	dropped = ovl_engine_stats(I.n->e)->dropped_secure;
@@ -524,6 +535,135 @@ static void test_proof_replay(void)
 	net_reset();
 }
 
+/* ---- through a relay ---- */
+
+static struct node *R;
+
+/* AUTHs through R until the exchange ends (or 20 rounds); whether any
+ * datagram went straight between I and J. */
+static unsigned exchange_relayed(bool *direct)
+{
+	uint8_t out[OVL_MAX_PLAINTEXT];
+	unsigned rounds = 0, i;
+
+	*direct = false;
+	while (J.j.state == OVL_JOIN_ASKING && rounds < 20) {
+		long m = ovl_joiner_auth(&J.j, OVL_AUTH_RELAYED_PLAIN, out, sizeof(out));
+
+		if (m < 0 || ovl_engine_send_invite(J.n->e, I.n->pub, &R->addr, R->pub, out, (size_t)m,
+						    tnow()) < 0)
+			break;
+		for (i = 0; i < qn; ++i)
+			*direct |= ovl_addr_equal(&q[i].to, &I.n->addr) ||
+				   ovl_addr_equal(&q[i].to, &J.n->addr);
+		run(NULL, false);
+		++rounds;
+		now += 10 * MS;
+	}
+	return rounds;
+}
+
+/* I and J behind NATs, each with a validated path at R (a PING, R's PING
+ * back, the PONG); I's PEERS at R name the alias (a member of I's file),
+ * J's the inviter (node_invite_join). */
+static void relayed_setup(const uint8_t alias_sk[32], const uint8_t alias_pk[32],
+			  const uint8_t real_sk[32], bool guests)
+{
+	inviter_setup(alias_pk, wall0 / SEC + 3600);
+	I.relayed = true;
+	I.guests = guests;
+	joiner_setup(alias_sk, real_sk);
+	R = node_new(v4(203, 0, 113, 9, 51820), true, true, 0, 0);
+	ovl_engine_set_peers(I.n->e, (const uint8_t (*)[32])alias_pk, 1, tnow());
+	ovl_engine_set_peers(J.n->e, (const uint8_t (*)[32])I.n->pub, 1, tnow());
+	ovl_engine_behind_nat(J.n->e);
+	ovl_engine_ping(I.n->e, R->pub, &R->addr, NULL, NULL, tnow());
+	ovl_engine_ping(J.n->e, R->pub, &R->addr, NULL, NULL, tnow());
+	run(NULL, false);
+	ovl_engine_register_peers(I.n->e, R->pub, &R->addr, false, tnow());
+	ovl_engine_register_peers(J.n->e, R->pub, &R->addr, false, tnow());
+	run(NULL, false);
+}
+
+static void test_relayed(void)
+{
+	uint8_t alias_sk[32], alias_pk[32], real_sk[32], out[OVL_MAX_PLAINTEXT];
+	uint64_t dropped, secure, fwd;
+	unsigned rounds;
+	bool direct;
+	long m;
+
+	alias_key(alias_sk, alias_pk);
+	key_with(real_sk, true);
+	relayed_setup(alias_sk, alias_pk, real_sk, true);
+	m = ovl_joiner_auth(&J.j, OVL_MAX_PLAINTEXT, out, sizeof(out));
+	ok(ovl_engine_send_invite(J.n->e, I.n->pub, &R->addr, R->pub, out, (size_t)m, tnow()) ==
+	   -EMSGSIZE && qn == 0, "a full-size AUTH does not fit one RELAY: not sent");
+	m = ovl_joiner_auth(&J.j, OVL_AUTH_RELAYED_PLAIN, out, sizeof(out));
+	ok(m == OVL_AUTH_RELAYED_PLAIN && m + OVL_OVERHEAD == OVL_RELAY_MAX_CHUNK,
+	   "a relayed AUTH is one RELAY chunk (%ld bytes of plaintext)", m);
+	fwd = ovl_engine_stats(R->e)->relay_forwarded;
+	rounds = exchange_relayed(&direct);
+	ok(J.j.state == OVL_JOIN_DONE && J.j.total == I.len && !memcmp(J.file, I.file, I.len),
+	   "the joiner has the whole file through the relay (%u AUTHs, chunks of at most %d)",
+	   rounds, OVL_AUTHED_RELAYED_CHUNK);
+	ok(rounds == (I.len + OVL_AUTHED_RELAYED_CHUNK - 1) / OVL_AUTHED_RELAYED_CHUNK &&
+	   I.firsts == 1, "one chunk per AUTH, the alias consumed once");
+	ok(!direct && ovl_engine_stats(R->e)->relay_forwarded == fwd + 2 * rounds,
+	   "every AUTH and AUTHED went through the relay, none between I and J");
+	net_reset();
+
+	/* Without the used alias among I's guests, the relay drops the
+	 * AUTHs for the rest of the file: I's PEERS no longer name it. */
+	alias_key(alias_sk, alias_pk);
+	relayed_setup(alias_sk, alias_pk, real_sk, false);
+	dropped = ovl_engine_stats(R->e)->relay_dropped_peer;
+	exchange_relayed(&direct);
+	ok(J.j.state == OVL_JOIN_ASKING && J.j.got == OVL_AUTHED_RELAYED_CHUNK &&
+	   ovl_engine_stats(R->e)->relay_dropped_peer > dropped,
+	   "without the guest, the relay drops the AUTHs after the first chunk (%u bytes in)",
+	   J.j.got);
+	net_reset();
+
+	/* A stranger's AUTH: the relay forwards a rendezvous only from a key
+	 * the destination named (I named the alias), and a node takes a
+	 * relayed datagram only from a peer, before any DH. */
+	alias_key(alias_sk, alias_pk);
+	relayed_setup(alias_sk, alias_pk, real_sk, true);
+	{
+		uint8_t other_sk[32], other_pk[32];
+		struct node *X;
+
+		alias_key(other_sk, other_pk);
+		X = node_new_key(v4(198, 51, 100, 8, 51820), other_sk);
+		ovl_engine_behind_nat(X->e);
+		ovl_engine_ping(X->e, R->pub, &R->addr, NULL, NULL, tnow());
+		run(NULL, false);
+		dropped = ovl_engine_stats(R->e)->relay_dropped_peer;
+		m = ovl_joiner_auth(&J.j, OVL_AUTH_RELAYED_PLAIN, out, sizeof(out));
+		ovl_engine_send_invite(X->e, I.n->pub, &R->addr, R->pub, out, (size_t)m, tnow());
+		run(NULL, false);
+		ok(ovl_engine_stats(R->e)->relay_dropped_peer == dropped + 1 && I.commits == 0,
+		   "a stranger's AUTH to the inviter: dropped by the relay");
+		/* To J, which named only the inviter at R: dropped there too. */
+		dropped = ovl_engine_stats(R->e)->relay_dropped_peer;
+		ovl_engine_send_invite(X->e, J.n->pub, &R->addr, R->pub, out, (size_t)m, tnow());
+		run(NULL, false);
+		ok(ovl_engine_stats(R->e)->relay_dropped_peer == dropped + 1,
+		   "a stranger's message to the joiner: dropped by the relay");
+		/* X named nothing at R: the relay passes J's message to X, which
+		 * drops it before a DH (J is none of its peers). */
+		dropped = ovl_engine_stats(X->e)->relayed_dropped;
+		secure = ovl_engine_stats(X->e)->dropped_secure;
+		ovl_engine_send_invite(J.n->e, X->pub, &R->addr, R->pub, out, (size_t)m, tnow());
+		run(NULL, false);
+		ok(ovl_engine_stats(X->e)->relayed_dropped == dropped + 1 &&
+		   ovl_engine_stats(X->e)->dropped_secure == secure,
+		   "a relayed message from a key that is no peer: dropped before it is opened");
+	}
+	net_reset();
+}
+
 int main(void)
 {
 	if (sodium_init() < 0)
@@ -536,5 +676,6 @@ int main(void)
 	test_join();
 	test_refusals();
 	test_proof_replay();
+	test_relayed();
 	return tap_done();
 }
