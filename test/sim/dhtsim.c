@@ -175,9 +175,9 @@ static void send_simple(struct sim *s, uint32_t from, uint32_t to, uint8_t type)
 
 /* ---- the glue the daemon would have ---- */
 
-/* After any event at a node: make sure a tick is queued by its deadline.
- * A tick queued for a later time stays in the heap and is skipped when
- * it comes up (tick_at no longer matches). */
+/* After any event at a node: make sure its tick is queued by its
+ * deadline.  Node ticks are the queue's keyed events: an earlier deadline
+ * moves the node's one tick (simkit.h). */
 static void node_schedule(struct sim *s, struct node *nd)
 {
 	uint64_t d = kad_lookups_deadline(&nd->ls);
@@ -187,7 +187,7 @@ static void node_schedule(struct sim *s, struct node *nd)
 	if (d < s->now)
 		d = s->now;
 	nd->tick_at = d;
-	evq_push(&s->q, d, EV_TICK, nd->id);
+	evq_move(&s->q, d, nd->id);
 }
 
 static void op_find(void *ctx, const struct kad_contact *to, uint64_t txid,
@@ -784,6 +784,7 @@ int main(int argc, char **argv)
 			     (1 - cfg->hostile[K_CLOSE] - cfg->hostile[K_SILENT] - cfg->hostile[K_VICTIM]));
 	total = cfg->nodes + n_churn;
 	s->cap_nodes = total;
+	evq_init(&s->q, EV_TICK, total);
 	s->node = calloc(total, sizeof(*s->node));
 	s->up = calloc(total, sizeof(*s->up));
 	s->hostile = calloc(cfg->nodes, sizeof(*s->hostile));
