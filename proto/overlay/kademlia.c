@@ -94,9 +94,16 @@ int kad_distance_cmp(const uint8_t target[KAD_KEY_LEN], const uint8_t a[KAD_KEY_
 	return 0;
 }
 
+/* Keys are compared most often with keys that differ in their first
+ * bytes (bucket_find scans a bucket per datagram): the first word decides
+ * those without a call. */
 static bool key_eq(const uint8_t *a, const uint8_t *b)
 {
-	return memcmp(a, b, KAD_KEY_LEN) == 0;
+	uint64_t x, y;
+
+	memcpy(&x, a, sizeof(x));
+	memcpy(&y, b, sizeof(y));
+	return x == y && memcmp(a + sizeof(x), b + sizeof(y), KAD_KEY_LEN - sizeof(x)) == 0;
 }
 
 static uint64_t min64(uint64_t a, uint64_t b)
