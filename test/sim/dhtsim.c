@@ -22,7 +22,8 @@
  *     older one).  Others learn it only from its own datagrams or from
  *     answers that name it.  As the daemon does (src/node/paths.c), it
  *     keeps its mapping open to the ANCHORS public nodes closest to its
- *     own key that it heard, with a PING every 0.4 timeout; an anchor
+ *     own key that it heard (kad_table_anchors: each PING is also a
+ *     liveness check), with a PING every 0.4 timeout; an anchor
  *     asked for it names it first, as a relay names its client (dht.c);
  *   - hostile nodes, a share of each kind (--close, --silent, --victim
  *     pct of all nodes), packed --hostile-per24 to a /24 of 40.0.0.0/8.
