@@ -293,10 +293,9 @@ size_t kad_table_answer(const struct kad_table *t, const uint8_t target[KAD_KEY_
  * check_timeout_ns fails, and after max_fails consecutive failures it is
  * evicted and the next call names another (one lost datagram does not
  * move an anchor: lookups of us are looking for it).  Without that, an
- * anchor that
- * left stayed heard until its stale check, up to stale_ns later, and
- * nobody could reach us (issue 19: most NATed targets the simulator
- * missed after churn). */
+ * anchor that left stayed heard until its stale check, up to stale_ns
+ * later, and nobody could reach us (issue 19: most NATed targets the
+ * simulator missed after churn). */
 size_t kad_table_anchors(struct kad_table *t, size_t n, struct kad_contact *out,
 			 uint64_t now_ns);
 
