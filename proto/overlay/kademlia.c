@@ -94,9 +94,16 @@ int kad_distance_cmp(const uint8_t target[KAD_KEY_LEN], const uint8_t a[KAD_KEY_
 	return 0;
 }
 
+/* Keys are compared most often with keys that differ in their first
+ * bytes (bucket_find scans a bucket per datagram): the first word decides
+ * those without a call. */
 static bool key_eq(const uint8_t *a, const uint8_t *b)
 {
-	return memcmp(a, b, KAD_KEY_LEN) == 0;
+	uint64_t x, y;
+
+	memcpy(&x, a, sizeof(x));
+	memcpy(&y, b, sizeof(y));
+	return x == y && memcmp(a + sizeof(x), b + sizeof(y), KAD_KEY_LEN - sizeof(x)) == 0;
 }
 
 static uint64_t min64(uint64_t a, uint64_t b)
@@ -647,6 +654,9 @@ bool kad_table_is_bootstrap(const struct kad_table *t, const uint8_t key[KAD_KEY
 /* What kad_table_answer() adds to KAD_WANT_HEARD: a NATed entry only
  * while its path is live.  Internal, above enum kad_want's bits. */
 #define WANT_LIVE_NAT (1u << 8)
+/* What kad_table_anchors() adds to KAD_WANT_HEARD: an entry that failed
+ * once stays (one lost keepalive must not move the anchor). */
+#define WANT_FAILING (1u << 9)
 
 struct want {
 	unsigned flags;		/* enum kad_want, WANT_LIVE_NAT */
@@ -655,7 +665,8 @@ struct want {
 
 static bool wanted(const struct kad_table *t, const struct kad_entry *e, const struct want *w)
 {
-	if ((w->flags & KAD_WANT_HEARD) && (!(e->flags & KAD_F_HEARD) || e->fails))
+	if ((w->flags & KAD_WANT_HEARD) &&
+	    (!(e->flags & KAD_F_HEARD) || (e->fails && !(w->flags & WANT_FAILING))))
 		return false;
 	if ((w->flags & KAD_WANT_PUBLIC) && (e->flags & KAD_F_NATED))
 		return false;
@@ -733,6 +744,27 @@ size_t kad_table_answer(const struct kad_table *t, const uint8_t target[KAD_KEY_
 	if (t->p.defences & KAD_DEF_NAT)
 		w.flags |= WANT_LIVE_NAT;
 	return closest(t, target, n, out, &w);
+}
+
+size_t kad_table_anchors(struct kad_table *t, size_t n, struct kad_contact *out,
+			 uint64_t now_ns)
+{
+	struct want w = { .flags = KAD_WANT_HEARD | KAD_WANT_PUBLIC | WANT_FAILING,
+			  .now_ns = now_ns };
+	size_t cnt = closest(t, t->own, n, out, &w);
+
+	for (size_t i = 0; i < cnt; ++i) {
+		struct kad_bucket *b = &t->b[kad_table_bucket_index(t, out[i].key)];
+		bool cached;
+		int j = bucket_find(t, b, out[i].key, &cached);
+
+		if (j < 0 || cached || (b->e[j].flags & KAD_F_CHECKING))
+			continue;
+		b->e[j].flags |= KAD_F_CHECKING;
+		b->e[j].check_sent_ns = now_ns;
+		want_tick(t, now_ns + t->p.check_timeout_ns);
+	}
+	return cnt;
 }
 
 /* ---- tick ---- */

@@ -286,6 +286,19 @@ size_t kad_table_closest(const struct kad_table *t, const uint8_t target[KAD_KEY
 size_t kad_table_answer(const struct kad_table *t, const uint8_t target[KAD_KEY_LEN],
 			size_t n, struct kad_contact *out, uint64_t now_ns);
 
+/* Behind a NAT: the up to n public nodes nearest our own key that we
+ * heard, where lookups of us end; the caller keeps its mapping open to
+ * each with a PING (its anchors, src/node/paths.c).  Each PING doubles
+ * as a liveness check: an anchor that does not answer within
+ * check_timeout_ns fails, and after max_fails consecutive failures it is
+ * evicted and the next call names another (one lost datagram does not
+ * move an anchor: lookups of us are looking for it).  Without that, an
+ * anchor that left stayed heard until its stale check, up to stale_ns
+ * later, and nobody could reach us (issue 19: most NATed targets the
+ * simulator missed after churn). */
+size_t kad_table_anchors(struct kad_table *t, size_t n, struct kad_contact *out,
+			 uint64_t now_ns);
+
 /* The periodic work: failed checks, new checks, refreshes, bootstrap.
  * max_refresh bounds out->n_refresh (the caller's free lookup slots).
  * Calling it early is harmless: checks and refreshes are paced. */

@@ -36,6 +36,7 @@ struct kad_lookup {
 	uint8_t n_paths;
 	uint8_t ended;		/* bit p: path p has nothing left to ask */
 	uint8_t named;		/* bit p: a node of path p named the target */
+	uint8_t named_public;	/* bit p: ... and named it public */
 	uint8_t target[KAD_KEY_LEN];
 	struct kad_contact target_contact;
 	uint64_t start_ns, found_ns;
@@ -247,11 +248,23 @@ static void cand_add(struct kad_lookups *ls, struct kad_lookup *l,
 	++l->n;
 }
 
-/* A path that named the target against one that ended without anyone in
- * it naming the target. */
+/* A path that named the target public against one that ended without
+ * anyone in it naming the target.  A NATed target is named only by the
+ * nodes it keeps a path open to (its anchors), so paths that miss them
+ * converge without it: no sign of an attack.  A hostile namer cannot hide
+ * the disagreement by calling a public target NATed: an honest path that
+ * names it names it public. */
 static bool paths_disagree(const struct kad_lookup *l)
 {
-	return l->named && (l->ended & (uint8_t)~l->named);
+	return l->named_public && (l->ended & (uint8_t)~l->named);
+}
+
+/* A node of path p named the target, NATed or not. */
+static void target_named(struct kad_lookup *l, unsigned p, unsigned flags)
+{
+	l->named |= (uint8_t)(1u << p);
+	if (!(flags & KAD_F_NATED))
+		l->named_public |= (uint8_t)(1u << p);
 }
 
 static void lookup_result(const struct kad_lookups *ls, const struct kad_lookup *l,
@@ -503,7 +516,7 @@ void kad_lookups_on_nodes(struct kad_lookups *ls, uint64_t txid,
 	if (depth + 1 > l->rounds)
 		l->rounds = depth + 1;
 	if (is_target(l, c)) {
-		l->named |= (uint8_t)(1u << path);
+		target_named(l, path, from_flags);
 		l->found = true;
 		l->found_ns = now_ns;
 		l->target_contact = c->c;
@@ -524,7 +537,7 @@ void kad_lookups_on_nodes(struct kad_lookups *ls, uint64_t txid,
 			continue;
 		kad_table_learned(ls->table, nc, now_ns);
 		if (key_eq(nc->key, l->target))
-			l->named |= (uint8_t)(1u << path);
+			target_named(l, path, nc->flags);
 		if (key_eq(nc->key, l->target) && !l->seen) {
 			l->seen = true;
 			l->hops = depth + 1;

@@ -30,8 +30,10 @@
  * its ceil(k / d) closest live candidates answered; together the d paths
  * still cover k.  A hostile node can then poison only the path that asked
  * it.  When the paths disagree about the target (one path named or found
- * it, another converged without anyone in it naming the target), the
- * result says so (paths_disagree) and stats.disagreed counts it.  d = 1
+ * it public, another converged without anyone in it naming the target),
+ * the result says so (paths_disagree) and stats.disagreed counts it.  A
+ * target named only as NATed does not count: only the paths through the
+ * nodes it keeps a path to (its anchors) can name it.  d = 1
  * is the plain Kademlia lookup.
  *
  * With KAD_DEF_KEYS (kademlia.h) the target and every candidate must

@@ -15,6 +15,9 @@
 #define SEC (1000 * MSEC)
 #define MIN (60 * SEC)
 
+/* A pointer to an address value, for the calls that take one. */
+#define P(a) ((const struct ovl_addr[]){ a })
+
 /* ---- deterministic randomness ---- */
 
 static uint64_t splitmix(uint64_t *s)
@@ -967,6 +970,57 @@ static void test_flood_nodes(void)
 	net_free(net);
 }
 
+/* A NATed node's anchors (kad_table_anchors): the public heard entries
+ * nearest our own key; each keepalive is a liveness check, so an anchor
+ * that left is replaced within a keepalive instead of at its stale check
+ * 15 minutes later (issue 19). */
+static void test_anchors(void)
+{
+	struct kad_table t;
+	struct kad_actions act;
+	struct kad_contact c[3];
+	uint8_t own[KAD_KEY_LEN], k[6][KAD_KEY_LEN];
+	const struct kad_entry *e;
+	bool marked = true;
+	size_t n;
+
+	random_key(own);
+	table_new(&t, own, NULL);
+	/* k[0] is nearest, and NATed; k[1] .. k[5] public, nearest first. */
+	for (unsigned i = 0; i < 6; ++i) {
+		key_with_cpl(k[i], own, 20 - i);
+		kad_table_heard(&t, k[i], P(addr_of(100 + i)), i ? 0 : KAD_F_NATED, 0, SEC);
+	}
+	n = kad_table_anchors(&t, 3, c, 10 * SEC);
+	for (size_t i = 0; i < n; ++i) {
+		e = kad_table_find(&t, c[i].key);
+		marked &= e && (e->flags & KAD_F_CHECKING) && e->check_sent_ns == 10 * SEC;
+	}
+	ok(n == 3 && !memcmp(c[0].key, k[1], 32) && !memcmp(c[1].key, k[2], 32) &&
+	   !memcmp(c[2].key, k[3], 32) && marked,
+	   "anchors: the 3 nearest public entries, each ping a liveness check");
+	ok(t.next_ns <= 10 * SEC + t.p.check_timeout_ns,
+	   "anchors: the table wants a tick when their checks time out");
+	/* k[1] and k[3] answer the keepalive, k[2] has left. */
+	kad_table_heard(&t, k[1], P(addr_of(101)), 0, 0, 10 * SEC + 100 * MSEC);
+	kad_table_heard(&t, k[3], P(addr_of(103)), 0, 0, 10 * SEC + 100 * MSEC);
+	kad_tick(&t, 12 * SEC, 0, &act);
+	e = kad_table_find(&t, k[2]);
+	ok(e && e->fails == 1 && !(e->flags & KAD_F_CHECKING), "anchors: the silent one failed");
+	n = kad_table_anchors(&t, 3, c, 34 * SEC);
+	ok(n == 3 && !memcmp(c[1].key, k[2], 32),
+	   "anchors: one lost keepalive does not move an anchor");
+	kad_table_heard(&t, k[1], P(addr_of(101)), 0, 0, 34 * SEC + 100 * MSEC);
+	kad_table_heard(&t, k[3], P(addr_of(103)), 0, 0, 34 * SEC + 100 * MSEC);
+	kad_tick(&t, 37 * SEC, 0, &act);
+	ok(!kad_table_find(&t, k[2]), "anchors: two in a row evict it");
+	n = kad_table_anchors(&t, 3, c, 58 * SEC);
+	ok(n == 3 && !memcmp(c[0].key, k[1], 32) && !memcmp(c[1].key, k[3], 32) &&
+	   !memcmp(c[2].key, k[4], 32),
+	   "anchors: the next keepalive replaces it with the next nearest");
+	kad_table_free(&t);
+}
+
 int main(void)
 {
 	test_prefix();
@@ -974,6 +1028,7 @@ int main(void)
 	test_learned();
 	test_closest();
 	test_liveness();
+	test_anchors();
 	test_bootstrap();
 	test_lookup_chain();
 	test_lookup_converge();

@@ -22,7 +22,8 @@
  *     older one).  Others learn it only from its own datagrams or from
  *     answers that name it.  As the daemon does (src/node/paths.c), it
  *     keeps its mapping open to the ANCHORS public nodes closest to its
- *     own key that it heard, with a PING every 0.4 timeout; an anchor
+ *     own key that it heard (kad_table_anchors: each PING is also a
+ *     liveness check), with a PING every 0.4 timeout; an anchor
  *     asked for it names it first, as a relay names its client (dht.c);
  *   - hostile nodes, a share of each kind (--close, --silent, --victim
  *     pct of all nodes), packed --hostile-per24 to a /24 of 40.0.0.0/8.
@@ -175,9 +176,9 @@ static void send_simple(struct sim *s, uint32_t from, uint32_t to, uint8_t type)
 
 /* ---- the glue the daemon would have ---- */
 
-/* After any event at a node: make sure a tick is queued by its deadline.
- * A tick queued for a later time stays in the heap and is skipped when
- * it comes up (tick_at no longer matches). */
+/* After any event at a node: make sure its tick is queued by its
+ * deadline.  Node ticks are the queue's keyed events: an earlier deadline
+ * moves the node's one tick (simkit.h). */
 static void node_schedule(struct sim *s, struct node *nd)
 {
 	uint64_t d = kad_lookups_deadline(&nd->ls);
@@ -187,7 +188,7 @@ static void node_schedule(struct sim *s, struct node *nd)
 	if (d < s->now)
 		d = s->now;
 	nd->tick_at = d;
-	evq_push(&s->q, d, EV_TICK, nd->id);
+	evq_move(&s->q, d, nd->id);
 }
 
 static void op_find(void *ctx, const struct kad_contact *to, uint64_t txid,
@@ -227,6 +228,39 @@ static struct ulk *ulk_find(struct node *nd, uint64_t txid)
 	return NULL;
 }
 
+/* -v, a NATed target: its anchors (node_keep), whether each is honest
+ * and up, whether its mapping to them is open, and whether the lookup
+ * heard them among the closest. */
+static void explain_anchors(struct sim *s, const struct kad_lookup_result *r, uint32_t target)
+{
+	const struct node *tg = &s->node[target];
+	struct kad_contact c[ANCHORS];
+	size_t n = kad_table_closest(&tg->t, tg->key, ANCHORS, c, KAD_WANT_HEARD | KAD_WANT_PUBLIC);
+
+	for (size_t i = 0; i < n; ++i) {
+		uint32_t a = node_at(s, &c[i].addr);
+		bool asked = false;
+
+		unsigned rank = 0;
+
+		for (size_t j = 0; j < r->n_closest; ++j)
+			asked |= !memcmp(r->closest[j].key, c[i].key, KAD_KEY_LEN);
+		/* Live public nodes nearer the target than this anchor. */
+		for (uint32_t j = 0; j < s->n_up; ++j) {
+			const struct node *x = &s->node[s->up[j]];
+
+			rank += !x->nated && x->id != target &&
+				kad_distance_cmp(tg->key, x->key, c[i].key) < 0;
+		}
+		diag("  anchor %zu of %u: node %d (rank %u), %s, %s, mapping %s, %s the lookup's "
+		     "closest", i, target, a == UINT32_MAX ? -1 : (int)a, rank,
+		     a == UINT32_MAX ? "none" : s->node[a].kind == K_HONEST ? "honest" : "hostile",
+		     a != UINT32_MAX && s->node[a].state == NODE_UP ? "up" : "gone",
+		     a != UINT32_MAX && nat_passes(s, tg, a) ? "open" : "closed",
+		     asked ? "among" : "not among");
+	}
+}
+
 /* -v: why a lookup missed: how many live nodes hold the target in a
  * bucket (and could have named it), and how the lookup ended. */
 static void explain_miss(struct sim *s, const struct node *nd, const struct kad_lookup_result *r,
@@ -250,6 +284,8 @@ static void explain_miss(struct sim *s, const struct node *nd, const struct kad_
 		if (c != UINT32_MAX && kad_table_find(&s->node[c].t, r->target))
 			++closer;
 	}
+	if (s->node[target].nated)
+		explain_anchors(s, r, target);
 	diag("miss: node %u%s -> %u%s: end %u, named %d, sent %u, replies %u, timeouts %u, "
 	     "hops %u, disagree %d; %u honest nodes hold it (%u heard), %u of the %zu closest "
 	     "that answered do", nd->id, nd->nated ? " (NATed)" : "", target,
@@ -419,10 +455,11 @@ static void node_keep(struct sim *s, uint32_t id)
 
 	if (nd->state != NODE_UP || !nd->nated)
 		return;
-	n = kad_table_closest(&nd->t, nd->key, ANCHORS, c, KAD_WANT_HEARD | KAD_WANT_PUBLIC);
+	n = kad_table_anchors(&nd->t, ANCHORS, c, s->now);
 	for (size_t i = 0; i < n; ++i)
 		op_ping(nd, &c[i]);
 	evq_push(&s->q, s->now + s->cfg.nat_timeout * 2 / 5, EV_KEEP, id);
+	node_schedule(s, nd);
 }
 
 /* ---- joining and leaving ---- */
@@ -784,6 +821,7 @@ int main(int argc, char **argv)
 			     (1 - cfg->hostile[K_CLOSE] - cfg->hostile[K_SILENT] - cfg->hostile[K_VICTIM]));
 	total = cfg->nodes + n_churn;
 	s->cap_nodes = total;
+	evq_init(&s->q, EV_TICK, total);
 	s->node = calloc(total, sizeof(*s->node));
 	s->up = calloc(total, sizeof(*s->up));
 	s->hostile = calloc(cfg->nodes, sizeof(*s->hostile));

@@ -66,60 +66,116 @@ static bool ev_before(const struct ev *a, const struct ev *b)
 	return a->at < b->at || (a->at == b->at && a->seq < b->seq);
 }
 
+static void oom(void)
+{
+	printf("Bail out! out of memory\n");
+	exit(1);
+}
+
+void evq_init(struct evq *q, uint32_t kind, uint32_t n_args)
+{
+	memset(q, 0, sizeof(*q));
+	q->keyed = kind;
+	if (kind == UINT32_MAX)
+		return;
+	q->pos = calloc(n_args ? n_args : 1, sizeof(*q->pos));
+	if (!q->pos)
+		oom();
+	q->n_pos = n_args;
+}
+
+/* Puts e at heap[i] and notes where a keyed event went. */
+static void place(struct evq *q, size_t i, const struct ev *e)
+{
+	q->heap[i] = *e;
+	if (e->kind == q->keyed)
+		q->pos[e->arg] = (uint32_t)(i + 1);
+}
+
+/* Moves e, which belongs at or above heap[i], up to its place. */
+static void sift_up(struct evq *q, size_t i, struct ev e)
+{
+	while (i > 0) {
+		size_t p = (i - 1) / 2;
+
+		if (!ev_before(&e, &q->heap[p]))
+			break;
+		place(q, i, &q->heap[p]);
+		i = p;
+	}
+	place(q, i, &e);
+}
+
+/* Moves e, which belongs at or below heap[i], down to its place. */
+static void sift_down(struct evq *q, size_t i, struct ev e)
+{
+	for (;;) {
+		size_t l = 2 * i + 1, r = l + 1, m = i;
+		const struct ev *best = &e;
+
+		if (l < q->n && ev_before(&q->heap[l], best)) {
+			m = l;
+			best = &q->heap[l];
+		}
+		if (r < q->n && ev_before(&q->heap[r], best))
+			m = r;
+		if (m == i)
+			break;
+		place(q, i, &q->heap[m]);
+		i = m;
+	}
+	place(q, i, &e);
+}
+
 void evq_push(struct evq *q, uint64_t at, uint32_t kind, uint32_t arg)
 {
-	size_t i;
-
+	if (kind == q->keyed && arg >= q->n_pos)
+		oom();
 	if (q->n == q->cap) {
 		q->cap = q->cap ? q->cap * 2 : 1 << 16;
 		q->heap = realloc(q->heap, q->cap * sizeof(*q->heap));
-		if (!q->heap) {
-			printf("Bail out! out of memory\n");
-			exit(1);
-		}
+		if (!q->heap)
+			oom();
 	}
-	i = q->n++;
-	q->heap[i] = (struct ev){.at = at, .seq = q->seq++, .kind = kind, .arg = arg};
-	while (i > 0) {
-		size_t p = (i - 1) / 2;
-		struct ev tmp;
+	sift_up(q, q->n++, (struct ev){.at = at, .seq = q->seq++, .kind = kind, .arg = arg});
+}
 
-		if (!ev_before(&q->heap[i], &q->heap[p]))
-			break;
-		tmp = q->heap[i];
-		q->heap[i] = q->heap[p];
-		q->heap[p] = tmp;
-		i = p;
+void evq_move(struct evq *q, uint64_t at, uint32_t arg)
+{
+	struct ev e;
+	size_t i;
+
+	if (arg >= q->n_pos || !q->pos[arg]) {
+		evq_push(q, at, q->keyed, arg);
+		return;
 	}
+	i = q->pos[arg] - 1;
+	e = q->heap[i];
+	e.at = at;
+	e.seq = q->seq++;
+	if (i > 0 && ev_before(&e, &q->heap[(i - 1) / 2]))
+		sift_up(q, i, e);
+	else
+		sift_down(q, i, e);
 }
 
 struct ev evq_pop(struct evq *q)
 {
 	struct ev top = q->heap[0];
-	size_t i = 0;
 
-	q->heap[0] = q->heap[--q->n];
-	for (;;) {
-		size_t l = 2 * i + 1, r = l + 1, m = i;
-		struct ev tmp;
-
-		if (l < q->n && ev_before(&q->heap[l], &q->heap[m]))
-			m = l;
-		if (r < q->n && ev_before(&q->heap[r], &q->heap[m]))
-			m = r;
-		if (m == i)
-			break;
-		tmp = q->heap[i];
-		q->heap[i] = q->heap[m];
-		q->heap[m] = tmp;
-		i = m;
-	}
+	if (top.kind == q->keyed)
+		q->pos[top.arg] = 0;
+	if (--q->n)
+		sift_down(q, 0, q->heap[q->n]);
 	return top;
 }
 
 void evq_free(struct evq *q)
 {
 	free(q->heap);
+	free(q->pos);
 	q->heap = NULL;
+	q->pos = NULL;
 	q->n = q->cap = 0;
+	q->n_pos = 0;
 }
