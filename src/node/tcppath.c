@@ -15,6 +15,7 @@
 #include "proto/overlay/codec.h"
 #include "proto/overlay/overlay.h"
 #include "proto/overlay/streamframe.h"
+#include "src/io/sockaddr.h"
 #include "src/node/names.h"
 #include "src/node/netconf.h"
 #include "src/node/node_priv.h"
@@ -414,15 +415,7 @@ static uv_tcp_t *listen_on(struct tcppath *tp, int family, uint16_t port)
 
 	if (!h)
 		return NULL;
-	memset(&a, 0, sizeof(a));
-	if (family == AF_INET) {
-		a.in4.sin_family = AF_INET;
-		a.in4.sin_port = htons(port);
-	} else {
-		a.in6.sin6_family = AF_INET6;
-		a.in6.sin6_port = htons(port);
-		a.in6.sin6_addr = in6addr_any;
-	}
+	wg_sockaddr_any(&a, family, port);
 	uv_tcp_init(&tp->n->loop, h);
 	h->data = tp;
 	r = uv_tcp_bind(h, &a.sa, family == AF_INET6 ? UV_TCP_IPV6ONLY : 0);
@@ -671,10 +664,7 @@ int tcppath_start(struct node *n, bool relay)
 		memcpy(tp->targets[tp->n_targets].key, cp->key, 32);
 		tp->targets[tp->n_targets].udp = a;
 		tp->targets[tp->n_targets].tcp = a;
-		if (a.sa.sa_family == AF_INET)
-			tp->targets[tp->n_targets].tcp.in4.sin_port = htons(cp->tcp_port);
-		else
-			tp->targets[tp->n_targets].tcp.in6.sin6_port = htons(cp->tcp_port);
+		wg_sockaddr_set_port(&tp->targets[tp->n_targets].tcp, cp->tcp_port);
 		++tp->n_targets;
 	}
 	if (tp->listen_port) {
