@@ -349,6 +349,8 @@ static const struct error_case error_cases[] = {
 	{ HDR "boot " KEY_A " 192.0.2.1 tcp 65536\n",
 	  "net.conf:3: \"tcp\" needs a port (1 to 65535), not \"65536\"" },
 	{ HDR "boot " KEY_A " 192.0.2.1 tcp 443 tcp 80\n", "net.conf:3: a second \"tcp\" port" },
+	{ HDR "boot " KEY_A " boot.example:62096 tcp 443\n",
+	  "net.conf:3: \"tcp\" needs an IP address as the endpoint, not \"boot.example\"" },
 	{ HDR "boot " KEY_A " tcp 443\n", "net.conf:3: unexpected \"443\" after the endpoint" },
 	{ HDR "peer " KEY_A " 192.0.2.1 tcp 443\n",
 	  "net.conf:3: unexpected \"tcp\" after the endpoint" },

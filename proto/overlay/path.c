@@ -661,6 +661,12 @@ static void tick_direct(const struct ovl_path_ctx *c, struct ovl_path *p, struct
 	c->ops->keepalive(c->ctx, p->key);
 }
 
+void ovl_path_on_network(struct ovl_path *p)
+{
+	p->exchange_backoff_ns = 0;
+	p->next_exchange_ns = 0;
+}
+
 void ovl_path_tick(const struct ovl_path_ctx *c, struct ovl_path *p, struct ovl_path_peer *f,
 		   bool natted)
 {

@@ -203,6 +203,10 @@ void ovl_path_on_channel(const struct ovl_path_ctx *c, struct ovl_path *p, const
  * relay_addr. */
 void ovl_path_on_relayed_rx(const struct ovl_path_ctx *c, struct ovl_path *p,
 			    struct ovl_path_peer *f, const struct ovl_addr *relay_addr);
+/* Our own way out changed (a TCP path closed: UDP answers again), so
+ * punching may work where it could not: the exchange backoff starts over
+ * and CANDIDATES go at the next tick. */
+void ovl_path_on_network(struct ovl_path *p);
 /* Once a second; natted: we are behind a NAT. */
 void ovl_path_tick(const struct ovl_path_ctx *c, struct ovl_path *p, struct ovl_path_peer *f,
 		   bool natted);

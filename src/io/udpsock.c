@@ -1,6 +1,7 @@
 /* UDP sockets with their arrival addresses (see udpsock.h). */
 #include "src/io/udpsock.h"
 
+#include "src/io/sockaddr.h"
 #include "src/io/udp_gso.h"
 
 #include <errno.h>
@@ -21,14 +22,7 @@ int udpsock_open(int family, uint16_t port, const struct udpsock_opt *opt, uint1
 {
 	union wg_sockaddr a;
 
-	memset(&a, 0, sizeof(a));
-	if (family == AF_INET) {
-		a.in4.sin_family = AF_INET;
-		a.in4.sin_port = htons(port);
-	} else {
-		a.in6.sin6_family = AF_INET6;
-		a.in6.sin6_port = htons(port);
-	}
+	wg_sockaddr_any(&a, family, port);
 	return udpsock_bind(&a, opt, bound);
 }
 

@@ -459,6 +459,10 @@ static int peer_line(struct netconf_parser *p, struct netconf_peer *peer, enum n
 
 			if (peer->tcp_port)
 				return netconf_fail(p, p->lineno, "a second \"tcp\" port");
+			/* The TCP path takes a numeric address only (9.6). */
+			if (peer->endpoint.type == NETCONF_ENDPOINT_NAME)
+				return netconf_fail(p, p->lineno, "\"tcp\" needs an IP address as the endpoint, not %s",
+						    Q(q, peer->endpoint.host));
 			if (i + 1 >= ntok || !netconf_parse_uint(tok[i + 1], strlen(tok[i + 1]), 65535, &port) || !port)
 				return netconf_fail(p, p->lineno, "\"tcp\" needs a port (1 to 65535)%s%s",
 					    i + 1 < ntok ? ", not " : "", i + 1 < ntok ? Q(q, tok[i + 1]) : "");

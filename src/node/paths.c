@@ -616,6 +616,14 @@ void paths_tick(struct node *n, uint64_t now)
 	}
 }
 
+void paths_network_changed(struct node *n)
+{
+	size_t i;
+
+	for (i = 0; i < n->n_members; ++i)
+		ovl_path_on_network(&n->members[i]->path);
+}
+
 const char *paths_describe(struct node *n, const struct member *m, char *relay_key, size_t len)
 {
 	const struct wg_peer *p = member_peer(n, m);

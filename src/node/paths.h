@@ -28,6 +28,9 @@ bool paths_channel_source(struct node *n, const union wg_sockaddr *src);
 void paths_member_init(struct member *m);
 /* Once a second: relay and direct-path liveness, exchanges, keepalives. */
 void paths_tick(struct node *n, uint64_t now);
+/* The node's way out changed (tcppath.c: back on UDP): every member's
+ * path tries punching again at once (ovl_path_on_network). */
+void paths_network_changed(struct node *n);
 void paths_punch_tick(uv_timer_t *t);
 /* "direct", "relayed" (relay_key gets the relay's key in base64url) or
  * "none". */

@@ -15,6 +15,7 @@
 #include "proto/overlay/codec.h"
 #include "proto/overlay/overlay.h"
 #include "proto/overlay/streamframe.h"
+#include "src/io/sockaddr.h"
 #include "src/node/names.h"
 #include "src/node/netconf.h"
 #include "src/node/node_priv.h"
@@ -37,6 +38,8 @@ enum client_state {
 	CLIENT_UDP,		/* on UDP, watching for silence */
 	CLIENT_CONNECTING,
 	CLIENT_UP,		/* on the stream */
+	CLIENT_LEAVING,		/* the node answered over UDP: sending over UDP,
+				 * the stream still read, until UDP proves itself */
 };
 
 struct conn {
@@ -152,7 +155,7 @@ static void conn_close(struct conn *c, const char *why)
 		tp->client = NULL;
 		dev_log(&tp->n->dev, LOG_INFO, "TCP path to %s closed: %s",
 			wg_sockaddr_str(&c->from, a, sizeof(a)), why);
-		if (tp->state == CLIENT_UP || tp->state == CLIENT_CONNECTING)
+		if (tp->state != CLIENT_UDP && tp->state != CLIENT_OFF)
 			set_state(tp, CLIENT_UDP);
 	} else {
 		tp->conns[c->slot] = NULL;
@@ -414,15 +417,7 @@ static uv_tcp_t *listen_on(struct tcppath *tp, int family, uint16_t port)
 
 	if (!h)
 		return NULL;
-	memset(&a, 0, sizeof(a));
-	if (family == AF_INET) {
-		a.in4.sin_family = AF_INET;
-		a.in4.sin_port = htons(port);
-	} else {
-		a.in6.sin6_family = AF_INET6;
-		a.in6.sin6_port = htons(port);
-		a.in6.sin6_addr = in6addr_any;
-	}
+	wg_sockaddr_any(&a, family, port);
 	uv_tcp_init(&tp->n->loop, h);
 	h->data = tp;
 	r = uv_tcp_bind(h, &a.sa, family == AF_INET6 ? UV_TCP_IPV6ONLY : 0);
@@ -456,7 +451,7 @@ static void set_state(struct tcppath *tp, enum client_state to)
 {
 	uint64_t now = now_ns(tp);
 
-	if (tp->state == CLIENT_UP && to == CLIENT_UDP)
+	if ((tp->state == CLIENT_UP || tp->state == CLIENT_LEAVING) && to == CLIENT_UDP)
 		++tp->st.fallbacks;
 	tp->state = to;
 	tp->state_ns = now;
@@ -530,11 +525,29 @@ static void client_tick(struct tcppath *tp, uint64_t now)
 		break;
 	case CLIENT_UP:
 		if (tp->udp_heard_ns > tp->state_ns) {
-			conn_close(tp->client, "UDP answers again");
-			break;
-		}
-		if (!tp->probe_ns || now - tp->probe_ns >= TCPPATH_UDP_PROBE_S * SEC)
+			/* Our datagrams go over UDP from now on (the overlay
+			 * and the relay channels bind to our UDP address
+			 * again), and a PING asks the node to show that UDP
+			 * works both ways for them too. */
+			set_state(tp, CLIENT_LEAVING);
 			probe_udp(tp);
+		} else if (!tp->probe_ns || now - tp->probe_ns >= TCPPATH_UDP_PROBE_S * SEC) {
+			probe_udp(tp);
+		}
+		break;
+	case CLIENT_LEAVING:
+		/* One answer over UDP may have been a gateway's last: only
+		 * an answer to what we sent over UDP since proves it, and
+		 * until then the stream is kept, and read (the node still
+		 * sends there what is in flight), so that the way back costs
+		 * no relayed datagram and a flapping gateway no reconnect. */
+		if (tp->udp_heard_ns > tp->state_ns) {
+			conn_close(tp->client, "UDP answers again");
+			/* Exchanges backed off while punching could not
+			 * work: try direct paths again now. */
+			paths_network_changed(tp->n);
+		} else if (now - tp->state_ns >= TCPPATH_PROBE_WAIT_S * SEC)
+			set_state(tp, CLIENT_UP);
 		break;
 	}
 }
@@ -600,7 +613,8 @@ void tcppath_udp_heard(struct node *n, const union wg_sockaddr *src)
 		return;
 	/* On the stream only the node we probe proves that UDP is back: a
 	 * member heard over some other way proves less. */
-	if (tp->state == CLIENT_UP && !wg_sockaddr_equal(src, &tp->targets[tp->cur].udp))
+	if ((tp->state == CLIENT_UP || tp->state == CLIENT_LEAVING) &&
+	    !wg_sockaddr_equal(src, &tp->targets[tp->cur].udp))
 		return;
 	tp->udp_heard_ns = now_ns(tp);
 }
@@ -671,10 +685,7 @@ int tcppath_start(struct node *n, bool relay)
 		memcpy(tp->targets[tp->n_targets].key, cp->key, 32);
 		tp->targets[tp->n_targets].udp = a;
 		tp->targets[tp->n_targets].tcp = a;
-		if (a.sa.sa_family == AF_INET)
-			tp->targets[tp->n_targets].tcp.in4.sin_port = htons(cp->tcp_port);
-		else
-			tp->targets[tp->n_targets].tcp.in6.sin6_port = htons(cp->tcp_port);
+		wg_sockaddr_set_port(&tp->targets[tp->n_targets].tcp, cp->tcp_port);
 		++tp->n_targets;
 	}
 	if (tp->listen_port) {

@@ -13,8 +13,10 @@
  *       next such boot node; then everything M sends to that node's UDP
  *       address goes on the stream, and what comes on it is taken as if
  *       it came from there (overlay, relay channel data); M probes UDP
- *       every 10 s and closes the stream as soon as the node answers
- *       over UDP.
+ *       every 10 s; when the node answers over UDP, M sends over UDP
+ *       again but keeps reading the stream, and closes it once the node
+ *       answers what M sent over UDP since (back on the stream after 3 s
+ *       without such an answer).
  *
  * Bounds (R): 256 connections, 8 per source IP address; a connection
  * that sent no authenticated overlay message within 5 s, or nothing for

@@ -625,6 +625,36 @@ static void test_channel_denied(void)
 	ok(act.binds == binds, "a FULL table is not asked again sooner for the member's traffic");
 }
 
+/* Our way out changed (the TCP path closed, UDP answers again): the
+ * exchange backoff that grew while punching could not work starts over,
+ * and CANDIDATES go at the next tick. */
+static void test_network_changed(void)
+{
+	struct ovl_path p;
+	struct ovl_path_peer f;
+	unsigned s, sent;
+
+	reset(&p, &f);
+	named_by_both(&p, &f);
+	f.has_session = true;
+	for (s = 1; s <= 120; ++s) {
+		c.now += SEC;
+		heard1 = heard2 = c.now;
+		ovl_path_tick(&c, &p, &f, true);
+	}
+	ok(f.routed && p.exchange_backoff_ns > OVL_PATH_EXCHANGE_MIN_S * SEC &&
+	   p.next_exchange_ns > c.now + SEC, "relayed for 120 s: the next exchange %llu s away",
+	   (unsigned long long)((p.next_exchange_ns - c.now) / SEC));
+	sent = act.cands_sent;
+	ovl_path_on_network(&p);
+	c.now += SEC;
+	heard1 = heard2 = c.now;
+	ovl_path_tick(&c, &p, &f, true);
+	ok(act.cands_sent == sent + 1 && p.exchange_backoff_ns == OVL_PATH_EXCHANGE_MIN_S * SEC,
+	   "after the network changed, CANDIDATES at the next tick and the backoff back to %u s",
+	   OVL_PATH_EXCHANGE_MIN_S);
+}
+
 int main(void)
 {
 	test_named_relayed();
@@ -638,6 +668,7 @@ int main(void)
 	test_no_relay();
 	test_relay_not_self();
 	test_channel_denied();
+	test_network_changed();
 	printf("1..%u\n", tap_count);
 	return tap_failed ? 1 : 0;
 }
