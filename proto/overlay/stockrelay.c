@@ -182,10 +182,10 @@ static bool within_limits(struct ovl_stock *s, struct ovl_stock_member *m, size_
 }
 
 /* The slot of a client address among the known ones (the whole
- * address) or of its IP address among the strangers' budgets. */
-static uint64_t *known_slot(struct ovl_stock *s, const struct ovl_addr *a)
+ * address), and of its IP address among the strangers' budgets. */
+static struct ovl_stock_known *known_slot(struct ovl_stock *s, const struct ovl_addr *a)
 {
-	return &s->known_ns[ovl_probetab_hash(&s->ents, a, sizeof(*a)) % OVL_STOCK_KNOWN_SLOTS];
+	return &s->known[ovl_probetab_hash(&s->ents, a, sizeof(*a)) % OVL_STOCK_KNOWN_SLOTS];
 }
 
 static uint64_t *src_slot(struct ovl_stock *s, const struct ovl_addr *a)
@@ -200,14 +200,18 @@ static uint64_t *src_slot(struct ovl_stock *s, const struct ovl_addr *a)
 /* A session was used from a: its rekeys from there are no stranger's. */
 static void known_mark(struct ovl_stock *s, const struct ovl_addr *a, uint64_t now)
 {
-	*known_slot(s, a) = now ? now : 1;
+	struct ovl_stock_known *k = known_slot(s, a);
+
+	k->addr = *a;
+	k->used_ns = now ? now : 1;
 }
 
 static bool known_source(struct ovl_stock *s, const struct ovl_addr *a, uint64_t now)
 {
-	uint64_t t = *known_slot(s, a);
+	const struct ovl_stock_known *k = known_slot(s, a);
 
-	return t && now - t < (uint64_t)OVL_STOCK_IDLE_S * NS_PER_S;
+	return k->used_ns && now - k->used_ns < (uint64_t)OVL_STOCK_IDLE_S * NS_PER_S &&
+	       ovl_addr_equal(&k->addr, a);
 }
 
 /* Walks the table for the quotas of a new pending entry: the member's
@@ -441,6 +445,13 @@ enum ovl_stock_verdict ovl_stock_from_client(struct ovl_stock *s, const uint8_t 
 	return OVL_STOCK_FORWARD;
 }
 
+/* Whether the client was heard from client lately in e's session. */
+static bool roamed_to(const struct ent *e, const struct ovl_addr *client, uint64_t now)
+{
+	return e->roam_ns && now - e->roam_ns < (uint64_t)OVL_STOCK_ROAM_S * NS_PER_S &&
+	       ovl_addr_equal(&e->roam, client);
+}
+
 /* The member's session with the client at client, by a walk (for the
  * member's own initiations: one per session every two minutes). */
 static struct ent *session_of(const struct ovl_stock *s, unsigned member,
@@ -452,26 +463,43 @@ static struct ent *session_of(const struct ovl_stock *s, unsigned member,
 		struct ent *e = ovl_probetab_at(&s->ents, i);
 
 		if (e->side == TOWARD_CLIENT && e->state == ENT_LIVE && e->member == member &&
-		    ent_live(s, e, now) &&
-		    (ovl_addr_equal(&e->client, client) ||
-		     (e->roam_ns && now - e->roam_ns < (uint64_t)OVL_STOCK_ROAM_S * NS_PER_S &&
-		      ovl_addr_equal(&e->roam, client))))
+		    ent_live(s, e, now) && (ovl_addr_equal(&e->client, client) || roamed_to(e, client, now)))
 			return e;
 	}
 	return NULL;
 }
 
+/* Whether another session of e's member, from e's client address, saw
+ * the client at client lately: the client's datagram that roamed may
+ * have used another keypair than the member's answer (around a rekey,
+ * each side sends on the newest keypair it may use, which need not be
+ * the same one).  A walk, only when an address differs. */
+static bool sibling_roamed_to(const struct ovl_stock *s, const struct ent *e,
+			      const struct ovl_addr *client, uint64_t now)
+{
+	uint32_t i, n = ovl_probetab_slots(&s->ents);
+
+	for (i = 0; i < n; ++i) {
+		const struct ent *o = ovl_probetab_at(&s->ents, i);
+
+		if (o != e && o->side == TOWARD_CLIENT && o->state == ENT_LIVE &&
+		    o->member == e->member && ent_live(s, o, now) &&
+		    ovl_addr_equal(&o->client, &e->client) && roamed_to(o, client, now))
+			return true;
+	}
+	return false;
+}
+
 /* Whether the member may send to client in the session of e: its
- * address, or the one the client roamed to lately, which the session
- * moves to. */
+ * address, or the one the client roamed to lately (in this session or
+ * another of the same client address), which the session moves to. */
 static bool may_send(struct ovl_stock *s, struct ent *e, const struct ovl_addr *client, uint64_t now)
 {
 	struct ent *p;
 
 	if (ovl_addr_equal(&e->client, client))
 		return true;
-	if (!e->roam_ns || now - e->roam_ns >= (uint64_t)OVL_STOCK_ROAM_S * NS_PER_S ||
-	    !ovl_addr_equal(&e->roam, client))
+	if (!roamed_to(e, client, now) && !sibling_roamed_to(s, e, client, now))
 		return false;
 	e->client = *client;
 	e->roam_ns = 0;

@@ -28,8 +28,8 @@
  * initiations a second (hashed slots), all of them to OVL_STOCK_INIT_RATE
  * a second, per client IP address at most OVL_STOCK_PENDING_PER_IP
  * pending entries and per member OVL_STOCK_PENDING_PER_MEMBER.  A
- * session's client address (hashed slots of the addresses sessions were
- * used from lately) has a budget of its own for its rekeys
+ * session's client address (the addresses sessions were used from
+ * lately, in hashed slots) has a budget of its own for its rekeys
  * (OVL_STOCK_INIT_RATE a second, in all) and no pending quota but the
  * member's.  Each member's session traffic both ways, and its known
  * clients' initiations, within the relay's per-sender limits (packets
@@ -95,9 +95,13 @@ struct ovl_stock {
 	uint64_t init_tat, init_cost_ns;	/* strangers' initiations, in all */
 	uint64_t known_tat;			/* known clients' initiations, in all */
 	uint64_t src_tat[OVL_STOCK_SRC_SLOTS];	/* per stranger IP address (hashed) */
-	/* When a session was last used from a client address (hashed; a
-	 * collision makes a stranger known, never a client a stranger). */
-	uint64_t known_ns[OVL_STOCK_KNOWN_SLOTS];
+	/* The client addresses sessions were used from lately, in hashed
+	 * slots (exact: a slot another address took makes its client a
+	 * stranger again, never a stranger known). */
+	struct ovl_stock_known {
+		struct ovl_addr addr;
+		uint64_t used_ns;
+	} known[OVL_STOCK_KNOWN_SLOTS];
 	struct ovl_stock_stats stats;
 };
 

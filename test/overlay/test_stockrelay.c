@@ -357,6 +357,52 @@ static void test_flood(void)
 	sodium_memzero(&mf, sizeof(mf));
 }
 
+/* Around a rekey each side sends on the newest keypair it may use: the
+ * member, having initiated, on the new session; the client, until the
+ * member's first data of it, on the old one.  A NAT rebind then: the
+ * client's datagram from its new address uses the old session, the
+ * member's answer the new one; it passes, and the session moves. */
+static void test_roam_rekey(void)
+{
+	struct ovl_stock *s = table();
+	struct side c, m, c2, m2;
+	struct message_handshake_initiation init;
+	struct message_handshake_response resp;
+	struct ovl_addr ma = addr4(9, 9, 62096), ca = addr4(1, 1, 40000), ca2 = addr4(1, 1, 43210), to;
+	uint8_t buf[256];
+	uint64_t now = T0;
+	ssize_t n;
+
+	side_keys(&c);
+	side_keys(&m);
+	ok(ovl_stock_register(s, m.id.static_public, &ma, now), "register");
+	ok(handshake(&c, &m, 0x1111, 0x2222, &init, &resp, now) &&
+	   ovl_stock_from_client(s, (uint8_t *)&init, sizeof(init), &ca, now, &to) == OVL_STOCK_FORWARD &&
+	   ovl_stock_from_member(s, &ma, &ca, (uint8_t *)&resp, sizeof(resp), now) == OVL_STOCK_FORWARD,
+	   "the first session");
+	m2 = m;
+	c2 = c;
+	ok(handshake(&m2, &c2, 0x3333, 0x4444, &init, &resp, now + SEC) &&
+	   ovl_stock_from_member(s, &ma, &ca, (uint8_t *)&init, sizeof(init), now + SEC) == OVL_STOCK_FORWARD &&
+	   ovl_stock_from_client(s, (uint8_t *)&resp, sizeof(resp), &ca, now + SEC, &to) == OVL_STOCK_FORWARD,
+	   "the member's rekey: a second session");
+	n = data(&c, buf, now);
+	ok(ovl_stock_from_client(s, buf, (size_t)n, &ca2, now + 2 * SEC, &to) == OVL_STOCK_FORWARD,
+	   "the client, rebound, sends on the old session");
+	n = data(&m2, buf, now);
+	ok(ovl_stock_from_member(s, &ma, &ca2, buf, (size_t)n, now + 2 * SEC + MS) == OVL_STOCK_FORWARD &&
+	   s->stats.roamed == 1, "the member's answer on the new session goes to the new address");
+	n = data(&m, buf, now);
+	ok(ovl_stock_from_member(s, &ma, &ca2, buf, (size_t)n, now + 2 * SEC + 2 * MS) == OVL_STOCK_FORWARD,
+	   "and one on the old session too");
+	ok(ovl_stock_from_member(s, &ma, &ca, buf, (size_t)n, now + 2 * SEC + 3 * MS) == OVL_STOCK_REFUSED,
+	   "the old address is no longer sendable");
+	sodium_memzero(&c, sizeof(c));
+	sodium_memzero(&m, sizeof(m));
+	sodium_memzero(&c2, sizeof(c2));
+	sodium_memzero(&m2, sizeof(m2));
+}
+
 static void test_junk(void)
 {
 	struct ovl_stock *s = table();
@@ -432,6 +478,7 @@ int main(void)
 	test_session();
 	test_limits();
 	test_flood();
+	test_roam_rekey();
 	test_junk();
 	return tap_done();
 }
