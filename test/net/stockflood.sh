@@ -23,8 +23,12 @@
 # Known (2026-12-06): checks 2's ping and TCP fail, on main and with the
 # relay's strangers' limits and the data-queue steering of this branch
 # (60 of 60 pings lost, TCP 0, the relay's to_client frozen while its
-# to_member grows): reported as TODO with diagnostics unless
-# STOCKFLOOD_STRICT=1 (issue 15).
+# to_member grows; one run's diag: m's member_rx stayed at the relay's
+# pre-flood to_member, 55707, while the relay's grew to 56642, with no
+# queue or send drop counted by either daemon: the relay's datagrams to
+# m are lost on the way, in the lab's kernel, a lead for the next
+# session): reported as TODO with diagnostics unless STOCKFLOOD_STRICT=1
+# (issue 15).
 # Usage: stockflood.sh WH HSFLOOD
 LAB_TAG=sf
 # shellcheck source=lib.sh
