@@ -50,8 +50,8 @@
 # the stock round stopped after its idle pings (20 replies, 0.9 ms) with
 # status 1 and no message, before the TCP transfer: as if wireguard-go's
 # PID (read for its CPU time under set -e) was gone.  The tests start it
-# with WG_PROCESS_FOREGROUND=1 as well as -f; so does this now, not yet
-# run.
+# with WG_PROCESS_FOREGROUND=1 as well as -f; so does this now, and the
+# second run (05:02, load 3.1) stopped at the same place: not that.
 #
 # --perf also records a cpu-clock profile (perf record -g) of the three
 # daemons during one more relayed TCP transfer and prints the top functions;
