@@ -12,6 +12,8 @@ per-round results into the table and the JSON report.
   report.py relay-table RAW META OUT
                                 the same for bench/relay.sh ("cfg round key
                                 value", cfg direct or relayed)
+  report.py stock-ratio RAW     bench/relay.sh --stock: medians of the
+                                relayed and stock rounds, and their ratio
 """
 import json
 import statistics
@@ -284,8 +286,10 @@ RELAY_TARGETS = {
 }
 
 
-def cmd_relay_table(raw_path, meta_path, out_path):
-    allruns = {}  # cfg -> key -> [(round, value)]
+def relay_rounds(raw_path):
+    """bench/relay.sh's raw rounds: (cfg -> key -> [(round, value)], the
+    discarded (cfg, round) pairs, cfg -> key -> [kept values])."""
+    allruns = {}
     discard = set()
     with open(raw_path) as f:
         for line in f:
@@ -304,6 +308,32 @@ def cmd_relay_table(raw_path, meta_path, out_path):
     runs = {cfg: {k: [v for r, v in vals if (cfg, r) not in discard]
                   for k, vals in keys.items()}
             for cfg, keys in allruns.items()}
+    return allruns, discard, runs
+
+
+def cmd_stock_ratio(raw_path):
+    """bench/relay.sh --stock: the medians of the member pair's relayed
+    rounds and the stock client's, and the ratio of their TCP."""
+    _allruns, discard, runs = relay_rounds(raw_path)
+
+    def med(cfg, key):
+        vals = runs.get(cfg, {}).get(key, [])
+        return statistics.median(vals) if vals else float("nan")
+
+    rows = [("TCP 1 stream, Gbit/s", "tcp_gbps"), ("ping idle, ms", "ping_idle_ms"),
+            ("CPU relay, s/GB", "cpu_relay_s_per_gb"), ("CPU a (sender), s/GB", "cpu_a_s_per_gb"),
+            ("CPU b (receiver), s/GB", "cpu_b_s_per_gb"), ("others' CPU, %", "bg_busy_pct")]
+    print("%-26s %12s %12s" % ("median", "relayed", "stock"))
+    for label, key in rows:
+        print("%-26s %12.4g %12.4g" % (label, med("relayed", key), med("stock", key)))
+    ratio = med("stock", "tcp_gbps") / med("relayed", "tcp_gbps")
+    print("stock/relayed TCP: %.2f (target >= 0.5); rounds kept: relayed %s, stock %s; "
+          "discarded: %d" % (ratio, runs.get("relayed", {}).get("tcp_gbps", []),
+                             runs.get("stock", {}).get("tcp_gbps", []), len(discard)))
+
+
+def cmd_relay_table(raw_path, meta_path, out_path):
+    allruns, discard, runs = relay_rounds(raw_path)
     meta = {}
     with open(meta_path) as f:
         for line in f:
@@ -393,6 +423,8 @@ def main(argv):
         cmd_table(argv[2], argv[3], argv[4])
     elif len(argv) >= 5 and argv[1] == "relay-table":
         cmd_relay_table(argv[2], argv[3], argv[4])
+    elif len(argv) >= 3 and argv[1] == "stock-ratio":
+        cmd_stock_ratio(argv[2])
     else:
         sys.stderr.write(__doc__)
         return 2

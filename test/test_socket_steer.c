@@ -85,6 +85,35 @@ static void test_steering(struct wg_device *dev)
 	   "overlay datagram, the 3-byte runt and the data with nonzero reserved bytes");
 }
 
+/* Stock clients' datagrams between a relay and a member (0xfe, dir 3
+ * or 4, a 24-byte header, doc/protocol.md 9.5): data to the data queue,
+ * a handshake to the control queue. */
+static void test_steering_stock(struct wg_device *dev)
+{
+	uint8_t to_relay[24 + 64] = { 0xfe, 4 }, from_relay[24 + 64] = { 0xfe, 3 };
+	uint8_t hs[24 + 148] = { 0xfe, 4 };
+	uint8_t kd[64], kc[64];
+	size_t nd, nc;
+
+	to_relay[24] = 4;
+	from_relay[24] = 4;
+	hs[24] = 1;
+	/* The client's address, 198.18.0.1 (IPv4). */
+	to_relay[2] = from_relay[2] = hs[2] = 4;
+	to_relay[8] = from_relay[8] = hs[8] = 198;
+	to_relay[9] = from_relay[9] = hs[9] = 18;
+	to_relay[11] = from_relay[11] = hs[11] = 1;
+	send_dgram(to_relay, sizeof(to_relay));
+	send_dgram(from_relay, sizeof(from_relay));
+	send_dgram(hs, sizeof(hs));
+	usleep(20000);
+	nd = drain(dev->sock4, kd, sizeof(kd));
+	nc = drain(dev->ctl4, kc, sizeof(kc));
+	ok(nd == 2 && nc == 1 && count_kind(kd, nd, 0xfe) == 2 && count_kind(kc, nc, 0xfe) == 1,
+	   "stock clients' data (dir 3 and 4) to the data queue, their handshake to the control "
+	   "queue (%zu data, %zu control)", nd, nc);
+}
+
 /* Far more initiations than a control queue holds (2 MiB, each small
  * datagram charged about 1 KiB), then one data datagram, to port. */
 static void flood_then_data(uint16_t port)
@@ -427,6 +456,7 @@ int main(void)
 	to.sin_port = htons(dev.bound_port);
 	to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 	test_steering(&dev);
+	test_steering_stock(&dev);
 	test_isolation(&dev, &loop);
 	test_known_sources(&dev);
 	test_known_v6(&dev);

@@ -181,13 +181,47 @@ static bool within_limits(struct ovl_stock *s, struct ovl_stock_member *m, size_
 	return true;
 }
 
+/* The slot of a client address among the known ones (the whole
+ * address), and of its IP address among the strangers' budgets. */
+static struct ovl_stock_known *known_slot(struct ovl_stock *s, const struct ovl_addr *a)
+{
+	return &s->known[ovl_probetab_hash(&s->ents, a, sizeof(*a)) % OVL_STOCK_KNOWN_SLOTS];
+}
+
+static uint64_t *src_slot(struct ovl_stock *s, const struct ovl_addr *a)
+{
+	uint8_t k[17];
+
+	k[0] = a->family;
+	memcpy(k + 1, a->ip, sizeof(a->ip));
+	return &s->src_tat[ovl_probetab_hash(&s->ents, k, sizeof(k)) % OVL_STOCK_SRC_SLOTS];
+}
+
+/* A session was used from a: its rekeys from there are no stranger's. */
+static void known_mark(struct ovl_stock *s, const struct ovl_addr *a, uint64_t now)
+{
+	struct ovl_stock_known *k = known_slot(s, a);
+
+	k->addr = *a;
+	k->used_ns = now ? now : 1;
+}
+
+static bool known_source(struct ovl_stock *s, const struct ovl_addr *a, uint64_t now)
+{
+	const struct ovl_stock_known *k = known_slot(s, a);
+
+	return k->used_ns && now - k->used_ns < (uint64_t)OVL_STOCK_IDLE_S * NS_PER_S &&
+	       ovl_addr_equal(&k->addr, a);
+}
+
 /* Walks the table for the quotas of a new pending entry: the member's
- * entries and the client IP address's pending ones. */
+ * entries, and for a stranger the member's and the client IP address's
+ * pending ones. */
 static bool within_quotas(const struct ovl_stock *s, unsigned member, const struct ovl_addr *client,
-			  uint64_t now)
+			  bool stranger, uint64_t now)
 {
 	uint32_t i, n = ovl_probetab_slots(&s->ents);
-	unsigned per_member = 0, per_ip = 0;
+	unsigned per_member = 0, pending = 0, per_ip = 0;
 
 	for (i = 0; i < n; ++i) {
 		const struct ent *e = ovl_probetab_at(&s->ents, i);
@@ -196,8 +230,11 @@ static bool within_quotas(const struct ovl_stock *s, unsigned member, const stru
 			continue;
 		if (e->member == member && ++per_member >= OVL_STOCK_PER_MEMBER)
 			return false;
-		if (e->state == ENT_PENDING && ovl_addr_same_ip(&e->client, client) &&
-		    ++per_ip >= OVL_STOCK_PENDING_PER_IP)
+		if (!stranger || e->state != ENT_PENDING)
+			continue;
+		if (e->member == member && ++pending >= OVL_STOCK_PENDING_PER_MEMBER)
+			return false;
+		if (ovl_addr_same_ip(&e->client, client) && ++per_ip >= OVL_STOCK_PENDING_PER_IP)
 			return false;
 	}
 	return true;
@@ -257,6 +294,7 @@ static bool confirm(struct ovl_stock *s, struct ent *pending, uint32_t answer_in
 	pending->state = ENT_LIVE;
 	pending->peer_index = answer_index;
 	pending->used_ns = now;
+	known_mark(s, &client, now);
 	return true;
 }
 
@@ -347,6 +385,8 @@ static enum ovl_stock_verdict client_by_index(struct ovl_stock *s, const uint8_t
 	if (p && !ovl_addr_equal(from, &p->client)) {
 		p->roam = *from;
 		p->roam_ns = now ? now : 1;
+	} else if (p && type == WG_DATA) {
+		known_mark(s, from, now);
 	}
 	if (e)
 		e->used_ns = now;
@@ -364,6 +404,7 @@ enum ovl_stock_verdict ovl_stock_from_client(struct ovl_stock *s, const uint8_t 
 {
 	int type = message_type(msg, len), member;
 	struct ovl_stock_member *m;
+	bool known;
 
 	if (!any_member(s, now))
 		return OVL_STOCK_NOT_MINE;
@@ -373,8 +414,15 @@ enum ovl_stock_verdict ovl_stock_from_client(struct ovl_stock *s, const uint8_t 
 	}
 	if (type != WG_INITIATION)
 		return client_by_index(s, msg, len, type, from, now, to);
-	/* Each initiation costs a mac1 per member: within a global budget. */
-	if (!gcra_allow(&s->init_tat, now, s->init_cost_ns, s->burst_ns)) {
+	/* Each initiation costs a mac1 per member: within budgets, a
+	 * stranger's apart from a known client's rekey (see stockrelay.h). */
+	known = known_source(s, from, now);
+	if (!known && !gcra_allow(src_slot(s, from), now, NS_PER_S / OVL_STOCK_INIT_PER_SRC,
+				  NS_PER_S)) {
+		++s->stats.limited;
+		return OVL_STOCK_REFUSED;
+	}
+	if (!gcra_allow(known ? &s->known_tat : &s->init_tat, now, s->init_cost_ns, s->burst_ns)) {
 		++s->stats.limited;
 		return OVL_STOCK_REFUSED;
 	}
@@ -384,7 +432,8 @@ enum ovl_stock_verdict ovl_stock_from_client(struct ovl_stock *s, const uint8_t 
 		return OVL_STOCK_REFUSED;
 	}
 	m = &s->members[member];
-	if (!within_quotas(s, (unsigned)member, from, now) || !within_limits(s, m, len, now) ||
+	if (!within_quotas(s, (unsigned)member, from, !known, now) ||
+	    (known && !within_limits(s, m, len, now)) ||
 	    !add(s, le32_get(msg + WG_SENDER_AT), TOWARD_CLIENT, ENT_PENDING, (unsigned)member, from,
 		 now)) {
 		++s->stats.limited;
@@ -394,6 +443,13 @@ enum ovl_stock_verdict ovl_stock_from_client(struct ovl_stock *s, const uint8_t 
 	++s->stats.to_member;
 	s->stats.to_member_bytes += len;
 	return OVL_STOCK_FORWARD;
+}
+
+/* Whether the client was heard from client lately in e's session. */
+static bool roamed_to(const struct ent *e, const struct ovl_addr *client, uint64_t now)
+{
+	return e->roam_ns && now - e->roam_ns < (uint64_t)OVL_STOCK_ROAM_S * NS_PER_S &&
+	       ovl_addr_equal(&e->roam, client);
 }
 
 /* The member's session with the client at client, by a walk (for the
@@ -407,32 +463,50 @@ static struct ent *session_of(const struct ovl_stock *s, unsigned member,
 		struct ent *e = ovl_probetab_at(&s->ents, i);
 
 		if (e->side == TOWARD_CLIENT && e->state == ENT_LIVE && e->member == member &&
-		    ent_live(s, e, now) &&
-		    (ovl_addr_equal(&e->client, client) ||
-		     (e->roam_ns && now - e->roam_ns < (uint64_t)OVL_STOCK_ROAM_S * NS_PER_S &&
-		      ovl_addr_equal(&e->roam, client))))
+		    ent_live(s, e, now) && (ovl_addr_equal(&e->client, client) || roamed_to(e, client, now)))
 			return e;
 	}
 	return NULL;
 }
 
+/* Whether another session of e's member, from e's client address, saw
+ * the client at client lately: the client's datagram that roamed may
+ * have used another keypair than the member's answer (around a rekey,
+ * each side sends on the newest keypair it may use, which need not be
+ * the same one).  A walk, only when an address differs. */
+static bool sibling_roamed_to(const struct ovl_stock *s, const struct ent *e,
+			      const struct ovl_addr *client, uint64_t now)
+{
+	uint32_t i, n = ovl_probetab_slots(&s->ents);
+
+	for (i = 0; i < n; ++i) {
+		const struct ent *o = ovl_probetab_at(&s->ents, i);
+
+		if (o != e && o->side == TOWARD_CLIENT && o->state == ENT_LIVE &&
+		    o->member == e->member && ent_live(s, o, now) &&
+		    ovl_addr_equal(&o->client, &e->client) && roamed_to(o, client, now))
+			return true;
+	}
+	return false;
+}
+
 /* Whether the member may send to client in the session of e: its
- * address, or the one the client roamed to lately, which the session
- * moves to. */
+ * address, or the one the client roamed to lately (in this session or
+ * another of the same client address), which the session moves to. */
 static bool may_send(struct ovl_stock *s, struct ent *e, const struct ovl_addr *client, uint64_t now)
 {
 	struct ent *p;
 
 	if (ovl_addr_equal(&e->client, client))
 		return true;
-	if (!e->roam_ns || now - e->roam_ns >= (uint64_t)OVL_STOCK_ROAM_S * NS_PER_S ||
-	    !ovl_addr_equal(&e->roam, client))
+	if (!roamed_to(e, client, now) && !sibling_roamed_to(s, e, client, now))
 		return false;
 	e->client = *client;
 	e->roam_ns = 0;
 	p = partner(s, e, now);
 	if (p)
 		p->client = *client;
+	known_mark(s, client, now);
 	++s->stats.roamed;
 	return true;
 }

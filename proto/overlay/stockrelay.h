@@ -22,12 +22,19 @@
  * WireGuard authenticated it, and its reply names the new address).
  *
  * Bounds: OVL_STOCK_MEMBERS members, a probe table of entries allocated
- * once; per member at most OVL_STOCK_PER_MEMBER entries, per client IP
- * address at most OVL_STOCK_PENDING_PER_IP pending ones; initiations
- * checked against the members' mac1 keys within a global budget
- * (OVL_STOCK_INIT_RATE a second); each member's traffic both ways within
- * the relay's per-sender limits (packets and bytes a second).  Nothing
- * is allocated per datagram. */
+ * once; per member at most OVL_STOCK_PER_MEMBER entries.  Strangers
+ * (initiations from an address that holds no session) are held apart
+ * from the sessions: each source IP address to OVL_STOCK_INIT_PER_SRC
+ * initiations a second (hashed slots), all of them to OVL_STOCK_INIT_RATE
+ * a second, per client IP address at most OVL_STOCK_PENDING_PER_IP
+ * pending entries and per member OVL_STOCK_PENDING_PER_MEMBER.  A
+ * session's client address (the addresses sessions were used from
+ * lately, in hashed slots) has a budget of its own for its rekeys
+ * (OVL_STOCK_INIT_RATE a second, in all) and no pending quota but the
+ * member's.  Each member's session traffic both ways, and its known
+ * clients' initiations, within the relay's per-sender limits (packets
+ * and bytes a second); strangers' initiations never draw on them.
+ * Nothing is allocated per datagram. */
 #ifndef WH_PROTO_OVERLAY_STOCKRELAY_H
 #define WH_PROTO_OVERLAY_STOCKRELAY_H
 
@@ -45,8 +52,12 @@ enum {
 	OVL_STOCK_IDLE_S = 200,		/* a session unused this long ends */
 	OVL_STOCK_ROAM_S = 5,		/* a new client address stays sendable */
 	OVL_STOCK_PER_MEMBER = 256,	/* entries (pending or not) per member */
-	OVL_STOCK_PENDING_PER_IP = 8,	/* pending entries per client IP address */
-	OVL_STOCK_INIT_RATE = 2000,	/* initiations checked a second, in all */
+	OVL_STOCK_PENDING_PER_IP = 8,	/* strangers' pending entries per client IP */
+	OVL_STOCK_PENDING_PER_MEMBER = 64,	/* strangers' pending entries per member */
+	OVL_STOCK_INIT_RATE = 2000,	/* initiations checked a second: strangers', known ones' */
+	OVL_STOCK_INIT_PER_SRC = 20,	/* a stranger IP address's initiations a second */
+	OVL_STOCK_SRC_SLOTS = 256,	/* hashed slots of those budgets */
+	OVL_STOCK_KNOWN_SLOTS = 1024,	/* hashed slots of sessions' client addresses */
 };
 
 /* What the relay does with a datagram. */
@@ -81,7 +92,16 @@ struct ovl_stock {
 	struct ovl_stock_member members[OVL_STOCK_MEMBERS];
 	struct ovl_probetab ents;
 	uint64_t pkt_cost_ns, byte_cost_ps, burst_ns;
-	uint64_t init_tat, init_cost_ns;
+	uint64_t init_tat, init_cost_ns;	/* strangers' initiations, in all */
+	uint64_t known_tat;			/* known clients' initiations, in all */
+	uint64_t src_tat[OVL_STOCK_SRC_SLOTS];	/* per stranger IP address (hashed) */
+	/* The client addresses sessions were used from lately, in hashed
+	 * slots (exact: a slot another address took makes its client a
+	 * stranger again, never a stranger known). */
+	struct ovl_stock_known {
+		struct ovl_addr addr;
+		uint64_t used_ns;
+	} known[OVL_STOCK_KNOWN_SLOTS];
 	struct ovl_stock_stats stats;
 };
 

@@ -21,8 +21,10 @@
 
 enum { Q_DATA = 0, Q_CONTROL = 1, Q_KNOWN = 2 };
 
-/* Where the source-address checks begin (see steer_build). */
-#define SRC_AT 9
+/* Where the shape checks' verdict "data" is, and where the
+ * source-address checks begin (see steer_build). */
+#define DATA_AT 13
+#define SRC_AT 14
 
 static size_t put(struct sock_filter *c, size_t i, uint16_t code, uint8_t jt, uint8_t jf,
 		  uint32_t k)
@@ -35,23 +37,33 @@ static size_t put(struct sock_filter *c, size_t i, uint16_t code, uint8_t jt, ui
 }
 
 /* The shape checks: WireGuard transport data (the first word 4, 0, 0, 0,
- * at least 32 bytes, a keepalive's size) and relay channel datagrams
- * that carry it (0xfe, the inner first word 4, 0, 0, 0 at offset 8,
- * doc/protocol.md 9.1) to the data queue; everything else on to the
- * source checks at SRC_AT. */
+ * at least 32 bytes, a keepalive's size), relay channel datagrams that
+ * carry it (0xfe, the inner first word 4, 0, 0, 0 at offset 8,
+ * doc/protocol.md 9.1) and stock clients' datagrams between a relay and
+ * a member that carry it (0xfe, dir 3 or 4, the inner first word at
+ * offset 24, 9.5: a member's replies to its clients must not queue
+ * behind a flood of strangers' initiations at the relay) to the data
+ * queue; everything else on to the source checks at SRC_AT.  (A load
+ * past the datagram's end returns 0, the data queue: no worse than the
+ * junk of type 4 that goes there anyway.) */
 static size_t put_shape(struct sock_filter *c)
 {
 	size_t i = 0;
 
-	i = put(c, i, BPF_LD | BPF_W | BPF_LEN, 0, 0, 0);
-	i = put(c, i, BPF_JMP | BPF_JGE | BPF_K, 0, SRC_AT - 2, 32);
-	i = put(c, i, BPF_LD | BPF_W | BPF_ABS, 0, 0, 0);
-	i = put(c, i, BPF_JMP | BPF_JEQ | BPF_K, 8 - 4, 0, 0x04000000);
-	i = put(c, i, BPF_ALU | BPF_RSH | BPF_K, 0, 0, 24);
-	i = put(c, i, BPF_JMP | BPF_JEQ | BPF_K, 0, SRC_AT - 6, 0xfe);
-	i = put(c, i, BPF_LD | BPF_W | BPF_ABS, 0, 0, 8);
-	i = put(c, i, BPF_JMP | BPF_JEQ | BPF_K, 0, SRC_AT - 8, 0x04000000);
-	i = put(c, i, BPF_RET | BPF_K, 0, 0, Q_DATA);
+	i = put(c, i, BPF_LD | BPF_W | BPF_LEN, 0, 0, 0);			/* 0 */
+	i = put(c, i, BPF_JMP | BPF_JGE | BPF_K, 0, SRC_AT - 2, 32);		/* 1 */
+	i = put(c, i, BPF_LD | BPF_W | BPF_ABS, 0, 0, 0);			/* 2 */
+	i = put(c, i, BPF_JMP | BPF_JEQ | BPF_K, DATA_AT - 4, 0, 0x04000000);	/* 3 */
+	i = put(c, i, BPF_ALU | BPF_RSH | BPF_K, 0, 0, 24);			/* 4 */
+	i = put(c, i, BPF_JMP | BPF_JEQ | BPF_K, 0, SRC_AT - 6, 0xfe);		/* 5 */
+	i = put(c, i, BPF_LD | BPF_W | BPF_ABS, 0, 0, 8);			/* 6 */
+	i = put(c, i, BPF_JMP | BPF_JEQ | BPF_K, DATA_AT - 8, 0, 0x04000000);	/* 7 */
+	i = put(c, i, BPF_LD | BPF_B | BPF_ABS, 0, 0, 1);			/* 8: dir */
+	i = put(c, i, BPF_JMP | BPF_JEQ | BPF_K, 1, 0, 3);			/* 9 */
+	i = put(c, i, BPF_JMP | BPF_JEQ | BPF_K, 0, SRC_AT - 11, 4);		/* 10 */
+	i = put(c, i, BPF_LD | BPF_W | BPF_ABS, 0, 0, 24);			/* 11 */
+	i = put(c, i, BPF_JMP | BPF_JEQ | BPF_K, 0, SRC_AT - 13, 0x04000000);	/* 12 */
+	i = put(c, i, BPF_RET | BPF_K, 0, 0, Q_DATA);				/* 13 */
 	return i;
 }
 
