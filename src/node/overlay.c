@@ -74,6 +74,7 @@ struct overlay {
 		union wg_sockaddr client, relay;
 	} seen[OVERLAY_STOCK_SEEN];
 	unsigned seen_next;
+	size_t n_stock_clients;		/* the engine's: registered for them */
 	struct ovl_probetab routes;	/* of struct stock_route, by key */
 	uint64_t route_seq;		/* the last route set's stamp */
 	struct overlay_stock_stats stock;
@@ -144,10 +145,11 @@ static void on_timer(uv_timer_t *t)
 	size_t i;
 
 	ovl_engine_tick(ov->eng, now);
-	/* A member registers with every boot node (the relay a stock
-	 * client's configuration names), public member or not; the engine
-	 * sends PEERS to one that offers relaying, at most every 30 s. */
-	for (i = 0; i < ov->n_boot; ++i)
+	/* A member with stock clients registers with every boot node (the
+	 * relay a stock client's configuration names), public member or
+	 * not; the engine sends PEERS and STOCK_CLIENTS to one that offers
+	 * relaying, at most every 30 s. */
+	for (i = 0; ov->n_stock_clients && i < ov->n_boot; ++i)
 		if (overlay_addr_from_wg(&ov->boot[i], &a))
 			ovl_engine_register_peers(ov->eng, ov->boot_key[i], &a, false, now);
 	rearm(ov);
@@ -507,9 +509,6 @@ int overlay_new(struct overlay **out, struct wg_device *dev, const struct overla
 		free(ov);
 		return ret;
 	}
-	/* Every member takes stock clients through its relays; its
-	 * WireGuard refuses the keys it has no peer for (9.5). */
-	ovl_engine_set_stock_member(ov->eng, !cfg->public_node);
 	/* Two slots per client route: a datagram to a client finds its
 	 * relay in one probe range, whatever the number of clients. */
 	randombytes_buf(hk, sizeof(hk));
@@ -795,6 +794,19 @@ static bool header_room(struct pkt *p, size_t hl)
 	p->data -= hl;
 	p->len += hl;
 	return true;
+}
+
+size_t overlay_set_stock_clients(struct overlay *ov, const uint8_t (*keys)[32], size_t n)
+{
+	ov->n_stock_clients = ovl_engine_set_stock_clients(ov->eng, keys, n);
+	if (ov->n_stock_clients < n)
+		dev_log(ov->dev, LOG_INFO, "stock clients: the relays pass the first %zu of %zu",
+			ov->n_stock_clients, n);
+	/* The boot nodes hear of them on the next turn of the loop, after
+	 * the caller's overlay_set_peers. */
+	if (ov->n_stock_clients && !ov->dev->closing)
+		uv_timer_start(&ov->timer, on_timer, 0, 0);
+	return ov->n_stock_clients;
 }
 
 enum wg_ext_verdict overlay_stock_foreign(struct overlay *ov, struct pkt *p)
