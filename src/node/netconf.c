@@ -78,241 +78,8 @@ int netconf_fail_errno(struct netconf_parser *p, int e)
 	return p->rc;
 }
 
-/* Writes s in double quotes, bytes outside printable ASCII as \xNN, and
- * at most max characters of it (then "..."), so that a message never
- * carries control characters or an unbounded value. */
-static const char *quote_n(char *out, size_t outlen, const char *s, size_t max)
-{
-	static const char hex[] = "0123456789abcdef";
-	size_t o = 0, i;
-
-	out[o++] = '"';
-	for (i = 0; s[i] && o + 9 < outlen; ++i) {
-		unsigned char c = (unsigned char)s[i];
-
-		if (i == max) {
-			memcpy(out + o, "...", 3);
-			o += 3;
-			break;
-		}
-		if (c < 0x20 || c > 0x7e || c == '"' || c == '\\') {
-			out[o++] = '\\';
-			out[o++] = 'x';
-			out[o++] = hex[c >> 4];
-			out[o++] = hex[c & 15];
-		} else {
-			out[o++] = (char)c;
-		}
-	}
-	out[o++] = '"';
-	out[o] = '\0';
-	return out;
-}
-
 #define QBUF (QUOTE_MAX * 4 + 8)
-#define Q(buf, s) quote_n(buf, sizeof(buf), s, QUOTE_MAX)
-
-const char *netconf_quote(char out[NETCONF_QUOTE_BUF], const char *s)
-{
-	return quote_n(out, NETCONF_QUOTE_BUF, s, QUOTE_MAX);
-}
-
-void netconf_format_ipv4(char out[16], const uint8_t a[4])
-{
-	char *o = out;
-	int i;
-
-	for (i = 0; i < 4; ++i) {
-		unsigned v = a[i];
-
-		if (i)
-			*o++ = '.';
-		if (v >= 100)
-			*o++ = (char)('0' + v / 100);
-		if (v >= 10)
-			*o++ = (char)('0' + v / 10 % 10);
-		*o++ = (char)('0' + v % 10);
-	}
-	*o = '\0';
-}
-
-void netconf_format_ipv6(char out[46], const uint8_t a[16])
-{
-	if (!inet_ntop(AF_INET6, a, out, 46))
-		strcpy(out, "?");
-}
-
-void netconf_key_text(char out[KEY_B64_LEN + 1], const struct netconf_peer *peer)
-{
-	if (peer->key_form == KEY_FORM_URL) {
-		key_to_base64url(out, peer->key);
-	} else {
-		key_to_base64(out, peer->key);
-		if (peer->key_form == KEY_FORM_STD)
-			out[KEY_B64URL_LEN] = '\0';
-	}
-}
-
-/* A peer as messages name it: "hostname" (KEY), or the key alone. */
-const char *netconf_peer_label(char *out, size_t outlen, const struct netconf_peer *peer)
-{
-	char k[KEY_B64_LEN + 1];
-
-	netconf_key_text(k, peer);
-	if (peer->hostname[0])
-		snprintf(out, outlen, "\"%s\" (%s)", peer->hostname, k);
-	else
-		snprintf(out, outlen, "\"%s\"", k);
-	return out;
-}
-
-/* ---- lexical pieces ---- */
-
-static bool is_digit(char c)
-{
-	return c >= '0' && c <= '9';
-}
-
-static bool is_lower(char c)
-{
-	return c >= 'a' && c <= 'z';
-}
-
-static bool is_alpha(char c)
-{
-	return is_lower(c) || (c >= 'A' && c <= 'Z');
-}
-
-/* A network name: 1..63 of [a-z0-9_-], not starting or ending with '-'
- * (a DNS label; '_' kept because WireHub's own examples use it). */
-static bool valid_label(const char *s)
-{
-	size_t n = strlen(s), i;
-
-	if (n == 0 || n > NETCONF_MAX_LABEL || s[0] == '-' || s[n - 1] == '-')
-		return false;
-	for (i = 0; i < n; ++i)
-		if (!is_lower(s[i]) && !is_digit(s[i]) && s[i] != '-' && s[i] != '_')
-			return false;
-	return true;
-}
-
-/* A DNS name in an endpoint: labels of [A-Za-z0-9_-] (1..63, no '-' at
- * either end) joined by dots, 253 characters at most, one final dot
- * allowed. */
-static bool valid_dns_name(const char *s, size_t n)
-{
-	size_t i, start = 0;
-
-	if (n && s[n - 1] == '.')
-		--n;
-	if (n == 0 || n > NETCONF_MAX_HOST)
-		return false;
-	for (i = 0; i <= n; ++i) {
-		if (i == n || s[i] == '.') {
-			size_t l = i - start;
-
-			if (l == 0 || l > NETCONF_MAX_LABEL || s[start] == '-' || s[i - 1] == '-')
-				return false;
-			start = i + 1;
-		} else if (!is_alpha(s[i]) && !is_digit(s[i]) && s[i] != '-' && s[i] != '_') {
-			return false;
-		}
-	}
-	return true;
-}
-
-static bool all_digits_dots(const char *s, size_t n);
-
-/* A member's hostname, a DNS name as WireHub's announcement wrote them
- * ("a.test"): at most 253 characters, labels of 1..63 letters, digits,
- * '-' or '_' (WireHub's own examples use "node_a"), no '-' at a label's
- * ends, no final dot, and a last label that is not all digits (so that
- * no hostname reads as an IPv4 address).  Letters are compared in either
- * case: out gets the name in lowercase. */
-static bool valid_hostname(const char *s, char out[NETCONF_MAX_HOSTNAME + 1])
-{
-	size_t n = strlen(s), i, last;
-
-	if (n == 0 || n > NETCONF_MAX_HOSTNAME || s[n - 1] == '.' ||
-	    !valid_dns_name(s, n))
-		return false;
-	last = n;
-	while (last && s[last - 1] != '.')
-		--last;
-	if (all_digits_dots(s + last, n - last))
-		return false;
-	for (i = 0; i <= n; ++i)
-		out[i] = s[i] >= 'A' && s[i] <= 'Z' ? (char)(s[i] - 'A' + 'a') : s[i];
-	return true;
-}
-
-static bool all_digits_dots(const char *s, size_t n)
-{
-	size_t i;
-
-	for (i = 0; i < n; ++i)
-		if (!is_digit(s[i]) && s[i] != '.')
-			return false;
-	return n > 0;
-}
-
-/* Unsigned decimal, digits only, value <= max. */
-static bool parse_uint(const char *s, size_t n, unsigned long max, unsigned long *out)
-{
-	unsigned long v = 0;
-	size_t i;
-
-	if (n == 0 || n > 10)
-		return false;
-	for (i = 0; i < n; ++i) {
-		if (!is_digit(s[i]))
-			return false;
-		v = v * 10 + (unsigned long)(s[i] - '0');
-	}
-	if (v > max)
-		return false;
-	*out = v;
-	return true;
-}
-
-/* Dotted-quad IPv4, four decimal parts of 0..255 without leading zeros
- * (which some parsers read as octal). */
-static bool parse_ipv4(const char *s, size_t n, uint8_t out[4])
-{
-	size_t i = 0;
-	int part;
-
-	for (part = 0; part < 4; ++part) {
-		size_t start = i;
-		unsigned long v;
-
-		while (i < n && is_digit(s[i]))
-			++i;
-		if (i - start > 1 && s[start] == '0')
-			return false;
-		if (!parse_uint(s + start, i - start, 255, &v))
-			return false;
-		out[part] = (uint8_t)v;
-		if (part < 3) {
-			if (i >= n || s[i] != '.')
-				return false;
-			++i;
-		}
-	}
-	return i == n;
-}
-
-static bool parse_ipv6(const char *s, size_t n, uint8_t out[16])
-{
-	char tmp[46];
-
-	if (n == 0 || n >= sizeof(tmp))
-		return false;
-	memcpy(tmp, s, n);
-	tmp[n] = '\0';
-	return inet_pton(AF_INET6, tmp, out) == 1;
-}
+#define Q(buf, s) netconf_quote_n(buf, sizeof(buf), s, QUOTE_MAX)
 
 /* ---- directives ---- */
 
@@ -383,12 +150,12 @@ int netconf_parse_prefix(struct netconf_parser *p, const char *tok, bool v6, uin
 		alen = QUOTE_MAX;
 	memcpy(a, tok, alen);
 	a[alen] = '\0';
-	if (!(v6 ? parse_ipv6(tok, alen, addr) : parse_ipv4(tok, alen, addr)))
+	if (!(v6 ? netconf_parse_ipv6(tok, alen, addr) : netconf_parse_ipv4(tok, alen, addr)))
 		return netconf_fail(p, p->lineno, "%s is not an %s address", Q(q, a), v6 ? "IPv6" : "IPv4");
 	if (!slash)
 		return netconf_fail(p, p->lineno, "%s has no prefix length: write it as %s",
 			    Q(q, tok), v6 ? "PREFIX/N, as fd00:1:2::/48" : "A.B.C.D/N, as 10.0.42.0/24");
-	if (!parse_uint(slash + 1, strlen(slash + 1), max, &n) || n == 0 ||
+	if (!netconf_parse_uint(slash + 1, strlen(slash + 1), max, &n) || n == 0 ||
 	    (slash[1] == '0' && slash[2]))
 		return netconf_fail(p, p->lineno, "%s is not a prefix length (1 to %lu)", Q(q, slash + 1), max);
 	*prefix = (uint8_t)n;
@@ -401,7 +168,7 @@ static int do_name(struct netconf_parser *p, char **tok, size_t ntok)
 
 	if (one_value(p, tok, ntok) || set_once(p, &p->line_name, "name"))
 		return p->rc;
-	if (!valid_label(tok[1]))
+	if (!netconf_valid_label(tok[1]))
 		return netconf_fail(p, p->lineno,
 			    "%s is not a valid network name: use 1 to 63 lowercase letters, "
 			    "digits, '-' or '_'", Q(q, tok[1]));
@@ -446,7 +213,7 @@ static int do_workbit(struct netconf_parser *p, char **tok, size_t ntok)
 
 	if (one_value(p, tok, ntok) || set_once(p, &p->line_workbit, "workbit"))
 		return p->rc;
-	if (!parse_uint(tok[1], strlen(tok[1]), NETCONF_MAX_WORKBIT, &v))
+	if (!netconf_parse_uint(tok[1], strlen(tok[1]), NETCONF_MAX_WORKBIT, &v))
 		return netconf_fail(p, p->lineno, "%s is not a workbit (0 to %d)", Q(q, tok[1]),
 			    NETCONF_MAX_WORKBIT);
 	p->conf->workbit = (unsigned)v;
@@ -493,12 +260,12 @@ static int parse_endpoint(struct netconf_parser *p, const char *tok, struct netc
 		else if (close[1])
 			return netconf_fail(p, p->lineno, "%s is not an endpoint: expected ':' after ']'",
 				    Q(q, tok));
-		if (!parse_ipv6(host, hlen, ep->addr))
+		if (!netconf_parse_ipv6(host, hlen, ep->addr))
 			return netconf_fail(p, p->lineno, "%s is not an endpoint: not an IPv6 address "
 				    "in the brackets", Q(q, tok));
 		ep->type = NETCONF_ENDPOINT_IPV6;
 	} else if ((colon = strchr(tok, ':')) && strchr(colon + 1, ':')) {
-		if (!parse_ipv6(tok, n, ep->addr))
+		if (!netconf_parse_ipv6(tok, n, ep->addr))
 			return netconf_fail(p, p->lineno, "%s is not an IPv6 address (write [ADDRESS]:PORT "
 				    "for a port)", Q(q, tok));
 		ep->type = NETCONF_ENDPOINT_IPV6;
@@ -506,8 +273,8 @@ static int parse_endpoint(struct netconf_parser *p, const char *tok, struct netc
 		hlen = colon ? (size_t)(colon - tok) : n;
 		if (colon)
 			port = colon + 1;
-		if (all_digits_dots(tok, hlen)) {
-			if (!parse_ipv4(tok, hlen, ep->addr)) {
+		if (netconf_all_digits_dots(tok, hlen)) {
+			if (!netconf_parse_ipv4(tok, hlen, ep->addr)) {
 				char a[QUOTE_MAX + 1];
 				size_t l = hlen < QUOTE_MAX ? hlen : QUOTE_MAX;
 
@@ -517,7 +284,7 @@ static int parse_endpoint(struct netconf_parser *p, const char *tok, struct netc
 			}
 			ep->type = NETCONF_ENDPOINT_IPV4;
 		} else {
-			if (!valid_dns_name(tok, hlen))
+			if (!netconf_valid_dns_name(tok, hlen))
 				return netconf_fail(p, p->lineno, "%s is not a valid endpoint host name",
 					    Q(q, tok));
 			memcpy(ep->host, tok, hlen);
@@ -526,7 +293,7 @@ static int parse_endpoint(struct netconf_parser *p, const char *tok, struct netc
 		}
 	}
 	if (port) {
-		if (!parse_uint(port, strlen(port), 65535, &v) || v == 0 || port[0] == '0')
+		if (!netconf_parse_uint(port, strlen(port), 65535, &v) || v == 0 || port[0] == '0')
 			return netconf_fail(p, p->lineno, "%s is not a port (1 to 65535) in endpoint %s",
 				    Q(q, port), Q(q2, tok));
 		ep->port = (uint16_t)v;
@@ -566,7 +333,7 @@ static bool looks_like_key(const char *tok)
 	if (n < 40 || n > 48)
 		return false;
 	for (i = 0; i < n; ++i)
-		if (!is_alpha(tok[i]) && !is_digit(tok[i]) && !strchr("+/-_=", tok[i]))
+		if (!netconf_is_alpha(tok[i]) && !netconf_is_digit(tok[i]) && !strchr("+/-_=", tok[i]))
 			return false;
 	return true;
 }
@@ -575,7 +342,7 @@ static bool looks_like_key(const char *tok)
  * mistake, and messages end up in logs. */
 static const char *quote_key(char *out, size_t outlen, const char *tok)
 {
-	return quote_n(out, outlen, tok, KEY_SHOWN);
+	return netconf_quote_n(out, outlen, tok, KEY_SHOWN);
 }
 
 static struct netconf_peer *new_peer(struct netconf_parser *p)
@@ -616,7 +383,7 @@ static uint64_t alias_expiry(const char *c, size_t len)
 	if (len <= elen || len - elen > 19 || memcmp(c, OVL_INVITE_NOTE_EXPIRES, elen))
 		return 0;
 	for (size_t i = elen; i < len; ++i) {
-		if (!is_digit(c[i]))
+		if (!netconf_is_digit(c[i]))
 			return 0;
 		v = v * 10 + (uint64_t)(c[i] - '0');
 	}
@@ -692,7 +459,7 @@ static int peer_line(struct netconf_parser *p, struct netconf_peer *peer, enum n
 
 			if (peer->tcp_port)
 				return netconf_fail(p, p->lineno, "a second \"tcp\" port");
-			if (i + 1 >= ntok || !parse_uint(tok[i + 1], strlen(tok[i + 1]), 65535, &port) || !port)
+			if (i + 1 >= ntok || !netconf_parse_uint(tok[i + 1], strlen(tok[i + 1]), 65535, &port) || !port)
 				return netconf_fail(p, p->lineno, "\"tcp\" needs a port (1 to 65535)%s%s",
 					    i + 1 < ntok ? ", not " : "", i + 1 < ntok ? Q(q, tok[i + 1]) : "");
 			peer->tcp_port = (uint16_t)port;
@@ -712,16 +479,16 @@ static int peer_line(struct netconf_parser *p, struct netconf_peer *peer, enum n
 			has_endpoint = true;
 		} else if (strchr(t, ':')) {
 			/* Before the key: a static address, or the hostname. */
-			if (!parse_ipv6(t, strlen(t), peer->ipv6))
+			if (!netconf_parse_ipv6(t, strlen(t), peer->ipv6))
 				return netconf_fail(p, p->lineno, "%s is not an IPv6 address", Q(q, t));
 			if (!trusted)
 				goto static_on_untrusted;
 			if (peer->static6)
 				return netconf_fail(p, p->lineno, "a second static IPv6 address %s", Q(q, t));
 			peer->static6 = peer->has_ipv6 = true;
-		} else if (all_digits_dots(t, strlen(t)) ||
-			   (is_digit(t[0]) && strchr(t, '.') && !valid_hostname(t, host))) {
-			if (!parse_ipv4(t, strlen(t), peer->ipv4))
+		} else if (netconf_all_digits_dots(t, strlen(t)) ||
+			   (netconf_is_digit(t[0]) && strchr(t, '.') && !netconf_valid_hostname(t, host))) {
+			if (!netconf_parse_ipv4(t, strlen(t), peer->ipv4))
 				return netconf_fail(p, p->lineno, "%s is not an IPv4 address", Q(q, t));
 			if (!trusted)
 				goto static_on_untrusted;
@@ -732,7 +499,7 @@ static int peer_line(struct netconf_parser *p, struct netconf_peer *peer, enum n
 			return netconf_fail(p, p->lineno, "%s (%zu characters) is not a valid public key: "
 				    "expected 32 bytes in base64, 43 or 44 characters",
 				    quote_key(q, sizeof(q), t), strlen(t));
-		} else if (valid_hostname(t, host)) {
+		} else if (netconf_valid_hostname(t, host)) {
 			if (peer->hostname[0])
 				return netconf_fail(p, p->lineno, "a second hostname %s (the first is %s)",
 					    Q(q, t), Q(q2, peer->hostname));
@@ -832,7 +599,7 @@ static int end_line(struct netconf_parser *p)
 		if (c == '#' && (i == 0 || p->line[i - 1] == ' ' || p->line[i - 1] == '\t'))
 			break;
 		if ((c < 0x20 && c != '\t') || c == 0x7f)
-			return netconf_fail(p, p->lineno, "control character %s", quote_n(q, sizeof(q),
+			return netconf_fail(p, p->lineno, "control character %s", netconf_quote_n(q, sizeof(q),
 				    (char[]){ (char)c, 0 }, 1));
 	}
 	p->line[len] = '\0';

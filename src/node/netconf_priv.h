@@ -74,6 +74,25 @@ int netconf_parse_prefix(struct netconf_parser *p, const char *tok, bool v6, uin
 int netconf_route_line(struct netconf_parser *p, char **tok, size_t ntok);
 int netconf_routes_finish(struct netconf_parser *p);
 
+/* netconf_text.c: the lexical pieces.  netconf_quote_n: s in double
+ * quotes, bytes outside printable ASCII as \xNN, at most max characters
+ * (then "..."). */
+const char *netconf_quote_n(char *out, size_t outlen, const char *s, size_t max);
+bool netconf_is_digit(char c);
+bool netconf_is_alpha(char c);
+/* A network name: a DNS label of [a-z0-9_-]. */
+bool netconf_valid_label(const char *s);
+/* A DNS name in an endpoint (labels joined by dots, one final dot). */
+bool netconf_valid_dns_name(const char *s, size_t n);
+/* A hostname of the file (out: in lowercase); never reads as IPv4. */
+bool netconf_valid_hostname(const char *s, char out[NETCONF_MAX_HOSTNAME + 1]);
+bool netconf_all_digits_dots(const char *s, size_t n);
+/* Unsigned decimal, digits only, value <= max. */
+bool netconf_parse_uint(const char *s, size_t n, unsigned long max, unsigned long *out);
+/* Dotted-quad IPv4 without leading zeros; IPv6 text (inet_pton). */
+bool netconf_parse_ipv4(const char *s, size_t n, uint8_t out[4]);
+bool netconf_parse_ipv6(const char *s, size_t n, uint8_t out[16]);
+
 /* Addresses and keys as messages show them. */
 void netconf_format_ipv4(char out[16], const uint8_t a[4]);
 void netconf_format_ipv6(char out[46], const uint8_t a[16]);

@@ -137,5 +137,7 @@ bool node_peer_has_session_at(const struct wg_peer *peer, uint64_t now);
 /* A handshake with m: at once when our key is the lower, else in a
  * second if still needed (crossed initiations stall both sides). */
 void node_plan_handshake(struct node *n, struct member *m);
+/* The discovery tick (node_members.c), started once the node is up. */
+void node_discover_start(struct node *n);
 
 #endif
