@@ -293,6 +293,7 @@ static enum ovl_decode decode_probe(struct ovl_probe *m, struct reader *r)
 }
 
 static enum ovl_decode decode_peers(struct ovl_peers *m, struct reader *r);
+static enum ovl_decode decode_stock_clients(struct ovl_stock_clients *m, struct reader *r);
 
 static enum ovl_decode decode_map_probe(struct ovl_map_probe *m, struct reader *r)
 {
@@ -361,6 +362,9 @@ enum ovl_decode ovl_msg_decode(struct ovl_msg *m, const uint8_t *buf, size_t len
 		break;
 	case OVL_MSG_PEERS:
 		res = decode_peers(&m->u.peers, &r);
+		break;
+	case OVL_MSG_STOCK_CLIENTS:
+		res = decode_stock_clients(&m->u.stock_clients, &r);
 		break;
 	case OVL_MSG_PROBE_REQ:
 		res = decode_probe_req(&m->u.probe_req, &r);
@@ -670,6 +674,41 @@ static int encode_peers(struct writer *w, const struct ovl_peers *m)
 
 /* ---- end of PEERS ---- */
 
+/* ---- STOCK_CLIENTS (doc/protocol.md 9.5) ---- */
+
+static enum ovl_decode decode_stock_clients(struct ovl_stock_clients *m, struct reader *r)
+{
+	const struct ovl_wire_stock_clients *w = take(r, sizeof(*w));
+	const uint8_t *keys;
+
+	if (!w)
+		return OVL_DECODE_TRUNCATED;
+	if (!w->count || w->count > OVL_STOCK_CLIENTS_MAX)
+		return OVL_DECODE_BAD_FIELD;
+	keys = take(r, (size_t)w->count * OVL_KEY_LEN);
+	if (!keys)
+		return OVL_DECODE_TRUNCATED;
+	m->count = w->count;
+	memcpy(m->keys, keys, (size_t)w->count * OVL_KEY_LEN);
+	return OVL_DECODE_OK;
+}
+
+static int encode_stock_clients(struct writer *w, const struct ovl_stock_clients *m)
+{
+	struct ovl_wire_stock_clients *o;
+	uint8_t *keys;
+
+	if (!m->count || m->count > OVL_STOCK_CLIENTS_MAX)
+		return -EINVAL;
+	o = put(w, sizeof(*o));
+	keys = put(w, (size_t)m->count * OVL_KEY_LEN);
+	if (!o || !keys)
+		return -EMSGSIZE;
+	o->count = m->count;
+	memcpy(keys, m->keys, (size_t)m->count * OVL_KEY_LEN);
+	return 0;
+}
+
 long ovl_msg_encode(uint8_t *out, size_t outmax, const struct ovl_msg *m)
 {
 	/* Never more than one datagram's worth, whatever the buffer. */
@@ -714,6 +753,9 @@ long ovl_msg_encode(uint8_t *out, size_t outmax, const struct ovl_msg *m)
 		break;
 	case OVL_MSG_PEERS:
 		ret = encode_peers(&w, &m->u.peers);
+		break;
+	case OVL_MSG_STOCK_CLIENTS:
+		ret = encode_stock_clients(&w, &m->u.stock_clients);
 		break;
 	case OVL_MSG_PROBE_REQ:
 		ret = encode_probe_req(&w, &m->u.probe_req);
@@ -867,6 +909,8 @@ const char *ovl_msg_type_name(uint8_t type)
 		return "CHANNEL_BOUND";
 	case OVL_MSG_PEERS:
 		return "PEERS";
+	case OVL_MSG_STOCK_CLIENTS:
+		return "STOCK_CLIENTS";
 	case OVL_MSG_PROBE_REQ:
 		return "PROBE_REQ";
 	case OVL_MSG_PROBE:

@@ -138,6 +138,11 @@ struct ovl_peers {
 	uint8_t filter[OVL_PEERS_FILTER_LEN];
 };
 
+struct ovl_stock_clients {
+	uint8_t count;			/* 1..OVL_STOCK_CLIENTS_MAX */
+	uint8_t keys[OVL_STOCK_CLIENTS_MAX][OVL_KEY_LEN];
+};
+
 struct ovl_msg {
 	uint8_t type;			/* enum ovl_msg_type */
 	union {
@@ -154,6 +159,7 @@ struct ovl_msg {
 		struct ovl_probe_req probe_req;
 		struct ovl_probe probe;
 		struct ovl_peers peers;
+		struct ovl_stock_clients stock_clients;
 		struct ovl_map_probe map_probe;
 		struct ovl_map_seen map_seen;
 	} u;

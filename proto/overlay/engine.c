@@ -336,6 +336,16 @@ static void dispatch(struct ovl_engine *e, const uint8_t sender[32], const struc
 		if (m->u.peers.stock && e->stock_ready)
 			ovl_stock_register(&e->stock, sender, from, t.now_ns);
 		break;
+	case OVL_MSG_STOCK_CLIENTS:
+		/* The same, with the clients its file lists: we pass only
+		 * those (9.5). */
+		if (e->stock_ready)
+			ovl_stock_set_clients(&e->stock, sender, from,
+					      (const uint8_t (*)[32])m->u.stock_clients.keys,
+					      m->u.stock_clients.count, t.now_ns);
+		else
+			++e->stats.unhandled;
+		break;
 	default:
 		++e->stats.unhandled;
 		break;
@@ -631,9 +641,14 @@ struct ovl_stock *ovl_engine_stock(struct ovl_engine *e)
 	return e->stock_ready ? &e->stock : NULL;
 }
 
-void ovl_engine_set_stock_member(struct ovl_engine *e, bool on)
+size_t ovl_engine_set_stock_clients(struct ovl_engine *e, const uint8_t (*keys)[32], size_t n)
 {
-	e->stock_member = on;
+	if (n > OVL_STOCK_CLIENTS_MAX)
+		n = OVL_STOCK_CLIENTS_MAX;
+	if (n)
+		memcpy(e->stock_clients, keys, n * 32);
+	e->n_stock_clients = (uint8_t)n;
+	return n;
 }
 
 bool ovl_engine_registered_at(const struct ovl_engine *e, const struct ovl_addr *addr, uint64_t now_ns)

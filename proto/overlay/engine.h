@@ -246,12 +246,14 @@ int ovl_engine_set_guests(struct ovl_engine *e, const uint8_t (*keys)[32], size_
 			  struct ovl_time t);
 /* Stock WireGuard clients (doc/protocol.md 9.5).  As a relay: the table
  * of the members that take them through us (NULL unless we are a PUBLIC
- * node that relays).  As a member: whether our PEERS asks our relays to
- * pass stock clients to us (off after new), and whether we sent PEERS to
+ * node that relays).  As a member: the keys of the stock clients our
+ * relays pass to us (none after new: we register for none; at most
+ * OVL_STOCK_CLIENTS_MAX are kept, the count returned; call it before
+ * ovl_engine_set_peers, which sends them with our PEERS), and whether we sent PEERS to
  * the relay at addr within a registration's lifetime (a client's
  * datagram is taken only from such a relay). */
 struct ovl_stock *ovl_engine_stock(struct ovl_engine *e);
-void ovl_engine_set_stock_member(struct ovl_engine *e, bool on);
+size_t ovl_engine_set_stock_clients(struct ovl_engine *e, const uint8_t (*keys)[32], size_t n);
 bool ovl_engine_registered_at(const struct ovl_engine *e, const struct ovl_addr *addr, uint64_t now_ns);
 /* Registers our peers with key at addr when it is a relay (it offers
  * relaying in our table) and we have not done so within 30 s.  again: a

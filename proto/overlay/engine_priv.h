@@ -182,9 +182,12 @@ struct ovl_engine {
 	struct ovl_natfilt filt;
 	/* Stock WireGuard clients (9.5): as a relay, the members that take
 	 * them through us (stock_ready: public relaying nodes only); as a
-	 * member, whether our PEERS asks our relays for them. */
+	 * member, the keys of our stock clients, which our relays get in a
+	 * STOCK_CLIENTS after each PEERS (none: we take no stock clients). */
 	struct ovl_stock stock;
-	bool stock_ready, stock_member;
+	bool stock_ready;
+	uint8_t n_stock_clients;
+	uint8_t stock_clients[OVL_STOCK_CLIENTS_MAX][32];
 	/* Everyone's counters. */
 	struct ovl_engine_stats stats;
 };

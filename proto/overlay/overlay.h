@@ -73,6 +73,7 @@ enum ovl_msg_type {
 	OVL_MSG_PEERS = 0x16,		/* a member's peers, for its relays (9.3) */
 	OVL_MSG_MAP_PROBE = 0x17,	/* NAT mapping: to a PUBLIC node's second port (9.4) */
 	OVL_MSG_MAP_SEEN = 0x18,	/* its answer from that port: where it saw us */
+	OVL_MSG_STOCK_CLIENTS = 0x19,	/* a member's stock clients, for a relay (9.5) */
 	/* Reserved, not yet specified: */
 	OVL_MSG_INVITE_FIRST = 0x20,	/* 0x20-0x2f invitations: AUTH 0x20, AUTHED 0x21 */
 	OVL_MSG_AUTH = 0x20,		/* a joiner's real key, under the alias (auth.h) */
@@ -313,6 +314,15 @@ struct ovl_wire_peers {
 	uint8_t filter[OVL_PEERS_FILTER_LEN];	/* bit i: byte i / 8, mask 1 << (i % 8) */
 };
 
+/* STOCK_CLIENTS (doc/protocol.md 9.5): the WireGuard keys of the stock
+ * clients a member's network file lists; count keys of OVL_KEY_LEN bytes
+ * follow. */
+enum { OVL_STOCK_CLIENTS_MAX = 32 };
+
+struct ovl_wire_stock_clients {
+	uint8_t count;			/* 1..OVL_STOCK_CLIENTS_MAX */
+};
+
 struct ovl_wire_probe_req {
 	uint8_t nonce[8];
 	uint8_t pad_len[2];		/* big-endian; that many zero bytes follow */
@@ -362,6 +372,9 @@ _Static_assert(sizeof(struct ovl_wire_probe_req) == 10, "wire size");
 _Static_assert(sizeof(struct ovl_wire_peers) == 1041, "wire size");
 _Static_assert(1 + sizeof(struct ovl_wire_peers) <= OVL_MAX_PLAINTEXT, "PEERS fits in 1280 bytes");
 _Static_assert(sizeof(struct ovl_wire_probe) == 10, "wire size");
+_Static_assert(sizeof(struct ovl_wire_stock_clients) == 1, "wire size");
+_Static_assert(1 + sizeof(struct ovl_wire_stock_clients) + OVL_STOCK_CLIENTS_MAX * OVL_KEY_LEN <=
+	       OVL_MAX_PLAINTEXT, "a full STOCK_CLIENTS fits in 1280 bytes");
 
 /* Anti-amplification of PROBE_REQ (doc/protocol.md 8.2): a request is
  * answered by at most three PROBEs (the answer, OTHER_PORT, OTHER_IP), so

@@ -351,17 +351,27 @@ static int send_peers(struct ovl_engine *e, const uint8_t key[32], const struct 
 	uint8_t salt[16];
 	struct ovl_msg m;
 	size_t i;
+	int ret;
 
 	memset(&m, 0, sizeof(m));
 	m.type = OVL_MSG_PEERS;
 	e->rng(e->rng_ctx, salt, sizeof(salt));
 	ovl_peerfilter_init(&m.u.peers, e->n_peer_keys + e->n_guest_keys, salt);
-	m.u.peers.stock = e->stock_member;
 	for (i = 0; i < e->n_peer_keys; ++i)
 		ovl_peerfilter_add(&m.u.peers, e->peer_keys[i]);
 	for (i = 0; i < e->n_guest_keys; ++i)
 		ovl_peerfilter_add(&m.u.peers, e->guest_keys[i]);
-	return engine_send(e, key, addr, &m, t.wall_ns);
+	ret = engine_send(e, key, addr, &m, t.wall_ns);
+	/* Our stock clients, if any, right after (9.5): the relay passes
+	 * handshakes with those keys only. */
+	if (ret >= 0 && e->n_stock_clients) {
+		memset(&m, 0, sizeof(m));
+		m.type = OVL_MSG_STOCK_CLIENTS;
+		m.u.stock_clients.count = e->n_stock_clients;
+		memcpy(m.u.stock_clients.keys, e->stock_clients, (size_t)e->n_stock_clients * 32);
+		ret = engine_send(e, key, addr, &m, t.wall_ns);
+	}
+	return ret;
 }
 
 void ovl_engine_register_peers(struct ovl_engine *e, const uint8_t key[32],

@@ -132,23 +132,50 @@ void ovl_stock_set_limits(struct ovl_stock *s, uint32_t pps, uint32_t bps)
 	s->byte_cost_ps = bps ? NS_PER_S * 1000 / bps : 0;
 }
 
-bool ovl_stock_register(struct ovl_stock *s, const uint8_t key[32], const struct ovl_addr *addr,
-			uint64_t now)
+static const char mac1_label[8] = { 'm', 'a', 'c', '1', '-', '-', '-', '-' };
+
+/* The member's live registration with key (NULL: none; *free_slot: a
+ * slot that holds none). */
+static struct ovl_stock_member *member_of(struct ovl_stock *s, const uint8_t key[32], uint64_t now,
+					  struct ovl_stock_member **free_slot)
 {
-	static const char label[8] = { 'm', 'a', 'c', '1', '-', '-', '-', '-' };
-	struct ovl_stock_member *m = NULL, *free_slot = NULL;
 	unsigned i;
 
 	for (i = 0; i < OVL_STOCK_MEMBERS; ++i) {
 		struct ovl_stock_member *c = &s->members[i];
 
-		if (member_live(c, now) && !memcmp(c->key, key, 32)) {
-			m = c;
-			break;
-		}
-		if (!free_slot && !member_live(c, now))
-			free_slot = c;
+		if (member_live(c, now) && !memcmp(c->key, key, 32))
+			return c;
+		if (free_slot && !*free_slot && !member_live(c, now))
+			*free_slot = c;
 	}
+	return NULL;
+}
+
+bool ovl_stock_set_clients(struct ovl_stock *s, const uint8_t key[32], const struct ovl_addr *addr,
+			   const uint8_t (*clients)[32], size_t n, uint64_t now)
+{
+	struct ovl_stock_member *m;
+	size_t i;
+
+	if (!ovl_stock_register(s, key, addr, now))
+		return false;
+	m = member_of(s, key, now, NULL);
+	if (n > OVL_STOCK_CLIENTS_MAX)
+		n = OVL_STOCK_CLIENTS_MAX;
+	for (i = 0; i < n; ++i)
+		blake2s_hash2(m->client_mac1[i], mac1_label, sizeof(mac1_label), clients[i], 32);
+	m->n_clients = (uint8_t)n;
+	m->listed = true;
+	return true;
+}
+
+bool ovl_stock_register(struct ovl_stock *s, const uint8_t key[32], const struct ovl_addr *addr,
+			uint64_t now)
+{
+	struct ovl_stock_member *m = NULL, *free_slot = NULL;
+
+	m = member_of(s, key, now, &free_slot);
 	if (!m) {
 		if (!free_slot) {
 			++s->stats.reg_refused;
@@ -158,8 +185,10 @@ bool ovl_stock_register(struct ovl_stock *s, const uint8_t key[32], const struct
 		/* Whatever the slot's last holder left is void from now on. */
 		++m->gen;
 		memcpy(m->key, key, 32);
-		blake2s_hash2(m->mac1_key, label, sizeof(label), key, 32);
+		blake2s_hash2(m->mac1_key, mac1_label, sizeof(mac1_label), key, 32);
 		m->tat_pkts = m->tat_bytes = 0;
+		m->listed = false;
+		m->n_clients = 0;
 	}
 	m->addr = *addr;
 	m->heard_ns = now ? now : 1;
@@ -511,6 +540,26 @@ static bool may_send(struct ovl_stock *s, struct ent *e, const struct ovl_addr *
 	return true;
 }
 
+/* Whether a member's handshake message (a response or an initiation, to
+ * the client: its mac1 is under the client's key) is to a client the
+ * member listed.  One keyed BLAKE2s per listed client, at most
+ * OVL_STOCK_CLIENTS_MAX, for a datagram of a registered member. */
+static bool client_listed(const struct ovl_stock_member *m, const uint8_t *msg, size_t len)
+{
+	size_t at = len - 2 * WG_MAC1_LEN;
+	uint8_t mac[WG_MAC1_LEN];
+	unsigned i;
+
+	if (!m->listed)
+		return true;
+	for (i = 0; i < m->n_clients; ++i) {
+		blake2s_mac16(mac, m->client_mac1[i], 32, msg, at);
+		if (!sodium_memcmp(mac, msg + at, WG_MAC1_LEN))
+			return true;
+	}
+	return false;
+}
+
 enum ovl_stock_verdict ovl_stock_from_member(struct ovl_stock *s, const struct ovl_addr *from,
 					     const struct ovl_addr *client, const uint8_t *msg,
 					     size_t len, uint64_t now)
@@ -524,6 +573,10 @@ enum ovl_stock_verdict ovl_stock_from_member(struct ovl_stock *s, const struct o
 		if (member_live(&s->members[i], now) && ovl_addr_equal(&s->members[i].addr, from))
 			m = &s->members[i];
 	if (!m || !type)
+		goto refused;
+	/* A handshake with a client the member's file does not list: R
+	 * passes nothing back, whatever the member's WireGuard answered. */
+	if ((type == WG_RESPONSE || type == WG_INITIATION) && !client_listed(m, msg, len))
 		goto refused;
 	i = (unsigned)(m - s->members);
 	switch (type) {

@@ -39,6 +39,7 @@
 #define WH_PROTO_OVERLAY_STOCKRELAY_H
 
 #include "proto/overlay/addr.h"
+#include "proto/overlay/overlay.h"
 #include "proto/overlay/probetab.h"
 
 #include <stdbool.h>
@@ -74,6 +75,13 @@ struct ovl_stock_member {
 	uint64_t heard_ns;		/* 0: free */
 	uint32_t gen;			/* entries of an earlier holder of the slot are void */
 	uint64_t tat_pkts, tat_bytes;	/* its relay limits, GCRA */
+	/* The stock clients its network file lists (STOCK_CLIENTS): their
+	 * mac1 keys, which a member's response or initiation to a client is
+	 * under.  Not listed (a registration by the PEERS flag alone, a
+	 * member of an earlier version): any client its WireGuard takes. */
+	bool listed;
+	uint8_t n_clients;
+	uint8_t client_mac1[OVL_STOCK_CLIENTS_MAX][32];
 };
 
 struct ovl_stock_stats {
@@ -117,6 +125,13 @@ void ovl_stock_set_limits(struct ovl_stock *s, uint32_t pps, uint32_t bps);
  * table holds OVL_STOCK_MEMBERS live others (counted). */
 bool ovl_stock_register(struct ovl_stock *s, const uint8_t key[32], const struct ovl_addr *addr,
 			uint64_t now);
+
+/* A member's registration with the keys of its stock clients (n: 1 to
+ * OVL_STOCK_CLIENTS_MAX; more are not kept): from then on R passes only
+ * handshakes of the member with those clients (the mac1 of its response
+ * or initiation is under the client's key).  False as ovl_stock_register. */
+bool ovl_stock_set_clients(struct ovl_stock *s, const uint8_t key[32], const struct ovl_addr *addr,
+			   const uint8_t (*clients)[32], size_t n, uint64_t now);
 
 /* A WireGuard datagram (first byte 1-4) from a client at from that the
  * relay's own WireGuard does not take (its mac1 is not ours, its index

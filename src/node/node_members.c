@@ -176,11 +176,14 @@ static const struct netconf_peer *old_line(const struct netconf *old, size_t *k,
 }
 
 /* The members' keys go to the overlay, which gives them to the relays we
- * use: they forward to us from these keys only (doc/protocol.md 9.3). */
+ * use: they forward to us from these keys only (doc/protocol.md 9.3).
+ * The stock clients' keys (client lines) go apart: with any, we register
+ * with the boot nodes for stock clients, and they pass handshakes of
+ * those keys only (9.5). */
 static int member_keys_to_relays(struct node *n)
 {
 	uint8_t (*keys)[32];
-	size_t i, count = 0;
+	size_t i, count = 0, clients = 0;
 	int ret;
 
 	if (!n->member)
@@ -188,10 +191,13 @@ static int member_keys_to_relays(struct node *n)
 	keys = calloc(n->n_members ? n->n_members : 1, sizeof(*keys));
 	if (!keys)
 		return -ENOMEM;
-	/* Not the stock clients': they speak no overlay. */
+	/* Members from the front, clients from the back. */
 	for (i = 0; i < n->n_members; ++i)
-		if (!n->members[i]->client)
+		if (n->members[i]->client)
+			memcpy(keys[n->n_members - ++clients], n->members[i]->key, 32);
+		else
 			memcpy(keys[count++], n->members[i]->key, 32);
+	overlay_set_stock_clients(n->ov, (const uint8_t (*)[32])keys + count, clients);
 	ret = overlay_set_peers(n->ov, (const uint8_t (*)[32])keys, count);
 	free(keys);
 	return ret;

@@ -9,6 +9,7 @@
 #include "proto/overlay/addr.h"
 #include "proto/overlay/engine.h"
 #include "proto/overlay/predict.h"
+#include "proto/overlay/probetab.h"
 #include "proto/overlay/stockrelay.h"
 #include "src/node/probeport.h"
 #include "src/node/strbuf.h"
@@ -27,6 +28,14 @@
 _Static_assert((int)OVERLAY_NAT_UNKNOWN == (int)OVL_NAT_UNKNOWN && (int)OVERLAY_NAT_NONE == (int)OVL_NAT_NONE &&
 	       (int)OVERLAY_NAT_EIM == (int)OVL_NAT_EIM && (int)OVERLAY_NAT_EDM == (int)OVL_NAT_EDM,
 	       "the node's NAT mapping names are the engine's");
+
+/* A client peer's relay, in the routes table (its key hashed: one probe
+ * range per datagram).  seq: when it was set, 0 for a free slot. */
+struct stock_route {
+	uint8_t key[32];
+	union wg_sockaddr relay;
+	uint64_t seq;
+};
 
 struct overlay {
 	struct wg_device *dev;
@@ -66,12 +75,9 @@ struct overlay {
 		union wg_sockaddr client, relay;
 	} seen[OVERLAY_STOCK_SEEN];
 	unsigned seen_next;
-	struct stock_route {
-		uint8_t key[32];
-		union wg_sockaddr relay;
-		bool used;
-	} routes[OVERLAY_STOCK_CLIENTS];
-	unsigned route_hint;
+	size_t n_stock_clients;		/* the engine's: registered for them */
+	struct ovl_probetab routes;	/* of struct stock_route, by key */
+	uint64_t route_seq;		/* the last route set's stamp */
 	struct overlay_stock_stats stock;
 };
 
@@ -140,10 +146,11 @@ static void on_timer(uv_timer_t *t)
 	size_t i;
 
 	ovl_engine_tick(ov->eng, now);
-	/* A member registers with every boot node (the relay a stock
-	 * client's configuration names), public member or not; the engine
-	 * sends PEERS to one that offers relaying, at most every 30 s. */
-	for (i = 0; i < ov->n_boot; ++i)
+	/* A member with stock clients registers with every boot node (the
+	 * relay a stock client's configuration names), public member or
+	 * not; the engine sends PEERS and STOCK_CLIENTS to one that offers
+	 * relaying, at most every 30 s. */
+	for (i = 0; ov->n_stock_clients && i < ov->n_boot; ++i)
 		if (overlay_addr_from_wg(&ov->boot[i], &a))
 			ovl_engine_register_peers(ov->eng, ov->boot_key[i], &a, false, now);
 	rearm(ov);
@@ -482,6 +489,7 @@ bool overlay_channel_forward(void *ctx, struct pkt *p, uint32_t channel)
 int overlay_new(struct overlay **out, struct wg_device *dev, const struct overlay_config *cfg,
 		const struct overlay_ops *ops, void *ctx)
 {
+	uint8_t hk[OVL_PROBETAB_KEYBYTES];
 	struct ovl_engine_config ec;
 	struct overlay *ov;
 	int ret;
@@ -506,9 +514,16 @@ int overlay_new(struct overlay **out, struct wg_device *dev, const struct overla
 		free(ov);
 		return ret;
 	}
-	/* Every member takes stock clients through its relays; its
-	 * WireGuard refuses the keys it has no peer for (9.5). */
-	ovl_engine_set_stock_member(ov->eng, !cfg->public_node);
+	/* Two slots per client route: a datagram to a client finds its
+	 * relay in one probe range, whatever the number of clients. */
+	randombytes_buf(hk, sizeof(hk));
+	ret = ovl_probetab_init(&ov->routes, 2 * OVERLAY_STOCK_CLIENTS, sizeof(struct stock_route), hk);
+	sodium_memzero(hk, sizeof(hk));
+	if (ret < 0) {
+		ovl_engine_free(ov->eng);
+		free(ov);
+		return ret;
+	}
 	uv_timer_init(dev->loop, &ov->timer);
 	ov->timer.data = ov;
 	uv_timer_start(&ov->timer, on_timer, 0, 0);
@@ -533,6 +548,7 @@ static void on_timer_closed(uv_handle_t *h)
 {
 	struct overlay *ov = h->data;
 
+	ovl_probetab_free(&ov->routes);
 	ovl_engine_free(ov->eng);
 	free(ov);
 }
@@ -797,6 +813,19 @@ static bool header_room(struct pkt *p, size_t hl)
 	return true;
 }
 
+size_t overlay_set_stock_clients(struct overlay *ov, const uint8_t (*keys)[32], size_t n)
+{
+	ov->n_stock_clients = ovl_engine_set_stock_clients(ov->eng, keys, n);
+	if (ov->n_stock_clients < n)
+		dev_log(ov->dev, LOG_INFO, "stock clients: the relays pass the first %zu of %zu",
+			ov->n_stock_clients, n);
+	/* The boot nodes hear of them on the next turn of the loop, after
+	 * the caller's overlay_set_peers. */
+	if (ov->n_stock_clients && !ov->dev->closing)
+		uv_timer_start(&ov->timer, on_timer, 0, 0);
+	return ov->n_stock_clients;
+}
+
 enum wg_ext_verdict overlay_stock_foreign(struct overlay *ov, struct pkt *p)
 {
 	struct ovl_stock *s = ovl_engine_stock(ov->eng);
@@ -869,9 +898,31 @@ bool overlay_stock_from_relay(struct overlay *ov, struct pkt *p)
 	return true;
 }
 
+static bool route_match(const void *e, const void *arg)
+{
+	const struct stock_route *r = e;
+
+	return r->seq && !memcmp(r->key, arg, 32);
+}
+
+/* The oldest route of a full range goes first (it comes back with its
+ * client's next datagram). */
+static uint64_t route_age(const void *e, const void *arg)
+{
+	(void)arg;
+	return ((const struct stock_route *)e)->seq;
+}
+
+static struct stock_route *stock_route_find(const struct overlay *ov, const uint8_t key[32],
+					    struct stock_route **victim)
+{
+	return ovl_probetab_find(&ov->routes, ovl_probetab_hash(&ov->routes, key, 32), route_match,
+				 route_age, key, (void **)victim);
+}
+
 bool overlay_stock_client_rx(struct overlay *ov, const uint8_t key[32], const union wg_sockaddr *client)
 {
-	struct stock_route *r = NULL, *free_slot = NULL;
+	struct stock_route *r, *victim = NULL;
 	unsigned i, j;
 
 	for (i = 0; i < OVERLAY_STOCK_SEEN; ++i) {
@@ -882,36 +933,19 @@ bool overlay_stock_client_rx(struct overlay *ov, const uint8_t key[32], const un
 	}
 	if (i == OVERLAY_STOCK_SEEN)
 		return false;
-	for (i = 0; i < OVERLAY_STOCK_CLIENTS && !r; ++i) {
-		if (ov->routes[i].used && !memcmp(ov->routes[i].key, key, 32))
-			r = &ov->routes[i];
-		else if (!ov->routes[i].used && !free_slot)
-			free_slot = &ov->routes[i];
-	}
+	r = stock_route_find(ov, key, &victim);
 	if (!r) {
-		/* Full: the oldest client's route goes (it comes back with its
-		 * next datagram). */
-		r = free_slot ? free_slot : &ov->routes[ov->route_hint++ % OVERLAY_STOCK_CLIENTS];
+		r = victim;
 		memcpy(r->key, key, 32);
-		r->used = true;
 	}
+	r->seq = ++ov->route_seq;
 	r->relay = ov->seen[j].relay;
 	return true;
 }
 
-static const struct stock_route *stock_route_of(const struct overlay *ov, const uint8_t key[32])
-{
-	unsigned i;
-
-	for (i = 0; i < OVERLAY_STOCK_CLIENTS; ++i)
-		if (ov->routes[i].used && !memcmp(ov->routes[i].key, key, 32))
-			return &ov->routes[i];
-	return NULL;
-}
-
 bool overlay_stock_relay_of(const struct overlay *ov, const uint8_t key[32], union wg_sockaddr *relay)
 {
-	const struct stock_route *r = stock_route_of(ov, key);
+	const struct stock_route *r = stock_route_find(ov, key, NULL);
 
 	if (r)
 		*relay = r->relay;
@@ -921,7 +955,7 @@ bool overlay_stock_relay_of(const struct overlay *ov, const uint8_t key[32], uni
 enum wg_ext_verdict overlay_stock_output(struct overlay *ov, const uint8_t key[32],
 					 const union wg_sockaddr *client, struct pkt *p)
 {
-	const struct stock_route *r = stock_route_of(ov, key);
+	const struct stock_route *r = stock_route_find(ov, key, NULL);
 	struct ovl_addr c;
 
 	if (!r || !overlay_addr_from_wg(client, &c) || !header_room(p, OVL_CHAN_CLIENT_HEADER_LEN))

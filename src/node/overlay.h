@@ -185,6 +185,12 @@ struct overlay_stock_stats {
 	uint64_t refused_not_relay;	/* CLIENT_TO_RELAY to a node that is none */
 };
 struct strbuf;
+/* As a member: the keys of the stock clients our network file lists (n
+ * 0: none).  With any, we register with every boot node for them, and
+ * our relays pass handshakes of those keys only; call it before
+ * overlay_set_peers, which sends them.  Returns how many the relays get
+ * (at most OVL_STOCK_CLIENTS_MAX, 32: the rest are refused there). */
+size_t overlay_set_stock_clients(struct overlay *ov, const uint8_t (*keys)[32], size_t n);
 /* As a relay: a WireGuard datagram that is not our device's (the device's
  * foreign op): WG_EXT_SEND readdressed to the member with the client
  * header, _TAKEN refused and counted, _NOT_MINE. */

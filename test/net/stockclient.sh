@@ -6,17 +6,22 @@
 #     gm         port-restricted NAT --- m   wh member
 #     gc         port-restricted NAT --- c   wireguard-go, peer m only,
 #                                   \        endpoint = relay
-#                                    -- e   wireguard-go, a key m does
+#                                    -- e   wireguard-go, a key m's file does
 #                                           not list, peer m, endpoint = relay
 #
-# 1. m registers with the relay; c's only peer is m with Endpoint = the
-#    relay: ping and TCP c -> m go through the relay.  The relay holds no
-#    key but its own (wg show: its private key is its file's, and no peer).
+# 0. m's file lists no client: m does not register with the relay for
+#    stock clients (it does register its PEERS).  `wh reload` with a
+#    client line for c: it registers, with c's key.
+# 1. c's only peer is m with Endpoint = the relay: ping and TCP c -> m go
+#    through the relay.  The relay holds no key but its own (wg show: its
+#    private key is its file's, and no peer).
 # 2. c's datagrams come from a new address mid-ping (its socket moves to
 #    another port and gc forgets its mappings: a NAT rebind as the relay
 #    and m see it): the pings resume within REBIND_MS of it.
-# 3. e (unlisted) gets nothing back: no handshake, nothing received; m
-#    counts its initiations as handshake_invalid.
+# 3. e (unlisted in the file) gets nothing back, even though stock wg
+#    made it a WireGuard peer of m, so that m's WireGuard answers it: the
+#    relay refuses m's responses (their mac1 is under a key m did not
+#    list), counted as refused; e sees no handshake, receives nothing.
 # Usage: stockclient.sh WH
 LAB_TAG=sk
 # shellcheck source=lib.sh
@@ -56,6 +61,7 @@ natlab_spawn "${NATLAB_NS[relay]}" relay env LOG_LEVEL="${LAB_LOG_LEVEL:-info}" 
 M_PUB=$("$WH" pubkey <"$LAB_DIR/m.key")
 # wh prints keys in URL-safe base64; wg takes the standard alphabet.
 M_WG=$(printf '%s=' "$M_PUB" | tr -- '-_' '+/')
+C_PUB=$(gen_key c) || exit 1
 printf 'name stock\nsubnet 198.19.0.0/16\nworkbit 4\nboot %s %s\ntrust m %s\n' \
 	"$RELAY" "$RELAY_EP" "$M_PUB" >"$LAB_DIR/net.conf"
 natlab_spawn "${NATLAB_NS[m]}" m env LOG_LEVEL="${LAB_LOG_LEVEL:-info}" "$WH" up \
@@ -74,30 +80,47 @@ if ! wait_for "[ -n \"\$(show m $IF_M ipv4)\" ]" 15; then
 	tap_done
 fi
 M_IP=$(show m "$IF_M" ipv4)
-# m has registered with the relay once the relay lists it.
+
+# ---- 0. registration for stock clients only with client lines
+
+# m's PEERS reached the relay: it would have registered for stock
+# clients with them.
+if wait_for "[ \"\$(inspect relay $IF_R relay_channels peers_taken)\" -ge 1 ]" 30 &&
+	[ "$(inspect relay "$IF_R" relay_clients registered)" = 0 ]; then
+	tap_ok "m, whose file lists no client, registers its PEERS but not for stock clients"
+else
+	tap_fail "m without client lines does not register for stock clients" \
+		"peers_taken $(inspect relay "$IF_R" relay_channels peers_taken)," \
+		"registered $(inspect relay "$IF_R" relay_clients registered)"
+fi
+# The client line for c (wh's URL-safe form of its key), then reload.
+printf 'client c %s\n' "$(printf '%s' "$C_PUB" | tr -- '+/' '-_' | tr -d '=')" >>"$LAB_DIR/net.conf"
+nsx "${NATLAB_NS[m]}" "$WH" reload "$IF_M" >/dev/null 2>&1 || tap_fail "wh reload with c's client line"
 if wait_for "[ \"\$(inspect relay $IF_R relay_clients registered)\" -ge 1 ]" 30; then
-	tap_ok "m registers with the relay for stock clients"
+	tap_ok "after a reload with a client line, m registers with the relay for stock clients"
 else
 	tap_fail "m registers with the relay for stock clients" "$(tail -n 30 "$LAB_DIR/m.log")"
 	tap_done
 fi
+# c's overlay address, as its configuration would have it.
+C_IP=$(nsx "${NATLAB_NS[m]}" "$WH" show "$IF_M" json 2>/dev/null | python3 -c '
+import json, sys
+d = json.load(sys.stdin)
+for p in d.get("members", []) + d.get("peers", []):
+    if p.get("hostname") == "c":
+        print(p.get("ipv4")); break')
 
 # A stock client: wireguard-go, its only peer m at the relay's address.
 stock_client() { # name iface tunnel-ip
 	local ns=${NATLAB_NS[$1]}
 	start_impl "$ns" "$2" wireguard-go || return 1
-	gen_key "$1" >/dev/null || return 1
+	[ -e "$LAB_DIR/$1.key" ] || gen_key "$1" >/dev/null || return 1
 	wgx "$ns" set "$2" private-key "$LAB_DIR/$1.key" \
 		peer "$M_WG" endpoint "$RELAY_EP" allowed-ips "$M_IP/32" persistent-keepalive 5 || return 1
 	ip -n "$ns" addr add "$3/32" dev "$2" && ip -n "$ns" link set "$2" up &&
 		ip -n "$ns" route add "$M_IP/32" dev "$2"
 }
-stock_client c "$IF_C" 198.19.250.1 || { tap_fail "client c starts" "$(impl_log "$IF_C")"; tap_done; }
-C_PUB=$(cat "$LAB_DIR/c.pub")
-# m lists c as a WireGuard peer with stock wg (no endpoint).
-nsx "${NATLAB_NS[m]}" wg set "$IF_M" peer "$C_PUB" allowed-ips 198.19.250.1/32 ||
-	tap_fail "wg set on m adds c"
-ip -n "${NATLAB_NS[m]}" route replace 198.19.250.1/32 dev "$IF_M"
+stock_client c "$IF_C" "$C_IP" || { tap_fail "client c ($C_IP) starts" "$(impl_log "$IF_C")"; tap_done; }
 
 # ---- 1. ping and TCP through the relay
 
@@ -109,7 +132,7 @@ else
 		"$(tail -n 30 "$LAB_DIR/m.log" "$LAB_DIR/relay.log")"
 	tap_done
 fi
-tap_check "m pings c back" nsx "${NATLAB_NS[m]}" ping -n -q -c 3 -i 0.2 -w 10 198.19.250.1
+tap_check "m pings c back" nsx "${NATLAB_NS[m]}" ping -n -q -c 3 -i 0.2 -w 10 "$C_IP"
 # TCP: 2 MB from c to m and an echo of its length.
 nsx "${NATLAB_NS[m]}" python3 -c '
 import socket, sys
@@ -207,16 +230,21 @@ fi
 
 # ---- 3. a key m does not list
 
-inv0=$(inspect m "$IF_M" wireguard_drops handshake_invalid)
+# Stock wg makes e a WireGuard peer of m: m's WireGuard answers it, and
+# only the relay stands in the way.
+E_PUB=$(gen_key e) || tap_fail "e's key"
+nsx "${NATLAB_NS[m]}" wg set "$IF_M" peer "$E_PUB" allowed-ips 198.19.250.2/32 ||
+	tap_fail "wg set on m adds e"
+ref0=$(inspect relay "$IF_R" relay_clients refused)
 stock_client e "$IF_E" 198.19.250.2 || tap_fail "client e starts" "$(impl_log "$IF_E")"
 nsx "${NATLAB_NS[e]}" ping -n -q -c 2 -W 1 "$M_IP" >/dev/null 2>&1
-wait_for "[ \"\$(inspect m $IF_M wireguard_drops handshake_invalid)\" -gt $inv0 ]" 15
-inv1=$(inspect m "$IF_M" wireguard_drops handshake_invalid)
+wait_for "[ \"\$(inspect relay $IF_R relay_clients refused)\" -gt $ref0 ]" 15
+ref1=$(inspect relay "$IF_R" relay_clients refused)
 e_rx=$(wg_rx "${NATLAB_NS[e]}" "$IF_E" "$M_WG")
 e_hs=$(wg_field "${NATLAB_NS[e]}" "$IF_E" "$M_WG" latest-handshakes)
-if [ "$inv1" -gt "$inv0" ] && [ "${e_rx:-0}" -eq 0 ] && [ "${e_hs:-0}" -eq 0 ]; then
-	tap_ok "an unlisted key gets nothing back (m refused $((inv1 - inv0)) initiations)"
+if [ "$ref1" -gt "$ref0" ] && [ "${e_rx:-0}" -eq 0 ] && [ "${e_hs:-0}" -eq 0 ]; then
+	tap_ok "an unlisted key gets nothing back (the relay refused $((ref1 - ref0)) of m's answers)"
 else
-	tap_fail "an unlisted key gets nothing back" "handshake_invalid $inv0 -> $inv1, e received ${e_rx:-?} bytes, handshake ${e_hs:-?}"
+	tap_fail "an unlisted key gets nothing back" "relay refused $ref0 -> $ref1, e received ${e_rx:-?} bytes, handshake ${e_hs:-?}"
 fi
 tap_done

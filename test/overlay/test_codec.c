@@ -257,6 +257,39 @@ static void test_peers(void)
 	ok(!strcmp(ovl_msg_type_name(OVL_MSG_PEERS), "PEERS"), "its name");
 }
 
+/* STOCK_CLIENTS (doc/protocol.md 9.5): a count 1..32, then exactly that
+ * many keys. */
+static void test_stock_clients(void)
+{
+	uint8_t buf[OVL_MAX_PLAINTEXT];
+	struct ovl_msg m, d;
+	unsigned i;
+	long n;
+
+	memset(&m, 0, sizeof(m));
+	m.type = OVL_MSG_STOCK_CLIENTS;
+	m.u.stock_clients.count = 3;
+	for (i = 0; i < 3; ++i)
+		memset(m.u.stock_clients.keys[i], 0x31 + (int)i, 32);
+	n = ovl_msg_encode(buf, sizeof(buf), &m);
+	ok(n == 1 + 1 + 3 * 32 && buf[0] == 0x19 && buf[1] == 3 && buf[2] == 0x31 && buf[2 + 64] == 0x33,
+	   "STOCK_CLIENTS: type 0x19, count, then the keys (%ld bytes)", n);
+	ok(ovl_msg_decode(&d, buf, (size_t)n) == OVL_DECODE_OK && d.u.stock_clients.count == 3 &&
+	   !memcmp(d.u.stock_clients.keys, m.u.stock_clients.keys, 3 * 32), "round trip");
+	ok(ovl_msg_decode(&d, buf, (size_t)n - 1) == OVL_DECODE_TRUNCATED, "a key short: truncated");
+	buf[n] = 0;
+	ok(ovl_msg_decode(&d, buf, (size_t)n + 1) == OVL_DECODE_TRAILING, "a byte more: trailing");
+	buf[1] = 0;
+	ok(ovl_msg_decode(&d, buf, 2) == OVL_DECODE_BAD_FIELD, "count 0 refused");
+	buf[1] = OVL_STOCK_CLIENTS_MAX + 1;
+	ok(ovl_msg_decode(&d, buf, sizeof(buf)) == OVL_DECODE_BAD_FIELD, "count 33 refused");
+	m.u.stock_clients.count = OVL_STOCK_CLIENTS_MAX;
+	ok(ovl_msg_encode(buf, sizeof(buf), &m) == 2 + OVL_STOCK_CLIENTS_MAX * 32, "32 keys fit");
+	m.u.stock_clients.count = 0;
+	ok(ovl_msg_encode(buf, sizeof(buf), &m) == -EINVAL, "encoding none refused");
+	ok(!strcmp(ovl_msg_type_name(OVL_MSG_STOCK_CLIENTS), "STOCK_CLIENTS"), "its name");
+}
+
 /* CHANNEL_BOUND: a number and a lifetime with OK, and only with it. */
 static void test_channel_bound(void)
 {
@@ -509,7 +542,7 @@ static void test_types(void)
 		else if (r == OVL_DECODE_TRUNCATED)
 			++known;
 	}
-	ok(known == 15 && unknown == 241, "15 types known, 241 reported unknown (%u, %u)", known, unknown);
+	ok(known == 16 && unknown == 240, "16 types known, 240 reported unknown (%u, %u)", known, unknown);
 	b[0] = 0x21;
 	ok(ovl_msg_decode(&d, b, 40) == OVL_DECODE_UNKNOWN_TYPE && d.type == 0x21,
 	   "a reserved type (AUTHED) is unknown, its body unread");
@@ -637,6 +670,7 @@ int main(void)
 	test_round_trips();
 	test_channel_bound();
 	test_peers();
+	test_stock_clients();
 	test_padding();
 	test_limits();
 	test_types();

@@ -470,6 +470,87 @@ static void test_header(void)
 	ok(ovl_chan_client_parse(buf, 28, &dir, &b) == 0, "an unknown family refused");
 }
 
+/* A member registered with its clients' keys (STOCK_CLIENTS): R passes
+ * its handshakes with those clients only.  An unlisted key's initiation
+ * still reaches the member (its key is encrypted: R cannot tell), but
+ * the member's answer, whose mac1 is under that key, goes nowhere, even
+ * when the member's WireGuard took the key (a peer stock wg added):
+ * refused and counted, and no session is made.  A rekey from the member
+ * to an unlisted client is refused the same way. */
+static void test_listed(void)
+{
+	struct ovl_stock *s = table();
+	struct side c, x, m;
+	struct message_handshake_initiation init;
+	struct message_handshake_response resp;
+	struct ovl_addr ca = addr4(1, 1, 40000), xa = addr4(6, 6, 40000), ma = addr4(9, 9, 62096), to;
+	uint8_t listed[2][32], buf[256];
+	uint64_t now = T0, refused;
+	size_t nm, np, ns;
+	ssize_t n;
+
+	side_keys(&c);
+	side_keys(&x);
+	side_keys(&m);
+	randombytes_buf(listed[0], 32);
+	memcpy(listed[1], c.id.static_public, 32);
+	ok(ovl_stock_set_clients(s, m.id.static_public, &ma, (const uint8_t (*)[32])listed, 2, now),
+	   "the member registers with its two clients' keys");
+
+	ok(handshake(&x, &m, 0x5151, 0x6161, &init, &resp, now), "a handshake unlisted key -> member");
+	ok(ovl_stock_from_client(s, (uint8_t *)&init, sizeof(init), &xa, now, &to) == OVL_STOCK_FORWARD,
+	   "its initiation reaches the member (R cannot read the initiator's key)");
+	refused = s->stats.refused;
+	ok(ovl_stock_from_member(s, &ma, &xa, (uint8_t *)&resp, sizeof(resp), now + MS) ==
+		   OVL_STOCK_REFUSED && s->stats.refused == refused + 1,
+	   "the member's response to the unlisted key: refused, counted");
+	ovl_stock_count(s, now + MS, &nm, &np, &ns);
+	ok(ns == 0, "no session for the unlisted key (sessions %zu)", ns);
+	n = data(&x, buf, now);
+	ok(n > 0 && ovl_stock_from_client(s, buf, (size_t)n, &xa, now + 2 * MS, &to) == OVL_STOCK_REFUSED,
+	   "the unlisted key's data goes nowhere");
+	n = data(&m, buf, now);
+	ok(n > 0 && ovl_stock_from_member(s, &ma, &xa, buf, (size_t)n, now + 2 * MS) == OVL_STOCK_REFUSED,
+	   "nor the member's data to it");
+
+	ok(handshake(&c, &m, 0x7171, 0x8181, &init, &resp, now), "a handshake listed client -> member");
+	ok(ovl_stock_from_client(s, (uint8_t *)&init, sizeof(init), &ca, now, &to) == OVL_STOCK_FORWARD,
+	   "its initiation reaches the member");
+	ok(ovl_stock_from_member(s, &ma, &ca, (uint8_t *)&resp, sizeof(resp), now + MS) == OVL_STOCK_FORWARD,
+	   "the member's response to the listed client passes");
+	n = data(&m, buf, now);
+	ok(n > 0 && ovl_stock_from_member(s, &ma, &ca, buf, (size_t)n, now + 2 * MS) == OVL_STOCK_FORWARD,
+	   "and its data");
+
+	/* The member's rekey toward an unlisted key at the listed client's
+	 * address: refused. */
+	{
+		struct side m2 = m, x2 = x;
+		struct message_handshake_initiation i2;
+		struct message_handshake_response r2;
+
+		ok(handshake(&m2, &x2, 0x9191, 0xa1a1, &i2, &r2, now), "a handshake member -> unlisted key");
+		refused = s->stats.refused;
+		ok(ovl_stock_from_member(s, &ma, &ca, (uint8_t *)&i2, sizeof(i2), now + 3 * MS) ==
+			   OVL_STOCK_REFUSED && s->stats.refused == refused + 1,
+		   "the member's initiation to an unlisted key is refused, counted");
+		sodium_memzero(&m2, sizeof(m2));
+		sodium_memzero(&x2, sizeof(x2));
+	}
+
+	/* A new list replaces the old: the client is no longer passed. */
+	ok(ovl_stock_set_clients(s, m.id.static_public, &ma, (const uint8_t (*)[32])listed, 1, now + SEC),
+	   "the member re-registers without that client");
+	ok(handshake(&c, &m, 0x7272, 0x8282, &init, &resp, now + SEC), "the client again");
+	ok(ovl_stock_from_client(s, (uint8_t *)&init, sizeof(init), &ca, now + SEC, &to) == OVL_STOCK_FORWARD &&
+	   ovl_stock_from_member(s, &ma, &ca, (uint8_t *)&resp, sizeof(resp), now + SEC + MS) ==
+		   OVL_STOCK_REFUSED,
+	   "its handshake is refused now");
+	sodium_memzero(&c, sizeof(c));
+	sodium_memzero(&x, sizeof(x));
+	sodium_memzero(&m, sizeof(m));
+}
+
 int main(void)
 {
 	if (crypto_layer_init() < 0)
@@ -480,5 +561,6 @@ int main(void)
 	test_flood();
 	test_roam_rekey();
 	test_junk();
+	test_listed();
 	return tap_done();
 }

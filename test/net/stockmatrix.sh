@@ -1,0 +1,211 @@
+#!/bin/bash
+# Stock WireGuard clients behind two kinds of NAT reach members behind
+# three (issue 15's matrix), each client configured only from the file
+# `wh client-config` writes (taken as wg-quick would: wg-quick strip,
+# wg setconf, its Address lines, a route per AllowedIPs), through the
+# one public relay that file names.
+#
+#   internet 198.18.0.0/24 (bridge)
+#     relay  .10  public wh node (boot of the network), relays
+#     mo     .20  wh member, open (no NAT)
+#     gp         port-restricted NAT --- mp   wh member
+#     gs         symmetric NAT       --- ms   wh member
+#     gcp        port-restricted NAT --- cp   wireguard-go (client line "cp")
+#     gcs        symmetric NAT       --- cs   wireguard-go (client line "cs")
+#
+# 1. every member registers with the relay for its two clients;
+# 2. each client pings every member, and sends it 1 MiB over TCP, whose
+#    length the member echoes;
+# 3. the relay's process holds no private key but its own: its memory
+#    has its own private key (the scan sees keys) and none of the
+#    members' or the clients'.
+# Usage: stockmatrix.sh WH
+LAB_TAG=sm
+# shellcheck source=lib.sh
+. "$(dirname "$0")/lib.sh"
+# shellcheck source=natlab.sh
+. "$(dirname "$0")/natlab.sh"
+
+[ $# -ge 1 ] || { echo "usage: $0 WH" >&2; exit 2; }
+WH=$(lab_impl_abs "$1")
+natlab_require
+lab_require_impl "$WH"
+lab_require_cmd wireguard-go wg wg-quick python3
+lab_init
+
+natlab_internet
+natlab_public_host relay 198.18.0.10 || exit 1
+natlab_public_host mo 198.18.0.20 || exit 1
+natlab_gateway gp port-restricted || exit 1
+natlab_gateway gs symmetric || exit 1
+natlab_gateway gcp port-restricted || exit 1
+natlab_gateway gcs symmetric || exit 1
+natlab_host mp gp || exit 1
+natlab_host ms gs || exit 1
+natlab_host cp gcp || exit 1
+natlab_host cs gcs || exit 1
+
+MEMBERS="mo mp ms"
+CLIENTS="cp cs"
+declare -A IF PUB IP
+IF[relay]="sm${LAB_PID}r"
+for h in $MEMBERS $CLIENTS; do IF[$h]="sm${LAB_PID}$h"; done
+(umask 077 && for h in relay $MEMBERS; do "$WH" genkey workbit 4 >"$LAB_DIR/$h.key" || exit 1; done &&
+	for h in $CLIENTS; do wg genkey >"$LAB_DIR/$h.key" || exit 1; done) || exit 1
+for h in relay $MEMBERS; do PUB[$h]=$("$WH" pubkey <"$LAB_DIR/$h.key"); done
+# The clients' keys as wg makes them, in wh's URL-safe form for the file.
+for h in $CLIENTS; do PUB[$h]=$(wg pubkey <"$LAB_DIR/$h.key" | tr -- '+/' '-_' | tr -d '='); done
+RELAY_EP="${NATLAB_IP[relay]}:62096"
+printf 'workbit 4\nboot %s %s\n' "${PUB[relay]}" "$RELAY_EP" >"$LAB_DIR/relay.conf"
+{
+	printf 'name stockmx\nsubnet 198.19.0.0/16\nworkbit 4\nboot %s %s\n' "${PUB[relay]}" "$RELAY_EP"
+	for h in $MEMBERS; do printf 'trust %s %s\n' "$h" "${PUB[$h]}"; done
+	for h in $CLIENTS; do printf 'client %s %s\n' "$h" "${PUB[$h]}"; done
+} >"$LAB_DIR/net.conf"
+natlab_spawn "${NATLAB_NS[relay]}" relay env LOG_LEVEL="${LAB_LOG_LEVEL:-info}" "$WH" up \
+	"$LAB_DIR/relay.conf" private-key "$LAB_DIR/relay.key" interface "${IF[relay]}" -f
+RELAY_PID=$NATLAB_PID
+for h in $MEMBERS; do
+	natlab_spawn "${NATLAB_NS[$h]}" "$h" env LOG_LEVEL="${LAB_LOG_LEVEL:-info}" "$WH" up \
+		"$LAB_DIR/net.conf" private-key "$LAB_DIR/$h.key" interface "${IF[$h]}" -f
+done
+
+inspect() { # host section field
+	nsx "${NATLAB_NS[$1]}" "$WH" inspect "${IF[$1]}" 2>/dev/null |
+		python3 -c 'import json,sys; print(json.load(sys.stdin)[sys.argv[1]][sys.argv[2]])' "$2" "$3"
+}
+
+# ---- 1. registration
+
+if wait_for "[ \"\$(inspect relay relay_clients registered)\" -ge 3 ]" 40; then
+	tap_ok "the three members register with the relay for stock clients"
+else
+	tap_fail "the three members register with the relay" \
+		"registered $(inspect relay relay_clients registered)" "$(tail -n 20 "$LAB_DIR/ms.log")"
+	tap_done
+fi
+for h in $MEMBERS; do
+	IP[$h]=$(nsx "${NATLAB_NS[$h]}" "$WH" show "${IF[$h]}" json | python3 -c 'import json,sys; print(json.load(sys.stdin)["ipv4"])')
+done
+
+# ---- 2. the clients, from wh client-config alone
+
+# client NAME: its file from mo's client-config, taken as wg-quick would;
+# the private key joins it as the phone's app would add it.
+client() {
+	local h=$1 ns=${NATLAB_NS[$1]} ok=1 a
+	"$WH" client-config "${IF[mo]}" "$h" public-key "${PUB[$h]}" >"$LAB_DIR/$h.conf" 2>"$LAB_DIR/$h.cc.err" ||
+		return 1
+	start_impl "$ns" "${IF[$h]}" wireguard-go || return 1
+	{ echo "[Interface]"; echo "PrivateKey = $(cat "$LAB_DIR/$h.key")"; wg-quick strip "$LAB_DIR/$h.conf" |
+		sed '1{/^\[Interface\]$/d}'; } >"$LAB_DIR/$h.wg"
+	nsx "$ns" wg setconf "${IF[$h]}" "$LAB_DIR/$h.wg" || ok=
+	for a in $(sed -n 's/^Address = //p' "$LAB_DIR/$h.conf" | tr ',' ' '); do
+		ip -n "$ns" addr add "$a" dev "${IF[$h]}" || ok=
+	done
+	ip -n "$ns" link set "${IF[$h]}" up || ok=
+	for a in $(sed -n 's/^AllowedIPs = //p' "$LAB_DIR/$h.conf" | tr ',' ' '); do
+		ip -n "$ns" route add "$a" dev "${IF[$h]}" || ok=
+	done
+	IP[$h]=$(sed -n 's/^Address = \([0-9.]*\)\/32.*/\1/p' "$LAB_DIR/$h.conf")
+	[ -n "$ok" ] && [ -n "${IP[$h]}" ]
+}
+for h in $CLIENTS; do
+	if client "$h"; then
+		tap_ok "client $h (${IP[$h]}) set up from wh client-config's file"
+	else
+		tap_fail "client $h set up from wh client-config's file" "$(cat "$LAB_DIR/$h.cc.err" "$LAB_DIR/$h.conf")"
+		tap_done
+	fi
+done
+
+# A TCP sink on each member: it counts what one connection sends and
+# echoes the count.
+sink() { # member
+	nsx "${NATLAB_NS[$1]}" python3 -c '
+import socket, sys
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind((sys.argv[1], 5201)); s.listen(4); s.settimeout(60)
+for _ in range(int(sys.argv[2])):
+    c, _ = s.accept(); c.settimeout(30); n = 0
+    while True:
+        b = c.recv(65536)
+        if not b: break
+        n += len(b)
+    c.sendall(str(n).encode()); c.close()' "${IP[$1]}" 2 &
+	LAB_PIDS+=("$!")
+}
+for m in $MEMBERS; do sink "$m"; done
+for m in $MEMBERS; do
+	wait_for "nsx ${NATLAB_NS[$m]} ss -ltn | grep -q ':5201'" 10 || tap_fail "the TCP sink on $m listens"
+done
+MIB=$((1024 * 1024))
+for c in $CLIENTS; do
+	for m in $MEMBERS; do
+		if nsx "${NATLAB_NS[$c]}" ping -n -q -c 1 -i 0.2 -w 30 "${IP[$m]}" >/dev/null 2>&1 &&
+			nsx "${NATLAB_NS[$c]}" ping -n -q -c 3 -i 0.2 -w 10 "${IP[$m]}" >/dev/null 2>&1; then
+			tap_ok "$c pings $m (${IP[$m]}) through the relay"
+		else
+			tap_fail "$c pings $m through the relay" "$(wgx "${NATLAB_NS[$c]}" show "${IF[$c]}")" \
+				"$(tail -n 10 "$LAB_DIR/$m.log")"
+			continue
+		fi
+		got=$(nsx "${NATLAB_NS[$c]}" python3 -c '
+import socket, sys
+s = socket.create_connection((sys.argv[1], 5201), timeout=30)
+buf = bytes(65536)
+for _ in range(16): s.sendall(buf)
+s.shutdown(socket.SHUT_WR); print(s.recv(64).decode())' "${IP[$m]}" 2>&1)
+		if [ "$got" = "$MIB" ]; then
+			tap_ok "TCP $c -> $m: 1 MiB arrived whole"
+		else
+			tap_fail "TCP $c -> $m: 1 MiB" "got '$got'"
+		fi
+	done
+done
+for m in $MEMBERS; do
+	tap_check "$m pings both clients back" nsx "${NATLAB_NS[$m]}" sh -c \
+		"ping -n -q -c 2 -i 0.2 -w 10 ${IP[cp]} >/dev/null && ping -n -q -c 2 -i 0.2 -w 10 ${IP[cs]} >/dev/null"
+done
+
+# ---- 3. the relay's memory: its own private key, nobody else's
+
+keyscan() { # pid, then files of base64 keys: one line per key, "found" or "absent"
+	python3 - "$@" <<'EOF'
+import base64, re, sys
+pid, files = sys.argv[1], sys.argv[2:]
+keys = [base64.b64decode(open(f).read().strip().replace('-', '+').replace('_', '/') + '==')[:32]
+        for f in files]
+found = [False] * len(keys)
+with open('/proc/%s/maps' % pid) as maps, open('/proc/%s/mem' % pid, 'rb', 0) as mem:
+    for line in maps:
+        m = re.match(r'([0-9a-f]+)-([0-9a-f]+) (r)', line)
+        if not m or '[vvar]' in line or '[vsyscall]' in line:
+            continue
+        a, b = int(m.group(1), 16), int(m.group(2), 16)
+        # Reservations (a sanitizer's shadow) are no place for a key.
+        if b - a > 1 << 30:
+            continue
+        for at in range(a, b, 1 << 24):
+            try:
+                mem.seek(at)
+                data = mem.read(min(b - at, (1 << 24) + 31))
+            except (OSError, ValueError, OverflowError):
+                break
+            for i, k in enumerate(keys):
+                found[i] = found[i] or k in data
+for f, x in zip(files, found):
+    print(f.rsplit('/', 1)[-1], 'found' if x else 'absent')
+EOF
+}
+files=("$LAB_DIR/relay.key")
+for h in $MEMBERS $CLIENTS; do files+=("$LAB_DIR/$h.key"); done
+scan=$(keyscan "$RELAY_PID" "${files[@]}" 2>&1)
+if [ "$(echo "$scan" | grep -c ' found$')" = 1 ] && echo "$scan" | grep -qx 'relay.key found'; then
+	tap_ok "the relay's memory holds its own private key and none of the members' or clients'"
+else
+	tap_fail "the relay's memory holds no private key but its own" "$scan"
+fi
+tap_diag "relay: sessions $(inspect relay relay_clients sessions), to_member $(inspect relay relay_clients to_member)," \
+	"to_client $(inspect relay relay_clients to_client), refused $(inspect relay relay_clients refused)"
+tap_done
