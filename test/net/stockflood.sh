@@ -74,12 +74,15 @@ natlab_spawn "${NATLAB_NS[relay]}" relay env LOG_LEVEL="${LAB_LOG_LEVEL:-info}" 
 	"$LAB_DIR/relay.conf" private-key "$LAB_DIR/relay.key" interface "$IF_R" -f
 RELAY_PID=$NATLAB_PID
 
-"$WH" genkey workbit 4 >"$LAB_DIR/m.key"
+(umask 077 && "$WH" genkey workbit 4 >"$LAB_DIR/m.key")
 M_PUB=$("$WH" pubkey <"$LAB_DIR/m.key")
 # wh prints keys in URL-safe base64; wg and hsflood take the standard one.
 M_WG=$(printf '%s=' "$M_PUB" | tr -- '-_' '+/')
-printf 'name stock\nsubnet 198.19.0.0/16\nworkbit 4\nboot %s %s\ntrust m %s\n' \
-	"$RELAY" "$RELAY_EP" "$M_PUB" >"$LAB_DIR/net.conf"
+# c, the stock client, is a client line: m registers with the relay for
+# the clients its file lists, and the relay passes those only.
+gen_key c >/dev/null || { tap_fail "wg genkey for c"; tap_done; }
+printf 'name stock\nsubnet 198.19.0.0/16\nworkbit 4\nboot %s %s\ntrust m %s\nclient c 198.19.250.1 %s\n' \
+	"$RELAY" "$RELAY_EP" "$M_PUB" "$(cat "$LAB_DIR/c.pub")" >"$LAB_DIR/net.conf"
 natlab_spawn "${NATLAB_NS[m]}" m env LOG_LEVEL="${LAB_LOG_LEVEL:-info}" "$WH" up \
 	"$LAB_DIR/net.conf" private-key "$LAB_DIR/m.key" interface "$IF_M" -f
 M_PID=$NATLAB_PID
@@ -126,15 +129,12 @@ fi
 
 # The stock client: wireguard-go, its only peer m at the relay's address.
 ns_c=${NATLAB_NS[c]}
-start_impl "$ns_c" "$IF_C" wireguard-go && gen_key c >/dev/null &&
+start_impl "$ns_c" "$IF_C" wireguard-go &&
 	wgx "$ns_c" set "$IF_C" private-key "$LAB_DIR/c.key" \
 		peer "$M_WG" endpoint "$RELAY_EP" allowed-ips "$M_IP/32" persistent-keepalive 5 &&
 	ip -n "$ns_c" addr add 198.19.250.1/32 dev "$IF_C" && ip -n "$ns_c" link set "$IF_C" up &&
 	ip -n "$ns_c" route add "$M_IP/32" dev "$IF_C" ||
 	{ tap_fail "client c starts" "$(impl_log "$IF_C")"; tap_done; }
-nsx "${NATLAB_NS[m]}" wg set "$IF_M" peer "$(cat "$LAB_DIR/c.pub")" allowed-ips 198.19.250.1/32 ||
-	tap_fail "wg set on m adds c"
-ip -n "${NATLAB_NS[m]}" route replace 198.19.250.1/32 dev "$IF_M"
 
 # ---- 1. the session and a TCP baseline
 
