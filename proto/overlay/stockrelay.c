@@ -226,7 +226,8 @@ static uint64_t *src_slot(struct ovl_stock *s, const struct ovl_addr *a)
 	return &s->src_tat[ovl_probetab_hash(&s->ents, k, sizeof(k)) % OVL_STOCK_SRC_SLOTS];
 }
 
-/* A session was used from a: its rekeys from there are no stranger's. */
+/* A handshake completed (or a session roamed) from a: its rekeys from
+ * there are no stranger's. */
 static void known_mark(struct ovl_stock *s, const struct ovl_addr *a, uint64_t now)
 {
 	struct ovl_stock_known *k = known_slot(s, a);
@@ -414,8 +415,6 @@ static enum ovl_stock_verdict client_by_index(struct ovl_stock *s, const uint8_t
 	if (p && !ovl_addr_equal(from, &p->client)) {
 		p->roam = *from;
 		p->roam_ns = now ? now : 1;
-	} else if (p && type == WG_DATA) {
-		known_mark(s, from, now);
 	}
 	if (e)
 		e->used_ns = now;

@@ -28,8 +28,10 @@
  * initiations a second (hashed slots), all of them to OVL_STOCK_INIT_RATE
  * a second, per client IP address at most OVL_STOCK_PENDING_PER_IP
  * pending entries and per member OVL_STOCK_PENDING_PER_MEMBER.  A
- * session's client address (the addresses sessions were used from
- * lately, in hashed slots) has a budget of its own for its rekeys
+ * session's client address (where a handshake completed, or a session
+ * roamed to, within OVL_STOCK_IDLE_S: a client that sends rekeys every
+ * two minutes; in hashed slots, marked off the data path) has a budget
+ * of its own for its rekeys
  * (OVL_STOCK_INIT_RATE a second, in all) and no pending quota but the
  * member's.  Each member's session traffic both ways, and its known
  * clients' initiations, within the relay's per-sender limits (packets
@@ -103,9 +105,10 @@ struct ovl_stock {
 	uint64_t init_tat, init_cost_ns;	/* strangers' initiations, in all */
 	uint64_t known_tat;			/* known clients' initiations, in all */
 	uint64_t src_tat[OVL_STOCK_SRC_SLOTS];	/* per stranger IP address (hashed) */
-	/* The client addresses sessions were used from lately, in hashed
-	 * slots (exact: a slot another address took makes its client a
-	 * stranger again, never a stranger known). */
+	/* The client addresses handshakes completed from (or sessions
+	 * roamed to) lately, in hashed slots (exact: a slot another address
+	 * took makes its client a stranger again until its next handshake,
+	 * never a stranger known). */
 	struct ovl_stock_known {
 		struct ovl_addr addr;
 		uint64_t used_ns;
