@@ -41,7 +41,9 @@
 # --stock compares, instead of direct with relayed, the member pair's
 # relayed path with a stock WireGuard client's (doc/protocol.md 9.5):
 #   relayed  a (wh) -> b through the relay, as above
-#   stock    a is wireguard-go (configured with wg: one peer, b, whose
+#   stock    a is wireguard-go (--stock-wh: our own wireguard-wh, a plain
+#            WireGuard implementation with no overlay, which takes the
+#            sender's cost out of the comparison; configured with wg: one peer, b, whose
 #            endpoint is the relay; tunnel address 198.19.250.1), b lists
 #            it with stock wg; the relay passes the client's datagrams to
 #            b in CLIENT_FROM_RELAY and b's back in CLIENT_TO_RELAY
@@ -50,11 +52,12 @@
 # registers with the relay for the clients its file lists).
 #
 # --perf also records a cpu-clock profile (perf record -g) of the three
-# daemons during one more relayed TCP transfer and prints the top functions;
+# daemons during one more relayed TCP transfer (with --stock: a stock one;
+# a is then wireguard-go) and prints the top functions;
 # the profiles stay in BUILD_DIR/bench-relay-perf-{relay,a,b}.data.
 #
 # Usage: bash bench/relay.sh [BUILD_DIR] [--rounds N] [--quick] [--perf]
-#                            [--stock-limit] [--stock]
+#                            [--stock-limit] [--stock | --stock-wh]
 #        (as root; BUILD_DIR defaults to build; ninja brings BUILD_DIR/src/wh
 #        up to date first)
 set -euo pipefail
@@ -66,10 +69,12 @@ BENCH_NAME="relay bench"
 WAIT_POLL=0.1
 stock_limit=0
 stock=0
+stock_prog=wireguard-go
 bench_option() { # the relay benchmark's own option
 	case $1 in
 	--stock-limit) stock_limit=1 ;;
 	--stock) stock=1 ;;
+	--stock-wh) stock=1; stock_prog=wireguard-wh ;;
 	*) return 1 ;;
 	esac
 }
@@ -79,7 +84,14 @@ bench_args "$@"
 bench_binary src/wh
 WH=$bench_bin
 need_root_and iperf3 ping ip nft python3
-[ $stock = 0 ] || need_root_and wireguard-go wg
+if [ $stock = 1 ] && [ $stock_prog = wireguard-wh ]; then
+	bench_binary src/wireguard-wh
+	stock_bin=$bench_bin
+	need_root_and wg
+elif [ $stock = 1 ]; then
+	stock_bin=wireguard-go
+	need_root_and wireguard-go wg
+fi
 have_perf=1
 command -v perf >/dev/null || have_perf=0
 
@@ -223,7 +235,8 @@ relay_clients() { # relay_clients FIELD: the relay's counter of stock clients
 
 stock_registered() { [ "$(relay_clients registered)" -ge 1 ]; }
 
-# The stock round: b (wh) registers with the relay; a is wireguard-go,
+# The stock round: b (wh) registers with the relay; a is wireguard-go
+# (--stock-wh: our wireguard-wh),
 # its one peer b at the relay's address, set with wg.
 up_stock() {
 	spawn $NS_B b "$WH" up "$tmp/net.conf" private-key "$tmp/b.key" interface $IF_B portmap off -f
@@ -232,9 +245,9 @@ up_stock() {
 	dst=$(show_json $NS_B $IF_B 'd.get("ipv4")')
 	wait_for 30 stock_registered ||
 		{ log "relay bench: b did not register with the relay for stock clients"; exit 1; }
-	spawn $NS_A a env WG_PROCESS_FOREGROUND=1 wireguard-go -f $IF_A
+	spawn $NS_A a env WG_PROCESS_FOREGROUND=1 "$stock_bin" -f $IF_A
 	pid_a=$spawned_pid
-	wait_for 10 test -S /var/run/wireguard/$IF_A.sock || { log "relay bench: wireguard-go did not start"; cat "$tmp/a.log" >&2; exit 1; }
+	wait_for 10 test -S /var/run/wireguard/$IF_A.sock || { log "relay bench: $stock_prog did not start"; cat "$tmp/a.log" >&2; exit 1; }
 	ip netns exec $NS_A wg set $IF_A private-key "$tmp/c.key" peer "$wg_b" endpoint $IP_R:$PORT \
 		allowed-ips "$dst/32" persistent-keepalive 25
 	ip -n $NS_A addr add 198.19.250.1/32 dev $IF_A
@@ -314,24 +327,22 @@ meta=$build/bench-relay-meta.txt
 
 # Round pairs, direct then relayed (bench/lib.sh: run_rounds repeats a
 # pair that shared the machine with other jobs).
+perf_cfg=relayed
 if [ $stock = 1 ]; then
 	run_rounds relayed stock
-	echo "loadavg_end $(cut -d' ' -f1-3 /proc/loadavg)" >>"$meta"
-	echo
-	cat "$meta"
-	python3 "$here/report.py" stock-ratio "$raw"
-	exit 0
+	perf_cfg=stock
+else
+	run_rounds direct relayed
+	echo "attempts $attempt" >>"$meta"
 fi
-run_rounds direct relayed
-echo "attempts $attempt" >>"$meta"
 
 perf_ok=0
 if [ $do_perf = 1 ]; then
 	if [ $have_perf = 0 ]; then
 		log "== perf: not installed (package linux-perf): no profile"
 	else
-		log "== perf: cpu-clock profile of the three daemons during $secs s of relayed TCP"
-		up_nodes relayed
+		log "== perf: cpu-clock profile of the three daemons during $secs s of $perf_cfg TCP"
+		up_nodes $perf_cfg
 		wait_quiet 10 || true
 		start_iperf_server
 		ip netns exec $NS_A iperf3 -c "$dst" -t "$secs" >/dev/null 2>&1 &
@@ -355,9 +366,14 @@ fi
 echo "loadavg_end $(cut -d' ' -f1-3 /proc/loadavg)" >>"$meta"
 echo "relay bench: done; $rounds rounds" >&2
 echo
-python3 "$here/report.py" relay-table "$raw" "$meta" "$build/bench-relay.json"
-echo
-echo "JSON: $build/bench-relay.json"
+if [ $stock = 1 ]; then
+	cat "$meta"
+	python3 "$here/report.py" stock-ratio "$raw"
+else
+	python3 "$here/report.py" relay-table "$raw" "$meta" "$build/bench-relay.json"
+	echo
+	echo "JSON: $build/bench-relay.json"
+fi
 if [ $do_perf = 1 ] && [ $perf_ok = 0 ]; then
 	echo
 	echo "perf: not installed, no profile (install linux-perf for --perf)"
@@ -367,9 +383,9 @@ if [ $perf_ok = 1 ]; then
 		d=$build/bench-relay-perf-$who.data
 		echo
 		case $who in
-		relay) echo "perf, the relay daemon during relayed TCP (cpu-clock samples, $d)" ;;
-		a) echo "perf, member a (sender: reads TUN, seals, RELAY) during relayed TCP ($d)" ;;
-		b) echo "perf, member b (receiver: RELAYED, opens, writes TUN) during relayed TCP ($d)" ;;
+		relay) echo "perf, the relay daemon during $perf_cfg TCP (cpu-clock samples, $d)" ;;
+		a) echo "perf, a (sender: reads TUN, seals, sends to the relay) during $perf_cfg TCP ($d)" ;;
+		b) echo "perf, member b (receiver: from the relay, opens, writes TUN) during $perf_cfg TCP ($d)" ;;
 		esac
 		echo "-- samples: $(perf report -i "$d" --stdio 2>/dev/null | awk '/^# Samples:/ {print $3; exit}')"
 		perf_summary "$d" "with callees (children)" \
