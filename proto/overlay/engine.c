@@ -624,6 +624,11 @@ const struct kad_table *ovl_engine_table(const struct ovl_engine *e)
 	return &e->table;
 }
 
+size_t ovl_engine_anchors(struct ovl_engine *e, size_t n, struct kad_contact *out, uint64_t now_ns)
+{
+	return kad_table_anchors(&e->table, n, out, now_ns);
+}
+
 const struct ovl_engine_stats *ovl_engine_stats(const struct ovl_engine *e)
 {
 	return &e->stats;

@@ -298,6 +298,10 @@ enum ovl_nat_mapping ovl_engine_nat_mapping(const struct ovl_engine *e, uint64_t
 enum ovl_filtering ovl_engine_nat_filtering(const struct ovl_engine *e, unsigned *observers);
 uint32_t ovl_engine_rtt_us(const struct ovl_engine *e, const uint8_t key[32]);
 const struct kad_table *ovl_engine_table(const struct ovl_engine *e);
+/* Behind a NAT: our anchors, the up to n public nodes nearest our key that
+ * we heard (kad_table_anchors: the caller PINGs each, and each PING is a
+ * liveness check, so an anchor that left is evicted and replaced). */
+size_t ovl_engine_anchors(struct ovl_engine *e, size_t n, struct kad_contact *out, uint64_t now_ns);
 /* Keys we trust as observers of our address (members, the network
  * file's boot nodes): once one is chosen, only their PONGs count for our
  * reflexive address and NAT mapping, so that a stranger that answers our

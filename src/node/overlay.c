@@ -729,6 +729,11 @@ const struct kad_table *overlay_table(const struct overlay *ov)
 	return ovl_engine_table(ov->eng);
 }
 
+size_t overlay_anchors(struct overlay *ov, size_t n, struct kad_contact *out)
+{
+	return ovl_engine_anchors(ov->eng, n, out, wg_now(ov->dev));
+}
+
 const struct ovl_engine_stats *overlay_stats(const struct overlay *ov)
 {
 	return ovl_engine_stats(ov->eng);

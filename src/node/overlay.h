@@ -217,6 +217,9 @@ bool overlay_stock_relay_of(const struct overlay *ov, const uint8_t key[32], uni
 void overlay_stock_json(const struct overlay *ov, struct strbuf *b);
 
 const struct kad_table *overlay_table(const struct overlay *ov);
+/* Behind a NAT: the public nodes to keep our mapping open to (engine.h
+ * ovl_engine_anchors); each PING to them checks that they are alive. */
+size_t overlay_anchors(struct overlay *ov, size_t n, struct kad_contact *out);
 /* What the overlay counts, for `wh show` and `wh inspect` (engine.h). */
 const struct ovl_engine_stats *overlay_stats(const struct overlay *ov);
 const struct ovl_secure *overlay_secure(const struct overlay *ov);

@@ -605,11 +605,14 @@ void paths_tick(struct node *n, uint64_t now)
 	}
 	n->predictable = predictable;
 	/* Behind a NAT, the public nodes nearest our key (where lookups of
-	 * us end) must be able to reach us: keep those mappings open. */
+	 * us end) must be able to reach us: keep those mappings open.  An
+	 * anchor that stops answering these PINGs is evicted after
+	 * max_fails of them and the next public node takes its place (a
+	 * boot node comes back with the next bootstrap once the table has
+	 * no heard entry left). */
 	if (natted && n->member && ovl_path_anchors_due(&n->anchors_next_ns, now)) {
 		struct kad_contact k[ANCHORS];
-		size_t cnt = kad_table_closest(overlay_table(n->ov), n->public_key, ANCHORS, k,
-					       KAD_WANT_HEARD | KAD_WANT_PUBLIC);
+		size_t cnt = overlay_anchors(n->ov, ANCHORS, k);
 
 		for (j = 0; j < cnt; ++j)
 			act_ping(n, k[j].key, &k[j].addr);
