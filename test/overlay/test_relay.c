@@ -212,11 +212,12 @@ static void test_channel(void)
 	net_reset();
 }
 
-static void test_channel_bound_event(void)
+/* A second NATed member A keeps a path to R too; M and A name each
+ * other, and A binds a channel to M at R.  Returns R. */
+static struct node *channel_pair(struct node **m_out, struct node **a_out)
 {
 	struct node *m, *r = relay_setup(&m, 0, 0);
 	struct node *a = node_new(v4(10, 0, 0, 3, 51820), false, false, 0, 0);
-	struct ovl_addr elsewhere;
 
 	ovl_engine_ping(a->e, r->pub, &r->addr, NULL, NULL, tnow());
 	run(NULL, false);
@@ -224,6 +225,16 @@ static void test_channel_bound_event(void)
 	ovl_engine_set_peers(a->e, &m->pub, 1, tnow());
 	ovl_engine_channel_bind(a->e, r->pub, &r->addr, m->pub, tnow());
 	run(NULL, false);
+	*m_out = m;
+	*a_out = a;
+	return r;
+}
+
+static void test_channel_bound_event(void)
+{
+	struct node *m, *a, *r = channel_pair(&m, &a);
+	struct ovl_addr elsewhere;
+
 	ok(a->channels == 1 && a->last_status == OVL_CHANNEL_OK && a->last_channel &&
 	   ovl_engine_stats(a->e)->channels_granted == 1, "the member hears its binding granted");
 	ok(ovl_engine_stats(a->e)->peers_sent == 1 && ovl_engine_stats(r->e)->peers_taken == 2,
@@ -260,17 +271,10 @@ static void test_channel_bound_event(void)
  * only another answer within 2 s holds one back. */
 static void test_peers_refresh_lost(void)
 {
-	struct node *m, *r = relay_setup(&m, 0, 0);
-	struct node *a = node_new(v4(10, 0, 0, 3, 51820), false, false, 0, 0);
+	struct node *m, *a, *r = channel_pair(&m, &a);
 	const struct ovl_engine_stats *as = ovl_engine_stats(a->e), *rs = ovl_engine_stats(r->e);
 	uint64_t taken;
 
-	ovl_engine_ping(a->e, r->pub, &r->addr, NULL, NULL, tnow());
-	run(NULL, false);
-	name_peers(m, r, &a->pub, 1);
-	ovl_engine_set_peers(a->e, &m->pub, 1, tnow());
-	ovl_engine_channel_bind(a->e, r->pub, &r->addr, m->pub, tnow());
-	run(NULL, false);
 	ok(as->peers_sent == 1, "the member registers its peers with the relay it binds at");
 	now += 31 * SEC;
 	taken = rs->peers_taken;
