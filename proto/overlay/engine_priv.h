@@ -173,6 +173,7 @@ struct ovl_engine {
 		uint8_t key[32];
 		struct ovl_addr addr;
 		uint64_t sent_ns;	/* 0: free */
+		uint64_t again_ns;	/* last sent because asked again */
 		uint32_t gen;
 	} peers_sent[PEERS_SENT_SLOTS];	/* the relays we sent it to */
 	uint16_t frag_id;		/* our fragmented payloads */

@@ -396,17 +396,26 @@ void ovl_engine_register_peers(struct ovl_engine *e, const uint8_t key[32],
 	 * points a 1 kB answer elsewhere. */
 	if (again && (!ps || !ovl_addr_equal(&ps->addr, addr)))
 		return;
-	if (ps && ps->gen == e->peers_gen && ovl_addr_equal(&ps->addr, addr) &&
-	    t.now_ns - ps->sent_ns < wait)
-		return;
+	/* Asking again is held back by the last answer to it, not by a
+	 * refresh: a relay that restarts as our refresh comes due gets that
+	 * refresh while it is down, and pings us back a second later. */
+	if (ps && ps->gen == e->peers_gen && ovl_addr_equal(&ps->addr, addr)) {
+		uint64_t last = again ? ps->again_ns : ps->sent_ns;
+
+		if (last && t.now_ns - last < wait)
+			return;
+	}
 	if (!ps) {
 		ps = oldest;
+		memset(ps, 0, sizeof(*ps));
 		memcpy(ps->key, key, 32);
 	}
 	if (send_peers(e, key, addr, t) < 0)
 		return;
 	ps->addr = *addr;
 	ps->sent_ns = t.now_ns;
+	if (again)
+		ps->again_ns = t.now_ns;
 	ps->gen = e->peers_gen;
 	++e->stats.peers_sent;
 }

@@ -212,11 +212,12 @@ static void test_channel(void)
 	net_reset();
 }
 
-static void test_channel_bound_event(void)
+/* A second NATed member A keeps a path to R too; M and A name each
+ * other, and A binds a channel to M at R.  Returns R. */
+static struct node *channel_pair(struct node **m_out, struct node **a_out)
 {
 	struct node *m, *r = relay_setup(&m, 0, 0);
 	struct node *a = node_new(v4(10, 0, 0, 3, 51820), false, false, 0, 0);
-	struct ovl_addr elsewhere;
 
 	ovl_engine_ping(a->e, r->pub, &r->addr, NULL, NULL, tnow());
 	run(NULL, false);
@@ -224,6 +225,16 @@ static void test_channel_bound_event(void)
 	ovl_engine_set_peers(a->e, &m->pub, 1, tnow());
 	ovl_engine_channel_bind(a->e, r->pub, &r->addr, m->pub, tnow());
 	run(NULL, false);
+	*m_out = m;
+	*a_out = a;
+	return r;
+}
+
+static void test_channel_bound_event(void)
+{
+	struct node *m, *a, *r = channel_pair(&m, &a);
+	struct ovl_addr elsewhere;
+
 	ok(a->channels == 1 && a->last_status == OVL_CHANNEL_OK && a->last_channel &&
 	   ovl_engine_stats(a->e)->channels_granted == 1, "the member hears its binding granted");
 	ok(ovl_engine_stats(a->e)->peers_sent == 1 && ovl_engine_stats(r->e)->peers_taken == 2,
@@ -247,6 +258,44 @@ static void test_channel_bound_event(void)
 	   "asked again for another address, or by a node it never registered with: nothing sent");
 	ovl_engine_register_peers(a->e, r->pub, &r->addr, true, tnow());
 	ok(ovl_engine_stats(a->e)->peers_sent == 4, "asked again by its relay after 2 s: sent");
+	run(NULL, false);
+	net_reset();
+}
+
+/* A relay restarts just as the member's PEERS come due for their refresh
+ * (net-natfail, scenario 7): the member's CHANNEL_BIND to the silent
+ * relay carries the refresh, which reaches nobody.  The new relay pings
+ * the member back a second later (it has no path to it); that must bring
+ * the PEERS again, or the relay holds none of the member's for 30 s and
+ * forwards nothing to it.  The refresh is no answer to being asked again:
+ * only another answer within 2 s holds one back. */
+static void test_peers_refresh_lost(void)
+{
+	struct node *m, *a, *r = channel_pair(&m, &a);
+	const struct ovl_engine_stats *as = ovl_engine_stats(a->e), *rs = ovl_engine_stats(r->e);
+	uint64_t taken;
+
+	ok(as->peers_sent == 1, "the member registers its peers with the relay it binds at");
+	now += 31 * SEC;
+	taken = rs->peers_taken;
+	ovl_engine_channel_bind(a->e, r->pub, &r->addr, m->pub, tnow());
+	ok(as->peers_sent == 2, "30 s on, its next CHANNEL_BIND carries the refresh");
+	qn = 0;	/* the relay is down: both are lost */
+	now += 1 * SEC;
+	ovl_engine_register_peers(a->e, r->pub, &r->addr, true, tnow());
+	ok(as->peers_sent == 3, "the restarted relay pings it back 1 s later: its PEERS go again");
+	run(NULL, false);
+	ok(rs->peers_taken == taken + 1, "... and the relay holds them");
+	now += 1 * SEC;
+	ovl_engine_register_peers(a->e, r->pub, &r->addr, true, tnow());
+	ok(as->peers_sent == 3 && qn == 0, "asked again within 2 s of that answer: nothing sent");
+	now += 1 * SEC;
+	ovl_engine_register_peers(a->e, r->pub, &r->addr, true, tnow());
+	ok(as->peers_sent == 4, "asked again 2 s after it: sent");
+	run(NULL, false);
+	now += 1 * SEC;
+	ovl_engine_channel_bind(a->e, r->pub, &r->addr, m->pub, tnow());
+	ok(as->peers_sent == 4, "answers to being asked count as refreshes: no refresh 1 s later");
 	run(NULL, false);
 	net_reset();
 }
@@ -451,6 +500,7 @@ int main(void)
 	test_relay_off();
 	test_channel();
 	test_channel_bound_event();
+	test_peers_refresh_lost();
 	test_clients_bounded();
 	test_relay_nonmember();
 	test_channel_flood();
