@@ -299,6 +299,7 @@ lab_wh_cleanup() {
 lab_wh_init() {
 	lab_clean_stale_sockets "$WH_CTL_DIR"
 	lab_init
+	# shellcheck disable=SC2064 # the function's name, expanded now
 	trap "${1:-lab_wh_cleanup}" EXIT
 }
 
