@@ -35,7 +35,6 @@ LAB_TAG=ad
 [ $# -eq 1 ] || { echo "usage: $0 WH" >&2; exit 2; }
 WH=$(lab_impl_abs "$1")
 
-WH_CTL_DIR=/var/run/wh
 PORT=62097
 
 lab_require_root
@@ -43,18 +42,12 @@ lab_require_cmd ip ping setpriv timeout mkfifo
 lab_require_impl "$WH"
 
 ad_cleanup() {
-	local iface
 	# A daemon blocked opening the FIFO (the bug) is released first.
 	[ -p "$LAB_DIR/a.conf" ] && timeout 2 sh -c ": >'$LAB_DIR/a.conf'" 2>/dev/null
-	lab_cleanup
-	for iface in "${LAB_IFACES[@]}"; do
-		rm -f "$WH_CTL_DIR/$iface.sock"
-	done
+	lab_wh_cleanup
 }
 
-lab_clean_stale_sockets "$WH_CTL_DIR"
-lab_init
-trap ad_cleanup EXIT
+lab_wh_init ad_cleanup
 
 declare -A NSOF=() IFOF=() IPOF=() PUB=()
 

@@ -34,24 +34,13 @@ LAB_TAG=cl
 [ $# -eq 1 ] || { echo "usage: $0 WH" >&2; exit 2; }
 WH=$(lab_impl_abs "$1")
 
-WH_CTL_DIR=/var/run/wh
 PORT=62096
 
 lab_require_root
 lab_require_cmd ip ping python3 timeout
 lab_require_impl "$WH"
 
-cl_cleanup() {
-	local iface
-	lab_cleanup
-	for iface in "${LAB_IFACES[@]}"; do
-		rm -f "$WH_CTL_DIR/$iface.sock"
-	done
-}
-
-lab_clean_stale_sockets "$WH_CTL_DIR"
-lab_init
-trap cl_cleanup EXIT
+lab_wh_init
 
 declare -A NSOF=() IFOF=() IPOF=() PUB=() WHPID=() HOST=()
 HOST[a]=alpha

@@ -27,24 +27,13 @@ LAB_TAG=cc
 
 [ $# -eq 1 ] || { echo "usage: $0 WH" >&2; exit 2; }
 WH=$(lab_impl_abs "$1")
-WH_CTL_DIR=/var/run/wh
 PORT=62097
 
 lab_require_root
 lab_require_cmd ip wg wg-quick wireguard-go python3 ss
 lab_require_impl "$WH"
 
-cc_cleanup() {
-	local iface
-	lab_cleanup
-	for iface in "${LAB_IFACES[@]}"; do
-		rm -f "$WH_CTL_DIR/$iface.sock"
-	done
-}
-
-lab_clean_stale_sockets "$WH_CTL_DIR"
-lab_init
-trap cc_cleanup EXIT
+lab_wh_init
 
 whx() { ip netns exec "$NA" "$WH" "$@"; }
 

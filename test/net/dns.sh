@@ -38,7 +38,6 @@ LAB_TAG=dn
 [ $# -eq 1 ] || { echo "usage: $0 WH" >&2; exit 2; }
 WH=$(lab_impl_abs "$1")
 
-WH_CTL_DIR=/var/run/wh
 PORT=62096
 
 lab_require_root
@@ -46,19 +45,11 @@ lab_require_cmd ip ping python3 timeout dig getent
 lab_require_impl "$WH"
 
 dn_cleanup() {
-	local iface ns
-	lab_cleanup
-	for iface in "${LAB_IFACES[@]}"; do
-		rm -f "$WH_CTL_DIR/$iface.sock"
-	done
-	for ns in "${LAB_NSS[@]}"; do
-		rm -rf "/etc/netns/$ns"
-	done
+	lab_wh_cleanup
+	lab_netns_etc_cleanup
 }
 
-lab_clean_stale_sockets "$WH_CTL_DIR"
-lab_init
-trap dn_cleanup EXIT
+lab_wh_init dn_cleanup
 
 declare -A NSOF=() IFOF=() IPOF=() PUB=() V4=() V6=() WHPID=()
 

@@ -23,7 +23,6 @@ LAB_TAG=fd
 [ $# -eq 2 ] || { echo "usage: $0 WH WIREGUARD_WH" >&2; exit 2; }
 WH=$(lab_impl_abs "$1")
 WGWH=$(lab_impl_abs "$2")
-WH_CTL_DIR=/var/run/wh
 PORT=62110
 HEADROOM=4
 FLOOD=40
@@ -33,14 +32,7 @@ lab_require_cmd ip wg prlimit python3
 lab_require_impl "$WH"
 lab_require_impl "$WGWH"
 
-fd_cleanup() {
-	lab_cleanup
-	rm -f "$WH_CTL_DIR/${IF_A:-none}.sock"
-}
-
-lab_clean_stale_sockets "$WH_CTL_DIR"
-lab_init
-trap fd_cleanup EXIT
+lab_wh_init
 
 running() {
 	[ -r "/proc/$1/status" ] && ! grep -q '^State:[[:space:]]*Z' "/proc/$1/status" 2>/dev/null

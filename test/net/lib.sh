@@ -16,7 +16,8 @@
 # lab_init first removes what an earlier, killed run of the same test left
 # behind (names whose PID is no longer a running instance of the test), then
 # installs an EXIT trap that kills the processes it started, by PID, and
-# deletes its namespaces.
+# deletes its namespaces. A test that runs `wh` daemons calls lab_wh_init
+# instead, which does the same for their control sockets in /var/run/wh.
 #
 # Implementations: start_impl NS IFACE IMPL, where IMPL is "wireguard-go" or
 # the path of a binary with the same contract (`IMPL -f IFACE` runs in the
@@ -271,6 +272,44 @@ gen_key() {
 	(umask 077 && wg genkey >"$LAB_DIR/$1.key") || return 1
 	wg pubkey <"$LAB_DIR/$1.key" >"$LAB_DIR/$1.pub" || return 1
 	cat "$LAB_DIR/$1.pub"
+}
+
+# ---------------------------------------------------------------- wh daemons
+
+# The control socket of a `wh` daemon, WH_CTL_DIR/IFACE.sock, lies in a
+# directory that every namespace shares, as the UAPI sockets do; a test
+# names its daemons' interfaces in LAB_IFACES, like those of start_impl.
+WH_CTL_DIR=/var/run/wh
+
+# lab_wh_cleanup: lab_cleanup, then remove the control socket of every
+# interface in LAB_IFACES (a daemon killed by PID leaves its socket). A
+# test with more to undo calls it from its own clean-up function.
+lab_wh_cleanup() {
+	local iface
+	lab_cleanup
+	for iface in "${LAB_IFACES[@]}"; do
+		rm -f "$WH_CTL_DIR/$iface.sock"
+	done
+}
+
+# lab_wh_init [CLEANUP]: lab_init for a test that runs `wh` daemons. It
+# first removes the control sockets that killed runs of the test left, and
+# runs CLEANUP on exit (default lab_wh_cleanup; a test's own CLEANUP must
+# call lab_wh_cleanup).
+lab_wh_init() {
+	lab_clean_stale_sockets "$WH_CTL_DIR"
+	lab_init
+	# shellcheck disable=SC2064 # the function's name, expanded now
+	trap "${1:-lab_wh_cleanup}" EXIT
+}
+
+# lab_netns_etc_cleanup: remove /etc/netns/NS of this run's namespaces, the
+# files (resolv.conf, hosts) that `ip netns exec NS` mounts over /etc.
+lab_netns_etc_cleanup() {
+	local ns
+	for ns in "${LAB_NSS[@]}"; do
+		rm -rf "/etc/netns/$ns"
+	done
 }
 
 # ---------------------------------------------------------------- implementations

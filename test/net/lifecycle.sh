@@ -35,24 +35,13 @@ LAB_TAG=lc
 [ $# -eq 1 ] || { echo "usage: $0 WH" >&2; exit 2; }
 WH=$(lab_impl_abs "$1")
 
-WH_CTL_DIR=/var/run/wh
 PORT=62096
 
 lab_require_root
 lab_require_cmd ip ping wg ss
 lab_require_impl "$WH"
 
-lc_cleanup() {
-	local iface
-	lab_cleanup
-	for iface in "${LAB_IFACES[@]}"; do
-		rm -f "$WH_CTL_DIR/$iface.sock"
-	done
-}
-
-lab_clean_stale_sockets "$WH_CTL_DIR"
-lab_init
-trap lc_cleanup EXIT
+lab_wh_init
 
 declare -A NSOF=() IFOF=() IPOF=() PUB=() WHPID=()
 

@@ -29,7 +29,6 @@ LAB_TAG=lg
 [ $# -eq 1 ] || { echo "usage: $0 WH" >&2; exit 2; }
 WH=$(lab_impl_abs "$1")
 
-WH_CTL_DIR=/var/run/wh
 PORT=62098
 
 lab_require_root
@@ -37,16 +36,10 @@ lab_require_cmd ip unshare mount python3 ss
 lab_require_impl "$WH"
 [ -c /dev/net/tun ] || tap_skip_all "no /dev/net/tun"
 
-lg_cleanup() {
-	lab_cleanup
-	rm -f "$WH_CTL_DIR/$IFACE.sock"
-}
-
-lab_clean_stale_sockets "$WH_CTL_DIR"
-lab_init
-trap lg_cleanup EXIT
+lab_wh_init
 
 IFACE=$(wg_iface m)
+LAB_IFACES+=("$IFACE")
 new_ns M || { tap_fail "create the namespace"; tap_done; }
 ip -n "$M" link add eth0 type veth peer name eth1 && ip -n "$M" link set eth1 up &&
 	ip -n "$M" link set eth0 up &&

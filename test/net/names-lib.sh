@@ -4,25 +4,19 @@
 # namespaces (/etc/netns/NS/hosts), a lab of namespaces on one bridge with
 # keys of workbit 4, and `wh up` as a daemon or in the foreground.
 
-WH_CTL_DIR=/var/run/wh
 declare -A NSOF=() IFOF=() IPOF=() PUB=()
 NAMES_HOSTS_DIRS=()
 
 names_cleanup() {
-	local iface d
-	lab_cleanup
-	for iface in "${LAB_IFACES[@]}"; do
-		rm -f "$WH_CTL_DIR/$iface.sock"
-	done
+	local d
+	lab_wh_cleanup
 	for d in "${NAMES_HOSTS_DIRS[@]}"; do
 		rm -f "$d/hosts" && rmdir "$d" 2>/dev/null
 	done
 }
 
 names_init() {
-	lab_clean_stale_sockets "$WH_CTL_DIR"
-	lab_init
-	trap names_cleanup EXIT
+	lab_wh_init names_cleanup
 }
 
 whx() {

@@ -34,28 +34,13 @@ LAB_TAG=ov
 [ $# -eq 1 ] || { echo "usage: $0 WH" >&2; exit 2; }
 WH=$(lab_impl_abs "$1")
 
-WH_CTL_DIR=/var/run/wh
 PORT=62096
 
 lab_require_root
 lab_require_cmd ip ping python3 timeout iperf3 ss
 lab_require_impl "$WH"
 
-# The control sockets /var/run/wh/IFACE.sock are shared by all namespaces:
-# remove those of dead runs of this test (lab_clean_stale_sockets, as for
-# the UAPI sockets), and ours on exit.
-
-ov_cleanup() {
-	local iface
-	lab_cleanup
-	for iface in "${LAB_IFACES[@]}"; do
-		rm -f "$WH_CTL_DIR/$iface.sock"
-	done
-}
-
-lab_clean_stale_sockets "$WH_CTL_DIR"
-lab_init
-trap ov_cleanup EXIT
+lab_wh_init
 
 MEMBERS="a b c d"
 declare -A NSOF=() IFOF=() IPOF=() PUB=() V4=() V6=() WHPID=()

@@ -26,7 +26,6 @@ LAB_TAG=of
 WH=$(lab_impl_abs "$1")
 OVLFLOOD=$(lab_impl_abs "$2")
 
-WH_CTL_DIR=/var/run/wh
 PORT=62096
 FLOOD_S=10
 FLOOD_RATE=20000
@@ -36,17 +35,7 @@ lab_require_cmd ip ping python3
 lab_require_impl "$WH"
 [ -x "$OVLFLOOD" ] || tap_skip_all "no flood tool at $OVLFLOOD"
 
-of_cleanup() {
-	local iface
-	lab_cleanup
-	for iface in "${LAB_IFACES[@]}"; do
-		rm -f "$WH_CTL_DIR/$iface.sock"
-	done
-}
-
-lab_clean_stale_sockets "$WH_CTL_DIR"
-lab_init
-trap of_cleanup EXIT
+lab_wh_init
 
 declare -A NSOF=() IFOF=() IPOF=() PUB=() WHPID=()
 

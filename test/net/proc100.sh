@@ -43,7 +43,6 @@ LAB_TAG=hp
 
 [ $# -eq 1 ] || { echo "usage: $0 WH" >&2; exit 2; }
 WH=$(lab_impl_abs "$1")
-WH_CTL_DIR=/var/run/wh
 PORT=62096
 PER_NET=48
 NPAIRS=${PROC100_PAIRS:-12}
@@ -59,17 +58,7 @@ lab_require_impl "$WH"
 # minutes and more on the loaded 2-core machine, and not every pair
 # connected.
 
-hp_cleanup() {
-	local iface
-	lab_cleanup
-	for iface in "${LAB_IFACES[@]}"; do
-		rm -f "$WH_CTL_DIR/$iface.sock"
-	done
-}
-
-lab_clean_stale_sockets "$WH_CTL_DIR"
-lab_init
-trap hp_cleanup EXIT
+lab_wh_init
 
 now_ms() { echo $(($(date +%s%N) / 1000000)); }
 secs_since() {

@@ -41,7 +41,6 @@ LAB_TAG=sc
 WH=$(lab_impl_abs "$1")
 ENTRYPOINT=$(cd "$(dirname "$0")/../../packaging/container" 2>/dev/null && pwd)/entrypoint.sh
 
-WH_CTL_DIR=/var/run/wh
 PORT=62096
 
 lab_require_root
@@ -52,24 +51,16 @@ SC_PID1=
 SC_NAME=
 
 sc_cleanup() {
-	local iface ns
 	# The sidecar's PID 1 (a child of unshare, outside LAB_PIDS): its
 	# death takes every process of its PID namespace with it.
 	[ -n "$SC_PID1" ] && kill -KILL "$SC_PID1" 2>/dev/null
 	# shellcheck disable=SC2086
 	[ -n "$SC_NAME" ] && podman ${SIDECAR_PODMAN:-} rm -f "$SC_NAME" >/dev/null 2>&1
-	lab_cleanup
-	for iface in "${LAB_IFACES[@]}"; do
-		rm -f "$WH_CTL_DIR/$iface.sock"
-	done
-	for ns in "${LAB_NSS[@]}"; do
-		rm -rf "/etc/netns/$ns"
-	done
+	lab_wh_cleanup
+	lab_netns_etc_cleanup
 }
 
-lab_clean_stale_sockets "$WH_CTL_DIR"
-lab_init
-trap sc_cleanup EXIT
+lab_wh_init sc_cleanup
 
 declare -A NSOF=() IFOF=() IPOF=() PUB=() V4=() V6=()
 

@@ -12,20 +12,12 @@
 #     gc         port-restricted NAT --- c   wireguard-go (the "phone")
 # Usage: stockclient-cfg.sh WH
 LAB_TAG=sc
-# shellcheck source=lib.sh
-. "$(dirname "$0")/lib.sh"
-# shellcheck source=natlab.sh
-. "$(dirname "$0")/natlab.sh"
+# shellcheck source=lib_stock.sh
+. "$(dirname "$0")/lib_stock.sh"
 
 [ $# -ge 1 ] || { echo "usage: $0 WH" >&2; exit 2; }
 WH=$(lab_impl_abs "$1")
-natlab_require
-lab_require_impl "$WH"
-lab_require_cmd wireguard-go wg wg-quick python3
-lab_init
-
-natlab_internet
-natlab_public_host relay 198.18.0.10 || exit 1
+stock_lab wg-quick || exit 1
 natlab_gateway gm port-restricted || exit 1
 natlab_gateway gc port-restricted || exit 1
 natlab_host m gm || exit 1
@@ -34,21 +26,14 @@ natlab_host c gc || exit 1
 IF_R="sc${LAB_PID}r"
 IF_M="sc${LAB_PID}m"
 IF_C="sc${LAB_PID}c"
-(umask 077 && "$WH" genkey workbit 4 >"$LAB_DIR/relay.key" && "$WH" genkey workbit 4 >"$LAB_DIR/m.key" &&
-	wg genkey >"$LAB_DIR/c.key")
-RELAY=$("$WH" pubkey <"$LAB_DIR/relay.key")
-RELAY_EP="${NATLAB_IP[relay]}:62096"
-M_PUB=$("$WH" pubkey <"$LAB_DIR/m.key")
-# The phone's key as wg makes it, and in wh's URL-safe form for the file.
-C_WG=$(wg pubkey <"$LAB_DIR/c.key")
-C_WH=$(printf '%s' "$C_WG" | tr -- '+/' '-_' | tr -d '=')
-printf 'workbit 4\nboot %s %s\n' "$RELAY" "$RELAY_EP" >"$LAB_DIR/relay.conf"
+stock_relay_start "$IF_R" || exit 1
+M_PUB=$(stock_wh_key m) || exit 1
+# The phone's key as wg makes it, in wh's form for the file.
+C_WG=$(gen_key c) || exit 1
+C_WH=$(stock_key_wh "$C_WG")
 printf 'name stockcfg\nsubnet 198.19.0.0/16\nworkbit 4\nboot %s %s\ntrust m %s\nclient phone %s\n' \
 	"$RELAY" "$RELAY_EP" "$M_PUB" "$C_WH" >"$LAB_DIR/net.conf"
-natlab_spawn "${NATLAB_NS[relay]}" relay env LOG_LEVEL="${LAB_LOG_LEVEL:-info}" "$WH" up \
-	"$LAB_DIR/relay.conf" private-key "$LAB_DIR/relay.key" interface "$IF_R" -f
-natlab_spawn "${NATLAB_NS[m]}" m env LOG_LEVEL="${LAB_LOG_LEVEL:-info}" "$WH" up \
-	"$LAB_DIR/net.conf" private-key "$LAB_DIR/m.key" interface "$IF_M" -f
+stock_wh_up m net.conf "$IF_M"
 
 phone_json() { # field of the client's entry in m's wh show json
 	nsx "${NATLAB_NS[m]}" "$WH" show "$IF_M" json 2>/dev/null | python3 -c '
@@ -80,20 +65,8 @@ else
 fi
 ns=${NATLAB_NS[c]}
 start_impl "$ns" "$IF_C" wireguard-go || { tap_fail "wireguard-go starts" "$(impl_log "$IF_C")"; tap_done; }
-# The file has no PrivateKey (the key stayed with the phone): wg-quick
-# would take it from PostUp or the app; here it joins the stripped file.
-{ echo "[Interface]"; echo "PrivateKey = $(cat "$LAB_DIR/c.key")"; wg-quick strip "$LAB_DIR/phone.conf" |
-	sed '1{/^\[Interface\]$/d}'; } >"$LAB_DIR/phone.wg"
-ok=1
-nsx "$ns" wg setconf "$IF_C" "$LAB_DIR/phone.wg" || ok=
-for a in $(sed -n 's/^Address = //p' "$LAB_DIR/phone.conf" | tr ',' ' '); do
-	ip -n "$ns" addr add "$a" dev "$IF_C" || ok=
-done
-ip -n "$ns" link set "$IF_C" up || ok=
-for a in $(sed -n 's/^AllowedIPs = //p' "$LAB_DIR/phone.conf" | tr ',' ' '); do
-	ip -n "$ns" route add "$a" dev "$IF_C" || ok=
-done
-[ -n "$ok" ] && tap_ok "the phone takes the file as wg-quick would" ||
+stock_wgquick "$ns" "$IF_C" "$LAB_DIR/phone.conf" "$LAB_DIR/c.key" &&
+	tap_ok "the phone takes the file as wg-quick would" ||
 	tap_fail "the phone takes the file as wg-quick would" "$(cat "$LAB_DIR/phone.wg")"
 
 M_IP=$(nsx "${NATLAB_NS[m]}" "$WH" show "$IF_M" json | python3 -c 'import json,sys; print(json.load(sys.stdin)["ipv4"])')
@@ -104,7 +77,7 @@ else
 		"$(nsx "${NATLAB_NS[m]}" "$WH" show "$IF_M")" "$(tail -n 30 "$LAB_DIR/m.log")"
 	tap_done
 fi
-PHONE_IP=$(sed -n 's/^Address = \([0-9.]*\)\/32.*/\1/p' "$LAB_DIR/phone.conf")
+PHONE_IP=$(stock_conf_ipv4 "$LAB_DIR/phone.conf")
 tap_check "m pings the phone ($PHONE_IP) back" nsx "${NATLAB_NS[m]}" ping -n -q -c 3 -i 0.2 -w 10 "$PHONE_IP"
 path=$(phone_json path)
 if [ "$path" = "via relay $RELAY_EP, stock client" ]; then

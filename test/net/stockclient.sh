@@ -24,21 +24,13 @@
 #    list), counted as refused; e sees no handshake, receives nothing.
 # Usage: stockclient.sh WH
 LAB_TAG=sk
-# shellcheck source=lib.sh
-. "$(dirname "$0")/lib.sh"
-# shellcheck source=natlab.sh
-. "$(dirname "$0")/natlab.sh"
+# shellcheck source=lib_stock.sh
+. "$(dirname "$0")/lib_stock.sh"
 
 [ $# -ge 1 ] || { echo "usage: $0 WH" >&2; exit 2; }
 WH=$(lab_impl_abs "$1")
 REBIND_MS=${STOCKCLIENT_REBIND_MS:-2000}
-natlab_require
-lab_require_impl "$WH"
-lab_require_cmd wireguard-go wg python3
-lab_init
-
-natlab_internet
-natlab_public_host relay 198.18.0.10 || exit 1
+stock_lab || exit 1
 natlab_gateway gm port-restricted || exit 1
 natlab_gateway gc port-restricted || exit 1
 natlab_host m gm || exit 1
@@ -50,22 +42,14 @@ IF_M="sk${LAB_PID}m"
 IF_C="sk${LAB_PID}c"
 IF_E="sk${LAB_PID}e"
 
-"$WH" genkey workbit 4 >"$LAB_DIR/relay.key"
-RELAY=$("$WH" pubkey <"$LAB_DIR/relay.key")
-RELAY_EP="${NATLAB_IP[relay]}:62096"
-printf 'workbit 4\nboot %s %s\n' "$RELAY" "$RELAY_EP" >"$LAB_DIR/relay.conf"
-natlab_spawn "${NATLAB_NS[relay]}" relay env LOG_LEVEL="${LAB_LOG_LEVEL:-info}" "$WH" up \
-	"$LAB_DIR/relay.conf" private-key "$LAB_DIR/relay.key" interface "$IF_R" -f
+stock_relay_start "$IF_R" || exit 1
 
-"$WH" genkey workbit 4 >"$LAB_DIR/m.key"
-M_PUB=$("$WH" pubkey <"$LAB_DIR/m.key")
-# wh prints keys in URL-safe base64; wg takes the standard alphabet.
-M_WG=$(printf '%s=' "$M_PUB" | tr -- '-_' '+/')
+M_PUB=$(stock_wh_key m) || exit 1
+M_WG=$(stock_key_wg "$M_PUB")
 C_PUB=$(gen_key c) || exit 1
 printf 'name stock\nsubnet 198.19.0.0/16\nworkbit 4\nboot %s %s\ntrust m %s\n' \
 	"$RELAY" "$RELAY_EP" "$M_PUB" >"$LAB_DIR/net.conf"
-natlab_spawn "${NATLAB_NS[m]}" m env LOG_LEVEL="${LAB_LOG_LEVEL:-info}" "$WH" up \
-	"$LAB_DIR/net.conf" private-key "$LAB_DIR/m.key" interface "$IF_M" -f
+stock_wh_up m net.conf "$IF_M"
 
 show() { nsx "${NATLAB_NS[$1]}" "$WH" show "$2" json 2>/dev/null |
 	python3 -c 'import json,sys; print(json.load(sys.stdin)[sys.argv[1]])' "$3"; }
@@ -94,7 +78,7 @@ else
 		"registered $(inspect relay "$IF_R" relay_clients registered)"
 fi
 # The client line for c (wh's URL-safe form of its key), then reload.
-printf 'client c %s\n' "$(printf '%s' "$C_PUB" | tr -- '+/' '-_' | tr -d '=')" >>"$LAB_DIR/net.conf"
+printf 'client c %s\n' "$(stock_key_wh "$C_PUB")" >>"$LAB_DIR/net.conf"
 nsx "${NATLAB_NS[m]}" "$WH" reload "$IF_M" >/dev/null 2>&1 || tap_fail "wh reload with c's client line"
 if wait_for "[ \"\$(inspect relay $IF_R relay_clients registered)\" -ge 1 ]" 30; then
 	tap_ok "after a reload with a client line, m registers with the relay for stock clients"

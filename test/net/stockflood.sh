@@ -32,10 +32,8 @@
 # check now holds the sources apart from every lab host's address.
 # Usage: stockflood.sh WH HSFLOOD
 LAB_TAG=sf
-# shellcheck source=lib.sh
-. "$(dirname "$0")/lib.sh"
-# shellcheck source=natlab.sh
-. "$(dirname "$0")/natlab.sh"
+# shellcheck source=lib_stock.sh
+. "$(dirname "$0")/lib_stock.sh"
 
 [ $# -ge 2 ] || { echo "usage: $0 WH HSFLOOD" >&2; exit 2; }
 WH=$(lab_impl_abs "$1")
@@ -46,14 +44,8 @@ LOST_MAX=${STOCKFLOOD_LOST:-1}
 TCP_S=${STOCKFLOOD_TCP_S:-3}
 SHARE=${STOCKFLOOD_SHARE:-25}
 SOURCES=64
-natlab_require
-lab_require_impl "$WH"
 [ -x "$HSFLOOD" ] || tap_skip_all "no flood tool at $HSFLOOD"
-lab_require_cmd wireguard-go wg python3 iperf3
-lab_init
-
-natlab_internet
-natlab_public_host relay 198.18.0.10 || exit 1
+stock_lab iperf3 || exit 1
 natlab_public_host f 198.18.0.20 || exit 1
 natlab_gateway gm port-restricted || exit 1
 natlab_gateway gc port-restricted || exit 1
@@ -85,25 +77,17 @@ IF_R="sf${LAB_PID}r"
 IF_M="sf${LAB_PID}m"
 IF_C="sf${LAB_PID}c"
 
-"$WH" genkey workbit 4 >"$LAB_DIR/relay.key"
-RELAY=$("$WH" pubkey <"$LAB_DIR/relay.key")
-RELAY_EP="${NATLAB_IP[relay]}:62096"
-printf 'workbit 4\nboot %s %s\n' "$RELAY" "$RELAY_EP" >"$LAB_DIR/relay.conf"
-natlab_spawn "${NATLAB_NS[relay]}" relay env LOG_LEVEL="${LAB_LOG_LEVEL:-info}" "$WH" up \
-	"$LAB_DIR/relay.conf" private-key "$LAB_DIR/relay.key" interface "$IF_R" -f
-RELAY_PID=$NATLAB_PID
+stock_relay_start "$IF_R" || exit 1
 
-(umask 077 && "$WH" genkey workbit 4 >"$LAB_DIR/m.key")
-M_PUB=$("$WH" pubkey <"$LAB_DIR/m.key")
+M_PUB=$(stock_wh_key m) || exit 1
 # wh prints keys in URL-safe base64; wg and hsflood take the standard one.
-M_WG=$(printf '%s=' "$M_PUB" | tr -- '-_' '+/')
+M_WG=$(stock_key_wg "$M_PUB")
 # c, the stock client, is a client line: m registers with the relay for
 # the clients its file lists, and the relay passes those only.
 gen_key c >/dev/null || { tap_fail "wg genkey for c"; tap_done; }
 printf 'name stock\nsubnet 198.19.0.0/16\nworkbit 4\nboot %s %s\ntrust m %s\nclient c 198.19.250.1 %s\n' \
 	"$RELAY" "$RELAY_EP" "$M_PUB" "$(cat "$LAB_DIR/c.pub")" >"$LAB_DIR/net.conf"
-natlab_spawn "${NATLAB_NS[m]}" m env LOG_LEVEL="${LAB_LOG_LEVEL:-info}" "$WH" up \
-	"$LAB_DIR/net.conf" private-key "$LAB_DIR/m.key" interface "$IF_M" -f
+stock_wh_up m net.conf "$IF_M"
 M_PID=$NATLAB_PID
 
 show() { nsx "${NATLAB_NS[$1]}" "$WH" show "$2" json 2>/dev/null |

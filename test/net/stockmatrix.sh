@@ -21,20 +21,12 @@
 #    members' or the clients'.
 # Usage: stockmatrix.sh WH
 LAB_TAG=sm
-# shellcheck source=lib.sh
-. "$(dirname "$0")/lib.sh"
-# shellcheck source=natlab.sh
-. "$(dirname "$0")/natlab.sh"
+# shellcheck source=lib_stock.sh
+. "$(dirname "$0")/lib_stock.sh"
 
 [ $# -ge 1 ] || { echo "usage: $0 WH" >&2; exit 2; }
 WH=$(lab_impl_abs "$1")
-natlab_require
-lab_require_impl "$WH"
-lab_require_cmd wireguard-go wg wg-quick python3
-lab_init
-
-natlab_internet
-natlab_public_host relay 198.18.0.10 || exit 1
+stock_lab wg-quick || exit 1
 natlab_public_host mo 198.18.0.20 || exit 1
 natlab_gateway gp port-restricted || exit 1
 natlab_gateway gs symmetric || exit 1
@@ -50,25 +42,19 @@ CLIENTS="cp cs"
 declare -A IF PUB IP
 IF[relay]="sm${LAB_PID}r"
 for h in $MEMBERS $CLIENTS; do IF[$h]="sm${LAB_PID}$h"; done
-(umask 077 && for h in relay $MEMBERS; do "$WH" genkey workbit 4 >"$LAB_DIR/$h.key" || exit 1; done &&
-	for h in $CLIENTS; do wg genkey >"$LAB_DIR/$h.key" || exit 1; done) || exit 1
-for h in relay $MEMBERS; do PUB[$h]=$("$WH" pubkey <"$LAB_DIR/$h.key"); done
-# The clients' keys as wg makes them, in wh's URL-safe form for the file.
-for h in $CLIENTS; do PUB[$h]=$(wg pubkey <"$LAB_DIR/$h.key" | tr -- '+/' '-_' | tr -d '='); done
-RELAY_EP="${NATLAB_IP[relay]}:62096"
-printf 'workbit 4\nboot %s %s\n' "${PUB[relay]}" "$RELAY_EP" >"$LAB_DIR/relay.conf"
+stock_relay_start "${IF[relay]}" || exit 1
+for h in $MEMBERS; do PUB[$h]=$(stock_wh_key "$h") || exit 1; done
+# The clients' keys as wg makes them, in wh's form for the file.
+for h in $CLIENTS; do
+	PUB[$h]=$(gen_key "$h") || exit 1
+	PUB[$h]=$(stock_key_wh "${PUB[$h]}")
+done
 {
-	printf 'name stockmx\nsubnet 198.19.0.0/16\nworkbit 4\nboot %s %s\n' "${PUB[relay]}" "$RELAY_EP"
+	printf 'name stockmx\nsubnet 198.19.0.0/16\nworkbit 4\nboot %s %s\n' "$RELAY" "$RELAY_EP"
 	for h in $MEMBERS; do printf 'trust %s %s\n' "$h" "${PUB[$h]}"; done
 	for h in $CLIENTS; do printf 'client %s %s\n' "$h" "${PUB[$h]}"; done
 } >"$LAB_DIR/net.conf"
-natlab_spawn "${NATLAB_NS[relay]}" relay env LOG_LEVEL="${LAB_LOG_LEVEL:-info}" "$WH" up \
-	"$LAB_DIR/relay.conf" private-key "$LAB_DIR/relay.key" interface "${IF[relay]}" -f
-RELAY_PID=$NATLAB_PID
-for h in $MEMBERS; do
-	natlab_spawn "${NATLAB_NS[$h]}" "$h" env LOG_LEVEL="${LAB_LOG_LEVEL:-info}" "$WH" up \
-		"$LAB_DIR/net.conf" private-key "$LAB_DIR/$h.key" interface "${IF[$h]}" -f
-done
+for h in $MEMBERS; do stock_wh_up "$h" net.conf "${IF[$h]}"; done
 
 inspect() { # host section field
 	nsx "${NATLAB_NS[$1]}" "$WH" inspect "${IF[$1]}" 2>/dev/null |
@@ -93,22 +79,13 @@ done
 # client NAME: its file from mo's client-config, taken as wg-quick would;
 # the private key joins it as the phone's app would add it.
 client() {
-	local h=$1 ns=${NATLAB_NS[$1]} ok=1 a
+	local h=$1 ns=${NATLAB_NS[$1]}
 	"$WH" client-config "${IF[mo]}" "$h" public-key "${PUB[$h]}" >"$LAB_DIR/$h.conf" 2>"$LAB_DIR/$h.cc.err" ||
 		return 1
 	start_impl "$ns" "${IF[$h]}" wireguard-go || return 1
-	{ echo "[Interface]"; echo "PrivateKey = $(cat "$LAB_DIR/$h.key")"; wg-quick strip "$LAB_DIR/$h.conf" |
-		sed '1{/^\[Interface\]$/d}'; } >"$LAB_DIR/$h.wg"
-	nsx "$ns" wg setconf "${IF[$h]}" "$LAB_DIR/$h.wg" || ok=
-	for a in $(sed -n 's/^Address = //p' "$LAB_DIR/$h.conf" | tr ',' ' '); do
-		ip -n "$ns" addr add "$a" dev "${IF[$h]}" || ok=
-	done
-	ip -n "$ns" link set "${IF[$h]}" up || ok=
-	for a in $(sed -n 's/^AllowedIPs = //p' "$LAB_DIR/$h.conf" | tr ',' ' '); do
-		ip -n "$ns" route add "$a" dev "${IF[$h]}" || ok=
-	done
-	IP[$h]=$(sed -n 's/^Address = \([0-9.]*\)\/32.*/\1/p' "$LAB_DIR/$h.conf")
-	[ -n "$ok" ] && [ -n "${IP[$h]}" ]
+	stock_wgquick "$ns" "${IF[$h]}" "$LAB_DIR/$h.conf" "$LAB_DIR/$h.key" || return 1
+	IP[$h]=$(stock_conf_ipv4 "$LAB_DIR/$h.conf")
+	[ -n "${IP[$h]}" ]
 }
 for h in $CLIENTS; do
 	if client "$h"; then

@@ -39,16 +39,9 @@ lab_require_cmd ip python3 find
 lab_require_impl "$WH"
 [ -r "$UNIT" ] || tap_skip_all "no unit file $UNIT"
 
-WH_CTL_DIR=/var/run/wh
-lab_clean_stale_sockets "$WH_CTL_DIR"
-lab_init
+lab_wh_init
 IFACE=$(wg_iface a)
 LAB_IFACES+=("$IFACE")
-su_cleanup() {
-	lab_cleanup
-	rm -f "$WH_CTL_DIR/$IFACE.sock"
-}
-trap su_cleanup EXIT
 
 ETC=$LAB_DIR/etc/wh
 NOTIFY="@whlab-su-$LAB_PID-notify"
