@@ -4,7 +4,7 @@
  * what it asks (NAT filtering probes from fresh sockets), answers what
  * only the host knows (getifaddrs), turns its addresses into socket
  * addresses for the owner, and runs one timer at its next deadline. */
-#include "src/node/overlay.h"
+#include "src/node/overlay_priv.h"
 
 #include "proto/overlay/addr.h"
 #include "proto/overlay/engine.h"
@@ -28,58 +28,6 @@
 _Static_assert((int)OVERLAY_NAT_UNKNOWN == (int)OVL_NAT_UNKNOWN && (int)OVERLAY_NAT_NONE == (int)OVL_NAT_NONE &&
 	       (int)OVERLAY_NAT_EIM == (int)OVL_NAT_EIM && (int)OVERLAY_NAT_EDM == (int)OVL_NAT_EDM,
 	       "the node's NAT mapping names are the engine's");
-
-/* A client peer's relay, in the routes table (its key hashed: one probe
- * range per datagram).  seq: when it was set, 0 for a free slot. */
-struct stock_route {
-	uint8_t key[32];
-	union wg_sockaddr relay;
-	uint64_t seq;
-};
-
-struct overlay {
-	struct wg_device *dev;
-	struct ovl_engine *eng;
-	uv_timer_t timer;
-	const struct overlay_ops *ops;
-	void *ctx;
-	/* The datagram being handed to the engine: an address equal to its
-	 * source goes back to the owner exactly as the socket reported it
-	 * (an IPv6 scope id included). */
-	const union wg_sockaddr *rx_addr;
-	struct ovl_addr rx_kad;
-	/* The boot nodes' addresses, which the device steers to its queue
-	 * of known sources (src/wg/steer.c): under a flood of strangers'
-	 * datagrams the DHT still hears the public nodes we chose. */
-	union wg_sockaddr boot[KNOWN_EXTRA_MAX];
-	size_t n_boot;
-	struct overlay_lookup_stats lookups;
-	/* A PUBLIC node's second port (doc/protocol.md 9.4); NULL when not
-	 * public or when the port could not be had. */
-	struct probeport *probe_port;
-	/* Invitation messages go to src/node/invite.c (overlay_set_invite). */
-	overlay_invite_fn *invite_fn;
-	overlay_invite_reach_fn *invite_reach;
-	void *invite_ctx;
-	/* The TCP relay path's (overlay_set_divert), and whether the
-	 * datagram being handed to the engine was authenticated. */
-	overlay_divert_fn *divert;
-	void *divert_ctx;
-	bool rx_authed;
-	uint8_t boot_key[KNOWN_EXTRA_MAX][32];	/* boot[i]'s */
-	/* Stock clients through relays, as a member (doc/protocol.md 9.5):
-	 * which relay a client address came through lately (before
-	 * WireGuard authenticated it: a ring), and each client peer's relay
-	 * (after; named by key, never by pointer). */
-	struct stock_seen {
-		union wg_sockaddr client, relay;
-	} seen[OVERLAY_STOCK_SEEN];
-	unsigned seen_next;
-	size_t n_stock_clients;		/* the engine's: registered for them */
-	struct ovl_probetab routes;	/* of struct stock_route, by key */
-	uint64_t route_seq;		/* the last route set's stamp */
-	struct overlay_stock_stats stock;
-};
 
 static uint64_t wall_ns(void)
 {
@@ -799,24 +747,8 @@ uint32_t overlay_rtt_us(const struct overlay *ov, const uint8_t key[32])
 	return ovl_engine_rtt_us(ov->eng, key);
 }
 
-/* ---- stock WireGuard clients (doc/protocol.md 9.5) ---- */
-
-/* Room for a header of hl bytes in front of p's datagram: in the
- * headroom, else by moving the datagram up within its buffer. */
-static bool header_room(struct pkt *p, size_t hl)
-{
-	size_t room = (size_t)(p->data - p->buf);
-
-	if (room < hl) {
-		if ((size_t)(p->data - p->buf) + p->len + (hl - room) > sizeof(p->buf))
-			return false;
-		memmove(p->data + (hl - room), p->data, p->len);
-		p->data += hl - room;
-	}
-	p->data -= hl;
-	p->len += hl;
-	return true;
-}
+/* ---- stock WireGuard clients (doc/protocol.md 9.5; the datagrams' way
+ * in overlay_stock.c) ---- */
 
 size_t overlay_set_stock_clients(struct overlay *ov, const uint8_t (*keys)[32], size_t n)
 {
@@ -829,174 +761,4 @@ size_t overlay_set_stock_clients(struct overlay *ov, const uint8_t (*keys)[32], 
 	if (ov->n_stock_clients && !ov->dev->closing)
 		uv_timer_start(&ov->timer, on_timer, 0, 0);
 	return ov->n_stock_clients;
-}
-
-enum wg_ext_verdict overlay_stock_foreign(struct overlay *ov, struct pkt *p)
-{
-	struct ovl_stock *s = ovl_engine_stock(ov->eng);
-	struct ovl_addr from, to;
-
-	if (!s || !overlay_addr_from_wg(&p->addr, &from))
-		return WG_EXT_NOT_MINE;
-	switch (ovl_stock_from_client(s, p->data, p->len, &from, wg_now(ov->dev), &to)) {
-	case OVL_STOCK_FORWARD:
-		break;
-	case OVL_STOCK_REFUSED:
-		return WG_EXT_TAKEN;
-	default:
-		return WG_EXT_NOT_MINE;
-	}
-	if (!header_room(p, OVL_CHAN_CLIENT_HEADER_LEN) || !overlay_addr_to_wg(&to, &p->addr))
-		return WG_EXT_TAKEN;
-	ovl_chan_client_write(p->data, OVL_CHAN_CLIENT_FROM_RELAY, &from);
-	p->peer = NULL;
-	p->has_local = false;
-	p->routed = false;
-	return WG_EXT_SEND;
-}
-
-bool overlay_stock_to_client(struct overlay *ov, struct pkt *p)
-{
-	struct ovl_stock *s = ovl_engine_stock(ov->eng);
-	struct ovl_addr from, client;
-	uint8_t dir;
-	size_t hl = ovl_chan_client_parse(p->data, p->len, &dir, &client);
-
-	if (!hl || dir != OVL_CHAN_CLIENT_TO_RELAY || !s || !overlay_addr_from_wg(&p->addr, &from)) {
-		++ov->stock.refused_not_relay;
-		return false;
-	}
-	if (ovl_stock_from_member(s, &from, &client, p->data + hl, p->len - hl, wg_now(ov->dev)) !=
-		    OVL_STOCK_FORWARD ||
-	    !overlay_addr_to_wg(&client, &p->addr))
-		return false;
-	p->data += hl;
-	p->len -= hl;
-	p->peer = NULL;
-	p->has_local = false;
-	return true;
-}
-
-bool overlay_stock_from_relay(struct overlay *ov, struct pkt *p)
-{
-	struct ovl_addr relay, client;
-	struct stock_seen *seen;
-	uint8_t dir;
-	size_t hl = ovl_chan_client_parse(p->data, p->len, &dir, &client);
-
-	/* Only from a relay we registered with: from anyone else the inner
-	 * datagram would skip the cookie defence as a relayed one. */
-	if (!hl || dir != OVL_CHAN_CLIENT_FROM_RELAY || !overlay_addr_from_wg(&p->addr, &relay) ||
-	    !ovl_engine_registered_at(ov->eng, &relay, wg_now(ov->dev))) {
-		++ov->stock.not_a_relay;
-		return false;
-	}
-	seen = &ov->seen[ov->seen_next];
-	if (!overlay_addr_to_wg(&client, &seen->client))
-		return false;
-	seen->relay = p->addr;
-	ov->seen_next = (ov->seen_next + 1) % OVERLAY_STOCK_SEEN;
-	p->addr = seen->client;
-	p->data += hl;
-	p->len -= hl;
-	++ov->stock.rx;
-	return true;
-}
-
-static bool route_match(const void *e, const void *arg)
-{
-	const struct stock_route *r = e;
-
-	return r->seq && !memcmp(r->key, arg, 32);
-}
-
-/* The oldest route of a full range goes first (it comes back with its
- * client's next datagram). */
-static uint64_t route_age(const void *e, const void *arg)
-{
-	(void)arg;
-	return ((const struct stock_route *)e)->seq;
-}
-
-static struct stock_route *stock_route_find(const struct overlay *ov, const uint8_t key[32],
-					    struct stock_route **victim)
-{
-	return ovl_probetab_find(&ov->routes, ovl_probetab_hash(&ov->routes, key, 32), route_match,
-				 route_age, key, (void **)victim);
-}
-
-bool overlay_stock_client_rx(struct overlay *ov, const uint8_t key[32], const union wg_sockaddr *client)
-{
-	struct stock_route *r, *victim = NULL;
-	unsigned i, j;
-
-	for (i = 0; i < OVERLAY_STOCK_SEEN; ++i) {
-		/* The latest first. */
-		j = (ov->seen_next + OVERLAY_STOCK_SEEN - 1 - i) % OVERLAY_STOCK_SEEN;
-		if (wg_sockaddr_equal(&ov->seen[j].client, client))
-			break;
-	}
-	if (i == OVERLAY_STOCK_SEEN)
-		return false;
-	r = stock_route_find(ov, key, &victim);
-	if (!r) {
-		r = victim;
-		memcpy(r->key, key, 32);
-	}
-	r->seq = ++ov->route_seq;
-	r->relay = ov->seen[j].relay;
-	return true;
-}
-
-bool overlay_stock_relay_of(const struct overlay *ov, const uint8_t key[32], union wg_sockaddr *relay)
-{
-	const struct stock_route *r = stock_route_find(ov, key, NULL);
-
-	if (r)
-		*relay = r->relay;
-	return r != NULL;
-}
-
-enum wg_ext_verdict overlay_stock_output(struct overlay *ov, const uint8_t key[32],
-					 const union wg_sockaddr *client, struct pkt *p)
-{
-	const struct stock_route *r = stock_route_find(ov, key, NULL);
-	struct ovl_addr c;
-
-	if (!r || !overlay_addr_from_wg(client, &c) || !header_room(p, OVL_CHAN_CLIENT_HEADER_LEN))
-		return WG_EXT_REFUSED;
-	ovl_chan_client_write(p->data, OVL_CHAN_CLIENT_TO_RELAY, &c);
-	p->addr = r->relay;
-	p->has_local = false;
-	++ov->stock.tx;
-	return WG_EXT_SEND;
-}
-
-void overlay_stock_json(const struct overlay *ov, struct strbuf *b)
-{
-	struct ovl_stock *s = ovl_engine_stock(ov->eng);
-	size_t members = 0, pending = 0, sessions = 0;
-	struct ovl_stock_stats st;
-
-	memset(&st, 0, sizeof(st));
-	if (s) {
-		ovl_stock_count(s, wg_now(ov->dev), &members, &pending, &sessions);
-		st = s->stats;
-	}
-	strbuf_printf(b,
-		      "\"relay_clients\": {\"registered\": %zu, \"pending\": %zu, \"sessions\": %zu, "
-		      "\"registrations\": %llu, \"registrations_refused\": %llu, "
-		      "\"to_member\": %llu, \"to_member_bytes\": %llu, \"to_client\": %llu, "
-		      "\"to_client_bytes\": %llu, \"no_member\": %llu, \"unknown_index\": %llu, "
-		      "\"refused\": %llu, \"limited\": %llu, \"roamed\": %llu, "
-		      "\"member_rx\": %llu, \"member_tx\": %llu, \"not_a_relay\": %llu}",
-		      members, pending, sessions, (unsigned long long)st.registered,
-		      (unsigned long long)st.reg_refused, (unsigned long long)st.to_member,
-		      (unsigned long long)st.to_member_bytes, (unsigned long long)st.to_client,
-		      (unsigned long long)st.to_client_bytes, (unsigned long long)st.no_member,
-		      (unsigned long long)st.unknown_index,
-		      (unsigned long long)(st.refused + ov->stock.refused_not_relay),
-		      (unsigned long long)st.limited, (unsigned long long)st.roamed,
-		      (unsigned long long)ov->stock.rx, (unsigned long long)ov->stock.tx,
-		      (unsigned long long)ov->stock.not_a_relay);
 }
