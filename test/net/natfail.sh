@@ -42,7 +42,7 @@ WH=$(lab_impl_abs "$1")
 natlab_require
 lab_require_cmd ping wg
 lab_require_impl "$WH"
-lab_init
+lab_wh_init
 
 PORT=62096
 declare -A IFACE=() KEYURL=() PIDOF=()
@@ -68,7 +68,7 @@ wh_start() {
 	local n=$1 conf=$2
 	shift 2
 	IFACE[$n]=nf$LAB_PID$n
-	LAB_IFACES+=("${IFACE[$n]}")	# its socket removed at exit (a SIGKILL leaves it)
+	LAB_IFACES+=("${IFACE[$n]}")	# its control socket removed at exit (lab_wh_init: a SIGKILL leaves it)
 	natlab_spawn "${NATLAB_NS[$n]}" "$n" env LOG_LEVEL="${LAB_LOG_LEVEL:-info}" \
 		"$WH" up "$LAB_DIR/$conf" private-key "$LAB_DIR/$n.key" \
 		interface "${IFACE[$n]}" "$@" -f
