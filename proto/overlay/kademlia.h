@@ -295,7 +295,10 @@ size_t kad_table_answer(const struct kad_table *t, const uint8_t target[KAD_KEY_
  * move an anchor: lookups of us are looking for it).  Without that, an
  * anchor that left stayed heard until its stale check, up to stale_ns
  * later, and nobody could reach us (issue 19: most NATed targets the
- * simulator missed after churn). */
+ * simulator missed after churn).  With no public node heard, the boot
+ * nodes (the non-NATed ones) are the anchors, learned again: a small
+ * network's one public node, evicted while it was down, comes back once
+ * it answers. */
 size_t kad_table_anchors(struct kad_table *t, size_t n, struct kad_contact *out,
 			 uint64_t now_ns);
 

@@ -582,7 +582,7 @@ void paths_punch_tick(uv_timer_t *t)
 
 void paths_tick(struct node *n, uint64_t now)
 {
-	struct ovl_path_ctx c = { .ops = &path_ops, .ctx = n, .now = now };
+	struct ovl_path_ctx c = path_ctx(n);
 	bool natted = overlay_nat_mapping(n->ov, NULL) != OVERLAY_NAT_NONE;
 	union wg_sockaddr pred[OVL_PREDICT_WINDOW + 1];
 	bool predictable = natted && overlay_predict(n->ov, n->dev.bound_port, NULL, 0, 0, pred,
@@ -590,6 +590,7 @@ void paths_tick(struct node *n, uint64_t now)
 	size_t i;
 	unsigned j;
 
+	c.now = now;	/* the caller's clock, as for the whole tick */
 	for (i = 0; i < n->n_members; ++i) {
 		struct member *m = n->members[i];
 		struct ovl_path_peer f;
@@ -607,9 +608,8 @@ void paths_tick(struct node *n, uint64_t now)
 	/* Behind a NAT, the public nodes nearest our key (where lookups of
 	 * us end) must be able to reach us: keep those mappings open.  An
 	 * anchor that stops answering these PINGs is evicted after
-	 * max_fails of them and the next public node takes its place (a
-	 * boot node comes back with the next bootstrap once the table has
-	 * no heard entry left). */
+	 * max_fails of them and the next public node takes its place; with
+	 * none heard, the boot nodes are asked again (kademlia.h). */
 	if (natted && n->member && ovl_path_anchors_due(&n->anchors_next_ns, now)) {
 		struct kad_contact k[ANCHORS];
 		size_t cnt = overlay_anchors(n->ov, ANCHORS, k);

@@ -1021,6 +1021,61 @@ static void test_anchors(void)
 	kad_table_free(&t);
 }
 
+/* A small network's one public node is its boot node.  Down for two
+ * keepalives, it is evicted as an anchor; the members' own entries keep
+ * the table from the bootstrap (it has heard entries), so without more
+ * the boot node would never come back.  With no public node heard, the
+ * boot nodes stand in as anchors, learned again: one that is back
+ * answers the keepalive and anchors us again. */
+static void test_anchors_boot(void)
+{
+	struct kad_table t;
+	struct kad_actions act;
+	struct kad_contact boot, c[3];
+	uint8_t own[KAD_KEY_LEN], member[KAD_KEY_LEN];
+	const struct kad_entry *e;
+	size_t n;
+
+	random_key(own);
+	table_new(&t, own, NULL);
+	memset(&boot, 0, sizeof(boot));
+	key_with_cpl(boot.key, own, 3);
+	boot.addr = *P(addr_of(200));
+	ok(kad_table_add_bootstrap(&t, &boot, 0) == 0, "anchors/boot: the boot node");
+	kad_table_heard(&t, boot.key, P(addr_of(200)), 0, 0, SEC);
+	key_with_cpl(member, own, 9);
+	kad_table_heard(&t, member, P(addr_of(201)), KAD_F_NATED, 0, SEC);
+	kad_table_bootstrapped(&t, SEC);
+	n = kad_table_anchors(&t, 3, c, 10 * SEC);
+	ok(n == 1 && !memcmp(c[0].key, boot.key, 32), "anchors/boot: the boot node anchors us");
+	/* It goes down: two keepalives unanswered; the member still talks. */
+	kad_tick(&t, 13 * SEC, 0, &act);
+	kad_table_heard(&t, member, P(addr_of(201)), KAD_F_NATED, 0, 30 * SEC);
+	n = kad_table_anchors(&t, 3, c, 35 * SEC);
+	kad_tick(&t, 38 * SEC, 0, &act);
+	ok(!kad_table_find(&t, boot.key) && t.n_heard == 1 && !act.bootstrap,
+	   "anchors/boot: evicted, and the table (one member heard) does not bootstrap");
+	/* The next keepalive: no public node heard, the boot node stands in. */
+	n = kad_table_anchors(&t, 3, c, 60 * SEC);
+	e = kad_table_find(&t, boot.key);
+	ok(n == 1 && !memcmp(c[0].key, boot.key, 32) && e && (e->flags & KAD_F_CHECKING),
+	   "anchors/boot: no public node heard: the boot node, learned again, is pinged");
+	/* Still down: dropped again at the check's timeout, tried again at
+	 * the next keepalive. */
+	kad_tick(&t, 63 * SEC, 0, &act);
+	ok(!kad_table_find(&t, boot.key), "anchors/boot: still down, dropped at once");
+	n = kad_table_anchors(&t, 3, c, 85 * SEC);
+	ok(n == 1 && kad_table_find(&t, boot.key), "anchors/boot: and asked again a keepalive later");
+	/* Back: it answers, and anchors us as a heard entry. */
+	kad_table_heard(&t, boot.key, P(addr_of(200)), 0, 0, 85 * SEC + 100 * MSEC);
+	kad_tick(&t, 88 * SEC, 0, &act);
+	e = kad_table_find(&t, boot.key);
+	n = kad_table_anchors(&t, 3, c, 110 * SEC);
+	ok(e && (e->flags & KAD_F_HEARD) && n == 1 && !memcmp(c[0].key, boot.key, 32),
+	   "anchors/boot: back, heard, our anchor again");
+	kad_table_free(&t);
+}
+
 int main(void)
 {
 	test_prefix();
@@ -1029,6 +1084,7 @@ int main(void)
 	test_closest();
 	test_liveness();
 	test_anchors();
+	test_anchors_boot();
 	test_bootstrap();
 	test_lookup_chain();
 	test_lookup_converge();
