@@ -753,11 +753,8 @@ size_t kad_table_anchors(struct kad_table *t, size_t n, struct kad_contact *out,
 			  .now_ns = now_ns };
 	size_t cnt = closest(t, t->own, n, out, &w);
 
-	/* No public node heard: the boot nodes stand in, learned again.  In
-	 * a small network the boot node may be the one public node; evicted
-	 * while it was down, it would otherwise come back only with a
-	 * bootstrap, which a table with other heard entries never runs.
-	 * One PING each per keepalive while they stay away. */
+	/* No public node heard: the boot nodes stand in, learned again (why:
+	 * kademlia.h). */
 	if (cnt == 0) {
 		for (unsigned i = 0; i < t->n_boot; ++i) {
 			if (t->boot[i].flags & KAD_F_NATED)
