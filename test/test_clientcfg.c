@@ -201,7 +201,13 @@ static const char expected_phone[] =
 	"PublicKey = @KC@\n"
 	"AllowedIPs = 10.0.42.1/32, @C6@/128, 203.0.113.0/24\n"
 	"Endpoint = bootstrap.wirehub.io:62096\n"
-	"PersistentKeepalive = 25\n";
+	"PersistentKeepalive = 25\n"
+	"\n"
+	"# laptop (a stock client: reached when its file names this relay too)\n"
+	"[Peer]\n"
+	"PublicKey = @KL@\n"
+	"AllowedIPs = 10.0.42.200/32, @LAPTOP6@/128\n"
+	"Endpoint = bootstrap.wirehub.io:62096\n";
 
 /* Fills the @NAME@ holes of a template from the parsed file. */
 static char *fill(const char *tpl, const struct netconf *c)
@@ -214,7 +220,8 @@ static char *fill(const char *tpl, const struct netconf *c)
 		{ "@LAPTOP6@", KEY_LAPTOP, 6 },
 		{ "@A4@", KEY_A, 4 }, { "@A6@", KEY_A, 6 }, { "@B4@", KEY_B, 4 },
 		{ "@B6@", KEY_B, 6 }, { "@C6@", KEY_C, 6 }, { "@KA@", KEY_A, 0 },
-		{ "@KB@", KEY_B, 0 }, { "@KC@", KEY_C, 0 },
+		{ "@KB@", KEY_B, 0 }, { "@KC@", KEY_C, 0 }, { "@KL@", KEY_LAPTOP, 0 },
+		{ "@KP@", KEY_PHONE, 0 },
 	};
 	char *out = malloc(8192), *o = out;
 	const char *s = tpl;
@@ -297,10 +304,16 @@ static void test_config(void)
 		    "MTU = 1380\n", c);
 	ok(rc == 0 && got && !strncmp(got, want, strlen(want)) &&
 	   strstr(got, "Endpoint = [2001:db8::7]:4000\n") && !strstr(got, "Keepalive") &&
-	   !strstr(got, "DNS") && !strstr(got, "# phone") && !strstr(got, KEY_LAPTOP),
-	   "laptop's file: PrivateKey, relay, no keepalive, no DNS, no other client");
+	   !strstr(got, "DNS") && !strstr(got, KEY_LAPTOP), "laptop's file: PrivateKey, relay, no "
+	   "keepalive, no DNS");
 	if (got && strncmp(got, want, strlen(want)))
 		diag("got:\n%s\nwant:\n%s", got, want);
+	free(want);
+	want = fill("\n# phone (a stock client: reached when its file names this relay too)\n"
+		    "[Peer]\nPublicKey = @KP@\nAllowedIPs = @PHONE4@/32, @PHONE6@/128\n"
+		    "Endpoint = [2001:db8::7]:4000\n", c);
+	ok(got && strstr(got, want) && !strcmp(got + strlen(got) - strlen(want), want),
+	   "and the other client, phone, as its last peer, through the same relay");
 	free(got);
 	free(want);
 

@@ -24,8 +24,9 @@ enum {
 };
 
 /* Which side's index names an entry: the member's (the client sends to
- * it) or the client's (the member sends to it). */
-enum side { TOWARD_MEMBER = 1, TOWARD_CLIENT = 2 };
+ * it), the client's (the member sends to it), or a client's in a session
+ * with another client (that one sends to it). */
+enum side { TOWARD_MEMBER = 1, TOWARD_CLIENT = 2, TOWARD_PEER = 3 };
 
 /* An entry's one state variable, moved only by confirm(). */
 enum ent_state { ENT_PENDING = 1, ENT_LIVE = 2 };
@@ -37,9 +38,14 @@ struct ent {
 	uint8_t member;			/* slot in members[] */
 	uint32_t gen;			/* the member slot's gen */
 	uint32_t peer_index;		/* the other side's index (LIVE) */
+	uint8_t cno;			/* 1 + the client's place in the member's list; 0: unknown */
 	struct ovl_addr client, roam;	/* the client's address; a newer one */
 	uint64_t roam_ns;
 	uint64_t created_ns, used_ns;
+	/* TOWARD_PEER: the address the partner client sends from (the
+	 * responder's, while pending), and when it was last heard. */
+	struct ovl_addr from;
+	uint64_t heard_ns;
 };
 
 struct key {
@@ -165,6 +171,11 @@ bool ovl_stock_set_clients(struct ovl_stock *s, const uint8_t key[32], const str
 		n = OVL_STOCK_CLIENTS_MAX;
 	for (i = 0; i < n; ++i)
 		blake2s_hash2(m->client_mac1[i], mac1_label, sizeof(mac1_label), clients[i], 32);
+	/* Where the clients were seen holds for the same list only. */
+	if (!m->listed || m->n_clients != n ||
+	    m->list_hash != ovl_probetab_hash(&s->ents, m->client_mac1, n * 32))
+		memset(m->client_seen_ns, 0, sizeof(m->client_seen_ns));
+	m->list_hash = ovl_probetab_hash(&s->ents, m->client_mac1, n * 32);
 	m->n_clients = (uint8_t)n;
 	m->listed = true;
 	return true;
@@ -189,6 +200,7 @@ bool ovl_stock_register(struct ovl_stock *s, const uint8_t key[32], const struct
 		m->tat_pkts = m->tat_bytes = 0;
 		m->listed = false;
 		m->n_clients = 0;
+		memset(m->client_seen_ns, 0, sizeof(m->client_seen_ns));
 	}
 	m->addr = *addr;
 	m->heard_ns = now ? now : 1;
@@ -301,6 +313,19 @@ static struct ent *add(struct ovl_stock *s, uint32_t index, uint8_t side, enum e
 	return e;
 }
 
+/* The member's session with its listed client cno (0: unknown) is at
+ * addr, as its WireGuard authenticated. */
+static void seen_at(struct ovl_stock *s, unsigned member, uint8_t cno, const struct ovl_addr *addr,
+		    uint64_t now)
+{
+	struct ovl_stock_member *m = &s->members[member];
+
+	if (!cno || cno > m->n_clients)
+		return;
+	m->client_addr[cno - 1] = *addr;
+	m->client_seen_ns[cno - 1] = now ? now : 1;
+}
+
 /* A handshake answered: the pending entry becomes a session, and its
  * partner, under the answerer's index, is made. */
 static bool confirm(struct ovl_stock *s, struct ent *pending, uint32_t answer_index, uint64_t now)
@@ -309,6 +334,7 @@ static bool confirm(struct ovl_stock *s, struct ent *pending, uint32_t answer_in
 	struct ovl_addr client = pending->client;
 	uint32_t index = pending->index;
 	unsigned member = pending->member;
+	uint8_t cno = pending->cno;
 	struct ent *e;
 
 	if (pending->state != ENT_PENDING)
@@ -321,19 +347,24 @@ static bool confirm(struct ovl_stock *s, struct ent *pending, uint32_t answer_in
 		return false;
 	}
 	e->peer_index = index;
+	e->cno = cno;
 	pending->state = ENT_LIVE;
 	pending->peer_index = answer_index;
 	pending->used_ns = now;
 	known_mark(s, &client, now);
+	seen_at(s, member, cno, &client, now);
 	return true;
 }
 
 static struct ent *partner(const struct ovl_stock *s, const struct ent *e, uint64_t now)
 {
+	uint8_t side = e->side == TOWARD_PEER	  ? TOWARD_PEER
+		       : e->side == TOWARD_MEMBER ? TOWARD_CLIENT
+						  : TOWARD_MEMBER;
+
 	if (e->state != ENT_LIVE)
 		return NULL;
-	return find(s, e->peer_index, e->side == TOWARD_MEMBER ? TOWARD_CLIENT : TOWARD_MEMBER, now,
-		    NULL);
+	return find(s, e->peer_index, side, now, NULL);
 }
 
 static int message_type(const uint8_t *msg, size_t len)
@@ -384,6 +415,182 @@ static int mac1_member(const struct ovl_stock *s, const uint8_t *msg, uint64_t n
 	return -1;
 }
 
+/* Client to client (see stockrelay.h). */
+
+static bool fresh(uint64_t seen_ns, uint64_t now)
+{
+	return seen_ns && now - seen_ns < (uint64_t)OVL_STOCK_IDLE_S * NS_PER_S;
+}
+
+/* The listed client whose mac1 key a handshake message's mac1 is under:
+ * the member slot that lists it with the address seen latest (*addr;
+ * with addr, only a fresh one will do), or -1.  Each distinct list is
+ * checked once (the members of a network list the same clients), at most
+ * OVL_STOCK_C2C_TRIES keyed BLAKE2s in all. */
+static int listed_mac1(const struct ovl_stock *s, const uint8_t *msg, size_t len, uint64_t now,
+		       struct ovl_addr *addr)
+{
+	size_t at = len - 2 * WG_MAC1_LEN;
+	uint64_t tried[OVL_STOCK_MEMBERS], best_ns = 0;
+	uint8_t mac[WG_MAC1_LEN];
+	const uint8_t *key = NULL;
+	unsigned i, j, k, n_tried = 0, tries = 0;
+	int best = -1;
+
+	for (i = 0; i < OVL_STOCK_MEMBERS && !key; ++i) {
+		const struct ovl_stock_member *m = &s->members[i];
+
+		if (!member_live(m, now) || !m->listed)
+			continue;
+		for (k = 0; k < n_tried && tried[k] != m->list_hash; ++k)
+			;
+		if (k < n_tried)
+			continue;
+		tried[n_tried++] = m->list_hash;
+		for (j = 0; j < m->n_clients && !key && tries < OVL_STOCK_C2C_TRIES; ++j, ++tries) {
+			blake2s_mac16(mac, m->client_mac1[j], 32, msg, at);
+			if (!sodium_memcmp(mac, msg + at, WG_MAC1_LEN))
+				key = m->client_mac1[j];
+		}
+	}
+	for (i = 0; key && i < OVL_STOCK_MEMBERS; ++i) {
+		const struct ovl_stock_member *m = &s->members[i];
+
+		if (!member_live(m, now) || !m->listed)
+			continue;
+		for (j = 0; j < m->n_clients; ++j) {
+			uint64_t seen = fresh(m->client_seen_ns[j], now) ? m->client_seen_ns[j] : 0;
+
+			if (memcmp(m->client_mac1[j], key, 32) || (addr && !seen) ||
+			    (best >= 0 && seen <= best_ns))
+				continue;
+			best = (int)i;
+			best_ns = seen;
+			if (addr)
+				*addr = m->client_addr[j];
+		}
+	}
+	return best;
+}
+
+/* A known client's initiation under a listed client's mac1 (no
+ * member's): to that client's address, pending under the initiator's
+ * index until the answer comes from there. */
+static enum ovl_stock_verdict peer_initiation(struct ovl_stock *s, const uint8_t *msg, size_t len,
+					      const struct ovl_addr *from, uint64_t now,
+					      struct ovl_addr *to)
+{
+	struct ovl_addr dest;
+	struct ent *e;
+	int m = listed_mac1(s, msg, len, now, &dest);
+
+	if (m < 0 || ovl_addr_equal(&dest, from)) {
+		++s->stats.no_member;
+		return OVL_STOCK_REFUSED;
+	}
+	if (!within_quotas(s, (unsigned)m, from, false, now) ||
+	    !within_limits(s, &s->members[m], len, now) ||
+	    !(e = add(s, le32_get(msg + WG_SENDER_AT), TOWARD_PEER, ENT_PENDING, (unsigned)m, from,
+		      now))) {
+		++s->stats.limited;
+		return OVL_STOCK_REFUSED;
+	}
+	e->from = dest;
+	e->heard_ns = now;
+	*to = dest;
+	++s->stats.to_peer;
+	s->stats.to_peer_bytes += len;
+	return OVL_STOCK_TO_CLIENT;
+}
+
+/* The responder's answer to the pending entry e (under the initiator's
+ * index): its mac1 is under a listed client's key, the initiator's; the
+ * session's second entry goes under the responder's index. */
+static bool peer_confirm(struct ovl_stock *s, struct ent *e, const uint8_t *msg, size_t len,
+			 uint64_t now)
+{
+	struct ovl_addr a = e->client, b = e->from;
+	uint32_t ia = e->index, ib = le32_get(msg + WG_SENDER_AT);
+	unsigned mb = e->member;
+	int ma = listed_mac1(s, msg, len, now, NULL);
+	struct ent *n;
+
+	if (ma < 0) {
+		++s->stats.refused;
+		return false;
+	}
+	n = add(s, ib, TOWARD_PEER, ENT_LIVE, mb, &b, now);
+	e = find(s, ia, TOWARD_PEER, now, NULL);
+	if (!n || !e || e->state != ENT_PENDING) {
+		++s->stats.limited;
+		return false;
+	}
+	n->peer_index = ia;
+	n->from = a;
+	n->heard_ns = now;
+	e->state = ENT_LIVE;
+	e->peer_index = ib;
+	e->member = (uint8_t)ma;
+	e->gen = s->members[ma].gen;
+	e->used_ns = e->heard_ns = now;
+	known_mark(s, &a, now);
+	known_mark(s, &b, now);
+	return true;
+}
+
+/* A client's datagram under another client's index: only from its
+ * partner's address, or from a new one once that has been quiet (a
+ * rebind: the session moves); the rest goes on without moving it. */
+static enum ovl_stock_verdict peer_by_index(struct ovl_stock *s, const uint8_t *msg, size_t len,
+					    int type, uint32_t index, const struct ovl_addr *from,
+					    uint64_t now, struct ovl_addr *to)
+{
+	struct ent *e = find(s, index, TOWARD_PEER, now, NULL), *p;
+	bool moved = false;
+
+	if (!e || (type == WG_DATA && e->state != ENT_LIVE) ||
+	    (type == WG_RESPONSE && e->state != ENT_PENDING)) {
+		++s->stats.unknown_index;
+		return OVL_STOCK_REFUSED;
+	}
+	if (!ovl_addr_equal(from, &e->from)) {
+		if (e->state != ENT_LIVE) {
+			++s->stats.refused;
+			return OVL_STOCK_REFUSED;
+		}
+		moved = now - e->heard_ns >= (uint64_t)OVL_STOCK_C2C_QUIET_MS * 1000000;
+	}
+	if (!within_limits(s, &s->members[e->member], len, now)) {
+		++s->stats.limited;
+		return OVL_STOCK_REFUSED;
+	}
+	if (type == WG_RESPONSE) {
+		if (!peer_confirm(s, e, msg, len, now))
+			return OVL_STOCK_REFUSED;
+		e = find(s, index, TOWARD_PEER, now, NULL);
+		if (!e)
+			return OVL_STOCK_REFUSED;
+	}
+	p = partner(s, e, now);
+	if (moved) {
+		e->from = *from;
+		if (p)
+			p->client = *from;
+		known_mark(s, from, now);
+		++s->stats.roamed;
+	}
+	if (ovl_addr_equal(from, &e->from)) {
+		e->heard_ns = now;
+		e->used_ns = now;
+		if (p)
+			p->used_ns = now;
+	}
+	*to = e->client;
+	++s->stats.to_peer;
+	s->stats.to_peer_bytes += len;
+	return OVL_STOCK_TO_CLIENT;
+}
+
 /* A client's datagram of a session (or one pending on the member's
  * initiation) from from: the entry under the member's index. */
 static enum ovl_stock_verdict client_by_index(struct ovl_stock *s, const uint8_t *msg, size_t len,
@@ -394,7 +601,9 @@ static enum ovl_stock_verdict client_by_index(struct ovl_stock *s, const uint8_t
 	struct ent *e = find(s, index, TOWARD_MEMBER, now, NULL), *p;
 	struct ovl_stock_member *m;
 
-	if (!e || (type == WG_DATA && e->state != ENT_LIVE) ||
+	if (!e)
+		return peer_by_index(s, msg, len, type, index, from, now, to);
+	if ((type == WG_DATA && e->state != ENT_LIVE) ||
 	    (type == WG_RESPONSE && e->state != ENT_PENDING)) {
 		++s->stats.unknown_index;
 		return OVL_STOCK_REFUSED;
@@ -455,6 +664,8 @@ enum ovl_stock_verdict ovl_stock_from_client(struct ovl_stock *s, const uint8_t 
 		return OVL_STOCK_REFUSED;
 	}
 	member = mac1_member(s, msg, now);
+	if (member < 0 && known)
+		return peer_initiation(s, msg, len, from, now, to);
 	if (member < 0) {
 		++s->stats.no_member;
 		return OVL_STOCK_REFUSED;
@@ -525,8 +736,10 @@ static bool may_send(struct ovl_stock *s, struct ent *e, const struct ovl_addr *
 {
 	struct ent *p;
 
-	if (ovl_addr_equal(&e->client, client))
+	if (ovl_addr_equal(&e->client, client)) {
+		seen_at(s, e->member, e->cno, client, now);
 		return true;
+	}
 	if (!roamed_to(e, client, now) && !sibling_roamed_to(s, e, client, now))
 		return false;
 	e->client = *client;
@@ -535,28 +748,30 @@ static bool may_send(struct ovl_stock *s, struct ent *e, const struct ovl_addr *
 	if (p)
 		p->client = *client;
 	known_mark(s, client, now);
+	seen_at(s, e->member, e->cno, client, now);
 	++s->stats.roamed;
 	return true;
 }
 
 /* Whether a member's handshake message (a response or an initiation, to
  * the client: its mac1 is under the client's key) is to a client the
- * member listed.  One keyed BLAKE2s per listed client, at most
- * OVL_STOCK_CLIENTS_MAX, for a datagram of a registered member. */
-static bool client_listed(const struct ovl_stock_member *m, const uint8_t *msg, size_t len)
+ * member listed: 1 + its place in the list, 0 for a member that listed
+ * none (any client), -1 for no.  One keyed BLAKE2s per listed client, at
+ * most OVL_STOCK_CLIENTS_MAX, for a datagram of a registered member. */
+static int client_listed(const struct ovl_stock_member *m, const uint8_t *msg, size_t len)
 {
 	size_t at = len - 2 * WG_MAC1_LEN;
 	uint8_t mac[WG_MAC1_LEN];
 	unsigned i;
 
 	if (!m->listed)
-		return true;
+		return 0;
 	for (i = 0; i < m->n_clients; ++i) {
 		blake2s_mac16(mac, m->client_mac1[i], 32, msg, at);
 		if (!sodium_memcmp(mac, msg + at, WG_MAC1_LEN))
-			return true;
+			return (int)i + 1;
 	}
-	return false;
+	return -1;
 }
 
 enum ovl_stock_verdict ovl_stock_from_member(struct ovl_stock *s, const struct ovl_addr *from,
@@ -567,6 +782,7 @@ enum ovl_stock_verdict ovl_stock_from_member(struct ovl_stock *s, const struct o
 	struct ovl_stock_member *m = NULL;
 	struct ent *e;
 	unsigned i;
+	int cno = 0;
 
 	for (i = 0; i < OVL_STOCK_MEMBERS && !m; ++i)
 		if (member_live(&s->members[i], now) && ovl_addr_equal(&s->members[i].addr, from))
@@ -575,7 +791,7 @@ enum ovl_stock_verdict ovl_stock_from_member(struct ovl_stock *s, const struct o
 		goto refused;
 	/* A handshake with a client the member's file does not list: R
 	 * passes nothing back, whatever the member's WireGuard answered. */
-	if ((type == WG_RESPONSE || type == WG_INITIATION) && !client_listed(m, msg, len))
+	if ((type == WG_RESPONSE || type == WG_INITIATION) && (cno = client_listed(m, msg, len)) < 0)
 		goto refused;
 	i = (unsigned)(m - s->members);
 	switch (type) {
@@ -586,6 +802,7 @@ enum ovl_stock_verdict ovl_stock_from_member(struct ovl_stock *s, const struct o
 			goto refused;
 		if (!within_limits(s, m, len, now))
 			goto limited;
+		e->cno = (uint8_t)cno;
 		if (!confirm(s, e, le32_get(msg + WG_SENDER_AT), now))
 			return OVL_STOCK_REFUSED;
 		break;
@@ -596,8 +813,10 @@ enum ovl_stock_verdict ovl_stock_from_member(struct ovl_stock *s, const struct o
 			goto refused;
 		if (!within_limits(s, m, len, now))
 			goto limited;
-		if (!add(s, le32_get(msg + WG_SENDER_AT), TOWARD_MEMBER, ENT_PENDING, i, client, now))
+		e = add(s, le32_get(msg + WG_SENDER_AT), TOWARD_MEMBER, ENT_PENDING, i, client, now);
+		if (!e)
 			goto limited;
+		e->cno = (uint8_t)cno;
 		break;
 	default:
 		/* Cookie replies and data, by the client's index. */
@@ -637,7 +856,7 @@ void ovl_stock_count(const struct ovl_stock *s, uint64_t now, size_t *members, s
 			continue;
 		if (e->state == ENT_PENDING)
 			++*pending;
-		else if (e->side == TOWARD_CLIENT)
+		else if (e->side == TOWARD_CLIENT || (e->side == TOWARD_PEER && e->index < e->peer_index))
 			++*sessions;
 	}
 }

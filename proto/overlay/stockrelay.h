@@ -36,7 +36,29 @@
  * member's.  Each member's session traffic both ways, and its known
  * clients' initiations, within the relay's per-sender limits (packets
  * and bytes a second); strangers' initiations never draw on them.
- * Nothing is allocated per datagram. */
+ * Nothing is allocated per datagram.
+ *
+ * Client to client (doc/protocol.md 9.5, "Client to client"): both
+ * clients' files name this relay as the endpoint of each other.
+ *
+ *   client A --WireGuard--> relay R --WireGuard (bare)--> client B
+ *
+ * R learns where a listed client is from its sessions with members
+ * (whose WireGuard authenticated it: the member's handshake message to
+ * it passes only under a listed key's mac1, and a roam only once the
+ * member answered the new address), per member and listed client.  An
+ * initiation from a known client address (never a stranger's) whose mac1
+ * is a listed client's goes to that client's latest such address; B's
+ * response, only from there and only under a listed key's mac1 (the
+ * initiator's), makes the session: one entry under each client's index,
+ * naming its address and the address its partner sends from.  Data goes
+ * by receiver index, and only from the partner's address; from another
+ * address it is forwarded (B's WireGuard judges it) and the session moves
+ * there once the partner's old address has been silent for
+ * OVL_STOCK_C2C_QUIET_MS (R cannot authenticate the new address itself:
+ * an active client is never moved away from, a rebound one is followed
+ * within that time of its next datagram).  Both ends draw on the limits
+ * of a member that lists them. */
 #ifndef WH_PROTO_OVERLAY_STOCKRELAY_H
 #define WH_PROTO_OVERLAY_STOCKRELAY_H
 
@@ -61,6 +83,8 @@ enum {
 	OVL_STOCK_INIT_PER_SRC = 20,	/* a stranger IP address's initiations a second */
 	OVL_STOCK_SRC_SLOTS = 256,	/* hashed slots of those budgets */
 	OVL_STOCK_KNOWN_SLOTS = 1024,	/* hashed slots of sessions' client addresses */
+	OVL_STOCK_C2C_QUIET_MS = 1000,	/* client to client: a partner silent this long may move */
+	OVL_STOCK_C2C_TRIES = 256,	/* listed clients' mac1 checked per handshake message */
 };
 
 /* What the relay does with a datagram. */
@@ -68,6 +92,7 @@ enum ovl_stock_verdict {
 	OVL_STOCK_NOT_MINE,		/* no registered member: the caller's as before */
 	OVL_STOCK_FORWARD,		/* send it on (to *to), unchanged */
 	OVL_STOCK_REFUSED,		/* dropped and counted here; nothing answered */
+	OVL_STOCK_TO_CLIENT,		/* client to client: send it on, bare, to *to */
 };
 
 struct ovl_stock_member {
@@ -84,6 +109,11 @@ struct ovl_stock_member {
 	bool listed;
 	uint8_t n_clients;
 	uint8_t client_mac1[OVL_STOCK_CLIENTS_MAX][32];
+	uint64_t list_hash;		/* of client_mac1[]: equal lists are checked once */
+	/* Where each listed client was last seen in a session with this
+	 * member, as its WireGuard authenticated it (0: not lately). */
+	struct ovl_addr client_addr[OVL_STOCK_CLIENTS_MAX];
+	uint64_t client_seen_ns[OVL_STOCK_CLIENTS_MAX];
 };
 
 struct ovl_stock_stats {
@@ -96,6 +126,7 @@ struct ovl_stock_stats {
 	uint64_t refused;		/* member datagrams of no session or address */
 	uint64_t limited;		/* over a rate, quota or the table */
 	uint64_t roamed;		/* sessions moved to a client's new address */
+	uint64_t to_peer, to_peer_bytes;	/* client to client datagrams forwarded */
 };
 
 struct ovl_stock {
@@ -139,7 +170,8 @@ bool ovl_stock_set_clients(struct ovl_stock *s, const uint8_t key[32], const str
 /* A WireGuard datagram (first byte 1-4) from a client at from that the
  * relay's own WireGuard does not take (its mac1 is not ours, its index
  * not ours).  FORWARD: send it, prefixed by CLIENT_FROM_RELAY naming
- * from, to *to (the member's registered address). */
+ * from, to *to (the member's registered address).  TO_CLIENT: send it
+ * unchanged to *to (another client). */
 enum ovl_stock_verdict ovl_stock_from_client(struct ovl_stock *s, const uint8_t *msg, size_t len,
 					     const struct ovl_addr *from, uint64_t now,
 					     struct ovl_addr *to);
@@ -150,7 +182,8 @@ enum ovl_stock_verdict ovl_stock_from_member(struct ovl_stock *s, const struct o
 					     const struct ovl_addr *client, const uint8_t *msg,
 					     size_t len, uint64_t now);
 
-/* For statistics: live members, pending entries and sessions (a walk). */
+/* For statistics: live members, pending entries and sessions (a walk;
+ * a client to client session counts once). */
 void ovl_stock_count(const struct ovl_stock *s, uint64_t now, size_t *members, size_t *pending,
 		     size_t *sessions);
 

@@ -154,5 +154,21 @@ int clientcfg_write(const struct netconf *c, const char *hostname,
 		if (opt->keepalive)
 			strbuf_printf(out, "PersistentKeepalive = %u\n", opt->keepalive);
 	}
+	/* The other clients, through the same relay, which forwards between
+	 * two clients whose files both name it (doc/protocol.md 9.5).  No
+	 * keepalive: the members' keep the NAT mapping to the relay open,
+	 * and one would make the client handshake with every other client
+	 * for ever, there or not. */
+	for (i = 0; i < c->n_peers; ++i) {
+		const struct netconf_peer *p = &c->peers[i];
+
+		if (p->kind != NETCONF_CLIENT || p == self)
+			continue;
+		key_to_base64(key, p->key);
+		strbuf_printf(out, "\n# %s (a stock client: reached when its file names this relay "
+			      "too)\n[Peer]\nPublicKey = %s\nAllowedIPs = ", p->hostname, key);
+		addresses(out, p);
+		strbuf_printf(out, "\nEndpoint = %s\n", epbuf);
+	}
 	return 0;
 }

@@ -17,12 +17,19 @@
  *   Endpoint = bootstrap.wirehub.io:62096
  *   PersistentKeepalive = 25
  *
+ *   # laptop (a stock client: reached when its file names this relay too)
+ *   [Peer]
+ *   PublicKey = ...                  every other client line
+ *   AllowedIPs = 10.0.42.200/32, fded:.../128
+ *   Endpoint = bootstrap.wirehub.io:62096
+ *
  * The client's own addresses are hosts (/32, /128): it reaches the members
- * (and the routes of router members) through one [Peer] each, so only
- * their addresses are routed into its tunnel; other clients are no peers
- * of a client.  Every peer's endpoint is the same public node, which
- * relays to the member (doc/protocol.md 9.5): the relay option, or the
- * first boot line of the file.  MTU 1380 leaves room for the relay's
+ * (and the routes of router members) and the other clients through one
+ * [Peer] each, so only their addresses are routed into its tunnel.  Every
+ * peer's endpoint is the same public node, which relays to the member, and
+ * between two clients whose files both name it (doc/protocol.md 9.5): the
+ * relay option, or the first boot line of the file.  The other clients
+ * get no keepalive: the members' keep the NAT mapping to the relay open.  MTU 1380 leaves room for the relay's
  * channel header between the relay and the member (1420, the members'
  * tunnel MTU, less 40).  Keys are in WireGuard's standard base64. */
 #ifndef WH_SRC_NODE_CLIENTCFG_H

@@ -39,15 +39,20 @@ enum wg_ext_verdict overlay_stock_foreign(struct overlay *ov, struct pkt *p)
 		return WG_EXT_NOT_MINE;
 	switch (ovl_stock_from_client(s, p->data, p->len, &from, wg_now(ov->dev), &to)) {
 	case OVL_STOCK_FORWARD:
+		if (!header_room(p, OVL_CHAN_CLIENT_HEADER_LEN))
+			return WG_EXT_TAKEN;
+		ovl_chan_client_write(p->data, OVL_CHAN_CLIENT_FROM_RELAY, &from);
+		break;
+	case OVL_STOCK_TO_CLIENT:
+		/* Client to client: bare, as it came. */
 		break;
 	case OVL_STOCK_REFUSED:
 		return WG_EXT_TAKEN;
 	default:
 		return WG_EXT_NOT_MINE;
 	}
-	if (!header_room(p, OVL_CHAN_CLIENT_HEADER_LEN) || !overlay_addr_to_wg(&to, &p->addr))
+	if (!overlay_addr_to_wg(&to, &p->addr))
 		return WG_EXT_TAKEN;
-	ovl_chan_client_write(p->data, OVL_CHAN_CLIENT_FROM_RELAY, &from);
 	p->peer = NULL;
 	p->has_local = false;
 	p->routed = false;
@@ -188,6 +193,7 @@ void overlay_stock_json(const struct overlay *ov, struct strbuf *b)
 		      "\"to_member\": %llu, \"to_member_bytes\": %llu, \"to_client\": %llu, "
 		      "\"to_client_bytes\": %llu, \"no_member\": %llu, \"unknown_index\": %llu, "
 		      "\"refused\": %llu, \"limited\": %llu, \"roamed\": %llu, "
+		      "\"client_to_client\": %llu, \"client_to_client_bytes\": %llu, "
 		      "\"member_rx\": %llu, \"member_tx\": %llu, \"not_a_relay\": %llu}",
 		      members, pending, sessions, (unsigned long long)st.registered,
 		      (unsigned long long)st.reg_refused, (unsigned long long)st.to_member,
@@ -196,6 +202,7 @@ void overlay_stock_json(const struct overlay *ov, struct strbuf *b)
 		      (unsigned long long)st.unknown_index,
 		      (unsigned long long)(st.refused + ov->stock.refused_not_relay),
 		      (unsigned long long)st.limited, (unsigned long long)st.roamed,
+		      (unsigned long long)st.to_peer, (unsigned long long)st.to_peer_bytes,
 		      (unsigned long long)ov->stock.rx, (unsigned long long)ov->stock.tx,
 		      (unsigned long long)ov->stock.not_a_relay);
 }

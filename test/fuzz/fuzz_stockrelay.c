@@ -7,14 +7,15 @@
  *
  *   op % 4 == 0   the datagram as a channel datagram: parsed; when the
  *                 header is good, its write must give the same bytes
- *   op % 4 == 1   register member (op >> 2) % 4 from address (op >> 4)
+ *   op % 4 == 1   register member (op >> 2) % 4 from address (op >> 4) % 4,
+ *                 with a list of the first (op >> 6) of two client keys
  *   op % 4 == 2   the datagram from client address (op >> 2) % 4
  *   op % 4 == 3   the datagram from member address (op >> 2) % 4 to
  *                 client address (op >> 4) % 4
  *
  * After every record: a forwarded datagram goes to a registered
- * member's address (from a client) and every count stays within its
- * bound. */
+ * member's address (from a client), one passed client to client to
+ * another client address, and every count stays within its bound. */
 #include "proto/overlay/codec.h"
 #include "proto/overlay/stockrelay.h"
 
@@ -74,17 +75,38 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			memset(key, 0, sizeof(key));
 			key[0] = (uint8_t)((op >> 2) % 4);
 			from = addr_of(8 + ((op >> 4) % 4), 62096);
-			ovl_stock_register(&s, key, &from, now);
+			if (op >> 6) {
+				uint8_t clients[2][32] = { { 0xc1 }, { 0xc2 } };
+
+				ovl_stock_set_clients(&s, key, &from, (const uint8_t (*)[32])clients,
+						      (op >> 6) > 2 ? 2 : op >> 6, now);
+			} else {
+				ovl_stock_register(&s, key, &from, now);
+			}
 			break;
 		case 2:
 			from = addr_of((op >> 2) % 4, 40000);
-			if (ovl_stock_from_client(&s, msg, len, &from, now, &to) != OVL_STOCK_FORWARD)
+			switch (ovl_stock_from_client(&s, msg, len, &from, now, &to)) {
+			case OVL_STOCK_TO_CLIENT:
+				/* Another client address, never the sender's. */
+				for (i = 0; i < 4; ++i)
+					if (i != (op >> 2) % 4) {
+						client = addr_of(i, 40000);
+						known = known || ovl_addr_equal(&to, &client);
+					}
+				if (!known)
+					abort();
 				break;
-			for (i = 0; i < OVL_STOCK_MEMBERS; ++i)
-				if (s.members[i].heard_ns && ovl_addr_equal(&s.members[i].addr, &to))
-					known = true;
-			if (!known)
-				abort();
+			case OVL_STOCK_FORWARD:
+				for (i = 0; i < OVL_STOCK_MEMBERS; ++i)
+					if (s.members[i].heard_ns && ovl_addr_equal(&s.members[i].addr, &to))
+						known = true;
+				if (!known)
+					abort();
+				break;
+			default:
+				break;
+			}
 			break;
 		default:
 			from = addr_of(8 + ((op >> 2) % 4), 62096);

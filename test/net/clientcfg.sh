@@ -178,18 +178,20 @@ want = {
     "$(std "${P[a]}")": "$A4/32, $A6/128",
     "$(std "${P[b]}")": "$(resolve b ipv4)/32, $(resolve b ipv6)/128",
     "$(std "${P[gw]}")": "$GW4/32, $(resolve gw ipv6)/128, 203.0.113.0/24",
+    "$(std "${P[laptop]}")": "198.19.7.7/32, $(resolve laptop ipv6)/128",
 }
-assert len(peers) == 3, ("peers", sorted(peers))
+assert len(peers) == 4, ("peers", sorted(peers))
 for k, allowed in want.items():
     p = peers[k + "="] if k + "=" in peers else peers[k]
     assert sorted(p["AllowedIPs"].split(", ")) == sorted(allowed.split(", ")), (k, p)
     assert p["Endpoint"] == "198.18.0.10:$PORT", p
-    assert p["PersistentKeepalive"] == "25", p
+    # The other client has no keepalive: the members' keep the mapping.
+    assert p.get("PersistentKeepalive") == (None if k == "$(std "${P[laptop]}")" else "25"), p
 print("ok")
 EOF
 )
 if [ "$want" = ok ]; then
-	tap_ok "wg showconf: the three members, their allowed IPs (gw's route too), the relay, keepalive 25"
+	tap_ok "wg showconf: the three members, their allowed IPs (gw's route too), the relay, keepalive 25; the other client, no keepalive"
 else
 	tap_fail "wg showconf has every member as the file says" "$want" "$(cat "$LAB_DIR/showconf.txt")"
 fi
@@ -198,7 +200,7 @@ fi
 
 if whx client-config "$IA" phone relay 198.18.0.1:$PORT keepalive 0 public-key "${P[phone]}" \
 	>"$LAB_DIR/cc2.conf" 2>"$LAB_DIR/cc2.err" &&
-	[ "$(grep -c "^Endpoint = 198.18.0.1:$PORT$" "$LAB_DIR/cc2.conf")" = 3 ] &&
+	[ "$(grep -c "^Endpoint = 198.18.0.1:$PORT$" "$LAB_DIR/cc2.conf")" = 4 ] &&
 	! grep -q Keepalive "$LAB_DIR/cc2.conf"; then
 	tap_ok "relay, keepalive 0 and the right public key"
 else

@@ -93,3 +93,13 @@ stock_wgquick() {
 stock_conf_ipv4() {
 	sed -n 's/^Address = \([0-9.]*\)\/32.*/\1/p' "$1"
 }
+
+# now_ms: the wall clock in milliseconds (ping -D's timestamps are too).
+now_ms() { echo $(($(date +%s%N) / 1000000)); }
+
+# first_reply_after LOG T: ms from T (now_ms) to the first reply that
+# `ping -D` logged in LOG after it; nothing while there is none.
+first_reply_after() {
+	awk -v t="$2" '/bytes from/ { ts = substr($1, 2, length($1) - 2) * 1000;
+		if (ts > t) { printf "%d\n", ts - t; exit } }' "$1"
+}

@@ -57,7 +57,6 @@ inspect() { # host iface section field
 	nsx "${NATLAB_NS[$1]}" "$WH" inspect "$2" 2>/dev/null |
 		python3 -c 'import json,sys; print(json.load(sys.stdin)[sys.argv[1]][sys.argv[2]])' "$3" "$4"
 }
-now_ms() { echo $(($(date +%s%N) / 1000000)); }
 
 if ! wait_for "[ -n \"\$(show m $IF_M ipv4)\" ]" 15; then
 	tap_fail "m starts" "$(cat "$LAB_DIR/m.log")"
@@ -174,10 +173,7 @@ roamed0=$(inspect relay "$IF_R" relay_clients roamed)
 wgx "${NATLAB_NS[c]}" set "$IF_C" listen-port 43210
 natlab_flush gc
 t_flush=$(now_ms)
-first_reply_ms() {
-	awk -v t="$t_flush" '/bytes from/ { ts = substr($1, 2, length($1) - 2) * 1000;
-		if (ts > t) { printf "%d\n", ts - t; exit } }' "$LAB_DIR/ping.log"
-}
+first_reply_ms() { first_reply_after "$LAB_DIR/ping.log" "$t_flush"; }
 # Replies in flight at the flush may still arrive: wait for one sent after.
 if wait_for "[ \"\$(inspect relay $IF_R relay_clients roamed)\" -gt $roamed0 ]" 10 &&
 	wait_for "[ -n \"\$(first_reply_ms)\" ]" 10; then

@@ -16,7 +16,10 @@
 # 1. every member registers with the relay for its two clients;
 # 2. each client pings every member, and sends it 1 MiB over TCP, whose
 #    length the member echoes;
-# 3. the relay's process holds no private key but its own: its memory
+# 3. the clients reach each other (client to client, both files naming
+#    the relay): pings and 1 MiB of TCP each way, the relay forwarding
+#    bare WireGuard between them;
+# 4. the relay's process holds no private key but its own: its memory
 #    has its own private key (the scan sees keys) and none of the
 #    members' or the clients'.
 # Usage: stockmatrix.sh WH
@@ -96,9 +99,9 @@ for h in $CLIENTS; do
 	fi
 done
 
-# A TCP sink on each member: it counts what one connection sends and
+# A TCP sink on a host: it counts what each of N connections sends and
 # echoes the count.
-sink() { # member
+sink() { # host N
 	nsx "${NATLAB_NS[$1]}" python3 -c '
 import socket, sys
 s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -109,43 +112,84 @@ for _ in range(int(sys.argv[2])):
         b = c.recv(65536)
         if not b: break
         n += len(b)
-    c.sendall(str(n).encode()); c.close()' "${IP[$1]}" 2 &
+    c.sendall(str(n).encode()); c.close()' "${IP[$1]}" "$2" &
 	LAB_PIDS+=("$!")
 }
-for m in $MEMBERS; do sink "$m"; done
-for m in $MEMBERS; do
-	wait_for "nsx ${NATLAB_NS[$m]} ss -ltn | grep -q ':5201'" 10 || tap_fail "the TCP sink on $m listens"
-done
+sinks() { # N host...
+	local n=$1 h
+	shift
+	for h in "$@"; do sink "$h" "$n"; done
+	for h in "$@"; do
+		wait_for "nsx ${NATLAB_NS[$h]} ss -ltn | grep -q ':5201'" 10 || tap_fail "the TCP sink on $h listens"
+	done
+}
 MIB=$((1024 * 1024))
-for c in $CLIENTS; do
-	for m in $MEMBERS; do
-		if nsx "${NATLAB_NS[$c]}" ping -n -q -c 1 -i 0.2 -w 30 "${IP[$m]}" >/dev/null 2>&1 &&
-			nsx "${NATLAB_NS[$c]}" ping -n -q -c 3 -i 0.2 -w 10 "${IP[$m]}" >/dev/null 2>&1; then
-			tap_ok "$c pings $m (${IP[$m]}) through the relay"
-		else
-			tap_fail "$c pings $m through the relay" "$(wgx "${NATLAB_NS[$c]}" show "${IF[$c]}")" \
-				"$(tail -n 10 "$LAB_DIR/$m.log")"
-			continue
-		fi
-		got=$(nsx "${NATLAB_NS[$c]}" python3 -c '
+# reach FROM TO: FROM pings TO through the relay and sends it 1 MiB over
+# TCP, whose length TO echoes.
+reach() {
+	local c=$1 m=$2 got log=$LAB_DIR/$2.log
+	[ -f "$log" ] || log=/dev/null
+	if nsx "${NATLAB_NS[$c]}" ping -n -q -c 1 -i 0.2 -w 30 "${IP[$m]}" >/dev/null 2>&1 &&
+		nsx "${NATLAB_NS[$c]}" ping -n -q -c 3 -i 0.2 -w 10 "${IP[$m]}" >/dev/null 2>&1; then
+		tap_ok "$c pings $m (${IP[$m]}) through the relay"
+	else
+		tap_fail "$c pings $m through the relay" "$(wgx "${NATLAB_NS[$c]}" show "${IF[$c]}")" \
+			"$(tail -n 10 "$log")"
+		return
+	fi
+	got=$(nsx "${NATLAB_NS[$c]}" python3 -c '
 import socket, sys
 s = socket.create_connection((sys.argv[1], 5201), timeout=30)
 buf = bytes(65536)
 for _ in range(16): s.sendall(buf)
 s.shutdown(socket.SHUT_WR); print(s.recv(64).decode())' "${IP[$m]}" 2>&1)
-		if [ "$got" = "$MIB" ]; then
-			tap_ok "TCP $c -> $m: 1 MiB arrived whole"
-		else
-			tap_fail "TCP $c -> $m: 1 MiB" "got '$got'"
-		fi
-	done
+	if [ "$got" = "$MIB" ]; then
+		tap_ok "TCP $c -> $m: 1 MiB arrived whole"
+	else
+		tap_fail "TCP $c -> $m: 1 MiB" "got '$got'"
+	fi
+}
+# shellcheck disable=SC2086
+sinks 2 $MEMBERS
+for c in $CLIENTS; do
+	for m in $MEMBERS; do reach "$c" "$m"; done
 done
 for m in $MEMBERS; do
 	tap_check "$m pings both clients back" nsx "${NATLAB_NS[$m]}" sh -c \
 		"ping -n -q -c 2 -i 0.2 -w 10 ${IP[cp]} >/dev/null && ping -n -q -c 2 -i 0.2 -w 10 ${IP[cs]} >/dev/null"
 done
 
-# ---- 3. the relay's memory: its own private key, nobody else's
+# ---- 3. client to client: cp (port-restricted NAT) and cs (symmetric)
+
+# shellcheck disable=SC2086
+sinks 1 $CLIENTS
+reach cp cs
+reach cs cp
+# cp's NAT rebinds while it pings cs (its socket moves to another port
+# and gcp forgets its mappings): the relay cannot authenticate cp's new
+# address, so it follows once the old one has been quiet for 1 s; cs's
+# replies reach cp again within REBIND_MS of the rebind.
+REBIND_MS=${STOCKMATRIX_REBIND_MS:-2000}
+nsx "${NATLAB_NS[cp]}" ping -n -D -i 0.1 -W 1 "${IP[cs]}" >"$LAB_DIR/c2c-ping.log" 2>&1 &
+PING_PID=$!
+LAB_PIDS+=("$PING_PID")
+wait_for "grep -q 'bytes from' $LAB_DIR/c2c-ping.log" 10
+wgx "${NATLAB_NS[cp]}" set "${IF[cp]}" listen-port 43210
+natlab_flush gcp
+t_flush=$(now_ms)
+if wait_for "[ -n \"\$(first_reply_after $LAB_DIR/c2c-ping.log $t_flush)\" ]" 10 &&
+	rec=$(first_reply_after "$LAB_DIR/c2c-ping.log" "$t_flush") && [ "$rec" -le "$REBIND_MS" ]; then
+	tap_ok "cp's NAT rebinds: its pings to cs resume after $rec ms (bound $REBIND_MS ms)"
+else
+	tap_fail "cp's NAT rebinds: its pings to cs resume within $REBIND_MS ms" \
+		"first reply after ${rec:-none} ms" "$(tail -n 5 "$LAB_DIR/c2c-ping.log")"
+fi
+kill "$PING_PID" 2>/dev/null
+wait "$PING_PID" 2>/dev/null
+c2c=$(inspect relay relay_clients client_to_client)
+tap_check "the relay forwarded them bare, client to client (${c2c:-?} datagrams)" [ "${c2c:-0}" -gt 100 ]
+
+# ---- 4. the relay's memory: its own private key, nobody else's
 
 keyscan() { # pid, then files of base64 keys: one line per key, "found" or "absent"
 	python3 - "$@" <<'EOF'
@@ -184,5 +228,6 @@ else
 	tap_fail "the relay's memory holds no private key but its own" "$scan"
 fi
 tap_diag "relay: sessions $(inspect relay relay_clients sessions), to_member $(inspect relay relay_clients to_member)," \
-	"to_client $(inspect relay relay_clients to_client), refused $(inspect relay relay_clients refused)"
+	"to_client $(inspect relay relay_clients to_client), client_to_client $c2c," \
+	"refused $(inspect relay relay_clients refused)"
 tap_done

@@ -551,6 +551,154 @@ static void test_listed(void)
 	sodium_memzero(&m, sizeof(m));
 }
 
+/* A listed client's session with a member: after it R knows where the
+ * client is (the member's WireGuard authenticated it). */
+static void session_via(struct ovl_stock *s, struct side *c, struct side *m, const struct ovl_addr *ca,
+			const struct ovl_addr *ma, uint32_t ci, uint64_t now)
+{
+	struct side c2 = *c, m2 = *m;
+	struct message_handshake_initiation init;
+	struct message_handshake_response resp;
+	struct ovl_addr to;
+
+	ok(handshake(&c2, &m2, ci, ci + 1, &init, &resp, now) &&
+	   ovl_stock_from_client(s, (uint8_t *)&init, sizeof(init), ca, now, &to) == OVL_STOCK_FORWARD &&
+	   ovl_stock_from_member(s, ma, ca, (uint8_t *)&resp, sizeof(resp), now) == OVL_STOCK_FORWARD,
+	   "a session client %#x <-> member through R", ci);
+	sodium_memzero(&c2, sizeof(c2));
+	sodium_memzero(&m2, sizeof(m2));
+}
+
+/* Client to client: two clients the member lists, each with a session
+ * with the member, reach each other through R, whose files name R as
+ * each other's endpoint.  R forwards the initiation only from a known
+ * client address and only to where a listed client's session with a
+ * member is; the answer only from there, only to a listed initiator;
+ * data by index, only from the partner's address; a rebound client is
+ * followed once its old address is quiet, an active one never left. */
+static void test_client_to_client(void)
+{
+	struct ovl_stock *s = table();
+	struct side a, b, x, m, ax;
+	struct message_handshake_initiation init;
+	struct message_handshake_response resp;
+	struct ovl_addr aa = addr4(1, 1, 40000), aa2 = addr4(1, 1, 40999), ba = addr4(2, 2, 50000);
+	struct ovl_addr ma = addr4(9, 9, 62096), evil = addr4(66, 6, 1234), to;
+	uint8_t listed[3][32], buf[256];
+	uint64_t now = T0, count;
+	size_t nm, np, ns;
+	ssize_t n;
+
+	side_keys(&a);
+	side_keys(&b);
+	side_keys(&x);
+	side_keys(&m);
+	memcpy(listed[0], a.id.static_public, 32);
+	memcpy(listed[1], b.id.static_public, 32);
+	randombytes_buf(listed[2], 32);
+	ok(ovl_stock_set_clients(s, m.id.static_public, &ma, (const uint8_t (*)[32])listed, 3, now),
+	   "the member registers with clients a, b and a third");
+
+	/* Before b has a session with a member, R does not know where it is. */
+	session_via(s, &a, &m, &aa, &ma, 0x100, now);
+	ok(handshake(&a, &b, 0xa1, 0xb1, &init, &resp, now), "a real handshake a -> b");
+	count = s->stats.no_member;
+	ok(ovl_stock_from_client(s, (uint8_t *)&init, sizeof(init), &aa, now, &to) == OVL_STOCK_REFUSED &&
+	   s->stats.no_member == count + 1, "b seen nowhere yet: refused, counted");
+	session_via(s, &b, &m, &ba, &ma, 0x200, now + MS);
+
+	ok(ovl_stock_from_client(s, (uint8_t *)&init, sizeof(init), &evil, now + 2 * MS, &to) ==
+		   OVL_STOCK_REFUSED, "the same initiation from a stranger's address: refused");
+	ok(ovl_stock_from_client(s, (uint8_t *)&init, sizeof(init), &aa, now + 2 * MS, &to) ==
+		   OVL_STOCK_TO_CLIENT && ovl_addr_equal(&to, &ba),
+	   "from a's address: bare, to where b's session with the member is");
+	ok(ovl_stock_from_client(s, (uint8_t *)&resp, sizeof(resp), &evil, now + 3 * MS, &to) ==
+		   OVL_STOCK_REFUSED, "b's response from another address: refused");
+	ok(ovl_stock_from_client(s, (uint8_t *)&resp, sizeof(resp), &ba, now + 3 * MS, &to) ==
+		   OVL_STOCK_TO_CLIENT && ovl_addr_equal(&to, &aa), "b's response: to a");
+	ovl_stock_count(s, now + 3 * MS, &nm, &np, &ns);
+	ok(np == 0 && ns == 3, "the session is made (pending %zu sessions %zu: two with m, one a-b)", np,
+	   ns);
+	ok(ovl_stock_from_client(s, (uint8_t *)&resp, sizeof(resp), &ba, now + 3 * MS, &to) ==
+		   OVL_STOCK_REFUSED, "the response again: nothing pending");
+
+	n = data(&a, buf, now);
+	ok(n > 0 && ovl_stock_from_client(s, buf, (size_t)n, &aa, now + 4 * MS, &to) == OVL_STOCK_TO_CLIENT &&
+	   ovl_addr_equal(&to, &ba), "a's data by b's index: to b");
+	n = data(&b, buf, now);
+	ok(n > 0 && ovl_stock_from_client(s, buf, (size_t)n, &ba, now + 5 * MS, &to) == OVL_STOCK_TO_CLIENT &&
+	   ovl_addr_equal(&to, &aa), "b's data by a's index: to a");
+	ok(s->stats.to_peer == 4 && s->stats.to_peer_bytes > 0, "counted (%llu)",
+	   (unsigned long long)s->stats.to_peer);
+
+	/* Another address with b's index while a is active: b may judge it,
+	 * but the session stays. */
+	n = data(&a, buf, now);
+	ok(ovl_stock_from_client(s, buf, (size_t)n, &evil, now + 6 * MS, &to) == OVL_STOCK_TO_CLIENT &&
+	   ovl_addr_equal(&to, &ba), "a datagram from another address goes on to b");
+	n = data(&b, buf, now);
+	ok(ovl_stock_from_client(s, buf, (size_t)n, &ba, now + 7 * MS, &to) == OVL_STOCK_TO_CLIENT &&
+	   ovl_addr_equal(&to, &aa) && s->stats.roamed == 0, "but b's answer still goes to a's address");
+
+	/* a rebinds: from its new address, then quiet at the old one. */
+	n = data(&a, buf, now);
+	ok(ovl_stock_from_client(s, buf, (size_t)n, &aa2, now + 500 * MS, &to) == OVL_STOCK_TO_CLIENT &&
+	   s->stats.roamed == 0, "a, rebound, within 1 s of its last datagram: forwarded, not moved");
+	ok(ovl_stock_from_client(s, buf, (size_t)n, &aa2, now + 1100 * MS, &to) == OVL_STOCK_TO_CLIENT &&
+	   s->stats.roamed == 1, "a, rebound, its old address quiet for 1 s: the session moves");
+	n = data(&b, buf, now);
+	ok(ovl_stock_from_client(s, buf, (size_t)n, &ba, now + 1200 * MS, &to) == OVL_STOCK_TO_CLIENT &&
+	   ovl_addr_equal(&to, &aa2), "b's answer goes to a's new address");
+	n = data(&a, buf, now);
+	ok(ovl_stock_from_client(s, buf, (size_t)n, &aa, now + 1300 * MS, &to) == OVL_STOCK_TO_CLIENT &&
+	   s->stats.roamed == 1, "a datagram from a's old address: forwarded, the session stays");
+
+	/* An initiation to b from a known address (a's) of a key nobody
+	 * listed: b's WireGuard may answer it (a peer stock wg added), R
+	 * passes no answer. */
+	ax = a;
+	ok(handshake(&x, &b, 0xc1, 0xb2, &init, &resp, now + 2 * SEC), "a handshake unlisted x -> b");
+	ok(ovl_stock_from_client(s, (uint8_t *)&init, sizeof(init), &aa2, now + 2 * SEC, &to) ==
+		   OVL_STOCK_TO_CLIENT, "its initiation from a known address reaches b");
+	count = s->stats.refused;
+	ok(ovl_stock_from_client(s, (uint8_t *)&resp, sizeof(resp), &ba, now + 2 * SEC, &to) ==
+		   OVL_STOCK_REFUSED && s->stats.refused == count + 1,
+	   "b's answer, under an unlisted key's mac1: refused, counted");
+
+	/* A listed client seen nowhere: nothing to forward to. */
+	{
+		struct side c;
+
+		side_keys(&c);
+		memcpy(c.id.static_public, listed[2], 32);
+		side_peer(&ax, &c);
+		ok(noise_handshake_create_initiation(&init, &ax.hs, 0xd1, NULL, 1700000002, 0),
+		   "an initiation a -> the third client");
+		cookie_add_mac_to_packet((uint8_t *)&init, sizeof(init), &ax.cm, now + 2 * SEC);
+		ok(ovl_stock_from_client(s, (uint8_t *)&init, sizeof(init), &aa2, now + 2 * SEC, &to) ==
+			   OVL_STOCK_REFUSED, "to a listed client seen nowhere: refused");
+		sodium_memzero(&c, sizeof(c));
+	}
+
+	/* b's place is forgotten 200 s after its last session datagram. */
+	ok(handshake(&a, &b, 0xa3, 0xb3, &init, &resp, now + 300 * SEC), "a handshake a -> b");
+	ovl_stock_register(s, m.id.static_public, &ma, now + 100 * SEC);
+	ovl_stock_register(s, m.id.static_public, &ma, now + 200 * SEC);
+	session_via(s, &a, &m, &aa2, &ma, 0x300, now + 290 * SEC);
+	count = s->stats.no_member;
+	ok(ovl_stock_from_client(s, (uint8_t *)&init, sizeof(init), &aa2, now + 300 * SEC, &to) ==
+		   OVL_STOCK_REFUSED && s->stats.no_member == count + 1,
+	   "from a's address, known again, but b not seen for 200 s: refused");
+	session_via(s, &b, &m, &ba, &ma, 0x400, now + 301 * SEC);
+	ok(ovl_stock_from_client(s, (uint8_t *)&init, sizeof(init), &aa2, now + 302 * SEC, &to) ==
+		   OVL_STOCK_TO_CLIENT && ovl_addr_equal(&to, &ba), "b seen again: forwarded");
+	sodium_memzero(&a, sizeof(a));
+	sodium_memzero(&b, sizeof(b));
+	sodium_memzero(&x, sizeof(x));
+	sodium_memzero(&m, sizeof(m));
+	sodium_memzero(&ax, sizeof(ax));
+}
+
 int main(void)
 {
 	if (crypto_layer_init() < 0)
@@ -562,5 +710,6 @@ int main(void)
 	test_roam_rekey();
 	test_junk();
 	test_listed();
+	test_client_to_client();
 	return tap_done();
 }
