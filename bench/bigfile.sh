@@ -18,6 +18,8 @@
 #
 # For each N it prints, for node a:
 #   up_s        `wh up` until it returned (the node is ready then)
+#   up_cpu_s    the daemon's CPU time (utime + stime) when it returned:
+#               what coming up cost, whatever the machine's load
 #   show_s      `wh show IFACE` (text) over all N - 1 members
 #   idle_cpu    CPU over --idle seconds (default 30) with nothing to do,
 #               in % of one core, from utime + stime of /proc/PID/stat
@@ -108,15 +110,16 @@ reload_under_ping() {
 }
 
 uptime
-printf '%-7s %-7s %-7s %-9s %-7s %-10s %-26s %-26s\n' N up_s show_s idle_cpu rss_mb "" \
+printf '%-7s %-7s %-9s %-7s %-9s %-7s %-10s %-26s %-26s\n' N up_s up_cpu_s show_s idle_cpu rss_mb "" \
 	"reload0_s maxRTT_ms lost" "reload1_s maxRTT_ms lost"
 for n in $sizes; do
 	conf="$tmp/net.conf"
 	CHANGE= gen_file "$n" "$conf"
 	cp "$conf" "$tmp/b.conf"
 	up=$(secs_of ip netns exec "$nsa" "$WH" up "$conf" private-key "$tmp/a.key" interface "$ifa")
-	ip netns exec "$nsb" "$WH" up "$tmp/b.conf" private-key "$tmp/b.key" interface "$ifb" >/dev/null 2>&1
 	pid=$(ip netns pids "$nsa" | head -n 1)
+	upcpu=$(awk -v t="$(cpu_ticks "$pid")" -v hz="$(getconf CLK_TCK)" 'BEGIN { printf "%.2f", t / hz }')
+	ip netns exec "$nsb" "$WH" up "$tmp/b.conf" private-key "$tmp/b.key" interface "$ifb" >/dev/null 2>&1
 	B4=$(ip netns exec "$nsb" ip -4 -o addr show dev "$ifb" | awk '{ sub(/\/.*/, "", $4); print $4 }')
 	for _ in $(seq 100); do
 		ip netns exec "$nsa" ping -n -q -c 1 -W 1 "$B4" >/dev/null 2>&1 && break
@@ -132,7 +135,8 @@ for n in $sizes; do
 	r0=$(reload_under_ping)
 	CHANGE=1 gen_file "$n" "$conf"
 	r1=$(reload_under_ping)
-	printf '%-7s %-7s %-7s %-9s %-7s %-10s %-26s %-26s\n' "$n" "$up" "$show" "$cpu" "$rss" "" "$r0" "$r1"
+	printf '%-7s %-7s %-9s %-7s %-9s %-7s %-10s %-26s %-26s\n' "$n" "$up" "$upcpu" "$show" "$cpu" "$rss" "" \
+		"$r0" "$r1"
 	ip netns exec "$nsa" "$WH" down "$ifa" >/dev/null 2>&1 || true
 	ip netns exec "$nsb" "$WH" down "$ifb" >/dev/null 2>&1 || true
 	stop_nodes

@@ -287,32 +287,66 @@ void noise_keypair_derive(struct noise_keypair *kp, const struct noise_symmetric
 	sodium_memzero(t2, sizeof(t2));
 }
 
-/* A clamped scalar is a multiple of the cofactor, so it sends every point
- * of small order (and only those) to zero: any fixed scalar tells whether
- * a public key is one of them, with or without an identity of ours. */
+/* The u-coordinates of Curve25519's points of small order, and their
+ * encodings at or above p that still fit 255 bits (p, p + 1); X25519
+ * ignores bit 255.  A public key is one of them exactly when a DH with it
+ * gives zero, whatever the scalar (a clamped scalar is a multiple of the
+ * cofactor); comparing costs no DH, so that adding a peer costs none.
+ * (D. J. Bernstein, https://cr.yp.to/ecdh.html; test_noise checks the
+ * list against the DH for each entry and for random keys.) */
 static bool key_is_low_order(const uint8_t public[NOISE_PUBLIC_KEY_LEN])
 {
-	static const uint8_t probe[NOISE_PUBLIC_KEY_LEN] = {
-		0x55, 0x55, 0x55, 0x55, 0x55, 0x55, 0x55, 0x55, 0x55, 0x55, 0x55,
-		0x55, 0x55, 0x55, 0x55, 0x55, 0x55, 0x55, 0x55, 0x55, 0x55, 0x55,
-		0x55, 0x55, 0x55, 0x55, 0x55, 0x55, 0x55, 0x55, 0x55, 0x55,
+	static const uint8_t low[7][NOISE_PUBLIC_KEY_LEN] = {
+		{ 0 },
+		{ 1 },
+		{ 0xe0, 0xeb, 0x7a, 0x7c, 0x3b, 0x41, 0xb8, 0xae, 0x16, 0x56, 0xe3,
+		  0xfa, 0xf1, 0x9f, 0xc4, 0x6a, 0xda, 0x09, 0x8d, 0xeb, 0x9c, 0x32,
+		  0xb1, 0xfd, 0x86, 0x62, 0x05, 0x16, 0x5f, 0x49, 0xb8, 0x00 },
+		{ 0x5f, 0x9c, 0x95, 0xbc, 0xa3, 0x50, 0x8c, 0x24, 0xb1, 0xd0, 0xb1,
+		  0x55, 0x9c, 0x83, 0xef, 0x5b, 0x04, 0x44, 0x5c, 0xc4, 0x58, 0x1c,
+		  0x8e, 0x86, 0xd8, 0x22, 0x4e, 0xdd, 0xd0, 0x9f, 0x11, 0x57 },
+		{ 0xec, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+		  0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+		  0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f },
+		{ 0xed, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+		  0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+		  0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f },
+		{ 0xee, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+		  0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+		  0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f },
 	};
-	uint8_t dh[NOISE_PUBLIC_KEY_LEN];
-	bool low;
+	unsigned i, j;
 
-	low = !x25519_shared(dh, probe, public);
-	sodium_memzero(dh, sizeof(dh));
-	return low;
+	for (i = 0; i < 7; ++i) {
+		uint8_t d = (public[31] & 0x7f) ^ low[i][31];
+
+		for (j = 0; j < 31; ++j)
+			d |= public[j] ^ low[i][j];
+		if (!d)
+			return true;
+	}
+	return false;
 }
 
 void noise_handshake_precompute(struct noise_handshake *hs)
 {
-	const struct noise_static_identity *id = hs->static_identity;
+	hs->static_static = NOISE_SS_UNKNOWN;
+	sodium_memzero(hs->precomputed_static_static, NOISE_PUBLIC_KEY_LEN);
+}
 
-	hs->static_static_valid = id && id->has_identity &&
-		x25519_shared(hs->precomputed_static_static, id->static_private, hs->remote_static);
-	if (!hs->static_static_valid)
-		sodium_memzero(hs->precomputed_static_static, NOISE_PUBLIC_KEY_LEN);
+bool noise_handshake_static_ready(struct noise_handshake *hs)
+{
+	const struct noise_static_identity *id = hs->static_identity;
+	bool valid;
+
+	if (hs->static_static == NOISE_SS_UNKNOWN) {
+		valid = id && id->has_identity &&
+			x25519_shared(hs->precomputed_static_static, id->static_private, hs->remote_static);
+		if (!valid)
+			sodium_memzero(hs->precomputed_static_static, NOISE_PUBLIC_KEY_LEN);
+		hs->static_static = valid ? NOISE_SS_VALID : NOISE_SS_INVALID;
+	}
+	return hs->static_static == NOISE_SS_VALID;
 }
 
 void noise_handshake_set_preshared_key(struct noise_handshake *hs,
@@ -387,7 +421,7 @@ bool noise_handshake_create_initiation(struct message_handshake_initiation *dst,
 	bool ret = false;
 
 	memset(dst, 0, sizeof(*dst));
-	if (!has_identity(hs) || !hs->static_static_valid)
+	if (!has_identity(hs) || !noise_handshake_static_ready(hs))
 		goto out;
 
 	ephemeral_take(e, ephemeral_private);
@@ -452,7 +486,8 @@ bool noise_initiation_accept(struct noise_handshake *hs, struct noise_initiation
 	memcpy(ss.chaining_key, scratch->chaining_key, NOISE_HASH_LEN);
 	memcpy(ss.hash, scratch->hash, NOISE_HASH_LEN);
 	if (!has_identity(hs) ||
-	    sodium_memcmp(hs->remote_static, scratch->remote_static, NOISE_PUBLIC_KEY_LEN) != 0)
+	    sodium_memcmp(hs->remote_static, scratch->remote_static, NOISE_PUBLIC_KEY_LEN) != 0 ||
+	    !noise_handshake_static_ready(hs))
 		goto out;
 	/* ss, {t} */
 	if (!noise_ik_read_msg1_payload(&ss, timestamp, scratch->encrypted_timestamp, sizeof(timestamp),

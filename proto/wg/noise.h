@@ -44,7 +44,11 @@ struct noise_handshake {
 	uint8_t remote_static[NOISE_PUBLIC_KEY_LEN];
 	uint8_t remote_ephemeral[NOISE_PUBLIC_KEY_LEN];
 	uint8_t precomputed_static_static[NOISE_PUBLIC_KEY_LEN];
-	bool static_static_valid;		/* false: low-order remote key */
+	/* DH(s_local, s_remote), computed the first time a handshake needs
+	 * it (noise_handshake_static_ready): a device of 10,000 peers comes
+	 * up without 10,000 DHs.  INVALID: a low-order remote key, or no
+	 * identity yet. */
+	enum { NOISE_SS_UNKNOWN, NOISE_SS_VALID, NOISE_SS_INVALID } static_static;
 	uint8_t preshared_key[NOISE_SYMMETRIC_KEY_LEN];
 	uint8_t hash[NOISE_HASH_LEN];
 	uint8_t chaining_key[NOISE_HASH_LEN];
@@ -74,15 +78,17 @@ struct noise_keypairs {
 	struct noise_keypair *next_keypair;
 };
 
-/* Zeroes hs, precomputes ss and sets the peer's keys (psk NULL: all
- * zeros).  Returns false when the remote key is low-order (it is still
- * stored: the peer then never completes a handshake, as in the kernel).
- * Without an identity, ss stays invalid until noise_handshake_precompute. */
+/* Zeroes hs and sets the peer's keys (psk NULL: all zeros); no DH: ss
+ * is computed when a handshake first needs it.  Returns false when the
+ * remote key is low-order (it is still stored: the peer then never
+ * completes a handshake, as in the kernel). */
 bool noise_handshake_init(struct noise_handshake *hs, const struct noise_static_identity *id,
 			  const uint8_t remote_static[NOISE_PUBLIC_KEY_LEN],
 			  const uint8_t preshared_key[NOISE_SYMMETRIC_KEY_LEN]);
-/* Recomputes ss after our identity changed. */
+/* Our identity changed: ss is computed again when next needed. */
 void noise_handshake_precompute(struct noise_handshake *hs);
+/* Computes ss if it is not yet (one DH), and says whether it is valid. */
+bool noise_handshake_static_ready(struct noise_handshake *hs);
 void noise_handshake_set_preshared_key(struct noise_handshake *hs,
 				       const uint8_t psk[NOISE_SYMMETRIC_KEY_LEN]);
 /* Wipes ephemeral state and returns to HANDSHAKE_ZEROED.  local_index is

@@ -217,9 +217,11 @@ static void test_roundtrip(void)
 	side_keys(&a);
 	side_keys(&b);
 	ok(side_peer(&a, &b, psk) && side_peer(&b, &a, psk), "wg: handshake_init with good keys");
-	ok(a.hs.static_static_valid && sodium_memcmp(a.hs.precomputed_static_static,
-						     b.hs.precomputed_static_static, KEY) == 0,
-	   "wg: ss precomputed identically on both sides");
+	ok(a.hs.static_static == NOISE_SS_UNKNOWN && b.hs.static_static == NOISE_SS_UNKNOWN,
+	   "wg: handshake_init computes no ss");
+	ok(noise_handshake_static_ready(&a.hs) && noise_handshake_static_ready(&b.hs) &&
+	   sodium_memcmp(a.hs.precomputed_static_static, b.hs.precomputed_static_static, KEY) == 0,
+	   "wg: ss computed when needed, identically on both sides");
 
 	ok(noise_handshake_create_initiation(&init, &a.hs, 0x11111111, NULL, 1700000000, 0),
 	   "wg: create_initiation");
@@ -449,7 +451,8 @@ static void test_handshake_failures(void)
 
 		memset(&none, 0, sizeof(none));
 		noise_handshake_init(&hs, &none, b.id.static_public, NULL);
-		ok(!hs.static_static_valid && !noise_handshake_create_initiation(&init, &hs, 1, NULL, 1, 0),
+		ok(!noise_handshake_static_ready(&hs) &&
+		   !noise_handshake_create_initiation(&init, &hs, 1, NULL, 1, 0),
 		   "fail: no identity, no initiation");
 		ok(!noise_initiation_open(&scratch, &init2, &none), "fail: no identity, no opening");
 		sodium_memzero(&hs, sizeof(hs));
@@ -486,13 +489,36 @@ static void test_low_order(void)
 	memset(&none, 0, sizeof(none));
 	for (i = 0; i < sizeof(low) / sizeof(low[0]); ++i) {
 		unhex(key, KEY, low[i]);
-		if (!noise_handshake_init(&hs, &a.id, key, NULL) && !hs.static_static_valid &&
+		if (!noise_handshake_init(&hs, &a.id, key, NULL) && !noise_handshake_static_ready(&hs) &&
 		    !noise_handshake_create_initiation(&init, &hs, 1, NULL, 1, 0) &&
 		    !noise_handshake_init(&hs, &none.id, key, NULL))
 			++refused;
 	}
 	ok(refused == sizeof(low) / sizeof(low[0]), "low order: %u of %zu remote keys refused", refused,
 	   sizeof(low) / sizeof(low[0]));
+	/* The list (no DH) agrees with the DH: with bit 255 set (X25519
+	 * ignores it) each is still refused, and so is its DH; random keys
+	 * pass both. */
+	{
+		unsigned agree = 0, n = 0;
+		uint8_t dh[KEY];
+
+		for (i = 0; i < sizeof(low) / sizeof(low[0]); ++i, ++n) {
+			unhex(key, KEY, low[i]);
+			key[31] |= 0x80;
+			agree += !noise_handshake_init(&hs, &a.id, key, NULL) &&
+				 !x25519_shared(dh, a.id.static_private, key);
+		}
+		for (i = 0; i < 2000; ++i, ++n) {
+			randombytes_buf(key, KEY);
+			agree += noise_handshake_init(&hs, &a.id, key, NULL) &&
+				 x25519_shared(dh, a.id.static_private, key) &&
+				 noise_handshake_static_ready(&hs) &&
+				 !sodium_memcmp(dh, hs.precomputed_static_static, KEY);
+		}
+		ok(agree == n, "low order by the list agrees with the DH (%u of %u)", agree, n);
+		sodium_memzero(dh, sizeof(dh));
+	}
 	sodium_memzero(&hs, sizeof(hs));
 	sodium_memzero(&a, sizeof(a));
 }
