@@ -54,9 +54,9 @@ lab_require_cmd ping wg ldd
 lab_require_impl "$WH"
 # A slow test, run by hand before a release (doc/benchmarks.md "100
 # processes"): it is in suite 'manual', which test/run.sh leaves out, and
-# runs with `meson test -C build --suite manual`; its runs so far took 10
-# minutes and more on the loaded 2-core machine, and not every pair
-# connected.
+# runs with `meson test -C build --suite manual`; its runs took 100 to
+# 200 s on the loaded 2-core machine, most of it the keys, the namespaces
+# and the daemons' start.
 
 lab_wh_init
 
@@ -511,6 +511,12 @@ for role in ("all", "public", "member", "natted"):
         print("RSS %-6s %3d processes: min %.1f MiB, median %.1f MiB, max %.1f MiB, total %.0f MiB"
               % (role, len(v), min(v), statistics.median(v), max(v), sum(v)))
 ' <<<"$rss_lines")"
+# meson test sets MALLOC_PERTURB_, and the daemons inherit it: glibc then
+# writes every block it hands out or takes back, so that RSS counts all
+# that a process allocated, also what it never touches (three times the
+# RSS of a run of this script by hand).
+[ -z "${MALLOC_PERTURB_:-}" ] ||
+	tap_diag "(MALLOC_PERTURB_=$MALLOC_PERTURB_, as meson test sets it: RSS is what each process allocated; run the script by hand for what it uses)"
 tap_diag "load average after the pings: $load_peak; now: $(cut -d' ' -f1-3 /proc/loadavg); $(nproc) cores" \
 	"memory: $(free -m | awk '/^Mem:/ {print $3 " MiB used of " $2}')" \
 	"the whole run so far: $(secs_since "$T_START")s from the first wh up"
