@@ -54,9 +54,9 @@ lab_require_cmd ping wg ldd
 lab_require_impl "$WH"
 # A slow test, run by hand before a release (doc/benchmarks.md "100
 # processes"): it is in suite 'manual', which test/run.sh leaves out, and
-# runs with `meson test -C build --suite manual`; its runs so far took 10
-# minutes and more on the loaded 2-core machine, and not every pair
-# connected.
+# runs with `meson test -C build --suite manual`; its runs took 100 to
+# 200 s on the loaded 2-core machine, most of it the keys, the namespaces
+# and the daemons' start.
 
 lab_wh_init
 
@@ -105,12 +105,44 @@ fi
 # lab_hosts NODE...: each NODE a namespace, a veth eth0 to the internet
 # bridge (WHERE[NODE] = internet) or to its gateway's LAN (with a default
 # route through it), an address.
+#
+# On the internet bridge, every host and gateway knows every other one's
+# MAC address from the start: a permanent neighbour entry each, no ARP.
+# The kernel keeps one ARP table for all namespaces, and its limit
+# (net.ipv4.neigh.default.gc_thresh3, 1024 by default) counts the entries
+# of every namespace together; 74 addresses on one segment, each talking
+# to dozens of the others, need thousands.  Learned by ARP, they filled
+# the table within two seconds of the members' start ("neighbour:
+# arp_cache: neighbor table overflow!" in the kernel log), after which a
+# host could not resolve the address it sent to and the packet was lost:
+# 56 of the 96 members, all started after the table filled, got no
+# answer from any public node for 25 s to over two minutes, and 10 of
+# 24 pairs did not connect.  Permanent entries do not count against that
+# limit.  On a real internet a host resolves one address, its router's;
+# the gateways' LANs (five or six hosts each) keep ARP.
+declare -A INET_MAC=()	# IP address on the internet bridge -> MAC address
+
+# neigh_lines DEV SELF: `ip -batch` lines, a permanent neighbour entry on
+# DEV for everyone on the internet bridge but SELF.
+neigh_lines() {
+	local a
+	for a in "${!INET_MAC[@]}"; do
+		[ "$a" = "$2" ] || echo "neigh replace $a lladdr ${INET_MAC[$a]} dev $1 nud permanent"
+	done
+}
+
 lab_hosts() {
-	local node ns gw gns net ip
+	local node ns gw gns net ip mac
 	local -A gwbatch=()
 	local rootb=$LAB_DIR/batch-root vethb=$LAB_DIR/batch-veth
 	: >"$rootb"
 	: >"$vethb"
+	# The gateways' WAN side is already on the bridge.
+	for gw in "${GWS[@]}"; do
+		mac=$(ip -n "${NATLAB_NS[$gw]}" -br link show wan0 | awk '{print $3}')
+		[ -n "$mac" ] || return 1
+		INET_MAC[${NATLAB_IP[$gw]}]=$mac
+	done
 	for node in "$@"; do
 		natlab_check_name "$node" || return 1
 		ns="${LAB_NS_PREFIX}${LAB_PID}-$node"
@@ -122,7 +154,10 @@ lab_hosts() {
 			gns=$NATLAB_INET_NS
 			ip=198.18.0.$NATLAB_PUBLIC_NEXT
 			NATLAB_PUBLIC_NEXT=$((NATLAB_PUBLIC_NEXT + 1))
-			echo "link add i-$node netns $gns type veth peer name eth0 netns $ns" >>"$vethb"
+			# A MAC address of its own, after the IP address.
+			mac=$(printf '02:00:c6:12:00:%02x' "${ip##*.}")
+			INET_MAC[$ip]=$mac
+			echo "link add i-$node netns $gns type veth peer name eth0 netns $ns address $mac" >>"$vethb"
 			gwbatch[internet]+="link set i-$node master br0 up"$'\n'
 			printf 'link set lo up\nlink set eth0 up\naddr add %s/24 dev eth0\n' "$ip" \
 				>"$LAB_DIR/batch-$node"
@@ -139,10 +174,17 @@ lab_hosts() {
 		fi
 		NATLAB_IP[$node]=$ip
 	done
+	for node in "$@"; do
+		[ "${WHERE[$node]}" = internet ] &&
+			neigh_lines eth0 "${NATLAB_IP[$node]}" >>"$LAB_DIR/batch-$node"
+	done
 	ip -batch "$rootb" && ip -batch "$vethb" || return 1
 	for gw in "${!gwbatch[@]}"; do
 		[ "$gw" = internet ] && gns=$NATLAB_INET_NS || gns=${NATLAB_NS[$gw]}
 		printf '%s' "${gwbatch[$gw]}" | ip -n "$gns" -batch - || return 1
+	done
+	for gw in "${GWS[@]}"; do
+		neigh_lines wan0 "${NATLAB_IP[$gw]}" | ip -n "${NATLAB_NS[$gw]}" -batch - || return 1
 	done
 	for node in "$@"; do
 		ip -n "${NATLAB_NS[$node]}" -batch "$LAB_DIR/batch-$node" || return 1
@@ -469,6 +511,12 @@ for role in ("all", "public", "member", "natted"):
         print("RSS %-6s %3d processes: min %.1f MiB, median %.1f MiB, max %.1f MiB, total %.0f MiB"
               % (role, len(v), min(v), statistics.median(v), max(v), sum(v)))
 ' <<<"$rss_lines")"
+# meson test sets MALLOC_PERTURB_, and the daemons inherit it: glibc then
+# writes every block it hands out or takes back, so that RSS counts all
+# that a process allocated, also what it never touches (three times the
+# RSS of a run of this script by hand).
+[ -z "${MALLOC_PERTURB_:-}" ] ||
+	tap_diag "(MALLOC_PERTURB_=$MALLOC_PERTURB_, as meson test sets it: RSS is what each process allocated; run the script by hand for what it uses)"
 tap_diag "load average after the pings: $load_peak; now: $(cut -d' ' -f1-3 /proc/loadavg); $(nproc) cores" \
 	"memory: $(free -m | awk '/^Mem:/ {print $3 " MiB used of " $2}')" \
 	"the whole run so far: $(secs_since "$T_START")s from the first wh up"
