@@ -187,6 +187,29 @@ static void channel_ask(const struct ovl_path_ctx *c, struct ovl_path *p, struct
 	c->ops->channel_bind(c->ctx, r->key, &r->addr, p->key);
 }
 
+/* The member's CANDIDATES came through relay i while our traffic goes
+ * elsewhere: it moved there (it replaced a relay it found silent, and
+ * tells us through the new one at once).  Its data comes in i's channel
+ * as soon as its own binding is granted, and we take FROM_RELAY only
+ * from a relay we asked a channel of (doc/protocol.md 9.1, step 4), so
+ * without an ask of ours it would be dropped unread and never move us
+ * (ovl_path_on_relayed_rx): only a handshake, wrapped in RELAY, would,
+ * when WireGuard starts one 15 s after the last datagram it received.
+ * However the relay answers, the ask makes it a source we take channel
+ * data from.  Not while a number of i's is valid, nor twice within
+ * CHANNEL_ASK_MIN_MS, nor within CHANNEL_REFUSED_S of a lasting refusal
+ * (the member's CANDIDATES come at most every EXCHANGE_MIN_S anyway). */
+static void channel_prepare(const struct ovl_path_ctx *c, struct ovl_path *p, int i)
+{
+	struct ovl_path_relay *r = &p->relays[i];
+	uint64_t every = r->chan_refused ? S(OVL_PATH_CHANNEL_REFUSED_S) : ASK_MIN_NS;
+
+	if (channel_valid(r, c->now) || (r->chan_asked_ns && c->now - r->chan_asked_ns < every))
+		return;
+	say(c, p, false, "CANDIDATES through another relay: binding there too");
+	channel_ask(c, p, r);
+}
+
 /* Asks the relay in use for a channel to the member, or to renew it,
  * when due. */
 static void channel_tick(const struct ovl_path_ctx *c, struct ovl_path *p, const struct ovl_path_peer *f)
@@ -335,6 +358,18 @@ static void exchange(const struct ovl_path_ctx *c, struct ovl_path *p)
 	c->ops->send_candidates(c->ctx, p->key, via, via_addr, p->txid, 0);
 }
 
+/* Another relay takes over from one that went silent: our traffic goes
+ * there at once, and so do our CANDIDATES, which tell the other side
+ * where we are (it binds there too, ovl_path_on_candidates, so that our
+ * channel data passes its check of the source and moves it). */
+static void take_over(const struct ovl_path_ctx *c, struct ovl_path *p, struct ovl_path_peer *f,
+		      int i)
+{
+	use_relay(c, p, f, i);
+	p->next_exchange_ns = 0;
+	exchange(c, p);
+}
+
 bool ovl_path_punch_tick(const struct ovl_path_ctx *c, struct ovl_path *p, const struct ovl_path_peer *f)
 {
 	unsigned j;
@@ -418,6 +453,13 @@ void ovl_path_on_reach(const struct ovl_path_ctx *c, struct ovl_path *p, struct 
 	/* A node that does not relay is a rendezvous only. */
 	if (via_relays)
 		add_relay(c, p, via, via_addr);
+	/* Relayed, but our relay went silent with no candidate left (the
+	 * lookup of the member tick_relayed started names new ones): the
+	 * first one takes over now, not at the next tick. */
+	if (f->has_session && f->routed && p->relay < 0 && (i = best_relay(c, p)) >= 0) {
+		take_over(c, p, f, i);
+		goto out;
+	}
 	if (f->has_session || (p->relay >= 0 && f->routed) || direct_fresh(p, f, c->now))
 		goto out;
 	/* No path yet: start relayed when a relay is known, and exchange
@@ -499,6 +541,10 @@ void ovl_path_on_candidates(const struct ovl_path_ctx *c, struct ovl_path *p,
 		use_relay(c, p, f, r);
 		plan_handshake(c, p, f, true);
 	}
+	/* Relayed elsewhere: the member's traffic may come through this one
+	 * from now on. */
+	if (r >= 0 && f->routed && r != p->relay)
+		channel_prepare(c, p, r);
 	path_settle(p, f);
 }
 
@@ -573,8 +619,7 @@ static void tick_orphaned(const struct ovl_path_ctx *c, struct ovl_path *p, stru
 		c->ops->lookup(c->ctx, p->key, false);
 		return;
 	}
-	use_relay(c, p, f, i);
-	p->next_exchange_ns = 0;	/* tell the other side at once */
+	take_over(c, p, f, i);
 }
 
 /* While traffic goes through the relay and nothing comes back, the relay
@@ -622,12 +667,10 @@ static void tick_relayed(const struct ovl_path_ctx *c, struct ovl_path *p, struc
 		say(c, p, true, "the relay is silent: replacing it");
 		drop_relay(p, p->relay);
 		next = best_relay(c, p);
-		if (next >= 0) {
-			use_relay(c, p, f, next);
-			p->next_exchange_ns = 0;	/* tell the other side at once */
-		} else {
+		if (next >= 0)
+			take_over(c, p, f, next);
+		else
 			c->ops->lookup(c->ctx, p->key, true);
-		}
 		return;
 	}
 	exchange(c, p);

@@ -14,7 +14,11 @@
  *       -> the path becomes direct (make_direct); the session carries on
  *   direct path silent while we send -> probe after 5 s, back to the relay
  *       after 9 s (fallback), a new exchange later; a silent relay -> the
- *       next one by RTT; no candidate left -> lookups of the member
+ *       next one by RTT, CANDIDATES through it at once; no candidate
+ *       left -> lookups of the member, the first relay they name
+ *   the member's CANDIDATES through another relay than ours -> a
+ *       CHANNEL_BIND there, so that its channel data passes (9.1, step
+ *       4); its first authenticated datagram there moves us
  *
  * The state (enum ovl_path_state) sums up what the path is after each
  * event and is moved in one place (path_settle in path.c).  Decisions

@@ -341,7 +341,7 @@ static void test_relay_replaced(void)
 	struct ovl_path p;
 	struct ovl_path_peer f;
 	uint64_t t0;
-	unsigned s;
+	unsigned s, cands = 0, binds = 0;
 
 	reset(&p, &f);
 	named_by_both(&p, &f);
@@ -351,6 +351,8 @@ static void test_relay_replaced(void)
 	for (s = 1; s <= OVL_PATH_RELAY_SUSPECT_S + OVL_PATH_RELAY_PROBE_S + 1; ++s) {
 		c.now = t0 + s * SEC;
 		f.last_data_tx_ns = c.now;
+		cands = act.cands_sent;
+		binds = act.binds;
 		ovl_path_tick(&c, &p, &f, true);
 		if (ovl_path_relay_in_use(&p)->key[0] != 1)
 			break;
@@ -359,8 +361,10 @@ static void test_relay_replaced(void)
 	   "a relay silent to a probe is replaced by the next after %u s (want %u)", s,
 	   OVL_PATH_RELAY_SUSPECT_S + OVL_PATH_RELAY_PROBE_S);
 	ok(s == OVL_PATH_RELAY_SUSPECT_S + OVL_PATH_RELAY_PROBE_S, "not sooner, not later");
-	ok(ovl_addr_equal(&act.route_addr, &p.relays[0].addr) && p.next_exchange_ns == 0,
-	   "traffic goes to R2, and the other side hears at once");
+	ok(ovl_addr_equal(&act.route_addr, &p.relays[0].addr) && act.cands_sent == cands + 1 &&
+	   act.binds > binds && act.bind_relay[0] == 2,
+	   "traffic goes to R2, bound there, and the other side hears at once (CANDIDATES in the "
+	   "same tick)");
 
 	/* Idle: the relay goes after RELAY_DEAD_S of silence; no relay left:
 	 * the member is looked up at once. */
@@ -575,6 +579,105 @@ static void test_relay_not_self(void)
 	   "another node still relays");
 }
 
+/* The relay in use dies with no other candidate known (net-natfail's
+ * "relay killed", issue 17): the lookup tick_relayed starts names the
+ * member's other relay within milliseconds, and that one takes over
+ * then, with our CANDIDATES through it, not at the next tick and the
+ * CANDIDATES one more tick later. */
+static void test_orphan_takes_first(void)
+{
+	struct ovl_path p;
+	struct ovl_path_peer f;
+	struct ovl_addr a1 = v4(192, 0, 2, 1, 51820), a2 = v4(192, 0, 2, 2, 51820);
+	unsigned routes, cands, binds;
+	uint64_t t0;
+
+	reset(&p, &f);
+	ovl_path_on_reach(&c, &p, &f, R1, &a1, true);
+	ovl_path_on_channel(&c, &p, R1, OVL_CHANNEL_OK, 0x11);
+	f.has_session = true;
+	t0 = c.now;
+	while (ovl_path_relay_in_use(&p) && c.now < t0 + OVL_PATH_RELAY_DEAD_S * SEC) {
+		c.now += SEC;
+		f.last_data_tx_ns = c.now;
+		ovl_path_tick(&c, &p, &f, true);
+	}
+	ok(!ovl_path_relay_in_use(&p) && f.routed && act.lookups_at_once == 1,
+	   "the only relay silent to a probe: gone after %llu s, the member looked up at once",
+	   (unsigned long long)((c.now - t0) / SEC));
+	routes = act.routes;
+	cands = act.cands_sent;
+	binds = act.binds;
+	c.now += 20 * MS;
+	ovl_path_on_reach(&c, &p, &f, R2, &a2, true);
+	ok(act.routes == routes + 1 && ovl_addr_equal(&act.route_addr, &a2) &&
+	   act.binds == binds + 1 && act.bind_relay[0] == 2,
+	   "the lookup names R2: the traffic goes there at once, bound there");
+	ok(act.cands_sent == cands + 1 && p.state == OVL_PATH_RELAYED,
+	   "and our CANDIDATES through R2 tell the other side at once");
+}
+
+/* The other side of that: the member replaced the relay we share, which
+ * still looks fine from here (we only answer), and told us so with
+ * CANDIDATES through its new relay R2, where its own channel is bound
+ * at once.  Its data then comes to us in R2's channel; we take channel
+ * data only from a relay we asked a channel of (doc/protocol.md 9.1,
+ * step 4), so we ask R2 now.  Before, that data was dropped unread, so
+ * that nothing authenticated came through R2 to move us until
+ * WireGuard's handshake 15 s after the last datagram (net-natfail's
+ * "relay killed": 15.5 s of outage). */
+static void test_follow_relay_change(void)
+{
+	struct ovl_path p;
+	struct ovl_path_peer f;
+	struct ovl_addr a1 = v4(192, 0, 2, 1, 51820), a2 = v4(192, 0, 2, 2, 51820);
+	struct ovl_addr m = v4(198, 51, 100, 7, 40000);
+	unsigned routes, binds;
+
+	reset(&p, &f);
+	ovl_path_on_reach(&c, &p, &f, R1, &a1, true);
+	ovl_path_on_channel(&c, &p, R1, OVL_CHANNEL_OK, 0x11);
+	f.has_session = true;
+	c.now += 30 * SEC;
+	heard1 = heard2 = c.now;
+	ovl_path_tick(&c, &p, &f, true);
+	ok(!ovl_path_channel_source(&p, &a2), "R2 unknown: its channel data is not taken");
+	routes = act.routes;
+	binds = act.binds;
+	ovl_path_on_candidates(&c, &p, &f, 0x77, 0, &m, 1, 0, R2, &a2, true, NULL);
+	ok(act.binds == binds + 1 && act.bind_relay[0] == 2,
+	   "the member's CANDIDATES through R2 while we use R1: a CHANNEL_BIND to R2");
+	ok(ovl_path_channel_source(&p, &a2),
+	   "so that the member's channel data through R2 passes our check of its source");
+	ok(act.routes == routes && ovl_path_relay_in_use(&p)->key[0] == 1,
+	   "the CANDIDATES alone do not move us: the member's data does");
+	c.now += 100 * MS;
+	ovl_path_on_candidates(&c, &p, &f, 0x78, 0, &m, 1, 0, R2, &a2, true, NULL);
+	ok(act.binds == binds + 1, "not asked again %u ms later", 100);
+	ovl_path_on_channel(&c, &p, R2, OVL_CHANNEL_OK, 0x22);
+	c.now += 200 * MS;
+	ovl_path_on_relayed_rx(&c, &p, &f, &a2);
+	ok(act.routes == routes + 1 && ovl_addr_equal(&act.route_addr, &a2) &&
+	   ovl_path_relay_in_use(&p)->chan == 0x22 && act.binds == binds + 1,
+	   "its first datagram through R2 moves us there, in the channel just bound");
+
+	/* Nor for CANDIDATES through the relay in use, nor through one whose
+	 * number is still valid. */
+	binds = act.binds;
+	c.now += SEC;
+	ovl_path_on_candidates(&c, &p, &f, 0x79, 0, &m, 1, 0, R2, &a2, true, NULL);
+	ovl_path_on_candidates(&c, &p, &f, 0x7a, 0, &m, 1, 0, R1, &a1, true, NULL);
+	ok(act.binds == binds, "no CHANNEL_BIND for CANDIDATES through the relay in use, nor "
+	   "through one whose number is valid");
+
+	/* On a direct path, CANDIDATES through a relay are only an exchange. */
+	reset(&p, &f);
+	f.has_session = true;
+	f.endpoint = m;
+	ovl_path_on_candidates(&c, &p, &f, 0x77, 0, &m, 1, 0, R2, &a2, true, NULL);
+	ok(act.binds == 0 && !ovl_path_channel_source(&p, &a2), "direct: no CHANNEL_BIND");
+}
+
 /* DENIED (doc/protocol.md 9.1, 9.3): the member did not name us in its
  * PEERS with that relay.  Asked again after CHANNEL_REFUSED_S, unless
  * the member's own traffic comes to us through that relay: it sends
@@ -668,6 +771,8 @@ int main(void)
 	test_no_relay();
 	test_relay_not_self();
 	test_channel_denied();
+	test_orphan_takes_first();
+	test_follow_relay_change();
 	test_network_changed();
 	printf("1..%u\n", tap_count);
 	return tap_failed ? 1 : 0;
