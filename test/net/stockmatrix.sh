@@ -174,6 +174,7 @@ nsx "${NATLAB_NS[cp]}" ping -n -D -i 0.1 -W 1 "${IP[cs]}" >"$LAB_DIR/c2c-ping.lo
 PING_PID=$!
 LAB_PIDS+=("$PING_PID")
 wait_for "grep -q 'bytes from' $LAB_DIR/c2c-ping.log" 10
+drop0=$(natlab_dropped gcp)
 wgx "${NATLAB_NS[cp]}" set "${IF[cp]}" listen-port 43210
 natlab_flush gcp
 t_flush=$(now_ms)
@@ -182,7 +183,12 @@ if wait_for "[ -n \"\$(first_reply_after $LAB_DIR/c2c-ping.log $t_flush)\" ]" 10
 	tap_ok "cp's NAT rebinds: its pings to cs resume after $rec ms (bound $REBIND_MS ms)"
 else
 	tap_fail "cp's NAT rebinds: its pings to cs resume within $REBIND_MS ms" \
-		"first reply after ${rec:-none} ms" "$(tail -n 5 "$LAB_DIR/c2c-ping.log")"
+		"first reply after ${rec:-none} ms" "$(tail -n 5 "$LAB_DIR/c2c-ping.log")" \
+		"$(nsx "${NATLAB_NS[relay]}" "$WH" inspect "${IF[relay]}" 2>&1 | grep relay_clients)" \
+		"$(wgx "${NATLAB_NS[cp]}" show "${IF[cp]}")" "$(wgx "${NATLAB_NS[cs]}" show "${IF[cs]}")" \
+		"gcp dropped $drop0 -> $(natlab_dropped gcp)" \
+		"$(natlab_show gcp 2>&1 | grep -A3 -E 'set (out_map|in_map)|map (out_map|in_map)' | head -n 24)" \
+		"$(tail -n 15 "$LAB_DIR/relay.log" 2>/dev/null)"
 fi
 kill "$PING_PID" 2>/dev/null
 wait "$PING_PID" 2>/dev/null
