@@ -46,6 +46,25 @@ uint64_t ovl_predict_flow_of(const struct ovl_predict_flows *f, const struct ovl
 	return 0;
 }
 
+/* Our flow number num counted in the flows that took a port of our NAT,
+ * whose external address is at ext's IP: those to that address itself
+ * (an earlier member behind the same NAT, from the DHT) took none.  A NAT
+ * that does not hairpin (the lab's, many home routers) delivers such a
+ * datagram to itself and maps nothing; counted, each one after the last
+ * observation put our prediction a port too high (doc/nat-lab.md).  A
+ * flow numbered anew after an idle spell is counted at its new number
+ * only; the old one counts as a port, as before. */
+static uint64_t nat_flow(const struct ovl_predict_flows *f, const struct ovl_addr *ext, uint64_t num)
+{
+	uint64_t own = 0;
+	unsigned i;
+
+	for (i = 0; i < OVL_PREDICT_FLOWS && num; ++i)
+		if (f->slot[i].num && f->slot[i].num < num && ovl_addr_same_ip(&f->slot[i].to, ext))
+			++own;
+	return num - own;
+}
+
 /* ---- the prediction ---- */
 
 /* With flow numbers: the observations sorted by flow must climb by at
@@ -220,8 +239,9 @@ uint16_t ovl_predict_port_of(const struct ovl_prediction *pr, const struct ovl_p
 }
 
 /* Appends the ports of our live flows to peer[from..to) (computed by the
- * step from the nearest observation) to out[*w..max), skipping those
- * already there. */
+ * step from the nearest observation, obs numbered by nat_flow) to
+ * out[*w..max), skipping those already there and those to our NAT's own
+ * address (they took no port). */
 static void flows_to_peer(const struct ovl_predict_flows *fl, uint64_t now_ns,
 			  const struct ovl_prediction *pr, const struct ovl_predict_obs *obs, unsigned n,
 			  const struct ovl_addr *peer, unsigned from, unsigned to, struct ovl_addr *out,
@@ -236,9 +256,10 @@ static void flows_to_peer(const struct ovl_predict_flows *fl, uint64_t now_ns,
 		for (k = 0; k < OVL_PREDICT_FLOWS; ++k)
 			if (fl->slot[k].num == f)
 				break;
-		if (!f || k == OVL_PREDICT_FLOWS || !flow_live(fl, k, now_ns))
+		if (!f || k == OVL_PREDICT_FLOWS || !flow_live(fl, k, now_ns) ||
+		    ovl_addr_same_ip(&peer[i], &pr->next))
 			continue;
-		port = ovl_predict_port_of(pr, obs, n, f);
+		port = ovl_predict_port_of(pr, obs, n, nat_flow(fl, &pr->next, f));
 		for (k = 0; k < *w && (!port || out[k].port != port); ++k)
 			;
 		if (!port || k < *w)
@@ -254,10 +275,26 @@ unsigned ovl_predict_offer(const struct ovl_predict_flows *fl, uint64_t now_ns,
 			   struct ovl_addr *out, unsigned max)
 {
 	struct ovl_addr win[OVL_PREDICT_WINDOW + 1];
+	struct ovl_predict_obs nat[OVL_PREDICT_OBS_MAX];
+	const struct ovl_addr *ext = NULL;
 	struct ovl_prediction pr;
 	unsigned w = 0, nw, j, k;
 
-	if (!ovl_predict(obs, n, local_port, fl->count + 1, &pr))
+	/* Flows numbered among those that took a port of our NAT (nat_flow):
+	 * its external address is the one the observers saw. */
+	if (n > OVL_PREDICT_OBS_MAX)
+		n = OVL_PREDICT_OBS_MAX;
+	for (j = 0; j < n && !ext; ++j)
+		if (ovl_addr_valid(&obs[j].seen))
+			ext = &obs[j].seen;
+	if (!ext)
+		return 0;
+	for (j = 0; j < n; ++j) {
+		nat[j].seen = obs[j].seen;
+		nat[j].flow = obs[j].flow ? nat_flow(fl, ext, obs[j].flow) : 0;
+	}
+	obs = nat;
+	if (!ovl_predict(obs, n, local_port, nat_flow(fl, ext, fl->count + 1), &pr))
 		return 0;
 	if (n_pred > n_peer)
 		n_pred = n_peer;

@@ -21,6 +21,11 @@
  *   one observation kept our source port   -> it too, after the window
  *   observed ports 21345 27890             -> nothing
  *
+ * A flow to our NAT's own external address (another node behind the
+ * same NAT, known from the DHT) is numbered but takes no port: a NAT
+ * that does not hairpin takes the datagram itself, so the offer counts
+ * only the flows to other addresses.
+ *
  * Pure functions; ovl_engine_predict reads the engine's observations
  * (natobs.c) and flows (engine.c numbers every destination it sends to). */
 #ifndef WH_PROTO_OVERLAY_PREDICT_H
@@ -92,7 +97,8 @@ unsigned ovl_predict_window(const struct ovl_prediction *pr, struct ovl_addr *ou
 uint16_t ovl_predict_port_of(const struct ovl_prediction *pr, const struct ovl_predict_obs *obs,
 			     unsigned n, uint64_t flow);
 
-/* Our offer to a peer: n observations (flows numbered in fl) judged and
+/* Our offer to a peer: n observations (flows numbered in fl, counted
+ * without those to the observed external IP address) judged and
  * windowed as above, with the ports of the flows we already have to the
  * peer's n_peer addresses (punches of an earlier exchange: they leave
  * from those ports again, not from new ones): first those to the peer's
