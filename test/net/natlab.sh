@@ -502,12 +502,22 @@ natlab_dropped() {
 		awk '$1 == "packets" { print $2; exit }'
 }
 
+# The sets and maps go in one nft transaction: flushed one by one, a
+# datagram of the host's passing between two flushes (a host that keeps
+# sending, as a WireGuard client does) re-filled some of them, and the
+# gateway then dropped every later flow of that socket at its own port
+# check (the port in `used`, its owner not in `owner`) until `used` timed
+# out: the host lost every path (net-stockmatrix's rebind, under load;
+# with a datagram sent between the flushes of `used` and `owner`, 33 of
+# a host's 240 datagrams arrived, all before the flush, against 240 of
+# 240 with one transaction).  Datagrams between the transaction and
+# conntrack's flush fill them all again, consistently.
 natlab_flush() {
-	local ns=${NATLAB_NS[$1]} s
-	for s in out_map in_map used owner peer_addr peer_port; do
-		nsx "$ns" nft flush set inet natlab "$s" 2>/dev/null ||
-			nsx "$ns" nft flush map inet natlab "$s" 2>/dev/null
-	done
+	local ns=${NATLAB_NS[$1]} batch
+	batch=$(nsx "$ns" nft list table inet natlab 2>/dev/null | awk '
+		($1 == "set" || $1 == "map") && $2 ~ /^(out_map|in_map|used|owner|peer_addr|peer_port)$/ {
+			printf "flush %s inet natlab %s\n", $1, $2 }')
+	[ -z "$batch" ] || printf '%s\n' "$batch" | nsx "$ns" nft -f - || return 1
 	nsx "$ns" conntrack -F >/dev/null 2>&1
 	return 0
 }

@@ -175,27 +175,14 @@ PING_PID=$!
 LAB_PIDS+=("$PING_PID")
 wait_for "grep -q 'bytes from' $LAB_DIR/c2c-ping.log" 10
 drop0=$(natlab_dropped gcp)
-rc0=$(nsx "${NATLAB_NS[relay]}" "$WH" inspect "${IF[relay]}" 2>&1 | grep relay_clients)
 wgx "${NATLAB_NS[cp]}" set "${IF[cp]}" listen-port 43210
 natlab_flush gcp
 t_flush=$(now_ms)
 if wait_for "[ -n \"\$(first_reply_after $LAB_DIR/c2c-ping.log $t_flush)\" ]" 10 &&
 	rec=$(first_reply_after "$LAB_DIR/c2c-ping.log" "$t_flush") && [ "$rec" -le "$REBIND_MS" ]; then
 	tap_ok "cp's NAT rebinds: its pings to cs resume after $rec ms (bound $REBIND_MS ms)"
-elif ! nsx "${NATLAB_NS[cp]}" ping -n -q -c 3 -i 0.2 -w 10 "${IP[mo]}" >/dev/null 2>&1; then
-	# Seen on a machine at a load of 60 to 100, and beside eight CPU
-	# hogs: after wireguard-go's rebind cp got no answer from anyone,
-	# its handshakes with the members (another path through the relay)
-	# unanswered too, and gcp dropped almost nothing: the rebind in the
-	# lab, not the client to client path, which the pings resume on in
-	# a lab that rebinds.  Reported, not asserted, while that is so.
-	TAP_N=$((TAP_N + 1))
-	printf "not ok %d - cp's NAT rebinds: its pings to cs resume # TODO cp lost the members too after the rebind (the lab's rebind under load)\n" "$TAP_N"
-	tap_diag "gcp dropped $drop0 -> $(natlab_dropped gcp)" "$(tail -n 3 "$LAB_DIR/c2c-ping.log")" \
-		"relay before: $rc0" \
-		"relay after: $(nsx "${NATLAB_NS[relay]}" "$WH" inspect "${IF[relay]}" 2>&1 | grep relay_clients)"
 else
-	tap_fail "cp's NAT rebinds: its pings to cs resume within $REBIND_MS ms (cp reaches mo)" \
+	tap_fail "cp's NAT rebinds: its pings to cs resume within $REBIND_MS ms" \
 		"first reply after ${rec:-none} ms" "$(tail -n 5 "$LAB_DIR/c2c-ping.log")" \
 		"$(nsx "${NATLAB_NS[relay]}" "$WH" inspect "${IF[relay]}" 2>&1 | grep relay_clients)" \
 		"$(wgx "${NATLAB_NS[cp]}" show "${IF[cp]}")" "$(wgx "${NATLAB_NS[cs]}" show "${IF[cs]}")" \
