@@ -622,9 +622,22 @@ static void tick_orphaned(const struct ovl_path_ctx *c, struct ovl_path *p, stru
 	take_over(c, p, f, i);
 }
 
+/* How long a relay's answer to our probe may take: RELAY_PROBE_S, or
+ * twice the round trip we measured to it when that is longer (a relay
+ * on a starved machine answers seconds late, and is alive: issue 19),
+ * never more than RELAY_DEAD_S. */
+static uint64_t probe_wait(const struct ovl_path_ctx *c, const struct ovl_path_relay *r)
+{
+	uint64_t wait = 2 * c->ops->rtt_us(c->ctx, r->key) * 1000;
+
+	if (wait < S(OVL_PATH_RELAY_PROBE_S))
+		return S(OVL_PATH_RELAY_PROBE_S);
+	return wait < S(OVL_PATH_RELAY_DEAD_S) ? wait : S(OVL_PATH_RELAY_DEAD_S);
+}
+
 /* While traffic goes through the relay and nothing comes back, the relay
  * (or the peer) may be gone: a relay that does not answer a PING within
- * RELAY_PROBE_S then is dead, without waiting for RELAY_DEAD_S. */
+ * probe_wait then is dead, without waiting for RELAY_DEAD_S. */
 static bool relay_failed_probe(const struct ovl_path_ctx *c, const struct ovl_path_peer *f,
 			       struct ovl_path_relay *r, uint64_t heard)
 {
@@ -640,7 +653,7 @@ static bool relay_failed_probe(const struct ovl_path_ctx *c, const struct ovl_pa
 		c->ops->ping(c->ctx, r->key, &r->addr);
 		return false;
 	}
-	return now - r->probed_ns >= S(OVL_PATH_RELAY_PROBE_S) && heard < r->probed_ns;
+	return now - r->probed_ns >= probe_wait(c, r) && heard < r->probed_ns;
 }
 
 static void tick_relayed(const struct ovl_path_ctx *c, struct ovl_path *p, struct ovl_path_peer *f)
