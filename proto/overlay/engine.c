@@ -226,12 +226,24 @@ static uint32_t take_pong(struct ovl_engine *e, const uint8_t sender[32], const 
 }
 
 /* A CHANNEL_BIND of ours left (relay.c): its CHANNEL_BOUND is expected
- * from that relay at that address, for that destination. */
+ * from that relay at that address, for that destination.  A request
+ * asked again (every tick while the channel is silent) takes the slot of
+ * the one before, which its answer would take too: copies would push the
+ * other destinations' requests out before answers that come seconds
+ * late (a starved CPU, issue 19). */
 void engine_bind_sent(struct ovl_engine *e, const uint8_t relay[32], const struct ovl_addr *addr,
 		      const uint8_t dst[32], uint64_t now)
 {
-	struct ovl_bind_slot *s = &e->binds[e->bind_next++ % BINDS_ASKED];
+	struct ovl_bind_slot *s = NULL;
+	unsigned i;
 
+	for (i = 0; i < BINDS_ASKED && !s; ++i)
+		if (e->binds[i].sent_ns && now - e->binds[i].sent_ns < BIND_ANSWER_NS &&
+		    !memcmp(e->binds[i].relay, relay, 32) && !memcmp(e->binds[i].dst, dst, 32) &&
+		    ovl_addr_equal(&e->binds[i].addr, addr))
+			s = &e->binds[i];
+	if (!s)
+		s = &e->binds[e->bind_next++ % BINDS_ASKED];
 	memcpy(s->relay, relay, 32);
 	memcpy(s->dst, dst, 32);
 	s->addr = *addr;

@@ -126,11 +126,44 @@ static void test_late_pongs(void)
 	   (unsigned long long)sent, 50 * 60);
 }
 
+/* A member asks a relay for a channel to M1 once, then for one to M2 at
+ * every tick and half second (the channel is silent) while the answers
+ * lag: the answer for M1, when it comes, still counts. */
+static void test_late_bound(void)
+{
+	struct node *a = node_new(v4(10, 0, 0, 1, 51820), false, false, 0, 0);
+	struct bare x;
+	struct ovl_msg m;
+	const uint8_t m1[32] = { 0x31 }, m2[32] = { 0x32 };
+	unsigned i;
+
+	bare_new(&x, v4(192, 0, 2, 9, 51820));
+	ovl_engine_channel_bind(a->e, x.pub, &x.addr, m1, tnow());
+	for (i = 0; i < 40; ++i) {
+		now += 100 * MS;
+		ovl_engine_channel_bind(a->e, x.pub, &x.addr, m2, tnow());
+	}
+	qn = 0;
+	memset(&m, 0, sizeof(m));
+	m.type = OVL_MSG_CHANNEL_BOUND;
+	memcpy(m.u.channel_bound.dst, m1, 32);
+	m.u.channel_bound.status = OVL_CHANNEL_OK;
+	m.u.channel_bound.channel = 7;
+	m.u.channel_bound.lifetime_s = OVL_CHAN_LIFETIME_S;
+	bare_send(&x, a, &m);
+	ok(a->channels == 1 && a->last_channel == 7 && ovl_engine_stats(a->e)->dropped_unsolicited == 0,
+	   "a CHANNEL_BOUND 4 s late, after 40 asks for another channel, counts (%llu dropped)",
+	   (unsigned long long)ovl_engine_stats(a->e)->dropped_unsolicited);
+	ovl_secure_free(x.sec);
+	net_reset();
+}
+
 int main(void)
 {
 	if (sodium_init() < 0)
 		return 99;
 	test_late_pongs();
+	test_late_bound();
 	printf("1..%u\n", tap_count);
 	return tap_failed ? 1 : 0;
 }
