@@ -110,19 +110,48 @@ unsigned engine_kad_flags(uint8_t node_flags)
 	       ((node_flags & OVL_NODE_RELAY) ? KAD_F_RELAY : 0);
 }
 
+/* A PING nobody waits on (done NULL) to key at `to` that left less than
+ * PING_COALESCE_NS ago and is still unanswered: its PONG answers for a
+ * new one too.  Every member relayed through one relay pings it (its
+ * path's liveness, every tick while the traffic is quiet): one PING per
+ * relay, not one per member, or, when the answers come seconds late (a
+ * starved CPU), those PINGs push every PING whose PONG is on its way out
+ * of the table, so that a relay that answers late is never heard and its
+ * members replace it (issue 19). */
+static bool ping_pending(const struct ovl_engine *e, const uint8_t key[32], const struct ovl_addr *to,
+			 uint64_t now)
+{
+	unsigned i;
+
+	for (i = 0; i < PINGS_TRACKED; ++i) {
+		const struct ovl_ping_slot *s = &e->pings[i];
+
+		if (s->nonce && s->type == OVL_MSG_PING && !s->done && now - s->sent_ns < PING_COALESCE_NS &&
+		    !memcmp(s->key, key, 32) && ovl_addr_equal(&s->to, to))
+			return true;
+	}
+	return false;
+}
+
 /* Sends a PING or PUNCH of len bytes on the wire (at least its unpadded
  * size), tracked for its PONG. */
 static int send_probe(struct ovl_engine *e, uint8_t type, const uint8_t key[32],
 		      const struct ovl_addr *to, size_t len, ovl_engine_pong_cb *done, void *arg,
 		      struct ovl_time t)
 {
-	struct ovl_ping_slot *slot = &e->pings[e->ping_next++ % PINGS_TRACKED];
+	struct ovl_ping_slot *slot;
 	struct ovl_msg m;
 
+	if (type == OVL_MSG_PING && !done && ping_pending(e, key, to, t.now_ns)) {
+		++e->stats.pings_coalesced;
+		return 0;
+	}
+	slot = &e->pings[e->ping_next++ % PINGS_TRACKED];
 	/* The oldest tracked ping is forgotten: its PONG, if it comes, is
 	 * still an authenticated message, just without an RTT sample. */
 	memset(slot, 0, sizeof(*slot));
 	slot->nonce = engine_nonce(e);
+	slot->type = type;
 	memcpy(slot->key, key, 32);
 	slot->to = *to;
 	slot->sent_ns = t.now_ns;
@@ -197,12 +226,24 @@ static uint32_t take_pong(struct ovl_engine *e, const uint8_t sender[32], const 
 }
 
 /* A CHANNEL_BIND of ours left (relay.c): its CHANNEL_BOUND is expected
- * from that relay at that address, for that destination. */
+ * from that relay at that address, for that destination.  A request
+ * asked again (every tick while the channel is silent) takes the slot of
+ * the one before, which its answer would take too: copies would push the
+ * other destinations' requests out before answers that come seconds
+ * late (a starved CPU, issue 19). */
 void engine_bind_sent(struct ovl_engine *e, const uint8_t relay[32], const struct ovl_addr *addr,
 		      const uint8_t dst[32], uint64_t now)
 {
-	struct ovl_bind_slot *s = &e->binds[e->bind_next++ % BINDS_ASKED];
+	struct ovl_bind_slot *s = NULL;
+	unsigned i;
 
+	for (i = 0; i < BINDS_ASKED && !s; ++i)
+		if (e->binds[i].sent_ns && now - e->binds[i].sent_ns < BIND_ANSWER_NS &&
+		    !memcmp(e->binds[i].relay, relay, 32) && !memcmp(e->binds[i].dst, dst, 32) &&
+		    ovl_addr_equal(&e->binds[i].addr, addr))
+			s = &e->binds[i];
+	if (!s)
+		s = &e->binds[e->bind_next++ % BINDS_ASKED];
 	memcpy(s->relay, relay, 32);
 	memcpy(s->dst, dst, 32);
 	s->addr = *addr;

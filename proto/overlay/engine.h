@@ -124,6 +124,9 @@ struct ovl_engine_stats {
 	uint64_t dropped_decode;
 	uint64_t unhandled;			/* types this build does not serve */
 	uint64_t pings_answered, finds_answered;
+	/* PINGs not sent: one to that node and address, that nobody waits
+	 * on, left less than half a second ago and is still unanswered. */
+	uint64_t pings_coalesced;
 	uint64_t send_errors;
 	/* Answers (NODES, PONG, CHANNEL_BOUND) to no request of ours to
 	 * that key from that address; NODES entries not used (a key below

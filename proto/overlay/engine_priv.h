@@ -16,6 +16,7 @@
 #define VALIDATED_NS (600 * NS_PER_S)	/* an answer validates its address this long */
 #define OBSERVATION_NS (600 * NS_PER_S)	/* an observation of our address counts this long */
 #define BIND_ANSWER_NS (10 * NS_PER_S)	/* a CHANNEL_BIND's answer counts this long */
+#define PING_COALESCE_NS (NS_PER_S / 2)	/* an unanswered PING stands for a new one this long */
 #define HEARSAY_NS (600 * NS_PER_S)	/* an address only hearsay named: one datagram */
 
 enum {
@@ -34,6 +35,7 @@ enum {
 /* engine.c: a PING or PUNCH of ours waiting for its PONG. */
 struct ovl_ping_slot {
 	uint64_t nonce;		/* 0: free */
+	uint8_t type;		/* OVL_MSG_PING or OVL_MSG_PUNCH */
 	uint8_t key[32];
 	struct ovl_addr to;	/* its PONG counts only from there */
 	uint64_t sent_ns;

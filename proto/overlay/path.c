@@ -151,18 +151,29 @@ static void channel_apply(struct ovl_path *p, uint64_t now)
 		r->chan = 0;
 }
 
+/* A silence shorter than the round trip we measured to the relay says
+ * nothing (answers come seconds late from a starved machine, issue 19):
+ * the silences below count from min_ns or that RTT, whichever is longer. */
+static uint64_t lag(const struct ovl_path_ctx *c, const struct ovl_path_relay *r, uint64_t min_ns)
+{
+	uint64_t rtt = c->ops->rtt_us(c->ctx, r->key) * 1000;
+
+	return rtt > min_ns ? rtt : min_ns;
+}
+
 /* A relay that restarted lost its channels and answers nothing for an
  * unknown one (doc/protocol.md 9.1): our channel data vanishes until the
  * next renewal, 10 s away.  What we see is traffic going out with nothing
  * coming back, and no word from the relay about the channel meanwhile.
  * (Without a channel, an unanswered or NO_PATH request is repeated every
  * 2 s anyway, and a lasting refusal is not worth asking again sooner.) */
-static bool channel_silent(const struct ovl_path_peer *f, const struct ovl_path_relay *r, uint64_t now)
+static bool channel_silent(const struct ovl_path_ctx *c, const struct ovl_path_peer *f,
+			   const struct ovl_path_relay *r, uint64_t now)
 {
 	uint64_t back = f->last_rx_ns > r->chan_ns ? f->last_rx_ns : r->chan_ns;
 
 	return r->chan && f->last_data_tx_ns && now - f->last_data_tx_ns < S(OVL_PATH_SENDING_S) &&
-	       now - back >= S(OVL_PATH_CHANNEL_SILENT_S);
+	       now - back >= lag(c, r, S(OVL_PATH_CHANNEL_SILENT_S));
 }
 
 /* Traffic that came through the relay stopped: the relay may have
@@ -174,11 +185,13 @@ static bool channel_silent(const struct ovl_path_peer *f, const struct ovl_path_
  * us back (it lost our path) and we bind again at once
  * (ovl_path_on_public_ping).  Bounded: at most BUSY_S - QUIET_S pings
  * after each pause of the traffic. */
-static bool relay_quiet(const struct ovl_path_peer *f, const struct ovl_path_relay *r, uint64_t now)
+static bool relay_quiet(const struct ovl_path_ctx *c, const struct ovl_path_peer *f,
+			const struct ovl_path_relay *r, uint64_t now)
 {
 	uint64_t rx = f->last_rx_ns > r->since_ns ? f->last_rx_ns : 0;
 
-	return rx && now - rx >= S(OVL_PATH_RELAY_QUIET_S) && now - rx < S(OVL_PATH_RELAY_BUSY_S);
+	return rx && now - rx >= lag(c, r, S(OVL_PATH_RELAY_QUIET_S)) &&
+	       now - rx < S(OVL_PATH_RELAY_BUSY_S);
 }
 
 static void channel_ask(const struct ovl_path_ctx *c, struct ovl_path *p, struct ovl_path_relay *r)
@@ -231,7 +244,7 @@ static void channel_tick(const struct ovl_path_ctx *c, struct ovl_path *p, const
 	 * that is fine confirms the number.  The PING (tick_relayed) makes a
 	 * relay that forgot us validate our address (it pings back), which
 	 * the other side's CHANNEL_BIND to us needs. */
-	if (channel_silent(f, r, now)) {
+	if (channel_silent(c, f, r, now)) {
 		if (r->chan_asked_ns && now - r->chan_asked_ns < ASK_MIN_NS)
 			return;
 		say(c, p, false, "nothing back through the relay channel, binding again");
@@ -622,9 +635,22 @@ static void tick_orphaned(const struct ovl_path_ctx *c, struct ovl_path *p, stru
 	take_over(c, p, f, i);
 }
 
+/* How long a relay's answer to our probe may take: RELAY_PROBE_S, or
+ * twice the round trip we measured to it when that is longer (a relay
+ * on a starved machine answers seconds late, and is alive: issue 19),
+ * never more than RELAY_DEAD_S. */
+static uint64_t probe_wait(const struct ovl_path_ctx *c, const struct ovl_path_relay *r)
+{
+	uint64_t wait = 2 * c->ops->rtt_us(c->ctx, r->key) * 1000;
+
+	if (wait < S(OVL_PATH_RELAY_PROBE_S))
+		return S(OVL_PATH_RELAY_PROBE_S);
+	return wait < S(OVL_PATH_RELAY_DEAD_S) ? wait : S(OVL_PATH_RELAY_DEAD_S);
+}
+
 /* While traffic goes through the relay and nothing comes back, the relay
  * (or the peer) may be gone: a relay that does not answer a PING within
- * RELAY_PROBE_S then is dead, without waiting for RELAY_DEAD_S. */
+ * probe_wait then is dead, without waiting for RELAY_DEAD_S. */
 static bool relay_failed_probe(const struct ovl_path_ctx *c, const struct ovl_path_peer *f,
 			       struct ovl_path_relay *r, uint64_t heard)
 {
@@ -640,7 +666,7 @@ static bool relay_failed_probe(const struct ovl_path_ctx *c, const struct ovl_pa
 		c->ops->ping(c->ctx, r->key, &r->addr);
 		return false;
 	}
-	return now - r->probed_ns >= S(OVL_PATH_RELAY_PROBE_S) && heard < r->probed_ns;
+	return now - r->probed_ns >= probe_wait(c, r) && heard < r->probed_ns;
 }
 
 static void tick_relayed(const struct ovl_path_ctx *c, struct ovl_path *p, struct ovl_path_peer *f)
@@ -653,7 +679,7 @@ static void tick_relayed(const struct ovl_path_ctx *c, struct ovl_path *p, struc
 	 * unanswered or the member's stopped coming (a relay that restarted
 	 * learns our path from this PING, doc/protocol.md 9.1). */
 	if (!r->pinged_ns || now - r->pinged_ns >= S(OVL_PATH_RELAY_PING_S) ||
-	    ((channel_silent(f, r, now) || relay_quiet(f, r, now)) &&
+	    ((channel_silent(c, f, r, now) || relay_quiet(c, f, r, now)) &&
 	     now - r->pinged_ns >= ASK_MIN_NS)) {
 		r->pinged_ns = now;
 		c->ops->ping(c->ctx, r->key, &r->addr);

@@ -43,7 +43,7 @@ enum {
 	OVL_PATH_RELAY_PING_S = 5,	/* a relay in use is pinged this often ... */
 	OVL_PATH_RELAY_DEAD_S = 25,	/* ... and replaced after this silence */
 	OVL_PATH_RELAY_SUSPECT_S = 4,	/* sending, nothing back this long: ask the relay */
-	OVL_PATH_RELAY_PROBE_S = 3,	/* ... and replace it if it does not answer in this */
+	OVL_PATH_RELAY_PROBE_S = 3,	/* ... and replace it if it does not answer in this (or 2 RTTs) */
 	OVL_PATH_RELAY_NAMED_S = 600,	/* a relay candidate is forgotten after this */
 	OVL_PATH_RELAY_LOOKUP_S = 5,	/* no candidate left: look the member up this often */
 	OVL_PATH_RENDEZVOUS_S = 60,	/* a node named the member this recently */

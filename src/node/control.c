@@ -462,7 +462,8 @@ static void do_inspect(struct ctl_conn *cc)
 	strbuf_json_str(&b, n->conf->ns);
 	strbuf_printf(&b, ",\n  \"workbit\": %u,\n  \"overlay\": {\"rx\": %llu, \"tx\": %llu, "
 		      "\"dropped_secure\": %llu, \"dropped_decode\": %llu, \"unhandled\": %llu, "
-		      "\"pings_answered\": %llu, \"finds_answered\": %llu, \"send_errors\": %llu, "
+		      "\"pings_answered\": %llu, \"pings_coalesced\": %llu, "
+		      "\"finds_answered\": %llu, \"send_errors\": %llu, "
 		      "\"punches_answered\": %llu, \"relay_tx\": %llu, \"relayed_rx\": %llu, "
 		      "\"relayed_dropped\": %llu, \"dropped_unsolicited\": %llu, "
 		      "\"dropped_named\": %llu, \"dropped_short\": %llu},\n"
@@ -474,7 +475,8 @@ static void do_inspect(struct ctl_conn *cc)
 		      n->conf->workbit, (unsigned long long)os->rx, (unsigned long long)os->tx,
 		      (unsigned long long)os->dropped_secure, (unsigned long long)os->dropped_decode,
 		      (unsigned long long)os->unhandled, (unsigned long long)os->pings_answered,
-		      (unsigned long long)os->finds_answered, (unsigned long long)os->send_errors,
+		      (unsigned long long)os->pings_coalesced, (unsigned long long)os->finds_answered,
+		      (unsigned long long)os->send_errors,
 		      (unsigned long long)os->punches_answered, (unsigned long long)os->relay_tx,
 		      (unsigned long long)os->relayed_rx, (unsigned long long)os->relayed_dropped,
 		      (unsigned long long)os->dropped_unsolicited, (unsigned long long)os->dropped_named,
